@@ -1,0 +1,80 @@
+/* outbox.h: the agent's durable queue of records (SQLite, WAL, synchronous=FULL).
+ *
+ * Every record gets the device's next 64-bit sequence number when appended; sequence
+ * numbers are persisted and never reused, and the outbox holds a contiguous run
+ * (acked_seq, next_seq). A record leaves only when the server acknowledges a high-water
+ * mark covering it (kf_outbox_ack). Limits:
+ *  - max_records / max_bytes: hard. A txn/periph/fault append past them fails with
+ *    -ENOSPC and nothing is written: the caller refuses the record upstream (the kiosk app
+ *    keeps it and retries), so usage is never dropped silently.
+ *  - max_health: health samples are droppable. An append of a health sample when the
+ *    outbox already holds max_health of them (or is at a hard limit) is refused with
+ *    -ENOBUFS and counted in health_dropped (persisted). The sample is never given a
+ *    sequence number, so the run stays contiguous.
+ *
+ * Not thread-safe: one outbox is used by one thread (the agent's loop thread).
+ */
+#ifndef KF_AGENT_OUTBOX_H
+#define KF_AGENT_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kf_outbox;
+
+struct kf_outbox_limits {
+    uint64_t max_records; /* default 500000 */
+    uint64_t max_bytes;   /* of record JSON; default 256 MiB */
+    uint64_t max_health;  /* default 20160 (two weeks at one a minute) */
+};
+
+struct kf_outbox_stats {
+    uint64_t next_seq;  /* the seq the next append will get (starts at 1) */
+    uint64_t acked_seq; /* highest acknowledged seq (0: none) */
+    uint64_t records;   /* held now */
+    uint64_t bytes;     /* JSON bytes held now */
+    uint64_t health;    /* health samples held now */
+    uint64_t health_dropped; /* ever, persisted */
+};
+
+/* One record as stored: type (enum kf_rec_type), device time, canonical JSON. */
+struct kf_outbox_rec {
+    uint64_t seq;
+    int type;
+    int64_t ts_ms;
+    const char *json; /* borrowed; valid only during the callback */
+    size_t json_len;
+};
+
+/* Open (creating if needed) the outbox at path. limits NULL: defaults. Returns owned. */
+int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits,
+                   struct kf_outbox **ret);
+void kf_outbox_free(struct kf_outbox *ob); /* NULL is a no-op */
+
+/* Append one record in its own transaction (fsynced). Returns 0 and *ret_seq,
+ * -ENOSPC (hard limit), -ENOBUFS (health sample dropped, counted), -EIO. */
+int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *json,
+                     size_t len, uint64_t *ret_seq);
+
+/* Append n records in one transaction: all or nothing (-ENOSPC if any would pass the hard
+ * limits; health samples past max_health are dropped and counted, not failing the rest).
+ * *ret_appended counts the records that got a seq. */
+int kf_outbox_append_many(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
+                          size_t *ret_appended);
+
+/* Visit held records with seq >= from_seq in order, at most max_records and stopping
+ * before the one that would take the JSON total past max_bytes (always at least one).
+ * cb returns 0 to continue, non-zero to stop (that value is returned).
+ * *ret_n = records visited. */
+typedef int (*kf_outbox_visit_cb)(void *ud, const struct kf_outbox_rec *rec);
+int kf_outbox_peek(struct kf_outbox *ob, uint64_t from_seq, uint32_t max_records,
+                   size_t max_bytes, kf_outbox_visit_cb cb, void *ud, uint32_t *ret_n);
+
+/* The server has committed everything <= hwm: delete it and persist acked_seq.
+ * An hwm below acked_seq is ignored (0); one at or past next_seq is -ERANGE (a server
+ * cannot have committed what was never sent: the ack is not trusted, nothing deleted). */
+int kf_outbox_ack(struct kf_outbox *ob, uint64_t hwm);
+
+int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret);
+
+#endif

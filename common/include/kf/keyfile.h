@@ -1,0 +1,24 @@
+/* kf/keyfile.h: Ed25519 keys on disk and in config, as lowercase hex.
+ *
+ * A secret key file holds one line: the 64-byte libsodium secret key as 128 hex digits.
+ * It must be a regular file not readable by group or others (mode 0600 or stricter).
+ * Public keys are 64 hex digits wherever they appear in text.
+ */
+#ifndef KF_KEYFILE_H
+#define KF_KEYFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read a secret key file into sk (wiped on failure). 0, -ENOENT, -EPERM (mode too open),
+ * -EBADMSG (not 128 hex digits). */
+int kf_keyfile_read(const char *path, uint8_t sk[64]);
+/* Write sk to path atomically (temp file, fsync, rename) with mode 0600. 0 or -errno. */
+int kf_keyfile_write(const char *path, const uint8_t sk[64]);
+
+/* Hex helpers. kf_hex_encode writes 2*len digits + NUL into out (cap >= 2*len+1).
+ * kf_hex_decode requires exactly 2*len hex digits; 0 or -EINVAL. */
+void kf_hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int kf_hex_decode(const char *hex, uint8_t *out, size_t len);
+
+#endif
