@@ -1,0 +1,1 @@
+# common/ suites (owned by whoever works on common/)
