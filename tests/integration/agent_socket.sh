@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The kiosk application's path: JSON lines on the agent's Unix socket -> outbox -> broker ->
+# kioskd. The agent is killed with SIGKILL halfway and restarted: every acknowledged line is
+# committed exactly once; a bad line gets an error reply and the agent keeps serving.
+source "$(dirname "$0")/lib.sh"
+
+it_init 0
+"$KF_BIN_PROVISION" device --db "$DB" --id KF-WG-0001 --asset A-000001 --kind kiosk \
+    --zone Z-WG-001 --broker "$BROKER_URI" --server-pub "$IT_DIR/server.key.pub" \
+    --out "$IT_DIR/dev" >>"$IT_DIR/provision.log" 2>&1
+it_start_broker
+it_start_kioskd
+
+start_agent() {
+    kf_spawn "$IT_DIR/agent.log" "$KF_BIN_AGENT" -c "$IT_DIR/dev/KF-WG-0001.ini"
+    AGENT_PID=$KF_LAST_PID
+    it_wait_for 10 test -S "$IT_DIR/dev/KF-WG-0001.sock" || fail "agent socket never appeared"
+}
+send_txns() { # N: send N txn lines, count ok replies
+    local n=$1 now i
+    now=$(($(date +%s) * 1000))
+    for ((i = 0; i < n; i++)); do
+        printf '{"t":"txn","ts":%d,"item":"SS-001","outcome":"ok","dur_ms":45000}\n' $((now - 1000 * i))
+    done | nc -U -q 2 "$IT_DIR/dev/KF-WG-0001.sock" | grep -c '"ok":true'
+}
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $2} END {print s+0}'; }
+
+start_agent
+ok1=$(send_txns 50)
+[ "$ok1" = 50 ] || fail "50 lines sent, $ok1 acknowledged"
+kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true
+start_agent
+reply=$(printf '{"t":"txn","item":"bad code!"}\n' | nc -U -q 2 "$IT_DIR/dev/KF-WG-0001.sock")
+echo "$reply" | grep -q '"ok":false' || fail "bad line not refused: $reply"
+ok2=$(send_txns 30)
+[ "$ok2" = 30 ] || fail "30 lines sent, $ok2 acknowledged"
+it_wait_for 30 test "$(committed)" = 80 || fail "committed $(committed), want 80"
+sleep 2
+[ "$(committed)" = 80 ] || fail "committed $(committed) after settling, want 80"
+echo "agent socket: 80 acknowledged lines, 80 committed, across a SIGKILL of the agent"

@@ -1,0 +1,229 @@
+/* kf-forge: writes the hostile frames the integration tests throw at kioskd.
+ *
+ *   kf-forge --key FILE --device ID --other ID --seq N --out DIR
+ *
+ * Writes DIR/<name>.bin and DIR/frames.txt, one line per frame: "<name> <topic> <reason>",
+ * where reason is the rejection kioskd must count ("ok" for the frames that must commit).
+ * Every hostile frame except the forged and unknown ones is signed with the device's real
+ * key: the server must refuse it for what it is, not because a signature fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <getopt.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include <kf/codec.h>
+#include <kf/envelope.h>
+#include <kf/err.h>
+#include <kf/keyfile.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+extern const unsigned char kf__dict_v1[];
+extern const size_t kf__dict_v1_len;
+
+static const char *out_dir;
+static FILE *manifest;
+
+static int write_frame(const char *name, const char *topic, const char *reason,
+                       const uint8_t *buf, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.bin", out_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "kf-forge: cannot write %s\n", path);
+        return -EIO;
+    }
+    fprintf(manifest, "%s %s %s\n", name, topic, reason);
+    return 0;
+}
+
+static void header(struct kf_env_header *h, const char *dev, uint64_t seq, uint32_t count)
+{
+    memset(h, 0, sizeof(*h));
+    h->kind = KF_MSG_RECORDS;
+    snprintf(h->device_id, sizeof(h->device_id), "%s", dev);
+    h->key_epoch = 1;
+    h->seq = seq;
+    h->count = count;
+    h->device_ms = kf_now_ms();
+}
+
+static int seal(const struct kf_env_header *h, const char *topic, const void *body,
+                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *len)
+{
+    int r = kf_env_seal(h, topic, body, body_len, sk, out, cap, len);
+    if (r < 0)
+        fprintf(stderr, "kf-forge: seal: %s\n", kf_strerror(r));
+    return r;
+}
+
+/* A zstd frame, made with the v1 dictionary, that inflates to `total` zero bytes. */
+static int make_bomb(uint8_t *out, size_t cap, size_t total, size_t *ret_len)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    static uint8_t zeros[1 << 20];
+    ZSTD_outBuffer ob = {out, cap, 0};
+    size_t r;
+
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_loadDictionary(c, kf__dict_v1, kf__dict_v1_len);
+    ZSTD_CCtx_setPledgedSrcSize(c, total);
+    for (size_t done = 0; done < total; done += sizeof(zeros)) {
+        ZSTD_inBuffer ib = {zeros, sizeof(zeros), 0};
+        while (ib.pos < ib.size) {
+            r = ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_continue);
+            if (ZSTD_isError(r))
+                goto fail;
+        }
+    }
+    do {
+        ZSTD_inBuffer ib = {NULL, 0, 0};
+        r = ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_end);
+        if (ZSTD_isError(r))
+            goto fail;
+    } while (r != 0);
+    ZSTD_freeCCtx(c);
+    *ret_len = ob.pos;
+    return 0;
+fail:
+    ZSTD_freeCCtx(c);
+    return -EIO;
+}
+
+int main(int argc, char **argv)
+{
+    const char *key_path = NULL, *dev = NULL, *other = NULL;
+    uint64_t seq = 1;
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"other", required_argument, NULL, 'o'},
+                                         {"seq", required_argument, NULL, 's'},
+                                         {"out", required_argument, NULL, 'w'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': key_path = optarg; break;
+        case 'd': dev = optarg; break;
+        case 'o': other = optarg; break;
+        case 's': seq = strtoull(optarg, NULL, 10); break;
+        case 'w': out_dir = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!key_path || !dev || !other || !out_dir) {
+        fprintf(stderr, "usage: kf-forge --key FILE --device ID --other ID --seq N --out DIR\n");
+        return 2;
+    }
+    if (sodium_init() < 0)
+        return 1;
+
+    uint8_t sk[64], rogue_pk[32], rogue_sk[64];
+    int r = kf_keyfile_read(key_path, sk);
+    if (r < 0) {
+        fprintf(stderr, "kf-forge: %s: %s\n", key_path, kf_strerror(r));
+        return 1;
+    }
+    crypto_sign_keypair(rogue_pk, rogue_sk);
+
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/frames.txt", out_dir);
+    manifest = fopen(path, "w");
+    if (!manifest)
+        return 1;
+
+    char topic[KF_TOPIC_MAX], other_topic[KF_TOPIC_MAX], unknown_topic[KF_TOPIC_MAX];
+    kf_topic_format(topic, sizeof(topic), dev, KF_TOPIC_EVENTS);
+    kf_topic_format(other_topic, sizeof(other_topic), other, KF_TOPIC_EVENTS);
+    kf_topic_format(unknown_topic, sizeof(unknown_topic), "KF-NOBODY-0001", KF_TOPIC_EVENTS);
+
+    static uint8_t buf[2 * KF_ENV_MAX_BYTES], body[KF_ENV_MAX_BYTES];
+    size_t len, blen;
+    struct kf_env_header h;
+    char txn[256];
+    int n = snprintf(txn, sizeof(txn),
+                     "[{\"t\":\"txn\",\"ts\":%lld,\"item\":\"SS-001\",\"outcome\":\"ok\","
+                     "\"dur_ms\":60000}]",
+                     (long long)kf_now_ms() - 60000);
+    blen = (size_t)n;
+
+    /* The control frame: valid, must commit (and its second copy is a replay). */
+    header(&h, dev, seq, 1);
+    if (seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len) < 0)
+        return 1;
+    write_frame("valid", topic, "ok", buf, len);
+    write_frame("replay", topic, "replay", buf, len);
+    /* The same bytes on another device's topic. */
+    write_frame("copied", other_topic, "wrong_topic", buf, len);
+    /* Truncated: half of a valid frame. */
+    write_frame("truncated", topic, "malformed", buf, len / 2);
+
+    /* Forged: signed by a key the server does not know for this device. */
+    header(&h, dev, seq + 1, 1);
+    seal(&h, topic, txn, blen, rogue_sk, buf, sizeof(buf), &len);
+    write_frame("forged", topic, "bad_signature", buf, len);
+
+    /* A device the registry has never heard of. */
+    header(&h, "KF-NOBODY-0001", 1, 1);
+    seal(&h, unknown_topic, txn, blen, rogue_sk, buf, sizeof(buf), &len);
+    write_frame("unknown", unknown_topic, "unknown_device", buf, len);
+
+    /* Oversize: a well-formed header claiming a body past the frame limit. */
+    memset(body, 'x', sizeof(body));
+    header(&h, dev, seq + 2, 1);
+    size_t big = KF_ENV_MAX_BYTES + 1024;
+    static uint8_t huge[KF_ENV_MAX_BYTES + 4096];
+    memset(huge, 0, sizeof(huge));
+    if (seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len) == 0) {
+        memcpy(huge, buf, len);
+        write_frame("oversize", topic, "oversize", huge, big);
+    }
+
+    /* Malformed JSON, validly signed. */
+    header(&h, dev, seq + 3, 1);
+    static const char badjson[] = "[{\"t\":\"txn\",\"ts\":";
+    seal(&h, topic, badjson, sizeof(badjson) - 1, sk, buf, sizeof(buf), &len);
+    write_frame("badjson", topic, "malformed", buf, len);
+
+    /* A zstd bomb: 1 GiB of zeros in a few tens of KB, validly signed. */
+    size_t bomb_len;
+    if (make_bomb(body, sizeof(body), (size_t)1 << 30, &bomb_len) < 0) {
+        fprintf(stderr, "kf-forge: bomb failed\n");
+        return 1;
+    }
+    header(&h, dev, seq + 4, 1);
+    h.flags = KF_ENV_F_ZSTD;
+    h.dict_id = KF_DICT_ID_V1;
+    if (seal(&h, topic, body, bomb_len, sk, buf, sizeof(buf), &len) < 0)
+        return 1;
+    write_frame("bomb", topic, "oversize", buf, len);
+
+    /* A good compressed body that names a dictionary we never shipped. */
+    struct kf_zctx *z;
+    uint32_t dict_id;
+    kf_zctx_new(3, &z);
+    if (kf_zctx_compress(z, txn, blen, body, sizeof(body), &bomb_len, &dict_id) < 0)
+        return 1;
+    kf_zctx_free(z);
+    header(&h, dev, seq + 5, 1);
+    h.flags = KF_ENV_F_ZSTD;
+    h.dict_id = KF_DICT_ID_V1 + 0x98;
+    seal(&h, topic, body, bomb_len, sk, buf, sizeof(buf), &len);
+    write_frame("wrongdict", topic, "bad_compression", buf, len);
+
+    /* After all of that, a valid frame still commits: the server kept serving. */
+    header(&h, dev, seq + 1, 1);
+    seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len);
+    write_frame("after", topic, "ok", buf, len);
+
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(rogue_sk, sizeof(rogue_sk));
+    fclose(manifest);
+    return 0;
+}

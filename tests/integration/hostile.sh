@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Hostile input: each bad frame is refused, counted under its reason, never committed,
+# and kioskd keeps serving (a valid frame after all of them still commits).
+source "$(dirname "$0")/lib.sh"
+
+it_init 0
+for id in KF-XH-9001 KF-XH-9002; do
+    "$KF_BIN_PROVISION" device --db "$DB" --id "$id" --asset "A-$id" --kind kiosk \
+        --zone Z-XH-001 --broker "$BROKER_URI" --server-pub "$IT_DIR/server.key.pub" \
+        --out "$IT_DIR/dev" >>"$IT_DIR/provision.log" 2>&1
+done
+mkdir -p "$IT_DIR/frames"
+"$KF_BIN_FORGE" --key "$IT_DIR/dev/KF-XH-9001.key" --device KF-XH-9001 --other KF-XH-9002 \
+    --seq 1 --out "$IT_DIR/frames"
+
+it_start_broker
+it_start_kioskd
+it_wait_for 10 grep -q '"received"' "$IT_DIR/kioskd.stats.json" || true
+
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $2} END {print s+0}'; }
+rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
+
+while read -r name topic reason; do
+    mosquitto_pub -p "$BROKER_PORT" -q 1 -t "$topic" -f "$IT_DIR/frames/$name.bin"
+    case $name in
+    valid) it_wait_for 10 test "$(committed)" = 1 || fail "valid frame not committed" ;;
+    after) it_wait_for 10 test "$(committed)" = 2 || fail "valid frame after the hostile ones not committed: kioskd stopped serving?" ;;
+    *) it_wait_for 10 test "$(rejected "$reason")" -ge 1 || fail "$name: not counted as $reason" ;;
+    esac
+    echo "ok: $name -> $reason"
+done <"$IT_DIR/frames/frames.txt"
+
+kill -0 "$KIOSKD_PID" || fail "kioskd died"
+# Each reason counted exactly once, nothing else.
+ctl rejects --format csv >"$IT_DIR/rejects.csv"
+for r in bad_signature replay wrong_topic unknown_device bad_compression; do
+    [ "$(rejected $r)" = 1 ] || fail "reason $r counted $(rejected $r) times, want 1"
+done
+[ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
+[ "$(rejected malformed)" = 2 ] || fail "malformed counted $(rejected malformed), want 2 (truncated, json)"
+[ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
+echo "hostile: all refused and counted; kioskd still serving"
