@@ -1,1 +1,604 @@
-/* placeholder: being written */
+/* record.c: the record schema (kf/record.h), strict parsing and canonical formatting.
+ *
+ * Parsing is table-free but exhaustive: every key of an object must be one the record's
+ * type allows (unknown keys are errors), every required key must be present, and
+ * kf__record_check() validates ranges so that parse and format enforce the same rules.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kf/envelope.h"
+#include "kf/record.h"
+
+#define KF_TS_MIN 1577836800000LL /* 2020-01-01T00:00:00Z */
+#define KF_TS_MAX 4102444800000LL /* 2100-01-01T00:00:00Z */
+#define KF_DUR_MAX 86400000u
+#define KF_TEMP_MIN (-50000)
+#define KF_TEMP_MAX 150000
+#define KF_RECORDS_MAX_DEPTH 2 /* an array of flat objects */
+
+/* ---- names on the wire ---- */
+
+static const char *const rec_type_names[] = {[KF_REC_TXN] = "txn",
+                                             [KF_REC_HEALTH] = "health",
+                                             [KF_REC_PERIPH] = "periph",
+                                             [KF_REC_FAULT] = "fault"};
+static const char *const outcome_names[] = {
+    [KF_OUTCOME_OK] = "ok", [KF_OUTCOME_FAILED] = "failed", [KF_OUTCOME_ABANDONED] = "abandoned"};
+static const char *const periph_names[] = {
+    [KF_PERIPH_SCREEN] = "screen",
+    [KF_PERIPH_CARD_READER] = "card_reader",
+    [KF_PERIPH_ID_CARD_READER] = "id_card_reader",
+    [KF_PERIPH_RECEIPT_PRINTER] = "receipt_printer",
+    [KF_PERIPH_A4_PRINTER] = "a4_printer",
+    [KF_PERIPH_CAMERA] = "camera",
+    [KF_PERIPH_PIN_PAD] = "pin_pad",
+    [KF_PERIPH_SCANNER] = "scanner",
+    [KF_PERIPH_CASH_IN] = "cash_in",
+    [KF_PERIPH_CASH_OUT] = "cash_out",
+};
+static const char *const pstate_names[] = {
+    [KF_PSTATE_ONLINE] = "online",         [KF_PSTATE_OFFLINE] = "offline",
+    [KF_PSTATE_POWER_OFF] = "power_off",   [KF_PSTATE_HW_ERROR] = "hw_error",
+    [KF_PSTATE_USER_ERROR] = "user_error", [KF_PSTATE_PAPER_LOW] = "paper_low",
+    [KF_PSTATE_PAPER_OUT] = "paper_out",   [KF_PSTATE_MEDIA_JAM] = "media_jam",
+    [KF_PSTATE_CASH_LOW] = "cash_low",     [KF_PSTATE_CASH_OUT] = "cash_out",
+};
+static const char *const severity_names[] = {[KF_SEV_INFO] = "info",
+                                             [KF_SEV_MINOR] = "minor",
+                                             [KF_SEV_MAJOR] = "major",
+                                             [KF_SEV_CRITICAL] = "critical"};
+
+#define NAMES(a) a, sizeof(a) / sizeof(a[0])
+
+static const char *name_of(const char *const *names, size_t n, int v)
+{
+    if (v < 1 || (size_t)v >= n)
+        return NULL;
+    return names[v];
+}
+
+static int parse_name(const char *const *names, size_t n, const char *s, int *ret)
+{
+    if (!s)
+        return -EINVAL;
+    for (size_t i = 1; i < n; i++) {
+        if (names[i] && strcmp(names[i], s) == 0) {
+            *ret = (int)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *kf_rec_type_name(int v)
+{
+    return name_of(NAMES(rec_type_names), v);
+}
+const char *kf_outcome_name(int v)
+{
+    return name_of(NAMES(outcome_names), v);
+}
+const char *kf_periph_name(int v)
+{
+    return name_of(NAMES(periph_names), v);
+}
+const char *kf_pstate_name(int v)
+{
+    return name_of(NAMES(pstate_names), v);
+}
+const char *kf_severity_name(int v)
+{
+    return name_of(NAMES(severity_names), v);
+}
+int kf_rec_type_parse(const char *s, int *ret)
+{
+    return parse_name(NAMES(rec_type_names), s, ret);
+}
+int kf_outcome_parse(const char *s, int *ret)
+{
+    return parse_name(NAMES(outcome_names), s, ret);
+}
+int kf_periph_parse(const char *s, int *ret)
+{
+    return parse_name(NAMES(periph_names), s, ret);
+}
+int kf_pstate_parse(const char *s, int *ret)
+{
+    return parse_name(NAMES(pstate_names), s, ret);
+}
+int kf_severity_parse(const char *s, int *ret)
+{
+    return parse_name(NAMES(severity_names), s, ret);
+}
+
+int kf_pstate_usable(int state)
+{
+    return state == KF_PSTATE_ONLINE || state == KF_PSTATE_PAPER_LOW || state == KF_PSTATE_CASH_LOW;
+}
+
+/* ---- validation shared by parse and format ---- */
+
+static int code_ok(const char *s, size_t max, int allow_underscore)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n < 1 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              (allow_underscore && c == '_')))
+            return 0;
+    }
+    return 1;
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without control characters:
+ * a fault text ends up in logs and web pages on one line. */
+static int text_ok(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strnlen(s, max + 1);
+
+    if (n > max)
+        return 0;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        unsigned cp, need;
+
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + need >= n)
+            return 0;
+        for (unsigned k = 1; k <= need; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        if (cp >= 0x80 && cp < 0xa0)
+            return 0; /* C1 controls */
+        i += need + 1;
+    }
+    return 1;
+}
+
+static int kf__record_check(const struct kf_record *r)
+{
+    if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
+        return 0;
+    switch (r->type) {
+    case KF_REC_TXN:
+        return code_ok(r->u.txn.item, KF_ITEM_CODE_MAX, 0) && kf_outcome_name(r->u.txn.outcome) &&
+               r->u.txn.dur_ms <= KF_DUR_MAX;
+    case KF_REC_HEALTH: {
+        const struct kf_rec_health *h = &r->u.health;
+
+        if (h->cpu_pm < 0 || h->cpu_pm > 1000)
+            return 0;
+        if (h->mem_avail_kb > h->mem_total_kb || h->disk_avail_kb > h->disk_total_kb)
+            return 0;
+        if (h->temp_mc != KF_TEMP_NONE && (h->temp_mc < KF_TEMP_MIN || h->temp_mc > KF_TEMP_MAX))
+            return 0;
+        /* Counters travel as JSON integers, which jansson holds as signed 64-bit. */
+        if (h->mem_total_kb > INT64_MAX || h->disk_total_kb > INT64_MAX ||
+            h->uptime_s > INT64_MAX || h->net_rx > INT64_MAX || h->net_tx > INT64_MAX)
+            return 0;
+        return h->net_up <= 1;
+    }
+    case KF_REC_PERIPH:
+        return kf_periph_name(r->u.periph.periph) && kf_pstate_name(r->u.periph.state);
+    case KF_REC_FAULT: {
+        const struct kf_rec_fault *f = &r->u.fault;
+
+        return code_ok(f->code, KF_FAULT_CODE_MAX, 1) && kf_severity_name(f->sev) &&
+               f->raise <= 1 && (f->periph == 0 || kf_periph_name(f->periph)) &&
+               text_ok(f->text, KF_FAULT_TEXT_MAX);
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---- parsing ---- */
+
+enum field_kind { F_INT, F_UINT, F_STR, F_BOOL, F_TEMP };
+
+struct field {
+    const char *key;
+    enum field_kind kind;
+    int optional;
+};
+
+static const struct field txn_fields[] = {
+    {"item", F_STR, 0}, {"outcome", F_STR, 0}, {"dur_ms", F_UINT, 0}, {NULL, 0, 0}};
+static const struct field health_fields[] = {{"cpu_pm", F_INT, 0},
+                                             {"mem_total_kb", F_UINT, 0},
+                                             {"mem_avail_kb", F_UINT, 0},
+                                             {"disk_total_kb", F_UINT, 0},
+                                             {"disk_avail_kb", F_UINT, 0},
+                                             {"temp_mc", F_TEMP, 0},
+                                             {"uptime_s", F_UINT, 0},
+                                             {"net_rx", F_UINT, 0},
+                                             {"net_tx", F_UINT, 0},
+                                             {"net_up", F_BOOL, 0},
+                                             {NULL, 0, 0}};
+static const struct field periph_fields[] = {{"dev", F_STR, 0}, {"state", F_STR, 0}, {NULL, 0, 0}};
+static const struct field fault_fields[] = {{"code", F_STR, 0},   {"sev", F_STR, 0},
+                                            {"action", F_STR, 0}, {"dev", F_STR, 1},
+                                            {"text", F_STR, 1},   {NULL, 0, 0}};
+
+/* Every key of obj is "t", "ts" or in fields, and every required field is present with
+ * the right JSON type. */
+static int check_keys(const json_t *obj, const struct field *fields)
+{
+    const char *key;
+    json_t *val;
+    size_t nfound = 0, nrequired = 0;
+
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        const struct field *f;
+
+        if (strcmp(key, "t") == 0 || strcmp(key, "ts") == 0)
+            continue;
+        for (f = fields; f->key; f++) {
+            if (strcmp(f->key, key) == 0)
+                break;
+        }
+        if (!f->key)
+            return -EBADMSG; /* unknown key */
+        switch (f->kind) {
+        case F_INT:
+        case F_UINT:
+            if (!json_is_integer(val) || (f->kind == F_UINT && json_integer_value(val) < 0))
+                return -EBADMSG;
+            break;
+        case F_STR:
+            if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val))
+                return -EBADMSG; /* embedded NUL */
+            break;
+        case F_BOOL:
+            if (!json_is_boolean(val))
+                return -EBADMSG;
+            break;
+        case F_TEMP:
+            if (!json_is_integer(val) && !json_is_null(val))
+                return -EBADMSG;
+            break;
+        }
+        if (!f->optional)
+            nfound++;
+    }
+    for (const struct field *f = fields; f->key; f++)
+        nrequired += !f->optional;
+    return nfound == nrequired ? 0 : -EBADMSG;
+}
+
+static int copy_str(const json_t *obj, const char *key, char *dst, size_t cap)
+{
+    const json_t *v = json_object_get(obj, key);
+    size_t n;
+
+    if (!v) {
+        dst[0] = '\0';
+        return 0;
+    }
+    n = json_string_length(v);
+    if (n >= cap)
+        return -EBADMSG;
+    memcpy(dst, json_string_value(v), n + 1);
+    return 0;
+}
+
+static int get_name(const json_t *obj, const char *key, int (*parse)(const char *, int *), int *ret)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    return parse(json_string_value(v), ret) < 0 ? -EBADMSG : 0;
+}
+
+static uint64_t get_u(const json_t *obj, const char *key)
+{
+    return (uint64_t)json_integer_value(json_object_get(obj, key));
+}
+
+int kf_record_from_json(const json_t *obj, struct kf_record *ret)
+{
+    struct kf_record r;
+    const json_t *t, *ts, *v;
+    int type, e;
+
+    if (!json_is_object(obj))
+        return -EBADMSG;
+    t = json_object_get(obj, "t");
+    ts = json_object_get(obj, "ts");
+    if (!json_is_string(t) || !json_is_integer(ts))
+        return -EBADMSG;
+    if (kf_rec_type_parse(json_string_value(t), &type) < 0)
+        return -EBADMSG;
+    memset(&r, 0, sizeof(r));
+    r.type = (uint8_t)type;
+    r.ts_ms = (int64_t)json_integer_value(ts);
+
+    switch (type) {
+    case KF_REC_TXN:
+        if (check_keys(obj, txn_fields) < 0 ||
+            copy_str(obj, "item", r.u.txn.item, sizeof(r.u.txn.item)) < 0 ||
+            get_name(obj, "outcome", kf_outcome_parse, &e) < 0)
+            return -EBADMSG;
+        r.u.txn.outcome = (uint8_t)e;
+        if (get_u(obj, "dur_ms") > KF_DUR_MAX)
+            return -EBADMSG;
+        r.u.txn.dur_ms = (uint32_t)get_u(obj, "dur_ms");
+        break;
+    case KF_REC_HEALTH: {
+        struct kf_rec_health *h = &r.u.health;
+        json_int_t cpu;
+
+        if (check_keys(obj, health_fields) < 0)
+            return -EBADMSG;
+        cpu = json_integer_value(json_object_get(obj, "cpu_pm"));
+        if (cpu < 0 || cpu > 1000)
+            return -EBADMSG;
+        h->cpu_pm = (int32_t)cpu;
+        h->mem_total_kb = get_u(obj, "mem_total_kb");
+        h->mem_avail_kb = get_u(obj, "mem_avail_kb");
+        h->disk_total_kb = get_u(obj, "disk_total_kb");
+        h->disk_avail_kb = get_u(obj, "disk_avail_kb");
+        h->uptime_s = get_u(obj, "uptime_s");
+        h->net_rx = get_u(obj, "net_rx");
+        h->net_tx = get_u(obj, "net_tx");
+        h->net_up = json_is_true(json_object_get(obj, "net_up"));
+        v = json_object_get(obj, "temp_mc");
+        if (json_is_null(v)) {
+            h->temp_mc = KF_TEMP_NONE;
+        } else {
+            json_int_t tmc = json_integer_value(v);
+
+            if (tmc < KF_TEMP_MIN || tmc > KF_TEMP_MAX)
+                return -EBADMSG;
+            h->temp_mc = (int32_t)tmc;
+        }
+        break;
+    }
+    case KF_REC_PERIPH:
+        if (check_keys(obj, periph_fields) < 0 || get_name(obj, "dev", kf_periph_parse, &e) < 0)
+            return -EBADMSG;
+        r.u.periph.periph = (uint8_t)e;
+        if (get_name(obj, "state", kf_pstate_parse, &e) < 0)
+            return -EBADMSG;
+        r.u.periph.state = (uint8_t)e;
+        break;
+    case KF_REC_FAULT: {
+        struct kf_rec_fault *f = &r.u.fault;
+        const char *action;
+
+        if (check_keys(obj, fault_fields) < 0 ||
+            copy_str(obj, "code", f->code, sizeof(f->code)) < 0 ||
+            copy_str(obj, "text", f->text, sizeof(f->text)) < 0 ||
+            get_name(obj, "sev", kf_severity_parse, &e) < 0)
+            return -EBADMSG;
+        f->sev = (uint8_t)e;
+        action = json_string_value(json_object_get(obj, "action"));
+        if (strcmp(action, "raise") == 0)
+            f->raise = 1;
+        else if (strcmp(action, "clear") == 0)
+            f->raise = 0;
+        else
+            return -EBADMSG;
+        if (json_object_get(obj, "dev")) {
+            if (get_name(obj, "dev", kf_periph_parse, &e) < 0)
+                return -EBADMSG;
+            f->periph = (uint8_t)e;
+        }
+        break;
+    }
+    default:
+        return -EBADMSG;
+    }
+    if (!kf__record_check(&r))
+        return -EBADMSG;
+    *ret = r;
+    return 0;
+}
+
+/* Nesting depth of a JSON text, counted before jansson builds anything: a record body is
+ * at most an array of flat objects, so anything deeper is refused without parsing it. */
+static int json_depth_ok(const char *s, size_t len, int max)
+{
+    int depth = 0, in_str = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+int kf_record_parse(const char *text, size_t len, struct kf_record *ret)
+{
+    json_error_t jerr;
+    json_t *obj;
+    int r;
+
+    if (!text || len > KF_RECORD_JSON_MAX || !json_depth_ok(text, len, 1))
+        return -EBADMSG;
+    obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj)
+        return -EBADMSG;
+    r = kf_record_from_json(obj, ret);
+    json_decref(obj);
+    return r;
+}
+
+int kf_records_parse(const char *body, size_t len, uint32_t expect_count, kf_record_cb cb, void *ud)
+{
+    json_error_t jerr;
+    json_t *arr, *obj;
+    size_t i;
+    int r = 0;
+
+    if (!body || len > KF_BODY_MAX_BYTES || expect_count > KF_ENV_MAX_RECORDS ||
+        !json_depth_ok(body, len, KF_RECORDS_MAX_DEPTH))
+        return -EBADMSG;
+    arr = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!arr)
+        return -EBADMSG;
+    if (!json_is_array(arr) || json_array_size(arr) != expect_count) {
+        r = -EBADMSG;
+        goto out_decref;
+    }
+    json_array_foreach(arr, i, obj)
+    {
+        struct kf_record rec;
+
+        r = kf_record_from_json(obj, &rec);
+        if (r < 0)
+            goto out_decref;
+        if (cb) {
+            r = cb(ud, (uint32_t)i, &rec);
+            if (r != 0)
+                goto out_decref;
+        }
+    }
+out_decref:
+    json_decref(arr);
+    return r;
+}
+
+/* ---- formatting ---- */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+    int overflow;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (o->overflow)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len) {
+        o->overflow = 1;
+        return;
+    }
+    o->len += (size_t)n;
+}
+
+/* A JSON string; s is already validated (no control characters), so only '"' and '\\'
+ * need escaping. */
+static void put_str(struct out *o, const char *s)
+{
+    put(o, "\"");
+    for (; *s && !o->overflow; s++) {
+        if (*s == '"' || *s == '\\')
+            put(o, "\\%c", *s);
+        else
+            put(o, "%c", *s);
+    }
+    put(o, "\"");
+}
+
+int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t *ret_len)
+{
+    struct out o = {buf, cap, 0, 0};
+
+    if (!rec || !kf__record_check(rec))
+        return -EINVAL;
+    if (!buf || cap == 0)
+        return -EMSGSIZE;
+    put(&o, "{\"t\":\"%s\",\"ts\":%lld", kf_rec_type_name(rec->type), (long long)rec->ts_ms);
+    switch (rec->type) {
+    case KF_REC_TXN:
+        put(&o, ",\"item\":");
+        put_str(&o, rec->u.txn.item);
+        put(&o, ",\"outcome\":\"%s\",\"dur_ms\":%u}", kf_outcome_name(rec->u.txn.outcome),
+            (unsigned)rec->u.txn.dur_ms);
+        break;
+    case KF_REC_HEALTH: {
+        const struct kf_rec_health *h = &rec->u.health;
+
+        put(&o,
+            ",\"cpu_pm\":%d,\"mem_total_kb\":%llu,\"mem_avail_kb\":%llu,"
+            "\"disk_total_kb\":%llu,\"disk_avail_kb\":%llu,\"temp_mc\":",
+            (int)h->cpu_pm, (unsigned long long)h->mem_total_kb,
+            (unsigned long long)h->mem_avail_kb, (unsigned long long)h->disk_total_kb,
+            (unsigned long long)h->disk_avail_kb);
+        if (h->temp_mc == KF_TEMP_NONE)
+            put(&o, "null");
+        else
+            put(&o, "%d", (int)h->temp_mc);
+        put(&o, ",\"uptime_s\":%llu,\"net_rx\":%llu,\"net_tx\":%llu,\"net_up\":%s}",
+            (unsigned long long)h->uptime_s, (unsigned long long)h->net_rx,
+            (unsigned long long)h->net_tx, h->net_up ? "true" : "false");
+        break;
+    }
+    case KF_REC_PERIPH:
+        put(&o, ",\"dev\":\"%s\",\"state\":\"%s\"}", kf_periph_name(rec->u.periph.periph),
+            kf_pstate_name(rec->u.periph.state));
+        break;
+    case KF_REC_FAULT: {
+        const struct kf_rec_fault *f = &rec->u.fault;
+
+        put(&o, ",\"code\":");
+        put_str(&o, f->code);
+        put(&o, ",\"sev\":\"%s\",\"action\":\"%s\"", kf_severity_name(f->sev),
+            f->raise ? "raise" : "clear");
+        if (f->periph)
+            put(&o, ",\"dev\":\"%s\"", kf_periph_name(f->periph));
+        if (f->text[0]) {
+            put(&o, ",\"text\":");
+            put_str(&o, f->text);
+        }
+        put(&o, "}");
+        break;
+    }
+    }
+    if (o.overflow)
+        return -EMSGSIZE;
+    *ret_len = o.len;
+    return 0;
+}

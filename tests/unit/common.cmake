@@ -1,1 +1,7 @@
 # common/ suites (owned by whoever works on common/)
+kf_unit_test(test_envelope kf_common PkgConfig::SODIUM)
+kf_unit_test(test_codec kf_common PkgConfig::ZSTD)
+kf_unit_test(test_record kf_common)
+kf_unit_test(test_topic kf_common)
+kf_unit_test(test_keyfile kf_common PkgConfig::SODIUM)
+kf_unit_test(test_time kf_common)

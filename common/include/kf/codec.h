@@ -13,7 +13,8 @@
 
 #define KF_DICT_ID_V1 0x4B460001u /* "KF" v1 */
 
-/* Per-thread compression state (not thread-safe; one per thread or per agent). */
+/* Per-thread compression state (not thread-safe; one per thread or per agent). The digested
+ * dictionary behind it is built once per process and shared read-only by all contexts. */
 struct kf_zctx;
 
 /* Returns owned context in *ret (level: zstd level, 1..19; 3 is the default). 0 or -ENOMEM. */
@@ -25,10 +26,12 @@ void kf_zctx_free(struct kf_zctx *z); /* NULL is a no-op */
 int kf_zctx_compress(struct kf_zctx *z, const void *in, size_t len, void *out, size_t cap,
                      size_t *ret_len, uint32_t *ret_dict_id);
 
-/* Decompress one zstd frame made with dictionary dict_id into out (cap bytes).
+/* Decompress exactly one zstd frame made with dictionary dict_id into out (cap bytes);
+ * dict_id 0 means a frame made without a dictionary. Nothing is allocated.
  * Returns 0 and *ret_len, -ENOENT (unknown dict id, or the frame names a different
- * dictionary than dict_id), -EMSGSIZE (would exceed cap), -EBADMSG (corrupt frame). */
-int kf_zctx_decompress(struct kf_zctx *z, uint32_t dict_id, const void *in, size_t len,
-                       void *out, size_t cap, size_t *ret_len);
+ * dictionary than dict_id), -EMSGSIZE (would exceed cap), -EBADMSG (corrupt frame,
+ * trailing bytes). */
+int kf_zctx_decompress(struct kf_zctx *z, uint32_t dict_id, const void *in, size_t len, void *out,
+                       size_t cap, size_t *ret_len);
 
 #endif

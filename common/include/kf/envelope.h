@@ -34,7 +34,7 @@
 
 #define KF_ENV_VERSION 1
 #define KF_DEVICE_ID_MAX 48
-#define KF_ENV_FIXED_BYTES 46u          /* header without the device id: 6 + 40 */
+#define KF_ENV_FIXED_BYTES 46u /* header without the device id: 6 + 40 */
 #define KF_ENV_SIG_BYTES 64u
 #define KF_ENV_MAX_BYTES (64u * 1024u)   /* a whole frame on the wire */
 #define KF_BODY_MAX_BYTES (256u * 1024u) /* a body after decompression */
@@ -77,20 +77,23 @@ struct kf_env_view {
 
 /* Check the frame's structure and bounds without any crypto. Borrows buf (len bytes).
  * Returns 0, -EMSGSIZE (longer than KF_ENV_MAX_BYTES), -EBADMSG (anything malformed:
- * magic, version, kind, flags, id charset, lengths that disagree). Any thread. */
+ * magic, version, kind, flags, id charset, lengths that disagree, a non-zero dict_id
+ * without KF_ENV_F_ZSTD, count outside 1..KF_ENV_MAX_RECORDS for RECORDS or non-zero for
+ * any other kind). Any thread. */
 int kf_env_parse(const uint8_t *buf, size_t len, struct kf_env_view *ret_view);
 
 /* Verify the signature of a parsed frame as received on topic with public key pk.
- * Returns 0 or -EKEYREJECTED. Any thread. */
+ * Returns 0, -EKEYREJECTED (bad signature, or topic empty or longer than KF_TOPIC_MAX), or
+ * -ENOMEM. Any thread. */
 int kf_env_verify(const struct kf_env_view *view, const char *topic, const uint8_t pk[32]);
 
 /* Build and sign a frame. body/body_len are sent as given (compress first with kf_zctx);
  * hdr->flags/dict_id must describe them. sk is a libsodium Ed25519 secret key (64 bytes).
- * Writes into out (cap bytes). Returns 0, -EINVAL (bad header), -EMSGSIZE (does not fit
- * cap or KF_ENV_MAX_BYTES). Any thread. */
+ * Writes into out (cap bytes). Returns 0, -EINVAL (bad header: the kf_env_parse rules, or a
+ * topic of 0 or more than KF_TOPIC_MAX bytes), -EMSGSIZE (does not fit cap or
+ * KF_ENV_MAX_BYTES), -ENOMEM. Any thread. */
 int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
-                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap,
-                size_t *ret_len);
+                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *ret_len);
 
 /* True if s is a valid device id (1..KF_DEVICE_ID_MAX chars of [A-Za-z0-9._-]). */
 int kf_device_id_valid(const char *s);

@@ -60,16 +60,16 @@ enum kf_periph {
 
 /* Peripheral states, in the spirit of CEN/XFS device status. */
 enum kf_pstate {
-    KF_PSTATE_ONLINE = 1,   /* "online" */
-    KF_PSTATE_OFFLINE,      /* "offline" */
-    KF_PSTATE_POWER_OFF,    /* "power_off" */
-    KF_PSTATE_HW_ERROR,     /* "hw_error" */
-    KF_PSTATE_USER_ERROR,   /* "user_error" */
-    KF_PSTATE_PAPER_LOW,    /* "paper_low" */
-    KF_PSTATE_PAPER_OUT,    /* "paper_out" */
-    KF_PSTATE_MEDIA_JAM,    /* "media_jam" */
-    KF_PSTATE_CASH_LOW,     /* "cash_low" */
-    KF_PSTATE_CASH_OUT,     /* "cash_out" */
+    KF_PSTATE_ONLINE = 1, /* "online" */
+    KF_PSTATE_OFFLINE,    /* "offline" */
+    KF_PSTATE_POWER_OFF,  /* "power_off" */
+    KF_PSTATE_HW_ERROR,   /* "hw_error" */
+    KF_PSTATE_USER_ERROR, /* "user_error" */
+    KF_PSTATE_PAPER_LOW,  /* "paper_low" */
+    KF_PSTATE_PAPER_OUT,  /* "paper_out" */
+    KF_PSTATE_MEDIA_JAM,  /* "media_jam" */
+    KF_PSTATE_CASH_LOW,   /* "cash_low" */
+    KF_PSTATE_CASH_OUT,   /* "cash_out" */
     KF_PSTATE_COUNT_ = KF_PSTATE_CASH_OUT,
 };
 

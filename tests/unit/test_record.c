@@ -1,0 +1,302 @@
+/* Record: strict parsing, canonical formatting, RECORDS bodies. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <kf/envelope.h>
+#include <kf/record.h>
+
+#define TS "1767254395000"
+
+static const char *const canonical[] = {
+    "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB-003\",\"outcome\":\"ok\",\"dur_ms\":93000}",
+    "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"GJJ-012\",\"outcome\":\"abandoned\",\"dur_ms\":0}",
+    "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":153,\"mem_total_kb\":8041236,"
+    "\"mem_avail_kb\":5012344,\"disk_total_kb\":122030736,\"disk_avail_kb\":80000000,"
+    "\"temp_mc\":41000,\"uptime_s\":86400,\"net_rx\":123456789,\"net_tx\":9876543,"
+    "\"net_up\":true}",
+    "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":0,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+    "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":0,"
+    "\"net_tx\":0,\"net_up\":false}",
+    "{\"t\":\"periph\",\"ts\":" TS ",\"dev\":\"a4_printer\",\"state\":\"paper_low\"}",
+    "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"PRN-JAM\",\"sev\":\"critical\",\"action\":\"raise\","
+    "\"dev\":\"receipt_printer\",\"text\":\"paper jam at cutter\"}",
+    "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"NET_DOWN\",\"sev\":\"info\",\"action\":\"clear\"}",
+    "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"APP-CRASH\",\"sev\":\"major\",\"action\":\"raise\","
+    "\"text\":\"客户端异常 \\\"quoted\\\" \\\\ back\"}",
+};
+
+Test(record, canonical_texts_round_trip_exactly)
+{
+    for (size_t i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++) {
+        struct kf_record r;
+        char buf[KF_RECORD_JSON_MAX];
+        size_t n;
+
+        cr_assert_eq(kf_record_parse(canonical[i], strlen(canonical[i]), &r), 0, "%s",
+                     canonical[i]);
+        cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), 0);
+        cr_assert_eq(n, strlen(canonical[i]));
+        cr_assert_eq(memcmp(buf, canonical[i], n), 0, "%.*s", (int)n, buf);
+    }
+}
+
+Test(record, fields_land_in_the_struct)
+{
+    struct kf_record r;
+
+    cr_assert_eq(kf_record_parse(canonical[0], strlen(canonical[0]), &r), 0);
+    cr_assert_eq(r.type, KF_REC_TXN);
+    cr_assert_eq(r.ts_ms, 1767254395000LL);
+    cr_assert_str_eq(r.u.txn.item, "SB-003");
+    cr_assert_eq(r.u.txn.outcome, KF_OUTCOME_OK);
+    cr_assert_eq(r.u.txn.dur_ms, 93000);
+    cr_assert_eq(kf_record_parse(canonical[3], strlen(canonical[3]), &r), 0);
+    cr_assert_eq(r.u.health.temp_mc, KF_TEMP_NONE);
+    cr_assert_eq(r.u.health.net_up, 0);
+    cr_assert_eq(kf_record_parse(canonical[5], strlen(canonical[5]), &r), 0);
+    cr_assert_eq(r.u.fault.periph, KF_PERIPH_RECEIPT_PRINTER);
+    cr_assert_eq(r.u.fault.raise, 1);
+    cr_assert_eq(r.u.fault.sev, KF_SEV_CRITICAL);
+    cr_assert_eq(kf_record_parse(canonical[6], strlen(canonical[6]), &r), 0);
+    cr_assert_eq(r.u.fault.periph, 0);
+    cr_assert_eq(r.u.fault.raise, 0);
+    cr_assert_str_eq(r.u.fault.text, "");
+}
+
+Test(record, key_order_and_whitespace_do_not_matter_on_input)
+{
+    const char *in = " { \"outcome\" : \"failed\", \"dur_ms\":5, \"item\":\"YB-1\", "
+                     "\"ts\":1767254395000, \"t\":\"txn\" }\n";
+    struct kf_record r;
+    char buf[256];
+    size_t n;
+
+    cr_assert_eq(kf_record_parse(in, strlen(in), &r), 0);
+    cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), 0);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, "{\"t\":\"txn\",\"ts\":1767254395000,\"item\":\"YB-1\",\"outcome\":"
+                          "\"failed\",\"dur_ms\":5}");
+}
+
+Test(record, rejects_bad_records)
+{
+    static const char *bad[] = {
+        "[]",
+        "42",
+        "{}",
+        "{\"t\":\"txn\"}",
+        "{\"t\":\"nope\",\"ts\":" TS "}",
+        /* unknown key, duplicate key, missing key */
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB-003\",\"outcome\":\"ok\",\"dur_ms\":1,\"x\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB-003\",\"item\":\"SB-004\",\"outcome\":\"ok\","
+        "\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB-003\",\"outcome\":\"ok\"}",
+        /* ts bounds and type */
+        "{\"t\":\"txn\",\"ts\":1577836799999,\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":4102444800000,\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":\"" TS "\",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":1767254395000.0,\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        /* item code */
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"sb-003\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB_003\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS
+        ",\"item\":\"ABCDEFGHIJKLMNOPQ\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB\\u0000\",\"outcome\":\"ok\",\"dur_ms\":1}",
+        /* outcome, duration */
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"OK\",\"dur_ms\":1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":86400001}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":-1}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":true}",
+        /* health ranges */
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1001,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":false}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":150001,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":false}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":-50001,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":false}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":10,\"mem_avail_kb\":11,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":false}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":-1,"
+        "\"net_tx\":0,\"net_up\":false}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":1}",
+        "{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":0,\"mem_avail_kb\":0,"
+        "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"uptime_s\":0,\"net_rx\":0,"
+        "\"net_tx\":0,\"net_up\":true}",
+        /* periph names */
+        "{\"t\":\"periph\",\"ts\":" TS ",\"dev\":\"toaster\",\"state\":\"online\"}",
+        "{\"t\":\"periph\",\"ts\":" TS ",\"dev\":\"screen\",\"state\":\"melted\"}",
+        /* fault */
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"prn\",\"sev\":\"info\",\"action\":\"raise\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"ABCDEFGHIJKLMNOPQRSTUVWXY\",\"sev\":\"info\","
+        "\"action\":\"raise\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"fatal\",\"action\":\"raise\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"toggle\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+        "\"dev\":\"toaster\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+        "\"text\":\"line\\nbreak\"}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+        "\"text\":null}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+        "\"text\":\"\xff\xfe\"}",
+        /* nesting */
+        "{\"t\":\"periph\",\"ts\":" TS ",\"dev\":[\"screen\"],\"state\":\"online\"}",
+        "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1} trailing",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct kf_record r;
+
+        memset(&r, 0x5a, sizeof(r));
+        cr_assert_eq(kf_record_parse(bad[i], strlen(bad[i]), &r), -EBADMSG, "accepted: %s", bad[i]);
+        cr_assert_eq(r.type, 0x5a); /* not written on failure */
+    }
+}
+
+Test(record, text_limit_is_128_bytes)
+{
+    char json[512], text[200];
+    struct kf_record r;
+    int n;
+
+    /* 42 three-byte characters + 2 ASCII = 128 bytes: accepted */
+    text[0] = '\0';
+    for (int i = 0; i < 42; i++)
+        strncat(text, "故", sizeof(text) - strlen(text) - 1);
+    strncat(text, "ab", sizeof(text) - strlen(text) - 1);
+    n = snprintf(json, sizeof(json),
+                 "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\","
+                 "\"action\":\"raise\",\"text\":\"%s\"}",
+                 text);
+    cr_assert_eq(kf_record_parse(json, (size_t)n, &r), 0);
+    cr_assert_eq(strlen(r.u.fault.text), 128);
+    strncat(text, "c", sizeof(text) - strlen(text) - 1);
+    n = snprintf(json, sizeof(json),
+                 "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\","
+                 "\"action\":\"raise\",\"text\":\"%s\"}",
+                 text);
+    cr_assert_eq(kf_record_parse(json, (size_t)n, &r), -EBADMSG);
+}
+
+Test(record, format_refuses_invalid_records_and_small_buffers)
+{
+    struct kf_record r;
+    char buf[KF_RECORD_JSON_MAX];
+    size_t n;
+
+    cr_assert_eq(kf_record_parse(canonical[0], strlen(canonical[0]), &r), 0);
+    cr_assert_eq(kf_record_format(&r, buf, 20, &n), -EMSGSIZE);
+    cr_assert_eq(kf_record_format(&r, buf, strlen(canonical[0]), &n), -EMSGSIZE);
+    cr_assert_eq(kf_record_format(&r, buf, strlen(canonical[0]) + 1, &n), 0);
+    r.u.txn.outcome = 9;
+    cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), -EINVAL);
+    r.u.txn.outcome = KF_OUTCOME_OK;
+    r.ts_ms = 0;
+    cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), -EINVAL);
+    r.type = 9;
+    cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), -EINVAL);
+}
+
+Test(record, oversize_single_record_is_rejected)
+{
+    char *big = malloc(KF_RECORD_JSON_MAX + 100);
+    struct kf_record r;
+
+    memset(big, ' ', KF_RECORD_JSON_MAX + 100);
+    memcpy(big, canonical[0], strlen(canonical[0]));
+    cr_assert_eq(kf_record_parse(big, KF_RECORD_JSON_MAX, &r), 0);
+    cr_assert_eq(kf_record_parse(big, KF_RECORD_JSON_MAX + 1, &r), -EBADMSG);
+    free(big);
+}
+
+struct collect {
+    uint32_t n;
+    int types[8];
+    int stop_at;
+};
+
+static int collect_cb(void *ud, uint32_t index, const struct kf_record *rec)
+{
+    struct collect *c = ud;
+
+    cr_assert_eq(index, c->n);
+    c->types[c->n++] = rec->type;
+    return (int)index + 1 == c->stop_at ? 77 : 0;
+}
+
+Test(record, records_body_is_an_array_of_exact_count)
+{
+    char body[2048];
+    struct collect c = {0};
+    int n = snprintf(body, sizeof(body), "[%s,%s,%s]", canonical[0], canonical[4], canonical[5]);
+
+    cr_assert_eq(kf_records_parse(body, (size_t)n, 3, collect_cb, &c), 0);
+    cr_assert_eq(c.n, 3);
+    cr_assert_eq(c.types[0], KF_REC_TXN);
+    cr_assert_eq(c.types[1], KF_REC_PERIPH);
+    cr_assert_eq(c.types[2], KF_REC_FAULT);
+    cr_assert_eq(kf_records_parse(body, (size_t)n, 2, NULL, NULL), -EBADMSG);
+    cr_assert_eq(kf_records_parse(body, (size_t)n, 4, NULL, NULL), -EBADMSG);
+    memset(&c, 0, sizeof(c));
+    c.stop_at = 2;
+    cr_assert_eq(kf_records_parse(body, (size_t)n, 3, collect_cb, &c), 77);
+    cr_assert_eq(c.n, 2);
+    cr_assert_eq(kf_records_parse(canonical[0], strlen(canonical[0]), 1, NULL, NULL), -EBADMSG);
+    cr_assert_eq(kf_records_parse("[]", 2, 0, NULL, NULL), 0);
+    n = snprintf(body, sizeof(body), "[%s,{\"t\":\"txn\"}]", canonical[0]);
+    cr_assert_eq(kf_records_parse(body, (size_t)n, 2, NULL, NULL), -EBADMSG);
+    cr_assert_eq(kf_records_parse("[[[[1]]]]", 9, 1, NULL, NULL), -EBADMSG);
+}
+
+Test(record, deep_nesting_is_refused_cheaply)
+{
+    size_t depth = 100000;
+    char *s = malloc(2 * depth);
+
+    memset(s, '[', depth);
+    memset(s + depth, ']', depth);
+    cr_assert_eq(kf_records_parse(s, 2 * depth, 1, NULL, NULL), -EBADMSG);
+    free(s);
+}
+
+Test(record, names_round_trip)
+{
+    int v;
+
+    for (int i = 1; i <= KF_PERIPH_COUNT_; i++) {
+        cr_assert_not_null(kf_periph_name(i));
+        cr_assert_eq(kf_periph_parse(kf_periph_name(i), &v), 0);
+        cr_assert_eq(v, i);
+    }
+    for (int i = 1; i <= KF_PSTATE_COUNT_; i++) {
+        cr_assert_eq(kf_pstate_parse(kf_pstate_name(i), &v), 0);
+        cr_assert_eq(v, i);
+    }
+    cr_assert_null(kf_periph_name(0));
+    cr_assert_null(kf_periph_name(KF_PERIPH_COUNT_ + 1));
+    cr_assert_null(kf_rec_type_name(5));
+    cr_assert_str_eq(kf_rec_type_name(KF_REC_HEALTH), "health");
+    cr_assert_str_eq(kf_severity_name(KF_SEV_MAJOR), "major");
+    cr_assert_str_eq(kf_outcome_name(KF_OUTCOME_ABANDONED), "abandoned");
+    cr_assert_eq(kf_outcome_parse("ok", &v), 0);
+    cr_assert_eq(v, KF_OUTCOME_OK);
+    cr_assert_eq(kf_severity_parse("fatal", &v), -EINVAL);
+    cr_assert_eq(kf_rec_type_parse(NULL, &v), -EINVAL);
+    cr_assert(kf_pstate_usable(KF_PSTATE_PAPER_LOW));
+    cr_assert(kf_pstate_usable(KF_PSTATE_CASH_LOW));
+    cr_assert(kf_pstate_usable(KF_PSTATE_ONLINE));
+    cr_assert(!kf_pstate_usable(KF_PSTATE_PAPER_OUT));
+    cr_assert(!kf_pstate_usable(KF_PSTATE_HW_ERROR));
+}
