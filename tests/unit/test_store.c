@@ -1,0 +1,562 @@
+/* test_store.c: the server store: idempotent group commit, aggregates, HWM, clock rules,
+ * fixtures and registration. Each test works on its own database in a temp directory. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+
+#include <kf/record.h>
+#include <kf/time.h>
+
+#include "registry.h"
+#include "store.h"
+#include "store_query.h"
+
+#define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
+#define FULL_FIXTURES KF_SOURCE_DIR "/fixtures/deployment.json"
+#define DAY_MS (86400LL * 1000)
+
+static char tmpdir[64];
+static char dbpath[128];
+static struct kf_store *st;
+static sqlite3 *rd; /* a second connection, to look at what was committed */
+static const uint8_t raw_frame[] = "not a real frame: the store keeps whatever bytes it is given";
+/* 2026-03-10 12:00 +08:00, a fixed receipt time */
+static int64_t recv_base;
+
+static void setup(void)
+{
+    struct kf_device_reg reg = {
+        .device_id = "KF-XH-0001",
+        .asset_id = "A-000001",
+        .kind = KF_KIND_KIOSK,
+        .zone_id = "Z-XH-001",
+        .lease_ref = "L-1",
+    };
+    int32_t day;
+
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-store-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
+    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
+    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
+    memset(reg.pk, 7, sizeof(reg.pk));
+    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(sqlite3_open_v2(dbpath, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(kf_day_parse("2026-03-10", &day), 0);
+    recv_base = kf_day_start_ms(day) + 12 * 3600 * 1000LL;
+}
+
+static void teardown(void)
+{
+    char path[192];
+    static const char *const files[] = {"server.db", "server.db-wal", "server.db-shm", "bad.json",
+                                        "full.db",   "full.db-wal",   "full.db-shm"};
+
+    sqlite3_close(rd);
+    kf_store_free(st);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+        unlink(path);
+    }
+    rmdir(tmpdir);
+}
+
+/* One integer from a query on the read connection (-1 when there is no row). */
+static int64_t q1(const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+
+    cr_assert_eq(sqlite3_prepare_v2(rd, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rd));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static struct kf_record txn(int64_t ts, const char *item, int outcome, uint32_t dur_ms)
+{
+    struct kf_record r = {.type = KF_REC_TXN, .ts_ms = ts};
+
+    snprintf(r.u.txn.item, sizeof(r.u.txn.item), "%s", item);
+    r.u.txn.outcome = (uint8_t)outcome;
+    r.u.txn.dur_ms = dur_ms;
+    return r;
+}
+
+/* A RECORDS frame of n ok txns on HF-001 starting at seq, device clock = receipt time. */
+struct frame {
+    struct kf_ingest in;
+    struct kf_record recs[32];
+};
+
+static void records_frame(struct frame *f, const char *dev, uint64_t seq, uint32_t n)
+{
+    cr_assert(n <= 32);
+    memset(f, 0, sizeof(*f));
+    f->in.hdr.kind = KF_MSG_RECORDS;
+    snprintf(f->in.hdr.device_id, sizeof(f->in.hdr.device_id), "%s", dev);
+    f->in.hdr.key_epoch = 1;
+    f->in.hdr.seq = seq;
+    f->in.hdr.count = n;
+    f->in.hdr.device_ms = recv_base;
+    f->in.topic = "kf/v1/KF-XH-0001/events";
+    f->in.raw = raw_frame;
+    f->in.raw_len = sizeof(raw_frame);
+    f->in.recv_ms = recv_base;
+    f->in.nrec = n;
+    f->in.recs = f->recs;
+    for (uint32_t i = 0; i < n; i++)
+        f->recs[i] = txn(recv_base - 60000, "HF-001", KF_OUTCOME_OK, 1000);
+}
+
+static int commit1(struct kf_ingest *in, struct kf_commit_out *out)
+{
+    struct kf_ingest *items[1] = {in};
+
+    return kf_store_commit(st, items, 1, NULL, out);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+Test(store, commit_inserts_records_and_aggregates)
+{
+    struct frame f;
+    struct kf_commit_out out = {0};
+
+    records_frame(&f, "KF-XH-0001", 1, 6);
+    f.recs[1] = txn(recv_base - 1000, "HF-001", KF_OUTCOME_FAILED, 500);
+    f.recs[2] = txn(recv_base - 1000, "SB-003", KF_OUTCOME_ABANDONED, 200);
+    f.recs[3] = (struct kf_record){.type = KF_REC_HEALTH, .ts_ms = recv_base};
+    f.recs[3].u.health.cpu_pm = 153;
+    f.recs[3].u.health.temp_mc = KF_TEMP_NONE;
+    f.recs[3].u.health.disk_total_kb = 1000;
+    f.recs[3].u.health.disk_avail_kb = 50;
+    f.recs[4] = (struct kf_record){.type = KF_REC_PERIPH, .ts_ms = recv_base};
+    f.recs[4].u.periph.periph = KF_PERIPH_A4_PRINTER;
+    f.recs[4].u.periph.state = KF_PSTATE_PAPER_OUT;
+    f.recs[5] = (struct kf_record){.type = KF_REC_FAULT, .ts_ms = recv_base};
+    snprintf(f.recs[5].u.fault.code, sizeof(f.recs[5].u.fault.code), "PRN-JAM");
+    f.recs[5].u.fault.sev = KF_SEV_CRITICAL;
+    f.recs[5].u.fault.raise = 1;
+    f.recs[5].u.fault.periph = KF_PERIPH_A4_PRINTER;
+
+    cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(out.inserted, 6);
+    cr_assert_eq(out.duplicates, 0);
+    cr_assert_eq(out.replay, 0);
+    cr_assert_eq(out.acked_seq, 6);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 6);
+    cr_assert_eq(q1("SELECT count(*) FROM txns"), 3);
+    cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 1);
+    cr_assert_eq(q1("SELECT length(raw) FROM envelopes"), (int64_t)sizeof(raw_frame));
+    cr_assert_eq(q1("SELECT ok FROM usage_daily WHERE item = 'HF-001'"), 1);
+    cr_assert_eq(q1("SELECT failed FROM usage_daily WHERE item = 'HF-001'"), 1);
+    cr_assert_eq(q1("SELECT dur_ms_total FROM usage_daily WHERE item = 'HF-001'"), 1500);
+    cr_assert_eq(q1("SELECT abandoned FROM usage_daily WHERE item = 'SB-003'"), 1);
+    cr_assert_eq(q1("SELECT zone_id = 'Z-XH-001' AND asset_id = 'A-000001' FROM usage_daily"
+                    " LIMIT 1"),
+                 1);
+    cr_assert_eq(q1("SELECT cpu_pm FROM health_latest WHERE device_id = 'KF-XH-0001'"), 153);
+    cr_assert_eq(q1("SELECT temp_mc IS NULL FROM health_latest"), 1);
+    cr_assert_eq(q1("SELECT usable FROM periph_latest WHERE periph = 'a4_printer'"
+                    " AND state = 'paper_out'"),
+                 0);
+    cr_assert_eq(q1("SELECT count(*) FROM faults_open WHERE code = 'PRN-JAM'"), 1);
+    cr_assert_eq(q1("SELECT online FROM devices"), 1);
+    cr_assert_eq(q1("SELECT acked_seq FROM devices"), 6);
+
+    /* The fault cleared later: no longer open. */
+    records_frame(&f, "KF-XH-0001", 7, 1);
+    f.recs[0] = (struct kf_record){.type = KF_REC_FAULT, .ts_ms = recv_base + 1000};
+    snprintf(f.recs[0].u.fault.code, sizeof(f.recs[0].u.fault.code), "PRN-JAM");
+    f.recs[0].u.fault.sev = KF_SEV_CRITICAL;
+    f.recs[0].u.fault.raise = 0;
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM faults_open"), 0);
+    cr_assert_eq(out.acked_seq, 7);
+}
+
+Test(store, same_frame_twice_is_replay)
+{
+    struct frame f;
+    struct kf_commit_out out = {0};
+
+    records_frame(&f, "KF-XH-0001", 1, 10);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(out.inserted, 10);
+    memset(&out, 0, sizeof(out));
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(out.replay, 1);
+    cr_assert_eq(out.inserted, 0);
+    cr_assert_eq(out.duplicates, 10);
+    cr_assert_eq(out.acked_seq, 10);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 10);
+    cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 1);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 10);
+}
+
+Test(store, overlapping_batch_counts_only_new_records)
+{
+    struct frame a, b;
+    struct kf_commit_out out = {0};
+
+    records_frame(&a, "KF-XH-0001", 1, 10);
+    records_frame(&b, "KF-XH-0001", 6, 10);
+    cr_assert_eq(commit1(&a.in, &out), 0);
+    cr_assert_eq(commit1(&b.in, &out), 0);
+    cr_assert_eq(out.inserted, 5);
+    cr_assert_eq(out.duplicates, 5);
+    cr_assert_eq(out.replay, 0);
+    cr_assert_eq(out.acked_seq, 15);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 15);
+    cr_assert_eq(q1("SELECT count(*) FROM txns"), 15);
+    cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 2);
+}
+
+Test(store, out_of_order_frames_advance_hwm_when_contiguous)
+{
+    struct frame a, b;
+    struct kf_commit_out out = {0};
+
+    records_frame(&a, "KF-XH-0001", 11, 10);
+    records_frame(&b, "KF-XH-0001", 1, 10);
+    cr_assert_eq(commit1(&a.in, &out), 0);
+    cr_assert_eq(out.inserted, 10);
+    cr_assert_eq(out.acked_seq, 0);
+    cr_assert_eq(commit1(&b.in, &out), 0);
+    cr_assert_eq(out.acked_seq, 20);
+    cr_assert_eq(q1("SELECT acked_seq FROM devices"), 20);
+}
+
+Test(store, frames_of_one_device_in_one_commit_in_any_order)
+{
+    struct frame a, b, c;
+    struct kf_ingest *items[3] = {&a.in, &b.in, &c.in};
+    struct kf_commit_out out[3];
+
+    records_frame(&a, "KF-XH-0001", 21, 10);
+    records_frame(&b, "KF-XH-0001", 11, 10);
+    records_frame(&c, "KF-XH-0001", 1, 10);
+    cr_assert_eq(kf_store_commit(st, items, 3, NULL, out), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(out[i].acked_seq, 30);
+        cr_assert_eq(out[i].inserted, 10);
+    }
+}
+
+Test(store, hello_returns_current_hwm)
+{
+    struct frame f;
+    struct kf_ingest hello = {0};
+    struct kf_commit_out out = {0};
+
+    records_frame(&f, "KF-XH-0001", 1, 5);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    hello.hdr.kind = KF_MSG_HELLO;
+    snprintf(hello.hdr.device_id, sizeof(hello.hdr.device_id), "KF-XH-0001");
+    hello.hdr.seq = 6;
+    hello.hdr.device_ms = recv_base;
+    hello.recv_ms = recv_base + 5000;
+    hello.body_json = "{\"agent\":\"kiosk-agent/0.1.0\",\"boot_id\":\"b-1\"}";
+    memset(&out, 0xff, sizeof(out));
+    cr_assert_eq(commit1(&hello, &out), 0);
+    cr_assert_eq(out.acked_seq, 5);
+    cr_assert_eq(out.inserted, 0);
+    cr_assert_eq(out.replay, 0);
+    cr_assert_eq(q1("SELECT agent = 'kiosk-agent/0.1.0' AND boot_id = 'b-1' FROM devices"), 1);
+    cr_assert_eq(q1("SELECT last_seen_ms FROM devices"), recv_base + 5000);
+    cr_assert_eq(q1("SELECT online FROM devices"), 1);
+    cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 1); /* HELLO is not evidence */
+}
+
+static int commit_state(const char *state, int64_t device_ms, int64_t recv_ms)
+{
+    struct kf_ingest in = {0};
+    struct kf_commit_out out;
+    char body[64];
+
+    in.hdr.kind = KF_MSG_STATE;
+    snprintf(in.hdr.device_id, sizeof(in.hdr.device_id), "KF-XH-0001");
+    in.hdr.device_ms = device_ms;
+    in.recv_ms = recv_ms;
+    snprintf(body, sizeof(body), "{\"state\":\"%s\"}", state);
+    in.body_json = body;
+    return commit1(&in, &out);
+}
+
+Test(store, stale_state_is_ignored)
+{
+    cr_assert_eq(commit_state("online", recv_base, recv_base), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 1);
+    cr_assert_eq(commit_state("offline", recv_base + 2000, recv_base + 3000), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 0);
+    cr_assert_eq(q1("SELECT state_since_ms FROM devices"), recv_base + 3000);
+    /* A retained "online" sealed before the will: stale, ignored. */
+    cr_assert_eq(commit_state("online", recv_base + 1000, recv_base + 4000), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 0);
+    cr_assert_eq(q1("SELECT last_state_device_ms FROM devices"), recv_base + 2000);
+    cr_assert_eq(q1("SELECT last_seen_ms FROM devices"), recv_base + 4000);
+}
+
+Test(store, error_rolls_back_everything)
+{
+    struct frame good, bad;
+    struct kf_ingest *items[2] = {&good.in, &bad.in};
+    struct kf_commit_out out[2];
+    uint64_t delta[KF_REJECT_COUNT_] = {0};
+
+    records_frame(&good, "KF-XH-0001", 1, 5);
+    records_frame(&bad, "KF-NOPE-0001", 1, 5);
+    delta[KF_REJECT_MALFORMED] = 3;
+    memset(out, 0xab, sizeof(out));
+    cr_assert_lt(kf_store_commit(st, items, 2, delta, out), 0);
+    for (size_t i = 0; i < sizeof(out); i++)
+        cr_assert_eq(((const uint8_t *)out)[i], 0xab);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM usage_daily"), 0);
+    cr_assert_eq(q1("SELECT sum(count) FROM reject_counts"), 0);
+    cr_assert_eq(q1("SELECT acked_seq FROM devices"), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 0);
+
+    /* The store is usable afterwards. */
+    cr_assert_eq(kf_store_commit(st, items, 1, delta, out), 0);
+    cr_assert_eq(out[0].acked_seq, 5);
+    cr_assert_eq(q1("SELECT count FROM reject_counts WHERE reason = 'malformed'"), 3);
+}
+
+Test(store, effective_day_follows_clock_rules)
+{
+    struct frame f;
+    struct kf_commit_out out;
+    int32_t day;
+
+    cr_assert_eq(kf_day_parse("2026-03-10", &day), 0);
+
+    /* A device clock 3 days behind, synced: its offset puts the txn on the right day. */
+    records_frame(&f, "KF-XH-0001", 1, 1);
+    f.in.hdr.flags = KF_ENV_F_CLOCK_SYNCED;
+    f.in.hdr.clock_offset_ms = 3 * DAY_MS;
+    f.in.hdr.device_ms = recv_base - 3 * DAY_MS;
+    f.recs[0] = txn(recv_base - 3 * DAY_MS - 60000, "HF-001", KF_OUTCOME_OK, 1000);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(q1("SELECT day FROM txns WHERE seq = 1"), day);
+    cr_assert_eq(q1("SELECT flags & 1 FROM records WHERE seq = 1"), 0);
+    cr_assert_eq(q1("SELECT effective_ms FROM records WHERE seq = 1"), recv_base - 60000);
+
+    /* Unsynced and 2 days in the future: corrected by the frame's lead. */
+    records_frame(&f, "KF-XH-0001", 2, 1);
+    f.in.hdr.device_ms = recv_base + 2 * DAY_MS;
+    f.recs[0] = txn(recv_base + 2 * DAY_MS - 3600000, "HF-001", KF_OUTCOME_OK, 1000);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(q1("SELECT day FROM txns WHERE seq = 2"), day);
+    cr_assert_eq(q1("SELECT effective_ms FROM records WHERE seq = 2"), recv_base - 3600000);
+    cr_assert_eq(q1("SELECT flags & 1 FROM records WHERE seq = 2"), 0);
+
+    /* Unsynced, 100 days behind: implausible, counted at receipt and flagged. */
+    records_frame(&f, "KF-XH-0001", 3, 1);
+    f.in.hdr.device_ms = recv_base - 100 * DAY_MS;
+    f.recs[0] = txn(recv_base - 100 * DAY_MS, "HF-001", KF_OUTCOME_OK, 1000);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(q1("SELECT day FROM txns WHERE seq = 3"), day);
+    cr_assert_eq(q1("SELECT flags & 1 FROM records WHERE seq = 3"), 1);
+    cr_assert_eq(q1("SELECT device_ts_ms FROM records WHERE seq = 3"), recv_base - 100 * DAY_MS);
+
+    /* Unsynced, slightly behind (a late batch from yesterday): stays on yesterday. */
+    records_frame(&f, "KF-XH-0001", 4, 1);
+    f.recs[0] = txn(recv_base - DAY_MS, "HF-001", KF_OUTCOME_OK, 1000);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(q1("SELECT day FROM txns WHERE seq = 4"), day - 1);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE day = (SELECT day FROM txns"
+                    " WHERE seq = 1)"),
+                 3);
+    cr_assert_eq(out.acked_seq, 4);
+}
+
+Test(store, fixtures_load_with_counts)
+{
+    cr_assert_eq(q1("SELECT count(*) FROM units"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM zones"), 3);
+    cr_assert_eq(q1("SELECT count(*) FROM items"), 3);
+    /* Loading again is an upsert, not a duplicate. */
+    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM zones"), 3);
+
+    if (access(FULL_FIXTURES, R_OK) != 0) {
+        cr_log_warn("%s missing: full fixture counts not checked", FULL_FIXTURES);
+        return;
+    }
+    /* The deployment itself, in a database of its own. */
+    struct kf_store *full;
+    char path[160];
+
+    snprintf(path, sizeof(path), "%s/full.db", tmpdir);
+    cr_assert_eq(kf_store_open(path, 0, &full), 0);
+    cr_assert_eq(kf_store_load_fixtures(full, FULL_FIXTURES), 0, "%s", kf_store_errmsg(full));
+    kf_store_free(full);
+    sqlite3_close(rd);
+    cr_assert_eq(sqlite3_open_v2(path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(q1("SELECT count(*) FROM units"), 10);
+    cr_assert_geq(q1("SELECT count(*) FROM zones"), 200);
+    cr_assert_eq(q1("SELECT count(*) FROM units u"
+                    " WHERE (SELECT count(*) FROM zones z WHERE z.unit = u.code) >= 10"),
+                 10);
+    cr_assert_geq(q1("SELECT count(*) FROM items"), 70);
+    cr_assert_eq(q1("SELECT count(*) FROM families"), 8);
+    cr_assert_eq(q1("SELECT count(DISTINCT bank) FROM zones"), 6);
+}
+
+Test(store, fixtures_with_unknown_reference_fail_whole)
+{
+    char path[160];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"units\":[{\"code\":\"YX\",\"name\":\"叶县\",\"kind\":\"county\"}],"
+          "\"banks\":[],\"families\":[],\"items\":[],"
+          "\"zones\":[{\"id\":\"Z-1\",\"name\":\"n\",\"bank\":\"NOBANK\",\"branch\":\"b\","
+          "\"unit\":\"YX\",\"address\":\"a\",\"hours\":{\"weekday\":\"08:30-17:00\"}}]}",
+          f);
+    fclose(f);
+    cr_assert_eq(kf_store_load_fixtures(st, path), -EINVAL);
+    cr_assert_not_null(strstr(kf_store_errmsg(st), "NOBANK"), "%s", kf_store_errmsg(st));
+    cr_assert_eq(q1("SELECT count(*) FROM units WHERE code = 'YX'"), 0);
+}
+
+Test(store, register_device_twice_is_eexist)
+{
+    struct kf_device_reg reg = {
+        .device_id = "KF-XH-0001",
+        .asset_id = "A-000002",
+        .kind = KF_KIND_ITM,
+        .zone_id = "Z-XH-001",
+    };
+
+    cr_assert_eq(kf_store_register_device(st, &reg), -EEXIST);
+    reg.device_id = "KF-XH-0002";
+    reg.zone_id = "Z-NOWHERE";
+    cr_assert_eq(kf_store_register_device(st, &reg), -ENOENT);
+    reg.zone_id = "Z-XH-001";
+    cr_assert_eq(kf_store_register_device(st, &reg), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM devices"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM assets"), 2);
+}
+
+Test(store, registry_snapshot_has_devices_and_keys)
+{
+    struct kf_registry *reg;
+    const struct kf_reg_device *d;
+    const struct kf_reg_key *k;
+    uint8_t pk[32];
+
+    cr_assert_eq(kf_store_load_registry(st, &reg), 0);
+    cr_assert_eq(kf_registry_count(reg), 1);
+    d = kf_registry_find(reg, "KF-XH-0001");
+    cr_assert_not_null(d);
+    cr_assert_str_eq(d->asset_id, "A-000001");
+    cr_assert_str_eq(d->zone_id, "Z-XH-001");
+    cr_assert_eq(d->kind, KF_KIND_KIOSK);
+    k = kf_registry_key(d, 1);
+    cr_assert_not_null(k);
+    cr_assert_eq(k->status, KF_KEY_ACTIVE);
+    memset(pk, 7, sizeof(pk));
+    cr_assert_eq(memcmp(k->pk, pk, sizeof(pk)), 0);
+    cr_assert_null(kf_registry_key(d, 2));
+    cr_assert_null(kf_registry_find(reg, "KF-XH-0002"));
+    kf_registry_unref(reg);
+}
+
+Test(store, expire_marks_silent_devices_offline)
+{
+    struct frame f;
+    struct kf_commit_out out;
+    uint32_t n = 99;
+
+    records_frame(&f, "KF-XH-0001", 1, 1);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(kf_store_expire_online(st, recv_base, recv_base + 10, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(kf_store_expire_online(st, recv_base + 1, recv_base + 20, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(q1("SELECT online FROM devices"), 0);
+    cr_assert_eq(q1("SELECT state_since_ms FROM devices"), recv_base + 20);
+}
+
+Test(store, reject_names_and_counts)
+{
+    uint64_t delta[KF_REJECT_COUNT_] = {0};
+    struct kf_qtable *t;
+
+    cr_assert_str_eq(kf_reject_name(KF_REJECT_UNKNOWN_DEVICE), "unknown_device");
+    cr_assert_str_eq(kf_reject_name(KF_REJECT_REVOKED), "revoked");
+    cr_assert_null(kf_reject_name(KF_REJECT_COUNT_));
+    delta[KF_REJECT_BAD_SIGNATURE] = 2;
+    delta[KF_REJECT_REPLAY] = 1;
+    cr_assert_eq(kf_store_commit(st, NULL, 0, delta, NULL), 0);
+    cr_assert_eq(kf_store_commit(st, NULL, 0, delta, NULL), 0);
+    cr_assert_eq(kf_query_rejects(st, &t), 0);
+    cr_assert_eq(t->nrows, KF_REJECT_COUNT_);
+    for (size_t i = 0; i < t->nrows; i++)
+        cr_assert_str_eq(kf_qtable_cell(t, i, 0), kf_reject_name((int)i));
+    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_BAD_SIGNATURE, 1), "4");
+    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_REPLAY, 1), "2");
+    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_OVERSIZE, 1), "0");
+    kf_qtable_free(t);
+}
+
+Test(store, usage_query_groups_by_unit_and_family)
+{
+    struct frame f;
+    struct kf_commit_out out;
+    struct kf_qtable *t;
+    int32_t day = kf_local_day(recv_base);
+
+    records_frame(&f, "KF-XH-0001", 1, 3);
+    f.recs[2] = txn(recv_base - 1000, "SB-003", KF_OUTCOME_FAILED, 1000);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(kf_query_usage(st, day, day, "unit", &t), 0);
+    cr_assert_eq(t->nrows, 1);
+    cr_assert_str_eq(kf_qtable_cell(t, 0, 0), "XH");
+    cr_assert_str_eq(kf_qtable_cell(t, 0, 1), "新华区");
+    cr_assert_str_eq(kf_qtable_cell(t, 0, 2), "3");
+    kf_qtable_free(t);
+    cr_assert_eq(kf_query_usage(st, day, day, "family", &t), 0);
+    cr_assert_eq(t->nrows, 2);
+    kf_qtable_free(t);
+    cr_assert_eq(kf_query_usage(st, day + 1, day + 2, "device", &t), 0);
+    cr_assert_eq(t->nrows, 0);
+    kf_qtable_free(t);
+    cr_assert_eq(kf_query_usage(st, day, day, "planet", &t), -EINVAL);
+}
+
+Test(store, readonly_open_sees_committed_data)
+{
+    struct frame f;
+    struct kf_commit_out out;
+    struct kf_store *ro;
+    struct kf_qtable *t;
+    struct kf_device_reg reg = {
+        .device_id = "KF-XH-0009",
+        .asset_id = "A-9",
+        .kind = KF_KIND_KIOSK,
+        .zone_id = "Z-XH-001",
+    };
+
+    records_frame(&f, "KF-XH-0001", 1, 2);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(kf_store_open(dbpath, KF_STORE_RDONLY, &ro), 0);
+    cr_assert_eq(kf_query_devices(ro, &t), 0);
+    cr_assert_eq(t->nrows, 1);
+    kf_qtable_free(t);
+    cr_assert_lt(kf_store_register_device(ro, &reg), 0);
+    kf_store_free(ro);
+}
