@@ -1,1 +1,578 @@
-/* placeholder: being written */
+/* agent.c: the agent core: outbox -> batches -> link, ACK -> outbox. */
+#include "agent.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include <kf/envelope.h>
+#include <kf/keyfile.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#include "link.h"
+
+#define AGENT_INFLIGHT_CAP 64 /* the config bound of [batch] inflight_max */
+#define AGENT_DEFAULT_NAME "kiosk-agent/0.1.0"
+#define AGENT_CLOSE_TIMEOUT_MS 1000
+
+struct kf_agent {
+    uv_loop_t *loop;
+    struct kf_agent_config cfg;
+    uint8_t sk[64];
+    struct kf_outbox *ob;
+    struct kf_link *link;
+    struct kf_zctx *zctx;
+    int own_zctx;
+    uv_timer_t flush_timer;
+    uv_timer_t health_timer;
+    kf_agent_health_cb health_cb;
+    void *health_ud;
+    uint32_t health_interval_s;
+    char agent_name[64];
+    char boot_id[17];
+    char t_hello[KF_TOPIC_MAX], t_telemetry[KF_TOPIC_MAX], t_events[KF_TOPIC_MAX];
+    char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX];
+
+    int online;                                /* the HELLO of this session was answered */
+    uint64_t hello_sent_ms;                    /* uv_now; 0: none pending */
+    uint64_t send_seq;                         /* next seq to send */
+    uint64_t inflight_end[AGENT_INFLIGHT_CAP]; /* last seq of each unacked batch, in order */
+    uint32_t inflight_n;
+    uint64_t last_progress_ms; /* uv_now of the last ack progress (or first send) */
+    uint64_t pending_bytes;    /* JSON appended since everything was last sent */
+    int clock_synced;
+    int64_t clock_offset_ms;
+    struct kf_agent_stats st;
+
+    int closing;
+    int close_pending;
+    void (*close_cb)(void *ud);
+    void *close_ud;
+};
+
+struct agent_batch {
+    char *buf;
+    size_t len, cap;
+    uint64_t first_seq;
+    uint32_t n;
+    int all_health;
+};
+
+static uint8_t agent_flags(const struct kf_agent *a)
+{
+    return a->clock_synced ? KF_ENV_F_CLOCK_SYNCED : 0;
+}
+
+static void agent_header(const struct kf_agent *a, struct kf_env_header *h, uint8_t kind)
+{
+    memset(h, 0, sizeof(*h));
+    h->kind = kind;
+    h->flags = agent_flags(a);
+    memcpy(h->device_id, a->cfg.device_id, sizeof(h->device_id));
+    h->key_epoch = a->cfg.key_epoch;
+    h->device_ms = kf_now_ms();
+    h->clock_offset_ms = a->clock_synced ? a->clock_offset_ms : 0;
+}
+
+/* Seal a small uncompressed frame (HELLO, STATE). */
+static int agent_seal_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
+                            const char *body, uint8_t *out, size_t cap, size_t *ret_len)
+{
+    struct kf_env_header h;
+    agent_header(a, &h, kind);
+    h.seq = seq;
+    return kf_env_seal(&h, topic, (const uint8_t *)body, strlen(body), a->sk, out, cap, ret_len);
+}
+
+static int agent_publish_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
+                               const char *body, int retained)
+{
+    uint8_t frame[1024];
+    size_t len;
+    int rc = agent_seal_small(a, kind, seq, topic, body, frame, sizeof(frame), &len);
+    if (rc < 0)
+        return rc;
+    return kf_link_publish(a->link, topic, frame, len, 1, retained);
+}
+
+static int batch_visit(void *ud, const struct kf_outbox_rec *rec)
+{
+    struct agent_batch *b = ud;
+    if (rec->seq != b->first_seq + b->n)
+        return -EIO; /* the outbox promises a contiguous run */
+    if (b->len + rec->json_len + 2 > b->cap)
+        return -EMSGSIZE;
+    b->buf[b->len++] = b->n ? ',' : '[';
+    memcpy(b->buf + b->len, rec->json, rec->json_len);
+    b->len += rec->json_len;
+    if (rec->type != KF_REC_HEALTH)
+        b->all_health = 0;
+    b->n++;
+    return 0;
+}
+
+/* Send batches from send_seq while the window allows. force: also a partial last batch. */
+static void agent_flush(struct kf_agent *a, int force)
+{
+    struct kf_outbox_stats os;
+    uint8_t *scratch = NULL;
+    size_t body_cap = (size_t)a->cfg.batch_max_bytes + a->cfg.batch_max_records + 4;
+
+    if (!a->online || a->closing || kf_outbox_stats(a->ob, &os) < 0)
+        return;
+    if (a->send_seq <= os.acked_seq)
+        a->send_seq = os.acked_seq + 1;
+    while (a->inflight_n < a->cfg.inflight_max && a->send_seq < os.next_seq) {
+        struct agent_batch b = {0};
+        struct kf_env_header h;
+        uint32_t visited = 0;
+        size_t zlen = 0, flen = 0;
+        uint32_t dict_id = 0;
+        const uint8_t *body;
+        size_t body_len;
+
+        if (!scratch) {
+            scratch = malloc(body_cap + 2 * (size_t)KF_ENV_MAX_BYTES);
+            if (!scratch)
+                return;
+        }
+        b.buf = (char *)scratch;
+        b.cap = body_cap;
+        b.first_seq = a->send_seq;
+        b.all_health = 1;
+        if (kf_outbox_peek(a->ob, a->send_seq, a->cfg.batch_max_records, a->cfg.batch_max_bytes,
+                           batch_visit, &b, &visited) != 0 ||
+            b.n == 0)
+            break;
+        int full = b.n >= a->cfg.batch_max_records || a->send_seq + b.n < os.next_seq;
+        if (!force && !full)
+            break;
+        b.buf[b.len++] = ']';
+
+        uint8_t *zbuf = scratch + body_cap;
+        uint8_t *frame = zbuf + KF_ENV_MAX_BYTES;
+        agent_header(a, &h, KF_MSG_RECORDS);
+        body = (const uint8_t *)b.buf;
+        body_len = b.len;
+        if (kf_zctx_compress(a->zctx, b.buf, b.len, zbuf, KF_ENV_MAX_BYTES, &zlen, &dict_id) == 0 &&
+            zlen < b.len) {
+            body = zbuf;
+            body_len = zlen;
+            h.flags |= KF_ENV_F_ZSTD;
+            h.dict_id = dict_id;
+        }
+        h.seq = b.first_seq;
+        h.count = b.n;
+        const char *topic = b.all_health ? a->t_telemetry : a->t_events;
+        if (kf_env_seal(&h, topic, body, body_len, a->sk, frame, KF_ENV_MAX_BYTES, &flen) < 0)
+            break;
+        if (kf_link_publish(a->link, topic, frame, flen, 1, 0) < 0)
+            break;
+        if (a->inflight_n == 0)
+            a->last_progress_ms = uv_now(a->loop);
+        a->inflight_end[a->inflight_n++] = b.first_seq + b.n - 1;
+        a->send_seq += b.n;
+        a->st.batches_sent++;
+        a->st.records_sent += b.n;
+    }
+    if (a->send_seq >= os.next_seq)
+        a->pending_bytes = 0;
+    free(scratch);
+}
+
+static void agent_send_hello(struct kf_agent *a)
+{
+    struct kf_outbox_stats os;
+    char body[384];
+
+    if (kf_outbox_stats(a->ob, &os) < 0)
+        return;
+    snprintf(body, sizeof(body),
+             "{\"agent\":\"%s\",\"kind\":\"%s\",\"boot_id\":\"%s\",\"outbox\":%" PRIu64
+             ",\"health_dropped\":%" PRIu64 "}",
+             a->agent_name, kf_device_kind_name(a->cfg.kind), a->boot_id, os.records,
+             os.health_dropped);
+    if (agent_publish_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0) == 0)
+        a->hello_sent_ms = uv_now(a->loop);
+}
+
+/* ---- link callbacks (loop thread) ---- */
+
+static int agent_will_cb(void *ud, uint8_t *buf, size_t cap, size_t *ret_len)
+{
+    struct kf_agent *a = ud;
+    return agent_seal_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", buf, cap,
+                            ret_len);
+}
+
+static void agent_up_cb(void *ud)
+{
+    struct kf_agent *a = ud;
+    a->st.connects++;
+    a->online = 0;
+    a->inflight_n = 0;
+    (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"online\"}", 1);
+    agent_send_hello(a);
+}
+
+static void agent_down_cb(void *ud)
+{
+    struct kf_agent *a = ud;
+    a->st.lost++;
+    a->online = 0;
+    a->inflight_n = 0;
+    a->hello_sent_ms = 0;
+}
+
+static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct kf_agent *a = ud;
+    struct kf_env_view v;
+    struct kf_outbox_stats os;
+    int rc;
+
+    if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
+        v.hdr.kind != KF_MSG_ACK || strcmp(v.hdr.device_id, a->cfg.device_id) != 0 ||
+        (a->cfg.has_server_pk && kf_env_verify(&v, topic, a->cfg.server_pk) < 0)) {
+        a->st.acks_rejected++;
+        return;
+    }
+    rc = kf_outbox_ack(a->ob, v.hdr.seq);
+    if (rc == -ERANGE) {
+        a->st.acks_range++;
+        return;
+    }
+    if (rc < 0 || kf_outbox_stats(a->ob, &os) < 0)
+        return;
+    a->st.acks++;
+    a->clock_offset_ms = v.hdr.device_ms - kf_now_ms();
+    a->clock_synced = 1;
+
+    if (!a->online) {
+        /* The HELLO's answer: (re)start sending right after what the server holds. */
+        a->online = 1;
+        a->hello_sent_ms = 0;
+        a->send_seq = os.acked_seq + 1;
+        a->inflight_n = 0;
+        a->last_progress_ms = uv_now(a->loop);
+        agent_flush(a, 1);
+        return;
+    }
+    uint32_t done = 0;
+    while (done < a->inflight_n && a->inflight_end[done] <= os.acked_seq)
+        done++;
+    if (done) {
+        memmove(a->inflight_end, a->inflight_end + done,
+                (a->inflight_n - done) * sizeof(a->inflight_end[0]));
+        a->inflight_n -= done;
+        a->last_progress_ms = uv_now(a->loop);
+    }
+    agent_flush(a, 0);
+}
+
+/* ---- timers ---- */
+
+static void agent_flush_timer_cb(uv_timer_t *t)
+{
+    struct kf_agent *a = t->data;
+    uint64_t now = uv_now(a->loop);
+
+    if (!kf_link_is_up(a->link))
+        return;
+    if (!a->online) {
+        if (a->hello_sent_ms == 0 || now - a->hello_sent_ms >= a->cfg.ack_timeout_ms)
+            agent_send_hello(a);
+        return;
+    }
+    if (a->inflight_n > 0 && now - a->last_progress_ms >= a->cfg.ack_timeout_ms) {
+        struct kf_outbox_stats os;
+        if (kf_outbox_stats(a->ob, &os) == 0) {
+            a->send_seq = os.acked_seq + 1;
+            a->inflight_n = 0;
+            a->st.resends++;
+        }
+    }
+    agent_flush(a, 1);
+}
+
+static void agent_health_timer_cb(uv_timer_t *t)
+{
+    struct kf_agent *a = t->data;
+    struct kf_record rec;
+
+    if (a->health_cb(a->health_ud, kf_now_ms(), &rec) < 0)
+        return;
+    rec.type = KF_REC_HEALTH;
+    a->st.health_sampled++;
+    (void)kf_agent_submit(a, &rec, NULL);
+}
+
+/* ---- public ---- */
+
+int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8_t sk[64],
+                 const struct kf_agent_opts *opts, struct kf_agent **ret)
+{
+    struct kf_outbox_limits lim;
+    struct kf_link_opts lo;
+    struct kf_link_cbs cbs;
+    struct kf_agent *a;
+    uint8_t boot[8];
+    int rc;
+
+    if (cfg->batch_max_records == 0 || cfg->batch_max_records > KF_ENV_MAX_RECORDS ||
+        cfg->inflight_max == 0 || cfg->inflight_max > AGENT_INFLIGHT_CAP ||
+        !kf_device_id_valid(cfg->device_id) || cfg->batch_max_bytes > 60000)
+        return -EINVAL;
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->loop = loop;
+    a->cfg = *cfg;
+    memcpy(a->sk, sk, sizeof(a->sk));
+    snprintf(a->agent_name, sizeof(a->agent_name), "%s",
+             opts && opts->agent_name ? opts->agent_name : AGENT_DEFAULT_NAME);
+    randombytes_buf(boot, sizeof(boot));
+    kf_hex_encode(boot, sizeof(boot), a->boot_id, sizeof(a->boot_id));
+    if (opts) {
+        a->health_cb = opts->health_cb;
+        a->health_ud = opts->health_ud;
+        a->health_interval_s = opts->health_interval_s;
+    }
+    if (!a->health_interval_s)
+        a->health_interval_s = cfg->health_interval_s;
+
+    if ((rc = kf_topic_format(a->t_hello, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_HELLO)) < 0 ||
+        (rc = kf_topic_format(a->t_telemetry, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_TELEMETRY)) <
+            0 ||
+        (rc = kf_topic_format(a->t_events, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_EVENTS)) < 0 ||
+        (rc = kf_topic_format(a->t_state, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_STATE)) < 0 ||
+        (rc = kf_topic_format(a->t_ack, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ACK)) < 0)
+        goto out_free;
+
+    if (opts && opts->zctx) {
+        a->zctx = opts->zctx;
+    } else {
+        rc = kf_zctx_new(3, &a->zctx);
+        if (rc < 0)
+            goto out_free;
+        a->own_zctx = 1;
+    }
+
+    lim.max_records = cfg->outbox_max_records;
+    lim.max_bytes = cfg->outbox_max_bytes;
+    lim.max_health = cfg->outbox_max_health;
+    rc = kf_outbox_open(cfg->outbox_path, &lim, &a->ob);
+    if (rc < 0)
+        goto out_zctx;
+
+    memset(&lo, 0, sizeof(lo));
+    lo.uri = opts && opts->uri ? opts->uri : cfg->uri;
+    lo.client_id = cfg->device_id;
+    lo.username = cfg->username;
+    lo.password = cfg->password;
+    lo.will_topic = a->t_state;
+    lo.sub_topic = a->t_ack;
+    lo.keepalive_s = cfg->keepalive_s;
+    lo.reconnect_min_ms = cfg->reconnect_min_ms;
+    lo.reconnect_max_ms = cfg->reconnect_max_ms;
+    lo.seed = opts && opts->seed ? opts->seed : randombytes_random();
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.will_cb = agent_will_cb;
+    cbs.up_cb = agent_up_cb;
+    cbs.down_cb = agent_down_cb;
+    cbs.message_cb = agent_message_cb;
+    rc = kf_link_new(loop, &lo, &cbs, a, &a->link);
+    if (rc < 0)
+        goto out_outbox;
+
+    uv_timer_init(loop, &a->flush_timer);
+    a->flush_timer.data = a;
+    uv_timer_init(loop, &a->health_timer);
+    a->health_timer.data = a;
+    *ret = a;
+    return 0;
+
+out_outbox:
+    kf_outbox_free(a->ob);
+out_zctx:
+    if (a->own_zctx)
+        kf_zctx_free(a->zctx);
+out_free:
+    sodium_memzero(a, sizeof(*a));
+    free(a);
+    return rc;
+}
+
+int kf_agent_start(struct kf_agent *a)
+{
+    int rc = kf_link_start(a->link);
+    if (rc < 0)
+        return rc;
+    uv_timer_start(&a->flush_timer, agent_flush_timer_cb, a->cfg.flush_interval_ms,
+                   a->cfg.flush_interval_ms);
+    if (a->health_cb) {
+        uint64_t ms = (uint64_t)a->health_interval_s * 1000;
+        uv_timer_start(&a->health_timer, agent_health_timer_cb, ms, ms);
+    }
+    return 0;
+}
+
+static void agent_after_append(struct kf_agent *a, uint64_t last_seq, size_t bytes)
+{
+    a->pending_bytes += bytes;
+    if (!a->online || a->inflight_n >= a->cfg.inflight_max)
+        return;
+    if (last_seq + 1 - a->send_seq >= a->cfg.batch_max_records ||
+        a->pending_bytes >= a->cfg.batch_max_bytes)
+        agent_flush(a, 0);
+}
+
+int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq)
+{
+    char json[KF_RECORD_JSON_MAX + 1];
+    size_t len;
+    uint64_t seq;
+    int rc;
+
+    if (a->closing)
+        return -ESHUTDOWN;
+    rc = kf_record_format(rec, json, sizeof(json), &len);
+    if (rc < 0)
+        return rc;
+    rc = kf_outbox_append(a->ob, rec->type, rec->ts_ms, json, len, &seq);
+    if (rc == -ENOBUFS)
+        a->st.health_dropped++;
+    if (rc < 0)
+        return rc;
+    agent_after_append(a, seq, len);
+    if (ret_seq)
+        *ret_seq = seq;
+    return 0;
+}
+
+int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_t n,
+                         size_t *ret_appended, uint64_t *ret_first_seq)
+{
+    struct kf_outbox_rec * or = NULL;
+    struct kf_outbox_stats os;
+    char *arena = NULL;
+    size_t used = 0, appended = 0;
+    int any_health = 0;
+    int rc;
+
+    if (a->closing)
+        return -ESHUTDOWN;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    or = calloc(n, sizeof(* or));
+    arena = malloc(n * (KF_RECORD_JSON_MAX + 1));
+    if (! or || !arena) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        rc = kf_record_format(&recs[i], arena + used, KF_RECORD_JSON_MAX + 1, &len);
+        if (rc < 0)
+            goto out;
+        or [i].type = recs[i].type;
+        or [i].ts_ms = recs[i].ts_ms;
+        or [i].json = arena + used;
+        or [i].json_len = len;
+        used += len;
+        if (recs[i].type == KF_REC_HEALTH)
+            any_health = 1;
+    }
+    rc = kf_outbox_stats(a->ob, &os);
+    if (rc < 0)
+        goto out;
+    rc = kf_outbox_append_many(a->ob, or, n, &appended);
+    if (rc < 0)
+        goto out;
+    if (appended < n)
+        a->st.health_dropped += n - appended;
+    if (appended)
+        agent_after_append(a, os.next_seq + appended - 1, used);
+    if (ret_appended)
+        *ret_appended = appended;
+    if (ret_first_seq)
+        *ret_first_seq = any_health ? 0 : os.next_seq;
+out:
+    free(arena);
+    free(or);
+    return rc;
+}
+
+int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret)
+{
+    struct kf_link_stats ls;
+    int rc = kf_outbox_stats(a->ob, &a->st.outbox);
+    if (rc < 0)
+        return rc;
+    kf_link_stats(a->link, &ls);
+    a->st.send_seq = a->send_seq;
+    a->st.inflight = a->inflight_n;
+    a->st.online = a->online;
+    a->st.clock_synced = a->clock_synced;
+    a->st.clock_offset_ms = a->clock_offset_ms;
+    *ret = a->st;
+    ret->connects = ls.connects;
+    ret->lost = ls.lost;
+    return 0;
+}
+
+const char *kf_agent_device_id(const struct kf_agent *a)
+{
+    return a->cfg.device_id;
+}
+
+static void agent_closed_one(struct kf_agent *a)
+{
+    if (--a->close_pending > 0)
+        return;
+    void (*cb)(void *) = a->close_cb;
+    void *ud = a->close_ud;
+    kf_outbox_free(a->ob);
+    if (a->own_zctx)
+        kf_zctx_free(a->zctx);
+    sodium_memzero(a, sizeof(*a));
+    free(a);
+    if (cb)
+        cb(ud);
+}
+
+static void agent_handle_closed(uv_handle_t *h)
+{
+    agent_closed_one(h->data);
+}
+
+static void agent_link_closed(void *ud)
+{
+    agent_closed_one(ud);
+}
+
+void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
+{
+    if (a->closing)
+        return;
+    /* A clean disconnect suppresses the will: say offline ourselves. */
+    if (kf_link_is_up(a->link))
+        (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", 1);
+    a->closing = 1;
+    a->online = 0;
+    a->close_cb = cb;
+    a->close_ud = ud;
+    a->close_pending = 3;
+    uv_timer_stop(&a->flush_timer);
+    uv_timer_stop(&a->health_timer);
+    uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);
+    uv_close((uv_handle_t *)&a->health_timer, agent_handle_closed);
+    kf_link_close(a->link, AGENT_CLOSE_TIMEOUT_MS, agent_link_closed, a);
+}

@@ -1,1 +1,558 @@
-/* placeholder: being written */
+/* link.c: Paho MQTTAsync on a libuv loop. Paho threads copy into ev_head under mu and wake
+ * the loop; link_async_cb applies the events in order on the loop thread. */
+#include "link.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <MQTTAsync.h>
+
+#include <kf/err.h>
+
+#define LINK_INBOX_MAX 256 /* messages waiting for the loop; acks are cumulative */
+#define LINK_WILL_MAX 512
+#define LINK_CONNECT_TIMEOUT_S 10
+
+enum link_state {
+    LS_IDLE,        /* created, not started */
+    LS_CONNECTING,  /* MQTTAsync_connect issued */
+    LS_SUBSCRIBING, /* connected, subscribe issued */
+    LS_UP,          /* up_cb called */
+    LS_DROPPING,    /* disconnect issued after a failed subscribe */
+    LS_WAITING,     /* backoff timer running */
+    LS_CLOSING,     /* kf_link_close called */
+};
+
+enum link_ev_type {
+    EV_CONNECTED,
+    EV_CONNECT_FAILED,
+    EV_LOST,
+    EV_SUBSCRIBED,
+    EV_SUB_FAILED,
+    EV_MESSAGE,
+    EV_PUB_FAILED,
+    EV_DISCONNECTED,
+};
+
+struct link_ev {
+    struct link_ev *next;
+    enum link_ev_type type;
+    char *topic; /* EV_MESSAGE: points into this allocation */
+    uint8_t *payload;
+    size_t len;
+};
+
+struct kf_link {
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_timer_t timer;
+    MQTTAsync client;
+    struct kf_link_cbs cbs;
+    void *ud;
+
+    pthread_mutex_t mu; /* guards ev_*, closed */
+    struct link_ev *ev_head, *ev_tail;
+    size_t ev_messages;
+    int closed;
+
+    enum link_state state;
+    uint32_t attempt; /* consecutive failures, for the backoff */
+    uint64_t rng;
+    char *uri, *client_id, *username, *password, *will_topic, *sub_topic;
+    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
+    uint8_t will[LINK_WILL_MAX];
+    size_t will_len;
+    struct kf_link_stats stats;
+
+    int handles_open;
+    void (*close_cb)(void *ud);
+    void *close_ud;
+};
+
+/* ---- Paho threads: copy, append, wake ---- */
+
+static void link_push(struct kf_link *l, struct link_ev *ev)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->closed || (ev->type == EV_MESSAGE && l->ev_messages >= LINK_INBOX_MAX)) {
+        if (!l->closed)
+            l->stats.inbox_dropped++;
+        pthread_mutex_unlock(&l->mu);
+        free(ev);
+        return;
+    }
+    if (ev->type == EV_MESSAGE)
+        l->ev_messages++;
+    ev->next = NULL;
+    if (l->ev_tail)
+        l->ev_tail->next = ev;
+    else
+        l->ev_head = ev;
+    l->ev_tail = ev;
+    uv_async_send(&l->async);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void link_push_type(struct kf_link *l, enum link_ev_type type)
+{
+    struct link_ev *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return; /* the ack timeout and the keepalive recover from a lost control event */
+    ev->type = type;
+    link_push(l, ev);
+}
+
+static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_CONNECTED);
+}
+
+static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_CONNECT_FAILED);
+}
+
+static void on_sub_ok(void *ctx, MQTTAsync_successData *resp)
+{
+    /* MQTT 3.1.1 reports a refused subscription as granted QoS 0x80. */
+    link_push_type(ctx, resp && resp->alt.qos == 0x80 ? EV_SUB_FAILED : EV_SUBSCRIBED);
+}
+
+static void on_sub_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_SUB_FAILED);
+}
+
+static void on_pub_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_PUB_FAILED);
+}
+
+static void on_disc_ok(void *ctx, MQTTAsync_successData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_DISCONNECTED);
+}
+
+static void on_disc_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)resp;
+    link_push_type(ctx, EV_DISCONNECTED);
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+    (void)cause; /* Paho passes NULL or a string it owns */
+    link_push_type(ctx, EV_LOST);
+}
+
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
+{
+    struct kf_link *l = ctx;
+    size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+    size_t pl = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+    struct link_ev *ev = NULL;
+
+    if (tl <= KF_TOPIC_MAX && pl <= KF_ENV_MAX_BYTES)
+        ev = malloc(sizeof(*ev) + tl + 1 + pl);
+    if (ev) {
+        ev->type = EV_MESSAGE;
+        ev->topic = (char *)(ev + 1);
+        memcpy(ev->topic, topic, tl);
+        ev->topic[tl] = '\0';
+        ev->payload = (uint8_t *)ev->topic + tl + 1;
+        if (pl)
+            memcpy(ev->payload, m->payload, pl);
+        ev->len = pl;
+    }
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    if (ev) {
+        link_push(l, ev);
+    } else {
+        pthread_mutex_lock(&l->mu);
+        l->stats.inbox_dropped++;
+        pthread_mutex_unlock(&l->mu);
+    }
+    return 1;
+}
+
+/* ---- loop thread ---- */
+
+static uint64_t link_rand(struct kf_link *l)
+{
+    /* xorshift64*: jitter only, not crypto */
+    uint64_t x = l->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    l->rng = x;
+    return x * UINT64_C(2685821657736338717);
+}
+
+static void link_connect(struct kf_link *l);
+
+static void link_timer_cb(uv_timer_t *t)
+{
+    struct kf_link *l = t->data;
+    if (l->state == LS_WAITING)
+        link_connect(l);
+}
+
+static void link_schedule(struct kf_link *l)
+{
+    uint64_t cap = l->reconnect_min_ms;
+    for (uint32_t i = 0; i < l->attempt && cap < l->reconnect_max_ms; i++)
+        cap *= 2;
+    if (cap > l->reconnect_max_ms)
+        cap = l->reconnect_max_ms;
+    uint64_t span = cap - l->reconnect_min_ms;
+    uint64_t delay = l->reconnect_min_ms + (span ? link_rand(l) % (span + 1) : 0);
+    if (l->attempt < 64)
+        l->attempt++;
+    l->state = LS_WAITING;
+    uv_timer_start(&l->timer, link_timer_cb, delay, 0);
+}
+
+static void link_connect(struct kf_link *l)
+{
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
+
+    co.keepAliveInterval = (int)l->keepalive_s;
+    co.cleansession = 1;
+    co.connectTimeout = LINK_CONNECT_TIMEOUT_S;
+    co.automaticReconnect = 0;
+    co.onSuccess = on_connect_ok;
+    co.onFailure = on_connect_fail;
+    co.context = l;
+    if (l->username && l->username[0])
+        co.username = l->username;
+    if (l->password && l->password[0])
+        co.password = l->password;
+    l->will_len = 0;
+    if (l->cbs.will_cb && l->cbs.will_cb(l->ud, l->will, sizeof(l->will), &l->will_len) == 0 &&
+        l->will_len > 0) {
+        wo.topicName = l->will_topic;
+        wo.qos = 1;
+        wo.retained = 1;
+        wo.payload.data = l->will;
+        wo.payload.len = (int)l->will_len;
+        co.will = &wo;
+    }
+    l->state = LS_CONNECTING;
+    int rc = MQTTAsync_connect(l->client, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        l->stats.connect_fails++;
+        link_schedule(l);
+    }
+}
+
+static void link_subscribe(struct kf_link *l)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess = on_sub_ok;
+    ro.onFailure = on_sub_fail;
+    ro.context = l;
+    l->state = LS_SUBSCRIBING;
+    if (MQTTAsync_subscribe(l->client, l->sub_topic, 1, &ro) != MQTTASYNC_SUCCESS)
+        link_push_type(l, EV_SUB_FAILED);
+}
+
+static void link_drop(struct kf_link *l)
+{
+    MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+    dopt.timeout = 0;
+    dopt.onSuccess = on_disc_ok;
+    dopt.onFailure = on_disc_fail;
+    dopt.context = l;
+    l->state = LS_DROPPING;
+    if (MQTTAsync_disconnect(l->client, &dopt) != MQTTASYNC_SUCCESS)
+        link_schedule(l);
+}
+
+static void link_handle_close(uv_handle_t *h)
+{
+    struct kf_link *l = h->data;
+    if (--l->handles_open > 0)
+        return;
+    void (*cb)(void *) = l->close_cb;
+    void *ud = l->close_ud;
+    free(l->uri);
+    free(l->client_id);
+    free(l->username);
+    if (l->password) {
+        memset(l->password, 0, strlen(l->password));
+        free(l->password);
+    }
+    free(l->will_topic);
+    free(l->sub_topic);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+    if (cb)
+        cb(ud);
+}
+
+static void link_finish_close(struct kf_link *l)
+{
+    struct link_ev *ev;
+
+    if (l->client) {
+        MQTTAsync_destroy(&l->client);
+        l->client = NULL;
+    }
+    pthread_mutex_lock(&l->mu);
+    l->closed = 1;
+    ev = l->ev_head;
+    l->ev_head = l->ev_tail = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (ev) {
+        struct link_ev *next = ev->next;
+        free(ev);
+        ev = next;
+    }
+    uv_timer_stop(&l->timer);
+    l->handles_open = 2;
+    uv_close((uv_handle_t *)&l->async, link_handle_close);
+    uv_close((uv_handle_t *)&l->timer, link_handle_close);
+}
+
+static void link_close_timeout_cb(uv_timer_t *t)
+{
+    link_finish_close(t->data);
+}
+
+static void link_apply(struct kf_link *l, struct link_ev *ev)
+{
+    if (l->state == LS_CLOSING) {
+        if (ev->type == EV_DISCONNECTED || ev->type == EV_CONNECT_FAILED)
+            link_finish_close(l);
+        return;
+    }
+    switch (ev->type) {
+    case EV_CONNECTED:
+        if (l->state != LS_CONNECTING)
+            break;
+        l->stats.connects++;
+        link_subscribe(l);
+        break;
+    case EV_CONNECT_FAILED:
+        if (l->state != LS_CONNECTING)
+            break;
+        l->stats.connect_fails++;
+        link_schedule(l);
+        break;
+    case EV_SUBSCRIBED:
+        if (l->state != LS_SUBSCRIBING)
+            break;
+        l->state = LS_UP;
+        l->attempt = 0;
+        if (l->cbs.up_cb)
+            l->cbs.up_cb(l->ud);
+        break;
+    case EV_SUB_FAILED:
+        if (l->state != LS_SUBSCRIBING)
+            break;
+        link_drop(l);
+        break;
+    case EV_LOST:
+        if (l->state == LS_UP || l->state == LS_SUBSCRIBING) {
+            int was_up = l->state == LS_UP;
+            l->stats.lost++;
+            link_schedule(l);
+            if (was_up && l->cbs.down_cb)
+                l->cbs.down_cb(l->ud);
+        }
+        break;
+    case EV_DISCONNECTED:
+        if (l->state == LS_DROPPING)
+            link_schedule(l);
+        break;
+    case EV_PUB_FAILED:
+        l->stats.publish_fails++;
+        break;
+    case EV_MESSAGE:
+        if (l->state != LS_UP)
+            break;
+        l->stats.received++;
+        if (l->cbs.message_cb)
+            l->cbs.message_cb(l->ud, ev->topic, ev->payload, ev->len);
+        break;
+    }
+}
+
+static void link_async_cb(uv_async_t *a)
+{
+    struct kf_link *l = a->data;
+    struct link_ev *ev;
+
+    pthread_mutex_lock(&l->mu);
+    ev = l->ev_head;
+    l->ev_head = l->ev_tail = NULL;
+    l->ev_messages = 0;
+    pthread_mutex_unlock(&l->mu);
+
+    while (ev) {
+        struct link_ev *next = ev->next;
+        /* After kf_link_close has finished, l is gone: stop applying, just free. */
+        if (l)
+            link_apply(l, ev);
+        if (l && l->closed)
+            l = NULL;
+        free(ev);
+        ev = next;
+    }
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
+                void *ud, struct kf_link **ret)
+{
+    MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
+    struct kf_link *l;
+    int rc;
+
+    if (!opts->uri || !opts->client_id || !opts->will_topic || !opts->sub_topic ||
+        opts->reconnect_min_ms == 0 || opts->reconnect_max_ms < opts->reconnect_min_ms)
+        return -EINVAL;
+    l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->loop = loop;
+    l->cbs = *cbs;
+    l->ud = ud;
+    l->keepalive_s = opts->keepalive_s;
+    l->reconnect_min_ms = opts->reconnect_min_ms;
+    l->reconnect_max_ms = opts->reconnect_max_ms;
+    l->rng = opts->seed ^ UINT64_C(0x9E3779B97F4A7C15);
+    if (l->rng == 0)
+        l->rng = 1;
+    l->uri = strdup(opts->uri);
+    l->client_id = strdup(opts->client_id);
+    l->username = dup_opt(opts->username);
+    l->password = dup_opt(opts->password);
+    l->will_topic = strdup(opts->will_topic);
+    l->sub_topic = strdup(opts->sub_topic);
+    if (!l->uri || !l->client_id || !l->will_topic || !l->sub_topic ||
+        (opts->username && !l->username) || (opts->password && !l->password)) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+
+    cro.sendWhileDisconnected = 0;
+    rc = kf_err_from_paho(MQTTAsync_createWithOptions(&l->client, l->uri, l->client_id,
+                                                      MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro));
+    if (rc < 0)
+        goto out_mutex;
+    /* Callbacks are set before the first connect, never changed afterwards. */
+    rc = kf_err_from_paho(MQTTAsync_setCallbacks(l->client, l, on_lost, on_message, NULL));
+    if (rc < 0)
+        goto out_destroy;
+    rc = uv_async_init(loop, &l->async, link_async_cb);
+    if (rc < 0)
+        goto out_destroy;
+    l->async.data = l;
+    uv_timer_init(loop, &l->timer);
+    l->timer.data = l;
+    l->state = LS_IDLE;
+    *ret = l;
+    return 0;
+
+out_destroy:
+    MQTTAsync_destroy(&l->client);
+out_mutex:
+    pthread_mutex_destroy(&l->mu);
+out_free:
+    free(l->uri);
+    free(l->client_id);
+    free(l->username);
+    free(l->password);
+    free(l->will_topic);
+    free(l->sub_topic);
+    free(l);
+    return rc;
+}
+
+int kf_link_start(struct kf_link *l)
+{
+    if (l->state != LS_IDLE)
+        return -EALREADY;
+    link_connect(l);
+    return 0;
+}
+
+int kf_link_is_up(const struct kf_link *l)
+{
+    return l->state == LS_UP;
+}
+
+int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len, int qos,
+                    int retained)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    int rc;
+
+    if (l->state != LS_UP)
+        return -ENOTCONN;
+    if (len > KF_ENV_MAX_BYTES)
+        return -EMSGSIZE;
+    m.payload = (void *)(uintptr_t)payload; /* Paho copies it */
+    m.payloadlen = (int)len;
+    m.qos = qos;
+    m.retained = retained;
+    ro.onFailure = on_pub_fail;
+    ro.context = l;
+    rc = kf_err_from_paho(MQTTAsync_sendMessage(l->client, topic, &m, &ro));
+    if (rc < 0) {
+        l->stats.publish_fails++;
+        return rc;
+    }
+    l->stats.published++;
+    return 0;
+}
+
+void kf_link_stats(const struct kf_link *l, struct kf_link_stats *ret)
+{
+    struct kf_link *ml = (struct kf_link *)(uintptr_t)l; /* the mutex, not the state */
+    pthread_mutex_lock(&ml->mu);
+    *ret = l->stats;
+    pthread_mutex_unlock(&ml->mu);
+}
+
+void kf_link_close(struct kf_link *l, uint32_t timeout_ms, void (*close_cb)(void *ud),
+                   void *close_ud)
+{
+    MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+    enum link_state was = l->state;
+
+    l->close_cb = close_cb;
+    l->close_ud = close_ud;
+    l->state = LS_CLOSING;
+    uv_timer_stop(&l->timer);
+    if (was == LS_IDLE || was == LS_WAITING) {
+        link_finish_close(l);
+        return;
+    }
+    dopt.timeout = (int)timeout_ms;
+    dopt.onSuccess = on_disc_ok;
+    dopt.onFailure = on_disc_fail;
+    dopt.context = l;
+    if (MQTTAsync_disconnect(l->client, &dopt) != MQTTASYNC_SUCCESS) {
+        link_finish_close(l);
+        return;
+    }
+    /* Paho may never answer (e.g. a connect still in progress): do not wait forever. */
+    uv_timer_start(&l->timer, link_close_timeout_cb, (uint64_t)timeout_ms + 500, 0);
+}

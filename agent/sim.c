@@ -1,1 +1,638 @@
-int main(void); int main(void) { return 1; }
+/* kiosk-sim: many simulated terminals on one libuv loop, each a real struct kf_agent (own
+ * outbox file, own MQTT connection), driven by a workload instead of an app socket.
+ * docs/SIMULATOR.md describes the workload, the ledger and the exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include <kf/codec.h>
+#include <kf/err.h>
+#include <kf/keyfile.h>
+#include <kf/log.h>
+#include <kf/time.h>
+
+#include "agent.h"
+#include "config.h"
+#include "sim.h"
+
+#define SIM_TICK_MS 200
+#define SIM_GEN_CAP 8192
+#define SIM_BACKFILL_HEALTH_MS (10 * 60000LL)
+#define SIM_DAY_MS 86400000LL
+/* A Wednesday, 10:00 in Asia/Shanghai: where the "busy" pattern clock starts. */
+#define SIM_BUSY_REF_MS 1704247200000LL
+
+enum sim_phase { PH_LIVE, PH_DRAIN, PH_CLOSING };
+
+struct sim;
+
+struct sim_dev {
+    struct sim *sim;
+    char id[KF_DEVICE_ID_MAX + 1];
+    struct kf_agent *agent;
+    struct sim_gen gen;
+    uint64_t acked_start;
+    int64_t last_ms;
+};
+
+struct sim {
+    uv_loop_t loop;
+    uv_timer_t tick, flush, drain;
+    uv_signal_t sigterm, sigint;
+    struct sim_dev *devs;
+    size_t ndev;
+    struct sim_catalog cat;
+    struct kf_zctx *zctx;
+    FILE *ledger;
+    struct kf_record *buf; /* SIM_GEN_CAP records of scratch */
+    enum sim_phase phase;
+    int signals;
+    int64_t start_ms, live_end_ms, drain_deadline_ms;
+    int64_t pattern_off_ms;
+    double activity;
+    uint32_t health_interval_s;
+    uint64_t txns, refused, submitted;
+    size_t closing;
+    int drained;
+    uint64_t last_report_ms;
+};
+
+struct sim_args {
+    const char *fleet, *broker, *ledger, *catalog, *clock;
+    double activity, duration_s, drain_timeout_s;
+    uint32_t backfill_days, health_interval_s;
+    uint64_t seed;
+    size_t limit;
+};
+
+static void ledger_txn(struct sim *s, const struct sim_dev *d, uint64_t seq,
+                       const struct kf_record *r)
+{
+    if (!s->ledger)
+        return;
+    fprintf(s->ledger, "%s,%" PRIu64 ",txn,%s,%s,%" PRId64 "\n", d->id, seq, r->u.txn.item,
+            kf_outcome_name(r->u.txn.outcome), r->ts_ms);
+}
+
+static void sim_submit_one(struct sim *s, struct sim_dev *d, const struct kf_record *r)
+{
+    uint64_t seq;
+    int rc = kf_agent_submit(d->agent, r, &seq);
+    if (rc < 0) {
+        s->refused++; /* the app would keep it and retry; the ledger has only what was taken */
+        return;
+    }
+    s->submitted++;
+    if (r->type == KF_REC_TXN) {
+        s->txns++;
+        ledger_txn(s, d, seq, r);
+    }
+}
+
+static int sim_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
+{
+    struct sim_dev *d = ud;
+    if (d->sim->phase != PH_LIVE)
+        return -EAGAIN; /* draining: no new records of any kind */
+    kf__sim_health(&d->gen, now_ms, ret);
+    return 0;
+}
+
+/* ---- backfill: D days of history, appended in big transactions ---- */
+
+static int sim_backfill(struct sim *s, struct sim_dev *d, uint32_t days, int64_t now)
+{
+    for (int64_t t0 = now - (int64_t)days * SIM_DAY_MS; t0 < now; t0 += SIM_DAY_MS) {
+        int64_t t1 = t0 + SIM_DAY_MS < now ? t0 + SIM_DAY_MS : now;
+        size_t n = kf__sim_generate(&d->gen, &s->cat, t0, t1, 0, 1.0, s->buf, SIM_GEN_CAP);
+        size_t appended;
+        uint64_t first;
+        int rc;
+
+        rc = kf_agent_submit_many(d->agent, s->buf, n, &appended, &first);
+        if (rc < 0)
+            return rc;
+        s->submitted += appended;
+        for (size_t i = 0; i < n; i++) {
+            if (s->buf[i].type != KF_REC_TXN)
+                continue;
+            s->txns++;
+            ledger_txn(s, d, first + i, &s->buf[i]);
+        }
+        n = 0;
+        for (int64_t t = t0; t < t1 && n < SIM_GEN_CAP; t += SIM_BACKFILL_HEALTH_MS)
+            kf__sim_health(&d->gen, t, &s->buf[n++]);
+        rc = kf_agent_submit_many(d->agent, s->buf, n, &appended, NULL);
+        if (rc < 0)
+            return rc;
+        s->submitted += appended;
+    }
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static void sim_finish(struct sim *s);
+
+static void sim_stop_generating(struct sim *s)
+{
+    int64_t now = kf_now_ms();
+    if (s->phase != PH_LIVE)
+        return;
+    s->phase = PH_DRAIN;
+    uv_timer_stop(&s->tick);
+    for (size_t i = 0; i < s->ndev; i++) {
+        size_t n = kf__sim_settle(&s->devs[i].gen, now, s->buf, SIM_GEN_CAP);
+        for (size_t k = 0; k < n; k++)
+            sim_submit_one(s, &s->devs[i], &s->buf[k]);
+    }
+    s->drain_deadline_ms = now + (int64_t)(s->drain_deadline_ms);
+    kf_info("generation stopped: %" PRIu64 " txns generated; draining", s->txns);
+}
+
+static void sim_tick_cb(uv_timer_t *t)
+{
+    struct sim *s = t->data;
+    int64_t now = kf_now_ms();
+
+    for (size_t i = 0; i < s->ndev; i++) {
+        struct sim_dev *d = &s->devs[i];
+        size_t n = kf__sim_generate(&d->gen, &s->cat, d->last_ms, now, s->pattern_off_ms,
+                                    s->activity, s->buf, SIM_GEN_CAP);
+        for (size_t k = 0; k < n; k++)
+            sim_submit_one(s, d, &s->buf[k]);
+        d->last_ms = now;
+    }
+    if (now >= s->live_end_ms)
+        sim_stop_generating(s);
+}
+
+static void sim_totals(struct sim *s, uint64_t *acked, uint64_t *outstanding, size_t *online)
+{
+    struct kf_agent_stats st;
+    *acked = *outstanding = 0;
+    *online = 0;
+    for (size_t i = 0; i < s->ndev; i++) {
+        if (kf_agent_stats(s->devs[i].agent, &st) < 0)
+            continue;
+        *acked += st.outbox.acked_seq - s->devs[i].acked_start;
+        *outstanding += st.outbox.records;
+        *online += st.online ? 1 : 0;
+    }
+}
+
+static void sim_flush_cb(uv_timer_t *t)
+{
+    struct sim *s = t->data;
+    uint64_t now = uv_now(&s->loop);
+
+    if (s->ledger)
+        fflush(s->ledger);
+    if (now - s->last_report_ms >= 10000) {
+        uint64_t acked, outstanding;
+        size_t online;
+        s->last_report_ms = now;
+        sim_totals(s, &acked, &outstanding, &online);
+        kf_info("%zu/%zu online, %" PRIu64 " txns generated, %" PRIu64 " acked, %" PRIu64
+                " outstanding, %" PRIu64 " refused",
+                online, s->ndev, s->txns, acked, outstanding, s->refused);
+    }
+}
+
+static void sim_drain_cb(uv_timer_t *t)
+{
+    struct sim *s = t->data;
+    uint64_t acked, outstanding;
+    size_t online;
+
+    if (s->phase != PH_DRAIN)
+        return;
+    sim_totals(s, &acked, &outstanding, &online);
+    if (outstanding == 0) {
+        s->drained = 1;
+        sim_finish(s);
+    } else if (kf_now_ms() >= s->drain_deadline_ms) {
+        kf_warn("drain timeout: %" PRIu64 " records still outstanding", outstanding);
+        sim_finish(s);
+    }
+}
+
+static void sim_signal_cb(uv_signal_t *h, int signum)
+{
+    struct sim *s = h->data;
+    kf_notice("signal %d", signum);
+    if (++s->signals == 1 && s->phase == PH_LIVE) {
+        sim_stop_generating(s);
+        return;
+    }
+    if (s->phase != PH_CLOSING)
+        sim_finish(s); /* a second signal: exit at once, whatever is outstanding */
+}
+
+static void sim_agent_closed(void *ud)
+{
+    struct sim *s = ud;
+    if (--s->closing > 0)
+        return;
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->flush, NULL);
+    uv_close((uv_handle_t *)&s->drain, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void sim_finish(struct sim *s)
+{
+    uint64_t acked, outstanding;
+    size_t online;
+
+    if (s->phase == PH_CLOSING)
+        return;
+    if (s->phase == PH_LIVE)
+        sim_stop_generating(s);
+    s->phase = PH_CLOSING;
+    uv_timer_stop(&s->tick);
+    uv_timer_stop(&s->drain);
+    sim_totals(s, &acked, &outstanding, &online);
+    if (s->ledger)
+        fflush(s->ledger);
+    printf("kiosk-sim: devices %zu, txns generated %" PRIu64 ", records acked %" PRIu64
+           ", outstanding %" PRIu64 ", refused %" PRIu64 ", %s\n",
+           s->ndev, s->txns, acked, outstanding, s->refused,
+           s->drained ? "drained" : "NOT drained");
+    fflush(stdout);
+    s->closing = s->ndev + 1;
+    for (size_t i = 0; i < s->ndev; i++)
+        kf_agent_close(s->devs[i].agent, sim_agent_closed, s);
+    sim_agent_closed(s);
+}
+
+/* ---- setup ---- */
+
+static int split_csv(char *line, char **cols, int max)
+{
+    int n = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = '\0';
+    while (n < max) {
+        cols[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+static int join_path(char *out, size_t cap, const char *dir, const char *rel)
+{
+    int n = rel[0] == '/' ? snprintf(out, cap, "%s", rel) : snprintf(out, cap, "%s/%s", dir, rel);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int sim_load_fleet(struct sim *s, const struct sim_args *a)
+{
+    char dir[PATH_MAX], line[2048], path[PATH_MAX], err[512];
+    struct kf_agent_config *cfg = NULL;
+    size_t cap = 64, lineno = 0;
+    FILE *f;
+    int rc = 0;
+
+    const char *slash = strrchr(a->fleet, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - a->fleet) : 1, slash ? a->fleet : ".");
+    f = fopen(a->fleet, "r");
+    if (!f) {
+        kf_err("%s: %s", a->fleet, strerror(errno));
+        return -errno;
+    }
+    s->devs = calloc(cap, sizeof(*s->devs));
+    cfg = malloc(sizeof(*cfg));
+    if (!s->devs || !cfg) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *col[8];
+        uint8_t sk[64];
+        struct kf_agent_opts ao;
+        int nc;
+
+        lineno++;
+        nc = split_csv(line, col, 8);
+        if (lineno == 1) {
+            if (nc < 6 || strcmp(col[0], "device_id") != 0 || strcmp(col[5], "ini_file") != 0) {
+                kf_err("%s:1: header must be device_id,asset_id,kind,zone_id,key_file,ini_file",
+                       a->fleet);
+                rc = -EINVAL;
+                goto out;
+            }
+            continue;
+        }
+        if (nc == 1 && col[0][0] == '\0')
+            continue;
+        if (nc < 6) {
+            kf_err("%s:%zu: expected 6 columns", a->fleet, lineno);
+            rc = -EINVAL;
+            goto out;
+        }
+        if (a->limit && s->ndev >= a->limit)
+            break;
+        if (s->ndev == cap) {
+            struct sim_dev *nd = realloc(s->devs, 2 * cap * sizeof(*nd));
+            if (!nd) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            memset(nd + cap, 0, cap * sizeof(*nd));
+            s->devs = nd;
+            cap *= 2;
+        }
+        if ((rc = join_path(path, sizeof(path), dir, col[5])) < 0)
+            goto out;
+        rc = kf_agent_config_load(path, cfg, err, sizeof(err));
+        if (rc < 0) {
+            kf_err("%s", err);
+            goto out;
+        }
+        /* The csv names the key file; the ini's own key_file is the same file on a real
+         * terminal. The csv wins so a fleet directory can be moved as a whole. */
+        if ((rc = join_path(path, sizeof(path), dir, col[4])) < 0)
+            goto out;
+        rc = kf_keyfile_read(path, sk);
+        if (rc < 0) {
+            kf_err("%s: %s", path, kf_strerror(rc));
+            goto out;
+        }
+        struct sim_dev *d = &s->devs[s->ndev];
+        d->sim = s;
+        snprintf(d->id, sizeof(d->id), "%s", cfg->device_id);
+        kf__sim_gen_init(&d->gen, a->seed, d->id, strcmp(col[2], "itm") == 0,
+                         kf__sim_zone_find(&s->cat, col[3]), s->start_ms);
+        memset(&ao, 0, sizeof(ao));
+        ao.uri = a->broker;
+        ao.agent_name = "kiosk-sim/0.1.0";
+        ao.zctx = s->zctx;
+        ao.health_cb = sim_health_cb;
+        ao.health_ud = d;
+        ao.health_interval_s = a->health_interval_s;
+        ao.seed = a->seed * 1000003u + s->ndev + 1;
+        rc = kf_agent_new(&s->loop, cfg, sk, &ao, &d->agent);
+        sodium_memzero(sk, sizeof(sk));
+        if (rc < 0) {
+            kf_err("%s: agent (outbox %s): %s", d->id, cfg->outbox_path, kf_strerror(rc));
+            goto out;
+        }
+        s->ndev++;
+    }
+    if (s->ndev == 0) {
+        kf_err("%s: no devices", a->fleet);
+        rc = -EINVAL;
+    }
+out:
+    if (cfg) {
+        sodium_memzero(cfg, sizeof(*cfg));
+        free(cfg);
+    }
+    fclose(f);
+    return rc;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: kiosk-sim --fleet DIR/fleet.csv --duration SECONDS [options]\n"
+        "  --catalog FILE         deployment JSON with the service items (default: built-in list)\n"
+        "  --broker URI           overrides each ini's [mqtt] uri\n"
+        "  --activity X           txn rate multiplier (default 1)\n"
+        "  --ledger FILE          CSV of every txn taken by an outbox\n"
+        "  --backfill-days D      D days of history before going live\n"
+        "  --seed N               random seed (default 1)\n"
+        "  --drain-timeout S      wait for the acks at most S seconds (default 60)\n"
+        "  --health-interval S    health sample interval (default: each ini's)\n"
+        "  --limit N              only the first N devices\n"
+        "  --clock busy|real      daily pattern clock (default busy: starts at 10:00 on a\n"
+        "                         weekday; real: the local time now)\n"
+        "exit: 0 drained, 3 not drained in time, 1 error, 2 usage\n");
+}
+
+static int parse_num(const char *s, double lo, double hi, double *ret)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct sim_args *a)
+{
+    static const struct option lo[] = {
+        {"fleet", required_argument, NULL, 'f'},
+        {"broker", required_argument, NULL, 'b'},
+        {"duration", required_argument, NULL, 'd'},
+        {"activity", required_argument, NULL, 'a'},
+        {"ledger", required_argument, NULL, 'l'},
+        {"backfill-days", required_argument, NULL, 'B'},
+        {"seed", required_argument, NULL, 's'},
+        {"drain-timeout", required_argument, NULL, 'D'},
+        {"health-interval", required_argument, NULL, 'H'},
+        {"limit", required_argument, NULL, 'n'},
+        {"catalog", required_argument, NULL, 'c'},
+        {"clock", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, have_duration = 0;
+    double v;
+
+    memset(a, 0, sizeof(*a));
+    a->activity = 1;
+    a->drain_timeout_s = 60;
+    a->seed = 1;
+    a->clock = "busy";
+    while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            a->fleet = optarg;
+            break;
+        case 'b':
+            a->broker = optarg;
+            break;
+        case 'l':
+            a->ledger = optarg;
+            break;
+        case 'c':
+            a->catalog = optarg;
+            break;
+        case 'C':
+            if (strcmp(optarg, "busy") != 0 && strcmp(optarg, "real") != 0)
+                return -EINVAL;
+            a->clock = optarg;
+            break;
+        case 'd':
+            if (parse_num(optarg, 0, 1e7, &a->duration_s) < 0)
+                return -EINVAL;
+            have_duration = 1;
+            break;
+        case 'a':
+            if (parse_num(optarg, 0, 1e6, &a->activity) < 0)
+                return -EINVAL;
+            break;
+        case 'B':
+            if (parse_num(optarg, 0, 62, &v) < 0)
+                return -EINVAL;
+            a->backfill_days = (uint32_t)v;
+            break;
+        case 's':
+            if (parse_num(optarg, 0, 1e15, &v) < 0)
+                return -EINVAL;
+            a->seed = (uint64_t)v;
+            break;
+        case 'D':
+            if (parse_num(optarg, 0, 1e6, &a->drain_timeout_s) < 0)
+                return -EINVAL;
+            break;
+        case 'H':
+            if (parse_num(optarg, 1, 86400, &v) < 0)
+                return -EINVAL;
+            a->health_interval_s = (uint32_t)v;
+            break;
+        case 'n':
+            if (parse_num(optarg, 1, 1e7, &v) < 0)
+                return -EINVAL;
+            a->limit = (size_t)v;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -EINVAL;
+        }
+    }
+    if (!a->fleet || !have_duration || optind != argc)
+        return -EINVAL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct sim s;
+    struct sim_args a;
+    char err[512];
+    int rc, ret = 1;
+
+    kf_log_set_ident("kiosk-sim");
+    if (parse_args(argc, argv, &a) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        kf_err("sodium_init failed");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    rc = kf__sim_catalog_load(&s.cat, a.catalog, err, sizeof(err));
+    if (rc < 0) {
+        kf_err("%s", err);
+        return 1;
+    }
+    s.buf = calloc(SIM_GEN_CAP, sizeof(*s.buf));
+    if (!s.buf || uv_loop_init(&s.loop) < 0 || kf_zctx_new(3, &s.zctx) < 0) {
+        kf_err("out of memory");
+        return 1;
+    }
+    s.activity = a.activity;
+    s.start_ms = kf_now_ms();
+    s.pattern_off_ms = strcmp(a.clock, "busy") == 0 ? SIM_BUSY_REF_MS - s.start_ms : 0;
+    if (a.ledger) {
+        s.ledger = fopen(a.ledger, "w");
+        if (!s.ledger) {
+            kf_err("%s: %s", a.ledger, strerror(errno));
+            goto out_loop;
+        }
+        setvbuf(s.ledger, NULL, _IOFBF, 1 << 20);
+        fprintf(s.ledger, "device_id,seq,type,item,outcome,ts_ms\n");
+    }
+    rc = sim_load_fleet(&s, &a);
+    if (rc < 0) {
+        for (size_t i = 0; i < s.ndev; i++)
+            kf_agent_close(s.devs[i].agent, NULL, NULL);
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        goto out_ledger;
+    }
+    for (size_t i = 0; i < s.ndev; i++) {
+        struct kf_agent_stats st;
+        if (a.backfill_days && (rc = sim_backfill(&s, &s.devs[i], a.backfill_days, s.start_ms)) < 0)
+            kf_warn("%s: backfill: %s", s.devs[i].id, kf_strerror(rc));
+        if (kf_agent_stats(s.devs[i].agent, &st) == 0)
+            s.devs[i].acked_start = st.outbox.acked_seq;
+    }
+    if (a.backfill_days)
+        kf_info("backfill: %zu devices, %u days, %" PRIu64 " txns", s.ndev, a.backfill_days,
+                s.txns);
+    s.start_ms = kf_now_ms();
+    s.live_end_ms = s.start_ms + (int64_t)(a.duration_s * 1000);
+    s.drain_deadline_ms = (int64_t)(a.drain_timeout_s * 1000); /* relative until drain starts */
+    for (size_t i = 0; i < s.ndev; i++) {
+        s.devs[i].last_ms = s.start_ms;
+        rc = kf_agent_start(s.devs[i].agent);
+        if (rc < 0)
+            kf_warn("%s: start: %s", s.devs[i].id, kf_strerror(rc));
+    }
+    uv_timer_init(&s.loop, &s.tick);
+    uv_timer_init(&s.loop, &s.flush);
+    uv_timer_init(&s.loop, &s.drain);
+    uv_signal_init(&s.loop, &s.sigterm);
+    uv_signal_init(&s.loop, &s.sigint);
+    s.tick.data = s.flush.data = s.drain.data = s.sigterm.data = s.sigint.data = &s;
+    uv_timer_start(&s.tick, sim_tick_cb, SIM_TICK_MS, SIM_TICK_MS);
+    uv_timer_start(&s.flush, sim_flush_cb, 1000, 1000);
+    uv_timer_start(&s.drain, sim_drain_cb, 250, 250);
+    uv_signal_start(&s.sigterm, sim_signal_cb, SIGTERM);
+    uv_signal_start(&s.sigint, sim_signal_cb, SIGINT);
+    kf_info("%zu devices live for %.0f s at activity %g (%s clock)", s.ndev, a.duration_s,
+            a.activity, a.clock);
+    if (a.duration_s <= 0)
+        sim_stop_generating(&s);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    ret = s.drained ? 0 : 3;
+
+out_ledger:
+    if (s.ledger && fclose(s.ledger) != 0) {
+        kf_err("%s: %s", a.ledger, strerror(errno));
+        ret = 1;
+    }
+out_loop:
+    if (uv_loop_close(&s.loop) != 0) {
+        kf_err("uv_loop_close: handles still open");
+        ret = 1;
+    }
+    kf_zctx_free(s.zctx);
+    kf__sim_catalog_free(&s.cat);
+    free(s.devs);
+    free(s.buf);
+    return ret;
+}

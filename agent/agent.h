@@ -1,0 +1,83 @@
+/* agent.h: one terminal's agent core on a caller-provided libuv loop.
+ *
+ * An agent owns its outbox and its link. Records come in through kf_agent_submit (the app
+ * socket and kiosk-sim use the same call) and through the health hook; they leave the
+ * outbox only when the server's ACK covers them. Batches are contiguous runs of the outbox
+ * from send_seq, compressed, sealed and published QoS 1; at most inflight_max are unacked.
+ * No ack progress for ack_timeout_ms, or a reconnect, rewinds send_seq to acked_seq + 1.
+ *
+ * Several agents may share one loop (kiosk-sim runs hundreds). Loop thread only.
+ */
+#ifndef KF_AGENT_AGENT_H
+#define KF_AGENT_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <kf/codec.h>
+#include <kf/record.h>
+
+#include "config.h"
+#include "outbox.h"
+
+struct kf_agent;
+
+/* Fill *ret with a health sample taken at now_ms (type KF_REC_HEALTH). 0 or -errno. */
+typedef int (*kf_agent_health_cb)(void *ud, int64_t now_ms, struct kf_record *ret);
+
+struct kf_agent_opts {
+    const char *uri;              /* NULL: cfg->uri. Borrowed during kf_agent_new. */
+    const char *agent_name;       /* HELLO "agent"; NULL: "kiosk-agent/0.1.0" */
+    struct kf_zctx *zctx;         /* borrowed, shared by agents on one loop; NULL: own one */
+    kf_agent_health_cb health_cb; /* NULL: no periodic health samples */
+    void *health_ud;
+    uint32_t health_interval_s; /* 0: cfg->health_interval_s */
+    uint64_t seed;              /* reconnect jitter; 0: random */
+};
+
+struct kf_agent_stats {
+    struct kf_outbox_stats outbox;
+    uint64_t send_seq; /* next seq to send */
+    uint32_t inflight; /* batches sent and not yet acked */
+    int online;        /* HELLO answered on the current session */
+    int clock_synced;
+    int64_t clock_offset_ms; /* server - local, last measured */
+    uint64_t batches_sent;
+    uint64_t records_sent;  /* including resends */
+    uint64_t resends;       /* rewinds after an ack timeout or a reconnect */
+    uint64_t acks;          /* acks applied */
+    uint64_t acks_rejected; /* ignored: malformed, not ours, not ACK, bad signature */
+    uint64_t acks_range;    /* ignored: hwm past anything we sent (-ERANGE) */
+    uint64_t health_sampled;
+    uint64_t health_dropped; /* refused by the outbox this run (-ENOBUFS) */
+    uint64_t connects, lost;
+};
+
+/* Open the outbox, create the link (not connected yet). cfg and sk are copied (sk is wiped
+ * on free). Returns an owned agent in *ret; 0 or -errno (outbox and Paho errors included). */
+int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8_t sk[64],
+                 const struct kf_agent_opts *opts, struct kf_agent **ret);
+
+/* Start the timers and connect. 0 or -errno. */
+int kf_agent_start(struct kf_agent *a);
+
+/* Append one record (any type; a txn/periph/fault over the hard limits is -ENOSPC, a health
+ * sample over max_health -ENOBUFS). Borrows rec. 0 and *ret_seq (may be NULL). */
+int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq);
+
+/* Append n records in one transaction (all or nothing; health samples past max_health are
+ * dropped and counted). *ret_first_seq is the seq of recs[0] when none of recs is a health
+ * sample (seqs are then consecutive); otherwise 0. Borrows recs. */
+int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_t n,
+                         size_t *ret_appended, uint64_t *ret_first_seq);
+
+int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret);
+const char *kf_agent_device_id(const struct kf_agent *a);
+
+/* Stop timers, disconnect, close everything, free the agent, then call cb (may be NULL)
+ * from the loop. Nothing held in the outbox is lost: it is there at the next start. */
+void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud);
+
+#endif

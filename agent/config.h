@@ -1,0 +1,72 @@
+/* config.h: the agent's INI file (written by kiosk-provision; read by kiosk-agent and
+ * kiosk-sim).
+ *
+ * Table-driven (one row per key in config.c: section, name, type, offset, bounds, default).
+ * Unknown sections and keys are errors; every error names file:line. Relative paths
+ * (key_file, outbox path, app socket) are taken relative to the INI file's directory.
+ * docs/AGENT.md lists every key with its default and bounds.
+ */
+#ifndef KF_AGENT_CONFIG_H
+#define KF_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kf/envelope.h>
+
+#define KF_CFG_PATH_MAX 512
+#define KF_CFG_STR_MAX 256
+
+enum kf_device_kind {
+    KF_KIND_KIOSK = 1, /* "kiosk" */
+    KF_KIND_ITM = 2,   /* "itm" */
+};
+
+struct kf_agent_config {
+    /* [device] */
+    char device_id[KF_DEVICE_ID_MAX + 1];
+    char key_file[KF_CFG_PATH_MAX];
+    uint32_t key_epoch;
+    int kind; /* enum kf_device_kind */
+    int has_server_pk;
+    uint8_t server_pk[32];
+    /* [mqtt] */
+    char uri[KF_CFG_STR_MAX];
+    char username[KF_CFG_STR_MAX]; /* optional; empty: none */
+    char password[KF_CFG_STR_MAX]; /* optional; empty: none */
+    uint32_t keepalive_s;
+    uint32_t reconnect_min_ms;
+    uint32_t reconnect_max_ms;
+    /* [outbox] */
+    char outbox_path[KF_CFG_PATH_MAX];
+    uint64_t outbox_max_records;
+    uint64_t outbox_max_bytes;
+    uint64_t outbox_max_health;
+    /* [batch] */
+    uint32_t batch_max_records;
+    uint32_t batch_max_bytes;
+    uint32_t flush_interval_ms;
+    uint32_t inflight_max;
+    uint32_t ack_timeout_ms;
+    /* [probes] */
+    uint32_t health_interval_s;
+    char disk_path[KF_CFG_PATH_MAX];
+    char thermal_dir[KF_CFG_PATH_MAX];
+    /* [app] */
+    char app_socket[KF_CFG_PATH_MAX];
+    uint32_t app_max_line;
+    /* [log] */
+    int log_level; /* enum kf_log_level */
+};
+
+/* Fill cfg with every default (required strings empty). Cannot fail. */
+void kf_agent_config_defaults(struct kf_agent_config *cfg);
+
+/* Load path into *ret (defaults first, then the file, then required keys and cross-key
+ * checks). Returns 0, or -EINVAL / -ENOENT with a one-line "file:line: reason" message in
+ * err (cap bytes; may be NULL). *ret is written only on success. Any thread. */
+int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *err, size_t cap);
+
+const char *kf_device_kind_name(int kind);
+
+#endif

@@ -1,0 +1,310 @@
+/* test_agent.c: the agent core against a real mosquitto on a random loopback port, with a
+ * tiny fake server (a Paho client here) that answers HELLO and RECORDS with ACKs. */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include <kf/envelope.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#include "agent.h"
+#include "config.h"
+
+#define DEV_ID "KF-TEST-0001"
+#define N_TXN 500
+
+static char tmpdir[64];
+static pid_t broker_pid;
+static int broker_port;
+
+static int port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static void start_broker(void)
+{
+    char conf[128];
+    FILE *f;
+
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-agent-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    for (;;) {
+        broker_port = 20000 + (int)(randombytes_uniform(20000));
+        if (!port_open(broker_port))
+            break;
+    }
+    snprintf(conf, sizeof(conf), "%s/mosquitto.conf", tmpdir);
+    f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 10000\n",
+            broker_port);
+    fclose(f);
+    broker_pid = fork();
+    cr_assert_geq(broker_pid, 0);
+    if (broker_pid == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && !port_open(broker_port); i++)
+        usleep(20000);
+    cr_assert(port_open(broker_port), "mosquitto did not start");
+}
+
+static void stop_broker(void)
+{
+    char cmd[128];
+    if (broker_pid > 0) {
+        kill(broker_pid, SIGTERM);
+        waitpid(broker_pid, NULL, 0);
+        broker_pid = 0;
+    }
+    /* the temp dir holds only files we made */
+    snprintf(cmd, sizeof(cmd), "%s/mosquitto.conf", tmpdir);
+    unlink(cmd);
+    snprintf(cmd, sizeof(cmd), "%s/outbox.db", tmpdir);
+    unlink(cmd);
+    snprintf(cmd, sizeof(cmd), "%s/outbox.db-wal", tmpdir);
+    unlink(cmd);
+    snprintf(cmd, sizeof(cmd), "%s/outbox.db-shm", tmpdir);
+    unlink(cmd);
+    rmdir(tmpdir);
+}
+
+/* ---- the fake server ---- */
+
+struct fake_server {
+    MQTTAsync client;
+    uint8_t sign_sk[64]; /* the key acks are signed with */
+    pthread_mutex_t mu;
+    uint64_t hwm;
+    int connected;
+    int records_frames;
+};
+
+static void fake_ack(struct fake_server *fs, const char *dev)
+{
+    char topic[KF_TOPIC_MAX];
+    uint8_t frame[512];
+    size_t len;
+    struct kf_env_header h;
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+
+    memset(&h, 0, sizeof(h));
+    h.kind = KF_MSG_ACK;
+    snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
+    h.key_epoch = 1;
+    h.seq = fs->hwm;
+    h.device_ms = kf_now_ms();
+    kf_topic_format(topic, sizeof(topic), dev, KF_TOPIC_ACK);
+    if (kf_env_seal(&h, topic, (const uint8_t *)"{}", 2, fs->sign_sk, frame, sizeof(frame), &len) <
+        0)
+        return;
+    m.payload = frame;
+    m.payloadlen = (int)len;
+    m.qos = 1;
+    MQTTAsync_sendMessage(fs->client, topic, &m, NULL);
+}
+
+static int fake_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+{
+    struct fake_server *fs = ctx;
+    struct kf_env_view v;
+    (void)tlen;
+    if (kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0) {
+        pthread_mutex_lock(&fs->mu);
+        if (v.hdr.kind == KF_MSG_RECORDS) {
+            fs->records_frames++;
+            if (v.hdr.seq <= fs->hwm + 1 && v.hdr.seq + v.hdr.count - 1 > fs->hwm)
+                fs->hwm = v.hdr.seq + v.hdr.count - 1;
+        }
+        if (v.hdr.kind == KF_MSG_RECORDS || v.hdr.kind == KF_MSG_HELLO)
+            fake_ack(fs, v.hdr.device_id);
+        pthread_mutex_unlock(&fs->mu);
+    }
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static void fake_sub_ok(void *ctx, MQTTAsync_successData *r)
+{
+    struct fake_server *fs = ctx;
+    (void)r;
+    pthread_mutex_lock(&fs->mu);
+    fs->connected = 1;
+    pthread_mutex_unlock(&fs->mu);
+}
+
+static void fake_conn_ok(void *ctx, MQTTAsync_successData *r)
+{
+    struct fake_server *fs = ctx;
+    static char *topics[] = {"kf/v1/+/hello", "kf/v1/+/events", "kf/v1/+/telemetry"};
+    static int qos[] = {1, 1, 1};
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    (void)r;
+    ro.onSuccess = fake_sub_ok;
+    ro.context = fs;
+    MQTTAsync_subscribeMany(fs->client, 3, topics, qos, &ro);
+}
+
+static void fake_start(struct fake_server *fs, const uint8_t sk[64])
+{
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    char uri[64];
+
+    memset(fs, 0, sizeof(*fs));
+    memcpy(fs->sign_sk, sk, 64);
+    pthread_mutex_init(&fs->mu, NULL);
+    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", broker_port);
+    cr_assert_eq(
+        MQTTAsync_create(&fs->client, uri, "fake-server", MQTTCLIENT_PERSISTENCE_NONE, NULL),
+        MQTTASYNC_SUCCESS);
+    MQTTAsync_setCallbacks(fs->client, fs, NULL, fake_msg, NULL);
+    co.cleansession = 1;
+    co.onSuccess = fake_conn_ok;
+    co.context = fs;
+    cr_assert_eq(MQTTAsync_connect(fs->client, &co), MQTTASYNC_SUCCESS);
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&fs->mu);
+        int c = fs->connected;
+        pthread_mutex_unlock(&fs->mu);
+        if (c)
+            return;
+        usleep(10000);
+    }
+    cr_assert_fail("fake server did not connect");
+}
+
+static void fake_stop(struct fake_server *fs)
+{
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    d.timeout = 500;
+    MQTTAsync_disconnect(fs->client, &d);
+    usleep(100000);
+    MQTTAsync_destroy(&fs->client);
+    pthread_mutex_destroy(&fs->mu);
+}
+
+/* ---- the agent side ---- */
+
+struct run {
+    struct kf_agent *agent;
+    uv_timer_t t;
+    uint64_t want_records; /* stop when the outbox holds this many */
+    int64_t deadline;
+};
+
+static void run_check(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    struct kf_agent_stats st;
+    cr_assert_eq(kf_agent_stats(r->agent, &st), 0);
+    if (st.outbox.records == r->want_records || kf_mono_us() > r->deadline) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+        uv_stop(t->loop); /* the agent's own handles keep the loop alive */
+    }
+}
+
+static void run_agent(uint8_t server_sk[64], uint8_t trusted_pk[32], uint64_t want_records,
+                      int64_t max_wait_us, struct kf_agent_stats *ret)
+{
+    struct kf_agent_config cfg;
+    struct fake_server fs;
+    uv_loop_t loop;
+    uint8_t dev_pk[32], dev_sk[64];
+    struct run r;
+
+    kf_agent_config_defaults(&cfg);
+    snprintf(cfg.device_id, sizeof(cfg.device_id), DEV_ID);
+    snprintf(cfg.uri, sizeof(cfg.uri), "tcp://127.0.0.1:%d", broker_port);
+    snprintf(cfg.outbox_path, sizeof(cfg.outbox_path), "%s/outbox.db", tmpdir);
+    cfg.has_server_pk = 1;
+    memcpy(cfg.server_pk, trusted_pk, 32);
+    cfg.flush_interval_ms = 50;
+    cfg.reconnect_min_ms = 50;
+    cfg.reconnect_max_ms = 500;
+    cfg.batch_max_records = 50;
+    crypto_sign_keypair(dev_pk, dev_sk);
+
+    fake_start(&fs, server_sk);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_eq(kf_agent_new(&loop, &cfg, dev_sk, NULL, &r.agent), 0);
+    for (int i = 0; i < N_TXN; i++) {
+        struct kf_record rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.type = KF_REC_TXN;
+        rec.ts_ms = kf_now_ms() - 60000;
+        snprintf(rec.u.txn.item, sizeof(rec.u.txn.item), "SB-%03d", i % 7);
+        rec.u.txn.outcome = KF_OUTCOME_OK;
+        rec.u.txn.dur_ms = 45000;
+        cr_assert_eq(kf_agent_submit(r.agent, &rec, NULL), 0);
+    }
+    cr_assert_eq(kf_agent_start(r.agent), 0);
+    r.want_records = want_records;
+    r.deadline = kf_mono_us() + max_wait_us;
+    uv_timer_init(&loop, &r.t);
+    r.t.data = &r;
+    uv_timer_start(&r.t, run_check, 20, 20);
+    uv_run(&loop, UV_RUN_DEFAULT); /* until run_check stops it */
+    cr_assert_eq(kf_agent_stats(r.agent, ret), 0);
+    kf_agent_close(r.agent, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    fake_stop(&fs);
+}
+
+Test(agent, outbox_drains_when_the_server_acks, .init = start_broker, .fini = stop_broker,
+     .timeout = 60)
+{
+    uint8_t spk[32], ssk[64];
+    struct kf_agent_stats st;
+
+    crypto_sign_keypair(spk, ssk);
+    run_agent(ssk, spk, 0, 30 * 1000000LL, &st);
+    cr_assert_eq(st.outbox.records, 0);
+    cr_assert_eq(st.outbox.acked_seq, N_TXN);
+    cr_assert_eq(st.acks_rejected, 0);
+    cr_assert(st.clock_synced);
+    cr_assert_geq(st.batches_sent, N_TXN / 50);
+}
+
+Test(agent, forged_acks_delete_nothing, .init = start_broker, .fini = stop_broker, .timeout = 60)
+{
+    uint8_t spk[32], ssk[64], fpk[32], fsk[64];
+    struct kf_agent_stats st;
+
+    crypto_sign_keypair(spk, ssk);
+    crypto_sign_keypair(fpk, fsk);
+    /* The agent trusts spk; the fake server signs with fsk. Wait a while: nothing may go. */
+    run_agent(fsk, spk, 0, 3 * 1000000LL, &st);
+    cr_assert_eq(st.outbox.records, N_TXN);
+    cr_assert_eq(st.outbox.acked_seq, 0);
+    cr_assert_gt(st.acks_rejected, 0);
+    cr_assert_eq(st.acks, 0);
+}

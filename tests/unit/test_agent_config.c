@@ -1,0 +1,152 @@
+/* test_agent_config.c: the agent INI table: defaults, bounds, unknown keys, file:line. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kf/log.h>
+
+#include "config.h"
+
+static char path[64];
+
+static const char *write_ini(const char *text)
+{
+    snprintf(path, sizeof(path), "/tmp/kf-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void cleanup(void)
+{
+    if (path[0])
+        unlink(path);
+}
+
+#define MINIMAL                                                                                    \
+    "[device]\nid = KF-XH-0001\nkey_file = /etc/kf/dev.key\n"                                      \
+    "[mqtt]\nuri = tcp://127.0.0.1:1883\n"                                                         \
+    "[outbox]\npath = outbox.db\n"
+
+Test(agent_config, defaults_fill_every_optional_key, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256];
+
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL), &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(c.device_id, "KF-XH-0001");
+    cr_assert_eq(c.key_epoch, 1);
+    cr_assert_eq(c.kind, KF_KIND_KIOSK);
+    cr_assert_eq(c.has_server_pk, 0);
+    cr_assert_eq(c.keepalive_s, 30);
+    cr_assert_eq(c.reconnect_min_ms, 500);
+    cr_assert_eq(c.reconnect_max_ms, 60000);
+    cr_assert_eq(c.outbox_max_records, 500000);
+    cr_assert_eq(c.outbox_max_bytes, 268435456);
+    cr_assert_eq(c.outbox_max_health, 20160);
+    cr_assert_eq(c.batch_max_records, 200);
+    cr_assert_eq(c.batch_max_bytes, 48000);
+    cr_assert_eq(c.flush_interval_ms, 2000);
+    cr_assert_eq(c.inflight_max, 4);
+    cr_assert_eq(c.ack_timeout_ms, 30000);
+    cr_assert_eq(c.health_interval_s, 60);
+    cr_assert_str_eq(c.disk_path, "/");
+    cr_assert_str_eq(c.thermal_dir, "/sys/class/thermal");
+    cr_assert_eq(c.app_max_line, 4096);
+    cr_assert_eq(c.log_level, KF_LOG_INFO);
+    /* relative paths are relative to the ini's directory */
+    cr_assert_str_eq(c.outbox_path, "/tmp/outbox.db");
+    cr_assert_str_eq(c.key_file, "/etc/kf/dev.key");
+}
+
+Test(agent_config, reads_every_key, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256];
+    const char *ini =
+        MINIMAL "[device]\nkey_epoch = 3\nkind = itm\nserver_public_key = "
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+                "[batch]\nmax_records = 1000\ninflight_max = 8\n[log]\nlevel = debug\n"
+                "[app]\nsocket = /run/x.sock\nmax_line = 8192\n";
+
+    cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(c.key_epoch, 3);
+    cr_assert_eq(c.kind, KF_KIND_ITM);
+    cr_assert_eq(c.has_server_pk, 1);
+    cr_assert_eq(c.server_pk[1], 0x11);
+    cr_assert_eq(c.batch_max_records, 1000);
+    cr_assert_eq(c.inflight_max, 8);
+    cr_assert_eq(c.log_level, KF_LOG_DEBUG);
+    cr_assert_str_eq(c.app_socket, "/run/x.sock");
+    cr_assert_eq(c.app_max_line, 8192);
+}
+
+Test(agent_config, unknown_key_names_file_and_line, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256], want[128];
+
+    cr_assert_eq(
+        kf_agent_config_load(write_ini(MINIMAL "[batch]\nmax_recs = 5\n"), &c, err, sizeof(err)),
+        -EINVAL);
+    snprintf(want, sizeof(want), "%s:9: unknown key [batch] max_recs", path);
+    cr_assert_str_eq(err, want);
+}
+
+Test(agent_config, bounds_are_enforced, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256];
+
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[batch]\nmax_records = 1001\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, ":9:") && strstr(err, "out of range"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[batch]\ninflight_max = 0\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
+    unlink(path);
+    cr_assert_eq(
+        kf_agent_config_load(write_ini(MINIMAL "[mqtt]\nkeepalive_s = -1\n"), &c, err, sizeof(err)),
+        -EINVAL);
+    cr_assert(strstr(err, "not an unsigned integer"), "%s", err);
+    unlink(path);
+    cr_assert_eq(
+        kf_agent_config_load(write_ini(MINIMAL "[device]\nkind = atm\n"), &c, err, sizeof(err)),
+        -EINVAL);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[device]\nserver_public_key = abc\n"), &c,
+                                      err, sizeof(err)),
+                 -EINVAL);
+    unlink(path);
+    cr_assert_eq(
+        kf_agent_config_load(
+            write_ini(MINIMAL "[mqtt]\nreconnect_min_ms = 5000\nreconnect_max_ms = 1000\n"), &c,
+            err, sizeof(err)),
+        -EINVAL);
+}
+
+Test(agent_config, missing_required_key_and_bad_id, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256];
+
+    cr_assert_eq(kf_agent_config_load(write_ini("[device]\nid = KF-1\nkey_file = k\n"
+                                                "[outbox]\npath = o.db\n"),
+                                      &c, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "missing [mqtt] uri"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini("[device]\nid = bad id!\n"), &c, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, ":2:"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load("/nonexistent/agent.ini", &c, err, sizeof(err)), -ENOENT);
+}

@@ -1,0 +1,212 @@
+/* test_appsock.c: the app socket over a real Unix socket on a temp path. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "appsock.h"
+#include "outbox.h"
+
+static char dir[64], sock_path[96], db_path[96];
+
+struct fixture {
+    uv_loop_t loop;
+    struct kf_outbox *ob;
+    struct kf_appsock *app;
+};
+
+static int submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_seq)
+{
+    struct kf_outbox *ob = ud;
+    char json[KF_RECORD_JSON_MAX + 1];
+    size_t len;
+    int rc = kf_record_format(rec, json, sizeof(json), &len);
+    if (rc < 0)
+        return rc;
+    return kf_outbox_append(ob, rec->type, rec->ts_ms, json, len, ret_seq);
+}
+
+static void setup(struct fixture *f, uint64_t max_records)
+{
+    struct kf_outbox_limits lim = {max_records, 1 << 20, 10};
+    snprintf(dir, sizeof(dir), "/tmp/kf-test-appsock-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sock_path, sizeof(sock_path), "%s/app.sock", dir);
+    snprintf(db_path, sizeof(db_path), "%s/outbox.db", dir);
+    cr_assert_eq(uv_loop_init(&f->loop), 0);
+    cr_assert_eq(kf_outbox_open(db_path, &lim, &f->ob), 0);
+    cr_assert_eq(kf_appsock_new(&f->loop, sock_path, 256, submit_cb, f->ob, &f->app), 0);
+}
+
+static void teardown(struct fixture *f)
+{
+    char p[160];
+    kf_appsock_close(f->app, NULL, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&f->loop), 0);
+    kf_outbox_free(f->ob);
+    cr_assert_neq(access(sock_path, F_OK), 0, "socket file left behind");
+    unlink(db_path);
+    snprintf(p, sizeof(p), "%s-wal", db_path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", db_path);
+    unlink(p);
+    rmdir(dir);
+}
+
+static int client_connect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Send text, then run the loop until one reply line arrives (or the peer closes).
+ * Returns the reply without its newline ("" on close). */
+static void request(struct fixture *f, int fd, const char *text, char *reply, size_t cap)
+{
+    size_t len = 0;
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    reply[0] = '\0';
+    for (int i = 0; i < 2000; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        ssize_t n = recv(fd, reply + len, cap - 1 - len, MSG_DONTWAIT);
+        if (n == 0)
+            break;
+        if (n > 0) {
+            len += (size_t)n;
+            reply[len] = '\0';
+            char *nl = strchr(reply, '\n');
+            if (nl) {
+                *nl = '\0';
+                return;
+            }
+        }
+        usleep(1000);
+    }
+}
+
+static int peer_closed(struct fixture *f, int fd)
+{
+    char b[64];
+    for (int i = 0; i < 2000; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+        if (n == 0)
+            return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+Test(appsock, valid_txn_gets_ok_and_seq)
+{
+    struct fixture f;
+    struct kf_outbox_stats st;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd,
+            "{\"t\":\"txn\",\"ts\":1700000000000,\"item\":\"SB-003\",\"outcome\":\"ok\","
+            "\"dur_ms\":93000}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    /* ts is optional */
+    request(&f, fd, "{\"t\":\"periph\",\"dev\":\"a4_printer\",\"state\":\"paper_low\"}\r\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
+    cr_assert_eq(kf_outbox_stats(f.ob, &st), 0);
+    cr_assert_eq(st.records, 2);
+    close(fd);
+    teardown(&f);
+}
+
+Test(appsock, bad_lines_get_errors_and_the_socket_keeps_serving)
+{
+    struct fixture f;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd, "{not json\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_json\"}");
+    request(&f, fd, "{\"t\":\"txn\",\"item\":\"bad code!\"}\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    request(&f, fd, "{\"t\":\"health\",\"ts\":1}\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"type_not_allowed\"}");
+    request(&f, fd,
+            "{\"t\":\"fault\",\"code\":\"PRN-JAM\",\"sev\":\"major\",\"action\":\"raise\"}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    close(fd);
+    teardown(&f);
+}
+
+Test(appsock, over_long_line_is_refused_and_closed)
+{
+    struct fixture f;
+    char line[400], reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    memset(line, 'x', sizeof(line) - 2);
+    line[sizeof(line) - 2] = '\n';
+    line[sizeof(line) - 1] = '\0';
+    request(&f, fd, line, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"line_too_long\"}");
+    cr_assert(peer_closed(&f, fd));
+    close(fd);
+    /* a new client is served */
+    fd = client_connect();
+    request(&f, fd, "{\"t\":\"txn\",\"item\":\"SB-001\",\"outcome\":\"failed\",\"dur_ms\":1}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    close(fd);
+    teardown(&f);
+}
+
+Test(appsock, full_outbox_says_outbox_full)
+{
+    struct fixture f;
+    char reply[256];
+    const char *txn = "{\"t\":\"txn\",\"item\":\"SB-001\",\"outcome\":\"ok\",\"dur_ms\":1000}\n";
+
+    setup(&f, 2);
+    int fd = client_connect();
+    request(&f, fd, txn, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    request(&f, fd, txn, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
+    request(&f, fd, txn, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"outbox_full\"}");
+    close(fd);
+    teardown(&f);
+}
+
+Test(appsock, too_many_clients_get_busy)
+{
+    struct fixture f;
+    int fds[KF_APPSOCK_MAX_CLIENTS + 1];
+    char reply[256];
+
+    setup(&f, 100);
+    for (int i = 0; i < KF_APPSOCK_MAX_CLIENTS; i++) {
+        fds[i] = client_connect();
+        request(&f, fds[i], "\n", reply, 1); /* let the loop accept it */
+    }
+    fds[KF_APPSOCK_MAX_CLIENTS] = client_connect();
+    request(&f, fds[KF_APPSOCK_MAX_CLIENTS], "", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"busy\"}");
+    for (int i = 0; i <= KF_APPSOCK_MAX_CLIENTS; i++)
+        close(fds[i]);
+    teardown(&f);
+}
