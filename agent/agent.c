@@ -40,6 +40,7 @@ struct kf_agent {
 
     int online;                                /* the HELLO of this session was answered */
     uint64_t hello_sent_ms;                    /* uv_now; 0: none pending */
+    int64_t will_ms; /* device time sealed into this connection's will */
     uint64_t send_seq;                         /* next seq to send */
     uint64_t inflight_end[AGENT_INFLIGHT_CAP]; /* last seq of each unacked batch, in order */
     uint32_t inflight_n;
@@ -81,20 +82,23 @@ static void agent_header(const struct kf_agent *a, struct kf_env_header *h, uint
 
 /* Seal a small uncompressed frame (HELLO, STATE). */
 static int agent_seal_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
-                            const char *body, uint8_t *out, size_t cap, size_t *ret_len)
+                            const char *body, int64_t device_ms, uint8_t *out, size_t cap,
+                            size_t *ret_len)
 {
     struct kf_env_header h;
     agent_header(a, &h, kind);
     h.seq = seq;
+    if (device_ms != 0)
+        h.device_ms = device_ms;
     return kf_env_seal(&h, topic, (const uint8_t *)body, strlen(body), a->sk, out, cap, ret_len);
 }
 
 static int agent_publish_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
-                               const char *body, int retained)
+                               const char *body, int64_t device_ms, int retained)
 {
     uint8_t frame[1024];
     size_t len;
-    int rc = agent_seal_small(a, kind, seq, topic, body, frame, sizeof(frame), &len);
+    int rc = agent_seal_small(a, kind, seq, topic, body, device_ms, frame, sizeof(frame), &len);
     if (rc < 0)
         return rc;
     return kf_link_publish(a->link, topic, frame, len, 1, retained);
@@ -197,7 +201,7 @@ static void agent_send_hello(struct kf_agent *a)
              ",\"health_dropped\":%" PRIu64 "}",
              a->agent_name, kf_device_kind_name(a->cfg.kind), a->boot_id, os.records,
              os.health_dropped);
-    if (agent_publish_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0) == 0)
+    if (agent_publish_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0, 0) == 0)
         a->hello_sent_ms = uv_now(a->loop);
 }
 
@@ -206,8 +210,13 @@ static void agent_send_hello(struct kf_agent *a)
 static int agent_will_cb(void *ud, uint8_t *buf, size_t cap, size_t *ret_len)
 {
     struct kf_agent *a = ud;
-    return agent_seal_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", buf, cap,
-                            ret_len);
+    /* The server applies a STATE only if its device time is not older than the last one it
+     * applied (stale retained or replayed states are ignored). The "online" that follows
+     * this connect therefore carries the will's own time, so the will still counts when
+     * the broker fires it. */
+    a->will_ms = kf_now_ms();
+    return agent_seal_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}",
+                            a->will_ms, buf, cap, ret_len);
 }
 
 static void agent_up_cb(void *ud)
@@ -216,7 +225,8 @@ static void agent_up_cb(void *ud)
     a->st.connects++;
     a->online = 0;
     a->inflight_n = 0;
-    (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"online\"}", 1);
+    (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"online\"}",
+                              a->will_ms, 1);
     agent_send_hello(a);
 }
 
@@ -564,7 +574,8 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
         return;
     /* A clean disconnect suppresses the will: say offline ourselves. */
     if (kf_link_is_up(a->link))
-        (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", 1);
+        (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}",
+                                  0, 1);
     a->closing = 1;
     a->online = 0;
     a->close_cb = cb;

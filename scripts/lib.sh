@@ -64,8 +64,12 @@ kf_wait_port() {
 }
 
 # kf_broker_conf PORT DATADIR OUT: the project's broker config with port and paths filled in.
+# Mosquitto started as root drops to the user "mosquitto": give it the data directory.
 kf_broker_conf() {
     sed -e "s|@PORT@|$1|g" -e "s|@DATADIR@|$2|g" "$KF_ROOT/conf/mosquitto.conf" >"$3"
+    if [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1; then
+        chown mosquitto "$2"
+    fi
 }
 
 KF_PIDS=()

@@ -1,1 +1,82 @@
-int main(void); int main(void) { return 1; }
+/* main.c: kioskd's command line. Everything else is in kioskd.c (the library). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include <kf/err.h>
+#include <kf/keyfile.h>
+#include <kf/log.h>
+
+#include "config.h"
+#include "kioskd.h"
+
+static void kf_usage(FILE *f)
+{
+    fputs("usage: kioskd -c FILE [--check]\n"
+          "  -c, --config FILE  configuration (INI; see docs/KIOSKD.md)\n"
+          "      --check        validate the configuration and the key file, then exit\n"
+          "  -h, --help         this text\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    struct kf_kioskd_config cfg;
+    struct kf_kioskd *kd = NULL;
+    const char *path = NULL;
+    char err[512];
+    int check = 0, rc;
+
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            kf_usage(stdout);
+            return 0;
+        } else {
+            kf_usage(stderr);
+            return 2;
+        }
+    }
+    if (path == NULL) {
+        kf_usage(stderr);
+        return 2;
+    }
+    kf_log_set_ident("kioskd");
+    if (sodium_init() < 0) {
+        kf_err("libsodium: initialization failed");
+        return 1;
+    }
+    rc = kf_config_load(path, &cfg, err, sizeof(err));
+    if (rc != 0) {
+        kf_err("config: %s", err);
+        return 1;
+    }
+    kf_log_set_level(cfg.log_level);
+    if (check) {
+        uint8_t sk[64];
+        rc = kf_keyfile_read(cfg.key_file, sk);
+        sodium_memzero(sk, sizeof(sk));
+        if (rc != 0) {
+            kf_err("config: %s: server.key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
+            return 1;
+        }
+        printf("%s: OK\n", path);
+        return 0;
+    }
+    /* Paho writes to sockets the peer may have closed. */
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = kf_kioskd_new(&cfg, &kd);
+    if (rc != 0) {
+        return 1;
+    }
+    rc = kf_kioskd_run(kd);
+    kf_kioskd_free(kd);
+    return rc == 0 ? 0 : 1;
+}

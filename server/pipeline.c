@@ -1,1 +1,1012 @@
-/* placeholder: being written */
+/* pipeline.c: verify jobs on the thread pool, one store job at a time, acks from the loop.
+ *
+ * The loop thread owns every field of struct kf_pipeline. A job's work callback touches only
+ * its own job struct, read-only shared data (registry snapshot it holds a reference to, the
+ * server key) and, for the store job, the store connection (one job at a time).
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <kf/envelope.h>
+#include <kf/err.h>
+#include <kf/log.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#define KF__RELOAD_MIN_US (5LL * 1000 * 1000)
+#define KF__RETRY_MIN_MS 100u
+#define KF__RETRY_MAX_MS 5000u
+#define KF__STOP_MAX_FAILURES 10u /* while stopping, give a failing batch up after this */
+#define KF__ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
+
+/* ---- latency histogram ---- */
+
+static unsigned kf__lat_bucket(int64_t us)
+{
+    uint64_t v = us > 0 ? (uint64_t)us : 0;
+    unsigned m, idx;
+
+    if (v < 4) {
+        return (unsigned)v; /* buckets 0..3 are exact */
+    }
+    m = 63u - (unsigned)__builtin_clzll(v);
+    idx = m * 4u + (unsigned)((v >> (m - 2u)) & 3u);
+    return idx < KF_LAT_BUCKETS ? idx : KF_LAT_BUCKETS - 1u;
+}
+
+static int64_t kf__lat_upper(unsigned idx)
+{
+    unsigned m = idx / 4u, f = idx % 4u;
+
+    if (m < 2) {
+        return (int64_t)idx + 1;
+    }
+    return (int64_t)((uint64_t)(5u + f) << (m - 2u));
+}
+
+void kf_latency_add(struct kf_latency *lat, int64_t us)
+{
+    lat->bucket[kf__lat_bucket(us)]++;
+    lat->count++;
+    if (us > lat->max_us) {
+        lat->max_us = us;
+    }
+}
+
+int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q)
+{
+    uint64_t want, seen = 0;
+
+    if (lat->count == 0) {
+        return 0;
+    }
+    want = (uint64_t)(q * (double)lat->count + 0.5);
+    if (want == 0) {
+        want = 1;
+    }
+    for (unsigned i = 0; i < KF_LAT_BUCKETS; i++) {
+        seen += lat->bucket[i];
+        if (seen >= want) {
+            int64_t up = kf__lat_upper(i);
+            return up < lat->max_us ? up : lat->max_us;
+        }
+    }
+    return lat->max_us;
+}
+
+/* ---- verification (any thread) ---- */
+
+void kf_verified_free(struct kf_verified *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    free(v->ing.recs);
+    free((void *)(uintptr_t)v->ing.body_json);
+    free(v->frame);
+    free(v);
+}
+
+static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
+{
+    struct kf_verified *v = ud;
+
+    if (index >= v->ing.nrec) {
+        return -EBADMSG;
+    }
+    v->ing.recs[index] = *rec;
+    return 0;
+}
+
+static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
+{
+    switch (tk) {
+    case KF_TOPIC_TELEMETRY:
+    case KF_TOPIC_EVENTS:
+        return kind == KF_MSG_RECORDS;
+    case KF_TOPIC_HELLO:
+        return kind == KF_MSG_HELLO;
+    case KF_TOPIC_STATE:
+        return kind == KF_MSG_STATE;
+    default:
+        return 0;
+    }
+}
+
+int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                       struct kf_verified **ret, int *ret_reason)
+{
+    char dev_id[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind tk;
+    struct kf_env_view view;
+    const struct kf_reg_device *dev;
+    const struct kf_reg_key *key;
+    struct kf_verified *v;
+    size_t blen;
+    int reason, rc;
+
+    if (kf_topic_parse(topic, dev_id, sizeof(dev_id), &tk) != 0) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    if (tk == KF_TOPIC_ACK || tk == KF_TOPIC_CMD) {
+        *ret = NULL; /* server -> device traffic: not ours to consume */
+        return 0;
+    }
+    rc = kf_env_parse(raw, len, &view);
+    if (rc != 0) {
+        reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    if (strcmp(view.hdr.device_id, dev_id) != 0) {
+        reason = KF_REJECT_WRONG_TOPIC;
+        goto out_reject;
+    }
+    if (!kf__kind_matches(tk, view.hdr.kind)) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    dev = kf_registry_find(reg, dev_id);
+    key = dev != NULL ? kf_registry_key(dev, view.hdr.key_epoch) : NULL;
+    if (key == NULL) {
+        reason = KF_REJECT_UNKNOWN_DEVICE;
+        goto out_reject;
+    }
+    if (key->status != KF_KEY_ACTIVE) {
+        reason = KF_REJECT_REVOKED;
+        goto out_reject;
+    }
+    /* Signature over the compressed bytes, before anything is decompressed. */
+    if (kf_env_verify(&view, topic, key->pk) != 0) {
+        reason = KF_REJECT_BAD_SIGNATURE;
+        goto out_reject;
+    }
+    if (view.hdr.flags & KF_ENV_F_ZSTD) {
+        rc = kf_zctx_decompress(z, view.hdr.dict_id, view.body, view.body_len, scratch,
+                                KF_BODY_MAX_BYTES, &blen);
+        if (rc == -ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
+            goto out_reject;
+        }
+    } else {
+        if (view.body_len > KF_BODY_MAX_BYTES) {
+            reason = KF_REJECT_OVERSIZE;
+            goto out_reject;
+        }
+        blen = view.body_len;
+        if (blen > 0) {
+            memcpy(scratch, view.body, blen);
+        }
+    }
+    scratch[blen] = '\0';
+
+    v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    if (view.hdr.kind == KF_MSG_RECORDS) {
+        v->ing.nrec = view.hdr.count;
+        v->ing.recs = calloc(view.hdr.count > 0 ? view.hdr.count : 1, sizeof(struct kf_record));
+        if (v->ing.recs == NULL) {
+            free(v);
+            return -ENOMEM;
+        }
+        if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
+            kf_verified_free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+    } else {
+        json_error_t jerr;
+        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
+        int ok = obj != NULL && json_is_object(obj);
+        char *copy;
+
+        json_decref(obj);
+        if (!ok) {
+            kf_verified_free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+        copy = malloc(blen + 1);
+        if (copy == NULL) {
+            kf_verified_free(v);
+            return -ENOMEM;
+        }
+        memcpy(copy, scratch, blen + 1);
+        v->ing.body_json = copy;
+    }
+    v->ing.hdr = view.hdr;
+    memcpy(v->ing.asset_id, dev->asset_id, sizeof(v->ing.asset_id));
+    v->ing.asset_id[KF_ASSET_ID_MAX] = '\0';
+    v->ing.topic = topic;
+    v->ing.raw = raw;
+    v->ing.raw_len = len;
+    v->ing.recv_ms = recv_ms;
+    *ret = v;
+    return 0;
+
+out_reject:
+    *ret_reason = reason;
+    return -EPROTO;
+}
+
+/* ---- jobs ---- */
+
+struct kf__vjob {
+    uv_work_t req;
+    struct kf_pipeline *p;
+    struct kf_registry *reg; /* reference held for the job's life */
+    struct kf_frame *frames; /* input, owned */
+    size_t n;
+    /* results */
+    struct kf_verified *ok, **ok_tail;
+    size_t nok, nfreed, nignored, nnomem;
+    uint64_t rej[KF_REJECT_COUNT_];
+};
+
+struct kf__devseq {
+    const char *dev;
+    uint64_t seq;
+};
+
+struct kf__ack {
+    char topic[KF_TOPIC_MAX + 1];
+    size_t len;
+    uint8_t buf[KF__ACK_CAP];
+};
+
+struct kf__sjob {
+    uv_work_t req;
+    struct kf_pipeline *p;
+    /* commit */
+    struct kf_verified **items; /* commit_batch_max */
+    size_t n;
+    struct kf_commit_out *out; /* commit_batch_max */
+    struct kf__devseq *order;  /* commit_batch_max */
+    uint64_t delta[KF_REJECT_COUNT_];
+    int do_commit;
+    int rc;
+    int64_t done_mono_us;
+    struct kf__ack *acks; /* commit_batch_max */
+    size_t nacks, ack_errors;
+    /* isolation after a frame-specific failure: frames refused or dropped */
+    struct kf_verified **drop; /* commit_batch_max */
+    size_t ndrop, npoison;
+    int isolated, poison_rc;
+    /* registry reload */
+    int do_reload, reload_rc;
+    struct kf_registry *new_reg;
+    /* online expiry */
+    int do_expire, expire_rc;
+    int64_t cutoff_ms;
+    uint32_t expired;
+};
+
+struct kf_pipeline {
+    uv_loop_t *loop;
+    struct kf_link *link;
+    struct kf_store *store;
+    struct kf_registry *reg;
+    struct kf_pipeline_opts opts;
+    uv_timer_t kick; /* commit retry backoff and rate-limited reloads */
+
+    struct kf_frame *pend, **pend_tail;
+    size_t npend;
+    size_t vjobs;
+    struct kf_verified *cq, **cq_tail;
+    size_t ncq;
+
+    struct kf__sjob sj;
+    int sj_busy;
+    int sj_retry;   /* sj holds a failed batch to retry when the kick timer fires */
+    int kick_armed; /* the kick timer is running */
+    unsigned retry_ms, fail_streak;
+
+    uint64_t delta[KF_REJECT_COUNT_];
+    int flush_deltas;
+    int reload_wanted, reload_forced;
+    int64_t last_reload_us;
+    int expire_wanted;
+    int64_t expire_cutoff_ms;
+    uint64_t link_oversize_seen, link_malformed_seen;
+
+    int draining;
+    void (*drained_cb)(void *ud);
+    void *drained_ud;
+    void (*closed_cb)(void *ud);
+    void *closed_ud;
+
+    struct kf_pipeline_stats stats;
+};
+
+static void kf__maybe_start_store(struct kf_pipeline *p);
+static void kf__dispatch(struct kf_pipeline *p);
+
+static void kf__vjob_work(uv_work_t *req)
+{
+    struct kf__vjob *j = req->data;
+    struct kf_zctx *z = NULL;
+    uint8_t *scratch = malloc(KF_VERIFY_SCRATCH_BYTES);
+    struct kf_frame *f = j->frames;
+
+    /* One decompression context per job: a few µs amortized over up to verify_batch_max
+     * frames, and nothing thread-local to leak when the pool shuts down. */
+    if (scratch != NULL && kf_zctx_new(3, &z) != 0) {
+        z = NULL;
+    }
+    j->frames = NULL;
+    while (f != NULL) {
+        struct kf_frame *next = f->next;
+        struct kf_verified *v = NULL;
+        int reason = KF_REJECT_MALFORMED, rc = -ENOMEM;
+
+        f->next = NULL;
+        if (z != NULL) {
+            rc = kf_pipeline_verify(j->reg, z, scratch, f->topic, f->payload, f->len, f->recv_ms,
+                                    &v, &reason);
+        }
+        if (rc == 0 && v != NULL) {
+            v->frame = f;
+            v->recv_mono_us = f->recv_mono_us;
+            *j->ok_tail = v;
+            j->ok_tail = &v->next;
+            j->nok++;
+        } else {
+            if (rc == -EPROTO) {
+                j->rej[reason]++;
+            } else if (rc == 0) {
+                j->nignored++;
+            } else {
+                j->nnomem++;
+            }
+            free(f);
+            j->nfreed++;
+        }
+        f = next;
+    }
+    kf_zctx_free(z);
+    free(scratch);
+}
+
+static void kf__vjob_after(uv_work_t *req, int status)
+{
+    struct kf__vjob *j = req->data;
+    struct kf_pipeline *p = j->p;
+
+    (void)status; /* never cancelled: we do not call uv_cancel */
+    if (j->ok != NULL) {
+        *p->cq_tail = j->ok;
+        p->cq_tail = j->ok_tail;
+        p->ncq += j->nok;
+    }
+    p->stats.verified += j->nok;
+    p->stats.ignored += j->nignored;
+    p->stats.dropped_nomem += j->nnomem;
+    for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+        p->delta[r] += j->rej[r];
+        p->stats.rejected[r] += j->rej[r];
+    }
+    if (j->rej[KF_REJECT_UNKNOWN_DEVICE] > 0) {
+        p->reload_wanted = 1;
+    }
+    if (j->nnomem > 0) {
+        kf_warn("verify: %zu frame(s) dropped: out of memory (not acked; devices resend)",
+                j->nnomem);
+    }
+    kf_link_release(p->link, j->nfreed);
+    kf_registry_unref(j->reg);
+    free(j);
+    p->vjobs--;
+    kf__dispatch(p);
+    kf__maybe_start_store(p);
+}
+
+/* Start verify jobs while slots are free. */
+static void kf__dispatch(struct kf_pipeline *p)
+{
+    while (p->npend > 0 && p->vjobs < p->opts.verify_jobs_max) {
+        struct kf__vjob *j = calloc(1, sizeof(*j));
+        struct kf_frame **pp;
+        size_t n = 0;
+        int rc;
+
+        if (j == NULL) {
+            return; /* retried on the next feed or job completion */
+        }
+        j->p = p;
+        j->req.data = j;
+        j->ok_tail = &j->ok;
+        j->frames = p->pend;
+        pp = &p->pend;
+        while (*pp != NULL && n < p->opts.verify_batch_max) {
+            pp = &(*pp)->next;
+            n++;
+        }
+        p->pend = *pp;
+        *pp = NULL;
+        if (p->pend == NULL) {
+            p->pend_tail = &p->pend;
+        }
+        p->npend -= n;
+        j->n = n;
+        j->reg = kf_registry_ref(p->reg);
+        rc = uv_queue_work(p->loop, &j->req, kf__vjob_work, kf__vjob_after);
+        if (rc != 0) {
+            /* Cannot happen with a live loop; put the frames back. */
+            *pp = p->pend;
+            p->pend = j->frames;
+            if (*pp == NULL) {
+                p->pend_tail = pp;
+            }
+            p->npend += n;
+            kf_registry_unref(j->reg);
+            free(j);
+            return;
+        }
+        p->vjobs++;
+    }
+}
+
+void kf_pipeline_feed(struct kf_pipeline *p)
+{
+    size_t n;
+    struct kf_frame *head = kf_link_take(p->link, &n);
+
+    if (head != NULL) {
+        struct kf_frame *last = head;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        *p->pend_tail = head;
+        p->pend_tail = &last->next;
+        p->npend += n;
+    }
+    kf__dispatch(p);
+}
+
+/* ---- the store job ---- */
+
+static int kf__cmp_dev(const void *a, const void *b)
+{
+    const struct kf__devseq *x = a, *y = b;
+
+    return strcmp(x->dev, y->dev);
+}
+
+/* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM. */
+static void kf__seal_acks(struct kf__sjob *j)
+{
+    const uint8_t *sk = j->p->opts.server_sk;
+    size_t i = 0, k = 0;
+
+    for (size_t x = 0; x < j->n; x++) {
+        uint8_t kind = j->items[x]->ing.hdr.kind;
+        if (kind == KF_MSG_RECORDS || kind == KF_MSG_HELLO) {
+            j->order[k].dev = j->items[x]->ing.hdr.device_id;
+            j->order[k].seq = j->out[x].acked_seq;
+            k++;
+        }
+    }
+    qsort(j->order, k, sizeof(j->order[0]), kf__cmp_dev);
+    j->nacks = 0;
+    while (i < k) {
+        const char *dev = j->order[i].dev;
+        uint64_t hwm = 0;
+        struct kf_env_header h;
+        struct kf__ack *a = &j->acks[j->nacks];
+
+        for (; i < k && strcmp(j->order[i].dev, dev) == 0; i++) {
+            hwm = j->order[i].seq > hwm ? j->order[i].seq : hwm;
+        }
+        memset(&h, 0, sizeof(h));
+        h.kind = KF_MSG_ACK;
+        h.flags = 0;
+        snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
+        h.key_epoch = 1;
+        h.seq = hwm;
+        h.count = 0;
+        h.device_ms = kf_now_ms();
+        if (kf_topic_format(a->topic, sizeof(a->topic), dev, KF_TOPIC_ACK) != 0 ||
+            kf_env_seal(&h, a->topic, (const uint8_t *)"", 0, sk, a->buf, sizeof(a->buf),
+                        &a->len) != 0) {
+            j->ack_errors++;
+            continue;
+        }
+        j->nacks++;
+    }
+}
+
+/* Errors that say something about a frame rather than about the database. */
+static int kf__frame_error(int rc)
+{
+    switch (rc) {
+    case -EEXIST:
+    case -EINVAL:
+    case -EBADMSG:
+    case -EMSGSIZE:
+    case -ERANGE:
+    case -ENOENT:
+    case -EPROTO:
+    case -EOVERFLOW:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Work thread: the group commit failed because of some frame. Commit frame by frame so one
+ * poison frame cannot block every device behind it: committed frames are compacted to the
+ * front of items, the rest move to drop (the first npoison are refused as malformed, the
+ * others hit a database error and are dropped unacked: their devices resend them). */
+static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
+{
+    size_t kept = 0;
+    int stop = 0;
+
+    j->isolated = 1;
+    j->ndrop = 0;
+    j->npoison = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        struct kf_verified *v = j->items[i];
+        struct kf_ingest *one = &v->ing;
+        struct kf_commit_out o;
+        int r = -EAGAIN;
+
+        memset(&o, 0, sizeof(o));
+        if (!stop) {
+            r = kf_store_commit(st, &one, 1, NULL, &o);
+        }
+        if (r == 0) {
+            j->items[kept] = v;
+            j->out[kept] = o;
+            kept++;
+        } else if (kf__frame_error(r)) {
+            /* poison frames first in drop: shift any transient drops behind them */
+            j->drop[j->ndrop++] = j->drop[j->npoison];
+            j->drop[j->npoison++] = v;
+            j->poison_rc = r;
+        } else {
+            stop = 1;
+            j->drop[j->ndrop++] = v;
+        }
+    }
+    j->n = kept;
+    /* The reject deltas on their own. */
+    j->rc = kf_store_commit(st, NULL, 0, j->delta, NULL);
+}
+
+static void kf__sjob_work(uv_work_t *req)
+{
+    struct kf__sjob *j = req->data;
+    struct kf_store *st = j->p->store;
+
+    if (j->do_reload) {
+        j->new_reg = NULL;
+        j->reload_rc = kf_store_load_registry(st, &j->new_reg);
+    }
+    if (j->do_expire) {
+        j->expired = 0;
+        j->expire_rc = kf_store_expire_online(st, j->cutoff_ms, kf_now_ms(), &j->expired);
+    }
+    j->rc = 0;
+    j->nacks = 0;
+    j->ack_errors = 0;
+    if (j->do_commit) {
+        memset(j->out, 0, j->n * sizeof(*j->out));
+        j->isolated = 0;
+        j->rc = kf_store_commit(st, (struct kf_ingest *const *)(void *)j->items, j->n, j->delta,
+                                j->out);
+        if (j->rc != 0 && j->n > 0 && kf__frame_error(j->rc)) {
+            kf__isolate(j, st);
+        }
+        j->done_mono_us = kf_mono_us();
+        if ((j->rc == 0 || j->isolated) && j->n > 0) {
+            kf__seal_acks(j);
+        }
+    }
+}
+
+static void kf__arm_kick(struct kf_pipeline *p, uint64_t ms);
+
+static void kf__sjob_after(uv_work_t *req, int status)
+{
+    struct kf__sjob *j = req->data;
+    struct kf_pipeline *p = j->p;
+
+    (void)status;
+    p->sj_busy = 0;
+
+    if (j->do_reload) {
+        if (j->reload_rc == 0) {
+            kf_registry_unref(p->reg);
+            p->reg = j->new_reg;
+            p->stats.registry_reloads++;
+            kf_info("registry: reloaded, %zu device(s)", kf_registry_count(p->reg));
+        } else {
+            kf_err("registry: reload failed: %s (keeping the old snapshot)",
+                   kf_strerror(j->reload_rc));
+        }
+        j->new_reg = NULL;
+        j->do_reload = 0;
+    }
+    if (j->do_expire) {
+        if (j->expire_rc == 0) {
+            p->stats.expired_offline += j->expired;
+            if (j->expired > 0) {
+                kf_notice("heartbeat: %u device(s) marked offline", j->expired);
+            }
+        } else {
+            kf_err("heartbeat: expiry failed: %s", kf_strerror(j->expire_rc));
+        }
+        j->do_expire = 0;
+    }
+    if (!j->do_commit) {
+        goto out_next;
+    }
+    j->do_commit = 0;
+    if (j->isolated) {
+        if (j->npoison > 0) {
+            kf_err("store: %zu frame(s) refused by the store (%s); counted as malformed, not "
+                   "acked",
+                   j->npoison, kf_strerror(j->poison_rc));
+            p->delta[KF_REJECT_MALFORMED] += j->npoison;
+            p->stats.rejected[KF_REJECT_MALFORMED] += j->npoison;
+        }
+        if (j->ndrop > j->npoison) {
+            kf_warn("store: %zu frame(s) dropped after a database error (not acked; devices "
+                    "resend them)",
+                    j->ndrop - j->npoison);
+            p->stats.commit_failures++;
+        }
+        for (size_t i = 0; i < j->ndrop; i++) {
+            kf_verified_free(j->drop[i]);
+        }
+        kf_link_release(p->link, j->ndrop);
+        j->ndrop = 0;
+        if (j->rc != 0) {
+            /* Only the reject deltas failed: keep them for the next commit. */
+            for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+                p->delta[r] += j->delta[r];
+            }
+            j->rc = 0;
+        }
+    }
+    if (j->rc != 0) {
+        /* Nothing was written: keep the batch, give the deltas back, retry later. */
+        for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+            p->delta[r] += j->delta[r];
+        }
+        memset(j->delta, 0, sizeof(j->delta));
+        p->stats.commit_failures++;
+        if (p->fail_streak++ == 0) {
+            kf_err("store: commit of %zu frame(s) failed: %s (retrying)", j->n, kf_strerror(j->rc));
+        }
+        if (p->draining && p->fail_streak >= KF__STOP_MAX_FAILURES) {
+            kf_err("store: giving up %zu uncommitted frame(s) and the reject counts at shutdown "
+                   "(not acked; devices resend them)",
+                   j->n);
+            for (size_t i = 0; i < j->n; i++) {
+                kf_verified_free(j->items[i]);
+            }
+            kf_link_release(p->link, j->n);
+            j->n = 0;
+            memset(p->delta, 0, sizeof(p->delta));
+            goto out_next;
+        }
+        if (j->n > 0) {
+            p->sj_retry = 1;
+        }
+        kf__arm_kick(p, p->retry_ms);
+        p->retry_ms = p->retry_ms * 2 > KF__RETRY_MAX_MS ? KF__RETRY_MAX_MS : p->retry_ms * 2;
+        goto out_next;
+    }
+    if (p->fail_streak > 0) {
+        kf_notice("store: commit succeeded again after %u failure(s)", p->fail_streak);
+    }
+    p->fail_streak = 0;
+    p->retry_ms = KF__RETRY_MIN_MS;
+    p->stats.commits++;
+    memset(j->delta, 0, sizeof(j->delta));
+
+    for (size_t i = 0; i < j->n; i++) {
+        const struct kf_commit_out *o = &j->out[i];
+        if (o->replay) {
+            p->delta[KF_REJECT_REPLAY]++;
+            p->stats.rejected[KF_REJECT_REPLAY]++;
+        }
+        p->stats.committed_frames++;
+        p->stats.committed_records += o->inserted;
+        p->stats.duplicates += o->duplicates;
+        kf_latency_add(&p->stats.latency, j->done_mono_us - j->items[i]->recv_mono_us);
+    }
+    for (size_t i = 0; i < j->nacks; i++) {
+        const struct kf__ack *a = &j->acks[i];
+        if (kf_link_publish(p->link, a->topic, a->buf, a->len) == 0) {
+            p->stats.acks_sent++;
+        } else {
+            p->stats.acks_failed++;
+        }
+    }
+    p->stats.acks_failed += j->ack_errors;
+    for (size_t i = 0; i < j->n; i++) {
+        kf_verified_free(j->items[i]);
+        j->items[i] = NULL;
+    }
+    kf_link_release(p->link, j->n);
+    j->n = 0;
+
+out_next:
+    kf__dispatch(p);
+    kf__maybe_start_store(p);
+}
+
+static void kf__check_drained(struct kf_pipeline *p)
+{
+    int deltas = 0;
+
+    for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+        deltas |= p->delta[r] != 0;
+    }
+    if (p->draining && p->drained_cb != NULL && p->npend == 0 && p->vjobs == 0 && p->ncq == 0 &&
+        !p->sj_busy && !p->sj_retry && !deltas) {
+        void (*cb)(void *ud) = p->drained_cb;
+        p->drained_cb = NULL;
+        cb(p->drained_ud);
+    }
+}
+
+/* Fold the link's own drops (oversize, unusable topic) into the counters. */
+static void kf__fold_link(struct kf_pipeline *p)
+{
+    struct kf_link_counters c;
+    uint64_t d;
+
+    kf_link_counters(p->link, &c);
+    d = c.oversize - p->link_oversize_seen;
+    p->delta[KF_REJECT_OVERSIZE] += d;
+    p->stats.rejected[KF_REJECT_OVERSIZE] += d;
+    p->link_oversize_seen = c.oversize;
+    d = c.malformed - p->link_malformed_seen;
+    p->delta[KF_REJECT_MALFORMED] += d;
+    p->stats.rejected[KF_REJECT_MALFORMED] += d;
+    p->link_malformed_seen = c.malformed;
+}
+
+static void kf__maybe_start_store(struct kf_pipeline *p)
+{
+    struct kf__sjob *j = &p->sj;
+    int64_t now = kf_mono_us();
+    int deltas = 0, rc;
+
+    if (p->sj_busy) {
+        return;
+    }
+    kf__fold_link(p);
+    if (p->reload_wanted && !p->reload_forced && now - p->last_reload_us < KF__RELOAD_MIN_US) {
+        kf__arm_kick(p, (uint64_t)(KF__RELOAD_MIN_US - (now - p->last_reload_us)) / 1000u + 1u);
+    }
+    j->do_reload =
+        p->reload_forced || (p->reload_wanted && now - p->last_reload_us >= KF__RELOAD_MIN_US);
+    j->do_expire = p->expire_wanted;
+    for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+        deltas |= p->delta[r] != 0;
+    }
+    if (p->sj_retry && p->kick_armed) {
+        /* Waiting out a failed commit's backoff; reload/expire may still go now. */
+        j->do_commit = 0;
+    } else if (p->sj_retry) {
+        j->do_commit = 1;
+    } else if (p->ncq > 0) {
+        size_t n = 0;
+        while (p->cq != NULL && n < p->opts.commit_batch_max) {
+            struct kf_verified *v = p->cq;
+            p->cq = v->next;
+            v->next = NULL;
+            j->items[n++] = v;
+        }
+        if (p->cq == NULL) {
+            p->cq_tail = &p->cq;
+        }
+        p->ncq -= n;
+        j->n = n;
+        j->do_commit = 1;
+    } else {
+        j->n = 0;
+        j->do_commit = deltas && (p->flush_deltas || p->draining);
+    }
+    if (j->do_commit) {
+        for (int r = 0; r < KF_REJECT_COUNT_; r++) {
+            j->delta[r] += p->delta[r];
+            p->delta[r] = 0;
+        }
+        p->flush_deltas = 0;
+    }
+    if (!j->do_commit && !j->do_reload && !j->do_expire) {
+        kf__check_drained(p);
+        return;
+    }
+    if (j->do_reload) {
+        p->reload_wanted = 0;
+        p->reload_forced = 0;
+        p->last_reload_us = now;
+    }
+    if (j->do_expire) {
+        p->expire_wanted = 0;
+        j->cutoff_ms = p->expire_cutoff_ms;
+    }
+    if (j->do_commit) {
+        p->sj_retry = 0;
+    }
+    j->p = p;
+    j->req.data = j;
+    rc = uv_queue_work(p->loop, &j->req, kf__sjob_work, kf__sjob_after);
+    if (rc != 0) {
+        kf_err("store: cannot queue work: %s", uv_strerror(rc));
+        p->sj_retry = j->do_commit && j->n > 0;
+        return;
+    }
+    p->sj_busy = 1;
+}
+
+static void kf__on_kick(uv_timer_t *t)
+{
+    struct kf_pipeline *p = t->data;
+
+    p->kick_armed = 0;
+    kf__maybe_start_store(p);
+}
+
+static void kf__arm_kick(struct kf_pipeline *p, uint64_t ms)
+{
+    if (p->kick_armed) {
+        return;
+    }
+    p->kick_armed = 1;
+    uv_timer_start(&p->kick, kf__on_kick, ms, 0);
+}
+
+/* ---- public ---- */
+
+int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *store,
+                    struct kf_registry *reg, const struct kf_pipeline_opts *opts,
+                    struct kf_pipeline **ret)
+{
+    struct kf_pipeline *p;
+    size_t cap = opts->commit_batch_max;
+    int rc;
+
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    p->sj.items = calloc(cap, sizeof(*p->sj.items));
+    p->sj.out = calloc(cap, sizeof(*p->sj.out));
+    p->sj.order = calloc(cap, sizeof(*p->sj.order));
+    p->sj.acks = calloc(cap, sizeof(*p->sj.acks));
+    p->sj.drop = calloc(cap, sizeof(*p->sj.drop));
+    if (p->sj.items == NULL || p->sj.out == NULL || p->sj.order == NULL || p->sj.acks == NULL ||
+        p->sj.drop == NULL) {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    rc = uv_timer_init(loop, &p->kick);
+    if (rc != 0) {
+        goto out_free;
+    }
+    p->kick.data = p;
+    p->loop = loop;
+    p->link = link;
+    p->store = store;
+    p->reg = reg;
+    p->opts = *opts;
+    p->pend_tail = &p->pend;
+    p->cq_tail = &p->cq;
+    p->retry_ms = KF__RETRY_MIN_MS;
+    p->last_reload_us = kf_mono_us();
+    *ret = p;
+    return 0;
+
+out_free:
+    free(p->sj.items);
+    free(p->sj.out);
+    free(p->sj.order);
+    free(p->sj.acks);
+    free(p->sj.drop);
+    free(p);
+    return rc;
+}
+
+void kf_pipeline_reload(struct kf_pipeline *p, int forced)
+{
+    p->reload_wanted = 1;
+    if (forced) {
+        p->reload_forced = 1;
+    }
+    kf__maybe_start_store(p);
+}
+
+void kf_pipeline_expire(struct kf_pipeline *p, int64_t cutoff_ms)
+{
+    p->expire_wanted = 1;
+    p->expire_cutoff_ms = cutoff_ms;
+    kf__maybe_start_store(p);
+}
+
+void kf_pipeline_tick(struct kf_pipeline *p)
+{
+    p->flush_deltas = 1;
+    kf__maybe_start_store(p);
+}
+
+const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p)
+{
+    kf__fold_link(p);
+    p->stats.pending = p->npend;
+    p->stats.verifying = p->vjobs;
+    p->stats.commit_queue = p->ncq + (p->sj_busy || p->sj_retry ? p->sj.n : 0);
+    return &p->stats;
+}
+
+void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud)
+{
+    p->draining = 1;
+    p->drained_cb = cb;
+    p->drained_ud = ud;
+    kf_pipeline_feed(p); /* frames that arrived before the link stopped */
+    kf__maybe_start_store(p);
+}
+
+static void kf__on_closed(uv_handle_t *h)
+{
+    struct kf_pipeline *p = h->data;
+    void (*cb)(void *ud) = p->closed_cb;
+    void *ud = p->closed_ud;
+    size_t n = 0;
+
+    while (p->pend != NULL) {
+        struct kf_frame *f = p->pend;
+        p->pend = f->next;
+        free(f);
+        n++;
+    }
+    while (p->cq != NULL) {
+        struct kf_verified *v = p->cq;
+        p->cq = v->next;
+        kf_verified_free(v);
+        n++;
+    }
+    for (size_t i = 0; i < p->sj.n; i++) {
+        kf_verified_free(p->sj.items[i]);
+        n++;
+    }
+    kf_link_release(p->link, n);
+    kf_registry_unref(p->reg);
+    kf_store_free(p->store);
+    free(p->sj.items);
+    free(p->sj.out);
+    free(p->sj.order);
+    free(p->sj.acks);
+    free(p->sj.drop);
+    free(p);
+    if (cb != NULL) {
+        cb(ud);
+    }
+}
+
+void kf_pipeline_close(struct kf_pipeline *p, void (*cb)(void *ud), void *ud)
+{
+    p->closed_cb = cb;
+    p->closed_ud = ud;
+    uv_close((uv_handle_t *)&p->kick, kf__on_closed);
+}

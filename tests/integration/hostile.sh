@@ -17,7 +17,7 @@ it_start_broker
 it_start_kioskd
 it_wait_for 10 grep -q '"received"' "$IT_DIR/kioskd.stats.json" || true
 
-committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $2} END {print s+0}'; }
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $4} END {print s+0}'; }
 rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
 
 while read -r name topic reason; do

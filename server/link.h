@@ -1,0 +1,106 @@
+/* link.h: kioskd's MQTT connection (Paho C async) and its inbox.
+ *
+ * Paho's threads only copy and hand off: the message callback copies topic and payload into
+ * one malloc'd struct kf_frame, appends it to the inbox under a mutex and wakes the loop with
+ * uv_async_send. The loop takes the whole list at once. Frames count as "held" from receipt
+ * until the owner releases them (kf_link_release, after commit or rejection); while
+ * held == inbox_max the callback returns 0 and Paho redelivers later, so memory is bounded.
+ *
+ * Paho runs with MQTTCLIENT_PERSISTENCE_NONE and cleansession=0 under a fixed client id: the
+ * broker keeps our subscriptions and queues QoS 1 frames while kioskd is down. Every
+ * (re)connect subscribes again. All functions: loop thread only, unless noted.
+ */
+#ifndef KF_SERVER_LINK_H
+#define KF_SERVER_LINK_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <MQTTAsync.h>
+#include <uv.h>
+
+/* One received message. topic and payload point into the same allocation; free() frees all. */
+struct kf_frame {
+    struct kf_frame *next;
+    char *topic; /* NUL-terminated */
+    uint8_t *payload;
+    size_t len;
+    int64_t recv_ms;      /* kf_now_ms() at copy time */
+    int64_t recv_mono_us; /* kf_mono_us() at copy time */
+};
+
+struct kf_link;
+
+struct kf_link_cbs {
+    /* Frames arrived: call kf_link_take. */
+    void (*frames_cb)(struct kf_link *l, void *ud);
+    /* Subscribed after a (re)connect; first is set on the first one. */
+    void (*up_cb)(struct kf_link *l, int first, void *ud);
+    /* kf_link_stop finished: no more frames will arrive. */
+    void (*stopped_cb)(struct kf_link *l, void *ud);
+};
+
+struct kf_link_opts {
+    const char *uri;       /* borrowed for the link's life */
+    const char *client_id; /* borrowed for the link's life */
+    int keepalive_s;
+    size_t inbox_max;
+};
+
+/* Counters kept by Paho's threads; read with kf_link_counters. */
+struct kf_link_counters {
+    uint64_t received;  /* messages accepted into the inbox */
+    uint64_t oversize;  /* dropped in the callback: payload > KF_ENV_MAX_BYTES */
+    uint64_t malformed; /* dropped in the callback: topic unusable */
+    uint64_t refused;   /* callback returned 0 (inbox full): Paho redelivers */
+    uint64_t connects;  /* successful (re)connects */
+    uint64_t lost;      /* connections lost */
+    size_t held;        /* frames in memory now */
+};
+
+struct kf_link {
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_timer_t timer; /* connect / subscribe retries with backoff */
+    MQTTAsync client;
+    struct kf_link_opts opts;
+    struct kf_link_cbs cbs;
+    void *ud;
+
+    pthread_mutex_t mu; /* guards everything below up to the loop-only fields */
+    struct kf_frame *head, **tail;
+    size_t held;
+    unsigned events; /* KF__LINK_EV_* */
+    struct kf_link_counters ctr;
+
+    /* loop thread only */
+    int started, stopping, stopped, subscribed_once, connected;
+    unsigned retry_ms;
+    uint64_t publish_failures;
+    void (*closed_cb)(struct kf_link *l);
+    int nclosing;
+};
+
+/* Initialize (creates the Paho client and both handles; no network yet). 0 or -errno. */
+int kf_link_init(struct kf_link *l, uv_loop_t *loop, const struct kf_link_opts *opts,
+                 const struct kf_link_cbs *cbs, void *ud);
+/* Start connecting (retried with backoff until kf_link_stop). */
+int kf_link_start(struct kf_link *l);
+/* Take the whole inbox; returns owned list (NULL if empty) and its length in *ret_n.
+ * Taken frames stay "held" until released. */
+struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n);
+/* n frames were freed by their owner. Any thread. */
+void kf_link_release(struct kf_link *l, size_t n);
+/* Publish QoS 1, not retained. Paho copies payload. 0, -ENOTCONN or -errno. */
+int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len);
+/* Disconnect cleanly without unsubscribing (the broker keeps queuing for our session);
+ * stopped_cb runs once no more frames can arrive. */
+void kf_link_stop(struct kf_link *l);
+/* Snapshot of the counters. Any thread. */
+void kf_link_counters(struct kf_link *l, struct kf_link_counters *ret);
+/* Destroy the Paho client and close the handles; cb runs when both are closed. Call after
+ * stopped_cb (or before kf_link_start). Frames still in the inbox are freed. */
+void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l));
+
+#endif

@@ -1,0 +1,110 @@
+/* pipeline.h: kioskd's data path after the inbox: verify off the loop, group commit, ack.
+ *
+ *   link inbox ─► pending (loop) ─► verify jobs (uv_queue_work, ≤ verify_jobs_max in flight,
+ *   ≤ verify_batch_max frames each; registry snapshot ref per job) ─► commit queue (loop)
+ *   ─► store job (uv_queue_work, exactly one in flight, own SQLite connection): optional
+ *   registry reload, optional online expiry, kf_store_commit of ≤ commit_batch_max frames
+ *   plus pending reject deltas, then ACK frames sealed per device ─► loop: publish acks,
+ *   count, free, release the frames back to the link's bound.
+ *
+ * A failed commit keeps its batch and retries it after a backoff; nothing uncommitted is
+ * ever acked. Every refusal is counted by reason (enum kf_reject) and persisted with the
+ * next commit. All functions: loop thread, except kf_pipeline_verify (any thread).
+ */
+#ifndef KF_SERVER_PIPELINE_H
+#define KF_SERVER_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <kf/codec.h>
+
+#include "link.h"
+#include "registry.h"
+#include "store.h"
+
+/* Latency histogram: quarter-octave buckets of microseconds (bucket 4*m+f covers
+ * [(4+f) << (m-2), (5+f) << (m-2)) for m >= 2), top bucket open-ended (~1.2 h). */
+#define KF_LAT_BUCKETS 128
+
+struct kf_latency {
+    uint64_t count;
+    int64_t max_us;
+    uint64_t bucket[KF_LAT_BUCKETS];
+};
+void kf_latency_add(struct kf_latency *lat, int64_t us);
+/* Upper edge of the bucket holding quantile q (0 < q <= 1), capped at max_us; 0 if empty. */
+int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q);
+
+struct kf_pipeline_stats {
+    uint64_t verified;          /* frames that passed verification */
+    uint64_t ignored;           /* frames on topics the server does not consume */
+    uint64_t committed_frames;  /* frames in successful commits (replays included) */
+    uint64_t committed_records; /* new records inserted */
+    uint64_t duplicates;        /* records already present */
+    uint64_t rejected[KF_REJECT_COUNT_];
+    uint64_t acks_sent, acks_failed;
+    uint64_t commits, commit_failures;
+    uint64_t registry_reloads;
+    uint64_t expired_offline;
+    uint64_t dropped_nomem;    /* frames dropped for lack of memory (not acked: resent) */
+    struct kf_latency latency; /* Paho callback copy -> COMMIT returned */
+    size_t pending, verifying, commit_queue; /* gauges */
+};
+
+struct kf_pipeline_opts {
+    size_t verify_batch_max;
+    size_t verify_jobs_max;
+    size_t commit_batch_max;
+    const uint8_t *server_sk; /* 64 bytes, borrowed for the pipeline's life */
+};
+
+struct kf_pipeline;
+
+/* Returns owned pipeline in *ret. Borrows loop and link; takes ownership of store (used
+ * only by the one store job at a time, freed at close) and of the reference reg.
+ * 0 or -errno. */
+int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *store,
+                    struct kf_registry *reg, const struct kf_pipeline_opts *opts,
+                    struct kf_pipeline **ret);
+
+/* The link has frames: take them all and dispatch what the bounds allow. */
+void kf_pipeline_feed(struct kf_pipeline *p);
+/* Reload the registry on the store connection: forced (SIGHUP) or rate-limited (5 s). */
+void kf_pipeline_reload(struct kf_pipeline *p, int forced);
+/* Mark devices offline whose last frame is older than cutoff_ms (serialized with commits). */
+void kf_pipeline_expire(struct kf_pipeline *p, int64_t cutoff_ms);
+/* Periodic: persist reject counters even when no frames are flowing. */
+void kf_pipeline_tick(struct kf_pipeline *p);
+/* Borrowed, valid until the next loop turn. Gauges are refreshed on each call. */
+const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p);
+
+/* After the link stopped: finish every frame held, the last commit and the reject deltas,
+ * then call cb once (from the loop). */
+void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
+/* Close the handles and free p (store, registry, leftovers) once they are closed; cb then
+ * runs. No work may be in flight (drain first). */
+void kf_pipeline_close(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
+
+/* One frame that passed verification; owns recs and body, borrows topic/raw (the frame). */
+struct kf_verified {
+    struct kf_verified *next;
+    struct kf_frame *frame; /* owned when not NULL (set by the pipeline) */
+    struct kf_ingest ing;
+    int64_t recv_mono_us;
+};
+void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
+
+#define KF_VERIFY_SCRATCH_BYTES (KF_BODY_MAX_BYTES + 1u)
+
+/* Verify and decode one frame as received on topic. Borrows reg (caller holds a
+ * reference), z (this thread's), scratch (KF_VERIFY_SCRATCH_BYTES), topic and raw (which
+ * must outlive *ret). Returns 0 with *ret owned (NULL: a topic the server does not
+ * consume, e.g. ack/cmd), -EPROTO with *ret_reason (enum kf_reject), or -ENOMEM. */
+int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                       struct kf_verified **ret, int *ret_reason);
+
+#endif

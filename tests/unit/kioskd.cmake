@@ -1,0 +1,7 @@
+# kioskd suites (server/config.c, link.c, pipeline.c, kioskd.c).
+kf_unit_test(test_config kf_server_core)
+kf_unit_test(test_pipeline kf_server_core)
+# The end-to-end case runs the real daemon against a real mosquitto on a free loopback port.
+add_dependencies(test_pipeline kioskd)
+target_compile_definitions(test_pipeline PRIVATE KF_KIOSKD_BIN="$<TARGET_FILE:kioskd>"
+                                                 KF_MOSQUITTO_BIN="/usr/sbin/mosquitto")

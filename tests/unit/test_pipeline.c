@@ -1,0 +1,750 @@
+/* test_pipeline.c: kioskd's verify stage in-process, then the whole daemon end to end:
+ * a real mosquitto on a free loopback port, a real SQLite file, the real kioskd binary,
+ * frames sealed and published with Paho, ACKs checked against the server's public key. */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include <kf/codec.h>
+#include <kf/envelope.h>
+#include <kf/keyfile.h>
+#include <kf/record.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#include "pipeline.h"
+#include "registry.h"
+#include "store.h"
+
+/* ---- helpers ---- */
+
+static void init_sodium(void)
+{
+    cr_assert(sodium_init() >= 0);
+}
+
+/* Seal a RECORDS frame of count txn records starting at seq, as device dev on topic. */
+static size_t seal_records(const char *dev, const char *topic, const uint8_t sk[64], uint32_t epoch,
+                           uint64_t seq, uint32_t count, uint8_t *out, size_t cap)
+{
+    static char json[64 * 1024];
+    static uint8_t z[KF_ENV_MAX_BYTES];
+    struct kf_zctx *zc;
+    struct kf_env_header h;
+    size_t off = 0, zlen = 0, len = 0;
+    uint32_t dict = 0;
+
+    json[off++] = '[';
+    for (uint32_t i = 0; i < count; i++) {
+        struct kf_record r;
+        size_t rl;
+        memset(&r, 0, sizeof(r));
+        r.type = KF_REC_TXN;
+        r.ts_ms = kf_now_ms() - 1000;
+        snprintf(r.u.txn.item, sizeof(r.u.txn.item), "HF-001");
+        r.u.txn.outcome = KF_OUTCOME_OK;
+        r.u.txn.dur_ms = 30000;
+        if (i > 0) {
+            json[off++] = ',';
+        }
+        cr_assert_eq(kf_record_format(&r, json + off, sizeof(json) - off - 2, &rl), 0);
+        off += rl;
+    }
+    json[off++] = ']';
+    cr_assert_eq(kf_zctx_new(3, &zc), 0);
+    cr_assert_eq(kf_zctx_compress(zc, json, off, z, sizeof(z), &zlen, &dict), 0);
+    kf_zctx_free(zc);
+    memset(&h, 0, sizeof(h));
+    h.kind = KF_MSG_RECORDS;
+    h.flags = KF_ENV_F_ZSTD;
+    snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
+    h.key_epoch = epoch;
+    h.dict_id = dict;
+    h.seq = seq;
+    h.count = count;
+    h.device_ms = kf_now_ms();
+    cr_assert_eq(kf_env_seal(&h, topic, z, zlen, sk, out, cap, &len), 0);
+    return len;
+}
+
+static size_t seal_json(uint8_t kind, const char *dev, const char *topic, const uint8_t sk[64],
+                        uint64_t seq, const char *body, uint8_t *out, size_t cap)
+{
+    struct kf_env_header h;
+    size_t len = 0;
+
+    memset(&h, 0, sizeof(h));
+    h.kind = kind;
+    snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
+    h.key_epoch = 1;
+    h.seq = seq;
+    h.device_ms = kf_now_ms();
+    cr_assert_eq(kf_env_seal(&h, topic, (const uint8_t *)body, strlen(body), sk, out, cap, &len),
+                 0);
+    return len;
+}
+
+static void topic_of(char *buf, const char *dev, enum kf_topic_kind k)
+{
+    cr_assert_eq(kf_topic_format(buf, KF_TOPIC_MAX + 1, dev, k), 0);
+}
+
+/* ---- verify stage, in-process ---- */
+
+struct fix {
+    uint8_t pk1[32], sk1[64], pk2[32], sk2[64];
+    struct kf_registry *reg;
+    struct kf_zctx *z;
+    uint8_t *scratch;
+};
+
+static void fix_init(struct fix *f)
+{
+    struct kf_reg_key k1 = {.epoch = 1, .status = KF_KEY_ACTIVE};
+    struct kf_reg_key k2 = {.epoch = 1, .status = KF_KEY_REVOKED};
+    struct kf_reg_device d[2];
+
+    init_sodium();
+    crypto_sign_keypair(f->pk1, f->sk1);
+    crypto_sign_keypair(f->pk2, f->sk2);
+    memcpy(k1.pk, f->pk1, 32);
+    memcpy(k2.pk, f->pk2, 32);
+    memset(d, 0, sizeof(d));
+    snprintf(d[0].device_id, sizeof(d[0].device_id), "KSK-1");
+    snprintf(d[0].asset_id, sizeof(d[0].asset_id), "A-1");
+    d[0].kind = KF_KIND_KIOSK;
+    d[0].nkeys = 1;
+    d[0].keys = &k1;
+    snprintf(d[1].device_id, sizeof(d[1].device_id), "KSK-2");
+    snprintf(d[1].asset_id, sizeof(d[1].asset_id), "A-2");
+    d[1].kind = KF_KIND_ITM;
+    d[1].nkeys = 1;
+    d[1].keys = &k2;
+    cr_assert_eq(kf_registry_new(d, 2, &f->reg), 0);
+    cr_assert_eq(kf_zctx_new(3, &f->z), 0);
+    f->scratch = malloc(KF_VERIFY_SCRATCH_BYTES);
+    cr_assert(f->scratch != NULL);
+}
+
+static void fix_fini(struct fix *f)
+{
+    kf_registry_unref(f->reg);
+    kf_zctx_free(f->z);
+    free(f->scratch);
+}
+
+/* Returns the reject reason, -1 when accepted, -2 when ignored. */
+static int verify(struct fix *f, const char *topic, const uint8_t *buf, size_t len)
+{
+    struct kf_verified *v = NULL;
+    int reason = -100;
+    int rc = kf_pipeline_verify(f->reg, f->z, f->scratch, topic, buf, len, 1, &v, &reason);
+
+    if (rc == -EPROTO) {
+        cr_assert(v == NULL);
+        return reason;
+    }
+    cr_assert_eq(rc, 0);
+    if (v == NULL) {
+        return -2;
+    }
+    kf_verified_free(v);
+    return -1;
+}
+
+Test(pipeline, verify_accepts_records_and_hello)
+{
+    struct fix f;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    char topic[KF_TOPIC_MAX + 1];
+    struct kf_verified *v = NULL;
+    int reason = -1;
+    size_t len;
+
+    fix_init(&f);
+    topic_of(topic, "KSK-1", KF_TOPIC_EVENTS);
+    len = seal_records("KSK-1", topic, f.sk1, 1, 1, 5, buf, sizeof(buf));
+    cr_assert_eq(kf_pipeline_verify(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
+    cr_assert(v != NULL);
+    cr_assert_eq(v->ing.nrec, 5u);
+    cr_assert_eq(v->ing.hdr.seq, 1u);
+    cr_assert_eq(v->ing.recv_ms, 42);
+    cr_assert_str_eq(v->ing.asset_id, "A-1");
+    cr_assert_eq(v->ing.recs[4].type, KF_REC_TXN);
+    cr_assert(v->ing.raw == buf && v->ing.raw_len == len);
+    kf_verified_free(v);
+
+    topic_of(topic, "KSK-1", KF_TOPIC_HELLO);
+    len = seal_json(KF_MSG_HELLO, "KSK-1", topic, f.sk1, 1, "{\"agent\":\"t\"}", buf, sizeof(buf));
+    v = NULL;
+    cr_assert_eq(kf_pipeline_verify(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
+    cr_assert(v != NULL);
+    cr_assert_str_eq(v->ing.body_json, "{\"agent\":\"t\"}");
+    kf_verified_free(v);
+    fix_fini(&f);
+}
+
+Test(pipeline, verify_rejects_by_reason)
+{
+    struct fix f;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    char topic[KF_TOPIC_MAX + 1], other[KF_TOPIC_MAX + 1];
+    uint8_t pk3[32], sk3[64];
+    size_t len;
+
+    fix_init(&f);
+    crypto_sign_keypair(pk3, sk3);
+    topic_of(topic, "KSK-1", KF_TOPIC_EVENTS);
+
+    /* forged: signed with a key that is not the device's */
+    len = seal_records("KSK-1", topic, sk3, 1, 1, 2, buf, sizeof(buf));
+    cr_assert_eq(verify(&f, topic, buf, len), KF_REJECT_BAD_SIGNATURE);
+    /* tampered signature */
+    len = seal_records("KSK-1", topic, f.sk1, 1, 1, 2, buf, sizeof(buf));
+    buf[len - 1] ^= 1;
+    cr_assert_eq(verify(&f, topic, buf, len), KF_REJECT_BAD_SIGNATURE);
+    /* a good frame copied to another device's topic */
+    len = seal_records("KSK-1", topic, f.sk1, 1, 1, 2, buf, sizeof(buf));
+    topic_of(other, "KSK-2", KF_TOPIC_EVENTS);
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_WRONG_TOPIC);
+    /* unknown device, unknown epoch */
+    topic_of(other, "KSK-9", KF_TOPIC_EVENTS);
+    len = seal_records("KSK-9", other, sk3, 1, 1, 2, buf, sizeof(buf));
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_UNKNOWN_DEVICE);
+    len = seal_records("KSK-1", topic, f.sk1, 7, 1, 2, buf, sizeof(buf));
+    cr_assert_eq(verify(&f, topic, buf, len), KF_REJECT_UNKNOWN_DEVICE);
+    /* revoked key */
+    topic_of(other, "KSK-2", KF_TOPIC_EVENTS);
+    len = seal_records("KSK-2", other, f.sk2, 1, 1, 2, buf, sizeof(buf));
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_REVOKED);
+    /* RECORDS on the hello topic */
+    topic_of(other, "KSK-1", KF_TOPIC_HELLO);
+    len = seal_records("KSK-1", other, f.sk1, 1, 1, 2, buf, sizeof(buf));
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_MALFORMED);
+    /* a HELLO whose body is not a JSON object */
+    len = seal_json(KF_MSG_HELLO, "KSK-1", other, f.sk1, 1, "[1]", buf, sizeof(buf));
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_MALFORMED);
+    /* garbage, and a topic outside the tree */
+    cr_assert_eq(verify(&f, topic, (const uint8_t *)"hello", 5), KF_REJECT_MALFORMED);
+    cr_assert_eq(verify(&f, "other/topic", (const uint8_t *)"x", 1), KF_REJECT_MALFORMED);
+    /* acks are not ours to consume */
+    topic_of(other, "KSK-1", KF_TOPIC_ACK);
+    cr_assert_eq(verify(&f, other, (const uint8_t *)"x", 1), -2);
+    fix_fini(&f);
+}
+
+Test(pipeline, verify_refuses_decompression_bomb)
+{
+    struct fix f;
+    static uint8_t buf[KF_ENV_MAX_BYTES], z[KF_ENV_MAX_BYTES];
+    char topic[KF_TOPIC_MAX + 1];
+    struct kf_env_header h;
+    size_t zeros = 4u * 1024u * 1024u, zlen = 0, len = 0;
+    char *in = calloc(1, zeros);
+    uint32_t dict = 0;
+
+    fix_init(&f);
+    cr_assert(in != NULL);
+    memset(in, ' ', zeros);
+    cr_assert_eq(kf_zctx_compress(f.z, in, zeros, z, sizeof(z), &zlen, &dict), 0);
+    free(in);
+    topic_of(topic, "KSK-1", KF_TOPIC_EVENTS);
+    memset(&h, 0, sizeof(h));
+    h.kind = KF_MSG_RECORDS;
+    h.flags = KF_ENV_F_ZSTD;
+    snprintf(h.device_id, sizeof(h.device_id), "KSK-1");
+    h.key_epoch = 1;
+    h.dict_id = dict;
+    h.seq = 1;
+    h.count = 1;
+    cr_assert_eq(kf_env_seal(&h, topic, z, zlen, f.sk1, buf, sizeof(buf), &len), 0);
+    cr_assert_eq(verify(&f, topic, buf, len), KF_REJECT_OVERSIZE);
+    /* corrupt zstd frame, validly signed */
+    z[zlen / 2] ^= 0xff;
+    z[zlen / 2 + 1] ^= 0xff;
+    cr_assert_eq(kf_env_seal(&h, topic, z, zlen, f.sk1, buf, sizeof(buf), &len), 0);
+    int r = verify(&f, topic, buf, len);
+    cr_assert(r == KF_REJECT_BAD_COMPRESSION || r == KF_REJECT_OVERSIZE, "reason %d", r);
+    fix_fini(&f);
+}
+
+Test(pipeline, latency_quantiles)
+{
+    struct kf_latency lat;
+
+    memset(&lat, 0, sizeof(lat));
+    cr_assert_eq(kf_latency_quantile_us(&lat, 0.5), 0);
+    for (int i = 0; i < 99; i++) {
+        kf_latency_add(&lat, 1000);
+    }
+    kf_latency_add(&lat, 1000000);
+    cr_assert_eq(lat.count, 100u);
+    cr_assert_eq(lat.max_us, 1000000);
+    /* quarter-octave buckets: the reported edge is within 25% above the value */
+    cr_assert(kf_latency_quantile_us(&lat, 0.5) >= 1000);
+    cr_assert(kf_latency_quantile_us(&lat, 0.5) <= 1250);
+    cr_assert(kf_latency_quantile_us(&lat, 0.99) <= 1250);
+    cr_assert_eq(kf_latency_quantile_us(&lat, 1.0), 1000000);
+}
+
+/* ---- end to end: mosquitto + kioskd + Paho ---- */
+
+static int64_t mono_ms(void)
+{
+    return kf_mono_us() / 1000;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int port_free(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static int port_open(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static pid_t spawn(const char *logpath, char *const argv[])
+{
+    pid_t pid = fork();
+
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for pid with a deadline; returns the wait status or -1 (then kills it). */
+static int reap(pid_t pid, int64_t timeout_ms)
+{
+    int64_t end = mono_ms() + timeout_ms;
+    int st;
+
+    while (mono_ms() < end) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            return st;
+        }
+        nap_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+struct acks {
+    pthread_mutex_t mu;
+    uint8_t server_pk[32];
+    int n, bad;
+    char dev[8][KF_DEVICE_ID_MAX + 1];
+    uint64_t hwm[8];
+    int count[8];
+};
+
+static int on_ack(void *ctx, char *topic, int tl, MQTTAsync_message *m)
+{
+    struct acks *a = ctx;
+    struct kf_env_view v;
+    int ok;
+
+    (void)tl;
+    ok = kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0 && v.hdr.kind == KF_MSG_ACK &&
+         kf_env_verify(&v, topic, a->server_pk) == 0;
+    pthread_mutex_lock(&a->mu);
+    if (!ok) {
+        a->bad++;
+    } else {
+        int i;
+        for (i = 0; i < a->n; i++) {
+            if (strcmp(a->dev[i], v.hdr.device_id) == 0) {
+                break;
+            }
+        }
+        if (i == a->n && a->n < 8) {
+            snprintf(a->dev[a->n++], sizeof(a->dev[0]), "%s", v.hdr.device_id);
+        }
+        if (i < 8) {
+            a->hwm[i] = v.hdr.seq;
+            a->count[i]++;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+/* Latest verified ack for dev: returns the number received so far, hwm in *ret. */
+static int acks_get(struct acks *a, const char *dev, uint64_t *ret)
+{
+    int c = 0;
+
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < a->n; i++) {
+        if (strcmp(a->dev[i], dev) == 0) {
+            *ret = a->hwm[i];
+            c = a->count[i];
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return c;
+}
+
+static void publish(MQTTAsync c, const char *topic, const uint8_t *buf, size_t len)
+{
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+    m.payload = (void *)(uintptr_t)buf;
+    m.payloadlen = (int)len;
+    m.qos = 1;
+    cr_assert_eq(MQTTAsync_sendMessage(c, topic, &m, &ro), MQTTASYNC_SUCCESS);
+    cr_assert_eq(MQTTAsync_waitForCompletion(c, ro.token, 5000), MQTTASYNC_SUCCESS);
+}
+
+/* Publish until an ack for dev with at least `count_after` acks and hwm == want arrives. */
+static void expect_ack(struct acks *a, const char *dev, uint64_t want, int min_count,
+                       int64_t timeout_ms)
+{
+    int64_t end = mono_ms() + timeout_ms;
+    uint64_t hwm = 0;
+
+    while (mono_ms() < end) {
+        if (acks_get(a, dev, &hwm) >= min_count && hwm == want) {
+            return;
+        }
+        nap_ms(20);
+    }
+    cr_assert_fail("no ack %llu for %s (last %llu)", (unsigned long long)want, dev,
+                   (unsigned long long)hwm);
+}
+
+static void first_zone(const char *fixture, char *zone, size_t cap)
+{
+    json_error_t e;
+    json_t *root = json_load_file(fixture, 0, &e);
+    json_t *z = json_array_get(json_object_get(root, "zones"), 0);
+
+    cr_assert(json_is_string(json_object_get(z, "id")), "%s: no zones", fixture);
+    snprintf(zone, cap, "%s", json_string_value(json_object_get(z, "id")));
+    json_decref(root);
+}
+
+static uint64_t stat_u64(json_t *root, const char *a, const char *b)
+{
+    json_t *v = json_object_get(root, a);
+    if (b != NULL) {
+        v = json_object_get(v, b);
+    }
+    cr_assert(json_is_integer(v), "stats: %s.%s missing", a, b ? b : "");
+    return (uint64_t)json_integer_value(v);
+}
+
+static void on_connected_flag(void *ctx, MQTTAsync_successData *r)
+{
+    (void)r;
+    *(volatile int *)ctx = 1;
+}
+
+struct e2e {
+    char dir[32];
+    char path[7][600];
+    int port;
+    uint8_t spk[32], ssk[64], pk1[32], sk1[64], pk2[32], sk2[64], pk9[32], sk9[64];
+    pid_t mosq, kd;
+    MQTTAsync cli;
+    struct acks acks;
+    volatile int connected;
+    char t1e[KF_TOPIC_MAX + 1], t1h[KF_TOPIC_MAX + 1], t2e[KF_TOPIC_MAX + 1], t2h[KF_TOPIC_MAX + 1],
+        t9e[KF_TOPIC_MAX + 1];
+};
+
+enum { P_BCONF, P_BLOG, P_DB, P_KEY, P_INI, P_KLOG, P_STATS };
+
+/* Broker, store with two devices, kioskd (extra_ini appended to its config), a device-side
+ * Paho client subscribed to every ack topic; returns once kioskd answered a HELLO. */
+static void e2e_start(struct e2e *e, const char *extra_ini)
+{
+    static const char *names[7] = {"broker.conf", "broker.log", "kioskd.db", "server.key",
+                                   "kioskd.ini",  "kioskd.log", "stats.json"};
+    const char *fixture = KF_SOURCE_DIR "/tests/data/deployment_small.json";
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    struct kf_device_reg reg;
+    struct kf_store *st;
+    char zone[64], uri[64];
+    size_t len;
+    FILE *f;
+
+    memset(e, 0, sizeof(*e));
+    init_sodium();
+    snprintf(e->dir, sizeof(e->dir), "/tmp/kf-kioskd-XXXXXX");
+    cr_assert(mkdtemp(e->dir) != NULL);
+    for (int i = 0; i < 7; i++) {
+        snprintf(e->path[i], sizeof(e->path[i]), "%s/%s", e->dir, names[i]);
+    }
+    if (access(fixture, R_OK) != 0) {
+        fixture = KF_SOURCE_DIR "/fixtures/deployment.json";
+    }
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    for (int tries = 0; tries < 50 && e->port == 0; tries++) {
+        int p = 20000 + rand() % 20000;
+        e->port = port_free(p) ? p : 0;
+    }
+    cr_assert(e->port != 0);
+
+    f = fopen(e->path[P_BCONF], "w");
+    cr_assert(f != NULL);
+    fprintf(f,
+            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 100000\nmax_inflight_messages 1000\nlog_dest stderr\n",
+            e->port);
+    fclose(f);
+    char *margv[] = {KF_MOSQUITTO_BIN, "-c", e->path[P_BCONF], NULL};
+    e->mosq = spawn(e->path[P_BLOG], margv);
+    for (int64_t end = mono_ms() + 10000; !port_open(e->port) && mono_ms() < end;) {
+        nap_ms(50);
+    }
+    cr_assert(port_open(e->port), "mosquitto did not start (see %s)", e->path[P_BLOG]);
+
+    crypto_sign_keypair(e->spk, e->ssk);
+    crypto_sign_keypair(e->pk1, e->sk1);
+    crypto_sign_keypair(e->pk2, e->sk2);
+    crypto_sign_keypair(e->pk9, e->sk9);
+    cr_assert_eq(kf_keyfile_write(e->path[P_KEY], e->ssk), 0);
+    first_zone(fixture, zone, sizeof(zone));
+    cr_assert_eq(kf_store_open(e->path[P_DB], 0, &st), 0);
+    cr_assert_eq(kf_store_load_fixtures(st, fixture), 0);
+    memset(&reg, 0, sizeof(reg));
+    reg.device_id = "KSK-T-0001";
+    reg.asset_id = "A-T-0001";
+    reg.kind = KF_KIND_KIOSK;
+    reg.zone_id = zone;
+    memcpy(reg.pk, e->pk1, 32);
+    cr_assert_eq(kf_store_register_device(st, &reg), 0);
+    reg.device_id = "KSK-T-0002";
+    reg.asset_id = "A-T-0002";
+    memcpy(reg.pk, e->pk2, 32);
+    cr_assert_eq(kf_store_register_device(st, &reg), 0);
+    kf_store_free(st);
+
+    f = fopen(e->path[P_INI], "w");
+    cr_assert(f != NULL);
+    fprintf(f,
+            "[store]\npath = %s\n[mqtt]\nuri = tcp://127.0.0.1:%d\nclient_id = kioskd-test-%d\n"
+            "[server]\nkey_file = %s\nstats_interval_s = 1\nstats_file = %s\n%s"
+            "[log]\nlevel = debug\n",
+            e->path[P_DB], e->port, (int)getpid(), e->path[P_KEY], e->path[P_STATS], extra_ini);
+    fclose(f);
+    char *kargv[] = {KF_KIOSKD_BIN, "-c", e->path[P_INI], NULL};
+    e->kd = spawn(e->path[P_KLOG], kargv);
+
+    pthread_mutex_init(&e->acks.mu, NULL);
+    memcpy(e->acks.server_pk, e->spk, 32);
+    snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", e->port);
+    cr_assert_eq(MQTTAsync_create(&e->cli, uri, "kf-test-dev", MQTTCLIENT_PERSISTENCE_NONE, NULL),
+                 MQTTASYNC_SUCCESS);
+    cr_assert_eq(MQTTAsync_setCallbacks(e->cli, &e->acks, NULL, on_ack, NULL), MQTTASYNC_SUCCESS);
+    co.cleansession = 1;
+    co.onSuccess = on_connected_flag;
+    co.context = (void *)&e->connected;
+    cr_assert_eq(MQTTAsync_connect(e->cli, &co), MQTTASYNC_SUCCESS);
+    for (int64_t end = mono_ms() + 10000; !e->connected && mono_ms() < end;) {
+        nap_ms(20);
+    }
+    cr_assert(e->connected);
+    cr_assert_eq(MQTTAsync_subscribe(e->cli, "kf/v1/+/ack", 1, &ro), MQTTASYNC_SUCCESS);
+    cr_assert_eq(MQTTAsync_waitForCompletion(e->cli, ro.token, 5000), MQTTASYNC_SUCCESS);
+
+    topic_of(e->t1e, "KSK-T-0001", KF_TOPIC_EVENTS);
+    topic_of(e->t1h, "KSK-T-0001", KF_TOPIC_HELLO);
+    topic_of(e->t2e, "KSK-T-0002", KF_TOPIC_EVENTS);
+    topic_of(e->t2h, "KSK-T-0002", KF_TOPIC_HELLO);
+    topic_of(e->t9e, "KSK-T-9999", KF_TOPIC_EVENTS);
+
+    /* HELLO until kioskd is up and answers: ACK(0) */
+    uint64_t hwm = 99;
+    int64_t end = mono_ms() + 30000;
+    len = seal_json(KF_MSG_HELLO, "KSK-T-0001", e->t1h, e->sk1, 1, "{\"agent\":\"test\"}", buf,
+                    sizeof(buf));
+    while (acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && mono_ms() < end) {
+        publish(e->cli, e->t1h, buf, len);
+        for (int64_t w = mono_ms() + 1000;
+             acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && mono_ms() < w;) {
+            nap_ms(20);
+        }
+    }
+    cr_assert(acks_get(&e->acks, "KSK-T-0001", &hwm) > 0, "kioskd never acked (see %s)",
+              e->path[P_KLOG]);
+    cr_assert_eq(hwm, 0u);
+}
+
+/* SIGTERM kioskd, expect exit 0 (ASan/LSan findings would make it non-zero) and return its
+ * final stats (owned). */
+static json_t *e2e_stop_kioskd(struct e2e *e)
+{
+    json_error_t err;
+    json_t *s;
+    int status;
+
+    pthread_mutex_lock(&e->acks.mu);
+    cr_assert_eq(e->acks.bad, 0, "an ack did not verify with the server key");
+    pthread_mutex_unlock(&e->acks.mu);
+    MQTTAsync_disconnect(e->cli, NULL);
+    nap_ms(100);
+    MQTTAsync_destroy(&e->cli);
+    cr_assert_eq(kill(e->kd, SIGTERM), 0);
+    status = reap(e->kd, 30000);
+    cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "kioskd did not stop cleanly (status %d, see %s)", status, e->path[P_KLOG]);
+    s = json_load_file(e->path[P_STATS], 0, &err);
+    cr_assert(s != NULL, "stats file: %s", err.text);
+    return s;
+}
+
+static void e2e_cleanup(struct e2e *e)
+{
+    char wal[620];
+
+    kill(e->mosq, SIGTERM);
+    reap(e->mosq, 10000);
+    if (getenv("KF_TEST_KEEP") != NULL) {
+        return; /* keep the logs and the database for a look */
+    }
+    for (int i = 0; i < 7; i++) {
+        unlink(e->path[i]);
+    }
+    snprintf(wal, sizeof(wal), "%s-wal", e->path[P_DB]);
+    unlink(wal);
+    snprintf(wal, sizeof(wal), "%s-shm", e->path[P_DB]);
+    unlink(wal);
+    rmdir(e->dir);
+}
+
+Test(pipeline, end_to_end_with_mosquitto_and_kioskd, .timeout = 110)
+{
+    static struct e2e e;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    size_t len;
+    json_t *s;
+
+    e2e_start(&e, "[limits]\nverify_batch_max = 8\ncommit_batch_max = 64\n");
+
+    /* records 1..5 -> ACK 5 */
+    len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 1, 5, buf, sizeof(buf));
+    publish(e.cli, e.t1e, buf, len);
+    expect_ack(&e.acks, "KSK-T-0001", 5, 1, 20000);
+
+    /* forged, unknown device, copied to another device's topic: counted, not committed */
+    len = seal_records("KSK-T-0001", e.t1e, e.sk9, 1, 6, 2, buf, sizeof(buf));
+    publish(e.cli, e.t1e, buf, len);
+    len = seal_records("KSK-T-9999", e.t9e, e.sk9, 1, 1, 2, buf, sizeof(buf));
+    publish(e.cli, e.t9e, buf, len);
+    len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 6, 2, buf, sizeof(buf));
+    publish(e.cli, e.t2e, buf, len);
+
+    /* still serving: 6..8 -> ACK 8; a second device's HELLO -> ACK 0 */
+    len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 6, 3, buf, sizeof(buf));
+    publish(e.cli, e.t1e, buf, len);
+    expect_ack(&e.acks, "KSK-T-0001", 8, 1, 20000);
+    len = seal_json(KF_MSG_HELLO, "KSK-T-0002", e.t2h, e.sk2, 1, "{\"agent\":\"test\"}", buf,
+                    sizeof(buf));
+    publish(e.cli, e.t2h, buf, len);
+    expect_ack(&e.acks, "KSK-T-0002", 0, 1, 20000);
+
+    /* replay of 1..5: nothing written, ACK 8 again */
+    {
+        uint64_t hwm = 0;
+        int before = acks_get(&e.acks, "KSK-T-0001", &hwm);
+        len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 1, 5, buf, sizeof(buf));
+        publish(e.cli, e.t1e, buf, len);
+        expect_ack(&e.acks, "KSK-T-0001", 8, before + 1, 20000);
+    }
+
+    s = e2e_stop_kioskd(&e);
+    cr_assert_eq(stat_u64(s, "committed_records", NULL), 8u);
+    cr_assert(stat_u64(s, "rejected", "bad_signature") >= 1);
+    cr_assert(stat_u64(s, "rejected", "unknown_device") >= 1);
+    cr_assert(stat_u64(s, "rejected", "wrong_topic") >= 1);
+    cr_assert(stat_u64(s, "rejected", "replay") >= 1);
+    cr_assert(stat_u64(s, "received", NULL) >= 8);
+    cr_assert(json_is_real(json_object_get(json_object_get(s, "latency_ms"), "p99")));
+    json_decref(s);
+    e2e_cleanup(&e);
+}
+
+/* A tiny inbox: the Paho callback refuses while full and Paho redelivers; nothing is lost. */
+Test(pipeline, backpressure_loses_nothing, .timeout = 110)
+{
+    static struct e2e e;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    const uint32_t nframes = 300, per = 2;
+    size_t len;
+    json_t *s;
+
+    e2e_start(&e, "[limits]\ninbox_max = 16\nverify_batch_max = 4\ncommit_batch_max = 8\n");
+    for (uint32_t i = 0; i < nframes; i++) {
+        MQTTAsync_message m = MQTTAsync_message_initializer;
+        len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 1 + (uint64_t)i * per, per, buf,
+                           sizeof(buf));
+        m.payload = buf;
+        m.payloadlen = (int)len;
+        m.qos = 1;
+        /* Paho copies the payload; no need to wait for each PUBACK */
+        cr_assert_eq(MQTTAsync_sendMessage(e.cli, e.t1e, &m, NULL), MQTTASYNC_SUCCESS);
+    }
+    expect_ack(&e.acks, "KSK-T-0001", (uint64_t)nframes * per, 1, 60000);
+    s = e2e_stop_kioskd(&e);
+    cr_assert_eq(stat_u64(s, "committed_records", NULL), (uint64_t)nframes * per);
+    cr_assert_eq(stat_u64(s, "inbox_depth", NULL), 0u);
+    json_decref(s);
+    e2e_cleanup(&e);
+}
