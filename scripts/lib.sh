@@ -69,6 +69,7 @@ kf_broker_conf() {
     sed -e "s|@PORT@|$1|g" -e "s|@DATADIR@|$2|g" "$KF_ROOT/conf/mosquitto.conf" >"$3"
     if [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1; then
         chown mosquitto "$2"
+        chmod o+x "$(dirname "$2")" # mktemp -d makes it 0700
     fi
 }
 

@@ -12,9 +12,10 @@ it_start_broker
 it_start_kioskd
 
 start_agent() {
+    rm -f "$IT_DIR/dev/KF-WG-0001.sock" # a SIGKILLed agent leaves its socket file behind
     kf_spawn "$IT_DIR/agent.log" "$KF_BIN_AGENT" -c "$IT_DIR/dev/KF-WG-0001.ini"
     AGENT_PID=$KF_LAST_PID
-    it_wait_for 10 test -S "$IT_DIR/dev/KF-WG-0001.sock" || fail "agent socket never appeared"
+    it_wait_for 10 'test -S "$IT_DIR/dev/KF-WG-0001.sock"' || fail "agent socket never appeared"
 }
 send_txns() { # N: send N txn lines, count ok replies
     local n=$1 now i
@@ -34,7 +35,7 @@ reply=$(printf '{"t":"txn","item":"bad code!"}\n' | nc -U -q 2 "$IT_DIR/dev/KF-W
 echo "$reply" | grep -q '"ok":false' || fail "bad line not refused: $reply"
 ok2=$(send_txns 30)
 [ "$ok2" = 30 ] || fail "30 lines sent, $ok2 acknowledged"
-it_wait_for 30 test "$(committed)" = 80 || fail "committed $(committed), want 80"
+it_wait_for 30 'test "$(committed)" = 80' || fail "committed $(committed), want 80"
 sleep 2
 [ "$(committed)" = 80 ] || fail "committed $(committed) after settling, want 80"
 echo "agent socket: 80 acknowledged lines, 80 committed, across a SIGKILL of the agent"

@@ -15,7 +15,7 @@ mkdir -p "$IT_DIR/frames"
 
 it_start_broker
 it_start_kioskd
-it_wait_for 10 grep -q '"received"' "$IT_DIR/kioskd.stats.json" || true
+it_wait_for 10 'grep -q ready "$IT_DIR/kioskd.log"' || fail "kioskd never became ready"
 
 committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $4} END {print s+0}'; }
 rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
@@ -23,9 +23,9 @@ rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; 
 while read -r name topic reason; do
     mosquitto_pub -p "$BROKER_PORT" -q 1 -t "$topic" -f "$IT_DIR/frames/$name.bin"
     case $name in
-    valid) it_wait_for 10 test "$(committed)" = 1 || fail "valid frame not committed" ;;
-    after) it_wait_for 10 test "$(committed)" = 2 || fail "valid frame after the hostile ones not committed: kioskd stopped serving?" ;;
-    *) it_wait_for 10 test "$(rejected "$reason")" -ge 1 || fail "$name: not counted as $reason" ;;
+    valid) it_wait_for 10 'test "$(committed)" = 1' || fail "valid frame not committed" ;;
+    after) it_wait_for 10 'test "$(committed)" = 2' || fail "valid frame after the hostile ones not committed: kioskd stopped serving?" ;;
+    *) it_wait_for 10 'test "$(rejected "$reason")" -ge 1' || fail "$name: not counted as $reason" ;;
     esac
     echo "ok: $name -> $reason"
 done <"$IT_DIR/frames/frames.txt"

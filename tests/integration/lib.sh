@@ -3,6 +3,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
+# ctest passes the binaries' paths; by hand, name a build directory: KF_IT_BUILD=build.
+b=${KF_IT_BUILD:-$KF_ROOT/build-test}
+: "${KF_BIN_KIOSKD:=$b/server/kioskd}" "${KF_BIN_KIOSKCTL:=$b/server/kioskctl}"
+: "${KF_BIN_PROVISION:=$b/provisioning/kiosk-provision}" "${KF_BIN_AGENT:=$b/agent/kiosk-agent}"
+: "${KF_BIN_SIM:=$b/agent/kiosk-sim}" "${KF_BIN_FORGE:=$b/tests/integration/kf-forge}"
+
 IT_NAME=$(basename "$0" .sh)
 IT_DIR=$(mktemp -d "/tmp/kf-it-$IT_NAME.XXXXXX")
 it_cleanup() {
@@ -65,12 +71,12 @@ it_start_kioskd() {
     KIOSKD_PID=$KF_LAST_PID
 }
 
-# it_wait_for SECONDS CMD...: poll until CMD succeeds.
+# it_wait_for SECONDS 'shell condition': poll until it holds (re-evaluated every 100 ms).
 it_wait_for() {
     local limit=$1 i
     shift
     for ((i = 0; i < limit * 10; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
+        eval "$*" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     return 1
