@@ -40,7 +40,7 @@ struct kf_agent {
 
     int online;                                /* the HELLO of this session was answered */
     uint64_t hello_sent_ms;                    /* uv_now; 0: none pending */
-    int64_t will_ms; /* device time sealed into this connection's will */
+    int64_t will_ms;                           /* device time sealed into this connection's will */
     uint64_t send_seq;                         /* next seq to send */
     uint64_t inflight_end[AGENT_INFLIGHT_CAP]; /* last seq of each unacked batch, in order */
     uint32_t inflight_n;
@@ -215,8 +215,8 @@ static int agent_will_cb(void *ud, uint8_t *buf, size_t cap, size_t *ret_len)
      * this connect therefore carries the will's own time, so the will still counts when
      * the broker fires it. */
     a->will_ms = kf_now_ms();
-    return agent_seal_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}",
-                            a->will_ms, buf, cap, ret_len);
+    return agent_seal_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", a->will_ms,
+                            buf, cap, ret_len);
 }
 
 static void agent_up_cb(void *ud)
@@ -225,8 +225,8 @@ static void agent_up_cb(void *ud)
     a->st.connects++;
     a->online = 0;
     a->inflight_n = 0;
-    (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"online\"}",
-                              a->will_ms, 1);
+    (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"online\"}", a->will_ms,
+                              1);
     agent_send_hello(a);
 }
 
@@ -574,8 +574,7 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
         return;
     /* A clean disconnect suppresses the will: say offline ourselves. */
     if (kf_link_is_up(a->link))
-        (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}",
-                                  0, 1);
+        (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", 0, 1);
     a->closing = 1;
     a->online = 0;
     a->close_cb = cb;

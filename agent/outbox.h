@@ -29,11 +29,11 @@ struct kf_outbox_limits {
 };
 
 struct kf_outbox_stats {
-    uint64_t next_seq;  /* the seq the next append will get (starts at 1) */
-    uint64_t acked_seq; /* highest acknowledged seq (0: none) */
-    uint64_t records;   /* held now */
-    uint64_t bytes;     /* JSON bytes held now */
-    uint64_t health;    /* health samples held now */
+    uint64_t next_seq;       /* the seq the next append will get (starts at 1) */
+    uint64_t acked_seq;      /* highest acknowledged seq (0: none) */
+    uint64_t records;        /* held now */
+    uint64_t bytes;          /* JSON bytes held now */
+    uint64_t health;         /* health samples held now */
     uint64_t health_dropped; /* ever, persisted */
 };
 
@@ -47,14 +47,13 @@ struct kf_outbox_rec {
 };
 
 /* Open (creating if needed) the outbox at path. limits NULL: defaults. Returns owned. */
-int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits,
-                   struct kf_outbox **ret);
+int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, struct kf_outbox **ret);
 void kf_outbox_free(struct kf_outbox *ob); /* NULL is a no-op */
 
 /* Append one record in its own transaction (fsynced). Returns 0 and *ret_seq,
  * -ENOSPC (hard limit), -ENOBUFS (health sample dropped, counted), -EIO. */
-int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *json,
-                     size_t len, uint64_t *ret_seq);
+int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *json, size_t len,
+                     uint64_t *ret_seq);
 
 /* Append n records in one transaction: all or nothing (-ENOSPC if any would pass the hard
  * limits; health samples past max_health are dropped and counted, not failing the rest).
@@ -67,8 +66,8 @@ int kf_outbox_append_many(struct kf_outbox *ob, const struct kf_outbox_rec *recs
  * cb returns 0 to continue, non-zero to stop (that value is returned).
  * *ret_n = records visited. */
 typedef int (*kf_outbox_visit_cb)(void *ud, const struct kf_outbox_rec *rec);
-int kf_outbox_peek(struct kf_outbox *ob, uint64_t from_seq, uint32_t max_records,
-                   size_t max_bytes, kf_outbox_visit_cb cb, void *ud, uint32_t *ret_n);
+int kf_outbox_peek(struct kf_outbox *ob, uint64_t from_seq, uint32_t max_records, size_t max_bytes,
+                   kf_outbox_visit_cb cb, void *ud, uint32_t *ret_n);
 
 /* The server has committed everything <= hwm: delete it and persist acked_seq.
  * An hwm below acked_seq is ignored (0); one at or past next_seq is -ERANGE (a server

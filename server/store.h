@@ -68,8 +68,8 @@ struct kf_ingest {
     const char *topic;
     const uint8_t *raw; /* the frame exactly as received: kept as evidence */
     size_t raw_len;
-    int64_t recv_ms;  /* server wall clock at receipt */
-    uint32_t nrec;    /* RECORDS: decoded records, seq = hdr.seq + i */
+    int64_t recv_ms; /* server wall clock at receipt */
+    uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
     struct kf_record *recs;
     const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
 };
@@ -92,7 +92,6 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
 
 /* Mark devices offline whose last frame is older than cutoff_ms and who are online.
  * Returns the count in *ret_n. */
-int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms,
-                           uint32_t *ret_n);
+int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n);
 
 #endif

@@ -28,8 +28,8 @@ extern const size_t kf__dict_v1_len;
 static const char *out_dir;
 static FILE *manifest;
 
-static int write_frame(const char *name, const char *topic, const char *reason,
-                       const uint8_t *buf, size_t len)
+static int write_frame(const char *name, const char *topic, const char *reason, const uint8_t *buf,
+                       size_t len)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.bin", out_dir, name);
@@ -53,8 +53,8 @@ static void header(struct kf_env_header *h, const char *dev, uint64_t seq, uint3
     h->device_ms = kf_now_ms();
 }
 
-static int seal(const struct kf_env_header *h, const char *topic, const void *body,
-                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *len)
+static int seal(const struct kf_env_header *h, const char *topic, const void *body, size_t body_len,
+                const uint8_t sk[64], uint8_t *out, size_t cap, size_t *len)
 {
     int r = kf_env_seal(h, topic, body, body_len, sk, out, cap, len);
     if (r < 0)
@@ -100,21 +100,30 @@ int main(int argc, char **argv)
 {
     const char *key_path = NULL, *dev = NULL, *other = NULL;
     uint64_t seq = 1;
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"device", required_argument, NULL, 'd'},
-                                         {"other", required_argument, NULL, 'o'},
-                                         {"seq", required_argument, NULL, 's'},
-                                         {"out", required_argument, NULL, 'w'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},   {"device", required_argument, NULL, 'd'},
+        {"other", required_argument, NULL, 'o'}, {"seq", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': key_path = optarg; break;
-        case 'd': dev = optarg; break;
-        case 'o': other = optarg; break;
-        case 's': seq = strtoull(optarg, NULL, 10); break;
-        case 'w': out_dir = optarg; break;
-        default: return 2;
+        case 'k':
+            key_path = optarg;
+            break;
+        case 'd':
+            dev = optarg;
+            break;
+        case 'o':
+            other = optarg;
+            break;
+        case 's':
+            seq = strtoull(optarg, NULL, 10);
+            break;
+        case 'w':
+            out_dir = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     if (!key_path || !dev || !other || !out_dir) {
