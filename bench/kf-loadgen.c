@@ -1,0 +1,788 @@
+/* kf-loadgen: many simulated terminals, pre-signed, published as fast as allowed.
+ *
+ *   kf-loadgen --fleet DIR/fleet.csv --uri tcp://127.0.0.1:PORT [--devices N]
+ *              [--per-device M] [--records R] [--start-seq S] [--conns C] [--inflight W]
+ *              [--rate MSGS_PER_S] [--device-window K] [--wait-acks SECONDS]
+ *              [--watch-pid PID]... [--sign-threads T] [--seed X]
+ *
+ * Before the timed window: reads the fleet (kiosk-provision's fleet.csv and the key files
+ * it names), builds M RECORDS frames per device (R realistic records each, contiguous seqs
+ * from S, compressed with the v1 dictionary) and signs them all, on T threads. Then it opens
+ * C MQTT connections (Paho async, QoS 1, no Paho persistence), each publishing for its slice
+ * of the devices, round-robin over them, with at most W PUBACKs outstanding per connection.
+ *
+ * --wait-acks: also subscribe to kf/v1/+/ack (before publishing) and wait until the server
+ * has acknowledged every device's last seq; the window then ends at the last ACK needed,
+ * which kioskd publishes only after COMMIT. --device-window K (needs --wait-acks) lets a
+ * device have at most K frames published and not yet acknowledged, as a real agent does
+ * (its batch.inflight_max), so the load follows what the server commits instead of piling
+ * up in the broker. --watch-pid: report the CPU time of that process (kioskd, mosquitto)
+ * spent inside the window, read from /proc. Prints one JSON object on stdout.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+#include <sodium.h>
+
+#include <kf/codec.h>
+#include <kf/envelope.h>
+#include <kf/keyfile.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#include "bench_util.h"
+
+#define MAX_CONNS 64
+#define MAX_WATCH 8
+
+struct device {
+    char id[KF_DEVICE_ID_MAX + 1];
+    char key_path[1024];
+    char topic[KF_TOPIC_MAX + 1];
+    uint8_t sk[64];
+    uint32_t conn;
+    uint8_t **frames; /* M pointers into the connection's arena */
+    uint16_t *lens;
+    uint32_t next;              /* next frame to publish (publisher thread only) */
+    _Atomic uint64_t acked_seq; /* highest HWM seen in an ACK */
+};
+
+struct conn {
+    MQTTAsync client;
+    uint32_t index;
+    uint32_t *devs; /* indexes into g.devs */
+    uint32_t ndevs, cursor;
+    uint8_t *arena;
+    size_t arena_len;
+    _Atomic int connected;
+    _Atomic uint32_t inflight;
+    _Atomic uint64_t completed;
+    _Atomic int failed;
+};
+
+static struct {
+    struct device *devs;
+    uint32_t ndevs;
+    struct conn conns[MAX_CONNS];
+    uint32_t nconns;
+    uint64_t per_device, nrec, start_seq, inflight, device_window, seed;
+    double rate, wait_acks;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* ack watcher */
+    MQTTAsync ack_client;
+    _Atomic int ack_ready;
+    _Atomic uint64_t acks_received;
+    _Atomic uint32_t devices_done;
+    _Atomic uint64_t last_ack_ns; /* monotonic ns of the ACK that completed the last device */
+    uint32_t *by_id;              /* device indexes sorted by id, for the ACK lookup */
+    _Atomic int lost;
+} g;
+
+static void wake(void)
+{
+    pthread_mutex_lock(&g.mu);
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- fleet ------------------------------------------------------------------------------ */
+
+/* Copy the idx-th comma-separated field of line into out (cap). 0 or -EINVAL. */
+static int csv_field(const char *line, int idx, char *out, size_t cap)
+{
+    const char *p = line, *e;
+    size_t n;
+
+    for (int i = 0; i < idx; i++) {
+        p = strchr(p, ',');
+        if (!p)
+            return -EINVAL;
+        p++;
+    }
+    e = p + strcspn(p, ",\r\n");
+    n = (size_t)(e - p);
+    if (n == 0 || n >= cap)
+        return -EINVAL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int load_fleet(const char *csv, uint64_t limit)
+{
+    char line[4096], dir[1024], rel[1024];
+    const char *slash = strrchr(csv, '/');
+    size_t cap = 256;
+    FILE *f = fopen(csv, "r");
+    int r = 0, len;
+
+    if (!f)
+        return -errno;
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - csv), csv);
+    else
+        snprintf(dir, sizeof(dir), ".");
+    g.devs = calloc(cap, sizeof(*g.devs));
+    if (!g.devs || !fgets(line, sizeof(line), f) || strncmp(line, "device_id,", 10) != 0) {
+        r = -EBADMSG;
+        goto out_close;
+    }
+    while (fgets(line, sizeof(line), f) && (limit == 0 || g.ndevs < limit)) {
+        struct device *d;
+
+        if (line[0] == '\n' || line[0] == '\0')
+            continue;
+        if (g.ndevs == cap) {
+            struct device *n = realloc(g.devs, 2 * cap * sizeof(*g.devs));
+
+            if (!n) {
+                r = -ENOMEM;
+                goto out_close;
+            }
+            memset(n + cap, 0, cap * sizeof(*n));
+            g.devs = n;
+            cap *= 2;
+        }
+        d = &g.devs[g.ndevs];
+        if (csv_field(line, 0, d->id, sizeof(d->id)) < 0 || !kf_device_id_valid(d->id) ||
+            csv_field(line, 4, rel, sizeof(rel)) < 0) {
+            r = -EBADMSG;
+            goto out_close;
+        }
+        len = rel[0] == '/' ? snprintf(d->key_path, sizeof(d->key_path), "%s", rel)
+                            : snprintf(d->key_path, sizeof(d->key_path), "%s/%s", dir, rel);
+        if (len < 0 || (size_t)len >= sizeof(d->key_path)) {
+            r = -ENAMETOOLONG;
+            goto out_close;
+        }
+        r = kf_keyfile_read(d->key_path, d->sk);
+        if (r < 0) {
+            fprintf(stderr, "kf-loadgen: %s: %s\n", d->key_path, strerror(-r));
+            goto out_close;
+        }
+        g.ndevs++;
+    }
+    if (g.ndevs == 0)
+        r = -ENOENT;
+out_close:
+    fclose(f);
+    return r;
+}
+
+/* ---- pre-signing ------------------------------------------------------------------------ */
+
+struct signer {
+    pthread_t th;
+    uint32_t first, step;
+    int err;
+};
+
+static int sign_conn(struct conn *c, struct kf_zctx *z, char *body, size_t body_cap)
+{
+    size_t cap = (size_t)c->ndevs * g.per_device * 400 + 4096, len;
+    struct kf_bench_term *terms = calloc(c->ndevs, sizeof(*terms));
+    uint8_t frame[KF_ENV_MAX_BYTES];
+    int64_t start_ms = kf_now_ms() - 3600000; /* an hour ago: inside every accepted window */
+    int r = 0;
+
+    c->arena = malloc(cap);
+    if (!terms || !c->arena) {
+        free(terms);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < c->ndevs; i++)
+        kf_bench_term_init(&terms[i], g.seed * 1000003u + c->devs[i], start_ms);
+    /* Offsets first (the arena may move while it grows); pointers fixed up at the end. */
+    for (uint64_t m = 0; m < g.per_device; m++) {
+        for (uint32_t i = 0; i < c->ndevs; i++) {
+            struct device *d = &g.devs[c->devs[i]];
+            uint64_t seq = g.start_seq + m * g.nrec;
+
+            r = kf_bench_frame(&terms[i], z, d->id, seq, (uint32_t)g.nrec, d->sk, body, body_cap,
+                               frame, sizeof(frame), &len, d->topic, NULL);
+            if (r < 0)
+                goto out;
+            if (len > UINT16_MAX) {
+                r = -EMSGSIZE;
+                goto out;
+            }
+            if (c->arena_len + len > cap) {
+                uint8_t *n = realloc(c->arena, cap * 2);
+
+                if (!n) {
+                    r = -ENOMEM;
+                    goto out;
+                }
+                c->arena = n;
+                cap *= 2;
+            }
+            memcpy(c->arena + c->arena_len, frame, len);
+            d->frames[m] = (uint8_t *)(uintptr_t)c->arena_len;
+            d->lens[m] = (uint16_t)len;
+            c->arena_len += len;
+        }
+    }
+    for (uint32_t i = 0; i < c->ndevs; i++) {
+        struct device *d = &g.devs[c->devs[i]];
+
+        for (uint64_t m = 0; m < g.per_device; m++)
+            d->frames[m] = c->arena + (uintptr_t)d->frames[m];
+        sodium_memzero(d->sk, sizeof(d->sk));
+    }
+out:
+    free(terms);
+    return r;
+}
+
+static void *signer_main(void *arg)
+{
+    struct signer *s = arg;
+    struct kf_zctx *z = NULL;
+    size_t body_cap = 64 * 1024;
+    char *body = malloc(body_cap);
+
+    s->err = body ? kf_zctx_new(3, &z) : -ENOMEM;
+    for (uint32_t c = s->first; s->err == 0 && c < g.nconns; c += s->step)
+        s->err = sign_conn(&g.conns[c], z, body, body_cap);
+    kf_zctx_free(z);
+    free(body);
+    return NULL;
+}
+
+/* ---- MQTT ------------------------------------------------------------------------------- */
+
+static int on_message_ignore(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+{
+    (void)ctx;
+    (void)tlen;
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static int cmp_by_id(const void *a, const void *b)
+{
+    return strcmp(g.devs[*(const uint32_t *)a].id, g.devs[*(const uint32_t *)b].id);
+}
+
+static struct device *find_device(const char *id)
+{
+    uint32_t lo = 0, hi = g.ndevs;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g.devs[g.by_id[mid]].id, id);
+
+        if (c == 0)
+            return &g.devs[g.by_id[mid]];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* ACKs: only the device id (from the topic) and the HWM are read; signatures are the
+ * agent's business, not the benchmark's. */
+static int on_ack(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+{
+    char dev[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind kind;
+    struct kf_env_view v;
+    struct device *d;
+    uint64_t last = g.start_seq + g.per_device * g.nrec - 1, prev;
+
+    (void)ctx;
+    (void)tlen;
+    atomic_fetch_add(&g.acks_received, 1);
+    if (kf_topic_parse(topic, dev, sizeof(dev), &kind) == 0 && kind == KF_TOPIC_ACK &&
+        kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0 && v.hdr.kind == KF_MSG_ACK &&
+        (d = find_device(dev)) != NULL) {
+        prev = atomic_load(&d->acked_seq);
+        while (v.hdr.seq > prev && !atomic_compare_exchange_weak(&d->acked_seq, &prev, v.hdr.seq))
+            ;
+        if (prev < last && v.hdr.seq >= last) {
+            atomic_store(&g.last_ack_ns, mono_ns());
+            atomic_fetch_add(&g.devices_done, 1);
+        }
+    }
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+    (void)ctx;
+    fprintf(stderr, "kf-loadgen: connection lost: %s\n", cause ? cause : "(no cause)");
+    atomic_store(&g.lost, 1);
+    wake();
+}
+
+static void on_connect(void *ctx, MQTTAsync_successData *resp)
+{
+    struct conn *c = ctx;
+
+    (void)resp;
+    atomic_store(&c->connected, 1);
+    wake();
+}
+
+static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    struct conn *c = ctx;
+
+    fprintf(stderr, "kf-loadgen: connect failed: %d\n", resp ? resp->code : 0);
+    atomic_store(&c->connected, -1);
+    wake();
+}
+
+static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
+{
+    (void)ctx;
+    (void)resp;
+    atomic_store(&g.ack_ready, 1);
+    wake();
+}
+
+static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)ctx;
+    (void)resp;
+    atomic_store(&g.ack_ready, -1);
+    wake();
+}
+
+static void on_ack_connect(void *ctx, MQTTAsync_successData *resp)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+    (void)ctx;
+    (void)resp;
+    ro.onSuccess = on_subscribed;
+    ro.onFailure = on_subscribe_fail;
+    if (MQTTAsync_subscribe(g.ack_client, "kf/v1/+/ack", 1, &ro) != MQTTASYNC_SUCCESS)
+        atomic_store(&g.ack_ready, -1);
+}
+
+static void on_ack_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    (void)ctx;
+    (void)resp;
+    atomic_store(&g.ack_ready, -1);
+    wake();
+}
+
+static void on_published(void *ctx, MQTTAsync_successData *resp)
+{
+    struct conn *c = ctx;
+
+    (void)resp;
+    /* No wake-up per PUBACK: the publisher polls every millisecond, which costs far less
+     * than a futex round trip per message on a 2-core machine. */
+    atomic_fetch_sub(&c->inflight, 1);
+    atomic_fetch_add(&c->completed, 1);
+}
+
+static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+    struct conn *c = ctx;
+
+    fprintf(stderr, "kf-loadgen: publish failed: %d\n", resp ? resp->code : 0);
+    atomic_store(&c->failed, 1);
+    atomic_fetch_sub(&c->inflight, 1);
+    wake();
+}
+
+static int client_new(MQTTAsync *ret, const char *uri, const char *id, void *ctx,
+                      MQTTAsync_messageArrived *ma)
+{
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    int rc;
+
+    co.sendWhileDisconnected = 0;
+    /* Paho counts every queued command against this, connected or not (default 100). */
+    co.maxBufferedMessages = (int)g.inflight + 100;
+    rc = MQTTAsync_createWithOptions(ret, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    if (rc != MQTTASYNC_SUCCESS)
+        return rc;
+    return MQTTAsync_setCallbacks(*ret, ctx, on_lost, ma, NULL);
+}
+
+static int client_connect(MQTTAsync client, void *ctx, MQTTAsync_onSuccess *ok,
+                          MQTTAsync_onFailure *fail)
+{
+    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+
+    o.keepAliveInterval = 60;
+    o.cleansession = 1;
+    o.maxInflight = (int)g.inflight;
+    o.onSuccess = ok;
+    o.onFailure = fail;
+    o.context = ctx;
+    return MQTTAsync_connect(client, &o);
+}
+
+static void wait_a_little(void)
+{
+    struct timespec ts;
+
+    pthread_mutex_lock(&g.mu);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&g.cv, &g.mu, &ts);
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* ---- /proc ------------------------------------------------------------------------------ */
+
+static double proc_cpu_s(long pid)
+{
+    char path[64], buf[4096], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* comm may hold spaces */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: kf-loadgen --fleet FLEET.csv --uri URI [--devices N] [--per-device M]\n"
+            "       [--records R] [--start-seq S] [--conns C] [--inflight W] [--rate MSGS_S]\n"
+            "       [--device-window K] [--wait-acks SECONDS] [--watch-pid PID]...\n"
+            "       [--sign-threads T] [--seed X]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *fleet = NULL, *uri = NULL;
+    uint64_t ndev_limit = 0, sign_threads = 2, v;
+    long watch[MAX_WATCH];
+    double watch_cpu0[MAX_WATCH], cpu0, t_sign0, t_sign, t0, t_pub_end = 0, t_end, window_s;
+    uint64_t total, sent = 0, total_bytes = 0, acked_frames = 0;
+    struct signer signers[16];
+    char id[128];
+    int nwatch = 0, rc, status = 0;
+
+    g.per_device = 100;
+    g.nrec = 4;
+    g.start_seq = 1;
+    g.nconns = 8;
+    g.inflight = 1000;
+    g.seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = val != NULL;
+
+        if (ok && strcmp(a, "--fleet") == 0)
+            fleet = val;
+        else if (ok && strcmp(a, "--uri") == 0)
+            uri = val;
+        else if (ok && strcmp(a, "--devices") == 0)
+            ok = kf_bench_parse_u64(val, 0, 10000000, &ndev_limit) == 0;
+        else if (ok && strcmp(a, "--per-device") == 0)
+            ok = kf_bench_parse_u64(val, 1, 10000000, &g.per_device) == 0;
+        else if (ok && strcmp(a, "--records") == 0)
+            ok = kf_bench_parse_u64(val, 1, KF_ENV_MAX_RECORDS, &g.nrec) == 0;
+        else if (ok && strcmp(a, "--start-seq") == 0)
+            ok = kf_bench_parse_u64(val, 1, UINT64_MAX / 2, &g.start_seq) == 0;
+        else if (ok && strcmp(a, "--conns") == 0) {
+            ok = kf_bench_parse_u64(val, 1, MAX_CONNS, &v) == 0;
+            g.nconns = (uint32_t)v;
+        } else if (ok && strcmp(a, "--inflight") == 0)
+            ok = kf_bench_parse_u64(val, 1, 65000, &g.inflight) == 0;
+        else if (ok && strcmp(a, "--rate") == 0)
+            ok = kf_bench_parse_double(val, &g.rate) == 0;
+        else if (ok && strcmp(a, "--device-window") == 0)
+            ok = kf_bench_parse_u64(val, 0, 1000000, &g.device_window) == 0;
+        else if (ok && strcmp(a, "--wait-acks") == 0)
+            ok = kf_bench_parse_double(val, &g.wait_acks) == 0;
+        else if (ok && strcmp(a, "--sign-threads") == 0)
+            ok = kf_bench_parse_u64(val, 1, 16, &sign_threads) == 0;
+        else if (ok && strcmp(a, "--seed") == 0)
+            ok = kf_bench_parse_u64(val, 0, UINT64_MAX, &g.seed) == 0;
+        else if (ok && strcmp(a, "--watch-pid") == 0 && nwatch < MAX_WATCH) {
+            ok = kf_bench_parse_u64(val, 1, 1u << 30, &v) == 0;
+            watch[nwatch++] = (long)v;
+        } else
+            ok = 0;
+        if (!ok) {
+            usage();
+            return 2;
+        }
+        i++;
+    }
+    if (!fleet || !uri || (g.device_window > 0 && g.wait_acks <= 0)) {
+        usage();
+        return 2;
+    }
+    if (sodium_init() < 0)
+        return 1;
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+
+    rc = load_fleet(fleet, ndev_limit);
+    if (rc < 0) {
+        fprintf(stderr, "kf-loadgen: %s: %s\n", fleet, strerror(-rc));
+        return 1;
+    }
+    if (g.nconns > g.ndevs)
+        g.nconns = g.ndevs;
+    g.by_id = calloc(g.ndevs, sizeof(*g.by_id));
+    for (uint32_t c = 0; c < g.nconns; c++) {
+        g.conns[c].index = c;
+        g.conns[c].devs = calloc(g.ndevs / g.nconns + 1, sizeof(uint32_t));
+        if (!g.conns[c].devs)
+            return 1;
+    }
+    for (uint32_t i = 0; i < g.ndevs; i++) {
+        struct device *d = &g.devs[i];
+        struct conn *c = &g.conns[i % g.nconns];
+
+        d->conn = i % g.nconns;
+        d->frames = calloc(g.per_device, sizeof(*d->frames));
+        d->lens = calloc(g.per_device, sizeof(*d->lens));
+        if (!d->frames || !d->lens || !g.by_id)
+            return 1;
+        c->devs[c->ndevs++] = i;
+        g.by_id[i] = i;
+    }
+    qsort(g.by_id, g.ndevs, sizeof(*g.by_id), cmp_by_id);
+
+    /* Everything signed before the clock starts. */
+    t_sign0 = kf_bench_now();
+    if (sign_threads > g.nconns)
+        sign_threads = g.nconns;
+    for (uint32_t t = 0; t < sign_threads; t++) {
+        signers[t].first = t;
+        signers[t].step = (uint32_t)sign_threads;
+        if (pthread_create(&signers[t].th, NULL, signer_main, &signers[t]) != 0)
+            return 1;
+    }
+    for (uint32_t t = 0; t < sign_threads; t++) {
+        pthread_join(signers[t].th, NULL);
+        if (signers[t].err < 0) {
+            fprintf(stderr, "kf-loadgen: signing: %s\n", strerror(-signers[t].err));
+            return 1;
+        }
+    }
+    t_sign = kf_bench_now() - t_sign0;
+    total = (uint64_t)g.ndevs * g.per_device;
+    for (uint32_t c = 0; c < g.nconns; c++)
+        total_bytes += g.conns[c].arena_len;
+    fprintf(stderr,
+            "kf-loadgen: %u devices x %llu frames x %llu records signed in %.2f s "
+            "(%.0f B/frame)\n",
+            g.ndevs, (unsigned long long)g.per_device, (unsigned long long)g.nrec, t_sign,
+            (double)total_bytes / (double)total);
+
+    /* Connect everything. */
+    if (g.wait_acks > 0) {
+        snprintf(id, sizeof(id), "kf-loadgen-%ld-acks", (long)getpid());
+        if (client_new(&g.ack_client, uri, id, NULL, on_ack) != MQTTASYNC_SUCCESS ||
+            client_connect(g.ack_client, NULL, on_ack_connect, on_ack_connect_fail) !=
+                MQTTASYNC_SUCCESS)
+            return 1;
+    }
+    for (uint32_t c = 0; c < g.nconns; c++) {
+        snprintf(id, sizeof(id), "kf-loadgen-%ld-%u", (long)getpid(), c);
+        if (client_new(&g.conns[c].client, uri, id, &g.conns[c], on_message_ignore) !=
+                MQTTASYNC_SUCCESS ||
+            client_connect(g.conns[c].client, &g.conns[c], on_connect, on_connect_fail) !=
+                MQTTASYNC_SUCCESS)
+            return 1;
+    }
+    for (double until = kf_bench_now() + 10;;) {
+        uint32_t up = 0;
+        int bad = g.wait_acks > 0 && atomic_load(&g.ack_ready) < 0;
+
+        for (uint32_t c = 0; c < g.nconns; c++) {
+            up += atomic_load(&g.conns[c].connected) == 1;
+            bad |= atomic_load(&g.conns[c].connected) < 0;
+        }
+        if (up == g.nconns && (g.wait_acks <= 0 || atomic_load(&g.ack_ready) == 1))
+            break;
+        if (bad || kf_bench_now() > until) {
+            fprintf(stderr, "kf-loadgen: cannot connect/subscribe to %s\n", uri);
+            return 1;
+        }
+        wait_a_little();
+    }
+
+    /* The timed window. */
+    for (int w = 0; w < nwatch; w++)
+        watch_cpu0[w] = proc_cpu_s(watch[w]);
+    cpu0 = kf_bench_process_cpu();
+    t0 = kf_bench_now();
+    while (sent < total && !atomic_load(&g.lost)) {
+        uint64_t progress = 0;
+
+        for (uint32_t ci = 0; ci < g.nconns; ci++) {
+            struct conn *c = &g.conns[ci];
+
+            for (uint32_t scanned = 0; scanned < c->ndevs; scanned++) {
+                struct device *d = &g.devs[c->devs[c->cursor]];
+                MQTTAsync_message msg = MQTTAsync_message_initializer;
+                MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+                if (atomic_load(&c->inflight) >= g.inflight)
+                    break;
+                if (g.rate > 0 && (double)sent >= g.rate * (kf_bench_now() - t0) + 1)
+                    break;
+                c->cursor = (c->cursor + 1) % c->ndevs;
+                if (d->next >= g.per_device)
+                    continue;
+                if (g.device_window > 0) {
+                    uint64_t acked = atomic_load(&d->acked_seq);
+                    uint64_t acked_frames_d =
+                        acked >= g.start_seq ? (acked - g.start_seq + 1) / g.nrec : 0;
+
+                    if (d->next >= acked_frames_d + g.device_window)
+                        continue;
+                }
+                msg.payload = d->frames[d->next];
+                msg.payloadlen = d->lens[d->next];
+                msg.qos = 1;
+                ro.onSuccess = on_published;
+                ro.onFailure = on_publish_fail;
+                ro.context = c;
+                atomic_fetch_add(&c->inflight, 1);
+                rc = MQTTAsync_sendMessage(c->client, d->topic, &msg, &ro);
+                if (rc != MQTTASYNC_SUCCESS) {
+                    atomic_fetch_sub(&c->inflight, 1);
+                    if (rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT || rc == MQTTASYNC_NO_MORE_MSGIDS ||
+                        rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+                        break; /* retried after the next PUBACK */
+                    fprintf(stderr, "kf-loadgen: publish: %d\n", rc);
+                    atomic_store(&g.lost, 1);
+                    break;
+                }
+                d->next++;
+                sent++;
+                progress++;
+            }
+        }
+        if (!progress)
+            wait_a_little();
+    }
+    /* Wait for the broker's PUBACKs. */
+    for (;;) {
+        uint64_t done = 0;
+
+        for (uint32_t c = 0; c < g.nconns; c++)
+            done += atomic_load(&g.conns[c].completed);
+        if (done >= sent || atomic_load(&g.lost)) {
+            t_pub_end = kf_bench_now();
+            break;
+        }
+        wait_a_little();
+    }
+    t_end = t_pub_end;
+    if (g.wait_acks > 0) {
+        double until = t_pub_end + g.wait_acks;
+
+        while (atomic_load(&g.devices_done) < g.ndevs && kf_bench_now() < until &&
+               !atomic_load(&g.lost))
+            wait_a_little();
+        if (atomic_load(&g.devices_done) == g.ndevs)
+            t_end = (double)atomic_load(&g.last_ack_ns) * 1e-9;
+        else
+            t_end = kf_bench_now();
+        for (uint32_t i = 0; i < g.ndevs; i++) {
+            uint64_t a = atomic_load(&g.devs[i].acked_seq);
+
+            acked_frames += a >= g.start_seq ? (a - g.start_seq + 1) / g.nrec : 0;
+        }
+    }
+    window_s = t_end - t0;
+
+    printf("{\"devices\":%u,\"frames\":%llu,\"records\":%llu,\"bytes\":%llu,\"conns\":%u,"
+           "\"inflight\":%llu,\"rate_limit\":%.0f,\"device_window\":%llu,\"presign_s\":%.3f,"
+           "\"publish_s\":%.3f,\"publish_rate\":%.1f,\"loadgen_cpu_s\":%.3f",
+           g.ndevs, (unsigned long long)sent, (unsigned long long)(sent * g.nrec),
+           (unsigned long long)total_bytes, g.nconns, (unsigned long long)g.inflight, g.rate,
+           (unsigned long long)g.device_window, t_sign, t_pub_end - t0,
+           (double)sent / (t_pub_end - t0), kf_bench_process_cpu() - cpu0);
+    if (g.wait_acks > 0)
+        printf(",\"acks_received\":%llu,\"devices_acked\":%u,\"acked_frames\":%llu,"
+               "\"commit_s\":%.3f,\"commit_rate\":%.1f,\"commit_records_rate\":%.1f",
+               (unsigned long long)atomic_load(&g.acks_received), atomic_load(&g.devices_done),
+               (unsigned long long)acked_frames, window_s, (double)acked_frames / window_s,
+               (double)(acked_frames * g.nrec) / window_s);
+    printf(",\"watch\":[");
+    for (int w = 0; w < nwatch; w++)
+        printf("%s{\"pid\":%ld,\"cpu_s\":%.2f}", w ? "," : "", watch[w],
+               proc_cpu_s(watch[w]) - watch_cpu0[w]);
+    printf("]}\n");
+    fflush(stdout);
+
+    if (atomic_load(&g.lost) || sent < total)
+        status = 1;
+    if (g.wait_acks > 0 && atomic_load(&g.devices_done) < g.ndevs) {
+        fprintf(stderr, "kf-loadgen: only %u of %u devices fully acknowledged\n",
+                atomic_load(&g.devices_done), g.ndevs);
+        status = 3;
+    }
+    for (uint32_t c = 0; c < g.nconns; c++) {
+        MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+
+        dopt.timeout = 1000;
+        MQTTAsync_disconnect(g.conns[c].client, &dopt);
+    }
+    if (g.wait_acks > 0) {
+        MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+
+        dopt.timeout = 1000;
+        MQTTAsync_disconnect(g.ack_client, &dopt);
+    }
+    usleep(200000);
+    for (uint32_t c = 0; c < g.nconns; c++) {
+        MQTTAsync_destroy(&g.conns[c].client);
+        free(g.conns[c].arena);
+        free(g.conns[c].devs);
+    }
+    if (g.wait_acks > 0)
+        MQTTAsync_destroy(&g.ack_client);
+    for (uint32_t i = 0; i < g.ndevs; i++) {
+        free(g.devs[i].frames);
+        free(g.devs[i].lens);
+    }
+    free(g.devs);
+    free(g.by_id);
+    return status;
+}
