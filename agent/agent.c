@@ -472,7 +472,6 @@ int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_
     struct kf_outbox_stats os;
     char *arena = NULL;
     size_t used = 0, appended = 0;
-    int any_health = 0;
     int rc;
 
     if (a->closing)
@@ -497,8 +496,6 @@ int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_
         or [i].json = arena + used;
         or [i].json_len = len;
         used += len;
-        if (recs[i].type == KF_REC_HEALTH)
-            any_health = 1;
     }
     rc = kf_outbox_stats(a->ob, &os);
     if (rc < 0)
@@ -513,7 +510,7 @@ int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_
     if (ret_appended)
         *ret_appended = appended;
     if (ret_first_seq)
-        *ret_first_seq = any_health ? 0 : os.next_seq;
+        *ret_first_seq = appended == n ? os.next_seq : 0; /* 0: a dropped sample left gaps */
 out:
     free(arena);
     free(or);

@@ -68,8 +68,9 @@ int kf_agent_start(struct kf_agent *a);
 int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq);
 
 /* Append n records in one transaction (all or nothing; health samples past max_health are
- * dropped and counted). *ret_first_seq is the seq of recs[0] when none of recs is a health
- * sample (seqs are then consecutive); otherwise 0. Borrows recs. */
+ * dropped and counted). *ret_first_seq is the seq of recs[0] when every record was
+ * appended (seqs are then consecutive, recs[i] has first + i); 0 when a health sample was
+ * dropped. Borrows recs. */
 int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_t n,
                          size_t *ret_appended, uint64_t *ret_first_seq);
 

@@ -304,7 +304,7 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
 {
     char dir[PATH_MAX], line[2048], path[PATH_MAX], err[512];
     struct kf_agent_config *cfg = NULL;
-    size_t cap = 64, lineno = 0;
+    size_t cap = 1, lineno = 0;
     FILE *f;
     int rc = 0;
 
@@ -315,6 +315,11 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
         kf_err("%s: %s", a->fleet, strerror(errno));
         return -errno;
     }
+    /* Size the device array once: each agent keeps a pointer to its sim_dev (health_ud),
+     * so the array must never move. */
+    while (fgets(line, sizeof(line), f))
+        cap++;
+    rewind(f);
     s->devs = calloc(cap, sizeof(*s->devs));
     cfg = malloc(sizeof(*cfg));
     if (!s->devs || !cfg) {
@@ -347,16 +352,8 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
         }
         if (a->limit && s->ndev >= a->limit)
             break;
-        if (s->ndev == cap) {
-            struct sim_dev *nd = realloc(s->devs, 2 * cap * sizeof(*nd));
-            if (!nd) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            memset(nd + cap, 0, cap * sizeof(*nd));
-            s->devs = nd;
-            cap *= 2;
-        }
+        if (s->ndev == cap) /* the file grew while we read it */
+            break;
         if ((rc = join_path(path, sizeof(path), dir, col[5])) < 0)
             goto out;
         rc = kf_agent_config_load(path, cfg, err, sizeof(err));
