@@ -415,6 +415,13 @@ static char *dup_opt(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+void kf_link_global_init(void)
+{
+    MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
+    io.do_openssl_init = 0;
+    MQTTAsync_global_init(&io);
+}
+
 int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
                 void *ud, struct kf_link **ret)
 {

@@ -57,6 +57,11 @@ struct kf_link_stats {
 };
 
 /* Returns an owned link in *ret. cbs/ud are kept. Nothing happens until kf_link_start. */
+/* Once per process, before the first kf_link_new (main thread): tells Paho to leave
+ * OpenSSL's initialisation to OpenSSL itself (1.1+ initialises on first use), so a
+ * plain-TCP agent never pulls libcrypto's tables into memory (~3 MB of its RSS). */
+void kf_link_global_init(void);
+
 int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
                 void *ud, struct kf_link **ret);
 /* Start connecting. 0 or -errno. */

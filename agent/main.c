@@ -7,15 +7,16 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include <kf/err.h>
+#include <kf/notify.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
 
 #include "agent.h"
 #include "appsock.h"
+#include "link.h"
 #include "config.h"
 #include "probes.h"
 
@@ -46,7 +47,7 @@ static int main_submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_s
 static void main_watchdog_cb(uv_timer_t *t)
 {
     (void)t;
-    sd_notify(0, "WATCHDOG=1");
+    kf_notify("WATCHDOG=1");
 }
 
 static void main_stop(struct main_ctx *m)
@@ -56,7 +57,7 @@ static void main_stop(struct main_ctx *m)
     if (m->stopping)
         return;
     m->stopping = 1;
-    sd_notify(0, "STOPPING=1");
+    kf_notify("STOPPING=1");
     if (kf_agent_stats(m->agent, &st) == 0)
         kf_info("stopping: outbox %" PRIu64 " records (acked up to %" PRIu64 "), %" PRIu64
                 " batches sent, %" PRIu64 " acks, %" PRIu64 " rejected acks",
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
         kf_err("sodium_init failed");
         return 1;
     }
+    kf_link_global_init();
     rc = kf_keyfile_read(m.cfg.key_file, sk);
     if (rc < 0) {
         kf_err("%s: %s", m.cfg.key_file, kf_strerror(rc));
@@ -178,7 +180,7 @@ int main(int argc, char **argv)
     m.sigterm.data = m.sigint.data = &m;
     uv_signal_start(&m.sigterm, main_signal_cb, SIGTERM);
     uv_signal_start(&m.sigint, main_signal_cb, SIGINT);
-    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000) {
+    if ((wd_usec = kf_notify_watchdog_usec()) >= 2000) {
         uv_timer_init(&m.loop, &m.watchdog);
         uv_timer_start(&m.watchdog, main_watchdog_cb, 0, wd_usec / 2000);
         m.watchdog_on = 1;
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
     }
     kf_info("device %s: connecting to %s, app socket %s", m.cfg.device_id, m.cfg.uri,
             m.cfg.app_socket);
-    sd_notify(0, "READY=1");
+    kf_notify("READY=1");
     uv_run(&m.loop, UV_RUN_DEFAULT);
     ret = 0;
 

@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include <kf/err.h>
+#include <kf/notify.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
 #include <kf/time.h>
@@ -258,7 +258,7 @@ static void kf__on_hb_timer(uv_timer_t *t)
 static void kf__on_wd_timer(uv_timer_t *t)
 {
     (void)t;
-    sd_notify(0, "WATCHDOG=1");
+    kf_notify("WATCHDOG=1");
 }
 
 /* ---- shutdown ---- */
@@ -361,7 +361,7 @@ static void kf__begin_stop(struct kf_kioskd *kd, const char *why)
     }
     kd->stopping = 1;
     kf_notice("%s: stopping (disconnect, finish in-flight work and the last commit)", why);
-    sd_notify(0, "STOPPING=1");
+    kf_notify("STOPPING=1");
     uv_timer_stop(&kd->hb_timer);
     uv_timer_start(&kd->stop_timer, kf__on_stop_timer, KF__STOP_LINK_GRACE_MS, 0);
     kf_link_stop(&kd->link);
@@ -404,7 +404,7 @@ static void kf__on_link_up(struct kf_link *l, int first, void *ud)
     (void)l;
     (void)kd;
     if (first) {
-        sd_notify(0, "READY=1\nSTATUS=subscribed");
+        kf_notify("READY=1\nSTATUS=subscribed");
         kf_notice("ready: subscribed, serving");
     }
 }
@@ -509,7 +509,7 @@ static int kf__init_handles(struct kf_kioskd *kd)
     uv_timer_start(&kd->stats_timer, kf__on_stats_timer, (uint64_t)kd->cfg.stats_interval_s * 1000,
                    (uint64_t)kd->cfg.stats_interval_s * 1000);
     uv_timer_start(&kd->hb_timer, kf__on_hb_timer, KF__HEARTBEAT_EVERY_MS, KF__HEARTBEAT_EVERY_MS);
-    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000) {
+    if ((wd_usec = kf_notify_watchdog_usec()) >= 2000) {
         uv_timer_start(&kd->wd_timer, kf__on_wd_timer, 0, wd_usec / 2000);
     }
     kd->started = 1;

@@ -333,7 +333,7 @@ static int stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what)
 
 static int exec_one(struct kf_store *st, enum kf_stmt id)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r = stmt_get(st, id, &s);
 
     if (r < 0)
@@ -344,7 +344,7 @@ static int exec_one(struct kf_store *st, enum kf_stmt id)
 /* 1 if the single-text-parameter lookup id finds a row, 0 if not, or -errno. */
 static int exists(struct kf_store *st, enum kf_stmt id, const char *key)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc;
 
     r = stmt_get(st, id, &s);
@@ -422,7 +422,7 @@ static int exec_sql(struct kf_store *st, const char *sql)
 
 static int user_version(struct kf_store *st, int *ret)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
 
     if (rc != SQLITE_OK)
@@ -543,7 +543,7 @@ struct dev_row {
 
 static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *ret)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc;
 
     r = stmt_get(st, ST_DEV_GET, &s);
@@ -605,7 +605,7 @@ static int apply_txn(struct kf_store *st, const struct kf_ingest *in, const stru
 {
     const char *outcome = kf_outcome_name(t->outcome);
     int32_t day = kf_local_day(eff);
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (!outcome) {
@@ -646,7 +646,7 @@ static int apply_txn(struct kf_store *st, const struct kf_ingest *in, const stru
 static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
                         const struct kf_rec_health *h, int64_t eff)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r = stmt_get(st, ST_HEALTH_UPSERT, &s);
 
     if (r < 0)
@@ -676,7 +676,7 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in, uint64_
 {
     const char *pname = kf_periph_name(p->periph);
     const char *sname = kf_pstate_name(p->state);
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (!pname || !sname) {
@@ -701,7 +701,7 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t
 {
     const char *sev = kf_severity_name(f->sev);
     const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (!sev) {
@@ -747,7 +747,7 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t
 static int count_existing(struct kf_store *st, const char *device_id, uint64_t first, uint64_t last,
                           uint64_t *ret)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc;
 
     r = stmt_get(st, ST_REC_EXISTING, &s);
@@ -770,7 +770,7 @@ static int count_existing(struct kf_store *st, const char *device_id, uint64_t f
 static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int64_t now,
                            int64_t *ret_id)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (in->raw_len > INT_MAX)
@@ -801,10 +801,10 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct dev_row *dev, int64_t now, struct kf_commit_out *out)
 {
-    uint64_t first = in->hdr.seq, last, existing;
+    uint64_t first = in->hdr.seq, last, existing = 0;
     unsigned fflags;
     int64_t offset, env_id;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (in->nrec == 0 || !in->recs)
@@ -879,7 +879,7 @@ static int commit_hello(struct kf_store *st, const struct kf_ingest *in)
 {
     json_t *root, *v;
     json_error_t jerr;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     if (!in->body_json)
@@ -921,7 +921,7 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in)
     json_t *root, *v;
     json_error_t jerr;
     const char *state;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int online, r;
 
     if (!in->body_json)
@@ -951,7 +951,7 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in)
 static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
 {
     int connected = in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r = stmt_get(st, ST_DEV_SEEN, &s);
 
     if (r < 0)
@@ -972,7 +972,7 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
 static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
 {
     uint64_t start = acked;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc;
 
     for (;;) {
@@ -1013,7 +1013,7 @@ static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acke
 
 static int commit_rejects(struct kf_store *st, const uint64_t *delta)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     for (int i = 0; i < KF_REJECT_COUNT_; i++) {
@@ -1104,7 +1104,7 @@ out_free:
 
 int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n)
 {
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, own, changes;
 
     r = txn_enter(st, &own);
@@ -1129,7 +1129,7 @@ int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_m
 int kf_store_register_device(struct kf_store *st, const struct kf_device_reg *reg)
 {
     int64_t now = kf_now_ms();
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc, own;
 
     st->errmsg[0] = '\0';
@@ -1240,7 +1240,7 @@ int kf_store_load_registry(struct kf_store *st, struct kf_registry **ret)
 {
     struct kf_reg_device *devs = NULL, *d = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, rc;
 
     st->errmsg[0] = '\0';
@@ -1354,7 +1354,7 @@ static int fx_units(struct kf_store *st, json_t *a)
 {
     size_t i;
     json_t *o;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     json_array_foreach(a, i, o)
@@ -1382,7 +1382,7 @@ static int fx_banks(struct kf_store *st, json_t *a)
 {
     size_t i;
     json_t *o;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     json_array_foreach(a, i, o)
@@ -1408,7 +1408,7 @@ static int fx_families(struct kf_store *st, json_t *a)
 {
     size_t i;
     json_t *o;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     json_array_foreach(a, i, o)
@@ -1452,7 +1452,7 @@ static int fx_zones(struct kf_store *st, json_t *a)
 {
     size_t i;
     json_t *o;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r, kiosks, itms;
 
     json_array_foreach(a, i, o)
@@ -1545,7 +1545,7 @@ static int fx_items(struct kf_store *st, json_t *a)
 {
     size_t i;
     json_t *o;
-    sqlite3_stmt *s;
+    sqlite3_stmt *s = NULL;
     int r;
 
     json_array_foreach(a, i, o)
