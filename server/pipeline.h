@@ -9,7 +9,8 @@
  *
  * A failed commit keeps its batch and retries it after a backoff; nothing uncommitted is
  * ever acked. Every refusal is counted by reason (enum kf_reject) and persisted with the
- * next commit. All functions: loop thread, except kf_pipeline_verify (any thread).
+ * next commit. All functions: loop thread. The verify stage and the latency histogram are
+ * in verify.h.
  */
 #ifndef KF_SERVER_PIPELINE_H
 #define KF_SERVER_PIPELINE_H
@@ -24,19 +25,7 @@
 #include "link.h"
 #include "registry.h"
 #include "store.h"
-
-/* Latency histogram: quarter-octave buckets of microseconds (bucket 4*m+f covers
- * [(4+f) << (m-2), (5+f) << (m-2)) for m >= 2), top bucket open-ended (~1.2 h). */
-#define KF_LAT_BUCKETS 128
-
-struct kf_latency {
-    uint64_t count;
-    int64_t max_us;
-    uint64_t bucket[KF_LAT_BUCKETS];
-};
-void kf_latency_add(struct kf_latency *lat, int64_t us);
-/* Upper edge of the bucket holding quantile q (0 < q <= 1), capped at max_us; 0 if empty. */
-int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q);
+#include "verify.h"
 
 struct kf_pipeline_stats {
     uint64_t verified;          /* frames that passed verification */
@@ -87,24 +76,5 @@ void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
 /* Close the handles and free p (store, registry, leftovers) once they are closed; cb then
  * runs. No work may be in flight (drain first). */
 void kf_pipeline_close(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
-
-/* One frame that passed verification; owns recs and body, borrows topic/raw (the frame). */
-struct kf_verified {
-    struct kf_verified *next;
-    struct kf_frame *frame; /* owned when not NULL (set by the pipeline) */
-    struct kf_ingest ing;
-    int64_t recv_mono_us;
-};
-void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
-
-#define KF_VERIFY_SCRATCH_BYTES (KF_BODY_MAX_BYTES + 1u)
-
-/* Verify and decode one frame as received on topic. Borrows reg (caller holds a
- * reference), z (this thread's), scratch (KF_VERIFY_SCRATCH_BYTES), topic and raw (which
- * must outlive *ret). Returns 0 with *ret owned (NULL: a topic the server does not
- * consume, e.g. ack/cmd), -EPROTO with *ret_reason (enum kf_reject), or -ENOMEM. */
-int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                       struct kf_verified **ret, int *ret_reason);
 
 #endif

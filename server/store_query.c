@@ -14,6 +14,7 @@
 #include <kf/time.h>
 
 #include "store.h"
+#include "store_int.h"
 #include "store_query.h"
 
 /* ms since the epoch -> "YYYY-MM-DD HH:MM:SS" local time, in SQL. */

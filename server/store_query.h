@@ -3,7 +3,7 @@
  *
  * Query results come back as small owned tables of strings (struct kf_qtable), so that the
  * CLI can print them as an aligned table, CSV or JSON without knowing any SQL. All SQL
- * stays in store.c / store_query.c. Same threading rule as store.h: one thread at a time
+ * stays in the store*.c files. Same threading rule as store.h: one thread at a time
  * per struct kf_store.
  */
 #ifndef KF_SERVER_STORE_QUERY_H
@@ -11,8 +11,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <sqlite3.h>
 
 #include "store.h"
 
@@ -25,11 +23,6 @@ const char *kf_store_errmsg(struct kf_store *st);
  * st instead of opening their own. kf_store_end(st, 1) commits, (st, 0) rolls back. */
 int kf_store_begin(struct kf_store *st);
 int kf_store_end(struct kf_store *st, int commit);
-
-/* Inside the store module only: the connection (borrowed) and setting the error message. */
-sqlite3 *kf__store_db(struct kf_store *st);
-void kf__store_seterr(struct kf_store *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A query result: ncols column names and nrows rows of cells (row-major). A NULL cell is
  * SQL NULL. numeric[c] is 1 when column c holds numbers (right-aligned, bare in JSON). */

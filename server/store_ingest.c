@@ -1,0 +1,617 @@
+/* store_ingest.c: the group commit of store.h (kf_store_commit) and online expiry:
+ * envelopes kept as evidence, records idempotent on (device, seq), usage_daily, latest
+ * health/peripherals/faults, HELLO/STATE, high-water marks, reject counters. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include <kf/record.h>
+#include <kf/time.h>
+
+#include "store.h"
+#include "store_int.h"
+#include "store_query.h"
+
+#define KF_CLOCK_AHEAD_MS (5LL * 60 * 1000)      /* tolerated device clock lead */
+#define KF_CLOCK_BEHIND_MS (62LL * 86400 * 1000) /* oldest plausible effective time */
+
+/* records.flags */
+#define KF_RECF_CLOCK_SUSPECT 0x1u   /* effective time implausible: replaced by receipt time */
+#define KF_RECF_CLOCK_CORRECTED 0x2u /* unsynced clock ahead of receipt: corrected */
+#define KF_RECF_CLOCK_SYNCED 0x4u    /* the frame carried a measured offset */
+
+/* What commit needs to know about a device, read once per frame. */
+struct dev_row {
+    char asset_id[KF_ASSET_ID_MAX + 1];
+    char zone_id[KF_ZONE_ID_MAX + 1];
+    uint64_t acked_seq;
+};
+
+static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *ret)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_stmt(st, ST_DEV_GET, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(ret->asset_id, sizeof(ret->asset_id), "%s",
+                 (const char *)sqlite3_column_text(s, 0));
+        snprintf(ret->zone_id, sizeof(ret->zone_id), "%s", (const char *)sqlite3_column_text(s, 1));
+        ret->acked_seq = (uint64_t)sqlite3_column_int64(s, 2);
+        r = 0;
+    } else if (rc == SQLITE_DONE) {
+        kf__store_seterr(st, "commit: unknown device %s", device_id);
+        r = -ENOENT;
+    } else {
+        r = kf__store_sql_fail(st, rc, "device lookup");
+    }
+    kf__store_stmt_done(s);
+    return r;
+}
+
+/* The offset applied to every record of a frame (docs/ARCHITECTURE.md "Clock"). */
+static int64_t frame_offset(const struct kf_ingest *in, unsigned *ret_flags)
+{
+    *ret_flags = 0;
+    if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) {
+        *ret_flags = KF_RECF_CLOCK_SYNCED;
+        return in->hdr.clock_offset_ms;
+    }
+    if (in->hdr.device_ms > in->recv_ms && in->hdr.device_ms - in->recv_ms > KF_CLOCK_AHEAD_MS) {
+        *ret_flags = KF_RECF_CLOCK_CORRECTED;
+        return in->recv_ms - in->hdr.device_ms;
+    }
+    return 0;
+}
+
+static int64_t effective_ms(int64_t ts, int64_t offset, int64_t recv_ms, unsigned *flags)
+{
+    int64_t eff;
+
+    if (__builtin_add_overflow(ts, offset, &eff) || eff < recv_ms - KF_CLOCK_BEHIND_MS ||
+        eff > recv_ms + KF_CLOCK_AHEAD_MS) {
+        *flags |= KF_RECF_CLOCK_SUSPECT;
+        return recv_ms;
+    }
+    return eff;
+}
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    /* SQLite integers are signed 64-bit; counters and sizes never reach 2^63. */
+    sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
+static int apply_txn(struct kf_store *st, const struct kf_ingest *in, const struct dev_row *dev,
+                     uint64_t seq, const struct kf_rec_txn *t, int64_t eff)
+{
+    const char *outcome = kf_outcome_name(t->outcome);
+    int32_t day = kf_local_day(eff);
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (!outcome) {
+        kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
+                         (unsigned long long)seq, t->outcome);
+        return -EINVAL;
+    }
+    r = kf__store_stmt(st, ST_TXN_INSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, seq);
+    sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, dev->zone_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, t->item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, eff);
+    sqlite3_bind_int64(s, 8, t->dur_ms);
+    sqlite3_bind_int(s, 9, day);
+    r = kf__store_stmt_run(st, s, "insert txn");
+    if (r < 0)
+        return r;
+
+    r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int(s, 1, day);
+    sqlite3_bind_text(s, 2, dev->zone_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, t->item, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, t->outcome == KF_OUTCOME_OK);
+    sqlite3_bind_int(s, 6, t->outcome == KF_OUTCOME_FAILED);
+    sqlite3_bind_int(s, 7, t->outcome == KF_OUTCOME_ABANDONED);
+    sqlite3_bind_int64(s, 8, t->dur_ms);
+    return kf__store_stmt_run(st, s, "usage_daily");
+}
+
+static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
+                        const struct kf_rec_health *h, int64_t eff)
+{
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_stmt(st, ST_HEALTH_UPSERT, &s);
+
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, seq);
+    sqlite3_bind_int64(s, 3, eff);
+    sqlite3_bind_int64(s, 4, in->recv_ms);
+    sqlite3_bind_int(s, 5, h->cpu_pm);
+    bind_u64(s, 6, h->mem_total_kb);
+    bind_u64(s, 7, h->mem_avail_kb);
+    bind_u64(s, 8, h->disk_total_kb);
+    bind_u64(s, 9, h->disk_avail_kb);
+    if (h->temp_mc == KF_TEMP_NONE)
+        sqlite3_bind_null(s, 10);
+    else
+        sqlite3_bind_int(s, 10, h->temp_mc);
+    bind_u64(s, 11, h->uptime_s);
+    bind_u64(s, 12, h->net_rx);
+    bind_u64(s, 13, h->net_tx);
+    sqlite3_bind_int(s, 14, h->net_up != 0);
+    return kf__store_stmt_run(st, s, "health_latest");
+}
+
+static int apply_periph(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
+                        const struct kf_rec_periph *p, int64_t eff)
+{
+    const char *pname = kf_periph_name(p->periph);
+    const char *sname = kf_pstate_name(p->state);
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (!pname || !sname) {
+        kf__store_seterr(st, "commit: %s seq %llu: bad peripheral record", in->hdr.device_id,
+                         (unsigned long long)seq);
+        return -EINVAL;
+    }
+    r = kf__store_stmt(st, ST_PERIPH_UPSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, pname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, sname, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, kf_pstate_usable(p->state) != 0);
+    sqlite3_bind_int64(s, 5, eff);
+    bind_u64(s, 6, seq);
+    return kf__store_stmt_run(st, s, "periph_latest");
+}
+
+static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
+                       const struct kf_rec_fault *f, int64_t eff)
+{
+    const char *sev = kf_severity_name(f->sev);
+    const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (!sev) {
+        kf__store_seterr(st, "commit: %s seq %llu: bad fault severity", in->hdr.device_id,
+                         (unsigned long long)seq);
+        return -EINVAL;
+    }
+    r = kf__store_stmt(st, ST_FAULT_INSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, seq);
+    sqlite3_bind_text(s, 3, f->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, sev, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, f->raise != 0);
+    if (periph)
+        sqlite3_bind_text(s, 6, periph, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_text(s, 7, f->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, eff);
+    r = kf__store_stmt_run(st, s, "insert fault");
+    if (r < 0)
+        return r;
+
+    r = kf__store_stmt(st, ST_FAULT_STATE, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, f->code, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, f->raise != 0);
+    sqlite3_bind_text(s, 4, sev, -1, SQLITE_STATIC);
+    if (periph)
+        sqlite3_bind_text(s, 5, periph, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 5);
+    sqlite3_bind_text(s, 6, f->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, eff);
+    bind_u64(s, 8, seq);
+    return kf__store_stmt_run(st, s, "fault_state");
+}
+
+static int count_existing(struct kf_store *st, const char *device_id, uint64_t first, uint64_t last,
+                          uint64_t *ret)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_stmt(st, ST_REC_EXISTING, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, first);
+    bind_u64(s, 3, last);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *ret = (uint64_t)sqlite3_column_int64(s, 0);
+        r = 0;
+    } else {
+        r = kf__store_sql_fail(st, rc, "count records");
+    }
+    kf__store_stmt_done(s);
+    return r;
+}
+
+static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int64_t now,
+                           int64_t *ret_id)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (in->raw_len > INT_MAX)
+        return -EMSGSIZE;
+    r = kf__store_stmt(st, ST_ENV_INSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, in->hdr.key_epoch);
+    sqlite3_bind_int(s, 3, in->hdr.kind);
+    sqlite3_bind_int(s, 4, in->hdr.flags);
+    bind_u64(s, 5, in->hdr.seq);
+    sqlite3_bind_int64(s, 6, in->nrec);
+    sqlite3_bind_int64(s, 7, in->hdr.device_ms);
+    sqlite3_bind_int64(s, 8, in->hdr.clock_offset_ms);
+    sqlite3_bind_int64(s, 9, in->recv_ms);
+    sqlite3_bind_int64(s, 10, now);
+    sqlite3_bind_text(s, 11, in->topic ? in->topic : "", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 12, in->raw ? (const void *)in->raw : (const void *)"", (int)in->raw_len,
+                      SQLITE_STATIC);
+    r = kf__store_stmt_run(st, s, "insert envelope");
+    if (r < 0)
+        return r;
+    *ret_id = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+static int commit_records(struct kf_store *st, const struct kf_ingest *in,
+                          const struct dev_row *dev, int64_t now, struct kf_commit_out *out)
+{
+    uint64_t first = in->hdr.seq, last, existing = 0;
+    unsigned fflags;
+    int64_t offset, env_id;
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (in->nrec == 0 || !in->recs)
+        return 0;
+    if (first == 0 || in->nrec > KF_ENV_MAX_RECORDS || first > (uint64_t)INT64_MAX - in->nrec) {
+        kf__store_seterr(st, "commit: %s: bad sequence range", in->hdr.device_id);
+        return -EINVAL;
+    }
+    last = first + in->nrec - 1;
+    r = count_existing(st, in->hdr.device_id, first, last, &existing);
+    if (r < 0)
+        return r;
+    if (existing >= in->nrec) {
+        out->replay = 1;
+        out->duplicates = in->nrec;
+        return 0;
+    }
+    r = insert_envelope(st, in, now, &env_id);
+    if (r < 0)
+        return r;
+    offset = frame_offset(in, &fflags);
+    for (uint32_t i = 0; i < in->nrec; i++) {
+        const struct kf_record *rec = &in->recs[i];
+        uint64_t seq = first + i;
+        unsigned flags = fflags;
+        int64_t eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+
+        r = kf__store_stmt(st, ST_REC_INSERT, &s);
+        if (r < 0)
+            return r;
+        sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+        bind_u64(s, 2, seq);
+        sqlite3_bind_int64(s, 3, env_id);
+        sqlite3_bind_int(s, 4, rec->type);
+        sqlite3_bind_int64(s, 5, rec->ts_ms);
+        sqlite3_bind_int64(s, 6, eff);
+        sqlite3_bind_int64(s, 7, in->recv_ms);
+        sqlite3_bind_int(s, 8, (int)flags);
+        r = kf__store_stmt_run(st, s, "insert record");
+        if (r < 0)
+            return r;
+        if (sqlite3_changes(st->db) != 1) {
+            out->duplicates++;
+            continue;
+        }
+        out->inserted++;
+        switch (rec->type) {
+        case KF_REC_TXN:
+            r = apply_txn(st, in, dev, seq, &rec->u.txn, eff);
+            break;
+        case KF_REC_HEALTH:
+            r = apply_health(st, in, seq, &rec->u.health, eff);
+            break;
+        case KF_REC_PERIPH:
+            r = apply_periph(st, in, seq, &rec->u.periph, eff);
+            break;
+        case KF_REC_FAULT:
+            r = apply_fault(st, in, seq, &rec->u.fault, eff);
+            break;
+        default:
+            kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
+                             (unsigned long long)seq, rec->type);
+            r = -EINVAL;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int commit_hello(struct kf_store *st, const struct kf_ingest *in)
+{
+    json_t *root, *v;
+    json_error_t jerr;
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (!in->body_json)
+        return 0;
+    /* Verified bytes from a registered device, but still only advisory: a body we cannot
+     * read leaves agent/boot_id as they were rather than failing the group commit. */
+    root = json_loads(in->body_json, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return 0;
+    }
+    r = kf__store_stmt(st, ST_DEV_HELLO, &s);
+    if (r < 0)
+        goto out_decref;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    v = json_object_get(root, "agent");
+    if (json_is_string(v))
+        sqlite3_bind_text(s, 2, json_string_value(v), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 2);
+    v = json_object_get(root, "boot_id");
+    if (json_is_string(v))
+        sqlite3_bind_text(s, 3, json_string_value(v), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 3);
+    v = json_object_get(root, "health_dropped");
+    if (json_is_integer(v) && json_integer_value(v) >= 0)
+        sqlite3_bind_int64(s, 4, json_integer_value(v));
+    else
+        sqlite3_bind_null(s, 4);
+    r = kf__store_stmt_run(st, s, "hello");
+out_decref:
+    json_decref(root);
+    return r;
+}
+
+static int commit_state(struct kf_store *st, const struct kf_ingest *in)
+{
+    json_t *root, *v;
+    json_error_t jerr;
+    const char *state;
+    sqlite3_stmt *s = NULL;
+    int online, r;
+
+    if (!in->body_json)
+        return 0;
+    root = json_loads(in->body_json, JSON_REJECT_DUPLICATES, &jerr);
+    v = json_object_get(root, "state");
+    state = json_is_string(v) ? json_string_value(v) : "";
+    if (strcmp(state, "online") == 0) {
+        online = 1;
+    } else if (strcmp(state, "offline") == 0) {
+        online = 0;
+    } else {
+        json_decref(root);
+        return 0; /* advisory, as for HELLO */
+    }
+    json_decref(root);
+    r = kf__store_stmt(st, ST_DEV_STATE, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, online);
+    sqlite3_bind_int64(s, 3, in->recv_ms);
+    sqlite3_bind_int64(s, 4, in->hdr.device_ms);
+    return kf__store_stmt_run(st, s, "state");
+}
+
+static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
+{
+    int connected = in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO;
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_stmt(st, ST_DEV_SEEN, &s);
+
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, in->recv_ms);
+    sqlite3_bind_int(s, 3, connected);
+    if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED)
+        sqlite3_bind_int64(s, 4, in->hdr.clock_offset_ms);
+    else
+        sqlite3_bind_null(s, 4);
+    return kf__store_stmt_run(st, s, "device seen");
+}
+
+/* Advance the device's HWM over stored envelopes contiguous with it. An envelope that
+ * covers acked+1 starts at most KF_ENV_MAX_RECORDS - 1 before it, so the scan is a short
+ * index range whatever the history. */
+static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
+{
+    uint64_t start = acked;
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    for (;;) {
+        uint64_t lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
+        uint64_t end = 0;
+
+        r = kf__store_stmt(st, ST_HWM_NEXT, &s);
+        if (r < 0)
+            return r;
+        sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+        bind_u64(s, 2, lo);
+        bind_u64(s, 3, acked + 1);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            end = (uint64_t)sqlite3_column_int64(s, 0);
+        else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            r = kf__store_sql_fail(st, rc, "hwm");
+        kf__store_stmt_done(s);
+        if (r < 0)
+            return r;
+        if (end <= acked)
+            break;
+        acked = end;
+    }
+    if (acked != start) {
+        r = kf__store_stmt(st, ST_DEV_ACKED, &s);
+        if (r < 0)
+            return r;
+        sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+        bind_u64(s, 2, acked);
+        r = kf__store_stmt_run(st, s, "set acked_seq");
+        if (r < 0)
+            return r;
+    }
+    *ret = acked;
+    return 0;
+}
+
+static int commit_rejects(struct kf_store *st, const uint64_t *delta)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    for (int i = 0; i < KF_REJECT_COUNT_; i++) {
+        if (delta[i] == 0)
+            continue;
+        r = kf__store_stmt(st, ST_REJECT_ADD, &s);
+        if (r < 0)
+            return r;
+        sqlite3_bind_text(s, 1, kf_reject_name(i), -1, SQLITE_STATIC);
+        bind_u64(s, 2, delta[i]);
+        r = kf__store_stmt_run(st, s, "reject_counts");
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
+                    const uint64_t *reject_delta, struct kf_commit_out *out)
+{
+    struct kf_commit_out *tmp = NULL;
+    struct dev_row dev;
+    int64_t now = kf_now_ms();
+    int r;
+
+    if (n > 0) {
+        tmp = calloc(n, sizeof(*tmp));
+        if (!tmp)
+            return -ENOMEM;
+    }
+    st->errmsg[0] = '\0';
+    r = kf_store_begin(st);
+    if (r < 0)
+        goto out_free;
+    for (size_t i = 0; i < n; i++) {
+        const struct kf_ingest *in = items[i];
+
+        r = dev_get(st, in->hdr.device_id, &dev);
+        if (r < 0)
+            goto out_rollback;
+        r = commit_seen(st, in);
+        if (r < 0)
+            goto out_rollback;
+        switch (in->hdr.kind) {
+        case KF_MSG_RECORDS:
+            r = commit_records(st, in, &dev, now, &tmp[i]);
+            break;
+        case KF_MSG_HELLO:
+            r = commit_hello(st, in);
+            break;
+        case KF_MSG_STATE:
+            r = commit_state(st, in);
+            break;
+        default:
+            r = 0; /* ACK/COMMAND never come from devices; only last_seen is noted */
+        }
+        if (r < 0)
+            goto out_rollback;
+    }
+    /* After all frames: frames of one device may come in any order within the group. */
+    for (size_t i = 0; i < n; i++) {
+        r = dev_get(st, items[i]->hdr.device_id, &dev);
+        if (r < 0)
+            goto out_rollback;
+        r = advance_hwm(st, items[i]->hdr.device_id, dev.acked_seq, &tmp[i].acked_seq);
+        if (r < 0)
+            goto out_rollback;
+    }
+    if (reject_delta) {
+        r = commit_rejects(st, reject_delta);
+        if (r < 0)
+            goto out_rollback;
+    }
+    r = kf_store_end(st, 1);
+    if (r < 0)
+        goto out_free;
+    if (n > 0)
+        memcpy(out, tmp, n * sizeof(*tmp));
+    free(tmp);
+    return 0;
+
+out_rollback:
+    kf__store_exec_one(st, ST_ROLLBACK);
+out_free:
+    free(tmp);
+    return r;
+}
+
+int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r, own, changes;
+
+    r = kf__store_txn_enter(st, &own);
+    if (r < 0)
+        return r;
+    r = kf__store_stmt(st, ST_EXPIRE, &s);
+    if (r < 0)
+        return kf__store_txn_leave(st, own, r);
+    sqlite3_bind_int64(s, 1, cutoff_ms);
+    sqlite3_bind_int64(s, 2, now_ms);
+    r = kf__store_stmt_run(st, s, "expire online");
+    changes = sqlite3_changes(st->db);
+    r = kf__store_txn_leave(st, own, r);
+    if (r < 0)
+        return r;
+    *ret_n = (uint32_t)changes;
+    return 0;
+}
