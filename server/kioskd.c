@@ -108,7 +108,8 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "expired_offline", json_integer((json_int_t)s->expired_offline));
     json_object_set_new(o, "dropped_nomem", json_integer((json_int_t)s->dropped_nomem));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
-    json_object_set_new(o, "inbox_refused", json_integer((json_int_t)lc.refused));
+    json_object_set_new(o, "inbox_dropped", json_integer((json_int_t)lc.dropped_full));
+    json_object_set_new(o, "inbox_dropped_nomem", json_integer((json_int_t)lc.dropped_nomem));
     json_object_set_new(o, "pending", json_integer((json_int_t)s->pending));
     json_object_set_new(o, "commit_queue", json_integer((json_int_t)s->commit_queue));
     json_object_set_new(o, "mqtt_connects", json_integer((json_int_t)lc.connects));

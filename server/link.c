@@ -108,12 +108,14 @@ static void kf__link_on_disconnect_failure(void *ctx, MQTTAsync_failureData *res
     kf__link_post(ctx, KF__LINK_EV_DISCONNECTED);
 }
 
-/* Paho thread. Copy, hand off, free Paho's copies, return 1; or return 0 (keep Paho's
- * copies: it redelivers later) while the inbox is full. */
+/* Paho thread. Copy, hand off, free Paho's copies, return 1. Always 1: returning 0 is not
+ * backpressure in Paho (it has already PUBACKed, and it parks the message on its own
+ * unbounded queue). A frame that does not fit the inbox is dropped and counted instead:
+ * it was never acknowledged, so its device sends it again after its ack timeout. */
 static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
     struct kf_link *l = ctx;
-    struct kf_frame *f;
+    struct kf_frame *f = NULL;
     size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
     size_t plen = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
     int full;
@@ -134,16 +136,19 @@ static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
     pthread_mutex_lock(&l->mu);
     full = l->held >= l->opts.inbox_max;
     if (full) {
-        l->ctr.refused++;
+        l->ctr.dropped_full++;
     }
     pthread_mutex_unlock(&l->mu);
     if (full) {
-        return 0;
+        goto out_free;
     }
 
     f = malloc(sizeof(*f) + tlen + 1 + plen);
     if (f == NULL) {
-        return 0; /* Paho redelivers */
+        pthread_mutex_lock(&l->mu);
+        l->ctr.dropped_nomem++;
+        pthread_mutex_unlock(&l->mu);
+        goto out_free;
     }
     f->next = NULL;
     f->topic = (char *)(f + 1);

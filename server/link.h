@@ -50,13 +50,14 @@ struct kf_link_opts {
 
 /* Counters kept by Paho's threads; read with kf_link_counters. */
 struct kf_link_counters {
-    uint64_t received;  /* messages accepted into the inbox */
-    uint64_t oversize;  /* dropped in the callback: payload > KF_ENV_MAX_BYTES */
-    uint64_t malformed; /* dropped in the callback: topic unusable */
-    uint64_t refused;   /* callback returned 0 (inbox full): Paho redelivers */
-    uint64_t connects;  /* successful (re)connects */
-    uint64_t lost;      /* connections lost */
-    size_t held;        /* frames in memory now */
+    uint64_t received;      /* messages accepted into the inbox */
+    uint64_t oversize;      /* dropped in the callback: payload > KF_ENV_MAX_BYTES */
+    uint64_t malformed;     /* dropped in the callback: topic unusable */
+    uint64_t dropped_full;  /* dropped in the callback: inbox full (not acked: resent) */
+    uint64_t dropped_nomem; /* dropped in the callback: no memory (not acked: resent) */
+    uint64_t connects;      /* successful (re)connects */
+    uint64_t lost;          /* connections lost */
+    size_t held;            /* frames in memory now */
 };
 
 struct kf_link {
