@@ -38,10 +38,11 @@ struct kf_agent {
     char t_hello[KF_TOPIC_MAX], t_telemetry[KF_TOPIC_MAX], t_events[KF_TOPIC_MAX];
     char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX];
 
-    int online;                                /* the HELLO of this session was answered */
-    uint64_t hello_sent_ms;                    /* uv_now; 0: none pending */
-    int64_t will_ms;                           /* device time sealed into this connection's will */
-    uint64_t send_seq;                         /* next seq to send */
+    int online;                 /* the HELLO of this session was answered */
+    uint64_t hello_sent_ms;     /* uv_now; 0: none pending */
+    int64_t will_ms;            /* device time sealed into this connection's will */
+    int64_t last_ack_server_ms; /* server time of the newest ACK taken for the clock */
+    uint64_t send_seq;          /* next seq to send */
     uint64_t inflight_end[AGENT_INFLIGHT_CAP]; /* last seq of each unacked batch, in order */
     uint32_t inflight_n;
     uint64_t last_progress_ms; /* uv_now of the last ack progress (or first send) */
@@ -248,7 +249,7 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
 
     if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
         v.hdr.kind != KF_MSG_ACK || strcmp(v.hdr.device_id, a->cfg.device_id) != 0 ||
-        (a->cfg.has_server_pk && kf_env_verify(&v, topic, a->cfg.server_pk) < 0)) {
+        kf_env_verify(&v, topic, a->cfg.server_pk) < 0) {
         a->st.acks_rejected++;
         return;
     }
@@ -260,8 +261,14 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     if (rc < 0 || kf_outbox_stats(a->ob, &os) < 0)
         return;
     a->st.acks++;
-    a->clock_offset_ms = v.hdr.device_ms - kf_now_ms();
-    a->clock_synced = 1;
+    /* The server's clock only moves forward across its ACKs: an ACK older than the newest
+     * one seen is a replay (a captured ACK published again) and says nothing about our clock
+     * now. A replay cannot delete anything either: kf_outbox_ack ignores an old mark. */
+    if (v.hdr.device_ms > a->last_ack_server_ms) {
+        a->last_ack_server_ms = v.hdr.device_ms;
+        a->clock_offset_ms = v.hdr.device_ms - kf_now_ms();
+        a->clock_synced = 1;
+    }
 
     if (!a->online) {
         /* The HELLO's answer: (re)start sending right after what the server holds. */

@@ -46,7 +46,9 @@ static const struct cfg_row cfg_rows[] = {
     {"device", "key_file", CFG_PATH, OFF(key_file), SZ(key_file), 0, 0, NULL, CFG_REQUIRED},
     {"device", "key_epoch", CFG_U32, OFF(key_epoch), SZ(key_epoch), 0, UINT32_MAX, "1", 0},
     {"device", "kind", CFG_KIND, OFF(kind), SZ(kind), 0, 0, "kiosk", 0},
-    {"device", "server_public_key", CFG_PUBKEY, OFF(server_pk), SZ(server_pk), 0, 0, "", 0},
+    /* Required: an ACK deletes records, so only the server's signature may make one. */
+    {"device", "server_public_key", CFG_PUBKEY, OFF(server_pk), SZ(server_pk), 0, 0, NULL,
+     CFG_REQUIRED},
     {"mqtt", "uri", CFG_STR, OFF(uri), SZ(uri), 0, 0, NULL, CFG_REQUIRED},
     {"mqtt", "username", CFG_STR, OFF(username), SZ(username), 0, 0, "", 0},
     {"mqtt", "password", CFG_STR, OFF(password), SZ(password), 0, 0, "", 0},
@@ -176,14 +178,8 @@ static const char *cfg_apply(struct cfg_parse *p, const struct cfg_row *r, const
         *(int *)(void *)field = iv;
         return NULL;
     case CFG_PUBKEY:
-        if (value[0] == '\0') {
-            p->cfg->has_server_pk = 0;
-            memset(field, 0, r->size);
-            return NULL;
-        }
         if (strlen(value) != 2 * r->size || kf_hex_decode(value, (uint8_t *)field, r->size) < 0)
             return "must be 64 hex digits";
-        p->cfg->has_server_pk = 1;
         return NULL;
     case CFG_LEVEL: {
         enum kf_log_level lvl;

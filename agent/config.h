@@ -28,7 +28,6 @@ struct kf_agent_config {
     char key_file[KF_CFG_PATH_MAX];
     uint32_t key_epoch;
     int kind; /* enum kf_device_kind */
-    int has_server_pk;
     uint8_t server_pk[32];
     /* [mqtt] */
     char uri[KF_CFG_STR_MAX];

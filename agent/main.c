@@ -138,13 +138,9 @@ int main(int argc, char **argv)
     }
     if (check) {
         sodium_memzero(sk, sizeof(sk));
-        printf("%s: ok (device %s, %s)\n", config, m.cfg.device_id,
-               m.cfg.has_server_pk ? "acks verified" : "acks NOT verified");
+        printf("%s: ok (device %s)\n", config, m.cfg.device_id);
         return 0;
     }
-    if (!m.cfg.has_server_pk)
-        kf_warn("[device] server_public_key not set: acks are accepted without verifying "
-                "their signature");
     signal(SIGPIPE, SIG_IGN);
 
     rc = uv_loop_init(&m.loop);

@@ -244,7 +244,6 @@ static void run_agent(uint8_t server_sk[64], uint8_t trusted_pk[32], uint64_t wa
     snprintf(cfg.device_id, sizeof(cfg.device_id), DEV_ID);
     snprintf(cfg.uri, sizeof(cfg.uri), "tcp://127.0.0.1:%d", broker_port);
     snprintf(cfg.outbox_path, sizeof(cfg.outbox_path), "%s/outbox.db", tmpdir);
-    cfg.has_server_pk = 1;
     memcpy(cfg.server_pk, trusted_pk, 32);
     cfg.flush_interval_ms = 50;
     cfg.reconnect_min_ms = 50;

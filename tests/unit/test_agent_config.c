@@ -29,8 +29,10 @@ static void cleanup(void)
         unlink(path);
 }
 
+#define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define MINIMAL                                                                                    \
     "[device]\nid = KF-XH-0001\nkey_file = /etc/kf/dev.key\n"                                      \
+    "server_public_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"       \
     "[mqtt]\nuri = tcp://127.0.0.1:1883\n"                                                         \
     "[outbox]\npath = outbox.db\n"
 
@@ -43,7 +45,6 @@ Test(agent_config, defaults_fill_every_optional_key, .fini = cleanup)
     cr_assert_str_eq(c.device_id, "KF-XH-0001");
     cr_assert_eq(c.key_epoch, 1);
     cr_assert_eq(c.kind, KF_KIND_KIOSK);
-    cr_assert_eq(c.has_server_pk, 0);
     cr_assert_eq(c.keepalive_s, 30);
     cr_assert_eq(c.reconnect_min_ms, 500);
     cr_assert_eq(c.reconnect_max_ms, 60000);
@@ -70,15 +71,13 @@ Test(agent_config, reads_every_key, .fini = cleanup)
     struct kf_agent_config c;
     char err[256];
     const char *ini =
-        MINIMAL "[device]\nkey_epoch = 3\nkind = itm\nserver_public_key = "
-                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+        MINIMAL "[device]\nkey_epoch = 3\nkind = itm\n"
                 "[batch]\nmax_records = 1000\ninflight_max = 8\n[log]\nlevel = debug\n"
                 "[app]\nsocket = /run/x.sock\nmax_line = 8192\n";
 
     cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(c.key_epoch, 3);
     cr_assert_eq(c.kind, KF_KIND_ITM);
-    cr_assert_eq(c.has_server_pk, 1);
     cr_assert_eq(c.server_pk[1], 0x11);
     cr_assert_eq(c.batch_max_records, 1000);
     cr_assert_eq(c.inflight_max, 8);
@@ -95,7 +94,7 @@ Test(agent_config, unknown_key_names_file_and_line, .fini = cleanup)
     cr_assert_eq(
         kf_agent_config_load(write_ini(MINIMAL "[batch]\nmax_recs = 5\n"), &c, err, sizeof(err)),
         -EINVAL);
-    snprintf(want, sizeof(want), "%s:9: unknown key [batch] max_recs", path);
+    snprintf(want, sizeof(want), "%s:10: unknown key [batch] max_recs", path);
     cr_assert_str_eq(err, want);
 }
 
@@ -107,7 +106,7 @@ Test(agent_config, bounds_are_enforced, .fini = cleanup)
     cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[batch]\nmax_records = 1001\n"), &c, err,
                                       sizeof(err)),
                  -EINVAL);
-    cr_assert(strstr(err, ":9:") && strstr(err, "out of range"), "%s", err);
+    cr_assert(strstr(err, ":10:") && strstr(err, "out of range"), "%s", err);
     unlink(path);
     cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[batch]\ninflight_max = 0\n"), &c, err,
                                       sizeof(err)),
@@ -139,6 +138,7 @@ Test(agent_config, missing_required_key_and_bad_id, .fini = cleanup)
     char err[256];
 
     cr_assert_eq(kf_agent_config_load(write_ini("[device]\nid = KF-1\nkey_file = k\n"
+                                                "server_public_key = " KEY_HEX "\n"
                                                 "[outbox]\npath = o.db\n"),
                                       &c, err, sizeof(err)),
                  -EINVAL);
@@ -149,4 +149,18 @@ Test(agent_config, missing_required_key_and_bad_id, .fini = cleanup)
     cr_assert(strstr(err, ":2:"), "%s", err);
     unlink(path);
     cr_assert_eq(kf_agent_config_load("/nonexistent/agent.ini", &c, err, sizeof(err)), -ENOENT);
+}
+
+Test(agent_config, server_public_key_is_required, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char err[256];
+
+    /* An ACK deletes records: an agent that cannot check who signed one must not start. */
+    cr_assert_lt(kf_agent_config_load(write_ini("[device]\nid = KF-XH-0001\nkey_file = k\n"
+                                                "[mqtt]\nuri = tcp://127.0.0.1:1883\n"
+                                                "[outbox]\npath = o.db\n"),
+                                      &c, err, sizeof(err)),
+                 0);
+    cr_assert(strstr(err, "server_public_key") != NULL, "%s", err);
 }
