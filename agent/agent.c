@@ -11,6 +11,7 @@
 
 #include <kf/envelope.h>
 #include <kf/keyfile.h>
+#include <kf/log.h>
 #include <kf/time.h>
 #include <kf/topic.h>
 
@@ -254,6 +255,16 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
         return;
     }
     rc = kf_outbox_ack(a->ob, v.hdr.seq);
+    if (rc == -ERANGE && !a->online && a->hello_sent_ms != 0) {
+        /* The HELLO's answer names seqs this outbox never gave out: it was recreated under
+         * the same identity. Follow the server's numbering, or our next records would reuse
+         * seqs it already holds and be dropped as duplicates. */
+        kf_warn("%s: the server holds seqs up to %" PRIu64 ", past this outbox's; renumbering "
+                "the outbox to follow them",
+                a->cfg.device_id, v.hdr.seq);
+        a->st.rebases++;
+        rc = kf_outbox_rebase(a->ob, v.hdr.seq);
+    }
     if (rc == -ERANGE) {
         a->st.acks_range++;
         return;

@@ -41,6 +41,7 @@ enum kf_ob_stmt {
     KF_OB_ACK_SUM,
     KF_OB_ACK_DELETE,
     KF_OB_MAX_SEQ,
+    KF_OB_REBASE,
     KF_OB_STMT_COUNT_
 };
 
@@ -58,6 +59,7 @@ static const char *const kf_ob_sql[KF_OB_STMT_COUNT_] = {
     [KF_OB_ACK_SUM] = "SELECT count(*), total(len), total(type = ?2) FROM records WHERE seq <= ?1",
     [KF_OB_ACK_DELETE] = "DELETE FROM records WHERE seq <= ?1",
     [KF_OB_MAX_SEQ] = "SELECT max(seq) FROM records",
+    [KF_OB_REBASE] = "UPDATE records SET seq = seq + ?1",
 };
 
 static const char kf_ob_schema_v1[] =
@@ -655,6 +657,45 @@ int kf_outbox_ack(struct kf_outbox *ob, uint64_t hwm)
     m.acked_seq = hwm;
     m.bytes -= gone_bytes;
     m.health -= gone_health;
+    r = kf_ob_meta_store(ob, &m);
+    if (r < 0)
+        goto out_rollback;
+    return kf_ob_commit(ob, &m);
+
+out_rollback:
+    kf_ob_rollback(ob);
+    return r;
+}
+
+int kf_outbox_rebase(struct kf_outbox *ob, uint64_t hwm)
+{
+    struct kf_ob_meta m;
+    sqlite3_stmt *s;
+    uint64_t delta;
+    int r;
+
+    if (ob == NULL)
+        return -EINVAL;
+    if (hwm < ob->meta.next_seq)
+        return -EINVAL; /* an ordinary ack: kf_outbox_ack */
+    if (hwm > (uint64_t)INT64_MAX / 2)
+        return -ERANGE;
+    r = kf_ob_begin(ob, &m);
+    if (r < 0)
+        return r;
+    /* Every held seq is in (acked, next); every new one is past hwm >= next - 1, so no new
+     * seq can collide with an old one while the UPDATE runs, whatever its row order. */
+    delta = hwm - m.acked_seq;
+    s = ob->st[KF_OB_REBASE];
+    if ((r = kf_ob_bind_u64(s, 1, delta)) < 0) {
+        kf_ob_done(s);
+        goto out_rollback;
+    }
+    r = kf_ob_exec(ob, KF_OB_REBASE);
+    if (r < 0)
+        goto out_rollback;
+    m.acked_seq = hwm;
+    m.next_seq += delta;
     r = kf_ob_meta_store(ob, &m);
     if (r < 0)
         goto out_rollback;

@@ -74,6 +74,13 @@ int kf_outbox_peek(struct kf_outbox *ob, uint64_t from_seq, uint32_t max_records
  * cannot have committed what was never sent: the ack is not trusted, nothing deleted). */
 int kf_outbox_ack(struct kf_outbox *ob, uint64_t hwm);
 
+/* The server holds this device's sequence numbers up to hwm, at or past next_seq: this
+ * outbox was recreated (disk replaced or wiped) while the device id and key stayed. Renumber
+ * the held records to follow hwm, in order, and take hwm as acknowledged, so that no new
+ * record reuses a number the server already has (it would be dropped as a duplicate).
+ * -EINVAL if hwm < next_seq (use kf_outbox_ack). Nothing changes on error. */
+int kf_outbox_rebase(struct kf_outbox *ob, uint64_t hwm);
+
 int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret);
 
 #endif

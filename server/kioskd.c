@@ -107,6 +107,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "registry_reloads", json_integer((json_int_t)s->registry_reloads));
     json_object_set_new(o, "expired_offline", json_integer((json_int_t)s->expired_offline));
     json_object_set_new(o, "dropped_nomem", json_integer((json_int_t)s->dropped_nomem));
+    json_object_set_new(o, "seq_gaps", json_integer((json_int_t)s->seq_gaps));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
     json_object_set_new(o, "inbox_dropped", json_integer((json_int_t)lc.dropped_full));
     json_object_set_new(o, "inbox_dropped_nomem", json_integer((json_int_t)lc.dropped_nomem));

@@ -7,6 +7,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,6 +507,14 @@ static void kf__sjob_after(uv_work_t *req, int status)
         if (o->replay) {
             p->delta[KF_REJECT_REPLAY]++;
             p->stats.rejected[KF_REJECT_REPLAY]++;
+        }
+        if (o->gap_last != 0) {
+            p->stats.seq_gaps++;
+            kf_warn("store: %s was acknowledged up to %" PRIu64 " but the store holds only up to "
+                    "%" PRIu64 " (database restored?): seqs %" PRIu64 "-%" PRIu64
+                    " recorded in seq_gaps and skipped",
+                    j->items[i]->ing.hdr.device_id, o->gap_last, o->gap_first - 1, o->gap_first,
+                    o->gap_last);
         }
         p->stats.committed_frames++;
         p->stats.committed_records += o->inserted;

@@ -38,6 +38,7 @@ struct kf_pipeline_stats {
     uint64_t commits, commit_failures;
     uint64_t registry_reloads;
     uint64_t expired_offline;
+    uint64_t seq_gaps;         /* HELLOs acknowledged past the store (see seq_gaps table) */
     uint64_t dropped_nomem;    /* frames dropped for lack of memory (not acked: resent) */
     struct kf_latency latency; /* Paho callback copy -> COMMIT returned */
     size_t pending, verifying, commit_queue; /* gauges */

@@ -89,6 +89,11 @@ static const char *const schema_v1[] = {
     "CREATE VIEW faults_open AS SELECT device_id, code, sev, periph, text, since_ms, seq"
     " FROM fault_state WHERE open = 1",
     "CREATE TABLE reject_counts(reason TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0)",
+    /* Sequence numbers a device says the server acknowledged but the server does not hold
+     * (e.g. the database was restored from a backup): recorded, never silently skipped. */
+    "CREATE TABLE seq_gaps(device_id TEXT NOT NULL REFERENCES devices(device_id),"
+    " first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, detected_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(device_id, first_seq))",
     "INSERT INTO reject_counts(reason) VALUES ('unknown_device'), ('bad_signature'),"
     " ('replay'), ('oversize'), ('bad_compression'), ('malformed'), ('wrong_topic'),"
     " ('revoked')",
@@ -155,6 +160,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " since_ms = CASE WHEN open <> excluded.open THEN excluded.since_ms ELSE since_ms END,"
         " open = excluded.open, sev = excluded.sev, periph = excluded.periph,"
         " text = excluded.text, seq = excluded.seq WHERE excluded.seq > fault_state.seq",
+    [ST_GAP_INSERT] = "INSERT OR IGNORE INTO seq_gaps(device_id, first_seq, last_seq, detected_ms)"
+                      " VALUES (?1, ?2, ?3, ?4)",
     [ST_HWM_NEXT] = "SELECT max(seq_first + count - 1) FROM envelopes"
                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
     [ST_REJECT_ADD] = "INSERT INTO reject_counts(reason, count) VALUES (?1, ?2)"

@@ -80,6 +80,10 @@ struct kf_commit_out {
     uint32_t inserted;   /* new records */
     uint32_t duplicates; /* records already present */
     uint8_t replay;      /* 1: nothing new (counted as KF_REJECT_REPLAY) */
+    /* HELLO only: the device had been acknowledged up to gap_last, past what the store holds
+     * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the
+     * high-water mark moves past it so the device can go on; 0/0 when there was no gap. */
+    uint64_t gap_first, gap_last;
 };
 
 /* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames, plus reject counter deltas

@@ -436,7 +436,12 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in)
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, online);
     sqlite3_bind_int64(s, 3, in->recv_ms);
-    sqlite3_bind_int64(s, 4, in->hdr.device_ms);
+    /* STATEs apply in device-time order; a clock far ahead must not freeze that order for
+     * good, so no STATE counts as later than its receipt (+5 min of tolerated skew). */
+    sqlite3_bind_int64(s, 4,
+                       in->hdr.device_ms < in->recv_ms + KF_CLOCK_AHEAD_MS
+                           ? in->hdr.device_ms
+                           : in->recv_ms + KF_CLOCK_AHEAD_MS);
     return kf__store_stmt_run(st, s, "state");
 }
 
@@ -523,6 +528,42 @@ static int commit_rejects(struct kf_store *st, const uint64_t *delta)
     return 0;
 }
 
+/* A HELLO says the device was acknowledged up to seq - 1. The server only ever acknowledges
+ * what it committed, so a mark past ours means the store lost records (restored from a
+ * backup): record the gap for the operator and move past it, or the device would resend
+ * into a hole forever and its outbox would fill. */
+static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
+                      struct kf_commit_out *out)
+{
+    uint64_t device_acked = in->hdr.seq > 0 ? in->hdr.seq - 1 : 0;
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (device_acked <= out->acked_seq || device_acked > (uint64_t)INT64_MAX)
+        return 0;
+    r = kf__store_stmt(st, ST_GAP_INSERT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, out->acked_seq + 1);
+    bind_u64(s, 3, device_acked);
+    sqlite3_bind_int64(s, 4, now);
+    r = kf__store_stmt_run(st, s, "seq gap");
+    if (r < 0)
+        return r;
+    out->gap_first = out->acked_seq + 1;
+    out->gap_last = device_acked;
+    r = kf__store_stmt(st, ST_DEV_ACKED, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    bind_u64(s, 2, device_acked);
+    r = kf__store_stmt_run(st, s, "acked");
+    if (r < 0)
+        return r;
+    return advance_hwm(st, in->hdr.device_id, device_acked, &out->acked_seq);
+}
+
 int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
                     const uint64_t *reject_delta, struct kf_commit_out *out)
 {
@@ -573,6 +614,11 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
         r = advance_hwm(st, items[i]->hdr.device_id, dev.acked_seq, &tmp[i].acked_seq);
         if (r < 0)
             goto out_rollback;
+        if (items[i]->hdr.kind == KF_MSG_HELLO) {
+            r = commit_gap(st, items[i], now, &tmp[i]);
+            if (r < 0)
+                goto out_rollback;
+        }
     }
     if (reject_delta) {
         r = commit_rejects(st, reject_delta);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The kiosk application's path: JSON lines on the agent's Unix socket -> outbox -> broker ->
 # kioskd. The agent is killed with SIGKILL halfway and restarted: every acknowledged line is
-# committed exactly once; a bad line gets an error reply and the agent keeps serving.
+# committed exactly once; a bad line gets an error reply and the agent keeps serving. Then
+# the terminal's outbox is wiped (a replaced disk, same identity): the new outbox follows
+# the server's numbering, so its records are not mistaken for duplicates.
 source "$(dirname "$0")/lib.sh"
 
 it_init 0
@@ -38,4 +40,12 @@ ok2=$(send_txns 30)
 it_wait_for 30 'test "$(committed)" = 80' || fail "committed $(committed), want 80"
 sleep 2
 [ "$(committed)" = 80 ] || fail "committed $(committed) after settling, want 80"
-echo "agent socket: 80 acknowledged lines, 80 committed, across a SIGKILL of the agent"
+
+kf_stop "$AGENT_PID"
+rm -f "$IT_DIR/dev/KF-WG-0001.outbox.db"*
+start_agent
+ok3=$(send_txns 20)
+[ "$ok3" = 20 ] || fail "20 lines sent to the new outbox, $ok3 acknowledged"
+it_wait_for 30 'test "$(committed)" = 100' || fail "committed $(committed) after the outbox was wiped, want 100"
+grep -q "renumbering" "$IT_DIR/agent.log" || fail "the agent did not follow the server's numbering"
+echo "agent socket: 100 acknowledged lines, 100 committed, across a SIGKILL and a wiped outbox"

@@ -547,3 +547,37 @@ Test(outbox, survives_sigkill_mid_stream)
     cr_assert_eq(append_txn(ob, 1), st.next_seq);
     kf_outbox_free(ob);
 }
+
+/* A recreated outbox under the same identity follows the server's numbering: held records
+ * keep their order and content, get seqs past the server's mark, and survive a reopen. */
+Test(outbox, rebase_follows_the_servers_numbering)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+    struct seen s = {0};
+    uint32_t n = 0;
+
+    for (int i = 1; i <= 3; i++)
+        append_txn(ob, i);
+    cr_assert_eq(kf_outbox_ack(ob, 1), 0);
+    cr_assert_eq(kf_outbox_rebase(ob, 2), -EINVAL, "an ordinary ack is not a rebase");
+    cr_assert_eq(kf_outbox_rebase(ob, 500), 0);
+    struct kf_outbox_stats st = stats_of(ob);
+    cr_assert_eq(st.acked_seq, 500);
+    cr_assert_eq(st.next_seq, 503);
+    cr_assert_eq(st.records, 2);
+    kf_outbox_free(ob);
+
+    ob = open_ob(NULL);
+    cr_assert_eq(stats_of(ob).next_seq, 503, "persisted");
+    cr_assert_eq(kf_outbox_peek(ob, 1, 100, 1 << 20, collect, &s, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(s.seq[0], 501);
+    cr_assert_eq(s.seq[1], 502);
+    cr_assert(strstr(s.json[0], "\"ts\":002") != NULL, "order and content kept: %s", s.json[0]);
+    cr_assert(strstr(s.json[1], "\"ts\":003") != NULL, "order and content kept: %s", s.json[1]);
+    cr_assert_eq(s.ts[0], 1002);
+    cr_assert_eq(append_txn(ob, 4), 503);
+    cr_assert_eq(kf_outbox_ack(ob, 503), 0);
+    cr_assert_eq(stats_of(ob).records, 0);
+    kf_outbox_free(ob);
+}

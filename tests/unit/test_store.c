@@ -276,6 +276,36 @@ Test(store, hello_returns_current_hwm)
     cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 1); /* HELLO is not evidence */
 }
 
+/* A device acknowledged past what the store holds (database restored from a backup): the
+ * gap is recorded, and the high-water mark moves past it so the device can go on. */
+Test(store, hello_past_the_store_records_the_gap)
+{
+    struct frame f;
+    struct kf_ingest hello = {0};
+    struct kf_commit_out out = {0};
+
+    records_frame(&f, "KF-XH-0001", 1, 5);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    hello.hdr.kind = KF_MSG_HELLO;
+    snprintf(hello.hdr.device_id, sizeof(hello.hdr.device_id), "KF-XH-0001");
+    hello.hdr.seq = 11; /* the device holds acks up to 10 */
+    hello.hdr.device_ms = recv_base;
+    hello.recv_ms = recv_base + 5000;
+    hello.body_json = "{}";
+    cr_assert_eq(commit1(&hello, &out), 0);
+    cr_assert_eq(out.acked_seq, 10);
+    cr_assert_eq(out.gap_first, 6);
+    cr_assert_eq(out.gap_last, 10);
+    cr_assert_eq(q1("SELECT first_seq * 100 + last_seq FROM seq_gaps"), 610);
+    records_frame(&f, "KF-XH-0001", 11, 2);
+    cr_assert_eq(commit1(&f.in, &out), 0);
+    cr_assert_eq(out.acked_seq, 12);
+    /* the same HELLO again finds no new gap */
+    cr_assert_eq(commit1(&hello, &out), 0);
+    cr_assert_eq(out.gap_last, 0);
+    cr_assert_eq(q1("SELECT count(*) FROM seq_gaps"), 1);
+}
+
 static int commit_state(const char *state, int64_t device_ms, int64_t recv_ms)
 {
     struct kf_ingest in = {0};
@@ -559,4 +589,15 @@ Test(store, readonly_open_sees_committed_data)
     kf_qtable_free(t);
     cr_assert_lt(kf_store_register_device(ro, &reg), 0);
     kf_store_free(ro);
+}
+
+/* One STATE sealed by a clock years ahead must not freeze every later STATE. */
+Test(store, state_from_a_clock_far_ahead_does_not_freeze_state)
+{
+    const int64_t ten_years = 10LL * 365 * 86400 * 1000;
+
+    cr_assert_eq(commit_state("online", recv_base + ten_years, recv_base), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 1);
+    cr_assert_eq(commit_state("offline", recv_base + 400000, recv_base + 400000), 0);
+    cr_assert_eq(q1("SELECT online FROM devices"), 0, "later STATE applied");
 }
