@@ -118,8 +118,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " ELSE state_since_ms END, online = ?2, last_state_device_ms = ?4"
                      " WHERE device_id = ?1 AND last_state_device_ms <= ?4",
     [ST_DEV_ACKED] = "UPDATE devices SET acked_seq = ?2 WHERE device_id = ?1",
-    [ST_REC_EXISTING] =
-        "SELECT count(*) FROM records WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3",
+    [ST_ENV_DELETE] = "DELETE FROM envelopes WHERE id = ?1",
     [ST_ENV_INSERT] = "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first,"
                       " count, device_ms, clock_offset_ms, recv_ms, commit_ms, topic, raw)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -455,6 +454,15 @@ int kf_store_open(const char *path, unsigned flags, struct kf_store **ret)
         if (r < 0)
             goto out_free;
         r = exec_sql(st, "PRAGMA synchronous = FULL");
+        if (r < 0)
+            goto out_free;
+        /* The writer touches records, txns, envelopes and their indexes on every commit: a
+         * 64 MiB page cache and mapped reads keep it from re-reading pages through pread
+         * (a third of kioskd's CPU before; BENCHMARKS.md). */
+        r = exec_sql(st, "PRAGMA cache_size = -65536");
+        if (r < 0)
+            goto out_free;
+        r = exec_sql(st, "PRAGMA mmap_size = 268435456");
         if (r < 0)
             goto out_free;
         r = migrate(st);

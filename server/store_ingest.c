@@ -236,29 +236,6 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t
     return kf__store_stmt_run(st, s, "fault_state");
 }
 
-static int count_existing(struct kf_store *st, const char *device_id, uint64_t first, uint64_t last,
-                          uint64_t *ret)
-{
-    sqlite3_stmt *s = NULL;
-    int r, rc;
-
-    r = kf__store_stmt(st, ST_REC_EXISTING, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, first);
-    bind_u64(s, 3, last);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *ret = (uint64_t)sqlite3_column_int64(s, 0);
-        r = 0;
-    } else {
-        r = kf__store_sql_fail(st, rc, "count records");
-    }
-    kf__store_stmt_done(s);
-    return r;
-}
-
 static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int64_t now,
                            int64_t *ret_id)
 {
@@ -293,7 +270,7 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct dev_row *dev, int64_t now, struct kf_commit_out *out)
 {
-    uint64_t first = in->hdr.seq, last, existing = 0;
+    uint64_t first = in->hdr.seq, last;
     unsigned fflags;
     int64_t offset, env_id;
     sqlite3_stmt *s = NULL;
@@ -306,10 +283,8 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         return -EINVAL;
     }
     last = first + in->nrec - 1;
-    r = count_existing(st, in->hdr.device_id, first, last, &existing);
-    if (r < 0)
-        return r;
-    if (existing >= in->nrec) {
+    if (last <= dev->acked_seq) {
+        /* Everything at or below the high-water mark is stored: a replay, no query needed. */
         out->replay = 1;
         out->duplicates = in->nrec;
         return 0;
@@ -363,6 +338,16 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         }
         if (r < 0)
             return r;
+    }
+    if (out->inserted == 0) {
+        /* Stored before, past the high-water mark (a resent out-of-order batch): not
+         * evidence of anything new, so the frame is not kept twice. */
+        out->replay = 1;
+        r = kf__store_stmt(st, ST_ENV_DELETE, &s);
+        if (r < 0)
+            return r;
+        sqlite3_bind_int64(s, 1, env_id);
+        return kf__store_stmt_run(st, s, "delete envelope");
     }
     return 0;
 }
@@ -564,35 +549,71 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
     return advance_hwm(st, in->hdr.device_id, device_acked, &out->acked_seq);
 }
 
-int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    const uint64_t *reject_delta, struct kf_commit_out *out)
+/* Frames of one device are processed together (in arrival order), so the per-device work
+ * (lookup, last-seen, high-water mark) is done once per commit, not once per frame. */
+struct order {
+    const char *device_id;
+    size_t index;
+};
+
+static int order_cmp(const void *a, const void *b)
 {
-    struct kf_commit_out *tmp = NULL;
+    const struct order *x = a, *y = b;
+    int c = strcmp(x->device_id, y->device_id);
+
+    if (c != 0)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
+                         const struct order *ord, size_t m, int64_t now, struct kf_commit_out *tmp)
+{
+    const char *device_id = ord[0].device_id;
+    const struct kf_ingest *last_synced = NULL;
+    struct kf_ingest seen = {0};
     struct dev_row dev;
-    int64_t now = kf_now_ms();
-    int r;
+    uint64_t hwm;
+    int has_state = 0, r;
 
-    if (n > 0) {
-        tmp = calloc(n, sizeof(*tmp));
-        if (!tmp)
-            return -ENOMEM;
-    }
-    st->errmsg[0] = '\0';
-    r = kf_store_begin(st);
+    r = dev_get(st, device_id, &dev);
     if (r < 0)
-        goto out_free;
-    for (size_t i = 0; i < n; i++) {
-        const struct kf_ingest *in = items[i];
+        return r;
+    /* Last-seen/online once for the group, unless a STATE frame is in it: then the frames'
+     * order decides the final online state, and each frame is applied in turn. */
+    seen.hdr = items[ord[0].index]->hdr;
+    seen.recv_ms = items[ord[0].index]->recv_ms;
+    seen.hdr.flags = 0;
+    for (size_t k = 0; k < m; k++) {
+        const struct kf_ingest *in = items[ord[k].index];
+        has_state |= in->hdr.kind == KF_MSG_STATE;
+        if (in->recv_ms > seen.recv_ms)
+            seen.recv_ms = in->recv_ms;
+        if (in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO)
+            seen.hdr.kind = in->hdr.kind;
+        if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED)
+            last_synced = in;
+    }
+    if (last_synced) {
+        seen.hdr.flags = KF_ENV_F_CLOCK_SYNCED;
+        seen.hdr.clock_offset_ms = last_synced->hdr.clock_offset_ms;
+    }
+    if (!has_state) {
+        r = commit_seen(st, &seen);
+        if (r < 0)
+            return r;
+    }
+    for (size_t k = 0; k < m; k++) {
+        const struct kf_ingest *in = items[ord[k].index];
 
-        r = dev_get(st, in->hdr.device_id, &dev);
-        if (r < 0)
-            goto out_rollback;
-        r = commit_seen(st, in);
-        if (r < 0)
-            goto out_rollback;
+        if (has_state) {
+            r = commit_seen(st, in);
+            if (r < 0)
+                return r;
+        }
         switch (in->hdr.kind) {
         case KF_MSG_RECORDS:
-            r = commit_records(st, in, &dev, now, &tmp[i]);
+            r = commit_records(st, in, &dev, now, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
             r = commit_hello(st, in);
@@ -604,21 +625,62 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
             r = 0; /* ACK/COMMAND never come from devices; only last_seen is noted */
         }
         if (r < 0)
-            goto out_rollback;
+            return r;
     }
-    /* After all frames: frames of one device may come in any order within the group. */
-    for (size_t i = 0; i < n; i++) {
-        r = dev_get(st, items[i]->hdr.device_id, &dev);
-        if (r < 0)
-            goto out_rollback;
-        r = advance_hwm(st, items[i]->hdr.device_id, dev.acked_seq, &tmp[i].acked_seq);
-        if (r < 0)
-            goto out_rollback;
-        if (items[i]->hdr.kind == KF_MSG_HELLO) {
-            r = commit_gap(st, items[i], now, &tmp[i]);
+    /* Frames may have come in any order: advance over everything stored, once. */
+    r = advance_hwm(st, device_id, dev.acked_seq, &hwm);
+    if (r < 0)
+        return r;
+    for (size_t k = 0; k < m; k++) {
+        struct kf_commit_out *o = &tmp[ord[k].index];
+
+        o->acked_seq = hwm;
+        if (items[ord[k].index]->hdr.kind == KF_MSG_HELLO) {
+            r = commit_gap(st, items[ord[k].index], now, o);
             if (r < 0)
-                goto out_rollback;
+                return r;
+            hwm = o->acked_seq;
         }
+    }
+    for (size_t k = 0; k < m; k++)
+        tmp[ord[k].index].acked_seq = hwm;
+    return 0;
+}
+
+int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
+                    const uint64_t *reject_delta, struct kf_commit_out *out)
+{
+    struct kf_commit_out *tmp = NULL;
+    struct order *ord = NULL;
+    int64_t now = kf_now_ms();
+    int r;
+
+    if (n > 0) {
+        tmp = calloc(n, sizeof(*tmp));
+        ord = calloc(n, sizeof(*ord));
+        if (!tmp || !ord) {
+            r = -ENOMEM;
+            goto out_free;
+        }
+        for (size_t i = 0; i < n; i++) {
+            ord[i].device_id = items[i]->hdr.device_id;
+            ord[i].index = i;
+        }
+        qsort(ord, n, sizeof(*ord), order_cmp);
+    }
+    st->errmsg[0] = '\0';
+    r = kf_store_begin(st);
+    if (r < 0)
+        goto out_free;
+    for (size_t g = 0; g < n;) {
+        size_t m = 1;
+
+        while (g + m < n && strcmp(ord[g + m].device_id, ord[g].device_id) == 0)
+            m++;
+        r = commit_device(st, items, ord + g, m, now, tmp);
+        if (r < 0)
+            goto out_rollback;
+        g += m;
     }
     if (reject_delta) {
         r = commit_rejects(st, reject_delta);
@@ -630,12 +692,14 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
         goto out_free;
     if (n > 0)
         memcpy(out, tmp, n * sizeof(*tmp));
+    free(ord);
     free(tmp);
     return 0;
 
 out_rollback:
     kf__store_exec_one(st, ST_ROLLBACK);
 out_free:
+    free(ord);
     free(tmp);
     return r;
 }

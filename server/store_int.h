@@ -18,7 +18,7 @@ enum kf_stmt {
     ST_DEV_HELLO,
     ST_DEV_STATE,
     ST_DEV_ACKED,
-    ST_REC_EXISTING,
+    ST_ENV_DELETE,
     ST_ENV_INSERT,
     ST_REC_INSERT,
     ST_TXN_INSERT,
