@@ -55,15 +55,16 @@ static const char *const schema_v1[] = {
     " recv_ms INTEGER NOT NULL, commit_ms INTEGER NOT NULL, topic TEXT NOT NULL,"
     " raw BLOB NOT NULL)",
     "CREATE INDEX envelopes_dev_seq ON envelopes(device_id, seq_first)",
+    /* One row per record; a transaction's own columns live in the same row (NULL for other
+     * types), so the idempotent insert of a txn is one B-tree write, not two. */
     "CREATE TABLE records(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " envelope_id INTEGER NOT NULL REFERENCES envelopes(id), type INTEGER NOT NULL,"
     " device_ts_ms INTEGER NOT NULL, effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL,"
-    " flags INTEGER NOT NULL, PRIMARY KEY(device_id, seq)) WITHOUT ROWID",
-    "CREATE TABLE txns(device_id TEXT NOT NULL, seq INTEGER NOT NULL, asset_id TEXT NOT NULL,"
-    " zone_id TEXT NOT NULL, item TEXT NOT NULL, outcome TEXT NOT NULL,"
-    " start_ms INTEGER NOT NULL, dur_ms INTEGER NOT NULL, day INTEGER NOT NULL,"
-    " PRIMARY KEY(device_id, seq)) WITHOUT ROWID",
-    "CREATE INDEX txns_day ON txns(day)",
+    " flags INTEGER NOT NULL, asset_id TEXT, zone_id TEXT, item TEXT, outcome TEXT,"
+    " dur_ms INTEGER, day INTEGER, PRIMARY KEY(device_id, seq)) WITHOUT ROWID",
+    "CREATE INDEX records_txn_day ON records(day) WHERE type = 1",
+    "CREATE VIEW txns AS SELECT device_id, seq, asset_id, zone_id, item, outcome,"
+    " effective_ms AS start_ms, dur_ms, day FROM records WHERE type = 1",
     "CREATE TABLE usage_daily(day INTEGER NOT NULL, zone_id TEXT NOT NULL,"
     " asset_id TEXT NOT NULL, item TEXT NOT NULL, ok INTEGER NOT NULL DEFAULT 0,"
     " failed INTEGER NOT NULL DEFAULT 0, abandoned INTEGER NOT NULL DEFAULT 0,"
@@ -123,10 +124,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                       " count, device_ms, clock_offset_ms, recv_ms, commit_ms, topic, raw)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_REC_INSERT] = "INSERT OR IGNORE INTO records(device_id, seq, envelope_id, type,"
-                      " device_ts_ms, effective_ms, recv_ms, flags)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_TXN_INSERT] = "INSERT INTO txns(device_id, seq, asset_id, zone_id, item, outcome,"
-                      " start_ms, dur_ms, day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      " device_ts_ms, effective_ms, recv_ms, flags, asset_id, zone_id, item,"
+                      " outcome, dur_ms, day)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_USAGE_UPSERT] =
         "INSERT INTO usage_daily(day, zone_id, asset_id, item, ok, failed, abandoned,"
         " dur_ms_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"

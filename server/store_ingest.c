@@ -92,36 +92,13 @@ static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
     sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
 }
 
-static int apply_txn(struct kf_store *st, const struct kf_ingest *in, const struct dev_row *dev,
-                     uint64_t seq, const struct kf_rec_txn *t, int64_t eff)
+/* The txn's own columns went in with its record row; what is left is the aggregate. */
+static int apply_txn(struct kf_store *st, const struct dev_row *dev, const struct kf_rec_txn *t,
+                     int32_t day)
 {
-    const char *outcome = kf_outcome_name(t->outcome);
-    int32_t day = kf_local_day(eff);
     sqlite3_stmt *s = NULL;
-    int r;
+    int r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
 
-    if (!outcome) {
-        kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
-                         (unsigned long long)seq, t->outcome);
-        return -EINVAL;
-    }
-    r = kf__store_stmt(st, ST_TXN_INSERT, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, seq);
-    sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, dev->zone_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, t->item, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, eff);
-    sqlite3_bind_int64(s, 8, t->dur_ms);
-    sqlite3_bind_int(s, 9, day);
-    r = kf__store_stmt_run(st, s, "insert txn");
-    if (r < 0)
-        return r;
-
-    r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
     if (r < 0)
         return r;
     sqlite3_bind_int(s, 1, day);
@@ -298,6 +275,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         uint64_t seq = first + i;
         unsigned flags = fflags;
         int64_t eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+        int32_t day = 0;
 
         r = kf__store_stmt(st, ST_REC_INSERT, &s);
         if (r < 0)
@@ -310,6 +288,23 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         sqlite3_bind_int64(s, 6, eff);
         sqlite3_bind_int64(s, 7, in->recv_ms);
         sqlite3_bind_int(s, 8, (int)flags);
+        if (rec->type == KF_REC_TXN) {
+            const char *outcome = kf_outcome_name(rec->u.txn.outcome);
+
+            if (!outcome) {
+                kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
+                                 (unsigned long long)seq, rec->u.txn.outcome);
+                kf__store_stmt_done(s);
+                return -EINVAL;
+            }
+            day = kf_local_day(eff);
+            sqlite3_bind_text(s, 9, dev->asset_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 10, dev->zone_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 11, rec->u.txn.item, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 12, outcome, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 13, rec->u.txn.dur_ms);
+            sqlite3_bind_int(s, 14, day);
+        }
         r = kf__store_stmt_run(st, s, "insert record");
         if (r < 0)
             return r;
@@ -320,7 +315,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         out->inserted++;
         switch (rec->type) {
         case KF_REC_TXN:
-            r = apply_txn(st, in, dev, seq, &rec->u.txn, eff);
+            r = apply_txn(st, dev, &rec->u.txn, day);
             break;
         case KF_REC_HEALTH:
             r = apply_health(st, in, seq, &rec->u.health, eff);
