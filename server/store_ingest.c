@@ -244,8 +244,11 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
     return 0;
 }
 
+/* health_seq: the newest health sample's seq among this commit's frames of the device;
+ * only that one can end up in health_latest, so older ones are not written there. */
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
-                          const struct dev_row *dev, int64_t now, struct kf_commit_out *out)
+                          const struct dev_row *dev, uint64_t health_seq, int64_t now,
+                          struct kf_commit_out *out)
 {
     uint64_t first = in->hdr.seq, last;
     unsigned fflags;
@@ -318,7 +321,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             r = apply_txn(st, dev, &rec->u.txn, day);
             break;
         case KF_REC_HEALTH:
-            r = apply_health(st, in, seq, &rec->u.health, eff);
+            r = seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
             break;
         case KF_REC_PERIPH:
             r = apply_periph(st, in, seq, &rec->u.periph, eff);
@@ -568,7 +571,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     const struct kf_ingest *last_synced = NULL;
     struct kf_ingest seen = {0};
     struct dev_row dev;
-    uint64_t hwm;
+    uint64_t hwm, health_seq = 0;
     int has_state = 0, r;
 
     r = dev_get(st, device_id, &dev);
@@ -588,6 +591,12 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
             seen.hdr.kind = in->hdr.kind;
         if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED)
             last_synced = in;
+        if (in->hdr.kind == KF_MSG_RECORDS && in->recs) {
+            for (uint32_t i = 0; i < in->nrec; i++) {
+                if (in->recs[i].type == KF_REC_HEALTH && in->hdr.seq + i > health_seq)
+                    health_seq = in->hdr.seq + i;
+            }
+        }
     }
     if (last_synced) {
         seen.hdr.flags = KF_ENV_F_CLOCK_SYNCED;
@@ -608,7 +617,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         }
         switch (in->hdr.kind) {
         case KF_MSG_RECORDS:
-            r = commit_records(st, in, &dev, now, &tmp[ord[k].index]);
+            r = commit_records(st, in, &dev, health_seq, now, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
             r = commit_hello(st, in);

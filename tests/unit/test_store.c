@@ -601,3 +601,26 @@ Test(store, state_from_a_clock_far_ahead_does_not_freeze_state)
     cr_assert_eq(commit_state("offline", recv_base + 400000, recv_base + 400000), 0);
     cr_assert_eq(q1("SELECT online FROM devices"), 0, "later STATE applied");
 }
+
+/* Several health samples of one device in one commit, in any frame order: the newest by
+ * seq is the one kept as latest. */
+Test(store, latest_health_is_the_newest_sample_of_the_commit)
+{
+    struct frame a, b;
+    struct kf_ingest *items[2] = {&b.in, &a.in};
+    struct kf_commit_out out[2];
+
+    records_frame(&a, "KF-XH-0001", 1, 2);
+    records_frame(&b, "KF-XH-0001", 3, 2);
+    a.recs[1] = (struct kf_record){.type = KF_REC_HEALTH, .ts_ms = recv_base - 2000};
+    a.recs[1].u.health.cpu_pm = 100;
+    a.recs[1].u.health.temp_mc = KF_TEMP_NONE;
+    b.recs[0] = (struct kf_record){.type = KF_REC_HEALTH, .ts_ms = recv_base - 1000};
+    b.recs[0].u.health.cpu_pm = 300;
+    b.recs[0].u.health.temp_mc = KF_TEMP_NONE;
+    cr_assert_eq(kf_store_commit(st, items, 2, NULL, out), 0);
+    cr_assert_eq(out[0].acked_seq, 4);
+    cr_assert_eq(q1("SELECT cpu_pm FROM health_latest"), 300);
+    cr_assert_eq(q1("SELECT seq FROM health_latest"), 3);
+    cr_assert_eq(q1("SELECT count(*) FROM records WHERE type = 2"), 2, "both kept as records");
+}
