@@ -3,7 +3,7 @@
  *   kf-loadgen --fleet DIR/fleet.csv --uri tcp://127.0.0.1:PORT [--devices N]
  *              [--per-device M] [--records R] [--start-seq S] [--conns C] [--inflight W]
  *              [--rate MSGS_PER_S] [--device-window K] [--wait-acks SECONDS]
- *              [--watch-pid PID]... [--sign-threads T] [--seed X]
+ *              [--ack-idle SECONDS] [--watch-pid PID]... [--sign-threads T] [--seed X]
  *
  * Before the timed window: reads the fleet (kiosk-provision's fleet.csv and the key files
  * it names), builds M RECORDS frames per device (R realistic records each, contiguous seqs
@@ -13,7 +13,9 @@
  *
  * --wait-acks: also subscribe to kf/v1/+/ack (before publishing) and wait until the server
  * has acknowledged every device's last seq; the window then ends at the last ACK needed,
- * which kioskd publishes only after COMMIT. --device-window K (needs --wait-acks) lets a
+ * which kioskd publishes only after COMMIT (or, when some device is never fully acknowledged,
+ * at the last ACK of any device, after --ack-idle seconds without one; default
+ * 10). --device-window K (needs --wait-acks) lets a
  * device have at most K frames published and not yet acknowledged, as a real agent does
  * (its batch.inflight_max), so the load follows what the server commits instead of piling
  * up in the broker. --watch-pid: report the CPU time of that process (kioskd, mosquitto)
@@ -82,6 +84,8 @@ static struct {
     _Atomic uint64_t acks_received;
     _Atomic uint32_t devices_done;
     _Atomic uint64_t last_ack_ns; /* monotonic ns of the ACK that completed the last device */
+    _Atomic uint64_t progress_ns; /* monotonic ns of the last ACK of any device */
+    double ack_idle;              /* give up after this long without progress */
     uint32_t *by_id;              /* device indexes sorted by id, for the ACK lookup */
     _Atomic int lost;
 } g;
@@ -318,6 +322,9 @@ static int on_ack(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         prev = atomic_load(&d->acked_seq);
         while (v.hdr.seq > prev && !atomic_compare_exchange_weak(&d->acked_seq, &prev, v.hdr.seq))
             ;
+        /* Every ACK follows a COMMIT that touched the device, even one that stored frames
+         * past a gap and so could not move its HWM. */
+        atomic_store(&g.progress_ns, mono_ns());
         if (prev < last && v.hdr.seq >= last) {
             atomic_store(&g.last_ack_ns, mono_ns());
             atomic_fetch_add(&g.devices_done, 1);
@@ -484,7 +491,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: kf-loadgen --fleet FLEET.csv --uri URI [--devices N] [--per-device M]\n"
             "       [--records R] [--start-seq S] [--conns C] [--inflight W] [--rate MSGS_S]\n"
-            "       [--device-window K] [--wait-acks SECONDS] [--watch-pid PID]...\n"
+            "       [--device-window K] [--wait-acks SECONDS] [--ack-idle SECONDS]\n"
+            "       [--watch-pid PID]...\n"
             "       [--sign-threads T] [--seed X]\n");
 }
 
@@ -505,6 +513,7 @@ int main(int argc, char **argv)
     g.nconns = 8;
     g.inflight = 1000;
     g.seed = 1;
+    g.ack_idle = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = val != NULL;
@@ -532,6 +541,8 @@ int main(int argc, char **argv)
             ok = kf_bench_parse_u64(val, 0, 1000000, &g.device_window) == 0;
         else if (ok && strcmp(a, "--wait-acks") == 0)
             ok = kf_bench_parse_double(val, &g.wait_acks) == 0;
+        else if (ok && strcmp(a, "--ack-idle") == 0)
+            ok = kf_bench_parse_double(val, &g.ack_idle) == 0;
         else if (ok && strcmp(a, "--sign-threads") == 0)
             ok = kf_bench_parse_u64(val, 1, 16, &sign_threads) == 0;
         else if (ok && strcmp(a, "--seed") == 0)
@@ -717,11 +728,20 @@ int main(int argc, char **argv)
         double until = t_pub_end + g.wait_acks;
 
         while (atomic_load(&g.devices_done) < g.ndevs && kf_bench_now() < until &&
-               !atomic_load(&g.lost))
+               !atomic_load(&g.lost)) {
+            double last = (double)atomic_load(&g.progress_ns) * 1e-9;
+
+            /* Frames the server dropped (its inbox full) are never acknowledged: stop
+             * waiting once nothing has moved for a while. */
+            if (kf_bench_now() - (last > t_pub_end ? last : t_pub_end) > g.ack_idle)
+                break;
             wait_a_little();
+        }
         if (atomic_load(&g.devices_done) == g.ndevs)
             t_end = (double)atomic_load(&g.last_ack_ns) * 1e-9;
-        else
+        else /* up to the last ACK */
+            t_end = (double)atomic_load(&g.progress_ns) * 1e-9;
+        if (t_end <= t0)
             t_end = kf_bench_now();
         for (uint32_t i = 0; i < g.ndevs; i++) {
             uint64_t a = atomic_load(&g.devs[i].acked_seq);
