@@ -54,7 +54,8 @@ static const char *const schema_v1[] = {
     " count INTEGER NOT NULL, device_ms INTEGER NOT NULL, clock_offset_ms INTEGER NOT NULL,"
     " recv_ms INTEGER NOT NULL, commit_ms INTEGER NOT NULL, topic TEXT NOT NULL,"
     " raw BLOB NOT NULL)",
-    "CREATE INDEX envelopes_dev_seq ON envelopes(device_id, seq_first)",
+    /* Covering for the high-water-mark walk: it reads seq_first and count only. */
+    "CREATE INDEX envelopes_dev_seq ON envelopes(device_id, seq_first, count)",
     /* One row per record; a transaction's own columns live in the same row (NULL for other
      * types), so the idempotent insert of a txn is one B-tree write, not two. envelope_id is
      * not declared a foreign key: the commit inserts each record with the id of the envelope
@@ -166,6 +167,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                       " VALUES (?1, ?2, ?3, ?4)",
     [ST_HWM_NEXT] = "SELECT max(seq_first + count - 1) FROM envelopes"
                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
+    [ST_HWM_EXACT] = "SELECT max(seq_first + count - 1) FROM envelopes"
+                     " WHERE device_id = ?1 AND seq_first = ?2",
     [ST_REJECT_ADD] = "INSERT INTO reject_counts(reason, count) VALUES (?1, ?2)"
                       " ON CONFLICT(reason) DO UPDATE SET count = count + excluded.count",
     [ST_EXPIRE] = "UPDATE devices SET online = 0, state_since_ms = ?2"

@@ -449,28 +449,51 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
 /* Advance the device's HWM over stored envelopes contiguous with it. An envelope that
  * covers acked+1 starts at most KF_ENV_MAX_RECORDS - 1 before it, so the scan is a short
  * index range whatever the history. */
+/* The end of the stored envelopes starting exactly at from (exact = 1), or starting in
+ * [lo, from] (exact = 0); 0 when there is none. */
+static int hwm_probe(struct kf_store *st, const char *device_id, int exact, uint64_t lo,
+                     uint64_t from, uint64_t *ret_end)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_stmt(st, exact ? ST_HWM_EXACT : ST_HWM_NEXT, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    if (exact) {
+        bind_u64(s, 2, from);
+    } else {
+        bind_u64(s, 2, lo);
+        bind_u64(s, 3, from);
+    }
+    *ret_end = 0;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        *ret_end = (uint64_t)sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "hwm");
+    kf__store_stmt_done(s);
+    return r;
+}
+
+/* Advance the device's HWM over stored envelopes contiguous with it. Agents send batches
+ * that start right after the mark, so an exact lookup almost always finds the next one; a
+ * batch that overlaps the mark (resent with other boundaries) starts at most
+ * KF_ENV_MAX_RECORDS - 1 before it, so the fallback is a short index range. */
 static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
 {
     uint64_t start = acked;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     for (;;) {
         uint64_t lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
         uint64_t end = 0;
 
-        r = kf__store_stmt(st, ST_HWM_NEXT, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-        bind_u64(s, 2, lo);
-        bind_u64(s, 3, acked + 1);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-            end = (uint64_t)sqlite3_column_int64(s, 0);
-        else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            r = kf__store_sql_fail(st, rc, "hwm");
-        kf__store_stmt_done(s);
+        r = hwm_probe(st, device_id, 1, lo, acked + 1, &end);
+        if (r == 0 && end <= acked)
+            r = hwm_probe(st, device_id, 0, lo, acked + 1, &end);
         if (r < 0)
             return r;
         if (end <= acked)

@@ -27,6 +27,7 @@ enum kf_stmt {
     ST_FAULT_INSERT,
     ST_FAULT_STATE,
     ST_HWM_NEXT,
+    ST_HWM_EXACT,
     ST_GAP_INSERT,
     ST_REJECT_ADD,
     ST_EXPIRE,
