@@ -50,4 +50,10 @@ if ! diff -u "$IT_DIR/want.txt" "$IT_DIR/got.txt" >"$IT_DIR/diff.log"; then
     fail "server usage differs from the ledger"
 fi
 ctl rejects --format csv
+# Under a ThreadSanitizer build (scripts/test runs this test against one), any race report
+# in any process fails the test.
+if grep -l "WARNING: ThreadSanitizer" "$IT_DIR"/*.log; then
+    grep -h -A30 "WARNING: ThreadSanitizer" "$IT_DIR"/*.log | head -80 >&2
+    fail "ThreadSanitizer reported a race"
+fi
 echo "exactly once: $want_total txns, every one committed once"
