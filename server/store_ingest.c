@@ -92,24 +92,73 @@ static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
     sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
 }
 
-/* The txn's own columns went in with its record row; what is left is the aggregate. */
-static int apply_txn(struct kf_store *st, const struct dev_row *dev, const struct kf_rec_txn *t,
-                     int32_t day)
-{
-    sqlite3_stmt *s = NULL;
-    int r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
+/* A device's usage within one commit, summed before it is written: usage_daily gets one
+ * upsert per (day, item) the commit touched, not one per transaction. */
+struct usage_row {
+    int32_t day;
+    char item[KF_ITEM_CODE_MAX + 1];
+    int64_t ok, failed, abandoned, dur_ms;
+};
 
-    if (r < 0)
-        return r;
-    sqlite3_bind_int(s, 1, day);
-    sqlite3_bind_text(s, 2, dev->zone_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, t->item, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 5, t->outcome == KF_OUTCOME_OK);
-    sqlite3_bind_int(s, 6, t->outcome == KF_OUTCOME_FAILED);
-    sqlite3_bind_int(s, 7, t->outcome == KF_OUTCOME_ABANDONED);
-    sqlite3_bind_int64(s, 8, t->dur_ms);
-    return kf__store_stmt_run(st, s, "usage_daily");
+struct usage_acc {
+    size_t n, cap;
+    struct usage_row *rows;
+};
+
+static int usage_add(struct usage_acc *acc, const struct kf_rec_txn *t, int32_t day)
+{
+    struct usage_row *u = NULL;
+
+    for (size_t i = acc->n; i-- > 0;) {
+        if (acc->rows[i].day == day && strcmp(acc->rows[i].item, t->item) == 0) {
+            u = &acc->rows[i];
+            break;
+        }
+    }
+    if (!u) {
+        if (acc->n == acc->cap) {
+            size_t cap = acc->cap ? 2 * acc->cap : 64;
+            struct usage_row *rows = realloc(acc->rows, cap * sizeof(*rows));
+            if (!rows)
+                return -ENOMEM;
+            acc->rows = rows;
+            acc->cap = cap;
+        }
+        u = &acc->rows[acc->n++];
+        memset(u, 0, sizeof(*u));
+        u->day = day;
+        snprintf(u->item, sizeof(u->item), "%s", t->item);
+    }
+    u->ok += t->outcome == KF_OUTCOME_OK;
+    u->failed += t->outcome == KF_OUTCOME_FAILED;
+    u->abandoned += t->outcome == KF_OUTCOME_ABANDONED;
+    u->dur_ms += t->dur_ms;
+    return 0;
+}
+
+static int usage_flush(struct kf_store *st, const struct dev_row *dev, struct usage_acc *acc)
+{
+    for (size_t i = 0; i < acc->n; i++) {
+        const struct usage_row *u = &acc->rows[i];
+        sqlite3_stmt *s = NULL;
+        int r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
+
+        if (r < 0)
+            return r;
+        sqlite3_bind_int(s, 1, u->day);
+        sqlite3_bind_text(s, 2, dev->zone_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, u->item, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, u->ok);
+        sqlite3_bind_int64(s, 6, u->failed);
+        sqlite3_bind_int64(s, 7, u->abandoned);
+        sqlite3_bind_int64(s, 8, u->dur_ms);
+        r = kf__store_stmt_run(st, s, "usage_daily");
+        if (r < 0)
+            return r;
+    }
+    acc->n = 0;
+    return 0;
 }
 
 static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
@@ -248,7 +297,7 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
  * only that one can end up in health_latest, so older ones are not written there. */
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct dev_row *dev, uint64_t health_seq, int64_t now,
-                          struct kf_commit_out *out)
+                          struct usage_acc *usage, struct kf_commit_out *out)
 {
     uint64_t first = in->hdr.seq, last;
     unsigned fflags;
@@ -318,7 +367,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         out->inserted++;
         switch (rec->type) {
         case KF_REC_TXN:
-            r = apply_txn(st, dev, &rec->u.txn, day);
+            r = usage_add(usage, &rec->u.txn, day);
             break;
         case KF_REC_HEALTH:
             r = seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
@@ -588,7 +637,8 @@ static int order_cmp(const void *a, const void *b)
 }
 
 static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
-                         const struct order *ord, size_t m, int64_t now, struct kf_commit_out *tmp)
+                         const struct order *ord, size_t m, int64_t now, struct usage_acc *usage,
+                         struct kf_commit_out *tmp)
 {
     const char *device_id = ord[0].device_id;
     const struct kf_ingest *last_synced = NULL;
@@ -640,7 +690,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         }
         switch (in->hdr.kind) {
         case KF_MSG_RECORDS:
-            r = commit_records(st, in, &dev, health_seq, now, &tmp[ord[k].index]);
+            r = commit_records(st, in, &dev, health_seq, now, usage, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
             r = commit_hello(st, in);
@@ -654,6 +704,9 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         if (r < 0)
             return r;
     }
+    r = usage_flush(st, &dev, usage);
+    if (r < 0)
+        return r;
     /* Frames may have come in any order: advance over everything stored, once. */
     r = advance_hwm(st, device_id, dev.acked_seq, &hwm);
     if (r < 0)
@@ -679,6 +732,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
 {
     struct kf_commit_out *tmp = NULL;
     struct order *ord = NULL;
+    struct usage_acc usage = {0};
     int64_t now = kf_now_ms();
     int r;
 
@@ -704,7 +758,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
 
         while (g + m < n && strcmp(ord[g + m].device_id, ord[g].device_id) == 0)
             m++;
-        r = commit_device(st, items, ord + g, m, now, tmp);
+        r = commit_device(st, items, ord + g, m, now, &usage, tmp);
         if (r < 0)
             goto out_rollback;
         g += m;
@@ -719,6 +773,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
         goto out_free;
     if (n > 0)
         memcpy(out, tmp, n * sizeof(*tmp));
+    free(usage.rows);
     free(ord);
     free(tmp);
     return 0;
@@ -726,6 +781,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
 out_rollback:
     kf__store_exec_one(st, ST_ROLLBACK);
 out_free:
+    free(usage.rows);
     free(ord);
     free(tmp);
     return r;

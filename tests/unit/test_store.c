@@ -624,3 +624,47 @@ Test(store, latest_health_is_the_newest_sample_of_the_commit)
     cr_assert_eq(q1("SELECT seq FROM health_latest"), 3);
     cr_assert_eq(q1("SELECT count(*) FROM records WHERE type = 2"), 2, "both kept as records");
 }
+
+/* The auditor's invariant (docs/STORE.md): usage_daily is exactly the aggregation of the
+ * transactions, after a group commit mixing devices, days, items, outcomes and a replay. */
+Test(store, usage_daily_equals_the_aggregation_of_txns)
+{
+    struct kf_device_reg reg = {.device_id = "KF-XH-0002",
+                                .asset_id = "A-000002",
+                                .kind = KF_KIND_ITM,
+                                .zone_id = "Z-XH-001"};
+    static const char *const items[] = {"HF-001", "SB-003", "HF-001", "HF-001"};
+    struct frame f[6];
+    struct kf_ingest *in[7];
+    struct kf_commit_out out[7];
+
+    memset(reg.pk, 9, sizeof(reg.pk));
+    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
+    for (int i = 0; i < 6; i++) {
+        records_frame(&f[i], i % 2 ? "KF-XH-0002" : "KF-XH-0001", 1 + (uint64_t)(i / 2) * 4, 4);
+        for (int k = 0; k < 4; k++) {
+            /* two local days, three outcomes, repeated items */
+            f[i].recs[k] = txn(recv_base - (int64_t)(k % 2) * 86400000 - 1000, items[k],
+                               1 + (i + k) % 3, 1000u * (uint32_t)(k + 1));
+        }
+        in[i] = &f[i].in;
+    }
+    in[6] = &f[0].in; /* the same frame again in the same commit */
+    cr_assert_eq(kf_store_commit(st, in, 7, NULL, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(q1("SELECT count(*) FROM txns"), 24);
+    cr_assert_eq(q1("SELECT count(*) FROM ("
+                    " SELECT day, zone_id, asset_id, item, sum(outcome = 'ok'),"
+                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
+                    " FROM txns GROUP BY 1, 2, 3, 4"
+                    " EXCEPT SELECT day, zone_id, asset_id, item, ok, failed, abandoned,"
+                    " dur_ms_total FROM usage_daily)"),
+                 0);
+    cr_assert_eq(q1("SELECT count(*) FROM ("
+                    " SELECT day, zone_id, asset_id, item, ok, failed, abandoned, dur_ms_total"
+                    " FROM usage_daily EXCEPT"
+                    " SELECT day, zone_id, asset_id, item, sum(outcome = 'ok'),"
+                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
+                    " FROM txns GROUP BY 1, 2, 3, 4)"),
+                 0);
+    cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
+}
