@@ -16,6 +16,7 @@
 #include <kf/time.h>
 
 #include "store.h"
+#include "store_audit.h"
 #include "store_query.h"
 
 enum format {
@@ -34,7 +35,11 @@ static void usage(FILE *f)
           "        --by device|zone|unit|bank|item|family|device,item\n"
           "                               transactions over inclusive local days\n"
           "  rejects                      rejected frames by reason\n"
-          "  summary [--from D --to D]    fleet summary (usage total: all time by default)\n",
+          "  summary [--from D --to D]    fleet summary (usage total: all time by default)\n"
+          "  verify                       re-verify the stored evidence: every frame's\n"
+          "                               signature, every record against its frame,\n"
+          "                               usage_daily against the transactions\n"
+          "                               (exit 0 clean, 3 problems found)\n",
           f);
 }
 
@@ -333,6 +338,55 @@ static int fail(struct kf_store *st, const char *what, int r)
     return 1;
 }
 
+/* kioskctl verify: the auditor's check (docs/guides/AUDITOR.md). */
+static int run_verify(struct kf_store *st, enum format fmt)
+{
+    struct kf_audit a;
+    int r = kf_store_audit(st, &a), clean;
+
+    if (r < 0)
+        return fail(st, "verify", r);
+    clean = kf_audit_clean(&a);
+    const struct {
+        const char *name;
+        uint64_t v;
+    } rows[] = {
+        {"envelopes", a.envelopes},
+        {"verified", a.verified},
+        {"no_key", a.no_key},
+        {"undecodable", a.undecodable},
+        {"bad_signatures", a.bad_signatures},
+        {"records_checked", a.records_checked},
+        {"record_mismatches", a.record_mismatches},
+        {"records_without_evidence", a.records_without_evidence},
+        {"usage_mismatches", a.usage_mismatches},
+    };
+    const size_t n = sizeof(rows) / sizeof(rows[0]);
+
+    if (fmt == FMT_JSON) {
+        printf("{");
+        for (size_t i = 0; i < n; i++)
+            printf("\"%s\":%llu,", rows[i].name, (unsigned long long)rows[i].v);
+        printf("\"clean\":%s}\n", clean ? "true" : "false");
+    } else if (fmt == FMT_CSV) {
+        printf("check,count\n");
+        for (size_t i = 0; i < n; i++)
+            printf("%s,%llu\n", rows[i].name, (unsigned long long)rows[i].v);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            printf("%-26s %12llu\n", rows[i].name, (unsigned long long)rows[i].v);
+        if (clean)
+            printf("evidence verified: every stored frame's signature checks under its "
+                   "device's key, every record matches its frame, usage_daily equals the sum "
+                   "of the transactions\n");
+        else
+            printf("PROBLEMS FOUND; first: %s\n", a.first_problem);
+    }
+    if (fflush(stdout) != 0)
+        return 1;
+    return clean ? 0 : 3;
+}
+
 static int run(struct kf_store *st, const struct opts *o, const char *cmd, const char *arg)
 {
     struct kf_qtable *t = NULL;
@@ -363,6 +417,8 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
         }
     } else if (strcmp(cmd, "rejects") == 0) {
         r = kf_query_rejects(st, &t);
+    } else if (strcmp(cmd, "verify") == 0) {
+        return run_verify(st, o->fmt);
     } else {
         from = INT32_MIN;
         to = INT32_MAX;
@@ -395,7 +451,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const char *const cmds[] = {"devices", "device", "usage", "rejects", "summary"};
+    static const char *const cmds[] = {"devices", "device",  "usage",
+                                       "rejects", "summary", "verify"};
     struct opts o = {.fmt = FMT_TABLE};
     struct kf_store *st;
     const char *cmd, *arg = NULL;

@@ -50,6 +50,7 @@ if ! diff -u "$IT_DIR/want.txt" "$IT_DIR/got.txt" >"$IT_DIR/diff.log"; then
     fail "server usage differs from the ledger"
 fi
 ctl rejects --format csv
+ctl verify || fail "the stored evidence does not verify"
 # Under a ThreadSanitizer build (scripts/test runs this test against one), any race report
 # in any process fails the test.
 if grep -l "WARNING: ThreadSanitizer" "$IT_DIR"/*.log; then

@@ -39,4 +39,19 @@ done
 [ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
 [ "$(rejected malformed)" = 2 ] || fail "malformed counted $(rejected malformed), want 2 (truncated, json)"
 [ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
-echo "hostile: all refused and counted; kioskd still serving"
+
+# The auditor's check: what was committed verifies from the stored evidence alone; a copy
+# of the database with one stored frame altered, or one usage figure edited, does not.
+ctl verify || fail "kioskctl verify found problems in an untouched store"
+ctl --format csv verify | grep -q "^verified,2$" || fail "verify did not check the 2 committed frames"
+sqlite3 "$DB" ".backup '$IT_DIR/tampered.db'" # an online, consistent copy (OPERATIONS.md)
+sqlite3 "$IT_DIR/tampered.db" "UPDATE envelopes SET raw = substr(raw, 1, 60) || X'00' || substr(raw, 62) WHERE id = (SELECT min(id) FROM envelopes)" >/dev/null
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/tampered.db" verify >"$IT_DIR/verify.out" || rc=$?
+[ $rc = 3 ] && grep -q "PROBLEMS FOUND" "$IT_DIR/verify.out" || fail "an altered stored frame was not caught (rc=$rc)"
+sqlite3 "$DB" ".backup '$IT_DIR/tampered2.db'"
+sqlite3 "$IT_DIR/tampered2.db" "UPDATE usage_daily SET ok = ok + 1" >/dev/null
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/tampered2.db" verify >"$IT_DIR/verify2.out" || rc=$?
+[ $rc = 3 ] && grep -q "usage_mismatches .* [1-9]" "$IT_DIR/verify2.out" || fail "an edited usage figure was not caught (rc=$rc)"
+echo "hostile: all refused and counted; kioskd still serving; evidence verifies, tampering is caught"
