@@ -5,6 +5,7 @@
  * server key) and, for the store job, the store connection (one job at a time).
  */
 #include "pipeline.h"
+#include "store_query.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -54,7 +55,11 @@ struct kf__sjob {
     struct kf_pipeline *p;
     /* commit */
     struct kf_verified **items; /* commit_batch_max */
+    struct kf_ingest **ing;     /* commit_batch_max: &items[i]->ing, for the store */
     size_t n;
+    size_t n_queued; /* n when queued: the loop reads this, the worker may shrink n */
+    int group_rc;    /* why the group commit failed when the job went frame by frame */
+    char group_msg[160];
     struct kf_commit_out *out; /* commit_batch_max */
     struct kf__devseq *order;  /* commit_batch_max */
     uint64_t delta[KF_REJECT_COUNT_];
@@ -388,9 +393,14 @@ static void kf__sjob_work(uv_work_t *req)
     if (j->do_commit) {
         memset(j->out, 0, j->n * sizeof(*j->out));
         j->isolated = 0;
-        j->rc = kf_store_commit(st, (struct kf_ingest *const *)(void *)j->items, j->n, j->delta,
-                                j->out);
+        /* The store takes the frames' ingest parts, which sit inside struct kf_verified. */
+        for (size_t i = 0; i < j->n; i++) {
+            j->ing[i] = &j->items[i]->ing;
+        }
+        j->rc = kf_store_commit(st, j->ing, j->n, j->delta, j->out);
         if (j->rc != 0 && j->n > 0 && kf__frame_error(j->rc)) {
+            j->group_rc = j->rc;
+            snprintf(j->group_msg, sizeof(j->group_msg), "%s", kf_store_errmsg(st));
             kf__isolate(j, st);
         }
         j->done_mono_us = kf_mono_us();
@@ -439,6 +449,9 @@ static void kf__sjob_after(uv_work_t *req, int status)
     }
     j->do_commit = 0;
     if (j->isolated) {
+        kf_notice("store: a group commit of %zu frame(s) failed (%s: %s); committed them one by "
+                  "one",
+                  j->n_queued, kf_strerror(j->group_rc), j->group_msg);
         if (j->npoison > 0) {
             kf_err("store: %zu frame(s) refused by the store (%s); counted as malformed, not "
                    "acked",
@@ -641,6 +654,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
     }
     j->p = p;
     j->req.data = j;
+    j->n_queued = j->n; /* the loop reads this while the worker may shrink j->n */
     rc = uv_queue_work(p->loop, &j->req, kf__sjob_work, kf__sjob_after);
     if (rc != 0) {
         kf_err("store: cannot queue work: %s", uv_strerror(rc));
@@ -686,8 +700,9 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
     p->sj.order = calloc(cap, sizeof(*p->sj.order));
     p->sj.acks = calloc(cap, sizeof(*p->sj.acks));
     p->sj.drop = calloc(cap, sizeof(*p->sj.drop));
+    p->sj.ing = calloc(cap, sizeof(*p->sj.ing));
     if (p->sj.items == NULL || p->sj.out == NULL || p->sj.order == NULL || p->sj.acks == NULL ||
-        p->sj.drop == NULL) {
+        p->sj.drop == NULL || p->sj.ing == NULL) {
         rc = -ENOMEM;
         goto out_free;
     }
@@ -714,6 +729,7 @@ out_free:
     free(p->sj.order);
     free(p->sj.acks);
     free(p->sj.drop);
+    free(p->sj.ing);
     free(p);
     return rc;
 }
@@ -745,7 +761,7 @@ const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p)
     kf__fold_link(p);
     p->stats.pending = p->npend;
     p->stats.verifying = p->vjobs;
-    p->stats.commit_queue = p->ncq + (p->sj_busy || p->sj_retry ? p->sj.n : 0);
+    p->stats.commit_queue = p->ncq + (p->sj_busy || p->sj_retry ? p->sj.n_queued : 0);
     return &p->stats;
 }
 
@@ -789,6 +805,7 @@ static void kf__on_closed(uv_handle_t *h)
     free(p->sj.order);
     free(p->sj.acks);
     free(p->sj.drop);
+    free(p->sj.ing);
     free(p);
     if (cb != NULL) {
         cb(ud);

@@ -22,7 +22,11 @@ it_cleanup() {
             tail -30 "$f" >&2
         done
     fi
-    rm -rf "$IT_DIR"
+    if [ "${KF_IT_KEEP:-0}" = 1 ]; then
+        echo "kept: $IT_DIR" >&2
+    else
+        rm -rf "$IT_DIR"
+    fi
     exit $rc
 }
 trap it_cleanup EXIT
