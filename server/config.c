@@ -48,7 +48,7 @@ static const struct kf_cfg_key kf_cfg_keys[] = {
     KF_INT("limits", "inbox_max", inbox_max, 16, 1000000, "20000"),
     KF_INT("limits", "verify_batch_max", verify_batch_max, 1, 4096, "256"),
     KF_INT("limits", "verify_jobs_max", verify_jobs_max, 1, 32, "2"),
-    KF_INT("limits", "commit_batch_max", commit_batch_max, 1, 100000, "2000"),
+    KF_INT("limits", "commit_batch_max", commit_batch_max, 1, 100000, "5000"),
     {"log", "level", KF_CFG_LOGLEVEL, offsetof(struct kf_kioskd_config, log_level),
      sizeof(enum kf_log_level), 0, 0, "info", 0},
 };

@@ -25,7 +25,7 @@ Test(config, defaults_and_required)
     cr_assert_eq(c.inbox_max, 20000);
     cr_assert_eq(c.verify_batch_max, 256);
     cr_assert_eq(c.verify_jobs_max, 2);
-    cr_assert_eq(c.commit_batch_max, 2000);
+    cr_assert_eq(c.commit_batch_max, 5000);
     cr_assert_eq(c.log_level, KF_LOG_INFO);
 }
 
