@@ -683,6 +683,17 @@ static void kf__arm_kick(struct kf_pipeline *p, uint64_t ms)
 
 /* ---- public ---- */
 
+/* The commit job's arrays (each commit_batch_max long); the job itself is embedded. */
+static void kf__sjob_free(struct kf__sjob *j)
+{
+    free(j->items);
+    free(j->out);
+    free(j->order);
+    free(j->acks);
+    free(j->drop);
+    free(j->ing);
+}
+
 int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *store,
                     struct kf_registry *reg, const struct kf_pipeline_opts *opts,
                     struct kf_pipeline **ret)
@@ -724,12 +735,7 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
     return 0;
 
 out_free:
-    free(p->sj.items);
-    free(p->sj.out);
-    free(p->sj.order);
-    free(p->sj.acks);
-    free(p->sj.drop);
-    free(p->sj.ing);
+    kf__sjob_free(&p->sj);
     free(p);
     return rc;
 }
@@ -800,12 +806,7 @@ static void kf__on_closed(uv_handle_t *h)
     kf_link_release(p->link, n);
     kf_registry_unref(p->reg);
     kf_store_free(p->store);
-    free(p->sj.items);
-    free(p->sj.out);
-    free(p->sj.order);
-    free(p->sj.acks);
-    free(p->sj.drop);
-    free(p->sj.ing);
+    kf__sjob_free(&p->sj);
     free(p);
     if (cb != NULL) {
         cb(ud);
