@@ -20,9 +20,11 @@
 #include "store_int.h"
 #include "store_query.h"
 
-#define KF_SCHEMA_VERSION 1
 #define KF_BUSY_TIMEOUT_MS 5000
 
+/* Schema migrations, in order: entry i takes user_version i to i + 1. Each is a
+ * NULL-terminated list of statements; the SQL of later versions lives beside the code that
+ * uses it (store_<area>.c) and is declared in store_int.h. */
 static const char *const schema_v1[] = {
     "CREATE TABLE units(code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL)",
     "CREATE TABLE banks(code TEXT PRIMARY KEY, name TEXT NOT NULL)",
@@ -102,7 +104,15 @@ static const char *const schema_v1[] = {
     "INSERT INTO reject_counts(reason) VALUES ('unknown_device'), ('bad_signature'),"
     " ('replay'), ('oversize'), ('bad_compression'), ('malformed'), ('wrong_topic'),"
     " ('revoked')",
+    NULL,
 };
+
+static const char *const *const migrations[] = {
+    schema_v1,
+    /* v2 (issue 3, identity): kf__schema_security in store_security.c */
+    /* v3 (issue 4, fleet state and SLA): kf__schema_sla in store_sla.c */
+};
+#define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -209,6 +219,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " JOIN assets a ON a.asset_id = d.asset_id ORDER BY d.device_id",
     [ST_REG_KEYS] = "SELECT device_id, epoch, status, pk FROM device_keys"
                     " ORDER BY device_id, epoch",
+    /* issue 3 statements (identity, store_security.c) */
+    /* issue 4 statements (fleet state and SLA, store_sla.c) */
 };
 
 static const char *const reject_names[KF_REJECT_COUNT_] = {
@@ -404,17 +416,19 @@ static int migrate(struct kf_store *st)
         r = -EPROTONOSUPPORT;
         goto out_rollback;
     }
-    if (v < 1) {
-        for (size_t i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++) {
-            r = exec_sql(st, schema_v1[i]);
+    for (int m = v; m < KF_SCHEMA_VERSION; m++) {
+        char pragma[48];
+
+        for (const char *const *q = migrations[m]; *q; q++) {
+            r = exec_sql(st, *q);
             if (r < 0)
                 goto out_rollback;
         }
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m + 1);
+        r = exec_sql(st, pragma);
+        if (r < 0)
+            goto out_rollback;
     }
-    /* Future versions: if (v < 2) { ALTER ... } */
-    r = exec_sql(st, "PRAGMA user_version = 1");
-    if (r < 0)
-        goto out_rollback;
     return exec_sql(st, "COMMIT");
 
 out_rollback:

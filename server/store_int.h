@@ -47,6 +47,8 @@ enum kf_stmt {
     ST_KEY_INSERT,
     ST_REG_DEVICES,
     ST_REG_KEYS,
+    /* issue 3 statements (identity, store_security.c) */
+    /* issue 4 statements (fleet state and SLA, store_sla.c) */
     ST_COUNT_
 };
 
