@@ -11,6 +11,7 @@
 #include <ini.h>
 #include <sodium.h>
 
+#include <kf/brokerpw.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
 
@@ -42,16 +43,24 @@ struct cfg_row {
 #define SZ(f) sizeof(((struct kf_agent_config *)0)->f)
 
 static const struct cfg_row cfg_rows[] = {
-    {"device", "id", CFG_ID, OFF(device_id), SZ(device_id), 0, 0, NULL, CFG_REQUIRED},
-    {"device", "key_file", CFG_PATH, OFF(key_file), SZ(key_file), 0, 0, NULL, CFG_REQUIRED},
+    /* Either identity_dir (the terminal enrolls and keeps its own identity there), or id and
+     * key_file (a provisioned identity): checked after parsing. */
+    {"device", "identity_dir", CFG_PATH, OFF(identity_dir), SZ(identity_dir), 0, 0, NULL, 0},
+    {"device", "id", CFG_ID, OFF(device_id), SZ(device_id), 0, 0, NULL, 0},
+    {"device", "key_file", CFG_PATH, OFF(key_file), SZ(key_file), 0, 0, NULL, 0},
     {"device", "key_epoch", CFG_U32, OFF(key_epoch), SZ(key_epoch), 0, UINT32_MAX, "1", 0},
     {"device", "kind", CFG_KIND, OFF(kind), SZ(kind), 0, 0, "kiosk", 0},
     /* Required: an ACK deletes records, so only the server's signature may make one. */
     {"device", "server_public_key", CFG_PUBKEY, OFF(server_pk), SZ(server_pk), 0, 0, NULL,
      CFG_REQUIRED},
+    {"enroll", "token_file", CFG_PATH, OFF(enroll_token_file), SZ(enroll_token_file), 0, 0, NULL,
+     0},
     {"mqtt", "uri", CFG_STR, OFF(uri), SZ(uri), 0, 0, NULL, CFG_REQUIRED},
+    /* TLS (ssl:// or mqtts://): the CA that signed the broker's certificate. */
+    {"mqtt", "ca_file", CFG_PATH, OFF(ca_file), SZ(ca_file), 0, 0, NULL, 0},
     {"mqtt", "username", CFG_STR, OFF(username), SZ(username), 0, 0, "", 0},
-    {"mqtt", "password", CFG_STR, OFF(password), SZ(password), 0, 0, "", 0},
+    /* The broker password lives in its own 0600 file, never in this (0640) one. */
+    {"mqtt", "password_file", CFG_PATH, OFF(password_file), SZ(password_file), 0, 0, NULL, 0},
     {"mqtt", "keepalive_s", CFG_U32, OFF(keepalive_s), SZ(keepalive_s), 5, 3600, "30", 0},
     {"mqtt", "reconnect_min_ms", CFG_U32, OFF(reconnect_min_ms), SZ(reconnect_min_ms), 10, 600000,
      "500", 0},
@@ -95,6 +104,7 @@ struct cfg_parse {
     int line;
     int failed;
     char seen[CFG_NROWS];
+    int lines[CFG_NROWS]; /* where each key was given, for errors found after parsing */
     char *err;
     size_t cap;
 };
@@ -192,6 +202,16 @@ static const char *cfg_apply(struct cfg_parse *p, const struct cfg_row *r, const
     return "bad table row";
 }
 
+/* The line [section] name was given on (0: not given). */
+static int cfg_line(const struct cfg_parse *p, const char *section, const char *name)
+{
+    for (size_t i = 0; i < CFG_NROWS; i++) {
+        if (strcmp(cfg_rows[i].section, section) == 0 && strcmp(cfg_rows[i].name, name) == 0)
+            return p->lines[i];
+    }
+    return 0;
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct cfg_parse *p = user;
@@ -205,6 +225,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
             return 0;
         }
         p->seen[i] = 1;
+        p->lines[i] = p->line;
         const char *why = cfg_apply(p, r, value);
         if (why) {
             cfg_fail(p, p->line, "[%s] %s = \"%s\": %s", section, name, value, why);
@@ -294,6 +315,35 @@ int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *er
             goto out_free;
         }
     }
+    if (cfg->identity_dir[0]
+            ? (cfg->device_id[0] || cfg->key_file[0] || cfg->username[0] || cfg->password_file[0])
+            : (!cfg->device_id[0] || !cfg->key_file[0])) {
+        cfg_fail(&p, 0,
+                 cfg->identity_dir[0]
+                     ? "[device] identity_dir holds the identity: no id, key_file, "
+                       "[mqtt] username or password_file beside it"
+                     : "[device] needs identity_dir (enrollment) or id and key_file");
+        rc = -EINVAL;
+        goto out_free;
+    }
+    if (cfg->enroll_token_file[0] && !cfg->identity_dir[0]) {
+        cfg_fail(&p, cfg_line(&p, "enroll", "token_file"),
+                 "[enroll] token_file needs [device] identity_dir");
+        rc = -EINVAL;
+        goto out_free;
+    }
+    if (cfg->enroll_token_file[0]) {
+        /* The token is a secret until used: same rule as a key file. */
+        rc = kf_brokerpw_read(cfg->enroll_token_file, cfg->enroll_token, sizeof(cfg->enroll_token));
+        if (rc < 0) {
+            cfg_fail(&p, cfg_line(&p, "enroll", "token_file"), "[enroll] token_file %s: %s",
+                     cfg->enroll_token_file,
+                     rc == -EPERM     ? "readable by group or others (chmod 0600)"
+                     : rc == -EBADMSG ? "not one line of printable characters"
+                                      : strerror(-rc));
+            goto out_free;
+        }
+    }
     if (cfg->reconnect_max_ms < cfg->reconnect_min_ms) {
         cfg_fail(&p, 0, "[mqtt] reconnect_max_ms (%" PRIu32 ") < reconnect_min_ms (%" PRIu32 ")",
                  cfg->reconnect_max_ms, cfg->reconnect_min_ms);
@@ -304,6 +354,29 @@ int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *er
         cfg_fail(&p, 0, "[outbox] max_health exceeds max_records");
         rc = -EINVAL;
         goto out_free;
+    }
+    if (cfg->ca_file[0] && !kf_brokerpw_uri_tls(cfg->uri)) {
+        cfg_fail(&p, cfg_line(&p, "mqtt", "ca_file"),
+                 "[mqtt] ca_file needs an ssl:// or mqtts:// uri (got \"%s\")", cfg->uri);
+        rc = -EINVAL;
+        goto out_free;
+    }
+    if (cfg->password_file[0] && !cfg->username[0]) {
+        cfg_fail(&p, cfg_line(&p, "mqtt", "password_file"),
+                 "[mqtt] password_file without a username");
+        rc = -EINVAL;
+        goto out_free;
+    }
+    if (cfg->password_file[0]) {
+        rc = kf_brokerpw_read(cfg->password_file, cfg->password, sizeof(cfg->password));
+        if (rc < 0) {
+            cfg_fail(&p, cfg_line(&p, "mqtt", "password_file"), "[mqtt] password_file %s: %s",
+                     cfg->password_file,
+                     rc == -EPERM     ? "readable by group or others (chmod 0600)"
+                     : rc == -EBADMSG ? "not one line of printable characters"
+                                      : strerror(-rc));
+            goto out_free;
+        }
     }
     *ret = *cfg;
     rc = 0;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kf/brokerpw.h>
 #include <kf/envelope.h>
 
 #define KF_CFG_PATH_MAX 512
@@ -24,15 +25,21 @@ enum kf_device_kind {
 
 struct kf_agent_config {
     /* [device] */
+    char identity_dir[KF_CFG_PATH_MAX]; /* enroll.h: the terminal's own identity; empty: none */
     char device_id[KF_DEVICE_ID_MAX + 1];
     char key_file[KF_CFG_PATH_MAX];
     uint32_t key_epoch;
     int kind; /* enum kf_device_kind */
     uint8_t server_pk[32];
+    /* [enroll] */
+    char enroll_token_file[KF_CFG_PATH_MAX]; /* mode 0600; read by the loader */
+    char enroll_token[KF_CFG_STR_MAX];       /* its content (the token text); empty: none */
     /* [mqtt] */
     char uri[KF_CFG_STR_MAX];
-    char username[KF_CFG_STR_MAX]; /* optional; empty: none */
-    char password[KF_CFG_STR_MAX]; /* optional; empty: none */
+    char ca_file[KF_CFG_PATH_MAX];       /* optional (TLS URIs); empty: the system's trust store */
+    char username[KF_CFG_STR_MAX];       /* optional; empty: none */
+    char password_file[KF_CFG_PATH_MAX]; /* optional; mode 0600, read by the loader */
+    char password[KF_BROKERPW_MAX + 1];  /* password_file's content; empty: none */
     uint32_t keepalive_s;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
@@ -62,8 +69,10 @@ struct kf_agent_config {
 void kf_agent_config_defaults(struct kf_agent_config *cfg);
 
 /* Load path into *ret (defaults first, then the file, then required keys and cross-key
- * checks). Returns 0, or -EINVAL / -ENOENT with a one-line "file:line: reason" message in
- * err (cap bytes; may be NULL). *ret is written only on success. Any thread. */
+ * checks, then the broker password from [mqtt] password_file, which must be mode 0600).
+ * Returns 0, or -EINVAL / -ENOENT / -EPERM with a one-line "file:line: reason" message in
+ * err (cap bytes; may be NULL). *ret is written only on success; it holds the password:
+ * wipe it (sodium_memzero) when done. Any thread. */
 int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *err, size_t cap);
 
 const char *kf_device_kind_name(int kind);

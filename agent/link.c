@@ -9,7 +9,9 @@
 
 #include <MQTTAsync.h>
 
+#include <kf/brokerpw.h>
 #include <kf/err.h>
+#include <kf/log.h>
 
 #define LINK_INBOX_MAX 256 /* messages waiting for the loop; acks are cumulative */
 #define LINK_WILL_MAX 512
@@ -42,6 +44,7 @@ struct link_ev {
     char *topic; /* EV_MESSAGE: points into this allocation */
     uint8_t *payload;
     size_t len;
+    int code; /* EV_CONNECT_FAILED: Paho's code (a CONNACK return code when refused) */
 };
 
 struct kf_link {
@@ -60,7 +63,8 @@ struct kf_link {
     enum link_state state;
     uint32_t attempt; /* consecutive failures, for the backoff */
     uint64_t rng;
-    char *uri, *client_id, *username, *password, *will_topic, *sub_topic;
+    char *uri, *client_id, *username, *password, *will_topic, *sub_topic, *ca_file;
+    int tls; /* ssl:// or mqtts:// */
     uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
     uint8_t will[LINK_WILL_MAX];
     size_t will_len;
@@ -112,8 +116,13 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
-    (void)resp;
-    link_push_type(ctx, EV_CONNECT_FAILED);
+    struct link_ev *ev = calloc(1, sizeof(*ev));
+
+    if (!ev)
+        return;
+    ev->type = EV_CONNECT_FAILED;
+    ev->code = resp ? resp->code : 0;
+    link_push(ctx, ev);
 }
 
 static void on_sub_ok(void *ctx, MQTTAsync_successData *resp)
@@ -220,10 +229,20 @@ static void link_schedule(struct kf_link *l)
     uv_timer_start(&l->timer, link_timer_cb, delay, 0);
 }
 
+/* Paho thread: OpenSSL's reasons for a failed handshake (an unknown CA, an expired
+ * certificate). Without this callback Paho prints them raw on stderr. */
+static int on_ssl_error(const char *str, size_t len, void *u)
+{
+    (void)u;
+    kf_warn("mqtt: tls: %.*s", (int)(len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
+    return 1;
+}
+
 static void link_connect(struct kf_link *l)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
+    MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
 
     co.keepAliveInterval = (int)l->keepalive_s;
     co.cleansession = 1;
@@ -236,6 +255,15 @@ static void link_connect(struct kf_link *l)
         co.username = l->username;
     if (l->password && l->password[0])
         co.password = l->password;
+    if (l->tls) {
+        /* Server authentication only: the terminal proves itself with its password here and
+         * with its Ed25519 key in every frame. TLS 1.2+ is the broker's to enforce. */
+        so.trustStore = l->ca_file && l->ca_file[0] ? l->ca_file : NULL;
+        so.enableServerCertAuth = 1;
+        so.verify = 1; /* the certificate must name the URI's host */
+        so.ssl_error_cb = on_ssl_error;
+        co.ssl = &so;
+    }
     l->will_len = 0;
     if (l->cbs.will_cb && l->cbs.will_cb(l->ud, l->will, sizeof(l->will), &l->will_len) == 0 &&
         l->will_len > 0) {
@@ -293,6 +321,7 @@ static void link_handle_close(uv_handle_t *h)
     }
     free(l->will_topic);
     free(l->sub_topic);
+    free(l->ca_file);
     pthread_mutex_destroy(&l->mu);
     free(l);
     if (cb)
@@ -346,6 +375,13 @@ static void link_apply(struct kf_link *l, struct link_ev *ev)
         if (l->state != LS_CONNECTING)
             break;
         l->stats.connect_fails++;
+        /* MQTT 3.1.1 CONNACK 4 (bad user name or password) and 5 (not authorised): the
+         * broker does not know these credentials (revoked, or a used or expired token). */
+        if (ev->code == 4 || ev->code == 5) {
+            if (l->stats.refused++ == 0 || l->attempt == 0)
+                kf_warn("mqtt: %s refused %s: not authorised (revoked, or wrong credentials)",
+                        l->uri, l->username ? l->username : "(anonymous)");
+        }
         link_schedule(l);
         break;
     case EV_SUBSCRIBED:
@@ -450,8 +486,11 @@ int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct k
     l->password = dup_opt(opts->password);
     l->will_topic = strdup(opts->will_topic);
     l->sub_topic = strdup(opts->sub_topic);
+    l->ca_file = dup_opt(opts->ca_file);
+    l->tls = kf_brokerpw_uri_tls(opts->uri);
     if (!l->uri || !l->client_id || !l->will_topic || !l->sub_topic ||
-        (opts->username && !l->username) || (opts->password && !l->password)) {
+        (opts->username && !l->username) || (opts->password && !l->password) ||
+        (opts->ca_file && !l->ca_file)) {
         rc = -ENOMEM;
         goto out_free;
     }
@@ -487,6 +526,7 @@ out_free:
     free(l->password);
     free(l->will_topic);
     free(l->sub_topic);
+    free(l->ca_file);
     free(l);
     return rc;
 }

@@ -38,6 +38,9 @@ struct kf_link_opts {
     const char *client_id; /* borrowed during init */
     const char *username;  /* NULL or "": none */
     const char *password;  /* NULL or "": none */
+    /* ssl:// and mqtts:// URIs: TLS, the broker's certificate checked against this CA file
+     * (PEM) and its name against the URI's host; NULL or "": the system's trust store. */
+    const char *ca_file;
     const char *will_topic;
     const char *sub_topic; /* subscribed QoS 1 after each connect, before up_cb */
     uint32_t keepalive_s;
@@ -49,6 +52,7 @@ struct kf_link_opts {
 struct kf_link_stats {
     uint64_t connects;      /* sessions established */
     uint64_t connect_fails; /* attempts that failed */
+    uint64_t refused;       /* ... of which the broker refused the credentials */
     uint64_t lost;          /* sessions lost */
     uint64_t published;     /* publish calls accepted by Paho */
     uint64_t publish_fails; /* refused at once or failed later */
@@ -58,8 +62,10 @@ struct kf_link_stats {
 
 /* Returns an owned link in *ret. cbs/ud are kept. Nothing happens until kf_link_start. */
 /* Once per process, before the first kf_link_new (main thread): tells Paho to leave
- * OpenSSL's initialisation to OpenSSL itself (1.1+ initialises on first use), so a
- * plain-TCP agent never pulls libcrypto's tables into memory (~3 MB of its RSS). */
+ * OpenSSL's initialisation to OpenSSL itself. OpenSSL 1.1 and 3 initialise on first use
+ * (SSL_CTX_new runs OPENSSL_init_ssl) and need no locking callbacks, so TLS links work
+ * without Paho's init (tested against the TLS broker), and a plain-TCP agent never pulls
+ * libcrypto's tables into memory (~3 MB of its RSS). */
 void kf_link_global_init(void);
 
 int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,

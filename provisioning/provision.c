@@ -1,5 +1,6 @@
 /* kiosk-provision: create the server database and key, enroll devices (one or a fleet),
- * and write each device's secret key and agent configuration. Run by operators; every
+ * and write each device's secret key, broker password and agent configuration; render the
+ * broker's password and ACL files (broker-sync, in broker.c). Run by operators; every
  * error is named on one line. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,32 +15,48 @@
 
 #include <sodium.h>
 
+#include <kf/brokerpw.h>
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
+#include <kf/time.h>
 
+#include "broker.h"
+#include "prov.h"
 #include "registry.h"
 #include "store.h"
+#include "store_broker.h"
 #include "store_query.h"
 
 #define KF_FLEET_MAX 100000
 
 struct opts {
     const char *db, *fixtures, *server_key, *id, *asset, *kind, *zone, *lease, *broker, *server_pub,
-        *out, *seed;
-    long count;
+        *out, *seed, *server_pw_out, *ca, *dir, *pid_file;
+    long count, pid;
 };
 
 static void usage(FILE *f)
 {
     fputs("usage:\n"
           "  kiosk-provision init --db DB [--fixtures deployment.json] --server-key PATH\n"
+          "                  [--server-password-out FILE]\n"
           "  kiosk-provision device --db DB --id DEVICE_ID --asset ASSET_ID --kind kiosk|itm\n"
-          "                  --zone ZONE_ID [--lease REF] --broker URI --server-pub PATH.pub\n"
-          "                  --out DIR\n"
-          "  kiosk-provision fleet --db DB --count N --broker URI --server-pub PATH.pub\n"
-          "                  --out DIR [--seed S]\n",
+          "                  --zone ZONE_ID [--lease REF] --broker URI [--ca CA.crt]\n"
+          "                  --server-pub PATH.pub --out DIR\n"
+          "  kiosk-provision fleet --db DB --count N --broker URI [--ca CA.crt]\n"
+          "                  --server-pub PATH.pub --out DIR [--seed S]\n"
+          "  kiosk-provision broker-sync --db DB --dir AUTHDIR [--pid-file FILE | --pid PID]\n"
+          "identity (docs/SECURITY.md; each signs an audit entry with --server-key):\n"
+          "  kiosk-provision token --db DB --server-key KEY --asset ASSET_ID [--kind kiosk|itm\n"
+          "                  --zone ZONE_ID --lease REF] --by WHO --reason WHY [--ttl 72h]\n"
+          "                  [--out FILE] [--auth-dir AUTHDIR [--pid-file FILE]]\n"
+          "  kiosk-provision revoke DEVICE_ID --db DB --server-key KEY --by WHO --reason WHY\n"
+          "                  [--auth-dir AUTHDIR [--pid-file FILE]]\n"
+          "  kiosk-provision replace --db DB --server-key KEY --asset ASSET_ID --by WHO\n"
+          "                  --reason WHY [--ttl 72h] [--out FILE] [--auth-dir AUTHDIR\n"
+          "                  [--pid-file FILE]]\n",
           f);
 }
 
@@ -59,6 +76,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"out", required_argument, NULL, 'o'},
         {"count", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},
+        {"server-password-out", required_argument, NULL, 'W'},
+        {"ca", required_argument, NULL, 'c'},
+        {"dir", required_argument, NULL, 'D'},
+        {"pid-file", required_argument, NULL, 'P'},
+        {"pid", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -104,6 +126,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 's':
             o->seed = optarg;
+            break;
+        case 'W':
+            o->server_pw_out = optarg;
+            break;
+        case 'c':
+            o->ca = optarg;
+            break;
+        case 'D':
+            o->dir = optarg;
+            break;
+        case 'P':
+            o->pid_file = optarg;
+            break;
+        case 'I':
+            errno = 0;
+            o->pid = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || o->pid < 2 || o->pid > INT_MAX) {
+                fprintf(stderr, "kiosk-provision: --pid must be a process id\n");
+                return -EINVAL;
+            }
             break;
         case 'n':
             errno = 0;
@@ -223,6 +265,13 @@ static int cmd_init(const struct opts *o)
     r = write_file(pub_path, hex, 0644);
     if (r < 0)
         kf_err("cannot write %s: %s", pub_path, kf_strerror(r));
+    /* kioskd's broker account; re-running init keeps its password (kioskd holds it). */
+    if (r == 0 && o->server_pw_out) {
+        r = kf_broker_account_create(st, KF_BROKER_USER_SERVER, "server", NULL, o->server_pw_out,
+                                     1);
+        if (r == 0)
+            kf_info("broker account %s: password in %s", KF_BROKER_USER_SERVER, o->server_pw_out);
+    }
 out_wipe:
     sodium_memzero(sk, sizeof(sk));
 out_store:
@@ -277,10 +326,18 @@ struct enroll {
     int kind;
 };
 
-/* Register one device and write its key and agent INI into dir (absolute). The caller
- * holds a store transaction, so a failure here leaves no half-enrolled device. */
+/* What every device's INI points at: the broker (URI, CA file or NULL) and the server. */
+struct target {
+    const char *broker;
+    char ca[PATH_MAX]; /* absolute; "" for none */
+    char server_hex[65];
+};
+
+/* Register one device, give it a broker account, and write its key, its broker password
+ * and its agent INI into dir (absolute). The caller holds a store transaction, so a
+ * failure here leaves no half-enrolled device. */
 static int enroll_one(struct kf_store *st, const struct enroll *e, const char *dir,
-                      const char *broker, const char *server_hex, const char *seed)
+                      const struct target *t, const char *seed)
 {
     uint8_t sk[crypto_sign_SECRETKEYBYTES];
     struct kf_device_reg reg = {
@@ -290,7 +347,8 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
         .zone_id = e->zone_id,
         .lease_ref = e->lease,
     };
-    char key_path[PATH_MAX], ini_path[PATH_MAX], ini[4096];
+    char key_path[PATH_MAX], ini_path[PATH_MAX], pw_path[PATH_MAX], ca_line[PATH_MAX + 16],
+        ini[4096];
     int r, n;
 
     if (seed) {
@@ -311,7 +369,9 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
     if ((size_t)snprintf(key_path, sizeof(key_path), "%s/%s.key", dir, e->device_id) >=
             sizeof(key_path) ||
         (size_t)snprintf(ini_path, sizeof(ini_path), "%s/%s.ini", dir, e->device_id) >=
-            sizeof(ini_path)) {
+            sizeof(ini_path) ||
+        (size_t)snprintf(pw_path, sizeof(pw_path), "%s/%s.password", dir, e->device_id) >=
+            sizeof(pw_path)) {
         kf_err("output path too long for %s", e->device_id);
         r = -ENAMETOOLONG;
         goto out_wipe;
@@ -327,6 +387,13 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
         kf_err("cannot write %s: %s", key_path, kf_strerror(r));
         goto out_wipe;
     }
+    /* The broker username is the device id (docs/OPERATIONS.md, "Broker credentials"). */
+    r = kf_broker_account_create(st, e->device_id, "device", e->device_id, pw_path, 0);
+    if (r < 0)
+        goto out_wipe;
+    ca_line[0] = '\0';
+    if (t->ca[0])
+        snprintf(ca_line, sizeof(ca_line), "ca_file = %s\n", t->ca);
     n = snprintf(ini, sizeof(ini),
                  "; kiosk-agent configuration for %s (written by kiosk-provision)\n"
                  "[device]\n"
@@ -338,6 +405,9 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
                  "\n"
                  "[mqtt]\n"
                  "uri = %s\n"
+                 "%s"
+                 "username = %s\n"
+                 "password_file = %s\n"
                  "\n"
                  "[outbox]\n"
                  "path = %s/%s.outbox.db\n"
@@ -347,7 +417,8 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
                  "\n"
                  "; Other keys keep the agent's defaults; see docs/OPERATIONS.md.\n",
                  e->device_id, e->device_id, key_path, e->kind == KF_KIND_ITM ? "itm" : "kiosk",
-                 server_hex, broker, dir, e->device_id, dir, e->device_id);
+                 t->server_hex, t->broker, ca_line, e->device_id, pw_path, dir, e->device_id, dir,
+                 e->device_id);
     if (n < 0 || (size_t)n >= sizeof(ini)) {
         kf_err("configuration for %s too long", e->device_id);
         r = -ENAMETOOLONG;
@@ -361,6 +432,30 @@ out_wipe:
     return r;
 }
 
+/* The broker and server every device INI of this run points at. 0 or -errno (logged). */
+static int prepare_target(const struct opts *o, struct target *t)
+{
+    char buf[PATH_MAX];
+
+    t->broker = o->broker;
+    t->ca[0] = '\0';
+    if (o->ca) {
+        if (!kf_brokerpw_uri_tls(o->broker)) {
+            kf_err("--ca is for a TLS broker: --broker must be ssl://... or mqtts://...");
+            return -EINVAL;
+        }
+        if (!realpath(o->ca, buf) || access(buf, R_OK) < 0) {
+            kf_err("cannot read the CA certificate %s: %s", o->ca, strerror(errno));
+            return -errno;
+        }
+        if ((size_t)snprintf(t->ca, sizeof(t->ca), "%s", buf) >= sizeof(t->ca))
+            return -ENAMETOOLONG;
+    } else if (kf_brokerpw_uri_tls(o->broker)) {
+        kf_notice("no --ca: devices will check the broker against the system's trust store");
+    }
+    return read_server_pub(o->server_pub, t->server_hex);
+}
+
 static int parse_kind(const char *s)
 {
     if (strcmp(s, "kiosk") == 0)
@@ -372,7 +467,8 @@ static int parse_kind(const char *s)
 
 static int cmd_device(const struct opts *o)
 {
-    char server_hex[65], dir[PATH_MAX];
+    char dir[PATH_MAX];
+    struct target t;
     struct kf_store *st;
     struct enroll e;
     int r, kind;
@@ -392,8 +488,8 @@ static int cmd_device(const struct opts *o)
                KF_DEVICE_ID_MAX);
         return 1;
     }
-    if (read_server_pub(o->server_pub, server_hex) < 0 ||
-        prepare_dir(o->out, dir, sizeof(dir)) < 0 || open_store(o->db, &st) < 0)
+    if (prepare_target(o, &t) < 0 || prepare_dir(o->out, dir, sizeof(dir)) < 0 ||
+        open_store(o->db, &st) < 0)
         return 1;
     e = (struct enroll){
         .device_id = o->id,
@@ -407,7 +503,7 @@ static int cmd_device(const struct opts *o)
         kf_err("cannot begin transaction: %s", kf_strerror(r));
         goto out_store;
     }
-    r = enroll_one(st, &e, dir, o->broker, server_hex, NULL);
+    r = enroll_one(st, &e, dir, &t, NULL);
     if (r == 0) {
         r = kf_store_end(st, 1);
         if (r < 0)
@@ -512,7 +608,8 @@ static unsigned unit_next(struct unit_counter *uc, size_t *nuc, size_t cap, cons
 
 static int cmd_fleet(const struct opts *o)
 {
-    char server_hex[65], dir[PATH_MAX], csv_path[PATH_MAX];
+    char dir[PATH_MAX], csv_path[PATH_MAX];
+    struct target t;
     struct kf_qtable *zones = NULL;
     struct unit_counter *uc = NULL;
     struct slot *slots = NULL;
@@ -528,8 +625,8 @@ static int cmd_fleet(const struct opts *o)
         fprintf(stderr, "kiosk-provision: missing --count\n");
         return 2;
     }
-    if (read_server_pub(o->server_pub, server_hex) < 0 ||
-        prepare_dir(o->out, dir, sizeof(dir)) < 0 || open_store(o->db, &st) < 0)
+    if (prepare_target(o, &t) < 0 || prepare_dir(o->out, dir, sizeof(dir)) < 0 ||
+        open_store(o->db, &st) < 0)
         return 1;
     r = kf_query_zones(st, &zones);
     if (r < 0) {
@@ -574,7 +671,7 @@ static int cmd_fleet(const struct opts *o)
             .lease = sl->kind == KF_KIND_KIOSK ? lease : NULL, /* ITMs are bank-owned */
             .kind = sl->kind,
         };
-        r = enroll_one(st, &e, dir, o->broker, server_hex, o->seed);
+        r = enroll_one(st, &e, dir, &t, o->seed);
         if (r < 0)
             break;
         n = snprintf(csv + csv_len, csv_cap - csv_len, "%s,%s,%s,%s,%s.key,%s.ini\n", dev_id,
@@ -612,6 +709,27 @@ out_store:
     return r < 0 ? 1 : 0;
 }
 
+static int cmd_broker_sync(const struct opts *o)
+{
+    struct kf_store *st;
+    pid_t pid = (pid_t)o->pid;
+    int r;
+
+    if (need(o->db, "--db") < 0 || need(o->dir, "--dir") < 0)
+        return 2;
+    if (o->pid && o->pid_file) {
+        fprintf(stderr, "kiosk-provision: --pid and --pid-file exclude each other\n");
+        return 2;
+    }
+    if (o->pid_file && kf_broker_pid_file(o->pid_file, &pid) < 0)
+        return 1;
+    if (open_store(o->db, &st) < 0)
+        return 1;
+    r = kf_broker_sync(st, o->dir, pid, kf_now_ms());
+    kf_store_free(st);
+    return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -631,6 +749,8 @@ int main(int argc, char **argv)
         kf_err("libsodium initialisation failed");
         return 1;
     }
+    if (strcmp(cmd, "token") == 0 || strcmp(cmd, "revoke") == 0 || strcmp(cmd, "replace") == 0)
+        return kf_prov_ident_main(cmd, argc - 1, argv + 1);
     if (parse_opts(argc - 1, argv + 1, &o) < 0) {
         usage(stderr);
         return 2;
@@ -641,6 +761,8 @@ int main(int argc, char **argv)
         return cmd_device(&o);
     if (strcmp(cmd, "fleet") == 0)
         return cmd_fleet(&o);
+    if (strcmp(cmd, "broker-sync") == 0)
+        return cmd_broker_sync(&o);
     fprintf(stderr, "kiosk-provision: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

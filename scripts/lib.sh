@@ -6,7 +6,7 @@ KF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the project needs to build, test and run the demo.
 KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libpaho-mqtt-dev libssl-dev libuv1-dev libsqlite3-dev sqlite3 libzstd-dev zstd
-    libsodium-dev libjansson-dev libinih-dev libcriterion-dev
+    libsodium-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
     mosquitto mosquitto-clients clang-format procps netcat-openbsd)
 
 kf_log() { printf '%s\n' "$*" >&2; }
@@ -63,13 +63,74 @@ kf_wait_port() {
     return 1
 }
 
-# kf_broker_conf PORT DATADIR OUT: the project's broker config with port and paths filled in.
-# Mosquitto started as root drops to the user "mosquitto": give it the data directory.
+# Mosquitto started as root drops to the user "mosquitto" (and re-reads its password, ACL
+# and certificate files as that user on SIGHUP): true when that applies here.
+kf_broker_drops_to_mosquitto() {
+    [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1
+}
+
+# kf_pki DIR: a private CA and the broker's server certificate, with the openssl command
+# line. DIR/ca.key + ca.crt (EC P-256, 10 years; reused when present: devices trust it),
+# DIR/server.key + server.crt (CN=localhost, subjectAltName DNS:localhost, IP:127.0.0.1,
+# 825 days; reissued when missing, not signed by this CA, or expiring within 30 days).
+# Keys are 0600; the server key belongs to the user mosquitto when the broker drops to it.
+# For a real host, give the certificate the name and address clients use (OPERATIONS.md).
+kf_pki() {
+    local dir=$1
+    mkdir -p "$dir" && (umask 077 && cd "$dir" && kf__pki_make) || {
+        kf_log "error: kf_pki: cannot make the CA or the server certificate in $dir"
+        return 1
+    }
+    chmod 0600 "$dir/ca.key" "$dir/server.key"
+    chmod 0644 "$dir/ca.crt" "$dir/server.crt"
+    if kf_broker_drops_to_mosquitto; then
+        chown mosquitto "$dir/server.key"
+        chmod o+x "$dir" "$(dirname "$dir")" # mktemp -d makes directories 0700
+    fi
+}
+
+# In the PKI directory. Every step checked: "set -e" does not apply inside "... || ...".
+kf__pki_make() {
+    if [ ! -s ca.key ] || [ ! -s ca.crt ]; then
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key \
+            2>/dev/null || return 1
+        openssl req -x509 -new -key ca.key -sha256 -days 3650 \
+            -subj "/O=kioskfleet/CN=kioskfleet private CA" \
+            -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" -out ca.crt || return 1
+    fi
+    if [ -s server.key ] && [ -s server.crt ] &&
+        openssl verify -CAfile ca.crt server.crt >/dev/null 2>&1 &&
+        openssl x509 -in server.crt -noout -checkend 2592000 >/dev/null; then
+        return 0
+    fi
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key.new \
+        2>/dev/null || return 1
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >server.ext || return 1
+    openssl req -new -key server.key.new -subj "/O=kioskfleet/CN=localhost" -out server.csr &&
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+            -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -extfile server.ext \
+            -out server.crt.new 2>/dev/null || return 1
+    rm -f server.csr server.ext
+    mv server.key.new server.key && mv server.crt.new server.crt
+}
+
+# kf_broker_conf PORT DATADIR PKIDIR AUTHDIR OUT: the project's broker config (TLS,
+# passwords, ACLs) with port and paths filled in. DATADIR (persistence) is given to the
+# user mosquitto when the broker drops to it; AUTHDIR (passwd and acl, written by
+# kiosk-provision broker-sync) is made group-readable by it.
 kf_broker_conf() {
-    sed -e "s|@PORT@|$1|g" -e "s|@DATADIR@|$2|g" "$KF_ROOT/conf/mosquitto.conf" >"$3"
-    if [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1; then
-        chown mosquitto "$2"
-        chmod o+x "$(dirname "$2")" # mktemp -d makes it 0700
+    local port=$1 data=$2 pki=$3 auth=$4 out=$5
+    mkdir -p "$data" "$auth"
+    sed -e "s|@PORT@|$port|g" -e "s|@DATADIR@|$data|g" -e "s|@PKIDIR@|$pki|g" \
+        -e "s|@AUTHDIR@|$auth|g" "$KF_ROOT/conf/mosquitto.conf" >"$out"
+    chmod 0750 "$auth"
+    if kf_broker_drops_to_mosquitto; then
+        chown mosquitto "$data"
+        chgrp mosquitto "$auth"
+        chmod o+x "$(dirname "$data")" "$(dirname "$auth")" # mktemp -d makes it 0700
     fi
 }
 

@@ -8,6 +8,9 @@
 
 #include <ini.h>
 
+#include <kf/envelope.h>
+#include <kf/topic.h>
+
 enum kf_cfg_type {
     KF_CFG_STR,
     KF_CFG_INT,
@@ -41,14 +44,29 @@ static const struct kf_cfg_key kf_cfg_keys[] = {
     KF_STR("mqtt", "uri", mqtt_uri, "tcp://127.0.0.1:1883", 0),
     KF_STR("mqtt", "client_id", mqtt_client_id, "kioskd", 0),
     KF_INT("mqtt", "keepalive_s", mqtt_keepalive_s, 5, 3600, "30"),
+    KF_STR("mqtt", "ca_file", mqtt_ca_file, NULL, 0),
+    KF_STR("mqtt", "username", mqtt_username, NULL, 0),
+    KF_STR("mqtt", "password_file", mqtt_password_file, NULL, 0),
     KF_STR("server", "key_file", key_file, NULL, 1),
     KF_INT("server", "heartbeat_timeout_s", heartbeat_timeout_s, 10, 86400, "180"),
     KF_INT("server", "stats_interval_s", stats_interval_s, 1, 3600, "10"),
     KF_STR("server", "stats_file", stats_file, NULL, 0),
+    KF_STR("broker", "auth_dir", broker_auth_dir, NULL, 0),
+    KF_STR("broker", "pid_file", broker_pid_file, NULL, 0),
+    KF_STR("broker", "provision_bin", broker_provision_bin, "kiosk-provision", 0),
     KF_INT("limits", "inbox_max", inbox_max, 16, 1000000, "20000"),
     KF_INT("limits", "verify_batch_max", verify_batch_max, 1, 4096, "256"),
     KF_INT("limits", "verify_jobs_max", verify_jobs_max, 1, 32, "2"),
     KF_INT("limits", "commit_batch_max", commit_batch_max, 1, 100000, "5000"),
+    KF_STR("sla", "calendar_dir", sla_calendar_dir, NULL, 0),
+    KF_INT("sla", "grace_s", sla_grace_s, 0, 86400, "120"),
+    KF_INT("sla", "reopen_window_s", sla_reopen_window_s, 0, 2592000, "86400"),
+    KF_INT("sla", "tick_s", sla_tick_s, 1, 60, "5"),
+    KF_STR("sla", "notify_topic", sla_notify_topic, "kf/v1/_notify/sla", 0),
+    KF_STR("sla", "webhook_url", sla_webhook_url, NULL, 0),
+    KF_INT("sla", "webhook_timeout_ms", sla_webhook_timeout_ms, 100, 60000, "5000"),
+    KF_INT("sla", "webhook_retries", sla_webhook_retries, 0, 10, "3"),
+    KF_INT("sla", "webhook_queue_max", sla_webhook_queue_max, 1, 100000, "1000"),
     {"log", "level", KF_CFG_LOGLEVEL, offsetof(struct kf_kioskd_config, log_level),
      sizeof(enum kf_log_level), 0, 0, "info", 0},
 };
@@ -162,6 +180,61 @@ static int kf_cfg_handler(void *user, const char *section, const char *name, con
     return 0;
 }
 
+/* Cross-key checks of the broker connection. 0 or -EINVAL with a message in msg. */
+static int kf_cfg_broker(const struct kf_kioskd_config *cfg, char *msg, size_t cap)
+{
+    if (cfg->mqtt_ca_file[0] != '\0' && !kf_brokerpw_uri_tls(cfg->mqtt_uri)) {
+        snprintf(msg, cap, "mqtt.ca_file: needs an ssl:// or mqtts:// uri, not \"%s\"",
+                 cfg->mqtt_uri);
+        return -EINVAL;
+    }
+    if (cfg->mqtt_password_file[0] != '\0' && cfg->mqtt_username[0] == '\0') {
+        snprintf(msg, cap, "mqtt.password_file: given without mqtt.username");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int kf_config_read_password(struct kf_kioskd_config *cfg, char *err, size_t cap)
+{
+    int rc;
+
+    if (cfg->mqtt_password_file[0] == '\0') {
+        cfg->mqtt_password[0] = '\0';
+        return 0;
+    }
+    rc = kf_brokerpw_read(cfg->mqtt_password_file, cfg->mqtt_password, sizeof(cfg->mqtt_password));
+    if (rc != 0 && err != NULL) {
+        snprintf(err, cap, "mqtt.password_file %s: %s", cfg->mqtt_password_file,
+                 rc == -EPERM     ? "readable by group or others (chmod 0600)"
+                 : rc == -EBADMSG ? "not one line of printable characters"
+                                  : strerror(-rc));
+    }
+    return rc;
+}
+
+/* Cross-key checks of [sla]. 0 or -EINVAL with a message in msg. */
+static int kf_cfg_sla(const struct kf_kioskd_config *cfg, char *msg, size_t cap)
+{
+    const char *t = cfg->sla_notify_topic, *u = cfg->sla_webhook_url;
+
+    char dev[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind kind;
+
+    /* A topic to publish on: no wildcards, not a broker ($SYS) topic, and not one of the
+     * device topics kioskd itself reads (it would receive its own announcements). */
+    if (t[0] == '$' || strpbrk(t, "+#") != NULL ||
+        kf_topic_parse(t, dev, sizeof(dev), &kind) == 0) {
+        snprintf(msg, cap, "sla.notify_topic: \"%.200s\" is not a topic to announce on", t);
+        return -EINVAL;
+    }
+    if (u[0] != '\0' && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+        snprintf(msg, cap, "sla.webhook_url: must start with http:// or https://");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Shared tail of both loaders: rc is what inih returned. */
 static int kf_cfg_finish(struct kf_cfg_parse *ps, int rc, const char *name,
                          struct kf_kioskd_config *cfg, char *err, size_t cap)
@@ -187,6 +260,16 @@ static int kf_cfg_finish(struct kf_cfg_parse *ps, int rc, const char *name,
             }
             return -EINVAL;
         }
+    }
+    rc = kf_cfg_broker(&ps->cfg, ps->msg, sizeof(ps->msg));
+    if (rc == 0) {
+        rc = kf_cfg_sla(&ps->cfg, ps->msg, sizeof(ps->msg));
+    }
+    if (rc != 0) {
+        if (err != NULL) {
+            snprintf(err, cap, "%s: %s", name, ps->msg);
+        }
+        return rc;
     }
     *cfg = ps->cfg;
     return 0;

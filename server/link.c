@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kf/brokerpw.h>
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/log.h>
@@ -21,9 +22,10 @@ enum {
 #define KF__LINK_RETRY_MIN_MS 500u
 #define KF__LINK_RETRY_MAX_MS 30000u
 
-/* Device -> server topics. Not "kf/v1/+/+": that would bring our own acks back to us. */
+/* Device -> server topics, exactly what the broker's ACL lets the server read. Not
+ * "kf/v1/+/+": that would bring our own acks back to us. */
 static char *const kf__link_topics[] = {"kf/v1/+/hello", "kf/v1/+/telemetry", "kf/v1/+/events",
-                                        "kf/v1/+/state"};
+                                        "kf/v1/+/state", "kf/v1/+/enroll"};
 #define KF__LINK_NTOPICS ((int)(sizeof(kf__link_topics) / sizeof(kf__link_topics[0])))
 
 /* Paho thread: record events and wake the loop. */
@@ -176,9 +178,19 @@ out_free:
     return 1;
 }
 
+/* Paho thread: OpenSSL's reasons for a failed handshake (unknown CA, expired certificate).
+ * Without this callback Paho prints them raw on stderr. */
+static int kf__link_on_ssl_error(const char *str, size_t len, void *u)
+{
+    (void)u;
+    kf_warn("mqtt: tls: %.*s", (int)(len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
+    return 1;
+}
+
 static int kf__link_connect(struct kf_link *l)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
     int rc;
 
     co.keepAliveInterval = l->opts.keepalive_s;
@@ -189,6 +201,22 @@ static int kf__link_connect(struct kf_link *l)
     co.connectTimeout = 10;
     co.onFailure = kf__link_on_connect_failure;
     co.context = l;
+    if (l->opts.username != NULL && l->opts.username[0] != '\0') {
+        co.username = l->opts.username;
+    }
+    if (l->opts.password != NULL && l->opts.password[0] != '\0') {
+        co.password = l->opts.password; /* Paho copies it, and reuses it to reconnect */
+    }
+    if (kf_brokerpw_uri_tls(l->opts.uri)) {
+        /* Server authentication: we check the broker's certificate and name; the broker
+         * checks our password. TLS 1.2 as the minimum is the broker's to enforce. */
+        so.trustStore =
+            l->opts.ca_file != NULL && l->opts.ca_file[0] != '\0' ? l->opts.ca_file : NULL;
+        so.enableServerCertAuth = 1;
+        so.verify = 1;
+        so.ssl_error_cb = kf__link_on_ssl_error;
+        co.ssl = &so;
+    }
     rc = MQTTAsync_connect(l->client, &co);
     return kf_err_from_paho(rc);
 }
@@ -251,7 +279,7 @@ static void kf__link_on_async(uv_async_t *a)
         l->subscribed_once = 1;
         l->retry_ms = KF__LINK_RETRY_MIN_MS;
         uv_timer_stop(&l->timer);
-        kf_info("mqtt: subscribed to kf/v1/+/{hello,telemetry,events,state}");
+        kf_info("mqtt: subscribed to kf/v1/+/{hello,telemetry,events,state,enroll}");
         if (l->cbs.up_cb != NULL) {
             l->cbs.up_cb(l, first, l->ud);
         }

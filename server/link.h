@@ -44,6 +44,11 @@ struct kf_link_cbs {
 struct kf_link_opts {
     const char *uri;       /* borrowed for the link's life */
     const char *client_id; /* borrowed for the link's life */
+    const char *username;  /* borrowed for the link's life; NULL or "": none */
+    const char *password;  /* borrowed for the link's life; NULL or "": none */
+    /* ssl:// and mqtts:// URIs: TLS; the broker's certificate is checked against this CA
+     * file (PEM) and must name the URI's host. NULL or "": the system's trust store. */
+    const char *ca_file;
     int keepalive_s;
     size_t inbox_max;
 };

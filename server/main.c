@@ -9,9 +9,11 @@
 #include <kf/err.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
+#include <kf/time.h>
 
 #include "config.h"
 #include "kioskd.h"
+#include "slasvc.h"
 
 static void kf_usage(FILE *f)
 {
@@ -58,12 +60,23 @@ int main(int argc, char **argv)
         return 1;
     }
     kf_log_set_level(cfg.log_level);
+    rc = kf_config_read_password(&cfg, err, sizeof(err));
+    if (rc != 0) {
+        kf_err("config: %s: %s", path, err);
+        return 1;
+    }
     if (check) {
         uint8_t sk[64];
+        sodium_memzero(cfg.mqtt_password, sizeof(cfg.mqtt_password));
         rc = kf_keyfile_read(cfg.key_file, sk);
         sodium_memzero(sk, sizeof(sk));
         if (rc != 0) {
             kf_err("config: %s: server.key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
+            return 1;
+        }
+        if (cfg.sla_calendar_dir[0] != '\0' &&
+            kf_slasvc_check_calendars(cfg.sla_calendar_dir, kf_now_ms(), err, sizeof(err)) != 0) {
+            kf_err("config: %s: %s", path, err);
             return 1;
         }
         printf("%s: OK\n", path);
@@ -73,6 +86,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     rc = kf_kioskd_new(&cfg, &kd);
+    sodium_memzero(cfg.mqtt_password, sizeof(cfg.mqtt_password)); /* kd has its own copy */
     if (rc != 0) {
         return 1;
     }

@@ -7,9 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 it_init 0
-"$KF_BIN_PROVISION" device --db "$DB" --id KF-WG-0001 --asset A-000001 --kind kiosk \
-    --zone Z-WG-001 --broker "$BROKER_URI" --server-pub "$IT_DIR/server.key.pub" \
-    --out "$IT_DIR/dev" >>"$IT_DIR/provision.log" 2>&1
+it_provision_device KF-WG-0001 A-000001 Z-WG-001 "$IT_DIR/dev"
 it_start_broker
 it_start_kioskd
 

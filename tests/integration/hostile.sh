@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # Hostile input: each bad frame is refused, counted under its reason, never committed,
 # and kioskd keeps serving (a valid frame after all of them still commits).
+#
+# The broker is the locked-down one: each frame is published with the broker credentials
+# of the device whose topic it goes to, so it reaches kioskd and kioskd's own checks are
+# what is tested (what the broker refuses by itself is broker_lockdown.sh's subject). The
+# frame copied onto KF-XH-9002's topic is sent with 9002's password (a stolen password
+# without the signing key); the unknown device's frame with an account the broker knows
+# but the registry does not.
 source "$(dirname "$0")/lib.sh"
 
 it_init 0
 for id in KF-XH-9001 KF-XH-9002; do
-    "$KF_BIN_PROVISION" device --db "$DB" --id "$id" --asset "A-$id" --kind kiosk \
-        --zone Z-XH-001 --broker "$BROKER_URI" --server-pub "$IT_DIR/server.key.pub" \
-        --out "$IT_DIR/dev" >>"$IT_DIR/provision.log" 2>&1
+    it_provision_device "$id" "A-$id" Z-XH-001 "$IT_DIR/dev"
 done
+# A broker account with no registered device behind it (mosquitto_passwd writes the same
+# "$6$" verifiers kiosk-provision does).
+printf 'nobody-broker-pw\n' >"$IT_DIR/nobody.password"
+: >"$IT_DIR/nobody.passwd"
+mosquitto_passwd -H sha512 -b "$IT_DIR/nobody.passwd" KF-NOBODY-0001 nobody-broker-pw
+sqlite3 "$DB" "INSERT INTO broker_accounts(username, verifier, role, device_id, created_ms)
+    VALUES ('KF-NOBODY-0001', '$(cut -d: -f2 "$IT_DIR/nobody.passwd")', 'device',
+            'KF-NOBODY-0001', 0)"
+declare -A PWFILE=([KF-XH-9001]="$IT_DIR/dev/KF-XH-9001.password"
+    [KF-XH-9002]="$IT_DIR/dev/KF-XH-9002.password" [KF-NOBODY-0001]="$IT_DIR/nobody.password")
 mkdir -p "$IT_DIR/frames"
 "$KF_BIN_FORGE" --key "$IT_DIR/dev/KF-XH-9001.key" --device KF-XH-9001 --other KF-XH-9002 \
     --seq 1 --out "$IT_DIR/frames"
@@ -21,7 +36,12 @@ committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format c
 rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
 
 while read -r name topic reason; do
-    mosquitto_pub -p "$BROKER_PORT" -q 1 -t "$topic" -f "$IT_DIR/frames/$name.bin"
+    owner=$(echo "$topic" | cut -d/ -f3)
+    it_pub "$owner" "${PWFILE[$owner]}" -q 1 -t "$topic" -f "$IT_DIR/frames/$name.bin" \
+        2>"$IT_DIR/pub.err" || fail "$name: mosquitto_pub failed: $(cat "$IT_DIR/pub.err")"
+    if grep -q "Not authorized" "$IT_DIR/pub.err"; then
+        fail "$name: the broker refused $owner's publish on $topic"
+    fi
     case $name in
     valid) it_wait_for 10 'test "$(committed)" = 1' || fail "valid frame not committed" ;;
     after) it_wait_for 10 'test "$(committed)" = 2' || fail "valid frame after the hostile ones not committed: kioskd stopped serving?" ;;

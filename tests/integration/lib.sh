@@ -1,5 +1,6 @@
-# tests/integration/lib.sh: a scratch directory, a broker, kioskd, a provisioned fleet.
-# Sourced by each test. Everything started is stopped by pid on exit.
+# tests/integration/lib.sh: a scratch directory, a locked-down broker (TLS, a password per
+# client, ACLs: conf/mosquitto.conf), kioskd, a provisioned fleet. Sourced by each test.
+# Everything started is stopped by pid on exit.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
@@ -36,16 +37,22 @@ fail() {
     exit 1
 }
 
-# it_init N: database with the deployment, server key, a fleet of N terminals (broker port
-# chosen now and written into every agent config).
+# it_init N: a CA and the broker's certificate, database with the deployment, server key
+# and broker account, a fleet of N terminals (broker port chosen now and written into every
+# agent config, each with its own broker password), kioskd's and the broker's configs.
 it_init() {
     BROKER_PORT=$(kf_free_port)
-    BROKER_URI="tcp://127.0.0.1:$BROKER_PORT"
+    BROKER_URI="ssl://127.0.0.1:$BROKER_PORT"
     DB=$IT_DIR/kioskd.db
+    PKI=$IT_DIR/pki
+    CA=$PKI/ca.crt
+    AUTH=$IT_DIR/broker-auth
+    kf_pki "$PKI"
     "$KF_BIN_PROVISION" init --db "$DB" --fixtures "$KF_ROOT/fixtures/deployment.json" \
-        --server-key "$IT_DIR/server.key" >"$IT_DIR/provision.log" 2>&1
+        --server-key "$IT_DIR/server.key" --server-password-out "$IT_DIR/kioskd.password" \
+        >"$IT_DIR/provision.log" 2>&1
     if [ "${1:-0}" -gt 0 ]; then
-        "$KF_BIN_PROVISION" fleet --db "$DB" --count "$1" --broker "$BROKER_URI" \
+        "$KF_BIN_PROVISION" fleet --db "$DB" --count "$1" --broker "$BROKER_URI" --ca "$CA" \
             --server-pub "$IT_DIR/server.key.pub" --out "$IT_DIR/fleet" --seed 11 \
             >>"$IT_DIR/provision.log" 2>&1
     fi
@@ -54,20 +61,52 @@ it_init() {
 path = $DB
 [mqtt]
 uri = $BROKER_URI
+ca_file = $CA
+username = _kioskd
+password_file = $IT_DIR/kioskd.password
 [server]
 key_file = $IT_DIR/server.key
 heartbeat_timeout_s = 60
 stats_interval_s = 1
 stats_file = $IT_DIR/kioskd.stats.json
 INI
-    mkdir -p "$IT_DIR/broker"
-    kf_broker_conf "$BROKER_PORT" "$IT_DIR/broker" "$IT_DIR/mosquitto.conf"
+    kf_broker_conf "$BROKER_PORT" "$IT_DIR/broker" "$PKI" "$AUTH" "$IT_DIR/mosquitto.conf"
+    BROKER_PID=''
+}
+
+# it_provision_device ID ASSET ZONE DIR: one more terminal (before it_start_broker, or
+# followed by it_broker_sync).
+it_provision_device() {
+    "$KF_BIN_PROVISION" device --db "$DB" --id "$1" --asset "$2" --kind kiosk --zone "$3" \
+        --broker "$BROKER_URI" --ca "$CA" --server-pub "$IT_DIR/server.key.pub" --out "$4" \
+        >>"$IT_DIR/provision.log" 2>&1
+}
+
+# The store's broker accounts into the broker's password file; SIGHUP a running broker.
+it_broker_sync() {
+    local pid=()
+    if [ -n "${BROKER_PID:-}" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+        pid=(--pid "$BROKER_PID")
+    fi
+    "$KF_BIN_PROVISION" broker-sync --db "$DB" --dir "$AUTH" "${pid[@]}" \
+        >>"$IT_DIR/provision.log" 2>&1
 }
 
 it_start_broker() {
+    BROKER_PID=''
+    it_broker_sync
     kf_spawn "$IT_DIR/mosquitto.log" mosquitto -c "$IT_DIR/mosquitto.conf"
     BROKER_PID=$KF_LAST_PID
     kf_wait_port "$BROKER_PORT"
+}
+
+# it_pub USER PASSWORD_FILE mosquitto_pub-args...: publish over TLS as USER (MQTT 5, so a
+# refused publish is reported: "Not authorized" on stderr).
+it_pub() {
+    local user=$1 pwf=$2
+    shift 2
+    mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" --cafile "$CA" -V 5 -u "$user" \
+        -P "$(cat "$pwf")" "$@"
 }
 
 it_start_kioskd() {

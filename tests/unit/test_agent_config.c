@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kf/log.h>
@@ -163,4 +164,57 @@ Test(agent_config, server_public_key_is_required, .fini = cleanup)
                                       &c, err, sizeof(err)),
                  0);
     cr_assert(strstr(err, "server_public_key") != NULL, "%s", err);
+}
+
+/* The broker password is read from its own 0600 file; never from the INI itself. */
+Test(agent_config, broker_credentials, .fini = cleanup)
+{
+    struct kf_agent_config c;
+    char pw[64], ini[1024], err[512], want[600];
+    int fd;
+
+    snprintf(pw, sizeof(pw), "/tmp/kf-test-pw-XXXXXX");
+    fd = mkstemp(pw);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "s3cret-Pw_x\n", 12), 12);
+    close(fd);
+    cr_assert_eq(chmod(pw, 0600), 0);
+
+    snprintf(ini, sizeof(ini),
+             "[device]\nid = KF-XH-0001\nkey_file = k\nserver_public_key = " KEY_HEX "\n"
+             "[mqtt]\nuri = ssl://127.0.0.1:8883\nca_file = ca.crt\nusername = KF-XH-0001\n"
+             "password_file = %s\n[outbox]\npath = o.db\n",
+             pw);
+    cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(c.ca_file, "/tmp/ca.crt");
+    cr_assert_str_eq(c.username, "KF-XH-0001");
+    cr_assert_str_eq(c.password, "s3cret-Pw_x");
+    unlink(path);
+
+    /* group-readable: refused, naming the line */
+    cr_assert_eq(chmod(pw, 0640), 0);
+    cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), -EPERM);
+    snprintf(want, sizeof(want), "%s:9: [mqtt] password_file %s: readable by group", path, pw);
+    cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+    unlink(path);
+    unlink(pw);
+    cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), -ENOENT);
+    unlink(path);
+
+    /* a CA for a plain-TCP broker is a mistake, not something to ignore */
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[mqtt]\nca_file = /etc/ca.crt\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "ca_file needs an ssl://"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[mqtt]\npassword_file = /etc/pw\n"), &c,
+                                      err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "without a username"), "%s", err);
+    unlink(path);
+    /* no password in the INI itself */
+    cr_assert_eq(
+        kf_agent_config_load(write_ini(MINIMAL "[mqtt]\npassword = x\n"), &c, err, sizeof(err)),
+        -EINVAL);
+    cr_assert(strstr(err, "unknown key [mqtt] password"), "%s", err);
 }

@@ -15,10 +15,11 @@ Test(topic, format_every_kind)
                                    "kf/v1/KF-XH-0001/events",
                                    "kf/v1/KF-XH-0001/state",
                                    "kf/v1/KF-XH-0001/ack",
-                                   "kf/v1/KF-XH-0001/cmd"};
+                                   "kf/v1/KF-XH-0001/cmd",
+                                   "kf/v1/KF-XH-0001/enroll"};
     char buf[KF_TOPIC_MAX];
 
-    for (int k = KF_TOPIC_HELLO; k <= KF_TOPIC_CMD; k++) {
+    for (int k = KF_TOPIC_HELLO; k <= KF_TOPIC_ENROLL; k++) {
         char dev[KF_DEVICE_ID_MAX + 1];
         enum kf_topic_kind kind;
 
@@ -37,7 +38,7 @@ Test(topic, format_refuses_bad_input)
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "bad/id", KF_TOPIC_ACK), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "", KF_TOPIC_ACK), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)0), -EINVAL);
-    cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)7), -EINVAL);
+    cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)8), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, 10, "KF-1", KF_TOPIC_ACK), -EMSGSIZE);
     cr_assert_eq(kf_topic_format(buf, 14, "KF-1", KF_TOPIC_ACK), -EMSGSIZE);
     cr_assert_eq(kf_topic_format(buf, 15, "KF-1", KF_TOPIC_ACK), 0);
@@ -51,6 +52,8 @@ Test(topic, parse_refuses_anything_else)
         "kf/v1/KF-1",
         "kf/v1/KF-1/",
         "kf/v1/KF-1/acks",
+        "kf/v1/KF-1/enrol",
+        "kf/v1/KF-1/enroll/x",
         "kf/v1/KF-1/ack/x",
         "kf/v2/KF-1/ack",
         "KF/v1/KF-1/ack",
@@ -70,4 +73,17 @@ Test(topic, parse_refuses_anything_else)
     cr_assert_eq(kf_topic_parse("kf/v1/KF-1234/ack", dev, 5, &kind), -EINVAL);
     cr_assert_eq(kf_topic_parse("kf/v1/KF-1234/ack", dev, 8, &kind), 0);
     cr_assert_eq(kind, KF_TOPIC_ACK);
+}
+
+/* Enrollment requests: an enrolling terminal publishes under its broker username. */
+Test(topic, enroll_topic_for_an_enrollment_account)
+{
+    char buf[KF_TOPIC_MAX], dev[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind kind;
+
+    cr_assert_eq(kf_topic_format(buf, sizeof(buf), "_enroll-7f3a9c", KF_TOPIC_ENROLL), 0);
+    cr_assert_str_eq(buf, "kf/v1/_enroll-7f3a9c/enroll");
+    cr_assert_eq(kf_topic_parse(buf, dev, sizeof(dev), &kind), 0);
+    cr_assert_str_eq(dev, "_enroll-7f3a9c");
+    cr_assert_eq(kind, KF_TOPIC_ENROLL);
 }

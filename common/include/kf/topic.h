@@ -6,6 +6,9 @@
  *   kf/v1/<device>/state      device -> server  STATE frame, retained; the will says offline
  *   kf/v1/<device>/ack        server -> device  ACK frame, QoS 1
  *   kf/v1/<device>/cmd        server -> device  reserved for commands
+ *   kf/v1/<device>/enroll     device -> server  enrollment requests and key rotations; an
+ *                                               enrolling terminal's <device> is its broker
+ *                                               username "_enroll-<token id>"
  */
 #ifndef KF_TOPIC_H
 #define KF_TOPIC_H
@@ -21,6 +24,7 @@ enum kf_topic_kind {
     KF_TOPIC_STATE,
     KF_TOPIC_ACK,
     KF_TOPIC_CMD,
+    KF_TOPIC_ENROLL,
 };
 
 /* Write "kf/v1/<device>/<suffix>" into buf. 0, -EINVAL (bad id or kind), -EMSGSIZE. */

@@ -1,0 +1,252 @@
+/* Broker passwords: generation, Mosquitto "$6$" verifiers (checked against mosquitto_passwd's
+ * output and against a real mosquitto), password files. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include <kf/brokerpw.h>
+
+#define MOSQUITTO "/usr/sbin/mosquitto"
+#define MOSQUITTO_PUB "/usr/bin/mosquitto_pub"
+
+static char dir[64];
+static char path[128];
+
+static void setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    snprintf(dir, sizeof(dir), "/tmp/kf-brokerpw-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/device.pw", dir);
+}
+
+static void teardown(void)
+{
+    static const char *const names[] = {"device.pw", "passwd", "broker.conf", "broker.log"};
+    char p[192];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static void write_text(const char *p, const char *text, mode_t mode)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    cr_assert_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+TestSuite(brokerpw, .init = setup, .fini = teardown);
+
+Test(brokerpw, generated_passwords_are_43_base64url_characters)
+{
+    char a[KF_BROKERPW_LEN + 1], b[KF_BROKERPW_LEN + 1];
+
+    cr_assert_eq(kf_brokerpw_generate(a), 0);
+    cr_assert_eq(kf_brokerpw_generate(b), 0);
+    cr_assert_eq(strlen(a), 43);
+    cr_assert_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
+    cr_assert_str_neq(a, b);
+}
+
+Test(brokerpw, verifier_has_mosquittos_sha512_form_and_checks)
+{
+    char pw[KF_BROKERPW_LEN + 1], v1[KF_BROKERPW_VERIFIER_LEN + 1],
+        v2[KF_BROKERPW_VERIFIER_LEN + 1];
+
+    kf_brokerpw_generate(pw);
+    cr_assert_eq(kf_brokerpw_verifier(pw, v1, sizeof(v1)), 0);
+    cr_assert_eq(kf_brokerpw_verifier(pw, v2, sizeof(v2)), 0);
+    cr_assert_eq(strlen(v1), KF_BROKERPW_VERIFIER_LEN);
+    cr_assert_eq(strncmp(v1, "$6$", 3), 0);
+    cr_assert_eq(v1[19], '$'); /* 16 characters of salt */
+    cr_assert_eq(strcmp(v1 + KF_BROKERPW_VERIFIER_LEN - 2, "=="), 0);
+    cr_assert_str_neq(v1, v2, "a fresh salt each time");
+    cr_assert(kf_brokerpw_verifier_valid(v1));
+    cr_assert_eq(kf_brokerpw_check(pw, v1), 0);
+    cr_assert_eq(kf_brokerpw_check(pw, v2), 0);
+    cr_assert_eq(kf_brokerpw_check("not the password", v1), -EACCES);
+    cr_assert_eq(kf_brokerpw_verifier(pw, v1, KF_BROKERPW_VERIFIER_LEN), -ENOBUFS);
+    cr_assert_eq(kf_brokerpw_verifier("", v1, sizeof(v1)), -EINVAL);
+}
+
+/* mosquitto_passwd -H sha512 -b FILE u secret (Mosquitto 2.0.11) wrote this line: our
+ * digest is Mosquitto's. */
+Test(brokerpw, accepts_a_verifier_made_by_mosquitto_passwd)
+{
+    static const char line[] = "$6$lUmYEqLFMYFMwf5+$CossLYxHLWYr2CxJe5Mw/5iit4sry2CTkuoaso4HIZK5Il"
+                               "sK9Y5O/E48uayzNV8PctN46Q7a6R8Z+MiY7is49Q==";
+
+    cr_assert(kf_brokerpw_verifier_valid(line));
+    cr_assert_eq(kf_brokerpw_check("secret", line), 0);
+    cr_assert_eq(kf_brokerpw_check("Secret", line), -EACCES);
+}
+
+Test(brokerpw, refuses_malformed_verifiers)
+{
+    char v[KF_BROKERPW_VERIFIER_LEN + 8];
+    char pw[KF_BROKERPW_LEN + 1];
+
+    kf_brokerpw_generate(pw);
+    cr_assert_eq(kf_brokerpw_verifier(pw, v, sizeof(v)), 0);
+    cr_assert(!kf_brokerpw_verifier_valid(NULL));
+    cr_assert(!kf_brokerpw_verifier_valid(""));
+    cr_assert(!kf_brokerpw_verifier_valid(pw));
+    v[1] = '7'; /* PBKDF2 lines have another layout */
+    cr_assert(!kf_brokerpw_verifier_valid(v));
+    v[1] = '6';
+    v[10] = '\n'; /* would split a password file line */
+    cr_assert(!kf_brokerpw_verifier_valid(v));
+    kf_brokerpw_verifier(pw, v, sizeof(v));
+    v[19] = 'x'; /* separator */
+    cr_assert(!kf_brokerpw_verifier_valid(v));
+    kf_brokerpw_verifier(pw, v, sizeof(v));
+    v[KF_BROKERPW_VERIFIER_LEN] = 'A'; /* one character too many */
+    v[KF_BROKERPW_VERIFIER_LEN + 1] = '\0';
+    cr_assert(!kf_brokerpw_verifier_valid(v));
+    cr_assert_eq(kf_brokerpw_check(pw, v), -EINVAL);
+    kf_brokerpw_verifier(pw, v, sizeof(v));
+    v[KF_BROKERPW_VERIFIER_LEN - 1] = 'A'; /* bad padding */
+    cr_assert(!kf_brokerpw_verifier_valid(v));
+}
+
+Test(brokerpw, password_file_round_trip_mode_0600)
+{
+    char pw[KF_BROKERPW_LEN + 1], back[KF_BROKERPW_MAX + 1];
+    struct stat st;
+
+    kf_brokerpw_generate(pw);
+    cr_assert_eq(kf_brokerpw_write(path, pw), 0);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_eq(st.st_size, 44);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), 0);
+    cr_assert_str_eq(back, pw);
+    cr_assert_eq(kf_brokerpw_read(path, back, 10), -EBADMSG, "does not fit the caller's buffer");
+}
+
+Test(brokerpw, password_file_refusals)
+{
+    char back[KF_BROKERPW_MAX + 1];
+
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -ENOENT);
+    write_text(path, "abc\n", 0640);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -EPERM);
+    write_text(path, "abc\n", 0604);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -EPERM);
+    write_text(path, "\n", 0600);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -EBADMSG);
+    write_text(path, "two\nlines\n", 0600);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -EBADMSG);
+    write_text(path, "with space\n", 0600);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), -EBADMSG);
+    write_text(path, "no-newline", 0600);
+    cr_assert_eq(kf_brokerpw_read(path, back, sizeof(back)), 0);
+    cr_assert_str_eq(back, "no-newline");
+    cr_assert_eq(kf_brokerpw_read(dir, back, sizeof(back)), -EBADMSG, "a directory");
+    cr_assert_eq(kf_brokerpw_write(path, "bad\nline"), -EINVAL);
+}
+
+/* ---- a real mosquitto accepts the password behind a verifier we made ---- */
+
+static int port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static int run(char *const argv[])
+{
+    int status;
+    pid_t pid = fork();
+
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(brokerpw, a_real_mosquitto_accepts_the_password, .timeout = 30)
+{
+    char pw[KF_BROKERPW_LEN + 1], v[KF_BROKERPW_VERIFIER_LEN + 1], line[256], conf[1024];
+    char conf_path[160], pw_path[160], log_path[160], port_s[16];
+    int port = 0;
+    pid_t broker;
+
+    cr_assert_eq(access(MOSQUITTO, X_OK), 0, "needs mosquitto (scripts/lib.sh installs it)");
+    cr_assert_eq(access(MOSQUITTO_PUB, X_OK), 0, "needs mosquitto-clients");
+    kf_brokerpw_generate(pw);
+    cr_assert_eq(kf_brokerpw_verifier(pw, v, sizeof(v)), 0);
+    snprintf(pw_path, sizeof(pw_path), "%s/passwd", dir);
+    snprintf(line, sizeof(line), "KF-XH-0001:%s\n", v);
+    write_text(pw_path, line, 0644); /* the broker may run as user mosquitto */
+    chmod(dir, 0755);
+    for (int tries = 0; tries < 50 && !port; tries++) {
+        port = 20000 + (int)randombytes_uniform(20000);
+        if (port_open(port))
+            port = 0;
+    }
+    cr_assert(port);
+    snprintf(conf_path, sizeof(conf_path), "%s/broker.conf", dir);
+    snprintf(log_path, sizeof(log_path), "%s/broker.log", dir);
+    snprintf(conf, sizeof(conf),
+             "listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\n"
+             "persistence false\nlog_dest stderr\n",
+             port, pw_path);
+    write_text(conf_path, conf, 0644);
+    broker = fork();
+    cr_assert_geq(broker, 0);
+    if (broker == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        dup2(fd, 2);
+        execl(MOSQUITTO, "mosquitto", "-c", conf_path, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && !port_open(port); i++)
+        usleep(20000);
+    cr_assert(port_open(port), "mosquitto did not start (%s)", log_path);
+
+    snprintf(port_s, sizeof(port_s), "%d", port);
+    char *good[] = {MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", port_s, "-u", "KF-XH-0001", "-P", pw,
+                    "-q",          "1",  "-t",        "x",  "-m",   "x",  NULL};
+    char *bad[] = {MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", port_s, "-u", "KF-XH-0001", "-P",
+                   "wrong",       "-q", "1",         "-t", "x",    "-m", "x",          NULL};
+    int rc_good = run(good), rc_bad = run(bad);
+
+    kill(broker, SIGTERM);
+    waitpid(broker, NULL, 0);
+    cr_assert_eq(rc_good, 0, "mosquitto refused the right password (see %s)", log_path);
+    cr_assert_neq(rc_bad, 0, "mosquitto accepted a wrong password");
+}
