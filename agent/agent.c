@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include <kf/envelope.h>
+#include <kf/ident.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
 #include <kf/time.h>
@@ -37,7 +38,15 @@ struct kf_agent {
     char agent_name[64];
     char boot_id[17];
     char t_hello[KF_TOPIC_MAX], t_telemetry[KF_TOPIC_MAX], t_events[KF_TOPIC_MAX];
-    char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX];
+    char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX], t_enroll[KF_TOPIC_MAX];
+
+    /* key rotation under way */
+    int rot_active;
+    uint8_t rot_sk[64];
+    uint32_t rot_epoch;
+    uint64_t rot_sent_ms; /* uv_now of the last request; 0: not sent on this session */
+    kf_agent_rotated_cb rot_cb;
+    void *rot_ud;
 
     int online;                 /* the HELLO of this session was answered */
     uint64_t hello_sent_ms;     /* uv_now; 0: none pending */
@@ -207,6 +216,89 @@ static void agent_send_hello(struct kf_agent *a)
         a->hello_sent_ms = uv_now(a->loop);
 }
 
+/* ---- key rotation ---- */
+
+static void agent_rotation_send(struct kf_agent *a)
+{
+    struct kf_ident_req req;
+    struct kf_env_header h;
+    uint8_t frame[1024];
+    size_t len;
+    char *body = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.op = KF_IDENT_ROTATE;
+    memcpy(req.device_id, a->cfg.device_id, sizeof(req.device_id));
+    req.old_epoch = a->cfg.key_epoch;
+    req.new_epoch = a->rot_epoch;
+    crypto_sign_ed25519_sk_to_pk(req.pk, a->rot_sk);
+    kf_ident_rotate_sign(&req, a->rot_sk);
+    if (kf_ident_req_to_json(&req, &body) < 0)
+        return;
+    agent_header(a, &h, KF_MSG_IDENT);
+    if (kf_env_seal(&h, a->t_enroll, (const uint8_t *)body, strlen(body), a->sk, frame,
+                    sizeof(frame), &len) == 0 &&
+        kf_link_publish(a->link, a->t_enroll, frame, len, 1, 0) == 0)
+        a->rot_sent_ms = uv_now(a->loop);
+    free(body);
+}
+
+/* A signed IDENT_RESULT on our ack topic: the answer to our rotation request. */
+static void agent_rotation_answer(struct kf_agent *a, const struct kf_env_view *v)
+{
+    struct kf_ident_result res;
+    struct kf_outbox_stats os;
+
+    if (!a->rot_active || (v->hdr.flags & KF_ENV_F_ZSTD) ||
+        kf_ident_result_parse((const char *)v->body, v->body_len, &res) < 0 ||
+        res.op != KF_IDENT_ROTATE || (res.reason == KF_IDENT_OK && res.key_epoch != a->rot_epoch)) {
+        a->st.acks_rejected++;
+        return;
+    }
+    a->rot_active = 0;
+    if (res.reason != KF_IDENT_OK) {
+        kf_err("%s: the server refused the key rotation: %s", a->cfg.device_id,
+               kf_ident_refusal_name(res.reason));
+        sodium_memzero(a->rot_sk, sizeof(a->rot_sk));
+        if (a->rot_cb)
+            a->rot_cb(a->rot_ud, a->rot_epoch, res.reason);
+        return;
+    }
+    /* Durable first (the callback), then switch: a crash in between leaves key.<N+1> on
+     * disk and the identity at N, and the next start asks again (the server answers a
+     * repeated rotation by the same key with the same "ok"). */
+    if (a->rot_cb)
+        a->rot_cb(a->rot_ud, a->rot_epoch, KF_IDENT_OK);
+    memcpy(a->sk, a->rot_sk, sizeof(a->sk));
+    sodium_memzero(a->rot_sk, sizeof(a->rot_sk));
+    a->cfg.key_epoch = a->rot_epoch;
+    a->st.rotations++;
+    kf_notice("%s: now signing with key epoch %u", a->cfg.device_id, a->cfg.key_epoch);
+    /* Frames in flight were signed with the retired key: the server refuses them, so send
+     * them again under the new one now rather than after an ack timeout. */
+    if (kf_outbox_stats(a->ob, &os) == 0) {
+        a->send_seq = os.acked_seq + 1;
+        a->inflight_n = 0;
+        a->last_progress_ms = uv_now(a->loop);
+        agent_flush(a, 1);
+    }
+}
+
+int kf_agent_rotate(struct kf_agent *a, const uint8_t new_sk[64], kf_agent_rotated_cb cb, void *ud)
+{
+    if (a->rot_active)
+        return -EBUSY;
+    memcpy(a->rot_sk, new_sk, sizeof(a->rot_sk));
+    a->rot_epoch = a->cfg.key_epoch + 1;
+    a->rot_cb = cb;
+    a->rot_ud = ud;
+    a->rot_active = 1;
+    a->rot_sent_ms = 0;
+    if (a->online)
+        agent_rotation_send(a);
+    return 0;
+}
+
 /* ---- link callbacks (loop thread) ---- */
 
 static int agent_will_cb(void *ud, uint8_t *buf, size_t cap, size_t *ret_len)
@@ -239,6 +331,7 @@ static void agent_down_cb(void *ud)
     a->online = 0;
     a->inflight_n = 0;
     a->hello_sent_ms = 0;
+    a->rot_sent_ms = 0;
 }
 
 static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload, size_t len)
@@ -249,9 +342,14 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     int rc;
 
     if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
-        v.hdr.kind != KF_MSG_ACK || strcmp(v.hdr.device_id, a->cfg.device_id) != 0 ||
+        (v.hdr.kind != KF_MSG_ACK && v.hdr.kind != KF_MSG_IDENT_RESULT) ||
+        strcmp(v.hdr.device_id, a->cfg.device_id) != 0 ||
         kf_env_verify(&v, topic, a->cfg.server_pk) < 0) {
         a->st.acks_rejected++;
+        return;
+    }
+    if (v.hdr.kind == KF_MSG_IDENT_RESULT) {
+        agent_rotation_answer(a, &v);
         return;
     }
     rc = kf_outbox_ack(a->ob, v.hdr.seq);
@@ -288,6 +386,8 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
         a->send_seq = os.acked_seq + 1;
         a->inflight_n = 0;
         a->last_progress_ms = uv_now(a->loop);
+        if (a->rot_active)
+            agent_rotation_send(a);
         agent_flush(a, 1);
         return;
     }
@@ -317,6 +417,8 @@ static void agent_flush_timer_cb(uv_timer_t *t)
             agent_send_hello(a);
         return;
     }
+    if (a->rot_active && (a->rot_sent_ms == 0 || now - a->rot_sent_ms >= a->cfg.ack_timeout_ms))
+        agent_rotation_send(a);
     if (a->inflight_n > 0 && now - a->last_progress_ms >= a->cfg.ack_timeout_ms) {
         struct kf_outbox_stats os;
         if (kf_outbox_stats(a->ob, &os) == 0) {
@@ -379,7 +481,8 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
             0 ||
         (rc = kf_topic_format(a->t_events, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_EVENTS)) < 0 ||
         (rc = kf_topic_format(a->t_state, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_STATE)) < 0 ||
-        (rc = kf_topic_format(a->t_ack, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ACK)) < 0)
+        (rc = kf_topic_format(a->t_ack, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ACK)) < 0 ||
+        (rc = kf_topic_format(a->t_enroll, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ENROLL)) < 0)
         goto out_free;
 
     if (opts && opts->zctx) {
@@ -403,6 +506,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     lo.client_id = cfg->device_id;
     lo.username = cfg->username;
     lo.password = cfg->password;
+    lo.ca_file = cfg->ca_file;
     lo.will_topic = a->t_state;
     lo.sub_topic = a->t_ack;
     lo.keepalive_s = cfg->keepalive_s;

@@ -54,6 +54,7 @@ struct kf_agent_stats {
     uint64_t health_sampled;
     uint64_t health_dropped; /* refused by the outbox this run (-ENOBUFS) */
     uint64_t connects, lost;
+    uint64_t rotations; /* key rotations accepted by the server */
 };
 
 /* Open the outbox, create the link (not connected yet). cfg and sk are copied (sk is wiped
@@ -74,6 +75,16 @@ int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *r
  * dropped. Borrows recs. */
 int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_t n,
                          size_t *ret_appended, uint64_t *ret_first_seq);
+
+/* Key rotation (docs/PROTOCOL.md section 11). cb runs when the server has answered: reason
+ * KF_IDENT_OK (enum kf_ident_refusal) means the server holds the new key as new_epoch; cb
+ * must make that durable (enroll.h: kf_identity_save) before returning, and the agent signs
+ * everything with the new key from then on, resending what was unacknowledged. */
+typedef void (*kf_agent_rotated_cb)(void *ud, uint32_t new_epoch, int reason);
+/* Ask the server to take new_sk (copied, wiped later) as key epoch current + 1. The request
+ * is sent once the session is up and repeated every ack_timeout_ms until answered.
+ * 0, or -EBUSY (a rotation is under way). */
+int kf_agent_rotate(struct kf_agent *a, const uint8_t new_sk[64], kf_agent_rotated_cb cb, void *ud);
 
 int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret);
 const char *kf_agent_device_id(const struct kf_agent *a);

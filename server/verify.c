@@ -3,12 +3,14 @@
 #include "verify.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include <kf/envelope.h>
+#include <kf/ident.h>
 #include <kf/topic.h>
 
 /* ---- latency histogram ---- */
@@ -75,6 +77,7 @@ void kf_verified_free(struct kf_verified *v)
     }
     free(v->ing.recs);
     free((void *)(uintptr_t)v->ing.body_json);
+    free(v->ident);
     free(v->frame);
     free(v);
 }
@@ -100,9 +103,73 @@ static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
         return kind == KF_MSG_HELLO;
     case KF_TOPIC_STATE:
         return kind == KF_MSG_STATE;
+    case KF_TOPIC_ENROLL:
+        return kind == KF_MSG_IDENT;
     default:
         return 0;
     }
+}
+
+/* An identity request on "enroll" (docs/PROTOCOL.md section 11). Its body is plain JSON
+ * (small; never compressed). An enrollment is signed by the new key it carries and its
+ * frame names the enrolling client "_enroll-<token id>"; a rotation is signed by the
+ * device's current key and carries a signature by the new one. Whether the token or the
+ * epochs are right is the store's question (kf_store_ident_apply), asked on commit. */
+static int kf__verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
+                            const char *topic, struct kf_ident_req **ret, int *ret_reason)
+{
+    char user[KF_DEVICE_ID_MAX + 1];
+    struct kf_ident_req *req;
+    const struct kf_reg_device *dev;
+    const struct kf_reg_key *key;
+    int reason = KF_REJECT_MALFORMED;
+
+    if ((view->hdr.flags & KF_ENV_F_ZSTD) || view->body_len > 2048) {
+        goto out_reject;
+    }
+    req = calloc(1, sizeof(*req));
+    if (req == NULL) {
+        return -ENOMEM;
+    }
+    if (kf_ident_req_parse((const char *)view->body, view->body_len, req) != 0) {
+        goto out_free;
+    }
+    if (req->op == KF_IDENT_ENROLL) {
+        if (kf_token_username(req->token_id, user, sizeof(user)) != 0 ||
+            strcmp(user, view->hdr.device_id) != 0 || view->hdr.key_epoch != 1) {
+            reason = KF_REJECT_WRONG_TOPIC;
+            goto out_free;
+        }
+        if (kf_env_verify(view, topic, req->pk) != 0) {
+            reason = KF_REJECT_BAD_SIGNATURE;
+            goto out_free;
+        }
+    } else {
+        dev = kf_registry_find(reg, view->hdr.device_id);
+        key = dev != NULL ? kf_registry_key(dev, view->hdr.key_epoch) : NULL;
+        if (key == NULL) {
+            reason = KF_REJECT_UNKNOWN_DEVICE;
+            goto out_free;
+        }
+        if (key->status != KF_KEY_ACTIVE) {
+            reason = KF_REJECT_REVOKED;
+            goto out_free;
+        }
+        snprintf(req->device_id, sizeof(req->device_id), "%s", view->hdr.device_id);
+        req->old_epoch = view->hdr.key_epoch;
+        if (kf_env_verify(view, topic, key->pk) != 0 || kf_ident_rotate_check(req) != 0) {
+            reason = KF_REJECT_BAD_SIGNATURE;
+            goto out_free;
+        }
+    }
+    *ret = req;
+    return 0;
+
+out_free:
+    free(req);
+out_reject:
+    *ret_reason = reason;
+    return -EPROTO;
 }
 
 int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
@@ -138,6 +205,30 @@ int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t
     if (!kf__kind_matches(tk, view.hdr.kind)) {
         reason = KF_REJECT_MALFORMED;
         goto out_reject;
+    }
+    if (tk == KF_TOPIC_ENROLL) {
+        struct kf_ident_req *req = NULL;
+
+        rc = kf__verify_ident(reg, &view, topic, &req, &reason);
+        if (rc == -EPROTO) {
+            goto out_reject;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        v = calloc(1, sizeof(*v));
+        if (v == NULL) {
+            free(req);
+            return -ENOMEM;
+        }
+        v->ident = req;
+        v->ing.hdr = view.hdr;
+        v->ing.topic = topic;
+        v->ing.raw = raw;
+        v->ing.raw_len = len;
+        v->ing.recv_ms = recv_ms;
+        *ret = v;
+        return 0;
     }
     dev = kf_registry_find(reg, dev_id);
     key = dev != NULL ? kf_registry_key(dev, view.hdr.key_epoch) : NULL;

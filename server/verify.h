@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <kf/codec.h>
+#include <kf/ident.h>
 
 #include "link.h"
 #include "registry.h"
@@ -32,6 +33,7 @@ struct kf_verified {
     struct kf_verified *next;
     struct kf_frame *frame; /* owned when not NULL (set by the pipeline) */
     struct kf_ingest ing;
+    struct kf_ident_req *ident; /* owned; set for an identity request (topic "enroll") */
     int64_t recv_mono_us;
 };
 void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */

@@ -6,6 +6,11 @@
  * where reason is the rejection kioskd must count ("ok" for the frames that must commit).
  * Every hostile frame except the forged and unknown ones is signed with the device's real
  * key: the server must refuse it for what it is, not because a signature fails.
+ *
+ *   kf-forge ack --key FILE --device ID --seq N --out FILE
+ *
+ * Writes one ACK frame for device ID with high-water mark N, signed with FILE's key (a
+ * forged server ACK when that is not the server's key).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +101,55 @@ fail:
     return -EIO;
 }
 
+static int forge_ack(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"seq", required_argument, NULL, 's'},
+                                         {"out", required_argument, NULL, 'w'},
+                                         {NULL, 0, NULL, 0}};
+    const char *key_path = NULL, *dev = NULL, *out = NULL;
+    char topic[KF_TOPIC_MAX + 1];
+    uint8_t sk[64], frame[512];
+    struct kf_env_header h;
+    uint64_t seq = 0;
+    size_t len;
+    FILE *f;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'k')
+            key_path = optarg;
+        else if (c == 'd')
+            dev = optarg;
+        else if (c == 's')
+            seq = strtoull(optarg, NULL, 10);
+        else if (c == 'w')
+            out = optarg;
+        else
+            return 2;
+    }
+    if (!key_path || !dev || !out) {
+        fprintf(stderr, "usage: kf-forge ack --key FILE --device ID --seq N --out FILE\n");
+        return 2;
+    }
+    if (sodium_init() < 0 || kf_keyfile_read(key_path, sk) != 0 ||
+        kf_topic_format(topic, sizeof(topic), dev, KF_TOPIC_ACK) != 0)
+        return 1;
+    memset(&h, 0, sizeof(h));
+    h.kind = KF_MSG_ACK;
+    snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
+    h.key_epoch = 1;
+    h.seq = seq;
+    h.device_ms = kf_now_ms();
+    if (kf_env_seal(&h, topic, (const uint8_t *)"", 0, sk, frame, sizeof(frame), &len) != 0)
+        return 1;
+    f = fopen(out, "wb");
+    if (!f || fwrite(frame, 1, len, f) != len || fclose(f) != 0)
+        return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *key_path = NULL, *dev = NULL, *other = NULL;
@@ -105,6 +159,9 @@ int main(int argc, char **argv)
         {"other", required_argument, NULL, 'o'}, {"seq", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0}};
     int c;
+
+    if (argc > 1 && strcmp(argv[1], "ack") == 0)
+        return forge_ack(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k':

@@ -43,11 +43,13 @@
 #define KF_ENV_SIGN_CONTEXT "kioskfleet/env/v1"
 
 enum kf_msg_kind {
-    KF_MSG_RECORDS = 1, /* a batch of records: body is a JSON array */
-    KF_MSG_HELLO = 2,   /* birth message after each connect: body is a JSON object */
-    KF_MSG_STATE = 3,   /* "online"/"offline" (the will): body is a JSON object */
-    KF_MSG_ACK = 4,     /* server -> device: seq is the committed high-water mark */
-    KF_MSG_COMMAND = 5, /* server -> device: reserved */
+    KF_MSG_RECORDS = 1,      /* a batch of records: body is a JSON array */
+    KF_MSG_HELLO = 2,        /* birth message after each connect: body is a JSON object */
+    KF_MSG_STATE = 3,        /* "online"/"offline" (the will): body is a JSON object */
+    KF_MSG_ACK = 4,          /* server -> device: seq is the committed high-water mark */
+    KF_MSG_COMMAND = 5,      /* server -> device: reserved */
+    KF_MSG_IDENT = 6,        /* device -> server on "enroll": enrollment or key rotation (JSON) */
+    KF_MSG_IDENT_RESULT = 7, /* server -> device on "ack": the answer to KF_MSG_IDENT (JSON) */
 };
 
 #define KF_ENV_F_ZSTD 0x01u         /* body is one zstd frame */

@@ -1,0 +1,369 @@
+/* enroll.c: the terminal's identity directory and its enrollment (enroll.h). */
+#define _GNU_SOURCE
+#include "enroll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <sodium.h>
+
+#include <kf/brokerpw.h>
+#include <kf/err.h>
+#include <kf/ident.h>
+#include <kf/keyfile.h>
+#include <kf/log.h>
+#include <kf/time.h>
+#include <kf/topic.h>
+
+#include "link.h"
+
+/* ---- the identity directory ---- */
+
+static int path_join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(buf, cap, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int kf_identity_key_path(const char *dir, uint32_t epoch, char *buf, size_t cap)
+{
+    char name[32];
+
+    snprintf(name, sizeof(name), "key.%u", epoch);
+    return path_join(buf, cap, dir, name);
+}
+
+int kf_identity_pw_path(const char *dir, char *buf, size_t cap)
+{
+    return path_join(buf, cap, dir, "broker.pw");
+}
+
+struct id_parse {
+    struct kf_identity id;
+    int have_id, have_epoch, bad;
+};
+
+static int id_handler(void *ud, const char *section, const char *name, const char *value)
+{
+    struct id_parse *p = ud;
+    char *end;
+    unsigned long v;
+
+    if (section[0] != '\0') {
+        p->bad = 1;
+    } else if (strcmp(name, "device_id") == 0 && kf_device_id_valid(value)) {
+        snprintf(p->id.device_id, sizeof(p->id.device_id), "%s", value);
+        p->have_id = 1;
+    } else if (strcmp(name, "key_epoch") == 0) {
+        errno = 0;
+        v = strtoul(value, &end, 10);
+        if (errno || *end || v < 1 || v > UINT32_MAX)
+            p->bad = 1;
+        p->id.key_epoch = (uint32_t)v;
+        p->have_epoch = 1;
+    } else {
+        p->bad = 1;
+    }
+    return 1;
+}
+
+int kf_identity_load(const char *dir, struct kf_identity *ret)
+{
+    char path[512];
+    struct id_parse p;
+    int r;
+
+    memset(&p, 0, sizeof(p));
+    r = path_join(path, sizeof(path), dir, "identity");
+    if (r < 0)
+        return r;
+    if (access(path, F_OK) != 0)
+        return -errno;
+    r = ini_parse(path, id_handler, &p);
+    if (r < 0)
+        return -EIO;
+    if (r > 0 || p.bad || !p.have_id || !p.have_epoch)
+        return -EBADMSG;
+    *ret = p.id;
+    return 0;
+}
+
+int kf_identity_save(const char *dir, const struct kf_identity *id)
+{
+    char path[512], tmp[520], text[160];
+    int fd, n, r = 0;
+
+    if (path_join(path, sizeof(path), dir, "identity") < 0 ||
+        path_join(tmp, sizeof(tmp), dir, ".identity.tmp") < 0)
+        return -ENAMETOOLONG;
+    n = snprintf(text, sizeof(text),
+                 "# written by kiosk-agent at enrollment and key rotation: do not edit\n"
+                 "device_id = %s\nkey_epoch = %u\n",
+                 id->device_id, id->key_epoch);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
+        r = errno ? -errno : -EIO;
+    if (close(fd) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) != 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    return 0;
+}
+
+int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])
+{
+    char path[512];
+    uint8_t pk[32];
+    int r = kf_identity_key_path(dir, epoch, path, sizeof(path));
+
+    if (r < 0)
+        return r;
+    r = kf_keyfile_read(path, sk);
+    if (r != -ENOENT)
+        return r;
+    crypto_sign_keypair(pk, sk);
+    r = kf_keyfile_write(path, sk);
+    if (r < 0)
+        sodium_memzero(sk, 64);
+    return r;
+}
+
+/* ---- enrollment ---- */
+
+struct enroll {
+    uv_loop_t *loop;
+    const struct kf_enroll_opts *o;
+    struct kf_link *link;
+    uv_timer_t retry;
+    char user[KF_DEVICE_ID_MAX + 1];
+    char t_enroll[KF_TOPIC_MAX + 1], t_ack[KF_TOPIC_MAX + 1], t_state[KF_TOPIC_MAX + 1];
+    uint8_t frame[2048];
+    size_t frame_len;
+    int done, rc, reason, closed, timer_closed;
+    struct kf_identity id;
+};
+
+static int enroll_will_cb(void *ud, uint8_t *buf, size_t cap, size_t *ret_len)
+{
+    (void)ud;
+    (void)buf;
+    (void)cap;
+    (void)ret_len;
+    return -ENODATA; /* an enrolling client has no state worth announcing */
+}
+
+static void enroll_send(struct enroll *e)
+{
+    int rc;
+
+    if (!kf_link_is_up(e->link))
+        return;
+    rc = kf_link_publish(e->link, e->t_enroll, e->frame, e->frame_len, 1, 0);
+    if (rc < 0)
+        kf_warn("enroll: publish: %s", kf_strerror(rc));
+    else
+        kf_info("enroll: request sent as %s", e->user);
+}
+
+static void enroll_up_cb(void *ud)
+{
+    enroll_send(ud);
+}
+
+static void enroll_down_cb(void *ud)
+{
+    (void)ud;
+}
+
+static void enroll_retry_cb(uv_timer_t *t)
+{
+    enroll_send(t->data);
+}
+
+static void enroll_message_cb(void *ud, const char *topic, const uint8_t *payload, size_t len)
+{
+    struct enroll *e = ud;
+    struct kf_env_view v;
+    struct kf_ident_result res;
+
+    if (e->done || strcmp(topic, e->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
+        v.hdr.kind != KF_MSG_IDENT_RESULT || strcmp(v.hdr.device_id, e->user) != 0 ||
+        (v.hdr.flags & KF_ENV_F_ZSTD) || kf_env_verify(&v, topic, e->o->server_pk) < 0 ||
+        kf_ident_result_parse((const char *)v.body, v.body_len, &res) < 0 ||
+        res.op != KF_IDENT_ENROLL) {
+        kf_warn("enroll: ignored a message on %s that is not a result signed by the server", topic);
+        return;
+    }
+    e->done = 1;
+    if (res.reason != KF_IDENT_OK) {
+        e->reason = res.reason;
+        e->rc = -EACCES;
+        return;
+    }
+    snprintf(e->id.device_id, sizeof(e->id.device_id), "%s", res.device_id);
+    e->id.key_epoch = res.key_epoch;
+    e->rc = kf_identity_save(e->o->dir, &e->id);
+}
+
+static void enroll_link_closed(void *ud)
+{
+    ((struct enroll *)ud)->closed = 1;
+}
+
+static void enroll_timer_closed(uv_handle_t *h)
+{
+    ((struct enroll *)h->data)->timer_closed = 1;
+}
+
+/* Build the signed request frame once: the same bytes are sent on every retry. */
+static int enroll_build(struct enroll *e, const uint8_t sk[64], const char *pw,
+                        const uint8_t secret[KF_TOKEN_SECRET_BYTES], const char *tid)
+{
+    struct kf_ident_req req;
+    struct kf_env_header h;
+    uint8_t mac[32];
+    char *body = NULL;
+    int r;
+
+    memset(&req, 0, sizeof(req));
+    req.op = KF_IDENT_ENROLL;
+    snprintf(req.token_id, sizeof(req.token_id), "%s", tid);
+    crypto_sign_ed25519_sk_to_pk(req.pk, sk);
+    r = kf_brokerpw_verifier(pw, req.verifier, sizeof(req.verifier));
+    if (r < 0)
+        return r;
+    kf_token_mac_key(secret, mac);
+    kf_ident_proof(mac, &req, req.proof);
+    sodium_memzero(mac, sizeof(mac));
+    r = kf_ident_req_to_json(&req, &body);
+    if (r < 0)
+        return r;
+    memset(&h, 0, sizeof(h));
+    h.kind = KF_MSG_IDENT;
+    snprintf(h.device_id, sizeof(h.device_id), "%s", e->user);
+    h.key_epoch = 1;
+    h.device_ms = kf_now_ms();
+    r = kf_env_seal(&h, e->t_enroll, (const uint8_t *)body, strlen(body), sk, e->frame,
+                    sizeof(e->frame), &e->frame_len);
+    free(body);
+    return r;
+}
+
+int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int *stop,
+                  struct kf_identity *ret, int *ret_reason)
+{
+    static struct enroll e; /* one enrollment per process; the frame buffer is large */
+    char tid[KF_TOKEN_ID_LEN + 1], pwpath[512], pw[KF_BROKERPW_MAX + 1];
+    char epw[KF_ENROLL_PW_LEN + 1];
+    uint8_t secret[KF_TOKEN_SECRET_BYTES], sk[64];
+    struct kf_link_opts lo;
+    struct kf_link_cbs cbs;
+    int r;
+
+    memset(&e, 0, sizeof(e));
+    e.loop = loop;
+    e.o = o;
+    if (kf_token_parse(o->token, tid, secret) != 0) {
+        kf_err("enroll: the token is not of the form KF1-XXXXXXXXXX-... (26 characters)");
+        return -EINVAL;
+    }
+    if ((r = kf_token_username(tid, e.user, sizeof(e.user))) < 0 ||
+        (r = kf_topic_format(e.t_enroll, sizeof(e.t_enroll), e.user, KF_TOPIC_ENROLL)) < 0 ||
+        (r = kf_topic_format(e.t_ack, sizeof(e.t_ack), e.user, KF_TOPIC_ACK)) < 0 ||
+        (r = kf_topic_format(e.t_state, sizeof(e.t_state), e.user, KF_TOPIC_STATE)) < 0)
+        goto out_wipe;
+    /* The key and the broker password of an earlier attempt are kept: the server answers a
+     * repeated request by the same key with the same identity. */
+    r = kf_identity_key_get_or_make(o->dir, 1, sk);
+    if (r < 0) {
+        kf_err("enroll: key in %s: %s", o->dir, kf_strerror(r));
+        goto out_wipe;
+    }
+    r = kf_identity_pw_path(o->dir, pwpath, sizeof(pwpath));
+    if (r == 0) {
+        r = kf_brokerpw_read(pwpath, pw, sizeof(pw));
+        if (r == -ENOENT && (r = kf_brokerpw_generate(pw)) == 0)
+            r = kf_brokerpw_write(pwpath, pw);
+    }
+    if (r < 0) {
+        kf_err("enroll: broker password %s: %s", pwpath, kf_strerror(r));
+        goto out_wipe;
+    }
+    r = enroll_build(&e, sk, pw, secret, tid);
+    if (r < 0)
+        goto out_wipe;
+    kf_token_broker_password(secret, epw);
+
+    memset(&lo, 0, sizeof(lo));
+    lo.uri = o->uri;
+    lo.client_id = e.user;
+    lo.username = e.user;
+    lo.password = epw;
+    lo.ca_file = o->ca_file;
+    lo.will_topic = e.t_state;
+    lo.sub_topic = e.t_ack;
+    lo.keepalive_s = o->keepalive_s;
+    lo.reconnect_min_ms = o->reconnect_min_ms;
+    lo.reconnect_max_ms = o->reconnect_max_ms;
+    lo.seed = randombytes_random();
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.will_cb = enroll_will_cb;
+    cbs.up_cb = enroll_up_cb;
+    cbs.down_cb = enroll_down_cb;
+    cbs.message_cb = enroll_message_cb;
+    r = kf_link_new(loop, &lo, &cbs, &e, &e.link);
+    sodium_memzero(epw, sizeof(epw));
+    if (r < 0)
+        goto out_wipe;
+    uv_timer_init(loop, &e.retry);
+    e.retry.data = &e;
+    r = kf_link_start(e.link);
+    if (r == 0) {
+        uv_timer_start(&e.retry, enroll_retry_cb, o->retry_ms, o->retry_ms);
+        kf_info("enroll: token %s, connecting to %s as %s", tid, o->uri, e.user);
+        struct kf_link_stats ls = {0};
+
+        /* The broker refusing the enrollment account three times in a row means the token
+         * is no longer good there (used, expired and synced away, or never issued). */
+        while (!e.done && !*stop && ls.refused < 3) {
+            uv_run(loop, UV_RUN_ONCE);
+            kf_link_stats(e.link, &ls);
+        }
+        if (!e.done && ls.refused >= 3) {
+            e.done = 1;
+            e.rc = -EPERM;
+        }
+        r = e.done ? e.rc : -EINTR;
+        *ret_reason = e.reason;
+    }
+    uv_close((uv_handle_t *)&e.retry, enroll_timer_closed);
+    kf_link_close(e.link, 1000, enroll_link_closed, &e);
+    while (!e.closed || !e.timer_closed)
+        uv_run(loop, UV_RUN_ONCE);
+    if (r == 0)
+        *ret = e.id;
+
+out_wipe:
+    sodium_memzero(secret, sizeof(secret));
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(pw, sizeof(pw));
+    return r;
+}
