@@ -256,7 +256,7 @@ static int kf_ob_insert(struct kf_outbox *ob, uint64_t seq, const struct kf_outb
 
 static int kf_ob_rec_valid(const struct kf_outbox_rec *rec)
 {
-    return rec->type >= KF_REC_TXN && rec->type <= KF_REC_FAULT && rec->json != NULL &&
+    return rec->type >= KF_REC_TXN && rec->type <= KF_REC_MAINT && rec->json != NULL &&
            rec->json_len > 0 && rec->json_len <= INT_MAX;
 }
 

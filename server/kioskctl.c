@@ -15,15 +15,10 @@
 #include <kf/log.h>
 #include <kf/time.h>
 
+#include "ctl.h"
 #include "store.h"
 #include "store_audit.h"
 #include "store_query.h"
-
-enum format {
-    FMT_TABLE,
-    FMT_CSV,
-    FMT_JSON,
-};
 
 static void usage(FILE *f)
 {
@@ -39,286 +34,35 @@ static void usage(FILE *f)
           "  verify                       re-verify the stored evidence: every frame's\n"
           "                               signature, every record against its frame,\n"
           "                               usage_daily against the transactions\n"
-          "                               (exit 0 clean, 3 problems found)\n",
+          "                               (exit 0 clean, 3 problems found)\n"
+          "  audit [verify] [--server-pub FILE]\n"
+          "                               the identity audit log (enrollments, rotations,\n"
+          "                               revocations, replacements); verify checks its\n"
+          "                               hash chain and signatures (exit 3 if broken)\n"
+          "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
+          "  incidents                    open incidents, least time left on their clocks first\n"
+          "  incident ID                  one incident: clocks, on-site time, history\n"
+          "  ack ID --by WHO [--note TEXT]\n"
+          "  onsite ID --by WHO           technician on site (typed; maintenance mode at the\n"
+          "                               terminal records it by itself)\n"
+          "  resolve ID --by WHO --note TEXT\n"
+          "  close ID --by WHO [--note TEXT]\n"
+          "  attribute ID --to company|bank_power|bank_network|bank_consumables|\n"
+          "               bank_vandalism|force_majeure --by WHO --reason TEXT\n"
+          "  note ID --by WHO --text TEXT actions are applied by kioskd; [--wait S] (15)\n"
+          "  window add --device ID|--zone ID --from TIME --to TIME --reason TEXT --by WHO\n"
+          "  window list [--all]          planned maintenance windows (TIME: 'YYYY-MM-DD HH:MM'\n"
+          "                               local, or with Z/+HH:MM, or now)\n"
+          "  state [--device ID]          each terminal: up/degraded/down/maintenance, which part\n"
+          "  sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME]\n"
+          "                               the month's availability report (byte-for-byte\n"
+          "                               reproducible from the database)\n",
           f);
-}
-
-/* Display columns of one code point: 2 for East Asian wide/fullwidth, 0 for combining
- * marks and zero-width characters, else 1. Enough for Chinese names and ASCII codes. */
-static int cp_width(uint32_t c)
-{
-    if (c == 0x200B || (c >= 0x0300 && c <= 0x036F) || (c >= 0xFE00 && c <= 0xFE0F))
-        return 0;
-    if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
-        (c >= 0x3041 && c <= 0x33FF) || (c >= 0x3400 && c <= 0x4DBF) ||
-        (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-        (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-        (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-        (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-        (c >= 0x20000 && c <= 0x3FFFD))
-        return 2;
-    return 1;
-}
-
-/* Display width of a UTF-8 string; an invalid byte counts as one column. */
-static size_t str_width(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t w = 0;
-
-    while (*p) {
-        uint32_t c;
-        int n;
-
-        if (*p < 0x80) {
-            c = *p;
-            n = 1;
-        } else if ((*p & 0xE0) == 0xC0) {
-            c = *p & 0x1Fu;
-            n = 2;
-        } else if ((*p & 0xF0) == 0xE0) {
-            c = *p & 0x0Fu;
-            n = 3;
-        } else if ((*p & 0xF8) == 0xF0) {
-            c = *p & 0x07u;
-            n = 4;
-        } else {
-            w++;
-            p++;
-            continue;
-        }
-        for (int i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80) {
-                n = 1;
-                c = 0xFFFD;
-                break;
-            }
-            c = (c << 6) | (p[i] & 0x3Fu);
-        }
-        w += (size_t)cp_width(c);
-        p += n;
-    }
-    return w;
-}
-
-static void pad(FILE *f, size_t n)
-{
-    while (n-- > 0)
-        fputc(' ', f);
-}
-
-static const char *cell_text(const struct kf_qtable *t, size_t r, size_t c)
-{
-    const char *v = kf_qtable_cell(t, r, c);
-
-    return v ? v : "-";
-}
-
-/* A one-row table with many columns reads better as "name  value" lines. */
-static void print_vertical(FILE *f, const struct kf_qtable *t)
-{
-    size_t w = 0;
-
-    for (size_t c = 0; c < t->ncols; c++) {
-        size_t cw = str_width(t->cols[c]);
-        w = cw > w ? cw : w;
-    }
-    for (size_t c = 0; c < t->ncols; c++) {
-        fputs(t->cols[c], f);
-        pad(f, w - str_width(t->cols[c]) + 2);
-        fprintf(f, "%s\n", cell_text(t, 0, c));
-    }
-}
-
-static int print_table(FILE *f, const struct kf_qtable *t)
-{
-    size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof(*w));
-
-    if (!w)
-        return -ENOMEM;
-    if (t->title)
-        fprintf(f, "== %s ==\n", t->title);
-    if (t->nrows == 1 && t->ncols > 8) {
-        print_vertical(f, t);
-        free(w);
-        return 0;
-    }
-    for (size_t c = 0; c < t->ncols; c++) {
-        w[c] = str_width(t->cols[c]);
-        for (size_t r = 0; r < t->nrows; r++) {
-            size_t cw = str_width(cell_text(t, r, c));
-            w[c] = cw > w[c] ? cw : w[c];
-        }
-    }
-    for (size_t r = 0; r <= t->nrows + 1; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *v;
-            size_t vw;
-
-            if (r == 1) { /* the rule under the header */
-                for (size_t i = 0; i < w[c]; i++)
-                    fputc('-', f);
-                if (c + 1 < t->ncols)
-                    fputs("  ", f);
-                continue;
-            }
-            v = r == 0 ? t->cols[c] : cell_text(t, r - 2, c);
-            vw = str_width(v);
-            if (t->numeric[c]) {
-                pad(f, w[c] - vw);
-                fputs(v, f);
-            } else {
-                fputs(v, f);
-                if (c + 1 < t->ncols)
-                    pad(f, w[c] - vw);
-            }
-            if (c + 1 < t->ncols)
-                fputs("  ", f);
-        }
-        fputc('\n', f);
-    }
-    if (t->nrows == 0)
-        fputs("(none)\n", f);
-    free(w);
-    return 0;
-}
-
-static void csv_field(FILE *f, const char *v)
-{
-    if (!v)
-        return;
-    if (!strpbrk(v, ",\"\r\n")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
-}
-
-static void print_csv(FILE *f, const struct kf_qtable *t)
-{
-    if (t->title)
-        fprintf(f, "# %s\n", t->title);
-    for (size_t c = 0; c < t->ncols; c++) {
-        csv_field(f, t->cols[c]);
-        fputc(c + 1 < t->ncols ? ',' : '\n', f);
-    }
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            csv_field(f, kf_qtable_cell(t, r, c));
-            fputc(c + 1 < t->ncols ? ',' : '\n', f);
-        }
-    }
-}
-
-static json_t *json_cell(const struct kf_qtable *t, size_t r, size_t c)
-{
-    const char *v = kf_qtable_cell(t, r, c);
-    char *end;
-
-    if (!v)
-        return json_null();
-    if (t->numeric[c]) {
-        if (strpbrk(v, ".eE")) {
-            double d = strtod(v, &end);
-            if (*end == '\0')
-                return json_real(d);
-        } else {
-            long long i = strtoll(v, &end, 10);
-            if (*end == '\0')
-                return json_integer(i);
-        }
-    }
-    return json_string(v);
-}
-
-/* An array of row objects; NULL on allocation failure. */
-static json_t *table_json(const struct kf_qtable *t)
-{
-    json_t *rows = json_array();
-
-    for (size_t r = 0; rows && r < t->nrows; r++) {
-        json_t *o = json_object();
-
-        for (size_t c = 0; o && c < t->ncols; c++) {
-            if (json_object_set_new(o, t->cols[c], json_cell(t, r, c)) < 0) {
-                json_decref(o);
-                o = NULL;
-            }
-        }
-        if (!o || json_array_append_new(rows, o) < 0) {
-            json_decref(rows);
-            return NULL;
-        }
-    }
-    return rows;
-}
-
-static int emit_json(json_t *j)
-{
-    int r;
-
-    if (!j)
-        return -ENOMEM;
-    r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    fputc('\n', stdout);
-    json_decref(j);
-    return r < 0 ? -EIO : 0;
-}
-
-static int print_one(const struct kf_qtable *t, enum format fmt)
-{
-    switch (fmt) {
-    case FMT_CSV:
-        print_csv(stdout, t);
-        return 0;
-    case FMT_JSON:
-        return emit_json(table_json(t));
-    default:
-        return print_table(stdout, t);
-    }
-}
-
-/* Reports: tables one after another (table, CSV) or one object keyed by title (JSON).
- * single_row: titles whose table is one row print as an object, not an array. */
-static int print_report(const struct kf_qreport *rep, enum format fmt)
-{
-    json_t *root;
-    int r;
-
-    if (fmt != FMT_JSON) {
-        for (size_t i = 0; i < rep->n; i++) {
-            if (i > 0)
-                fputc('\n', stdout);
-            r = print_one(rep->tables[i], fmt);
-            if (r < 0)
-                return r;
-        }
-        return 0;
-    }
-    root = json_object();
-    for (size_t i = 0; root && i < rep->n; i++) {
-        const struct kf_qtable *t = rep->tables[i];
-        json_t *rows = table_json(t);
-
-        if (rows && json_object_set_new(root, t->title ? t->title : "table", rows) < 0)
-            rows = NULL;
-        if (!rows) {
-            json_decref(root);
-            root = NULL;
-        }
-    }
-    return emit_json(root);
 }
 
 struct opts {
     const char *db, *from, *to, *by;
-    enum format fmt;
+    enum kf_ctl_format fmt;
 };
 
 static int parse_day(const char *s, const char *name, int32_t *ret)
@@ -330,22 +74,14 @@ static int parse_day(const char *s, const char *name, int32_t *ret)
     return 0;
 }
 
-static int fail(struct kf_store *st, const char *what, int r)
-{
-    const char *msg = kf_store_errmsg(st);
-
-    fprintf(stderr, "kioskctl: %s: %s\n", what, *msg ? msg : kf_strerror(r));
-    return 1;
-}
-
 /* kioskctl verify: the auditor's check (docs/guides/AUDITOR.md). */
-static int run_verify(struct kf_store *st, enum format fmt)
+static int run_verify(struct kf_store *st, enum kf_ctl_format fmt)
 {
     struct kf_audit a;
     int r = kf_store_audit(st, &a), clean;
 
     if (r < 0)
-        return fail(st, "verify", r);
+        return kf_ctl_fail(st, "verify", r);
     clean = kf_audit_clean(&a);
     const struct {
         const char *name;
@@ -363,12 +99,12 @@ static int run_verify(struct kf_store *st, enum format fmt)
     };
     const size_t n = sizeof(rows) / sizeof(rows[0]);
 
-    if (fmt == FMT_JSON) {
+    if (fmt == KF_FMT_JSON) {
         printf("{");
         for (size_t i = 0; i < n; i++)
             printf("\"%s\":%llu,", rows[i].name, (unsigned long long)rows[i].v);
         printf("\"clean\":%s}\n", clean ? "true" : "false");
-    } else if (fmt == FMT_CSV) {
+    } else if (fmt == KF_FMT_CSV) {
         printf("check,count\n");
         for (size_t i = 0; i < n; i++)
             printf("%s,%llu\n", rows[i].name, (unsigned long long)rows[i].v);
@@ -429,8 +165,8 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
         r = kf_query_summary(st, today, from, to, &rep);
     }
     if (r < 0)
-        return fail(st, cmd, r);
-    r = t ? print_one(t, o->fmt) : print_report(rep, o->fmt);
+        return kf_ctl_fail(st, cmd, r);
+    r = t ? kf_ctl_print_table(t, o->fmt) : kf_ctl_print_report(rep, o->fmt);
     kf_qtable_free(t);
     kf_qreport_free(rep);
     if (r < 0) {
@@ -438,6 +174,102 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
         return 1;
     }
     return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Command families with words and options of their own (ctl.h). */
+static const struct {
+    const char *name;
+    kf_ctl_cmd_fn fn;
+} families[] = {
+    {"audit", kf_ctl_audit},
+    {"incidents", kf_ctl_incidents}, /* ctl_sla.c: the technicians' queue */
+    {"incident", kf_ctl_incidents},  /* ctl_sla.c: one incident */
+    {"ack", kf_ctl_ack},             /* ctl_sla.c: actions kioskd applies */
+    {"onsite", kf_ctl_onsite},       /* ctl_sla.c */
+    {"resolve", kf_ctl_resolve},     /* ctl_sla.c */
+    {"close", kf_ctl_close},         /* ctl_sla.c */
+    {"attribute", kf_ctl_attribute}, /* ctl_sla.c */
+    {"note", kf_ctl_note},           /* ctl_sla.c */
+    {"window", kf_ctl_window},       /* ctl_sla.c: planned maintenance windows */
+    {"state", kf_ctl_state},         /* ctl_sla_report.c: fleet state */
+    {"sla", kf_ctl_sla},             /* ctl_sla_report.c: the monthly report */
+};
+
+/* The index of the command word: the first argument that is neither an option nor the value
+ * of --db/--format; argc if there is none. */
+static int command_index(int argc, char **argv)
+{
+    int i = 1;
+
+    while (i < argc && argv[i][0] == '-') {
+        if ((strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--format") == 0) && i + 1 < argc)
+            i += 2;
+        else
+            i++;
+    }
+    return i;
+}
+
+/* kioskctl [--db DB] [--format F] FAMILY ...: the global options may come before or after
+ * the command word (as for the basic queries); everything else is the family's. */
+static int run_family(kf_ctl_cmd_fn fn, int argc, char **argv, int ci)
+{
+    struct kf_ctl c = {.fmt = KF_FMT_TABLE};
+    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+    int n = 0, r;
+
+    if (rest == NULL)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int is_db = 0;
+
+        if (strcmp(a, "--db") == 0 || strcmp(a, "--format") == 0) {
+            is_db = a[2] == 'd';
+            v = i + 1 < argc ? argv[++i] : NULL;
+        } else if (strncmp(a, "--db=", 5) == 0 || strncmp(a, "--format=", 9) == 0) {
+            is_db = a[2] == 'd';
+            v = strchr(a, '=') + 1;
+        } else if (i < ci) {
+            fprintf(stderr, "kioskctl: unknown option '%s'\n", a);
+            free(rest);
+            return 2;
+        } else {
+            rest[n++] = argv[i];
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "kioskctl: %s needs a value\n", a);
+            free(rest);
+            return 2;
+        }
+        if (is_db) {
+            c.db = v;
+        } else if (strcmp(v, "table") == 0) {
+            c.fmt = KF_FMT_TABLE;
+        } else if (strcmp(v, "csv") == 0) {
+            c.fmt = KF_FMT_CSV;
+        } else if (strcmp(v, "json") == 0) {
+            c.fmt = KF_FMT_JSON;
+        } else {
+            fprintf(stderr, "kioskctl: --format must be table, csv or json\n");
+            free(rest);
+            return 2;
+        }
+    }
+    if (c.db == NULL) {
+        usage(stderr);
+        free(rest);
+        return 2;
+    }
+    if (access(c.db, F_OK) < 0) {
+        fprintf(stderr, "kioskctl: database %s: %s\n", c.db, strerror(errno));
+        free(rest);
+        return 1;
+    }
+    r = fn(&c, n, rest);
+    free(rest);
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -453,12 +285,19 @@ int main(int argc, char **argv)
     };
     static const char *const cmds[] = {"devices", "device",  "usage",
                                        "rejects", "summary", "verify"};
-    struct opts o = {.fmt = FMT_TABLE};
+    struct opts o = {.fmt = KF_FMT_TABLE};
     struct kf_store *st;
     const char *cmd, *arg = NULL;
     int c, r, nargs, known = 0;
 
     kf_log_set_ident("kioskctl");
+    {
+        int ci = command_index(argc, argv);
+
+        for (size_t i = 0; ci < argc && i < sizeof(families) / sizeof(families[0]); i++)
+            if (strcmp(argv[ci], families[i].name) == 0)
+                return run_family(families[i].fn, argc, argv, ci);
+    }
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
@@ -466,11 +305,11 @@ int main(int argc, char **argv)
             break;
         case 'f':
             if (strcmp(optarg, "table") == 0) {
-                o.fmt = FMT_TABLE;
+                o.fmt = KF_FMT_TABLE;
             } else if (strcmp(optarg, "csv") == 0) {
-                o.fmt = FMT_CSV;
+                o.fmt = KF_FMT_CSV;
             } else if (strcmp(optarg, "json") == 0) {
-                o.fmt = FMT_JSON;
+                o.fmt = KF_FMT_JSON;
             } else {
                 fprintf(stderr, "kioskctl: --format must be table, csv or json\n");
                 usage(stderr);

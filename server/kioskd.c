@@ -23,7 +23,9 @@
 #include "link.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "slasvc.h"
 #include "store.h"
+#include "webhook.h"
 
 #define KF__HEARTBEAT_EVERY_MS 30000u
 #define KF__STOP_LINK_GRACE_MS 10000u /* if Paho never reports the disconnect */
@@ -37,9 +39,12 @@ struct kf_kioskd {
     struct kf_registry *reg; /* until handed to the pipeline */
     struct kf_link link;
     struct kf_pipeline *pipe;
+    struct kf_slasvc *sla;      /* the SLA engine's service (runs in the store job) */
+    struct kf_webhook *webhook; /* NULL: no [sla] webhook_url */
+    char *sync_argv[10];        /* [broker]: the broker-sync command, pointing into cfg */
 
     uv_signal_t sig[KF__NSIG];
-    uv_timer_t stats_timer, hb_timer, wd_timer, stop_timer;
+    uv_timer_t stats_timer, hb_timer, wd_timer, stop_timer, sla_timer;
     uv_async_t stop_async;
     uv_work_t stats_req;
     char *stats_json; /* owned by the in-flight stats write */
@@ -108,6 +113,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "expired_offline", json_integer((json_int_t)s->expired_offline));
     json_object_set_new(o, "dropped_nomem", json_integer((json_int_t)s->dropped_nomem));
     json_object_set_new(o, "seq_gaps", json_integer((json_int_t)s->seq_gaps));
+    json_object_set_new(o, "ident_answers", json_integer((json_int_t)s->ident_answers));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
     json_object_set_new(o, "inbox_dropped", json_integer((json_int_t)lc.dropped_full));
     json_object_set_new(o, "inbox_dropped_nomem", json_integer((json_int_t)lc.dropped_nomem));
@@ -116,6 +122,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "mqtt_connects", json_integer((json_int_t)lc.connects));
     json_object_set_new(o, "mqtt_lost", json_integer((json_int_t)lc.lost));
     json_object_set_new(o, "latency_ms", lat);
+    json_object_set_new(o, "sla", kf_slasvc_stats_json(kd->sla));
     json_object_set_new(o, "cpu_user_s", json_real(kf__tv_s(ru.ru_utime)));
     json_object_set_new(o, "cpu_sys_s", json_real(kf__tv_s(ru.ru_stime)));
     json_object_set_new(o, "uptime_s", json_real((double)(kf_mono_us() - kd->start_us) / 1e6));
@@ -256,6 +263,14 @@ static void kf__on_hb_timer(uv_timer_t *t)
     kf_pipeline_expire(kd->pipe, kf_now_ms() - (int64_t)kd->cfg.heartbeat_timeout_s * 1000);
 }
 
+/* SLA clocks, graces, heartbeat-caught silence and technicians' queued actions. */
+static void kf__on_sla_timer(uv_timer_t *t)
+{
+    struct kf_kioskd *kd = t->data;
+
+    kf_pipeline_hook_tick(kd->pipe);
+}
+
 /* Fed from the loop, so a stuck loop stops the pings and systemd restarts us. */
 static void kf__on_wd_timer(uv_timer_t *t)
 {
@@ -322,6 +337,7 @@ static void kf__finish(struct kf_kioskd *kd)
     kf__close_handle(kd, (uv_handle_t *)&kd->hb_timer);
     kf__close_handle(kd, (uv_handle_t *)&kd->wd_timer);
     kf__close_handle(kd, (uv_handle_t *)&kd->stop_timer);
+    kf__close_handle(kd, (uv_handle_t *)&kd->sla_timer);
     kf__close_handle(kd, (uv_handle_t *)&kd->stop_async);
 }
 
@@ -365,6 +381,7 @@ static void kf__begin_stop(struct kf_kioskd *kd, const char *why)
     kf_notice("%s: stopping (disconnect, finish in-flight work and the last commit)", why);
     kf_notify("STOPPING=1");
     uv_timer_stop(&kd->hb_timer);
+    uv_timer_stop(&kd->sla_timer);
     uv_timer_start(&kd->stop_timer, kf__on_stop_timer, KF__STOP_LINK_GRACE_MS, 0);
     kf_link_stop(&kd->link);
 }
@@ -419,6 +436,42 @@ static void kf__on_link_stopped(struct kf_link *l, void *ud)
 
 /* ---- public ---- */
 
+/* The webhook sender and the SLA service, restored from the store (main thread, before
+ * the loop: the store connection is still ours). Logs once on failure. */
+static int kf__sla_new(struct kf_kioskd *kd)
+{
+    const struct kf_kioskd_config *c = &kd->cfg;
+    struct kf_slasvc_opts so;
+    char err[512];
+    int rc;
+
+    if (c->sla_webhook_url[0] != '\0') {
+        struct kf_webhook_opts wo = {c->sla_webhook_url, c->sla_webhook_timeout_ms,
+                                     (unsigned)c->sla_webhook_retries,
+                                     (size_t)c->sla_webhook_queue_max, 0};
+        rc = kf_webhook_new(&wo, &kd->webhook);
+        if (rc != 0) {
+            kf_err("sla.webhook_url: %s", kf_strerror(rc));
+            return rc;
+        }
+    }
+    memset(&so, 0, sizeof(so));
+    so.grace_ms = (int64_t)c->sla_grace_s * 1000;
+    so.reopen_ms = (int64_t)c->sla_reopen_window_s * 1000;
+    so.calendar_dir = c->sla_calendar_dir;
+    so.notify_topic = c->sla_notify_topic;
+    so.link = &kd->link;
+    so.webhook = kd->webhook;
+    err[0] = '\0';
+    rc = kf_slasvc_new(kd->store, &so, kf_now_ms(), &kd->sla, err, sizeof(err));
+    if (rc != 0) {
+        kf_err("%s", err[0] != '\0' ? err : kf_strerror(rc));
+        kf_webhook_free(kd->webhook);
+        kd->webhook = NULL;
+    }
+    return rc;
+}
+
 int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
 {
     struct kf_kioskd *kd;
@@ -446,11 +499,17 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
         kf_err("store %s: loading the registry: %s", cfg->store_path, kf_strerror(rc));
         goto out_store;
     }
+    rc = kf__sla_new(kd);
+    if (rc != 0) {
+        goto out_registry;
+    }
     kf_hex_encode(kd->sk + 32, 32, pkhex, sizeof(pkhex));
     kf_info("server public key %s; %zu device(s) registered", pkhex, kf_registry_count(kd->reg));
     *ret = kd;
     return 0;
 
+out_registry:
+    kf_registry_unref(kd->reg);
 out_store:
     kf_store_free(kd->store);
 out_free:
@@ -470,6 +529,9 @@ static int kf__init_handles(struct kf_kioskd *kd)
 
     lo.uri = kd->cfg.mqtt_uri;
     lo.client_id = kd->cfg.mqtt_client_id;
+    lo.username = kd->cfg.mqtt_username;
+    lo.password = kd->cfg.mqtt_password;
+    lo.ca_file = kd->cfg.mqtt_ca_file;
     lo.keepalive_s = kd->cfg.mqtt_keepalive_s;
     lo.inbox_max = (size_t)kd->cfg.inbox_max;
     cbs.frames_cb = kf__on_frames;
@@ -481,10 +543,28 @@ static int kf__init_handles(struct kf_kioskd *kd)
         return rc;
     }
     kd->link_inited = 1;
+    memset(&po, 0, sizeof(po));
     po.verify_batch_max = (size_t)kd->cfg.verify_batch_max;
     po.verify_jobs_max = (size_t)kd->cfg.verify_jobs_max;
     po.commit_batch_max = (size_t)kd->cfg.commit_batch_max;
     po.server_sk = kd->sk;
+    if (kd->cfg.broker_auth_dir[0] != '\0') {
+        size_t n = 0;
+
+        kd->sync_argv[n++] = kd->cfg.broker_provision_bin;
+        kd->sync_argv[n++] = (char *)"broker-sync";
+        kd->sync_argv[n++] = (char *)"--db";
+        kd->sync_argv[n++] = kd->cfg.store_path;
+        kd->sync_argv[n++] = (char *)"--dir";
+        kd->sync_argv[n++] = kd->cfg.broker_auth_dir;
+        if (kd->cfg.broker_pid_file[0] != '\0') {
+            kd->sync_argv[n++] = (char *)"--pid-file";
+            kd->sync_argv[n++] = kd->cfg.broker_pid_file;
+        }
+        kd->sync_argv[n] = NULL;
+        po.broker_sync_argv = kd->sync_argv;
+    }
+    kf_slasvc_hook(kd->sla, &po.hook);
     rc = kf_pipeline_new(&kd->loop, &kd->link, kd->store, kd->reg, &po, &kd->pipe);
     if (rc != 0) {
         kf_err("pipeline: %s", kf_strerror(rc));
@@ -502,15 +582,18 @@ static int kf__init_handles(struct kf_kioskd *kd)
     uv_timer_init(&kd->loop, &kd->hb_timer);
     uv_timer_init(&kd->loop, &kd->wd_timer);
     uv_timer_init(&kd->loop, &kd->stop_timer);
+    uv_timer_init(&kd->loop, &kd->sla_timer);
     uv_async_init(&kd->loop, &kd->stop_async, kf__on_stop_async);
     kd->stats_timer.data = kd;
     kd->hb_timer.data = kd;
     kd->wd_timer.data = kd;
     kd->stop_timer.data = kd;
+    kd->sla_timer.data = kd;
     kd->stop_async.data = kd;
     uv_timer_start(&kd->stats_timer, kf__on_stats_timer, (uint64_t)kd->cfg.stats_interval_s * 1000,
                    (uint64_t)kd->cfg.stats_interval_s * 1000);
     uv_timer_start(&kd->hb_timer, kf__on_hb_timer, KF__HEARTBEAT_EVERY_MS, KF__HEARTBEAT_EVERY_MS);
+    uv_timer_start(&kd->sla_timer, kf__on_sla_timer, 0, (uint64_t)kd->cfg.sla_tick_s * 1000);
     if ((wd_usec = kf_notify_watchdog_usec()) >= 2000) {
         uv_timer_start(&kd->wd_timer, kf__on_wd_timer, 0, wd_usec / 2000);
     }
@@ -574,6 +657,9 @@ void kf_kioskd_free(struct kf_kioskd *kd)
     }
     kf_registry_unref(kd->reg);
     kf_store_free(kd->store);
+    kf_slasvc_free(kd->sla); /* after the pipeline: no store job runs any more */
+    kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));
+    sodium_memzero(kd->cfg.mqtt_password, sizeof(kd->cfg.mqtt_password));
     free(kd);
 }

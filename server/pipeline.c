@@ -5,6 +5,7 @@
  * server key) and, for the store job, the store connection (one job at a time).
  */
 #include "pipeline.h"
+#include "identity.h"
 #include "store_query.h"
 
 #include <errno.h>
@@ -72,6 +73,10 @@ struct kf__sjob {
     struct kf_verified **drop; /* commit_batch_max */
     size_t ndrop, npoison;
     int isolated, poison_rc;
+    /* identity requests, taken out of the batch and applied one by one */
+    struct kf_verified **idents;      /* commit_batch_max */
+    struct kf_ident_answer **answers; /* commit_batch_max: owned until submitted */
+    size_t nidents, nanswers, ident_errors;
     /* registry reload */
     int do_reload, reload_rc;
     struct kf_registry *new_reg;
@@ -79,6 +84,8 @@ struct kf__sjob {
     int do_expire, expire_rc;
     int64_t cutoff_ms;
     uint32_t expired;
+    /* the store hook (kf_pipeline_hook) */
+    int do_hook_tick, hook_ran;
 };
 
 struct kf_pipeline {
@@ -88,6 +95,7 @@ struct kf_pipeline {
     struct kf_registry *reg;
     struct kf_pipeline_opts opts;
     uv_timer_t kick; /* commit retry backoff and rate-limited reloads */
+    struct kf_brokersync *bsync;
 
     struct kf_frame *pend, **pend_tail;
     size_t npend;
@@ -107,6 +115,7 @@ struct kf_pipeline {
     int64_t last_reload_us;
     int expire_wanted;
     int64_t expire_cutoff_ms;
+    int hook_tick_wanted;
     uint64_t link_oversize_seen, link_malformed_seen;
 
     int draining;
@@ -374,6 +383,34 @@ static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
     j->rc = kf_store_commit(st, NULL, 0, j->delta, NULL);
 }
 
+/* Work thread: identity requests (rare) leave the batch and are applied one by one, each
+ * in its own transaction, before the group commit; their answers go back to the loop. */
+static void kf__take_idents(struct kf__sjob *j, struct kf_store *st)
+{
+    size_t kept = 0;
+
+    j->nidents = 0;
+    j->nanswers = 0;
+    j->ident_errors = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        struct kf_verified *v = j->items[i];
+
+        if (v->ident == NULL) {
+            j->items[kept++] = v;
+            continue;
+        }
+        j->idents[j->nidents++] = v;
+        struct kf_ident_answer *a = malloc(sizeof(*a));
+        if (a == NULL || kf_ident_answer(st, v, j->p->opts.server_sk, kf_now_ms(), a) != 0) {
+            free(a);
+            j->ident_errors++;
+            continue;
+        }
+        j->answers[j->nanswers++] = a;
+    }
+    j->n = kept;
+}
+
 static void kf__sjob_work(uv_work_t *req)
 {
     struct kf__sjob *j = req->data;
@@ -391,6 +428,7 @@ static void kf__sjob_work(uv_work_t *req)
     j->nacks = 0;
     j->ack_errors = 0;
     if (j->do_commit) {
+        kf__take_idents(j, st);
         memset(j->out, 0, j->n * sizeof(*j->out));
         j->isolated = 0;
         /* The store takes the frames' ingest parts, which sit inside struct kf_verified. */
@@ -408,6 +446,13 @@ static void kf__sjob_work(uv_work_t *req)
             kf__seal_acks(j);
         }
     }
+    /* After the ACKs are sealed, so that the hook never delays them. */
+    j->hook_ran = 0;
+    if (j->p->opts.hook.work != NULL &&
+        (j->do_hook_tick || j->do_expire || (j->do_commit && j->rc == 0 && j->n > 0))) {
+        j->p->opts.hook.work(j->p->opts.hook.ud, st, j->do_hook_tick);
+        j->hook_ran = 1;
+    }
 }
 
 static void kf__arm_kick(struct kf_pipeline *p, uint64_t ms);
@@ -419,6 +464,35 @@ static void kf__sjob_after(uv_work_t *req, int status)
 
     (void)status;
     p->sj_busy = 0;
+
+    if (j->hook_ran) {
+        j->hook_ran = 0;
+        p->opts.hook.after(p->opts.hook.ud);
+    }
+    j->do_hook_tick = 0;
+    if (j->nidents > 0) {
+        for (size_t i = 0; i < j->nanswers; i++) {
+            struct kf_ident_answer *a = j->answers[i];
+            if (a->accepted) {
+                p->reload_wanted = 1;
+                p->reload_forced = 1;
+            }
+            p->stats.ident_answers++;
+            kf_notice("identity: %s", a->what);
+            kf_brokersync_submit(p->bsync, a);
+            j->answers[i] = NULL;
+        }
+        if (j->ident_errors > 0) {
+            kf_err("identity: %zu request(s) not applied (database error); the devices ask again",
+                   j->ident_errors);
+        }
+        for (size_t i = 0; i < j->nidents; i++) {
+            kf_verified_free(j->idents[i]);
+        }
+        kf_link_release(p->link, j->nidents);
+        j->nidents = 0;
+        j->nanswers = 0;
+    }
 
     if (j->do_reload) {
         if (j->reload_rc == 0) {
@@ -603,6 +677,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
     j->do_reload =
         p->reload_forced || (p->reload_wanted && now - p->last_reload_us >= KF__RELOAD_MIN_US);
     j->do_expire = p->expire_wanted;
+    j->do_hook_tick = p->hook_tick_wanted && p->opts.hook.work != NULL;
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         deltas |= p->delta[r] != 0;
     }
@@ -636,7 +711,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         }
         p->flush_deltas = 0;
     }
-    if (!j->do_commit && !j->do_reload && !j->do_expire) {
+    if (!j->do_commit && !j->do_reload && !j->do_expire && !j->do_hook_tick) {
         kf__check_drained(p);
         return;
     }
@@ -648,6 +723,9 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
     if (j->do_expire) {
         p->expire_wanted = 0;
         j->cutoff_ms = p->expire_cutoff_ms;
+    }
+    if (j->do_hook_tick) {
+        p->hook_tick_wanted = 0;
     }
     if (j->do_commit) {
         p->sj_retry = 0;
@@ -692,6 +770,8 @@ static void kf__sjob_free(struct kf__sjob *j)
     free(j->acks);
     free(j->drop);
     free(j->ing);
+    free(j->idents);
+    free(j->answers);
 }
 
 int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *store,
@@ -712,9 +792,15 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
     p->sj.acks = calloc(cap, sizeof(*p->sj.acks));
     p->sj.drop = calloc(cap, sizeof(*p->sj.drop));
     p->sj.ing = calloc(cap, sizeof(*p->sj.ing));
+    p->sj.idents = calloc(cap, sizeof(*p->sj.idents));
+    p->sj.answers = calloc(cap, sizeof(*p->sj.answers));
     if (p->sj.items == NULL || p->sj.out == NULL || p->sj.order == NULL || p->sj.acks == NULL ||
-        p->sj.drop == NULL || p->sj.ing == NULL) {
+        p->sj.drop == NULL || p->sj.ing == NULL || p->sj.idents == NULL || p->sj.answers == NULL) {
         rc = -ENOMEM;
+        goto out_free;
+    }
+    rc = kf_brokersync_new(loop, link, opts->broker_sync_argv, &p->bsync);
+    if (rc != 0) {
         goto out_free;
     }
     rc = uv_timer_init(loop, &p->kick);
@@ -735,6 +821,7 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
     return 0;
 
 out_free:
+    kf_brokersync_close(p->bsync, NULL, NULL);
     kf__sjob_free(&p->sj);
     free(p);
     return rc;
@@ -762,6 +849,15 @@ void kf_pipeline_tick(struct kf_pipeline *p)
     kf__maybe_start_store(p);
 }
 
+void kf_pipeline_hook_tick(struct kf_pipeline *p)
+{
+    if (p->draining) {
+        return; /* stopping: the last commit's hook run is the last */
+    }
+    p->hook_tick_wanted = 1;
+    kf__maybe_start_store(p);
+}
+
 const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p)
 {
     kf__fold_link(p);
@@ -780,9 +876,18 @@ void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud)
     kf__maybe_start_store(p);
 }
 
+static void kf__on_closed_all(void *ud);
+
 static void kf__on_closed(uv_handle_t *h)
 {
     struct kf_pipeline *p = h->data;
+
+    kf_brokersync_close(p->bsync, kf__on_closed_all, p);
+}
+
+static void kf__on_closed_all(void *arg)
+{
+    struct kf_pipeline *p = arg;
     void (*cb)(void *ud) = p->closed_cb;
     void *ud = p->closed_ud;
     size_t n = 0;

@@ -40,15 +40,28 @@ struct kf_pipeline_stats {
     uint64_t expired_offline;
     uint64_t seq_gaps;         /* HELLOs acknowledged past the store (see seq_gaps table) */
     uint64_t dropped_nomem;    /* frames dropped for lack of memory (not acked: resent) */
+    uint64_t ident_answers;    /* enrollment/rotation requests answered (accepted or not) */
     struct kf_latency latency; /* Paho callback copy -> COMMIT returned */
     size_t pending, verifying, commit_queue; /* gauges */
+};
+
+/* Work that must run where the store is (kioskd's SLA service, slasvc.h): work runs on the
+ * store job's thread with the store connection, after the job's commit, whenever the job
+ * committed frames, expired devices or was asked with kf_pipeline_hook_tick (tick = 1);
+ * after runs on the loop thread once that job is over, before the next store job starts. */
+struct kf_pipeline_hook {
+    void (*work)(void *ud, struct kf_store *st, int tick);
+    void (*after)(void *ud);
+    void *ud;
 };
 
 struct kf_pipeline_opts {
     size_t verify_batch_max;
     size_t verify_jobs_max;
     size_t commit_batch_max;
-    const uint8_t *server_sk; /* 64 bytes, borrowed for the pipeline's life */
+    const uint8_t *server_sk;      /* 64 bytes, borrowed for the pipeline's life */
+    char *const *broker_sync_argv; /* run after an enrollment (identity.h); NULL: none */
+    struct kf_pipeline_hook hook;  /* work NULL: none */
 };
 
 struct kf_pipeline;
@@ -68,6 +81,8 @@ void kf_pipeline_reload(struct kf_pipeline *p, int forced);
 void kf_pipeline_expire(struct kf_pipeline *p, int64_t cutoff_ms);
 /* Periodic: persist reject counters even when no frames are flowing. */
 void kf_pipeline_tick(struct kf_pipeline *p);
+/* Run the hook with tick = 1 as soon as the store job is free (serialized with commits). */
+void kf_pipeline_hook_tick(struct kf_pipeline *p);
 /* Borrowed, valid until the next loop turn. Gauges are refreshed on each call. */
 const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p);
 

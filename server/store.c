@@ -108,9 +108,10 @@ static const char *const schema_v1[] = {
 };
 
 static const char *const *const migrations[] = {
-    schema_v1,
-    /* v2 (issue 3, identity): kf__schema_security in store_security.c */
-    /* v3 (issue 4, fleet state and SLA): kf__schema_sla in store_sla.c */
+    schema_v1,           /* v1: the pipeline's tables, above */
+    kf__schema_broker,   /* v2 (issue 3): broker accounts, store_broker.c */
+    kf__schema_identity, /* v3 (issue 3): tokens, audit log, store_identity.c */
+    kf__schema_sla,      /* v4 (issue 4): fleet state and SLA, store_sla.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -118,7 +119,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_DEV_GET] = "SELECT d.asset_id, a.zone_id, d.acked_seq FROM devices d"
+    [ST_DEV_GET] = "SELECT d.asset_id, a.zone_id, d.acked_seq, d.online FROM devices d"
                    " JOIN assets a ON a.asset_id = d.asset_id WHERE d.device_id = ?1",
     /* ?3: the frame proves the device is connected (RECORDS, HELLO). */
     [ST_DEV_SEEN] = "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2),"
@@ -219,8 +220,39 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " JOIN assets a ON a.asset_id = d.asset_id ORDER BY d.device_id",
     [ST_REG_KEYS] = "SELECT device_id, epoch, status, pk FROM device_keys"
                     " ORDER BY device_id, epoch",
-    /* issue 3 statements (identity, store_security.c) */
+    [ST_BROKER_PUT] =
+        "INSERT INTO broker_accounts(username, verifier, role, device_id, expires_ms, created_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(username) DO UPDATE SET"
+        " verifier = excluded.verifier, role = excluded.role, device_id = excluded.device_id,"
+        " expires_ms = excluded.expires_ms, created_ms = excluded.created_ms",
+    [ST_BROKER_DEL] = "DELETE FROM broker_accounts WHERE username = ?1",
+    [ST_BROKER_EACH] = "SELECT username, verifier, role, device_id, expires_ms, created_ms"
+                       " FROM broker_accounts WHERE expires_ms IS NULL OR expires_ms > ?1"
+                       " ORDER BY username",
+    /* issue 3 statements (identity, store_broker.c, store_security.c) */
     /* issue 4 statements (fleet state and SLA, store_sla.c) */
+    /* A fact is never dated before the engine's last tick (docs/SLA.md, "Facts"): what the
+     * engine already announced stays true. Heartbeat facts (below) are not clamped. */
+    [ST_SLA_FACT_INSERT] =
+        "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, src, periph,"
+        " state, code, sev, who) VALUES (?1, ?2, ?3,"
+        " max(?4, coalesce((SELECT tick_ms FROM sla_cursor WHERE one = 1), 0)),"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_SLA_EXPIRE_FACTS] =
+        "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, value, src)"
+        " SELECT asset_id, device_id, 'presence', last_seen_ms, ?2, 0, 'heartbeat' FROM devices"
+        " WHERE online = 1 AND last_seen_ms < ?1 AND status = 1",
+    [ST_SLA_PERIPH_PREV] =
+        "SELECT state, seq FROM periph_latest WHERE device_id = ?1 AND periph = ?2",
+    [ST_SLA_FAULT_PREV] =
+        "SELECT open, sev, periph, seq FROM fault_state WHERE device_id = ?1 AND code = ?2",
+    [ST_SLA_MAINT_PREV] = "SELECT maint, seq FROM maint_latest WHERE device_id = ?1",
+    [ST_SLA_MAINT_UPSERT] =
+        "INSERT INTO maint_latest(device_id, maint, tech, since_ms, seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id) DO UPDATE SET"
+        " since_ms = CASE WHEN maint <> excluded.maint"
+        " THEN excluded.since_ms ELSE since_ms END, maint = excluded.maint, tech = excluded.tech,"
+        " seq = excluded.seq WHERE excluded.seq > maint_latest.seq",
 };
 
 static const char *const reject_names[KF_REJECT_COUNT_] = {

@@ -43,7 +43,8 @@ int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);
 void kf_store_free(struct kf_store *st); /* NULL is a no-op */
 
 /* Load the deployment fixtures (fixtures/deployment.json format, see docs/OPERATIONS.md):
- * units, banks, zones, service families and items. Upsert; one transaction. */
+ * units, banks, zones, service families and items, and the SLA contracts (optional
+ * "contracts" section, store_sla.h). Upsert; one transaction. */
 int kf_store_load_fixtures(struct kf_store *st, const char *json_path);
 
 /* Register an asset and a device identity bound to it with its first key (epoch 1).

@@ -1,5 +1,6 @@
 /* store_fixtures.c: kf_store_load_fixtures, the deployment (units, banks, zones, service
- * families and items) from fixtures/deployment.json, validated row by row. */
+ * families and items, and the SLA contracts) from fixtures/deployment.json, validated row by
+ * row. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -297,6 +298,71 @@ static int fx_items(struct kf_store *st, json_t *a)
     return 0;
 }
 
+/* The optional "contracts" section: SLA terms per bank ("*": any bank) and terminal kind,
+ * in service seconds (docs/SLA.md section 6). Rare (once per init): prepared per call. */
+static int fx_contracts(struct kf_store *st, json_t *a)
+{
+    sqlite3_stmt *s = NULL;
+    size_t i;
+    json_t *o;
+    int r, rc;
+
+    if (!a)
+        return 0;
+    if (!json_is_array(a)) {
+        kf__store_seterr(st, "fixtures: \"contracts\" must be an array");
+        return -EINVAL;
+    }
+    rc = sqlite3_prepare_v2(kf__store_db(st),
+                            "INSERT INTO sla_contracts(bank, kind, response_s, restore_s,"
+                            " target_bp) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(bank, kind)"
+                            " DO UPDATE SET response_s = excluded.response_s,"
+                            " restore_s = excluded.restore_s, target_bp = excluded.target_bp",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return kf__store_sql_fail(st, rc, "prepare contracts");
+    r = 0;
+    json_array_foreach(a, i, o)
+    {
+        const char *bank = fx_str(st, o, "bank", "contracts", i);
+        const char *kind = fx_str(st, o, "kind", "contracts", i);
+        json_t *rs = json_object_get(o, "response_s"), *ts = json_object_get(o, "restore_s");
+        json_t *bp = json_object_get(o, "target_bp");
+        int k = kind && strcmp(kind, "kiosk") == 0 ? 1 : kind && strcmp(kind, "itm") == 0 ? 2 : 0;
+
+        if (!bank || !kind) {
+            r = -EINVAL;
+            break;
+        }
+        if (k == 0 || !json_is_integer(rs) || json_integer_value(rs) <= 0 ||
+            json_integer_value(rs) > 30 * 86400 || !json_is_integer(ts) ||
+            json_integer_value(ts) <= 0 || json_integer_value(ts) > 30 * 86400 ||
+            !json_is_integer(bp) || json_integer_value(bp) < 0 || json_integer_value(bp) > 10000) {
+            kf__store_seterr(st,
+                             "fixtures: contracts[%zu]: kind kiosk|itm, response_s and restore_s "
+                             "1..2592000, target_bp 0..10000",
+                             i);
+            r = -EINVAL;
+            break;
+        }
+        if (strcmp(bank, "*") != 0) {
+            r = fx_ref(st, ST_BANK_EXISTS, bank, "bank", "contracts", i);
+            if (r < 0)
+                break;
+        }
+        sqlite3_bind_text(s, 1, bank, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, k);
+        sqlite3_bind_int64(s, 3, json_integer_value(rs));
+        sqlite3_bind_int64(s, 4, json_integer_value(ts));
+        sqlite3_bind_int64(s, 5, json_integer_value(bp));
+        r = kf__store_stmt_run(st, s, "upsert contract");
+        if (r < 0)
+            break;
+    }
+    sqlite3_finalize(s);
+    return r;
+}
+
 int kf_store_load_fixtures(struct kf_store *st, const char *json_path)
 {
     json_error_t jerr;
@@ -348,6 +414,8 @@ int kf_store_load_fixtures(struct kf_store *st, const char *json_path)
         r = fx_zones(st, zones);
     if (r == 0)
         r = fx_items(st, items);
+    if (r == 0)
+        r = fx_contracts(st, json_object_get(root, "contracts"));
     r = kf__store_txn_leave(st, own, r);
 out_decref:
     json_decref(root);

@@ -1,6 +1,7 @@
 /* store_ingest.c: the group commit of store.h (kf_store_commit) and online expiry:
  * envelopes kept as evidence, records idempotent on (device, seq), usage_daily, latest
- * health/peripherals/faults, HELLO/STATE, high-water marks, reject counters. */
+ * health/peripherals/faults, HELLO/STATE, high-water marks, reject counters, and the SLA's
+ * facts history on each change of state (store_sla.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "store_query.h"
+#include "store_sla.h"
 
 #define KF_CLOCK_AHEAD_MS (5LL * 60 * 1000)      /* tolerated device clock lead */
 #define KF_CLOCK_BEHIND_MS (62LL * 86400 * 1000) /* oldest plausible effective time */
@@ -31,6 +33,7 @@ struct dev_row {
     char asset_id[KF_ASSET_ID_MAX + 1];
     char zone_id[KF_ZONE_ID_MAX + 1];
     uint64_t acked_seq;
+    int online; /* as the commit has left it so far: presence facts only on a change */
 };
 
 static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *ret)
@@ -48,6 +51,7 @@ static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *r
                  (const char *)sqlite3_column_text(s, 0));
         snprintf(ret->zone_id, sizeof(ret->zone_id), "%s", (const char *)sqlite3_column_text(s, 1));
         ret->acked_seq = (uint64_t)sqlite3_column_int64(s, 2);
+        ret->online = sqlite3_column_int(s, 3) != 0;
         r = 0;
     } else if (rc == SQLITE_DONE) {
         kf__store_seterr(st, "commit: unknown device %s", device_id);
@@ -189,8 +193,9 @@ static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_
     return kf__store_stmt_run(st, s, "health_latest");
 }
 
-static int apply_periph(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
-                        const struct kf_rec_periph *p, int64_t eff)
+static int apply_periph(struct kf_store *st, const struct kf_ingest *in,
+                        const struct kf__sla_src *src, uint64_t seq, const struct kf_rec_periph *p,
+                        int64_t eff)
 {
     const char *pname = kf_periph_name(p->periph);
     const char *sname = kf_pstate_name(p->state);
@@ -202,6 +207,9 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in, uint64_
                          (unsigned long long)seq);
         return -EINVAL;
     }
+    r = kf__sla_periph(st, src, seq, p, eff);
+    if (r < 0)
+        return r;
     r = kf__store_stmt(st, ST_PERIPH_UPSERT, &s);
     if (r < 0)
         return r;
@@ -214,8 +222,9 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in, uint64_
     return kf__store_stmt_run(st, s, "periph_latest");
 }
 
-static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
-                       const struct kf_rec_fault *f, int64_t eff)
+static int apply_fault(struct kf_store *st, const struct kf_ingest *in,
+                       const struct kf__sla_src *src, uint64_t seq, const struct kf_rec_fault *f,
+                       int64_t eff)
 {
     const char *sev = kf_severity_name(f->sev);
     const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
@@ -245,6 +254,9 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in, uint64_t
     if (r < 0)
         return r;
 
+    r = kf__sla_fault(st, src, seq, f, eff);
+    if (r < 0)
+        return r;
     r = kf__store_stmt(st, ST_FAULT_STATE, &s);
     if (r < 0)
         return r;
@@ -299,6 +311,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct dev_row *dev, uint64_t health_seq, int64_t now,
                           struct usage_acc *usage, struct kf_commit_out *out)
 {
+    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
     uint64_t first = in->hdr.seq, last;
     unsigned fflags;
     int64_t offset, env_id;
@@ -373,10 +386,13 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             r = seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
             break;
         case KF_REC_PERIPH:
-            r = apply_periph(st, in, seq, &rec->u.periph, eff);
+            r = apply_periph(st, in, &src, seq, &rec->u.periph, eff);
             break;
         case KF_REC_FAULT:
-            r = apply_fault(st, in, seq, &rec->u.fault, eff);
+            r = apply_fault(st, in, &src, seq, &rec->u.fault, eff);
+            break;
+        case KF_REC_MAINT:
+            r = kf__sla_maint(st, &src, seq, &rec->u.maint, eff);
             break;
         default:
             kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
@@ -440,8 +456,9 @@ out_decref:
     return r;
 }
 
-static int commit_state(struct kf_store *st, const struct kf_ingest *in)
+static int commit_state(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
 {
+    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
     json_t *root, *v;
     json_error_t jerr;
     const char *state;
@@ -474,11 +491,18 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in)
                        in->hdr.device_ms < in->recv_ms + KF_CLOCK_AHEAD_MS
                            ? in->hdr.device_ms
                            : in->recv_ms + KF_CLOCK_AHEAD_MS);
-    return kf__store_stmt_run(st, s, "state");
+    r = kf__store_stmt_run(st, s, "state");
+    if (r < 0 || sqlite3_changes(st->db) != 1 || online == dev->online)
+        return r;
+    /* Applied and a change: "offline" is the broker publishing the will; either way the
+     * fact is dated at receipt (the will was sealed at connect time). */
+    dev->online = online;
+    return kf__sla_presence(st, &src, online, online ? KF_SRC_CONNECT : KF_SRC_WILL);
 }
 
-static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
+static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
 {
+    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
     int connected = in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO;
     sqlite3_stmt *s = NULL;
     int r = kf__store_stmt(st, ST_DEV_SEEN, &s);
@@ -492,7 +516,11 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in)
         sqlite3_bind_int64(s, 4, in->hdr.clock_offset_ms);
     else
         sqlite3_bind_null(s, 4);
-    return kf__store_stmt_run(st, s, "device seen");
+    r = kf__store_stmt_run(st, s, "device seen");
+    if (r < 0 || !connected || dev->online)
+        return r;
+    dev->online = 1;
+    return kf__sla_presence(st, &src, 1, KF_SRC_CONNECT);
 }
 
 /* Advance the device's HWM over stored envelopes contiguous with it. An envelope that
@@ -676,7 +704,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         seen.hdr.clock_offset_ms = last_synced->hdr.clock_offset_ms;
     }
     if (!has_state) {
-        r = commit_seen(st, &seen);
+        r = commit_seen(st, &seen, &dev);
         if (r < 0)
             return r;
     }
@@ -684,7 +712,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         const struct kf_ingest *in = items[ord[k].index];
 
         if (has_state) {
-            r = commit_seen(st, in);
+            r = commit_seen(st, in, &dev);
             if (r < 0)
                 return r;
         }
@@ -696,7 +724,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
             r = commit_hello(st, in);
             break;
         case KF_MSG_STATE:
-            r = commit_state(st, in);
+            r = commit_state(st, in, &dev);
             break;
         default:
             r = 0; /* ACK/COMMAND never come from devices; only last_seen is noted */
@@ -795,6 +823,10 @@ int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_m
     r = kf__store_txn_enter(st, &own);
     if (r < 0)
         return r;
+    /* The SLA's offline facts first, from the rows the update is about to change. */
+    r = kf__sla_expire(st, cutoff_ms, now_ms);
+    if (r < 0)
+        return kf__store_txn_leave(st, own, r);
     r = kf__store_stmt(st, ST_EXPIRE, &s);
     if (r < 0)
         return kf__store_txn_leave(st, own, r);

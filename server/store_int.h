@@ -1,6 +1,6 @@
 /* store_int.h: inside the store module only (store.c, store_ingest.c, store_fixtures.c,
- * store_query.c): the connection, its prepared-statement cache and the helpers they share.
- * Nothing outside server/store*.c includes this. Same threading rule as store.h. */
+ * store_query.c, store_sla*.c): the connection, its prepared-statement cache and the helpers they
+ * share. Nothing outside server/store*.c includes this. Same threading rule as store.h. */
 #ifndef KF_SERVER_STORE_INT_H
 #define KF_SERVER_STORE_INT_H
 
@@ -47,8 +47,17 @@ enum kf_stmt {
     ST_KEY_INSERT,
     ST_REG_DEVICES,
     ST_REG_KEYS,
-    /* issue 3 statements (identity, store_security.c) */
+    ST_BROKER_PUT,
+    ST_BROKER_DEL,
+    ST_BROKER_EACH,
+    /* issue 3 statements (identity, store_broker.c, store_security.c) */
     /* issue 4 statements (fleet state and SLA, store_sla.c) */
+    ST_SLA_FACT_INSERT,
+    ST_SLA_EXPIRE_FACTS,
+    ST_SLA_PERIPH_PREV,
+    ST_SLA_FAULT_PREV,
+    ST_SLA_MAINT_PREV,
+    ST_SLA_MAINT_UPSERT,
     ST_COUNT_
 };
 
@@ -57,7 +66,46 @@ struct kf_store {
     unsigned flags;
     sqlite3_stmt *stmt[ST_COUNT_];
     char errmsg[256];
+    uint64_t sla_facts; /* facts written for the SLA engine (kf_store_sla_facts_written) */
 };
+
+/* Schema migrations defined beside their code (NULL-terminated lists of statements; the
+ * order is store.c's migrations[]). */
+extern const char *const kf__schema_broker[];   /* v2: store_broker.c */
+extern const char *const kf__schema_identity[]; /* v3: store_identity.c */
+extern const char *const kf__schema_sla[];      /* v4: store_sla.c */
+
+/* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
+ * its transaction, and only when a state actually changes: each compares with the state
+ * the commit is about to overwrite, so call it before that state's own update. */
+struct kf__sla_src {
+    const char *device_id, *asset_id;
+    int64_t recv_ms; /* the frame's receipt */
+};
+/* online: 1/0; how: enum kf_presence_src (connect, will). Dated at receipt. */
+int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int online, int how);
+/* A record's fact, dated min(effective time, receipt). seq orders it against the state. */
+int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                   const struct kf_rec_periph *p, int64_t eff_ms);
+int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                  const struct kf_rec_fault *f, int64_t eff_ms);
+/* Also keeps maint_latest (the record type has no other table). */
+int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                  const struct kf_rec_maint *m, int64_t eff_ms);
+/* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
+ * marked offline (call before ST_EXPIRE, same cutoff). */
+int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
+
+/* Helpers of the store_sla*.c files, for statements prepared per call (store_sla.c):
+ * prepare (0 or the converted error, with a message), grow an array to hold n + 1 elements,
+ * read a text column ("" for NULL) or copy it (truncated to cap), bind text or an instant
+ * that is NULL when empty or 0. */
+int kf__store_prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret);
+int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem);
+const char *kf__store_col_text(sqlite3_stmt *s, int i);
+void kf__store_col_copy(char *dst, size_t cap, sqlite3_stmt *s, int i);
+void kf__store_bind_opt_text(sqlite3_stmt *s, int i, const char *v);
+void kf__store_bind_opt_ms(sqlite3_stmt *s, int i, int64_t v);
 
 /* The connection. Borrowed. */
 sqlite3 *kf__store_db(struct kf_store *st);

@@ -24,7 +24,8 @@
 static const char *const rec_type_names[] = {[KF_REC_TXN] = "txn",
                                              [KF_REC_HEALTH] = "health",
                                              [KF_REC_PERIPH] = "periph",
-                                             [KF_REC_FAULT] = "fault"};
+                                             [KF_REC_FAULT] = "fault",
+                                             [KF_REC_MAINT] = "maint"};
 static const char *const outcome_names[] = {
     [KF_OUTCOME_OK] = "ok", [KF_OUTCOME_FAILED] = "failed", [KF_OUTCOME_ABANDONED] = "abandoned"};
 static const char *const periph_names[] = {
@@ -137,6 +138,23 @@ static int code_ok(const char *s, size_t max, int allow_underscore)
     return 1;
 }
 
+/* A technician's id: 1..max of [A-Za-z0-9._:@-] (it is shown in logs and reports). */
+static int tech_ok(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n < 1 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 /* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without control characters:
  * a fault text ends up in logs and web pages on one line. */
 static int text_ok(const char *s, size_t max)
@@ -217,6 +235,15 @@ static int kf__record_check(const struct kf_record *r)
                f->raise <= 1 && (f->periph == 0 || kf_periph_name(f->periph)) &&
                text_ok(f->text, KF_FAULT_TEXT_MAX);
     }
+    case KF_REC_MAINT: {
+        const struct kf_rec_maint *m = &r->u.maint;
+
+        if (m->on > 1)
+            return 0;
+        /* Entering needs the technician (on-site time is measured for someone); leaving may
+         * omit it. */
+        return m->tech[0] ? tech_ok(m->tech, KF_TECH_ID_MAX) : !m->on;
+    }
     default:
         return 0;
     }
@@ -249,6 +276,7 @@ static const struct field periph_fields[] = {{"dev", F_STR, 0}, {"state", F_STR,
 static const struct field fault_fields[] = {{"code", F_STR, 0},   {"sev", F_STR, 0},
                                             {"action", F_STR, 0}, {"dev", F_STR, 1},
                                             {"text", F_STR, 1},   {NULL, 0, 0}};
+static const struct field maint_fields[] = {{"state", F_STR, 0}, {"tech", F_STR, 1}, {NULL, 0, 0}};
 
 /* Every key of obj is "t", "ts" or in fields, and every required field is present with
  * the right JSON type. */
@@ -414,6 +442,25 @@ int kf_record_from_json(const json_t *obj, struct kf_record *ret)
                 return -EBADMSG;
             f->periph = (uint8_t)e;
         }
+        break;
+    }
+    case KF_REC_MAINT: {
+        struct kf_rec_maint *m = &r.u.maint;
+        const char *state;
+
+        if (check_keys(obj, maint_fields) < 0 ||
+            copy_str(obj, "tech", m->tech, sizeof(m->tech)) < 0)
+            return -EBADMSG;
+        /* "tech":"" is not the same as no tech: an empty id is refused. */
+        if (json_object_get(obj, "tech") && m->tech[0] == '\0')
+            return -EBADMSG;
+        state = json_string_value(json_object_get(obj, "state"));
+        if (strcmp(state, "on") == 0)
+            m->on = 1;
+        else if (strcmp(state, "off") == 0)
+            m->on = 0;
+        else
+            return -EBADMSG;
         break;
     }
     default:
@@ -596,6 +643,14 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
         put(&o, "}");
         break;
     }
+    case KF_REC_MAINT:
+        put(&o, ",\"state\":\"%s\"", rec->u.maint.on ? "on" : "off");
+        if (rec->u.maint.tech[0]) {
+            put(&o, ",\"tech\":");
+            put_str(&o, rec->u.maint.tech);
+        }
+        put(&o, "}");
+        break;
     }
     if (o.overflow)
         return -EMSGSIZE;

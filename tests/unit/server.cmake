@@ -1,3 +1,6 @@
 # server/ suites: the store and the registry (kf_server_core).
 kf_unit_test(test_store kf_server_core)
 kf_unit_test(test_registry kf_server_core)
+kf_unit_test(test_store_broker kf_server_core)
+kf_unit_test(test_store_identity kf_server_core)
+kf_unit_test(test_store_sla kf_server_core) # fleet state, incidents and the SLA service

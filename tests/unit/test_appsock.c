@@ -151,6 +151,33 @@ Test(appsock, bad_lines_get_errors_and_the_socket_keeps_serving)
     teardown(&f);
 }
 
+/* A technician at the terminal: maintenance mode on and off, stored like any other record. */
+Test(appsock, maintenance_mode_lines)
+{
+    struct fixture f;
+    struct kf_outbox_stats st;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd, "{\"t\":\"maint\",\"state\":\"on\",\"tech\":\"T-0042\"}\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    /* entering without saying who is refused; leaving without it is fine */
+    request(&f, fd, "{\"t\":\"maint\",\"state\":\"on\"}\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    request(&f, fd, "{\"t\":\"maint\",\"state\":\"paused\",\"tech\":\"T-0042\"}\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    request(&f, fd, "{\"t\":\"maint\",\"ts\":1700000000000,\"state\":\"off\"}\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
+    cr_assert_eq(kf_outbox_stats(f.ob, &st), 0);
+    cr_assert_eq(st.records, 2);
+    close(fd);
+    teardown(&f);
+}
+
 Test(appsock, over_long_line_is_refused_and_closed)
 {
     struct fixture f;

@@ -27,6 +27,9 @@ static const char *const canonical[] = {
     "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"NET_DOWN\",\"sev\":\"info\",\"action\":\"clear\"}",
     "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"APP-CRASH\",\"sev\":\"major\",\"action\":\"raise\","
     "\"text\":\"客户端异常 \\\"quoted\\\" \\\\ back\"}",
+    "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"T-0042\"}",
+    "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"off\"}",
+    "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"off\",\"tech\":\"tech:wang.li@site-3\"}",
 };
 
 Test(record, canonical_texts_round_trip_exactly)
@@ -65,6 +68,13 @@ Test(record, fields_land_in_the_struct)
     cr_assert_eq(r.u.fault.periph, 0);
     cr_assert_eq(r.u.fault.raise, 0);
     cr_assert_str_eq(r.u.fault.text, "");
+    cr_assert_eq(kf_record_parse(canonical[8], strlen(canonical[8]), &r), 0);
+    cr_assert_eq(r.type, KF_REC_MAINT);
+    cr_assert_eq(r.u.maint.on, 1);
+    cr_assert_str_eq(r.u.maint.tech, "T-0042");
+    cr_assert_eq(kf_record_parse(canonical[9], strlen(canonical[9]), &r), 0);
+    cr_assert_eq(r.u.maint.on, 0);
+    cr_assert_str_eq(r.u.maint.tech, "");
 }
 
 Test(record, key_order_and_whitespace_do_not_matter_on_input)
@@ -154,6 +164,18 @@ Test(record, rejects_bad_records)
         /* nesting */
         "{\"t\":\"periph\",\"ts\":" TS ",\"dev\":[\"screen\"],\"state\":\"online\"}",
         "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1} trailing",
+        /* maint: state, technician required when entering, its charset and length */
+        "{\"t\":\"maint\",\"ts\":" TS "}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"ON\",\"tech\":\"T-1\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":true,\"tech\":\"T-1\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"off\",\"tech\":\"\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"wang li\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"王师傅\"}",
+        "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"T-1\",\"dev\":\"screen\"}",
+        "{\"t\":\"maint\",\"ts\":" TS
+        ",\"state\":\"on\",\"tech\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456\"}",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -286,7 +308,8 @@ Test(record, names_round_trip)
     }
     cr_assert_null(kf_periph_name(0));
     cr_assert_null(kf_periph_name(KF_PERIPH_COUNT_ + 1));
-    cr_assert_null(kf_rec_type_name(5));
+    cr_assert_null(kf_rec_type_name(6));
+    cr_assert_str_eq(kf_rec_type_name(KF_REC_MAINT), "maint");
     cr_assert_str_eq(kf_rec_type_name(KF_REC_HEALTH), "health");
     cr_assert_str_eq(kf_severity_name(KF_SEV_MAJOR), "major");
     cr_assert_str_eq(kf_outcome_name(KF_OUTCOME_ABANDONED), "abandoned");

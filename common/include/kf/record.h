@@ -13,6 +13,8 @@
  *   {"t":"periph","ts":<ms>,"dev":"a4_printer","state":"paper_low"}
  *   {"t":"fault","ts":<ms>,"code":"PRN-JAM","sev":"critical","action":"raise",
  *    "dev":"receipt_printer","text":"paper jam at cutter"}   (dev and text optional)
+ *   {"t":"maint","ts":<ms>,"state":"on","tech":"T-0042"}  (maintenance mode entered or left
+ *    at the terminal by a technician; tech required with "on", optional with "off")
  *
  * ts is device time (UTC ms); for a txn it is the transaction's start. No personal data is
  * ever part of a record: there is no field that could carry it.
@@ -28,6 +30,7 @@
 #define KF_ITEM_CODE_MAX 16
 #define KF_FAULT_CODE_MAX 24
 #define KF_FAULT_TEXT_MAX 128
+#define KF_TECH_ID_MAX 31       /* a technician's id, [A-Za-z0-9._:@-] */
 #define KF_RECORD_JSON_MAX 1024 /* one record's compact JSON, bytes */
 
 enum kf_rec_type {
@@ -35,6 +38,7 @@ enum kf_rec_type {
     KF_REC_HEALTH = 2,
     KF_REC_PERIPH = 3,
     KF_REC_FAULT = 4,
+    KF_REC_MAINT = 5, /* maintenance mode at the terminal */
 };
 
 enum kf_outcome {
@@ -110,6 +114,11 @@ struct kf_rec_fault {
     char text[KF_FAULT_TEXT_MAX + 1]; /* UTF-8, may be empty */
 };
 
+struct kf_rec_maint {
+    uint8_t on;                    /* 1 "on" (entered), 0 "off" (left) */
+    char tech[KF_TECH_ID_MAX + 1]; /* the technician; "" only with "off" */
+};
+
 struct kf_record {
     uint8_t type; /* enum kf_rec_type */
     int64_t ts_ms;
@@ -118,6 +127,7 @@ struct kf_record {
         struct kf_rec_health health;
         struct kf_rec_periph periph;
         struct kf_rec_fault fault;
+        struct kf_rec_maint maint;
     } u;
 };
 

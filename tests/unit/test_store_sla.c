@@ -1,0 +1,712 @@
+/* test_store_sla.c: the store's SLA part (store_sla.h) and kioskd's SLA service driven from
+ * it (slasvc.h) without a network: facts written on changes of state only, contracts,
+ * windows, incidents/events/states round trips, queued actions, a restart that announces
+ * nothing twice, and a monthly report recomputed byte for byte. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+
+#include <kf/record.h>
+#include <kf/time.h>
+
+#include "registry.h"
+#include "sla_view.h"
+#include "slasvc.h"
+#include "store.h"
+#include "store_query.h"
+#include "store_sla.h"
+
+#define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
+#define CALENDAR_2026 KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini"
+#define MIN_MS (60LL * 1000)
+
+static char tmpdir[64], dbpath[128];
+static struct kf_store *st;
+static sqlite3 *rd;
+static const uint8_t raw_frame[] = "frame bytes";
+static int64_t t0; /* Tue 2026-03-10 10:00 +08:00 */
+
+static void reg(const char *dev, const char *asset, int kind, const char *zone)
+{
+    struct kf_device_reg r = {dev, asset, kind, zone, NULL, {0}};
+
+    memset(r.pk, 7, sizeof(r.pk));
+    cr_assert_eq(kf_store_register_device(st, &r), 0, "%s", kf_store_errmsg(st));
+}
+
+static void setup(void)
+{
+    int32_t day;
+
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-sla-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
+    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
+    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
+    reg("KF-XH-0001", "A-000001", KF_KIND_KIOSK, "Z-XH-001");
+    cr_assert_eq(sqlite3_open_v2(dbpath, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(kf_day_parse("2026-03-10", &day), 0);
+    t0 = kf_day_start_ms(day) + 10 * 3600 * 1000LL;
+}
+
+static void teardown(void)
+{
+    static const char *const files[] = {"server.db", "server.db-wal", "server.db-shm"};
+    char path[192];
+
+    sqlite3_close(rd);
+    kf_store_free(st);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+        unlink(path);
+    }
+    rmdir(tmpdir);
+}
+
+TestSuite(store_sla, .init = setup, .fini = teardown);
+
+static int64_t q1(const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+
+    cr_assert_eq(sqlite3_prepare_v2(rd, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rd));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* ---- frames ---- */
+
+struct frame {
+    struct kf_ingest in;
+    struct kf_record recs[16];
+};
+
+static void frame_init(struct frame *f, int kind, uint64_t seq, int64_t recv_ms)
+{
+    memset(f, 0, sizeof(*f));
+    f->in.hdr.kind = (uint8_t)kind;
+    snprintf(f->in.hdr.device_id, sizeof(f->in.hdr.device_id), "KF-XH-0001");
+    f->in.hdr.key_epoch = 1;
+    f->in.hdr.seq = seq;
+    f->in.hdr.device_ms = recv_ms;
+    f->in.topic = "kf/v1/KF-XH-0001/events";
+    f->in.raw = raw_frame;
+    f->in.raw_len = sizeof(raw_frame);
+    f->in.recv_ms = recv_ms;
+    f->in.recs = f->recs;
+}
+
+static struct kf_record periph(int64_t ts, int p, int state)
+{
+    struct kf_record r = {.type = KF_REC_PERIPH, .ts_ms = ts};
+
+    r.u.periph.periph = (uint8_t)p;
+    r.u.periph.state = (uint8_t)state;
+    return r;
+}
+
+static struct kf_record fault(int64_t ts, const char *code, int sev, int raise, int p)
+{
+    struct kf_record r = {.type = KF_REC_FAULT, .ts_ms = ts};
+
+    snprintf(r.u.fault.code, sizeof(r.u.fault.code), "%s", code);
+    r.u.fault.sev = (uint8_t)sev;
+    r.u.fault.raise = (uint8_t)raise;
+    r.u.fault.periph = (uint8_t)p;
+    return r;
+}
+
+static struct kf_record maint(int64_t ts, int on, const char *tech)
+{
+    struct kf_record r = {.type = KF_REC_MAINT, .ts_ms = ts};
+
+    r.u.maint.on = (uint8_t)on;
+    snprintf(r.u.maint.tech, sizeof(r.u.maint.tech), "%s", tech);
+    return r;
+}
+
+static void commit(struct frame *f)
+{
+    struct kf_ingest *items[1] = {&f->in};
+    struct kf_commit_out out;
+
+    f->in.hdr.count = f->in.nrec;
+    cr_assert_eq(kf_store_commit(st, items, 1, NULL, &out), 0, "%s", kf_store_errmsg(st));
+}
+
+static void hello(int64_t at)
+{
+    struct frame f;
+
+    frame_init(&f, KF_MSG_HELLO, 1, at);
+    commit(&f);
+}
+
+static void records(uint64_t seq, int64_t at, const struct kf_record *r, uint32_t n)
+{
+    struct frame f;
+
+    frame_init(&f, KF_MSG_RECORDS, seq, at);
+    memcpy(f.recs, r, n * sizeof(*r));
+    f.in.nrec = n;
+    commit(&f);
+}
+
+/* ---- facts ---- */
+
+Test(store_sla, facts_only_on_a_change_of_state)
+{
+    struct kf_record r[] = {
+        periph(t0, KF_PERIPH_A4_PRINTER, KF_PSTATE_PAPER_LOW),
+        periph(t0 + 1, KF_PERIPH_A4_PRINTER, KF_PSTATE_PAPER_LOW), /* a repeat */
+        periph(t0 + 2, KF_PERIPH_A4_PRINTER, KF_PSTATE_PAPER_OUT),
+        fault(t0 + 3, "SCR-TOUCH", KF_SEV_CRITICAL, 1, KF_PERIPH_SCREEN),
+        fault(t0 + 4, "SCR-TOUCH", KF_SEV_CRITICAL, 1, KF_PERIPH_SCREEN), /* a repeat */
+        fault(t0 + 5, "NET-SLOW", KF_SEV_MINOR, 0, 0),                    /* a clear of nothing */
+        fault(t0 + 6, "SCR-TOUCH", KF_SEV_CRITICAL, 0, KF_PERIPH_SCREEN),
+        maint(t0 + 7, 1, "T-0042"),
+        maint(t0 + 8, 1, "T-0042"), /* a repeat */
+        maint(t0 + 9, 0, ""),
+    };
+    struct kf_sla_fact_row *rows = NULL;
+    size_t n = 0;
+
+    hello(t0);
+    hello(t0 + 1000); /* still online: no fact */
+    records(1, t0 + 2000, r, sizeof(r) / sizeof(r[0]));
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'presence'"), 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'periph'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'fault'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'maint'"), 2);
+    cr_assert_eq(q1("SELECT maint FROM maint_latest WHERE device_id = 'KF-XH-0001'"), 0);
+    cr_assert_eq(kf_store_sla_facts_written(st), 7);
+
+    /* An older record arriving after a newer one changes nothing. */
+    struct kf_record late[] = {periph(t0 + 20, KF_PERIPH_SCREEN, KF_PSTATE_HW_ERROR)};
+    struct kf_record early[] = {periph(t0 + 15, KF_PERIPH_SCREEN, KF_PSTATE_ONLINE)};
+    records(20, t0 + 3000, late, 1);
+    records(15, t0 + 4000, early, 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'periph'"), 3);
+
+    cr_assert_eq(kf_store_sla_facts(st, 0, 100, &rows, &n), 0);
+    cr_assert_eq(n, 8);
+    cr_assert_str_eq(rows[0].asset_id, "A-000001");
+    cr_assert_eq(rows[0].fact.kind, KF_FACT_PRESENCE);
+    cr_assert_eq(rows[0].fact.on, 1);
+    cr_assert_eq(rows[0].fact.src, KF_SRC_CONNECT);
+    cr_assert_eq(rows[0].fact.at_ms, t0);
+    cr_assert_eq(rows[1].fact.kind, KF_FACT_PERIPH);
+    cr_assert_eq(rows[1].fact.periph, KF_PERIPH_A4_PRINTER);
+    cr_assert_eq(rows[1].fact.on, 1); /* paper_low is usable */
+    cr_assert_eq(rows[2].fact.on, 0);
+    cr_assert_eq(rows[3].fact.kind, KF_FACT_FAULT);
+    cr_assert_eq(rows[3].fact.sev, KF_SEV_CRITICAL);
+    cr_assert_eq(rows[3].fact.periph, KF_PERIPH_SCREEN);
+    cr_assert_str_eq(rows[3].fact.code, "SCR-TOUCH");
+    cr_assert_eq(rows[3].fact.at_ms, t0 + 3);
+    cr_assert_eq(rows[4].fact.on, 0);
+    cr_assert_eq(rows[5].fact.kind, KF_FACT_MAINT);
+    cr_assert_str_eq(rows[5].fact.who, "T-0042");
+    cr_assert_eq(rows[7].fact.periph, KF_PERIPH_SCREEN);
+    cr_assert_eq(rows[7].fact.on, 0);
+    free(rows);
+    cr_assert_eq(kf_store_sla_facts(st, 7, 100, &rows, &n), 0);
+    cr_assert_eq(n, 1);
+    free(rows);
+}
+
+Test(store_sla, will_heartbeat_and_the_instant_of_a_fact)
+{
+    struct frame f;
+    struct kf_record ahead[] = {fault(t0 + 10 * MIN_MS + 4 * MIN_MS, "X", KF_SEV_MAJOR, 1, 0)};
+    struct kf_sla_persist p = {0};
+    uint32_t expired = 0;
+
+    hello(t0);
+    frame_init(&f, KF_MSG_STATE, 0, t0 + MIN_MS);
+    f.in.body_json = "{\"state\":\"offline\"}";
+    commit(&f);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE src = 'will' AND value = 0"), 1);
+    cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE src = 'will'"), t0 + MIN_MS);
+    /* A device clock 4 minutes ahead: the fact is dated at receipt, not in the future. */
+    records(1, t0 + 10 * MIN_MS, ahead, 1);
+    cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE kind = 'fault'"), t0 + 10 * MIN_MS);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE src = 'connect'"), 2);
+
+    /* Facts are never dated before the engine's last tick (except a heartbeat's silence). */
+    p.tick_ms = t0 + 30 * MIN_MS;
+    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 30 * MIN_MS), 0);
+    struct kf_record clear[] = {fault(t0 + 20 * MIN_MS, "X", KF_SEV_MAJOR, 0, 0)};
+    records(2, t0 + 25 * MIN_MS, clear, 1);
+    cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE kind = 'fault' AND value = 0"),
+                 t0 + 30 * MIN_MS);
+    cr_assert_eq(kf_store_expire_online(st, t0 + 40 * MIN_MS, t0 + 41 * MIN_MS, &expired), 0);
+    cr_assert_eq(expired, 1);
+    cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 25 * MIN_MS);
+    cr_assert_eq(q1("SELECT recv_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 41 * MIN_MS);
+    /* Nothing more to expire, nothing more written. */
+    cr_assert_eq(kf_store_expire_online(st, t0 + 50 * MIN_MS, t0 + 51 * MIN_MS, &expired), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE src = 'heartbeat'"), 1);
+}
+
+/* ---- terminals, contracts, windows ---- */
+
+Test(store_sla, terminals_contracts_and_windows)
+{
+    struct kf_sla_terminal *t = NULL;
+    struct kf_sla_window_row *w = NULL;
+    struct kf_window out[8];
+    struct kf_sla_cursor cur;
+    size_t n = 0, nw = 0;
+    int64_t id = 0;
+    char buf[32];
+
+    reg("KF-XH-0002", "A-000002", KF_KIND_ITM, "Z-XH-001");
+    reg("KF-XH-0003", "A-000003", KF_KIND_KIOSK, "Z-XH-002");
+    cr_assert_eq(kf_store_sla_terminals(st, NULL, &t, &n), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(n, 3);
+    /* ICBC has no contract of its own: the "*" kiosk terms */
+    cr_assert_str_eq(t[0].device_id, "KF-XH-0001");
+    cr_assert_str_eq(t[0].bank, "ICBC");
+    cr_assert_eq(t[0].terms.response_s, 7200);
+    cr_assert_eq(t[0].terms.restore_s, 28800);
+    cr_assert_eq(t[0].terms.target_bp, 9800);
+    cr_assert_eq(t[0].has_contract, 1);
+    cr_assert_eq(kf_dayspec_format(&t[0].week.day[KF_DAY_MON], buf, sizeof(buf)), 0);
+    cr_assert_str_eq(buf, "08:30-17:00");
+    cr_assert_eq(kf_dayspec_format(&t[0].week.day[KF_DAY_SAT], buf, sizeof(buf)), 0);
+    cr_assert_str_eq(buf, "09:00-16:00");
+    /* the ITM keeps the lobby's 24 h, holidays included, and the "*" ITM terms */
+    cr_assert_eq(t[1].kind, KF_KIND_ITM);
+    cr_assert_eq(t[1].terms.response_s, 3600);
+    cr_assert_eq(kf_dayspec_format(&t[1].week.day[KF_DAY_HOLIDAY], buf, sizeof(buf)), 0);
+    cr_assert_str_eq(buf, "00:00-24:00");
+    /* CCB's own kiosk contract wins over "*" */
+    cr_assert_str_eq(t[2].bank, "CCB");
+    cr_assert_eq(t[2].terms.response_s, 3600);
+    cr_assert_eq(t[2].terms.target_bp, 9900);
+    free(t);
+    cr_assert_eq(kf_store_sla_terminals(st, "A-404", &t, &n), -ENOENT);
+
+    /* Windows are entered ahead of time, for a terminal (by device or asset id) or a zone. */
+    cr_assert_eq(
+        kf_store_sla_window_add(st, "KF-XH-0001", 0, t0 - 1, t0 + MIN_MS, "r", "ops", t0, &id),
+        -EINVAL);
+    cr_assert_eq(kf_store_sla_window_add(st, "KF-XH-0001", 0, t0, t0, "r", "ops", t0, &id),
+                 -EINVAL);
+    cr_assert_eq(kf_store_sla_window_add(st, "NOPE", 0, t0, t0 + MIN_MS, "r", "ops", t0, &id),
+                 -ENOENT);
+    cr_assert_eq(kf_store_sla_window_add(st, "KF-XH-0001", 0, t0 + MIN_MS, t0 + 60 * MIN_MS,
+                                         "printer swap", "ops:li", t0, &id),
+                 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_sla_window_add(st, "Z-XH-001", 1, t0 + 120 * MIN_MS, t0 + 180 * MIN_MS,
+                                         "branch power work", "ops:li", t0, &id),
+                 0);
+    cr_assert_eq(kf_store_sla_window_add(st, "A-000003", 0, t0 + MIN_MS, t0 + 2 * MIN_MS, "x",
+                                         "ops:li", t0, &id),
+                 0);
+    cr_assert_eq(kf_store_sla_cursor(st, &cur), 0);
+    cr_assert_eq(cur.windows_rev, 3);
+    cr_assert_eq(kf_store_sla_windows(st, 0, &w, &nw), 0);
+    cr_assert_eq(nw, 3);
+    cr_assert_str_eq(w[0].asset_id, "A-000001");
+    cr_assert_str_eq(w[0].reason, "printer swap");
+    cr_assert_eq(kf_store_sla_terminals(st, NULL, &t, &n), 0);
+    /* A-000001 and the ITM A-000002 are in Z-XH-001: their own window and the zone's */
+    cr_assert_eq(kf_sla_windows_for(w, nw, &t[0], out, 8), 2);
+    cr_assert_eq(out[1].start_ms, t0 + 120 * MIN_MS);
+    cr_assert_eq(kf_sla_windows_for(w, nw, &t[1], out, 8), 1);
+    cr_assert_eq(kf_sla_windows_for(w, nw, &t[2], out, 8), 1);
+    free(t);
+    free(w);
+    cr_assert_eq(kf_store_sla_windows(st, t0 + 100 * MIN_MS, &w, &nw), 0);
+    cr_assert_eq(nw, 1); /* only the zone's is not over by then */
+    free(w);
+}
+
+/* ---- incidents, events, states, actions ---- */
+
+static struct kf_incident sample_incident(struct kf_inc_event *evs, size_t *ret_n)
+{
+    struct kf_incident inc;
+    size_t n = 0;
+
+    memset(&inc, 0, sizeof(inc));
+    memset(evs, 0, 5 * sizeof(*evs));
+    evs[n] = (struct kf_inc_event){.incident = 7,
+                                   .at_ms = t0,
+                                   .start_ms = t0,
+                                   .kind = KF_EV_OPEN,
+                                   .periph = KF_PERIPH_SCREEN,
+                                   .sev = KF_SEV_CRITICAL};
+    snprintf(evs[n].terminal, sizeof(evs[n].terminal), "A-000001");
+    snprintf(evs[n].cause, sizeof(evs[n].cause), "SCR-TOUCH");
+    snprintf(evs[n++].text, sizeof(evs[0].text), "critical fault SCR-TOUCH on screen");
+    evs[n] = (struct kf_inc_event){.incident = 7, .at_ms = t0 + MIN_MS, .kind = KF_EV_ACK};
+    snprintf(evs[n++].who, sizeof(evs[0].who), "wang");
+    evs[n] = (struct kf_inc_event){
+        .incident = 7, .at_ms = t0 + 2 * MIN_MS, .kind = KF_EV_ON_SITE, .flags = KF_EV_F_MEASURED};
+    snprintf(evs[n++].who, sizeof(evs[0].who), "T-0042");
+    evs[n] = (struct kf_inc_event){.incident = 7,
+                                   .at_ms = t0 + 3 * MIN_MS,
+                                   .kind = KF_EV_ATTRIBUTE,
+                                   .from = KF_ATTR_COMPANY,
+                                   .to = KF_ATTR_BANK_POWER};
+    snprintf(evs[n].who, sizeof(evs[0].who), "ops:li");
+    snprintf(evs[n++].text, sizeof(evs[0].text), "branch power cut, 停电");
+    evs[n] = (struct kf_inc_event){.incident = 7, .at_ms = t0 + 4 * MIN_MS, .kind = KF_EV_RECOVER};
+    n++;
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(kf_incident_apply(&inc, &evs[i]), 0, "event %zu", i);
+    *ret_n = n;
+    return inc;
+}
+
+Test(store_sla, incidents_events_and_states_round_trip)
+{
+    struct kf_inc_event evs[5];
+    struct kf_sla_persist_event pev[5];
+    struct kf_sla_state_row state, *states = NULL;
+    struct kf_sla_event_row *back = NULL;
+    struct kf_incident inc, got, *all = NULL;
+    struct kf_sla_persist p = {0};
+    struct kf_sla_cursor cur;
+    size_t n, n_back = 0, n_all = 0;
+    int64_t max = 0;
+
+    inc = sample_incident(evs, &n);
+    memset(pev, 0, sizeof(pev));
+    for (size_t i = 0; i < n; i++)
+        pev[i].ev = evs[i];
+    pev[0].notice = "{\"event\":\"opened\"}";
+    pev[0].nkind = "opened";
+    memset(&state, 0, sizeof(state));
+    snprintf(state.asset_id, sizeof(state.asset_id), "A-000001");
+    snprintf(state.device_id, sizeof(state.device_id), "KF-XH-0001");
+    kf_devstate_init(&state.st);
+    state.st.at_ms = t0 + 4 * MIN_MS;
+    state.st.online = 1;
+    state.st.src = KF_SRC_CONNECT;
+    state.st.presence_since_ms = t0 - MIN_MS;
+    state.st.unusable = 1u << KF_PERIPH_A4_PRINTER;
+    state.st.periph_since_ms[KF_PERIPH_A4_PRINTER] = t0 + 5;
+    state.st.n_faults = 1;
+    snprintf(state.st.faults[0].code, sizeof(state.st.faults[0].code), "PRN-JAM");
+    state.st.faults[0].sev = KF_SEV_MAJOR;
+    state.st.faults[0].periph = KF_PERIPH_RECEIPT_PRINTER;
+    state.st.faults[0].since_ms = t0 + 9;
+    p.fact_id = 42;
+    p.tick_ms = t0 + 5 * MIN_MS;
+    p.incidents = &inc;
+    p.n_incidents = 1;
+    p.events = pev;
+    p.n_events = n;
+    p.states = &state;
+    p.n_states = 1;
+    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 5 * MIN_MS), 0, "%s", kf_store_errmsg(st));
+    /* a second persist of the same incident updates it in place */
+    cr_assert_eq(kf_store_sla_persist(st,
+                                      &(struct kf_sla_persist){.fact_id = 43,
+                                                               .tick_ms = t0 + 6 * MIN_MS,
+                                                               .incidents = &inc,
+                                                               .n_incidents = 1},
+                                      t0 + 6 * MIN_MS),
+                 0, "%s", kf_store_errmsg(st));
+
+    cr_assert_eq(kf_store_sla_incident(st, 7, &got), 0);
+    cr_assert_eq(memcmp(&got, &inc, sizeof(inc)), 0, "an incident comes back exactly");
+    cr_assert_eq(kf_store_sla_incident(st, 8, &got), -ENOENT);
+    cr_assert_eq(kf_store_sla_max_incident(st, &max), 0);
+    cr_assert_eq(max, 7);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_incidents"), 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices"), 1);
+    cr_assert_eq(kf_store_sla_events(st, 7, &back, &n_back), 0);
+    cr_assert_eq(n_back, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(memcmp(&back[i].ev, &evs[i], sizeof(evs[i])), 0, "event %zu", i);
+    free(back);
+    cr_assert_eq(kf_store_sla_states(st, &states, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(memcmp(&states[0].st, &state.st, sizeof(state.st)), 0);
+    free(states);
+    cr_assert_eq(kf_store_sla_cursor(st, &cur), 0);
+    cr_assert_eq(cur.fact_id, 43);
+    cr_assert_eq(cur.tick_ms, t0 + 6 * MIN_MS);
+    /* resolved at t0+4min: live for a restarted engine only within its reopen window */
+    cr_assert_eq(kf_store_sla_incidents(st, KF_SLA_INC_LIVE, t0, 0, &all, &n_all), 0);
+    cr_assert_eq(n_all, 1);
+    free(all);
+    cr_assert_eq(kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, t0 + 5 * MIN_MS, t0 + 60 * MIN_MS,
+                                        &all, &n_all),
+                 0);
+    cr_assert_eq(n_all, 0);
+    free(all);
+}
+
+Test(store_sla, actions_are_checked_queued_and_answered)
+{
+    struct kf_inc_event evs[5];
+    struct kf_incident inc;
+    struct kf_sla_action a, *pend = NULL, got;
+    struct kf_sla_persist p = {0};
+    size_t n;
+    int64_t id = 0, id2 = 0;
+
+    inc = sample_incident(evs, &n);
+    p.incidents = &inc;
+    p.n_incidents = 1;
+    cr_assert_eq(kf_store_sla_persist(st, &p, t0), 0);
+    memset(&a, 0, sizeof(a));
+    a.incident = 7;
+    a.kind = KF_EV_ACK;
+    a.requested_ms = t0;
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* no who */
+    snprintf(a.who, sizeof(a.who), "wang");
+    a.incident = 99;
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -ENOENT);
+    a.incident = 7;
+    a.kind = KF_EV_RESOLVE;
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* resolve needs a note */
+    a.kind = KF_EV_OPEN;
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* not a technician's */
+    a.kind = KF_EV_ACK;
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    a.kind = KF_EV_ATTRIBUTE;
+    a.to = KF_ATTR_FORCE_MAJEURE;
+    snprintf(a.text, sizeof(a.text), "flood");
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id2), 0);
+    cr_assert_eq(kf_store_sla_actions_pending(st, 10, &pend, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(pend[1].to, KF_ATTR_FORCE_MAJEURE);
+    cr_assert_str_eq(pend[1].text, "flood");
+    pend[0].status = KF_SLA_ACTION_DONE;
+    pend[0].applied_ms = t0 + 1;
+    pend[0].at_ms = t0 + 1;
+    snprintf(pend[0].result, sizeof(pend[0].result), "done");
+    memset(&p, 0, sizeof(p));
+    p.actions = pend;
+    p.n_actions = 1;
+    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 1), 0);
+    free(pend);
+    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(got.status, KF_SLA_ACTION_DONE);
+    cr_assert_eq(got.at_ms, t0 + 1);
+    cr_assert_eq(kf_store_sla_action(st, id2, &got), 0);
+    cr_assert_eq(got.status, KF_SLA_ACTION_PENDING);
+    cr_assert_eq(kf_store_sla_actions_pending(st, 10, &pend, &n), 0);
+    cr_assert_eq(n, 1);
+    free(pend);
+}
+
+Test(store_sla, devstate_json_refuses_garbage)
+{
+    struct kf_devstate s;
+
+    cr_assert_eq(kf_sla_devstate_from_json("{}", &s), -EINVAL);
+    cr_assert_eq(kf_sla_devstate_from_json("not json", &s), -EINVAL);
+    kf_devstate_init(&s);
+    char *j = kf_sla_devstate_to_json(&s);
+    struct kf_devstate back;
+    cr_assert_not_null(j);
+    cr_assert_eq(kf_sla_devstate_from_json(j, &back), 0);
+    cr_assert_eq(memcmp(&s, &back, sizeof(s)), 0);
+    free(j);
+}
+
+/* ---- kioskd's SLA service on this store, without a network ---- */
+
+static void put_calendar(void)
+{
+    FILE *f = fopen(CALENDAR_2026, "r");
+    static char text[65536];
+    size_t n;
+
+    cr_assert_not_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cr_assert_eq(kf_store_sla_calendar_put(st, 2026, text, CALENDAR_2026, t0), 0);
+}
+
+static void run(struct kf_slasvc *s, int tick)
+{
+    struct kf_pipeline_hook h;
+
+    kf_slasvc_hook(s, &h);
+    h.work(h.ud, st, tick);
+    h.after(h.ud);
+}
+
+static struct kf_slasvc *service(void)
+{
+    struct kf_slasvc_opts o = {.grace_ms = 120 * 1000, .reopen_ms = 86400 * 1000LL};
+    struct kf_slasvc *s = NULL;
+    char err[256] = "";
+
+    cr_assert_eq(kf_slasvc_new(st, &o, kf_now_ms(), &s, err, sizeof(err)), 0, "%s", err);
+    return s;
+}
+
+static char *report_bytes(struct kf_store *from, int fmt)
+{
+    struct kf_report *rep = NULL;
+    int64_t as_of = 0;
+    char err[256] = "", *buf = NULL;
+    size_t len = 0;
+
+    cr_assert_eq(kf_sla_view_report(from, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert_eq(kf_report_render(rep, fmt, &buf, &len), 0);
+    kf_report_free(rep);
+    return buf;
+}
+
+Test(store_sla, service_runs_the_engine_from_the_store)
+{
+    struct kf_record raise[] = {
+        fault(t0 + MIN_MS, "SCR-TOUCH", KF_SEV_CRITICAL, 1, KF_PERIPH_SCREEN)};
+    struct kf_record onsite[] = {maint(t0 + 30 * MIN_MS, 1, "T-0042")};
+    struct kf_record clear[] = {
+        fault(t0 + 90 * MIN_MS, "SCR-TOUCH", KF_SEV_CRITICAL, 0, KF_PERIPH_SCREEN),
+        maint(t0 + 95 * MIN_MS, 0, "")};
+    struct kf_sla_action a, got;
+    struct kf_incident inc;
+    struct kf_sla_view_queue *q = NULL;
+    struct kf_store *ro = NULL;
+    struct kf_slasvc *s;
+    char err[256] = "", *x, *y, *z;
+    int64_t notices, id = 0;
+
+    put_calendar();
+    s = service();
+    hello(t0);
+    records(1, t0 + MIN_MS, raise, 1);
+    run(s, 0);
+    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0, "the critical fault opened incident 1");
+    cr_assert_str_eq(inc.terminal, "A-000001");
+    cr_assert_str_eq(inc.cause, "SCR-TOUCH");
+    cr_assert_eq(inc.spans[0].start_ms, t0 + MIN_MS);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices WHERE kind = 'opened'"), 1);
+
+    /* A technician acknowledges from kioskctl: queued, applied by the service's next run. */
+    memset(&a, 0, sizeof(a));
+    a.incident = 1;
+    a.kind = KF_EV_ACK;
+    a.requested_ms = kf_now_ms();
+    snprintf(a.who, sizeof(a.who), "wang");
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    run(s, 1);
+    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(got.status, KF_SLA_ACTION_DONE, "%s", got.result);
+    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    run(s, 1);
+    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(got.status, KF_SLA_ACTION_REFUSED, "acknowledged twice");
+
+    /* Maintenance mode at the terminal measures the visit; the clear resolves it. The
+     * facts are clamped to the engine's last tick (now), so the visit is measured from then. */
+    records(2, t0 + 30 * MIN_MS, onsite, 1);
+    records(3, t0 + 90 * MIN_MS, clear, 2);
+    run(s, 0); /* within a second of the last run: left for the next tick */
+    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0);
+    cr_assert_eq(inc.state, KF_INC_ACKED);
+    run(s, 1);
+    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0);
+    cr_assert_eq(inc.state, KF_INC_RESOLVED);
+    cr_assert_str_eq(inc.on_site_by, "T-0042");
+    cr_assert_neq(inc.on_site_at_ms, 0);
+    cr_assert_eq(inc.on_site_since_ms, 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_events WHERE incident = 1 AND kind = 'off_site'"), 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices WHERE kind = 'resolved'"), 1);
+    notices = q1("SELECT count(*) FROM sla_notices");
+    cr_assert_geq(notices, 3); /* opened, the restore deadline passed long ago, resolved */
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices WHERE kind = 'breach'"), notices - 2);
+    kf_slasvc_free(s);
+
+    /* A restart: restored from the store, nothing is announced again. */
+    s = service();
+    run(s, 1);
+    run(s, 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices"), notices);
+    kf_slasvc_free(s);
+
+    /* The queue (a read-only view) lists the resolved incident, awaiting closure. */
+    cr_assert_eq(kf_sla_view_queue(st, kf_now_ms(), &q, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(q->n, 1);
+    cr_assert_eq(q->rows[0].inc->id, 1);
+    cr_assert_str_eq(q->terms[0]->zone_id, "Z-XH-001");
+    kf_sla_view_queue_free(q);
+
+    /* March's report, twice, and from a second (read-only) connection: the same bytes. */
+    x = report_bytes(st, KF_REPORT_CSV);
+    y = report_bytes(st, KF_REPORT_CSV);
+    cr_assert_str_eq(x, y);
+    cr_assert_eq(kf_store_open(dbpath, KF_STORE_RDONLY, &ro), 0);
+    z = report_bytes(ro, KF_REPORT_CSV);
+    cr_assert_str_eq(x, z);
+    cr_assert(strstr(x, "2026-03,terminal,A-000001,ICBC,Z-XH-001,1,") != NULL, "%s", x);
+    free(x);
+    free(y);
+    free(z);
+    x = report_bytes(st, KF_REPORT_JSON);
+    y = report_bytes(ro, KF_REPORT_JSON);
+    cr_assert_str_eq(x, y);
+    free(x);
+    free(y);
+    kf_store_free(ro);
+}
+
+Test(store_sla, report_refuses_a_month_without_a_calendar)
+{
+    struct kf_report *rep = NULL;
+    int64_t as_of = 0;
+    char err[256] = "";
+
+    cr_assert_eq(kf_sla_view_report(st, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), -ENOENT);
+    cr_assert(strstr(err, "2026") != NULL, "%s", err);
+}
+
+Test(store_sla, calendar_directory_is_loaded_strictly_and_stored)
+{
+    struct kf_holidays *h = kf_holidays_new(), *again = kf_holidays_new();
+    char err[256] = "", dir[128], path[192];
+    FILE *f;
+
+    cr_assert_eq(
+        kf_store_sla_calendar_dir(st, h, KF_SOURCE_DIR "/fixtures/calendar", t0, err, sizeof(err)),
+        0, "%s", err);
+    cr_assert(kf_holidays_covers(h, 2026));
+    cr_assert_eq(q1("SELECT count(*) FROM sla_calendars WHERE year = 2026"), 1);
+    /* what kioskctl and a recompute load: the stored text */
+    cr_assert_eq(kf_store_sla_calendars_load(st, again, err, sizeof(err)), 0, "%s", err);
+    cr_assert(kf_holidays_covers(again, 2026));
+    cr_assert_eq(kf_holidays_kind(again, kf_local_day(t0)), kf_holidays_kind(h, kf_local_day(t0)));
+    kf_holidays_free(again);
+    kf_holidays_free(h);
+
+    h = kf_holidays_new();
+    cr_assert_eq(kf_store_sla_calendar_dir(st, h, "/nonexistent", t0, err, sizeof(err)), -ENOENT);
+    snprintf(dir, sizeof(dir), "%s/cal", tmpdir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/cn-2027.ini", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("[calendar]\nyear = 2027\n[holidays]\n2027-02-30 = nope\n", f);
+    fclose(f);
+    cr_assert_eq(kf_store_sla_calendar_dir(st, h, dir, t0, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "cn-2027.ini:4") != NULL, "%s", err);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_calendars WHERE year = 2027"), 0);
+    kf_holidays_free(h);
+    unlink(path);
+    rmdir(dir);
+}
