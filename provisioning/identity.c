@@ -131,108 +131,63 @@ static int print_token(const struct kf_prov_ident_opts *o, const char *asset, co
     return 0;
 }
 
-int kf_prov_token(const struct kf_prov_ident_opts *o)
+/* token, revoke or replace: the same checks, one store call, the same reporting. */
+static int ident_run(const char *cmd, const struct kf_prov_ident_opts *o)
 {
-    struct kf_token_req tr;
-    struct kf_store *st;
-    uint8_t sk[64];
+    int revoke = strcmp(cmd, "revoke") == 0, kind = 0, r, ret;
     char token[KF_TOKEN_LEN + 1], id[KF_TOKEN_ID_LEN + 1];
     int64_t ttl = 72LL * 3600 * 1000, now = kf_now_ms();
-    int r, ret;
+    struct kf_store *st;
+    uint8_t sk[64];
 
-    if (need(o->db, "--db") || need(o->server_key, "--server-key") || need(o->asset, "--asset") ||
+    if (need(o->db, "--db") || need(o->server_key, "--server-key") ||
+        need(revoke ? o->device : o->asset, revoke ? "DEVICE_ID" : "--asset") ||
         need(o->by, "--by") || need(o->reason, "--reason"))
         return 2;
-    if (o->ttl != NULL && kf_prov_parse_ttl(o->ttl, &ttl) < 0) {
+    if (!revoke && o->ttl != NULL && kf_prov_parse_ttl(o->ttl, &ttl) < 0) {
         fprintf(stderr, "kiosk-provision: --ttl must be like 90s, 30m, 72h or 7d (at most 30d)\n");
         return 2;
     }
-    memset(&tr, 0, sizeof(tr));
-    tr.asset_id = o->asset;
     if (o->kind != NULL) {
-        tr.kind = strcmp(o->kind, "kiosk") == 0 ? KF_KIND_KIOSK
-                  : strcmp(o->kind, "itm") == 0 ? KF_KIND_ITM
-                                                : -1;
-        if (tr.kind < 0) {
+        kind = strcmp(o->kind, "kiosk") == 0 ? KF_KIND_KIOSK
+               : strcmp(o->kind, "itm") == 0 ? KF_KIND_ITM
+                                             : -1;
+        if (kind < 0) {
             fprintf(stderr, "kiosk-provision: --kind must be kiosk or itm\n");
             return 2;
         }
     }
-    tr.zone_id = o->zone;
-    tr.lease_ref = o->lease;
-    tr.actor = o->by;
-    tr.reason = o->reason;
-    tr.ttl_ms = ttl;
     if (open_both(o, &st, sk) != 0)
         return 1;
-    r = kf_store_token_issue(st, &tr, now, sk, token, sizeof(token), id);
+    if (revoke) {
+        r = kf_store_revoke(st, o->device, o->by, o->reason, now, sk);
+    } else if (strcmp(cmd, "replace") == 0) {
+        r = kf_store_replace(st, o->asset, o->by, o->reason, ttl, now, sk, token, sizeof(token),
+                             id);
+    } else {
+        struct kf_token_req tr = {
+            .asset_id = o->asset,
+            .kind = kind,
+            .zone_id = o->zone,
+            .lease_ref = o->lease,
+            .actor = o->by,
+            .reason = o->reason,
+            .ttl_ms = ttl,
+        };
+        r = kf_store_token_issue(st, &tr, now, sk, token, sizeof(token), id);
+    }
     sodium_memzero(sk, sizeof(sk));
     if (r < 0) {
-        fprintf(stderr, "kiosk-provision: token: %s\n",
+        fprintf(stderr, "kiosk-provision: %s: %s\n", cmd,
                 kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : kf_strerror(r));
         kf_store_free(st);
         return 1;
     }
     kf_store_free(st);
     ret = sync_broker(o);
-    if (ret == 0)
-        ret = print_token(o, o->asset, id, token, now + ttl);
-    sodium_memzero(token, sizeof(token));
-    return ret;
-}
-
-int kf_prov_revoke(const struct kf_prov_ident_opts *o)
-{
-    struct kf_store *st;
-    uint8_t sk[64];
-    int r;
-
-    if (need(o->db, "--db") || need(o->server_key, "--server-key") ||
-        need(o->device, "DEVICE_ID") || need(o->by, "--by") || need(o->reason, "--reason"))
-        return 2;
-    if (open_both(o, &st, sk) != 0)
-        return 1;
-    r = kf_store_revoke(st, o->device, o->by, o->reason, kf_now_ms(), sk);
-    sodium_memzero(sk, sizeof(sk));
-    if (r < 0) {
-        fprintf(stderr, "kiosk-provision: revoke: %s\n",
-                kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : kf_strerror(r));
-        kf_store_free(st);
-        return 1;
-    }
-    kf_store_free(st);
-    printf("device %s revoked by %s: %s\n", o->device, o->by, o->reason);
-    return sync_broker(o);
-}
-
-int kf_prov_replace(const struct kf_prov_ident_opts *o)
-{
-    struct kf_store *st;
-    uint8_t sk[64];
-    char token[KF_TOKEN_LEN + 1], id[KF_TOKEN_ID_LEN + 1];
-    int64_t ttl = 72LL * 3600 * 1000, now = kf_now_ms();
-    int r, ret;
-
-    if (need(o->db, "--db") || need(o->server_key, "--server-key") || need(o->asset, "--asset") ||
-        need(o->by, "--by") || need(o->reason, "--reason"))
-        return 2;
-    if (o->ttl != NULL && kf_prov_parse_ttl(o->ttl, &ttl) < 0) {
-        fprintf(stderr, "kiosk-provision: --ttl must be like 90s, 30m, 72h or 7d (at most 30d)\n");
-        return 2;
-    }
-    if (open_both(o, &st, sk) != 0)
-        return 1;
-    r = kf_store_replace(st, o->asset, o->by, o->reason, ttl, now, sk, token, sizeof(token), id);
-    sodium_memzero(sk, sizeof(sk));
-    if (r < 0) {
-        fprintf(stderr, "kiosk-provision: replace: %s\n",
-                kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : kf_strerror(r));
-        kf_store_free(st);
-        return 1;
-    }
-    kf_store_free(st);
-    ret = sync_broker(o);
-    if (ret == 0)
+    if (ret == 0 && revoke)
+        printf("device %s revoked by %s: %s\n", o->device, o->by, o->reason);
+    else if (ret == 0)
         ret = print_token(o, o->asset, id, token, now + ttl);
     sodium_memzero(token, sizeof(token));
     return ret;
@@ -312,9 +267,5 @@ int kf_prov_ident_main(const char *cmd, int argc, char **argv)
         fprintf(stderr, "kiosk-provision: --pid-file goes with --auth-dir\n");
         return 2;
     }
-    if (strcmp(cmd, "token") == 0)
-        return kf_prov_token(&o);
-    if (strcmp(cmd, "revoke") == 0)
-        return kf_prov_revoke(&o);
-    return kf_prov_replace(&o);
+    return ident_run(cmd, &o);
 }

@@ -20,9 +20,6 @@ struct kf_prov_ident_opts {
 
 /* kiosk-provision token|revoke|replace ARGS (its own options; argv[0] is the command). */
 int kf_prov_ident_main(const char *cmd, int argc, char **argv);
-int kf_prov_token(const struct kf_prov_ident_opts *o);
-int kf_prov_revoke(const struct kf_prov_ident_opts *o);
-int kf_prov_replace(const struct kf_prov_ident_opts *o);
 
 /* Render the broker's password and ACL files from the store into auth_dir and, when
  * pid_file is given, make the broker re-read them (SIGHUP). 0 or 1 (reported). */

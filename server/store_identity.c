@@ -400,6 +400,21 @@ out_wipe:
     return r;
 }
 
+/* A device's status (enum kf_device_status) in *ret, 0 if there is no such device. */
+static int device_status(struct kf_store *st, const char *device_id, int *ret)
+{
+    sqlite3_stmt *s = NULL;
+    int r = prep(st, "SELECT status FROM devices WHERE device_id = ?1", &s), rc;
+
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    *ret = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, "device lookup");
+}
+
 /* ---- enrollment and rotation ---- */
 
 static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
@@ -537,15 +552,9 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     uint8_t new_pk[32];
 
     snprintf(ret->device_id, sizeof(ret->device_id), "%s", req->device_id);
-    r = prep(st, "SELECT status FROM devices WHERE device_id = ?1", &s);
+    r = device_status(st, req->device_id, &status);
     if (r < 0)
         return r;
-    sqlite3_bind_text(s, 1, req->device_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    status = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return kf__store_sql_fail(st, rc, "device lookup");
     if (status == 0) {
         ret->reason = KF_IDENT_DEVICE_UNKNOWN;
         return 0;
@@ -647,17 +656,11 @@ static int revoke_one(struct kf_store *st, const char *device_id, const char *ac
                       const char *reason, int64_t now_ms, const uint8_t server_sk[64])
 {
     sqlite3_stmt *s = NULL;
-    int status, r, rc;
+    int status, r;
 
-    r = prep(st, "SELECT status FROM devices WHERE device_id = ?1", &s);
+    r = device_status(st, device_id, &status);
     if (r < 0)
         return r;
-    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    status = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return kf__store_sql_fail(st, rc, "device lookup");
     if (status == 0) {
         kf__store_seterr(st, "no device %s", device_id);
         return -ENOENT;
