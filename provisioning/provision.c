@@ -48,6 +48,8 @@ static void usage(FILE *f)
           "  kiosk-provision fleet --db DB --count N --broker URI [--ca CA.crt]\n"
           "                  --server-pub PATH.pub --out DIR [--seed S]\n"
           "  kiosk-provision broker-sync --db DB --dir AUTHDIR [--pid-file FILE | --pid PID]\n"
+          "  kiosk-provision notify-account --db DB --out FILE\n"
+          "                  the read-only account for kioskd's announcements (kf/v1/_notify/#)\n"
           "identity (docs/SECURITY.md; each signs an audit entry with --server-key):\n"
           "  kiosk-provision token --db DB --server-key KEY --asset ASSET_ID [--kind kiosk|itm\n"
           "                  --zone ZONE_ID --lease REF] --by WHO --reason WHY [--ttl 72h]\n"
@@ -730,6 +732,26 @@ static int cmd_broker_sync(const struct opts *o)
     return r < 0 ? 1 : 0;
 }
 
+/* notify-account: the read-only broker account "_notify" for whoever consumes kioskd's
+ * announcements (the ACL lets it read kf/v1/_notify/# and nothing else). */
+static int cmd_notify_account(const struct opts *o)
+{
+    struct kf_store *st;
+    int r;
+
+    if (need(o->db, "--db") < 0 || need(o->out, "--out") < 0)
+        return 2;
+    if (open_store(o->db, &st) < 0)
+        return 1;
+    r = kf_broker_account_create(st, "_notify", "server", NULL, o->out, 1);
+    kf_store_free(st);
+    if (r < 0)
+        return 1;
+    printf("broker account _notify (reads kf/v1/_notify/#): password in %s; run broker-sync\n",
+           o->out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -763,6 +785,8 @@ int main(int argc, char **argv)
         return cmd_fleet(&o);
     if (strcmp(cmd, "broker-sync") == 0)
         return cmd_broker_sync(&o);
+    if (strcmp(cmd, "notify-account") == 0)
+        return cmd_notify_account(&o);
     fprintf(stderr, "kiosk-provision: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

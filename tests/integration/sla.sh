@@ -29,13 +29,9 @@ webhook_url = http://127.0.0.1:$HOOK_PORT/kioskfleet/sla
 webhook_timeout_ms = 2000
 webhook_retries = 3
 INI
-# A reader of the announcements (the broker's ACL lets "_notify" read kf/v1/_notify/#);
-# mosquitto_passwd writes the same "$6$" verifiers kiosk-provision does (as hostile.sh).
-printf 'notify-reader-pw\n' >"$IT_DIR/notify.password"
-: >"$IT_DIR/notify.passwd"
-mosquitto_passwd -H sha512 -b "$IT_DIR/notify.passwd" _notify notify-reader-pw
-sqlite3 "$DB" "INSERT INTO broker_accounts(username, verifier, role, created_ms)
-    VALUES ('_notify', '$(cut -d: -f2 "$IT_DIR/notify.passwd")', 'server', 0)"
+# A reader of the announcements (the broker's ACL lets "_notify" read kf/v1/_notify/#).
+"$KF_BIN_PROVISION" notify-account --db "$DB" --out "$IT_DIR/notify.password" \
+    >>"$IT_DIR/provision.log" 2>&1
 it_start_broker
 it_start_kioskd
 
@@ -49,7 +45,7 @@ kf_spawn "$IT_DIR/hook.log" bash -c 'trap "kill \$p 2>/dev/null; exit 0" TERM
     done'
 HOOK_PID=$KF_LAST_PID
 kf_spawn "$IT_DIR/notify.log" stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" \
-    --cafile "$CA" -u _notify -P notify-reader-pw -t 'kf/v1/_notify/sla' -q 1
+    --cafile "$CA" -u _notify -P "$(cat "$IT_DIR/notify.password")" -t 'kf/v1/_notify/sla' -q 1
 SUB_PID=$KF_LAST_PID
 
 declare -A AGENT_PID

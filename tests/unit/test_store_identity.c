@@ -313,9 +313,9 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
 
     /* The table refuses edits; an insider who drops the trigger is caught by the chain. */
     cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(db, "UPDATE audit_log SET actor = 'nobody' WHERE seq = 3", NULL,
-                               NULL, NULL),
-                  SQLITE_OK);
+    cr_assert_neq(
+        sqlite3_exec(db, "UPDATE audit_log SET actor = 'nobody' WHERE seq = 3", NULL, NULL, NULL),
+        SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db,
                               "DROP TRIGGER audit_log_no_update;"
                               "UPDATE audit_log SET actor = 'nobody' WHERE seq = 3",
