@@ -448,7 +448,9 @@ static int kf_hol_commit(struct kf_holidays *h, struct kf_hparse *ps, const char
             nn++;
         }
     }
-    qsort(nd, nn, sizeof(*nd), kf_hday_cmp);
+    if (nn > 1) {
+        qsort(nd, nn, sizeof(*nd), kf_hday_cmp);
+    }
     for (size_t i = 0; i < nn; i++) {
         const struct kf_hday *old = kf_hol_find(h, nd[i].day);
         if (i > 0 && nd[i - 1].day == nd[i].day) {
@@ -476,7 +478,9 @@ static int kf_hol_commit(struct kf_holidays *h, struct kf_hparse *ps, const char
     if (nn > 0) {
         memcpy(all + h->n, nd, nn * sizeof(*all));
     }
-    qsort(all, h->n + nn, sizeof(*all), kf_hday_cmp);
+    if (h->n + nn > 1) {
+        qsort(all, h->n + nn, sizeof(*all), kf_hday_cmp);
+    }
     if (h->n_years > 0) {
         memcpy(years, h->years, h->n_years * sizeof(*years));
     }

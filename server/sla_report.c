@@ -180,7 +180,9 @@ static size_t kf_rollup(const struct kf_report_row *t, size_t n, int by_bank, in
     for (size_t j = 0; j < k; j++) {
         kf_row_finish(&out[j]);
     }
-    qsort(out, k, sizeof(*out), kf_row_key_cmp);
+    if (k > 1) {
+        qsort(out, k, sizeof(*out), kf_row_key_cmp);
+    }
     return k;
 }
 
@@ -225,7 +227,9 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
         }
         kf_row_finish(row);
     }
-    qsort(rows, n, sizeof(*rows), kf_row_key_cmp);
+    if (n > 1) {
+        qsort(rows, n, sizeof(*rows), kf_row_key_cmp);
+    }
     for (size_t i = 1; i < n; i++) {
         if (strcmp(rows[i - 1].key, rows[i].key) == 0) {
             rc = -EINVAL; /* a terminal given twice */

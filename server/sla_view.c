@@ -30,6 +30,9 @@ static const struct kf_sla_terminal *kf__term(const struct kf_sla_terminal *all,
 {
     struct kf_sla_terminal key;
 
+    if (n == 0) {
+        return NULL; /* bsearch's base must not be NULL, even for zero elements */
+    }
     snprintf(key.asset_id, sizeof(key.asset_id), "%s", asset);
     return bsearch(&key, all, n, sizeof(key), kf__term_cmp);
 }

@@ -113,6 +113,9 @@ static struct kf_sla_terminal *kf__term(struct kf_slasvc *s, const char *asset)
 {
     struct kf_sla_terminal key;
 
+    if (s->n_terms == 0) {
+        return NULL; /* bsearch's base must not be NULL, even for zero elements */
+    }
     snprintf(key.asset_id, sizeof(key.asset_id), "%s", asset);
     return bsearch(&key, s->terms, s->n_terms, sizeof(key), kf__term_cmp);
 }
@@ -556,7 +559,9 @@ static int kf__persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_a
         if (!seen)
             incs[n_incs++] = s->snaps[i];
     }
-    qsort(incs, n_incs, sizeof(*incs), kf__snap_cmp);
+    if (n_incs > 1) {
+        qsort(incs, n_incs, sizeof(*incs), kf__snap_cmp);
+    }
     for (size_t i = 0; i < s->n_dirty; i++) {
         const struct kf_devstate *ds = kf_sla_state(s->e, s->dirty[i]);
         const struct kf_sla_terminal *t = kf__term(s, s->dirty[i]);
