@@ -74,10 +74,14 @@ int main(int argc, char **argv)
             kf_err("config: %s: server.key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
             return 1;
         }
-        if (cfg.sla_calendar_dir[0] != '\0' &&
-            kf_slasvc_check_calendars(cfg.sla_calendar_dir, kf_now_ms(), err, sizeof(err)) != 0) {
-            kf_err("config: %s: %s", path, err);
-            return 1;
+        if (cfg.sla_calendar_dir[0] != '\0') {
+            rc = kf_slasvc_check_calendars(cfg.sla_calendar_dir, kf_now_ms(), err, sizeof(err));
+            if (rc < 0) {
+                kf_err("config: %s: %s", path, err);
+                return 1;
+            }
+            if (rc == 1) /* starts anyway: ingest must not wait for a calendar */
+                kf_warn("config: %s: %s: add this year's file", path, err);
         }
         printf("%s: OK\n", path);
         return 0;

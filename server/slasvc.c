@@ -201,11 +201,14 @@ static int kf__calendars(struct kf_slasvc *s, struct kf_store *st, const char *d
     if (r < 0)
         return r;
     if (kf_holidays_require(s->hol, now_ms, now_ms + 1, why, sizeof(why)) < 0) {
+        /* Ingest must not stop on New Year's Day because this year's file is not installed
+         * yet (or not published): say so loudly; reports for the year refuse until it is. */
         if (dir != NULL && dir[0] != '\0') {
-            snprintf(err, cap,
-                     "sla.calendar_dir %s: %s: add cn-YYYY.ini for this year (docs/SLA.md 2.2)",
-                     dir, why);
-            return -ENOENT;
+            kf_err("sla.calendar_dir %s: %s: add cn-YYYY.ini for this year (docs/SLA.md 2.2); "
+                   "until then holidays and make-up days are not applied and monthly reports "
+                   "refuse this year",
+                   dir, why);
+            return 0;
         }
         kf_warn("sla: NO HOLIDAY CALENDAR for this year (%s; no [sla] calendar_dir): public "
                 "holidays and make-up working days are not applied, every day keeps its "
@@ -251,7 +254,7 @@ int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t
     free(names);
     if (r == 0 && kf_holidays_require(h, now_ms, now_ms + 1, why, sizeof(why)) < 0) {
         snprintf(err, cap, "sla.calendar_dir %s: %s", dir, why);
-        r = -ENOENT;
+        r = 1; /* the files are fine; this year's is missing */
     }
     kf_holidays_free(h);
     return r;

@@ -49,8 +49,9 @@ struct kf_slasvc;
  * here only). 0 or -errno with a message in err (cap bytes). */
 int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t now_ms,
                   struct kf_slasvc **ret, char *err, size_t cap);
-/* kioskd --check: load every *.ini of dir as kf_slasvc_new would (strictly) and require
- * the current local year. 0, or -errno with a message in err. Touches no database. */
+/* kioskd --check: load every *.ini of dir as kf_slasvc_new would (strictly) and look for
+ * the current local year. 0; 1 when the files are fine but this year's is missing (err
+ * says so; kioskd starts anyway); or -errno with a message in err. Touches no database. */
 int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t cap);
 /* The pipeline hook (pipeline.h) that drives the service. */
 void kf_slasvc_hook(struct kf_slasvc *s, struct kf_pipeline_hook *ret);

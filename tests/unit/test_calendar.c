@@ -407,3 +407,18 @@ Test(calendar, service_time_is_additive_and_add_is_its_inverse)
     }
     kf_holidays_free(hol);
 }
+
+/* A year with no holidays at all (tests use one for a year the repository has no official
+ * file for yet): it loads and covers its year. */
+Test(calendar, a_year_without_holidays_loads)
+{
+    struct kf_holidays *h = kf_holidays_new();
+    char err[256] = "";
+
+    cr_assert_not_null(h);
+    cr_assert_eq(kf_holidays_load_string(h, "[calendar]\nyear = 2031\nregion = CN\nsource = test\n",
+                                         "cn-2031.ini", err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(kf_holidays_covers(h, 2031), 1);
+    kf_holidays_free(h);
+}
