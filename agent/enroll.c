@@ -97,35 +97,16 @@ int kf_identity_load(const char *dir, struct kf_identity *ret)
 
 int kf_identity_save(const char *dir, const struct kf_identity *id)
 {
-    char path[512], tmp[520], text[160];
-    int fd, n, r = 0;
+    char path[512], text[160];
+    int n;
 
-    if (path_join(path, sizeof(path), dir, "identity") < 0 ||
-        path_join(tmp, sizeof(tmp), dir, ".identity.tmp") < 0)
+    if (path_join(path, sizeof(path), dir, "identity") < 0)
         return -ENAMETOOLONG;
     n = snprintf(text, sizeof(text),
                  "# written by kiosk-agent at enrollment and key rotation: do not edit\n"
                  "device_id = %s\nkey_epoch = %u\n",
                  id->device_id, id->key_epoch);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
-        r = errno ? -errno : -EIO;
-    if (close(fd) != 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) != 0)
-        r = -errno;
-    if (r < 0) {
-        unlink(tmp);
-        return r;
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    return 0;
+    return kf_file_write_atomic(path, text, (size_t)n, 0600);
 }
 
 int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])

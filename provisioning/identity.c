@@ -87,17 +87,16 @@ static int open_both(const struct kf_prov_ident_opts *o, struct kf_store **st, u
 
 static int write_secret_file(const char *path, const char *text)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    char line[KF_TOKEN_LEN + 2];
     size_t n = strlen(text);
-    int r = 0;
+    int r;
 
-    if (fd < 0)
-        return -errno;
-    if (fchmod(fd, 0600) != 0 || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 ||
-        fsync(fd) != 0)
-        r = errno ? -errno : -EIO;
-    if (close(fd) != 0 && r == 0)
-        r = -errno;
+    if (n + 1 >= sizeof(line))
+        return -EMSGSIZE;
+    memcpy(line, text, n);
+    line[n] = '\n';
+    r = kf_file_write_atomic(path, line, n + 1, 0600);
+    sodium_memzero(line, sizeof(line));
     return r;
 }
 

@@ -189,39 +189,10 @@ static int open_store(const char *db, struct kf_store **ret)
     return r;
 }
 
-/* Write text to path with mode, replacing it atomically (temp file, fsync, rename). */
+/* Write text to path with mode, replacing it atomically. */
 static int write_file(const char *path, const char *text, mode_t mode)
 {
-    char tmp[PATH_MAX];
-    size_t len = strlen(text), off = 0;
-    int fd, r = 0;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        return -errno;
-    if (fchmod(fd, mode) < 0) /* whatever the umask */
-        r = -errno;
-    while (r == 0 && off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            r = -errno;
-        else
-            off += (size_t)n;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
+    return kf_file_write_atomic(path, text, strlen(text), (unsigned)mode);
 }
 
 static int cmd_init(const struct opts *o)

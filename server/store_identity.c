@@ -39,14 +39,7 @@ const char *const kf__schema_identity[] = {
     NULL,
 };
 
-/* ---- small SQL helpers (statements prepared per call) ---- */
-
-static int prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret)
-{
-    int rc = sqlite3_prepare_v2(kf__store_db(st), sql, -1, ret, NULL);
-
-    return rc == SQLITE_OK ? 0 : kf__store_sql_fail(st, rc, sql);
-}
+/* ---- small SQL helpers (statements prepared per call: kf__store_prep, store_int.h) ---- */
 
 /* Step a statement to its end and finalize it. */
 static int run(struct kf_store *st, sqlite3_stmt *s, const char *what)
@@ -115,7 +108,7 @@ int kf_store_audit_append(struct kf_store *st, int64_t at_ms, const char *actor,
     r = kf__store_txn_enter(st, &own);
     if (r < 0)
         return r;
-    r = prep(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &s);
+    r = kf__store_prep(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &s);
     if (r < 0)
         goto out;
     rc = sqlite3_step(s);
@@ -131,10 +124,11 @@ int kf_store_audit_append(struct kf_store *st, int64_t at_ms, const char *actor,
         goto out;
     audit_hash(prev, seq, at_ms, actor, action, subject, detail, hash);
     crypto_sign_detached(sig, NULL, hash, sizeof(hash), server_sk);
-    r = prep(st,
-             "INSERT INTO audit_log(seq, at_ms, actor, action, subject, detail, prev_hash,"
-             " hash, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-             &s);
+    r = kf__store_prep(
+        st,
+        "INSERT INTO audit_log(seq, at_ms, actor, action, subject, detail, prev_hash,"
+        " hash, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &s);
     if (r < 0)
         goto out;
     sqlite3_bind_int64(s, 1, seq);
@@ -151,13 +145,6 @@ out:
     return kf__store_txn_leave(st, own, r);
 }
 
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    return t != NULL ? (const char *)t : "";
-}
-
 static void col_blob(sqlite3_stmt *s, int i, uint8_t *out, size_t n)
 {
     memset(out, 0, n);
@@ -170,10 +157,10 @@ int kf_store_audit_each(struct kf_store *st, kf_audit_cb cb, void *ud)
     sqlite3_stmt *s = NULL;
     int r, rc;
 
-    r = prep(st,
-             "SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash, sig"
-             " FROM audit_log ORDER BY seq",
-             &s);
+    r = kf__store_prep(st,
+                       "SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash, sig"
+                       " FROM audit_log ORDER BY seq",
+                       &s);
     if (r < 0)
         return r;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -181,10 +168,10 @@ int kf_store_audit_each(struct kf_store *st, kf_audit_cb cb, void *ud)
 
         e.seq = sqlite3_column_int64(s, 0);
         e.at_ms = sqlite3_column_int64(s, 1);
-        e.actor = col_text(s, 2);
-        e.action = col_text(s, 3);
-        e.subject = col_text(s, 4);
-        e.detail = col_text(s, 5);
+        e.actor = kf__store_col_text(s, 2);
+        e.action = kf__store_col_text(s, 3);
+        e.subject = kf__store_col_text(s, 4);
+        e.detail = kf__store_col_text(s, 5);
         col_blob(s, 6, e.prev_hash, 32);
         col_blob(s, 7, e.hash, 32);
         col_blob(s, 8, e.sig, 64);
@@ -271,14 +258,14 @@ static int asset_ensure(struct kf_store *st, const struct kf_token_req *req, int
     sqlite3_stmt *s = NULL;
     int r, rc;
 
-    r = prep(st, "SELECT kind, zone_id FROM assets WHERE asset_id = ?1", &s);
+    r = kf__store_prep(st, "SELECT kind, zone_id FROM assets WHERE asset_id = ?1", &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->asset_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         int kind = sqlite3_column_int(s, 0);
-        int zone_ok = req->zone_id == NULL || strcmp(col_text(s, 1), req->zone_id) == 0;
+        int zone_ok = req->zone_id == NULL || strcmp(kf__store_col_text(s, 1), req->zone_id) == 0;
 
         sqlite3_finalize(s);
         if ((req->kind != 0 && req->kind != kind) || !zone_ok) {
@@ -300,10 +287,10 @@ static int asset_ensure(struct kf_store *st, const struct kf_token_req *req, int
             kf__store_seterr(st, "unknown zone %s", req->zone_id);
         return r == 0 ? -ENOENT : r;
     }
-    r = prep(st,
-             "INSERT INTO assets(asset_id, kind, zone_id, lease_ref, created_ms)"
-             " VALUES (?1, ?2, ?3, ?4, ?5)",
-             &s);
+    r = kf__store_prep(st,
+                       "INSERT INTO assets(asset_id, kind, zone_id, lease_ref, created_ms)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->asset_id, -1, SQLITE_STATIC);
@@ -366,10 +353,10 @@ int kf_store_token_issue(struct kf_store *st, const struct kf_token_req *req, in
     r = asset_ensure(st, req, now_ms);
     if (r < 0)
         goto out;
-    r = prep(st,
-             "INSERT INTO enroll_tokens(token_id, asset_id, mac_key, issued_by, reason,"
-             " issued_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-             &s);
+    r = kf__store_prep(st,
+                       "INSERT INTO enroll_tokens(token_id, asset_id, mac_key, issued_by, reason,"
+                       " issued_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       &s);
     if (r < 0)
         goto out;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -404,7 +391,7 @@ out_wipe:
 static int device_status(struct kf_store *st, const char *device_id, int *ret)
 {
     sqlite3_stmt *s = NULL;
-    int r = prep(st, "SELECT status FROM devices WHERE device_id = ?1", &s), rc;
+    int r = kf__store_prep(st, "SELECT status FROM devices WHERE device_id = ?1", &s), rc;
 
     if (r < 0)
         return r;
@@ -428,11 +415,11 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     sqlite3_stmt *s = NULL;
     struct kf_device_reg reg;
 
-    r = prep(st,
-             "SELECT t.asset_id, t.mac_key, t.expires_ms, t.used_ms, t.device_id, t.pk,"
-             " a.kind, a.zone_id, a.lease_ref FROM enroll_tokens t"
-             " JOIN assets a ON a.asset_id = t.asset_id WHERE t.token_id = ?1",
-             &s);
+    r = kf__store_prep(st,
+                       "SELECT t.asset_id, t.mac_key, t.expires_ms, t.used_ms, t.device_id, t.pk,"
+                       " a.kind, a.zone_id, a.lease_ref FROM enroll_tokens t"
+                       " JOIN assets a ON a.asset_id = t.asset_id WHERE t.token_id = ?1",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
@@ -444,16 +431,16 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
         ret->reason = KF_IDENT_TOKEN_UNKNOWN;
         return 0;
     }
-    snprintf(asset, sizeof(asset), "%s", col_text(s, 0));
+    kf__store_col_copy(asset, sizeof(asset), s, 0);
     col_blob(s, 1, mac_key, 32);
     expires = sqlite3_column_int64(s, 2);
     used_ms = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 3);
-    snprintf(used_dev, sizeof(used_dev), "%s", col_text(s, 4));
+    kf__store_col_copy(used_dev, sizeof(used_dev), s, 4);
     has_used_pk = sqlite3_column_bytes(s, 5) == 32;
     col_blob(s, 5, used_pk, 32);
     kind = sqlite3_column_int(s, 6);
-    snprintf(zone, sizeof(zone), "%s", col_text(s, 7));
-    snprintf(lease, sizeof(lease), "%s", col_text(s, 8));
+    kf__store_col_copy(zone, sizeof(zone), s, 7);
+    kf__store_col_copy(lease, sizeof(lease), s, 8);
     sqlite3_finalize(s);
 
     if (kf_ident_proof_check(mac_key, req) != 0) {
@@ -475,7 +462,8 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     sodium_memzero(mac_key, sizeof(mac_key));
     if (ret->reason != KF_IDENT_OK || used_ms != 0) {
         if (ret->reason != KF_IDENT_OK) {
-            r = prep(st, "UPDATE enroll_tokens SET refused = refused + 1 WHERE token_id = ?1", &s);
+            r = kf__store_prep(
+                st, "UPDATE enroll_tokens SET refused = refused + 1 WHERE token_id = ?1", &s);
             if (r < 0)
                 return r;
             sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
@@ -485,7 +473,7 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     }
 
     /* The device id: "<asset>.<n>", n counting every identity the asset ever had. */
-    r = prep(st, "SELECT count(*) FROM devices WHERE asset_id = ?1", &s);
+    r = kf__store_prep(st, "SELECT count(*) FROM devices WHERE asset_id = ?1", &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
@@ -519,10 +507,10 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     r = kf_store_broker_del(st, user);
     if (r < 0 && r != -ENOENT)
         return r;
-    r = prep(st,
-             "UPDATE enroll_tokens SET used_ms = ?2, device_id = ?3, pk = ?4"
-             " WHERE token_id = ?1",
-             &s);
+    r = kf__store_prep(st,
+                       "UPDATE enroll_tokens SET used_ms = ?2, device_id = ?3, pk = ?4"
+                       " WHERE token_id = ?1",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
@@ -563,7 +551,7 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
         ret->reason = KF_IDENT_REVOKED;
         return 0;
     }
-    r = prep(st, "SELECT epoch, status, pk FROM device_keys WHERE device_id = ?1", &s);
+    r = kf__store_prep(st, "SELECT epoch, status, pk FROM device_keys WHERE device_id = ?1", &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->device_id, -1, SQLITE_STATIC);
@@ -592,7 +580,8 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
         ret->reason = KF_IDENT_STALE_EPOCH;
         return 0;
     }
-    r = prep(st, "UPDATE device_keys SET status = ?3 WHERE device_id = ?1 AND epoch = ?2", &s);
+    r = kf__store_prep(st, "UPDATE device_keys SET status = ?3 WHERE device_id = ?1 AND epoch = ?2",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->device_id, -1, SQLITE_STATIC);
@@ -601,10 +590,10 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     r = run(st, s, "key retire");
     if (r < 0)
         return r;
-    r = prep(st,
-             "INSERT INTO device_keys(device_id, epoch, pk, status, created_ms)"
-             " VALUES (?1, ?2, ?3, ?4, ?5)",
-             &s);
+    r = kf__store_prep(st,
+                       "INSERT INTO device_keys(device_id, epoch, pk, status, created_ms)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, req->device_id, -1, SQLITE_STATIC);
@@ -669,7 +658,8 @@ static int revoke_one(struct kf_store *st, const char *device_id, const char *ac
         kf__store_seterr(st, "device %s is already revoked", device_id);
         return -EALREADY;
     }
-    r = prep(st, "UPDATE devices SET status = ?2, revoked_ms = ?3 WHERE device_id = ?1", &s);
+    r = kf__store_prep(st, "UPDATE devices SET status = ?2, revoked_ms = ?3 WHERE device_id = ?1",
+                       &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
@@ -678,7 +668,7 @@ static int revoke_one(struct kf_store *st, const char *device_id, const char *ac
     r = run(st, s, "device revoke");
     if (r < 0)
         return r;
-    r = prep(st, "UPDATE device_keys SET status = ?2 WHERE device_id = ?1", &s);
+    r = kf__store_prep(st, "UPDATE device_keys SET status = ?2 WHERE device_id = ?1", &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
@@ -741,21 +731,17 @@ int kf_store_replace(struct kf_store *st, const char *asset_id, const char *acto
     }
     if (r < 0)
         goto out;
-    r = prep(st, "SELECT device_id FROM devices WHERE asset_id = ?1 AND status = ?2", &s);
+    r = kf__store_prep(st, "SELECT device_id FROM devices WHERE asset_id = ?1 AND status = ?2", &s);
     if (r < 0)
         goto out;
     sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, KF_DEVICE_ACTIVE);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (ndev == capdev) {
-            void *n = realloc(devs, (capdev = capdev ? capdev * 2 : 4) * sizeof(*devs));
-            if (n == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            devs = n;
+        if (kf__store_grow((void **)&devs, &capdev, ndev, sizeof(*devs)) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
         }
-        snprintf(devs[ndev++], sizeof(devs[0]), "%s", col_text(s, 0));
+        kf__store_col_copy(devs[ndev++], sizeof(devs[0]), s, 0);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {

@@ -96,7 +96,8 @@ int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
  * marked offline (call before ST_EXPIRE, same cutoff). */
 int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
 
-/* Helpers of the store_sla*.c files, for statements prepared per call (store_sla.c):
+/* Helpers for statements prepared per call (rare paths: store_identity.c, store_sla*.c;
+ * defined in store_sla.c):
  * prepare (0 or the converted error, with a message), grow an array to hold n + 1 elements,
  * read a text column ("" for NULL) or copy it (truncated to cap), bind text or an instant
  * that is NULL when empty or 0. */

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "kf/brokerpw.h"
+#include "kf/keyfile.h"
 
 #define KF__PW_RAW 32
 #define KF__SALT_LEN 12
@@ -125,45 +126,13 @@ int kf_brokerpw_check(const char *password, const char *verifier)
 int kf_brokerpw_read(const char *path, char *out, size_t cap)
 {
     char buf[KF_BROKERPW_MAX + 2];
-    struct stat st;
-    size_t len = 0;
-    ssize_t n;
-    int fd, r;
+    size_t len;
+    int r;
 
     if (!path || !out || cap < 2)
         return -EINVAL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        goto out_close;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = -EBADMSG;
-        goto out_close;
-    }
-    if (st.st_mode & 077) {
-        r = -EPERM;
-        goto out_close;
-    }
-    while (len < sizeof(buf) - 1) {
-        n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            goto out_wipe;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    if (len > 0 && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    r = 0;
-    if (len == 0 || len > KF_BROKERPW_MAX || len >= cap)
+    r = kf_secret_file_read(path, buf, sizeof(buf), &len);
+    if (r == 0 && (len == 0 || len > KF_BROKERPW_MAX || len >= cap))
         r = -EBADMSG;
     for (size_t i = 0; r == 0 && i < len; i++) {
         if (buf[i] < 0x21 || buf[i] > 0x7e) /* printable ASCII, no blanks */
@@ -171,83 +140,23 @@ int kf_brokerpw_read(const char *path, char *out, size_t cap)
     }
     if (r == 0)
         memcpy(out, buf, len + 1);
-out_wipe:
     sodium_memzero(buf, sizeof(buf));
-out_close:
-    close(fd);
     return r;
-}
-
-static int kf__write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int kf_brokerpw_write(const char *path, const char *password)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *slash;
-    int fd, dfd, r, n;
+    char line[KF_BROKERPW_MAX + 2];
+    size_t len;
+    int r;
 
     if (!path || !kf__password_ok(password) || strchr(password, '\n'))
         return -EINVAL;
-    n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -ENAMETOOLONG;
-    slash = strrchr(path, '/');
-    if (!slash)
-        n = snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        n = snprintf(dir, sizeof(dir), "/");
-    else
-        n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    if (n < 0 || (size_t)n >= sizeof(dir))
-        return -ENAMETOOLONG;
-
-    fd = mkostemp(tmp, O_CLOEXEC); /* in the target's directory, so rename is atomic */
-    if (fd < 0)
-        return -errno;
-    if (fchmod(fd, 0600) < 0) {
-        r = -errno;
-        goto out_unlink;
-    }
-    r = kf__write_all(fd, password, strlen(password));
-    if (r == 0)
-        r = kf__write_all(fd, "\n", 1);
-    if (r < 0)
-        goto out_unlink;
-    if (fsync(fd) < 0) {
-        r = -errno;
-        goto out_unlink;
-    }
-    r = close(fd) < 0 ? -errno : 0;
-    fd = -1;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        goto out_unlink;
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    r = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
-    return r;
-
-out_unlink:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
+    len = strlen(password); /* <= KF_BROKERPW_MAX: kf__password_ok */
+    memcpy(line, password, len);
+    line[len] = '\n';
+    r = kf_file_write_atomic(path, line, len + 1, 0600);
+    sodium_memzero(line, sizeof(line));
     return r;
 }
 

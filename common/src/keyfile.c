@@ -53,87 +53,56 @@ int kf_hex_decode(const char *hex, uint8_t *out, size_t len)
     return 0;
 }
 
-int kf_keyfile_read(const char *path, uint8_t sk[64])
+int kf_secret_file_read(const char *path, char *buf, size_t cap, size_t *ret_len)
 {
-    char buf[KF_SK_HEX + 4];
     struct stat st;
-    ssize_t n;
     size_t len = 0;
-    int fd, r;
+    ssize_t n;
+    int fd, r = 0;
 
+    if (!path || !buf || cap < 2)
+        return -EINVAL;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0)
         r = -errno;
-        goto out_wipe_key;
-    }
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        goto out_close;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st.st_mode))
         r = -EBADMSG;
-        goto out_close;
-    }
-    if (st.st_mode & 077) {
+    else if (st.st_mode & 077)
         r = -EPERM;
-        goto out_close;
-    }
-    while (len < sizeof(buf) - 1) {
-        n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    while (r == 0 && len < cap - 1) {
+        n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
             r = -errno;
-            goto out_wipe_buf;
-        }
-        if (n == 0)
+        else if (n == 0)
             break;
-        len += (size_t)n;
+        else
+            len += (size_t)n;
+    }
+    close(fd);
+    if (r < 0) {
+        sodium_memzero(buf, cap);
+        return r;
     }
     buf[len] = '\0';
     if (len > 0 && buf[len - 1] == '\n')
         buf[--len] = '\0';
-    if (len != KF_SK_HEX || kf_hex_decode(buf, sk, 64) < 0) {
-        r = -EBADMSG;
-        goto out_wipe_buf;
-    }
-    r = 0;
-out_wipe_buf:
-    sodium_memzero(buf, sizeof(buf));
-out_close:
-    close(fd);
-out_wipe_key:
-    if (r < 0)
-        sodium_memzero(sk, 64);
-    return r;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    *ret_len = len;
     return 0;
 }
 
-int kf_keyfile_write(const char *path, const uint8_t sk[64])
+int kf_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX], hex[KF_SK_HEX + 2];
-    const char *slash;
-    int fd, dfd, r, n;
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *p = data;
+    int fd, dfd, r = 0, n;
 
     n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
     if (n < 0 || (size_t)n >= sizeof(tmp))
         return -ENAMETOOLONG;
-    slash = strrchr(path, '/');
     if (!slash)
         n = snprintf(dir, sizeof(dir), ".");
     else if (slash == path)
@@ -146,29 +115,29 @@ int kf_keyfile_write(const char *path, const uint8_t sk[64])
     fd = mkostemp(tmp, O_CLOEXEC); /* in the target's directory, so rename is atomic */
     if (fd < 0)
         return -errno;
-    if (fchmod(fd, 0600) < 0) {
+    if (fchmod(fd, (mode_t)mode) < 0) /* whatever the umask */
         r = -errno;
-        goto out_unlink;
+    while (r == 0 && len > 0) {
+        ssize_t w = write(fd, p, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            r = -errno;
+        } else {
+            p += w;
+            len -= (size_t)w;
+        }
     }
-    kf_hex_encode(sk, 64, hex, sizeof(hex));
-    hex[KF_SK_HEX] = '\n';
-    r = write_all(fd, hex, KF_SK_HEX + 1);
-    sodium_memzero(hex, sizeof(hex));
-    if (r < 0)
-        goto out_unlink;
-    if (fsync(fd) < 0) {
+    if (r == 0 && fsync(fd) < 0)
         r = -errno;
-        goto out_unlink;
-    }
-    if (close(fd) < 0) {
+    if (close(fd) < 0 && r == 0)
         r = -errno;
-        fd = -1;
-        goto out_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
+    if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
-        goto out_unlink;
+    if (r < 0) {
+        unlink(tmp);
+        return r;
     }
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -176,10 +145,30 @@ int kf_keyfile_write(const char *path, const uint8_t sk[64])
     r = fsync(dfd) < 0 ? -errno : 0;
     close(dfd);
     return r;
+}
 
-out_unlink:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
+int kf_keyfile_read(const char *path, uint8_t sk[64])
+{
+    char buf[KF_SK_HEX + 4];
+    size_t len;
+    int r = kf_secret_file_read(path, buf, sizeof(buf), &len);
+
+    if (r == 0 && (len != KF_SK_HEX || kf_hex_decode(buf, sk, 64) < 0))
+        r = -EBADMSG;
+    sodium_memzero(buf, sizeof(buf));
+    if (r < 0)
+        sodium_memzero(sk, 64);
+    return r;
+}
+
+int kf_keyfile_write(const char *path, const uint8_t sk[64])
+{
+    char hex[KF_SK_HEX + 2];
+    int r;
+
+    kf_hex_encode(sk, 64, hex, sizeof(hex));
+    hex[KF_SK_HEX] = '\n';
+    r = kf_file_write_atomic(path, hex, KF_SK_HEX + 1, 0600);
+    sodium_memzero(hex, sizeof(hex));
     return r;
 }

@@ -16,6 +16,16 @@ int kf_keyfile_read(const char *path, uint8_t sk[64]);
 /* Write sk to path atomically (temp file, fsync, rename) with mode 0600. 0 or -errno. */
 int kf_keyfile_write(const char *path, const uint8_t sk[64]);
 
+/* Secret files in general (keys, broker passwords, tokens), one line each.
+ * kf_secret_file_read: path must be a regular file not readable by group or others; reads
+ * at most cap - 1 bytes into buf, drops one trailing newline, NUL-terminates, sets
+ * *ret_len. 0, -EINVAL, -errno (-ENOENT), -EPERM (mode too open), -EBADMSG (not a regular
+ * file); buf is wiped on failure. The caller checks the content and wipes buf.
+ * kf_file_write_atomic: len bytes of data to path with the given mode, atomically (a temp
+ * file in the same directory, fsync, rename, fsync of the directory). 0 or -errno. */
+int kf_secret_file_read(const char *path, char *buf, size_t cap, size_t *ret_len);
+int kf_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
 /* Hex helpers. kf_hex_encode writes 2*len digits + NUL into out (cap >= 2*len+1).
  * kf_hex_decode requires exactly 2*len hex digits; 0 or -EINVAL. */
 void kf_hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
