@@ -17,7 +17,6 @@
 #define KF_DUR_MAX 86400000u
 #define KF_TEMP_MIN (-50000)
 #define KF_TEMP_MAX 150000
-#define KF_RECORDS_MAX_DEPTH 2 /* an array of flat objects */
 
 /* ---- names on the wire ---- */
 
@@ -251,6 +250,59 @@ static int kf__record_check(const struct kf_record *r)
 
 /* ---- parsing ---- */
 
+/* A record is a flat JSON object: keys map to strings, integers, booleans or null. Both
+ * front ends reduce it to struct flat (kf_record_from_json from a jansson object, the
+ * byte parser below from text), and one builder turns that into a struct kf_record, so
+ * every path accepts exactly the same records. Every string value ends up checked by
+ * code_ok, tech_ok, text_ok or an exact name, so the lexer decodes escapes and refuses
+ * control characters but leaves UTF-8 to those checks. */
+
+#define FLAT_KEYS_MAX 16 /* t, ts and at most 10 fields (health); more is refused anyway */
+#define FLAT_KEY_MAX 15  /* the longest known key is 13 bytes */
+#define FLAT_STR_BYTES (KF_RECORD_JSON_MAX + 1)
+
+enum val_kind { V_STR, V_INT, V_BOOL, V_NULL };
+
+struct pair {
+    char key[FLAT_KEY_MAX + 1];
+    enum val_kind kind;
+    int64_t i;     /* V_INT; V_BOOL: 0 or 1 */
+    const char *s; /* V_STR: NUL-terminated, in flat.str */
+    size_t slen;
+};
+
+struct flat {
+    size_t n, used;
+    struct pair p[FLAT_KEYS_MAX];
+    char str[FLAT_STR_BYTES];
+};
+
+static const struct pair *get(const struct flat *o, const char *key)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (strcmp(o->p[i].key, key) == 0)
+            return &o->p[i];
+    }
+    return NULL;
+}
+
+/* A new pair for key; NULL when the object has too many keys, the key is too long (so
+ * unknown), or it is a duplicate (refused, as JSON_REJECT_DUPLICATES does). */
+static struct pair *add_pair(struct flat *o, const char *key, size_t klen)
+{
+    struct pair *p;
+
+    if (o->n == FLAT_KEYS_MAX || klen > FLAT_KEY_MAX || memchr(key, '\0', klen))
+        return NULL;
+    p = &o->p[o->n];
+    memcpy(p->key, key, klen);
+    p->key[klen] = '\0';
+    if (get(o, p->key))
+        return NULL;
+    o->n++;
+    return p;
+}
+
 enum field_kind { F_INT, F_UINT, F_STR, F_BOOL, F_TEMP };
 
 struct field {
@@ -278,22 +330,20 @@ static const struct field fault_fields[] = {{"code", F_STR, 0},   {"sev", F_STR,
                                             {"text", F_STR, 1},   {NULL, 0, 0}};
 static const struct field maint_fields[] = {{"state", F_STR, 0}, {"tech", F_STR, 1}, {NULL, 0, 0}};
 
-/* Every key of obj is "t", "ts" or in fields, and every required field is present with
- * the right JSON type. */
-static int check_keys(const json_t *obj, const struct field *fields)
+/* Every key of o is "t", "ts" or in fields, and every required field is present with the
+ * right type. */
+static int check_keys(const struct flat *o, const struct field *fields)
 {
-    const char *key;
-    json_t *val;
     size_t nfound = 0, nrequired = 0;
 
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    for (size_t i = 0; i < o->n; i++) {
+        const struct pair *v = &o->p[i];
         const struct field *f;
 
-        if (strcmp(key, "t") == 0 || strcmp(key, "ts") == 0)
+        if (strcmp(v->key, "t") == 0 || strcmp(v->key, "ts") == 0)
             continue;
         for (f = fields; f->key; f++) {
-            if (strcmp(f->key, key) == 0)
+            if (strcmp(f->key, v->key) == 0)
                 break;
         }
         if (!f->key)
@@ -301,19 +351,19 @@ static int check_keys(const json_t *obj, const struct field *fields)
         switch (f->kind) {
         case F_INT:
         case F_UINT:
-            if (!json_is_integer(val) || (f->kind == F_UINT && json_integer_value(val) < 0))
+            if (v->kind != V_INT || (f->kind == F_UINT && v->i < 0))
                 return -EBADMSG;
             break;
         case F_STR:
-            if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val))
-                return -EBADMSG; /* embedded NUL */
+            if (v->kind != V_STR)
+                return -EBADMSG;
             break;
         case F_BOOL:
-            if (!json_is_boolean(val))
+            if (v->kind != V_BOOL)
                 return -EBADMSG;
             break;
         case F_TEMP:
-            if (!json_is_integer(val) && !json_is_null(val))
+            if (v->kind != V_INT && v->kind != V_NULL)
                 return -EBADMSG;
             break;
         }
@@ -325,98 +375,99 @@ static int check_keys(const json_t *obj, const struct field *fields)
     return nfound == nrequired ? 0 : -EBADMSG;
 }
 
-static int copy_str(const json_t *obj, const char *key, char *dst, size_t cap)
+/* The checked string field key, or "" when absent (optional fields). */
+static const char *str_of(const struct flat *o, const char *key)
 {
-    const json_t *v = json_object_get(obj, key);
-    size_t n;
+    const struct pair *v = get(o, key);
+
+    return v ? v->s : "";
+}
+
+static int copy_str(const struct flat *o, const char *key, char *dst, size_t cap)
+{
+    const struct pair *v = get(o, key);
 
     if (!v) {
         dst[0] = '\0';
         return 0;
     }
-    n = json_string_length(v);
-    if (n >= cap)
+    if (v->slen >= cap)
         return -EBADMSG;
-    memcpy(dst, json_string_value(v), n + 1);
+    memcpy(dst, v->s, v->slen + 1);
     return 0;
 }
 
-static int get_name(const json_t *obj, const char *key, int (*parse)(const char *, int *), int *ret)
+static int get_name(const struct flat *o, const char *key, int (*parse)(const char *, int *),
+                    int *ret)
 {
-    const json_t *v = json_object_get(obj, key);
+    const struct pair *v = get(o, key);
 
-    return parse(json_string_value(v), ret) < 0 ? -EBADMSG : 0;
+    return !v || parse(v->s, ret) < 0 ? -EBADMSG : 0;
 }
 
-static uint64_t get_u(const json_t *obj, const char *key)
+static uint64_t get_u(const struct flat *o, const char *key)
 {
-    return (uint64_t)json_integer_value(json_object_get(obj, key));
+    return (uint64_t)get(o, key)->i; /* present and >= 0: check_keys */
 }
 
-int kf_record_from_json(const json_t *obj, struct kf_record *ret)
+static int build(const struct flat *o, struct kf_record *ret)
 {
     struct kf_record r;
-    const json_t *t, *ts, *v;
+    const struct pair *t = get(o, "t"), *ts = get(o, "ts"), *v;
     int type, e;
 
-    if (!json_is_object(obj))
+    if (!t || t->kind != V_STR || !ts || ts->kind != V_INT)
         return -EBADMSG;
-    t = json_object_get(obj, "t");
-    ts = json_object_get(obj, "ts");
-    if (!json_is_string(t) || !json_is_integer(ts))
-        return -EBADMSG;
-    if (kf_rec_type_parse(json_string_value(t), &type) < 0)
+    if (kf_rec_type_parse(t->s, &type) < 0)
         return -EBADMSG;
     memset(&r, 0, sizeof(r));
     r.type = (uint8_t)type;
-    r.ts_ms = (int64_t)json_integer_value(ts);
+    r.ts_ms = ts->i;
 
     switch (type) {
     case KF_REC_TXN:
-        if (check_keys(obj, txn_fields) < 0 ||
-            copy_str(obj, "item", r.u.txn.item, sizeof(r.u.txn.item)) < 0 ||
-            get_name(obj, "outcome", kf_outcome_parse, &e) < 0)
+        if (check_keys(o, txn_fields) < 0 ||
+            copy_str(o, "item", r.u.txn.item, sizeof(r.u.txn.item)) < 0 ||
+            get_name(o, "outcome", kf_outcome_parse, &e) < 0)
             return -EBADMSG;
         r.u.txn.outcome = (uint8_t)e;
-        if (get_u(obj, "dur_ms") > KF_DUR_MAX)
+        if (get_u(o, "dur_ms") > KF_DUR_MAX)
             return -EBADMSG;
-        r.u.txn.dur_ms = (uint32_t)get_u(obj, "dur_ms");
+        r.u.txn.dur_ms = (uint32_t)get_u(o, "dur_ms");
         break;
     case KF_REC_HEALTH: {
         struct kf_rec_health *h = &r.u.health;
-        json_int_t cpu;
+        int64_t cpu;
 
-        if (check_keys(obj, health_fields) < 0)
+        if (check_keys(o, health_fields) < 0)
             return -EBADMSG;
-        cpu = json_integer_value(json_object_get(obj, "cpu_pm"));
+        cpu = get(o, "cpu_pm")->i;
         if (cpu < 0 || cpu > 1000)
             return -EBADMSG;
         h->cpu_pm = (int32_t)cpu;
-        h->mem_total_kb = get_u(obj, "mem_total_kb");
-        h->mem_avail_kb = get_u(obj, "mem_avail_kb");
-        h->disk_total_kb = get_u(obj, "disk_total_kb");
-        h->disk_avail_kb = get_u(obj, "disk_avail_kb");
-        h->uptime_s = get_u(obj, "uptime_s");
-        h->net_rx = get_u(obj, "net_rx");
-        h->net_tx = get_u(obj, "net_tx");
-        h->net_up = json_is_true(json_object_get(obj, "net_up"));
-        v = json_object_get(obj, "temp_mc");
-        if (json_is_null(v)) {
+        h->mem_total_kb = get_u(o, "mem_total_kb");
+        h->mem_avail_kb = get_u(o, "mem_avail_kb");
+        h->disk_total_kb = get_u(o, "disk_total_kb");
+        h->disk_avail_kb = get_u(o, "disk_avail_kb");
+        h->uptime_s = get_u(o, "uptime_s");
+        h->net_rx = get_u(o, "net_rx");
+        h->net_tx = get_u(o, "net_tx");
+        h->net_up = (uint8_t)get(o, "net_up")->i;
+        v = get(o, "temp_mc");
+        if (v->kind == V_NULL) {
             h->temp_mc = KF_TEMP_NONE;
         } else {
-            json_int_t tmc = json_integer_value(v);
-
-            if (tmc < KF_TEMP_MIN || tmc > KF_TEMP_MAX)
+            if (v->i < KF_TEMP_MIN || v->i > KF_TEMP_MAX)
                 return -EBADMSG;
-            h->temp_mc = (int32_t)tmc;
+            h->temp_mc = (int32_t)v->i;
         }
         break;
     }
     case KF_REC_PERIPH:
-        if (check_keys(obj, periph_fields) < 0 || get_name(obj, "dev", kf_periph_parse, &e) < 0)
+        if (check_keys(o, periph_fields) < 0 || get_name(o, "dev", kf_periph_parse, &e) < 0)
             return -EBADMSG;
         r.u.periph.periph = (uint8_t)e;
-        if (get_name(obj, "state", kf_pstate_parse, &e) < 0)
+        if (get_name(o, "state", kf_pstate_parse, &e) < 0)
             return -EBADMSG;
         r.u.periph.state = (uint8_t)e;
         break;
@@ -424,21 +475,20 @@ int kf_record_from_json(const json_t *obj, struct kf_record *ret)
         struct kf_rec_fault *f = &r.u.fault;
         const char *action;
 
-        if (check_keys(obj, fault_fields) < 0 ||
-            copy_str(obj, "code", f->code, sizeof(f->code)) < 0 ||
-            copy_str(obj, "text", f->text, sizeof(f->text)) < 0 ||
-            get_name(obj, "sev", kf_severity_parse, &e) < 0)
+        if (check_keys(o, fault_fields) < 0 || copy_str(o, "code", f->code, sizeof(f->code)) < 0 ||
+            copy_str(o, "text", f->text, sizeof(f->text)) < 0 ||
+            get_name(o, "sev", kf_severity_parse, &e) < 0)
             return -EBADMSG;
         f->sev = (uint8_t)e;
-        action = json_string_value(json_object_get(obj, "action"));
+        action = str_of(o, "action");
         if (strcmp(action, "raise") == 0)
             f->raise = 1;
         else if (strcmp(action, "clear") == 0)
             f->raise = 0;
         else
             return -EBADMSG;
-        if (json_object_get(obj, "dev")) {
-            if (get_name(obj, "dev", kf_periph_parse, &e) < 0)
+        if (get(o, "dev")) {
+            if (get_name(o, "dev", kf_periph_parse, &e) < 0)
                 return -EBADMSG;
             f->periph = (uint8_t)e;
         }
@@ -448,13 +498,12 @@ int kf_record_from_json(const json_t *obj, struct kf_record *ret)
         struct kf_rec_maint *m = &r.u.maint;
         const char *state;
 
-        if (check_keys(obj, maint_fields) < 0 ||
-            copy_str(obj, "tech", m->tech, sizeof(m->tech)) < 0)
+        if (check_keys(o, maint_fields) < 0 || copy_str(o, "tech", m->tech, sizeof(m->tech)) < 0)
             return -EBADMSG;
         /* "tech":"" is not the same as no tech: an empty id is refused. */
-        if (json_object_get(obj, "tech") && m->tech[0] == '\0')
+        if (get(o, "tech") && m->tech[0] == '\0')
             return -EBADMSG;
-        state = json_string_value(json_object_get(obj, "state"));
+        state = str_of(o, "state");
         if (strcmp(state, "on") == 0)
             m->on = 1;
         else if (strcmp(state, "off") == 0)
@@ -472,81 +521,312 @@ int kf_record_from_json(const json_t *obj, struct kf_record *ret)
     return 0;
 }
 
-/* Nesting depth of a JSON text, counted before jansson builds anything: a record body is
- * at most an array of flat objects, so anything deeper is refused without parsing it. */
-static int json_depth_ok(const char *s, size_t len, int max)
+int kf_record_from_json(const json_t *obj, struct kf_record *ret)
 {
-    int depth = 0, in_str = 0;
+    struct flat o;
+    const char *key;
+    json_t *val;
 
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
+    if (!json_is_object(obj))
+        return -EBADMSG;
+    o.n = 0;
+    o.used = 0;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        struct pair *p = add_pair(&o, key, strlen(key));
 
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max)
-                return 0;
-        } else if (c == ']' || c == '}') {
-            depth--;
+        if (!p)
+            return -EBADMSG;
+        if (json_is_string(val)) {
+            size_t n = json_string_length(val);
+
+            if (n >= sizeof(o.str) - o.used || memchr(json_string_value(val), '\0', n))
+                return -EBADMSG; /* too long for any field, or an embedded NUL */
+            p->kind = V_STR;
+            p->s = o.str + o.used;
+            p->slen = n;
+            memcpy(o.str + o.used, json_string_value(val), n + 1);
+            o.used += n + 1;
+        } else if (json_is_integer(val)) {
+            p->kind = V_INT;
+            p->i = (int64_t)json_integer_value(val);
+        } else if (json_is_boolean(val)) {
+            p->kind = V_BOOL;
+            p->i = json_is_true(val);
+        } else if (json_is_null(val)) {
+            p->kind = V_NULL;
+        } else {
+            return -EBADMSG; /* a real, an array or an object: no field takes one */
         }
     }
-    return 1;
+    return build(&o, ret);
+}
+
+/* ---- the byte parser: RFC 8259 for a flat object, nothing allocated ---- */
+
+struct lex {
+    const char *p, *end;
+};
+
+static void skip_ws(struct lex *x)
+{
+    while (x->p < x->end && (*x->p == ' ' || *x->p == '\t' || *x->p == '\n' || *x->p == '\r'))
+        x->p++;
+}
+
+/* Skip whitespace, then consume c if it is next. */
+static int eat(struct lex *x, char c)
+{
+    skip_ws(x);
+    if (x->p < x->end && *x->p == c) {
+        x->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int hex4(const char *s, unsigned *ret)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *ret = v;
+    return 0;
+}
+
+/* A string at x->p (the opening quote), decoded into out[0..cap) and NUL-terminated.
+ * Refuses raw control characters, bad escapes, lone surrogates and U+0000. */
+static int lex_string(struct lex *x, char *out, size_t cap, size_t *ret_len)
+{
+    size_t n = 0;
+
+    if (x->p >= x->end || *x->p != '"')
+        return -1;
+    x->p++;
+    while (x->p < x->end) {
+        unsigned char c = (unsigned char)*x->p++;
+        unsigned cp;
+
+        if (c == '"') {
+            if (n >= cap)
+                return -1;
+            out[n] = '\0';
+            *ret_len = n;
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c != '\\') {
+            if (n + 1 >= cap)
+                return -1;
+            out[n++] = (char)c;
+            continue;
+        }
+        if (x->p >= x->end)
+            return -1;
+        c = (unsigned char)*x->p++;
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            cp = c;
+            break;
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'u':
+            if (x->end - x->p < 4 || hex4(x->p, &cp) < 0)
+                return -1;
+            x->p += 4;
+            if (cp >= 0xdc00 && cp <= 0xdfff)
+                return -1;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                unsigned lo;
+
+                if (x->end - x->p < 6 || x->p[0] != '\\' || x->p[1] != 'u' ||
+                    hex4(x->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+                    return -1;
+                x->p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            break;
+        default:
+            return -1;
+        }
+        if (cp == 0 || n + 4 >= cap)
+            return -1;
+        if (cp < 0x80) {
+            out[n++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[n++] = (char)(0xc0 | cp >> 6);
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[n++] = (char)(0xe0 | cp >> 12);
+            out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[n++] = (char)(0xf0 | cp >> 18);
+            out[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+            out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    return -1; /* unterminated */
+}
+
+/* -?(0|[1-9][0-9]*) within int64; a fraction or an exponent makes it a real: refused. */
+static int lex_int(struct lex *x, int64_t *ret)
+{
+    int neg = 0;
+    uint64_t v = 0, lim;
+
+    if (x->p < x->end && *x->p == '-') {
+        neg = 1;
+        x->p++;
+    }
+    lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+    if (x->p >= x->end || *x->p < '0' || *x->p > '9')
+        return -1;
+    if (*x->p == '0' && x->end - x->p > 1 && x->p[1] >= '0' && x->p[1] <= '9')
+        return -1; /* a leading zero */
+    while (x->p < x->end && *x->p >= '0' && *x->p <= '9') {
+        unsigned d = (unsigned)(*x->p++ - '0');
+
+        if (v > (lim - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (x->p < x->end && (*x->p == '.' || *x->p == 'e' || *x->p == 'E'))
+        return -1;
+    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+static int lex_word(struct lex *x, const char *w)
+{
+    size_t n = strlen(w);
+
+    if ((size_t)(x->end - x->p) < n || memcmp(x->p, w, n) != 0)
+        return -1;
+    x->p += n;
+    return 0;
+}
+
+/* One flat object at x->p (after whitespace) into o. */
+static int lex_object(struct lex *x, struct flat *o)
+{
+    o->n = 0;
+    o->used = 0;
+    if (!eat(x, '{'))
+        return -1;
+    if (eat(x, '}'))
+        return 0;
+    do {
+        char key[FLAT_KEY_MAX + 2];
+        size_t klen;
+        struct pair *p;
+
+        skip_ws(x);
+        /* A key longer than any known one is unknown: refused like one. */
+        if (lex_string(x, key, sizeof(key), &klen) < 0 || !(p = add_pair(o, key, klen)) ||
+            !eat(x, ':'))
+            return -1;
+        skip_ws(x);
+        if (x->p >= x->end)
+            return -1;
+        switch (*x->p) {
+        case '"':
+            p->kind = V_STR;
+            p->s = o->str + o->used;
+            if (lex_string(x, o->str + o->used, sizeof(o->str) - o->used, &p->slen) < 0)
+                return -1;
+            o->used += p->slen + 1;
+            break;
+        case 't':
+        case 'f':
+            p->kind = V_BOOL;
+            p->i = *x->p == 't';
+            if (lex_word(x, p->i ? "true" : "false") < 0)
+                return -1;
+            break;
+        case 'n':
+            p->kind = V_NULL;
+            if (lex_word(x, "null") < 0)
+                return -1;
+            break;
+        default:
+            p->kind = V_INT;
+            if (lex_int(x, &p->i) < 0)
+                return -1; /* a real, an array, an object or not JSON: no field takes one */
+        }
+    } while (eat(x, ','));
+    return eat(x, '}') ? 0 : -1;
 }
 
 int kf_record_parse(const char *text, size_t len, struct kf_record *ret)
 {
-    json_error_t jerr;
-    json_t *obj;
-    int r;
+    struct lex x = {text, text + len};
+    struct flat o;
 
-    if (!text || len > KF_RECORD_JSON_MAX || !json_depth_ok(text, len, 1))
+    if (!text || len > KF_RECORD_JSON_MAX || lex_object(&x, &o) < 0)
         return -EBADMSG;
-    obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj)
+    skip_ws(&x);
+    if (x.p != x.end)
         return -EBADMSG;
-    r = kf_record_from_json(obj, ret);
-    json_decref(obj);
-    return r;
+    return build(&o, ret);
 }
 
 int kf_records_parse(const char *body, size_t len, uint32_t expect_count, kf_record_cb cb, void *ud)
 {
-    json_error_t jerr;
-    json_t *arr, *obj;
-    size_t i;
-    int r = 0;
+    struct lex x = {body, body + len};
+    struct flat o;
+    uint32_t i = 0;
+    int r;
 
-    if (!body || len > KF_BODY_MAX_BYTES || expect_count > KF_ENV_MAX_RECORDS ||
-        !json_depth_ok(body, len, KF_RECORDS_MAX_DEPTH))
+    if (!body || len > KF_BODY_MAX_BYTES || expect_count > KF_ENV_MAX_RECORDS || !eat(&x, '['))
         return -EBADMSG;
-    arr = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!arr)
-        return -EBADMSG;
-    if (!json_is_array(arr) || json_array_size(arr) != expect_count) {
-        r = -EBADMSG;
-        goto out_decref;
-    }
-    json_array_foreach(arr, i, obj)
-    {
-        struct kf_record rec;
+    if (!eat(&x, ']')) {
+        do {
+            struct kf_record rec;
 
-        r = kf_record_from_json(obj, &rec);
-        if (r < 0)
-            goto out_decref;
-        if (cb) {
-            r = cb(ud, (uint32_t)i, &rec);
-            if (r != 0)
-                goto out_decref;
-        }
+            if (i == expect_count || lex_object(&x, &o) < 0 || build(&o, &rec) < 0)
+                return -EBADMSG;
+            if (cb) {
+                r = cb(ud, i, &rec);
+                if (r != 0)
+                    return r;
+            }
+            i++;
+        } while (eat(&x, ','));
+        if (!eat(&x, ']'))
+            return -EBADMSG;
     }
-out_decref:
-    json_decref(arr);
-    return r;
+    skip_ws(&x);
+    return x.p == x.end && i == expect_count ? 0 : -EBADMSG;
 }
 
 /* ---- formatting ---- */

@@ -187,6 +187,68 @@ Test(record, rejects_bad_records)
     }
 }
 
+/* The byte parser is strict JSON (RFC 8259) for a flat object, and decodes escapes as
+ * jansson does: the same text parsed through kf_record_from_json (jansson) gives the same
+ * record or the same refusal. */
+Test(record, json_syntax_is_strict_and_escapes_decode)
+{
+#define TXN_HEAD "{\"t\":\"txn\",\"ts\":" TS
+    static const char *bad[] = {
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\" \"dur_ms\":1}",  /* missing comma */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,}", /* trailing comma */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":01}", /* leading zero */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1e3}",
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":+1}",
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":99999999999999999999}",
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":tru}",
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\"1}",     /* missing colon */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1",     /* unterminated */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"o\tk\",\"dur_ms\":1}",  /* raw tab */
+        TXN_HEAD ",\"item\":\"A\\x\",\"outcome\":\"ok\",\"dur_ms\":1}", /* bad escape */
+        TXN_HEAD ",\"item\":\"A\",\"outcome\":\"\\u006\",\"dur_ms\":1}",
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\","
+        "\"action\":\"raise\",\"text\":\"\\ud800x\"}", /* lone surrogate */
+        "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\","
+        "\"action\":\"raise\",\"text\":\"\\udc00\"}",
+        "{'t':'txn'}",
+        "",
+        "{",
+    };
+    struct kf_record r;
+    const char *esc =
+        "{\"\\u0074\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\","
+        "\"action\":\"raise\",\"text\":\"\\u6545\\u969c \\ud83d\\ude00 \\\"q\\\" \\/\"}";
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *obj = json_loadb(bad[i], strlen(bad[i]), JSON_REJECT_DUPLICATES, NULL);
+
+        cr_assert_eq(kf_record_parse(bad[i], strlen(bad[i]), &r), -EBADMSG, "accepted: %s", bad[i]);
+        /* Where jansson reads the text at all, the record it gives is refused too. */
+        cr_assert(obj == NULL || kf_record_from_json(obj, &r) == -EBADMSG, "jansson: %s", bad[i]);
+        json_decref(obj);
+    }
+    cr_assert_eq(kf_record_parse(esc, strlen(esc), &r), 0);
+    cr_assert_eq(r.type, KF_REC_FAULT);
+    cr_assert_str_eq(r.u.fault.text, "故障 \xf0\x9f\x98\x80 \"q\" /");
+    {
+        struct kf_record r2;
+        json_t *obj = json_loads(esc, 0, NULL);
+
+        cr_assert_not_null(obj);
+        cr_assert_eq(kf_record_from_json(obj, &r2), 0);
+        cr_assert_eq(memcmp(&r, &r2, sizeof(r)), 0);
+        json_decref(obj);
+    }
+    /* Whitespace anywhere JSON allows it. */
+    cr_assert_eq(kf_record_parse(" {\n\"t\" : \"txn\" ,\t\"ts\":" TS " , \"item\":\"A\","
+                                 "\"outcome\":\"ok\",\"dur_ms\":0 }\r\n",
+                                 strlen(" {\n\"t\" : \"txn\" ,\t\"ts\":" TS " , \"item\":\"A\","
+                                        "\"outcome\":\"ok\",\"dur_ms\":0 }\r\n"),
+                                 &r),
+                 0);
+#undef TXN_HEAD
+}
+
 Test(record, text_limit_is_128_bytes)
 {
     char json[512], text[200];
