@@ -55,6 +55,7 @@ static const struct kf_cfg_key kf_cfg_keys[] = {
     KF_STR("broker", "pid_file", broker_pid_file, NULL, 0),
     KF_STR("broker", "provision_bin", broker_provision_bin, "kiosk-provision", 0),
     KF_INT("limits", "inbox_max", inbox_max, 16, 1000000, "20000"),
+    KF_INT("limits", "inbox_max_mb", inbox_max_mb, 1, 4096, "64"),
     KF_INT("limits", "verify_batch_max", verify_batch_max, 1, 4096, "256"),
     KF_INT("limits", "verify_jobs_max", verify_jobs_max, 1, 32, "2"),
     KF_INT("limits", "commit_batch_max", commit_batch_max, 1, 100000, "5000"),

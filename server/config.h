@@ -39,6 +39,7 @@ struct kf_kioskd_config {
     char broker_provision_bin[KF_CONFIG_PATH_MAX]; /* kiosk-provision (searched in PATH) */
     /* [limits] */
     int inbox_max;        /* 20000, 16..1000000: frames held in memory, receipt to commit */
+    int inbox_max_mb;     /* 64, 1..4096: and their bytes, in MiB */
     int verify_batch_max; /* 256, 1..4096 */
     int verify_jobs_max;  /* 2, 1..32 */
     int commit_batch_max; /* 2000, 1..100000 */

@@ -64,6 +64,15 @@ static double kf__tv_s(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* p50/p99/max/count of a histogram, in milliseconds. */
+static void kf__latency_json(json_t *lat, const struct kf_latency *h)
+{
+    json_object_set_new(lat, "p50", json_real((double)kf_latency_quantile_us(h, 0.50) / 1000.0));
+    json_object_set_new(lat, "p99", json_real((double)kf_latency_quantile_us(h, 0.99) / 1000.0));
+    json_object_set_new(lat, "max", json_real((double)h->max_us / 1000.0));
+    json_object_set_new(lat, "count", json_integer((json_int_t)h->count));
+}
+
 /* Returns an owned JSON text of the current counters, or NULL. Loop thread. */
 static char *kf__stats_json(struct kf_kioskd *kd)
 {
@@ -89,12 +98,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
         json_object_set_new(rej, kf_reject_name(r), json_integer((json_int_t)s->rejected[r]));
         total_rej += s->rejected[r];
     }
-    json_object_set_new(lat, "p50",
-                        json_real((double)kf_latency_quantile_us(&s->latency, 0.50) / 1000.0));
-    json_object_set_new(lat, "p99",
-                        json_real((double)kf_latency_quantile_us(&s->latency, 0.99) / 1000.0));
-    json_object_set_new(lat, "max", json_real((double)s->latency.max_us / 1000.0));
-    json_object_set_new(lat, "count", json_integer((json_int_t)s->latency.count));
+    kf__latency_json(lat, &s->latency);
 
     json_object_set_new(o, "received",
                         json_integer((json_int_t)(lc.received + lc.oversize + lc.malformed)));
@@ -115,6 +119,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "seq_gaps", json_integer((json_int_t)s->seq_gaps));
     json_object_set_new(o, "ident_answers", json_integer((json_int_t)s->ident_answers));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
+    json_object_set_new(o, "inbox_bytes", json_integer((json_int_t)lc.held_bytes));
     json_object_set_new(o, "inbox_dropped", json_integer((json_int_t)lc.dropped_full));
     json_object_set_new(o, "inbox_dropped_nomem", json_integer((json_int_t)lc.dropped_nomem));
     json_object_set_new(o, "pending", json_integer((json_int_t)s->pending));
@@ -122,6 +127,11 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "mqtt_connects", json_integer((json_int_t)lc.connects));
     json_object_set_new(o, "mqtt_lost", json_integer((json_int_t)lc.lost));
     json_object_set_new(o, "latency_ms", lat);
+    lat = json_object();
+    if (lat != NULL) {
+        kf__latency_json(lat, &s->commit);
+        json_object_set_new(o, "commit_ms", lat);
+    }
     json_object_set_new(o, "sla", kf_slasvc_stats_json(kd->sla));
     json_object_set_new(o, "cpu_user_s", json_real(kf__tv_s(ru.ru_utime)));
     json_object_set_new(o, "cpu_sys_s", json_real(kf__tv_s(ru.ru_stime)));
@@ -534,6 +544,7 @@ static int kf__init_handles(struct kf_kioskd *kd)
     lo.ca_file = kd->cfg.mqtt_ca_file;
     lo.keepalive_s = kd->cfg.mqtt_keepalive_s;
     lo.inbox_max = (size_t)kd->cfg.inbox_max;
+    lo.inbox_max_bytes = (size_t)kd->cfg.inbox_max_mb << 20;
     cbs.frames_cb = kf__on_frames;
     cbs.up_cb = kf__on_link_up;
     cbs.stopped_cb = kf__on_link_stopped;

@@ -135,16 +135,6 @@ static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
         goto out_free;
     }
 
-    pthread_mutex_lock(&l->mu);
-    full = l->held >= l->opts.inbox_max;
-    if (full) {
-        l->ctr.dropped_full++;
-    }
-    pthread_mutex_unlock(&l->mu);
-    if (full) {
-        goto out_free;
-    }
-
     f = malloc(sizeof(*f) + tlen + 1 + plen);
     if (f == NULL) {
         pthread_mutex_lock(&l->mu);
@@ -161,16 +151,28 @@ static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
         memcpy(f->payload, m->payload, plen);
     }
     f->len = plen;
+    f->cost = sizeof(*f) + tlen + 1 + plen;
     f->recv_ms = kf_now_ms();
     f->recv_mono_us = kf_mono_us();
 
+    /* One lock per message: the bounds are checked where the frame is appended. */
     pthread_mutex_lock(&l->mu);
-    *l->tail = f;
-    l->tail = &f->next;
-    l->held++;
-    l->ctr.received++;
+    full = l->held >= l->opts.inbox_max || l->held_bytes + f->cost > l->opts.inbox_max_bytes;
+    if (full) {
+        l->ctr.dropped_full++;
+    } else {
+        *l->tail = f;
+        l->tail = &f->next;
+        l->held++;
+        l->held_bytes += f->cost;
+        l->ctr.received++;
+    }
     pthread_mutex_unlock(&l->mu);
-    uv_async_send(&l->async);
+    if (full) {
+        free(f);
+    } else {
+        uv_async_send(&l->async);
+    }
 
 out_free:
     MQTTAsync_freeMessage(&m);
@@ -379,10 +381,11 @@ struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n)
     return head;
 }
 
-void kf_link_release(struct kf_link *l, size_t n)
+void kf_link_release(struct kf_link *l, size_t n, size_t bytes)
 {
     pthread_mutex_lock(&l->mu);
     l->held = n > l->held ? 0 : l->held - n;
+    l->held_bytes = bytes > l->held_bytes ? 0 : l->held_bytes - bytes;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -435,6 +438,7 @@ void kf_link_counters(struct kf_link *l, struct kf_link_counters *ret)
     pthread_mutex_lock(&l->mu);
     *ret = l->ctr;
     ret->held = l->held;
+    ret->held_bytes = l->held_bytes;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -453,7 +457,7 @@ static void kf__link_on_close(uv_handle_t *h)
 void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l))
 {
     struct kf_frame *f;
-    size_t n;
+    size_t n, bytes = 0;
 
     /* On the loop thread, never inside a Paho callback: destroying here is allowed. After
      * this no Paho thread touches l. */
@@ -464,10 +468,11 @@ void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l))
     f = kf_link_take(l, &n);
     while (f != NULL) {
         struct kf_frame *next = f->next;
+        bytes += f->cost;
         free(f);
         f = next;
     }
-    kf_link_release(l, n);
+    kf_link_release(l, n, bytes);
     l->closed_cb = cb;
     l->nclosing = 2;
     uv_close((uv_handle_t *)&l->async, kf__link_on_close);

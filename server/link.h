@@ -2,9 +2,10 @@
  *
  * Paho's threads only copy and hand off: the message callback copies topic and payload into
  * one malloc'd struct kf_frame, appends it to the inbox under a mutex and wakes the loop with
- * uv_async_send. The loop takes the whole list at once. Frames count as "held" from receipt
- * until the owner releases them (kf_link_release, after commit or rejection); while
- * held == inbox_max the callback returns 0 and Paho redelivers later, so memory is bounded.
+ * uv_async_send. The loop takes the whole list at once. Frames count as "held", by number and
+ * by bytes, from receipt until the owner releases them (kf_link_release, after commit or
+ * rejection); a frame that would take the inbox past inbox_max frames or inbox_max_bytes is
+ * dropped and counted (never acknowledged, so its device resends it), so memory is bounded.
  *
  * Paho runs with MQTTCLIENT_PERSISTENCE_NONE and cleansession=0 under a fixed client id: the
  * broker keeps our subscriptions and queues QoS 1 frames while kioskd is down. Every
@@ -26,6 +27,7 @@ struct kf_frame {
     char *topic; /* NUL-terminated */
     uint8_t *payload;
     size_t len;
+    size_t cost;          /* bytes this frame counts against inbox_max_bytes */
     int64_t recv_ms;      /* kf_now_ms() at copy time */
     int64_t recv_mono_us; /* kf_mono_us() at copy time */
 };
@@ -50,7 +52,8 @@ struct kf_link_opts {
      * file (PEM) and must name the URI's host. NULL or "": the system's trust store. */
     const char *ca_file;
     int keepalive_s;
-    size_t inbox_max;
+    size_t inbox_max;       /* frames held at most */
+    size_t inbox_max_bytes; /* their struct, topic and payload bytes, at most */
 };
 
 /* Counters kept by Paho's threads; read with kf_link_counters. */
@@ -63,6 +66,7 @@ struct kf_link_counters {
     uint64_t connects;      /* successful (re)connects */
     uint64_t lost;          /* connections lost */
     size_t held;            /* frames in memory now */
+    size_t held_bytes;      /* their bytes */
 };
 
 struct kf_link {
@@ -76,7 +80,7 @@ struct kf_link {
 
     pthread_mutex_t mu; /* guards everything below up to the loop-only fields */
     struct kf_frame *head, **tail;
-    size_t held;
+    size_t held, held_bytes;
     unsigned events; /* KF__LINK_EV_* */
     struct kf_link_counters ctr;
 
@@ -96,8 +100,9 @@ int kf_link_start(struct kf_link *l);
 /* Take the whole inbox; returns owned list (NULL if empty) and its length in *ret_n.
  * Taken frames stay "held" until released. */
 struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n);
-/* n frames were freed by their owner. Any thread. */
-void kf_link_release(struct kf_link *l, size_t n);
+/* n frames of bytes cost in all (the sum of their kf_frame.cost) were freed by their owner.
+ * Any thread. */
+void kf_link_release(struct kf_link *l, size_t n, size_t bytes);
 /* Publish QoS 1, not retained. Paho copies payload. 0, -ENOTCONN or -errno. */
 int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len);
 /* Disconnect cleanly without unsubscribing (the broker keeps queuing for our session);

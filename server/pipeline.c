@@ -36,7 +36,7 @@ struct kf__vjob {
     size_t n;
     /* results */
     struct kf_verified *ok, **ok_tail;
-    size_t nok, nfreed, nignored, nnomem;
+    size_t nok, nfreed, freed_bytes, nignored, nnomem;
     uint64_t rej[KF_REJECT_COUNT_];
 };
 
@@ -66,7 +66,7 @@ struct kf__sjob {
     uint64_t delta[KF_REJECT_COUNT_];
     int do_commit;
     int rc;
-    int64_t done_mono_us;
+    int64_t start_mono_us, done_mono_us;
     struct kf__ack *acks; /* commit_batch_max */
     size_t nacks, ack_errors;
     /* isolation after a frame-specific failure: frames refused or dropped */
@@ -130,6 +130,19 @@ struct kf_pipeline {
 static void kf__maybe_start_store(struct kf_pipeline *p);
 static void kf__dispatch(struct kf_pipeline *p);
 
+/* Free n verified frames and give their room in the inbox back to the link. */
+static void kf__release(struct kf_pipeline *p, struct kf_verified **v, size_t n)
+{
+    size_t bytes = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        bytes += v[i]->frame != NULL ? v[i]->frame->cost : 0;
+        kf_verified_free(v[i]);
+        v[i] = NULL;
+    }
+    kf_link_release(p->link, n, bytes);
+}
+
 static void kf__vjob_work(uv_work_t *req)
 {
     struct kf__vjob *j = req->data;
@@ -167,6 +180,7 @@ static void kf__vjob_work(uv_work_t *req)
             } else {
                 j->nnomem++;
             }
+            j->freed_bytes += f->cost;
             free(f);
             j->nfreed++;
         }
@@ -201,7 +215,7 @@ static void kf__vjob_after(uv_work_t *req, int status)
         kf_warn("verify: %zu frame(s) dropped: out of memory (not acked; devices resend)",
                 j->nnomem);
     }
-    kf_link_release(p->link, j->nfreed);
+    kf_link_release(p->link, j->nfreed, j->freed_bytes);
     kf_registry_unref(j->reg);
     free(j);
     p->vjobs--;
@@ -435,6 +449,7 @@ static void kf__sjob_work(uv_work_t *req)
         for (size_t i = 0; i < j->n; i++) {
             j->ing[i] = &j->items[i]->ing;
         }
+        j->start_mono_us = kf_mono_us();
         j->rc = kf_store_commit(st, j->ing, j->n, j->delta, j->out);
         if (j->rc != 0 && j->n > 0 && kf__frame_error(j->rc)) {
             j->group_rc = j->rc;
@@ -486,10 +501,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
             kf_err("identity: %zu request(s) not applied (database error); the devices ask again",
                    j->ident_errors);
         }
-        for (size_t i = 0; i < j->nidents; i++) {
-            kf_verified_free(j->idents[i]);
-        }
-        kf_link_release(p->link, j->nidents);
+        kf__release(p, j->idents, j->nidents);
         j->nidents = 0;
         j->nanswers = 0;
     }
@@ -539,10 +551,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
                     j->ndrop - j->npoison);
             p->stats.commit_failures++;
         }
-        for (size_t i = 0; i < j->ndrop; i++) {
-            kf_verified_free(j->drop[i]);
-        }
-        kf_link_release(p->link, j->ndrop);
+        kf__release(p, j->drop, j->ndrop);
         j->ndrop = 0;
         if (j->rc != 0) {
             /* Only the reject deltas failed: keep them for the next commit. */
@@ -566,10 +575,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
             kf_err("store: giving up %zu uncommitted frame(s) and the reject counts at shutdown "
                    "(not acked; devices resend them)",
                    j->n);
-            for (size_t i = 0; i < j->n; i++) {
-                kf_verified_free(j->items[i]);
-            }
-            kf_link_release(p->link, j->n);
+            kf__release(p, j->items, j->n);
             j->n = 0;
             memset(p->delta, 0, sizeof(p->delta));
             goto out_next;
@@ -587,6 +593,9 @@ static void kf__sjob_after(uv_work_t *req, int status)
     p->fail_streak = 0;
     p->retry_ms = KF__RETRY_MIN_MS;
     p->stats.commits++;
+    if (j->n > 0 && !j->isolated) {
+        kf_latency_add(&p->stats.commit, j->done_mono_us - j->start_mono_us);
+    }
     memset(j->delta, 0, sizeof(j->delta));
 
     for (size_t i = 0; i < j->n; i++) {
@@ -617,11 +626,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
         }
     }
     p->stats.acks_failed += j->ack_errors;
-    for (size_t i = 0; i < j->n; i++) {
-        kf_verified_free(j->items[i]);
-        j->items[i] = NULL;
-    }
-    kf_link_release(p->link, j->n);
+    kf__release(p, j->items, j->n);
     j->n = 0;
 
 out_next:
@@ -890,25 +895,22 @@ static void kf__on_closed_all(void *arg)
     struct kf_pipeline *p = arg;
     void (*cb)(void *ud) = p->closed_cb;
     void *ud = p->closed_ud;
-    size_t n = 0;
+    size_t n = 0, bytes = 0;
 
     while (p->pend != NULL) {
         struct kf_frame *f = p->pend;
         p->pend = f->next;
+        bytes += f->cost;
         free(f);
         n++;
     }
     while (p->cq != NULL) {
         struct kf_verified *v = p->cq;
         p->cq = v->next;
-        kf_verified_free(v);
-        n++;
+        kf__release(p, &v, 1);
     }
-    for (size_t i = 0; i < p->sj.n; i++) {
-        kf_verified_free(p->sj.items[i]);
-        n++;
-    }
-    kf_link_release(p->link, n);
+    kf__release(p, p->sj.items, p->sj.n);
+    kf_link_release(p->link, n, bytes);
     kf_registry_unref(p->reg);
     kf_store_free(p->store);
     kf__sjob_free(&p->sj);

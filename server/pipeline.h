@@ -42,6 +42,7 @@ struct kf_pipeline_stats {
     uint64_t dropped_nomem;    /* frames dropped for lack of memory (not acked: resent) */
     uint64_t ident_answers;    /* enrollment/rotation requests answered (accepted or not) */
     struct kf_latency latency; /* Paho callback copy -> COMMIT returned */
+    struct kf_latency commit;  /* one group commit, BEGIN -> COMMIT returned (fsync included) */
     size_t pending, verifying, commit_queue; /* gauges */
 };
 

@@ -75,8 +75,7 @@ void kf_verified_free(struct kf_verified *v)
     if (v == NULL) {
         return;
     }
-    free(v->ing.recs);
-    free((void *)(uintptr_t)v->ing.body_json);
+    free((void *)(uintptr_t)v->ing.body_json); /* recs live in v's own allocation */
     free(v->ident);
     free(v->frame);
     free(v);
@@ -182,7 +181,7 @@ int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t
     const struct kf_reg_device *dev;
     const struct kf_reg_key *key;
     struct kf_verified *v;
-    size_t blen;
+    size_t blen, nrec;
     int reason, rc;
 
     if (kf_topic_parse(topic, dev_id, sizeof(dev_id), &tk) != 0) {
@@ -267,17 +266,16 @@ int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t
     }
     scratch[blen] = '\0';
 
-    v = calloc(1, sizeof(*v));
+    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
+     * checked by kf_env_parse). */
+    nrec = view.hdr.kind == KF_MSG_RECORDS ? view.hdr.count : 0;
+    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
     if (v == NULL) {
         return -ENOMEM;
     }
     if (view.hdr.kind == KF_MSG_RECORDS) {
         v->ing.nrec = view.hdr.count;
-        v->ing.recs = calloc(view.hdr.count > 0 ? view.hdr.count : 1, sizeof(struct kf_record));
-        if (v->ing.recs == NULL) {
-            free(v);
-            return -ENOMEM;
-        }
+        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
         if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
             kf_verified_free(v);
             reason = KF_REJECT_MALFORMED;

@@ -28,7 +28,8 @@ void kf_latency_add(struct kf_latency *lat, int64_t us);
 /* Upper edge of the bucket holding quantile q (0 < q <= 1), capped at max_us; 0 if empty. */
 int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q);
 
-/* One frame that passed verification; owns recs and body, borrows topic/raw (the frame). */
+/* One frame that passed verification; owns body_json, and its recs follow it in the same
+ * allocation; borrows topic/raw (the frame). */
 struct kf_verified {
     struct kf_verified *next;
     struct kf_frame *frame; /* owned when not NULL (set by the pipeline) */
