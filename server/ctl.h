@@ -26,6 +26,8 @@ struct kf_ctl {
 typedef int (*kf_ctl_cmd_fn)(const struct kf_ctl *c, int argc, char **argv);
 
 int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv); /* ctl_audit.c */
+/* ctl_quarantine.c: the frames the store refused and kept (list, show, replay). */
+int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv);
 
 /* Fleet state and the SLA (docs/guides/TECHNICIAN.md). ctl_sla.c: incidents and incident ID
  * (the queue and one incident), the actions kioskd applies (ack, onsite, resolve, close,

@@ -39,6 +39,9 @@ static void usage(FILE *f)
           "                               the identity audit log (enrollments, rotations,\n"
           "                               revocations, replacements); verify checks its\n"
           "                               hash chain and signatures (exit 3 if broken)\n"
+          "  quarantine [list [--all]]    frames the store refused, kept and acknowledged\n"
+          "  quarantine show ID           one of them: reason, header, the frame in hex\n"
+          "  quarantine replay ID|all     hand them back to kioskd once the cause is fixed\n"
           "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
           "  incidents                    open incidents, least time left on their clocks first\n"
           "  incident ID                  one incident: clocks, on-site time, history\n"
@@ -182,17 +185,18 @@ static const struct {
     kf_ctl_cmd_fn fn;
 } families[] = {
     {"audit", kf_ctl_audit},
-    {"incidents", kf_ctl_incidents}, /* ctl_sla.c: the technicians' queue */
-    {"incident", kf_ctl_incidents},  /* ctl_sla.c: one incident */
-    {"ack", kf_ctl_ack},             /* ctl_sla.c: actions kioskd applies */
-    {"onsite", kf_ctl_onsite},       /* ctl_sla.c */
-    {"resolve", kf_ctl_resolve},     /* ctl_sla.c */
-    {"close", kf_ctl_close},         /* ctl_sla.c */
-    {"attribute", kf_ctl_attribute}, /* ctl_sla.c */
-    {"note", kf_ctl_note},           /* ctl_sla.c */
-    {"window", kf_ctl_window},       /* ctl_sla.c: planned maintenance windows */
-    {"state", kf_ctl_state},         /* ctl_sla_report.c: fleet state */
-    {"sla", kf_ctl_sla},             /* ctl_sla_report.c: the monthly report */
+    {"quarantine", kf_ctl_quarantine}, /* ctl_quarantine.c: poison frames kept */
+    {"incidents", kf_ctl_incidents},   /* ctl_sla.c: the technicians' queue */
+    {"incident", kf_ctl_incidents},    /* ctl_sla.c: one incident */
+    {"ack", kf_ctl_ack},               /* ctl_sla.c: actions kioskd applies */
+    {"onsite", kf_ctl_onsite},         /* ctl_sla.c */
+    {"resolve", kf_ctl_resolve},       /* ctl_sla.c */
+    {"close", kf_ctl_close},           /* ctl_sla.c */
+    {"attribute", kf_ctl_attribute},   /* ctl_sla.c */
+    {"note", kf_ctl_note},             /* ctl_sla.c */
+    {"window", kf_ctl_window},         /* ctl_sla.c: planned maintenance windows */
+    {"state", kf_ctl_state},           /* ctl_sla_report.c: fleet state */
+    {"sla", kf_ctl_sla},               /* ctl_sla_report.c: the monthly report */
 };
 
 /* The index of the command word: the first argument that is neither an option nor the value

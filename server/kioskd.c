@@ -117,6 +117,8 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "expired_offline", json_integer((json_int_t)s->expired_offline));
     json_object_set_new(o, "dropped_nomem", json_integer((json_int_t)s->dropped_nomem));
     json_object_set_new(o, "seq_gaps", json_integer((json_int_t)s->seq_gaps));
+    json_object_set_new(o, "quarantined", json_integer((json_int_t)s->quarantined));
+    json_object_set_new(o, "quarantine_replays", json_integer((json_int_t)s->quarantine_replays));
     json_object_set_new(o, "ident_answers", json_integer((json_int_t)s->ident_answers));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
     json_object_set_new(o, "inbox_bytes", json_integer((json_int_t)lc.held_bytes));

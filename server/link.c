@@ -152,6 +152,7 @@ static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
     }
     f->len = plen;
     f->cost = sizeof(*f) + tlen + 1 + plen;
+    f->quarantine_id = 0;
     f->recv_ms = kf_now_ms();
     f->recv_mono_us = kf_mono_us();
 

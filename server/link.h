@@ -27,9 +27,10 @@ struct kf_frame {
     char *topic; /* NUL-terminated */
     uint8_t *payload;
     size_t len;
-    size_t cost;          /* bytes this frame counts against inbox_max_bytes */
-    int64_t recv_ms;      /* kf_now_ms() at copy time */
-    int64_t recv_mono_us; /* kf_mono_us() at copy time */
+    size_t cost;           /* bytes this frame counts against inbox_max_bytes */
+    int64_t quarantine_id; /* 0: received; else a quarantined frame replayed (not in the inbox) */
+    int64_t recv_ms;       /* kf_now_ms() at copy time */
+    int64_t recv_mono_us;  /* kf_mono_us() at copy time */
 };
 
 struct kf_link;

@@ -6,6 +6,7 @@
  */
 #include "pipeline.h"
 #include "identity.h"
+#include "store_quarantine.h"
 #include "store_query.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #define KF__RETRY_MAX_MS 5000u
 #define KF__STOP_MAX_FAILURES 10u /* while stopping, give a failing batch up after this */
 #define KF__ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
+#define KF__REPLAYS_MAX 256u /* quarantined frames handed back per store tick */
 
 /* ---- jobs ---- */
 
@@ -69,10 +71,15 @@ struct kf__sjob {
     int64_t start_mono_us, done_mono_us;
     struct kf__ack *acks; /* commit_batch_max */
     size_t nacks, ack_errors;
-    /* isolation after a frame-specific failure: frames refused or dropped */
+    /* isolation after a frame-specific failure: frames quarantined, or dropped */
     struct kf_verified **drop; /* commit_batch_max */
-    size_t ndrop, npoison;
+    size_t ndrop, npoison, nquarantined;
     int isolated, poison_rc;
+    char poison_msg[160];
+    /* quarantined frames an operator asked to replay, taken on a store tick */
+    int do_replays, replays_rc;
+    struct kf_frame *replays, **replays_tail;
+    size_t nreplays;
     /* identity requests, taken out of the batch and applied one by one */
     struct kf_verified **idents;      /* commit_batch_max */
     struct kf_ident_answer **answers; /* commit_batch_max: owned until submitted */
@@ -116,6 +123,7 @@ struct kf_pipeline {
     int expire_wanted;
     int64_t expire_cutoff_ms;
     int hook_tick_wanted;
+    int replays_wanted;
     uint64_t link_oversize_seen, link_malformed_seen;
 
     int draining;
@@ -133,14 +141,17 @@ static void kf__dispatch(struct kf_pipeline *p);
 /* Free n verified frames and give their room in the inbox back to the link. */
 static void kf__release(struct kf_pipeline *p, struct kf_verified **v, size_t n)
 {
-    size_t bytes = 0;
+    size_t bytes = 0, held = 0;
 
     for (size_t i = 0; i < n; i++) {
-        bytes += v[i]->frame != NULL ? v[i]->frame->cost : 0;
+        if (v[i]->frame != NULL && v[i]->frame->quarantine_id == 0) {
+            bytes += v[i]->frame->cost;
+            held++;
+        }
         kf_verified_free(v[i]);
         v[i] = NULL;
     }
-    kf_link_release(p->link, n, bytes);
+    kf_link_release(p->link, held, bytes);
 }
 
 static void kf__vjob_work(uv_work_t *req)
@@ -169,6 +180,7 @@ static void kf__vjob_work(uv_work_t *req)
         if (rc == 0 && v != NULL) {
             v->frame = f;
             v->recv_mono_us = f->recv_mono_us;
+            v->ing.quarantine_id = f->quarantine_id;
             *j->ok_tail = v;
             j->ok_tail = &v->next;
             j->nok++;
@@ -181,8 +193,8 @@ static void kf__vjob_work(uv_work_t *req)
                 j->nnomem++;
             }
             j->freed_bytes += f->cost;
+            j->nfreed += f->quarantine_id == 0; /* a replayed frame never was in the inbox */
             free(f);
-            j->nfreed++;
         }
         f = next;
     }
@@ -358,8 +370,10 @@ static int kf__frame_error(int rc)
 
 /* Work thread: the group commit failed because of some frame. Commit frame by frame so one
  * poison frame cannot block every device behind it: committed frames are compacted to the
- * front of items, the rest move to drop (the first npoison are refused as malformed, the
- * others hit a database error and are dropped unacked: their devices resend them). */
+ * front of items; a frame the store refuses alone is quarantined (kept with the reason, and
+ * acknowledged: store_quarantine.h) and stays in items too; the rest move to drop (the first
+ * npoison could not even be quarantined and are counted malformed, the others hit a
+ * database error: all are dropped unacked, and their devices resend them). */
 static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
 {
     size_t kept = 0;
@@ -368,6 +382,7 @@ static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
     j->isolated = 1;
     j->ndrop = 0;
     j->npoison = 0;
+    j->nquarantined = 0;
     for (size_t i = 0; i < j->n; i++) {
         struct kf_verified *v = j->items[i];
         struct kf_ingest *one = &v->ing;
@@ -377,6 +392,17 @@ static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
         memset(&o, 0, sizeof(o));
         if (!stop) {
             r = kf_store_commit(st, &one, 1, NULL, &o);
+        }
+        if (r != 0 && kf__frame_error(r)) {
+            char why[256];
+
+            j->poison_rc = r;
+            snprintf(j->poison_msg, sizeof(j->poison_msg), "%s", kf_store_errmsg(st));
+            snprintf(why, sizeof(why), "%s: %s", kf_strerror(r), j->poison_msg);
+            if (kf_store_quarantine(st, one, why, kf_now_ms(), &o) == 0) {
+                j->nquarantined++;
+                r = 0;
+            }
         }
         if (r == 0) {
             j->items[kept] = v;
@@ -425,10 +451,47 @@ static void kf__take_idents(struct kf__sjob *j, struct kf_store *st)
     j->n = kept;
 }
 
+/* Work thread: one quarantined frame handed back, as a frame received now. */
+static int kf__replay_cb(void *ud, const struct kf_quarantined *q, const char *topic,
+                         const uint8_t *raw, size_t raw_len)
+{
+    struct kf__sjob *j = ud;
+    size_t tlen = strlen(topic);
+    struct kf_frame *f;
+
+    if (raw_len > KF_ENV_MAX_BYTES || tlen == 0 || tlen > KF_TOPIC_MAX) {
+        return 0; /* cannot have been received: left held, with its attempt counted */
+    }
+    f = malloc(sizeof(*f) + tlen + 1 + raw_len);
+    if (f == NULL) {
+        return -ENOMEM;
+    }
+    memset(f, 0, sizeof(*f));
+    f->topic = (char *)(f + 1);
+    memcpy(f->topic, topic, tlen + 1);
+    f->payload = (uint8_t *)f->topic + tlen + 1;
+    memcpy(f->payload, raw, raw_len);
+    f->len = raw_len;
+    f->recv_ms = kf_now_ms();
+    f->recv_mono_us = kf_mono_us();
+    f->quarantine_id = q->id;
+    *j->replays_tail = f;
+    j->replays_tail = &f->next;
+    j->nreplays++;
+    return 0;
+}
+
 static void kf__sjob_work(uv_work_t *req)
 {
     struct kf__sjob *j = req->data;
     struct kf_store *st = j->p->store;
+
+    if (j->do_replays) {
+        j->replays = NULL;
+        j->replays_tail = &j->replays;
+        j->nreplays = 0;
+        j->replays_rc = kf_store_quarantine_take(st, KF__REPLAYS_MAX, kf__replay_cb, j);
+    }
 
     if (j->do_reload) {
         j->new_reg = NULL;
@@ -506,6 +569,23 @@ static void kf__sjob_after(uv_work_t *req, int status)
         j->nanswers = 0;
     }
 
+    if (j->do_replays) {
+        if (j->replays_rc != 0) {
+            kf_err("quarantine: taking the replays asked for failed: %s (asked again: "
+                   "kioskctl quarantine replay)",
+                   kf_strerror(j->replays_rc));
+        }
+        if (j->replays != NULL) {
+            kf_notice("quarantine: %zu frame(s) handed back for replay", j->nreplays);
+            *p->pend_tail = j->replays;
+            p->pend_tail = j->replays_tail;
+            p->npend += j->nreplays;
+            p->stats.quarantine_replays += j->nreplays;
+        }
+        j->replays = NULL;
+        j->nreplays = 0;
+        j->do_replays = 0;
+    }
     if (j->do_reload) {
         if (j->reload_rc == 0) {
             kf_registry_unref(p->reg);
@@ -538,9 +618,15 @@ static void kf__sjob_after(uv_work_t *req, int status)
         kf_notice("store: a group commit of %zu frame(s) failed (%s: %s); committed them one by "
                   "one",
                   j->n_queued, kf_strerror(j->group_rc), j->group_msg);
+        if (j->nquarantined > 0) {
+            kf_err("store: %zu frame(s) refused by the store (%s: %s): quarantined and acked "
+                   "(kioskctl quarantine)",
+                   j->nquarantined, kf_strerror(j->poison_rc), j->poison_msg);
+            p->stats.quarantined += j->nquarantined;
+        }
         if (j->npoison > 0) {
-            kf_err("store: %zu frame(s) refused by the store (%s); counted as malformed, not "
-                   "acked",
+            kf_err("store: %zu frame(s) refused by the store (%s) and not quarantined; counted "
+                   "as malformed, not acked",
                    j->npoison, kf_strerror(j->poison_rc));
             p->delta[KF_REJECT_MALFORMED] += j->npoison;
             p->stats.rejected[KF_REJECT_MALFORMED] += j->npoison;
@@ -611,6 +697,9 @@ static void kf__sjob_after(uv_work_t *req, int status)
                     " recorded in seq_gaps and skipped",
                     j->items[i]->ing.hdr.device_id, o->gap_last, o->gap_first - 1, o->gap_first,
                     o->gap_last);
+        }
+        if (o->quarantined) {
+            continue; /* counted above; acknowledged below */
         }
         p->stats.committed_frames++;
         p->stats.committed_records += o->inserted;
@@ -683,6 +772,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         p->reload_forced || (p->reload_wanted && now - p->last_reload_us >= KF__RELOAD_MIN_US);
     j->do_expire = p->expire_wanted;
     j->do_hook_tick = p->hook_tick_wanted && p->opts.hook.work != NULL;
+    j->do_replays = p->replays_wanted && !p->draining;
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         deltas |= p->delta[r] != 0;
     }
@@ -716,7 +806,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         }
         p->flush_deltas = 0;
     }
-    if (!j->do_commit && !j->do_reload && !j->do_expire && !j->do_hook_tick) {
+    if (!j->do_commit && !j->do_reload && !j->do_expire && !j->do_hook_tick && !j->do_replays) {
         kf__check_drained(p);
         return;
     }
@@ -731,6 +821,9 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
     }
     if (j->do_hook_tick) {
         p->hook_tick_wanted = 0;
+    }
+    if (j->do_replays) {
+        p->replays_wanted = 0;
     }
     if (j->do_commit) {
         p->sj_retry = 0;
@@ -860,6 +953,7 @@ void kf_pipeline_hook_tick(struct kf_pipeline *p)
         return; /* stopping: the last commit's hook run is the last */
     }
     p->hook_tick_wanted = 1;
+    p->replays_wanted = 1; /* and quarantined frames asked back, on the same tick */
     kf__maybe_start_store(p);
 }
 
@@ -901,8 +995,8 @@ static void kf__on_closed_all(void *arg)
         struct kf_frame *f = p->pend;
         p->pend = f->next;
         bytes += f->cost;
+        n += f->quarantine_id == 0;
         free(f);
-        n++;
     }
     while (p->cq != NULL) {
         struct kf_verified *v = p->cq;

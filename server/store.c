@@ -108,10 +108,11 @@ static const char *const schema_v1[] = {
 };
 
 static const char *const *const migrations[] = {
-    schema_v1,           /* v1: the pipeline's tables, above */
-    kf__schema_broker,   /* v2 (issue 3): broker accounts, store_broker.c */
-    kf__schema_identity, /* v3 (issue 3): tokens, audit log, store_identity.c */
-    kf__schema_sla,      /* v4 (issue 4): fleet state and SLA, store_sla.c */
+    schema_v1,             /* v1: the pipeline's tables, above */
+    kf__schema_broker,     /* v2 (issue 3): broker accounts, store_broker.c */
+    kf__schema_identity,   /* v3 (issue 3): tokens, audit log, store_identity.c */
+    kf__schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
+    kf__schema_quarantine, /* v5: poison frames kept, not resent forever */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -180,6 +181,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
     [ST_HWM_EXACT] = "SELECT max(seq_first + count - 1) FROM envelopes"
                      " WHERE device_id = ?1 AND seq_first = ?2",
+    /* Held quarantine rows count as stored for the mark (store_quarantine.h). */
+    [ST_HWM_QUARANTINE] = "SELECT max(seq_first + count - 1) FROM quarantine"
+                          " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3"
+                          " AND released_ms IS NULL",
+    [ST_QUARANTINE_RELEASE] = "UPDATE quarantine SET released_ms = ?2 WHERE id = ?1",
     [ST_REJECT_ADD] = "INSERT INTO reject_counts(reason, count) VALUES (?1, ?2)"
                       " ON CONFLICT(reason) DO UPDATE SET count = count + excluded.count",
     [ST_EXPIRE] = "UPDATE devices SET online = 0, state_since_ms = ?2"

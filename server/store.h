@@ -73,6 +73,7 @@ struct kf_ingest {
     uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
     struct kf_record *recs;
     const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
+    int64_t quarantine_id; /* a quarantined frame replayed (store_quarantine.h); 0: received */
 };
 
 /* Per-frame outcome of a commit. */
@@ -81,6 +82,7 @@ struct kf_commit_out {
     uint32_t inserted;   /* new records */
     uint32_t duplicates; /* records already present */
     uint8_t replay;      /* 1: nothing new (counted as KF_REJECT_REPLAY) */
+    uint8_t quarantined; /* 1: kept in quarantine instead (kf_store_quarantine) */
     /* HELLO only: the device had been acknowledged up to gap_last, past what the store holds
      * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the
      * high-water mark moves past it so the device can go on; 0/0 when there was no gap. */

@@ -325,7 +325,9 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         return -EINVAL;
     }
     last = first + in->nrec - 1;
-    if (last <= dev->acked_seq) {
+    /* A quarantined frame replayed is below the mark that moved over it: insert it anyway
+     * (idempotently, as any frame). */
+    if (last <= dev->acked_seq && in->quarantine_id == 0) {
         /* Everything at or below the high-water mark is stored: a replay, no query needed. */
         out->replay = 1;
         out->duplicates = in->nrec;
@@ -526,19 +528,19 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct d
 /* Advance the device's HWM over stored envelopes contiguous with it. An envelope that
  * covers acked+1 starts at most KF_ENV_MAX_RECORDS - 1 before it, so the scan is a short
  * index range whatever the history. */
-/* The end of the stored envelopes starting exactly at from (exact = 1), or starting in
- * [lo, from] (exact = 0); 0 when there is none. */
-static int hwm_probe(struct kf_store *st, const char *device_id, int exact, uint64_t lo,
+/* The end of the stored envelopes starting exactly at from (ST_HWM_EXACT), or starting in
+ * [lo, from] (ST_HWM_NEXT; ST_HWM_QUARANTINE: held quarantine rows); 0 when there is none. */
+static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id, uint64_t lo,
                      uint64_t from, uint64_t *ret_end)
 {
     sqlite3_stmt *s = NULL;
     int r, rc;
 
-    r = kf__store_stmt(st, exact ? ST_HWM_EXACT : ST_HWM_NEXT, &s);
+    r = kf__store_stmt(st, id, &s);
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    if (exact) {
+    if (id == ST_HWM_EXACT) {
         bind_u64(s, 2, from);
     } else {
         bind_u64(s, 2, lo);
@@ -557,8 +559,10 @@ static int hwm_probe(struct kf_store *st, const char *device_id, int exact, uint
 /* Advance the device's HWM over stored envelopes contiguous with it. Agents send batches
  * that start right after the mark, so an exact lookup almost always finds the next one; a
  * batch that overlaps the mark (resent with other boundaries) starts at most
- * KF_ENV_MAX_RECORDS - 1 before it, so the fallback is a short index range. */
-static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
+ * KF_ENV_MAX_RECORDS - 1 before it, so the fallback is a short index range. A quarantined
+ * frame counts as stored (store_quarantine.h): that probe runs only when the others found
+ * nothing, once per device and commit, on an index that is empty in normal operation. */
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
 {
     uint64_t start = acked;
     sqlite3_stmt *s = NULL;
@@ -568,9 +572,11 @@ static int advance_hwm(struct kf_store *st, const char *device_id, uint64_t acke
         uint64_t lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
         uint64_t end = 0;
 
-        r = hwm_probe(st, device_id, 1, lo, acked + 1, &end);
+        r = hwm_probe(st, device_id, ST_HWM_EXACT, lo, acked + 1, &end);
         if (r == 0 && end <= acked)
-            r = hwm_probe(st, device_id, 0, lo, acked + 1, &end);
+            r = hwm_probe(st, device_id, ST_HWM_NEXT, lo, acked + 1, &end);
+        if (r == 0 && end <= acked)
+            r = hwm_probe(st, device_id, ST_HWM_QUARANTINE, lo, acked + 1, &end);
         if (r < 0)
             return r;
         if (end <= acked)
@@ -644,7 +650,7 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
     r = kf__store_stmt_run(st, s, "acked");
     if (r < 0)
         return r;
-    return advance_hwm(st, in->hdr.device_id, device_acked, &out->acked_seq);
+    return kf__store_advance_hwm(st, in->hdr.device_id, device_acked, &out->acked_seq);
 }
 
 /* Frames of one device are processed together (in arrival order), so the per-device work
@@ -653,6 +659,20 @@ struct order {
     const char *device_id;
     size_t index;
 };
+
+/* A replayed quarantine row committed: it is released (kept, as the record of what
+ * happened, but no longer held). */
+static int release_quarantined(struct kf_store *st, int64_t id, int64_t now)
+{
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_stmt(st, ST_QUARANTINE_RELEASE, &s);
+
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    return kf__store_stmt_run(st, s, "release quarantined");
+}
 
 static int order_cmp(const void *a, const void *b)
 {
@@ -729,6 +749,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         default:
             r = 0; /* ACK/COMMAND never come from devices; only last_seen is noted */
         }
+        if (r == 0 && in->quarantine_id != 0)
+            r = release_quarantined(st, in->quarantine_id, now);
         if (r < 0)
             return r;
     }
@@ -736,7 +758,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     if (r < 0)
         return r;
     /* Frames may have come in any order: advance over everything stored, once. */
-    r = advance_hwm(st, device_id, dev.acked_seq, &hwm);
+    r = kf__store_advance_hwm(st, device_id, dev.acked_seq, &hwm);
     if (r < 0)
         return r;
     for (size_t k = 0; k < m; k++) {

@@ -28,6 +28,8 @@ enum kf_stmt {
     ST_FAULT_STATE,
     ST_HWM_NEXT,
     ST_HWM_EXACT,
+    ST_HWM_QUARANTINE,
+    ST_QUARANTINE_RELEASE,
     ST_GAP_INSERT,
     ST_REJECT_ADD,
     ST_EXPIRE,
@@ -71,9 +73,10 @@ struct kf_store {
 
 /* Schema migrations defined beside their code (NULL-terminated lists of statements; the
  * order is store.c's migrations[]). */
-extern const char *const kf__schema_broker[];   /* v2: store_broker.c */
-extern const char *const kf__schema_identity[]; /* v3: store_identity.c */
-extern const char *const kf__schema_sla[];      /* v4: store_sla.c */
+extern const char *const kf__schema_broker[];     /* v2: store_broker.c */
+extern const char *const kf__schema_identity[];   /* v3: store_identity.c */
+extern const char *const kf__schema_sla[];        /* v4: store_sla.c */
+extern const char *const kf__schema_quarantine[]; /* v5: store_quarantine.c */
 
 /* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
  * its transaction, and only when a state actually changes: each compares with the state
@@ -103,6 +106,10 @@ int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
  * that is NULL when empty or 0. */
 int kf__store_prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret);
 int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem);
+/* Move device_id's high-water mark from acked over the stored frames (and held quarantine
+ * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction. */
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked,
+                          uint64_t *ret);
 const char *kf__store_col_text(sqlite3_stmt *s, int i);
 void kf__store_col_copy(char *dst, size_t cap, sqlite3_stmt *s, int i);
 void kf__store_bind_opt_text(sqlite3_stmt *s, int i, const char *v);

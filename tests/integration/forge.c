@@ -283,6 +283,12 @@ int main(int argc, char **argv)
     seal(&h, topic, body, bomb_len, sk, buf, sizeof(buf), &len);
     write_frame("wrongdict", topic, "bad_compression", buf, len);
 
+    /* A poison frame: valid, signed, every check at receipt passes, but its sequence number
+     * is past what the store can hold (2^63): the store refuses it, so it is quarantined. */
+    header(&h, dev, (uint64_t)1 << 63, 1);
+    seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len);
+    write_frame("poison", topic, "quarantined", buf, len);
+
     /* After all of that, a valid frame still commits: the server kept serving. */
     header(&h, dev, seq + 1, 1);
     seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len);

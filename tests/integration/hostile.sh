@@ -34,6 +34,9 @@ it_wait_for 10 'grep -q ready "$IT_DIR/kioskd.log"' || fail "kioskd never became
 
 committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $4} END {print s+0}'; }
 rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
+# Quarantine rows as CSV, header first: id,device,kind,seqs,when,state,replays,reason.
+qcsv() { ctl quarantine --format csv | grep -v '^#'; }
+held() { qcsv | awk 'NR > 1' | wc -l; }
 
 while read -r name topic reason; do
     owner=$(echo "$topic" | cut -d/ -f3)
@@ -45,6 +48,7 @@ while read -r name topic reason; do
     case $name in
     valid) it_wait_for 10 'test "$(committed)" = 1' || fail "valid frame not committed" ;;
     after) it_wait_for 10 'test "$(committed)" = 2' || fail "valid frame after the hostile ones not committed: kioskd stopped serving?" ;;
+    poison) it_wait_for 10 'test "$(held)" = 1' || fail "poison frame not quarantined" ;;
     *) it_wait_for 10 'test "$(rejected "$reason")" -ge 1' || fail "$name: not counted as $reason" ;;
     esac
     echo "ok: $name -> $reason"
@@ -59,6 +63,25 @@ done
 [ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
 [ "$(rejected malformed)" = 2 ] || fail "malformed counted $(rejected malformed), want 2 (truncated, json)"
 [ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
+
+# The poison frame: kept with the store's reason, its bytes exactly as sent, counted, and
+# acknowledged (the ACK's mark cannot move: 2^63 is not contiguous with anything); it is
+# not a rejection. A replay asked for is taken on kioskd's next store tick, fails the same
+# way, and the row stays held with its attempt counted.
+grep -q "quarantined and acked" "$IT_DIR/kioskd.log" || fail "no quarantine line in kioskd's log"
+qcsv | grep -q "bad sequence range" || fail "quarantine reason missing: $(qcsv)"
+qid=$(qcsv | awk -F, 'NR == 2 {print $1}')
+ctl quarantine show "$qid" | tr -d '\n' | grep -q "$(od -An -tx1 -v "$IT_DIR/frames/poison.bin" | tr -d ' \n')" ||
+    fail "quarantine show does not print the frame as it was sent"
+ctl quarantine replay all | grep -q "1 frame(s) to replay" || fail "replay not accepted"
+it_wait_for 20 'qcsv | awk -F, "NR == 2 {print \$7}" | grep -qx 1' ||
+    fail "the replay was not taken: $(qcsv)"
+it_wait_for 10 'test "$(grep -c "quarantined and acked" "$IT_DIR/kioskd.log")" -ge 2' ||
+    fail "the replayed poison frame was not quarantined again"
+[ "$(held)" = 1 ] || fail "quarantine holds $(held) rows after the replay, want 1"
+rc=0
+ctl quarantine replay 999 >/dev/null 2>&1 || rc=$?
+[ $rc = 1 ] || fail "replay of a missing row: rc=$rc, want 1"
 
 # The auditor's check: what was committed verifies from the stored evidence alone; a copy
 # of the database with one stored frame altered, or one usage figure edited, does not.

@@ -16,6 +16,7 @@
 #include "registry.h"
 #include "store.h"
 #include "store_query.h"
+#include "store_quarantine.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define FULL_FIXTURES KF_SOURCE_DIR "/fixtures/deployment.json"
@@ -667,4 +668,94 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
                     " FROM txns GROUP BY 1, 2, 3, 4)"),
                  0);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
+}
+
+/* ---- quarantine (store_quarantine.h) ---- */
+
+struct taken {
+    int n;
+    int64_t id;
+    size_t raw_len;
+    char topic[64];
+};
+
+static int take_cb(void *ud, const struct kf_quarantined *q, const char *topic, const uint8_t *raw,
+                   size_t raw_len)
+{
+    struct taken *t = ud;
+
+    (void)raw;
+    t->n++;
+    t->id = q->id;
+    t->raw_len = raw_len;
+    snprintf(t->topic, sizeof(t->topic), "%s", topic);
+    return 0;
+}
+
+static int count_cb(void *ud, const struct kf_quarantined *q, const char *topic, const uint8_t *raw,
+                    size_t raw_len)
+{
+    (void)q;
+    (void)topic;
+    (void)raw;
+    (void)raw_len;
+    (*(int *)ud)++;
+    return 0;
+}
+
+Test(store, quarantine_acks_over_the_frame_and_a_replay_commits_it)
+{
+    struct frame f1, f2, f3;
+    struct kf_commit_out out = {0};
+    struct taken t = {0};
+    uint32_t n = 0;
+    int held = 0;
+
+    /* seqs 1-2 stored; 3-5 refused and quarantined; 6-7 stored past it */
+    records_frame(&f1, "KF-XH-0001", 1, 2);
+    cr_assert_eq(commit1(&f1.in, &out), 0);
+    cr_assert_eq(out.acked_seq, 2);
+    records_frame(&f3, "KF-XH-0001", 6, 2);
+    cr_assert_eq(commit1(&f3.in, &out), 0);
+    cr_assert_eq(out.acked_seq, 2, "a gap at 3: the mark cannot pass it");
+    records_frame(&f2, "KF-XH-0001", 3, 3);
+    cr_assert_eq(kf_store_quarantine(st, &f2.in, "EINVAL: test", recv_base + 1, &out), 0);
+    cr_assert_eq(out.quarantined, 1);
+    cr_assert_eq(out.acked_seq, 7, "the mark moves over the quarantined frame and on");
+    cr_assert_eq(q1("SELECT acked_seq FROM devices WHERE device_id = 'KF-XH-0001'"), 7);
+    cr_assert_eq(q1("SELECT count(*) FROM records WHERE seq BETWEEN 3 AND 5"), 0);
+    /* The device resends it: one row, the newest reason. */
+    cr_assert_eq(kf_store_quarantine(st, &f2.in, "EINVAL: again", recv_base + 2, &out), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM quarantine"), 1);
+    cr_assert_eq(kf_store_quarantine_each(st, 1, count_cb, &held), 0);
+    cr_assert_eq(held, 1);
+
+    /* Nothing is handed back until asked. */
+    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(t.n, 0);
+    cr_assert_eq(kf_store_quarantine_request(st, 0, recv_base + 3, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(t.n, 1);
+    cr_assert_eq(t.raw_len, sizeof(raw_frame));
+    cr_assert_str_eq(t.topic, "kf/v1/KF-XH-0001/events");
+    cr_assert_eq(q1("SELECT attempts FROM quarantine"), 1);
+    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(t.n, 1, "taken once per request");
+
+    /* The replay commits below the mark (a received frame there would be a replay) and
+     * releases the row; the mark stays. */
+    f2.in.quarantine_id = t.id;
+    cr_assert_eq(commit1(&f2.in, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(out.replay, 0);
+    cr_assert_eq(out.inserted, 3);
+    cr_assert_eq(out.acked_seq, 7);
+    cr_assert_eq(q1("SELECT count(*) FROM records WHERE seq BETWEEN 3 AND 5"), 3);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 7);
+    cr_assert_eq(q1("SELECT count(*) FROM quarantine WHERE released_ms IS NOT NULL"), 1);
+    held = 0;
+    cr_assert_eq(kf_store_quarantine_each(st, 1, count_cb, &held), 0);
+    cr_assert_eq(held, 0);
+    cr_assert_eq(kf_store_quarantine_request(st, 0, recv_base + 4, &n), 0);
+    cr_assert_eq(n, 0, "a released row cannot be asked for again");
 }
