@@ -257,7 +257,11 @@ static void link_connect(struct kf_link *l)
         co.password = l->password;
     if (l->tls) {
         /* Server authentication only: the terminal proves itself with its password here and
-         * with its Ed25519 key in every frame. TLS 1.2+ is the broker's to enforce. */
+         * with its Ed25519 key in every frame. TLS 1.2+ is the broker's to enforce. No
+         * cipher list or version pin for memory's sake either: OpenSSL 3 builds its algorithm
+         * tables in SSL_CTX_new whatever is restricted later, and one handshake runs code in
+         * every 64 KiB window of libcrypto's text, which the kernel's fault-around then maps
+         * whole (measured: bench/agent-rss-tls with KF_RSS_FAULTS=1). */
         so.trustStore = l->ca_file && l->ca_file[0] ? l->ca_file : NULL;
         so.enableServerCertAuth = 1;
         so.verify = 1; /* the certificate must name the URI's host */
