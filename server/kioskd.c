@@ -506,6 +506,12 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
         kf_err("store %s: %s", cfg->store_path, kf_strerror(rc));
         goto out_free;
     }
+    rc = kf_store_checkpointer_start(kd->store);
+    if (rc != 0) {
+        /* Not fatal: the commits checkpoint themselves, as SQLite does by default. */
+        kf_warn("store %s: no checkpoint thread (%s): commits will checkpoint", cfg->store_path,
+                kf_strerror(rc));
+    }
     rc = kf_store_load_registry(kd->store, &kd->reg);
     if (rc != 0) {
         kf_err("store %s: loading the registry: %s", cfg->store_path, kf_strerror(rc));

@@ -539,6 +539,7 @@ void kf_store_free(struct kf_store *st)
 {
     if (!st)
         return;
+    kf__store_checkpointer_stop(st);
     for (int i = 0; i < ST_COUNT_; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);

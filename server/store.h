@@ -41,6 +41,9 @@ const char *kf_reject_name(int reason);
 /* Open (creating and migrating unless KF_STORE_RDONLY) the database at path. Returns owned. */
 int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);
 void kf_store_free(struct kf_store *st); /* NULL is a no-op */
+/* The writer only (kioskd): run WAL checkpoints on a thread of its own instead of inside
+ * the commits (store_ckpt.c). Stopped by kf_store_free. 0 or -errno. */
+int kf_store_checkpointer_start(struct kf_store *st);
 
 /* Load the deployment fixtures (fixtures/deployment.json format, see docs/OPERATIONS.md):
  * units, banks, zones, service families and items, and the SLA contracts (optional

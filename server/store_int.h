@@ -68,8 +68,12 @@ struct kf_store {
     unsigned flags;
     sqlite3_stmt *stmt[ST_COUNT_];
     char errmsg[256];
-    uint64_t sla_facts; /* facts written for the SLA engine (kf_store_sla_facts_written) */
+    uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
+    struct kf__ckpt *ckpt; /* the checkpointer thread (store_ckpt.c), or NULL */
 };
+
+/* Stop and join the checkpointer, if any (kf_store_free). */
+void kf__store_checkpointer_stop(struct kf_store *st);
 
 /* Schema migrations defined beside their code (NULL-terminated lists of statements; the
  * order is store.c's migrations[]). */

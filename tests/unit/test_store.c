@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -758,4 +759,35 @@ Test(store, quarantine_acks_over_the_frame_and_a_replay_commits_it)
     cr_assert_eq(held, 0);
     cr_assert_eq(kf_store_quarantine_request(st, 0, recv_base + 4, &n), 0);
     cr_assert_eq(n, 0, "a released row cannot be asked for again");
+}
+
+/* ---- the checkpoint thread (store_ckpt.c) ---- */
+
+Test(store, checkpoints_run_beside_the_commits)
+{
+    struct stat sb;
+    off_t before;
+    int i;
+
+    cr_assert_eq(kf_store_checkpointer_start(st), 0);
+    cr_assert_eq(kf_store_checkpointer_start(st), -EINVAL, "one checkpointer per store");
+    cr_assert_eq(stat(dbpath, &sb), 0);
+    before = sb.st_size;
+    /* Past 1000 pages of WAL: commits only append, the thread copies them back. */
+    for (uint64_t seq = 1; seq <= 32 * 400; seq += 32) {
+        struct frame f;
+        struct kf_commit_out out;
+
+        records_frame(&f, "KF-XH-0001", seq, 32);
+        cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(st));
+    }
+    for (i = 0; i < 50; i++) {
+        cr_assert_eq(stat(dbpath, &sb), 0);
+        if (sb.st_size > before)
+            break;
+        usleep(100 * 1000);
+    }
+    cr_assert_gt(sb.st_size, before, "the database file never grew: no checkpoint ran");
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 32 * 400);
+    /* kf_store_free (teardown) stops and joins the thread. */
 }
