@@ -58,7 +58,13 @@ struct kf_agent {
     uint64_t last_progress_ms; /* uv_now of the last ack progress (or first send) */
     uint64_t pending_bytes;    /* JSON appended since everything was last sent */
     int clock_synced;
-    int64_t clock_offset_ms;
+    int64_t clock_offset_ms;    /* server - local wall clock, measured at clock_base_ms */
+    int64_t clock_base_ms;      /* the wall clock's base then (kf_clock_base_ms) */
+    int clock_saved;            /* a measurement is kept in the outbox for this boot */
+    int64_t clock_saved_off_ms; /* its offset + base: all a correction depends on */
+    uint32_t boot_no;           /* the kernel boot's number in the outbox; 0: unknown */
+    int64_t (*clock_base_cb)(void *ud);
+    void *clock_ud;
     struct kf_agent_stats st;
 
     int closing;
@@ -73,22 +79,55 @@ struct agent_batch {
     uint64_t first_seq;
     uint32_t n;
     int all_health;
+    uint32_t boot; /* the clock regime of the batch: its first record's */
+    int64_t base_ms;
 };
 
-static uint8_t agent_flags(const struct kf_agent *a)
+/* Records whose wall-clock bases differ by more than this were stamped either side of a
+ * clock step: they go in different frames, each with its own offset. NTP's slewing moves
+ * the base by at most 0.5 ms a second, so a batch never splits for that. */
+#define AGENT_CLOCK_STEP_MS 1000
+
+static int64_t agent_clock_base(const struct kf_agent *a)
 {
-    return a->clock_synced ? KF_ENV_F_CLOCK_SYNCED : 0;
+    return a->clock_base_cb ? a->clock_base_cb(a->clock_ud) : kf_clock_base_ms();
 }
 
+/* The offset in force for a record stamped under (boot, base_ms): the one measured in that
+ * boot plus the step of the wall clock between the record and the measurement (outbox.h).
+ * 0 and *ret_ms, or -ENOENT: never measured in that boot. Boot 0 (records of an outbox
+ * written before regimes were recorded): the offset measured now, as then. */
+static int agent_offset_for(const struct kf_agent *a, uint32_t boot, int64_t base_ms,
+                            int64_t *ret_ms)
+{
+    int64_t off, at_base;
+
+    if (boot == 0 || boot == a->boot_no) {
+        if (!a->clock_synced)
+            return -ENOENT;
+        *ret_ms = a->clock_offset_ms + (boot == 0 ? 0 : a->clock_base_ms - base_ms);
+        return 0;
+    }
+    if (kf_outbox_clock_get(a->ob, boot, &off, &at_base) != 0)
+        return -ENOENT;
+    *ret_ms = off + (at_base - base_ms);
+    return 0;
+}
+
+/* A header stamped now: the offset in force now. */
 static void agent_header(const struct kf_agent *a, struct kf_env_header *h, uint8_t kind)
 {
+    int64_t off;
+
     memset(h, 0, sizeof(*h));
     h->kind = kind;
-    h->flags = agent_flags(a);
     memcpy(h->device_id, a->cfg.device_id, sizeof(h->device_id));
     h->key_epoch = a->cfg.key_epoch;
     h->device_ms = kf_now_ms();
-    h->clock_offset_ms = a->clock_synced ? a->clock_offset_ms : 0;
+    if (agent_offset_for(a, a->boot_no, agent_clock_base(a), &off) == 0) {
+        h->flags = KF_ENV_F_CLOCK_SYNCED;
+        h->clock_offset_ms = off;
+    }
 }
 
 /* Seal a small uncompressed frame (HELLO, STATE). */
@@ -120,6 +159,13 @@ static int batch_visit(void *ud, const struct kf_outbox_rec *rec)
     struct agent_batch *b = ud;
     if (rec->seq != b->first_seq + b->n)
         return -EIO; /* the outbox promises a contiguous run */
+    if (b->n == 0) {
+        b->boot = rec->boot;
+        b->base_ms = rec->base_ms;
+    } else if (rec->boot != b->boot || rec->base_ms - b->base_ms > AGENT_CLOCK_STEP_MS ||
+               b->base_ms - rec->base_ms > AGENT_CLOCK_STEP_MS) {
+        return 1; /* another clock regime: the next frame */
+    }
     if (b->len + rec->json_len + 2 > b->cap)
         return -EMSGSIZE;
     b->buf[b->len++] = b->n ? ',' : '[';
@@ -160,9 +206,11 @@ static void agent_flush(struct kf_agent *a, int force)
         b.cap = body_cap;
         b.first_seq = a->send_seq;
         b.all_health = 1;
-        if (kf_outbox_peek(a->ob, a->send_seq, a->cfg.batch_max_records, a->cfg.batch_max_bytes,
-                           batch_visit, &b, &visited) != 0 ||
-            b.n == 0)
+        int pr = kf_outbox_peek(a->ob, a->send_seq, a->cfg.batch_max_records,
+                                a->cfg.batch_max_bytes, batch_visit, &b, &visited);
+        int64_t off;
+
+        if ((pr != 0 && pr != 1) || b.n == 0)
             break;
         int full = b.n >= a->cfg.batch_max_records || a->send_seq + b.n < os.next_seq;
         if (!force && !full)
@@ -172,6 +220,14 @@ static void agent_flush(struct kf_agent *a, int force)
         uint8_t *zbuf = scratch + body_cap;
         uint8_t *frame = zbuf + KF_ENV_MAX_BYTES;
         agent_header(a, &h, KF_MSG_RECORDS);
+        /* The offset in force when these records were stamped (docs/PROTOCOL.md section 9),
+         * not the one now: they may predate a step of the clock, or this boot. */
+        h.flags &= (uint8_t)~KF_ENV_F_CLOCK_SYNCED;
+        h.clock_offset_ms = 0;
+        if (agent_offset_for(a, b.boot, b.base_ms, &off) == 0) {
+            h.flags |= KF_ENV_F_CLOCK_SYNCED;
+            h.clock_offset_ms = off;
+        }
         body = (const uint8_t *)b.buf;
         body_len = b.len;
         if (kf_zctx_compress(a->zctx, b.buf, b.len, zbuf, KF_ENV_MAX_BYTES, &zlen, &dict_id) == 0 &&
@@ -376,7 +432,19 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     if (v.hdr.device_ms > a->last_ack_server_ms) {
         a->last_ack_server_ms = v.hdr.device_ms;
         a->clock_offset_ms = v.hdr.device_ms - kf_now_ms();
+        a->clock_base_ms = agent_clock_base(a);
         a->clock_synced = 1;
+        /* Kept for this boot's records that are still held after a reboot. A correction
+         * depends only on offset + base (a step moves both, oppositely), so it is written
+         * the first time and when that sum drifts by a second, not on every ACK. */
+        int64_t kept = a->clock_offset_ms + a->clock_base_ms;
+        if (a->boot_no != 0 && (!a->clock_saved || kept - a->clock_saved_off_ms > 1000 ||
+                                a->clock_saved_off_ms - kept > 1000)) {
+            if (kf_outbox_clock_put(a->ob, a->boot_no, a->clock_offset_ms, a->clock_base_ms) == 0) {
+                a->clock_saved = 1;
+                a->clock_saved_off_ms = kept;
+            }
+        }
     }
 
     if (!a->online) {
@@ -500,6 +568,33 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     rc = kf_outbox_open(cfg->outbox_path, &lim, &a->ob);
     if (rc < 0)
         goto out_zctx;
+    /* The kernel boot the records are stamped in (outbox.h, "Clock regimes"). Without one
+     * the records carry no regime and get the offset measured when they are sent. */
+    {
+        char kboot[64] = "";
+
+        if (opts && opts->kernel_boot_id) {
+            snprintf(kboot, sizeof(kboot), "%s", opts->kernel_boot_id);
+        } else {
+            FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+            if (f != NULL) {
+                if (fgets(kboot, sizeof(kboot), f) == NULL)
+                    kboot[0] = '\0';
+                fclose(f);
+            }
+        }
+        kboot[strcspn(kboot, " \r\n")] = '\0';
+        if (kboot[0] == '\0' || kf_outbox_boot(a->ob, kboot, &a->boot_no) < 0) {
+            kf_warn("%s: no kernel boot id: records are sent with the clock offset measured "
+                    "then, even across a step of the clock",
+                    cfg->device_id);
+            a->boot_no = 0;
+        }
+    }
+    if (opts) {
+        a->clock_base_cb = opts->clock_base_cb;
+        a->clock_ud = opts->clock_ud;
+    }
 
     memset(&lo, 0, sizeof(lo));
     lo.uri = opts && opts->uri ? opts->uri : cfg->uri;
@@ -576,6 +671,7 @@ int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *r
     rc = kf_record_format(rec, json, sizeof(json), &len);
     if (rc < 0)
         return rc;
+    kf_outbox_set_clock(a->ob, a->boot_no, agent_clock_base(a));
     rc = kf_outbox_append(a->ob, rec->type, rec->ts_ms, json, len, &seq);
     if (rc == -ENOBUFS)
         a->st.health_dropped++;
@@ -622,6 +718,7 @@ int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_
     rc = kf_outbox_stats(a->ob, &os);
     if (rc < 0)
         goto out;
+    kf_outbox_set_clock(a->ob, a->boot_no, agent_clock_base(a));
     rc = kf_outbox_append_many(a->ob, or, n, &appended);
     if (rc < 0)
         goto out;

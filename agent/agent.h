@@ -35,6 +35,11 @@ struct kf_agent_opts {
     void *health_ud;
     uint32_t health_interval_s; /* 0: cfg->health_interval_s */
     uint64_t seed;              /* reconnect jitter; 0: random */
+    /* The wall clock's base (kf_clock_base_ms) and the kernel boot id; NULL: the system's
+     * (tests step a clock through these). */
+    int64_t (*clock_base_cb)(void *ud);
+    void *clock_ud;
+    const char *kernel_boot_id;
 };
 
 struct kf_agent_stats {

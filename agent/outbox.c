@@ -1,8 +1,11 @@
 /* outbox.c: the agent's durable queue of records, on SQLite.
  *
- * Schema (user_version 1):
- *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT)
+ * Schema (user_version 2):
+ *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT, boot, base_ms)
  *   meta(id = 1, next_seq, acked_seq, bytes, health, health_dropped)
+ *   clocks(boot INTEGER PRIMARY KEY, boot_id TEXT UNIQUE, offset_ms, base_ms)
+ * v2 added the clock regime of each record (boot, base_ms: outbox.h) and the clocks table;
+ * records of a v1 outbox keep boot 0 ("not recorded").
  * The one meta row is updated in the same transaction as the records it describes, so the
  * statistics are exact and O(1) to read; records held = next_seq - 1 - acked_seq because the
  * run is contiguous. len is stored because length() on TEXT counts characters, not bytes.
@@ -23,7 +26,7 @@
 
 #include <kf/record.h>
 
-#define KF_OB_SCHEMA_VERSION 1
+#define KF_OB_SCHEMA_VERSION 2
 #define KF_OB_BUSY_TIMEOUT_MS 5000
 
 #define KF_OB_DEFAULT_MAX_RECORDS 500000u
@@ -42,6 +45,10 @@ enum kf_ob_stmt {
     KF_OB_ACK_DELETE,
     KF_OB_MAX_SEQ,
     KF_OB_REBASE,
+    KF_OB_BOOT_GET,
+    KF_OB_BOOT_ADD,
+    KF_OB_CLOCK_PUT,
+    KF_OB_CLOCK_GET,
     KF_OB_STMT_COUNT_
 };
 
@@ -53,13 +60,19 @@ static const char *const kf_ob_sql[KF_OB_STMT_COUNT_] = {
                        " FROM meta WHERE id = 1",
     [KF_OB_META_PUT] = "UPDATE meta SET next_seq = ?1, acked_seq = ?2, bytes = ?3, health = ?4,"
                        " health_dropped = ?5 WHERE id = 1",
-    [KF_OB_INSERT] = "INSERT INTO records(seq, type, ts_ms, len, json) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [KF_OB_PEEK] = "SELECT seq, type, ts_ms, len, json FROM records WHERE seq >= ?1"
+    [KF_OB_INSERT] = "INSERT INTO records(seq, type, ts_ms, len, json, boot, base_ms)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [KF_OB_PEEK] = "SELECT seq, type, ts_ms, len, json, boot, base_ms FROM records WHERE seq >= ?1"
                    " ORDER BY seq LIMIT ?2",
     [KF_OB_ACK_SUM] = "SELECT count(*), total(len), total(type = ?2) FROM records WHERE seq <= ?1",
     [KF_OB_ACK_DELETE] = "DELETE FROM records WHERE seq <= ?1",
     [KF_OB_MAX_SEQ] = "SELECT max(seq) FROM records",
     [KF_OB_REBASE] = "UPDATE records SET seq = seq + ?1",
+    [KF_OB_BOOT_GET] = "SELECT boot FROM clocks WHERE boot_id = ?1",
+    [KF_OB_BOOT_ADD] = "INSERT INTO clocks(boot_id) VALUES(?1)",
+    [KF_OB_CLOCK_PUT] = "UPDATE clocks SET offset_ms = ?2, base_ms = ?3 WHERE boot = ?1",
+    [KF_OB_CLOCK_GET] = "SELECT offset_ms, base_ms FROM clocks WHERE boot = ?1"
+                        " AND offset_ms IS NOT NULL",
 };
 
 static const char kf_ob_schema_v1[] =
@@ -79,6 +92,18 @@ static const char kf_ob_schema_v1[] =
     "INSERT INTO meta(id, next_seq, acked_seq, bytes, health, health_dropped)"
     " VALUES(1, 1, 0, 0, 0, 0);"
     "PRAGMA user_version = 1;";
+
+/* v1 -> v2: the clock regime of each record. Clocks rows of boots no record needs any more
+ * are pruned at open (kf_ob_prune_clocks). */
+static const char kf_ob_schema_v2[] =
+    "ALTER TABLE records ADD COLUMN boot INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE records ADD COLUMN base_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE clocks("
+    " boot INTEGER PRIMARY KEY,"
+    " boot_id TEXT NOT NULL UNIQUE,"
+    " offset_ms INTEGER,"
+    " base_ms INTEGER);"
+    "PRAGMA user_version = 2;";
 
 /* Per-connection settings. Constants, nothing formatted in; PRAGMAs cannot take bindings. */
 static const char kf_ob_pragmas[] = "PRAGMA synchronous = FULL;"
@@ -100,6 +125,8 @@ struct kf_ob_meta {
 struct kf_outbox {
     sqlite3 *db;
     struct kf_outbox_limits lim;
+    uint32_t boot; /* the regime stamped on appends (kf_outbox_set_clock) */
+    int64_t base_ms;
     struct kf_ob_meta meta; /* mirrors the committed meta row */
     sqlite3_stmt *st[KF_OB_STMT_COUNT_];
 };
@@ -247,7 +274,9 @@ static int kf_ob_insert(struct kf_outbox *ob, uint64_t seq, const struct kf_outb
         (r = kf_ob_err(sqlite3_bind_int64(s, 3, rec->ts_ms))) < 0 ||
         (r = kf_ob_err(sqlite3_bind_int64(s, 4, (sqlite3_int64)rec->json_len))) < 0 ||
         (r = kf_ob_err(sqlite3_bind_text(s, 5, rec->json, (int)rec->json_len, SQLITE_STATIC))) <
-            0) {
+            0 ||
+        (r = kf_ob_err(sqlite3_bind_int64(s, 6, ob->boot))) < 0 ||
+        (r = kf_ob_err(sqlite3_bind_int64(s, 7, ob->base_ms))) < 0) {
         kf_ob_done(s);
         return r;
     }
@@ -362,7 +391,20 @@ static int kf_ob_migrate(struct kf_outbox *ob)
         r = kf_ob_err(sqlite3_exec(ob->db, kf_ob_schema_v1, NULL, NULL, NULL));
         if (r < 0)
             goto out_rollback;
+        version = 1;
     }
+    if (version == 1) {
+        r = kf_ob_err(sqlite3_exec(ob->db, kf_ob_schema_v2, NULL, NULL, NULL));
+        if (r < 0)
+            goto out_rollback;
+    }
+    /* A boot's clock row is needed while a record of it is held (or it is the newest). */
+    r = kf_ob_err(sqlite3_exec(ob->db,
+                               "DELETE FROM clocks WHERE boot < (SELECT max(boot) FROM clocks)"
+                               " AND boot NOT IN (SELECT DISTINCT boot FROM records)",
+                               NULL, NULL, NULL));
+    if (r < 0)
+        goto out_rollback;
     return kf_ob_exec(ob, KF_OB_COMMIT);
 
 out_rollback:
@@ -576,6 +618,8 @@ int kf_outbox_peek(struct kf_outbox *ob, uint64_t from_seq, uint32_t max_records
         rec.ts_ms = sqlite3_column_int64(s, 2);
         rec.json = (const char *)sqlite3_column_text(s, 4);
         rec.json_len = (size_t)sqlite3_column_bytes(s, 4);
+        rec.boot = (uint32_t)sqlite3_column_int64(s, 5);
+        rec.base_ms = sqlite3_column_int64(s, 6);
         if (rec.json == NULL) {
             r = -ENOMEM; /* the only way a NOT NULL TEXT column reads back NULL */
             goto out_reset;
@@ -717,4 +761,79 @@ int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret)
     ret->health = ob->meta.health;
     ret->health_dropped = ob->meta.health_dropped;
     return 0;
+}
+
+int kf_outbox_boot(struct kf_outbox *ob, const char *boot_id, uint32_t *ret)
+{
+    sqlite3_stmt *s;
+    int r, rc;
+
+    if (ob == NULL || boot_id == NULL || boot_id[0] == '\0' || ret == NULL)
+        return -EINVAL;
+    for (int pass = 0; pass < 2; pass++) {
+        s = ob->st[KF_OB_BOOT_GET];
+        if ((r = kf_ob_err(sqlite3_bind_text(s, 1, boot_id, -1, SQLITE_STATIC))) < 0) {
+            kf_ob_done(s);
+            return r;
+        }
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *ret = (uint32_t)sqlite3_column_int64(s, 0);
+            kf_ob_done(s);
+            return 0;
+        }
+        kf_ob_done(s);
+        if (rc != SQLITE_DONE || pass == 1)
+            return rc == SQLITE_DONE ? -EIO : kf_ob_err(rc);
+        s = ob->st[KF_OB_BOOT_ADD];
+        if ((r = kf_ob_err(sqlite3_bind_text(s, 1, boot_id, -1, SQLITE_STATIC))) < 0) {
+            kf_ob_done(s);
+            return r;
+        }
+        if ((r = kf_ob_exec(ob, KF_OB_BOOT_ADD)) < 0)
+            return r;
+    }
+    return -EIO;
+}
+
+void kf_outbox_set_clock(struct kf_outbox *ob, uint32_t boot, int64_t base_ms)
+{
+    ob->boot = boot;
+    ob->base_ms = base_ms;
+}
+
+int kf_outbox_clock_put(struct kf_outbox *ob, uint32_t boot, int64_t offset_ms, int64_t base_ms)
+{
+    sqlite3_stmt *s = ob->st[KF_OB_CLOCK_PUT];
+    int r;
+
+    if ((r = kf_ob_err(sqlite3_bind_int64(s, 1, boot))) < 0 ||
+        (r = kf_ob_err(sqlite3_bind_int64(s, 2, offset_ms))) < 0 ||
+        (r = kf_ob_err(sqlite3_bind_int64(s, 3, base_ms))) < 0) {
+        kf_ob_done(s);
+        return r;
+    }
+    return kf_ob_exec(ob, KF_OB_CLOCK_PUT);
+}
+
+int kf_outbox_clock_get(struct kf_outbox *ob, uint32_t boot, int64_t *ret_offset_ms,
+                        int64_t *ret_base_ms)
+{
+    sqlite3_stmt *s = ob->st[KF_OB_CLOCK_GET];
+    int r, rc;
+
+    if ((r = kf_ob_err(sqlite3_bind_int64(s, 1, boot))) < 0) {
+        kf_ob_done(s);
+        return r;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *ret_offset_ms = sqlite3_column_int64(s, 0);
+        *ret_base_ms = sqlite3_column_int64(s, 1);
+        r = 0;
+    } else {
+        r = rc == SQLITE_DONE ? -ENOENT : kf_ob_err(rc);
+    }
+    kf_ob_done(s);
+    return r;
 }

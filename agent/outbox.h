@@ -37,13 +37,16 @@ struct kf_outbox_stats {
     uint64_t health_dropped; /* ever, persisted */
 };
 
-/* One record as stored: type (enum kf_rec_type), device time, canonical JSON. */
+/* One record as stored: type (enum kf_rec_type), device time, canonical JSON, and the
+ * clock it was stamped under (kf_outbox_set_clock; peek fills these in, appends ignore them). */
 struct kf_outbox_rec {
     uint64_t seq;
     int type;
     int64_t ts_ms;
     const char *json; /* borrowed; valid only during the callback */
     size_t json_len;
+    uint32_t boot;   /* kf_outbox_boot's number for the kernel boot; 0: not recorded */
+    int64_t base_ms; /* kf_clock_base_ms() when it was appended */
 };
 
 /* Open (creating if needed) the outbox at path. limits NULL: defaults. Returns owned. */
@@ -82,5 +85,23 @@ int kf_outbox_ack(struct kf_outbox *ob, uint64_t hwm);
 int kf_outbox_rebase(struct kf_outbox *ob, uint64_t hwm);
 
 int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret);
+
+/* Clock regimes (docs/PROTOCOL.md section 9). A record's device time is corrected by the
+ * offset in force when it was stamped, which is the offset measured later plus how far the
+ * wall clock was stepped in between: the difference of the clock's base (kf_clock_base_ms)
+ * at measurement and at append, within one kernel boot. So every record keeps the boot it
+ * was appended in and the base at append, and each boot keeps the last offset measured in
+ * it, for records still held after a reboot.
+ *
+ * kf_outbox_boot: the number of the kernel boot boot_id (/proc/sys/kernel/random/boot_id),
+ * created on first use (1, 2, ...). kf_outbox_set_clock: the regime stamped on the records
+ * appended from now on (boot 0, the default: none, as outboxes written before this was
+ * recorded). kf_outbox_clock_put/get: the offset last measured in a boot, at that base;
+ * get returns -ENOENT if none was. */
+int kf_outbox_boot(struct kf_outbox *ob, const char *boot_id, uint32_t *ret);
+void kf_outbox_set_clock(struct kf_outbox *ob, uint32_t boot, int64_t base_ms);
+int kf_outbox_clock_put(struct kf_outbox *ob, uint32_t boot, int64_t offset_ms, int64_t base_ms);
+int kf_outbox_clock_get(struct kf_outbox *ob, uint32_t boot, int64_t *ret_offset_ms,
+                        int64_t *ret_base_ms);
 
 #endif

@@ -25,6 +25,15 @@ int64_t kf_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t kf_clock_base_ms(void)
+{
+    struct timespec rt, bt;
+
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_BOOTTIME, &bt);
+    return ((int64_t)rt.tv_sec - (int64_t)bt.tv_sec) * 1000 + (rt.tv_nsec - bt.tv_nsec) / 1000000;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -104,6 +104,12 @@ struct fake_server {
     uint64_t hwm;
     int connected;
     int records_frames;
+    struct {
+        uint64_t seq;
+        uint32_t count;
+        uint8_t flags;
+        int64_t offset_ms;
+    } frames[64]; /* the first RECORDS frames, as received */
 };
 
 static void fake_ack(struct fake_server *fs, const char *dev)
@@ -138,6 +144,12 @@ static int fake_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     if (kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0) {
         pthread_mutex_lock(&fs->mu);
         if (v.hdr.kind == KF_MSG_RECORDS) {
+            if (fs->records_frames < 64) {
+                fs->frames[fs->records_frames].seq = v.hdr.seq;
+                fs->frames[fs->records_frames].count = v.hdr.count;
+                fs->frames[fs->records_frames].flags = v.hdr.flags;
+                fs->frames[fs->records_frames].offset_ms = v.hdr.clock_offset_ms;
+            }
             fs->records_frames++;
             if (v.hdr.seq <= fs->hwm + 1 && v.hdr.seq + v.hdr.count - 1 > fs->hwm)
                 fs->hwm = v.hdr.seq + v.hdr.count - 1;
@@ -306,4 +318,98 @@ Test(agent, forged_acks_delete_nothing, .init = start_broker, .fini = stop_broke
     cr_assert_eq(st.outbox.acked_seq, 0);
     cr_assert_gt(st.acks_rejected, 0);
     cr_assert_eq(st.acks, 0);
+}
+
+/* ---- clock regimes (docs/PROTOCOL.md section 9) ---- */
+
+static int64_t test_base_ms;
+
+static int64_t test_clock_base(void *ud)
+{
+    (void)ud;
+    return test_base_ms;
+}
+
+/* A terminal boots with its clock two days slow and stamps 10 txns; NTP then steps the
+ * clock right and it stamps 10 more; only then does it reach the server. The offset it
+ * measures is ~0, but the first 10 were stamped under a clock 2 days behind: their frame
+ * must say +2 days, the others ~0, and the two never share a frame. */
+Test(agent, records_carry_the_offset_in_force_when_stamped, .init = start_broker,
+     .fini = stop_broker, .timeout = 60)
+{
+    const int64_t two_days = 2 * 86400 * 1000LL;
+    struct kf_agent_config cfg;
+    struct kf_agent_opts opts = {0};
+    struct fake_server fs;
+    struct kf_agent_stats st;
+    uv_loop_t loop;
+    uint8_t spk[32], ssk[64], dev_pk[32], dev_sk[64];
+    struct run r;
+    int saw_slow = 0, saw_right = 0;
+
+    crypto_sign_keypair(spk, ssk);
+    kf_agent_config_defaults(&cfg);
+    snprintf(cfg.device_id, sizeof(cfg.device_id), DEV_ID);
+    snprintf(cfg.uri, sizeof(cfg.uri), "tcp://127.0.0.1:%d", broker_port);
+    snprintf(cfg.outbox_path, sizeof(cfg.outbox_path), "%s/outbox.db", tmpdir);
+    memcpy(cfg.server_pk, spk, 32);
+    cfg.flush_interval_ms = 50;
+    cfg.reconnect_min_ms = 50;
+    cfg.reconnect_max_ms = 500;
+    cfg.batch_max_records = 50;
+    crypto_sign_keypair(dev_pk, dev_sk);
+    opts.clock_base_cb = test_clock_base;
+    opts.kernel_boot_id = "test-boot-1";
+
+    fake_start(&fs, ssk);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_eq(kf_agent_new(&loop, &cfg, dev_sk, &opts, &r.agent), 0);
+    for (int i = 0; i < 20; i++) {
+        struct kf_record rec;
+
+        /* Before the step the wall clock reads two days early: so do its stamps. */
+        test_base_ms = kf_clock_base_ms() - (i < 10 ? two_days : 0);
+        memset(&rec, 0, sizeof(rec));
+        rec.type = KF_REC_TXN;
+        rec.ts_ms = kf_now_ms() - 60000 - (i < 10 ? two_days : 0);
+        snprintf(rec.u.txn.item, sizeof(rec.u.txn.item), "SB-001");
+        rec.u.txn.outcome = KF_OUTCOME_OK;
+        rec.u.txn.dur_ms = 1000;
+        cr_assert_eq(kf_agent_submit(r.agent, &rec, NULL), 0);
+    }
+    cr_assert_eq(kf_agent_start(r.agent), 0);
+    r.want_records = 0;
+    r.deadline = kf_mono_us() + 30 * 1000000LL;
+    uv_timer_init(&loop, &r.t);
+    r.t.data = &r;
+    uv_timer_start(&r.t, run_check, 20, 20);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(kf_agent_stats(r.agent, &st), 0);
+    kf_agent_close(r.agent, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    fake_stop(&fs);
+
+    cr_assert_eq(st.outbox.acked_seq, 20);
+    cr_assert(st.clock_synced);
+    cr_assert_lt(st.clock_offset_ms < 0 ? -st.clock_offset_ms : st.clock_offset_ms, 1000);
+    cr_assert_geq(fs.records_frames, 2);
+    for (int i = 0; i < fs.records_frames && i < 64; i++) {
+        uint64_t first = fs.frames[i].seq, last = first + fs.frames[i].count - 1;
+        int64_t off = fs.frames[i].offset_ms;
+
+        cr_assert(fs.frames[i].flags & KF_ENV_F_CLOCK_SYNCED, "frame %d not synced", i);
+        cr_assert(last <= 10 || first > 10, "frame %d mixes the two clocks (%lu-%lu)", i,
+                  (unsigned long)first, (unsigned long)last);
+        if (last <= 10) {
+            cr_assert(off > two_days - 1000 && off < two_days + 1000,
+                      "records stamped before the step: offset %ld, want +2 days", (long)off);
+            saw_slow = 1;
+        } else {
+            cr_assert(off > -1000 && off < 1000, "records after the step: offset %ld, want ~0",
+                      (long)off);
+            saw_right = 1;
+        }
+    }
+    cr_assert(saw_slow && saw_right);
 }

@@ -581,3 +581,75 @@ Test(outbox, rebase_follows_the_servers_numbering)
     cr_assert_eq(stats_of(ob).records, 0);
     kf_outbox_free(ob);
 }
+
+struct regime {
+    uint32_t boot[8];
+    int64_t base[8];
+    int n;
+};
+
+static int regime_cb(void *ud, const struct kf_outbox_rec *rec)
+{
+    struct regime *g = ud;
+
+    g->boot[g->n] = rec->boot;
+    g->base[g->n] = rec->base_ms;
+    g->n++;
+    return 0;
+}
+
+/* Each record keeps the clock regime it was appended under; a boot keeps its number and its
+ * last measured offset across a reopen; a v1 outbox migrates with its records unchanged
+ * (regime "not recorded"). */
+Test(outbox, records_keep_their_clock_regime)
+{
+    struct kf_outbox *ob;
+    struct regime g = {0};
+    uint32_t b1, b2, again;
+    int64_t off, base;
+    sqlite3 *db = NULL;
+
+    /* A v1 outbox with one record held, as an older agent left it. */
+    cr_assert_eq(sqlite3_open(ob_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "CREATE TABLE records(seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+                              " ts_ms INTEGER NOT NULL, len INTEGER NOT NULL, json TEXT NOT NULL);"
+                              "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
+                              " next_seq INTEGER NOT NULL, acked_seq INTEGER NOT NULL,"
+                              " bytes INTEGER NOT NULL, health INTEGER NOT NULL,"
+                              " health_dropped INTEGER NOT NULL);"
+                              "INSERT INTO meta VALUES(1, 2, 0, 2, 0, 0);"
+                              "INSERT INTO records VALUES(1, 1, 5, 2, '{}');"
+                              "PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+
+    ob = open_ob(NULL);
+    cr_assert_eq(kf_outbox_boot(ob, "boot-a", &b1), 0);
+    cr_assert_eq(kf_outbox_boot(ob, "boot-b", &b2), 0);
+    cr_assert_neq(b1, 0);
+    cr_assert_neq(b1, b2);
+    cr_assert_eq(kf_outbox_clock_get(ob, b1, &off, &base), -ENOENT);
+    kf_outbox_set_clock(ob, b1, 1000);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_TXN, 6, "{}", 2, NULL), 0);
+    kf_outbox_set_clock(ob, b2, -5000);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_TXN, 7, "{}", 2, NULL), 0);
+    cr_assert_eq(kf_outbox_clock_put(ob, b1, 250, 1000), 0);
+    kf_outbox_free(ob);
+
+    ob = open_ob(NULL);
+    cr_assert_eq(kf_outbox_boot(ob, "boot-a", &again), 0);
+    cr_assert_eq(again, b1, "a boot keeps its number");
+    cr_assert_eq(kf_outbox_clock_get(ob, b1, &off, &base), 0);
+    cr_assert_eq(off, 250);
+    cr_assert_eq(base, 1000);
+    cr_assert_eq(kf_outbox_peek(ob, 1, 10, 1 << 20, regime_cb, &g, NULL), 0);
+    cr_assert_eq(g.n, 3);
+    cr_assert_eq(g.boot[0], 0, "the v1 record: no regime");
+    cr_assert_eq(g.boot[1], b1);
+    cr_assert_eq(g.base[1], 1000);
+    cr_assert_eq(g.boot[2], b2);
+    cr_assert_eq(g.base[2], -5000);
+    kf_outbox_free(ob);
+}

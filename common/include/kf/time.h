@@ -13,6 +13,10 @@
 int64_t kf_now_ms(void);
 /* Monotonic clock, microseconds. Any thread. */
 int64_t kf_mono_us(void);
+/* The wall clock's base: CLOCK_REALTIME - CLOCK_BOOTTIME, in ms. Constant while nobody sets
+ * the clock (CLOCK_BOOTTIME counts true elapsed time since boot, suspend included); a step of
+ * the wall clock moves it by the step. Compared within one kernel boot only. Any thread. */
+int64_t kf_clock_base_ms(void);
 
 /* Local (Asia/Shanghai) calendar day of an instant, as days since 1970-01-01. */
 int32_t kf_local_day(int64_t utc_ms);
