@@ -243,6 +243,38 @@ static void run_check(uv_timer_t *t)
     }
 }
 
+/* An agent on this test's broker, trusting trusted_pk, with quick timers. */
+static void test_config(struct kf_agent_config *cfg, const uint8_t trusted_pk[32])
+{
+    kf_agent_config_defaults(cfg);
+    snprintf(cfg->device_id, sizeof(cfg->device_id), DEV_ID);
+    snprintf(cfg->uri, sizeof(cfg->uri), "tcp://127.0.0.1:%d", broker_port);
+    snprintf(cfg->outbox_path, sizeof(cfg->outbox_path), "%s/outbox.db", tmpdir);
+    memcpy(cfg->server_pk, trusted_pk, 32);
+    cfg->flush_interval_ms = 50;
+    cfg->reconnect_min_ms = 50;
+    cfg->reconnect_max_ms = 500;
+    cfg->batch_max_records = 50;
+}
+
+/* Start r->agent and run the loop until its outbox holds want_records or max_wait_us has
+ * passed; then its stats, and the agent closed and the loop too. */
+static void run_until(uv_loop_t *loop, struct run *r, uint64_t want_records, int64_t max_wait_us,
+                      struct kf_agent_stats *ret)
+{
+    cr_assert_eq(kf_agent_start(r->agent), 0);
+    r->want_records = want_records;
+    r->deadline = kf_mono_us() + max_wait_us;
+    uv_timer_init(loop, &r->t);
+    r->t.data = r;
+    uv_timer_start(&r->t, run_check, 20, 20);
+    uv_run(loop, UV_RUN_DEFAULT); /* until run_check stops it */
+    cr_assert_eq(kf_agent_stats(r->agent, ret), 0);
+    kf_agent_close(r->agent, NULL, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(loop), 0);
+}
+
 static void run_agent(uint8_t server_sk[64], uint8_t trusted_pk[32], uint64_t want_records,
                       int64_t max_wait_us, struct kf_agent_stats *ret)
 {
@@ -252,15 +284,7 @@ static void run_agent(uint8_t server_sk[64], uint8_t trusted_pk[32], uint64_t wa
     uint8_t dev_pk[32], dev_sk[64];
     struct run r;
 
-    kf_agent_config_defaults(&cfg);
-    snprintf(cfg.device_id, sizeof(cfg.device_id), DEV_ID);
-    snprintf(cfg.uri, sizeof(cfg.uri), "tcp://127.0.0.1:%d", broker_port);
-    snprintf(cfg.outbox_path, sizeof(cfg.outbox_path), "%s/outbox.db", tmpdir);
-    memcpy(cfg.server_pk, trusted_pk, 32);
-    cfg.flush_interval_ms = 50;
-    cfg.reconnect_min_ms = 50;
-    cfg.reconnect_max_ms = 500;
-    cfg.batch_max_records = 50;
+    test_config(&cfg, trusted_pk);
     crypto_sign_keypair(dev_pk, dev_sk);
 
     fake_start(&fs, server_sk);
@@ -276,17 +300,7 @@ static void run_agent(uint8_t server_sk[64], uint8_t trusted_pk[32], uint64_t wa
         rec.u.txn.dur_ms = 45000;
         cr_assert_eq(kf_agent_submit(r.agent, &rec, NULL), 0);
     }
-    cr_assert_eq(kf_agent_start(r.agent), 0);
-    r.want_records = want_records;
-    r.deadline = kf_mono_us() + max_wait_us;
-    uv_timer_init(&loop, &r.t);
-    r.t.data = &r;
-    uv_timer_start(&r.t, run_check, 20, 20);
-    uv_run(&loop, UV_RUN_DEFAULT); /* until run_check stops it */
-    cr_assert_eq(kf_agent_stats(r.agent, ret), 0);
-    kf_agent_close(r.agent, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(uv_loop_close(&loop), 0);
+    run_until(&loop, &r, want_records, max_wait_us, ret);
     fake_stop(&fs);
 }
 
@@ -348,15 +362,7 @@ Test(agent, records_carry_the_offset_in_force_when_stamped, .init = start_broker
     int saw_slow = 0, saw_right = 0;
 
     crypto_sign_keypair(spk, ssk);
-    kf_agent_config_defaults(&cfg);
-    snprintf(cfg.device_id, sizeof(cfg.device_id), DEV_ID);
-    snprintf(cfg.uri, sizeof(cfg.uri), "tcp://127.0.0.1:%d", broker_port);
-    snprintf(cfg.outbox_path, sizeof(cfg.outbox_path), "%s/outbox.db", tmpdir);
-    memcpy(cfg.server_pk, spk, 32);
-    cfg.flush_interval_ms = 50;
-    cfg.reconnect_min_ms = 50;
-    cfg.reconnect_max_ms = 500;
-    cfg.batch_max_records = 50;
+    test_config(&cfg, spk);
     crypto_sign_keypair(dev_pk, dev_sk);
     opts.clock_base_cb = test_clock_base;
     opts.kernel_boot_id = "test-boot-1";
@@ -377,17 +383,7 @@ Test(agent, records_carry_the_offset_in_force_when_stamped, .init = start_broker
         rec.u.txn.dur_ms = 1000;
         cr_assert_eq(kf_agent_submit(r.agent, &rec, NULL), 0);
     }
-    cr_assert_eq(kf_agent_start(r.agent), 0);
-    r.want_records = 0;
-    r.deadline = kf_mono_us() + 30 * 1000000LL;
-    uv_timer_init(&loop, &r.t);
-    r.t.data = &r;
-    uv_timer_start(&r.t, run_check, 20, 20);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(kf_agent_stats(r.agent, &st), 0);
-    kf_agent_close(r.agent, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(uv_loop_close(&loop), 0);
+    run_until(&loop, &r, 0, 30 * 1000000LL, &st);
     fake_stop(&fs);
 
     cr_assert_eq(st.outbox.acked_seq, 20);
