@@ -377,8 +377,25 @@ static int kf_term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64
     return n;
 }
 
-static void kf_cond_add(struct kf_sla_term *t, const char *cause, const struct kf_fact *f,
-                        int64_t grace)
+/* When a condition that began at since qualifies as an incident. Offline: once the grace
+ * has passed in the terminal's service time (opening hours, holidays applied, planned
+ * windows excluded), so a terminal switched off after closing and back before opening
+ * never makes one (docs/SLA.md 5.1). A critical fault: at once, or at the end of the
+ * planned window it was raised in. */
+static int64_t kf_cond_due(const struct kf_sla_engine *e, const struct kf_sla_term *t,
+                           const char *cause, int64_t since)
+{
+    struct kf_cal cal;
+
+    if (strcmp(cause, KF_CAUSE_OFFLINE) != 0) {
+        return kf_outside_add(t->win, t->n_win, since, 0);
+    }
+    kf_term_cal(e, t, &cal);
+    return kf_cal_add_service(&cal, since, e->cfg.offline_grace_ms);
+}
+
+static void kf_cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
+                        const struct kf_fact *f)
 {
     struct kf_cond *c;
 
@@ -392,7 +409,7 @@ static void kf_cond_add(struct kf_sla_term *t, const char *cause, const struct k
     c->sev = f->kind == KF_FACT_FAULT ? f->sev : 0;
     c->src = f->src;
     c->since_ms = f->at_ms;
-    c->due_ms = kf_outside_add(t->win, t->n_win, f->at_ms, grace);
+    c->due_ms = kf_cond_due(e, t, cause, f->at_ms);
 }
 
 static int kf_cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
@@ -506,9 +523,7 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
     /* Graces not yet passed are measured against the new windows. */
     for (uint32_t i = 0; i < t->n_cond; i++) {
         if (t->cond[i].inc == 0) {
-            int64_t g =
-                strcmp(t->cond[i].cause, KF_CAUSE_OFFLINE) == 0 ? e->cfg.offline_grace_ms : 0;
-            t->cond[i].due_ms = kf_outside_add(t->win, t->n_win, t->cond[i].since_ms, g);
+            t->cond[i].due_ms = kf_cond_due(e, t, t->cond[i].cause, t->cond[i].since_ms);
         }
     }
     return 0;
@@ -555,7 +570,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     switch (f.kind) {
     case KF_FACT_PRESENCE:
         if (!f.on) {
-            kf_cond_add(t, KF_CAUSE_OFFLINE, &f, e->cfg.offline_grace_ms);
+            kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f);
         } else {
             rc = kf_cond_end(e, t, KF_CAUSE_OFFLINE, f.at_ms);
         }
@@ -563,7 +578,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     case KF_FACT_FAULT: {
         int was = kf_fault_critical(&before, f.code), is = kf_fault_critical(&t->st, f.code);
         if (!was && is) {
-            kf_cond_add(t, f.code, &f, 0);
+            kf_cond_add(e, t, f.code, &f);
         } else if (was && !is) {
             rc = kf_cond_end(e, t, f.code, f.at_ms);
         }
@@ -724,7 +739,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.kind = KF_FACT_PRESENCE;
         f.src = st->src;
         f.at_ms = st->presence_since_ms;
-        kf_cond_add(t, KF_CAUSE_OFFLINE, &f, e->cfg.offline_grace_ms);
+        kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f);
         kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     for (uint32_t i = 0; i < st->n_faults; i++) {
@@ -735,7 +750,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.periph = st->faults[i].periph;
         f.sev = st->faults[i].sev;
         f.at_ms = st->faults[i].since_ms;
-        kf_cond_add(t, st->faults[i].code, &f, 0);
+        kf_cond_add(e, t, st->faults[i].code, &f);
         kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     return 0;

@@ -76,8 +76,9 @@ INI
 
 # it_provision_device ID ASSET ZONE DIR: one more terminal (before it_start_broker, or
 # followed by it_broker_sync).
+# it_provision_device ID ASSET ZONE DIR [KIND]: KIND kiosk (default) or itm.
 it_provision_device() {
-    "$KF_BIN_PROVISION" device --db "$DB" --id "$1" --asset "$2" --kind kiosk --zone "$3" \
+    "$KF_BIN_PROVISION" device --db "$DB" --id "$1" --asset "$2" --kind "${5:-kiosk}" --zone "$3" \
         --broker "$BROKER_URI" --ca "$CA" --server-pub "$IT_DIR/server.key.pub" --out "$4" \
         >>"$IT_DIR/provision.log" 2>&1
 }

@@ -7,12 +7,15 @@
 # the fault clears (resolved, announced), and the incident is closed. Terminal B's agent is
 # killed with SIGKILL: the broker publishes its will, and after the grace an offline incident
 # opens; restarted, it resolves. The month's report printed twice is byte-identical.
+# B is an ITM in a 24-hour self-service lobby: an offline terminal's grace runs in service
+# time, so a kiosk killed outside its branch's hours would (rightly) open nothing, and this
+# test must pass at any hour.
 source "$(dirname "$0")/lib.sh"
 
-A=KF-WG-0001 B=KF-WG-0002
+A=KF-WG-0001 B=KF-XH-0102
 it_init 0
 it_provision_device $A A-000001 Z-WG-001 "$IT_DIR/dev"
-it_provision_device $B A-000002 Z-WG-001 "$IT_DIR/dev"
+it_provision_device $B A-000002 Z-XH-004 "$IT_DIR/dev" itm
 # Short agent timers: records go out within 200 ms, and a HELLO whose answer was missed is
 # sent again after 3 s rather than 30.
 for d in $A $B; do

@@ -351,16 +351,20 @@ static void run_september(struct scen *s)
     cr_assert_eq(s->n_ev, n);
 
     /* #6 K-C1 Sat 19th 16:00 offline; Saturday is closed, Sunday 20th is a make-up day on
-     * weekday hours: response due Sun 08:30 + 2 h = 10:30 (acknowledged 10:00: 5400 s, in
-     * time), restore due Sun 08:30 + 8 h = 16:30, breached then. (Without the make-up day
-     * both would be on Monday.) Back online Mon 21st 09:00: restore 8.5 h + 0.5 h. */
+     * weekday hours. The grace runs in service time, so nothing opens on the closed
+     * Saturday: the incident qualifies at Sun 08:32 (08:30 + 120 s), starting Sat 16:00.
+     * Response due Sun 08:30 + 2 h = 10:30 (acknowledged 10:00: 5400 s, in time), restore
+     * due Sun 08:30 + 8 h = 16:30, breached then. (Without the make-up day all of it would
+     * be on Monday.) Back online Mon 21st 09:00: restore 8.5 h + 0.5 h. */
     presence(s, "K-C1", lt("2026-09-19", 16, 0, 0), 0, KF_SRC_WILL);
-    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-19", 16, 2, 0)), 0);
-    expect_last(s, KF_EV_OPEN, 6, lt("2026-09-19", 16, 2, 0));
-    clocks(s, 6, lt("2026-09-19", 16, 2, 0), &resp, &rest);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 8, 31, 59) + 999), 0);
+    cr_assert_neq(last(s)->incident, 6, "opened on a closed Saturday");
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 8, 32, 0)), 0);
+    expect_last(s, KF_EV_OPEN, 6, lt("2026-09-20", 8, 32, 0));
+    clocks(s, 6, lt("2026-09-20", 8, 32, 0), &resp, &rest);
     cr_assert_eq(resp.due_ms, lt("2026-09-20", 10, 30, 0));
     cr_assert_eq(rest.due_ms, lt("2026-09-20", 16, 30, 0));
-    cr_assert_eq(resp.left_s, 7200); /* nothing used yet on a closed Saturday */
+    cr_assert_eq(resp.left_s, 7080); /* nothing used on the closed Saturday, 120 s on Sunday */
     cr_assert_eq(act(s, KF_EV_ACK, 6, lt("2026-09-20", 10, 0, 0), "tech-zhao", 0, ""), 0);
     cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 16, 29, 59) + 999), 0);
     cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 16, 30, 0)), 1);
@@ -835,7 +839,7 @@ Test(sla, restart_from_the_store)
     presence(s, "K-C1", lt("2026-09-18", 12, 0, 0), 1, KF_SRC_CONNECT);
     presence(s, "K-X", lt("2026-09-18", 12, 0, 0), 1, KF_SRC_CONNECT);
     presence(s, "K-C1", lt("2026-09-19", 16, 0, 0), 0, KF_SRC_WILL);
-    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-19", 16, 2, 0)), 0);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 8, 32, 0)), 0); /* service-time grace */
     cr_assert_eq(act(s, KF_EV_ACK, 1, lt("2026-09-20", 10, 0, 0), "tech-zhao", 0, ""), 0);
     presence(s, "K-X", lt("2026-09-20", 10, 59, 0), 0, KF_SRC_WILL);
     cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 11, 0, 0)), 0);
@@ -863,6 +867,44 @@ Test(sla, restart_from_the_store)
     expect_last(s, KF_EV_RECOVER, 1, lt("2026-09-21", 9, 0, 0));
     cr_assert_eq(kf_sla_incident(s->e, 1)->spans[0].end_ms, lt("2026-09-21", 9, 0, 0));
     cr_assert_eq(kf_sla_find(s->e, "K-X", KF_CAUSE_OFFLINE), 2);
+    kf_sla_free(s->e);
+    kf_holidays_free(hol);
+}
+
+/* Switched off after closing and on again before opening: no incident, every night. Still
+ * off when the branch opens: the incident qualifies 120 s of service time after opening,
+ * dated from the evening, with no downtime before opening. */
+Test(sla, switched_off_overnight_is_not_an_incident)
+{
+    static const char *const t[] = {"K-C1"};
+    struct kf_holidays *hol = kf_holidays_new();
+    struct scen *s;
+    char err[256] = "";
+
+    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
+                                       sizeof(err)),
+                 0, "%s", err);
+    s = mini(t, 1, hol);
+    presence(s, "K-C1", lt("2026-09-15", 12, 0, 0), 1, KF_SRC_CONNECT);
+    for (int d = 15; d <= 17; d++) { /* Tue-Thu: off at 17:30, on at 08:15 */
+        char day[16], next[16];
+
+        snprintf(day, sizeof(day), "2026-09-%02d", d);
+        snprintf(next, sizeof(next), "2026-09-%02d", d + 1);
+        presence(s, "K-C1", lt(day, 17, 30, 0), 0, KF_SRC_WILL);
+        cr_assert_eq(kf_sla_tick(s->e, lt(next, 8, 0, 0)), 0);
+        presence(s, "K-C1", lt(next, 8, 15, 0), 1, KF_SRC_CONNECT);
+        cr_assert_eq(kf_sla_tick(s->e, lt(next, 12, 0, 0)), 0);
+    }
+    cr_assert_eq(s->n_ev, 0, "%zu events for nights off", s->n_ev);
+    /* Fri 18th off at 17:30; Sat and Sun 20th... Sun 20th is a make-up day (08:30-17:00):
+     * still off then, it qualifies at 08:32. */
+    presence(s, "K-C1", lt("2026-09-18", 17, 30, 0), 0, KF_SRC_WILL);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 8, 31, 59) + 999), 0);
+    cr_assert_eq(s->n_ev, 0);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-20", 8, 32, 0)), 0);
+    expect_last(s, KF_EV_OPEN, 1, lt("2026-09-20", 8, 32, 0));
+    cr_assert_eq(last(s)->start_ms, lt("2026-09-18", 17, 30, 0));
     kf_sla_free(s->e);
     kf_holidays_free(hol);
 }
