@@ -21,6 +21,11 @@ struct kf_cond {
     char cause[KF_CAUSE_MAX + 1];
     uint8_t periph, sev, src;
     uint8_t detached; /* its incident was resolved by hand while it went on */
+    /* A fault raised by a fact dated before the engine's clock for its terminal (a backlog
+     * sent on reconnect: clamped to the clock). It waits the grace, in wall time from that
+     * instant, for the rest of the backlog: a fault raised and cleared while the terminal
+     * was away makes no incident. */
+    uint8_t late;
     int64_t since_ms, due_ms;
     int64_t inc; /* the incident it opened or reopened; 0 while within its grace */
 };
@@ -377,25 +382,25 @@ static int kf_term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64
     return n;
 }
 
-/* When a condition that began at since qualifies as an incident. Offline: once the grace
- * has passed in the terminal's service time (opening hours, holidays applied, planned
- * windows excluded), so a terminal switched off after closing and back before opening
- * never makes one (docs/SLA.md 5.1). A critical fault: at once, or at the end of the
- * planned window it was raised in. */
+/* When condition c qualifies as an incident. Offline: once the grace has passed in the
+ * terminal's service time (opening hours, holidays applied, planned windows excluded), so a
+ * terminal switched off after closing and back before opening never makes one (docs/SLA.md
+ * 5.1). A critical fault: at once, or at the end of the planned window it was raised in;
+ * one learned late (c->late) after the grace, for the rest of its backlog (SLA.md 10.7). */
 static int64_t kf_cond_due(const struct kf_sla_engine *e, const struct kf_sla_term *t,
-                           const char *cause, int64_t since)
+                           const struct kf_cond *c)
 {
     struct kf_cal cal;
 
-    if (strcmp(cause, KF_CAUSE_OFFLINE) != 0) {
-        return kf_outside_add(t->win, t->n_win, since, 0);
+    if (strcmp(c->cause, KF_CAUSE_OFFLINE) != 0) {
+        return kf_outside_add(t->win, t->n_win, c->since_ms, c->late ? e->cfg.offline_grace_ms : 0);
     }
     kf_term_cal(e, t, &cal);
-    return kf_cal_add_service(&cal, since, e->cfg.offline_grace_ms);
+    return kf_cal_add_service(&cal, c->since_ms, e->cfg.offline_grace_ms);
 }
 
 static void kf_cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
-                        const struct kf_fact *f)
+                        const struct kf_fact *f, int late)
 {
     struct kf_cond *c;
 
@@ -409,7 +414,8 @@ static void kf_cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, co
     c->sev = f->kind == KF_FACT_FAULT ? f->sev : 0;
     c->src = f->src;
     c->since_ms = f->at_ms;
-    c->due_ms = kf_cond_due(e, t, cause, f->at_ms);
+    c->late = (uint8_t)late;
+    c->due_ms = kf_cond_due(e, t, c);
 }
 
 static int kf_cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
@@ -523,7 +529,7 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
     /* Graces not yet passed are measured against the new windows. */
     for (uint32_t i = 0; i < t->n_cond; i++) {
         if (t->cond[i].inc == 0) {
-            t->cond[i].due_ms = kf_cond_due(e, t, t->cond[i].cause, t->cond[i].since_ms);
+            t->cond[i].due_ms = kf_cond_due(e, t, &t->cond[i]);
         }
     }
     return 0;
@@ -545,12 +551,13 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     struct kf_sla_term *t = kf_term_find(e, terminal);
     struct kf_devstate before;
     struct kf_fact f;
-    int rc;
+    int rc, late;
 
     if (t == NULL) {
         return -ENOENT;
     }
     f = *fact;
+    late = f.late || f.at_ms < t->clock_ms;
     if (f.at_ms < t->clock_ms) {
         f.at_ms = t->clock_ms;
     }
@@ -570,7 +577,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     switch (f.kind) {
     case KF_FACT_PRESENCE:
         if (!f.on) {
-            kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f);
+            kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
         } else {
             rc = kf_cond_end(e, t, KF_CAUSE_OFFLINE, f.at_ms);
         }
@@ -578,7 +585,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     case KF_FACT_FAULT: {
         int was = kf_fault_critical(&before, f.code), is = kf_fault_critical(&t->st, f.code);
         if (!was && is) {
-            kf_cond_add(e, t, f.code, &f);
+            kf_cond_add(e, t, f.code, &f, late);
         } else if (was && !is) {
             rc = kf_cond_end(e, t, f.code, f.at_ms);
         }
@@ -739,7 +746,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.kind = KF_FACT_PRESENCE;
         f.src = st->src;
         f.at_ms = st->presence_since_ms;
-        kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f);
+        kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
         kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     for (uint32_t i = 0; i < st->n_faults; i++) {
@@ -750,7 +757,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.periph = st->faults[i].periph;
         f.sev = st->faults[i].sev;
         f.at_ms = st->faults[i].since_ms;
-        kf_cond_add(e, t, st->faults[i].code, &f);
+        kf_cond_add(e, t, st->faults[i].code, &f, 0);
         kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     return 0;

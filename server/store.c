@@ -113,6 +113,7 @@ static const char *const *const migrations[] = {
     kf__schema_identity,   /* v3 (issue 3): tokens, audit log, store_identity.c */
     kf__schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
     kf__schema_quarantine, /* v5: poison frames kept, not resent forever */
+    kf__schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -241,9 +242,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
      * engine already announced stays true. Heartbeat facts (below) are not clamped. */
     [ST_SLA_FACT_INSERT] =
         "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, src, periph,"
-        " state, code, sev, who) VALUES (?1, ?2, ?3,"
+        " state, code, sev, who, late) VALUES (?1, ?2, ?3,"
         " max(?4, coalesce((SELECT tick_ms FROM sla_cursor WHERE one = 1), 0)),"
-        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?4 < coalesce((SELECT tick_ms FROM sla_cursor WHERE one = 1), 0))",
     [ST_SLA_EXPIRE_FACTS] =
         "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, value, src)"
         " SELECT asset_id, device_id, 'presence', last_seen_ms, ?2, 0, 'heartbeat' FROM devices"

@@ -22,6 +22,14 @@
 #include "store_int.h"
 #include "store_sla.h"
 
+/* v6: a fact written dated before the engine's last tick had its time moved up to that
+ * tick; `late` says so, and the engine treats a late critical fault as a backlog's history
+ * first (docs/SLA.md 10.7). */
+const char *const kf__schema_sla_late[] = {
+    "ALTER TABLE sla_facts ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
 const char *const kf__schema_sla[] = {
     /* The facts history: one row per change of a state the SLA depends on. id is the
      * engine's cursor (commit order); at_ms the instant the fact counts at. */
@@ -383,6 +391,7 @@ static int fact_from_row(sqlite3_stmt *s, struct kf_sla_fact_row *f)
     f->fact.sev = (uint8_t)v;
     kf__store_col_copy(f->fact.code, sizeof(f->fact.code), s, 9);
     kf__store_col_copy(f->fact.who, sizeof(f->fact.who), s, 11);
+    f->fact.late = (uint8_t)(sqlite3_column_int(s, 12) != 0);
     return 0;
 }
 
@@ -397,7 +406,7 @@ int kf_store_sla_facts(struct kf_store *st, int64_t after_id, size_t max,
     r = kf__store_prep(
         st,
         "SELECT id, asset_id, device_id, kind, at_ms, recv_ms, value, src, periph, code,"
-        " sev, who FROM sla_facts WHERE id > ?1 ORDER BY id LIMIT ?2",
+        " sev, who, late FROM sla_facts WHERE id > ?1 ORDER BY id LIMIT ?2",
         &s);
     if (r < 0)
         return r;

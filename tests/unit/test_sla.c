@@ -909,6 +909,44 @@ Test(sla, switched_off_overnight_is_not_an_incident)
     kf_holidays_free(hol);
 }
 
+/* A backlog sent on reconnect: a critical fault raised and cleared while the terminal was
+ * away reaches the engine after its clock, both facts clamped to that instant. That is
+ * history, not an outage: no incident, even when the clear comes in a later run. One raised
+ * while away and still open after the grace (for the rest of the backlog) is an incident
+ * from the instant the engine learned of it. */
+Test(sla, a_fault_raised_and_cleared_in_a_backlog_is_not_an_incident)
+{
+    static const char *const t[] = {"K-C1"};
+    struct kf_holidays *hol = kf_holidays_new();
+    struct scen *s;
+    char err[256] = "";
+
+    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
+                                       sizeof(err)),
+                 0, "%s", err);
+    s = mini(t, 1, hol);
+    presence(s, "K-C1", lt("2026-09-15", 9, 0, 0), 1, KF_SRC_CONNECT);
+    /* The terminal's newest fact is at 11:00 (the engine's clock for it); then the backlog. */
+    periph(s, "K-C1", lt("2026-09-15", 11, 0, 0), KF_PERIPH_RECEIPT_PRINTER, 0);
+    fault(s, "K-C1", lt("2026-09-15", 9, 30, 0), "PRN-JAM", KF_PERIPH_A4_PRINTER, 1);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 11, 0, 30)), 0); /* a run ends between */
+    fault(s, "K-C1", lt("2026-09-15", 9, 40, 0), "PRN-JAM", KF_PERIPH_A4_PRINTER, 0);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 12, 0, 0)), 0);
+    cr_assert_eq(s->n_ev, 0, "%zu events for a fault that was over before it was known", s->n_ev);
+    /* Raised in the backlog and still open: qualifies after the grace from the clock (the
+     * 11:00 fact), dated from 11:00. */
+    fault(s, "K-C1", lt("2026-09-15", 10, 30, 0), "CARD-ERR", KF_PERIPH_CARD_READER, 1);
+    cr_assert_eq(s->n_ev, 0);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 12, 0, 1)), 0);
+    expect_last(s, KF_EV_OPEN, 1, lt("2026-09-15", 11, 2, 0));
+    cr_assert_eq(last(s)->start_ms, lt("2026-09-15", 11, 0, 0));
+    /* A live fault (dated after the clock) still opens at once. */
+    fault(s, "K-C1", lt("2026-09-15", 13, 0, 0), "SCR-TOUCH", KF_PERIPH_SCREEN, 1);
+    expect_last(s, KF_EV_OPEN, 2, lt("2026-09-15", 13, 0, 0));
+    kf_sla_free(s->e);
+    kf_holidays_free(hol);
+}
+
 /* The fold refuses what the lifecycle does not allow, and keeps the incident unchanged. */
 Test(sla, incident_lifecycle_rules)
 {
