@@ -84,8 +84,8 @@ struct agent_batch {
 };
 
 /* Records whose wall-clock bases differ by more than this were stamped either side of a
- * clock step: they go in different frames, each with its own offset. NTP's slewing moves
- * the base by at most 0.5 ms a second, so a batch never splits for that. */
+ * clock step: they go in different frames, each with its own offset. NTP's slewing changes
+ * the rate of both clocks alike, so it does not move the base; only a step does. */
 #define AGENT_CLOCK_STEP_MS 1000
 
 static int64_t agent_clock_base(const struct kf_agent *a)

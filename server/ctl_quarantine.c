@@ -191,8 +191,10 @@ static int cmd_replay(const struct kf_ctl *c, int argc, char **argv)
 
 int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "list") == 0)
-        return cmd_list(c, argc > 1 ? argc - 1 : argc, argc > 1 ? argv + 1 : argv);
+    if (argc < 2 || argv[1][0] == '-')
+        return cmd_list(c, argc, argv); /* "quarantine [--all]" */
+    if (strcmp(argv[1], "list") == 0)
+        return cmd_list(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0)
         return cmd_show(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "replay") == 0)

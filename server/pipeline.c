@@ -28,6 +28,13 @@
 #define KF__ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
 #define KF__REPLAYS_MAX 256u /* quarantined frames handed back per store tick */
 
+/* A replayed quarantined frame that verification refused: why, for its row (the replay is
+ * not a rejection of anything a terminal sent now, so no reject counter moves). */
+struct kf__replay_note {
+    int64_t id;
+    int reason; /* enum kf_reject */
+};
+
 /* ---- jobs ---- */
 
 struct kf__vjob {
@@ -38,8 +45,10 @@ struct kf__vjob {
     size_t n;
     /* results */
     struct kf_verified *ok, **ok_tail;
-    size_t nok, nfreed, freed_bytes, nignored, nnomem;
+    size_t nok, nfreed, freed_bytes, nreplays_freed, nignored, nnomem;
     uint64_t rej[KF_REJECT_COUNT_];
+    struct kf__replay_note notes[KF__REPLAYS_MAX]; /* replays_held bounds them */
+    size_t nnotes;
 };
 
 struct kf__devseq {
@@ -76,7 +85,10 @@ struct kf__sjob {
     size_t ndrop, npoison, nquarantined;
     int isolated, poison_rc;
     char poison_msg[160];
-    /* quarantined frames an operator asked to replay, taken on a store tick */
+    /* quarantined frames an operator asked to replay, taken on a store tick; and the
+     * reasons verification refused earlier ones, written to their rows */
+    struct kf__replay_note notes[KF__REPLAYS_MAX];
+    size_t nnotes;
     int do_replays, replays_rc;
     struct kf_frame *replays, **replays_tail;
     size_t nreplays;
@@ -124,6 +136,9 @@ struct kf_pipeline {
     int64_t expire_cutoff_ms;
     int hook_tick_wanted;
     int replays_wanted;
+    size_t replays_held; /* replayed frames in the pipeline: more are taken only at 0 */
+    struct kf__replay_note notes[KF__REPLAYS_MAX]; /* refused replays, for their rows */
+    size_t nnotes;
     uint64_t link_oversize_seen, link_malformed_seen;
 
     int draining;
@@ -138,20 +153,24 @@ struct kf_pipeline {
 static void kf__maybe_start_store(struct kf_pipeline *p);
 static void kf__dispatch(struct kf_pipeline *p);
 
-/* Free n verified frames and give their room in the inbox back to the link. */
+/* Free n verified frames and give their room in the inbox back to the link (replayed
+ * quarantine frames never took any: they count in replays_held instead). */
 static void kf__release(struct kf_pipeline *p, struct kf_verified **v, size_t n)
 {
-    size_t bytes = 0, held = 0;
+    size_t bytes = 0, held = 0, replays = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (v[i]->frame != NULL && v[i]->frame->quarantine_id == 0) {
             bytes += v[i]->frame->cost;
             held++;
+        } else if (v[i]->frame != NULL) {
+            replays++;
         }
         kf_verified_free(v[i]);
         v[i] = NULL;
     }
     kf_link_release(p->link, held, bytes);
+    p->replays_held -= replays <= p->replays_held ? replays : p->replays_held;
 }
 
 static void kf__vjob_work(uv_work_t *req)
@@ -173,9 +192,12 @@ static void kf__vjob_work(uv_work_t *req)
         int reason = KF_REJECT_MALFORMED, rc = -ENOMEM;
 
         f->next = NULL;
-        if (z != NULL) {
+        if (z != NULL && f->quarantine_id == 0) {
             rc = kf_pipeline_verify(j->reg, z, scratch, f->topic, f->payload, f->len, f->recv_ms,
                                     &v, &reason);
+        } else if (z != NULL) {
+            rc = kf_pipeline_verify_replay(j->reg, z, scratch, f->topic, f->payload, f->len,
+                                           f->recv_ms, &v, &reason);
         }
         if (rc == 0 && v != NULL) {
             v->frame = f;
@@ -185,15 +207,24 @@ static void kf__vjob_work(uv_work_t *req)
             j->ok_tail = &v->next;
             j->nok++;
         } else {
-            if (rc == -EPROTO) {
+            if (rc == -EPROTO && f->quarantine_id != 0) {
+                if (j->nnotes < KF__REPLAYS_MAX) {
+                    j->notes[j->nnotes].id = f->quarantine_id;
+                    j->notes[j->nnotes++].reason = reason;
+                }
+            } else if (rc == -EPROTO) {
                 j->rej[reason]++;
             } else if (rc == 0) {
                 j->nignored++;
             } else {
                 j->nnomem++;
             }
-            j->freed_bytes += f->cost;
-            j->nfreed += f->quarantine_id == 0; /* a replayed frame never was in the inbox */
+            if (f->quarantine_id == 0) {
+                j->freed_bytes += f->cost;
+                j->nfreed++;
+            } else {
+                j->nreplays_freed++; /* a replayed frame never was in the inbox */
+            }
             free(f);
         }
         f = next;
@@ -223,11 +254,15 @@ static void kf__vjob_after(uv_work_t *req, int status)
     if (j->rej[KF_REJECT_UNKNOWN_DEVICE] > 0) {
         p->reload_wanted = 1;
     }
+    for (size_t i = 0; i < j->nnotes && p->nnotes < KF__REPLAYS_MAX; i++) {
+        p->notes[p->nnotes++] = j->notes[i];
+    }
     if (j->nnomem > 0) {
         kf_warn("verify: %zu frame(s) dropped: out of memory (not acked; devices resend)",
                 j->nnomem);
     }
     kf_link_release(p->link, j->nfreed, j->freed_bytes);
+    p->replays_held -= j->nreplays_freed <= p->replays_held ? j->nreplays_freed : p->replays_held;
     kf_registry_unref(j->reg);
     free(j);
     p->vjobs--;
@@ -368,6 +403,25 @@ static int kf__frame_error(int rc)
     }
 }
 
+/* A refusal that is about the frame's content, not about the database or the device's
+ * registration: only those quarantine a frame. -ENOENT is also what an unopenable file
+ * gives (SQLITE_CANTOPEN), and an unknown device is not a property of the bytes. */
+static int kf__poison_error(int rc)
+{
+    switch (rc) {
+    case -EINVAL:
+    case -EBADMSG:
+    case -EMSGSIZE:
+    case -ERANGE:
+    case -EPROTO:
+    case -EOVERFLOW:
+    case -EEXIST:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Work thread: the group commit failed because of some frame. Commit frame by frame so one
  * poison frame cannot block every device behind it: committed frames are compacted to the
  * front of items; a frame the store refuses alone is quarantined (kept with the reason, and
@@ -393,7 +447,7 @@ static void kf__isolate(struct kf__sjob *j, struct kf_store *st)
         if (!stop) {
             r = kf_store_commit(st, &one, 1, NULL, &o);
         }
-        if (r != 0 && kf__frame_error(r)) {
+        if (r != 0 && kf__poison_error(r)) {
             char why[256];
 
             j->poison_rc = r;
@@ -472,7 +526,7 @@ static int kf__replay_cb(void *ud, const struct kf_quarantined *q, const char *t
     f->payload = (uint8_t *)f->topic + tlen + 1;
     memcpy(f->payload, raw, raw_len);
     f->len = raw_len;
-    f->recv_ms = kf_now_ms();
+    f->recv_ms = q->recv_ms; /* its receipt: the clock rules and the evidence are about then */
     f->recv_mono_us = kf_mono_us();
     f->quarantine_id = q->id;
     *j->replays_tail = f;
@@ -486,6 +540,14 @@ static void kf__sjob_work(uv_work_t *req)
     struct kf__sjob *j = req->data;
     struct kf_store *st = j->p->store;
 
+    for (size_t i = 0; i < j->nnotes; i++) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "replay refused by verification: %s",
+                 kf_reject_name(j->notes[i].reason));
+        (void)kf_store_quarantine_note(st, j->notes[i].id, why); /* best effort: a label */
+    }
+    j->nnotes = 0;
     if (j->do_replays) {
         j->replays = NULL;
         j->replays_tail = &j->replays;
@@ -580,6 +642,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
             *p->pend_tail = j->replays;
             p->pend_tail = j->replays_tail;
             p->npend += j->nreplays;
+            p->replays_held += j->nreplays;
             p->stats.quarantine_replays += j->nreplays;
         }
         j->replays = NULL;
@@ -772,7 +835,10 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         p->reload_forced || (p->reload_wanted && now - p->last_reload_us >= KF__RELOAD_MIN_US);
     j->do_expire = p->expire_wanted;
     j->do_hook_tick = p->hook_tick_wanted && p->opts.hook.work != NULL;
-    j->do_replays = p->replays_wanted && !p->draining;
+    /* Replays only into a quiet pipeline, one batch at a time: they never crowd out what
+     * terminals send, and at most KF__REPLAYS_MAX of them are held. */
+    j->do_replays = p->replays_wanted && !p->draining && p->replays_held == 0 && p->npend == 0 &&
+                    p->ncq == 0 && !p->sj_retry;
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         deltas |= p->delta[r] != 0;
     }
@@ -806,7 +872,13 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         }
         p->flush_deltas = 0;
     }
-    if (!j->do_commit && !j->do_reload && !j->do_expire && !j->do_hook_tick && !j->do_replays) {
+    if (p->nnotes > 0) {
+        memcpy(j->notes, p->notes, p->nnotes * sizeof(p->notes[0]));
+        j->nnotes = p->nnotes;
+        p->nnotes = 0;
+    }
+    if (!j->do_commit && !j->do_reload && !j->do_expire && !j->do_hook_tick && !j->do_replays &&
+        j->nnotes == 0) {
         kf__check_drained(p);
         return;
     }
@@ -823,7 +895,7 @@ static void kf__maybe_start_store(struct kf_pipeline *p)
         p->hook_tick_wanted = 0;
     }
     if (j->do_replays) {
-        p->replays_wanted = 0;
+        p->replays_wanted = 0; /* until a quiet moment, the wish stays */
     }
     if (j->do_commit) {
         p->sj_retry = 0;

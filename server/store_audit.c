@@ -163,7 +163,9 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
             blen = v.body_len;
         }
         struct rec_check c = {&a, rec, dev, seq_first, id};
-        if (kf_records_parse(json, blen, count, check_record, &c) < 0) {
+        /* The whole body first: the walk calls back before it has seen a bad record. */
+        if (kf_records_parse(json, blen, count, NULL, NULL) < 0 ||
+            kf_records_parse(json, blen, count, check_record, &c) < 0) {
             a.undecodable++;
             problem(&a, dev, id, "records do not parse", seq_first);
             continue;

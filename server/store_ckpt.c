@@ -9,8 +9,9 @@
  * the writer, and copies what no reader still needs) while the next commit runs.
  *
  * A writer that never pauses could outrun a passive checkpoint and the WAL would grow; past
- * KF__CKPT_HARD_PAGES (64 MiB at 4 KiB pages) the commit checkpoints itself, as SQLite's
- * own automatic checkpoint would have, so the file stays bounded whatever happens.
+ * KF__CKPT_HARD_PAGES (64 MiB at 4 KiB pages) every commit tries the checkpoint itself, as
+ * SQLite's own automatic checkpoint would have (one that finds the thread's checkpoint
+ * running is busy and tries again at the next commit), so the file stays bounded.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -693,18 +693,26 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     struct kf_ingest seen = {0};
     struct dev_row dev;
     uint64_t hwm, health_seq = 0;
+    size_t live = 0;
     int has_state = 0, r;
 
     r = dev_get(st, device_id, &dev);
     if (r < 0)
         return r;
     /* Last-seen/online once for the group, unless a STATE frame is in it: then the frames'
-     * order decides the final online state, and each frame is applied in turn. */
-    seen.hdr = items[ord[0].index]->hdr;
-    seen.recv_ms = items[ord[0].index]->recv_ms;
-    seen.hdr.flags = 0;
+     * order decides the final online state, and each frame is applied in turn. A replayed
+     * quarantined frame (quarantine_id) says nothing about the device now: it adds its
+     * records and nothing else (no presence, no latest health, no HELLO or STATE). */
     for (size_t k = 0; k < m; k++) {
         const struct kf_ingest *in = items[ord[k].index];
+
+        if (in->quarantine_id != 0)
+            continue;
+        if (live++ == 0) {
+            seen.hdr = in->hdr;
+            seen.recv_ms = in->recv_ms;
+            seen.hdr.flags = 0;
+        }
         has_state |= in->hdr.kind == KF_MSG_STATE;
         if (in->recv_ms > seen.recv_ms)
             seen.recv_ms = in->recv_ms;
@@ -723,7 +731,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         seen.hdr.flags = KF_ENV_F_CLOCK_SYNCED;
         seen.hdr.clock_offset_ms = last_synced->hdr.clock_offset_ms;
     }
-    if (!has_state) {
+    if (live > 0 && !has_state) {
         r = commit_seen(st, &seen, &dev);
         if (r < 0)
             return r;
@@ -731,12 +739,12 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     for (size_t k = 0; k < m; k++) {
         const struct kf_ingest *in = items[ord[k].index];
 
-        if (has_state) {
+        if (has_state && in->quarantine_id == 0) {
             r = commit_seen(st, in, &dev);
             if (r < 0)
                 return r;
         }
-        switch (in->hdr.kind) {
+        switch (in->quarantine_id != 0 && in->hdr.kind != KF_MSG_RECORDS ? 0 : in->hdr.kind) {
         case KF_MSG_RECORDS:
             r = commit_records(st, in, &dev, health_seq, now, usage, &tmp[ord[k].index]);
             break;
@@ -747,7 +755,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
             r = commit_state(st, in, &dev);
             break;
         default:
-            r = 0; /* ACK/COMMAND never come from devices; only last_seen is noted */
+            r = 0; /* ACK/COMMAND never come from devices (only last_seen is noted), and a
+                    * replayed HELLO or STATE is history: nothing to apply */
         }
         if (r == 0 && in->quarantine_id != 0)
             r = release_quarantined(st, in->quarantine_id, now);
@@ -765,7 +774,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         struct kf_commit_out *o = &tmp[ord[k].index];
 
         o->acked_seq = hwm;
-        if (items[ord[k].index]->hdr.kind == KF_MSG_HELLO) {
+        if (items[ord[k].index]->hdr.kind == KF_MSG_HELLO &&
+            items[ord[k].index]->quarantine_id == 0) {
             r = commit_gap(st, items[ord[k].index], now, o);
             if (r < 0)
                 return r;

@@ -183,6 +183,17 @@ int kf_store_quarantine_take(struct kf_store *st, size_t max, kf_quarantine_cb c
     sqlite3_stmt *s = NULL, *u = NULL;
     int r, rc;
 
+    /* Asked on every store tick: nothing asked for costs one index probe, no transaction. */
+    r = kf__store_prep(st, "SELECT 1 FROM quarantine WHERE replay_ms IS NOT NULL LIMIT 1", &s);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return kf__store_sql_fail(st, rc, "quarantine take");
     r = kf_store_begin(st);
     if (r < 0)
         return r;
@@ -248,4 +259,19 @@ out_free:
     }
     free(t);
     return r;
+}
+
+int kf_store_quarantine_note(struct kf_store *st, int64_t id, const char *text)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_prep(st, "UPDATE quarantine SET reason = ?2 WHERE id = ?1", &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, "quarantine note");
 }

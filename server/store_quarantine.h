@@ -53,6 +53,10 @@ int kf_store_quarantine_each(struct kf_store *st, int held_only, kf_quarantine_c
 /* Ask kioskd to replay row id (0: every held row). *ret_n: rows asked. kioskctl. */
 int kf_store_quarantine_request(struct kf_store *st, int64_t id, int64_t now_ms, uint32_t *ret_n);
 
+/* Why a replay of row id did not get to the store (verification refused it): the row's
+ * reason becomes text. Store thread. */
+int kf_store_quarantine_note(struct kf_store *st, int64_t id, const char *text);
+
 /* The replays asked for, at most max, oldest first: each is taken (its request cleared,
  * attempts counted) in one transaction, then cb is called for it. Store thread. */
 int kf_store_quarantine_take(struct kf_store *st, size_t max, kf_quarantine_cb cb, void *ud);

@@ -171,9 +171,27 @@ out_reject:
     return -EPROTO;
 }
 
+static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                      int replay, struct kf_verified **ret, int *ret_reason);
+
 int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                        const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
                        struct kf_verified **ret, int *ret_reason)
+{
+    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
+}
+
+int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                              struct kf_verified **ret, int *ret_reason)
+{
+    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
+}
+
+static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                      int replay, struct kf_verified **ret, int *ret_reason)
 {
     char dev_id[KF_DEVICE_ID_MAX + 1];
     enum kf_topic_kind tk;
@@ -202,6 +220,13 @@ int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t
         goto out_reject;
     }
     if (!kf__kind_matches(tk, view.hdr.kind)) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    /* Sequence numbers start at 1, and the store holds them as SQLite integers: a RECORDS
+     * frame reaching past 2^63 - 1 can never be stored (docs/PROTOCOL.md section 8). */
+    if (view.hdr.kind == KF_MSG_RECORDS &&
+        (view.hdr.seq == 0 || view.hdr.seq > (uint64_t)INT64_MAX - view.hdr.count + 1)) {
         reason = KF_REJECT_MALFORMED;
         goto out_reject;
     }
@@ -235,7 +260,7 @@ int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t
         reason = KF_REJECT_UNKNOWN_DEVICE;
         goto out_reject;
     }
-    if (key->status != KF_KEY_ACTIVE) {
+    if (key->status != KF_KEY_ACTIVE && !(replay && key->status == KF_KEY_RETIRED)) {
         reason = KF_REJECT_REVOKED;
         goto out_reject;
     }

@@ -48,5 +48,10 @@ void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL 
 int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                        const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
                        struct kf_verified **ret, int *ret_reason);
+/* The same for a quarantined frame handed back (store_quarantine.h): it is evidence of its
+ * receipt, so a key retired since (rotated out) still verifies it; a revoked one does not. */
+int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                              struct kf_verified **ret, int *ret_reason);
 
 #endif

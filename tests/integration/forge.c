@@ -283,11 +283,25 @@ int main(int argc, char **argv)
     seal(&h, topic, body, bomb_len, sk, buf, sizeof(buf), &len);
     write_frame("wrongdict", topic, "bad_compression", buf, len);
 
-    /* A poison frame: valid, signed, every check at receipt passes, but its sequence number
-     * is past what the store can hold (2^63): the store refuses it, so it is quarantined. */
+    /* Signed, but its sequence number is past what the store can hold (2^63). */
     header(&h, dev, (uint64_t)1 << 63, 1);
     seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len);
-    write_frame("poison", topic, "quarantined", buf, len);
+    write_frame("seqmax", topic, "malformed", buf, len);
+
+    /* A poison frame: valid and signed, every check at receipt passes, and the store refuses
+     * it (hostile.sh installs a trigger that refuses item ZZ-999, standing in for a bug):
+     * it is quarantined and acknowledged, then replayed once the "bug" is gone. */
+    {
+        char ptxn[256];
+        int pn = snprintf(ptxn, sizeof(ptxn),
+                          "[{\"t\":\"txn\",\"ts\":%lld,\"item\":\"ZZ-999\","
+                          "\"outcome\":\"ok\",\"dur_ms\":60000}]",
+                          (long long)kf_now_ms() - 60000);
+
+        header(&h, dev, seq + 6, 1);
+        seal(&h, topic, ptxn, (size_t)pn, sk, buf, sizeof(buf), &len);
+        write_frame("poison", topic, "quarantined", buf, len);
+    }
 
     /* After all of that, a valid frame still commits: the server kept serving. */
     header(&h, dev, seq + 1, 1);

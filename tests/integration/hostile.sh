@@ -25,6 +25,9 @@ sqlite3 "$DB" "INSERT INTO broker_accounts(username, verifier, role, device_id, 
 declare -A PWFILE=([KF-XH-9001]="$IT_DIR/dev/KF-XH-9001.password"
     [KF-XH-9002]="$IT_DIR/dev/KF-XH-9002.password" [KF-NOBODY-0001]="$IT_DIR/nobody.password")
 mkdir -p "$IT_DIR/frames"
+# Standing in for a bug: the store refuses one item's records (the forged "poison" frame).
+sqlite3 "$DB" "CREATE TRIGGER test_poison BEFORE INSERT ON records WHEN NEW.item = 'ZZ-999'
+    BEGIN SELECT RAISE(ABORT, 'test: the store refuses this record'); END"
 "$KF_BIN_FORGE" --key "$IT_DIR/dev/KF-XH-9001.key" --device KF-XH-9001 --other KF-XH-9002 \
     --seq 1 --out "$IT_DIR/frames"
 
@@ -61,15 +64,15 @@ for r in bad_signature replay wrong_topic unknown_device bad_compression; do
     [ "$(rejected $r)" = 1 ] || fail "reason $r counted $(rejected $r) times, want 1"
 done
 [ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
-[ "$(rejected malformed)" = 2 ] || fail "malformed counted $(rejected malformed), want 2 (truncated, json)"
+[ "$(rejected malformed)" = 3 ] || fail "malformed counted $(rejected malformed), want 3 (truncated, json, seq past 2^63)"
 [ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
 
 # The poison frame: kept with the store's reason, its bytes exactly as sent, counted, and
-# acknowledged (the ACK's mark cannot move: 2^63 is not contiguous with anything); it is
-# not a rejection. A replay asked for is taken on kioskd's next store tick, fails the same
-# way, and the row stays held with its attempt counted.
+# acknowledged; it is not a rejection. A replay while the cause is still there fails the
+# same way and the row stays held with its attempt counted; once the cause is gone (the
+# trigger dropped: a fixed bug), a replay commits it: released, and its usage counted.
 grep -q "quarantined and acked" "$IT_DIR/kioskd.log" || fail "no quarantine line in kioskd's log"
-qcsv | grep -q "bad sequence range" || fail "quarantine reason missing: $(qcsv)"
+qcsv | grep -q "the store refuses this record" || fail "quarantine reason missing: $(qcsv)"
 qid=$(qcsv | awk -F, 'NR == 2 {print $1}')
 ctl quarantine show "$qid" | tr -d '\n' | grep -q "$(od -An -tx1 -v "$IT_DIR/frames/poison.bin" | tr -d ' \n')" ||
     fail "quarantine show does not print the frame as it was sent"
@@ -79,6 +82,12 @@ it_wait_for 20 'qcsv | awk -F, "NR == 2 {print \$7}" | grep -qx 1' ||
 it_wait_for 10 'test "$(grep -c "quarantined and acked" "$IT_DIR/kioskd.log")" -ge 2' ||
     fail "the replayed poison frame was not quarantined again"
 [ "$(held)" = 1 ] || fail "quarantine holds $(held) rows after the replay, want 1"
+[ "$(committed)" = 2 ] || fail "a refused replay changed usage: $(committed) txns"
+sqlite3 "$DB" "DROP TRIGGER test_poison"
+ctl quarantine replay "$qid" | grep -q "1 frame(s) to replay" || fail "second replay not accepted"
+it_wait_for 20 'test "$(held)" = 0' || fail "the replay did not commit: $(qcsv)"
+it_wait_for 10 'test "$(committed)" = 3' || fail "the replayed frame's txn not counted: $(committed)"
+ctl quarantine --all --format csv | grep -q ",released," || fail "row not marked released"
 rc=0
 ctl quarantine replay 999 >/dev/null 2>&1 || rc=$?
 [ $rc = 1 ] || fail "replay of a missing row: rc=$rc, want 1"
@@ -86,7 +95,7 @@ ctl quarantine replay 999 >/dev/null 2>&1 || rc=$?
 # The auditor's check: what was committed verifies from the stored evidence alone; a copy
 # of the database with one stored frame altered, or one usage figure edited, does not.
 ctl verify || fail "kioskctl verify found problems in an untouched store"
-ctl --format csv verify | grep -q "^verified,2$" || fail "verify did not check the 2 committed frames"
+ctl --format csv verify | grep -q "^verified,3$" || fail "verify did not check the 3 committed frames"
 sqlite3 "$DB" ".backup '$IT_DIR/tampered.db'" # an online, consistent copy (OPERATIONS.md)
 sqlite3 "$IT_DIR/tampered.db" "UPDATE envelopes SET raw = substr(raw, 1, 60) || X'00' || substr(raw, 62) WHERE id = (SELECT min(id) FROM envelopes)" >/dev/null
 rc=0

@@ -141,7 +141,9 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
 
 /* Parse a RECORDS body (JSON array of exactly expect_count records). Calls cb for each
  * in order (index 0..); stops at the first non-zero cb result and returns it.
- * Returns 0, -EBADMSG (not an array, wrong count, a bad record). */
+ * Returns 0, -EBADMSG (not an array, wrong count, a bad record). The body is read in one
+ * pass: cb may have been called for the first records of a body that then fails; a caller
+ * that must not see those parses with cb NULL first. */
 typedef int (*kf_record_cb)(void *ud, uint32_t index, const struct kf_record *rec);
 int kf_records_parse(const char *body, size_t len, uint32_t expect_count, kf_record_cb cb,
                      void *ud);
