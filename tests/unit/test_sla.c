@@ -823,18 +823,27 @@ Test(sla, manual_resolve_reattribution_and_windows)
 /* kioskd restarts on Sun 20 September 11:00 between #1's acknowledgement and its restore
  * breach (16:30, see #6 above), while K-X is inside its grace (offline since 10:59:00). The
  * new engine, given the stored incident and states, continues exactly as the old one. */
-Test(sla, restart_from_the_store)
+/* The shipped 2026 calendar (holidays and make-up days), loaded or the test fails. */
+static struct kf_holidays *holidays_2026(void)
 {
-    static const char *const t[] = {"K-C1", "K-X"};
     struct kf_holidays *hol = kf_holidays_new();
-    struct kf_devstate st1, st2;
-    struct kf_incident inc1;
-    struct scen *s;
     char err[256] = "";
 
+    cr_assert_not_null(hol);
     cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
                                        sizeof(err)),
                  0, "%s", err);
+    return hol;
+}
+
+Test(sla, restart_from_the_store)
+{
+    static const char *const t[] = {"K-C1", "K-X"};
+    struct kf_holidays *hol = holidays_2026();
+    struct kf_devstate st1, st2;
+    struct kf_incident inc1;
+    struct scen *s;
+
     s = mini(t, 2, hol);
     presence(s, "K-C1", lt("2026-09-18", 12, 0, 0), 1, KF_SRC_CONNECT);
     presence(s, "K-X", lt("2026-09-18", 12, 0, 0), 1, KF_SRC_CONNECT);
@@ -877,13 +886,8 @@ Test(sla, restart_from_the_store)
 Test(sla, switched_off_overnight_is_not_an_incident)
 {
     static const char *const t[] = {"K-C1"};
-    struct kf_holidays *hol = kf_holidays_new();
+    struct kf_holidays *hol = holidays_2026();
     struct scen *s;
-    char err[256] = "";
-
-    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
     s = mini(t, 1, hol);
     presence(s, "K-C1", lt("2026-09-15", 12, 0, 0), 1, KF_SRC_CONNECT);
     for (int d = 15; d <= 17; d++) { /* Tue-Thu: off at 17:30, on at 08:15 */
@@ -917,13 +921,8 @@ Test(sla, switched_off_overnight_is_not_an_incident)
 Test(sla, a_fault_raised_and_cleared_in_a_backlog_is_not_an_incident)
 {
     static const char *const t[] = {"K-C1"};
-    struct kf_holidays *hol = kf_holidays_new();
+    struct kf_holidays *hol = holidays_2026();
     struct scen *s;
-    char err[256] = "";
-
-    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
     s = mini(t, 1, hol);
     presence(s, "K-C1", lt("2026-09-15", 9, 0, 0), 1, KF_SRC_CONNECT);
     /* The terminal's newest fact is at 11:00 (the engine's clock for it); then the backlog. */
