@@ -21,6 +21,8 @@
 #include "store_int.h"
 
 #define AUDIT_CTX "kioskfleet/audit/v1"
+/* How long an enrollment account outlives its token's use (see enroll()). */
+#define KF_ENROLL_ACCOUNT_LINGER_MS (10LL * 60 * 1000)
 
 const char *const kf__schema_identity[] = {
     "ALTER TABLE devices ADD COLUMN revoked_ms INTEGER",
@@ -503,10 +505,24 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     r = kf_store_broker_put(st, ret->device_id, "device", ret->device_id, req->verifier, 0, now_ms);
     if (r < 0)
         return r;
+    /* The enrollment account goes, but not at once: broker-sync runs before the answer is
+     * published, and a broker that dropped the enrolling client on that reload would leave
+     * the answer undelivered and the terminal unable to log in again to fetch it. It may
+     * stay a few minutes: its token is used, so anything it sends is refused (token_used). */
     kf_token_username(req->token_id, user, sizeof(user));
-    r = kf_store_broker_del(st, user);
-    if (r < 0 && r != -ENOENT)
+    r = kf__store_prep(st,
+                       "UPDATE broker_accounts SET expires_ms = ?2 WHERE username = ?1"
+                       " AND (expires_ms IS NULL OR expires_ms = 0 OR expires_ms > ?2)",
+                       &s);
+    if (r < 0)
         return r;
+    sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms + KF_ENROLL_ACCOUNT_LINGER_MS);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "enrollment account expiry");
     r = kf__store_prep(st,
                        "UPDATE enroll_tokens SET used_ms = ?2, device_id = ?3, pk = ?4"
                        " WHERE token_id = ?1",
