@@ -320,6 +320,11 @@ int kf__store_stmt(struct kf_store *st, enum kf_stmt id, sqlite3_stmt **ret)
     return 0;
 }
 
+void kf__store_bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+    sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
 void kf__store_stmt_done(sqlite3_stmt *s)
 {
     sqlite3_reset(s);

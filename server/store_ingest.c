@@ -90,12 +90,6 @@ static int64_t effective_ms(int64_t ts, int64_t offset, int64_t recv_ms, unsigne
     return eff;
 }
 
-static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
-{
-    /* SQLite integers are signed 64-bit; counters and sizes never reach 2^63. */
-    sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
-}
-
 /* A device's usage within one commit, summed before it is written: usage_daily gets one
  * upsert per (day, item) the commit touched, not one per transaction. */
 struct usage_row {
@@ -174,21 +168,21 @@ static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, seq);
+    kf__store_bind_u64(s, 2, seq);
     sqlite3_bind_int64(s, 3, eff);
     sqlite3_bind_int64(s, 4, in->recv_ms);
     sqlite3_bind_int(s, 5, h->cpu_pm);
-    bind_u64(s, 6, h->mem_total_kb);
-    bind_u64(s, 7, h->mem_avail_kb);
-    bind_u64(s, 8, h->disk_total_kb);
-    bind_u64(s, 9, h->disk_avail_kb);
+    kf__store_bind_u64(s, 6, h->mem_total_kb);
+    kf__store_bind_u64(s, 7, h->mem_avail_kb);
+    kf__store_bind_u64(s, 8, h->disk_total_kb);
+    kf__store_bind_u64(s, 9, h->disk_avail_kb);
     if (h->temp_mc == KF_TEMP_NONE)
         sqlite3_bind_null(s, 10);
     else
         sqlite3_bind_int(s, 10, h->temp_mc);
-    bind_u64(s, 11, h->uptime_s);
-    bind_u64(s, 12, h->net_rx);
-    bind_u64(s, 13, h->net_tx);
+    kf__store_bind_u64(s, 11, h->uptime_s);
+    kf__store_bind_u64(s, 12, h->net_rx);
+    kf__store_bind_u64(s, 13, h->net_tx);
     sqlite3_bind_int(s, 14, h->net_up != 0);
     return kf__store_stmt_run(st, s, "health_latest");
 }
@@ -218,7 +212,7 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in,
     sqlite3_bind_text(s, 3, sname, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, kf_pstate_usable(p->state) != 0);
     sqlite3_bind_int64(s, 5, eff);
-    bind_u64(s, 6, seq);
+    kf__store_bind_u64(s, 6, seq);
     return kf__store_stmt_run(st, s, "periph_latest");
 }
 
@@ -240,7 +234,7 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in,
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, seq);
+    kf__store_bind_u64(s, 2, seq);
     sqlite3_bind_text(s, 3, f->code, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, sev, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, f->raise != 0);
@@ -270,7 +264,7 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in,
         sqlite3_bind_null(s, 5);
     sqlite3_bind_text(s, 6, f->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, eff);
-    bind_u64(s, 8, seq);
+    kf__store_bind_u64(s, 8, seq);
     return kf__store_stmt_run(st, s, "fault_state");
 }
 
@@ -289,7 +283,7 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
     sqlite3_bind_int64(s, 2, in->hdr.key_epoch);
     sqlite3_bind_int(s, 3, in->hdr.kind);
     sqlite3_bind_int(s, 4, in->hdr.flags);
-    bind_u64(s, 5, in->hdr.seq);
+    kf__store_bind_u64(s, 5, in->hdr.seq);
     sqlite3_bind_int64(s, 6, in->nrec);
     sqlite3_bind_int64(s, 7, in->hdr.device_ms);
     sqlite3_bind_int64(s, 8, in->hdr.clock_offset_ms);
@@ -348,7 +342,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         if (r < 0)
             return r;
         sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-        bind_u64(s, 2, seq);
+        kf__store_bind_u64(s, 2, seq);
         sqlite3_bind_int64(s, 3, env_id);
         sqlite3_bind_int(s, 4, rec->type);
         sqlite3_bind_int64(s, 5, rec->ts_ms);
@@ -541,10 +535,10 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
         return r;
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
     if (id == ST_HWM_EXACT) {
-        bind_u64(s, 2, from);
+        kf__store_bind_u64(s, 2, from);
     } else {
-        bind_u64(s, 2, lo);
-        bind_u64(s, 3, from);
+        kf__store_bind_u64(s, 2, lo);
+        kf__store_bind_u64(s, 3, from);
     }
     *ret_end = 0;
     rc = sqlite3_step(s);
@@ -588,7 +582,7 @@ int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t a
         if (r < 0)
             return r;
         sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-        bind_u64(s, 2, acked);
+        kf__store_bind_u64(s, 2, acked);
         r = kf__store_stmt_run(st, s, "set acked_seq");
         if (r < 0)
             return r;
@@ -609,7 +603,7 @@ static int commit_rejects(struct kf_store *st, const uint64_t *delta)
         if (r < 0)
             return r;
         sqlite3_bind_text(s, 1, kf_reject_name(i), -1, SQLITE_STATIC);
-        bind_u64(s, 2, delta[i]);
+        kf__store_bind_u64(s, 2, delta[i]);
         r = kf__store_stmt_run(st, s, "reject_counts");
         if (r < 0)
             return r;
@@ -634,8 +628,8 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, out->acked_seq + 1);
-    bind_u64(s, 3, device_acked);
+    kf__store_bind_u64(s, 2, out->acked_seq + 1);
+    kf__store_bind_u64(s, 3, device_acked);
     sqlite3_bind_int64(s, 4, now);
     r = kf__store_stmt_run(st, s, "seq gap");
     if (r < 0)
@@ -646,7 +640,7 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    bind_u64(s, 2, device_acked);
+    kf__store_bind_u64(s, 2, device_acked);
     r = kf__store_stmt_run(st, s, "acked");
     if (r < 0)
         return r;

@@ -132,6 +132,9 @@ int kf__store_sql_fail(struct kf_store *st, int rc, const char *what);
  * kf__store_stmt_done (reset and clear), or kf__store_stmt_run for all three. */
 int kf__store_stmt(struct kf_store *st, enum kf_stmt id, sqlite3_stmt **ret);
 void kf__store_stmt_done(sqlite3_stmt *s);
+/* Bind an unsigned 64-bit value (a sequence number) as SQLite's signed integer, clamped to
+ * 2^63 - 1: counters and sequence numbers the store accepts never reach it. */
+void kf__store_bind_u64(sqlite3_stmt *s, int i, uint64_t v);
 /* Step a statement that returns no rows (or whose rows are not wanted), then reset it. */
 int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what);
 /* Run the parameterless statement id (BEGIN, COMMIT, ROLLBACK). */

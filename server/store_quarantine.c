@@ -27,11 +27,6 @@ const char *const kf__schema_quarantine[] = {
     NULL,
 };
 
-static void bind_seq(sqlite3_stmt *s, int i, uint64_t v)
-{
-    sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
-}
-
 int kf_store_quarantine(struct kf_store *st, const struct kf_ingest *in, const char *reason,
                         int64_t now_ms, struct kf_commit_out *out)
 {
@@ -57,7 +52,7 @@ int kf_store_quarantine(struct kf_store *st, const struct kf_ingest *in, const c
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, in->hdr.key_epoch);
     sqlite3_bind_int(s, 3, in->hdr.kind);
-    bind_seq(s, 4, in->hdr.seq);
+    kf__store_bind_u64(s, 4, in->hdr.seq);
     sqlite3_bind_int64(s, 5, in->hdr.count);
     sqlite3_bind_int64(s, 6, in->recv_ms);
     sqlite3_bind_int64(s, 7, now_ms);

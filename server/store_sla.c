@@ -115,11 +115,6 @@ void kf__store_bind_opt_ms(sqlite3_stmt *s, int i, int64_t v)
         sqlite3_bind_null(s, i);
 }
 
-static void bind_seq(sqlite3_stmt *s, int i, uint64_t seq)
-{
-    sqlite3_bind_int64(s, i, seq > INT64_MAX ? INT64_MAX : (sqlite3_int64)seq);
-}
-
 const char *kf__store_col_text(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
@@ -156,7 +151,7 @@ static int fact_insert(struct kf_store *st, const struct kf__sla_src *src,
     sqlite3_bind_int64(s, 4, c->at_ms);
     sqlite3_bind_int64(s, 5, src->recv_ms);
     if (c->seq != 0)
-        bind_seq(s, 6, c->seq);
+        kf__store_bind_u64(s, 6, c->seq);
     sqlite3_bind_int(s, 7, c->value);
     kf__store_bind_opt_text(s, 8, c->src);
     kf__store_bind_opt_text(s, 9, c->periph);
@@ -281,7 +276,7 @@ int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
     sqlite3_bind_int(s, 2, m->on != 0);
     sqlite3_bind_text(s, 3, m->tech, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, c.at_ms);
-    bind_seq(s, 5, seq);
+    kf__store_bind_u64(s, 5, seq);
     r = kf__store_stmt_run(st, s, "maint_latest");
     if (r < 0 || !changed)
         return r;
