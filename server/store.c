@@ -178,10 +178,12 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " text = excluded.text, seq = excluded.seq WHERE excluded.seq > fault_state.seq",
     [ST_GAP_INSERT] = "INSERT OR IGNORE INTO seq_gaps(device_id, first_seq, last_seq, detected_ms)"
                       " VALUES (?1, ?2, ?3, ?4)",
+    /* In seq_first order from the mark: the covering index envelopes_dev_seq, no sort. */
+    [ST_HWM_WALK] = "SELECT seq_first, count FROM envelopes"
+                    " WHERE device_id = ?1 AND seq_first >= ?2 ORDER BY seq_first",
+    /* Past the walk: a frame stored over the mark (resent with other boundaries). */
     [ST_HWM_NEXT] = "SELECT max(seq_first + count - 1) FROM envelopes"
                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
-    [ST_HWM_EXACT] = "SELECT max(seq_first + count - 1) FROM envelopes"
-                     " WHERE device_id = ?1 AND seq_first = ?2",
     /* Held quarantine rows count as stored for the mark (store_quarantine.h). */
     [ST_HWM_QUARANTINE] = "SELECT max(seq_first + count - 1) FROM quarantine"
                           " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3"

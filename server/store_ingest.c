@@ -519,11 +519,38 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct d
     return kf__sla_presence(st, &src, 1, KF_SRC_CONNECT);
 }
 
-/* Advance the device's HWM over stored envelopes contiguous with it. An envelope that
- * covers acked+1 starts at most KF_ENV_MAX_RECORDS - 1 before it, so the scan is a short
- * index range whatever the history. */
-/* The end of the stored envelopes starting exactly at from (ST_HWM_EXACT), or starting in
- * [lo, from] (ST_HWM_NEXT; ST_HWM_QUARANTINE: held quarantine rows); 0 when there is none. */
+/* Walk the envelopes that start after the mark, in order, while each starts within what is
+ * covered: every frame committed in sequence since the last walk, in one index range.
+ * Envelopes are sorted by start, so the first one past a hole ends the walk. */
+static int hwm_walk(struct kf_store *st, const char *device_id, uint64_t *acked)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_stmt(st, ST_HWM_WALK, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    kf__store_bind_u64(s, 2, *acked + 1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t first = (uint64_t)sqlite3_column_int64(s, 0);
+        uint64_t count = (uint64_t)sqlite3_column_int64(s, 1);
+
+        if (first > *acked + 1) {
+            rc = SQLITE_DONE;
+            break;
+        }
+        if (count > 0 && first + count - 1 > *acked)
+            *acked = first + count - 1;
+    }
+    if (rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "hwm walk");
+    kf__store_stmt_done(s);
+    return r;
+}
+
+/* Where the walk stopped: the end of a stored envelope (ST_HWM_NEXT) or held quarantine
+ * row (ST_HWM_QUARANTINE) starting in [lo, from]; 0 when there is none. */
 static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id, uint64_t lo,
                      uint64_t from, uint64_t *ret_end)
 {
@@ -534,12 +561,8 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
     if (r < 0)
         return r;
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    if (id == ST_HWM_EXACT) {
-        kf__store_bind_u64(s, 2, from);
-    } else {
-        kf__store_bind_u64(s, 2, lo);
-        kf__store_bind_u64(s, 3, from);
-    }
+    kf__store_bind_u64(s, 2, lo);
+    kf__store_bind_u64(s, 3, from);
     *ret_end = 0;
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
@@ -551,23 +574,28 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
 }
 
 /* Advance the device's HWM over stored envelopes contiguous with it. Agents send batches
- * that start right after the mark, so an exact lookup almost always finds the next one; a
- * batch that overlaps the mark (resent with other boundaries) starts at most
- * KF_ENV_MAX_RECORDS - 1 before it, so the fallback is a short index range. A quarantined
- * frame counts as stored (store_quarantine.h): that probe runs only when the others found
- * nothing, once per device and commit, on an index that is empty in normal operation. */
-int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, uint64_t *ret)
+ * that start right after the mark, so the walk finds them all. When the mark stops, no
+ * stored envelope that starts at or before it ends past it; the only frames that can break
+ * that are stored over the mark later, and the caller says so (overlap): then a second
+ * probe looks behind the mark, where such a frame starts at most KF_ENV_MAX_RECORDS - 1
+ * before it (a range of up to that many index entries, hence not on every commit). A held
+ * quarantine row counts as stored (store_quarantine.h): probed wherever the walk stops, on
+ * an index that is empty in normal operation. */
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
+                          uint64_t *ret)
 {
     uint64_t start = acked;
     sqlite3_stmt *s = NULL;
     int r;
 
     for (;;) {
-        uint64_t lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
-        uint64_t end = 0;
+        uint64_t lo, end = 0;
 
-        r = hwm_probe(st, device_id, ST_HWM_EXACT, lo, acked + 1, &end);
-        if (r == 0 && end <= acked)
+        r = hwm_walk(st, device_id, &acked);
+        if (r < 0)
+            return r;
+        lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
+        if (overlap)
             r = hwm_probe(st, device_id, ST_HWM_NEXT, lo, acked + 1, &end);
         if (r == 0 && end <= acked)
             r = hwm_probe(st, device_id, ST_HWM_QUARANTINE, lo, acked + 1, &end);
@@ -644,7 +672,7 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
     r = kf__store_stmt_run(st, s, "acked");
     if (r < 0)
         return r;
-    return kf__store_advance_hwm(st, in->hdr.device_id, device_acked, &out->acked_seq);
+    return kf__store_advance_hwm(st, in->hdr.device_id, device_acked, 1, &out->acked_seq);
 }
 
 /* Frames of one device are processed together (in arrival order), so the per-device work
@@ -688,7 +716,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     struct dev_row dev;
     uint64_t hwm, health_seq = 0;
     size_t live = 0;
-    int has_state = 0, r;
+    int has_state = 0, overlap = 0, r;
 
     r = dev_get(st, device_id, &dev);
     if (r < 0)
@@ -700,6 +728,9 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     for (size_t k = 0; k < m; k++) {
         const struct kf_ingest *in = items[ord[k].index];
 
+        /* Stored over the mark (resent with other boundaries, or a replay): the walk
+         * must look behind it too (kf__store_advance_hwm). */
+        overlap |= in->hdr.kind == KF_MSG_RECORDS && in->hdr.seq <= dev.acked_seq;
         if (in->quarantine_id != 0)
             continue;
         if (live++ == 0) {
@@ -761,7 +792,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     if (r < 0)
         return r;
     /* Frames may have come in any order: advance over everything stored, once. */
-    r = kf__store_advance_hwm(st, device_id, dev.acked_seq, &hwm);
+    r = kf__store_advance_hwm(st, device_id, dev.acked_seq, overlap, &hwm);
     if (r < 0)
         return r;
     for (size_t k = 0; k < m; k++) {

@@ -26,8 +26,8 @@ enum kf_stmt {
     ST_PERIPH_UPSERT,
     ST_FAULT_INSERT,
     ST_FAULT_STATE,
+    ST_HWM_WALK,
     ST_HWM_NEXT,
-    ST_HWM_EXACT,
     ST_HWM_QUARANTINE,
     ST_QUARANTINE_RELEASE,
     ST_GAP_INSERT,
@@ -112,8 +112,11 @@ int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
 int kf__store_prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret);
 int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem);
 /* Move device_id's high-water mark from acked over the stored frames (and held quarantine
- * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction. */
-int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked,
+ * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction.
+ * overlap: frames starting at or before acked may have been stored since the mark last
+ * moved (a batch resent with other boundaries, a replayed quarantine row, a mark moved
+ * past a gap), so the walk must also look behind the mark. */
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
                           uint64_t *ret);
 const char *kf__store_col_text(sqlite3_stmt *s, int i);
 void kf__store_col_copy(char *dst, size_t cap, sqlite3_stmt *s, int i);

@@ -76,7 +76,7 @@ int kf_store_quarantine(struct kf_store *st, const struct kf_ingest *in, const c
         acked = (uint64_t)sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     if (rc == SQLITE_ROW) {
-        r = kf__store_advance_hwm(st, in->hdr.device_id, acked, &hwm);
+        r = kf__store_advance_hwm(st, in->hdr.device_id, acked, 1, &hwm);
         if (r < 0)
             goto out_rollback;
     } else if (rc != SQLITE_DONE) {
