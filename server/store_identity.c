@@ -716,6 +716,14 @@ int kf_store_revoke(struct kf_store *st, const char *device_id, const char *acto
     return kf__store_txn_leave(st, own, r);
 }
 
+/* A row of kf_store_replace's device ids. */
+static int device_id_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    (void)st;
+    kf__store_col_copy(row, KF_DEVICE_ID_MAX + 1, s, 0);
+    return 0;
+}
+
 int kf_store_replace(struct kf_store *st, const char *asset_id, const char *actor,
                      const char *reason, int64_t ttl_ms, int64_t now_ms,
                      const uint8_t server_sk[64], char *token_out, size_t cap,
@@ -724,10 +732,10 @@ int kf_store_replace(struct kf_store *st, const char *asset_id, const char *acto
     struct kf_token_req tr;
     char why[KF_REASON_MAX + 32];
     char(*devs)[KF_DEVICE_ID_MAX + 1] = NULL;
-    size_t ndev = 0, capdev = 0;
+    size_t ndev = 0;
     json_t *old = json_array();
     sqlite3_stmt *s = NULL;
-    int r, rc, own;
+    int r, own;
 
     if (!text_ok(asset_id, KF_ASSET_ID_MAX) || !text_ok(actor, KF_ACTOR_MAX) ||
         !text_ok(reason, KF_REASON_MAX) || old == NULL) {
@@ -752,18 +760,10 @@ int kf_store_replace(struct kf_store *st, const char *asset_id, const char *acto
         goto out;
     sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, KF_DEVICE_ACTIVE);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (kf__store_grow((void **)&devs, &capdev, ndev, sizeof(*devs)) < 0) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        kf__store_col_copy(devs[ndev++], sizeof(devs[0]), s, 0);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        r = rc == SQLITE_NOMEM ? -ENOMEM : kf__store_sql_fail(st, rc, "asset devices");
+    r = kf__store_rows(st, s, sizeof(*devs), device_id_fill, "asset devices", (void **)&devs,
+                       &ndev);
+    if (r < 0)
         goto out;
-    }
     snprintf(why, sizeof(why), "replaced: %s", reason);
     for (size_t i = 0; i < ndev && r == 0; i++) {
         r = revoke_one(st, devs[i], actor, why, now_ms, server_sk);

@@ -111,6 +111,16 @@ int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
  * that is NULL when empty or 0. */
 int kf__store_prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret);
 int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem);
+/* Read one row of s into row, which arrives zeroed: 0, or -errno having set the message
+ * (a row that is not readable ends the whole read). */
+typedef int (*kf__store_fill_fn)(struct kf_store *st, sqlite3_stmt *s, void *row);
+/* Step s (from kf__store_prep, bound) to its end into an array of elem-byte rows, fill
+ * reading each, in order. A failed step sets "what: <SQLite's message>"; running out of
+ * memory returns -ENOMEM and leaves the message alone. s is finalized either way. On success
+ * *ret (NULL when no row) and *ret_n are the caller's, to free; on failure they are left
+ * untouched, so they may be the caller's live fields. */
+int kf__store_rows(struct kf_store *st, sqlite3_stmt *s, size_t elem, kf__store_fill_fn fill,
+                   const char *what, void **ret, size_t *ret_n);
 /* Move device_id's high-water mark from acked over the stored frames (and held quarantine
  * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction.
  * overlap: frames starting at or before acked may have been stored since the mark last

@@ -323,6 +323,36 @@ int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+int kf__store_rows(struct kf_store *st, sqlite3_stmt *s, size_t elem, kf__store_fill_fn fill,
+                   const char *what, void **ret, size_t *ret_n)
+{
+    char *rows = NULL;
+    size_t n = 0, cap = 0;
+    int r = 0, rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r = kf__store_grow((void **)&rows, &cap, n, elem);
+        if (r < 0)
+            break;
+        memset(rows + n * elem, 0, elem);
+        r = fill(st, s, rows + n * elem);
+        if (r < 0)
+            break;
+        n++;
+    }
+    /* A fill that failed has set its own message: only a failed step is left to report. */
+    if (r == 0 && rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, what);
+    sqlite3_finalize(s);
+    if (r < 0) {
+        free(rows);
+        return r;
+    }
+    *ret = rows;
+    *ret_n = n;
+    return 0;
+}
+
 int kf_store_sla_cursor(struct kf_store *st, struct kf_sla_cursor *ret)
 {
     sqlite3_stmt *s = NULL;
@@ -356,12 +386,11 @@ static int name_parse(const char *const *names, int n, const char *s, int *ret)
     return -EINVAL;
 }
 
-/* Row -> fact; -EINVAL when a name is not one we write. */
+/* Row -> fact (f arrives zeroed); -EINVAL when a name is not one we write. */
 static int fact_from_row(sqlite3_stmt *s, struct kf_sla_fact_row *f)
 {
     int kind, v = 0;
 
-    memset(f, 0, sizeof(*f));
     f->id = sqlite3_column_int64(s, 0);
     kf__store_col_copy(f->asset_id, sizeof(f->asset_id), s, 1);
     kf__store_col_copy(f->device_id, sizeof(f->device_id), s, 2);
@@ -390,13 +419,20 @@ static int fact_from_row(sqlite3_stmt *s, struct kf_sla_fact_row *f)
     return 0;
 }
 
+static int fact_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    if (fact_from_row(s, row) == 0)
+        return 0;
+    kf__store_seterr(st, "sla_facts row %lld is not readable",
+                     (long long)sqlite3_column_int64(s, 0));
+    return -EINVAL;
+}
+
 int kf_store_sla_facts(struct kf_store *st, int64_t after_id, size_t max,
                        struct kf_sla_fact_row **ret, size_t *ret_n)
 {
-    struct kf_sla_fact_row *rows = NULL;
-    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     r = kf__store_prep(
         st,
@@ -407,26 +443,5 @@ int kf_store_sla_facts(struct kf_store *st, int64_t after_id, size_t max,
         return r;
     sqlite3_bind_int64(s, 1, after_id);
     sqlite3_bind_int64(s, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        if (fact_from_row(s, &rows[n]) < 0) {
-            kf__store_seterr(st, "sla_facts row %lld is not readable",
-                             (long long)sqlite3_column_int64(s, 0));
-            r = -EINVAL;
-            break;
-        }
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla facts");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    return kf__store_rows(st, s, sizeof(**ret), fact_fill, "sla facts", (void **)ret, ret_n);
 }

@@ -40,13 +40,38 @@ static int week_of(const char *hours_json, const char *itm_hours, int kind, stru
     return r;
 }
 
+/* A terminal with its hours and its contract (the bank's, else the default one, else the
+ * built-in terms). */
+static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_terminal *t = row;
+
+    kf__store_col_copy(t->asset_id, sizeof(t->asset_id), s, 0);
+    t->kind = (uint8_t)sqlite3_column_int(s, 1);
+    kf__store_col_copy(t->zone_id, sizeof(t->zone_id), s, 2);
+    kf__store_col_copy(t->bank, sizeof(t->bank), s, 3);
+    kf__store_col_copy(t->device_id, sizeof(t->device_id), s, 6);
+    if (week_of(kf__store_col_text(s, 4),
+                sqlite3_column_type(s, 5) == SQLITE_NULL ? NULL : kf__store_col_text(s, 5), t->kind,
+                &t->week) < 0) {
+        kf__store_seterr(st, "zone %s: its hours are not valid opening hours (docs/SLA.md 2.1)",
+                         t->zone_id);
+        return -EINVAL;
+    }
+    t->has_contract = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    t->terms.response_s = t->has_contract ? sqlite3_column_int64(s, 7) : KF_SLA_DEFAULT_RESPONSE_S;
+    t->terms.restore_s = t->has_contract ? sqlite3_column_int64(s, 8) : KF_SLA_DEFAULT_RESTORE_S;
+    t->terms.target_bp = t->has_contract ? sqlite3_column_int(s, 9) : KF_SLA_DEFAULT_TARGET_BP;
+    return 0;
+}
+
 int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_sla_terminal **ret,
                            size_t *ret_n)
 {
     struct kf_sla_terminal *rows = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     st->errmsg[0] = '\0';
     r = kf__store_prep(
@@ -65,45 +90,12 @@ int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_
         return r;
     if (asset_id)
         sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kf_sla_terminal *t;
-
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        t = &rows[n];
-        memset(t, 0, sizeof(*t));
-        kf__store_col_copy(t->asset_id, sizeof(t->asset_id), s, 0);
-        t->kind = (uint8_t)sqlite3_column_int(s, 1);
-        kf__store_col_copy(t->zone_id, sizeof(t->zone_id), s, 2);
-        kf__store_col_copy(t->bank, sizeof(t->bank), s, 3);
-        kf__store_col_copy(t->device_id, sizeof(t->device_id), s, 6);
-        if (week_of(kf__store_col_text(s, 4),
-                    sqlite3_column_type(s, 5) == SQLITE_NULL ? NULL : kf__store_col_text(s, 5),
-                    t->kind, &t->week) < 0) {
-            kf__store_seterr(st, "zone %s: its hours are not valid opening hours (docs/SLA.md 2.1)",
-                             t->zone_id);
-            r = -EINVAL;
-            break;
-        }
-        t->has_contract = sqlite3_column_type(s, 7) != SQLITE_NULL;
-        t->terms.response_s =
-            t->has_contract ? sqlite3_column_int64(s, 7) : KF_SLA_DEFAULT_RESPONSE_S;
-        t->terms.restore_s =
-            t->has_contract ? sqlite3_column_int64(s, 8) : KF_SLA_DEFAULT_RESTORE_S;
-        t->terms.target_bp = t->has_contract ? sqlite3_column_int(s, 9) : KF_SLA_DEFAULT_TARGET_BP;
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla terminals");
-    sqlite3_finalize(s);
-    if (r == 0 && asset_id && n == 0) {
-        kf__store_seterr(st, "no asset %s", asset_id);
-        r = -ENOENT;
-    }
-    if (r < 0) {
-        free(rows);
+    r = kf__store_rows(st, s, sizeof(*rows), terminal_fill, "sla terminals", (void **)&rows, &n);
+    if (r < 0)
         return r;
+    if (asset_id && n == 0) {
+        kf__store_seterr(st, "no asset %s", asset_id);
+        return -ENOENT;
     }
     *ret = rows;
     *ret_n = n;
@@ -212,13 +204,27 @@ int kf_store_sla_window_add(struct kf_store *st, const char *target, int is_zone
     return kf__store_txn_leave(st, own, r);
 }
 
+static int window_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_window_row *w = row;
+
+    (void)st;
+    w->id = sqlite3_column_int64(s, 0);
+    kf__store_col_copy(w->asset_id, sizeof(w->asset_id), s, 1);
+    kf__store_col_copy(w->zone_id, sizeof(w->zone_id), s, 2);
+    w->start_ms = sqlite3_column_int64(s, 3);
+    w->end_ms = sqlite3_column_int64(s, 4);
+    kf__store_col_copy(w->reason, sizeof(w->reason), s, 5);
+    kf__store_col_copy(w->by, sizeof(w->by), s, 6);
+    w->entered_ms = sqlite3_column_int64(s, 7);
+    return 0;
+}
+
 int kf_store_sla_windows(struct kf_store *st, int64_t since_ms, struct kf_sla_window_row **ret,
                          size_t *ret_n)
 {
-    struct kf_sla_window_row *rows = NULL;
-    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     r = kf__store_prep(
         st,
@@ -228,33 +234,7 @@ int kf_store_sla_windows(struct kf_store *st, int64_t since_ms, struct kf_sla_wi
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, since_ms);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kf_sla_window_row *w;
-
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        w = &rows[n++];
-        memset(w, 0, sizeof(*w));
-        w->id = sqlite3_column_int64(s, 0);
-        kf__store_col_copy(w->asset_id, sizeof(w->asset_id), s, 1);
-        kf__store_col_copy(w->zone_id, sizeof(w->zone_id), s, 2);
-        w->start_ms = sqlite3_column_int64(s, 3);
-        w->end_ms = sqlite3_column_int64(s, 4);
-        kf__store_col_copy(w->reason, sizeof(w->reason), s, 5);
-        kf__store_col_copy(w->by, sizeof(w->by), s, 6);
-        w->entered_ms = sqlite3_column_int64(s, 7);
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla windows");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    return kf__store_rows(st, s, sizeof(**ret), window_fill, "sla windows", (void **)ret, ret_n);
 }
 
 size_t kf_sla_windows_for(const struct kf_sla_window_row *rows, size_t n,
@@ -426,38 +406,27 @@ static int needs_of(const char *json, uint32_t *ret)
     return r;
 }
 
+static int item_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_item *it = row;
+
+    kf__store_col_copy(it->code, sizeof(it->code), s, 0);
+    if (needs_of(kf__store_col_text(s, 1), &it->needs) < 0) {
+        kf__store_seterr(st, "item %s: bad needs", it->code);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int kf_store_sla_items(struct kf_store *st, struct kf_sla_item **ret, size_t *ret_n)
 {
-    struct kf_sla_item *rows = NULL;
-    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     r = kf__store_prep(st, "SELECT code, needs FROM items ORDER BY code", &s);
     if (r < 0)
         return r;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        kf__store_col_copy(rows[n].code, sizeof(rows[n].code), s, 0);
-        if (needs_of(kf__store_col_text(s, 1), &rows[n].needs) < 0) {
-            kf__store_seterr(st, "item %s: bad needs", rows[n].code);
-            r = -EINVAL;
-            break;
-        }
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "items");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    return kf__store_rows(st, s, sizeof(**ret), item_fill, "items", (void **)ret, ret_n);
 }
 
 /* ---- Actions ------------------------------------------------------------------------------ */
@@ -536,45 +505,26 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
     "id, incident, kind, coalesce(to_attr, ''), who, text, requested_ms, status,"                  \
     " coalesce(applied_ms, 0), coalesce(at_ms, 0), coalesce(result, '')"
 
-static int actions_run(struct kf_store *st, sqlite3_stmt *s, struct kf_sla_action **ret,
-                       size_t *ret_n)
+static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
-    struct kf_sla_action *rows = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0, rc, v;
+    struct kf_sla_action *a = row;
+    int v;
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kf_sla_action *a;
-
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        a = &rows[n++];
-        memset(a, 0, sizeof(*a));
-        a->id = sqlite3_column_int64(s, 0);
-        a->incident = sqlite3_column_int64(s, 1);
-        a->kind = (uint8_t)kind_parse(kf__store_col_text(s, 2));
-        if (kf_attr_parse(kf__store_col_text(s, 3), &v) == 0)
-            a->to = (uint8_t)v;
-        kf__store_col_copy(a->who, sizeof(a->who), s, 4);
-        kf__store_col_copy(a->text, sizeof(a->text), s, 5);
-        a->requested_ms = sqlite3_column_int64(s, 6);
-        for (int k = 0; k < 3; k++)
-            if (strcmp(status_names[k], kf__store_col_text(s, 7)) == 0)
-                a->status = (uint8_t)k;
-        a->applied_ms = sqlite3_column_int64(s, 8);
-        a->at_ms = sqlite3_column_int64(s, 9);
-        kf__store_col_copy(a->result, sizeof(a->result), s, 10);
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla actions");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
+    (void)st;
+    a->id = sqlite3_column_int64(s, 0);
+    a->incident = sqlite3_column_int64(s, 1);
+    a->kind = (uint8_t)kind_parse(kf__store_col_text(s, 2));
+    if (kf_attr_parse(kf__store_col_text(s, 3), &v) == 0)
+        a->to = (uint8_t)v;
+    kf__store_col_copy(a->who, sizeof(a->who), s, 4);
+    kf__store_col_copy(a->text, sizeof(a->text), s, 5);
+    a->requested_ms = sqlite3_column_int64(s, 6);
+    for (int k = 0; k < 3; k++)
+        if (strcmp(status_names[k], kf__store_col_text(s, 7)) == 0)
+            a->status = (uint8_t)k;
+    a->applied_ms = sqlite3_column_int64(s, 8);
+    a->at_ms = sqlite3_column_int64(s, 9);
+    kf__store_col_copy(a->result, sizeof(a->result), s, 10);
     return 0;
 }
 
@@ -589,7 +539,7 @@ int kf_store_sla_action(struct kf_store *st, int64_t id, struct kf_sla_action *r
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, id);
-    r = actions_run(st, s, &rows, &n);
+    r = kf__store_rows(st, s, sizeof(*rows), action_fill, "sla actions", (void **)&rows, &n);
     if (r == 0 && n == 0)
         r = -ENOENT;
     if (r == 0)
@@ -612,5 +562,5 @@ int kf_store_sla_actions_pending(struct kf_store *st, size_t max, struct kf_sla_
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-    return actions_run(st, s, ret, ret_n);
+    return kf__store_rows(st, s, sizeof(**ret), action_fill, "sla actions", (void **)ret, ret_n);
 }

@@ -82,11 +82,11 @@ static int spans_parse(const char *text, struct kf_incident *inc)
     " acked_by, on_site_ms, on_site_by, on_site_since_ms, on_site_total_ms, resolved_ms,"          \
     " resolved_by, closed_ms, closed_by, n_reopened, n_attr_changes, n_notes, spans"
 
+/* Row -> incident (inc arrives zeroed); -EINVAL when a name or the spans do not parse. */
 static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
 {
     int v = 0;
 
-    memset(inc, 0, sizeof(*inc));
     inc->id = sqlite3_column_int64(s, 0);
     kf__store_col_copy(inc->terminal, sizeof(inc->terminal), s, 1);
     kf__store_col_copy(inc->cause, sizeof(inc->cause), s, 2);
@@ -124,35 +124,13 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
     return spans_parse(kf__store_col_text(s, 23), inc);
 }
 
-static int incidents_run(struct kf_store *st, sqlite3_stmt *s, struct kf_incident **ret,
-                         size_t *ret_n)
+static int incident_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
-    struct kf_incident *rows = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0, rc;
-
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        if (inc_from_row(s, &rows[n]) < 0) {
-            kf__store_seterr(st, "sla_incidents row %lld is not readable",
-                             (long long)sqlite3_column_int64(s, 0));
-            r = -EINVAL;
-            break;
-        }
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla incidents");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    if (inc_from_row(s, row) == 0)
+        return 0;
+    kf__store_seterr(st, "sla_incidents row %lld is not readable",
+                     (long long)sqlite3_column_int64(s, 0));
+    return -EINVAL;
 }
 
 int kf_store_sla_incidents(struct kf_store *st, int filter, int64_t since_ms, int64_t until_ms,
@@ -179,7 +157,8 @@ int kf_store_sla_incidents(struct kf_store *st, int filter, int64_t since_ms, in
         sqlite3_bind_int64(s, 1, since_ms);
     if (filter == KF_SLA_INC_PERIOD)
         sqlite3_bind_int64(s, 2, until_ms);
-    return incidents_run(st, s, ret, ret_n);
+    return kf__store_rows(st, s, sizeof(**ret), incident_fill, "sla incidents", (void **)ret,
+                          ret_n);
 }
 
 int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *ret)
@@ -193,7 +172,7 @@ int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *r
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, id);
-    r = incidents_run(st, s, &rows, &n);
+    r = kf__store_rows(st, s, sizeof(*rows), incident_fill, "sla incidents", (void **)&rows, &n);
     if (r == 0 && n == 0) {
         kf__store_seterr(st, "no incident %lld", (long long)id);
         r = -ENOENT;
@@ -221,13 +200,52 @@ int kf_store_sla_max_incident(struct kf_store *st, int64_t *ret)
     return r;
 }
 
+/* A name we do not know reads as 0 (none): an event row is always readable. */
+static int event_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_event_row *er = row;
+    struct kf_inc_event *ev = &er->ev;
+    int v;
+
+    (void)st;
+    er->id = sqlite3_column_int64(s, 0);
+    er->action = sqlite3_column_int64(s, 15);
+    er->recorded_ms = sqlite3_column_int64(s, 16);
+    ev->incident = sqlite3_column_int64(s, 1);
+    ev->at_ms = sqlite3_column_int64(s, 3);
+    ev->start_ms = sqlite3_column_int64(s, 4);
+    ev->flags = (uint8_t)sqlite3_column_int(s, 8);
+    for (int k = 1; k <= KF_EV_COUNT_; k++)
+        if (strcmp(kf_ev_name(k), kf__store_col_text(s, 2)) == 0)
+            ev->kind = (uint8_t)k;
+    if (strcmp(kf__store_col_text(s, 5), "response") == 0)
+        ev->clock = KF_CLOCK_RESPONSE;
+    else if (strcmp(kf__store_col_text(s, 5), "restore") == 0)
+        ev->clock = KF_CLOCK_RESTORE;
+    v = 0;
+    if (kf_attr_parse(kf__store_col_text(s, 6), &v) == 0)
+        ev->from = (uint8_t)v;
+    v = 0;
+    if (kf_attr_parse(kf__store_col_text(s, 7), &v) == 0)
+        ev->to = (uint8_t)v;
+    v = 0;
+    if (kf_periph_parse(kf__store_col_text(s, 9), &v) == 0)
+        ev->periph = (uint8_t)v;
+    v = 0;
+    if (kf_severity_parse(kf__store_col_text(s, 10), &v) == 0)
+        ev->sev = (uint8_t)v;
+    kf__store_col_copy(ev->terminal, sizeof(ev->terminal), s, 11);
+    kf__store_col_copy(ev->cause, sizeof(ev->cause), s, 12);
+    kf__store_col_copy(ev->who, sizeof(ev->who), s, 13);
+    kf__store_col_copy(ev->text, sizeof(ev->text), s, 14);
+    return 0;
+}
+
 int kf_store_sla_events(struct kf_store *st, int64_t incident, struct kf_sla_event_row **ret,
                         size_t *ret_n)
 {
-    struct kf_sla_event_row *rows = NULL;
-    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc, v;
+    int r;
 
     r = kf__store_prep(
         st,
@@ -238,56 +256,7 @@ int kf_store_sla_events(struct kf_store *st, int64_t incident, struct kf_sla_eve
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, incident);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kf_inc_event *ev;
-
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        memset(&rows[n], 0, sizeof(rows[n]));
-        rows[n].id = sqlite3_column_int64(s, 0);
-        rows[n].action = sqlite3_column_int64(s, 15);
-        rows[n].recorded_ms = sqlite3_column_int64(s, 16);
-        ev = &rows[n].ev;
-        ev->incident = sqlite3_column_int64(s, 1);
-        ev->at_ms = sqlite3_column_int64(s, 3);
-        ev->start_ms = sqlite3_column_int64(s, 4);
-        ev->flags = (uint8_t)sqlite3_column_int(s, 8);
-        for (int k = 1; k <= KF_EV_COUNT_; k++)
-            if (strcmp(kf_ev_name(k), kf__store_col_text(s, 2)) == 0)
-                ev->kind = (uint8_t)k;
-        if (strcmp(kf__store_col_text(s, 5), "response") == 0)
-            ev->clock = KF_CLOCK_RESPONSE;
-        else if (strcmp(kf__store_col_text(s, 5), "restore") == 0)
-            ev->clock = KF_CLOCK_RESTORE;
-        v = 0;
-        if (kf_attr_parse(kf__store_col_text(s, 6), &v) == 0)
-            ev->from = (uint8_t)v;
-        v = 0;
-        if (kf_attr_parse(kf__store_col_text(s, 7), &v) == 0)
-            ev->to = (uint8_t)v;
-        v = 0;
-        if (kf_periph_parse(kf__store_col_text(s, 9), &v) == 0)
-            ev->periph = (uint8_t)v;
-        v = 0;
-        if (kf_severity_parse(kf__store_col_text(s, 10), &v) == 0)
-            ev->sev = (uint8_t)v;
-        kf__store_col_copy(ev->terminal, sizeof(ev->terminal), s, 11);
-        kf__store_col_copy(ev->cause, sizeof(ev->cause), s, 12);
-        kf__store_col_copy(ev->who, sizeof(ev->who), s, 13);
-        kf__store_col_copy(ev->text, sizeof(ev->text), s, 14);
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla events");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    return kf__store_rows(st, s, sizeof(**ret), event_fill, "sla events", (void **)ret, ret_n);
 }
 
 /* ---- Terminal state as JSON ---------------------------------------------------------------- */
@@ -375,40 +344,29 @@ out:
     return r;
 }
 
+static int state_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_state_row *sr = row;
+
+    kf__store_col_copy(sr->asset_id, sizeof(sr->asset_id), s, 0);
+    kf__store_col_copy(sr->device_id, sizeof(sr->device_id), s, 1);
+    if (kf_sla_devstate_from_json(kf__store_col_text(s, 2), &sr->st) < 0) {
+        kf__store_seterr(st, "sla_terminal_state of %s is not readable", sr->asset_id);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int kf_store_sla_states(struct kf_store *st, struct kf_sla_state_row **ret, size_t *ret_n)
 {
-    struct kf_sla_state_row *rows = NULL;
-    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r, rc;
+    int r;
 
     r = kf__store_prep(
         st, "SELECT asset_id, device_id, state FROM sla_terminal_state ORDER BY asset_id", &s);
     if (r < 0)
         return r;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
-        if (r < 0)
-            break;
-        kf__store_col_copy(rows[n].asset_id, sizeof(rows[n].asset_id), s, 0);
-        kf__store_col_copy(rows[n].device_id, sizeof(rows[n].device_id), s, 1);
-        if (kf_sla_devstate_from_json(kf__store_col_text(s, 2), &rows[n].st) < 0) {
-            kf__store_seterr(st, "sla_terminal_state of %s is not readable", rows[n].asset_id);
-            r = -EINVAL;
-            break;
-        }
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "sla states");
-    sqlite3_finalize(s);
-    if (r < 0) {
-        free(rows);
-        return r;
-    }
-    *ret = rows;
-    *ret_n = n;
-    return 0;
+    return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla states", (void **)ret, ret_n);
 }
 
 /* ---- Persisting one engine run ------------------------------------------------------------ */
