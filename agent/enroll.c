@@ -106,7 +106,7 @@ int kf_identity_save(const char *dir, const struct kf_identity *id)
                  "# written by kiosk-agent at enrollment and key rotation: do not edit\n"
                  "device_id = %s\nkey_epoch = %u\n",
                  id->device_id, id->key_epoch);
-    return kf_file_write_atomic(path, text, (size_t)n, 0600);
+    return kf_file_write_atomic(path, text, (size_t)n, 0600, (gid_t)-1, 0);
 }
 
 int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])

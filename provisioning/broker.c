@@ -15,6 +15,7 @@
 
 #include <kf/brokerpw.h>
 #include <kf/err.h>
+#include <kf/keyfile.h>
 #include <kf/log.h>
 #include <kf/time.h>
 
@@ -215,47 +216,14 @@ static int read_all(const char *path, char **ret, size_t *ret_len)
     return 0;
 }
 
-/* Write text to dir/name atomically: mode 0640, group gid (unless (gid_t)-1). */
-static int write_atomic(const char *dir, const char *name, const char *text, size_t len, gid_t gid)
+/* Replace dir/name atomically with mode 0640 and group gid (unless (gid_t)-1). */
+static int write_in(const char *dir, const char *name, const char *text, size_t len, gid_t gid)
 {
-    char tmp[PATH_MAX], path[PATH_MAX];
-    size_t off = 0;
-    int fd, dfd, r = 0;
+    char path[PATH_MAX];
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp))
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
         return -ENAMETOOLONG;
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fchmod(fd, 0640) < 0 || (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0))
-        r = -errno;
-    while (r == 0 && off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            r = -errno;
-        else
-            off += (size_t)n;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        unlink(tmp);
-        return r;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    r = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
-    return r;
+    return kf_file_write_atomic(path, text, len, 0640, gid, 0);
 }
 
 /* The broker, started as root, re-reads its files as the user mosquitto after SIGHUP. */
@@ -343,9 +311,9 @@ int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_
     }
     diff_lines(&old_l, &new_l, &added, &removed, &changed);
 
-    r = write_atomic(dir, "passwd", t.buf, t.len, gid);
+    r = write_in(dir, "passwd", t.buf, t.len, gid);
     if (r == 0)
-        r = write_atomic(dir, "acl", kf_broker_acl_text, strlen(kf_broker_acl_text), gid);
+        r = write_in(dir, "acl", kf_broker_acl_text, strlen(kf_broker_acl_text), gid);
     if (r < 0) {
         kf_err("cannot write %s/passwd and %s/acl: %s", dir, dir, kf_strerror(r));
         goto out_free;

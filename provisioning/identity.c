@@ -95,7 +95,7 @@ static int write_secret_file(const char *path, const char *text)
         return -EMSGSIZE;
     memcpy(line, text, n);
     line[n] = '\n';
-    r = kf_file_write_atomic(path, line, n + 1, 0600);
+    r = kf_file_write_atomic(path, line, n + 1, 0600, (gid_t)-1, 0);
     sodium_memzero(line, sizeof(line));
     return r;
 }

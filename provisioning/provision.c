@@ -192,7 +192,7 @@ static int open_store(const char *db, struct kf_store **ret)
 /* Write text to path with mode, replacing it atomically. */
 static int write_file(const char *path, const char *text, mode_t mode)
 {
-    return kf_file_write_atomic(path, text, strlen(text), (unsigned)mode);
+    return kf_file_write_atomic(path, text, strlen(text), mode, (gid_t)-1, 0);
 }
 
 static int cmd_init(const struct opts *o)

@@ -2,7 +2,6 @@
 #include "kioskd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +72,7 @@ static void kf__latency_json(json_t *lat, const struct kf_latency *h)
     json_object_set_new(lat, "count", json_integer((json_int_t)h->count));
 }
 
-/* Returns an owned JSON text of the current counters, or NULL. Loop thread. */
+/* Returns an owned JSON text of the current counters and a newline, or NULL. Loop thread. */
 static char *kf__stats_json(struct kf_kioskd *kd)
 {
     const struct kf_pipeline_stats *s = kf_pipeline_stats(kd->pipe);
@@ -140,53 +139,36 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "uptime_s", json_real((double)(kf_mono_us() - kd->start_us) / 1e6));
     text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
+    if (text != NULL) { /* one line, newline-terminated like any text file */
+        size_t len = strlen(text);
+        char *line = realloc(text, len + 2);
+
+        if (line == NULL) {
+            free(text);
+            return NULL;
+        }
+        line[len] = '\n';
+        line[len + 1] = '\0';
+        text = line;
+    }
     return text;
 }
 
-/* Write text to path atomically (temp + rename). Any thread. 0 or -errno. */
-static int kf__write_atomic(const char *path, const char *text)
+/* Replace the stats file with text. Any thread. 0 or -errno.
+ * Not fsynced (KF_FILE_NOSYNC): the file is a snapshot rewritten every stats_interval_s,
+ * normally in /run, which a reboot empties anyway; an fsync would hold a pool thread that
+ * verify jobs and the store job share (and, at exit, the loop thread) for nothing. The
+ * rename still shows readers the old or the new snapshot, never a torn one. Mode 0640:
+ * what kioskd.service's UMask=0027 made of the old 0644, now exact whatever the umask. */
+static int kf__stats_write(const char *path, const char *text)
 {
-    char tmp[KF_CONFIG_PATH_MAX + 16];
-    size_t len = strlen(text), off = 0;
-    int fd, rc = 0;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        return -ENAMETOOLONG;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return -errno;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            rc = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == 0 && write(fd, "\n", 1) != 1) {
-        rc = -EIO;
-    }
-    if (close(fd) != 0 && rc == 0) {
-        rc = -errno;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-    }
-    return rc;
+    return kf_file_write_atomic(path, text, strlen(text), 0640, (gid_t)-1, KF_FILE_NOSYNC);
 }
 
 static void kf__stats_work(uv_work_t *req)
 {
     struct kf_kioskd *kd = req->data;
-    int rc = kf__write_atomic(kd->cfg.stats_file, kd->stats_json);
+    int rc = kf__stats_write(kd->cfg.stats_file, kd->stats_json);
 
     if (rc != 0) {
         kf_warn("stats: cannot write %s: %s", kd->cfg.stats_file, kf_strerror(rc));
@@ -334,7 +316,7 @@ static void kf__finish(struct kf_kioskd *kd)
     if (kd->cfg.stats_file[0] != '\0') {
         char *text = kf__stats_json(kd);
         /* Shutting down: nothing else runs on the loop, a blocking write is fine here. */
-        int rc = text != NULL ? kf__write_atomic(kd->cfg.stats_file, text) : -ENOMEM;
+        int rc = text != NULL ? kf__stats_write(kd->cfg.stats_file, text) : -ENOMEM;
         if (rc != 0) {
             kf_warn("stats: cannot write %s: %s", kd->cfg.stats_file, kf_strerror(rc));
         }

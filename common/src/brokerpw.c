@@ -155,7 +155,7 @@ int kf_brokerpw_write(const char *path, const char *password)
     len = strlen(password); /* <= KF_BROKERPW_MAX: kf__password_ok */
     memcpy(line, password, len);
     line[len] = '\n';
-    r = kf_file_write_atomic(path, line, len + 1, 0600);
+    r = kf_file_write_atomic(path, line, len + 1, 0600, (gid_t)-1, 0);
     sodium_memzero(line, sizeof(line));
     return r;
 }

@@ -94,15 +94,19 @@ int kf_secret_file_read(const char *path, char *buf, size_t cap, size_t *ret_len
     return 0;
 }
 
-int kf_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+int kf_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+                         unsigned flags)
 {
     char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *slash = strrchr(path, '/'), *p = data;
+    const char *slash, *base, *p = data;
     int fd, dfd, r = 0, n;
 
-    n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -ENAMETOOLONG;
+    if (!path || (!data && len > 0) || (flags & ~KF_FILE_NOSYNC))
+        return -EINVAL;
+    slash = strrchr(path, '/');
+    base = slash ? slash + 1 : path;
+    if (*base == '\0')
+        return -EINVAL;
     if (!slash)
         n = snprintf(dir, sizeof(dir), ".");
     else if (slash == path)
@@ -111,25 +115,34 @@ int kf_file_write_atomic(const char *path, const void *data, size_t len, unsigne
         n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     if (n < 0 || (size_t)n >= sizeof(dir))
         return -ENAMETOOLONG;
+    n = snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return -ENAMETOOLONG;
 
-    fd = mkostemp(tmp, O_CLOEXEC); /* in the target's directory, so rename is atomic */
+    /* In the target's directory, so rename is atomic. mkostemp creates the file with
+     * O_EXCL (never someone else's file or symlink) and mode 0600 whatever the umask. */
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (fchmod(fd, (mode_t)mode) < 0) /* whatever the umask */
+    /* Group before mode, both before any data: chown may clear set-id bits, and the file
+     * is never readable by a group it was not meant for. */
+    if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0)
+        r = -errno;
+    if (r == 0 && fchmod(fd, mode) < 0) /* exact, whatever the umask */
         r = -errno;
     while (r == 0 && len > 0) {
         ssize_t w = write(fd, p, len);
 
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0) {
-            r = -errno;
+        if (w <= 0) {
+            r = w < 0 ? -errno : -EIO; /* 0: would loop forever */
         } else {
             p += w;
             len -= (size_t)w;
         }
     }
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && !(flags & KF_FILE_NOSYNC) && fsync(fd) < 0)
         r = -errno;
     if (close(fd) < 0 && r == 0)
         r = -errno;
@@ -139,6 +152,9 @@ int kf_file_write_atomic(const char *path, const void *data, size_t len, unsigne
         unlink(tmp);
         return r;
     }
+    if (flags & KF_FILE_NOSYNC)
+        return 0;
+    /* The rename itself is durable only once the directory is. */
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return -errno;
@@ -168,7 +184,7 @@ int kf_keyfile_write(const char *path, const uint8_t sk[64])
 
     kf_hex_encode(sk, 64, hex, sizeof(hex));
     hex[KF_SK_HEX] = '\n';
-    r = kf_file_write_atomic(path, hex, KF_SK_HEX + 1, 0600);
+    r = kf_file_write_atomic(path, hex, KF_SK_HEX + 1, 0600, (gid_t)-1, 0);
     sodium_memzero(hex, sizeof(hex));
     return r;
 }

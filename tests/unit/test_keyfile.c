@@ -1,10 +1,15 @@
-/* Keyfile: atomic 0600 writes, permission checks, strict hex. */
+/* Keyfile: atomic writes (mode, group, no temp file left), permission checks, strict hex. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -30,7 +35,70 @@ static void teardown(void)
     unlink(path);
     snprintf(cmd, sizeof(cmd), "%s/other.key", dir);
     unlink(cmd);
+    snprintf(cmd, sizeof(cmd), "%s/sub", dir);
+    chmod(cmd, 0700);
+    rmdir(cmd);
     rmdir(dir);
+}
+
+/* Entries of d other than "." and "..", names into names (joined by spaces). */
+static int dir_entries(const char *d, char *names, size_t cap)
+{
+    DIR *dp = opendir(d);
+    struct dirent *e;
+    int n = 0;
+
+    cr_assert(dp);
+    names[0] = '\0';
+    while ((e = readdir(dp)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        strncat(names, e->d_name, cap - strlen(names) - 2);
+        strcat(names, " ");
+    }
+    closedir(dp);
+    return n;
+}
+
+/* A group this process may give a file, if possible not the one a new file gets anyway,
+ * so that the test sees the group being set: root may give any; others a supplementary
+ * group; failing both getegid(), which at least must be accepted. */
+static gid_t other_group(void)
+{
+    gid_t groups[64];
+    int n;
+
+    if (geteuid() == 0)
+        return getegid() == 65534 ? 65533 : 65534;
+    n = getgroups(64, groups);
+    for (int i = 0; i < n; i++) {
+        if (groups[i] != getegid())
+            return groups[i];
+    }
+    return getegid();
+}
+
+/* kf_file_write_atomic(file, ...) as someone the permissions apply to: root writes
+ * anywhere, so as root it runs in a child that has become nobody first. */
+static int write_as_user(const char *file)
+{
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0)
+        return kf_file_write_atomic(file, "s3cret\n", 7, 0600, (gid_t)-1, 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(255);
+        _exit(-kf_file_write_atomic(file, "s3cret\n", 7, 0600, (gid_t)-1, 0) & 0xff);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_neq(WEXITSTATUS(status), 255, "cannot become nobody");
+    return -WEXITSTATUS(status);
 }
 
 static void write_text(const char *p, const char *text, mode_t mode)
@@ -99,6 +167,96 @@ Test(keyfile, missing_and_malformed)
     text[130] = '\0';
     write_text(path, text, 0600);
     cr_assert_eq(kf_keyfile_read(path, sk), -EBADMSG);
+}
+
+Test(keyfile, write_atomic_contents_mode_group_and_no_temp_left)
+{
+    static const char text[] = "one\ntwo\n";
+    char buf[128], names[512];
+    struct stat st;
+    mode_t old_umask = umask(0);
+    gid_t gid = other_group();
+    int fd;
+
+    /* exact mode even where the umask would have removed bits */
+    umask(077);
+    cr_assert_eq(kf_file_write_atomic(path, text, strlen(text), 0640, gid, 0), 0);
+    umask(old_umask);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(st.st_mode & 07777, 0640);
+    cr_assert_eq(st.st_gid, gid);
+    cr_assert_eq(st.st_size, (off_t)strlen(text));
+    fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(read(fd, buf, sizeof(buf)), (ssize_t)strlen(text));
+    close(fd);
+    cr_assert_eq(memcmp(buf, text, strlen(text)), 0);
+    cr_assert_eq(dir_entries(dir, names, sizeof(names)), 1, "left in the directory: %s", names);
+
+    /* replacing: new contents and mode, group not set, still no temp file */
+    cr_assert_eq(kf_file_write_atomic(path, "x", 1, 0600, (gid_t)-1, KF_FILE_NOSYNC), 0);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0600);
+    cr_assert_eq(st.st_gid, getegid());
+    cr_assert_eq(st.st_size, 1);
+    cr_assert_eq(dir_entries(dir, names, sizeof(names)), 1, "left in the directory: %s", names);
+
+    /* empty contents are a file, not an error */
+    cr_assert_eq(kf_file_write_atomic(path, NULL, 0, 0600, (gid_t)-1, 0), 0);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 0);
+
+    cr_assert_eq(kf_file_write_atomic(path, "x", 1, 0600, (gid_t)-1, 0x80), -EINVAL);
+    snprintf(buf, sizeof(buf), "%s/", dir);
+    cr_assert_eq(kf_file_write_atomic(buf, "x", 1, 0600, (gid_t)-1, 0), -EINVAL);
+}
+
+Test(keyfile, write_atomic_unwritable_dir_is_errno_and_leaves_nothing)
+{
+    char sub[128], file[160], names[512];
+
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    snprintf(file, sizeof(file), "%s/secret", sub);
+    cr_assert_eq(chmod(dir, 0711), 0); /* nobody may pass through, see write_as_user */
+    cr_assert_eq(mkdir(sub, 0555), 0);
+    cr_assert_eq(write_as_user(file), -EACCES);
+    cr_assert_eq(dir_entries(sub, names, sizeof(names)), 0, "left in the directory: %s", names);
+    cr_assert_eq(kf_file_write_atomic("/nonexistent/kf/secret", "x", 1, 0600, (gid_t)-1, 0),
+                 -ENOENT);
+}
+
+Test(keyfile, write_atomic_failed_write_keeps_old_file_and_no_temp)
+{
+    char buf[16], names[512];
+    struct stat st;
+    pid_t pid;
+    int status, fd;
+
+    cr_assert_eq(kf_file_write_atomic(path, "old\n", 4, 0600, (gid_t)-1, 0), 0);
+    /* A write that fails half-way, after the temp file exists: a file size limit of 2
+     * bytes (in a child, the limit is per process). */
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {2, 2};
+
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+            _exit(255);
+        _exit(-kf_file_write_atomic(path, "new text\n", 9, 0600, (gid_t)-1, 0) & 0xff);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), EFBIG);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_size, 4);
+    fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(read(fd, buf, sizeof(buf)), 4);
+    close(fd);
+    cr_assert_eq(memcmp(buf, "old\n", 4), 0);
+    cr_assert_eq(dir_entries(dir, names, sizeof(names)), 1, "left in the directory: %s", names);
 }
 
 Test(keyfile, hex_helpers)
