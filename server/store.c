@@ -62,7 +62,8 @@ static const char *const schema_v1[] = {
      * types), so the idempotent insert of a txn is one B-tree write, not two. envelope_id is
      * not declared a foreign key: the commit inserts each record with the id of the envelope
      * it inserted just before, in the same transaction, and a declared key would cost a
-     * B-tree lookup per record on the hottest path (BENCHMARKS.md). */
+     * B-tree lookup per record on the hottest path (BENCHMARKS.md). v7 keys it in commit
+     * order instead (kf__schema_records, store_ingest.c). */
     "CREATE TABLE records(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " envelope_id INTEGER NOT NULL, type INTEGER NOT NULL,"
     " device_ts_ms INTEGER NOT NULL, effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL,"
@@ -114,6 +115,7 @@ static const char *const *const migrations[] = {
     kf__schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
     kf__schema_quarantine, /* v5: poison frames kept, not resent forever */
     kf__schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
+    kf__schema_records,    /* v7: records kept in commit order, store_ingest.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -140,7 +142,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_ENV_INSERT] = "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first,"
                       " count, device_ms, clock_offset_ms, recv_ms, commit_ms, topic, raw)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_REC_INSERT] = "INSERT OR IGNORE INTO records(device_id, seq, envelope_id, type,"
+    /* Never a conflict: the frame's own new envelope id, seqs not stored (commit_records). */
+    [ST_REC_INSERT] = "INSERT INTO records(device_id, seq, envelope_id, type,"
                       " device_ts_ms, effective_ms, recv_ms, flags, asset_id, zone_id, item,"
                       " outcome, dur_ms, day)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -178,6 +181,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " text = excluded.text, seq = excluded.seq WHERE excluded.seq > fault_state.seq",
     [ST_GAP_INSERT] = "INSERT OR IGNORE INTO seq_gaps(device_id, first_seq, last_seq, detected_ms)"
                       " VALUES (?1, ?2, ?3, ?4)",
+    /* The stored envelopes of a device that start in [?2, ?3] (commit_records). */
+    [ST_ENV_COVER] = "SELECT seq_first, count FROM envelopes"
+                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
     /* In seq_first order from the mark: the covering index envelopes_dev_seq, no sort. */
     [ST_HWM_WALK] = "SELECT seq_first, count FROM envelopes"
                     " WHERE device_id = ?1 AND seq_first >= ?2 ORDER BY seq_first",

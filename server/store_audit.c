@@ -25,8 +25,16 @@ static const char sql_envelopes[] =
     "SELECT e.id, e.device_id, e.key_epoch, e.topic, e.raw, e.seq_first, e.count, k.pk"
     " FROM envelopes e LEFT JOIN device_keys k"
     " ON k.device_id = e.device_id AND k.epoch = e.key_epoch ORDER BY e.id";
-static const char sql_record[] = "SELECT type, device_ts_ms, item, outcome, dur_ms FROM records"
-                                 " WHERE device_id = ?1 AND seq = ?2";
+/* The row for (device ?1, seq ?2): under the envelope being checked (?3), or, when that frame
+ * repeated a record already stored, under the earlier envelope of the device that holds it,
+ * which starts at most KF_ENV_MAX_RECORDS - 1 before it (?4). */
+static const char sql_record[] =
+    "SELECT type, device_ts_ms, item, outcome, dur_ms FROM records"
+    " WHERE envelope_id = ?3 AND seq = ?2 AND device_id = ?1"
+    " UNION ALL SELECT r.type, r.device_ts_ms, r.item, r.outcome, r.dur_ms"
+    " FROM envelopes e JOIN records r ON r.envelope_id = e.id AND r.seq = ?2"
+    " WHERE e.device_id = ?1 AND e.seq_first BETWEEN ?4 AND ?2 AND e.id <> ?3"
+    " AND r.device_id = ?1 LIMIT 1";
 static const char sql_orphans[] = "SELECT count(*) FROM records r WHERE NOT EXISTS"
                                   " (SELECT 1 FROM envelopes e WHERE e.id = r.envelope_id)";
 static const char sql_usage[] =
@@ -62,6 +70,9 @@ static int check_record(void *ud, uint32_t index, const struct kf_record *r)
 
     sqlite3_bind_text(c->rec, 1, c->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(c->rec, 2, (sqlite3_int64)seq);
+    sqlite3_bind_int64(c->rec, 3, c->envelope_id);
+    sqlite3_bind_int64(
+        c->rec, 4, seq > KF_ENV_MAX_RECORDS ? (sqlite3_int64)(seq - KF_ENV_MAX_RECORDS + 1) : 1);
     rc = sqlite3_step(c->rec);
     if (rc == SQLITE_ROW && sqlite3_column_int(c->rec, 0) == r->type &&
         sqlite3_column_int64(c->rec, 1) == r->ts_ms) {

@@ -29,6 +29,30 @@
 #define KF_RECF_CLOCK_SYNCED 0x4u    /* the frame carried a measured offset */
 
 /* What commit needs to know about a device, read once per frame. */
+/* v7: records in commit order. Keyed by (device, seq), every commit wrote into as many
+ * places of the table as it had devices, and that scattered insert was the largest part of
+ * the commit (BENCHMARKS.md, "The store"). Keyed by (envelope, seq), a commit appends: its
+ * envelope ids are the newest. What a device already sent is known from the envelopes
+ * instead (commit_records), and a record is found from its device and seq through the
+ * envelope that holds it (envelopes_dev_seq). */
+const char *const kf__schema_records[] = {
+    "CREATE TABLE records_v7(envelope_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " device_id TEXT NOT NULL, type INTEGER NOT NULL, device_ts_ms INTEGER NOT NULL,"
+    " effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL, flags INTEGER NOT NULL,"
+    " asset_id TEXT, zone_id TEXT, item TEXT, outcome TEXT, dur_ms INTEGER, day INTEGER,"
+    " PRIMARY KEY(envelope_id, seq)) WITHOUT ROWID",
+    "INSERT INTO records_v7 SELECT envelope_id, seq, device_id, type, device_ts_ms,"
+    " effective_ms, recv_ms, flags, asset_id, zone_id, item, outcome, dur_ms, day"
+    " FROM records ORDER BY envelope_id, seq",
+    "DROP VIEW txns",
+    "DROP TABLE records",
+    "ALTER TABLE records_v7 RENAME TO records",
+    "CREATE INDEX records_txn_day ON records(day) WHERE type = 1",
+    "CREATE VIEW txns AS SELECT device_id, seq, asset_id, zone_id, item, outcome,"
+    " effective_ms AS start_ms, dur_ms, day FROM records WHERE type = 1",
+    NULL,
+};
+
 struct dev_row {
     char asset_id[KF_ASSET_ID_MAX + 1];
     char zone_id[KF_ZONE_ID_MAX + 1];
@@ -299,14 +323,57 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
     return 0;
 }
 
+#define KF_COVER_WORDS ((KF_ENV_MAX_RECORDS + 63) / 64)
+
+/* Which of the frame's seqs [first, last] the store holds already: bit i of have for
+ * first + i. Every stored envelope's whole range is stored (what it did not add was there
+ * before it), so the envelopes that reach [first, last] answer it. Where they can start:
+ * after the mark walk, no envelope that starts at or before the mark ends past it
+ * (kf__store_advance_hwm), so for a frame above the mark only envelopes starting past the
+ * mark matter, a few at most (the device's frames in flight). A frame that reaches below
+ * the mark, any frame of a device that had one in this commit (wide), or a replayed
+ * quarantine row looks at every envelope that could reach it: those starting up to
+ * KF_ENV_MAX_RECORDS - 1 before it. */
+static int covered(struct kf_store *st, const char *device_id, uint64_t acked, int wide,
+                   uint64_t first, uint64_t last, uint64_t have[KF_COVER_WORDS])
+{
+    uint64_t lo = first > KF_ENV_MAX_RECORDS ? first - KF_ENV_MAX_RECORDS + 1 : 1;
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    memset(have, 0, KF_COVER_WORDS * sizeof(have[0]));
+    if (!wide && acked + 1 > lo)
+        lo = acked + 1;
+    r = kf__store_stmt(st, ST_ENV_COVER, &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    kf__store_bind_u64(s, 2, lo);
+    kf__store_bind_u64(s, 3, last);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        uint64_t a = (uint64_t)sqlite3_column_int64(s, 0);
+        uint64_t n = (uint64_t)sqlite3_column_int64(s, 1);
+        uint64_t b = n > 0 ? a + n - 1 : 0;
+
+        if (n == 0 || b < first)
+            continue;
+        for (uint64_t q = a > first ? a : first; q <= b && q <= last; q++)
+            have[(q - first) / 64] |= 1ull << ((q - first) % 64);
+    }
+    if (rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "stored seqs");
+    kf__store_stmt_done(s);
+    return r;
+}
+
 /* health_seq: the newest health sample's seq among this commit's frames of the device;
  * only that one can end up in health_latest, so older ones are not written there. */
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
-                          const struct dev_row *dev, uint64_t health_seq, int64_t now,
+                          const struct dev_row *dev, int wide, uint64_t health_seq, int64_t now,
                           struct usage_acc *usage, struct kf_commit_out *out)
 {
     const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
-    uint64_t first = in->hdr.seq, last;
+    uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS];
     unsigned fflags;
     int64_t offset, env_id;
     sqlite3_stmt *s = NULL;
@@ -327,6 +394,10 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         out->duplicates = in->nrec;
         return 0;
     }
+    r = covered(st, in->hdr.device_id, dev->acked_seq, wide || first <= dev->acked_seq, first, last,
+                have);
+    if (r < 0)
+        return r;
     r = insert_envelope(st, in, now, &env_id);
     if (r < 0)
         return r;
@@ -335,9 +406,14 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         const struct kf_record *rec = &in->recs[i];
         uint64_t seq = first + i;
         unsigned flags = fflags;
-        int64_t eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+        int64_t eff;
         int32_t day = 0;
 
+        if (have[i / 64] & (1ull << (i % 64))) {
+            out->duplicates++;
+            continue;
+        }
+        eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
         r = kf__store_stmt(st, ST_REC_INSERT, &s);
         if (r < 0)
             return r;
@@ -369,10 +445,6 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         r = kf__store_stmt_run(st, s, "insert record");
         if (r < 0)
             return r;
-        if (sqlite3_changes(st->db) != 1) {
-            out->duplicates++;
-            continue;
-        }
         out->inserted++;
         switch (rec->type) {
         case KF_REC_TXN:
@@ -771,7 +843,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         }
         switch (in->quarantine_id != 0 && in->hdr.kind != KF_MSG_RECORDS ? 0 : in->hdr.kind) {
         case KF_MSG_RECORDS:
-            r = commit_records(st, in, &dev, health_seq, now, usage, &tmp[ord[k].index]);
+            r = commit_records(st, in, &dev, overlap || in->quarantine_id != 0, health_seq, now,
+                               usage, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
             r = commit_hello(st, in);

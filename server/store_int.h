@@ -26,6 +26,7 @@ enum kf_stmt {
     ST_PERIPH_UPSERT,
     ST_FAULT_INSERT,
     ST_FAULT_STATE,
+    ST_ENV_COVER,
     ST_HWM_WALK,
     ST_HWM_NEXT,
     ST_HWM_QUARANTINE,
@@ -82,6 +83,7 @@ extern const char *const kf__schema_identity[];   /* v3: store_identity.c */
 extern const char *const kf__schema_sla[];        /* v4: store_sla.c */
 extern const char *const kf__schema_quarantine[]; /* v5: store_quarantine.c */
 extern const char *const kf__schema_sla_late[];   /* v6: store_sla.c */
+extern const char *const kf__schema_records[];    /* v7: store_ingest.c */
 
 /* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
  * its transaction, and only when a state actually changes: each compares with the state

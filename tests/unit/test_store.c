@@ -222,6 +222,48 @@ Test(store, overlapping_batch_counts_only_new_records)
     cr_assert_eq(q1("SELECT count(*) FROM envelopes"), 2);
 }
 
+/* Records are kept in commit order, with no index on (device, seq): what a device sent
+ * before is known from the envelopes. Every way a record can come twice, each stored once. */
+Test(store, repeated_records_found_from_the_envelopes)
+{
+    struct frame a, b, c, d, x, y;
+    struct kf_ingest *same[2] = {&a.in, &b.in}, *over[2] = {&x.in, &y.in};
+    struct kf_commit_out out[2];
+
+    /* Two overlapping frames in one commit: the second sees the first's envelope. */
+    records_frame(&a, "KF-XH-0001", 1, 10);
+    records_frame(&b, "KF-XH-0001", 6, 10);
+    cr_assert_eq(kf_store_commit(st, same, 2, NULL, out), 0);
+    cr_assert_eq(out[0].inserted, 10);
+    cr_assert_eq(out[1].inserted, 5);
+    cr_assert_eq(out[1].duplicates, 5);
+    cr_assert_eq(out[1].acked_seq, 15);
+    /* Above the mark, past a hole: an overlapping resend finds the stored frame. */
+    records_frame(&c, "KF-XH-0001", 21, 10);
+    records_frame(&d, "KF-XH-0001", 25, 10);
+    cr_assert_eq(commit1(&c.in, &out[0]), 0);
+    cr_assert_eq(commit1(&d.in, &out[0]), 0);
+    cr_assert_eq(out[0].inserted, 4);
+    cr_assert_eq(out[0].duplicates, 6);
+    cr_assert_eq(out[0].acked_seq, 15);
+    /* In one commit, a frame reaching below the mark (16-20 new, and 21-24 already there)
+     * and then one inside what it just covered: the second must look behind the mark. */
+    records_frame(&x, "KF-XH-0001", 12, 13);
+    records_frame(&y, "KF-XH-0001", 17, 3);
+    cr_assert_eq(kf_store_commit(st, over, 2, NULL, out), 0);
+    cr_assert_eq(out[0].inserted, 5);
+    cr_assert_eq(out[0].duplicates, 8);
+    cr_assert_eq(out[1].inserted, 0);
+    cr_assert_eq(out[1].replay, 1);
+    cr_assert_eq(out[1].acked_seq, 34);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 34);
+    cr_assert_eq(q1("SELECT count(*) FROM (SELECT 1 FROM records GROUP BY device_id, seq"
+                    " HAVING count(*) > 1)"),
+                 0);
+    cr_assert_eq(q1("SELECT min(seq) = 1 AND max(seq) = 34 FROM records"), 1);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 34);
+}
+
 Test(store, out_of_order_frames_advance_hwm_when_contiguous)
 {
     struct frame a, b;
