@@ -116,6 +116,7 @@ static const char *const *const migrations[] = {
     kf__schema_quarantine, /* v5: poison frames kept, not resent forever */
     kf__schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
     kf__schema_records,    /* v7: records kept in commit order, store_ingest.c */
+    kf__schema_usage,      /* v8: usage_daily per device; no day index on records */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -148,9 +149,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                       " outcome, dur_ms, day)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_USAGE_UPSERT] =
-        "INSERT INTO usage_daily(day, zone_id, asset_id, item, ok, failed, abandoned,"
-        " dur_ms_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT(day, zone_id, asset_id, item) DO UPDATE SET ok = ok + excluded.ok,"
+        "INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok, failed,"
+        " abandoned, dur_ms_total) VALUES (?1, ?2, ?3, ?9, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(day, device_id, zone_id, item) DO UPDATE SET ok = ok + excluded.ok,"
         " failed = failed + excluded.failed, abandoned = abandoned + excluded.abandoned,"
         " dur_ms_total = dur_ms_total + excluded.dur_ms_total",
     [ST_HEALTH_UPSERT] =

@@ -38,14 +38,14 @@ static const char sql_record[] =
 static const char sql_orphans[] = "SELECT count(*) FROM records r WHERE NOT EXISTS"
                                   " (SELECT 1 FROM envelopes e WHERE e.id = r.envelope_id)";
 static const char sql_usage[] =
-    "SELECT (SELECT count(*) FROM (SELECT day, zone_id, asset_id, item, sum(outcome = 'ok'),"
-    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms) FROM txns"
-    " GROUP BY 1, 2, 3, 4 EXCEPT SELECT day, zone_id, asset_id, item, ok, failed, abandoned,"
-    " dur_ms_total FROM usage_daily))"
-    " + (SELECT count(*) FROM (SELECT day, zone_id, asset_id, item, ok, failed, abandoned,"
-    " dur_ms_total FROM usage_daily EXCEPT SELECT day, zone_id, asset_id, item,"
+    "SELECT (SELECT count(*) FROM (SELECT day, zone_id, asset_id, device_id, item,"
     " sum(outcome = 'ok'), sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-    " FROM txns GROUP BY 1, 2, 3, 4))";
+    " FROM txns GROUP BY 1, 2, 3, 4, 5 EXCEPT SELECT day, zone_id, asset_id, device_id, item,"
+    " ok, failed, abandoned, dur_ms_total FROM usage_daily))"
+    " + (SELECT count(*) FROM (SELECT day, zone_id, asset_id, device_id, item, ok, failed,"
+    " abandoned, dur_ms_total FROM usage_daily EXCEPT SELECT day, zone_id, asset_id, device_id,"
+    " item, sum(outcome = 'ok'), sum(outcome = 'failed'), sum(outcome = 'abandoned'),"
+    " sum(dur_ms) FROM txns GROUP BY 1, 2, 3, 4, 5))";
 
 struct rec_check {
     struct kf_audit *a;

@@ -84,6 +84,7 @@ extern const char *const kf__schema_sla[];        /* v4: store_sla.c */
 extern const char *const kf__schema_quarantine[]; /* v5: store_quarantine.c */
 extern const char *const kf__schema_sla_late[];   /* v6: store_sla.c */
 extern const char *const kf__schema_records[];    /* v7: store_ingest.c */
+extern const char *const kf__schema_usage[];      /* v8: store_ingest.c */
 
 /* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
  * its transaction, and only when a state actually changes: each compares with the state

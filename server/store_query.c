@@ -324,21 +324,14 @@ out_free:
 #define USAGE_FROM                                                                                 \
     " FROM usage_daily u LEFT JOIN zones z ON z.id = u.zone_id"                                    \
     " LEFT JOIN items i ON i.code = u.item WHERE u.day BETWEEN ?1 AND ?2"
-#define TXN_SUMS                                                                                   \
-    " count(*) AS total, sum(t.outcome = 'ok') AS ok, sum(t.outcome = 'failed') AS failed,"        \
-    " sum(t.outcome = 'abandoned') AS abandoned, sum(t.dur_ms) / 1000 AS dur_s"
-
 static const struct {
     const char *by;
     const char *sql;
 } usage_sql[] = {
-    {"device", "SELECT t.device_id, t.asset_id AS asset, t.zone_id AS zone," TXN_SUMS
-               " FROM txns t WHERE t.day BETWEEN ?1 AND ?2 GROUP BY t.device_id"
-               " ORDER BY t.device_id"},
-    {"device,item", "SELECT t.device_id, t.item, i.name AS item_name," TXN_SUMS
-                    " FROM txns t LEFT JOIN items i ON i.code = t.item"
-                    " WHERE t.day BETWEEN ?1 AND ?2 GROUP BY t.device_id, t.item"
-                    " ORDER BY t.device_id, t.item"},
+    {"device", "SELECT u.device_id, u.asset_id AS asset, u.zone_id AS zone," USAGE_SUMS USAGE_FROM
+               " GROUP BY u.device_id ORDER BY u.device_id"},
+    {"device,item", "SELECT u.device_id, u.item, i.name AS item_name," USAGE_SUMS USAGE_FROM
+                    " GROUP BY u.device_id, u.item ORDER BY u.device_id, u.item"},
     {"zone", "SELECT u.zone_id AS zone, z.name AS zone_name, z.unit, z.bank," USAGE_SUMS USAGE_FROM
              " GROUP BY u.zone_id ORDER BY u.zone_id"},
     {"unit", "SELECT z.unit, (SELECT name FROM units WHERE code = z.unit) AS unit_name," USAGE_SUMS

@@ -697,20 +697,24 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
     cr_assert_eq(kf_store_commit(st, in, 7, NULL, out), 0, "%s", kf_store_errmsg(st));
     cr_assert_eq(q1("SELECT count(*) FROM txns"), 24);
     cr_assert_eq(q1("SELECT count(*) FROM ("
-                    " SELECT day, zone_id, asset_id, item, sum(outcome = 'ok'),"
+                    " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
                     " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-                    " FROM txns GROUP BY 1, 2, 3, 4"
-                    " EXCEPT SELECT day, zone_id, asset_id, item, ok, failed, abandoned,"
+                    " FROM txns GROUP BY 1, 2, 3, 4, 5"
+                    " EXCEPT SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned,"
                     " dur_ms_total FROM usage_daily)"),
                  0);
-    cr_assert_eq(q1("SELECT count(*) FROM ("
-                    " SELECT day, zone_id, asset_id, item, ok, failed, abandoned, dur_ms_total"
-                    " FROM usage_daily EXCEPT"
-                    " SELECT day, zone_id, asset_id, item, sum(outcome = 'ok'),"
-                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-                    " FROM txns GROUP BY 1, 2, 3, 4)"),
-                 0);
+    cr_assert_eq(
+        q1("SELECT count(*) FROM ("
+           " SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned, dur_ms_total"
+           " FROM usage_daily EXCEPT"
+           " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
+           " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
+           " FROM txns GROUP BY 1, 2, 3, 4, 5)"),
+        0);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
+    cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"
+                    " WHERE device_id = 'KF-XH-0002'"),
+                 12, "per device too");
 }
 
 /* ---- quarantine (store_quarantine.h) ---- */
