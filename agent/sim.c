@@ -19,6 +19,7 @@
 #include <kf/err.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
+#include <kf/mqtt.h>
 #include <kf/time.h>
 
 #include "agent.h"
@@ -261,8 +262,11 @@ static void sim_finish(struct sim *s)
     if (s->phase == PH_LIVE)
         sim_stop_generating(s);
     s->phase = PH_CLOSING;
+    /* Every timer that reads the agents: they are freed one by one as their links close,
+     * and the report timer firing between two of them read a freed one (ASan, it_exactly_once). */
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->drain);
+    uv_timer_stop(&s->flush);
     sim_totals(s, &acked, &outstanding, &online);
     if (s->ledger)
         fflush(s->ledger);
@@ -549,6 +553,7 @@ int main(int argc, char **argv)
         kf_err("sodium_init failed");
         return 1;
     }
+    kf_mqtt_global_init();
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
     rc = kf__sim_catalog_load(&s.cat, a.catalog, err, sizeof(err));
