@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <MQTTAsync.h>
-#include <openssl/crypto.h>
 
 #include <kf/brokerpw.h>
 #include <kf/err.h>
@@ -454,23 +453,6 @@ static void link_async_cb(uv_async_t *a)
 static char *dup_opt(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-void kf_link_global_init(void)
-{
-    MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
-
-    /* No OPENSSL_cleanup at exit. Paho's send and receive threads are detached: the last
-     * MQTTAsync_destroy waits only until they mark themselves STOPPED, and they then return
-     * and run OpenSSL's per-thread destructor. A process exiting right after (a refused
-     * enrollment does) ran OpenSSL's atexit cleanup while that destructor ran: a SEGV in
-     * libcrypto on a Paho thread, or its thread state leaked. Nothing can join those threads,
-     * and the cleanup only frees what exit frees anyway. This has to come before OpenSSL's
-     * first initialisation, which registers the handler: Paho's first TLS connect. */
-    if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
-        kf_warn("openssl: init failed (its cleanup at exit may race Paho's threads)");
-    io.do_openssl_init = 0;
-    MQTTAsync_global_init(&io);
 }
 
 int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,

@@ -60,15 +60,6 @@ struct kf_link_stats {
     uint64_t inbox_dropped; /* messages dropped because the event list was full */
 };
 
-/* Once per process, before the first kf_link_new (main thread): tells Paho to leave
- * OpenSSL's initialisation to OpenSSL itself. OpenSSL 1.1 and 3 initialise on first use
- * (SSL_CTX_new runs OPENSSL_init_ssl) and need no locking callbacks, so TLS links work
- * without Paho's init (tested against the TLS broker), and a plain-TCP agent never pulls
- * libcrypto's tables into memory (~3 MB of its RSS). It does initialise libcrypto's base
- * (locks, a thread key: ~64 kB) to turn off OpenSSL's cleanup at exit, which races the
- * exit of Paho's threads (link.c). */
-void kf_link_global_init(void);
-
 /* Returns an owned link in *ret. cbs/ud are kept. Nothing happens until kf_link_start. */
 int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
                 void *ud, struct kf_link **ret);

@@ -16,6 +16,7 @@
 #include <kf/notify.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
+#include <kf/mqtt.h>
 
 #include "agent.h"
 #include "appsock.h"
@@ -274,7 +275,7 @@ int main(int argc, char **argv)
         kf_err("sodium_init failed");
         return 1;
     }
-    kf_link_global_init();
+    kf_mqtt_global_init();
     signal(SIGPIPE, SIG_IGN);
     rc = uv_loop_init(&m.loop);
     if (rc < 0) {

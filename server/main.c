@@ -10,6 +10,7 @@
 #include <kf/err.h>
 #include <kf/keyfile.h>
 #include <kf/log.h>
+#include <kf/mqtt.h>
 #include <kf/time.h>
 
 #include "config.h"
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
         kf_err("libsodium: initialization failed");
         return 1;
     }
+    kf_mqtt_global_init();
     rc = kf_config_load(path, &cfg, err, sizeof(err));
     if (rc != 0) {
         kf_err("config: %s", err);
