@@ -19,6 +19,13 @@ it_cleanup() {
         echo "--- $IT_NAME failed (rc=$rc); logs from $IT_DIR:" >&2
         for f in "$IT_DIR"/*.log; do
             [ -f "$f" ] || continue
+            # A sanitizer's report is the evidence a rare failure leaves, and its stacks
+            # come before the 30 lines shown below (the shadow-byte map alone fills them).
+            if grep -q "ERROR: \(Address\|Leak\|UndefinedBehavior\|Thread\)Sanitizer\|runtime error:" "$f"; then
+                echo "--- $f (sanitizer report, stacks)" >&2
+                grep -m1 -A60 "ERROR: \(Address\|Leak\|UndefinedBehavior\|Thread\)Sanitizer\|runtime error:" "$f" |
+                    grep -v "^  0x\|^Shadow\|^  [A-Z][a-z ]*: *[0-9a-f]" >&2
+            fi
             echo "--- $f (last 30 lines)" >&2
             tail -30 "$f" >&2
         done
