@@ -59,8 +59,7 @@ struct opts {
  * each sqlite3_step to completion), summed by statement text. No product code changes. */
 #define PROF_MAX 64
 static struct prof {
-    const char *sql; /* the store's prepared statements live as long as the store */
-    char text[72];
+    char *sql; /* the statement's whole text (two statements may share a long prefix) */
     double ns;
     uint64_t calls;
 } prof[PROF_MAX];
@@ -76,13 +75,12 @@ static int profile_cb(unsigned type, void *ctx, void *p, void *x)
     if (type != SQLITE_TRACE_PROFILE || !sql)
         return 0;
     for (i = 0; i < nprof; i++) {
-        if (strncmp(prof[i].text, sql, sizeof(prof[i].text) - 1) == 0)
+        if (strcmp(prof[i].sql, sql) == 0)
             break;
     }
     if (i == nprof) {
-        if (nprof == PROF_MAX)
+        if (nprof == PROF_MAX || (prof[nprof].sql = strdup(sql)) == NULL)
             return 0;
-        snprintf(prof[nprof].text, sizeof(prof[nprof].text), "%s", sql);
         nprof++;
     }
     prof[i].ns += (double)*(const int64_t *)x;
@@ -359,10 +357,10 @@ int main(int argc, char **argv)
         double frames = (double)(o.devices * o.frames * o.runs);
 
         qsort(prof, nprof, sizeof(prof[0]), prof_cmp);
-        fprintf(stderr, "per frame, all runs (SQLite wall time; statements cut at 60 chars):\n");
+        fprintf(stderr, "per frame, all runs (SQLite wall time; statements cut at 90 chars):\n");
         for (size_t i = 0; i < nprof && prof[i].ns / frames >= 10; i++)
-            fprintf(stderr, "  %7.2f us  %6.3f calls  %.60s\n", prof[i].ns / frames / 1e3,
-                    (double)prof[i].calls / frames, prof[i].text);
+            fprintf(stderr, "  %7.2f us  %6.3f calls  %.90s\n", prof[i].ns / frames / 1e3,
+                    (double)prof[i].calls / frames, prof[i].sql);
     }
     printf("{\"devices\":%llu,\"frames_per_device\":%llu,\"records\":%llu,\"batch\":%llu,"
            "\"runs\":%llu,\"commit_us\":%.2f,\"process_us\":%.2f,\"verify_us\":%.2f,"
