@@ -12,6 +12,8 @@
 #include <sqlite3.h>
 
 #include <kf/err.h>
+#include <kf/log.h>
+#include <kf/notify.h>
 #include <kf/record.h>
 #include <kf/time.h>
 
@@ -454,8 +456,25 @@ static int user_version(struct kf_store *st, int *ret)
     return 0;
 }
 
+/* A migration that rebuilds a table runs as long as the table is big (v7 copies every
+ * record: OPERATIONS.md, "Upgrades and rollbacks"), and kioskd says READY only after it.
+ * Each second of it asks the service manager for 30 s more, so that systemd's start
+ * timeout does not kill kioskd and restart it into the same migration, rolled back, for
+ * ever. A no-op outside systemd. */
+static int migrate_progress(void *ud)
+{
+    int64_t *next_us = ud, now = kf_mono_us();
+
+    if (now >= *next_us) {
+        *next_us = now + 1000000;
+        kf_notify("EXTEND_TIMEOUT_USEC=30000000");
+    }
+    return 0;
+}
+
 static int migrate(struct kf_store *st)
 {
+    int64_t next_us = 0, t0 = kf_mono_us();
     int v, r;
 
     r = exec_sql(st, "BEGIN IMMEDIATE");
@@ -470,6 +489,10 @@ static int migrate(struct kf_store *st)
         r = -EPROTONOSUPPORT;
         goto out_rollback;
     }
+    if (v > 0 && v < KF_SCHEMA_VERSION) {
+        kf_notice("store: migrating the schema from version %d to %d", v, KF_SCHEMA_VERSION);
+        sqlite3_progress_handler(st->db, 10000, migrate_progress, &next_us);
+    }
     for (int m = v; m < KF_SCHEMA_VERSION; m++) {
         char pragma[48];
 
@@ -483,9 +506,17 @@ static int migrate(struct kf_store *st)
         if (r < 0)
             goto out_rollback;
     }
-    return exec_sql(st, "COMMIT");
+    r = exec_sql(st, "COMMIT");
+    if (r < 0)
+        goto out_rollback;
+    sqlite3_progress_handler(st->db, 0, NULL, NULL);
+    if (v > 0 && v < KF_SCHEMA_VERSION)
+        kf_notice("store: schema migrated to version %d in %.1f s", KF_SCHEMA_VERSION,
+                  (double)(kf_mono_us() - t0) / 1e6);
+    return 0;
 
 out_rollback:
+    sqlite3_progress_handler(st->db, 0, NULL, NULL);
     exec_sql(st, "ROLLBACK");
     return r;
 }

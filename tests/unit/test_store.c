@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -715,6 +717,50 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"
                     " WHERE device_id = 'KF-XH-0002'"),
                  12, "per device too");
+}
+
+/* Upgrading an existing database asks the service manager for more start time while the
+ * migration runs (a table rebuilt as big as it is), and the rebuilt usage equals the txns. */
+Test(store, migration_asks_the_service_manager_for_time)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    sqlite3 *w;
+    char buf[128];
+    ssize_t n;
+    int fd;
+
+    kf_store_free(st);
+    st = NULL;
+    /* Back to schema 7: the day index v8 drops, and enough txns to take a while. */
+    cr_assert_eq(sqlite3_open(dbpath, &w), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(w,
+                              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                              " WHERE i < 20000) INSERT INTO records(envelope_id, seq, device_id,"
+                              " type, device_ts_ms, effective_ms, recv_ms, flags, asset_id,"
+                              " zone_id, item, outcome, dur_ms, day) SELECT i, i, 'KF-XH-0001',"
+                              " 1, 0, 0, 0, 0, 'A-000001', 'Z-XH-001', 'HF-001', 'ok', 1000,"
+                              " 20000 + i % 7 FROM n;"
+                              " CREATE INDEX records_txn_day ON records(day) WHERE type = 1;"
+                              " PRAGMA user_version = 7",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(w));
+    sqlite3_close(w);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", tmpdir);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0, "%s", st ? kf_store_errmsg(st) : "");
+    unsetenv("NOTIFY_SOCKET");
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    close(fd);
+    unlink(sa.sun_path);
+    cr_assert_gt(n, 0, "no notification during the migration");
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
+    cr_assert_eq(q1("PRAGMA user_version"), 8);
+    cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);
 }
 
 /* ---- quarantine (store_quarantine.h) ---- */
