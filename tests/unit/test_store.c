@@ -266,6 +266,88 @@ Test(store, repeated_records_found_from_the_envelopes)
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 34);
 }
 
+/* The same property over random traffic: frames of random start and length, resent, out of
+ * order, overlapping, two devices, random group sizes. Whatever arrives, each (device, seq)
+ * sent is stored exactly once, every frame's records are counted new or duplicate, the mark
+ * is the contiguous prefix of what was sent, and usage equals the records. */
+static uint64_t rnd_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+Test(store, random_traffic_stores_each_record_once)
+{
+    enum { NSEQ = 400, NFRAMES = 600, MAXN = 12, MAXB = 10 };
+    static const char *const devs[2] = {"KF-XH-0001", "KF-XH-0002"};
+    struct kf_device_reg reg = {.device_id = "KF-XH-0002",
+                                .asset_id = "A-000002",
+                                .kind = KF_KIND_ITM,
+                                .zone_id = "Z-XH-001"};
+    static struct frame f[NFRAMES];
+    static uint8_t sent[2][NSEQ + 1];
+    struct kf_ingest *in[MAXB];
+    struct kf_commit_out out[MAXB];
+    uint64_t x = 0x9e3779b97f4a7c15ull, total = 0, inserted = 0, last_end[2] = {0, 0};
+    char sql[160];
+
+    memset(reg.pk, 9, sizeof(reg.pk));
+    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
+    for (int i = 0; i < NFRAMES;) {
+        int want = 1 + (int)(rnd_next(&x) % MAXB), m = 0;
+
+        for (; m < want && i < NFRAMES; m++, i++) {
+            int d = (int)(rnd_next(&x) % 2);
+            uint64_t first, back = rnd_next(&x) % 16;
+            uint32_t n = 1 + (uint32_t)(rnd_next(&x) % MAXN);
+
+            switch (rnd_next(&x) % 4) {
+            case 0: /* anywhere: ahead of the mark, past holes, or long stored */
+                first = 1 + rnd_next(&x) % NSEQ;
+                break;
+            case 1: /* the next batch, as an agent sends it */
+                first = last_end[d] + 1;
+                break;
+            default: /* resent with other boundaries, reaching back over what was sent */
+                first = last_end[d] > back ? last_end[d] - back : 1;
+            }
+            if (first > NSEQ)
+                first = NSEQ;
+            if (first + n - 1 > NSEQ)
+                n = (uint32_t)(NSEQ - first + 1);
+            records_frame(&f[i], devs[d], first, n);
+            for (uint32_t q = 0; q < n; q++)
+                sent[d][first + q] = 1;
+            if (first + n - 1 > last_end[d])
+                last_end[d] = first + n - 1;
+            in[m] = &f[i].in;
+        }
+        cr_assert_eq(kf_store_commit(st, in, (size_t)m, NULL, out), 0, "%s", kf_store_errmsg(st));
+        for (int k = 0; k < m; k++) {
+            cr_assert_eq(out[k].inserted + out[k].duplicates, in[k]->nrec, "frame %d", i - m + k);
+            inserted += out[k].inserted;
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        int64_t prefix = 0;
+
+        while (prefix < NSEQ && sent[d][prefix + 1])
+            prefix++;
+        for (int q = 1; q <= NSEQ; q++)
+            total += sent[d][q];
+        snprintf(sql, sizeof(sql), "SELECT acked_seq FROM devices WHERE device_id = '%s'", devs[d]);
+        cr_assert_eq(q1(sql), prefix, "%s: the mark is the contiguous prefix", devs[d]);
+    }
+    cr_assert_eq(inserted, total);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), (int64_t)total);
+    cr_assert_eq(q1("SELECT count(*) FROM (SELECT 1 FROM records GROUP BY device_id, seq"
+                    " HAVING count(*) > 1)"),
+                 0);
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), (int64_t)total);
+}
+
 Test(store, out_of_order_frames_advance_hwm_when_contiguous)
 {
     struct frame a, b;
