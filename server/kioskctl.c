@@ -98,6 +98,7 @@ static int run_verify(struct kf_store *st, enum kf_ctl_format fmt)
         {"records_checked", a.records_checked},
         {"record_mismatches", a.record_mismatches},
         {"records_without_evidence", a.records_without_evidence},
+        {"records_repeated", a.records_repeated},
         {"usage_mismatches", a.usage_mismatches},
     };
     const size_t n = sizeof(rows) / sizeof(rows[0]);
@@ -116,8 +117,8 @@ static int run_verify(struct kf_store *st, enum kf_ctl_format fmt)
             printf("%-26s %12llu\n", rows[i].name, (unsigned long long)rows[i].v);
         if (clean)
             printf("evidence verified: every stored frame's signature checks under its "
-                   "device's key, every record matches its frame, usage_daily equals the sum "
-                   "of the transactions\n");
+                   "device's key, every record matches its frame and is stored once, "
+                   "usage_daily equals the sum of the transactions\n");
         else
             printf("PROBLEMS FOUND; first: %s\n", a.first_problem);
     }

@@ -2,8 +2,9 @@
  *
  * Every envelope is parsed and its Ed25519 signature checked against the key registered
  * for its device and epoch; its body is decompressed and every record compared with the
- * stored row for (device, seq); records without an envelope are counted; usage_daily is
- * compared with the aggregation of the transactions, both ways. Read-only: it runs on a
+ * stored row for (device, seq); records without an envelope and (device, seq) pairs stored
+ * twice are counted; usage_daily is compared with the aggregation of the transactions, both
+ * ways. Read-only: it runs on a
  * KF_STORE_RDONLY connection while kioskd serves.
  */
 #include <errno.h>
@@ -37,6 +38,11 @@ static const char sql_record[] =
     " AND r.device_id = ?1 LIMIT 1";
 static const char sql_orphans[] = "SELECT count(*) FROM records r WHERE NOT EXISTS"
                                   " (SELECT 1 FROM envelopes e WHERE e.id = r.envelope_id)";
+/* No key makes (device, seq) unique any more (records are kept in commit order: STORE.md),
+ * and a record stored twice would verify against its frame and match usage_daily, which
+ * would count it twice too: so it is counted here, at the price of one sort of records. */
+static const char sql_repeated[] = "SELECT count(*) FROM (SELECT 1 FROM records"
+                                   " GROUP BY device_id, seq HAVING count(*) > 1)";
 static const char sql_usage[] =
     "SELECT (SELECT count(*) FROM (SELECT day, zone_id, asset_id, device_id, item,"
     " sum(outcome = 'ok'), sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
@@ -189,6 +195,8 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
     }
     r = count1(db, sql_orphans, &a.records_without_evidence);
     if (r == 0)
+        r = count1(db, sql_repeated, &a.records_repeated);
+    if (r == 0)
         r = count1(db, sql_usage, &a.usage_mismatches);
     if (r < 0)
         goto out;
@@ -196,6 +204,10 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
         snprintf(a.first_problem, sizeof(a.first_problem),
                  "%llu record(s) point to no stored envelope",
                  (unsigned long long)a.records_without_evidence);
+    if (a.records_repeated && !a.first_problem[0])
+        snprintf(a.first_problem, sizeof(a.first_problem),
+                 "%llu (device, seq) pair(s) stored more than once",
+                 (unsigned long long)a.records_repeated);
     if (a.usage_mismatches && !a.first_problem[0])
         snprintf(a.first_problem, sizeof(a.first_problem),
                  "usage_daily differs from the sum of the transactions in %llu row(s)",
@@ -213,5 +225,5 @@ int kf_audit_clean(const struct kf_audit *a)
 {
     return a->no_key == 0 && a->undecodable == 0 && a->bad_signatures == 0 &&
            a->record_mismatches == 0 && a->records_without_evidence == 0 &&
-           a->usage_mismatches == 0;
+           a->records_repeated == 0 && a->usage_mismatches == 0;
 }

@@ -21,6 +21,7 @@ struct kf_audit {
     uint64_t records_checked;          /* records compared with their stored rows */
     uint64_t record_mismatches;        /* stored row missing or different from the frame */
     uint64_t records_without_evidence; /* rows whose envelope is not stored */
+    uint64_t records_repeated;         /* (device, seq) pairs stored more than once */
     uint64_t usage_mismatches;         /* usage_daily rows unequal to the txns' sum (both ways) */
     char first_problem[256];           /* the first problem found, "" when clean */
 };

@@ -31,7 +31,7 @@
 /* What commit needs to know about a device, read once per frame. */
 /* v7: records in commit order. Keyed by (device, seq), every commit wrote into as many
  * places of the table as it had devices, and that scattered insert was the largest part of
- * the commit (BENCHMARKS.md, "The store"). Keyed by (envelope, seq), a commit appends: its
+ * the commit (BENCHMARKS.md, "The store alone"). Keyed by (envelope, seq), a commit appends: its
  * envelope ids are the newest. What a device already sent is known from the envelopes
  * instead (commit_records), and a record is found from its device and seq through the
  * envelope that holds it (envelopes_dev_seq). */
@@ -47,7 +47,6 @@ const char *const kf__schema_records[] = {
     "DROP VIEW txns",
     "DROP TABLE records",
     "ALTER TABLE records_v7 RENAME TO records",
-    "CREATE INDEX records_txn_day ON records(day) WHERE type = 1",
     "CREATE VIEW txns AS SELECT device_id, seq, asset_id, zone_id, item, outcome,"
     " effective_ms AS start_ms, dur_ms, day FROM records WHERE type = 1",
     NULL,
@@ -55,7 +54,7 @@ const char *const kf__schema_records[] = {
 
 /* v8: usage_daily per device too, so that every usage figure, the per-device ones included,
  * comes from it, and records need no index on the day of their txns: that index was the
- * one part of a record's insert that did not append (BENCHMARKS.md, "The store"). A device
+ * one part of a record's insert that did not append (BENCHMARKS.md, "The store alone"). A device
  * identity belongs to one asset for good, so the asset is not part of the key; the zone is
  * (an asset can move). Rebuilt from the txns, which usage_daily must equal (kioskctl
  * verify). */
@@ -70,7 +69,7 @@ const char *const kf__schema_usage[] = {
     " FROM txns GROUP BY 1, 2, 3, 4, 5",
     "DROP TABLE usage_daily",
     "ALTER TABLE usage_daily_v8 RENAME TO usage_daily",
-    "DROP INDEX records_txn_day",
+    "DROP INDEX IF EXISTS records_txn_day", /* v7 no longer builds it only for v8 to drop */
     NULL,
 };
 
@@ -671,11 +670,11 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
 /* Advance the device's HWM over stored envelopes contiguous with it. Agents send batches
  * that start right after the mark, so the walk finds them all. When the mark stops, no
  * stored envelope that starts at or before it ends past it; the only frames that can break
- * that are stored over the mark later, and the caller says so (overlap): then a second
- * probe looks behind the mark, where such a frame starts at most KF_ENV_MAX_RECORDS - 1
- * before it (a range of up to that many index entries, hence not on every commit). A held
- * quarantine row counts as stored (store_quarantine.h): probed wherever the walk stops, on
- * an index that is empty in normal operation. */
+ * that are stored over the mark later, and the caller says so (overlap), or a jump of the
+ * mark itself: then a second probe looks behind the mark, where such a frame starts at most
+ * KF_ENV_MAX_RECORDS - 1 before it (a range of up to that many index entries, hence not on every
+ * commit). A held quarantine row counts as stored (store_quarantine.h): probed wherever the walk
+ * stops, on an index that is empty in normal operation. */
 int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
                           uint64_t *ret)
 {
@@ -698,7 +697,12 @@ int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t a
             return r;
         if (end <= acked)
             break;
+        /* A jump (over a held quarantine row, or an envelope stored over the mark) can land
+         * inside an envelope that starts before the new mark and ends past it: from here on
+         * the walk must look behind the mark too, or the mark stops inside it and a resend
+         * of its tail is taken for new records. */
         acked = end;
+        overlap = 1;
     }
     if (acked != start) {
         r = kf__store_stmt(st, ST_DEV_ACKED, &s);

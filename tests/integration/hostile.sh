@@ -106,4 +106,13 @@ sqlite3 "$IT_DIR/tampered2.db" "UPDATE usage_daily SET ok = ok + 1" >/dev/null
 rc=0
 "$KF_BIN_KIOSKCTL" --db "$IT_DIR/tampered2.db" verify >"$IT_DIR/verify2.out" || rc=$?
 [ $rc = 3 ] && grep -q "usage_mismatches .* [1-9]" "$IT_DIR/verify2.out" || fail "an edited usage figure was not caught (rc=$rc)"
+# A record stored twice (under another stored frame's id) verifies against its frame and
+# would be summed twice: the audit counts it.
+sqlite3 "$DB" ".backup '$IT_DIR/tampered3.db'"
+sqlite3 "$IT_DIR/tampered3.db" "INSERT INTO records SELECT (SELECT max(id) FROM envelopes), seq,
+    device_id, type, device_ts_ms, effective_ms, recv_ms, flags, asset_id, zone_id, item, outcome,
+    dur_ms, day FROM records WHERE envelope_id = (SELECT min(id) FROM envelopes) LIMIT 1" >/dev/null
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/tampered3.db" verify >"$IT_DIR/verify3.out" || rc=$?
+[ $rc = 3 ] && grep -q "records_repeated .* 1$" "$IT_DIR/verify3.out" || fail "a record stored twice was not caught (rc=$rc)"
 echo "hostile: all refused and counted; kioskd still serving; evidence verifies, tampering is caught"
