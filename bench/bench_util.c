@@ -132,6 +132,24 @@ int kf_bench_frame(struct kf_bench_term *t, struct kf_zctx *z, const char *devic
     return 0;
 }
 
+uint8_t *kf_bench_signed_msg(const struct kf_env_view *v, const uint8_t *frame, const char *topic,
+                             size_t *ret_len)
+{
+    size_t ctx = sizeof(KF_ENV_SIGN_CONTEXT) - 1, tlen = strlen(topic);
+    size_t n = ctx + 2 + tlen + v->signed_len;
+    uint8_t *m = malloc(n);
+
+    if (!m)
+        return NULL;
+    memcpy(m, KF_ENV_SIGN_CONTEXT, ctx);
+    m[ctx] = (uint8_t)(tlen >> 8);
+    m[ctx + 1] = (uint8_t)tlen;
+    memcpy(m + ctx + 2, topic, tlen);
+    memcpy(m + ctx + 2 + tlen, frame, v->signed_len);
+    *ret_len = n;
+    return m;
+}
+
 static double clock_s(clockid_t id)
 {
     struct timespec ts;

@@ -34,6 +34,13 @@ int kf_bench_frame(struct kf_bench_term *t, struct kf_zctx *z, const char *devic
                    uint32_t nrec, const uint8_t sk[64], char *body, size_t cap_body, uint8_t *out,
                    size_t cap, size_t *ret_len, char *topic, size_t *ret_body_len);
 
+/* The exact bytes kf_env_verify checks the signature over, as envelope.c builds them:
+ * context || u16 topic length || topic || the frame before its signature (v parsed from
+ * frame). The floor a server's CPU per message is divided by is one
+ * crypto_sign_verify_detached over these. Returns a malloc'ed buffer and *ret_len, or NULL. */
+uint8_t *kf_bench_signed_msg(const struct kf_env_view *v, const uint8_t *frame, const char *topic,
+                             size_t *ret_len);
+
 /* Clocks: monotonic seconds; this thread's CPU seconds; this process's CPU seconds. */
 double kf_bench_now(void);
 double kf_bench_thread_cpu(void);

@@ -142,33 +142,29 @@ static int zones_load(const char *db, char (**ret)[KF_ZONE_ID_MAX + 1], size_t *
     return n > 0 ? 0 : -ENOENT;
 }
 
-/* The signed message, as envelope.c builds it: context || u16 topic len || topic || frame
- * bytes before the signature (the same bytes kf-verify-speed times). */
+/* One crypto_sign_verify_detached over such a frame's signed bytes: the floor. */
 static double verify_us(const struct frame *f, const uint8_t pk[32])
 {
-    size_t ctx = sizeof(KF_ENV_SIGN_CONTEXT) - 1, tlen = strlen(f->topic);
     struct kf_env_view v;
-    uint8_t msg[KF_ENV_MAX_BYTES + KF_TOPIC_MAX + 64];
+    uint8_t *msg;
     size_t len;
-    double c0, us[VERIFY_REPS];
+    double c0, us[VERIFY_REPS], ret = -1;
 
-    if (kf_env_parse(f->in.raw, f->in.raw_len, &v) < 0)
+    if (kf_env_parse(f->in.raw, f->in.raw_len, &v) < 0 ||
+        (msg = kf_bench_signed_msg(&v, f->in.raw, f->topic, &len)) == NULL)
         return -1;
-    len = ctx + 2 + tlen + v.signed_len;
-    memcpy(msg, KF_ENV_SIGN_CONTEXT, ctx);
-    msg[ctx] = (uint8_t)(tlen >> 8);
-    msg[ctx + 1] = (uint8_t)tlen;
-    memcpy(msg + ctx + 2, f->topic, tlen);
-    memcpy(msg + ctx + 2 + tlen, f->in.raw, v.signed_len);
     for (int k = 0; k < VERIFY_REPS; k++) {
         c0 = kf_bench_thread_cpu();
         for (int i = 0; i < VERIFY_N; i++) {
             if (crypto_sign_verify_detached(v.signature, msg, len, pk) != 0)
-                return -1;
+                goto out;
         }
         us[k] = (kf_bench_thread_cpu() - c0) * 1e6 / VERIFY_N;
     }
-    return kf_bench_median(us, VERIFY_REPS);
+    ret = kf_bench_median(us, VERIFY_REPS);
+out:
+    free(msg);
+    return ret;
 }
 
 /* One run: fresh store, frames built, committed in batches. Fills the run's figures. */

@@ -99,7 +99,6 @@ static int run_op(struct fixture *f, enum op op)
 static int fixture_init(struct fixture *f, uint32_t nrec)
 {
     struct kf_bench_term t;
-    size_t tlen, ctx = sizeof(KF_ENV_SIGN_CONTEXT) - 1;
     int r;
 
     crypto_sign_keypair(f->pk, f->sk);
@@ -116,18 +115,9 @@ static int fixture_init(struct fixture *f, uint32_t nrec)
         return r;
     memcpy(f->zbody, f->view.body, f->view.body_len);
     f->zlen = f->view.body_len;
-    /* The signed message, as envelope.c builds it: context || u16 topic len || topic ||
-     * frame bytes before the signature. */
-    tlen = strlen(f->topic);
-    f->msg_len = ctx + 2 + tlen + f->view.signed_len;
-    f->msg = malloc(f->msg_len);
+    f->msg = kf_bench_signed_msg(&f->view, f->frame, f->topic, &f->msg_len);
     if (!f->msg)
         return -ENOMEM;
-    memcpy(f->msg, KF_ENV_SIGN_CONTEXT, ctx);
-    f->msg[ctx] = (uint8_t)(tlen >> 8);
-    f->msg[ctx + 1] = (uint8_t)tlen;
-    memcpy(f->msg + ctx + 2, f->topic, tlen);
-    memcpy(f->msg + ctx + 2 + tlen, f->frame, f->view.signed_len);
     for (int op = 0; op < OP_COUNT_; op++) {
         r = run_op(f, (enum op)op);
         if (r < 0) {
