@@ -359,7 +359,7 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
 static int covered(struct kf_store *st, const char *device_id, uint64_t acked, int wide,
                    uint64_t first, uint64_t last, uint64_t have[KF_COVER_WORDS])
 {
-    uint64_t lo = first > KF_ENV_MAX_RECORDS ? first - KF_ENV_MAX_RECORDS + 1 : 1;
+    uint64_t lo = kf__env_reach_lo(first);
     sqlite3_stmt *s = NULL;
     int r, rc;
 
@@ -389,7 +389,10 @@ static int covered(struct kf_store *st, const char *device_id, uint64_t acked, i
 }
 
 /* health_seq: the newest health sample's seq among this commit's frames of the device;
- * only that one can end up in health_latest, so older ones are not written there. */
+ * only that one can end up in health_latest, so older ones are not written there. wide:
+ * look behind the mark for what is held (covered): set by commit_device for every frame of
+ * a device whose group has a frame reaching below the mark (this one included), and for a
+ * replayed quarantine row. */
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct dev_row *dev, int wide, uint64_t health_seq, int64_t now,
                           struct usage_acc *usage, struct kf_commit_out *out)
@@ -416,8 +419,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         out->duplicates = in->nrec;
         return 0;
     }
-    r = covered(st, in->hdr.device_id, dev->acked_seq, wide || first <= dev->acked_seq, first, last,
-                have);
+    r = covered(st, in->hdr.device_id, dev->acked_seq, wide, first, last, have);
     if (r < 0)
         return r;
     r = insert_envelope(st, in, now, &env_id);
@@ -688,7 +690,7 @@ int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t a
         r = hwm_walk(st, device_id, &acked);
         if (r < 0)
             return r;
-        lo = acked + 1 > KF_ENV_MAX_RECORDS ? acked + 2 - KF_ENV_MAX_RECORDS : 1;
+        lo = kf__env_reach_lo(acked + 1);
         if (overlap)
             r = hwm_probe(st, device_id, ST_HWM_NEXT, lo, acked + 1, &end);
         if (r == 0 && end <= acked)

@@ -124,6 +124,14 @@ typedef int (*kf__store_fill_fn)(struct kf_store *st, sqlite3_stmt *s, void *row
  * untouched, so they may be the caller's live fields. */
 int kf__store_rows(struct kf_store *st, sqlite3_stmt *s, size_t elem, kf__store_fill_fn fill,
                    const char *what, void **ret, size_t *ret_n);
+/* The lowest seq an envelope can start at and still hold seq s (s >= 1): one holds at most
+ * KF_ENV_MAX_RECORDS records. Bounds every look behind a seq (the mark walk, which seqs a
+ * frame repeats, the audit's search for a repeated record). */
+static inline uint64_t kf__env_reach_lo(uint64_t s)
+{
+    return s > KF_ENV_MAX_RECORDS ? s - KF_ENV_MAX_RECORDS + 1 : 1;
+}
+
 /* Move device_id's high-water mark from acked over the stored frames (and held quarantine
  * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction.
  * overlap: frames starting at or before acked may have been stored since the mark last
