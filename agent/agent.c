@@ -26,6 +26,11 @@ struct kf_agent {
     uv_loop_t *loop;
     struct kf_agent_config cfg;
     uint8_t sk[64];
+    /* The MAC keys of the server's ACKs (kf_ack_key_device): for key epoch cfg.key_epoch,
+     * and for the epoch before a rotation, whose ACKs may still be on their way. */
+    uint8_t ack_key[KF_ACK_KEY_BYTES];
+    uint8_t ack_key_prev[KF_ACK_KEY_BYTES];
+    uint32_t ack_epoch_prev; /* 0: none */
     struct kf_outbox *ob;
     struct kf_link *link;
     struct kf_zctx *zctx;
@@ -325,6 +330,11 @@ static void agent_rotation_answer(struct kf_agent *a, const struct kf_env_view *
      * repeated rotation by the same key with the same "ok"). */
     if (a->rot_cb)
         a->rot_cb(a->rot_ud, a->rot_epoch, KF_IDENT_OK);
+    /* The old ACK key stays for the ACKs already on their way. The server public key was
+     * usable at start, so the new one derives. */
+    memcpy(a->ack_key_prev, a->ack_key, sizeof(a->ack_key));
+    a->ack_epoch_prev = a->cfg.key_epoch;
+    (void)kf_ack_key_device(a->rot_sk, a->cfg.server_pk, a->ack_key);
     memcpy(a->sk, a->rot_sk, sizeof(a->sk));
     sodium_memzero(a->rot_sk, sizeof(a->rot_sk));
     a->cfg.key_epoch = a->rot_epoch;
@@ -390,6 +400,23 @@ static void agent_down_cb(void *ud)
     a->rot_sent_ms = 0;
 }
 
+/* An ACK carries a MAC under the ACK key of the device key it names (ours, or the one a
+ * rotation just replaced); the answer to a rotation request is signed by the server key. */
+static int agent_authentic(const struct kf_agent *a, const struct kf_env_view *v, const char *topic)
+{
+    const uint8_t *key = NULL;
+
+    if (v->hdr.kind == KF_MSG_IDENT_RESULT)
+        return kf_env_verify(v, topic, a->cfg.server_pk) == 0;
+    if (v->hdr.kind != KF_MSG_ACK)
+        return 0;
+    if (v->hdr.key_epoch == a->cfg.key_epoch)
+        key = a->ack_key;
+    else if (a->ack_epoch_prev != 0 && v->hdr.key_epoch == a->ack_epoch_prev)
+        key = a->ack_key_prev;
+    return key != NULL && kf_env_verify_mac(v, topic, key) == 0;
+}
+
 static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload, size_t len)
 {
     struct kf_agent *a = ud;
@@ -398,9 +425,7 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     int rc;
 
     if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
-        (v.hdr.kind != KF_MSG_ACK && v.hdr.kind != KF_MSG_IDENT_RESULT) ||
-        strcmp(v.hdr.device_id, a->cfg.device_id) != 0 ||
-        kf_env_verify(&v, topic, a->cfg.server_pk) < 0) {
+        strcmp(v.hdr.device_id, a->cfg.device_id) != 0 || !agent_authentic(a, &v, topic)) {
         a->st.acks_rejected++;
         return;
     }
@@ -532,6 +557,11 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     a->loop = loop;
     a->cfg = *cfg;
     memcpy(a->sk, sk, sizeof(a->sk));
+    if (kf_ack_key_device(a->sk, cfg->server_pk, a->ack_key) != 0) {
+        kf_err("%s: the server public key is not a usable key", cfg->device_id);
+        rc = -EINVAL;
+        goto out_free;
+    }
     snprintf(a->agent_name, sizeof(a->agent_name), "%s",
              opts && opts->agent_name ? opts->agent_name : AGENT_DEFAULT_NAME);
     randombytes_buf(boot, sizeof(boot));

@@ -50,7 +50,8 @@ static const struct cfg_row cfg_rows[] = {
     {"device", "key_file", CFG_PATH, OFF(key_file), SZ(key_file), 0, 0, NULL, 0},
     {"device", "key_epoch", CFG_U32, OFF(key_epoch), SZ(key_epoch), 0, UINT32_MAX, "1", 0},
     {"device", "kind", CFG_KIND, OFF(kind), SZ(kind), 0, 0, "kiosk", 0},
-    /* Required: an ACK deletes records, so only the server's signature may make one. */
+    /* Required: an ACK deletes records, so only the server may make one (the ACK key is
+     * derived from it, docs/PROTOCOL.md section 4). */
     {"device", "server_public_key", CFG_PUBKEY, OFF(server_pk), SZ(server_pk), 0, 0, NULL,
      CFG_REQUIRED},
     {"enroll", "token_file", CFG_PATH, OFF(enroll_token_file), SZ(enroll_token_file), 0, 0, NULL,

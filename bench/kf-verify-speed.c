@@ -10,7 +10,10 @@
  *   sign        kf_env_seal of the compressed body
  *   compress    kf_zctx_compress of the JSON body with the v1 dictionary
  *   decompress  kf_zctx_decompress of it
- *   parse       kf_records_parse of the JSON body (jansson + field checks)
+ *   parse       kf_records_parse of the JSON body (the strict byte reader)
+ *   ack_sign    an ACK signed with Ed25519 (kf_env_seal: what kioskd paid per ACK before)
+ *   ack_mac     the same ACK with its MAC (kf_env_seal_mac: what kioskd pays per ACK now)
+ *   ack_key     deriving one device's ACK key (kf_ack_key_server: once per device key)
  * Per-op cost is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so time stolen by other
  * processes on a busy machine is not counted; wall-clock rates are printed beside it.
  * Prints a human summary on stderr and one JSON object on stdout.
@@ -26,15 +29,28 @@
 #include <kf/envelope.h>
 #include <kf/record.h>
 #include <kf/time.h>
+#include <kf/topic.h>
 
 #include "bench_util.h"
 
 #define MAX_RUNS 50
 
-enum op { OP_VERIFY, OP_ENV_VERIFY, OP_SIGN, OP_COMPRESS, OP_DECOMPRESS, OP_PARSE, OP_COUNT_ };
+enum op {
+    OP_VERIFY,
+    OP_ENV_VERIFY,
+    OP_SIGN,
+    OP_COMPRESS,
+    OP_DECOMPRESS,
+    OP_PARSE,
+    OP_ACK_SIGN,
+    OP_ACK_MAC,
+    OP_ACK_KEY,
+    OP_COUNT_
+};
 
 static const char *const op_names[OP_COUNT_] = {"verify",   "env_verify", "sign",
-                                                "compress", "decompress", "parse"};
+                                                "compress", "decompress", "parse",
+                                                "ack_sign", "ack_mac",    "ack_key"};
 
 struct fixture {
     uint8_t pk[32], sk[64];
@@ -51,6 +67,9 @@ struct fixture {
     uint8_t scratch[KF_ENV_MAX_BYTES];
     char out[KF_BODY_MAX_BYTES];
     struct kf_zctx *z;
+    uint8_t server_pk[32], server_sk[64], ack_key[KF_ACK_KEY_BYTES];
+    struct kf_env_header ack;
+    char ack_topic[KF_TOPIC_MAX + 1];
 };
 
 static volatile int sink; /* keeps results alive */
@@ -91,6 +110,14 @@ static int run_op(struct fixture *f, enum op op)
                                   &n);
     case OP_PARSE:
         return kf_records_parse(f->body, f->body_len, f->view.hdr.count, count_cb, NULL);
+    case OP_ACK_SIGN:
+        return kf_env_seal(&f->ack, f->ack_topic, NULL, 0, f->server_sk, f->scratch,
+                           sizeof(f->scratch), &n);
+    case OP_ACK_MAC:
+        return kf_env_seal_mac(&f->ack, f->ack_topic, NULL, 0, f->ack_key, f->scratch,
+                               sizeof(f->scratch), &n);
+    case OP_ACK_KEY:
+        return kf_ack_key_server(f->server_sk, f->pk, f->ack_key);
     default:
         return -EINVAL;
     }
@@ -118,6 +145,16 @@ static int fixture_init(struct fixture *f, uint32_t nrec)
     f->msg = kf_bench_signed_msg(&f->view, f->frame, f->topic, &f->msg_len);
     if (!f->msg)
         return -ENOMEM;
+    crypto_sign_keypair(f->server_pk, f->server_sk);
+    memset(&f->ack, 0, sizeof(f->ack));
+    f->ack.kind = KF_MSG_ACK;
+    memcpy(f->ack.device_id, f->view.hdr.device_id, sizeof(f->ack.device_id));
+    f->ack.key_epoch = 1;
+    f->ack.seq = 1000;
+    f->ack.device_ms = kf_now_ms();
+    r = kf_topic_format(f->ack_topic, sizeof(f->ack_topic), f->ack.device_id, KF_TOPIC_ACK);
+    if (r < 0)
+        return r;
     for (int op = 0; op < OP_COUNT_; op++) {
         r = run_op(f, (enum op)op);
         if (r < 0) {

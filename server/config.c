@@ -59,6 +59,7 @@ static const struct kf_cfg_key kf_cfg_keys[] = {
     KF_INT("limits", "verify_batch_max", verify_batch_max, 1, 4096, "256"),
     KF_INT("limits", "verify_jobs_max", verify_jobs_max, 1, 32, "2"),
     KF_INT("limits", "commit_batch_max", commit_batch_max, 1, 100000, "5000"),
+    KF_INT("limits", "ack_keys_max", ack_keys_max, 1024, 16777216, "262144"),
     KF_STR("sla", "calendar_dir", sla_calendar_dir, NULL, 0),
     KF_INT("sla", "grace_s", sla_grace_s, 0, 86400, "120"),
     KF_INT("sla", "reopen_window_s", sla_reopen_window_s, 0, 2592000, "86400"),

@@ -42,7 +42,8 @@ struct kf_kioskd_config {
     int inbox_max_mb;     /* 64, 1..4096: and their bytes, in MiB */
     int verify_batch_max; /* 256, 1..4096 */
     int verify_jobs_max;  /* 2, 1..32 */
-    int commit_batch_max; /* 2000, 1..100000 */
+    int commit_batch_max; /* 5000, 1..100000 */
+    int ack_keys_max;     /* 262144, 1024..16777216: ACK keys held (ackkeys.h) */
     /* [sla] (docs/KIOSKD.md, docs/SLA.md) */
     char sla_calendar_dir[KF_CONFIG_PATH_MAX]; /* optional: the yearly cn-YYYY.ini files */
     int sla_grace_s;                           /* 120, 0..86400 */

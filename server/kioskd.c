@@ -110,6 +110,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "ignored", json_integer((json_int_t)s->ignored));
     json_object_set_new(o, "acks_sent", json_integer((json_int_t)s->acks_sent));
     json_object_set_new(o, "acks_failed", json_integer((json_int_t)s->acks_failed));
+    json_object_set_new(o, "ack_keys_derived", json_integer((json_int_t)s->ack_keys_derived));
     json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));
     json_object_set_new(o, "commit_failures", json_integer((json_int_t)s->commit_failures));
     json_object_set_new(o, "registry_reloads", json_integer((json_int_t)s->registry_reloads));
@@ -549,6 +550,7 @@ static int kf__init_handles(struct kf_kioskd *kd)
     po.verify_jobs_max = (size_t)kd->cfg.verify_jobs_max;
     po.commit_batch_max = (size_t)kd->cfg.commit_batch_max;
     po.server_sk = kd->sk;
+    po.ack_keys_max = (size_t)kd->cfg.ack_keys_max;
     if (kd->cfg.broker_auth_dir[0] != '\0') {
         size_t n = 0;
 

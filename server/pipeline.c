@@ -407,6 +407,7 @@ static void kf__sjob_after(uv_work_t *req, int status)
         }
     }
     p->stats.acks_failed += j->ack_errors;
+    p->stats.ack_keys_derived += j->ack_keys_derived;
     kf__release(p, j->items, j->n);
     j->n = 0;
 
@@ -598,6 +599,11 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
         rc = -ENOMEM;
         goto out_free;
     }
+    rc = kf_ackkeys_new(opts->server_sk, opts->ack_keys_max ? opts->ack_keys_max : 262144,
+                        &p->ackkeys);
+    if (rc != 0) {
+        goto out_free;
+    }
     rc = kf_brokersync_new(loop, link, opts->broker_sync_argv, &p->bsync);
     if (rc != 0) {
         goto out_free;
@@ -621,6 +627,7 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
 
 out_free:
     kf_brokersync_close(p->bsync, NULL, NULL);
+    kf_ackkeys_free(p->ackkeys);
     kf__sjob_free(&p->sj);
     free(p);
     return rc;
@@ -708,6 +715,7 @@ static void kf__on_closed_all(void *arg)
     kf_link_release(p->link, n, bytes);
     kf_registry_unref(p->reg);
     kf_store_free(p->store);
+    kf_ackkeys_free(p->ackkeys);
     kf__sjob_free(&p->sj);
     free(p);
     if (cb != NULL) {

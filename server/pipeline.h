@@ -35,6 +35,7 @@ struct kf_pipeline_stats {
     uint64_t duplicates;        /* records already present */
     uint64_t rejected[KF_REJECT_COUNT_];
     uint64_t acks_sent, acks_failed;
+    uint64_t ack_keys_derived; /* X25519s for ACK keys (ackkeys.h): one per device key seen */
     uint64_t commits, commit_failures;
     uint64_t registry_reloads;
     uint64_t expired_offline;
@@ -63,6 +64,7 @@ struct kf_pipeline_opts {
     size_t verify_jobs_max;
     size_t commit_batch_max;
     const uint8_t *server_sk;      /* 64 bytes, borrowed for the pipeline's life */
+    size_t ack_keys_max;           /* ACK keys held (ackkeys.h); 0: the default */
     char *const *broker_sync_argv; /* run after an enrollment (identity.h); NULL: none */
     struct kf_pipeline_hook hook;  /* work NULL: none */
 };

@@ -24,42 +24,51 @@ static int kf__cmp_dev(const void *a, const void *b)
     return strcmp(x->dev, y->dev);
 }
 
-/* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM. */
+/* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM, under
+ * the MAC key of the newest device key among its frames (ackkeys.h). */
 static void kf__seal_acks(struct kf__sjob *j)
 {
-    const uint8_t *sk = j->p->opts.server_sk;
     size_t i = 0, k = 0;
 
     for (size_t x = 0; x < j->n; x++) {
-        uint8_t kind = j->items[x]->ing.hdr.kind;
+        const struct kf_verified *v = j->items[x];
+        uint8_t kind = v->ing.hdr.kind;
         if (kind == KF_MSG_RECORDS || kind == KF_MSG_HELLO) {
-            j->order[k].dev = j->items[x]->ing.hdr.device_id;
+            j->order[k].dev = v->ing.hdr.device_id;
             j->order[k].seq = j->out[x].acked_seq;
+            j->order[k].epoch = v->ing.hdr.key_epoch;
+            j->order[k].pk = v->pk;
             k++;
         }
     }
     qsort(j->order, k, sizeof(j->order[0]), kf__cmp_dev);
     j->nacks = 0;
     while (i < k) {
-        const char *dev = j->order[i].dev;
+        const struct kf__devseq *newest = &j->order[i];
+        const char *dev = newest->dev;
         uint64_t hwm = 0;
+        uint8_t key[KF_ACK_KEY_BYTES];
         struct kf_env_header h;
         struct kf__ack *a = &j->acks[j->nacks];
+        int r;
 
         for (; i < k && strcmp(j->order[i].dev, dev) == 0; i++) {
             hwm = j->order[i].seq > hwm ? j->order[i].seq : hwm;
+            newest = j->order[i].epoch > newest->epoch ? &j->order[i] : newest;
         }
+        r = kf_ackkeys_get(j->p->ackkeys, newest->pk, key);
+        j->ack_keys_derived += r == 1;
         memset(&h, 0, sizeof(h));
         h.kind = KF_MSG_ACK;
         h.flags = 0;
         snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
-        h.key_epoch = 1;
+        h.key_epoch = newest->epoch;
         h.seq = hwm;
         h.count = 0;
         h.device_ms = kf_now_ms();
-        if (kf_topic_format(a->topic, sizeof(a->topic), dev, KF_TOPIC_ACK) != 0 ||
-            kf_env_seal(&h, a->topic, (const uint8_t *)"", 0, sk, a->buf, sizeof(a->buf),
-                        &a->len) != 0) {
+        if (r < 0 || kf_topic_format(a->topic, sizeof(a->topic), dev, KF_TOPIC_ACK) != 0 ||
+            kf_env_seal_mac(&h, a->topic, (const uint8_t *)"", 0, key, a->buf, sizeof(a->buf),
+                            &a->len) != 0) {
             j->ack_errors++;
             continue;
         }
@@ -248,6 +257,7 @@ void kf__sjob_work(uv_work_t *req)
     j->rc = 0;
     j->nacks = 0;
     j->ack_errors = 0;
+    j->ack_keys_derived = 0;
     if (j->do_commit) {
         kf__take_idents(j, st);
         memset(j->out, 0, j->n * sizeof(*j->out));

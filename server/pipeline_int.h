@@ -4,6 +4,7 @@
 #ifndef KF_SERVER_PIPELINE_INT_H
 #define KF_SERVER_PIPELINE_INT_H
 
+#include "ackkeys.h"
 #include "pipeline.h"
 
 #include <stddef.h>
@@ -25,6 +26,8 @@ struct kf__replay_note {
 struct kf__devseq {
     const char *dev;
     uint64_t seq;
+    uint32_t epoch;    /* the device key its frame was verified with */
+    const uint8_t *pk; /* (32 bytes, in the item) */
 };
 
 struct kf__ack {
@@ -51,6 +54,7 @@ struct kf__sjob {
     int64_t start_mono_us, done_mono_us;
     struct kf__ack *acks; /* commit_batch_max */
     size_t nacks, ack_errors;
+    uint64_t ack_keys_derived; /* by this job */
     /* isolation after a frame-specific failure: frames quarantined, or dropped */
     struct kf_verified **drop; /* commit_batch_max */
     size_t ndrop, npoison, nquarantined;
@@ -95,8 +99,9 @@ struct kf_pipeline {
 
     struct kf__sjob sj;
     int sj_busy;
-    int sj_retry;   /* sj holds a failed batch to retry when the kick timer fires */
-    int kick_armed; /* the kick timer is running */
+    struct kf_ackkeys *ackkeys; /* the store job's */
+    int sj_retry;               /* sj holds a failed batch to retry when the kick timer fires */
+    int kick_armed;             /* the kick timer is running */
     unsigned retry_ms, fail_streak;
 
     uint64_t delta[KF_REJECT_COUNT_];

@@ -327,6 +327,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         v->ing.body_json = copy;
     }
     v->ing.hdr = view.hdr;
+    memcpy(v->pk, key->pk, sizeof(v->pk));
     memcpy(v->ing.asset_id, dev->asset_id, sizeof(v->ing.asset_id));
     v->ing.asset_id[KF_ASSET_ID_MAX] = '\0';
     v->ing.topic = topic;

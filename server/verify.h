@@ -36,6 +36,7 @@ struct kf_verified {
     struct kf_ingest ing;
     struct kf_ident_req *ident; /* owned; set for an identity request (topic "enroll") */
     int64_t recv_mono_us;
+    uint8_t pk[32]; /* the device key it was verified with (not for identity requests) */
 };
 void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
 

@@ -138,6 +138,38 @@ static uint8_t *signed_message(const char *topic, size_t tlen, const uint8_t *fr
     return m;
 }
 
+/* The MAC of an ACK: keyed BLAKE2b-512 over the same byte string the signature covers,
+ * streamed (no copy). */
+static void ack_mac(const uint8_t key[KF_ACK_KEY_BYTES], const char *topic, size_t tlen,
+                    const uint8_t *frame, size_t frame_len, uint8_t out[KF_ENV_SIG_BYTES])
+{
+    crypto_generichash_blake2b_state s;
+    uint8_t l[2];
+
+    put_u16(l, (uint16_t)tlen);
+    crypto_generichash_blake2b_init(&s, key, KF_ACK_KEY_BYTES, KF_ENV_SIG_BYTES);
+    crypto_generichash_blake2b_update(&s, (const uint8_t *)KF_ENV_SIGN_CONTEXT, KF_ENV_CTX_LEN);
+    crypto_generichash_blake2b_update(&s, l, sizeof(l));
+    crypto_generichash_blake2b_update(&s, (const uint8_t *)topic, tlen);
+    crypto_generichash_blake2b_update(&s, frame, frame_len);
+    crypto_generichash_blake2b_final(&s, out, KF_ENV_SIG_BYTES);
+    sodium_memzero(&s, sizeof(s));
+}
+
+/* The signed bytes of a parsed frame and its topic's length; 0 or -EKEYREJECTED. */
+static int view_frame(const struct kf_env_view *view, const char *topic, const uint8_t **frame,
+                      size_t *tlen)
+{
+    if (!view || !topic || !view->signature)
+        return -EKEYREJECTED;
+    *tlen = strlen(topic);
+    if (*tlen == 0 || *tlen > KF_TOPIC_MAX)
+        return -EKEYREJECTED;
+    /* The signed bytes run from the frame's start up to the signature. */
+    *frame = view->signature - view->signed_len;
+    return 0;
+}
+
 int kf_env_verify(const struct kf_env_view *view, const char *topic, const uint8_t pk[32])
 {
     const uint8_t *frame;
@@ -145,13 +177,8 @@ int kf_env_verify(const struct kf_env_view *view, const char *topic, const uint8
     size_t tlen, mlen;
     int r;
 
-    if (!view || !topic || !pk || !view->signature)
+    if (!pk || view_frame(view, topic, &frame, &tlen) != 0)
         return -EKEYREJECTED;
-    tlen = strlen(topic);
-    if (tlen == 0 || tlen > KF_TOPIC_MAX)
-        return -EKEYREJECTED;
-    /* The signed bytes run from the frame's start up to the signature. */
-    frame = view->signature - view->signed_len;
     msg = signed_message(topic, tlen, frame, view->signed_len, &mlen);
     if (!msg)
         return -ENOMEM;
@@ -160,14 +187,29 @@ int kf_env_verify(const struct kf_env_view *view, const char *topic, const uint8
     return r == 0 ? 0 : -EKEYREJECTED;
 }
 
-int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
-                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *ret_len)
+int kf_env_verify_mac(const struct kf_env_view *view, const char *topic,
+                      const uint8_t key[KF_ACK_KEY_BYTES])
 {
-    size_t idlen, tlen, total, mlen;
-    uint8_t *p, *msg;
+    const uint8_t *frame;
+    uint8_t mac[KF_ENV_SIG_BYTES];
+    size_t tlen;
     int r;
 
-    if (!hdr || !topic || !sk || !out || (!body && body_len > 0))
+    if (!key || view_frame(view, topic, &frame, &tlen) != 0)
+        return -EKEYREJECTED;
+    ack_mac(key, topic, tlen, frame, view->signed_len, mac);
+    r = crypto_verify_64(mac, view->signature);
+    return r == 0 ? 0 : -EKEYREJECTED;
+}
+
+/* Write every frame byte before the trailer; *ret_len is the whole frame's length. */
+static int frame_write(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
+                       size_t body_len, uint8_t *out, size_t cap, size_t *ret_tlen, size_t *ret_len)
+{
+    size_t idlen, tlen, total;
+    uint8_t *p;
+
+    if (!hdr || !topic || !out || (!body && body_len > 0))
         return -EINVAL;
     if (!header_valid(hdr) || !kf_device_id_valid(hdr->device_id))
         return -EINVAL;
@@ -198,7 +240,23 @@ int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_
     put_u32(p + 36, (uint32_t)body_len);
     if (body_len > 0)
         memmove(p + 40, body, body_len); /* body may already sit in out */
+    *ret_tlen = tlen;
+    *ret_len = total;
+    return 0;
+}
 
+int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
+                size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *ret_len)
+{
+    size_t tlen, total, mlen;
+    uint8_t *msg;
+    int r;
+
+    if (!sk)
+        return -EINVAL;
+    r = frame_write(hdr, topic, body, body_len, out, cap, &tlen, &total);
+    if (r != 0)
+        return r;
     msg = signed_message(topic, tlen, out, total - KF_ENV_SIG_BYTES, &mlen);
     if (!msg)
         return -ENOMEM;
@@ -208,4 +266,64 @@ int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_
         return -EINVAL;
     *ret_len = total;
     return 0;
+}
+
+int kf_env_seal_mac(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
+                    size_t body_len, const uint8_t key[KF_ACK_KEY_BYTES], uint8_t *out, size_t cap,
+                    size_t *ret_len)
+{
+    size_t tlen, total;
+    int r;
+
+    if (!key)
+        return -EINVAL;
+    r = frame_write(hdr, topic, body, body_len, out, cap, &tlen, &total);
+    if (r != 0)
+        return r;
+    ack_mac(key, topic, tlen, out, total - KF_ENV_SIG_BYTES, out + total - KF_ENV_SIG_BYTES);
+    *ret_len = total;
+    return 0;
+}
+
+/* X25519 between one side's Ed25519 secret key and the other's Ed25519 public key, then
+ * BLAKE2b-256(context || shared point || server pk || device pk). */
+static int ack_key(const uint8_t my_sk[64], const uint8_t peer_pk[32], const uint8_t server_pk[32],
+                   const uint8_t device_pk[32], uint8_t key[KF_ACK_KEY_BYTES])
+{
+    uint8_t xsk[crypto_scalarmult_curve25519_SCALARBYTES];
+    uint8_t xpk[crypto_scalarmult_curve25519_BYTES];
+    uint8_t shared[crypto_scalarmult_curve25519_BYTES];
+    crypto_generichash_blake2b_state s;
+    int r = -EKEYREJECTED;
+
+    if (!my_sk || !peer_pk || !key)
+        return -EINVAL;
+    if (crypto_sign_ed25519_sk_to_curve25519(xsk, my_sk) == 0 &&
+        crypto_sign_ed25519_pk_to_curve25519(xpk, peer_pk) == 0 &&
+        crypto_scalarmult_curve25519(shared, xsk, xpk) == 0) {
+        crypto_generichash_blake2b_init(&s, NULL, 0, KF_ACK_KEY_BYTES);
+        crypto_generichash_blake2b_update(&s, (const uint8_t *)KF_ACK_KEY_CONTEXT,
+                                          sizeof(KF_ACK_KEY_CONTEXT) - 1);
+        crypto_generichash_blake2b_update(&s, shared, sizeof(shared));
+        crypto_generichash_blake2b_update(&s, server_pk, 32);
+        crypto_generichash_blake2b_update(&s, device_pk, 32);
+        crypto_generichash_blake2b_final(&s, key, KF_ACK_KEY_BYTES);
+        sodium_memzero(&s, sizeof(s));
+        r = 0;
+    }
+    sodium_memzero(xsk, sizeof(xsk));
+    sodium_memzero(shared, sizeof(shared));
+    return r;
+}
+
+int kf_ack_key_server(const uint8_t server_sk[64], const uint8_t device_pk[32],
+                      uint8_t key[KF_ACK_KEY_BYTES])
+{
+    return ack_key(server_sk, device_pk, server_sk ? server_sk + 32 : NULL, device_pk, key);
+}
+
+int kf_ack_key_device(const uint8_t device_sk[64], const uint8_t server_pk[32],
+                      uint8_t key[KF_ACK_KEY_BYTES])
+{
+    return ack_key(device_sk, server_pk, server_pk, device_sk ? device_sk + 32 : NULL, key);
 }

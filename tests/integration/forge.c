@@ -9,8 +9,9 @@
  *
  *   kf-forge ack --key FILE --device ID --seq N --out FILE
  *
- * Writes one ACK frame for device ID with high-water mark N, signed with FILE's key (a
- * forged server ACK when that is not the server's key).
+ * Writes one ACK frame for device ID with high-water mark N, its MAC under the ACK key that
+ * FILE's key pair would share with itself: what a forger holding some key but not the
+ * server's can make (docs/PROTOCOL.md section 4).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static int forge_ack(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *key_path = NULL, *dev = NULL, *out = NULL;
     char topic[KF_TOPIC_MAX + 1];
-    uint8_t sk[64], frame[512];
+    uint8_t sk[64], frame[512], ack_key[KF_ACK_KEY_BYTES];
     struct kf_env_header h;
     uint64_t seq = 0;
     size_t len;
@@ -142,7 +143,9 @@ static int forge_ack(int argc, char **argv)
     h.key_epoch = 1;
     h.seq = seq;
     h.device_ms = kf_now_ms();
-    if (kf_env_seal(&h, topic, (const uint8_t *)"", 0, sk, frame, sizeof(frame), &len) != 0)
+    if (kf_ack_key_server(sk, sk + 32, ack_key) != 0 ||
+        kf_env_seal_mac(&h, topic, (const uint8_t *)"", 0, ack_key, frame, sizeof(frame), &len) !=
+            0)
         return 1;
     f = fopen(out, "wb");
     if (!f || fwrite(frame, 1, len, f) != len || fclose(f) != 0)

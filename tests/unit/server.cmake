@@ -4,3 +4,4 @@ kf_unit_test(test_registry kf_server_core)
 kf_unit_test(test_store_broker kf_server_core)
 kf_unit_test(test_store_identity kf_server_core)
 kf_unit_test(test_store_sla kf_server_core) # fleet state, incidents and the SLA service
+kf_unit_test(test_ackkeys kf_server_core) # the ACK keys, derived once per device key

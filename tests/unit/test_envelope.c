@@ -36,6 +36,16 @@
     "1499f2906e27d962fd7138d1a2aac4639059c2e221a3d9dc4e2832659ff7c828"                             \
     "6f563822752326418625d530996db70c"
 
+/* Vector 3: an ACK to the device above, from the server key with seed 20 21 ... 3f. */
+#define VEC_SERVER_PK "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7"
+#define VEC_ACK_KEY "a48004e46c0a8a8d9cfde0e49df675607ecb204677da96f4c091b7f4eb7908d6"
+#define VEC_ACK_TOPIC "kf/v1/KF-XH-0001/ack"
+#define VEC3_FRAME                                                                                 \
+    "4b460104000a4b462d58482d3030303100000001000000000000000000000002"                             \
+    "000000000000019b789220d200000000000000000000000090b6e0d65ca64d1c"                             \
+    "79b2420930640cc72771494332a5e9debe0838d3daedaef1921d4eb1a596007d"                             \
+    "ae0a7cac10a7d137b72fc3b2d252fed9e9d248d0fb4a4fd0"
+
 static uint8_t pk[32], sk[64];
 
 static void setup(void)
@@ -296,24 +306,106 @@ Test(envelope, seal_rejects_bad_headers)
     cr_assert_eq(n, KF_ENV_FIXED_BYTES + 10 + KF_ENV_SIG_BYTES);
 }
 
-Test(envelope, empty_body_ack_round_trips)
+/* The server key of the ACK vector: seed 20 21 ... 3f. */
+static void vec_server(uint8_t spk[32], uint8_t ssk[64])
 {
-    uint8_t out[256];
+    uint8_t seed[32];
+
+    for (int i = 0; i < 32; i++)
+        seed[i] = (uint8_t)(0x20 + i);
+    crypto_sign_seed_keypair(spk, ssk, seed);
+}
+
+static void vec_ack_header(struct kf_env_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->kind = KF_MSG_ACK;
+    snprintf(h->device_id, sizeof(h->device_id), "KF-XH-0001");
+    h->key_epoch = 1;
+    h->seq = 2;
+    h->device_ms = 1767254401234LL;
+}
+
+Test(envelope, vector_ack_key_and_mac_match_byte_for_byte)
+{
+    uint8_t spk[32], ssk[64], k_server[32], k_device[32], out[256], expect[256];
+    char hex[65];
+    struct kf_env_header h;
+    struct kf_env_view v;
+    size_t n, en;
+
+    vec_server(spk, ssk);
+    kf_hex_encode(spk, 32, hex, sizeof(hex));
+    cr_assert_str_eq(hex, VEC_SERVER_PK);
+    cr_assert_eq(kf_ack_key_server(ssk, pk, k_server), 0);
+    cr_assert_eq(kf_ack_key_device(sk, spk, k_device), 0);
+    kf_hex_encode(k_server, 32, hex, sizeof(hex));
+    cr_assert_str_eq(hex, VEC_ACK_KEY);
+    cr_assert_eq(memcmp(k_server, k_device, 32), 0, "the two sides derive different keys");
+
+    vec_ack_header(&h);
+    cr_assert_eq(kf_env_seal_mac(&h, VEC_ACK_TOPIC, NULL, 0, k_server, out, sizeof(out), &n), 0);
+    en = unhex(VEC3_FRAME, expect, sizeof(expect));
+    cr_assert_eq(n, en);
+    cr_assert_eq(memcmp(out, expect, n), 0);
+    cr_assert_eq(kf_env_parse(expect, en, &v), 0);
+    cr_assert_eq(v.hdr.kind, KF_MSG_ACK);
+    cr_assert_eq(v.hdr.seq, 2);
+    cr_assert_eq(v.body_len, 0);
+    cr_assert_eq(kf_env_verify_mac(&v, VEC_ACK_TOPIC, k_device), 0);
+}
+
+Test(envelope, ack_mac_covers_every_byte_the_topic_and_the_key)
+{
+    uint8_t spk[32], ssk[64], key[32], other[32], out[256];
     struct kf_env_header h;
     struct kf_env_view v;
     size_t n;
 
-    memset(&h, 0, sizeof(h));
-    h.kind = KF_MSG_ACK;
-    snprintf(h.device_id, sizeof(h.device_id), "KF-XH-0001");
-    h.key_epoch = 1;
-    h.seq = 42;
-    h.device_ms = 1767254400123LL;
-    cr_assert_eq(kf_env_seal(&h, "kf/v1/KF-XH-0001/ack", NULL, 0, sk, out, sizeof(out), &n), 0);
+    vec_server(spk, ssk);
+    cr_assert_eq(kf_ack_key_device(sk, spk, key), 0);
+    vec_ack_header(&h);
+    cr_assert_eq(kf_env_seal_mac(&h, VEC_ACK_TOPIC, NULL, 0, key, out, sizeof(out), &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            int r;
+
+            out[i] ^= (uint8_t)(1u << bit);
+            r = kf_env_parse(out, n, &v);
+            if (r == 0)
+                r = kf_env_verify_mac(&v, VEC_ACK_TOPIC, key);
+            cr_assert_neq(r, 0, "byte %zu bit %d accepted", i, bit);
+            out[i] ^= (uint8_t)(1u << bit);
+        }
+    }
     cr_assert_eq(kf_env_parse(out, n, &v), 0);
-    cr_assert_eq(v.body_len, 0);
-    cr_assert_eq(v.hdr.seq, 42);
-    cr_assert_eq(kf_env_verify(&v, "kf/v1/KF-XH-0001/ack", pk), 0);
+    cr_assert_eq(kf_env_verify_mac(&v, VEC_ACK_TOPIC, key), 0);
+    cr_assert_eq(kf_env_verify_mac(&v, "kf/v1/KF-XH-0002/ack", key), -EKEYREJECTED);
+    cr_assert_eq(kf_env_verify_mac(&v, "", key), -EKEYREJECTED);
+    /* Another device's key with the same server, and the same device with another server. */
+    uint8_t pk2[32], sk2[64];
+    crypto_sign_keypair(pk2, sk2);
+    cr_assert_eq(kf_ack_key_device(sk2, spk, other), 0);
+    cr_assert_eq(kf_env_verify_mac(&v, VEC_ACK_TOPIC, other), -EKEYREJECTED);
+    cr_assert_eq(kf_ack_key_device(sk, pk2, other), 0);
+    cr_assert_eq(kf_env_verify_mac(&v, VEC_ACK_TOPIC, other), -EKEYREJECTED);
+    /* A MAC is no signature and a signature no MAC, even by the server's own key. */
+    cr_assert_eq(kf_env_verify(&v, VEC_ACK_TOPIC, spk), -EKEYREJECTED);
+    cr_assert_eq(kf_env_seal(&h, VEC_ACK_TOPIC, NULL, 0, ssk, out, sizeof(out), &n), 0);
+    cr_assert_eq(kf_env_parse(out, n, &v), 0);
+    cr_assert_eq(kf_env_verify(&v, VEC_ACK_TOPIC, spk), 0);
+    cr_assert_eq(kf_env_verify_mac(&v, VEC_ACK_TOPIC, key), -EKEYREJECTED);
+}
+
+Test(envelope, ack_key_refuses_a_key_that_is_no_curve_point)
+{
+    uint8_t spk[32], ssk[64], key[32], zero[32] = {0};
+
+    vec_server(spk, ssk);
+    /* The all-zero key has small order: no shared secret can come of it. */
+    cr_assert_eq(kf_ack_key_server(ssk, zero, key), -EKEYREJECTED);
+    cr_assert_eq(kf_ack_key_device(sk, zero, key), -EKEYREJECTED);
+    cr_assert_eq(kf_ack_key_server(NULL, pk, key), -EINVAL);
 }
 
 Test(envelope, device_id_validation)

@@ -381,7 +381,12 @@ static int reap(pid_t pid, int64_t timeout_ms)
 
 struct acks {
     pthread_mutex_t mu;
-    uint8_t server_pk[32];
+    /* The ACK key of each registered device, as the device derives it: an ACK counts only
+     * when its MAC checks under the key of the device it names. */
+    struct {
+        const char *dev;
+        uint8_t key[KF_ACK_KEY_BYTES];
+    } keys[2];
     int n, bad;
     char dev[8][KF_DEVICE_ID_MAX + 1];
     uint64_t hwm[8];
@@ -392,11 +397,18 @@ static int on_ack(void *ctx, char *topic, int tl, MQTTAsync_message *m)
 {
     struct acks *a = ctx;
     struct kf_env_view v;
+    const uint8_t *key = NULL;
     int ok;
 
     (void)tl;
     ok = kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0 && v.hdr.kind == KF_MSG_ACK &&
-         kf_env_verify(&v, topic, a->server_pk) == 0;
+         v.hdr.key_epoch == 1;
+    for (int k = 0; ok && k < 2; k++) {
+        if (strcmp(a->keys[k].dev, v.hdr.device_id) == 0) {
+            key = a->keys[k].key;
+        }
+    }
+    ok = ok && key != NULL && kf_env_verify_mac(&v, topic, key) == 0;
     pthread_mutex_lock(&a->mu);
     if (!ok) {
         a->bad++;
@@ -588,7 +600,10 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
     e->kd = spawn(e->path[P_KLOG], kargv);
 
     pthread_mutex_init(&e->acks.mu, NULL);
-    memcpy(e->acks.server_pk, e->spk, 32);
+    e->acks.keys[0].dev = "KSK-T-0001";
+    e->acks.keys[1].dev = "KSK-T-0002";
+    cr_assert_eq(kf_ack_key_device(e->sk1, e->spk, e->acks.keys[0].key), 0);
+    cr_assert_eq(kf_ack_key_device(e->sk2, e->spk, e->acks.keys[1].key), 0);
     snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", e->port);
     cr_assert_eq(MQTTAsync_create(&e->cli, uri, "kf-test-dev", MQTTCLIENT_PERSISTENCE_NONE, NULL),
                  MQTTASYNC_SUCCESS);

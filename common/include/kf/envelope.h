@@ -9,7 +9,8 @@
  *   4    1     flags (KF_ENV_F_*)
  *   5    1     L = device id length, 1..KF_DEVICE_ID_MAX
  *   6    L     device id, ASCII [A-Za-z0-9._-]
- *   6+L  4     key epoch (which of the device's keys signed this; the server's key for acks)
+ *   6+L  4     key epoch (which of the device's keys signed this; for an ACK, the device key
+ *              its MAC key was derived from)
  *   +4   4     dictionary id (0 = none; required when KF_ENV_F_ZSTD is set with a dictionary)
  *   +8   8     seq: first record sequence number (RECORDS), acked high-water mark (ACK),
  *              next sequence number (HELLO), 0 otherwise
@@ -19,12 +20,17 @@
  *              meaningful only with KF_ENV_F_CLOCK_SYNCED
  *   +36  4     N = body length in bytes (as sent, i.e. compressed when KF_ENV_F_ZSTD)
  *   +40  N     body
- *   +N   64    Ed25519 signature
+ *   +N   64    trailer: Ed25519 signature; for an ACK, a MAC (below)
  *
  * The signature is over: "kioskfleet/env/v1" (17 bytes, no NUL) || u16 topic length ||
  * topic bytes || every frame byte before the signature. Covering the topic binds the frame
  * to one device's topic; covering the compressed body lets a receiver verify before it
  * decompresses anything.
+ *
+ * An ACK's trailer is keyed BLAKE2b-512 over the same bytes, under a key the server and the
+ * device each derive from their own secret key and the other's public key (X25519): an ACK
+ * costs the server a hash, not a signature, and only that device can check or forge it.
+ * Its key epoch names the device key the MAC key was derived from.
  */
 #ifndef KF_ENVELOPE_H
 #define KF_ENVELOPE_H
@@ -41,6 +47,8 @@
 #define KF_ENV_MAX_RECORDS 1000u
 #define KF_TOPIC_MAX 128u
 #define KF_ENV_SIGN_CONTEXT "kioskfleet/env/v1"
+#define KF_ACK_KEY_BYTES 32u
+#define KF_ACK_KEY_CONTEXT "kioskfleet/ack-key/v1"
 
 enum kf_msg_kind {
     KF_MSG_RECORDS = 1,      /* a batch of records: body is a JSON array */
@@ -96,6 +104,27 @@ int kf_env_verify(const struct kf_env_view *view, const char *topic, const uint8
  * KF_ENV_MAX_BYTES), -ENOMEM. Any thread. */
 int kf_env_seal(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
                 size_t body_len, const uint8_t sk[64], uint8_t *out, size_t cap, size_t *ret_len);
+
+/* The same frame with a MAC trailer instead of a signature (ACKs): key from
+ * kf_ack_key_server. Same returns as kf_env_seal. Any thread. */
+int kf_env_seal_mac(const struct kf_env_header *hdr, const char *topic, const uint8_t *body,
+                    size_t body_len, const uint8_t key[KF_ACK_KEY_BYTES], uint8_t *out, size_t cap,
+                    size_t *ret_len);
+
+/* Check a parsed frame's MAC trailer as received on topic. 0 or -EKEYREJECTED (wrong MAC,
+ * or topic empty or longer than KF_TOPIC_MAX). Constant time in the MAC. Any thread. */
+int kf_env_verify_mac(const struct kf_env_view *view, const char *topic,
+                      const uint8_t key[KF_ACK_KEY_BYTES]);
+
+/* The key that authenticates the server's ACKs to the device holding one key pair: the
+ * server derives it from its secret key and the device's public key, the device from its
+ * secret key and the server's public key; both get the same 32 bytes (docs/PROTOCOL.md,
+ * section 4). One X25519 each: derive once per key, not per ACK. Returns 0, -EINVAL (NULL),
+ * or -EKEYREJECTED (a public key that is not a usable curve point). Any thread. */
+int kf_ack_key_server(const uint8_t server_sk[64], const uint8_t device_pk[32],
+                      uint8_t key[KF_ACK_KEY_BYTES]);
+int kf_ack_key_device(const uint8_t device_sk[64], const uint8_t server_pk[32],
+                      uint8_t key[KF_ACK_KEY_BYTES]);
 
 /* True if s is a valid device id (1..KF_DEVICE_ID_MAX chars of [A-Za-z0-9._-]). */
 int kf_device_id_valid(const char *s);
