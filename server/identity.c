@@ -82,7 +82,7 @@ static void kf__publish(struct kf_brokersync *bs, struct kf_ident_answer *a)
     while (a != NULL) {
         struct kf_ident_answer *next = a->next;
 
-        if (kf_link_publish(bs->link, a->topic, a->buf, a->len) == 0) {
+        if (kf_link_publish(bs->link, a->topic, a->buf, a->len, 1) == 0) {
             bs->answers++;
         } else {
             kf_warn("identity: could not publish the answer to %s (the device asks again)",

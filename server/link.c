@@ -390,7 +390,7 @@ void kf_link_release(struct kf_link *l, size_t n, size_t bytes)
     pthread_mutex_unlock(&l->mu);
 }
 
-int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len)
+int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len, int qos)
 {
     MQTTAsync_message m = MQTTAsync_message_initializer;
     int rc;
@@ -400,7 +400,7 @@ int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, s
     }
     m.payload = (void *)(uintptr_t)payload; /* Paho copies; its API is not const-correct */
     m.payloadlen = (int)len;
-    m.qos = 1;
+    m.qos = qos;
     m.retained = 0;
     rc = MQTTAsync_sendMessage(l->client, topic, &m, NULL);
     if (rc != MQTTASYNC_SUCCESS) {

@@ -104,8 +104,8 @@ struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n);
 /* n frames of bytes cost in all (the sum of their kf_frame.cost) were freed by their owner.
  * Any thread. */
 void kf_link_release(struct kf_link *l, size_t n, size_t bytes);
-/* Publish QoS 1, not retained. Paho copies payload. 0, -ENOTCONN or -errno. */
-int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len);
+/* Publish at qos (0 or 1), not retained. Paho copies payload. 0, -ENOTCONN or -errno. */
+int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len, int qos);
 /* Disconnect cleanly without unsubscribing (the broker keeps queuing for our session);
  * stopped_cb runs once no more frames can arrive. */
 void kf_link_stop(struct kf_link *l);

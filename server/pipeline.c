@@ -398,9 +398,11 @@ static void kf__sjob_after(uv_work_t *req, int status)
         p->stats.duplicates += o->duplicates;
         kf_latency_add(&p->stats.latency, j->done_mono_us - j->items[i]->recv_mono_us);
     }
+    /* QoS 0 (docs/PROTOCOL.md section 1): an ACK is cumulative, and the agent's HELLO after
+     * every connect and its ack timeout recover any one that a broken connection lost. */
     for (size_t i = 0; i < j->nacks; i++) {
         const struct kf__ack *a = &j->acks[i];
-        if (kf_link_publish(p->link, a->topic, a->buf, a->len) == 0) {
+        if (kf_link_publish(p->link, a->topic, a->buf, a->len, 0) == 0) {
             p->stats.acks_sent++;
         } else {
             p->stats.acks_failed++;

@@ -689,7 +689,7 @@ static void kf__after(void *ud)
         else
             kf_notice("%s", n->log);
         if (s->topic != NULL) {
-            if (kf_link_publish(s->link, s->topic, n->json, strlen(n->json)) == 0)
+            if (kf_link_publish(s->link, s->topic, n->json, strlen(n->json), 1) == 0)
                 s->mqtt_sent++;
             else
                 s->mqtt_failed++;
