@@ -3,7 +3,8 @@
  *   kf-loadgen --fleet DIR/fleet.csv --uri tcp://127.0.0.1:PORT [--devices N]
  *              [--per-device M] [--records R] [--start-seq S] [--conns C] [--inflight W]
  *              [--rate MSGS_PER_S] [--device-window K] [--wait-acks SECONDS]
- *              [--ack-idle SECONDS] [--watch-pid PID]... [--sign-threads T] [--seed X]
+ *              [--ack-idle SECONDS] [--resend-after SECONDS] [--watch-pid PID]...
+ *              [--sign-threads T] [--seed X]
  *
  * Before the timed window: reads the fleet (kiosk-provision's fleet.csv and the key files
  * it names), builds M RECORDS frames per device (R realistic records each, contiguous seqs
@@ -18,8 +19,12 @@
  * 10). --device-window K (needs --wait-acks) lets a
  * device have at most K frames published and not yet acknowledged, as a real agent does
  * (its batch.inflight_max), so the load follows what the server commits instead of piling
- * up in the broker. --watch-pid: report the CPU time of that process (kioskd, mosquitto)
- * spent inside the window, read from /proc. Prints one JSON object on stdout.
+ * up in the broker. --resend-after S (with --device-window): a device whose ACKs have not
+ * moved for S seconds while it has frames out rewinds and publishes them again, as an
+ * agent does after its ack timeout (a server with a full inbox drops frames unacknowledged);
+ * the publishing then goes on until every device is acknowledged or --wait-acks runs out,
+ * and "resent" counts the frames published again. --watch-pid: report the CPU time of that process
+ * (kioskd, mosquitto) spent inside the window, read from /proc. Prints one JSON object on stdout.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,7 +58,10 @@ struct device {
     uint8_t **frames; /* M pointers into the connection's arena */
     uint16_t *lens;
     uint32_t next;              /* next frame to publish (publisher thread only) */
+    uint32_t high;              /* frames published at least once (publisher thread only) */
+    double out_since;           /* kf_bench_now of the last publish or rewind (publisher) */
     _Atomic uint64_t acked_seq; /* highest HWM seen in an ACK */
+    _Atomic uint64_t ack_ns;    /* mono_ns of the last ACK that moved acked_seq */
 };
 
 struct conn {
@@ -75,7 +83,7 @@ static struct {
     struct conn conns[MAX_CONNS];
     uint32_t nconns;
     uint64_t per_device, nrec, start_seq, inflight, device_window, seed;
-    double rate, wait_acks;
+    double rate, wait_acks, resend_after;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* ack watcher */
@@ -322,6 +330,8 @@ static int on_ack(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
         prev = atomic_load(&d->acked_seq);
         while (v.hdr.seq > prev && !atomic_compare_exchange_weak(&d->acked_seq, &prev, v.hdr.seq))
             ;
+        if (v.hdr.seq > prev)
+            atomic_store(&d->ack_ns, mono_ns());
         /* Every ACK follows a COMMIT that touched the device, even one that stored frames
          * past a gap and so could not move its HWM. */
         atomic_store(&g.progress_ns, mono_ns());
@@ -492,7 +502,7 @@ static void usage(void)
             "usage: kf-loadgen --fleet FLEET.csv --uri URI [--devices N] [--per-device M]\n"
             "       [--records R] [--start-seq S] [--conns C] [--inflight W] [--rate MSGS_S]\n"
             "       [--device-window K] [--wait-acks SECONDS] [--ack-idle SECONDS]\n"
-            "       [--watch-pid PID]...\n"
+            "       [--resend-after SECONDS] [--watch-pid PID]...\n"
             "       [--sign-threads T] [--seed X]\n");
 }
 
@@ -502,7 +512,7 @@ int main(int argc, char **argv)
     uint64_t ndev_limit = 0, sign_threads = 2, v;
     long watch[MAX_WATCH];
     double watch_cpu0[MAX_WATCH], cpu0, t_sign0, t_sign, t0, t_pub_end = 0, t_end, window_s;
-    uint64_t total, sent = 0, total_bytes = 0, acked_frames = 0;
+    uint64_t total, sent = 0, first_sent = 0, resent = 0, total_bytes = 0, acked_frames = 0;
     struct signer signers[16];
     char id[128];
     int nwatch = 0, rc, status = 0;
@@ -543,6 +553,8 @@ int main(int argc, char **argv)
             ok = kf_bench_parse_double(val, &g.wait_acks) == 0;
         else if (ok && strcmp(a, "--ack-idle") == 0)
             ok = kf_bench_parse_double(val, &g.ack_idle) == 0;
+        else if (ok && strcmp(a, "--resend-after") == 0)
+            ok = kf_bench_parse_double(val, &g.resend_after) == 0;
         else if (ok && strcmp(a, "--sign-threads") == 0)
             ok = kf_bench_parse_u64(val, 1, 16, &sign_threads) == 0;
         else if (ok && strcmp(a, "--seed") == 0)
@@ -660,8 +672,15 @@ int main(int argc, char **argv)
         watch_cpu0[w] = proc_cpu_s(watch[w]);
     cpu0 = kf_bench_process_cpu();
     t0 = kf_bench_now();
-    while (sent < total && !atomic_load(&g.lost)) {
+    for (;;) {
         uint64_t progress = 0;
+        int resending = g.resend_after > 0 && g.device_window > 0;
+
+        if (atomic_load(&g.lost))
+            break;
+        if (first_sent >= total && (!resending || atomic_load(&g.devices_done) >= g.ndevs ||
+                                    kf_bench_now() > t0 + g.wait_acks))
+            break;
 
         for (uint32_t ci = 0; ci < g.nconns; ci++) {
             struct conn *c = &g.conns[ci];
@@ -676,15 +695,24 @@ int main(int argc, char **argv)
                 if (g.rate > 0 && (double)sent >= g.rate * (kf_bench_now() - t0) + 1)
                     break;
                 c->cursor = (c->cursor + 1) % c->ndevs;
-                if (d->next >= g.per_device)
-                    continue;
                 if (g.device_window > 0) {
                     uint64_t acked = atomic_load(&d->acked_seq);
                     uint64_t acked_frames_d =
                         acked >= g.start_seq ? (acked - g.start_seq + 1) / g.nrec : 0;
+                    double moved = (double)atomic_load(&d->ack_ns) * 1e-9;
 
-                    if (d->next >= acked_frames_d + g.device_window)
+                    /* The agent's ack timeout: nothing acknowledged for a while, so rewind. */
+                    if (resending && d->next > acked_frames_d &&
+                        kf_bench_now() - (moved > d->out_since ? moved : d->out_since) >
+                            g.resend_after) {
+                        resent += d->next - acked_frames_d;
+                        d->next = (uint32_t)acked_frames_d;
+                        d->out_since = kf_bench_now();
+                    }
+                    if (d->next >= g.per_device || d->next >= acked_frames_d + g.device_window)
                         continue;
+                } else if (d->next >= g.per_device) {
+                    continue;
                 }
                 msg.payload = d->frames[d->next];
                 msg.payloadlen = d->lens[d->next];
@@ -704,6 +732,11 @@ int main(int argc, char **argv)
                     break;
                 }
                 d->next++;
+                if (d->next > d->high) {
+                    d->high = d->next;
+                    first_sent++;
+                }
+                d->out_since = kf_bench_now();
                 sent++;
                 progress++;
             }
@@ -751,19 +784,22 @@ int main(int argc, char **argv)
     }
     window_s = t_end - t0;
 
-    printf("{\"devices\":%u,\"frames\":%llu,\"records\":%llu,\"bytes\":%llu,\"conns\":%u,"
+    printf("{\"devices\":%u,\"frames\":%llu,\"published\":%llu,\"records\":%llu,"
+           "\"bytes\":%llu,\"conns\":%u,"
            "\"inflight\":%llu,\"rate_limit\":%.0f,\"device_window\":%llu,\"presign_s\":%.3f,"
            "\"publish_s\":%.3f,\"publish_rate\":%.1f,\"loadgen_cpu_s\":%.3f",
-           g.ndevs, (unsigned long long)sent, (unsigned long long)(sent * g.nrec),
-           (unsigned long long)total_bytes, g.nconns, (unsigned long long)g.inflight, g.rate,
-           (unsigned long long)g.device_window, t_sign, t_pub_end - t0,
-           (double)sent / (t_pub_end - t0), kf_bench_process_cpu() - cpu0);
+           g.ndevs, (unsigned long long)first_sent, (unsigned long long)sent,
+           (unsigned long long)(first_sent * g.nrec), (unsigned long long)total_bytes, g.nconns,
+           (unsigned long long)g.inflight, g.rate, (unsigned long long)g.device_window, t_sign,
+           t_pub_end - t0, (double)sent / (t_pub_end - t0), kf_bench_process_cpu() - cpu0);
     if (g.wait_acks > 0)
         printf(",\"acks_received\":%llu,\"devices_acked\":%u,\"acked_frames\":%llu,"
                "\"commit_s\":%.3f,\"commit_rate\":%.1f,\"commit_records_rate\":%.1f",
                (unsigned long long)atomic_load(&g.acks_received), atomic_load(&g.devices_done),
                (unsigned long long)acked_frames, window_s, (double)acked_frames / window_s,
                (double)(acked_frames * g.nrec) / window_s);
+    if (g.resend_after > 0)
+        printf(",\"resent\":%llu", (unsigned long long)resent);
     printf(",\"watch\":[");
     for (int w = 0; w < nwatch; w++)
         printf("%s{\"pid\":%ld,\"cpu_s\":%.2f}", w ? "," : "", watch[w],
@@ -771,7 +807,7 @@ int main(int argc, char **argv)
     printf("]}\n");
     fflush(stdout);
 
-    if (atomic_load(&g.lost) || sent < total)
+    if (atomic_load(&g.lost) || first_sent < total)
         status = 1;
     if (g.wait_acks > 0 && atomic_load(&g.devices_done) < g.ndevs) {
         fprintf(stderr, "kf-loadgen: only %u of %u devices fully acknowledged\n",

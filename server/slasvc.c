@@ -394,11 +394,13 @@ static struct kf__notice *kf__notice_new(struct kf_slasvc *s, const struct kf_in
 
 /* ---- One run (work thread) ---------------------------------------------------------------- */
 
+/* Appended once per fact, made unique when the run is persisted (kf__dirty_unique): a storm
+ * of connects feeds up to KF__FACTS_PER_RUN facts a run, and a search of the list per fact
+ * was quadratic in them (BENCHMARKS.md, "ACKs: a MAC instead of a signature"). */
 static void kf__dirty(struct kf_slasvc *s, const char *asset)
 {
-    for (size_t i = s->n_dirty; i-- > 0;)
-        if (strcmp(s->dirty[i], asset) == 0)
-            return;
+    if (s->n_dirty > 0 && strcmp(s->dirty[s->n_dirty - 1], asset) == 0)
+        return;
     if (kf__grow((void **)&s->dirty, &s->cap_dirty, s->n_dirty, sizeof(*s->dirty)) < 0) {
         s->broken = 1;
         return;
@@ -517,11 +519,38 @@ static int kf__feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
     return 0;
 }
 
+/* A snapshot's incident and its place in the run, to find each incident's last one. */
+struct kf__snap_ix {
+    int64_t id;
+    size_t at;
+};
+
 static int kf__snap_cmp(const void *a, const void *b)
 {
-    const struct kf_incident *x = a, *y = b;
+    const struct kf__snap_ix *x = a, *y = b;
 
-    return (x->id > y->id) - (x->id < y->id);
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+static int kf__dirty_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void kf__dirty_unique(struct kf_slasvc *s)
+{
+    size_t k = 0;
+
+    if (s->n_dirty < 2)
+        return;
+    qsort(s->dirty, s->n_dirty, sizeof(s->dirty[0]), kf__dirty_cmp);
+    for (size_t i = 1; i < s->n_dirty; i++) {
+        if (strcmp(s->dirty[i], s->dirty[k]) != 0 && ++k != i)
+            memcpy(s->dirty[k], s->dirty[i], sizeof(s->dirty[0]));
+    }
+    s->n_dirty = k + 1;
 }
 
 /* Persist what the run decided; on success the notices go to the loop. */
@@ -531,15 +560,17 @@ static int kf__persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_a
     struct kf_sla_persist_event *pev = calloc(s->n_evs + 1, sizeof(*pev));
     struct kf_sla_state_row *states = calloc(s->n_dirty + 1, sizeof(*states));
     struct kf_incident *incs = calloc(s->n_snaps + 1, sizeof(*incs));
+    struct kf__snap_ix *ix = calloc(s->n_snaps + 1, sizeof(*ix));
     struct kf__notice *notices = NULL, **tail = &notices;
     struct kf_sla_persist p;
     size_t n_incs = 0, n_states = 0;
     int r = 0;
 
-    if (pev == NULL || states == NULL || incs == NULL) {
+    if (pev == NULL || states == NULL || incs == NULL || ix == NULL) {
         r = -ENOMEM;
         goto out;
     }
+    kf__dirty_unique(s);
     for (size_t i = 0; i < s->n_evs; i++) {
         pev[i].ev = s->evs[i].ev;
         pev[i].action = s->evs[i].action;
@@ -554,16 +585,17 @@ static int kf__persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_a
         pev[i].nkind = kf__notice_kind(pev[i].ev.kind);
         tail = &(*tail)->next;
     }
-    /* The last snapshot of each incident is its final state (a stable walk backwards). */
-    for (size_t i = s->n_snaps; i-- > 0;) {
-        int seen = 0;
-        for (size_t k = 0; k < n_incs && !seen; k++)
-            seen = incs[k].id == s->snaps[i].id;
-        if (!seen)
-            incs[n_incs++] = s->snaps[i];
+    /* The last snapshot of each incident is its final state; incidents in id order. */
+    for (size_t i = 0; i < s->n_snaps; i++) {
+        ix[i].id = s->snaps[i].id;
+        ix[i].at = i;
     }
-    if (n_incs > 1) {
-        qsort(incs, n_incs, sizeof(*incs), kf__snap_cmp);
+    if (s->n_snaps > 1) {
+        qsort(ix, s->n_snaps, sizeof(*ix), kf__snap_cmp);
+    }
+    for (size_t i = 0; i < s->n_snaps; i++) {
+        if (i + 1 == s->n_snaps || ix[i + 1].id != ix[i].id)
+            incs[n_incs++] = s->snaps[ix[i].at];
     }
     for (size_t i = 0; i < s->n_dirty; i++) {
         const struct kf_devstate *ds = kf_sla_state(s->e, s->dirty[i]);
@@ -600,6 +632,7 @@ out:
     free(pev);
     free(states);
     free(incs);
+    free(ix);
     return r;
 }
 
