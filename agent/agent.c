@@ -21,6 +21,8 @@
 #define AGENT_INFLIGHT_CAP 64 /* the config bound of [batch] inflight_max */
 #define AGENT_DEFAULT_NAME "kiosk-agent/0.1.0"
 #define AGENT_CLOSE_TIMEOUT_MS 1000
+/* An ACK sets the clock only if the frame it answers left less than this long ago. */
+#define AGENT_ACK_FRESH_MS 10000
 
 struct kf_agent {
     uv_loop_t *loop;
@@ -451,10 +453,17 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     if (rc < 0 || kf_outbox_stats(a->ob, &os) < 0)
         return;
     a->st.acks++;
-    /* The server's clock only moves forward across its ACKs: an ACK older than the newest
-     * one seen is a replay (a captured ACK published again) and says nothing about our clock
-     * now. A replay cannot delete anything either: kf_outbox_ack ignores an old mark. */
-    if (v.hdr.device_ms > a->last_ack_server_ms) {
+    /* An ACK names the newest frame it answers by that frame's device time (its clock
+     * offset field): the server's time in it was read at most that long ago, so only an ACK
+     * answering a frame sent moments ago may set the clock. A captured ACK published again,
+     * or a genuine one held back on the way, answers an old frame. The server's clock also
+     * only moves forward across the ACKs taken. Neither can delete anything: kf_outbox_ack
+     * ignores an old mark. */
+    int64_t answered = kf_now_ms() - v.hdr.clock_offset_ms;
+    int fresh = v.hdr.clock_offset_ms != 0 && answered >= -1000 && answered <= AGENT_ACK_FRESH_MS;
+    if (!fresh)
+        a->st.acks_stale++;
+    if (fresh && v.hdr.device_ms > a->last_ack_server_ms) {
         a->last_ack_server_ms = v.hdr.device_ms;
         a->clock_offset_ms = v.hdr.device_ms - kf_now_ms();
         a->clock_base_ms = agent_clock_base(a);

@@ -55,6 +55,7 @@ struct kf_agent_stats {
     uint64_t acks;          /* acks applied */
     uint64_t acks_rejected; /* ignored: malformed, not ours, not ACK, bad signature */
     uint64_t acks_range;    /* ignored: hwm past anything we sent (-ERANGE) */
+    uint64_t acks_stale;    /* applied, but too old to set the clock by (PROTOCOL.md 9) */
     uint64_t rebases;       /* outbox renumbered to follow the server (recreated outbox) */
     uint64_t health_sampled;
     uint64_t health_dropped; /* refused by the outbox this run (-ENOBUFS) */

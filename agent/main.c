@@ -66,8 +66,9 @@ static void main_stop(struct main_ctx *m)
     kf_notify("STOPPING=1");
     if (m->agent != NULL && kf_agent_stats(m->agent, &st) == 0)
         kf_info("stopping: outbox %" PRIu64 " records (acked up to %" PRIu64 "), %" PRIu64
-                " batches sent, %" PRIu64 " acks, %" PRIu64 " rejected acks",
-                st.outbox.records, st.outbox.acked_seq, st.batches_sent, st.acks,
+                " batches sent, %" PRIu64 " acks (%" PRIu64 " too old for the clock), %" PRIu64
+                " rejected acks",
+                st.outbox.records, st.outbox.acked_seq, st.batches_sent, st.acks, st.acks_stale,
                 st.acks_rejected + st.acks_range);
     if (m->app != NULL)
         kf_appsock_close(m->app, NULL, NULL);

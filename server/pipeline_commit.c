@@ -24,8 +24,9 @@ static int kf__cmp_dev(const void *a, const void *b)
     return strcmp(x->dev, y->dev);
 }
 
-/* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM, under
- * the MAC key of the newest device key among its frames (ackkeys.h). */
+/* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM and the
+ * device time of its newest frame, under the MAC key of the newest device key among its
+ * frames (ackkeys.h). */
 static void kf__seal_acks(struct kf__sjob *j)
 {
     size_t i = 0, k = 0;
@@ -37,6 +38,7 @@ static void kf__seal_acks(struct kf__sjob *j)
             j->order[k].dev = v->ing.hdr.device_id;
             j->order[k].seq = j->out[x].acked_seq;
             j->order[k].epoch = v->ing.hdr.key_epoch;
+            j->order[k].device_ms = v->ing.hdr.device_ms;
             j->order[k].pk = v->pk;
             k++;
         }
@@ -47,6 +49,7 @@ static void kf__seal_acks(struct kf__sjob *j)
         const struct kf__devseq *newest = &j->order[i];
         const char *dev = newest->dev;
         uint64_t hwm = 0;
+        int64_t answered = INT64_MIN;
         uint8_t key[KF_ACK_KEY_BYTES];
         struct kf_env_header h;
         struct kf__ack *a = &j->acks[j->nacks];
@@ -54,6 +57,7 @@ static void kf__seal_acks(struct kf__sjob *j)
 
         for (; i < k && strcmp(j->order[i].dev, dev) == 0; i++) {
             hwm = j->order[i].seq > hwm ? j->order[i].seq : hwm;
+            answered = j->order[i].device_ms > answered ? j->order[i].device_ms : answered;
             newest = j->order[i].epoch > newest->epoch ? &j->order[i] : newest;
         }
         r = kf_ackkeys_get(j->p->ackkeys, newest->pk, key);
@@ -66,6 +70,7 @@ static void kf__seal_acks(struct kf__sjob *j)
         h.seq = hwm;
         h.count = 0;
         h.device_ms = kf_now_ms();
+        h.clock_offset_ms = answered; /* the newest frame answered (PROTOCOL.md 9) */
         if (r < 0 || kf_topic_format(a->topic, sizeof(a->topic), dev, KF_TOPIC_ACK) != 0 ||
             kf_env_seal_mac(&h, a->topic, (const uint8_t *)"", 0, key, a->buf, sizeof(a->buf),
                             &a->len) != 0) {

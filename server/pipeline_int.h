@@ -27,6 +27,7 @@ struct kf__devseq {
     const char *dev;
     uint64_t seq;
     uint32_t epoch;    /* the device key its frame was verified with */
+    int64_t device_ms; /* its device time, echoed in the ACK */
     const uint8_t *pk; /* (32 bytes, in the item) */
 };
 

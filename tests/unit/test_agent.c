@@ -97,11 +97,16 @@ static void stop_broker(void)
 
 /* ---- the fake server ---- */
 
+/* How the fake server's ACKs lie, when a test asks: its clock ahead of ours, and the frame
+ * an ACK says it answers older than the one it does (a held-back or replayed ACK). */
+static int64_t fake_server_ahead_ms, fake_echo_lag_ms;
+
 struct fake_server {
     MQTTAsync client;
     uint8_t ack_key[KF_ACK_KEY_BYTES]; /* what its ACKs carry a MAC under */
     pthread_mutex_t mu;
     uint64_t hwm;
+    int64_t answered_ms; /* the device time of the newest frame received */
     int connected;
     int records_frames;
     struct {
@@ -125,7 +130,8 @@ static void fake_ack(struct fake_server *fs, const char *dev)
     snprintf(h.device_id, sizeof(h.device_id), "%s", dev);
     h.key_epoch = 1;
     h.seq = fs->hwm;
-    h.device_ms = kf_now_ms();
+    h.device_ms = kf_now_ms() + fake_server_ahead_ms;
+    h.clock_offset_ms = fs->answered_ms - fake_echo_lag_ms;
     kf_topic_format(topic, sizeof(topic), dev, KF_TOPIC_ACK);
     if (kf_env_seal_mac(&h, topic, (const uint8_t *)"{}", 2, fs->ack_key, frame, sizeof(frame),
                         &len) < 0)
@@ -143,6 +149,8 @@ static int fake_msg(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
     (void)tlen;
     if (kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0) {
         pthread_mutex_lock(&fs->mu);
+        if (v.hdr.device_ms > fs->answered_ms)
+            fs->answered_ms = v.hdr.device_ms;
         if (v.hdr.kind == KF_MSG_RECORDS) {
             if (fs->records_frames < 64) {
                 fs->frames[fs->records_frames].seq = v.hdr.seq;
@@ -321,6 +329,41 @@ Test(agent, outbox_drains_when_the_server_acks, .init = start_broker, .fini = st
     cr_assert_eq(st.acks_rejected, 0);
     cr_assert(st.clock_synced);
     cr_assert_geq(st.batches_sent, N_TXN / 50);
+}
+
+/* ACKs whose server time is a day ahead, answering a frame sent a minute ago (held back,
+ * or replayed): they still delete what they acknowledge, but say nothing about the clock. */
+Test(agent, stale_acks_do_not_set_the_clock, .init = start_broker, .fini = stop_broker,
+     .timeout = 60)
+{
+    uint8_t spk[32], ssk[64];
+    struct kf_agent_stats st;
+
+    crypto_sign_keypair(spk, ssk);
+    fake_server_ahead_ms = 86400000;
+    fake_echo_lag_ms = 60000;
+    run_agent(ssk, spk, 0, 0, 30 * 1000000LL, &st);
+    cr_assert_eq(st.outbox.records, 0, "stale ACKs must still acknowledge");
+    cr_assert_gt(st.acks_stale, 0);
+    cr_assert_eq(st.clock_synced, 0, "a stale ACK set the clock (offset %lld ms)",
+                 (long long)st.clock_offset_ms);
+}
+
+/* The same ACKs answering the frame just sent set the clock a day ahead. */
+Test(agent, fresh_acks_set_the_clock, .init = start_broker, .fini = stop_broker, .timeout = 60)
+{
+    const int64_t day = 86400000;
+    uint8_t spk[32], ssk[64];
+    struct kf_agent_stats st;
+
+    crypto_sign_keypair(spk, ssk);
+    fake_server_ahead_ms = day;
+    run_agent(ssk, spk, 0, 0, 30 * 1000000LL, &st);
+    cr_assert_eq(st.outbox.records, 0);
+    cr_assert_eq(st.acks_stale, 0);
+    cr_assert(st.clock_synced);
+    cr_assert(st.clock_offset_ms > day - 60000 && st.clock_offset_ms < day + 60000,
+              "offset %lld ms, want about a day", (long long)st.clock_offset_ms);
 }
 
 Test(agent, forged_acks_delete_nothing, .init = start_broker, .fini = stop_broker, .timeout = 60)

@@ -42,9 +42,9 @@
 #define VEC_ACK_TOPIC "kf/v1/KF-XH-0001/ack"
 #define VEC3_FRAME                                                                                 \
     "4b460104000a4b462d58482d3030303100000001000000000000000000000002"                             \
-    "000000000000019b789220d200000000000000000000000090b6e0d65ca64d1c"                             \
-    "79b2420930640cc72771494332a5e9debe0838d3daedaef1921d4eb1a596007d"                             \
-    "ae0a7cac10a7d137b72fc3b2d252fed9e9d248d0fb4a4fd0"
+    "000000000000019b789220d20000019b78921c0000000000d2cd30c3fedf12d6"                             \
+    "dd58b6a2cae289a36385757f9464f5d1b71abd8df4b38eaa54e87d7a8ed0cf3e"                             \
+    "114ec53a30d568354b465e19fecea6da603f55be7d2cf6c5"
 
 static uint8_t pk[32], sk[64];
 
@@ -335,6 +335,7 @@ static void vec_ack_header(struct kf_env_header *h)
     h->key_epoch = 1;
     h->seq = 2;
     h->device_ms = 1767254401234LL;
+    h->clock_offset_ms = 1767254400000LL; /* vector 1's device time: the frame it answers */
 }
 
 Test(envelope, vector_ack_key_and_mac_match_byte_for_byte)

@@ -409,6 +409,8 @@ static int on_ack(void *ctx, char *topic, int tl, MQTTAsync_message *m)
         }
     }
     ok = ok && key != NULL && kf_env_verify_mac(&v, topic, key) == 0;
+    /* It names the frame it answers by that frame's device time: one sealed in this test. */
+    ok = ok && v.hdr.clock_offset_ms > kf_now_ms() - 120000 && v.hdr.clock_offset_ms <= kf_now_ms();
     pthread_mutex_lock(&a->mu);
     if (!ok) {
         a->bad++;

@@ -17,7 +17,8 @@
  *   +16  4     count: number of records in the body (RECORDS), else 0
  *   +20  8     device time, signed ms since the Unix epoch, UTC, when the frame was sealed
  *   +28  8     clock offset, signed ms: the sender's last measured (server time - device time),
- *              meaningful only with KF_ENV_F_CLOCK_SYNCED
+ *              meaningful only with KF_ENV_F_CLOCK_SYNCED; in an ACK, the device time of
+ *              the newest frame it answers (how the device knows the ACK is fresh)
  *   +36  4     N = body length in bytes (as sent, i.e. compressed when KF_ENV_F_ZSTD)
  *   +40  N     body
  *   +N   64    trailer: Ed25519 signature; for an ACK, a MAC (below)
