@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,13 +345,19 @@ static int port_open(int port)
     return ok;
 }
 
+/* Start a program with its output in logpath. It dies with the test process, so a failed
+ * assertion (which ends the test before its cleanup) leaves no broker or kioskd behind. */
 static pid_t spawn(const char *logpath, char *const argv[])
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
 
     cr_assert(pid >= 0);
     if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fd;
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
+        fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
@@ -561,6 +568,10 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
             "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "max_queued_messages 100000\nmax_inflight_messages 1000\nlog_dest stderr\n",
             e->port);
+    if (getuid() == 0) {
+        /* Not the user mosquitto: a change of user would clear the death signal (spawn). */
+        fprintf(f, "user root\n");
+    }
     fclose(f);
     char *margv[] = {KF_MOSQUITTO_BIN, "-c", e->path[P_BCONF], NULL};
     e->mosq = spawn(e->path[P_BLOG], margv);
