@@ -675,11 +675,12 @@ int main(int argc, char **argv)
     for (;;) {
         uint64_t progress = 0;
         int resending = g.resend_after > 0 && g.device_window > 0;
+        double now = kf_bench_now(); /* one clock read a pass, not one per device */
 
         if (atomic_load(&g.lost))
             break;
-        if (first_sent >= total && (!resending || atomic_load(&g.devices_done) >= g.ndevs ||
-                                    kf_bench_now() > t0 + g.wait_acks))
+        if (first_sent >= total &&
+            (!resending || atomic_load(&g.devices_done) >= g.ndevs || now > t0 + g.wait_acks))
             break;
 
         for (uint32_t ci = 0; ci < g.nconns; ci++) {
@@ -703,11 +704,10 @@ int main(int argc, char **argv)
 
                     /* The agent's ack timeout: nothing acknowledged for a while, so rewind. */
                     if (resending && d->next > acked_frames_d &&
-                        kf_bench_now() - (moved > d->out_since ? moved : d->out_since) >
-                            g.resend_after) {
+                        now - (moved > d->out_since ? moved : d->out_since) > g.resend_after) {
                         resent += d->next - acked_frames_d;
                         d->next = (uint32_t)acked_frames_d;
-                        d->out_since = kf_bench_now();
+                        d->out_since = now;
                     }
                     if (d->next >= g.per_device || d->next >= acked_frames_d + g.device_window)
                         continue;
@@ -736,7 +736,7 @@ int main(int argc, char **argv)
                     d->high = d->next;
                     first_sent++;
                 }
-                d->out_since = kf_bench_now();
+                d->out_since = now;
                 sent++;
                 progress++;
             }

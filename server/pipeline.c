@@ -601,8 +601,7 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *stor
         rc = -ENOMEM;
         goto out_free;
     }
-    rc = kf_ackkeys_new(opts->server_sk, opts->ack_keys_max ? opts->ack_keys_max : 262144,
-                        &p->ackkeys);
+    rc = kf_ackkeys_new(opts->server_sk, opts->ack_keys_max, &p->ackkeys);
     if (rc != 0) {
         goto out_free;
     }

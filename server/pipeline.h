@@ -64,7 +64,7 @@ struct kf_pipeline_opts {
     size_t verify_jobs_max;
     size_t commit_batch_max;
     const uint8_t *server_sk;      /* 64 bytes, borrowed for the pipeline's life */
-    size_t ack_keys_max;           /* ACK keys held (ackkeys.h); 0: the default */
+    size_t ack_keys_max;           /* ACK keys held (ackkeys.h), >= 1024: [limits] ack_keys_max */
     char *const *broker_sync_argv; /* run after an enrollment (identity.h); NULL: none */
     struct kf_pipeline_hook hook;  /* work NULL: none */
 };
