@@ -128,12 +128,14 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_DEV_GET] = "SELECT d.asset_id, a.zone_id, d.acked_seq, d.online FROM devices d"
                    " JOIN assets a ON a.asset_id = d.asset_id WHERE d.device_id = ?1",
-    /* ?3: the frame proves the device is connected (RECORDS, HELLO). */
+    /* ?3: the frame proves the device is connected (RECORDS, HELLO). ?5: the device's new
+     * high-water mark, when the commit writes it here (commit_device), or NULL. */
     [ST_DEV_SEEN] = "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2),"
                     " state_since_ms = CASE WHEN ?3 AND online = 0 THEN ?2"
                     " ELSE state_since_ms END,"
                     " online = CASE WHEN ?3 THEN 1 ELSE online END,"
-                    " clock_offset_ms = coalesce(?4, clock_offset_ms) WHERE device_id = ?1",
+                    " clock_offset_ms = coalesce(?4, clock_offset_ms),"
+                    " acked_seq = coalesce(?5, acked_seq) WHERE device_id = ?1",
     [ST_DEV_HELLO] = "UPDATE devices SET agent = coalesce(?2, agent),"
                      " boot_id = coalesce(?3, boot_id),"
                      " health_dropped = coalesce(?4, health_dropped) WHERE device_id = ?1",
@@ -145,17 +147,6 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_ENV_INSERT] = "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first,"
                       " count, device_ms, clock_offset_ms, recv_ms, commit_ms, topic, raw)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    /* Never a conflict: the frame's own new envelope id, seqs not stored (commit_records). */
-    [ST_REC_INSERT] = "INSERT INTO records(device_id, seq, envelope_id, type,"
-                      " device_ts_ms, effective_ms, recv_ms, flags, asset_id, zone_id, item,"
-                      " outcome, dur_ms, day)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [ST_USAGE_UPSERT] =
-        "INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok, failed,"
-        " abandoned, dur_ms_total) VALUES (?1, ?2, ?3, ?9, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT(day, device_id, zone_id, item) DO UPDATE SET ok = ok + excluded.ok,"
-        " failed = failed + excluded.failed, abandoned = abandoned + excluded.abandoned,"
-        " dur_ms_total = dur_ms_total + excluded.dur_ms_total",
     [ST_HEALTH_UPSERT] =
         "INSERT INTO health_latest(device_id, seq, ts_ms, recv_ms, cpu_pm, mem_total_kb,"
         " mem_avail_kb, disk_total_kb, disk_avail_kb, temp_mc, uptime_s, net_rx, net_tx,"
@@ -351,6 +342,108 @@ int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what)
         r = kf__store_sql_fail(st, rc, what);
     kf__store_stmt_done(s);
     return r;
+}
+
+/* The multi-row INSERTs: head, the row's columns, tail. Records never conflict: the frame's
+ * own new envelope id, seqs not stored (commit_records). A commit has at most one usage row
+ * per key (commit_device sums them first). */
+static const struct {
+    const char *head;
+    int columns;
+    const char *tail;
+} multi_sql[MT_COUNT_] = {
+    [MT_RECORDS] = {"INSERT INTO records(device_id, seq, envelope_id, type, device_ts_ms,"
+                    " effective_ms, recv_ms, flags, asset_id, zone_id, item, outcome, dur_ms, day)"
+                    " VALUES ",
+                    14, ""},
+    [MT_USAGE] = {"INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok, failed,"
+                  " abandoned, dur_ms_total) VALUES ",
+                  9,
+                  " ON CONFLICT(day, device_id, zone_id, item) DO UPDATE SET"
+                  " ok = ok + excluded.ok, failed = failed + excluded.failed,"
+                  " abandoned = abandoned + excluded.abandoned,"
+                  " dur_ms_total = dur_ms_total + excluded.dur_ms_total"},
+};
+
+static int multi_prepare(struct kf_store *st, enum kf_multi id, unsigned shift, sqlite3_stmt **ret)
+{
+    size_t rows = (size_t)1 << shift, cols = (size_t)multi_sql[id].columns;
+    size_t len = strlen(multi_sql[id].head) + rows * (2 * cols + 2) + strlen(multi_sql[id].tail);
+    char *sql, *p;
+    int rc;
+
+    if (st->multi[id][shift]) {
+        *ret = st->multi[id][shift];
+        return 0;
+    }
+    sql = malloc(len + 1);
+    if (!sql)
+        return -ENOMEM;
+    p = stpcpy(sql, multi_sql[id].head);
+    for (size_t r = 0; r < rows; r++) {
+        *p++ = r ? ',' : '(';
+        if (r)
+            *p++ = '(';
+        for (size_t c = 0; c < cols; c++) {
+            *p++ = '?';
+            *p++ = c + 1 < cols ? ',' : ')';
+        }
+    }
+    strcpy(p, multi_sql[id].tail);
+    rc =
+        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->multi[id][shift], NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return kf__store_sql_fail(st, rc, "prepare");
+    *ret = st->multi[id][shift];
+    return 0;
+}
+
+void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows)
+{
+    m->id = id;
+    m->left = nrows;
+    m->k = m->i = 0;
+    m->s = NULL;
+}
+
+int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s, int *ret_off)
+{
+    if (m->i == m->k) {
+        unsigned shift = 0;
+        int r;
+
+        if (m->left == 0) {
+            kf__store_seterr(st, "commit: more rows than announced");
+            return -EINVAL;
+        }
+        while (shift < KF_MULTI_SHIFT_MAX && ((size_t)2 << shift) <= m->left)
+            shift++;
+        r = multi_prepare(st, m->id, shift, &m->s);
+        if (r < 0)
+            return r;
+        m->k = (size_t)1 << shift;
+        m->i = 0;
+        m->left -= m->k;
+    }
+    *ret_s = m->s;
+    *ret_off = (int)m->i * multi_sql[m->id].columns;
+    return 0;
+}
+
+int kf__multi_next(struct kf_store *st, struct kf__multi *m, const char *what)
+{
+    if (++m->i < m->k)
+        return 0;
+    return kf__store_stmt_run(st, m->s, what);
+}
+
+void kf__multi_abort(struct kf__multi *m)
+{
+    if (m->s && m->i < m->k)
+        kf__store_stmt_done(m->s);
+    m->s = NULL;
+    m->i = m->k = m->left = 0;
 }
 
 int kf__store_exec_one(struct kf_store *st, enum kf_stmt id)
@@ -589,6 +682,10 @@ void kf_store_free(struct kf_store *st)
     kf__store_checkpointer_stop(st);
     for (int i = 0; i < ST_COUNT_; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int i = 0; i < MT_COUNT_; i++) {
+        for (int k = 0; k <= KF_MULTI_SHIFT_MAX; k++)
+            sqlite3_finalize(st->multi[i][k]);
+    }
     sqlite3_close(st->db);
     free(st);
 }

@@ -134,24 +134,30 @@ static int64_t effective_ms(int64_t ts, int64_t offset, int64_t recv_ms, unsigne
     return eff;
 }
 
-/* A device's usage within one commit, summed before it is written: usage_daily gets one
- * upsert per (day, item) the commit touched, not one per transaction. */
+/* The commit's usage, summed per device before it is written: usage_daily gets one row per
+ * (device, day, item) the commit touched, not one per transaction, and all of them in a few
+ * multi-row upserts at the end of the commit. */
 struct usage_row {
     int32_t day;
+    const char *device_id; /* the frame's, valid until the commit ends */
+    char asset_id[KF_ASSET_ID_MAX + 1];
+    char zone_id[KF_ZONE_ID_MAX + 1];
     char item[KF_ITEM_CODE_MAX + 1];
     int64_t ok, failed, abandoned, dur_ms;
 };
 
 struct usage_acc {
     size_t n, cap;
+    size_t dev_first; /* the current device's first row */
     struct usage_row *rows;
 };
 
-static int usage_add(struct usage_acc *acc, const struct kf_rec_txn *t, int32_t day)
+static int usage_add(struct usage_acc *acc, const char *device_id, const struct dev_row *dev,
+                     const struct kf_rec_txn *t, int32_t day)
 {
     struct usage_row *u = NULL;
 
-    for (size_t i = acc->n; i-- > 0;) {
+    for (size_t i = acc->n; i-- > acc->dev_first;) {
         if (acc->rows[i].day == day && strcmp(acc->rows[i].item, t->item) == 0) {
             u = &acc->rows[i];
             break;
@@ -159,7 +165,7 @@ static int usage_add(struct usage_acc *acc, const struct kf_rec_txn *t, int32_t 
     }
     if (!u) {
         if (acc->n == acc->cap) {
-            size_t cap = acc->cap ? 2 * acc->cap : 64;
+            size_t cap = acc->cap ? 2 * acc->cap : 256;
             struct usage_row *rows = realloc(acc->rows, cap * sizeof(*rows));
             if (!rows)
                 return -ENOMEM;
@@ -169,6 +175,9 @@ static int usage_add(struct usage_acc *acc, const struct kf_rec_txn *t, int32_t 
         u = &acc->rows[acc->n++];
         memset(u, 0, sizeof(*u));
         u->day = day;
+        u->device_id = device_id;
+        memcpy(u->asset_id, dev->asset_id, sizeof(u->asset_id));
+        memcpy(u->zone_id, dev->zone_id, sizeof(u->zone_id));
         snprintf(u->item, sizeof(u->item), "%s", t->item);
     }
     u->ok += t->outcome == KF_OUTCOME_OK;
@@ -178,30 +187,32 @@ static int usage_add(struct usage_acc *acc, const struct kf_rec_txn *t, int32_t 
     return 0;
 }
 
-static int usage_flush(struct kf_store *st, const char *device_id, const struct dev_row *dev,
-                       struct usage_acc *acc)
+static int usage_flush(struct kf_store *st, struct usage_acc *acc)
 {
+    struct kf__multi m;
+
+    kf__multi_start(&m, MT_USAGE, acc->n);
     for (size_t i = 0; i < acc->n; i++) {
         const struct usage_row *u = &acc->rows[i];
         sqlite3_stmt *s = NULL;
-        int r = kf__store_stmt(st, ST_USAGE_UPSERT, &s);
+        int off, r = kf__multi_row(st, &m, &s, &off);
 
         if (r < 0)
             return r;
-        sqlite3_bind_int(s, 1, u->day);
-        sqlite3_bind_text(s, 2, dev->zone_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, dev->asset_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, u->item, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, u->ok);
-        sqlite3_bind_int64(s, 6, u->failed);
-        sqlite3_bind_int64(s, 7, u->abandoned);
-        sqlite3_bind_int64(s, 8, u->dur_ms);
-        sqlite3_bind_text(s, 9, device_id, -1, SQLITE_STATIC);
-        r = kf__store_stmt_run(st, s, "usage_daily");
+        sqlite3_bind_int(s, off + 1, u->day);
+        sqlite3_bind_text(s, off + 2, u->zone_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, off + 3, u->asset_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, off + 4, u->device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, off + 5, u->item, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, off + 6, u->ok);
+        sqlite3_bind_int64(s, off + 7, u->failed);
+        sqlite3_bind_int64(s, off + 8, u->abandoned);
+        sqlite3_bind_int64(s, off + 9, u->dur_ms);
+        r = kf__multi_next(st, &m, "usage_daily");
         if (r < 0)
             return r;
     }
-    acc->n = 0;
+    acc->n = acc->dev_first = 0;
     return 0;
 }
 
@@ -399,8 +410,10 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
 {
     const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
     uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS];
+    uint32_t nhave = 0;
     unsigned fflags;
     int64_t offset, env_id;
+    struct kf__multi m;
     sqlite3_stmt *s = NULL;
     int r;
 
@@ -426,53 +439,55 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
     if (r < 0)
         return r;
     offset = frame_offset(in, &fflags);
+    for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
+        nhave += (uint32_t)__builtin_popcountll(have[w]);
+    /* The frame's new records in one statement (or a few, for a long frame). */
+    kf__multi_start(&m, MT_RECORDS, in->nrec - nhave);
     for (uint32_t i = 0; i < in->nrec; i++) {
         const struct kf_record *rec = &in->recs[i];
         uint64_t seq = first + i;
         unsigned flags = fflags;
         int64_t eff;
         int32_t day = 0;
+        int off;
 
         if (have[i / 64] & (1ull << (i % 64))) {
             out->duplicates++;
             continue;
         }
         eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
-        r = kf__store_stmt(st, ST_REC_INSERT, &s);
+        r = kf__multi_row(st, &m, &s, &off);
         if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-        kf__store_bind_u64(s, 2, seq);
-        sqlite3_bind_int64(s, 3, env_id);
-        sqlite3_bind_int(s, 4, rec->type);
-        sqlite3_bind_int64(s, 5, rec->ts_ms);
-        sqlite3_bind_int64(s, 6, eff);
-        sqlite3_bind_int64(s, 7, in->recv_ms);
-        sqlite3_bind_int(s, 8, (int)flags);
+            break;
+        sqlite3_bind_text(s, off + 1, in->hdr.device_id, -1, SQLITE_STATIC);
+        kf__store_bind_u64(s, off + 2, seq);
+        sqlite3_bind_int64(s, off + 3, env_id);
+        sqlite3_bind_int(s, off + 4, rec->type);
+        sqlite3_bind_int64(s, off + 5, rec->ts_ms);
+        sqlite3_bind_int64(s, off + 6, eff);
+        sqlite3_bind_int64(s, off + 7, in->recv_ms);
+        sqlite3_bind_int(s, off + 8, (int)flags);
         if (rec->type == KF_REC_TXN) {
             const char *outcome = kf_outcome_name(rec->u.txn.outcome);
 
             if (!outcome) {
                 kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
                                  (unsigned long long)seq, rec->u.txn.outcome);
-                kf__store_stmt_done(s);
-                return -EINVAL;
+                r = -EINVAL;
+                break;
             }
             day = kf_local_day(eff);
-            sqlite3_bind_text(s, 9, dev->asset_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 10, dev->zone_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 11, rec->u.txn.item, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 12, outcome, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 13, rec->u.txn.dur_ms);
-            sqlite3_bind_int(s, 14, day);
+            sqlite3_bind_text(s, off + 9, dev->asset_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, off + 10, dev->zone_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, off + 11, rec->u.txn.item, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, off + 12, outcome, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, off + 13, rec->u.txn.dur_ms);
+            sqlite3_bind_int(s, off + 14, day);
         }
-        r = kf__store_stmt_run(st, s, "insert record");
-        if (r < 0)
-            return r;
         out->inserted++;
         switch (rec->type) {
         case KF_REC_TXN:
-            r = usage_add(usage, &rec->u.txn, day);
+            r = usage_add(usage, in->hdr.device_id, dev, &rec->u.txn, day);
             break;
         case KF_REC_HEALTH:
             r = seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
@@ -491,8 +506,14 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                              (unsigned long long)seq, rec->type);
             r = -EINVAL;
         }
+        if (r == 0)
+            r = kf__multi_next(st, &m, "insert record");
         if (r < 0)
-            return r;
+            break;
+    }
+    if (r < 0) {
+        kf__multi_abort(&m);
+        return r;
     }
     if (out->inserted == 0) {
         /* Stored before, past the high-water mark (a resent out-of-order batch): not
@@ -592,10 +613,10 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in, struct 
     return kf__sla_presence(st, &src, online, online ? KF_SRC_CONNECT : KF_SRC_WILL);
 }
 
-static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
+/* The device's row after a frame (or a group's summary of frames, commit_device): last
+ * seen, online, clock offset and, when acked is not NULL, its new high-water mark. */
+static int seen_update(struct kf_store *st, const struct kf_ingest *in, const uint64_t *acked)
 {
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
-    int connected = in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO;
     sqlite3_stmt *s = NULL;
     int r = kf__store_stmt(st, ST_DEV_SEEN, &s);
 
@@ -603,16 +624,34 @@ static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct d
         return r;
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, in->recv_ms);
-    sqlite3_bind_int(s, 3, connected);
+    sqlite3_bind_int(s, 3, in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO);
     if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED)
         sqlite3_bind_int64(s, 4, in->hdr.clock_offset_ms);
     else
         sqlite3_bind_null(s, 4);
-    r = kf__store_stmt_run(st, s, "device seen");
-    if (r < 0 || !connected || dev->online)
-        return r;
+    if (acked)
+        kf__store_bind_u64(s, 5, *acked);
+    else
+        sqlite3_bind_null(s, 5);
+    return kf__store_stmt_run(st, s, "device seen");
+}
+
+/* The SLA's presence fact when a frame proves an offline device connected. */
+static int seen_fact(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
+{
+    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
+
+    if (dev->online || (in->hdr.kind != KF_MSG_RECORDS && in->hdr.kind != KF_MSG_HELLO))
+        return 0;
     dev->online = 1;
     return kf__sla_presence(st, &src, 1, KF_SRC_CONNECT);
+}
+
+static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
+{
+    int r = seen_update(st, in, NULL);
+
+    return r < 0 ? r : seen_fact(st, in, dev);
 }
 
 /* Walk the envelopes that start after the mark, in order, while each starts within what is
@@ -669,19 +708,18 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
     return r;
 }
 
-/* Advance the device's HWM over stored envelopes contiguous with it. Agents send batches
- * that start right after the mark, so the walk finds them all. When the mark stops, no
+/* Where the device's HWM moves over stored envelopes contiguous with it (not written: the
+ * callers write it, kf__store_advance_hwm or commit_device with the device's row). Agents send
+ * batches that start right after the mark, so the walk finds them all. When the mark stops, no
  * stored envelope that starts at or before it ends past it; the only frames that can break
  * that are stored over the mark later, and the caller says so (overlap), or a jump of the
  * mark itself: then a second probe looks behind the mark, where such a frame starts at most
  * KF_ENV_MAX_RECORDS - 1 before it (a range of up to that many index entries, hence not on every
  * commit). A held quarantine row counts as stored (store_quarantine.h): probed wherever the walk
  * stops, on an index that is empty in normal operation. */
-int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
-                          uint64_t *ret)
+static int find_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
+                    uint64_t *ret)
 {
-    uint64_t start = acked;
-    sqlite3_stmt *s = NULL;
     int r;
 
     for (;;) {
@@ -706,18 +744,30 @@ int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t a
         acked = end;
         overlap = 1;
     }
-    if (acked != start) {
-        r = kf__store_stmt(st, ST_DEV_ACKED, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-        kf__store_bind_u64(s, 2, acked);
-        r = kf__store_stmt_run(st, s, "set acked_seq");
-        if (r < 0)
-            return r;
-    }
     *ret = acked;
     return 0;
+}
+
+static int set_acked(struct kf_store *st, const char *device_id, uint64_t acked)
+{
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_stmt(st, ST_DEV_ACKED, &s);
+
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    kf__store_bind_u64(s, 2, acked);
+    return kf__store_stmt_run(st, s, "set acked_seq");
+}
+
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
+                          uint64_t *ret)
+{
+    int r = find_hwm(st, device_id, acked, overlap, ret);
+
+    if (r < 0 || *ret == acked)
+        return r;
+    return set_acked(st, device_id, *ret);
 }
 
 static int commit_rejects(struct kf_store *st, const uint64_t *delta)
@@ -765,15 +815,8 @@ static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t n
         return r;
     out->gap_first = out->acked_seq + 1;
     out->gap_last = device_acked;
-    r = kf__store_stmt(st, ST_DEV_ACKED, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    kf__store_bind_u64(s, 2, device_acked);
-    r = kf__store_stmt_run(st, s, "acked");
-    if (r < 0)
-        return r;
-    return kf__store_advance_hwm(st, in->hdr.device_id, device_acked, 1, &out->acked_seq);
+    /* The caller writes the mark (commit_device). */
+    return find_hwm(st, in->hdr.device_id, device_acked, 1, &out->acked_seq);
 }
 
 /* Frames of one device are processed together (in arrival order), so the per-device work
@@ -822,6 +865,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     r = dev_get(st, device_id, &dev);
     if (r < 0)
         return r;
+    usage->dev_first = usage->n;
     /* Last-seen/online once for the group, unless a STATE frame is in it: then the frames'
      * order decides the final online state, and each frame is applied in turn. A replayed
      * quarantined frame (quarantine_id) says nothing about the device now: it adds its
@@ -857,8 +901,10 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         seen.hdr.flags = KF_ENV_F_CLOCK_SYNCED;
         seen.hdr.clock_offset_ms = last_synced->hdr.clock_offset_ms;
     }
+    /* The group's presence fact now, before its records' facts; the row is written at
+     * the end, with the new mark: one write of the device's row per commit. */
     if (live > 0 && !has_state) {
-        r = commit_seen(st, &seen, &dev);
+        r = seen_fact(st, &seen, &dev);
         if (r < 0)
             return r;
     }
@@ -890,11 +936,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         if (r < 0)
             return r;
     }
-    r = usage_flush(st, device_id, &dev, usage);
-    if (r < 0)
-        return r;
     /* Frames may have come in any order: advance over everything stored, once. */
-    r = kf__store_advance_hwm(st, device_id, dev.acked_seq, overlap, &hwm);
+    r = find_hwm(st, device_id, dev.acked_seq, overlap, &hwm);
     if (r < 0)
         return r;
     for (size_t k = 0; k < m; k++) {
@@ -909,6 +952,12 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
             hwm = o->acked_seq;
         }
     }
+    if (live > 0 && !has_state)
+        r = seen_update(st, &seen, &hwm);
+    else if (hwm != dev.acked_seq)
+        r = set_acked(st, device_id, hwm);
+    if (r < 0)
+        return r;
     for (size_t k = 0; k < m; k++)
         tmp[ord[k].index].acked_seq = hwm;
     return 0;
@@ -950,6 +999,9 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
             goto out_rollback;
         g += m;
     }
+    r = usage_flush(st, &usage);
+    if (r < 0)
+        goto out_rollback;
     if (reject_delta) {
         r = commit_rejects(st, reject_delta);
         if (r < 0)

@@ -20,8 +20,6 @@ enum kf_stmt {
     ST_DEV_ACKED,
     ST_ENV_DELETE,
     ST_ENV_INSERT,
-    ST_REC_INSERT,
-    ST_USAGE_UPSERT,
     ST_HEALTH_UPSERT,
     ST_PERIPH_UPSERT,
     ST_FAULT_INSERT,
@@ -64,10 +62,19 @@ enum kf_stmt {
     ST_COUNT_
 };
 
+/* Tables the group commit writes many rows of at once (store.c's multi_sql, kf__multi_*). */
+enum kf_multi {
+    MT_RECORDS, /* a frame's records */
+    MT_USAGE,   /* the commit's usage_daily sums */
+    MT_COUNT_
+};
+#define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
+
 struct kf_store {
     sqlite3 *db;
     unsigned flags;
     sqlite3_stmt *stmt[ST_COUNT_];
+    sqlite3_stmt *multi[MT_COUNT_][KF_MULTI_SHIFT_MAX + 1]; /* by log2 of the rows */
     char errmsg[256];
     uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
     struct kf__ckpt *ckpt; /* the checkpointer thread (store_ckpt.c), or NULL */
@@ -161,6 +168,26 @@ void kf__store_stmt_done(sqlite3_stmt *s);
 void kf__store_bind_u64(sqlite3_stmt *s, int i, uint64_t v);
 /* Step a statement that returns no rows (or whose rows are not wanted), then reset it. */
 int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what);
+/* Multi-row INSERTs: the rows of one table a commit writes go in statements of up to
+ * 2^KF_MULTI_SHIFT_MAX rows, not one statement per row; what a statement costs besides its
+ * rows (bind, step, halt, reset) is then paid once per frame or per commit. Rows are bound in
+ * place, so bound text must stay valid until the statement runs, which is at the latest at
+ * the last row's kf__multi_next:
+ *     kf__multi_start(&m, MT_RECORDS, n);
+ *     for each of the n rows:
+ *         kf__multi_row(st, &m, &s, &off);   bind parameters off + 1 .. off + columns of s
+ *         kf__multi_next(st, &m, "what");    runs s when its last row is bound
+ * On an error between the two, kf__multi_abort resets the statement. */
+struct kf__multi {
+    enum kf_multi id;
+    size_t left; /* rows not yet in a statement */
+    size_t k, i; /* rows of the current statement, and those bound */
+    sqlite3_stmt *s;
+};
+void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows);
+int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s, int *ret_off);
+int kf__multi_next(struct kf_store *st, struct kf__multi *m, const char *what);
+void kf__multi_abort(struct kf__multi *m);
 /* Run the parameterless statement id (BEGIN, COMMIT, ROLLBACK). */
 int kf__store_exec_one(struct kf_store *st, enum kf_stmt id);
 /* 1 if the single-text-parameter lookup id finds a row, 0 if not, or -errno. */

@@ -801,6 +801,79 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
                  12, "per device too");
 }
 
+/* A long frame's records and a commit's usage rows go in statements of up to 32 rows
+ * (kf__multi_*): more rows than one statement holds, in sizes that are not a power of two,
+ * partly stored before, and a bad record in the middle of a statement. */
+static void long_frame(struct kf_ingest *in, struct kf_record *recs, uint64_t seq, uint32_t n)
+{
+    memset(in, 0, sizeof(*in));
+    in->hdr.kind = KF_MSG_RECORDS;
+    snprintf(in->hdr.device_id, sizeof(in->hdr.device_id), "%s", "KF-XH-0001");
+    in->hdr.key_epoch = 1;
+    in->hdr.seq = seq;
+    in->hdr.count = n;
+    in->hdr.device_ms = recv_base;
+    in->topic = "kf/v1/KF-XH-0001/events";
+    in->raw = raw_frame;
+    in->raw_len = sizeof(raw_frame);
+    in->recv_ms = recv_base;
+    in->nrec = n;
+    in->recs = recs;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t q = seq + i;
+        char item[16];
+
+        snprintf(item, sizeof(item), "IT-%02u", (unsigned)(q % 41));
+        /* 41 items on two local days: 82 usage rows */
+        recs[i] = txn(recv_base - (int64_t)(q % 2) * 86400000 - 1000, item, 1 + (int)(q % 3),
+                      (uint32_t)q);
+    }
+}
+
+Test(store, long_frames_and_many_usage_rows_take_several_statements)
+{
+    static struct kf_record ra[100], rb[100], rc[70];
+    struct kf_ingest a, b, c;
+    struct kf_ingest *in[2] = {&a, &b};
+    struct kf_commit_out out[2];
+
+    long_frame(&a, ra, 1, 100);
+    long_frame(&b, rb, 51, 100); /* seqs 51..100 again, in the same commit */
+    cr_assert_eq(kf_store_commit(st, in, 2, NULL, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(out[0].inserted, 100);
+    cr_assert_eq(out[1].inserted, 50);
+    cr_assert_eq(out[1].duplicates, 50);
+    cr_assert_eq(out[1].acked_seq, 150);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 150);
+    cr_assert_eq(q1("SELECT count(*) FROM txns WHERE dur_ms = seq AND seq BETWEEN 1 AND 150"), 150,
+                 "each record with its own values");
+    cr_assert_eq(q1("SELECT count(*) FROM usage_daily"), 82);
+    cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 150);
+    cr_assert_eq(q1("SELECT sum(dur_ms_total) FROM usage_daily"), 150 * 151 / 2);
+    cr_assert_eq(q1("SELECT count(*) FROM ("
+                    " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
+                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
+                    " FROM txns GROUP BY 1, 2, 3, 4, 5"
+                    " EXCEPT SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned,"
+                    " dur_ms_total FROM usage_daily)"),
+                 0);
+
+    /* A bad outcome at record 40: the statement holding records 33..64 is abandoned half
+     * bound, nothing of the commit stays, and the next commit goes through. */
+    long_frame(&c, rc, 151, 70);
+    rc[40].u.txn.outcome = 77;
+    in[0] = &c;
+    cr_assert_lt(kf_store_commit(st, in, 1, NULL, out), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM records"), 150);
+    cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 150);
+    long_frame(&c, rc, 151, 70);
+    cr_assert_eq(kf_store_commit(st, in, 1, NULL, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(out[0].inserted, 70);
+    cr_assert_eq(out[0].acked_seq, 220);
+    cr_assert_eq(q1("SELECT count(*) FROM txns WHERE dur_ms = seq"), 220);
+    cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 220);
+}
+
 /* Upgrading an existing database asks the service manager for more start time while the
  * migration runs (a table rebuilt as big as it is), and the rebuilt usage equals the txns. */
 Test(store, migration_asks_the_service_manager_for_time)
