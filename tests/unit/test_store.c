@@ -84,6 +84,22 @@ static int64_t q1(const char *sql)
     return v;
 }
 
+/* usage_daily equals the aggregation of the transactions: no row of either is missing
+ * from the other. */
+#define TXN_SUMS                                                                                   \
+    "SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"                         \
+    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"                            \
+    " FROM txns GROUP BY 1, 2, 3, 4, 5"
+#define USAGE_ROWS                                                                                 \
+    "SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned, dur_ms_total"          \
+    " FROM usage_daily"
+
+static void assert_usage_equals_txns(void)
+{
+    cr_assert_eq(q1("SELECT count(*) FROM (" TXN_SUMS " EXCEPT " USAGE_ROWS ")"), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM (" USAGE_ROWS " EXCEPT " TXN_SUMS ")"), 0);
+}
+
 static struct kf_record txn(int64_t ts, const char *item, int outcome, uint32_t dur_ms)
 {
     struct kf_record r = {.type = KF_REC_TXN, .ts_ms = ts};
@@ -780,21 +796,7 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
     in[6] = &f[0].in; /* the same frame again in the same commit */
     cr_assert_eq(kf_store_commit(st, in, 7, NULL, out), 0, "%s", kf_store_errmsg(st));
     cr_assert_eq(q1("SELECT count(*) FROM txns"), 24);
-    cr_assert_eq(q1("SELECT count(*) FROM ("
-                    " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
-                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-                    " FROM txns GROUP BY 1, 2, 3, 4, 5"
-                    " EXCEPT SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned,"
-                    " dur_ms_total FROM usage_daily)"),
-                 0);
-    cr_assert_eq(
-        q1("SELECT count(*) FROM ("
-           " SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned, dur_ms_total"
-           " FROM usage_daily EXCEPT"
-           " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
-           " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-           " FROM txns GROUP BY 1, 2, 3, 4, 5)"),
-        0);
+    assert_usage_equals_txns();
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"
                     " WHERE device_id = 'KF-XH-0002'"),
@@ -850,13 +852,7 @@ Test(store, long_frames_and_many_usage_rows_take_several_statements)
     cr_assert_eq(q1("SELECT count(*) FROM usage_daily"), 82);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 150);
     cr_assert_eq(q1("SELECT sum(dur_ms_total) FROM usage_daily"), 150 * 151 / 2);
-    cr_assert_eq(q1("SELECT count(*) FROM ("
-                    " SELECT day, zone_id, asset_id, device_id, item, sum(outcome = 'ok'),"
-                    " sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-                    " FROM txns GROUP BY 1, 2, 3, 4, 5"
-                    " EXCEPT SELECT day, zone_id, asset_id, device_id, item, ok, failed, abandoned,"
-                    " dur_ms_total FROM usage_daily)"),
-                 0);
+    assert_usage_equals_txns();
 
     /* A bad outcome at record 40: the statement holding records 33..64 is abandoned half
      * bound, nothing of the commit stays, and the next commit goes through. */
