@@ -111,6 +111,8 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "acks_sent", json_integer((json_int_t)s->acks_sent));
     json_object_set_new(o, "acks_failed", json_integer((json_int_t)s->acks_failed));
     json_object_set_new(o, "ack_keys_derived", json_integer((json_int_t)s->ack_keys_derived));
+    json_object_set_new(o, "verify_sig_cpu_ns", json_integer((json_int_t)s->sig_cpu_ns));
+    json_object_set_new(o, "verify_sig_samples", json_integer((json_int_t)s->sig_samples));
     json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));
     json_object_set_new(o, "commit_failures", json_integer((json_int_t)s->commit_failures));
     json_object_set_new(o, "registry_reloads", json_integer((json_int_t)s->registry_reloads));

@@ -39,6 +39,7 @@ struct kf__vjob {
     uint64_t rej[KF_REJECT_COUNT_];
     struct kf__replay_note notes[KF__REPLAYS_MAX]; /* replays_held bounds them */
     size_t nnotes;
+    uint64_t sig_cpu_ns, sig_samples;
 };
 
 static void kf__maybe_start_store(struct kf_pipeline *p);
@@ -120,6 +121,7 @@ static void kf__vjob_work(uv_work_t *req)
         }
         f = next;
     }
+    kf_verify_sig_clock_take(&j->sig_cpu_ns, &j->sig_samples);
     kf_zctx_free(z);
     free(scratch);
 }
@@ -137,6 +139,8 @@ static void kf__vjob_after(uv_work_t *req, int status)
     }
     p->stats.verified += j->nok;
     p->stats.ignored += j->nignored;
+    p->stats.sig_cpu_ns += j->sig_cpu_ns;
+    p->stats.sig_samples += j->sig_samples;
     p->stats.dropped_nomem += j->nnomem;
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         p->delta[r] += j->rej[r];

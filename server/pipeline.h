@@ -39,13 +39,14 @@ struct kf_pipeline_stats {
     uint64_t commits, commit_failures;
     uint64_t registry_reloads;
     uint64_t expired_offline;
-    uint64_t seq_gaps;           /* HELLOs acknowledged past the store (see seq_gaps table) */
-    uint64_t dropped_nomem;      /* frames dropped for lack of memory (not acked: resent) */
-    uint64_t ident_answers;      /* enrollment/rotation requests answered (accepted or not) */
-    uint64_t quarantined;        /* frames the store refused, kept in quarantine and acked */
-    uint64_t quarantine_replays; /* quarantined frames handed back to the pipeline */
-    struct kf_latency latency;   /* Paho callback copy -> COMMIT returned */
-    struct kf_latency commit;    /* one group commit, BEGIN -> COMMIT returned (fsync included) */
+    uint64_t seq_gaps;                /* HELLOs acknowledged past the store (see seq_gaps table) */
+    uint64_t dropped_nomem;           /* frames dropped for lack of memory (not acked: resent) */
+    uint64_t ident_answers;           /* enrollment/rotation requests answered (accepted or not) */
+    uint64_t quarantined;             /* frames the store refused, kept in quarantine and acked */
+    uint64_t quarantine_replays;      /* quarantined frames handed back to the pipeline */
+    uint64_t sig_cpu_ns, sig_samples; /* signature checks timed (verify.h), and their CPU */
+    struct kf_latency latency;        /* Paho callback copy -> COMMIT returned */
+    struct kf_latency commit; /* one group commit, BEGIN -> COMMIT returned (fsync included) */
     size_t pending, verifying, commit_queue; /* gauges */
 };
 

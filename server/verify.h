@@ -49,6 +49,15 @@ void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL 
 int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                        const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
                        struct kf_verified **ret, int *ret_reason);
+/* What the signature checks cost this thread, sampled: one check in KF_SIG_CLOCK_EVERY is
+ * timed with the thread's CPU clock (two clock reads, a syscall each, so not every one).
+ * kf_verify_sig_clock_take adds this thread's samples since the last take to *ns and *n
+ * and clears them. kioskd reports the sum in its stats (verify_sig_cpu_ns,
+ * verify_sig_samples), so the benchmark can set its CPU per message against the
+ * verification it did in the same seconds, under the same load (BENCHMARKS.md). */
+#define KF_SIG_CLOCK_EVERY 16u
+void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n);
+
 /* The same for a quarantined frame handed back (store_quarantine.h): it is evidence of its
  * receipt, so a key retired since (rotated out) still verifies it; a revoked one does not. */
 int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,

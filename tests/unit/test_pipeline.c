@@ -201,6 +201,34 @@ Test(pipeline, verify_accepts_records_and_hello)
     fix_fini(&f);
 }
 
+/* One signature check in KF_SIG_CLOCK_EVERY is timed on the thread's CPU clock, bad ones
+ * too (a forged frame costs a verification as well), and a take clears what it took. */
+Test(pipeline, signature_checks_are_sampled_on_the_thread_clock)
+{
+    struct fix f;
+    static uint8_t buf[KF_ENV_MAX_BYTES];
+    char topic[KF_TOPIC_MAX + 1];
+    uint64_t ns = 0, n = 0;
+    size_t len;
+
+    fix_init(&f);
+    kf_verify_sig_clock_take(&ns, &n); /* whatever this thread did before */
+    ns = n = 0;
+    topic_of(topic, "KSK-1", KF_TOPIC_EVENTS);
+    len = seal_records("KSK-1", topic, f.sk1, 1, 1, 5, buf, sizeof(buf));
+    for (unsigned i = 0; i < 2 * KF_SIG_CLOCK_EVERY; i++)
+        cr_assert_eq(verify(&f, topic, buf, len), -1);
+    buf[len - 1] ^= 1;
+    for (unsigned i = 0; i < KF_SIG_CLOCK_EVERY; i++)
+        cr_assert_eq(verify(&f, topic, buf, len), KF_REJECT_BAD_SIGNATURE);
+    kf_verify_sig_clock_take(&ns, &n);
+    cr_assert_eq(n, 3u);
+    cr_assert_gt(ns, 3u * 1000u, "three Ed25519 verifications take more than 3 us");
+    kf_verify_sig_clock_take(&ns, &n);
+    cr_assert_eq(n, 3u, "taken once");
+    fix_fini(&f);
+}
+
 Test(pipeline, verify_rejects_by_reason)
 {
     struct fix f;
