@@ -10,7 +10,8 @@
  * it names), builds M RECORDS frames per device (R realistic records each, contiguous seqs
  * from S, compressed with the v1 dictionary) and signs them all, on T threads. Then it opens
  * C MQTT connections (Paho async, QoS 1, no Paho persistence), each publishing for its slice
- * of the devices, round-robin over them, with at most W PUBACKs outstanding per connection.
+ * of the devices, one frame per device a pass over the devices with something to publish,
+ * with at most W PUBACKs outstanding per connection.
  *
  * --wait-acks: also subscribe to kf/v1/+/ack (before publishing) and wait until the server
  * has acknowledged every device's last seq; the window then ends at the last ACK needed,
@@ -62,14 +63,14 @@ struct device {
     double out_since;           /* kf_bench_now of the last publish or rewind (publisher) */
     _Atomic uint64_t acked_seq; /* highest HWM seen in an ACK */
     _Atomic uint64_t ack_ns;    /* mono_ns of the last ACK that moved acked_seq */
-    _Atomic int queued;         /* in g.ready (--device-window) */
+    _Atomic int queued;         /* in g.ready */
 };
 
 struct conn {
     MQTTAsync client;
     uint32_t index;
     uint32_t *devs; /* indexes into g.devs */
-    uint32_t ndevs, cursor;
+    uint32_t ndevs;
     uint8_t *arena;
     size_t arena_len;
     _Atomic int connected;
@@ -97,12 +98,12 @@ static struct {
     double ack_idle;              /* give up after this long without progress */
     uint32_t *by_id;              /* device indexes sorted by id, for the ACK lookup */
     _Atomic int lost;
-    /* --device-window: the devices that may have a frame to publish, each at most once
-     * (device.queued): put there by an ACK that moved its mark, a rewind, or a publish cut
-     * short by its connection's in-flight limit. A pass looks at these, not at the whole
-     * fleet: scanning 20,000 devices for the few an ACK freed cost more CPU per message
-     * than Paho's publishing, on the cores kioskd shares. */
-    int use_ready; /* set before the first ACK can arrive */
+    /* The devices that may have a frame to publish, each at most once (device.queued): all
+     * at the start, then those an ACK moved the mark of, a rewind, or a pass left with more
+     * to publish (its connection full, the rate reached, one frame a device a pass). A pass
+     * looks at these, not at the whole fleet: with --device-window and 20,000 devices,
+     * scanning them all for the few an ACK had freed cost ~26 of the load generator's 90 us
+     * per message (BENCHMARKS.md). */
     pthread_mutex_t ready_mu;
     uint32_t *ready, nready;
 } g;
@@ -350,8 +351,7 @@ static int on_ack(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
             ;
         if (v.hdr.seq > prev) {
             atomic_store(&d->ack_ns, mono_ns());
-            if (g.use_ready)
-                ready_push((uint32_t)(d - g.devs));
+            ready_push((uint32_t)(d - g.devs));
         }
         /* Every ACK follows a COMMIT that touched the device, even one that stored frames
          * past a gap and so could not move its HWM. */
@@ -676,17 +676,14 @@ int main(int argc, char **argv)
         g.by_id[i] = i;
     }
     qsort(g.by_id, g.ndevs, sizeof(*g.by_id), cmp_by_id);
-    if (g.device_window > 0) {
-        /* Every device starts with frames to publish. */
-        pthread_mutex_init(&g.ready_mu, NULL);
-        g.ready = calloc(g.ndevs, sizeof(*g.ready));
-        work = calloc(g.ndevs, sizeof(*work));
-        if (!g.ready || !work)
-            return 1;
-        for (uint32_t i = 0; i < g.ndevs; i++)
-            ready_push(i);
-        g.use_ready = 1;
-    }
+    /* Every device starts with frames to publish. */
+    pthread_mutex_init(&g.ready_mu, NULL);
+    g.ready = calloc(g.ndevs, sizeof(*g.ready));
+    work = calloc(g.ndevs, sizeof(*work));
+    if (!g.ready || !work)
+        return 1;
+    for (uint32_t i = 0; i < g.ndevs; i++)
+        ready_push(i);
 
     /* Everything signed before the clock starts. */
     t_sign0 = kf_bench_now();
@@ -755,6 +752,7 @@ int main(int argc, char **argv)
     t0 = kf_bench_now();
     for (;;) {
         uint64_t progress = 0;
+        uint32_t *t, n;
         int resending = g.resend_after > 0 && g.device_window > 0;
         double now = kf_bench_now(); /* one clock read a pass, not one per device */
 
@@ -764,84 +762,62 @@ int main(int argc, char **argv)
             (!resending || atomic_load(&g.devices_done) >= g.ndevs || now > t0 + g.wait_acks))
             break;
 
-        if (g.device_window > 0) {
-            uint32_t *t, n;
+        /* The agent's ack timeout: nothing acknowledged for a while, so rewind. Looked for
+         * ten times a second, not on every pass. */
+        if (resending && now - last_scan >= 0.1) {
+            last_scan = now;
+            for (uint32_t i = 0; i < g.ndevs; i++) {
+                struct device *d = &g.devs[i];
+                uint32_t acked_frames_d = frames_acked(d);
+                double moved = (double)atomic_load(&d->ack_ns) * 1e-9;
 
-            /* The agent's ack timeout: nothing acknowledged for a while, so rewind. Looked
-             * for ten times a second, not on every pass. */
-            if (resending && now - last_scan >= 0.1) {
-                last_scan = now;
-                for (uint32_t i = 0; i < g.ndevs; i++) {
-                    struct device *d = &g.devs[i];
-                    uint32_t acked_frames_d = frames_acked(d);
-                    double moved = (double)atomic_load(&d->ack_ns) * 1e-9;
-
-                    if (d->next > acked_frames_d &&
-                        now - (moved > d->out_since ? moved : d->out_since) > g.resend_after) {
-                        resent += d->next - acked_frames_d;
-                        d->next = acked_frames_d;
-                        d->out_since = now;
-                        ready_push(i);
-                    }
+                if (d->next > acked_frames_d &&
+                    now - (moved > d->out_since ? moved : d->out_since) > g.resend_after) {
+                    resent += d->next - acked_frames_d;
+                    d->next = acked_frames_d;
+                    d->out_since = now;
+                    ready_push(i);
                 }
             }
-            pthread_mutex_lock(&g.ready_mu);
-            t = g.ready;
-            g.ready = work;
-            work = t;
-            n = g.nready;
-            g.nready = 0;
-            pthread_mutex_unlock(&g.ready_mu);
-            for (uint32_t k = 0; k < n && !atomic_load(&g.lost); k++) {
-                struct device *d = &g.devs[work[k]];
-                struct conn *c = &g.conns[d->conn];
-                uint64_t limit;
+        }
+        pthread_mutex_lock(&g.ready_mu);
+        t = g.ready;
+        g.ready = work;
+        work = t;
+        n = g.nready;
+        g.nready = 0;
+        pthread_mutex_unlock(&g.ready_mu);
+        for (uint32_t k = 0; k < n; k++) {
+            struct device *d = &g.devs[work[k]];
+            struct conn *c = &g.conns[d->conn];
+            uint64_t limit = g.per_device, acked_frames_d;
+            int r = 0;
 
-                /* Cleared before the mark is read: an ACK after this queues it again. */
-                atomic_store(&d->queued, 0);
-                limit = (uint64_t)frames_acked(d) + g.device_window;
-                if (limit > g.per_device)
-                    limit = g.per_device;
-                if (d->next >= limit)
-                    continue;
-                /* One frame per device a pass, as the round-robin over the fleet did: the
-                 * devices' frames interleave the same way. */
-                if (atomic_load(&c->inflight) < g.inflight &&
-                    (g.rate <= 0 || (double)sent < g.rate * (kf_bench_now() - t0) + 1)) {
-                    int r = publish_next(c, d);
-
-                    if (r < 0)
-                        break;
-                    if (r > 0) {
-                        published(d, now, &sent, &first_sent);
-                        progress++;
-                    }
-                }
-                if (d->next < limit)
-                    ready_push(work[k]); /* more to publish, or no room now: next pass */
+            if (g.rate > 0 && (double)sent >= g.rate * (kf_bench_now() - t0) + 1) {
+                /* The rate is reached: the rest wait for a later pass, still queued. */
+                pthread_mutex_lock(&g.ready_mu);
+                memcpy(g.ready + g.nready, work + k, (n - k) * sizeof(*work));
+                g.nready += n - k;
+                pthread_mutex_unlock(&g.ready_mu);
+                break;
             }
-        } else {
-            for (uint32_t ci = 0; ci < g.nconns; ci++) {
-                struct conn *c = &g.conns[ci];
-
-                for (uint32_t scanned = 0; scanned < c->ndevs; scanned++) {
-                    struct device *d = &g.devs[c->devs[c->cursor]];
-                    int r;
-
-                    if (atomic_load(&c->inflight) >= g.inflight)
-                        break;
-                    if (g.rate > 0 && (double)sent >= g.rate * (kf_bench_now() - t0) + 1)
-                        break;
-                    c->cursor = (c->cursor + 1) % c->ndevs;
-                    if (d->next >= g.per_device)
-                        continue;
-                    r = publish_next(c, d);
-                    if (r <= 0)
-                        break;
-                    published(d, now, &sent, &first_sent);
-                    progress++;
-                }
+            /* Cleared before the mark is read: an ACK after this queues it again. */
+            atomic_store(&d->queued, 0);
+            acked_frames_d = frames_acked(d);
+            if (g.device_window > 0 && acked_frames_d + g.device_window < limit)
+                limit = acked_frames_d + g.device_window;
+            if (d->next >= limit)
+                continue;
+            /* One frame per device a pass: the devices' frames interleave, as an
+             * agent's would. */
+            if (!atomic_load(&g.lost) && atomic_load(&c->inflight) < g.inflight)
+                r = publish_next(c, d);
+            if (r > 0) {
+                published(d, now, &sent, &first_sent);
+                progress++;
             }
+            if (d->next < limit)
+                ready_push(work[k]); /* more to publish, or no room now: next pass */
         }
         if (!progress)
             wait_a_little();
