@@ -9,9 +9,13 @@
  * Before the timed window: reads the fleet (kiosk-provision's fleet.csv and the key files
  * it names), builds M RECORDS frames per device (R realistic records each, contiguous seqs
  * from S, compressed with the v1 dictionary) and signs them all, on T threads. Then it opens
- * C MQTT connections (Paho async, QoS 1, no Paho persistence), each publishing for its slice
- * of the devices, one frame per device a pass over the devices with something to publish,
- * with at most W PUBACKs outstanding per connection.
+ * C MQTT connections (QoS 1), each publishing for its slice of the devices, one frame per
+ * device a pass over the devices with something to publish, with at most W PUBACKs
+ * outstanding per connection. The connections are libmosquitto clients driven from one
+ * thread (pump()): the load shares the machine with the broker and kioskd, and Paho's two
+ * threads per process, with a hand-off between them for every message, cost the load
+ * generator about four times as much CPU per message (BENCHMARKS.md, "A lighter load
+ * generator"). kioskd and the agent keep Paho.
  *
  * --wait-acks: also subscribe to kf/v1/+/ack (before publishing) and wait until the server
  * has acknowledged every device's last seq; the window then ends at the last ACK needed,
@@ -29,14 +33,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <MQTTAsync.h>
+#include <mosquitto.h>
+#include <poll.h>
 #include <sodium.h>
 
 #include <kf/codec.h>
@@ -58,25 +62,24 @@ struct device {
     uint32_t conn;
     uint8_t **frames; /* M pointers into the connection's arena */
     uint16_t *lens;
-    uint32_t next;              /* next frame to publish (publisher thread only) */
-    uint32_t high;              /* frames published at least once (publisher thread only) */
-    double out_since;           /* kf_bench_now of the last publish or rewind (publisher) */
-    _Atomic uint64_t acked_seq; /* highest HWM seen in an ACK */
-    _Atomic uint64_t ack_ns;    /* mono_ns of the last ACK that moved acked_seq */
-    _Atomic int queued;         /* in g.ready */
+    uint32_t next;      /* next frame to publish (publisher thread only) */
+    uint32_t high;      /* frames published at least once (publisher thread only) */
+    double out_since;   /* kf_bench_now of the last publish or rewind (publisher) */
+    uint64_t acked_seq; /* highest HWM seen in an ACK */
+    uint64_t ack_ns;    /* mono_ns of the last ACK that moved acked_seq */
+    int queued;         /* in g.ready */
 };
 
 struct conn {
-    MQTTAsync client;
+    struct mosquitto *client;
     uint32_t index;
     uint32_t *devs; /* indexes into g.devs */
     uint32_t ndevs;
     uint8_t *arena;
     size_t arena_len;
-    _Atomic int connected;
-    _Atomic uint32_t inflight;
-    _Atomic uint64_t completed;
-    _Atomic int failed;
+    int connected; /* 0 connecting, 1 up, -1 refused */
+    uint32_t inflight;
+    uint64_t completed;
 };
 
 static struct {
@@ -86,42 +89,31 @@ static struct {
     uint32_t nconns;
     uint64_t per_device, nrec, start_seq, inflight, device_window, seed;
     double rate, wait_acks, resend_after;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
     /* ack watcher */
-    MQTTAsync ack_client;
-    _Atomic int ack_ready;
-    _Atomic uint64_t acks_received;
-    _Atomic uint32_t devices_done;
-    _Atomic uint64_t last_ack_ns; /* monotonic ns of the ACK that completed the last device */
-    _Atomic uint64_t progress_ns; /* monotonic ns of the last ACK of any device */
-    double ack_idle;              /* give up after this long without progress */
-    uint32_t *by_id;              /* device indexes sorted by id, for the ACK lookup */
-    _Atomic int lost;
+    struct mosquitto *ack_client;
+    int ack_connected, ack_ready;
+    uint64_t acks_received;
+    uint32_t devices_done;
+    uint64_t last_ack_ns; /* monotonic ns of the ACK that completed the last device */
+    uint64_t progress_ns; /* monotonic ns of the last ACK of any device */
+    double ack_idle;      /* give up after this long without progress */
+    uint32_t *by_id;      /* device indexes sorted by id, for the ACK lookup */
+    int lost, closing;
     /* The devices that may have a frame to publish, each at most once (device.queued): all
      * at the start, then those an ACK moved the mark of, a rewind, or a pass left with more
      * to publish (its connection full, the rate reached, one frame a device a pass). A pass
      * looks at these, not at the whole fleet: with --device-window and 20,000 devices,
      * scanning them all for the few an ACK had freed cost ~26 of the load generator's 90 us
      * per message (BENCHMARKS.md). */
-    pthread_mutex_t ready_mu;
     uint32_t *ready, nready;
 } g;
 
 static void ready_push(uint32_t i)
 {
-    if (atomic_exchange(&g.devs[i].queued, 1))
+    if (g.devs[i].queued)
         return;
-    pthread_mutex_lock(&g.ready_mu);
+    g.devs[i].queued = 1;
     g.ready[g.nready++] = i;
-    pthread_mutex_unlock(&g.ready_mu);
-}
-
-static void wake(void)
-{
-    pthread_mutex_lock(&g.mu);
-    pthread_cond_broadcast(&g.cv);
-    pthread_mutex_unlock(&g.mu);
 }
 
 static uint64_t mono_ns(void)
@@ -298,14 +290,8 @@ static void *signer_main(void *arg)
 
 /* ---- MQTT ------------------------------------------------------------------------------- */
 
-static int on_message_ignore(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
-{
-    (void)ctx;
-    (void)tlen;
-    MQTTAsync_freeMessage(&m);
-    MQTTAsync_free(topic);
-    return 1;
-}
+/* Every callback below runs inside pump(), on the one thread that also publishes. */
+static uint64_t g_events; /* callbacks run: tells pump() a read found a whole packet */
 
 static int cmp_by_id(const void *a, const void *b)
 {
@@ -332,198 +318,201 @@ static struct device *find_device(const char *id)
 
 /* ACKs: only the device id (from the topic) and the HWM are read; signatures are the
  * agent's business, not the benchmark's. */
-static int on_ack(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
+static void on_ack(struct mosquitto *m, void *ctx, const struct mosquitto_message *msg)
 {
     char dev[KF_DEVICE_ID_MAX + 1];
     enum kf_topic_kind kind;
     struct kf_env_view v;
     struct device *d;
-    uint64_t last = g.start_seq + g.per_device * g.nrec - 1, prev;
+    uint64_t last = g.start_seq + g.per_device * g.nrec - 1, prev, now;
 
+    (void)m;
     (void)ctx;
-    (void)tlen;
-    atomic_fetch_add(&g.acks_received, 1);
-    if (kf_topic_parse(topic, dev, sizeof(dev), &kind) == 0 && kind == KF_TOPIC_ACK &&
-        kf_env_parse(m->payload, (size_t)m->payloadlen, &v) == 0 && v.hdr.kind == KF_MSG_ACK &&
-        (d = find_device(dev)) != NULL) {
-        prev = atomic_load(&d->acked_seq);
-        while (v.hdr.seq > prev && !atomic_compare_exchange_weak(&d->acked_seq, &prev, v.hdr.seq))
-            ;
-        if (v.hdr.seq > prev) {
-            atomic_store(&d->ack_ns, mono_ns());
-            ready_push((uint32_t)(d - g.devs));
-        }
-        /* Every ACK follows a COMMIT that touched the device, even one that stored frames
-         * past a gap and so could not move its HWM. */
-        atomic_store(&g.progress_ns, mono_ns());
-        if (prev < last && v.hdr.seq >= last) {
-            atomic_store(&g.last_ack_ns, mono_ns());
-            atomic_fetch_add(&g.devices_done, 1);
-        }
+    g_events++;
+    g.acks_received++;
+    if (kf_topic_parse(msg->topic, dev, sizeof(dev), &kind) < 0 || kind != KF_TOPIC_ACK ||
+        kf_env_parse(msg->payload, (size_t)msg->payloadlen, &v) < 0 || v.hdr.kind != KF_MSG_ACK ||
+        (d = find_device(dev)) == NULL)
+        return;
+    now = mono_ns();
+    prev = d->acked_seq;
+    if (v.hdr.seq > prev) {
+        d->acked_seq = v.hdr.seq;
+        d->ack_ns = now;
+        ready_push((uint32_t)(d - g.devs));
     }
-    MQTTAsync_freeMessage(&m);
-    MQTTAsync_free(topic);
-    return 1;
+    /* Every ACK follows a COMMIT that touched the device, even one that stored frames
+     * past a gap and so could not move its HWM. */
+    g.progress_ns = now;
+    if (prev < last && v.hdr.seq >= last) {
+        g.last_ack_ns = now;
+        g.devices_done++;
+    }
 }
 
-static void on_lost(void *ctx, char *cause)
+/* ctx: the publishing connection, or &g for the ACK listener (libmosquitto replaces a NULL
+ * one with the client itself). */
+static void on_connect(struct mosquitto *m, void *ctx, int rc)
 {
-    (void)ctx;
-    fprintf(stderr, "kf-loadgen: connection lost: %s\n", cause ? cause : "(no cause)");
-    atomic_store(&g.lost, 1);
-    wake();
+    struct conn *c = ctx == (void *)&g ? NULL : ctx;
+
+    g_events++;
+    if (rc != 0)
+        fprintf(stderr, "kf-loadgen: connect refused: %s\n", mosquitto_connack_string(rc));
+    if (c) {
+        c->connected = rc == 0 ? 1 : -1;
+        return;
+    }
+    g.ack_connected = rc == 0 ? 1 : -1;
+    if (rc == 0 && mosquitto_subscribe(m, NULL, "kf/v1/+/ack", 1) != MOSQ_ERR_SUCCESS)
+        g.ack_ready = -1;
 }
 
-static void on_connect(void *ctx, MQTTAsync_successData *resp)
+static void on_subscribed(struct mosquitto *m, void *ctx, int mid, int n, const int *granted)
+{
+    (void)m;
+    (void)ctx;
+    (void)mid;
+    g_events++;
+    g.ack_ready = n == 1 && granted[0] <= 2 ? 1 : -1;
+}
+
+static void on_disconnect(struct mosquitto *m, void *ctx, int rc)
+{
+    (void)m;
+    (void)ctx;
+    g_events++;
+    if (rc != 0 && !g.closing) {
+        fprintf(stderr, "kf-loadgen: connection lost: %s\n", mosquitto_strerror(rc));
+        g.lost = 1;
+    }
+}
+
+static void on_published(struct mosquitto *m, void *ctx, int mid)
 {
     struct conn *c = ctx;
 
-    (void)resp;
-    atomic_store(&c->connected, 1);
-    wake();
+    (void)m;
+    (void)mid;
+    g_events++;
+    c->inflight--;
+    c->completed++;
 }
 
-static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+/* A client on host:port from a tcp://HOST:PORT uri, its callbacks set, connecting: CONNACK
+ * arrives through pump(). NULL on failure (printed). */
+static struct mosquitto *client_new(const char *uri, const char *id, void *ctx)
 {
-    struct conn *c = ctx;
-
-    fprintf(stderr, "kf-loadgen: connect failed: %d\n", resp ? resp->code : 0);
-    atomic_store(&c->connected, -1);
-    wake();
-}
-
-static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
-{
-    (void)ctx;
-    (void)resp;
-    atomic_store(&g.ack_ready, 1);
-    wake();
-}
-
-static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
-{
-    (void)ctx;
-    (void)resp;
-    atomic_store(&g.ack_ready, -1);
-    wake();
-}
-
-static void on_ack_connect(void *ctx, MQTTAsync_successData *resp)
-{
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-
-    (void)ctx;
-    (void)resp;
-    ro.onSuccess = on_subscribed;
-    ro.onFailure = on_subscribe_fail;
-    if (MQTTAsync_subscribe(g.ack_client, "kf/v1/+/ack", 1, &ro) != MQTTASYNC_SUCCESS)
-        atomic_store(&g.ack_ready, -1);
-}
-
-static void on_ack_connect_fail(void *ctx, MQTTAsync_failureData *resp)
-{
-    (void)ctx;
-    (void)resp;
-    atomic_store(&g.ack_ready, -1);
-    wake();
-}
-
-static void on_published(void *ctx, MQTTAsync_successData *resp)
-{
-    struct conn *c = ctx;
-
-    (void)resp;
-    /* No wake-up per PUBACK: the publisher polls every millisecond, which costs far less
-     * than a futex round trip per message on a 2-core machine. */
-    atomic_fetch_sub(&c->inflight, 1);
-    atomic_fetch_add(&c->completed, 1);
-}
-
-static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
-{
-    struct conn *c = ctx;
-
-    fprintf(stderr, "kf-loadgen: publish failed: %d\n", resp ? resp->code : 0);
-    atomic_store(&c->failed, 1);
-    atomic_fetch_sub(&c->inflight, 1);
-    wake();
-}
-
-static int client_new(MQTTAsync *ret, const char *uri, const char *id, void *ctx,
-                      MQTTAsync_messageArrived *ma)
-{
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    char host[256];
+    const char *colon;
+    uint64_t port;
+    struct mosquitto *m;
+    size_t hl;
     int rc;
 
-    co.sendWhileDisconnected = 0;
-    /* Paho counts every queued command against this, connected or not (default 100). */
-    co.maxBufferedMessages = (int)g.inflight + 100;
-    rc = MQTTAsync_createWithOptions(ret, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-    if (rc != MQTTASYNC_SUCCESS)
-        return rc;
-    return MQTTAsync_setCallbacks(*ret, ctx, on_lost, ma, NULL);
-}
-
-static int client_connect(MQTTAsync client, void *ctx, MQTTAsync_onSuccess *ok,
-                          MQTTAsync_onFailure *fail)
-{
-    MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
-
-    o.keepAliveInterval = 60;
-    o.cleansession = 1;
-    o.maxInflight = (int)g.inflight;
-    o.onSuccess = ok;
-    o.onFailure = fail;
-    o.context = ctx;
-    return MQTTAsync_connect(client, &o);
-}
-
-static void wait_a_little(void)
-{
-    struct timespec ts;
-
-    pthread_mutex_lock(&g.mu);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
+    if (strncmp(uri, "tcp://", 6) != 0 || !(colon = strrchr(uri + 6, ':')) ||
+        (hl = (size_t)(colon - uri - 6)) == 0 || hl >= sizeof(host) ||
+        kf_bench_parse_u64(colon + 1, 1, 65535, &port) < 0) {
+        fprintf(stderr, "kf-loadgen: %s: not tcp://HOST:PORT\n", uri);
+        return NULL;
     }
-    pthread_cond_timedwait(&g.cv, &g.mu, &ts);
-    pthread_mutex_unlock(&g.mu);
+    memcpy(host, uri + 6, hl);
+    host[hl] = '\0';
+    m = mosquitto_new(id, true, ctx);
+    if (!m)
+        return NULL;
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    /* Above the publisher's own limit: libmosquitto never holds a publish back. */
+    mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, (int)g.inflight + 1);
+    mosquitto_connect_callback_set(m, on_connect);
+    mosquitto_disconnect_callback_set(m, on_disconnect);
+    mosquitto_publish_callback_set(m, on_published);
+    mosquitto_subscribe_callback_set(m, on_subscribed);
+    mosquitto_message_callback_set(m, on_ack);
+    rc = mosquitto_connect(m, host, (int)port, 60);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "kf-loadgen: connect %s: %s\n", uri, mosquitto_strerror(rc));
+        mosquitto_destroy(m);
+        return NULL;
+    }
+    return m;
 }
 
-/* Publish d's next frame on c: 1 published, 0 the connection has no room (try again after
- * a PUBACK), -1 failed for good (g.lost set). */
+/* Every client, once: wait up to timeout_ms for one to have something to read, then read
+ * all that has arrived (PUBACKs, ACKs, CONNACKs), write what is queued, and keep the
+ * connections alive. The load generator's only thread does this between passes, so its
+ * callbacks need no locks and nothing crosses threads per message. */
+static void pump(int timeout_ms)
+{
+    struct pollfd pfd[MAX_CONNS + 1];
+    struct mosquitto *m[MAX_CONNS + 1];
+    static double last_misc;
+    double now;
+    nfds_t n = 0;
+
+    for (uint32_t c = 0; c <= g.nconns; c++) {
+        struct mosquitto *x = c < g.nconns ? g.conns[c].client : g.ack_client;
+        int fd = x ? mosquitto_socket(x) : -1;
+
+        if (fd < 0)
+            continue;
+        pfd[n].fd = fd;
+        pfd[n].events = (short)(POLLIN | (mosquitto_want_write(x) ? POLLOUT : 0));
+        pfd[n].revents = 0;
+        m[n++] = x;
+    }
+    if (poll(pfd, n, timeout_ms) < 0 && errno != EINTR) {
+        g.lost = 1;
+        return;
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        int rc = MOSQ_ERR_SUCCESS;
+
+        /* mosquitto_loop_read stops after one packet when errno already says EAGAIN, and
+         * after one in any case on a client with nothing of QoS > 0 in flight (the ACK
+         * listener): read until a call runs no callback. */
+        for (int k = 0; rc == MOSQ_ERR_SUCCESS && (pfd[i].revents & ~POLLOUT) && k < 4096; k++) {
+            uint64_t seen = g_events;
+
+            errno = 0;
+            rc = mosquitto_loop_read(m[i], 1);
+            if (g_events == seen)
+                break;
+        }
+        if (rc == MOSQ_ERR_SUCCESS && (pfd[i].revents & POLLOUT))
+            rc = mosquitto_loop_write(m[i], 1);
+        if (rc != MOSQ_ERR_SUCCESS && !g.closing) {
+            fprintf(stderr, "kf-loadgen: connection: %s\n", mosquitto_strerror(rc));
+            g.lost = 1;
+        }
+    }
+    now = kf_bench_now();
+    if (now - last_misc >= 1) {
+        last_misc = now;
+        for (nfds_t i = 0; i < n; i++)
+            mosquitto_loop_misc(m[i]);
+    }
+}
+
+/* Publish d's next frame on c: 1 published, -1 failed for good (g.lost set). */
 static int publish_next(struct conn *c, struct device *d)
 {
-    MQTTAsync_message msg = MQTTAsync_message_initializer;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    int rc;
+    int rc = mosquitto_publish(c->client, NULL, d->topic, d->lens[d->next], d->frames[d->next], 1,
+                               false);
 
-    msg.payload = d->frames[d->next];
-    msg.payloadlen = d->lens[d->next];
-    msg.qos = 1;
-    ro.onSuccess = on_published;
-    ro.onFailure = on_publish_fail;
-    ro.context = c;
-    atomic_fetch_add(&c->inflight, 1);
-    rc = MQTTAsync_sendMessage(c->client, d->topic, &msg, &ro);
-    if (rc == MQTTASYNC_SUCCESS)
-        return 1;
-    atomic_fetch_sub(&c->inflight, 1);
-    if (rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT || rc == MQTTASYNC_NO_MORE_MSGIDS ||
-        rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
-        return 0; /* retried after the next PUBACK */
-    fprintf(stderr, "kf-loadgen: publish: %d\n", rc);
-    atomic_store(&g.lost, 1);
-    return -1;
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "kf-loadgen: publish: %s\n", mosquitto_strerror(rc));
+        g.lost = 1;
+        return -1;
+    }
+    c->inflight++;
+    return 1;
 }
 
 /* The frames of d its server has acknowledged (its mark, in frames). */
 static uint32_t frames_acked(struct device *d)
 {
-    uint64_t acked = atomic_load(&d->acked_seq);
+    uint64_t acked = d->acked_seq;
 
     return acked >= g.start_seq ? (uint32_t)((acked - g.start_seq + 1) / g.nrec) : 0;
 }
@@ -646,8 +635,7 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0)
         return 1;
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cv, NULL);
+    mosquitto_lib_init();
 
     rc = load_fleet(fleet, ndev_limit);
     if (rc < 0) {
@@ -677,7 +665,6 @@ int main(int argc, char **argv)
     }
     qsort(g.by_id, g.ndevs, sizeof(*g.by_id), cmp_by_id);
     /* Every device starts with frames to publish. */
-    pthread_mutex_init(&g.ready_mu, NULL);
     g.ready = calloc(g.ndevs, sizeof(*g.ready));
     work = calloc(g.ndevs, sizeof(*work));
     if (!g.ready || !work)
@@ -715,34 +702,31 @@ int main(int argc, char **argv)
     /* Connect everything. */
     if (g.wait_acks > 0) {
         snprintf(id, sizeof(id), "kf-loadgen-%ld-acks", (long)getpid());
-        if (client_new(&g.ack_client, uri, id, NULL, on_ack) != MQTTASYNC_SUCCESS ||
-            client_connect(g.ack_client, NULL, on_ack_connect, on_ack_connect_fail) !=
-                MQTTASYNC_SUCCESS)
+        g.ack_client = client_new(uri, id, &g);
+        if (!g.ack_client)
             return 1;
     }
     for (uint32_t c = 0; c < g.nconns; c++) {
         snprintf(id, sizeof(id), "kf-loadgen-%ld-%u", (long)getpid(), c);
-        if (client_new(&g.conns[c].client, uri, id, &g.conns[c], on_message_ignore) !=
-                MQTTASYNC_SUCCESS ||
-            client_connect(g.conns[c].client, &g.conns[c], on_connect, on_connect_fail) !=
-                MQTTASYNC_SUCCESS)
+        g.conns[c].client = client_new(uri, id, &g.conns[c]);
+        if (!g.conns[c].client)
             return 1;
     }
     for (double until = kf_bench_now() + 10;;) {
         uint32_t up = 0;
-        int bad = g.wait_acks > 0 && atomic_load(&g.ack_ready) < 0;
+        int bad = g.lost || g.ack_connected < 0 || g.ack_ready < 0;
 
         for (uint32_t c = 0; c < g.nconns; c++) {
-            up += atomic_load(&g.conns[c].connected) == 1;
-            bad |= atomic_load(&g.conns[c].connected) < 0;
+            up += g.conns[c].connected == 1;
+            bad |= g.conns[c].connected < 0;
         }
-        if (up == g.nconns && (g.wait_acks <= 0 || atomic_load(&g.ack_ready) == 1))
+        if (up == g.nconns && (g.wait_acks <= 0 || g.ack_ready == 1))
             break;
         if (bad || kf_bench_now() > until) {
             fprintf(stderr, "kf-loadgen: cannot connect/subscribe to %s\n", uri);
             return 1;
         }
-        wait_a_little();
+        pump(1);
     }
 
     /* The timed window. */
@@ -756,10 +740,10 @@ int main(int argc, char **argv)
         int resending = g.resend_after > 0 && g.device_window > 0;
         double now = kf_bench_now(); /* one clock read a pass, not one per device */
 
-        if (atomic_load(&g.lost))
+        if (g.lost)
             break;
         if (first_sent >= total &&
-            (!resending || atomic_load(&g.devices_done) >= g.ndevs || now > t0 + g.wait_acks))
+            (!resending || g.devices_done >= g.ndevs || now > t0 + g.wait_acks))
             break;
 
         /* The agent's ack timeout: nothing acknowledged for a while, so rewind. Looked for
@@ -769,7 +753,7 @@ int main(int argc, char **argv)
             for (uint32_t i = 0; i < g.ndevs; i++) {
                 struct device *d = &g.devs[i];
                 uint32_t acked_frames_d = frames_acked(d);
-                double moved = (double)atomic_load(&d->ack_ns) * 1e-9;
+                double moved = (double)d->ack_ns * 1e-9;
 
                 if (d->next > acked_frames_d &&
                     now - (moved > d->out_since ? moved : d->out_since) > g.resend_after) {
@@ -780,13 +764,11 @@ int main(int argc, char **argv)
                 }
             }
         }
-        pthread_mutex_lock(&g.ready_mu);
         t = g.ready;
         g.ready = work;
         work = t;
         n = g.nready;
         g.nready = 0;
-        pthread_mutex_unlock(&g.ready_mu);
         for (uint32_t k = 0; k < n; k++) {
             struct device *d = &g.devs[work[k]];
             struct conn *c = &g.conns[d->conn];
@@ -795,14 +777,11 @@ int main(int argc, char **argv)
 
             if (g.rate > 0 && (double)sent >= g.rate * (kf_bench_now() - t0) + 1) {
                 /* The rate is reached: the rest wait for a later pass, still queued. */
-                pthread_mutex_lock(&g.ready_mu);
                 memcpy(g.ready + g.nready, work + k, (n - k) * sizeof(*work));
                 g.nready += n - k;
-                pthread_mutex_unlock(&g.ready_mu);
                 break;
             }
-            /* Cleared before the mark is read: an ACK after this queues it again. */
-            atomic_store(&d->queued, 0);
+            d->queued = 0;
             acked_frames_d = frames_acked(d);
             if (g.device_window > 0 && acked_frames_d + g.device_window < limit)
                 limit = acked_frames_d + g.device_window;
@@ -810,7 +789,7 @@ int main(int argc, char **argv)
                 continue;
             /* One frame per device a pass: the devices' frames interleave, as an
              * agent's would. */
-            if (!atomic_load(&g.lost) && atomic_load(&c->inflight) < g.inflight)
+            if (!g.lost && c->inflight < g.inflight)
                 r = publish_next(c, d);
             if (r > 0) {
                 published(d, now, &sent, &first_sent);
@@ -819,43 +798,43 @@ int main(int argc, char **argv)
             if (d->next < limit)
                 ready_push(work[k]); /* more to publish, or no room now: next pass */
         }
-        if (!progress)
-            wait_a_little();
+        /* PUBACKs and ACKs in, queued bytes out; a pass that published nothing waits
+         * for one. */
+        pump(progress ? 0 : 1);
     }
     /* Wait for the broker's PUBACKs. */
     for (;;) {
         uint64_t done = 0;
 
         for (uint32_t c = 0; c < g.nconns; c++)
-            done += atomic_load(&g.conns[c].completed);
-        if (done >= sent || atomic_load(&g.lost)) {
+            done += g.conns[c].completed;
+        if (done >= sent || g.lost) {
             t_pub_end = kf_bench_now();
             break;
         }
-        wait_a_little();
+        pump(1);
     }
     t_end = t_pub_end;
     if (g.wait_acks > 0) {
         double until = t_pub_end + g.wait_acks;
 
-        while (atomic_load(&g.devices_done) < g.ndevs && kf_bench_now() < until &&
-               !atomic_load(&g.lost)) {
-            double last = (double)atomic_load(&g.progress_ns) * 1e-9;
+        while (g.devices_done < g.ndevs && kf_bench_now() < until && !g.lost) {
+            double last = (double)g.progress_ns * 1e-9;
 
             /* Frames the server dropped (its inbox full) are never acknowledged: stop
              * waiting once nothing has moved for a while. */
             if (kf_bench_now() - (last > t_pub_end ? last : t_pub_end) > g.ack_idle)
                 break;
-            wait_a_little();
+            pump(1);
         }
-        if (atomic_load(&g.devices_done) == g.ndevs)
-            t_end = (double)atomic_load(&g.last_ack_ns) * 1e-9;
+        if (g.devices_done == g.ndevs)
+            t_end = (double)g.last_ack_ns * 1e-9;
         else /* up to the last ACK */
-            t_end = (double)atomic_load(&g.progress_ns) * 1e-9;
+            t_end = (double)g.progress_ns * 1e-9;
         if (t_end <= t0)
             t_end = kf_bench_now();
         for (uint32_t i = 0; i < g.ndevs; i++) {
-            uint64_t a = atomic_load(&g.devs[i].acked_seq);
+            uint64_t a = g.devs[i].acked_seq;
 
             acked_frames += a >= g.start_seq ? (a - g.start_seq + 1) / g.nrec : 0;
         }
@@ -873,7 +852,7 @@ int main(int argc, char **argv)
     if (g.wait_acks > 0)
         printf(",\"acks_received\":%llu,\"devices_acked\":%u,\"acked_frames\":%llu,"
                "\"commit_s\":%.3f,\"commit_rate\":%.1f,\"commit_records_rate\":%.1f",
-               (unsigned long long)atomic_load(&g.acks_received), atomic_load(&g.devices_done),
+               (unsigned long long)g.acks_received, g.devices_done,
                (unsigned long long)acked_frames, window_s, (double)acked_frames / window_s,
                (double)(acked_frames * g.nrec) / window_s);
     if (g.resend_after > 0)
@@ -885,33 +864,31 @@ int main(int argc, char **argv)
     printf("]}\n");
     fflush(stdout);
 
-    if (atomic_load(&g.lost) || first_sent < total)
+    if (g.lost || first_sent < total)
         status = 1;
-    if (g.wait_acks > 0 && atomic_load(&g.devices_done) < g.ndevs) {
-        fprintf(stderr, "kf-loadgen: only %u of %u devices fully acknowledged\n",
-                atomic_load(&g.devices_done), g.ndevs);
+    if (g.wait_acks > 0 && g.devices_done < g.ndevs) {
+        fprintf(stderr, "kf-loadgen: only %u of %u devices fully acknowledged\n", g.devices_done,
+                g.ndevs);
         status = 3;
     }
-    for (uint32_t c = 0; c < g.nconns; c++) {
-        MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
+    /* DISCONNECT goes out as it is queued (no loop thread), after any bytes still queued. */
+    g.closing = 1;
+    for (uint32_t c = 0; c <= g.nconns; c++) {
+        struct mosquitto *m = c < g.nconns ? g.conns[c].client : g.ack_client;
 
-        dopt.timeout = 1000;
-        MQTTAsync_disconnect(g.conns[c].client, &dopt);
+        if (m)
+            mosquitto_disconnect(m);
     }
-    if (g.wait_acks > 0) {
-        MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
-
-        dopt.timeout = 1000;
-        MQTTAsync_disconnect(g.ack_client, &dopt);
-    }
-    usleep(200000);
+    for (int i = 0; i < 10; i++)
+        pump(10);
     for (uint32_t c = 0; c < g.nconns; c++) {
-        MQTTAsync_destroy(&g.conns[c].client);
+        mosquitto_destroy(g.conns[c].client);
         free(g.conns[c].arena);
         free(g.conns[c].devs);
     }
-    if (g.wait_acks > 0)
-        MQTTAsync_destroy(&g.ack_client);
+    if (g.ack_client)
+        mosquitto_destroy(g.ack_client);
+    mosquitto_lib_cleanup();
     for (uint32_t i = 0; i < g.ndevs; i++) {
         free(g.devs[i].frames);
         free(g.devs[i].lens);
