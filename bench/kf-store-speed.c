@@ -13,7 +13,8 @@
  * tenth as many crypto_sign_verify_detached over such a frame's signed bytes, for the
  * ratio that BENCHMARKS.md reports: the store's share of the budget of 1.5 verifications
  * per message, against verifications made over the same seconds and between the same
- * commits (measured in a loop of their own they come out 20-25% cheaper: warm caches).
+ * commits (in a loop of their own they came out about a fifth cheaper, 59-72 against
+ * 74-80 us: warm caches).
  * --sql runs SQL on each fresh store before the commits, to measure a variant of the
  * schema without building it (e.g. an index dropped); --profile adds SQLite's own wall time
  * per statement, per frame. Prints a human summary on stderr and one JSON object on stdout.
