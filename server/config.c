@@ -186,7 +186,8 @@ static int kf_cfg_handler(void *user, const char *section, const char *name, con
 static int kf_cfg_broker(const struct kf_kioskd_config *cfg, char *msg, size_t cap)
 {
     if (cfg->mqtt_ca_file[0] != '\0' && !kf_brokerpw_uri_tls(cfg->mqtt_uri)) {
-        snprintf(msg, cap, "mqtt.ca_file: needs an ssl:// or mqtts:// uri, not \"%s\"",
+        /* The uri cut to fit the message: enough to recognise it. */
+        snprintf(msg, cap, "mqtt.ca_file: needs an ssl:// or mqtts:// uri, not \"%.160s\"",
                  cfg->mqtt_uri);
         return -EINVAL;
     }
