@@ -14,7 +14,6 @@
 enum {
     KF__LINK_EV_SUBSCRIBED = 0x01,
     KF__LINK_EV_SUB_FAILED = 0x02,
-    KF__LINK_EV_CONNECT_FAILED = 0x04,
     KF__LINK_EV_LOST = 0x08,
     KF__LINK_EV_DISCONNECTED = 0x10,
 };
@@ -75,6 +74,7 @@ static void kf__link_on_connected(void *ctx, char *cause)
     }
 }
 
+/* Paho thread. Only logged: Paho's automatic reconnect retries (link.h). */
 static void kf__link_on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     struct kf_link *l = ctx;
@@ -83,7 +83,6 @@ static void kf__link_on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
             resp != NULL && resp->message != NULL ? resp->message
             : resp != NULL                        ? kf_strerror(kf_err_from_paho(resp->code))
                                                   : "?");
-    kf__link_post(l, KF__LINK_EV_CONNECT_FAILED);
 }
 
 static void kf__link_on_lost(void *ctx, char *cause)
@@ -221,6 +220,9 @@ static int kf__link_connect(struct kf_link *l)
         co.ssl = &so;
     }
     rc = MQTTAsync_connect(l->client, &co);
+    if (rc == MQTTASYNC_SUCCESS) {
+        l->connect_accepted = 1;
+    }
     return kf_err_from_paho(rc);
 }
 
@@ -250,6 +252,9 @@ static void kf__link_on_timer(uv_timer_t *t)
     if (l->connected) {
         kf__link_subscribe_again(l);
         return;
+    }
+    if (l->connect_accepted) {
+        return; /* Paho reconnects by itself, and kf__link_on_connected subscribes */
     }
     rc = kf__link_connect(l);
     if (rc != 0) {
@@ -289,11 +294,6 @@ static void kf__link_on_async(uv_async_t *a)
     }
     if ((ev & KF__LINK_EV_SUB_FAILED) && !l->stopping) {
         l->connected = 1;
-        kf__link_schedule_retry(l);
-    }
-    /* After a first connect Paho's automatic reconnect owns retries (it reports each failed
-     * attempt through the same callback); before it, we retry with our own backoff. */
-    if ((ev & KF__LINK_EV_CONNECT_FAILED) && !l->stopping && !l->connected && !l->subscribed_once) {
         kf__link_schedule_retry(l);
     }
     if ((ev & KF__LINK_EV_DISCONNECTED) && l->stopping && !l->stopped) {

@@ -10,6 +10,12 @@
  * Paho runs with MQTTCLIENT_PERSISTENCE_NONE and cleansession=0 under a fixed client id: the
  * broker keeps our subscriptions and queues QoS 1 frames while kioskd is down. Every
  * (re)connect subscribes again. All functions: loop thread only, unless noted.
+ *
+ * Once Paho has accepted one MQTTAsync_connect, its automatic reconnect owns every retry,
+ * after a failed first connect as after a lost connection: the loop never calls
+ * MQTTAsync_connect again. That call frees and replaces Paho's copies of the connect options
+ * (TLS options, user name, password) outside Paho's lock, while Paho's own attempt may be
+ * reading them on its threads (a use after free there).
  */
 #ifndef KF_SERVER_LINK_H
 #define KF_SERVER_LINK_H
@@ -87,6 +93,7 @@ struct kf_link {
 
     /* loop thread only */
     int started, stopping, stopped, subscribed_once, connected;
+    int connect_accepted; /* MQTTAsync_connect succeeded once: Paho retries from now on */
     unsigned retry_ms;
     uint64_t publish_failures;
     void (*closed_cb)(struct kf_link *l);

@@ -5,3 +5,7 @@ kf_unit_test(test_pipeline kf_server_core)
 add_dependencies(test_pipeline kioskd)
 target_compile_definitions(test_pipeline PRIVATE KF_KIOSKD_BIN="$<TARGET_FILE:kioskd>"
                                                  KF_MOSQUITTO_BIN="/usr/sbin/mosquitto")
+# server/link.c against a real mosquitto; MQTTAsync_connect is wrapped to count the calls.
+kf_unit_test(test_link kf_server_core)
+target_link_options(test_link PRIVATE -Wl,--wrap=MQTTAsync_connect)
+target_compile_definitions(test_link PRIVATE KF_MOSQUITTO_BIN="/usr/sbin/mosquitto")
