@@ -382,6 +382,20 @@ struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n)
     return head;
 }
 
+void kf_link_drop(struct kf_link *l)
+{
+    size_t n, bytes = 0;
+    struct kf_frame *f = kf_link_take(l, &n);
+
+    while (f != NULL) {
+        struct kf_frame *next = f->next;
+        bytes += f->cost;
+        free(f);
+        f = next;
+    }
+    kf_link_release(l, n, bytes);
+}
+
 void kf_link_release(struct kf_link *l, size_t n, size_t bytes)
 {
     pthread_mutex_lock(&l->mu);
@@ -457,23 +471,13 @@ static void kf__link_on_close(uv_handle_t *h)
 
 void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l))
 {
-    struct kf_frame *f;
-    size_t n, bytes = 0;
-
     /* On the loop thread, never inside a Paho callback: destroying here is allowed. After
      * this no Paho thread touches l. */
     if (l->client != NULL) {
         MQTTAsync_destroy(&l->client);
         l->client = NULL;
     }
-    f = kf_link_take(l, &n);
-    while (f != NULL) {
-        struct kf_frame *next = f->next;
-        bytes += f->cost;
-        free(f);
-        f = next;
-    }
-    kf_link_release(l, n, bytes);
+    kf_link_drop(l);
     l->closed_cb = cb;
     l->nclosing = 2;
     uv_close((uv_handle_t *)&l->async, kf__link_on_close);

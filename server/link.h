@@ -103,11 +103,15 @@ struct kf_link {
 /* Initialize (creates the Paho client and both handles; no network yet). 0 or -errno. */
 int kf_link_init(struct kf_link *l, uv_loop_t *loop, const struct kf_link_opts *opts,
                  const struct kf_link_cbs *cbs, void *ud);
-/* Start connecting (retried with backoff until kf_link_stop). */
+/* Start connecting: retried with backoff until Paho accepts a connect, by Paho from then on
+ * (see above). */
 int kf_link_start(struct kf_link *l);
 /* Take the whole inbox; returns owned list (NULL if empty) and its length in *ret_n.
  * Taken frames stay "held" until released. */
 struct kf_frame *kf_link_take(struct kf_link *l, size_t *ret_n);
+/* Take the whole inbox and free it, released at once (closing, or an owner that keeps
+ * nothing). */
+void kf_link_drop(struct kf_link *l);
 /* n frames of bytes cost in all (the sum of their kf_frame.cost) were freed by their owner.
  * Any thread. */
 void kf_link_release(struct kf_link *l, size_t n, size_t bytes);

@@ -6,16 +6,11 @@
  * may be reading them for an attempt of its own: a use after free in Paho's threads. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +22,7 @@
 #include <kf/time.h>
 
 #include "link.h"
+#include "testproc.h"
 
 int __real_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *options);
 int __wrap_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *options);
@@ -37,49 +33,6 @@ int __wrap_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *o
 {
     atomic_fetch_add(&connect_calls, 1);
     return __real_MQTTAsync_connect(handle, options);
-}
-
-/* ---- helpers ---- */
-
-static int64_t mono_ms(void)
-{
-    return kf_mono_us() / 1000;
-}
-
-static int port_free(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Start a program with its output in logpath; it dies with the test process. */
-static pid_t spawn(const char *logpath, char *const argv[])
-{
-    pid_t parent = getpid(), pid = fork();
-
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd;
-
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(126);
-        fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
 }
 
 /* ---- the link on a loop, the broker started late ---- */
@@ -96,17 +49,8 @@ struct late {
 
 static void on_frames(struct kf_link *l, void *ud)
 {
-    size_t n, bytes = 0;
-    struct kf_frame *f = kf_link_take(l, &n);
-
     (void)ud;
-    while (f != NULL) {
-        struct kf_frame *next = f->next;
-        bytes += f->cost;
-        free(f);
-        f = next;
-    }
-    kf_link_release(l, n, bytes);
+    kf_link_drop(l);
 }
 
 static void on_up(struct kf_link *l, int first, void *ud)
@@ -133,28 +77,13 @@ static void on_stopped(struct kf_link *l, void *ud)
     kf_link_close(l, on_closed);
 }
 
-static void start_broker(struct late *t)
-{
-    FILE *f = fopen(t->conf, "w");
-
-    cr_assert(f != NULL);
-    fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n",
-            t->port);
-    if (getuid() == 0) {
-        fprintf(f, "user root\n"); /* a change of user would clear the death signal */
-    }
-    fclose(f);
-    char *argv[] = {KF_MOSQUITTO_BIN, "-c", t->conf, NULL};
-    t->mosq = spawn(t->log, argv);
-}
-
 static void on_tick(uv_timer_t *h)
 {
     struct late *t = h->data;
-    int64_t now = mono_ms();
+    int64_t now = kf_test_mono_ms();
 
     if (t->mosq == 0 && now >= t->broker_at_ms) {
-        start_broker(t);
+        t->mosq = kf_test_mosquitto(t->port, t->conf, t->log, NULL);
     }
     if (t->ups > 0 || now >= t->deadline_ms) {
         uv_timer_stop(h);
@@ -177,12 +106,7 @@ Test(link, failed_first_connect_is_retried_by_paho_alone, .timeout = 60)
 
     memset(&t, 0, sizeof(t));
     kf_mqtt_global_init();
-    srand((unsigned)getpid() ^ (unsigned)time(NULL));
-    for (int tries = 0; tries < 50 && t.port == 0; tries++) {
-        int p = 20000 + rand() % 20000;
-        t.port = port_free(p) ? p : 0;
-    }
-    cr_assert(t.port != 0);
+    t.port = kf_test_free_port();
     snprintf(t.dir, sizeof(t.dir), "/tmp/kf-link-XXXXXX");
     cr_assert(mkdtemp(t.dir) != NULL);
     snprintf(t.conf, sizeof(t.conf), "%s/broker.conf", t.dir);
@@ -205,7 +129,7 @@ Test(link, failed_first_connect_is_retried_by_paho_alone, .timeout = 60)
     cr_assert_eq(kf_link_init(&t.link, &loop, &lo, &cbs, &t), 0);
     uv_timer_init(&loop, &t.tick);
     t.tick.data = &t;
-    t.start_ms = mono_ms();
+    t.start_ms = kf_test_mono_ms();
     t.broker_at_ms = t.start_ms + 2500;
     t.deadline_ms = t.start_ms + 40000;
     atomic_store(&connect_calls, 0);

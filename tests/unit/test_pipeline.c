@@ -3,16 +3,12 @@
  * frames sealed and published with Paho, ACKs checked against the server's public key. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +28,7 @@
 #include "pipeline.h"
 #include "registry.h"
 #include "store.h"
+#include "testproc.h"
 
 /* ---- helpers ---- */
 
@@ -334,86 +331,6 @@ Test(pipeline, latency_quantiles)
 
 /* ---- end to end: mosquitto + kioskd + Paho ---- */
 
-static int64_t mono_ms(void)
-{
-    return kf_mono_us() / 1000;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int port_free(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-static int port_open(int port)
-{
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Start a program with its output in logpath. It dies with the test process, so a failed
- * assertion (which ends the test before its cleanup) leaves no broker or kioskd behind. */
-static pid_t spawn(const char *logpath, char *const argv[])
-{
-    pid_t parent = getpid(), pid = fork();
-
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int fd;
-
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(126);
-        fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Wait for pid with a deadline; returns the wait status or -1 (then kills it). */
-static int reap(pid_t pid, int64_t timeout_ms)
-{
-    int64_t end = mono_ms() + timeout_ms;
-    int st;
-
-    while (mono_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            return st;
-        }
-        nap_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 struct acks {
     pthread_mutex_t mu;
     /* The ACK key of each registered device, as the device derives it: an ACK counts only
@@ -502,14 +419,14 @@ static void publish(MQTTAsync c, const char *topic, const uint8_t *buf, size_t l
 static void expect_ack(struct acks *a, const char *dev, uint64_t want, int min_count,
                        int64_t timeout_ms)
 {
-    int64_t end = mono_ms() + timeout_ms;
+    int64_t end = kf_test_mono_ms() + timeout_ms;
     uint64_t hwm = 0;
 
-    while (mono_ms() < end) {
+    while (kf_test_mono_ms() < end) {
         if (acks_get(a, dev, &hwm) >= min_count && hwm == want) {
             return;
         }
-        nap_ms(20);
+        kf_test_nap_ms(20);
     }
     cr_assert_fail("no ack %llu for %s (last %llu)", (unsigned long long)want, dev,
                    (unsigned long long)hwm);
@@ -583,30 +500,11 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
     if (access(fixture, R_OK) != 0) {
         fixture = KF_SOURCE_DIR "/fixtures/deployment.json";
     }
-    srand((unsigned)getpid() ^ (unsigned)time(NULL));
-    for (int tries = 0; tries < 50 && e->port == 0; tries++) {
-        int p = 20000 + rand() % 20000;
-        e->port = port_free(p) ? p : 0;
-    }
-    cr_assert(e->port != 0);
-
-    f = fopen(e->path[P_BCONF], "w");
-    cr_assert(f != NULL);
-    fprintf(f,
-            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 100000\nmax_inflight_messages 1000\nlog_dest stderr\n",
-            e->port);
-    if (getuid() == 0) {
-        /* Not the user mosquitto: a change of user would clear the death signal (spawn). */
-        fprintf(f, "user root\n");
-    }
-    fclose(f);
-    char *margv[] = {KF_MOSQUITTO_BIN, "-c", e->path[P_BCONF], NULL};
-    e->mosq = spawn(e->path[P_BLOG], margv);
-    for (int64_t end = mono_ms() + 10000; !port_open(e->port) && mono_ms() < end;) {
-        nap_ms(50);
-    }
-    cr_assert(port_open(e->port), "mosquitto did not start (see %s)", e->path[P_BLOG]);
+    e->port = kf_test_free_port();
+    e->mosq = kf_test_mosquitto(e->port, e->path[P_BCONF], e->path[P_BLOG],
+                                "max_queued_messages 100000\nmax_inflight_messages 1000\n");
+    cr_assert(kf_test_wait_port(e->port, 10000), "mosquitto did not start (see %s)",
+              e->path[P_BLOG]);
 
     crypto_sign_keypair(e->spk, e->ssk);
     crypto_sign_keypair(e->pk1, e->sk1);
@@ -638,7 +536,7 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
             e->path[P_DB], e->port, (int)getpid(), e->path[P_KEY], e->path[P_STATS], extra_ini);
     fclose(f);
     char *kargv[] = {KF_KIOSKD_BIN, "-c", e->path[P_INI], NULL};
-    e->kd = spawn(e->path[P_KLOG], kargv);
+    e->kd = kf_test_spawn(e->path[P_KLOG], kargv);
 
     pthread_mutex_init(&e->acks.mu, NULL);
     e->acks.keys[0].dev = "KSK-T-0001";
@@ -653,8 +551,8 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
     co.onSuccess = on_connected_flag;
     co.context = (void *)&e->connected;
     cr_assert_eq(MQTTAsync_connect(e->cli, &co), MQTTASYNC_SUCCESS);
-    for (int64_t end = mono_ms() + 10000; !e->connected && mono_ms() < end;) {
-        nap_ms(20);
+    for (int64_t end = kf_test_mono_ms() + 10000; !e->connected && kf_test_mono_ms() < end;) {
+        kf_test_nap_ms(20);
     }
     cr_assert(e->connected);
     cr_assert_eq(MQTTAsync_subscribe(e->cli, "kf/v1/+/ack", 1, &ro), MQTTASYNC_SUCCESS);
@@ -668,14 +566,14 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
 
     /* HELLO until kioskd is up and answers: ACK(0) */
     uint64_t hwm = 99;
-    int64_t end = mono_ms() + 30000;
+    int64_t end = kf_test_mono_ms() + 30000;
     len = seal_json(KF_MSG_HELLO, "KSK-T-0001", e->t1h, e->sk1, 1, "{\"agent\":\"test\"}", buf,
                     sizeof(buf));
-    while (acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && mono_ms() < end) {
+    while (acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && kf_test_mono_ms() < end) {
         publish(e->cli, e->t1h, buf, len);
-        for (int64_t w = mono_ms() + 1000;
-             acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && mono_ms() < w;) {
-            nap_ms(20);
+        for (int64_t w = kf_test_mono_ms() + 1000;
+             acks_get(&e->acks, "KSK-T-0001", &hwm) == 0 && kf_test_mono_ms() < w;) {
+            kf_test_nap_ms(20);
         }
     }
     cr_assert(acks_get(&e->acks, "KSK-T-0001", &hwm) > 0, "kioskd never acked (see %s)",
@@ -695,10 +593,10 @@ static json_t *e2e_stop_kioskd(struct e2e *e)
     cr_assert_eq(e->acks.bad, 0, "an ack did not verify with the server key");
     pthread_mutex_unlock(&e->acks.mu);
     MQTTAsync_disconnect(e->cli, NULL);
-    nap_ms(100);
+    kf_test_nap_ms(100);
     MQTTAsync_destroy(&e->cli);
     cr_assert_eq(kill(e->kd, SIGTERM), 0);
-    status = reap(e->kd, 30000);
+    status = kf_test_reap(e->kd, 30000);
     cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "kioskd did not stop cleanly (status %d, see %s)", status, e->path[P_KLOG]);
     s = json_load_file(e->path[P_STATS], 0, &err);
@@ -711,7 +609,7 @@ static void e2e_cleanup(struct e2e *e)
     char wal[620];
 
     kill(e->mosq, SIGTERM);
-    reap(e->mosq, 10000);
+    kf_test_reap(e->mosq, 10000);
     if (getenv("KF_TEST_KEEP") != NULL) {
         return; /* keep the logs and the database for a look */
     }
@@ -807,21 +705,21 @@ Test(pipeline, overload_drops_unacked_and_resend_loses_nothing, .timeout = 110)
 
     e2e_start(&e, "[limits]\ninbox_max = 16\nverify_batch_max = 4\ncommit_batch_max = 8\n");
     publish_from(&e, 0, nframes, per, buf);
-    end = mono_ms() + 90000;
-    quiet = mono_ms() + 1500;
-    while (mono_ms() < end) {
+    end = kf_test_mono_ms() + 90000;
+    quiet = kf_test_mono_ms() + 1500;
+    while (kf_test_mono_ms() < end) {
         acks_get(&e.acks, "KSK-T-0001", &hwm);
         if (hwm == want)
             break;
         if (hwm != last) {
             last = hwm;
-            quiet = mono_ms() + 1500;
-        } else if (mono_ms() > quiet) {
+            quiet = kf_test_mono_ms() + 1500;
+        } else if (kf_test_mono_ms() > quiet) {
             /* no progress: rewind to the high-water mark and resend, as an agent does */
             publish_from(&e, (uint32_t)(hwm / per), nframes, per, buf);
-            quiet = mono_ms() + 1500;
+            quiet = kf_test_mono_ms() + 1500;
         }
-        nap_ms(20);
+        kf_test_nap_ms(20);
     }
     cr_assert_eq(hwm, want, "hwm %llu, want %llu", (unsigned long long)hwm,
                  (unsigned long long)want);
