@@ -35,10 +35,10 @@
 #include <kf/time.h>
 
 #include "bench_util.h"
-#include "registry.h"
-#include "store.h"
-#include "store_int.h" /* the connection, for --sql and --profile */
-#include "store_query.h"
+#include "store/registry.h"
+#include "store/store.h"
+#include "store/sqlite/int.h" /* the connection, for --sql and --profile */
+#include "store/query.h"
 
 #define MAX_RUNS 50
 /* Verifications after each batch: about a tenth of the batch's frames. */

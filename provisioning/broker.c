@@ -21,8 +21,8 @@
 
 #include "broker.h"
 #include "prov.h"
-#include "store_broker.h"
-#include "store_query.h"
+#include "store/broker.h"
+#include "store/query.h"
 
 #define KF_PASSWD_MAX (64u << 20) /* an old password file larger than this is not ours */
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* The ACL file broker-sync writes (static: every rule is in terms of the username). */
 extern const char kf_broker_acl_text[];

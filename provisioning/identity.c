@@ -17,10 +17,10 @@
 #include <kf/time.h>
 
 #include "prov.h"
-#include "registry.h"
-#include "store.h"
-#include "store_identity.h"
-#include "store_query.h"
+#include "store/registry.h"
+#include "store/store.h"
+#include "store/identity.h"
+#include "store/query.h"
 
 int kf_prov_parse_ttl(const char *s, int64_t *ret_ms)
 {

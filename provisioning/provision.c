@@ -24,10 +24,10 @@
 
 #include "broker.h"
 #include "prov.h"
-#include "registry.h"
-#include "store.h"
-#include "store_broker.h"
-#include "store_query.h"
+#include "store/registry.h"
+#include "store/store.h"
+#include "store/broker.h"
+#include "store/query.h"
 
 #define KF_FLEET_MAX 100000
 

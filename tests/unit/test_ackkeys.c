@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "ackkeys.h"
+#include "kioskd/ackkeys.h"
 
 static uint8_t spk[32], ssk[64];
 

@@ -17,7 +17,7 @@
 
 #include <kf/time.h>
 
-#include "calendar.h"
+#include "rules/calendar.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)

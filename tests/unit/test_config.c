@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "kioskd/config.h"
 
 Test(config, defaults_and_required)
 {

@@ -21,7 +21,7 @@
 #include <kf/mqtt.h>
 #include <kf/time.h>
 
-#include "link.h"
+#include "kioskd/link.h"
 #include "testproc.h"
 
 int __real_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *options);

@@ -25,9 +25,9 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "pipeline.h"
-#include "registry.h"
-#include "store.h"
+#include "kioskd/pipeline.h"
+#include "store/registry.h"
+#include "store/store.h"
 #include "testproc.h"
 
 /* ---- helpers ---- */

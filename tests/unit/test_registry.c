@@ -5,7 +5,7 @@
 
 #include <criterion/criterion.h>
 
-#include "registry.h"
+#include "store/registry.h"
 
 static struct kf_reg_device dev(const char *id, int kind, struct kf_reg_key *keys, uint32_t n)
 {

@@ -28,7 +28,7 @@
 
 #include <kf/time.h>
 
-#include "sla.h"
+#include "rules/sla.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)

@@ -16,10 +16,10 @@
 #include <kf/record.h>
 #include <kf/time.h>
 
-#include "registry.h"
-#include "store.h"
-#include "store_query.h"
-#include "store_quarantine.h"
+#include "store/registry.h"
+#include "store/store.h"
+#include "store/query.h"
+#include "store/quarantine.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define FULL_FIXTURES KF_SOURCE_DIR "/fixtures/deployment.json"

@@ -13,9 +13,9 @@
 
 #include <kf/brokerpw.h>
 
-#include "store.h"
-#include "store_broker.h"
-#include "store_query.h"
+#include "store/store.h"
+#include "store/broker.h"
+#include "store/query.h"
 
 static char tmpdir[64];
 static char dbpath[128];

@@ -14,11 +14,11 @@
 #include <kf/brokerpw.h>
 #include <kf/ident.h>
 
-#include "registry.h"
-#include "store.h"
-#include "store_broker.h"
-#include "store_identity.h"
-#include "store_query.h"
+#include "store/registry.h"
+#include "store/store.h"
+#include "store/broker.h"
+#include "store/identity.h"
+#include "store/query.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define HOUR_MS (3600LL * 1000)

@@ -16,12 +16,12 @@
 #include <kf/record.h>
 #include <kf/time.h>
 
-#include "registry.h"
-#include "sla_view.h"
-#include "slasvc.h"
-#include "store.h"
-#include "store_query.h"
-#include "store_sla.h"
+#include "store/registry.h"
+#include "views/sla.h"
+#include "kioskd/slasvc.h"
+#include "store/store.h"
+#include "store/query.h"
+#include "store/sla.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define CALENDAR_2026 KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini"

@@ -1,0 +1,167 @@
+/* ctl_audit.c: kioskctl audit [verify] --server-pub FILE: print or verify the identity
+ * audit log (store_identity.h). The server's public key comes from outside the database:
+ * a key stored beside the log could be replaced together with it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kf/err.h>
+#include <kf/keyfile.h>
+#include <kf/time.h>
+
+#include "kioskctl/ctl.h"
+#include "store/identity.h"
+
+/* A .pub file holds the key as 64 hex digits on one line. */
+static int read_pub(const char *path, uint8_t pk[32])
+{
+    char line[160];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL)
+        return -errno;
+    if (fgets(line, sizeof(line), f) == NULL) {
+        fclose(f);
+        return -EBADMSG;
+    }
+    fclose(f);
+    n = strcspn(line, " \t\r\n");
+    line[n] = '\0';
+    return kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
+}
+
+struct list_ctx {
+    enum kf_ctl_format fmt;
+    json_t *arr;
+    int n;
+};
+
+static void csv_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static int list_one(const struct kf_audit_entry *e, void *ud)
+{
+    struct list_ctx *c = ud;
+    char at[40], hash[65];
+
+    kf_ms_format(e->at_ms, at, sizeof(at));
+    kf_hex_encode(e->hash, 32, hash, sizeof(hash));
+    c->n++;
+    if (c->fmt == KF_FMT_JSON) {
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)e->seq,
+                              "at", at, "actor", e->actor, "action", e->action, "subject",
+                              e->subject, "detail", e->detail, "hash", hash);
+        if (o == NULL || json_array_append_new(c->arr, o) != 0)
+            return -ENOMEM;
+    } else if (c->fmt == KF_FMT_CSV) {
+        printf("%lld,%s,", (long long)e->seq, at);
+        csv_str(e->actor);
+        putchar(',');
+        csv_str(e->action);
+        putchar(',');
+        csv_str(e->subject);
+        putchar(',');
+        csv_str(e->detail);
+        printf(",%s\n", hash);
+    } else {
+        printf("%5lld  %s  %-16s %-14s %-20s %s\n", (long long)e->seq, at, e->actor, e->action,
+               e->subject, e->detail);
+    }
+    return 0;
+}
+
+int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"server-pub", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *pub = NULL;
+    struct kf_store *st;
+    uint8_t pk[32], head[32];
+    int ch, verify = 0, r;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch != 'p') {
+            fprintf(stderr, "usage: kioskctl --db DB audit [verify] [--server-pub FILE]\n");
+            return 2;
+        }
+        pub = optarg;
+    }
+    if (optind < argc && strcmp(argv[optind], "verify") == 0) {
+        verify = 1;
+        optind++;
+    }
+    if (optind != argc || (verify && pub == NULL)) {
+        fprintf(stderr, "usage: kioskctl --db DB audit [verify --server-pub FILE]\n"
+                        "  verify needs the server's public key from outside the database\n");
+        return 2;
+    }
+    r = kf_store_open(c->db, KF_STORE_RDONLY, &st);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: cannot open database %s: %s\n", c->db, kf_strerror(r));
+        return 1;
+    }
+    if (!verify) {
+        struct list_ctx lc = {.fmt = c->fmt, .arr = json_array()};
+
+        if (c->fmt == KF_FMT_CSV)
+            printf("seq,at,actor,action,subject,detail,hash\n");
+        r = lc.arr != NULL ? kf_store_audit_each(st, list_one, &lc) : -ENOMEM;
+        if (r == 0 && c->fmt == KF_FMT_JSON) {
+            r = kf_ctl_emit_json(lc.arr);
+            lc.arr = NULL;
+        } else if (r == 0 && c->fmt == KF_FMT_TABLE && lc.n == 0) {
+            printf("(no entries)\n");
+        }
+        json_decref(lc.arr);
+        r = r < 0 ? kf_ctl_fail(st, "audit", r) : 0;
+    } else {
+        int64_t n = 0, bad = 0;
+        const char *what = NULL;
+        char hex[65];
+
+        r = read_pub(pub, pk);
+        if (r < 0) {
+            fprintf(stderr, "kioskctl: %s: not a public key file (%s)\n", pub, kf_strerror(r));
+            kf_store_free(st);
+            return 1;
+        }
+        r = kf_store_audit_verify(st, pk, &n, head, &bad, &what);
+        kf_hex_encode(head, 32, hex, sizeof(hex));
+        if (r < 0) {
+            r = kf_ctl_fail(st, "audit verify", r);
+        } else if (c->fmt == KF_FMT_JSON) {
+            json_t *o =
+                r == 0 ? json_pack("{s:b, s:I, s:s}", "intact", 1, "entries", (json_int_t)n, "head",
+                                   hex)
+                       : json_pack("{s:b, s:I, s:I, s:s}", "intact", 0, "entries", (json_int_t)n,
+                                   "first_bad_seq", (json_int_t)bad, "problem", what);
+            r = kf_ctl_emit_json(o) < 0 ? 1 : (r == 0 ? 0 : 3);
+        } else if (r == 0) {
+            printf("audit log intact: %lld entries, every hash chained and signed by the "
+                   "server key; head %s\n",
+                   (long long)n, hex);
+        } else {
+            printf("AUDIT LOG BROKEN at entry %lld: %s (%lld entries before it are intact)\n",
+                   (long long)bad, what, (long long)n);
+            r = 3;
+        }
+    }
+    kf_store_free(st);
+    if (fflush(stdout) != 0)
+        return 1;
+    return r;
+}

@@ -1,0 +1,723 @@
+/* ctl_sla.c: kioskctl's fleet-state and SLA commands (docs/guides/TECHNICIAN.md):
+ *
+ *   incidents, incident ID, state [--device ID], window list   read the store (sla_view.h)
+ *   ack, onsite, resolve, close, attribute, note               queue an action for kioskd
+ *   window add                                                 enter a planned window
+ *   sla --month YYYY-MM                                        the monthly report
+ *
+ * Actions are not applied here: kioskd's engine is the only one that decides (slasvc.h).
+ * kioskctl writes the action in sla_actions (one transaction), then waits for kioskd's
+ * outcome; if kioskd has not run for a while it says the action is queued. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kf/err.h>
+#include <kf/time.h>
+
+#include "kioskctl/ctl.h"
+#include "views/sla.h"
+#include "store/sla.h"
+
+#define KF__WAIT_DEFAULT_S 15
+#define KF__KIOSKD_QUIET_MS (120LL * 1000) /* no engine run for this long: kioskd is down */
+
+/* ---- Small helpers ----------------------------------------------------------------------- */
+
+static int usage_err(const char *msg)
+{
+    fprintf(stderr, "kioskctl: %s (kioskctl --help)\n", msg);
+    return 2;
+}
+
+/* "2026-11-27 09:31:02" in local time (Asia/Shanghai); "-" for 0. */
+const char *kf_ctl_local_time(int64_t ms, char *buf, size_t cap)
+{
+    char day[16];
+    int64_t sod;
+
+    if (ms == 0 || ms == KF_TIME_NEVER) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    sod = kf_floor_div(ms + KF_CST_OFFSET_MS, 1000) % 86400;
+    if (sod < 0)
+        sod += 86400;
+    kf_day_format(kf_local_day(ms), day, sizeof(day));
+    snprintf(buf, cap, "%s %02d:%02d:%02d", day, (int)(sod / 3600), (int)(sod / 60 % 60),
+             (int)(sod % 60));
+    return buf;
+}
+
+/* Seconds as "1h05m", "12m05s" or "40s" ("-12m05s" once past due). */
+const char *kf_ctl_dur(int64_t s, char *buf, size_t cap)
+{
+    int64_t a = s < 0 ? -s : s;
+
+    if (s == INT64_MAX)
+        snprintf(buf, cap, "never");
+    else if (a < 60)
+        snprintf(buf, cap, "%s%llds", s < 0 ? "-" : "", (long long)a);
+    else if (a < 3600)
+        snprintf(buf, cap, "%s%lldm%02llds", s < 0 ? "-" : "", (long long)(a / 60),
+                 (long long)(a % 60));
+    else
+        snprintf(buf, cap, "%s%lldh%02lldm", s < 0 ? "-" : "", (long long)(a / 3600),
+                 (long long)(a / 60 % 60));
+    return buf;
+}
+
+/* Parse a time: "now", "YYYY-MM-DD HH:MM[:SS]" or with a T, local time unless followed by
+ * "Z" (UTC) or "+HH:MM"/"-HH:MM". 0 or -EINVAL. */
+int kf_ctl_parse_time(const char *s, int64_t *ret)
+{
+    int32_t day;
+    int h = 0, m = 0, sec = 0, n = 0, oh = 0, om = 0;
+    char date[11], sep = 0, sign = 0;
+    const char *z;
+    int64_t off = KF_CST_OFFSET_MS;
+
+    if (strcmp(s, "now") == 0) {
+        *ret = kf_now_ms();
+        return 0;
+    }
+    if (strlen(s) < 16)
+        return -EINVAL;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    sep = s[10];
+    if (kf_day_parse(date, &day) < 0 || (sep != ' ' && sep != 'T') ||
+        sscanf(s + 11, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5)
+        return -EINVAL;
+    z = s + 16;
+    if (*z == ':') {
+        if (sscanf(z, ":%2d%n", &sec, &n) != 1 || n != 3)
+            return -EINVAL;
+        z += 3;
+    }
+    if (*z == 'Z') {
+        off = 0;
+        z++;
+    } else if (*z == '+' || *z == '-') {
+        sign = *z;
+        if (sscanf(z + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+            return -EINVAL;
+        off = (sign == '-' ? -1 : 1) * ((int64_t)oh * 3600 + om * 60) * 1000;
+        z += 6;
+    }
+    if (*z != '\0' || h > 23 || m > 59 || sec > 59)
+        return -EINVAL;
+    /* kf_day_start_ms is local midnight; shift to the given offset. */
+    *ret =
+        kf_day_start_ms(day) + KF_CST_OFFSET_MS - off + ((int64_t)h * 3600 + m * 60 + sec) * 1000;
+    return 0;
+}
+
+static int parse_id(const char *s, int64_t *ret)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v <= 0)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int kf_ctl_open_store(const struct kf_ctl *c, int write, struct kf_store **ret)
+{
+    int r = kf_store_open(c->db, write ? 0 : KF_STORE_RDONLY, ret);
+
+    if (r < 0)
+        fprintf(stderr, "kioskctl: cannot open database %s: %s\n", c->db,
+                r == -ENOENT ? "not a kioskfleet database" : kf_strerror(r));
+    return r;
+}
+
+/* ---- Building a table ------------------------------------------------------------------ */
+
+struct kf_qtable *kf_ctl_table_new(const char *title, const char *const *cols, const char *numeric)
+{
+    struct kf_qtable *t = calloc(1, sizeof(*t));
+    size_t n = 0;
+
+    while (cols[n] != NULL)
+        n++;
+    if (t == NULL)
+        return NULL;
+    t->ncols = n;
+    t->cols = calloc(n, sizeof(*t->cols));
+    t->numeric = calloc(n, sizeof(*t->numeric));
+    t->title = title ? strdup(title) : NULL;
+    if (t->cols == NULL || t->numeric == NULL || (title && t->title == NULL)) {
+        kf_qtable_free(t);
+        return NULL;
+    }
+    t->ncols = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((t->cols[i] = strdup(cols[i])) == NULL) {
+            kf_qtable_free(t);
+            return NULL;
+        }
+        t->ncols++;
+        t->numeric[i] = numeric != NULL && numeric[i] == 'n';
+    }
+    return t;
+}
+
+/* Append a row of t->ncols cells (NULL: no value). 0 or -ENOMEM. */
+int kf_ctl_table_row(struct kf_qtable *t, const char *const *cells)
+{
+    char **nc = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*nc));
+
+    if (nc == NULL)
+        return -ENOMEM;
+    t->cells = nc;
+    for (size_t c = 0; c < t->ncols; c++) {
+        char **slot = &t->cells[t->nrows * t->ncols + c];
+
+        *slot = cells[c] ? strdup(cells[c]) : NULL;
+        if (cells[c] && *slot == NULL) {
+            for (size_t k = 0; k < c; k++)
+                free(t->cells[t->nrows * t->ncols + k]);
+            return -ENOMEM;
+        }
+    }
+    t->nrows++;
+    return 0;
+}
+
+int kf_ctl_table_print_free(struct kf_qtable *t, enum kf_ctl_format fmt)
+{
+    int r = t ? kf_ctl_print_table(t, fmt) : -ENOMEM;
+
+    kf_qtable_free(t);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: output: %s\n", kf_strerror(r));
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- incidents, incident ID --------------------------------------------------------------- */
+
+static const char *breached(const struct kf_inc_clock *rs, const struct kf_inc_clock *rt)
+{
+    if (rs->breached && rt->breached)
+        return "response,restore";
+    return rs->breached ? "response" : rt->breached ? "restore" : "";
+}
+
+static const char *clock_left(const struct kf_inc_clock *c, int human, char *buf, size_t cap)
+{
+    if (!c->running)
+        return human ? "stopped" : NULL;
+    if (human)
+        return kf_ctl_dur(c->left_s, buf, cap);
+    snprintf(buf, cap, "%lld", (long long)c->left_s);
+    return c->left_s == INT64_MAX ? NULL : buf;
+}
+
+static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const char *const cols_h[] = {
+        "id",   "terminal", "device", "zone",          "bank",         "cause",    "part",
+        "attr", "state",    "since",  "response_left", "restore_left", "breached", NULL};
+    static const char *const cols_m[] = {"id",
+                                         "terminal",
+                                         "device",
+                                         "zone",
+                                         "bank",
+                                         "cause",
+                                         "part",
+                                         "attr",
+                                         "state",
+                                         "since",
+                                         "response_left_s",
+                                         "restore_left_s",
+                                         "breached",
+                                         NULL};
+    struct kf_sla_view_queue *q = NULL;
+    struct kf_qtable *t;
+    struct kf_store *st;
+    int human = c->fmt == KF_FMT_TABLE;
+    char err[256] = "";
+    int r;
+
+    if (argc != 1)
+        return usage_err(argv[0][8] == 's' ? "incidents takes no arguments" : "incident ID");
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    r = kf_sla_view_queue(st, kf_now_ms(), &q, err, sizeof(err));
+    kf_store_free(st);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: incidents: %s\n", err);
+        return 1;
+    }
+    t = kf_ctl_table_new(human ? "open incidents, most urgent first" : NULL,
+                         human ? cols_h : cols_m, "n..........n.");
+    for (size_t i = 0; t && i < q->n; i++) {
+        const struct kf_sla_queue_row *row = &q->rows[i];
+        const struct kf_incident *inc = row->inc;
+        const struct kf_sla_terminal *term = q->terms[i];
+        char id[24], since[32], rl[32], tl[32];
+        const char *cells[13];
+
+        snprintf(id, sizeof(id), "%lld", (long long)inc->id);
+        cells[0] = id;
+        cells[1] = inc->terminal;
+        cells[2] = term ? term->device_id : NULL;
+        cells[3] = term ? term->zone_id : NULL;
+        cells[4] = term ? term->bank : NULL;
+        cells[5] = inc->cause;
+        cells[6] = inc->periph ? kf_periph_name(inc->periph) : NULL;
+        cells[7] = kf_attr_name(inc->attr);
+        cells[8] = kf_inc_state_name(inc->state);
+        cells[9] = kf_ctl_local_time(inc->spans[0].start_ms, since, sizeof(since));
+        cells[10] = clock_left(&row->response, human, rl, sizeof(rl));
+        cells[11] = clock_left(&row->restore, human, tl, sizeof(tl));
+        cells[12] = breached(&row->response, &row->restore);
+        if (kf_ctl_table_row(t, cells) < 0) {
+            kf_qtable_free(t);
+            t = NULL;
+        }
+    }
+    kf_sla_view_queue_free(q);
+    return kf_ctl_table_print_free(t, c->fmt);
+}
+
+static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
+    struct kf_sla_view_incident *v = NULL;
+    struct kf_qtable *t, *h;
+    struct kf_qreport rep = {0};
+    struct kf_store *st;
+    char err[256] = "", b[12][64];
+    int64_t id;
+    int r;
+
+    if (argc != 2 || parse_id(argv[1], &id) < 0)
+        return usage_err("incident ID");
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    r = kf_sla_view_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
+    kf_store_free(st);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: %s\n", err);
+        return 1;
+    }
+    {
+        static const char *const cols[] = {"id",
+                                           "terminal",
+                                           "device",
+                                           "zone",
+                                           "bank",
+                                           "cause",
+                                           "part",
+                                           "severity",
+                                           "detail",
+                                           "attribution",
+                                           "state",
+                                           "since",
+                                           "opened",
+                                           "acknowledged",
+                                           "acknowledged_by",
+                                           "on_site",
+                                           "on_site_by",
+                                           "on_site_s",
+                                           "resolved",
+                                           "resolved_by",
+                                           "closed",
+                                           "response_due",
+                                           "response_left",
+                                           "restore_due",
+                                           "restore_left",
+                                           "breached",
+                                           "down_spans",
+                                           NULL};
+        const struct kf_incident *inc = &v->inc;
+        char onsite[24], spans[24];
+        int64_t measured = inc->on_site_ms;
+
+        if (inc->on_site_since_ms != 0)
+            measured += kf_now_ms() - inc->on_site_since_ms;
+        snprintf(b[0], sizeof(b[0]), "%lld", (long long)inc->id);
+        snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_floor_div(measured, 1000));
+        snprintf(spans, sizeof(spans), "%u", inc->n_spans);
+        const char *cells[] = {
+            b[0],
+            inc->terminal,
+            v->term.device_id,
+            v->term.zone_id,
+            v->term.bank,
+            inc->cause,
+            inc->periph ? kf_periph_name(inc->periph) : NULL,
+            inc->sev ? kf_severity_name(inc->sev) : NULL,
+            inc->detail,
+            kf_attr_name(inc->attr),
+            kf_inc_state_name(inc->state),
+            kf_ctl_local_time(inc->spans[0].start_ms, b[1], sizeof(b[1])),
+            kf_ctl_local_time(inc->opened_at_ms, b[2], sizeof(b[2])),
+            kf_ctl_local_time(inc->acked_at_ms, b[3], sizeof(b[3])),
+            inc->acked_by[0] ? inc->acked_by : NULL,
+            kf_ctl_local_time(inc->on_site_at_ms, b[4], sizeof(b[4])),
+            inc->on_site_by[0] ? inc->on_site_by : NULL,
+            onsite,
+            kf_ctl_local_time(inc->resolved_at_ms, b[5], sizeof(b[5])),
+            inc->resolved_by[0] ? inc->resolved_by : NULL,
+            kf_ctl_local_time(inc->closed_at_ms, b[6], sizeof(b[6])),
+            kf_ctl_local_time(v->response.due_ms, b[7], sizeof(b[7])),
+            clock_left(&v->response, 1, b[8], sizeof(b[8])),
+            kf_ctl_local_time(v->restore.due_ms, b[9], sizeof(b[9])),
+            clock_left(&v->restore, 1, b[10], sizeof(b[10])),
+            breached(&v->response, &v->restore),
+            spans,
+        };
+        t = kf_ctl_table_new("incident", cols, NULL);
+        if (t && kf_ctl_table_row(t, cells) < 0) {
+            kf_qtable_free(t);
+            t = NULL;
+        }
+    }
+    h = kf_ctl_table_new("history", hcols, NULL);
+    for (size_t i = 0; h && i < v->n_events; i++) {
+        const struct kf_inc_event *ev = &v->events[i].ev;
+        char at[32], what[320];
+
+        if (ev->kind == KF_EV_ATTRIBUTE)
+            snprintf(what, sizeof(what), "%s -> %s: %s", kf_attr_name(ev->from),
+                     kf_attr_name(ev->to), ev->text);
+        else if (ev->kind == KF_EV_BREACH)
+            snprintf(what, sizeof(what), "%s deadline passed", kf_clock_name(ev->clock));
+        else if (ev->flags & KF_EV_F_MEASURED)
+            snprintf(what, sizeof(what), "%s%smaintenance mode at the terminal", ev->text,
+                     ev->text[0] ? "; " : "");
+        else
+            snprintf(what, sizeof(what), "%s", ev->text);
+        const char *cells[] = {kf_ctl_local_time(ev->at_ms, at, sizeof(at)), kf_ev_name(ev->kind),
+                               ev->who[0] ? ev->who : NULL, what};
+        if (kf_ctl_table_row(h, cells) < 0) {
+            kf_qtable_free(h);
+            h = NULL;
+        }
+    }
+    kf_sla_view_incident_free(v);
+    if (t == NULL || h == NULL) {
+        kf_qtable_free(t);
+        kf_qtable_free(h);
+        fprintf(stderr, "kioskctl: out of memory\n");
+        return 1;
+    }
+    struct kf_qtable *both[2] = {t, h};
+    rep.n = 2;
+    rep.tables = both;
+    r = kf_ctl_print_report(&rep, c->fmt);
+    kf_qtable_free(t);
+    kf_qtable_free(h);
+    return r < 0 || fflush(stdout) != 0 ? 1 : 0;
+}
+
+/* ---- Actions: queued for kioskd, then its outcome ---------------------------------------- */
+
+static int wait_outcome(struct kf_store *st, int64_t id, int wait_s, struct kf_sla_action *ret)
+{
+    int64_t until = kf_now_ms() + (int64_t)wait_s * 1000;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+
+    for (;;) {
+        int r = kf_store_sla_action(st, id, ret);
+
+        if (r < 0 || ret->status != KF_SLA_ACTION_PENDING || kf_now_ms() >= until)
+            return r;
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int parse_int(const char *s, long lo, long hi, int *ret)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -EINVAL;
+    *ret = (int)v;
+    return 0;
+}
+
+/* What a technician sees once kioskd applied the action. */
+static void print_applied(struct kf_store *st, const struct kf_sla_action *a)
+{
+    struct kf_incident inc;
+    char when[32];
+
+    printf("incident %lld: %s by %s at %s: %s", (long long)a->incident, kf_ev_name(a->kind), a->who,
+           kf_ctl_local_time(a->at_ms, when, sizeof(when)), a->result);
+    if (kf_store_sla_incident(st, a->incident, &inc) == 0)
+        printf("; now %s (%s)", kf_inc_state_name(inc.state), kf_attr_name(inc.attr));
+    printf("\n");
+}
+
+static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
+{
+    static const struct option longopts[] = {
+        {"by", required_argument, NULL, 'b'},
+        {"note", required_argument, NULL, 'n'},
+        {"text", required_argument, NULL, 't'},
+        {"reason", required_argument, NULL, 'r'},
+        {"to", required_argument, NULL, 'o'},
+        {"wait", required_argument, NULL, 'w'},
+        {NULL, 0, NULL, 0},
+    };
+    /* Which text option each action takes (0: none). */
+    int text_opt = kind == KF_EV_NOTE        ? 't'
+                   : kind == KF_EV_ATTRIBUTE ? 'r'
+                   : kind == KF_EV_ON_SITE   ? 0
+                                             : 'n';
+    struct kf_sla_action a;
+    struct kf_sla_cursor cur;
+    struct kf_store *st;
+    int wait_s = KF__WAIT_DEFAULT_S, ch, v, r;
+    int64_t qid = 0, now = kf_now_ms();
+    char last[32];
+
+    memset(&a, 0, sizeof(a));
+    a.kind = (uint8_t)kind;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'b':
+            if (strlen(optarg) > KF_WHO_MAX)
+                return usage_err("--by: at most 31 bytes");
+            snprintf(a.who, sizeof(a.who), "%s", optarg);
+            break;
+        case 'n':
+        case 't':
+        case 'r':
+            if (ch != text_opt)
+                return usage_err("that option does not go with this command");
+            if (strlen(optarg) > KF_TEXT_MAX)
+                return usage_err("the text is at most 255 bytes");
+            snprintf(a.text, sizeof(a.text), "%s", optarg);
+            break;
+        case 'o':
+            if (kind != KF_EV_ATTRIBUTE || kf_attr_parse(optarg, &v) < 0)
+                return usage_err("--to company|bank_power|bank_network|bank_consumables|"
+                                 "bank_vandalism|force_majeure (attribute only)");
+            a.to = (uint8_t)v;
+            break;
+        case 'w':
+            if (parse_int(optarg, 0, 300, &wait_s) < 0)
+                return usage_err("--wait: seconds, 0..300");
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (optind + 1 != argc || parse_id(argv[optind], &a.incident) < 0)
+        return usage_err("an incident id is required");
+    if (a.who[0] == '\0')
+        return usage_err("--by WHO is required");
+    if ((kind == KF_EV_RESOLVE || kind == KF_EV_NOTE || kind == KF_EV_ATTRIBUTE) &&
+        a.text[0] == '\0')
+        return usage_err(kind == KF_EV_RESOLVE ? "resolve needs --note"
+                         : kind == KF_EV_NOTE  ? "note needs --text"
+                                               : "attribute needs --reason");
+    if (kind == KF_EV_ATTRIBUTE && a.to == 0)
+        return usage_err("attribute needs --to");
+    a.requested_ms = now;
+    if (kf_ctl_open_store(c, 1, &st) < 0)
+        return 1;
+    r = kf_store_sla_action_add(st, &a, &qid);
+    if (r < 0) {
+        kf_ctl_fail(st, argv[0], r);
+        kf_store_free(st);
+        return 1;
+    }
+    r = kf_store_sla_cursor(st, &cur);
+    if (r == 0 && (cur.updated_ms == 0 || now - cur.updated_ms > KF__KIOSKD_QUIET_MS))
+        wait_s = 0; /* kioskd is not running: say so rather than wait */
+    if (r == 0)
+        r = wait_outcome(st, qid, wait_s, &a);
+    if (r < 0) {
+        kf_ctl_fail(st, argv[0], r);
+        kf_store_free(st);
+        return 1;
+    }
+    if (a.status == KF_SLA_ACTION_DONE) {
+        print_applied(st, &a);
+        r = 0;
+    } else if (a.status == KF_SLA_ACTION_REFUSED) {
+        fprintf(stderr, "kioskctl: incident %lld: %s %s\n", (long long)a.incident,
+                kf_ev_name(a.kind), a.result);
+        r = 1;
+    } else {
+        printf("incident %lld: %s queued as action %lld; kioskd applies it on its next run "
+               "(its SLA engine last ran %s)\n",
+               (long long)a.incident, kf_ev_name(a.kind), (long long)qid,
+               cur.updated_ms ? kf_ctl_local_time(cur.updated_ms, last, sizeof(last)) : "never");
+        r = 0;
+    }
+    kf_store_free(st);
+    return fflush(stdout) == 0 ? r : 1;
+}
+
+int kf_ctl_ack(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_ACK);
+}
+int kf_ctl_onsite(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_ON_SITE);
+}
+int kf_ctl_resolve(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_RESOLVE);
+}
+int kf_ctl_close(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_CLOSE);
+}
+int kf_ctl_attribute(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_ATTRIBUTE);
+}
+int kf_ctl_note(const struct kf_ctl *c, int argc, char **argv)
+{
+    return cmd_action(c, argc, argv, KF_EV_NOTE);
+}
+int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv)
+{
+    return argc >= 2 && strcmp(argv[0], "incident") == 0 ? cmd_incident(c, argc, argv)
+                                                         : cmd_incidents(c, argc, argv);
+}
+
+/* ---- window add | list ---------------------------------------------------------------------- */
+
+static int window_add(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"device", required_argument, NULL, 'd'},
+        {"zone", required_argument, NULL, 'z'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"reason", required_argument, NULL, 'r'},
+        {"by", required_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *target = NULL, *reason = NULL, *by = NULL;
+    int64_t from = 0, to = 0, id = 0, now = kf_now_ms();
+    int is_zone = 0, ch, r, have_from = 0, have_to = 0;
+    struct kf_store *st;
+    char a[32], b[32];
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+        case 'z':
+            if (target != NULL)
+                return usage_err("one of --device ID or --zone ID");
+            target = optarg;
+            is_zone = ch == 'z';
+            break;
+        case 'f':
+        case 't':
+            if (kf_ctl_parse_time(optarg, ch == 'f' ? &from : &to) < 0)
+                return usage_err("times are 'YYYY-MM-DD HH:MM' (local), with Z or +HH:MM for "
+                                 "another offset, or 'now'");
+            have_from |= ch == 'f';
+            have_to |= ch == 't';
+            break;
+        case 'r':
+            reason = optarg;
+            break;
+        case 'b':
+            by = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (optind != argc || !target || !have_from || !have_to || !reason || !by)
+        return usage_err("window add --device ID|--zone ID --from TIME --to TIME --reason TEXT "
+                         "--by WHO");
+    if (kf_ctl_open_store(c, 1, &st) < 0)
+        return 1;
+    r = kf_store_sla_window_add(st, target, is_zone, from, to, reason, by, now, &id);
+    if (r < 0) {
+        kf_ctl_fail(st, "window add", r);
+        kf_store_free(st);
+        return 1;
+    }
+    kf_store_free(st);
+    printf("window %lld: %s %s, %s .. %s (local time): %s\n", (long long)id,
+           is_zone ? "zone" : "terminal", target, kf_ctl_local_time(from, a, sizeof(a)),
+           kf_ctl_local_time(to, b, sizeof(b)), reason);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int window_list(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = {"id",     "terminal", "zone",       "from", "to",
+                                       "reason", "by",       "entered_at", NULL};
+    struct kf_sla_window_row *w = NULL;
+    struct kf_qtable *t;
+    struct kf_store *st;
+    size_t n = 0;
+    int all = argc == 2 && strcmp(argv[1], "--all") == 0, r;
+
+    if (argc > 2 || (argc == 2 && !all))
+        return usage_err("window list [--all]");
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    r = kf_store_sla_windows(st, all ? INT64_MIN : kf_now_ms(), &w, &n);
+    if (r < 0) {
+        kf_ctl_fail(st, "window list", r);
+        kf_store_free(st);
+        return 1;
+    }
+    kf_store_free(st);
+    t = kf_ctl_table_new(c->fmt != KF_FMT_TABLE ? NULL
+                         : all                  ? "planned maintenance windows"
+                                                : "planned maintenance windows not yet over",
+                         cols, "n.......");
+    for (size_t i = 0; t && i < n; i++) {
+        char id[24], f[32], to[32], e[32];
+        const char *cells[] = {id,
+                               w[i].asset_id[0] ? w[i].asset_id : NULL,
+                               w[i].zone_id[0] ? w[i].zone_id : NULL,
+                               kf_ctl_local_time(w[i].start_ms, f, sizeof(f)),
+                               kf_ctl_local_time(w[i].end_ms, to, sizeof(to)),
+                               w[i].reason,
+                               w[i].by,
+                               kf_ctl_local_time(w[i].entered_ms, e, sizeof(e))};
+
+        snprintf(id, sizeof(id), "%lld", (long long)w[i].id);
+        if (kf_ctl_table_row(t, cells) < 0) {
+            kf_qtable_free(t);
+            t = NULL;
+        }
+    }
+    free(w);
+    return kf_ctl_table_print_free(t, c->fmt);
+}
+
+int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "add") == 0)
+        return window_add(c, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return window_list(c, argc - 1, argv + 1);
+    return usage_err("window add ... | window list [--all]");
+}

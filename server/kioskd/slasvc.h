@@ -1,0 +1,63 @@
+/* slasvc.h: kioskd's SLA service. The pure engine (sla.h) wired to the store and the network:
+ *
+ *   store job thread (the pipeline's hook, after a commit that wrote facts, after a heartbeat
+ *   expiry, and every tick_s): read the facts committed since the cursor and feed them to
+ *   the engine; apply the technicians' actions kioskctl queued (sla_actions); tick the
+ *   engine to now (graces, breaches); persist everything it decided in one transaction
+ *   (incidents, events, announcements, terminal states, the cursor, action outcomes);
+ *   loop thread (the hook's after): make the announcements of that run: a log line, an MQTT
+ *   message on notify_topic (QoS 1, not retained) and a webhook POST of the same JSON.
+ *
+ * kioskd is the only process that runs an engine. If persisting a run fails, the engine is
+ * thrown away and rebuilt from the store before the next run (the cursor did not move, the
+ * actions are still pending), so memory never runs ahead of the database; nothing of that
+ * run is announced. An announcement is made once: after a restart the restored incidents
+ * carry what was already announced (docs/SLA.md section 10, docs/KIOSKD.md).
+ *
+ * Threads: kf_slasvc_new on the main thread before the pipeline exists; the hook's work on
+ * the store job's thread only (one at a time); everything else on the loop thread.
+ */
+#ifndef KF_SERVER_SLASVC_H
+#define KF_SERVER_SLASVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kioskd/link.h"
+#include "kioskd/pipeline.h"
+#include "store/store.h"
+#include "kioskd/webhook.h"
+
+struct kf_slasvc_opts {
+    int64_t grace_ms;           /* an offline condition's grace (docs/SLA.md 5.1) */
+    int64_t reopen_ms;          /* the reopen window */
+    const char *calendar_dir;   /* the yearly cn-YYYY.ini files; NULL or "": none */
+    const char *notify_topic;   /* NULL or "": no MQTT announcements; copied */
+    struct kf_link *link;       /* borrowed: announcements are published from the loop */
+    struct kf_webhook *webhook; /* borrowed; NULL: none */
+};
+
+struct kf_slasvc;
+
+/* Load the calendars (every *.ini of calendar_dir, strictly; the texts are stored in
+ * sla_calendars, and years stored earlier are loaded from there), then restore the engine
+ * from the store: terminals, windows, incidents not closed (or within their reopen window),
+ * terminal states, the cursor. A configured calendar_dir without the current local year is
+ * an error (-ENOENT); no calendar_dir at all is allowed and warned about. Borrows st (used
+ * here only). 0 or -errno with a message in err (cap bytes). */
+int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t now_ms,
+                  struct kf_slasvc **ret, char *err, size_t cap);
+/* kioskd --check: load every *.ini of dir as kf_slasvc_new would (strictly) and look for
+ * the current local year. 0; 1 when the files are fine but this year's is missing (err
+ * says so; kioskd starts anyway); or -errno with a message in err. Touches no database. */
+int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t cap);
+/* The pipeline hook (pipeline.h) that drives the service. */
+void kf_slasvc_hook(struct kf_slasvc *s, struct kf_pipeline_hook *ret);
+/* Counters as a JSON object (returns owned). Loop thread. */
+json_t *kf_slasvc_stats_json(struct kf_slasvc *s);
+/* After the pipeline is closed. NULL is a no-op. */
+void kf_slasvc_free(struct kf_slasvc *s);
+
+#endif

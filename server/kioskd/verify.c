@@ -1,0 +1,378 @@
+/* verify.c: the verify stage (signature before decompression, then decode) and the latency
+ * histogram. Nothing here touches struct kf_pipeline: verify jobs call it off the loop. */
+#include "kioskd/verify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <kf/envelope.h>
+#include <kf/ident.h>
+#include <kf/topic.h>
+
+/* ---- latency histogram ---- */
+
+static unsigned kf__lat_bucket(int64_t us)
+{
+    uint64_t v = us > 0 ? (uint64_t)us : 0;
+    unsigned m, idx;
+
+    if (v < 4) {
+        return (unsigned)v; /* buckets 0..3 are exact */
+    }
+    m = 63u - (unsigned)__builtin_clzll(v);
+    idx = m * 4u + (unsigned)((v >> (m - 2u)) & 3u);
+    return idx < KF_LAT_BUCKETS ? idx : KF_LAT_BUCKETS - 1u;
+}
+
+static int64_t kf__lat_upper(unsigned idx)
+{
+    unsigned m = idx / 4u, f = idx % 4u;
+
+    if (m < 2) {
+        return (int64_t)idx + 1;
+    }
+    return (int64_t)((uint64_t)(5u + f) << (m - 2u));
+}
+
+void kf_latency_add(struct kf_latency *lat, int64_t us)
+{
+    lat->bucket[kf__lat_bucket(us)]++;
+    lat->count++;
+    if (us > lat->max_us) {
+        lat->max_us = us;
+    }
+}
+
+int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q)
+{
+    uint64_t want, seen = 0;
+
+    if (lat->count == 0) {
+        return 0;
+    }
+    want = (uint64_t)(q * (double)lat->count + 0.5);
+    if (want == 0) {
+        want = 1;
+    }
+    for (unsigned i = 0; i < KF_LAT_BUCKETS; i++) {
+        seen += lat->bucket[i];
+        if (seen >= want) {
+            int64_t up = kf__lat_upper(i);
+            return up < lat->max_us ? up : lat->max_us;
+        }
+    }
+    return lat->max_us;
+}
+
+/* ---- verification (any thread) ---- */
+
+void kf_verified_free(struct kf_verified *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    free((void *)(uintptr_t)v->ing.body_json); /* recs live in v's own allocation */
+    free(v->ident);
+    free(v->frame);
+    free(v);
+}
+
+static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
+{
+    struct kf_verified *v = ud;
+
+    if (index >= v->ing.nrec) {
+        return -EBADMSG;
+    }
+    v->ing.recs[index] = *rec;
+    return 0;
+}
+
+static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
+{
+    switch (tk) {
+    case KF_TOPIC_TELEMETRY:
+    case KF_TOPIC_EVENTS:
+        return kind == KF_MSG_RECORDS;
+    case KF_TOPIC_HELLO:
+        return kind == KF_MSG_HELLO;
+    case KF_TOPIC_STATE:
+        return kind == KF_MSG_STATE;
+    case KF_TOPIC_ENROLL:
+        return kind == KF_MSG_IDENT;
+    default:
+        return 0;
+    }
+}
+
+/* An identity request on "enroll" (docs/PROTOCOL.md section 11). Its body is plain JSON
+ * (small; never compressed). An enrollment is signed by the new key it carries and its
+ * frame names the enrolling client "_enroll-<token id>"; a rotation is signed by the
+ * device's current key and carries a signature by the new one. Whether the token or the
+ * epochs are right is the store's question (kf_store_ident_apply), asked on commit. */
+static int kf__verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
+                            const char *topic, struct kf_ident_req **ret, int *ret_reason)
+{
+    char user[KF_DEVICE_ID_MAX + 1];
+    struct kf_ident_req *req;
+    const struct kf_reg_device *dev;
+    const struct kf_reg_key *key;
+    int reason = KF_REJECT_MALFORMED;
+
+    if ((view->hdr.flags & KF_ENV_F_ZSTD) || view->body_len > 2048) {
+        goto out_reject;
+    }
+    req = calloc(1, sizeof(*req));
+    if (req == NULL) {
+        return -ENOMEM;
+    }
+    if (kf_ident_req_parse((const char *)view->body, view->body_len, req) != 0) {
+        goto out_free;
+    }
+    if (req->op == KF_IDENT_ENROLL) {
+        if (kf_token_username(req->token_id, user, sizeof(user)) != 0 ||
+            strcmp(user, view->hdr.device_id) != 0 || view->hdr.key_epoch != 1) {
+            reason = KF_REJECT_WRONG_TOPIC;
+            goto out_free;
+        }
+        if (kf_env_verify(view, topic, req->pk) != 0) {
+            reason = KF_REJECT_BAD_SIGNATURE;
+            goto out_free;
+        }
+    } else {
+        dev = kf_registry_find(reg, view->hdr.device_id);
+        key = dev != NULL ? kf_registry_key(dev, view->hdr.key_epoch) : NULL;
+        if (key == NULL) {
+            reason = KF_REJECT_UNKNOWN_DEVICE;
+            goto out_free;
+        }
+        if (key->status != KF_KEY_ACTIVE) {
+            reason = KF_REJECT_REVOKED;
+            goto out_free;
+        }
+        snprintf(req->device_id, sizeof(req->device_id), "%s", view->hdr.device_id);
+        req->old_epoch = view->hdr.key_epoch;
+        if (kf_env_verify(view, topic, key->pk) != 0 || kf_ident_rotate_check(req) != 0) {
+            reason = KF_REJECT_BAD_SIGNATURE;
+            goto out_free;
+        }
+    }
+    *ret = req;
+    return 0;
+
+out_free:
+    free(req);
+out_reject:
+    *ret_reason = reason;
+    return -EPROTO;
+}
+
+static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                      int replay, struct kf_verified **ret, int *ret_reason);
+
+static __thread struct {
+    uint64_t seen, ns, n;
+} kf__sig_clock;
+
+static uint64_t kf__thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* kf_env_verify, one call in KF_SIG_CLOCK_EVERY timed. */
+static int kf__sig_check(const struct kf_env_view *view, const char *topic, const uint8_t *pk)
+{
+    uint64_t t0;
+    int r;
+
+    if (kf__sig_clock.seen++ % KF_SIG_CLOCK_EVERY != 0)
+        return kf_env_verify(view, topic, pk);
+    t0 = kf__thread_cpu_ns();
+    r = kf_env_verify(view, topic, pk);
+    kf__sig_clock.ns += kf__thread_cpu_ns() - t0;
+    kf__sig_clock.n++;
+    return r;
+}
+
+void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n)
+{
+    *ns += kf__sig_clock.ns;
+    *n += kf__sig_clock.n;
+    kf__sig_clock.ns = kf__sig_clock.n = 0;
+}
+
+int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                       struct kf_verified **ret, int *ret_reason)
+{
+    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
+}
+
+int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                              struct kf_verified **ret, int *ret_reason)
+{
+    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
+}
+
+static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                      int replay, struct kf_verified **ret, int *ret_reason)
+{
+    char dev_id[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind tk;
+    struct kf_env_view view;
+    const struct kf_reg_device *dev;
+    const struct kf_reg_key *key;
+    struct kf_verified *v;
+    size_t blen, nrec;
+    int reason, rc;
+
+    if (kf_topic_parse(topic, dev_id, sizeof(dev_id), &tk) != 0) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    if (tk == KF_TOPIC_ACK || tk == KF_TOPIC_CMD) {
+        *ret = NULL; /* server -> device traffic: not ours to consume */
+        return 0;
+    }
+    rc = kf_env_parse(raw, len, &view);
+    if (rc != 0) {
+        reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    if (strcmp(view.hdr.device_id, dev_id) != 0) {
+        reason = KF_REJECT_WRONG_TOPIC;
+        goto out_reject;
+    }
+    if (!kf__kind_matches(tk, view.hdr.kind)) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    /* Sequence numbers start at 1, and the store holds them as SQLite integers: a RECORDS
+     * frame reaching past 2^63 - 1 can never be stored (docs/PROTOCOL.md section 8). */
+    if (view.hdr.kind == KF_MSG_RECORDS &&
+        (view.hdr.seq == 0 || view.hdr.seq > (uint64_t)INT64_MAX - view.hdr.count + 1)) {
+        reason = KF_REJECT_MALFORMED;
+        goto out_reject;
+    }
+    if (tk == KF_TOPIC_ENROLL) {
+        struct kf_ident_req *req = NULL;
+
+        rc = kf__verify_ident(reg, &view, topic, &req, &reason);
+        if (rc == -EPROTO) {
+            goto out_reject;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        v = calloc(1, sizeof(*v));
+        if (v == NULL) {
+            free(req);
+            return -ENOMEM;
+        }
+        v->ident = req;
+        v->ing.hdr = view.hdr;
+        v->ing.topic = topic;
+        v->ing.raw = raw;
+        v->ing.raw_len = len;
+        v->ing.recv_ms = recv_ms;
+        *ret = v;
+        return 0;
+    }
+    dev = kf_registry_find(reg, dev_id);
+    key = dev != NULL ? kf_registry_key(dev, view.hdr.key_epoch) : NULL;
+    if (key == NULL) {
+        reason = KF_REJECT_UNKNOWN_DEVICE;
+        goto out_reject;
+    }
+    if (key->status != KF_KEY_ACTIVE && !(replay && key->status == KF_KEY_RETIRED)) {
+        reason = KF_REJECT_REVOKED;
+        goto out_reject;
+    }
+    /* Signature over the compressed bytes, before anything is decompressed. */
+    if (kf__sig_check(&view, topic, key->pk) != 0) {
+        reason = KF_REJECT_BAD_SIGNATURE;
+        goto out_reject;
+    }
+    if (view.hdr.flags & KF_ENV_F_ZSTD) {
+        rc = kf_zctx_decompress(z, view.hdr.dict_id, view.body, view.body_len, scratch,
+                                KF_BODY_MAX_BYTES, &blen);
+        if (rc == -ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
+            goto out_reject;
+        }
+    } else {
+        if (view.body_len > KF_BODY_MAX_BYTES) {
+            reason = KF_REJECT_OVERSIZE;
+            goto out_reject;
+        }
+        blen = view.body_len;
+        if (blen > 0) {
+            memcpy(scratch, view.body, blen);
+        }
+    }
+    scratch[blen] = '\0';
+
+    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
+     * checked by kf_env_parse). */
+    nrec = view.hdr.kind == KF_MSG_RECORDS ? view.hdr.count : 0;
+    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    if (view.hdr.kind == KF_MSG_RECORDS) {
+        v->ing.nrec = view.hdr.count;
+        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
+        if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
+            kf_verified_free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+    } else {
+        json_error_t jerr;
+        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
+        int ok = obj != NULL && json_is_object(obj);
+        char *copy;
+
+        json_decref(obj);
+        if (!ok) {
+            kf_verified_free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+        copy = malloc(blen + 1);
+        if (copy == NULL) {
+            kf_verified_free(v);
+            return -ENOMEM;
+        }
+        memcpy(copy, scratch, blen + 1);
+        v->ing.body_json = copy;
+    }
+    v->ing.hdr = view.hdr;
+    memcpy(v->pk, key->pk, sizeof(v->pk));
+    memcpy(v->ing.asset_id, dev->asset_id, sizeof(v->ing.asset_id));
+    v->ing.asset_id[KF_ASSET_ID_MAX] = '\0';
+    v->ing.topic = topic;
+    v->ing.raw = raw;
+    v->ing.raw_len = len;
+    v->ing.recv_ms = recv_ms;
+    *ret = v;
+    return 0;
+
+out_reject:
+    *ret_reason = reason;
+    return -EPROTO;
+}

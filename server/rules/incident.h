@@ -1,0 +1,338 @@
+/* incident.h: a terminal's state derived from its facts, and incidents as plain data.
+ *
+ * Two folds, both pure and deterministic:
+ *   facts -> struct kf_devstate   (kf_devstate_apply): online, maintenance mode, unusable
+ *            peripherals, open faults; and over a range, segments of constant state
+ *            (kf_devstate_segments) from which per-item "in service" intervals follow;
+ *   events -> struct kf_incident  (kf_incident_apply): the lifecycle of one incident.
+ *
+ * An incident is the fold of its events, in order: a store persists the events (the history:
+ * who acknowledged, every attribution change with its reason, notes, breaches announced)
+ * and rebuilds the struct by applying them again, or persists the struct's fields as they
+ * are; both give the same struct. The engine in sla.h produces the events; technicians'
+ * actions enter through it too.
+ *
+ * Clocks (kf_incident_clock) are computed, never stored: from the incident's down spans,
+ * its acknowledgement and a service calendar (calendar.h), at an instant passed in. The
+ * monthly report (kf_report_month) is computed from incidents with the same functions.
+ *
+ * Units: instants are UTC ms; 0 means "not set" in the *_at_ms fields. Reported durations
+ * are seconds, rounded down (kf_floor_div). Nothing here reads a clock or keeps global
+ * state, and only the report allocates: any thread, given exclusive use of what it writes.
+ * Definitions for people: docs/SLA.md.
+ */
+#ifndef KF_SERVER_INCIDENT_H
+#define KF_SERVER_INCIDENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kf/record.h>
+
+#include "rules/calendar.h"
+
+#define KF_TERMINAL_ID_MAX 48 /* the wiring's terminal key: the asset id (survives a new board) */
+#define KF_WHO_MAX 31         /* a technician's or operator's id */
+#define KF_TEXT_MAX 255       /* a note, a reason, a detail; UTF-8 bytes */
+#define KF_CAUSE_MAX KF_FAULT_CODE_MAX
+#define KF_CAUSE_OFFLINE "offline" /* the cause key of an offline incident; else a fault code */
+#define KF_OPEN_FAULTS_MAX 16      /* open faults kept per terminal */
+#define KF_INC_SPANS_MAX 16        /* down spans of one incident (first + 15 reopenings) */
+
+/* ---- Facts and device state ------------------------------------------------------------ */
+
+enum kf_fact_kind {
+    KF_FACT_PRESENCE = 1, /* on: online; src: how it was learnt */
+    KF_FACT_PERIPH,       /* periph, on: usable (kf_pstate_usable of the reported state) */
+    KF_FACT_FAULT,        /* code, sev, periph (0: device-wide), on: raise (1) or clear (0) */
+    KF_FACT_MAINT,        /* on: maintenance mode entered at the terminal; who: technician */
+};
+
+enum kf_presence_src {
+    KF_SRC_CONNECT = 1, /* connected / HELLO / traffic: online */
+    KF_SRC_WILL,        /* the MQTT last will: offline */
+    KF_SRC_HEARTBEAT,   /* silent past the heartbeat timeout: offline, dated last seen */
+};
+
+/* One fact about one terminal. Facts of a terminal are applied in time order; one older
+ * than the newest applied is taken at the newest's time (clamped), never reordered. */
+struct kf_fact {
+    int64_t at_ms;
+    uint8_t kind;                     /* enum kf_fact_kind */
+    uint8_t on;                       /* see kind */
+    uint8_t src;                      /* PRESENCE: enum kf_presence_src */
+    uint8_t periph;                   /* PERIPH, FAULT: enum kf_periph; FAULT 0: device-wide */
+    uint8_t sev;                      /* FAULT: enum kf_severity */
+    char code[KF_FAULT_CODE_MAX + 1]; /* FAULT */
+    char who[KF_WHO_MAX + 1];         /* MAINT: technician id given at the terminal; may be "" */
+    uint8_t late; /* dated before the engine's last tick when it was written (a backlog sent on
+                   * reconnect): at_ms was moved up to that tick (docs/SLA.md 10.7) */
+};
+
+struct kf_open_fault {
+    char code[KF_FAULT_CODE_MAX + 1];
+    uint8_t periph, sev;
+    int64_t since_ms;
+};
+
+/* A terminal's state after a sequence of facts. Plain data; start from kf_devstate_init.
+ * A peripheral never reported is taken as usable. */
+struct kf_devstate {
+    int64_t at_ms;  /* newest fact applied */
+    uint8_t online; /* 0 until a presence fact says otherwise */
+    uint8_t src;    /* source of the last presence change */
+    uint8_t maint;
+    int64_t presence_since_ms; /* online, or offline, since (0: never reported) */
+    int64_t maint_since_ms;
+    char maint_who[KF_WHO_MAX + 1];
+    uint32_t unusable; /* bit p: peripheral p last reported not usable */
+    int64_t periph_since_ms[KF_PERIPH_COUNT_ + 1];
+    uint32_t n_faults;
+    struct kf_open_fault faults[KF_OPEN_FAULTS_MAX]; /* open faults, any severity */
+    uint32_t faults_dropped;                         /* raises not kept because the list was full */
+};
+
+/* A stretch [start_ms, end_ms) of constant state. */
+struct kf_seg {
+    int64_t start_ms, end_ms;
+    uint8_t online, maint;
+    uint32_t unusable; /* bit p: peripheral p not usable */
+    uint32_t crit;     /* bit p: an open critical fault on p; bit 0: a device-wide one */
+};
+
+enum kf_term_status {
+    KF_TERM_UP = 1,   /* online, every item in service */
+    KF_TERM_DEGRADED, /* online, some items out of service */
+    KF_TERM_DOWN,     /* offline, or a device-wide critical fault */
+    KF_TERM_MAINT,    /* in maintenance mode at the terminal (and not down) */
+};
+
+void kf_devstate_init(struct kf_devstate *st);
+/* Apply one fact. Returns 1 if the state changed, 0 if not (a repeat), -EINVAL for a
+ * malformed fact (st unchanged). */
+int kf_devstate_apply(struct kf_devstate *st, const struct kf_fact *f);
+/* The state as a segment (start = st->at_ms, end = KF_TIME_NEVER). */
+void kf_devstate_seg(const struct kf_devstate *st, struct kf_seg *ret);
+/* The open critical fault masks (as kf_seg.crit). */
+uint32_t kf_devstate_crit(const struct kf_devstate *st);
+
+/* Mask of peripherals (bit enum kf_periph) from wire names ("screen", "a4_printer"...):
+ * a service item's "needs" in the catalog. 0 or -EINVAL (unknown name). */
+int kf_needs_from_names(const char *const *names, size_t n, uint32_t *ret);
+
+/* Is an item needing `needs` in service in this state: online, not in maintenance, every
+ * needed peripheral usable, no open critical fault on a needed peripheral or device-wide? */
+int kf_seg_item_ok(const struct kf_seg *s, uint32_t needs);
+/* The whole terminal, for the items it offers (needs[i] per item). */
+enum kf_term_status kf_seg_status(const struct kf_seg *s, const uint32_t *needs, size_t n_items);
+
+/* Segments covering [from_ms, to_ms): start from *initial (the state before the first fact),
+ * apply facts (time order) and cut where the state changes; consecutive equal states are
+ * one segment. Writes at most cap segments and sets *ret_n to how many there are; returns 0,
+ * or -ENOSPC when cap was too small (*ret_n says how many are needed), -EINVAL (a bad fact). */
+int kf_devstate_segments(const struct kf_devstate *initial, const struct kf_fact *facts, size_t n,
+                         int64_t from_ms, int64_t to_ms, struct kf_seg *out, size_t cap,
+                         size_t *ret_n);
+/* Intervals where an item needing `needs` is in service (adjacent ones merged), from
+ * segments. Writes at most cap and returns how many there are. */
+size_t kf_segs_item_intervals(const struct kf_seg *segs, size_t n, uint32_t needs,
+                              struct kf_window *out, size_t cap);
+
+/* ---- Incidents --------------------------------------------------------------------------- */
+
+enum kf_inc_state {
+    KF_INC_OPENED = 1,
+    KF_INC_ACKED,   /* acknowledged by someone */
+    KF_INC_ON_SITE, /* a technician at the terminal */
+    KF_INC_RESOLVED,
+    KF_INC_CLOSED,
+};
+
+/* Whose fault. Only KF_ATTR_COMPANY counts against the maintenance company's SLA. */
+enum kf_attr {
+    KF_ATTR_COMPANY = 1,      /* "company" (default) */
+    KF_ATTR_BANK_POWER,       /* "bank_power" */
+    KF_ATTR_BANK_NETWORK,     /* "bank_network": the branch network */
+    KF_ATTR_BANK_CONSUMABLES, /* "bank_consumables": paper etc. the bank must load */
+    KF_ATTR_BANK_VANDALISM,   /* "bank_vandalism" */
+    KF_ATTR_FORCE_MAJEURE,    /* "force_majeure" */
+    KF_ATTR_COUNT_ = KF_ATTR_FORCE_MAJEURE,
+};
+
+enum kf_ev {
+    KF_EV_OPEN = 1,  /* automatic: a condition lasted past its grace */
+    KF_EV_REOPEN,    /* automatic: the same cause returned within the reopen window */
+    KF_EV_RECOVER,   /* automatic: the condition cleared; resolves the incident */
+    KF_EV_ACK,       /* who */
+    KF_EV_ON_SITE,   /* who; flags KF_EV_F_MEASURED when the terminal reported it */
+    KF_EV_OFF_SITE,  /* measured visits only: maintenance mode left */
+    KF_EV_RESOLVE,   /* manual: who, text (note) */
+    KF_EV_CLOSE,     /* who, text (optional note) */
+    KF_EV_NOTE,      /* who, text */
+    KF_EV_ATTRIBUTE, /* who, from, to, text (the reason; required) */
+    KF_EV_BREACH,    /* clock; at = the deadline that passed */
+    KF_EV_COUNT_ = KF_EV_BREACH,
+};
+
+enum kf_clock {
+    KF_CLOCK_RESPONSE = 1, /* start to acknowledgement */
+    KF_CLOCK_RESTORE = 2,  /* start to resolution */
+};
+
+#define KF_EV_F_MEASURED 0x1
+
+/* One event in an incident's history. Plain data; unused fields zero. */
+struct kf_inc_event {
+    int64_t incident;    /* id */
+    int64_t at_ms;       /* when it happened (BREACH: the deadline instant) */
+    int64_t start_ms;    /* OPEN, REOPEN: the down span's start (the condition's start) */
+    uint8_t kind;        /* enum kf_ev */
+    uint8_t clock;       /* BREACH: enum kf_clock */
+    uint8_t from, to;    /* ATTRIBUTE: enum kf_attr; OPEN: to = initial attribution, 0: company */
+    uint8_t flags;       /* KF_EV_F_* */
+    uint8_t periph, sev; /* OPEN: the fault's peripheral and severity */
+    char terminal[KF_TERMINAL_ID_MAX + 1]; /* OPEN */
+    char cause[KF_CAUSE_MAX + 1];          /* OPEN */
+    char who[KF_WHO_MAX + 1];
+    char text[KF_TEXT_MAX + 1]; /* note, reason, or OPEN's detail */
+};
+
+/* An incident: the fold of its events. Plain data (fixed sizes, no pointers). */
+struct kf_incident {
+    int64_t id;
+    char terminal[KF_TERMINAL_ID_MAX + 1];
+    char cause[KF_CAUSE_MAX + 1]; /* KF_CAUSE_OFFLINE or a fault code */
+    uint8_t periph, sev;          /* the fault's peripheral (0: device-wide or offline) */
+    uint8_t state;                /* enum kf_inc_state */
+    uint8_t attr;                 /* enum kf_attr */
+    uint8_t breached;             /* bit (1 << clock): a breach was announced (history) */
+    char detail[KF_TEXT_MAX + 1];
+    int64_t opened_at_ms; /* when the first span qualified as an incident */
+    int64_t acked_at_ms;
+    char acked_by[KF_WHO_MAX + 1];
+    int64_t on_site_at_ms; /* first arrival */
+    char on_site_by[KF_WHO_MAX + 1];
+    int64_t on_site_since_ms; /* a measured visit in progress (0: none) */
+    int64_t on_site_ms;       /* measured on-site time over finished visits */
+    int64_t resolved_at_ms;
+    char resolved_by[KF_WHO_MAX + 1]; /* "" when resolved automatically */
+    int64_t closed_at_ms;
+    char closed_by[KF_WHO_MAX + 1];
+    uint32_t n_reopened, n_attr_changes, n_notes;
+    uint32_t n_spans;
+    struct kf_window
+        spans[KF_INC_SPANS_MAX]; /* down spans; the last ends KF_TIME_NEVER while down */
+};
+
+/* Apply one event to inc (zeroed before OPEN). Returns 0; -EINVAL (malformed: missing who or
+ * reason, bad enum, a time before the incident began, another incident's id), -EPERM (not
+ * allowed in this state: acknowledge a resolved incident, close an open one...), -EALREADY
+ * (already so: acknowledged twice, attributed to what it is), -ENOSPC (spans full). inc is
+ * unchanged on error. */
+int kf_incident_apply(struct kf_incident *inc, const struct kf_inc_event *ev);
+
+/* Is the incident down now (its last span open)? */
+int kf_incident_down(const struct kf_incident *inc);
+
+/* Names: "opened", "acknowledged", "on_site", "resolved", "closed"; attributions as in
+ * enum kf_attr; events "open", "reopen", "recover", "ack", "on_site", "off_site", "resolve",
+ * "close", "note", "attribute", "breach"; clocks "response", "restore". NULL if out of range.
+ * *_parse return 0 or -EINVAL. */
+const char *kf_inc_state_name(int v);
+const char *kf_attr_name(int v);
+const char *kf_ev_name(int v);
+const char *kf_clock_name(int v);
+int kf_attr_parse(const char *s, int *ret);
+
+/* ---- Clocks ------------------------------------------------------------------------------ */
+
+/* A contract's SLA terms, all in service time. */
+struct kf_sla_terms {
+    int64_t response_s; /* start to acknowledgement, > 0 */
+    int64_t restore_s;  /* start to resolution, > 0 */
+    int32_t target_bp;  /* monthly availability target, basis points (9800 = 98.00 %) */
+};
+
+struct kf_inc_clock {
+    uint8_t running;    /* still counting at now */
+    uint8_t breached;   /* the deadline came (<= now) before the clock stopped; any attribution */
+    int64_t due_ms;     /* the deadline; KF_TIME_NEVER: none (stopped in time, never reached) */
+    int64_t elapsed_ms; /* service ms counted up to min(now, stop) */
+    int64_t left_s;     /* running: service seconds left at now (floor; negative once past due;
+                           INT64_MAX when due is KF_TIME_NEVER); 0 when stopped */
+};
+
+/* One clock of an incident at `now`. The response clock counts service time inside the down
+ * spans until the acknowledgement; the restore clock, inside the down spans. Service time is
+ * cal's (scheduled, not in a maintenance window). A deadline is met by an action strictly
+ * before it: at due_ms the clock has run out. */
+void kf_incident_clock(const struct kf_incident *inc, int clock, const struct kf_cal *cal,
+                       const struct kf_sla_terms *terms, int64_t now_ms, struct kf_inc_clock *ret);
+
+/* ---- Monthly report ----------------------------------------------------------------------- */
+
+/* One terminal's inputs. All borrowed. incidents: this terminal's (others are ignored),
+ * any state, any month; windows in any order. */
+struct kf_report_terminal {
+    const char *terminal, *zone, *bank;
+    const struct kf_week *week;
+    const struct kf_sla_terms *terms;
+    const struct kf_window *windows;
+    size_t n_windows;
+    const struct kf_incident *incidents;
+    size_t n_incidents;
+};
+
+enum kf_report_scope {
+    KF_SCOPE_TERMINAL = 1,
+    KF_SCOPE_ZONE,
+    KF_SCOPE_BANK,
+    KF_SCOPE_FLEET,
+};
+
+#define KF_REPORT_NA (-1) /* a ratio with nothing to divide by */
+
+/* One row: seconds, counts, and ratios from them. Roll-up rows sum the seconds and counts
+ * of their terminals and divide once. */
+struct kf_report_row {
+    uint8_t scope;                    /* enum kf_report_scope */
+    char key[KF_TERMINAL_ID_MAX + 1]; /* terminal, zone, bank or "all" */
+    char zone[KF_TERMINAL_ID_MAX + 1], bank[KF_TERMINAL_ID_MAX + 1]; /* "" when mixed */
+    uint32_t terminals;
+    int64_t scheduled_s, excluded_s, downtime_s;
+    int64_t uptime_s;              /* scheduled - excluded - downtime */
+    int32_t availability_bp;       /* floor(10000 * uptime / (scheduled - excluded)), or NA */
+    int32_t target_bp;             /* NA when the terminals' targets differ */
+    int32_t met;                   /* 1, 0, or NA (no target or no availability) */
+    uint32_t incidents;            /* company incidents that began in the period */
+    uint32_t other_incidents;      /* other attributions that began in the period */
+    uint32_t restored;             /* company incidents resolved in the period */
+    int64_t restore_sum_s, mttr_s; /* restore service-seconds: sum; mean (NA if none) */
+    int64_t mtbf_s;                /* uptime / incidents (NA if none) */
+    uint32_t responded;            /* company incidents acknowledged in the period */
+    int64_t response_sum_s, mean_response_s;
+    uint32_t response_breaches, restore_breaches; /* company; deadline in the period */
+};
+
+struct kf_report {
+    int year, month;
+    int64_t from_ms, to_ms; /* the period: the local month, cut at as_of */
+    size_t n;
+    struct kf_report_row *rows; /* terminals by key, zones by key, banks by key, the fleet */
+};
+
+/* Compute a month's report (local month, cut at as_of_ms for a month in progress; pass the
+ * month's end or later for a full month). Pure: same inputs, same rows. hol borrowed.
+ * 0, -EINVAL, -ENOMEM. *ret owned: kf_report_free. */
+int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holidays *hol,
+                    const struct kf_report_terminal *terms, size_t n, struct kf_report **ret);
+void kf_report_free(struct kf_report *r); /* NULL is a no-op */
+
+enum kf_report_fmt {
+    KF_REPORT_CSV = 1,  /* a header row, then one row per line; NA is an empty field */
+    KF_REPORT_JSON = 2, /* {"month":..,"rows":[..]}, one row per line; NA is null */
+};
+/* Render to deterministic bytes. *ret_buf owned (free), NUL-terminated. 0, -EINVAL, -ENOMEM. */
+int kf_report_render(const struct kf_report *r, int fmt, char **ret_buf, size_t *ret_len);
+
+#endif

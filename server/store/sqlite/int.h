@@ -1,0 +1,201 @@
+/* store_int.h: inside the store module only (store.c, store_ingest.c, store_fixtures.c,
+ * store_query.c, store_sla*.c): the connection, its prepared-statement cache and the helpers they
+ * share. Nothing outside server/store*.c includes this. Same threading rule as store.h. */
+#ifndef KF_SERVER_STORE_INT_H
+#define KF_SERVER_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Ids of the statements kept prepared (their SQL: stmt_sql in store.c). */
+enum kf_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_DEV_GET,
+    ST_DEV_SEEN,
+    ST_DEV_HELLO,
+    ST_DEV_STATE,
+    ST_DEV_ACKED,
+    ST_ENV_DELETE,
+    ST_ENV_INSERT,
+    ST_HEALTH_UPSERT,
+    ST_PERIPH_UPSERT,
+    ST_FAULT_INSERT,
+    ST_FAULT_STATE,
+    ST_ENV_COVER,
+    ST_HWM_WALK,
+    ST_HWM_NEXT,
+    ST_HWM_QUARANTINE,
+    ST_QUARANTINE_RELEASE,
+    ST_GAP_INSERT,
+    ST_REJECT_ADD,
+    ST_EXPIRE,
+    ST_UNIT_UPSERT,
+    ST_BANK_UPSERT,
+    ST_FAMILY_UPSERT,
+    ST_ZONE_UPSERT,
+    ST_ITEM_UPSERT,
+    ST_UNIT_EXISTS,
+    ST_BANK_EXISTS,
+    ST_FAMILY_EXISTS,
+    ST_ZONE_EXISTS,
+    ST_DEV_EXISTS,
+    ST_ASSET_GET,
+    ST_ASSET_INSERT,
+    ST_DEV_INSERT,
+    ST_KEY_INSERT,
+    ST_REG_DEVICES,
+    ST_REG_KEYS,
+    ST_BROKER_PUT,
+    ST_BROKER_DEL,
+    ST_BROKER_EACH,
+    /* issue 3 statements (identity, store_broker.c, store_security.c) */
+    /* issue 4 statements (fleet state and SLA, store_sla.c) */
+    ST_SLA_FACT_INSERT,
+    ST_SLA_EXPIRE_FACTS,
+    ST_SLA_PERIPH_PREV,
+    ST_SLA_FAULT_PREV,
+    ST_SLA_MAINT_PREV,
+    ST_SLA_MAINT_UPSERT,
+    ST_COUNT_
+};
+
+/* Tables the group commit writes many rows of at once (store.c's multi_sql, kf__multi_*). */
+enum kf_multi {
+    MT_RECORDS, /* a frame's records */
+    MT_USAGE,   /* the commit's usage_daily sums */
+    MT_COUNT_
+};
+#define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
+
+struct kf_store {
+    sqlite3 *db;
+    unsigned flags;
+    sqlite3_stmt *stmt[ST_COUNT_];
+    sqlite3_stmt *multi[MT_COUNT_][KF_MULTI_SHIFT_MAX + 1]; /* by log2 of the rows */
+    char errmsg[256];
+    uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
+    struct kf__ckpt *ckpt; /* the checkpointer thread (store_ckpt.c), or NULL */
+};
+
+/* Stop and join the checkpointer, if any (kf_store_free). */
+void kf__store_checkpointer_stop(struct kf_store *st);
+
+/* Schema migrations defined beside their code (NULL-terminated lists of statements; the
+ * order is store.c's migrations[]). */
+extern const char *const kf__schema_broker[];     /* v2: store_broker.c */
+extern const char *const kf__schema_identity[];   /* v3: store_identity.c */
+extern const char *const kf__schema_sla[];        /* v4: store_sla.c */
+extern const char *const kf__schema_quarantine[]; /* v5: store_quarantine.c */
+extern const char *const kf__schema_sla_late[];   /* v6: store_sla.c */
+extern const char *const kf__schema_records[];    /* v7: store_ingest.c */
+extern const char *const kf__schema_usage[];      /* v8: store_ingest.c */
+
+/* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
+ * its transaction, and only when a state actually changes: each compares with the state
+ * the commit is about to overwrite, so call it before that state's own update. */
+struct kf__sla_src {
+    const char *device_id, *asset_id;
+    int64_t recv_ms; /* the frame's receipt */
+};
+/* online: 1/0; how: enum kf_presence_src (connect, will). Dated at receipt. */
+int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int online, int how);
+/* A record's fact, dated min(effective time, receipt). seq orders it against the state. */
+int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                   const struct kf_rec_periph *p, int64_t eff_ms);
+int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                  const struct kf_rec_fault *f, int64_t eff_ms);
+/* Also keeps maint_latest (the record type has no other table). */
+int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
+                  const struct kf_rec_maint *m, int64_t eff_ms);
+/* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
+ * marked offline (call before ST_EXPIRE, same cutoff). */
+int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
+
+/* Helpers for statements prepared per call (rare paths: store_identity.c, store_sla*.c;
+ * defined in store_sla.c):
+ * prepare (0 or the converted error, with a message), grow an array to hold n + 1 elements,
+ * read a text column ("" for NULL) or copy it (truncated to cap), bind text or an instant
+ * that is NULL when empty or 0. */
+int kf__store_prep(struct kf_store *st, const char *sql, sqlite3_stmt **ret);
+int kf__store_grow(void **arr, size_t *cap, size_t n, size_t elem);
+/* Read one row of s into row, which arrives zeroed: 0, or -errno having set the message
+ * (a row that is not readable ends the whole read). */
+typedef int (*kf__store_fill_fn)(struct kf_store *st, sqlite3_stmt *s, void *row);
+/* Step s (from kf__store_prep, bound) to its end into an array of elem-byte rows, fill
+ * reading each, in order. A failed step sets "what: <SQLite's message>"; running out of
+ * memory returns -ENOMEM and leaves the message alone. s is finalized either way. On success
+ * *ret (NULL when no row) and *ret_n are the caller's, to free; on failure they are left
+ * untouched, so they may be the caller's live fields. */
+int kf__store_rows(struct kf_store *st, sqlite3_stmt *s, size_t elem, kf__store_fill_fn fill,
+                   const char *what, void **ret, size_t *ret_n);
+/* The lowest seq an envelope can start at and still hold seq s (s >= 1): one holds at most
+ * KF_ENV_MAX_RECORDS records. Bounds every look behind a seq (the mark walk, which seqs a
+ * frame repeats, the audit's search for a repeated record). */
+static inline uint64_t kf__env_reach_lo(uint64_t s)
+{
+    return s > KF_ENV_MAX_RECORDS ? s - KF_ENV_MAX_RECORDS + 1 : 1;
+}
+
+/* Move device_id's high-water mark from acked over the stored frames (and held quarantine
+ * rows) contiguous with it, and store it; *ret: the new mark. Inside a transaction.
+ * overlap: frames starting at or before acked may have been stored since the mark last
+ * moved (a batch resent with other boundaries, a replayed quarantine row, a mark moved
+ * past a gap), so the walk must also look behind the mark. */
+int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
+                          uint64_t *ret);
+const char *kf__store_col_text(sqlite3_stmt *s, int i);
+void kf__store_col_copy(char *dst, size_t cap, sqlite3_stmt *s, int i);
+void kf__store_bind_opt_text(sqlite3_stmt *s, int i, const char *v);
+void kf__store_bind_opt_ms(sqlite3_stmt *s, int i, int64_t v);
+
+/* The connection. Borrowed. */
+sqlite3 *kf__store_db(struct kf_store *st);
+/* Set the message kf_store_errmsg returns. */
+void kf__store_seterr(struct kf_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Record an SQLite failure with its message; returns the converted errno. */
+int kf__store_sql_fail(struct kf_store *st, int rc, const char *what);
+
+/* The statement for id, prepared on first use and kept (borrowed): bind, step, then
+ * kf__store_stmt_done (reset and clear), or kf__store_stmt_run for all three. */
+int kf__store_stmt(struct kf_store *st, enum kf_stmt id, sqlite3_stmt **ret);
+void kf__store_stmt_done(sqlite3_stmt *s);
+/* Bind an unsigned 64-bit value (a sequence number) as SQLite's signed integer, clamped to
+ * 2^63 - 1: counters and sequence numbers the store accepts never reach it. */
+void kf__store_bind_u64(sqlite3_stmt *s, int i, uint64_t v);
+/* Step a statement that returns no rows (or whose rows are not wanted), then reset it. */
+int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what);
+/* Multi-row INSERTs: the rows of one table a commit writes go in statements of up to
+ * 2^KF_MULTI_SHIFT_MAX rows, not one statement per row; what a statement costs besides its
+ * rows (bind, step, halt, reset) is then paid once per frame or per commit. Rows are bound in
+ * place, so bound text must stay valid until the statement runs, which is at the latest at
+ * the last row's kf__multi_next:
+ *     kf__multi_start(&m, MT_RECORDS, n);
+ *     for each of the n rows:
+ *         kf__multi_row(st, &m, &s, &off);   bind parameters off + 1 .. off + columns of s
+ *         kf__multi_next(st, &m, "what");    runs s when its last row is bound
+ * On an error between the two, kf__multi_abort resets the statement. */
+struct kf__multi {
+    enum kf_multi id;
+    size_t left; /* rows not yet in a statement */
+    size_t k, i; /* rows of the current statement, and those bound */
+    sqlite3_stmt *s;
+};
+void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows);
+int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s, int *ret_off);
+int kf__multi_next(struct kf_store *st, struct kf__multi *m, const char *what);
+void kf__multi_abort(struct kf__multi *m);
+/* Run the parameterless statement id (BEGIN, COMMIT, ROLLBACK). */
+int kf__store_exec_one(struct kf_store *st, enum kf_stmt id);
+/* 1 if the single-text-parameter lookup id finds a row, 0 if not, or -errno. */
+int kf__store_exists(struct kf_store *st, enum kf_stmt id, const char *key);
+
+/* Open our own transaction unless the caller already holds one (*ret_own says which);
+ * kf__store_txn_leave commits it (r == 0) or rolls it back, and returns the outcome. */
+int kf__store_txn_enter(struct kf_store *st, int *ret_own);
+int kf__store_txn_leave(struct kf_store *st, int own, int r);
+
+#endif

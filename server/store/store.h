@@ -1,0 +1,107 @@
+/* store.h: all of the server's SQL. One struct kf_store is one SQLite connection, used by
+ * one thread at a time (kioskd: the commit worker; kioskctl and kiosk-provision: main).
+ *
+ * The database (WAL, synchronous=FULL, foreign_keys=ON, busy_timeout, schema migrated by
+ * PRAGMA user_version) holds the deployment (units, banks, zones, service catalog), the
+ * registry (assets, devices, device keys), the records (idempotent on device+seq), per-day
+ * usage aggregates, the signed envelopes as received (evidence), the latest health and
+ * peripheral state, online/offline state, and rejection counters.
+ *
+ * A second backend (PostgreSQL) would be a second file implementing this header.
+ */
+#ifndef KF_SERVER_STORE_H
+#define KF_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kf/envelope.h>
+#include <kf/record.h>
+
+#include "store/registry.h"
+
+struct kf_store;
+
+#define KF_STORE_RDONLY 0x1u
+
+/* Rejection reasons, counted and persisted. */
+enum kf_reject {
+    KF_REJECT_UNKNOWN_DEVICE = 0, /* "unknown_device": no such device or key epoch */
+    KF_REJECT_BAD_SIGNATURE,      /* "bad_signature" */
+    KF_REJECT_REPLAY,             /* "replay": every record already committed */
+    KF_REJECT_OVERSIZE,           /* "oversize": frame or body past its limit */
+    KF_REJECT_BAD_COMPRESSION,    /* "bad_compression": corrupt frame or wrong dictionary */
+    KF_REJECT_MALFORMED,          /* "malformed": framing, JSON or record fields */
+    KF_REJECT_WRONG_TOPIC,        /* "wrong_topic": frame's device is not the topic's */
+    KF_REJECT_REVOKED,            /* "revoked": signed with a revoked or retired key */
+    KF_REJECT_COUNT_
+};
+const char *kf_reject_name(int reason);
+
+/* Open (creating and migrating unless KF_STORE_RDONLY) the database at path. Returns owned. */
+int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);
+void kf_store_free(struct kf_store *st); /* NULL is a no-op */
+/* The writer only (kioskd): run WAL checkpoints on a thread of its own instead of inside
+ * the commits (store_ckpt.c). Stopped by kf_store_free. 0 or -errno. */
+int kf_store_checkpointer_start(struct kf_store *st);
+
+/* Load the deployment fixtures (fixtures/deployment.json format, see docs/OPERATIONS.md):
+ * units, banks, zones, service families and items, and the SLA contracts (optional
+ * "contracts" section, store_sla.h). Upsert; one transaction. */
+int kf_store_load_fixtures(struct kf_store *st, const char *json_path);
+
+/* Register an asset and a device identity bound to it with its first key (epoch 1).
+ * The asset is created if new; a device id that exists is -EEXIST. */
+struct kf_device_reg {
+    const char *device_id;
+    const char *asset_id;
+    int kind; /* enum kf_device_kind */
+    const char *zone_id;
+    const char *lease_ref; /* may be NULL */
+    uint8_t pk[32];
+};
+int kf_store_register_device(struct kf_store *st, const struct kf_device_reg *reg);
+
+/* Build a registry snapshot of every device with its keys. Returns owned (refcount 1). */
+int kf_store_load_registry(struct kf_store *st, struct kf_registry **ret);
+
+/* One verified frame, ready to commit. Filled by the verify stage; borrowed by commit. */
+struct kf_ingest {
+    struct kf_env_header hdr;
+    char asset_id[KF_ASSET_ID_MAX + 1];
+    const char *topic;
+    const uint8_t *raw; /* the frame exactly as received: kept as evidence */
+    size_t raw_len;
+    int64_t recv_ms; /* server wall clock at receipt */
+    uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
+    struct kf_record *recs;
+    const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
+    int64_t quarantine_id; /* a quarantined frame replayed (store_quarantine.h); 0: received */
+};
+
+/* Per-frame outcome of a commit. */
+struct kf_commit_out {
+    uint64_t acked_seq;  /* the device's contiguous committed high-water mark after commit */
+    uint32_t inserted;   /* new records */
+    uint32_t duplicates; /* records already present */
+    uint8_t replay;      /* 1: nothing new (counted as KF_REJECT_REPLAY) */
+    uint8_t quarantined; /* 1: kept in quarantine instead (kf_store_quarantine) */
+    /* HELLO only: the device had been acknowledged up to gap_last, past what the store holds
+     * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the
+     * high-water mark moves past it so the device can go on; 0/0 when there was no gap. */
+    uint64_t gap_first, gap_last;
+};
+
+/* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames, plus reject counter deltas
+ * (reject_delta may be NULL; else KF_REJECT_COUNT_ entries). Inserts records idempotently
+ * on (device, seq), updates usage_daily, latest health/peripherals/faults and device state,
+ * stores each frame's raw bytes, advances each device's high-water mark over contiguous
+ * committed sequence numbers. On error everything is rolled back and out is untouched. */
+int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
+                    const uint64_t *reject_delta, struct kf_commit_out *out);
+
+/* Mark devices offline whose last frame is older than cutoff_ms and who are online.
+ * Returns the count in *ret_n. */
+int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n);
+
+#endif
