@@ -36,6 +36,7 @@
 
 #include "bench_util.h"
 #include "store/registry.h"
+#include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h" /* the connection, for --sql and --profile */
 #include "store/query.h"

@@ -24,6 +24,7 @@
 
 #include "kioskd/link.h"
 #include "store/registry.h"
+#include "store/ingest.h"
 #include "store/store.h"
 #include "kioskd/verify.h"
 

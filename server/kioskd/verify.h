@@ -13,6 +13,7 @@
 
 #include "kioskd/link.h"
 #include "store/registry.h"
+#include "store/ingest.h"
 #include "store/store.h"
 
 /* Latency histogram: quarter-octave buckets of microseconds (bucket 4*m+f covers

@@ -19,6 +19,7 @@
 
 #include <kf/envelope.h>
 
+#include "store/ingest.h"
 #include "store/store.h"
 
 struct kf_quarantined {

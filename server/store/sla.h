@@ -34,6 +34,7 @@
 
 #include "rules/calendar.h"
 #include "rules/incident.h"
+#include "store/ingest.h"
 #include "store/store.h"
 
 /* A contract's built-in terms, used when neither the terminal's bank nor "*" has one. */

@@ -65,43 +65,4 @@ int kf_store_register_device(struct kf_store *st, const struct kf_device_reg *re
 /* Build a registry snapshot of every device with its keys. Returns owned (refcount 1). */
 int kf_store_load_registry(struct kf_store *st, struct kf_registry **ret);
 
-/* One verified frame, ready to commit. Filled by the verify stage; borrowed by commit. */
-struct kf_ingest {
-    struct kf_env_header hdr;
-    char asset_id[KF_ASSET_ID_MAX + 1];
-    const char *topic;
-    const uint8_t *raw; /* the frame exactly as received: kept as evidence */
-    size_t raw_len;
-    int64_t recv_ms; /* server wall clock at receipt */
-    uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
-    struct kf_record *recs;
-    const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
-    int64_t quarantine_id; /* a quarantined frame replayed (store_quarantine.h); 0: received */
-};
-
-/* Per-frame outcome of a commit. */
-struct kf_commit_out {
-    uint64_t acked_seq;  /* the device's contiguous committed high-water mark after commit */
-    uint32_t inserted;   /* new records */
-    uint32_t duplicates; /* records already present */
-    uint8_t replay;      /* 1: nothing new (counted as KF_REJECT_REPLAY) */
-    uint8_t quarantined; /* 1: kept in quarantine instead (kf_store_quarantine) */
-    /* HELLO only: the device had been acknowledged up to gap_last, past what the store holds
-     * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the
-     * high-water mark moves past it so the device can go on; 0/0 when there was no gap. */
-    uint64_t gap_first, gap_last;
-};
-
-/* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames, plus reject counter deltas
- * (reject_delta may be NULL; else KF_REJECT_COUNT_ entries). Inserts records idempotently
- * on (device, seq), updates usage_daily, latest health/peripherals/faults and device state,
- * stores each frame's raw bytes, advances each device's high-water mark over contiguous
- * committed sequence numbers. On error everything is rolled back and out is untouched. */
-int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    const uint64_t *reject_delta, struct kf_commit_out *out);
-
-/* Mark devices offline whose last frame is older than cutoff_ms and who are online.
- * Returns the count in *ret_n. */
-int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n);
-
 #endif

@@ -17,6 +17,7 @@
 #include <kf/time.h>
 
 #include "store/registry.h"
+#include "store/ingest.h"
 #include "store/store.h"
 #include "store/query.h"
 #include "store/quarantine.h"

@@ -19,6 +19,7 @@
 #include "store/registry.h"
 #include "views/sla.h"
 #include "kioskd/slasvc.h"
+#include "store/ingest.h"
 #include "store/store.h"
 #include "store/query.h"
 #include "store/sla.h"

@@ -15,6 +15,7 @@
 #include <kf/record.h>
 #include <kf/time.h>
 
+#include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
 #include "store/query.h"
