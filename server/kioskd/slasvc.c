@@ -15,6 +15,7 @@
 #include <kf/time.h>
 
 #include "rules/sla.h"
+#include "rules/usage.h"
 #include "store/query.h"
 #include "store/sla.h"
 
@@ -22,7 +23,7 @@
 #define KF__FACTS_PER_RUN 20000 /* a backlog is worked off over several runs */
 #define KF__ACTIONS_PER_RUN 200
 #define KF__RUN_MIN_US 1000000LL /* after commits, at most one run a second (ticks aside) */
-#define KF__WINDOWS_SINCE_MS (62LL * 86400 * 1000) /* the oldest instant a fact can carry */
+#define KF__WINDOWS_SINCE_MS KF_USAGE_BEHIND_MS /* the oldest instant a fact can carry */
 
 struct kf__notice {
     struct kf__notice *next;

@@ -17,12 +17,13 @@
 
 #include "store/ingest.h"
 #include "store/store.h"
+#include "rules/usage.h"
 #include "store/sqlite/int.h"
 #include "store/query.h"
 #include "store/sla.h"
 
-#define KF_CLOCK_AHEAD_MS (5LL * 60 * 1000)      /* tolerated device clock lead */
-#define KF_CLOCK_BEHIND_MS (62LL * 86400 * 1000) /* oldest plausible effective time */
+#define KF_CLOCK_AHEAD_MS KF_USAGE_AHEAD_MS
+#define KF_CLOCK_BEHIND_MS KF_USAGE_BEHIND_MS
 
 /* records.flags */
 #define KF_RECF_CLOCK_SUSPECT 0x1u   /* effective time implausible: replaced by receipt time */
