@@ -53,4 +53,9 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
  * Returns the count in *ret_n. */
 int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n);
 
+/* Add delta (KF_REJECT_COUNT_ entries, indexed by enum kf_reject) to the persisted
+ * rejection counters: inside the caller's transaction when one is open, else in its own.
+ * 0 or -errno; on error nothing is added. */
+int kf_store_rejects_add(struct kf_store *st, const uint64_t *delta);
+
 #endif

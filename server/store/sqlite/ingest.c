@@ -772,26 +772,6 @@ int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t a
     return set_acked(st, device_id, *ret);
 }
 
-static int commit_rejects(struct kf_store *st, const uint64_t *delta)
-{
-    sqlite3_stmt *s = NULL;
-    int r;
-
-    for (int i = 0; i < KF_REJECT_COUNT_; i++) {
-        if (delta[i] == 0)
-            continue;
-        r = kf__store_stmt(st, ST_REJECT_ADD, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, kf_reject_name(i), -1, SQLITE_STATIC);
-        kf__store_bind_u64(s, 2, delta[i]);
-        r = kf__store_stmt_run(st, s, "reject_counts");
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
 /* A HELLO says the device was acknowledged up to seq - 1. The server only ever acknowledges
  * what it committed, so a mark past ours means the store lost records (restored from a
  * backup): record the gap for the operator and move past it, or the device would resend
@@ -1005,7 +985,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
     if (r < 0)
         goto out_rollback;
     if (reject_delta) {
-        r = commit_rejects(st, reject_delta);
+        r = kf_store_rejects_add(st, reject_delta);
         if (r < 0)
             goto out_rollback;
     }
