@@ -7,7 +7,8 @@ KF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libpaho-mqtt-dev libssl-dev libuv1-dev libsqlite3-dev sqlite3 libzstd-dev zstd
     libsodium-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
-    libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq)
+    libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq
+    clang libclang-rt-14-dev)
 
 kf_log() { printf '%s\n' "$*" >&2; }
 
