@@ -18,12 +18,11 @@
 #include <kf/log.h>
 #include <kf/mqtt.h>
 
-#include "agent.h"
-#include "appsock.h"
-#include "config.h"
-#include "enroll.h"
-#include "link.h"
-#include "probes.h"
+#include "core/agent.h"
+#include "core/appsock.h"
+#include "core/config.h"
+#include "core/enroll.h"
+#include "core/probes.h"
 
 struct main_ctx {
     uv_loop_t loop;

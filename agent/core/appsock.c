@@ -1,5 +1,5 @@
-/* appsock.c: JSON lines from the kiosk application, one reply line per request. */
-#include "appsock.h"
+/* core/appsock.c: JSON lines from the kiosk application, one reply line per request. */
+#include "core/appsock.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
-/* config.c: the agent INI, one table row per key (Redis/h2o style). */
-#include "config.h"
+/* core/config.c: the agent INI, one table row per key (Redis/h2o style). */
+#include "core/config.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
-/* link.c: Paho MQTTAsync on a libuv loop. Paho threads copy into ev_head under mu and wake
+/* core/link.c: Paho MQTTAsync on a libuv loop. Paho threads copy into ev_head under mu and wake
  * the loop; link_async_cb applies the events in order on the loop thread. */
-#include "link.h"
+#include "core/link.h"
 
 #include <errno.h>
 #include <pthread.h>

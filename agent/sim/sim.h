@@ -1,7 +1,7 @@
-/* sim.h: kiosk-sim internals shared by sim.c (fleet, loop, drain) and sim_workload.c
+/* sim/sim.h: kiosk-sim internals shared by sim.c (fleet, loop, drain) and workload.c
  * (catalog, daily pattern, record generation). Not a public interface. */
-#ifndef KF_AGENT_SIM_H
-#define KF_AGENT_SIM_H
+#ifndef KF_AGENT_SIM_SIM_H
+#define KF_AGENT_SIM_SIM_H
 
 #include <stddef.h>
 #include <stdint.h>

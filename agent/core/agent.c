@@ -1,5 +1,5 @@
-/* agent.c: the agent core: outbox -> batches -> link, ACK -> outbox. */
-#include "agent.h"
+/* core/agent.c: the agent core: outbox -> batches -> link, ACK -> outbox. */
+#include "core/agent.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +16,7 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "link.h"
+#include "core/link.h"
 
 #define AGENT_INFLIGHT_CAP 64 /* the config bound of [batch] inflight_max */
 #define AGENT_DEFAULT_NAME "kiosk-agent/0.1.0"

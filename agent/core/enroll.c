@@ -1,6 +1,6 @@
-/* enroll.c: the terminal's identity directory and its enrollment (enroll.h). */
+/* core/enroll.c: the terminal's identity directory and its enrollment (enroll.h). */
 #define _GNU_SOURCE
-#include "enroll.h"
+#include "core/enroll.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "link.h"
+#include "core/link.h"
 
 /* ---- the identity directory ---- */
 

@@ -1,4 +1,4 @@
-/* link.h: one MQTT connection (Paho MQTTAsync) driven from a libuv loop.
+/* core/link.h: one MQTT connection (Paho MQTTAsync) driven from a libuv loop.
  *
  * Paho's threads only copy what they are given into a bounded, locked event list and wake
  * the loop (uv_async_send); every kf_link callback below runs on the loop thread. The link
@@ -9,8 +9,8 @@
  *
  * All functions: loop thread only.
  */
-#ifndef KF_AGENT_LINK_H
-#define KF_AGENT_LINK_H
+#ifndef KF_AGENT_CORE_LINK_H
+#define KF_AGENT_CORE_LINK_H
 
 #include <stddef.h>
 #include <stdint.h>

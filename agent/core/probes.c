@@ -1,10 +1,10 @@
-/* probes.c: bounded reads of procfs/sysfs into a health record.
+/* core/probes.c: bounded reads of procfs/sysfs into a health record.
  *
  * Directories are listed with getdents64(2) into a stack buffer rather than opendir(3),
  * which mallocs its buffer: a sample allocates nothing.
  */
 #define _GNU_SOURCE /* getdents64(2), struct dirent64 */
-#include "probes.h"
+#include "core/probes.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* appsock.h: the kiosk application's Unix socket (JSON lines).
+/* core/appsock.h: the kiosk application's Unix socket (JSON lines).
  *
  * Each line is one record in the JSON form of kf/record.h ("ts" optional: defaults to now;
  * "t":"health" is refused: the agent samples health itself). Each line gets one reply line:
@@ -12,8 +12,8 @@
  * KF_APPSOCK_MAX_WBUF bytes of unsent replies per client (past it the client is dropped).
  * Loop thread only.
  */
-#ifndef KF_AGENT_APPSOCK_H
-#define KF_AGENT_APPSOCK_H
+#ifndef KF_AGENT_CORE_APPSOCK_H
+#define KF_AGENT_CORE_APPSOCK_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* agent.h: one terminal's agent core on a caller-provided libuv loop.
+/* core/agent.h: one terminal's agent core on a caller-provided libuv loop.
  *
  * An agent owns its outbox and its link. Records come in through kf_agent_submit (the app
  * socket and kiosk-sim use the same call) and through the health hook; they leave the
@@ -8,8 +8,8 @@
  *
  * Several agents may share one loop (kiosk-sim runs hundreds). Loop thread only.
  */
-#ifndef KF_AGENT_AGENT_H
-#define KF_AGENT_AGENT_H
+#ifndef KF_AGENT_CORE_AGENT_H
+#define KF_AGENT_CORE_AGENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +19,8 @@
 #include <kf/codec.h>
 #include <kf/record.h>
 
-#include "config.h"
-#include "outbox.h"
+#include "core/config.h"
+#include "core/outbox.h"
 
 struct kf_agent;
 

@@ -1,6 +1,6 @@
-/* sim_workload.c: what a simulated terminal does: a daily pattern of transactions over the
+/* sim/workload.c: what a simulated terminal does: a daily pattern of transactions over the
  * service catalog, printer paper cycles, faults raised and cleared, synthetic health. */
-#include "sim.h"
+#include "sim/sim.h"
 
 #include <errno.h>
 #include <math.h>

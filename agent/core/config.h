@@ -1,4 +1,4 @@
-/* config.h: the agent's INI file (written by kiosk-provision; read by kiosk-agent and
+/* core/config.h: the agent's INI file (written by kiosk-provision; read by kiosk-agent and
  * kiosk-sim).
  *
  * Table-driven (one row per key in config.c: section, name, type, offset, bounds, default).
@@ -6,8 +6,8 @@
  * (key_file, outbox path, app socket) are taken relative to the INI file's directory.
  * docs/AGENT.md lists every key with its default and bounds.
  */
-#ifndef KF_AGENT_CONFIG_H
-#define KF_AGENT_CONFIG_H
+#ifndef KF_AGENT_CORE_CONFIG_H
+#define KF_AGENT_CORE_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* enroll.h: a terminal's own identity (docs/AGENT.md "Enrollment", docs/SECURITY.md).
+/* core/enroll.h: a terminal's own identity (docs/AGENT.md "Enrollment", docs/SECURITY.md).
  *
  * With [device] identity_dir set, the agent keeps its identity in that directory, all files
  * mode 0600, written atomically:
@@ -10,8 +10,8 @@
  *
  * Loop thread / main thread only.
  */
-#ifndef KF_AGENT_ENROLL_H
-#define KF_AGENT_ENROLL_H
+#ifndef KF_AGENT_CORE_ENROLL_H
+#define KF_AGENT_CORE_ENROLL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* outbox.c: the agent's durable queue of records, on SQLite.
+/* core/outbox.c: the agent's durable queue of records, on SQLite.
  *
  * Schema (user_version 2):
  *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT, boot, base_ms)
@@ -14,7 +14,7 @@
  * under 8 MB RSS, so each connection gets a small page cache and no memory map, and the
  * process-wide page-cache preallocation is switched off (kf_ob_tune_sqlite).
  */
-#include "outbox.h"
+#include "core/outbox.h"
 
 #include <errno.h>
 #include <limits.h>
