@@ -34,7 +34,7 @@ struct kf_agent {
     uint8_t ack_key_prev[KF_ACK_KEY_BYTES];
     uint32_t ack_epoch_prev; /* 0: none */
     struct kf_outbox *ob;
-    struct kf_link *link;
+    struct kf_agent_link *link;
     struct kf_zctx *zctx;
     int own_zctx;
     uv_timer_t flush_timer;
@@ -158,7 +158,7 @@ static int agent_publish_small(struct kf_agent *a, uint8_t kind, uint64_t seq, c
     int rc = agent_seal_small(a, kind, seq, topic, body, device_ms, frame, sizeof(frame), &len);
     if (rc < 0)
         return rc;
-    return kf_link_publish(a->link, topic, frame, len, 1, retained);
+    return kf_agent_link_publish(a->link, topic, frame, len, 1, retained);
 }
 
 static int batch_visit(void *ud, const struct kf_outbox_rec *rec)
@@ -249,7 +249,7 @@ static void agent_flush(struct kf_agent *a, int force)
         const char *topic = b.all_health ? a->t_telemetry : a->t_events;
         if (kf_env_seal(&h, topic, body, body_len, a->sk, frame, KF_ENV_MAX_BYTES, &flen) < 0)
             break;
-        if (kf_link_publish(a->link, topic, frame, flen, 1, 0) < 0)
+        if (kf_agent_link_publish(a->link, topic, frame, flen, 1, 0) < 0)
             break;
         if (a->inflight_n == 0)
             a->last_progress_ms = uv_now(a->loop);
@@ -301,7 +301,7 @@ static void agent_rotation_send(struct kf_agent *a)
     agent_header(a, &h, KF_MSG_IDENT);
     if (kf_env_seal(&h, a->t_enroll, (const uint8_t *)body, strlen(body), a->sk, frame,
                     sizeof(frame), &len) == 0 &&
-        kf_link_publish(a->link, a->t_enroll, frame, len, 1, 0) == 0)
+        kf_agent_link_publish(a->link, a->t_enroll, frame, len, 1, 0) == 0)
         a->rot_sent_ms = uv_now(a->loop);
     free(body);
 }
@@ -512,7 +512,7 @@ static void agent_flush_timer_cb(uv_timer_t *t)
     struct kf_agent *a = t->data;
     uint64_t now = uv_now(a->loop);
 
-    if (!kf_link_is_up(a->link))
+    if (!kf_agent_link_is_up(a->link))
         return;
     if (!a->online) {
         if (a->hello_sent_ms == 0 || now - a->hello_sent_ms >= a->cfg.ack_timeout_ms)
@@ -550,8 +550,8 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
                  const struct kf_agent_opts *opts, struct kf_agent **ret)
 {
     struct kf_outbox_limits lim;
-    struct kf_link_opts lo;
-    struct kf_link_cbs cbs;
+    struct kf_agent_link_opts lo;
+    struct kf_agent_link_cbs cbs;
     struct kf_agent *a;
     uint8_t boot[8];
     int rc;
@@ -652,7 +652,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     cbs.up_cb = agent_up_cb;
     cbs.down_cb = agent_down_cb;
     cbs.message_cb = agent_message_cb;
-    rc = kf_link_new(loop, &lo, &cbs, a, &a->link);
+    rc = kf_agent_link_new(loop, &lo, &cbs, a, &a->link);
     if (rc < 0)
         goto out_outbox;
 
@@ -676,7 +676,7 @@ out_free:
 
 int kf_agent_start(struct kf_agent *a)
 {
-    int rc = kf_link_start(a->link);
+    int rc = kf_agent_link_start(a->link);
     if (rc < 0)
         return rc;
     uv_timer_start(&a->flush_timer, agent_flush_timer_cb, a->cfg.flush_interval_ms,
@@ -777,11 +777,11 @@ out:
 
 int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret)
 {
-    struct kf_link_stats ls;
+    struct kf_agent_link_stats ls;
     int rc = kf_outbox_stats(a->ob, &a->st.outbox);
     if (rc < 0)
         return rc;
-    kf_link_stats(a->link, &ls);
+    kf_agent_link_stats(a->link, &ls);
     a->st.send_seq = a->send_seq;
     a->st.inflight = a->inflight_n;
     a->st.online = a->online;
@@ -828,7 +828,7 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     if (a->closing)
         return;
     /* A clean disconnect suppresses the will: say offline ourselves. */
-    if (kf_link_is_up(a->link))
+    if (kf_agent_link_is_up(a->link))
         (void)agent_publish_small(a, KF_MSG_STATE, 0, a->t_state, "{\"state\":\"offline\"}", 0, 1);
     a->closing = 1;
     a->online = 0;
@@ -839,5 +839,5 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     uv_timer_stop(&a->health_timer);
     uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);
     uv_close((uv_handle_t *)&a->health_timer, agent_handle_closed);
-    kf_link_close(a->link, AGENT_CLOSE_TIMEOUT_MS, agent_link_closed, a);
+    kf_agent_link_close(a->link, AGENT_CLOSE_TIMEOUT_MS, agent_link_closed, a);
 }

@@ -132,7 +132,7 @@ int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])
 struct enroll {
     uv_loop_t *loop;
     const struct kf_enroll_opts *o;
-    struct kf_link *link;
+    struct kf_agent_link *link;
     uv_timer_t retry;
     char user[KF_DEVICE_ID_MAX + 1];
     char t_enroll[KF_TOPIC_MAX + 1], t_ack[KF_TOPIC_MAX + 1], t_state[KF_TOPIC_MAX + 1];
@@ -155,9 +155,9 @@ static void enroll_send(struct enroll *e)
 {
     int rc;
 
-    if (!kf_link_is_up(e->link))
+    if (!kf_agent_link_is_up(e->link))
         return;
-    rc = kf_link_publish(e->link, e->t_enroll, e->frame, e->frame_len, 1, 0);
+    rc = kf_agent_link_publish(e->link, e->t_enroll, e->frame, e->frame_len, 1, 0);
     if (rc < 0)
         kf_warn("enroll: publish: %s", kf_strerror(rc));
     else
@@ -255,8 +255,8 @@ int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int 
     char tid[KF_TOKEN_ID_LEN + 1], pwpath[512], pw[KF_BROKERPW_MAX + 1];
     char epw[KF_ENROLL_PW_LEN + 1];
     uint8_t secret[KF_TOKEN_SECRET_BYTES], sk[64];
-    struct kf_link_opts lo;
-    struct kf_link_cbs cbs;
+    struct kf_agent_link_opts lo;
+    struct kf_agent_link_cbs cbs;
     int r;
 
     memset(&e, 0, sizeof(e));
@@ -310,23 +310,23 @@ int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int 
     cbs.up_cb = enroll_up_cb;
     cbs.down_cb = enroll_down_cb;
     cbs.message_cb = enroll_message_cb;
-    r = kf_link_new(loop, &lo, &cbs, &e, &e.link);
+    r = kf_agent_link_new(loop, &lo, &cbs, &e, &e.link);
     sodium_memzero(epw, sizeof(epw));
     if (r < 0)
         goto out_wipe;
     uv_timer_init(loop, &e.retry);
     e.retry.data = &e;
-    r = kf_link_start(e.link);
+    r = kf_agent_link_start(e.link);
     if (r == 0) {
         uv_timer_start(&e.retry, enroll_retry_cb, o->retry_ms, o->retry_ms);
         kf_info("enroll: token %s, connecting to %s as %s", tid, o->uri, e.user);
-        struct kf_link_stats ls = {0};
+        struct kf_agent_link_stats ls = {0};
 
         /* The broker refusing the enrollment account three times in a row means the token
          * is no longer good there (used, expired and synced away, or never issued). */
         while (!e.done && !*stop && ls.refused < 3) {
             uv_run(loop, UV_RUN_ONCE);
-            kf_link_stats(e.link, &ls);
+            kf_agent_link_stats(e.link, &ls);
         }
         if (!e.done && ls.refused >= 3) {
             e.done = 1;
@@ -336,7 +336,7 @@ int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int 
         *ret_reason = e.reason;
     }
     uv_close((uv_handle_t *)&e.retry, enroll_timer_closed);
-    kf_link_close(e.link, 1000, enroll_link_closed, &e);
+    kf_agent_link_close(e.link, 1000, enroll_link_closed, &e);
     while (!e.closed || !e.timer_closed)
         uv_run(loop, UV_RUN_ONCE);
     if (r == 0)
