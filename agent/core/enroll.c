@@ -1,133 +1,23 @@
-/* core/enroll.c: the terminal's identity directory and its enrollment (enroll.h). */
+/* core/enroll.c: the terminal's enrollment (enroll.h). */
 #define _GNU_SOURCE
 #include "core/enroll.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <ini.h>
 #include <sodium.h>
 
 #include <kf/brokerpw.h>
 #include <kf/err.h>
 #include <kf/ident.h>
-#include <kf/keyfile.h>
 #include <kf/log.h>
 #include <kf/time.h>
 #include <kf/topic.h>
 
 #include "core/link.h"
-
-/* ---- the identity directory ---- */
-
-static int path_join(char *buf, size_t cap, const char *dir, const char *name)
-{
-    int n = snprintf(buf, cap, "%s/%s", dir, name);
-
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-int kf_identity_key_path(const char *dir, uint32_t epoch, char *buf, size_t cap)
-{
-    char name[32];
-
-    snprintf(name, sizeof(name), "key.%u", epoch);
-    return path_join(buf, cap, dir, name);
-}
-
-int kf_identity_pw_path(const char *dir, char *buf, size_t cap)
-{
-    return path_join(buf, cap, dir, "broker.pw");
-}
-
-struct id_parse {
-    struct kf_identity id;
-    int have_id, have_epoch, bad;
-};
-
-static int id_handler(void *ud, const char *section, const char *name, const char *value)
-{
-    struct id_parse *p = ud;
-    char *end;
-    unsigned long v;
-
-    if (section[0] != '\0') {
-        p->bad = 1;
-    } else if (strcmp(name, "device_id") == 0 && kf_device_id_valid(value)) {
-        snprintf(p->id.device_id, sizeof(p->id.device_id), "%s", value);
-        p->have_id = 1;
-    } else if (strcmp(name, "key_epoch") == 0) {
-        errno = 0;
-        v = strtoul(value, &end, 10);
-        if (errno || *end || v < 1 || v > UINT32_MAX)
-            p->bad = 1;
-        p->id.key_epoch = (uint32_t)v;
-        p->have_epoch = 1;
-    } else {
-        p->bad = 1;
-    }
-    return 1;
-}
-
-int kf_identity_load(const char *dir, struct kf_identity *ret)
-{
-    char path[512];
-    struct id_parse p;
-    int r;
-
-    memset(&p, 0, sizeof(p));
-    r = path_join(path, sizeof(path), dir, "identity");
-    if (r < 0)
-        return r;
-    if (access(path, F_OK) != 0)
-        return -errno;
-    r = ini_parse(path, id_handler, &p);
-    if (r < 0)
-        return -EIO;
-    if (r > 0 || p.bad || !p.have_id || !p.have_epoch)
-        return -EBADMSG;
-    *ret = p.id;
-    return 0;
-}
-
-int kf_identity_save(const char *dir, const struct kf_identity *id)
-{
-    char path[512], text[160];
-    int n;
-
-    if (path_join(path, sizeof(path), dir, "identity") < 0)
-        return -ENAMETOOLONG;
-    n = snprintf(text, sizeof(text),
-                 "# written by kiosk-agent at enrollment and key rotation: do not edit\n"
-                 "device_id = %s\nkey_epoch = %u\n",
-                 id->device_id, id->key_epoch);
-    return kf_file_write_atomic(path, text, (size_t)n, 0600, (gid_t)-1, 0);
-}
-
-int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])
-{
-    char path[512];
-    uint8_t pk[32];
-    int r = kf_identity_key_path(dir, epoch, path, sizeof(path));
-
-    if (r < 0)
-        return r;
-    r = kf_keyfile_read(path, sk);
-    if (r != -ENOENT)
-        return r;
-    crypto_sign_keypair(pk, sk);
-    r = kf_keyfile_write(path, sk);
-    if (r < 0)
-        sodium_memzero(sk, 64);
-    return r;
-}
-
-/* ---- enrollment ---- */
 
 struct enroll {
     uv_loop_t *loop;
@@ -347,4 +237,79 @@ out_wipe:
     sodium_memzero(sk, sizeof(sk));
     sodium_memzero(pw, sizeof(pw));
     return r;
+}
+
+/* The one-line message of a failed kf_enroll_identity, into err (cap; may be NULL). */
+static void enroll_fail(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void enroll_fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !cap)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* Messages name what the operator can do: a token is good for one terminal, once. */
+static void enroll_explain(int rc, int reason, char *err, size_t cap)
+{
+    if (rc == -EACCES)
+        enroll_fail(err, cap,
+                    "enrollment refused: %s (a token is good for one terminal, once, until it "
+                    "expires: ask for a new one)",
+                    kf_ident_refusal_name(reason));
+    else if (rc == -EPERM)
+        enroll_fail(err, cap,
+                    "enrollment refused by the broker: its enrollment account for this token is "
+                    "gone (token_used, token_expired or unknown): ask for a new token");
+    else if (rc != -EINTR)
+        enroll_fail(err, cap, "enrollment: %s", kf_strerror(rc));
+}
+
+int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile int *stop,
+                       int *ret_enrolled, char *err, size_t cap)
+{
+    struct kf_identity id;
+    int rc, reason = 0, enrolled = 0;
+
+    if (err && cap)
+        err[0] = '\0';
+    rc = kf_identity_load(cfg->identity_dir, &id);
+    if (rc == -ENOENT) {
+        struct kf_enroll_opts eo = {
+            .dir = cfg->identity_dir,
+            .token = cfg->enroll_token,
+            .uri = cfg->uri,
+            .ca_file = cfg->ca_file,
+            .server_pk = cfg->server_pk,
+            .keepalive_s = cfg->keepalive_s,
+            .reconnect_min_ms = cfg->reconnect_min_ms,
+            .reconnect_max_ms = cfg->reconnect_max_ms,
+            .retry_ms = 10000,
+        };
+        if (cfg->enroll_token[0] == '\0') {
+            enroll_fail(err, cap,
+                        "%s: not enrolled and no [enroll] token_file: ask the operator for a "
+                        "token (kiosk-provision token)",
+                        cfg->identity_dir);
+            return -ENOKEY;
+        }
+        rc = kf_enroll_run(loop, &eo, stop, &id, &reason);
+        if (rc < 0) {
+            enroll_explain(rc, reason, err, cap);
+            return rc;
+        }
+        enrolled = 1;
+    } else if (rc < 0) {
+        enroll_fail(err, cap, "identity in %s: %s", cfg->identity_dir, kf_strerror(rc));
+        return rc;
+    }
+    rc = kf_identity_apply(&id, cfg, err, cap);
+    if (rc == 0 && ret_enrolled)
+        *ret_enrolled = enrolled;
+    return rc;
 }

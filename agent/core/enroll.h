@@ -1,12 +1,6 @@
-/* core/enroll.h: a terminal's own identity (docs/AGENT.md "Enrollment", docs/SECURITY.md).
- *
- * With [device] identity_dir set, the agent keeps its identity in that directory, all files
- * mode 0600, written atomically:
- *   identity      "device_id = ..." and "key_epoch = N": who the server says we are
- *   key.<N>       the Ed25519 secret key of epoch N (made here; it never leaves the terminal)
- *   broker.pw     the broker password (made here; the server only ever sees its verifier)
- * Enrollment fills it from a one-time token; key rotation adds key.<N+1> and moves
- * key_epoch once the server has accepted the new key.
+/* core/enroll.h: a terminal enrolls itself with a one-time token (docs/AGENT.md
+ * "Enrollment", docs/SECURITY.md) and keeps the identity the server gives it in its identity
+ * directory (identity.h).
  *
  * Loop thread / main thread only.
  */
@@ -18,23 +12,8 @@
 
 #include <uv.h>
 
-#include <kf/envelope.h>
-
-struct kf_identity {
-    char device_id[KF_DEVICE_ID_MAX + 1];
-    uint32_t key_epoch;
-};
-
-/* Read dir/identity. 0, -ENOENT (not enrolled yet), -EBADMSG (damaged), -errno. */
-int kf_identity_load(const char *dir, struct kf_identity *ret);
-/* Write dir/identity atomically (temp, fsync, rename, fsync dir). 0 or -errno. */
-int kf_identity_save(const char *dir, const struct kf_identity *id);
-/* dir/key.<epoch> into buf. 0 or -ENAMETOOLONG. */
-int kf_identity_key_path(const char *dir, uint32_t epoch, char *buf, size_t cap);
-/* dir/broker.pw into buf. */
-int kf_identity_pw_path(const char *dir, char *buf, size_t cap);
-/* Read key.<epoch>, or make and write a fresh one if absent. 0 or -errno. */
-int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64]);
+#include "core/config.h"
+#include "core/identity.h"
 
 struct kf_enroll_opts {
     const char *dir;          /* identity_dir */
@@ -55,5 +34,15 @@ struct kf_enroll_opts {
  * token was used, or expired, or is unknown), -EINTR (*stop became non-zero), or -errno. */
 int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int *stop,
                   struct kf_identity *ret, int *ret_reason);
+
+/* The identity of an agent configured with [device] identity_dir: the one kept there, or,
+ * when there is none yet, a new one from enrolling (kf_enroll_run with cfg's broker, CA,
+ * server key and token). Then kf_identity_apply: cfg connects and signs as that identity.
+ * *ret_enrolled (may be NULL) says whether this call enrolled. Borrows loop and stop.
+ * Returns 0, or -errno with a one-line message for the operator in err (cap bytes): -ENOKEY
+ * (not enrolled and no token), the codes of kf_enroll_run (-EINTR leaves err empty) and of
+ * kf_identity_load and kf_identity_apply. */
+int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile int *stop,
+                       int *ret_enrolled, char *err, size_t cap);
 
 #endif
