@@ -793,11 +793,6 @@ int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret)
     return 0;
 }
 
-const char *kf_agent_device_id(const struct kf_agent *a)
-{
-    return a->cfg.device_id;
-}
-
 static void agent_closed_one(struct kf_agent *a)
 {
     if (--a->close_pending > 0)

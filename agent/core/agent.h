@@ -93,7 +93,6 @@ typedef void (*kf_agent_rotated_cb)(void *ud, uint32_t new_epoch, int reason);
 int kf_agent_rotate(struct kf_agent *a, const uint8_t new_sk[64], kf_agent_rotated_cb cb, void *ud);
 
 int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret);
-const char *kf_agent_device_id(const struct kf_agent *a);
 
 /* Stop timers, disconnect, close everything, free the agent, then call cb (may be NULL)
  * from the loop. Nothing held in the outbox is lost: it is there at the next start. */
