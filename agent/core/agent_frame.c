@@ -202,7 +202,7 @@ void kf__agent_send_hello(struct kf_agent *a)
     snprintf(body, sizeof(body),
              "{\"agent\":\"%s\",\"kind\":\"%s\",\"boot_id\":\"%s\",\"outbox\":%" PRIu64
              ",\"health_dropped\":%" PRIu64 "}",
-             a->agent_name, kf_device_kind_name(a->cfg.kind), a->boot_id, os.records,
+             a->agent_name, kf_agent_config_kind_name(a->cfg.kind), a->boot_id, os.records,
              os.health_dropped);
     if (kf__agent_publish_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0, 0) == 0)
         a->hello_sent_ms = uv_now(a->loop);
