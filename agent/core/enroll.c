@@ -19,9 +19,19 @@
 
 #include "core/link.h"
 
+struct enroll_opts {
+    const char *dir;          /* identity_dir */
+    const char *token;        /* the token text "KF1-..." */
+    const char *uri;          /* broker */
+    const char *ca_file;      /* trust anchor of the broker's certificate */
+    const uint8_t *server_pk; /* 32 bytes: answers must be signed by it */
+    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
+    uint32_t retry_ms; /* ask again after this long without an answer */
+};
+
 struct enroll {
     uv_loop_t *loop;
-    const struct kf_enroll_opts *o;
+    const struct enroll_opts *o;
     struct kf_agent_link *link;
     uv_timer_t retry;
     char user[KF_DEVICE_ID_MAX + 1];
@@ -138,8 +148,14 @@ static int enroll_build(struct enroll *e, const uint8_t sk[64], const char *pw,
     return r;
 }
 
-int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int *stop,
-                  struct kf_identity *ret, int *ret_reason)
+/* Enroll: make the key and broker password (or reuse those of an earlier attempt), connect
+ * as "_enroll-<token id>", send the request until a signed answer comes, and on acceptance
+ * save the identity. Runs loop until done (other handles on it keep running). Returns 0
+ * (enrolled: *ret filled), -EACCES (refused by the server: *ret_reason is enum
+ * kf_ident_refusal), -EPERM (the broker refused the enrollment account three times: the
+ * token was used, or expired, or is unknown), -EINTR (*stop became non-zero), or -errno. */
+static int enroll_run(uv_loop_t *loop, const struct enroll_opts *o, volatile int *stop,
+                      struct kf_identity *ret, int *ret_reason)
 {
     static struct enroll e; /* one enrollment per process; the frame buffer is large */
     char tid[KF_TOKEN_ID_LEN + 1], pwpath[512], pw[KF_BROKERPW_MAX + 1];
@@ -280,7 +296,7 @@ int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile in
         err[0] = '\0';
     rc = kf_identity_load(cfg->identity_dir, &id);
     if (rc == -ENOENT) {
-        struct kf_enroll_opts eo = {
+        struct enroll_opts eo = {
             .dir = cfg->identity_dir,
             .token = cfg->enroll_token,
             .uri = cfg->uri,
@@ -298,7 +314,7 @@ int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile in
                         cfg->identity_dir);
             return -ENOKEY;
         }
-        rc = kf_enroll_run(loop, &eo, stop, &id, &reason);
+        rc = enroll_run(loop, &eo, stop, &id, &reason);
         if (rc < 0) {
             enroll_explain(rc, reason, err, cap);
             return rc;
