@@ -21,8 +21,8 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "agent.h"
-#include "config.h"
+#include "core/agent.h"
+#include "core/config.h"
 
 #define DEV_ID "KF-TEST-0001"
 #define N_TXN 500

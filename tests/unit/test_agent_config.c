@@ -10,7 +10,7 @@
 
 #include <kf/log.h>
 
-#include "config.h"
+#include "core/config.h"
 
 static char path[64];
 

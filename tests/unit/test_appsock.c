@@ -10,8 +10,8 @@
 
 #include <uv.h>
 
-#include "appsock.h"
-#include "outbox.h"
+#include "core/appsock.h"
+#include "core/outbox.h"
 
 static char dir[64], sock_path[96], db_path[96];
 

@@ -1,4 +1,4 @@
-/* test_outbox.c: the agent's durable outbox (agent/outbox.c) on real SQLite files. */
+/* test_outbox.c: the agent's durable outbox (agent/core/outbox.c) on real SQLite files. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include <kf/record.h>
 
-#include "outbox.h"
+#include "core/outbox.h"
 
 static char tmp_dir[256];
 static char ob_path[300];

@@ -1,4 +1,4 @@
-/* test_probes.c: host probes (agent/probes.c) against a fake /proc and /sys tree. */
+/* test_probes.c: host probes (agent/core/probes.c) against a fake /proc and /sys tree. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>
 
@@ -11,7 +11,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "probes.h"
+#include "core/probes.h"
 
 static char root[256];
 static char proc_dir[300];

@@ -1,10 +1,10 @@
-/* probes.c: bounded reads of procfs/sysfs into a health record.
+/* core/probes.c: bounded reads of procfs/sysfs into a health record.
  *
  * Directories are listed with getdents64(2) into a stack buffer rather than opendir(3),
  * which mallocs its buffer: a sample allocates nothing.
  */
 #define _GNU_SOURCE /* getdents64(2), struct dirent64 */
-#include "probes.h"
+#include "core/probes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #define KF_PROBES_SMALL_BUF 4096
 #define KF_PROBES_NETDEV_BUF 16384 /* ~140 interfaces */
 
-static int kf_pr_copy(char *dst, const char *src)
+static int pr_copy(char *dst, const char *src)
 {
     size_t len = strlen(src);
 
@@ -32,7 +32,7 @@ static int kf_pr_copy(char *dst, const char *src)
 
 /* Read at most cap - 1 bytes of a file and NUL-terminate. Returns the length or -errno.
  * A longer file is cut: the parsers only use complete lines. */
-static ssize_t kf_pr_read(const char *path, char *buf, size_t cap)
+static ssize_t pr_read(const char *path, char *buf, size_t cap)
 {
     size_t off = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -59,18 +59,18 @@ static ssize_t kf_pr_read(const char *path, char *buf, size_t cap)
 }
 
 /* Read a file under a root ("<root>/<name>"). */
-static ssize_t kf_pr_read_at(const char *root, const char *name, char *buf, size_t cap)
+static ssize_t pr_read_at(const char *root, const char *name, char *buf, size_t cap)
 {
     char path[KF_PROBES_PATH_MAX * 2];
     int n = snprintf(path, sizeof(path), "%s/%s", root, name);
 
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
-    return kf_pr_read(path, buf, cap);
+    return pr_read(path, buf, cap);
 }
 
 /* Parse an unsigned decimal at *s (leading blanks skipped); advance *s. 0 or -EINVAL. */
-static int kf_pr_u64(const char **s, uint64_t *ret)
+static int pr_u64(const char **s, uint64_t *ret)
 {
     const char *p = *s;
     uint64_t v = 0;
@@ -92,7 +92,7 @@ static int kf_pr_u64(const char **s, uint64_t *ret)
 }
 
 /* Parse a signed decimal (sysfs temperatures can be negative). */
-static int kf_pr_i64(const char **s, int64_t *ret)
+static int pr_i64(const char **s, int64_t *ret)
 {
     const char *p = *s;
     uint64_t v;
@@ -104,7 +104,7 @@ static int kf_pr_i64(const char **s, int64_t *ret)
         neg = 1;
         p++;
     }
-    r = kf_pr_u64(&p, &v);
+    r = pr_u64(&p, &v);
     if (r < 0)
         return r;
     if (v > (uint64_t)INT64_MAX)
@@ -116,12 +116,12 @@ static int kf_pr_i64(const char **s, int64_t *ret)
 
 /* The aggregate "cpu" line: busy and total jiffies. guest/guest_nice are already counted
  * in user/nice, so only the first eight fields are summed. */
-static int kf_pr_cpu(const struct kf_probes *p, uint64_t *ret_busy, uint64_t *ret_total)
+static int pr_cpu(const struct kf_probes *p, uint64_t *ret_busy, uint64_t *ret_total)
 {
     char buf[KF_PROBES_SMALL_BUF];
     uint64_t f[8] = {0}, total = 0, idle;
     const char *s;
-    ssize_t n = kf_pr_read_at(p->proc_root, "stat", buf, sizeof(buf));
+    ssize_t n = pr_read_at(p->proc_root, "stat", buf, sizeof(buf));
 
     if (n < 0)
         return (int)n;
@@ -130,7 +130,7 @@ static int kf_pr_cpu(const struct kf_probes *p, uint64_t *ret_busy, uint64_t *re
     s = buf + 4;
     for (int i = 0; i < 8; i++) {
         /* Old kernels have fewer fields: missing ones count as 0, but four are required. */
-        if (kf_pr_u64(&s, &f[i]) < 0) {
+        if (pr_u64(&s, &f[i]) < 0) {
             if (i < 4)
                 return -EINVAL;
             break;
@@ -149,7 +149,7 @@ static int kf_pr_cpu(const struct kf_probes *p, uint64_t *ret_busy, uint64_t *re
     return 0;
 }
 
-static int32_t kf_pr_per_mille(uint64_t busy, uint64_t total)
+static int32_t pr_per_mille(uint64_t busy, uint64_t total)
 {
     uint64_t pm;
 
@@ -165,7 +165,7 @@ static int32_t kf_pr_per_mille(uint64_t busy, uint64_t total)
     return pm > 1000 ? 1000 : (int32_t)pm;
 }
 
-static void kf_pr_meminfo(const struct kf_probes *p, struct kf_rec_health *h)
+static void pr_meminfo(const struct kf_probes *p, struct kf_rec_health *h)
 {
     static const char *const keys[] = {
         "MemTotal:", "MemAvailable:", "MemFree:", "Buffers:", "Cached:"};
@@ -173,7 +173,7 @@ static void kf_pr_meminfo(const struct kf_probes *p, struct kf_rec_health *h)
     uint64_t v[5] = {0};
     int have[5] = {0};
     const char *line;
-    ssize_t n = kf_pr_read_at(p->proc_root, "meminfo", buf, sizeof(buf));
+    ssize_t n = pr_read_at(p->proc_root, "meminfo", buf, sizeof(buf));
 
     if (n < 0)
         return;
@@ -186,7 +186,7 @@ static void kf_pr_meminfo(const struct kf_probes *p, struct kf_rec_health *h)
             size_t kl = strlen(keys[k]);
             const char *s = line + kl;
 
-            if (!have[k] && strncmp(line, keys[k], kl) == 0 && kf_pr_u64(&s, &v[k]) == 0)
+            if (!have[k] && strncmp(line, keys[k], kl) == 0 && pr_u64(&s, &v[k]) == 0)
                 have[k] = 1;
         }
         line = eol + 1;
@@ -199,7 +199,7 @@ static void kf_pr_meminfo(const struct kf_probes *p, struct kf_rec_health *h)
         h->mem_avail_kb = v[2] + v[3] + v[4];
 }
 
-static void kf_pr_disk(const struct kf_probes *p, struct kf_rec_health *h)
+static void pr_disk(const struct kf_probes *p, struct kf_rec_health *h)
 {
     struct statvfs sv;
     uint64_t frsize;
@@ -211,26 +211,26 @@ static void kf_pr_disk(const struct kf_probes *p, struct kf_rec_health *h)
     h->disk_avail_kb = (uint64_t)sv.f_bavail * frsize / 1024;
 }
 
-static void kf_pr_uptime(const struct kf_probes *p, struct kf_rec_health *h)
+static void pr_uptime(const struct kf_probes *p, struct kf_rec_health *h)
 {
     char buf[256];
     const char *s = buf;
     uint64_t v;
 
-    if (kf_pr_read_at(p->proc_root, "uptime", buf, sizeof(buf)) < 0)
+    if (pr_read_at(p->proc_root, "uptime", buf, sizeof(buf)) < 0)
         return;
-    if (kf_pr_u64(&s, &v) == 0)
+    if (pr_u64(&s, &v) == 0)
         h->uptime_s = v; /* the fraction is dropped */
 }
 
 /* /proc/net/dev: two header lines, then "<if>: rx_bytes 7 more... tx_bytes 7 more". */
-static void kf_pr_netdev(const struct kf_probes *p, struct kf_rec_health *h)
+static void pr_netdev(const struct kf_probes *p, struct kf_rec_health *h)
 {
     char buf[KF_PROBES_NETDEV_BUF];
     const char *line;
     int skip = 2;
 
-    if (kf_pr_read_at(p->proc_root, "net/dev", buf, sizeof(buf)) < 0)
+    if (pr_read_at(p->proc_root, "net/dev", buf, sizeof(buf)) < 0)
         return;
     for (line = buf; *line != '\0';) {
         const char *eol = strchr(line, '\n');
@@ -256,7 +256,7 @@ static void kf_pr_netdev(const struct kf_probes *p, struct kf_rec_health *h)
         nl = (size_t)(colon - name);
         s = colon + 1;
         for (int i = 0; i < 9 && ok; i++)
-            ok = kf_pr_u64(&s, &f[i]) == 0 && s <= eol;
+            ok = pr_u64(&s, &f[i]) == 0 && s <= eol;
         if (ok && !(nl == 2 && memcmp(name, "lo", 2) == 0)) {
             h->net_rx += f[0];
             h->net_tx += f[8];
@@ -266,7 +266,7 @@ static void kf_pr_netdev(const struct kf_probes *p, struct kf_rec_health *h)
 }
 
 /* Call fn(ud, dirfd, name) for every entry of dir except "." and "..". */
-static void kf_pr_list(const char *dir, void (*fn)(void *ud, int dirfd, const char *name), void *ud)
+static void pr_list(const char *dir, void (*fn)(void *ud, int dirfd, const char *name), void *ud)
 {
     char buf[4096] __attribute__((aligned(8)));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -292,7 +292,7 @@ static void kf_pr_list(const char *dir, void (*fn)(void *ud, int dirfd, const ch
 }
 
 /* Read a small file relative to a directory fd. */
-static ssize_t kf_pr_read_rel(int dirfd, const char *name, const char *file, char *buf, size_t cap)
+static ssize_t pr_read_rel(int dirfd, const char *name, const char *file, char *buf, size_t cap)
 {
     char rel[KF_PROBES_PATH_MAX];
     int n = snprintf(rel, sizeof(rel), "%s/%s", name, file);
@@ -318,7 +318,7 @@ static ssize_t kf_pr_read_rel(int dirfd, const char *name, const char *file, cha
     return (ssize_t)off;
 }
 
-static void kf_pr_thermal_zone(void *ud, int dirfd, const char *name)
+static void pr_thermal_zone(void *ud, int dirfd, const char *name)
 {
     int64_t *max = ud, v;
     char buf[64];
@@ -326,34 +326,34 @@ static void kf_pr_thermal_zone(void *ud, int dirfd, const char *name)
 
     if (strncmp(name, "thermal_zone", 12) != 0)
         return;
-    if (kf_pr_read_rel(dirfd, name, "temp", buf, sizeof(buf)) <= 0)
+    if (pr_read_rel(dirfd, name, "temp", buf, sizeof(buf)) <= 0)
         return;
-    if (kf_pr_i64(&s, &v) < 0 || v <= (int64_t)KF_TEMP_NONE || v > INT32_MAX)
+    if (pr_i64(&s, &v) < 0 || v <= (int64_t)KF_TEMP_NONE || v > INT32_MAX)
         return;
     if (v > *max)
         *max = v;
 }
 
-static void kf_pr_net_iface(void *ud, int dirfd, const char *name)
+static void pr_net_iface(void *ud, int dirfd, const char *name)
 {
     uint8_t *up = ud;
     char buf[64];
 
     if (strcmp(name, "lo") == 0)
         return;
-    if (kf_pr_read_rel(dirfd, name, "operstate", buf, sizeof(buf)) <= 0)
+    if (pr_read_rel(dirfd, name, "operstate", buf, sizeof(buf)) <= 0)
         return;
     if (strcmp(buf, "up\n") == 0 || strcmp(buf, "up") == 0)
         *up = 1;
 }
 
-static void kf_pr_net_up(const struct kf_probes *p, struct kf_rec_health *h)
+static void pr_net_up(const struct kf_probes *p, struct kf_rec_health *h)
 {
     char dir[KF_PROBES_PATH_MAX];
     int n = snprintf(dir, sizeof(dir), "%s/class/net", p->sys_root);
 
     if (n > 0 && (size_t)n < sizeof(dir))
-        kf_pr_list(dir, kf_pr_net_iface, &h->net_up);
+        pr_list(dir, pr_net_iface, &h->net_up);
 }
 
 int kf_probes_init(struct kf_probes *p, const char *proc_root, const char *sys_root,
@@ -365,14 +365,14 @@ int kf_probes_init(struct kf_probes *p, const char *proc_root, const char *sys_r
     if (p == NULL)
         return -EINVAL;
     memset(&tmp, 0, sizeof(tmp));
-    if ((r = kf_pr_copy(tmp.proc_root, proc_root ? proc_root : "/proc")) < 0 ||
-        (r = kf_pr_copy(tmp.sys_root, sys_root ? sys_root : "/sys")) < 0 ||
-        (r = kf_pr_copy(tmp.disk_path, disk_path ? disk_path : "/")) < 0)
+    if ((r = pr_copy(tmp.proc_root, proc_root ? proc_root : "/proc")) < 0 ||
+        (r = pr_copy(tmp.sys_root, sys_root ? sys_root : "/sys")) < 0 ||
+        (r = pr_copy(tmp.disk_path, disk_path ? disk_path : "/")) < 0)
         return r;
     n = snprintf(tmp.thermal_dir, sizeof(tmp.thermal_dir), "%s/class/thermal", tmp.sys_root);
     if (n < 0 || (size_t)n >= KF_PROBES_ROOT_MAX)
         return -ENAMETOOLONG;
-    tmp.have_prev = kf_pr_cpu(&tmp, &tmp.prev_busy, &tmp.prev_total) == 0;
+    tmp.have_prev = pr_cpu(&tmp, &tmp.prev_busy, &tmp.prev_total) == 0;
     *p = tmp;
     return 0;
 }
@@ -381,7 +381,7 @@ int kf_probes_set_thermal_dir(struct kf_probes *p, const char *thermal_dir)
 {
     if (p == NULL || thermal_dir == NULL)
         return -EINVAL;
-    return kf_pr_copy(p->thermal_dir, thermal_dir);
+    return pr_copy(p->thermal_dir, thermal_dir);
 }
 
 void kf_probes_close(struct kf_probes *p)
@@ -404,24 +404,24 @@ int kf_probes_sample(struct kf_probes *p, int64_t now_ms, struct kf_record *ret)
     rec.type = KF_REC_HEALTH;
     rec.ts_ms = now_ms;
 
-    if (kf_pr_cpu(p, &busy, &total) == 0) {
+    if (pr_cpu(p, &busy, &total) == 0) {
         if (p->have_prev && total > p->prev_total && busy >= p->prev_busy)
-            h->cpu_pm = kf_pr_per_mille(busy - p->prev_busy, total - p->prev_total);
+            h->cpu_pm = pr_per_mille(busy - p->prev_busy, total - p->prev_total);
         else if (p->have_prev && total == p->prev_total)
             h->cpu_pm = 0; /* no time passed */
         else
-            h->cpu_pm = kf_pr_per_mille(busy, total); /* no usable baseline: since boot */
+            h->cpu_pm = pr_per_mille(busy, total); /* no usable baseline: since boot */
         p->prev_busy = busy;
         p->prev_total = total;
         p->have_prev = 1;
     }
-    kf_pr_meminfo(p, h);
-    kf_pr_disk(p, h);
-    kf_pr_list(p->thermal_dir, kf_pr_thermal_zone, &temp);
+    pr_meminfo(p, h);
+    pr_disk(p, h);
+    pr_list(p->thermal_dir, pr_thermal_zone, &temp);
     h->temp_mc = (int32_t)temp;
-    kf_pr_uptime(p, h);
-    kf_pr_netdev(p, h);
-    kf_pr_net_up(p, h);
+    pr_uptime(p, h);
+    pr_netdev(p, h);
+    pr_net_up(p, h);
     *ret = rec;
     return 0;
 }

@@ -1,6 +1,6 @@
-/* sim_workload.c: what a simulated terminal does: a daily pattern of transactions over the
+/* sim/workload.c: what a simulated terminal does: a daily pattern of transactions over the
  * service catalog, printer paper cycles, faults raised and cleared, synthetic health. */
-#include "sim.h"
+#include "sim/sim.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,7 +45,7 @@ static const struct {
 #define FAULTS_PER_DAY 0.4
 #define PAPER_CYCLES_PER_DAY 0.6
 
-uint64_t kf__sim_rand(uint64_t *s)
+static uint64_t sim_rand(uint64_t *s)
 {
     /* splitmix64 */
     uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
@@ -54,14 +54,14 @@ uint64_t kf__sim_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-double kf__sim_uniform(uint64_t *s)
+static double sim_uniform(uint64_t *s)
 {
-    return (double)(kf__sim_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+    return (double)(sim_rand(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static int64_t urange(uint64_t *s, int64_t lo, int64_t hi)
 {
-    return lo + (int64_t)(kf__sim_uniform(s) * (double)(hi - lo));
+    return lo + (int64_t)(sim_uniform(s) * (double)(hi - lo));
 }
 
 static unsigned poisson(uint64_t *s, double lambda)
@@ -70,7 +70,7 @@ static unsigned poisson(uint64_t *s, double lambda)
         return 0;
     if (lambda > 30) {
         /* normal approximation (Box-Muller) */
-        double u1 = kf__sim_uniform(s), u2 = kf__sim_uniform(s);
+        double u1 = sim_uniform(s), u2 = sim_uniform(s);
         double z = sqrt(-2.0 * log(u1 > 0 ? u1 : 1e-12)) * cos(2 * M_PI * u2);
         double v = lambda + z * sqrt(lambda) + 0.5;
         return v < 0 ? 0 : (unsigned)v;
@@ -79,7 +79,7 @@ static unsigned poisson(uint64_t *s, double lambda)
     unsigned k = 0;
     do {
         k++;
-        p *= kf__sim_uniform(s);
+        p *= sim_uniform(s);
     } while (p > l);
     return k - 1;
 }
@@ -285,11 +285,11 @@ void kf__sim_gen_init(struct sim_gen *g, uint64_t seed, const char *device_id, i
     g->close_min = zone ? zone->close_min : 17 * 60;
     g->wk_open_min = zone ? zone->wk_open_min : 9 * 60;
     g->wk_close_min = zone ? zone->wk_close_min : 16 * 60;
-    if (itm && (zone ? zone->itm_24h : kf__sim_uniform(&g->rng) < 0.5)) {
+    if (itm && (zone ? zone->itm_24h : sim_uniform(&g->rng) < 0.5)) {
         g->open_min = 0; /* some ITMs serve around the clock */
         g->close_min = 1440;
     }
-    g->daily_txns = 20 + 40 * kf__sim_uniform(&g->rng);
+    g->daily_txns = 20 + 40 * sim_uniform(&g->rng);
     g->boot_ms = now_ms - urange(&g->rng, 3600000LL, 30 * DAY_MS);
     g->net_rx = (uint64_t)urange(&g->rng, 1000000, 900000000);
     g->net_tx = g->net_rx / 3;
@@ -297,7 +297,9 @@ void kf__sim_gen_init(struct sim_gen *g, uint64_t seed, const char *device_id, i
     g->mem_total_kb = itm ? 8u * 1024 * 1024 : 4u * 1024 * 1024;
 }
 
-double kf__sim_rate(const struct sim_gen *g, int64_t pattern_ms, double activity)
+/* Expected txns per ms at local time t (pattern_ms: the instant the pattern is evaluated
+ * at), times activity. */
+static double sim_rate(const struct sim_gen *g, int64_t pattern_ms, double activity)
 {
     return g->daily_txns * shape(g, pattern_ms) / (shape_norm(g) * (double)MIN_MS) * activity;
 }
@@ -305,7 +307,7 @@ double kf__sim_rate(const struct sim_gen *g, int64_t pattern_ms, double activity
 static void make_txn(struct sim_gen *g, const struct sim_catalog *c, int64_t end_ms,
                      struct kf_record *r)
 {
-    double pick = kf__sim_uniform(&g->rng) * c->total_weight, u;
+    double pick = sim_uniform(&g->rng) * c->total_weight, u;
     size_t i = 0;
 
     while (i + 1 < c->nitems && pick >= c->items[i].weight) {
@@ -315,11 +317,11 @@ static void make_txn(struct sim_gen *g, const struct sim_catalog *c, int64_t end
     memset(r, 0, sizeof(*r));
     r->type = KF_REC_TXN;
     memcpy(r->u.txn.item, c->items[i].code, sizeof(r->u.txn.item));
-    u = kf__sim_uniform(&g->rng);
+    u = sim_uniform(&g->rng);
     r->u.txn.outcome = u < 0.93   ? KF_OUTCOME_OK
                        : u < 0.98 ? KF_OUTCOME_FAILED
                                   : KF_OUTCOME_ABANDONED;
-    u = kf__sim_uniform(&g->rng);
+    u = sim_uniform(&g->rng);
     r->u.txn.dur_ms = (uint32_t)(30000 + 330000 * u * u);
     r->ts_ms = end_ms - r->u.txn.dur_ms;
 }
@@ -360,8 +362,7 @@ size_t kf__sim_generate(struct sim_gen *g, const struct sim_catalog *c, int64_t 
     for (int64_t a = t0; a < t1 && n < cap; a += MIN_MS) {
         int64_t b = a + MIN_MS < t1 ? a + MIN_MS : t1;
         double len = (double)(b - a);
-        unsigned k =
-            poisson(&g->rng, kf__sim_rate(g, (a + b) / 2 + pattern_off_ms, activity) * len);
+        unsigned k = poisson(&g->rng, sim_rate(g, (a + b) / 2 + pattern_off_ms, activity) * len);
 
         for (unsigned i = 0; i < k && n < cap; i++)
             make_txn(g, c, urange(&g->rng, a, b), &out[n++]);
@@ -378,11 +379,10 @@ size_t kf__sim_generate(struct sim_gen *g, const struct sim_catalog *c, int64_t 
                 g->paper_stage = 0;
             }
         } else if (!g->paper_stage && n < cap &&
-                   kf__sim_uniform(&g->rng) < PAPER_CYCLES_PER_DAY * activity * len / DAY_MS) {
+                   sim_uniform(&g->rng) < PAPER_CYCLES_PER_DAY * activity * len / DAY_MS) {
             int64_t ts = urange(&g->rng, a, b);
-            g->paper_periph = (!g->itm && kf__sim_uniform(&g->rng) < 0.4)
-                                  ? KF_PERIPH_A4_PRINTER
-                                  : KF_PERIPH_RECEIPT_PRINTER;
+            g->paper_periph = (!g->itm && sim_uniform(&g->rng) < 0.4) ? KF_PERIPH_A4_PRINTER
+                                                                      : KF_PERIPH_RECEIPT_PRINTER;
             make_periph(ts, g->paper_periph, KF_PSTATE_PAPER_LOW, &out[n++]);
             g->paper_stage = 1;
             g->paper_next_ms = ts + scaled(&g->rng, 30 * MIN_MS, 120 * MIN_MS, activity);
@@ -393,10 +393,10 @@ size_t kf__sim_generate(struct sim_gen *g, const struct sim_catalog *c, int64_t 
             make_fault(g, g->fault_clear_ms > a ? g->fault_clear_ms : a, 0, NULL, &out[n++]);
             g->fault_open = 0;
         } else if (!g->fault_open && n < cap &&
-                   kf__sim_uniform(&g->rng) < FAULTS_PER_DAY * activity * len / DAY_MS) {
+                   sim_uniform(&g->rng) < FAULTS_PER_DAY * activity * len / DAY_MS) {
             size_t f;
             do {
-                f = (size_t)(kf__sim_rand(&g->rng) % NFAULT_KINDS);
+                f = (size_t)(sim_rand(&g->rng) % NFAULT_KINDS);
             } while (fault_kinds[f].itm_only && !g->itm);
             int64_t ts = urange(&g->rng, a, b);
             snprintf(g->fault_code, sizeof(g->fault_code), "%s", fault_kinds[f].code);

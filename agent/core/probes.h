@@ -1,4 +1,4 @@
-/* probes.h: health samples of the Linux host a terminal runs on.
+/* core/probes.h: health samples of the Linux host a terminal runs on.
  *
  * Reads, per sample: CPU busy from /proc/stat (per mille over the time since the previous
  * sample, or since kf_probes_init for the first one), MemTotal/MemAvailable from
@@ -16,8 +16,8 @@
  * struct kf_probes is used by one thread (the agent's loop thread). The reads are small
  * files in procfs/sysfs and one statvfs, cheap enough for the loop at one sample a minute.
  */
-#ifndef KF_AGENT_PROBES_H
-#define KF_AGENT_PROBES_H
+#ifndef KF_AGENT_CORE_PROBES_H
+#define KF_AGENT_CORE_PROBES_H
 
 #include <stdint.h>
 

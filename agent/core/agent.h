@@ -1,4 +1,4 @@
-/* agent.h: one terminal's agent core on a caller-provided libuv loop.
+/* core/agent.h: one terminal's agent core on a caller-provided libuv loop.
  *
  * An agent owns its outbox and its link. Records come in through kf_agent_submit (the app
  * socket and kiosk-sim use the same call) and through the health hook; they leave the
@@ -8,8 +8,8 @@
  *
  * Several agents may share one loop (kiosk-sim runs hundreds). Loop thread only.
  */
-#ifndef KF_AGENT_AGENT_H
-#define KF_AGENT_AGENT_H
+#ifndef KF_AGENT_CORE_AGENT_H
+#define KF_AGENT_CORE_AGENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +19,8 @@
 #include <kf/codec.h>
 #include <kf/record.h>
 
-#include "config.h"
-#include "outbox.h"
+#include "core/config.h"
+#include "core/outbox.h"
 
 struct kf_agent;
 
@@ -93,7 +93,6 @@ typedef void (*kf_agent_rotated_cb)(void *ud, uint32_t new_epoch, int reason);
 int kf_agent_rotate(struct kf_agent *a, const uint8_t new_sk[64], kf_agent_rotated_cb cb, void *ud);
 
 int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret);
-const char *kf_agent_device_id(const struct kf_agent *a);
 
 /* Stop timers, disconnect, close everything, free the agent, then call cb (may be NULL)
  * from the loop. Nothing held in the outbox is lost: it is there at the next start. */

@@ -1,7 +1,7 @@
-/* sim.h: kiosk-sim internals shared by sim.c (fleet, loop, drain) and sim_workload.c
+/* sim/sim.h: kiosk-sim internals shared by sim.c (fleet, loop, drain) and workload.c
  * (catalog, daily pattern, record generation). Not a public interface. */
-#ifndef KF_AGENT_SIM_H
-#define KF_AGENT_SIM_H
+#ifndef KF_AGENT_SIM_SIM_H
+#define KF_AGENT_SIM_SIM_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,10 +65,6 @@ struct sim_gen {
 void kf__sim_gen_init(struct sim_gen *g, uint64_t seed, const char *device_id, int itm,
                       const struct sim_zone *zone, int64_t now_ms);
 
-/* Expected txns per ms at local time t (pattern_ms: the instant the pattern is evaluated
- * at), times activity. */
-double kf__sim_rate(const struct sim_gen *g, int64_t pattern_ms, double activity);
-
 /* Generate the records of [t0, t1) (real device time) into out (cap); pattern_off_ms is
  * added to t for the daily pattern. Returns the number written (a full out stops early).
  * health: also produce synthetic health samples every health_ms (0: none). */
@@ -78,8 +74,5 @@ size_t kf__sim_generate(struct sim_gen *g, const struct sim_catalog *c, int64_t 
 size_t kf__sim_settle(struct sim_gen *g, int64_t now_ms, struct kf_record *out, size_t cap);
 /* A synthetic, plausible health sample for this terminal at now. */
 void kf__sim_health(struct sim_gen *g, int64_t now_ms, struct kf_record *ret);
-
-uint64_t kf__sim_rand(uint64_t *s);
-double kf__sim_uniform(uint64_t *s);
 
 #endif

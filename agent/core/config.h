@@ -1,13 +1,14 @@
-/* config.h: the agent's INI file (written by kiosk-provision; read by kiosk-agent and
+/* core/config.h: the agent's INI file (written by kiosk-provision; read by kiosk-agent and
  * kiosk-sim).
  *
- * Table-driven (one row per key in config.c: section, name, type, offset, bounds, default).
- * Unknown sections and keys are errors; every error names file:line. Relative paths
- * (key_file, outbox path, app socket) are taken relative to the INI file's directory.
+ * Read by the kf_conf engine (kf/conf.h): one table per section in config.c, one row per key
+ * (type, field, bounds, default), each section's cross-key rules in its check. Unknown
+ * sections and keys are errors; every error names file:line. Relative paths (key_file,
+ * outbox path, app socket...) are taken relative to the INI file's directory.
  * docs/AGENT.md lists every key with its default and bounds.
  */
-#ifndef KF_AGENT_CONFIG_H
-#define KF_AGENT_CONFIG_H
+#ifndef KF_AGENT_CORE_CONFIG_H
+#define KF_AGENT_CORE_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,8 +66,8 @@ struct kf_agent_config {
     int log_level; /* enum kf_log_level */
 };
 
-/* Fill cfg with every default (required strings empty). Cannot fail. */
-void kf_agent_config_defaults(struct kf_agent_config *cfg);
+/* Fill cfg with every default (required strings empty). 0, or -ENOMEM. Any thread. */
+int kf_agent_config_defaults(struct kf_agent_config *cfg);
 
 /* Load path into *ret (defaults first, then the file, then required keys and cross-key
  * checks, then the broker password from [mqtt] password_file, which must be mode 0600).
@@ -75,6 +76,7 @@ void kf_agent_config_defaults(struct kf_agent_config *cfg);
  * wipe it (sodium_memzero) when done. Any thread. */
 int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *err, size_t cap);
 
-const char *kf_device_kind_name(int kind);
+/* "kiosk" or "itm" for an enum kf_device_kind; NULL for anything else. */
+const char *kf_agent_config_kind_name(int kind);
 
 #endif

@@ -1,4 +1,4 @@
-/* outbox.h: the agent's durable queue of records (SQLite, WAL, synchronous=FULL).
+/* core/outbox.h: the agent's durable queue of records (SQLite, WAL, synchronous=FULL).
  *
  * Every record gets the device's next 64-bit sequence number when appended; sequence
  * numbers are persisted and never reused, and the outbox holds a contiguous run
@@ -14,8 +14,8 @@
  *
  * Not thread-safe: one outbox is used by one thread (the agent's loop thread).
  */
-#ifndef KF_AGENT_OUTBOX_H
-#define KF_AGENT_OUTBOX_H
+#ifndef KF_AGENT_CORE_OUTBOX_H
+#define KF_AGENT_CORE_OUTBOX_H
 
 #include <stddef.h>
 #include <stdint.h>

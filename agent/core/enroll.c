@@ -1,138 +1,38 @@
-/* enroll.c: the terminal's identity directory and its enrollment (enroll.h). */
+/* core/enroll.c: the terminal's enrollment (enroll.h). */
 #define _GNU_SOURCE
-#include "enroll.h"
+#include "core/enroll.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <ini.h>
 #include <sodium.h>
 
 #include <kf/brokerpw.h>
 #include <kf/err.h>
 #include <kf/ident.h>
-#include <kf/keyfile.h>
 #include <kf/log.h>
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "link.h"
+#include "core/link.h"
 
-/* ---- the identity directory ---- */
-
-static int path_join(char *buf, size_t cap, const char *dir, const char *name)
-{
-    int n = snprintf(buf, cap, "%s/%s", dir, name);
-
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-int kf_identity_key_path(const char *dir, uint32_t epoch, char *buf, size_t cap)
-{
-    char name[32];
-
-    snprintf(name, sizeof(name), "key.%u", epoch);
-    return path_join(buf, cap, dir, name);
-}
-
-int kf_identity_pw_path(const char *dir, char *buf, size_t cap)
-{
-    return path_join(buf, cap, dir, "broker.pw");
-}
-
-struct id_parse {
-    struct kf_identity id;
-    int have_id, have_epoch, bad;
+struct enroll_opts {
+    const char *dir;          /* identity_dir */
+    const char *token;        /* the token text "KF1-..." */
+    const char *uri;          /* broker */
+    const char *ca_file;      /* trust anchor of the broker's certificate */
+    const uint8_t *server_pk; /* 32 bytes: answers must be signed by it */
+    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
+    uint32_t retry_ms; /* ask again after this long without an answer */
 };
-
-static int id_handler(void *ud, const char *section, const char *name, const char *value)
-{
-    struct id_parse *p = ud;
-    char *end;
-    unsigned long v;
-
-    if (section[0] != '\0') {
-        p->bad = 1;
-    } else if (strcmp(name, "device_id") == 0 && kf_device_id_valid(value)) {
-        snprintf(p->id.device_id, sizeof(p->id.device_id), "%s", value);
-        p->have_id = 1;
-    } else if (strcmp(name, "key_epoch") == 0) {
-        errno = 0;
-        v = strtoul(value, &end, 10);
-        if (errno || *end || v < 1 || v > UINT32_MAX)
-            p->bad = 1;
-        p->id.key_epoch = (uint32_t)v;
-        p->have_epoch = 1;
-    } else {
-        p->bad = 1;
-    }
-    return 1;
-}
-
-int kf_identity_load(const char *dir, struct kf_identity *ret)
-{
-    char path[512];
-    struct id_parse p;
-    int r;
-
-    memset(&p, 0, sizeof(p));
-    r = path_join(path, sizeof(path), dir, "identity");
-    if (r < 0)
-        return r;
-    if (access(path, F_OK) != 0)
-        return -errno;
-    r = ini_parse(path, id_handler, &p);
-    if (r < 0)
-        return -EIO;
-    if (r > 0 || p.bad || !p.have_id || !p.have_epoch)
-        return -EBADMSG;
-    *ret = p.id;
-    return 0;
-}
-
-int kf_identity_save(const char *dir, const struct kf_identity *id)
-{
-    char path[512], text[160];
-    int n;
-
-    if (path_join(path, sizeof(path), dir, "identity") < 0)
-        return -ENAMETOOLONG;
-    n = snprintf(text, sizeof(text),
-                 "# written by kiosk-agent at enrollment and key rotation: do not edit\n"
-                 "device_id = %s\nkey_epoch = %u\n",
-                 id->device_id, id->key_epoch);
-    return kf_file_write_atomic(path, text, (size_t)n, 0600, (gid_t)-1, 0);
-}
-
-int kf_identity_key_get_or_make(const char *dir, uint32_t epoch, uint8_t sk[64])
-{
-    char path[512];
-    uint8_t pk[32];
-    int r = kf_identity_key_path(dir, epoch, path, sizeof(path));
-
-    if (r < 0)
-        return r;
-    r = kf_keyfile_read(path, sk);
-    if (r != -ENOENT)
-        return r;
-    crypto_sign_keypair(pk, sk);
-    r = kf_keyfile_write(path, sk);
-    if (r < 0)
-        sodium_memzero(sk, 64);
-    return r;
-}
-
-/* ---- enrollment ---- */
 
 struct enroll {
     uv_loop_t *loop;
-    const struct kf_enroll_opts *o;
-    struct kf_link *link;
+    const struct enroll_opts *o;
+    struct kf_agent_link *link;
     uv_timer_t retry;
     char user[KF_DEVICE_ID_MAX + 1];
     char t_enroll[KF_TOPIC_MAX + 1], t_ack[KF_TOPIC_MAX + 1], t_state[KF_TOPIC_MAX + 1];
@@ -155,9 +55,9 @@ static void enroll_send(struct enroll *e)
 {
     int rc;
 
-    if (!kf_link_is_up(e->link))
+    if (!kf_agent_link_is_up(e->link))
         return;
-    rc = kf_link_publish(e->link, e->t_enroll, e->frame, e->frame_len, 1, 0);
+    rc = kf_agent_link_publish(e->link, e->t_enroll, e->frame, e->frame_len, 1, 0);
     if (rc < 0)
         kf_warn("enroll: publish: %s", kf_strerror(rc));
     else
@@ -248,15 +148,21 @@ static int enroll_build(struct enroll *e, const uint8_t sk[64], const char *pw,
     return r;
 }
 
-int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int *stop,
-                  struct kf_identity *ret, int *ret_reason)
+/* Enroll: make the key and broker password (or reuse those of an earlier attempt), connect
+ * as "_enroll-<token id>", send the request until a signed answer comes, and on acceptance
+ * save the identity. Runs loop until done (other handles on it keep running). Returns 0
+ * (enrolled: *ret filled), -EACCES (refused by the server: *ret_reason is enum
+ * kf_ident_refusal), -EPERM (the broker refused the enrollment account three times: the
+ * token was used, or expired, or is unknown), -EINTR (*stop became non-zero), or -errno. */
+static int enroll_run(uv_loop_t *loop, const struct enroll_opts *o, volatile int *stop,
+                      struct kf_identity *ret, int *ret_reason)
 {
     static struct enroll e; /* one enrollment per process; the frame buffer is large */
     char tid[KF_TOKEN_ID_LEN + 1], pwpath[512], pw[KF_BROKERPW_MAX + 1];
     char epw[KF_ENROLL_PW_LEN + 1];
     uint8_t secret[KF_TOKEN_SECRET_BYTES], sk[64];
-    struct kf_link_opts lo;
-    struct kf_link_cbs cbs;
+    struct kf_agent_link_opts lo;
+    struct kf_agent_link_cbs cbs;
     int r;
 
     memset(&e, 0, sizeof(e));
@@ -310,23 +216,23 @@ int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int 
     cbs.up_cb = enroll_up_cb;
     cbs.down_cb = enroll_down_cb;
     cbs.message_cb = enroll_message_cb;
-    r = kf_link_new(loop, &lo, &cbs, &e, &e.link);
+    r = kf_agent_link_new(loop, &lo, &cbs, &e, &e.link);
     sodium_memzero(epw, sizeof(epw));
     if (r < 0)
         goto out_wipe;
     uv_timer_init(loop, &e.retry);
     e.retry.data = &e;
-    r = kf_link_start(e.link);
+    r = kf_agent_link_start(e.link);
     if (r == 0) {
         uv_timer_start(&e.retry, enroll_retry_cb, o->retry_ms, o->retry_ms);
         kf_info("enroll: token %s, connecting to %s as %s", tid, o->uri, e.user);
-        struct kf_link_stats ls = {0};
+        struct kf_agent_link_stats ls = {0};
 
         /* The broker refusing the enrollment account three times in a row means the token
          * is no longer good there (used, expired and synced away, or never issued). */
         while (!e.done && !*stop && ls.refused < 3) {
             uv_run(loop, UV_RUN_ONCE);
-            kf_link_stats(e.link, &ls);
+            kf_agent_link_stats(e.link, &ls);
         }
         if (!e.done && ls.refused >= 3) {
             e.done = 1;
@@ -336,7 +242,7 @@ int kf_enroll_run(uv_loop_t *loop, const struct kf_enroll_opts *o, volatile int 
         *ret_reason = e.reason;
     }
     uv_close((uv_handle_t *)&e.retry, enroll_timer_closed);
-    kf_link_close(e.link, 1000, enroll_link_closed, &e);
+    kf_agent_link_close(e.link, 1000, enroll_link_closed, &e);
     while (!e.closed || !e.timer_closed)
         uv_run(loop, UV_RUN_ONCE);
     if (r == 0)
@@ -347,4 +253,79 @@ out_wipe:
     sodium_memzero(sk, sizeof(sk));
     sodium_memzero(pw, sizeof(pw));
     return r;
+}
+
+/* The one-line message of a failed kf_enroll_identity, into err (cap; may be NULL). */
+static void enroll_fail(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void enroll_fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !cap)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* Messages name what the operator can do: a token is good for one terminal, once. */
+static void enroll_explain(int rc, int reason, char *err, size_t cap)
+{
+    if (rc == -EACCES)
+        enroll_fail(err, cap,
+                    "enrollment refused: %s (a token is good for one terminal, once, until it "
+                    "expires: ask for a new one)",
+                    kf_ident_refusal_name(reason));
+    else if (rc == -EPERM)
+        enroll_fail(err, cap,
+                    "enrollment refused by the broker: its enrollment account for this token is "
+                    "gone (token_used, token_expired or unknown): ask for a new token");
+    else if (rc != -EINTR)
+        enroll_fail(err, cap, "enrollment: %s", kf_strerror(rc));
+}
+
+int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile int *stop,
+                       int *ret_enrolled, char *err, size_t cap)
+{
+    struct kf_identity id;
+    int rc, reason = 0, enrolled = 0;
+
+    if (err && cap)
+        err[0] = '\0';
+    rc = kf_identity_load(cfg->identity_dir, &id);
+    if (rc == -ENOENT) {
+        struct enroll_opts eo = {
+            .dir = cfg->identity_dir,
+            .token = cfg->enroll_token,
+            .uri = cfg->uri,
+            .ca_file = cfg->ca_file,
+            .server_pk = cfg->server_pk,
+            .keepalive_s = cfg->keepalive_s,
+            .reconnect_min_ms = cfg->reconnect_min_ms,
+            .reconnect_max_ms = cfg->reconnect_max_ms,
+            .retry_ms = 10000,
+        };
+        if (cfg->enroll_token[0] == '\0') {
+            enroll_fail(err, cap,
+                        "%s: not enrolled and no [enroll] token_file: ask the operator for a "
+                        "token (kiosk-provision token)",
+                        cfg->identity_dir);
+            return -ENOKEY;
+        }
+        rc = enroll_run(loop, &eo, stop, &id, &reason);
+        if (rc < 0) {
+            enroll_explain(rc, reason, err, cap);
+            return rc;
+        }
+        enrolled = 1;
+    } else if (rc < 0) {
+        enroll_fail(err, cap, "identity in %s: %s", cfg->identity_dir, kf_strerror(rc));
+        return rc;
+    }
+    rc = kf_identity_apply(&id, cfg, err, cap);
+    if (rc == 0 && ret_enrolled)
+        *ret_enrolled = enrolled;
+    return rc;
 }

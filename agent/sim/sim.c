@@ -22,9 +22,9 @@
 #include <kf/mqtt.h>
 #include <kf/time.h>
 
-#include "agent.h"
-#include "config.h"
-#include "sim.h"
+#include "core/agent.h"
+#include "core/config.h"
+#include "sim/sim.h"
 
 #define SIM_TICK_MS 200
 #define SIM_GEN_CAP 8192

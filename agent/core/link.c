@@ -1,6 +1,6 @@
-/* link.c: Paho MQTTAsync on a libuv loop. Paho threads copy into ev_head under mu and wake
+/* core/link.c: Paho MQTTAsync on a libuv loop. Paho threads copy into ev_head under mu and wake
  * the loop; link_async_cb applies the events in order on the loop thread. */
-#include "link.h"
+#include "core/link.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +24,7 @@ enum link_state {
     LS_UP,          /* up_cb called */
     LS_DROPPING,    /* disconnect issued after a failed subscribe */
     LS_WAITING,     /* backoff timer running */
-    LS_CLOSING,     /* kf_link_close called */
+    LS_CLOSING,     /* kf_agent_link_close called */
 };
 
 enum link_ev_type {
@@ -47,12 +47,12 @@ struct link_ev {
     int code; /* EV_CONNECT_FAILED: Paho's code (a CONNACK return code when refused) */
 };
 
-struct kf_link {
+struct kf_agent_link {
     uv_loop_t *loop;
     uv_async_t async;
     uv_timer_t timer;
     MQTTAsync client;
-    struct kf_link_cbs cbs;
+    struct kf_agent_link_cbs cbs;
     void *ud;
 
     pthread_mutex_t mu; /* guards ev_*, closed */
@@ -68,7 +68,7 @@ struct kf_link {
     uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
     uint8_t will[LINK_WILL_MAX];
     size_t will_len;
-    struct kf_link_stats stats;
+    struct kf_agent_link_stats stats;
 
     int handles_open;
     void (*close_cb)(void *ud);
@@ -77,7 +77,7 @@ struct kf_link {
 
 /* ---- Paho threads: copy, append, wake ---- */
 
-static void link_push(struct kf_link *l, struct link_ev *ev)
+static void link_push(struct kf_agent_link *l, struct link_ev *ev)
 {
     pthread_mutex_lock(&l->mu);
     if (l->closed || (ev->type == EV_MESSAGE && l->ev_messages >= LINK_INBOX_MAX)) {
@@ -99,7 +99,7 @@ static void link_push(struct kf_link *l, struct link_ev *ev)
     pthread_mutex_unlock(&l->mu);
 }
 
-static void link_push_type(struct kf_link *l, enum link_ev_type type)
+static void link_push_type(struct kf_agent_link *l, enum link_ev_type type)
 {
     struct link_ev *ev = calloc(1, sizeof(*ev));
     if (!ev)
@@ -163,7 +163,7 @@ static void on_lost(void *ctx, char *cause)
 
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
-    struct kf_link *l = ctx;
+    struct kf_agent_link *l = ctx;
     size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
     size_t pl = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
     struct link_ev *ev = NULL;
@@ -194,7 +194,7 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 
 /* ---- loop thread ---- */
 
-static uint64_t link_rand(struct kf_link *l)
+static uint64_t link_rand(struct kf_agent_link *l)
 {
     /* xorshift64*: jitter only, not crypto */
     uint64_t x = l->rng;
@@ -205,16 +205,16 @@ static uint64_t link_rand(struct kf_link *l)
     return x * UINT64_C(2685821657736338717);
 }
 
-static void link_connect(struct kf_link *l);
+static void link_connect(struct kf_agent_link *l);
 
 static void link_timer_cb(uv_timer_t *t)
 {
-    struct kf_link *l = t->data;
+    struct kf_agent_link *l = t->data;
     if (l->state == LS_WAITING)
         link_connect(l);
 }
 
-static void link_schedule(struct kf_link *l)
+static void link_schedule(struct kf_agent_link *l)
 {
     uint64_t cap = l->reconnect_min_ms;
     for (uint32_t i = 0; i < l->attempt && cap < l->reconnect_max_ms; i++)
@@ -238,7 +238,7 @@ static int on_ssl_error(const char *str, size_t len, void *u)
     return 1;
 }
 
-static void link_connect(struct kf_link *l)
+static void link_connect(struct kf_agent_link *l)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_willOptions wo = MQTTAsync_willOptions_initializer;
@@ -286,7 +286,7 @@ static void link_connect(struct kf_link *l)
     }
 }
 
-static void link_subscribe(struct kf_link *l)
+static void link_subscribe(struct kf_agent_link *l)
 {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     ro.onSuccess = on_sub_ok;
@@ -297,7 +297,7 @@ static void link_subscribe(struct kf_link *l)
         link_push_type(l, EV_SUB_FAILED);
 }
 
-static void link_drop(struct kf_link *l)
+static void link_drop(struct kf_agent_link *l)
 {
     MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
     dopt.timeout = 0;
@@ -311,7 +311,7 @@ static void link_drop(struct kf_link *l)
 
 static void link_handle_close(uv_handle_t *h)
 {
-    struct kf_link *l = h->data;
+    struct kf_agent_link *l = h->data;
     if (--l->handles_open > 0)
         return;
     void (*cb)(void *) = l->close_cb;
@@ -332,7 +332,7 @@ static void link_handle_close(uv_handle_t *h)
         cb(ud);
 }
 
-static void link_finish_close(struct kf_link *l)
+static void link_finish_close(struct kf_agent_link *l)
 {
     struct link_ev *ev;
 
@@ -361,7 +361,7 @@ static void link_close_timeout_cb(uv_timer_t *t)
     link_finish_close(t->data);
 }
 
-static void link_apply(struct kf_link *l, struct link_ev *ev)
+static void link_apply(struct kf_agent_link *l, struct link_ev *ev)
 {
     if (l->state == LS_CLOSING) {
         if (ev->type == EV_DISCONNECTED || ev->type == EV_CONNECT_FAILED)
@@ -429,7 +429,7 @@ static void link_apply(struct kf_link *l, struct link_ev *ev)
 
 static void link_async_cb(uv_async_t *a)
 {
-    struct kf_link *l = a->data;
+    struct kf_agent_link *l = a->data;
     struct link_ev *ev;
 
     pthread_mutex_lock(&l->mu);
@@ -440,7 +440,7 @@ static void link_async_cb(uv_async_t *a)
 
     while (ev) {
         struct link_ev *next = ev->next;
-        /* After kf_link_close has finished, l is gone: stop applying, just free. */
+        /* After kf_agent_link_close has finished, l is gone: stop applying, just free. */
         if (l)
             link_apply(l, ev);
         if (l && l->closed)
@@ -455,11 +455,11 @@ static char *dup_opt(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
-                void *ud, struct kf_link **ret)
+int kf_agent_link_new(uv_loop_t *loop, const struct kf_agent_link_opts *opts,
+                      const struct kf_agent_link_cbs *cbs, void *ud, struct kf_agent_link **ret)
 {
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
-    struct kf_link *l;
+    struct kf_agent_link *l;
     int rc;
 
     if (!opts->uri || !opts->client_id || !opts->will_topic || !opts->sub_topic ||
@@ -528,7 +528,7 @@ out_free:
     return rc;
 }
 
-int kf_link_start(struct kf_link *l)
+int kf_agent_link_start(struct kf_agent_link *l)
 {
     if (l->state != LS_IDLE)
         return -EALREADY;
@@ -536,13 +536,13 @@ int kf_link_start(struct kf_link *l)
     return 0;
 }
 
-int kf_link_is_up(const struct kf_link *l)
+int kf_agent_link_is_up(const struct kf_agent_link *l)
 {
     return l->state == LS_UP;
 }
 
-int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len, int qos,
-                    int retained)
+int kf_agent_link_publish(struct kf_agent_link *l, const char *topic, const void *payload,
+                          size_t len, int qos, int retained)
 {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     MQTTAsync_message m = MQTTAsync_message_initializer;
@@ -567,16 +567,16 @@ int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, s
     return 0;
 }
 
-void kf_link_stats(const struct kf_link *l, struct kf_link_stats *ret)
+void kf_agent_link_stats(const struct kf_agent_link *l, struct kf_agent_link_stats *ret)
 {
-    struct kf_link *ml = (struct kf_link *)(uintptr_t)l; /* the mutex, not the state */
+    struct kf_agent_link *ml = (struct kf_agent_link *)(uintptr_t)l; /* the mutex, not the state */
     pthread_mutex_lock(&ml->mu);
     *ret = l->stats;
     pthread_mutex_unlock(&ml->mu);
 }
 
-void kf_link_close(struct kf_link *l, uint32_t timeout_ms, void (*close_cb)(void *ud),
-                   void *close_ud)
+void kf_agent_link_close(struct kf_agent_link *l, uint32_t timeout_ms, void (*close_cb)(void *ud),
+                         void *close_ud)
 {
     MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer;
     enum link_state was = l->state;

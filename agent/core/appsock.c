@@ -1,5 +1,5 @@
-/* appsock.c: JSON lines from the kiosk application, one reply line per request. */
-#include "appsock.h"
+/* core/appsock.c: JSON lines from the kiosk application, one reply line per request. */
+#include "core/appsock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +22,15 @@ struct appsock_client {
     int closing;
 };
 
+/* Counters, for a debugger or a core file: nothing reads them at run time. */
+struct appsock_stats {
+    uint64_t accepted; /* connections */
+    uint64_t refused;  /* connections over the client limit */
+    uint64_t lines;    /* requests */
+    uint64_t ok;
+    uint64_t errors; /* error replies */
+};
+
 struct kf_appsock {
     uv_loop_t *loop;
     uv_pipe_t srv;
@@ -31,7 +40,7 @@ struct kf_appsock {
     void *ud;
     struct appsock_client *clients;
     size_t nclients;
-    struct kf_appsock_stats st;
+    struct appsock_stats st;
     int closing;
     size_t close_pending;
     void (*close_cb)(void *ud);
@@ -323,11 +332,6 @@ out_close:
     /* The handle is closed on the loop; s is freed there. */
     uv_close((uv_handle_t *)&s->srv, srv_failed);
     return rc;
-}
-
-void kf_appsock_stats(const struct kf_appsock *s, struct kf_appsock_stats *ret)
-{
-    *ret = s->st;
 }
 
 static void appsock_release(struct kf_appsock *s)

@@ -1,16 +1,16 @@
-/* link.h: one MQTT connection (Paho MQTTAsync) driven from a libuv loop.
+/* core/link.h: one MQTT connection (Paho MQTTAsync) driven from a libuv loop.
  *
  * Paho's threads only copy what they are given into a bounded, locked event list and wake
- * the loop (uv_async_send); every kf_link callback below runs on the loop thread. The link
+ * the loop (uv_async_send); every kf_agent_link callback below runs on the loop thread. The link
  * reconnects on its own with exponential backoff and full jitter between reconnect_min_ms
  * and reconnect_max_ms (a uv_timer), reusing one Paho client for its whole life (clients are
- * created in kf_link_init and destroyed in kf_link_close, never inside Paho callbacks).
+ * created in kf_agent_link_new and destroyed in kf_agent_link_close, never inside Paho callbacks).
  * Paho runs with MQTTCLIENT_PERSISTENCE_NONE, clean session: durability is the outbox's job.
  *
  * All functions: loop thread only.
  */
-#ifndef KF_AGENT_LINK_H
-#define KF_AGENT_LINK_H
+#ifndef KF_AGENT_CORE_LINK_H
+#define KF_AGENT_CORE_LINK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,13 +19,13 @@
 
 #include <kf/envelope.h>
 
-struct kf_link;
+struct kf_agent_link;
 
-struct kf_link_cbs {
+struct kf_agent_link_cbs {
     /* Produce the will payload for the next connect attempt into buf (cap). 0 or -errno
      * (then the attempt goes ahead without a will). */
     int (*will_cb)(void *ud, uint8_t *buf, size_t cap, size_t *ret_len);
-    /* The session is up and the subscriptions given to kf_link_init are confirmed. */
+    /* The session is up and the subscriptions given to kf_agent_link_new are confirmed. */
     void (*up_cb)(void *ud);
     /* The session went down (lost, or a subscription failed). A reconnect is scheduled. */
     void (*down_cb)(void *ud);
@@ -33,7 +33,7 @@ struct kf_link_cbs {
     void (*message_cb)(void *ud, const char *topic, const uint8_t *payload, size_t len);
 };
 
-struct kf_link_opts {
+struct kf_agent_link_opts {
     const char *uri;       /* borrowed during init */
     const char *client_id; /* borrowed during init */
     const char *username;  /* NULL or "": none */
@@ -49,7 +49,7 @@ struct kf_link_opts {
     uint64_t seed; /* for the backoff jitter */
 };
 
-struct kf_link_stats {
+struct kf_agent_link_stats {
     uint64_t connects;      /* sessions established */
     uint64_t connect_fails; /* attempts that failed */
     uint64_t refused;       /* ... of which the broker refused the credentials */
@@ -60,20 +60,21 @@ struct kf_link_stats {
     uint64_t inbox_dropped; /* messages dropped because the event list was full */
 };
 
-/* Returns an owned link in *ret. cbs/ud are kept. Nothing happens until kf_link_start. */
-int kf_link_new(uv_loop_t *loop, const struct kf_link_opts *opts, const struct kf_link_cbs *cbs,
-                void *ud, struct kf_link **ret);
+/* Returns an owned link in *ret. cbs/ud are kept. Nothing happens until kf_agent_link_start. */
+int kf_agent_link_new(uv_loop_t *loop, const struct kf_agent_link_opts *opts,
+                      const struct kf_agent_link_cbs *cbs, void *ud, struct kf_agent_link **ret);
 /* Start connecting. 0 or -errno. */
-int kf_link_start(struct kf_link *l);
+int kf_agent_link_start(struct kf_agent_link *l);
 /* Is a session up (after up_cb, before down_cb)? */
-int kf_link_is_up(const struct kf_link *l);
+int kf_agent_link_is_up(const struct kf_agent_link *l);
 /* Publish a copy of payload. 0, -ENOTCONN (no session), or another -errno. */
-int kf_link_publish(struct kf_link *l, const char *topic, const void *payload, size_t len, int qos,
-                    int retained);
-void kf_link_stats(const struct kf_link *l, struct kf_link_stats *ret);
+int kf_agent_link_publish(struct kf_agent_link *l, const char *topic, const void *payload,
+                          size_t len, int qos, int retained);
+void kf_agent_link_stats(const struct kf_agent_link *l, struct kf_agent_link_stats *ret);
 /* Disconnect (at most timeout_ms), destroy the Paho client, close the handles, free the link,
- * then call close_cb (may be NULL) from the loop. No kf_link callback runs after this call. */
-void kf_link_close(struct kf_link *l, uint32_t timeout_ms, void (*close_cb)(void *ud),
-                   void *close_ud);
+ * then call close_cb (may be NULL) from the loop. No kf_agent_link callback runs after this call.
+ */
+void kf_agent_link_close(struct kf_agent_link *l, uint32_t timeout_ms, void (*close_cb)(void *ud),
+                         void *close_ud);
 
 #endif

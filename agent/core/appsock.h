@@ -1,4 +1,4 @@
-/* appsock.h: the kiosk application's Unix socket (JSON lines).
+/* core/appsock.h: the kiosk application's Unix socket (JSON lines).
  *
  * Each line is one record in the JSON form of kf/record.h ("ts" optional: defaults to now;
  * "t":"health" is refused: the agent samples health itself). Each line gets one reply line:
@@ -12,8 +12,8 @@
  * KF_APPSOCK_MAX_WBUF bytes of unsent replies per client (past it the client is dropped).
  * Loop thread only.
  */
-#ifndef KF_AGENT_APPSOCK_H
-#define KF_AGENT_APPSOCK_H
+#ifndef KF_AGENT_CORE_APPSOCK_H
+#define KF_AGENT_CORE_APPSOCK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,18 +30,9 @@ struct kf_appsock;
 /* Store one validated record. Returns 0 and *ret_seq, or -ENOSPC (outbox full), -errno. */
 typedef int (*kf_appsock_submit_cb)(void *ud, const struct kf_record *rec, uint64_t *ret_seq);
 
-struct kf_appsock_stats {
-    uint64_t accepted; /* connections */
-    uint64_t refused;  /* connections over the client limit */
-    uint64_t lines;    /* requests */
-    uint64_t ok;
-    uint64_t errors; /* error replies */
-};
-
 /* Listen on path (a stale socket file is unlinked; mode 0660). Returns owned in *ret. */
 int kf_appsock_new(uv_loop_t *loop, const char *path, size_t max_line, kf_appsock_submit_cb submit,
                    void *ud, struct kf_appsock **ret);
-void kf_appsock_stats(const struct kf_appsock *s, struct kf_appsock_stats *ret);
 /* Close the listener and every client, unlink the path, free, then cb (may be NULL). */
 void kf_appsock_close(struct kf_appsock *s, void (*cb)(void *ud), void *ud);
 

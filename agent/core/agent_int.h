@@ -1,0 +1,105 @@
+/* core/agent_int.h: the agent's state, and what its three files share: agent.c (lifecycle,
+ * submissions, timers), agent_frame.c (frames: headers, clock offsets, batches, HELLO) and
+ * agent_session.c (the link's callbacks: the session, ACKs and the clock, key rotation).
+ * Not for use outside the agent. Loop thread only, as agent.h.
+ */
+#ifndef KF_AGENT_CORE_AGENT_INT_H
+#define KF_AGENT_CORE_AGENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <kf/codec.h>
+#include <kf/envelope.h>
+#include <kf/ident.h>
+#include <kf/topic.h>
+
+#include "core/agent.h"
+#include "core/link.h"
+
+#define KF__AGENT_INFLIGHT_CAP 64 /* the config bound of [batch] inflight_max */
+
+struct kf_agent {
+    uv_loop_t *loop;
+    struct kf_agent_config cfg;
+    uint8_t sk[64];
+    /* The MAC keys of the server's ACKs (kf_ack_key_device): for key epoch cfg.key_epoch,
+     * and for the epoch before a rotation, whose ACKs may still be on their way. */
+    uint8_t ack_key[KF_ACK_KEY_BYTES];
+    uint8_t ack_key_prev[KF_ACK_KEY_BYTES];
+    uint32_t ack_epoch_prev; /* 0: none */
+    struct kf_outbox *ob;
+    struct kf_agent_link *link;
+    struct kf_zctx *zctx;
+    int own_zctx;
+    uv_timer_t flush_timer;
+    uv_timer_t health_timer;
+    kf_agent_health_cb health_cb;
+    void *health_ud;
+    uint32_t health_interval_s;
+    char agent_name[64];
+    char boot_id[17];
+    char t_hello[KF_TOPIC_MAX], t_telemetry[KF_TOPIC_MAX], t_events[KF_TOPIC_MAX];
+    char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX], t_enroll[KF_TOPIC_MAX];
+
+    /* key rotation under way */
+    int rot_active;
+    uint8_t rot_sk[64];
+    uint32_t rot_epoch;
+    uint64_t rot_sent_ms; /* uv_now of the last request; 0: not sent on this session */
+    kf_agent_rotated_cb rot_cb;
+    void *rot_ud;
+
+    int online;                 /* the HELLO of this session was answered */
+    uint64_t hello_sent_ms;     /* uv_now; 0: none pending */
+    int64_t will_ms;            /* device time sealed into this connection's will */
+    int64_t last_ack_server_ms; /* server time of the newest ACK taken for the clock */
+    uint64_t send_seq;          /* next seq to send */
+    uint64_t inflight_end[KF__AGENT_INFLIGHT_CAP]; /* last seq of each unacked batch, in order */
+    uint32_t inflight_n;
+    uint64_t last_progress_ms; /* uv_now of the last ack progress (or first send) */
+    uint64_t pending_bytes;    /* JSON appended since everything was last sent */
+    int clock_synced;
+    int64_t clock_offset_ms;    /* server - local wall clock, measured at clock_base_ms */
+    int64_t clock_base_ms;      /* the wall clock's base then (kf_clock_base_ms) */
+    int clock_saved;            /* a measurement is kept in the outbox for this boot */
+    int64_t clock_saved_off_ms; /* its offset + base: all a correction depends on */
+    uint32_t boot_no;           /* the kernel boot's number in the outbox; 0: unknown */
+    int64_t (*clock_base_cb)(void *ud);
+    void *clock_ud;
+    struct kf_agent_stats st;
+
+    int closing;
+    int close_pending;
+    void (*close_cb)(void *ud);
+    void *close_ud;
+};
+
+/* ---- frames (agent_frame.c) ---- */
+
+/* The wall clock's base now (kf_clock_base_ms, or the test's clock). */
+int64_t kf__agent_clock_base(const struct kf_agent *a);
+/* A header of kind stamped now, with the clock offset in force now. */
+void kf__agent_header(const struct kf_agent *a, struct kf_env_header *h, uint8_t kind);
+/* Seal a small uncompressed frame (HELLO, STATE) into out (cap); device_ms 0: now. */
+int kf__agent_seal_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
+                         const char *body, int64_t device_ms, uint8_t *out, size_t cap,
+                         size_t *ret_len);
+/* The same, published QoS 1. 0 or -errno (-ENOTCONN: no session). */
+int kf__agent_publish_small(struct kf_agent *a, uint8_t kind, uint64_t seq, const char *topic,
+                            const char *body, int64_t device_ms, int retained);
+/* Send batches from send_seq while the window allows. force: also a partial last batch. */
+void kf__agent_flush(struct kf_agent *a, int force);
+/* HELLO: who we are and what the outbox holds; its answer starts the sending. */
+void kf__agent_send_hello(struct kf_agent *a);
+
+/* ---- the session (agent_session.c) ---- */
+
+/* Create a->link (not started) with the agent's callbacks. 0 or -errno. */
+int kf__agent_link_new(struct kf_agent *a, const struct kf_agent_opts *opts);
+/* Send the pending key rotation request (again). */
+void kf__agent_rotation_send(struct kf_agent *a);
+
+#endif

@@ -1,0 +1,283 @@
+/* core/config.c: the agent INI on the kf_conf engine (kf/conf.h): one table per section,
+ * one row per key, each section's rules in its check. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include <kf/brokerpw.h>
+#include <kf/conf.h>
+#include <kf/keyfile.h>
+
+#define CFG struct kf_agent_config
+#define KEYS(t) (t), sizeof(t) / sizeof((t)[0])
+
+/* ---- the agent's own types ---- */
+
+static int parse_device_id(const char *value, void *field, size_t size, char *err, size_t cap)
+{
+    if (!kf_device_id_valid(value)) {
+        snprintf(err, cap, "not a valid device id (1..48 of [A-Za-z0-9._-])");
+        return -EINVAL;
+    }
+    snprintf(field, size, "%s", value); /* fits: KF_DEVICE_ID_MAX + 1 */
+    return 0;
+}
+
+static int parse_kind(const char *value, void *field, size_t size, char *err, size_t cap)
+{
+    (void)size;
+    if (strcmp(value, "kiosk") == 0) {
+        *(int *)field = KF_KIND_KIOSK;
+    } else if (strcmp(value, "itm") == 0) {
+        *(int *)field = KF_KIND_ITM;
+    } else {
+        snprintf(err, cap, "must be kiosk or itm");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_public_key(const char *value, void *field, size_t size, char *err, size_t cap)
+{
+    if (strlen(value) != 2 * size || kf_hex_decode(value, field, size) < 0) {
+        snprintf(err, cap, "must be 64 hex digits");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* A secret read from its own 0600 file ([enroll] token_file, [mqtt] password_file): the
+ * error names the key's line. */
+static int read_secret(struct kf_conf *c, const char *section, const char *key, const char *path,
+                       char *buf, size_t cap)
+{
+    int rc = kf_brokerpw_read(path, buf, cap);
+
+    if (rc < 0)
+        kf_conf_fail(c, kf_conf_line(c, section, key), "[%s] %s %s: %s", section, key, path,
+                     rc == -EPERM     ? "readable by group or others (chmod 0600)"
+                     : rc == -EBADMSG ? "not one line of printable characters"
+                                      : strerror(-rc));
+    return rc;
+}
+
+/* ---- [device] ---- */
+
+static const struct kf_conf_key device_keys[] = {
+    /* Either identity_dir (the terminal enrolls and keeps its own identity there), or id and
+     * key_file (a provisioned identity): device_check. */
+    KF_CONF_KEY_PATH("identity_dir", CFG, identity_dir, NULL, 0),
+    KF_CONF_KEY_CUSTOM("id", CFG, device_id, parse_device_id, NULL, 0),
+    KF_CONF_KEY_PATH("key_file", CFG, key_file, NULL, 0),
+    KF_CONF_KEY_U32("key_epoch", CFG, key_epoch, 0, UINT32_MAX, "1", 0),
+    KF_CONF_KEY_CUSTOM("kind", CFG, kind, parse_kind, "kiosk", 0),
+    /* Required: an ACK deletes records, so only the server may make one (the ACK key is
+     * derived from it, docs/PROTOCOL.md section 4). */
+    KF_CONF_KEY_CUSTOM("server_public_key", CFG, server_pk, parse_public_key, NULL,
+                       KF_CONF_REQUIRED),
+};
+
+/* The agent's sections share one struct, so a check may read the other sections' keys:
+ * every default and every value of the file is in by now. */
+static int device_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    const struct kf_agent_config *cfg = s->base;
+
+    if (cfg->identity_dir[0]
+            ? (cfg->device_id[0] || cfg->key_file[0] || cfg->username[0] || cfg->password_file[0])
+            : (!cfg->device_id[0] || !cfg->key_file[0])) {
+        kf_conf_fail(c, 0,
+                     cfg->identity_dir[0]
+                         ? "[device] identity_dir holds the identity: no id, key_file, "
+                           "[mqtt] username or password_file beside it"
+                         : "[device] needs identity_dir (enrollment) or id and key_file");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- [enroll] ---- */
+
+static const struct kf_conf_key enroll_keys[] = {
+    KF_CONF_KEY_PATH("token_file", CFG, enroll_token_file, NULL, 0),
+};
+
+static int enroll_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    struct kf_agent_config *cfg = s->base;
+
+    if (!cfg->enroll_token_file[0])
+        return 0;
+    if (!cfg->identity_dir[0]) {
+        kf_conf_fail(c, kf_conf_line(c, "enroll", "token_file"),
+                     "[enroll] token_file needs [device] identity_dir");
+        return -EINVAL;
+    }
+    /* The token is a secret until used: same rule as a key file. */
+    return read_secret(c, "enroll", "token_file", cfg->enroll_token_file, cfg->enroll_token,
+                       sizeof(cfg->enroll_token));
+}
+
+/* ---- [mqtt] ---- */
+
+static const struct kf_conf_key mqtt_keys[] = {
+    KF_CONF_KEY_STR("uri", CFG, uri, NULL, KF_CONF_REQUIRED),
+    /* TLS (ssl:// or mqtts://): the CA that signed the broker's certificate. */
+    KF_CONF_KEY_PATH("ca_file", CFG, ca_file, NULL, 0),
+    KF_CONF_KEY_STR("username", CFG, username, "", 0),
+    /* The broker password lives in its own 0600 file, never in this (0640) one. */
+    KF_CONF_KEY_PATH("password_file", CFG, password_file, NULL, 0),
+    KF_CONF_KEY_U32("keepalive_s", CFG, keepalive_s, 5, 3600, "30", 0),
+    KF_CONF_KEY_U32("reconnect_min_ms", CFG, reconnect_min_ms, 10, 600000, "500", 0),
+    KF_CONF_KEY_U32("reconnect_max_ms", CFG, reconnect_max_ms, 10, 3600000, "60000", 0),
+};
+
+static int mqtt_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    struct kf_agent_config *cfg = s->base;
+
+    if (cfg->reconnect_max_ms < cfg->reconnect_min_ms) {
+        kf_conf_fail(c, 0, "[mqtt] reconnect_max_ms (%" PRIu32 ") < reconnect_min_ms (%" PRIu32 ")",
+                     cfg->reconnect_max_ms, cfg->reconnect_min_ms);
+        return -EINVAL;
+    }
+    if (cfg->ca_file[0] && !kf_brokerpw_uri_tls(cfg->uri)) {
+        kf_conf_fail(c, kf_conf_line(c, "mqtt", "ca_file"),
+                     "[mqtt] ca_file needs an ssl:// or mqtts:// uri (got \"%s\")", cfg->uri);
+        return -EINVAL;
+    }
+    if (cfg->password_file[0] && !cfg->username[0]) {
+        kf_conf_fail(c, kf_conf_line(c, "mqtt", "password_file"),
+                     "[mqtt] password_file without a username");
+        return -EINVAL;
+    }
+    if (!cfg->password_file[0])
+        return 0;
+    return read_secret(c, "mqtt", "password_file", cfg->password_file, cfg->password,
+                       sizeof(cfg->password));
+}
+
+/* ---- [outbox] ---- */
+
+static const struct kf_conf_key outbox_keys[] = {
+    KF_CONF_KEY_PATH("path", CFG, outbox_path, NULL, KF_CONF_REQUIRED),
+    KF_CONF_KEY_U64("max_records", CFG, outbox_max_records, 1, 100000000, "500000", 0),
+    KF_CONF_KEY_U64("max_bytes", CFG, outbox_max_bytes, 65536, UINT64_C(17179869184), "268435456",
+                    0),
+    KF_CONF_KEY_U64("max_health", CFG, outbox_max_health, 0, 100000000, "20160", 0),
+};
+
+static int outbox_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    const struct kf_agent_config *cfg = s->base;
+
+    if (cfg->outbox_max_health > cfg->outbox_max_records) {
+        kf_conf_fail(c, 0, "[outbox] max_health exceeds max_records");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- [batch], [probes], [app], [log] ---- */
+
+static const struct kf_conf_key batch_keys[] = {
+    KF_CONF_KEY_U32("max_records", CFG, batch_max_records, 1, KF_ENV_MAX_RECORDS, "200", 0),
+    /* Raw JSON per batch; an uncompressed batch must still fit one 64 KiB frame. */
+    KF_CONF_KEY_U32("max_bytes", CFG, batch_max_bytes, 1024, 60000, "48000", 0),
+    KF_CONF_KEY_U32("flush_interval_ms", CFG, flush_interval_ms, 10, 600000, "2000", 0),
+    KF_CONF_KEY_U32("inflight_max", CFG, inflight_max, 1, 64, "4", 0),
+    KF_CONF_KEY_U32("ack_timeout_ms", CFG, ack_timeout_ms, 100, 3600000, "30000", 0),
+};
+
+static const struct kf_conf_key probes_keys[] = {
+    KF_CONF_KEY_U32("health_interval_s", CFG, health_interval_s, 1, 86400, "60", 0),
+    KF_CONF_KEY_STR("disk_path", CFG, disk_path, "/", 0),
+    KF_CONF_KEY_STR("thermal_dir", CFG, thermal_dir, "/sys/class/thermal", 0),
+};
+
+static const struct kf_conf_key app_keys[] = {
+    KF_CONF_KEY_PATH("socket", CFG, app_socket, "/run/kiosk-agent/app.sock", 0),
+    KF_CONF_KEY_U32("max_line", CFG, app_max_line, 256, 65536, "4096", 0),
+};
+
+static const struct kf_conf_key log_keys[] = {
+    KF_CONF_KEY_LOG_LEVEL("level", CFG, log_level, "info", 0),
+};
+
+/* Every section, in the order their checks run; the bases are filled in per load. */
+static const struct kf_conf_section agent_sections[] = {
+    {"device", KEYS(device_keys), NULL, device_check},
+    {"enroll", KEYS(enroll_keys), NULL, enroll_check},
+    {"mqtt", KEYS(mqtt_keys), NULL, mqtt_check},
+    {"outbox", KEYS(outbox_keys), NULL, outbox_check},
+    {"batch", KEYS(batch_keys), NULL, NULL},
+    {"probes", KEYS(probes_keys), NULL, NULL},
+    {"app", KEYS(app_keys), NULL, NULL},
+    {"log", KEYS(log_keys), NULL, NULL},
+};
+
+#define AGENT_NSECTIONS (sizeof(agent_sections) / sizeof(agent_sections[0]))
+
+/* A kf_conf over cfg (zeroed first: the fields no key fills, too). */
+static int agent_conf_new(struct kf_agent_config *cfg, struct kf_conf_section *secs, char *err,
+                          size_t cap, struct kf_conf **ret)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < AGENT_NSECTIONS; i++) {
+        secs[i] = agent_sections[i];
+        secs[i].base = cfg;
+    }
+    return kf_conf_new(secs, AGENT_NSECTIONS, err, cap, ret);
+}
+
+int kf_agent_config_defaults(struct kf_agent_config *cfg)
+{
+    struct kf_conf_section secs[AGENT_NSECTIONS];
+    struct kf_conf *c;
+    int rc = agent_conf_new(cfg, secs, NULL, 0, &c);
+
+    if (rc < 0)
+        return rc;
+    rc = kf_conf_defaults(c);
+    kf_conf_free(c);
+    return rc;
+}
+
+int kf_agent_config_load(const char *path, struct kf_agent_config *ret, char *err, size_t cap)
+{
+    struct kf_conf_section secs[AGENT_NSECTIONS];
+    struct kf_agent_config *cfg;
+    struct kf_conf *c;
+    int rc;
+
+    cfg = malloc(sizeof(*cfg));
+    if (!cfg)
+        return -ENOMEM;
+    rc = agent_conf_new(cfg, secs, err, cap, &c);
+    if (rc == 0) {
+        rc = kf_conf_load_file(c, path);
+        kf_conf_free(c);
+    }
+    if (rc == 0)
+        *ret = *cfg;
+    sodium_memzero(cfg, sizeof(*cfg)); /* it may hold a password */
+    free(cfg);
+    return rc;
+}
+
+const char *kf_agent_config_kind_name(int kind)
+{
+    switch (kind) {
+    case KF_KIND_KIOSK:
+        return "kiosk";
+    case KF_KIND_ITM:
+        return "itm";
+    }
+    return NULL;
+}
