@@ -22,14 +22,6 @@
 #include "store/query.h"
 #include "store/sla.h"
 
-#define KF_CLOCK_AHEAD_MS KF_USAGE_AHEAD_MS
-#define KF_CLOCK_BEHIND_MS KF_USAGE_BEHIND_MS
-
-/* records.flags */
-#define KF_RECF_CLOCK_SUSPECT 0x1u   /* effective time implausible: replaced by receipt time */
-#define KF_RECF_CLOCK_CORRECTED 0x2u /* unsynced clock ahead of receipt: corrected */
-#define KF_RECF_CLOCK_SYNCED 0x4u    /* the frame carried a measured offset */
-
 /* What commit needs to know about a device, read once per frame. */
 /* v7: records in commit order. Keyed by (device, seq), every commit wrote into as many
  * places of the table as it had devices, and that scattered insert was the largest part of
@@ -107,33 +99,6 @@ static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *r
     }
     kf__store_stmt_done(s);
     return r;
-}
-
-/* The offset applied to every record of a frame (docs/ARCHITECTURE.md "Clock"). */
-static int64_t frame_offset(const struct kf_ingest *in, unsigned *ret_flags)
-{
-    *ret_flags = 0;
-    if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) {
-        *ret_flags = KF_RECF_CLOCK_SYNCED;
-        return in->hdr.clock_offset_ms;
-    }
-    if (in->hdr.device_ms > in->recv_ms && in->hdr.device_ms - in->recv_ms > KF_CLOCK_AHEAD_MS) {
-        *ret_flags = KF_RECF_CLOCK_CORRECTED;
-        return in->recv_ms - in->hdr.device_ms;
-    }
-    return 0;
-}
-
-static int64_t effective_ms(int64_t ts, int64_t offset, int64_t recv_ms, unsigned *flags)
-{
-    int64_t eff;
-
-    if (__builtin_add_overflow(ts, offset, &eff) || eff < recv_ms - KF_CLOCK_BEHIND_MS ||
-        eff > recv_ms + KF_CLOCK_AHEAD_MS) {
-        *flags |= KF_RECF_CLOCK_SUSPECT;
-        return recv_ms;
-    }
-    return eff;
 }
 
 /* The commit's usage, summed per device before it is written: usage_daily gets one row per
@@ -440,7 +405,8 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
     r = insert_envelope(st, in, now, &env_id);
     if (r < 0)
         return r;
-    offset = frame_offset(in, &fflags);
+    offset = kf_usage_offset((in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) != 0, in->hdr.clock_offset_ms,
+                             in->hdr.device_ms, in->recv_ms, &fflags);
     for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
         nhave += (uint32_t)__builtin_popcountll(have[w]);
     /* The frame's new records in one statement (or a few, for a long frame). */
@@ -457,7 +423,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             out->duplicates++;
             continue;
         }
-        eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+        eff = kf_usage_effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
         r = kf__multi_row(st, &m, &s, &off);
         if (r < 0)
             break;
@@ -478,7 +444,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                 r = -EINVAL;
                 break;
             }
-            day = kf_local_day(eff);
+            day = kf_usage_day(eff);
             sqlite3_bind_text(s, off + 9, dev->asset_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(s, off + 10, dev->zone_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(s, off + 11, rec->u.txn.item, -1, SQLITE_STATIC);
@@ -600,12 +566,7 @@ static int commit_state(struct kf_store *st, const struct kf_ingest *in, struct 
     sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, online);
     sqlite3_bind_int64(s, 3, in->recv_ms);
-    /* STATEs apply in device-time order; a clock far ahead must not freeze that order for
-     * good, so no STATE counts as later than its receipt (+5 min of tolerated skew). */
-    sqlite3_bind_int64(s, 4,
-                       in->hdr.device_ms < in->recv_ms + KF_CLOCK_AHEAD_MS
-                           ? in->hdr.device_ms
-                           : in->recv_ms + KF_CLOCK_AHEAD_MS);
+    sqlite3_bind_int64(s, 4, kf_usage_state_ms(in->hdr.device_ms, in->recv_ms));
     r = kf__store_stmt_run(st, s, "state");
     if (r < 0 || sqlite3_changes(st->db) != 1 || online == dev->online)
         return r;
