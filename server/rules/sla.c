@@ -604,6 +604,23 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     return rc < 0 ? rc : 0;
 }
 
+unsigned kf_sla_action_needs(int kind)
+{
+    switch (kind) {
+    case KF_EV_ACK:
+    case KF_EV_ON_SITE:
+    case KF_EV_CLOSE:
+        return KF_SLA_NEEDS_WHO;
+    case KF_EV_RESOLVE:
+    case KF_EV_NOTE:
+        return KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT;
+    case KF_EV_ATTRIBUTE:
+        return KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT | KF_SLA_NEEDS_TO;
+    default:
+        return 0;
+    }
+}
+
 int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
 {
     struct kf_incident *inc;
@@ -611,15 +628,7 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
     struct kf_inc_event a;
     int rc;
 
-    switch (ev->kind) {
-    case KF_EV_ACK:
-    case KF_EV_ON_SITE:
-    case KF_EV_RESOLVE:
-    case KF_EV_CLOSE:
-    case KF_EV_NOTE:
-    case KF_EV_ATTRIBUTE:
-        break;
-    default:
+    if (kf_sla_action_needs(ev->kind) == 0) {
         return -EINVAL;
     }
     inc = kf_inc_find(e, ev->incident);

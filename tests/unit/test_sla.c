@@ -993,3 +993,23 @@ Test(sla, incident_lifecycle_rules)
     cr_assert_str_eq(kf_ev_name(KF_EV_BREACH), "breach");
     cr_assert_null(kf_ev_name(0));
 }
+
+/* docs/SLA.md: technicians act with kioskctl; kioskd's engine and the queueing store ask the
+ * same question of an action. */
+Test(sla, technicians_actions_and_what_they_need)
+{
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ACK), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ON_SITE), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_CLOSE), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_RESOLVE), KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_NOTE), KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ATTRIBUTE),
+                 KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT | KF_SLA_NEEDS_TO);
+    /* The engine's own events are not actions anyone may take. */
+    cr_assert_eq(kf_sla_action_needs(KF_EV_OPEN), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_REOPEN), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_RECOVER), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_OFF_SITE), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_BREACH), 0u);
+    cr_assert_eq(kf_sla_action_needs(0), 0u);
+}

@@ -14,6 +14,7 @@
 
 #include <kf/err.h>
 
+#include "rules/sla.h"
 #include "store/sqlite/int.h"
 #include "store/sla.h"
 
@@ -443,30 +444,21 @@ static int kind_parse(const char *s)
 
 int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id)
 {
-    int needs_text =
-        a->kind == KF_EV_RESOLVE || a->kind == KF_EV_NOTE || a->kind == KF_EV_ATTRIBUTE;
+    unsigned needs = kf_sla_action_needs(a->kind);
     sqlite3_stmt *s = NULL;
     int r, rc;
 
     st->errmsg[0] = '\0';
-    switch (a->kind) {
-    case KF_EV_ACK:
-    case KF_EV_ON_SITE:
-    case KF_EV_RESOLVE:
-    case KF_EV_CLOSE:
-    case KF_EV_NOTE:
-    case KF_EV_ATTRIBUTE:
-        break;
-    default:
+    if (needs == 0) {
         kf__store_seterr(st, "not a technician's action");
         return -EINVAL;
     }
-    if (a->who[0] == '\0' || (needs_text && a->text[0] == '\0') ||
-        (a->kind == KF_EV_ATTRIBUTE && kf_attr_name(a->to) == NULL)) {
+    if (a->who[0] == '\0' || ((needs & KF_SLA_NEEDS_TEXT) && a->text[0] == '\0') ||
+        ((needs & KF_SLA_NEEDS_TO) && kf_attr_name(a->to) == NULL)) {
         kf__store_seterr(st, "%s needs %s", kf_ev_name(a->kind),
-                         a->kind == KF_EV_ATTRIBUTE ? "--to, --by and --reason"
-                         : needs_text               ? "--by and a text"
-                                                    : "--by");
+                         (needs & KF_SLA_NEEDS_TO)     ? "--to, --by and --reason"
+                         : (needs & KF_SLA_NEEDS_TEXT) ? "--by and a text"
+                                                       : "--by");
         return -EINVAL;
     }
     r = kf__store_prep(st, "SELECT 1 FROM sla_incidents WHERE id = ?1", &s);
