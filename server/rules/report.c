@@ -1,8 +1,5 @@
-/* sla_report.c: the monthly availability report of incident.h (kf_report_month,
- * kf_report_render): per terminal from its incidents, windows and service calendar, then
- * roll-ups by zone, bank and fleet that add seconds and divide once. Pure and
- * deterministic: the same inputs give the same bytes. docs/SLA.md sections 7 and 8. */
-#include "rules/incident.h"
+/* rules/report.c: the monthly availability report (report.h). */
+#include "rules/report.h"
 
 #include <errno.h>
 #include <stdarg.h>
