@@ -15,7 +15,6 @@
 
 #define KF_DAY_S 86400
 #define KF_DAY_MS (86400LL * 1000)
-#define KF_HOL_FILE_MAX (64 * 1024)
 #define KF_HOL_RANGE_MAX 31 /* days in one holiday line */
 
 int64_t kf_floor_div(int64_t a, int64_t b)
@@ -549,44 +548,6 @@ int kf_holidays_load_string(struct kf_holidays *h, const char *text, const char 
                             size_t cap)
 {
     return kf_hol_load(h, text, strlen(text), name, err, cap);
-}
-
-int kf_holidays_load_file(struct kf_holidays *h, const char *path, char *err, size_t cap)
-{
-    char *buf;
-    size_t n;
-    FILE *f;
-    int rc;
-
-    f = fopen(path, "re");
-    if (f == NULL) {
-        if (err != NULL) {
-            snprintf(err, cap, "%s: cannot open (%s)", path, strerror(errno));
-        }
-        return -ENOENT;
-    }
-    buf = malloc(KF_HOL_FILE_MAX + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    n = fread(buf, 1, KF_HOL_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = -ENOENT;
-        if (err != NULL) {
-            snprintf(err, cap, "%s: cannot read", path);
-        }
-    } else if (n > KF_HOL_FILE_MAX) {
-        rc = -EFBIG;
-        if (err != NULL) {
-            snprintf(err, cap, "%s: larger than %d bytes", path, KF_HOL_FILE_MAX);
-        }
-    } else {
-        rc = kf_hol_load(h, buf, n, path, err, cap);
-    }
-    fclose(f);
-    free(buf);
-    return rc;
 }
 
 enum kf_datekind kf_holidays_kind(const struct kf_holidays *h, int32_t day)

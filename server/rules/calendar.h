@@ -104,16 +104,15 @@ struct kf_holidays *kf_holidays_new(void);
 /* NULL is a no-op. */
 void kf_holidays_free(struct kf_holidays *h);
 
-/* Load one yearly file into h (format in docs/SLA.md and fixtures/calendar/cn-2026.ini).
- * Validated strictly: unknown sections or keys, bad or impossible dates, reversed ranges,
- * a make-up day that is not a Saturday or Sunday, a date listed twice (in this file or in
- * one already loaded), a date outside the file's year (December of the year before is
- * allowed: notices sometimes move days there), a missing or repeated year, a year already
- * loaded. All or nothing: on error h is unchanged and err (cap bytes, when not NULL) names
- * "path:line: what". Returns 0, -ENOENT (cannot read), -EINVAL, -EFBIG (over 64 KiB),
- * -ENOMEM. Borrows path. Needs exclusive use of h. */
-int kf_holidays_load_file(struct kf_holidays *h, const char *path, char *err, size_t cap);
-/* The same from a string; name is used in messages. */
+/* Load one yearly file's text into h (format in docs/SLA.md and
+ * fixtures/calendar/cn-2026.ini); name (borrowed) is used in messages. Nothing here reads a
+ * file: the caller reads it (kioskd, the store's copies of the files). Validated strictly:
+ * unknown sections or keys, bad or impossible dates, reversed ranges, a make-up day that is
+ * not a Saturday or Sunday, a date listed twice (in this file or in one already loaded), a
+ * date outside the file's year (December of the year before is allowed: notices sometimes
+ * move days there), a missing or repeated year, a year already loaded. All or nothing: on
+ * error h is unchanged and err (cap bytes, when not NULL) names "name:line: what". Returns
+ * 0, -EINVAL, -ENOMEM. Needs exclusive use of h. */
 int kf_holidays_load_string(struct kf_holidays *h, const char *text, const char *name, char *err,
                             size_t cap);
 

@@ -28,7 +28,9 @@
 
 #include <kf/time.h>
 
+#include "rules/report.h"
 #include "rules/sla.h"
+#include "testfile.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)
@@ -74,13 +76,14 @@ static void on_event(void *ud, const struct kf_inc_event *ev, const struct kf_in
 static void scen_init(struct scen *s)
 {
     struct kf_sla_config cfg;
-    char err[256] = "";
+    char err[256] = "", *text;
 
     memset(s, 0, sizeof(*s));
     s->hol = kf_holidays_new();
-    cr_assert_eq(kf_holidays_load_file(s->hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
+    text = kf_test_read_file(KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini");
+    cr_assert_eq(kf_holidays_load_string(s->hol, text, "cn-2026.ini", err, sizeof(err)), 0, "%s",
+                 err);
+    free(text);
     cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &s->week_a), 0);
     cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s->week_itm), 0);
     cr_assert_eq(kf_week_for_terminal("09:00-17:00", "09:00-16:00", NULL, 0, &s->week_b), 0);
@@ -827,12 +830,12 @@ Test(sla, manual_resolve_reattribution_and_windows)
 static struct kf_holidays *holidays_2026(void)
 {
     struct kf_holidays *hol = kf_holidays_new();
-    char err[256] = "";
+    char err[256] = "", *text;
 
     cr_assert_not_null(hol);
-    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
+    text = kf_test_read_file(KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini");
+    cr_assert_eq(kf_holidays_load_string(hol, text, "cn-2026.ini", err, sizeof(err)), 0, "%s", err);
+    free(text);
     return hol;
 }
 
