@@ -287,7 +287,7 @@ int kf_store_sla_calendar_put(struct kf_store *st, int year, const char *text, c
 #define KF__YEAR_FIRST 2000 /* calendar files are stored for years in this range */
 #define KF__YEAR_LAST 2099
 
-static int kf__read_text(const char *path, char **ret)
+static int read_text(const char *path, char **ret)
 {
     FILE *f = fopen(path, "re");
     char *buf;
@@ -311,7 +311,7 @@ static int kf__read_text(const char *path, char **ret)
     return 0;
 }
 
-static int kf__is_ini(const struct dirent *d)
+static int is_ini(const struct dirent *d)
 {
     size_t n = strlen(d->d_name);
 
@@ -323,7 +323,7 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *hol, cons
                               int64_t now_ms, char *err, size_t cap)
 {
     struct dirent **names = NULL;
-    int n = scandir(dir, &names, kf__is_ini, alphasort), r = 0;
+    int n = scandir(dir, &names, is_ini, alphasort), r = 0;
 
     if (n < 0) {
         snprintf(err, cap, "sla.calendar_dir %s: %s", dir, strerror(errno));
@@ -336,7 +336,7 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *hol, cons
         if (r == 0 &&
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >= sizeof(path))
             r = -ENAMETOOLONG;
-        if (r == 0 && (r = kf__read_text(path, &text)) < 0)
+        if (r == 0 && (r = read_text(path, &text)) < 0)
             snprintf(err, cap, "%s: %s", path, kf_strerror(r));
         if (r == 0) {
             /* The file's year: the one it made covered (a file holds exactly one year). */
