@@ -119,7 +119,7 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
 
         if (c->fmt == KF_FMT_CSV)
             printf("seq,at,actor,action,subject,detail,hash\n");
-        r = lc.arr != NULL ? kf_store_audit_each(st, list_one, &lc) : -ENOMEM;
+        r = lc.arr != NULL ? kf_store_audit_log_each(st, list_one, &lc) : -ENOMEM;
         if (r == 0 && c->fmt == KF_FMT_JSON) {
             r = kf_ctl_emit_json(lc.arr);
             lc.arr = NULL;
@@ -139,7 +139,7 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
             kf_store_free(st);
             return 1;
         }
-        r = kf_store_audit_verify(st, pk, &n, head, &bad, &what);
+        r = kf_store_audit_log_verify(st, pk, &n, head, &bad, &what);
         kf_hex_encode(head, 32, hex, sizeof(hex));
         if (r < 0) {
             r = kf_ctl_fail(st, "audit verify", r);

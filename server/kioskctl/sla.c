@@ -294,100 +294,92 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
     return kf_ctl_table_print_free(t, c->fmt);
 }
 
-static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
+/* The incident's own row: who, what, when, its clocks. NULL when out of memory. */
+static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
+{
+    struct kf_qtable *t;
+    char b[12][64];
+
+    static const char *const cols[] = {"id",
+                                       "terminal",
+                                       "device",
+                                       "zone",
+                                       "bank",
+                                       "cause",
+                                       "part",
+                                       "severity",
+                                       "detail",
+                                       "attribution",
+                                       "state",
+                                       "since",
+                                       "opened",
+                                       "acknowledged",
+                                       "acknowledged_by",
+                                       "on_site",
+                                       "on_site_by",
+                                       "on_site_s",
+                                       "resolved",
+                                       "resolved_by",
+                                       "closed",
+                                       "response_due",
+                                       "response_left",
+                                       "restore_due",
+                                       "restore_left",
+                                       "breached",
+                                       "down_spans",
+                                       NULL};
+    const struct kf_incident *inc = &v->inc;
+    char onsite[24], spans[24];
+    int64_t measured = inc->on_site_ms;
+
+    if (inc->on_site_since_ms != 0)
+        measured += kf_now_ms() - inc->on_site_since_ms;
+    snprintf(b[0], sizeof(b[0]), "%lld", (long long)inc->id);
+    snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_floor_div(measured, 1000));
+    snprintf(spans, sizeof(spans), "%u", inc->n_spans);
+    const char *cells[] = {
+        b[0],
+        inc->terminal,
+        v->term.device_id,
+        v->term.zone_id,
+        v->term.bank,
+        inc->cause,
+        inc->periph ? kf_periph_name(inc->periph) : NULL,
+        inc->sev ? kf_severity_name(inc->sev) : NULL,
+        inc->detail,
+        kf_attr_name(inc->attr),
+        kf_inc_state_name(inc->state),
+        kf_ctl_local_time(inc->spans[0].start_ms, b[1], sizeof(b[1])),
+        kf_ctl_local_time(inc->opened_at_ms, b[2], sizeof(b[2])),
+        kf_ctl_local_time(inc->acked_at_ms, b[3], sizeof(b[3])),
+        inc->acked_by[0] ? inc->acked_by : NULL,
+        kf_ctl_local_time(inc->on_site_at_ms, b[4], sizeof(b[4])),
+        inc->on_site_by[0] ? inc->on_site_by : NULL,
+        onsite,
+        kf_ctl_local_time(inc->resolved_at_ms, b[5], sizeof(b[5])),
+        inc->resolved_by[0] ? inc->resolved_by : NULL,
+        kf_ctl_local_time(inc->closed_at_ms, b[6], sizeof(b[6])),
+        kf_ctl_local_time(v->response.due_ms, b[7], sizeof(b[7])),
+        clock_left(&v->response, 1, b[8], sizeof(b[8])),
+        kf_ctl_local_time(v->restore.due_ms, b[9], sizeof(b[9])),
+        clock_left(&v->restore, 1, b[10], sizeof(b[10])),
+        breached(&v->response, &v->restore),
+        spans,
+    };
+    t = kf_ctl_table_new("incident", cols, NULL);
+    if (t && kf_ctl_table_row(t, cells) < 0) {
+        kf_qtable_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+/* The incident's history, one event a row. NULL when out of memory. */
+static struct kf_qtable *history_table(const struct kf_sla_view_incident *v)
 {
     static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
-    struct kf_sla_view_incident *v = NULL;
-    struct kf_qtable *t, *h;
-    struct kf_qreport rep = {0};
-    struct kf_store *st;
-    char err[256] = "", b[12][64];
-    int64_t id;
-    int r;
+    struct kf_qtable *h;
 
-    if (argc != 2 || parse_id(argv[1], &id) < 0)
-        return usage_err("incident ID");
-    if (kf_ctl_open_store(c, 0, &st) < 0)
-        return 1;
-    r = kf_sla_view_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
-    kf_store_free(st);
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: %s\n", err);
-        return 1;
-    }
-    {
-        static const char *const cols[] = {"id",
-                                           "terminal",
-                                           "device",
-                                           "zone",
-                                           "bank",
-                                           "cause",
-                                           "part",
-                                           "severity",
-                                           "detail",
-                                           "attribution",
-                                           "state",
-                                           "since",
-                                           "opened",
-                                           "acknowledged",
-                                           "acknowledged_by",
-                                           "on_site",
-                                           "on_site_by",
-                                           "on_site_s",
-                                           "resolved",
-                                           "resolved_by",
-                                           "closed",
-                                           "response_due",
-                                           "response_left",
-                                           "restore_due",
-                                           "restore_left",
-                                           "breached",
-                                           "down_spans",
-                                           NULL};
-        const struct kf_incident *inc = &v->inc;
-        char onsite[24], spans[24];
-        int64_t measured = inc->on_site_ms;
-
-        if (inc->on_site_since_ms != 0)
-            measured += kf_now_ms() - inc->on_site_since_ms;
-        snprintf(b[0], sizeof(b[0]), "%lld", (long long)inc->id);
-        snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_floor_div(measured, 1000));
-        snprintf(spans, sizeof(spans), "%u", inc->n_spans);
-        const char *cells[] = {
-            b[0],
-            inc->terminal,
-            v->term.device_id,
-            v->term.zone_id,
-            v->term.bank,
-            inc->cause,
-            inc->periph ? kf_periph_name(inc->periph) : NULL,
-            inc->sev ? kf_severity_name(inc->sev) : NULL,
-            inc->detail,
-            kf_attr_name(inc->attr),
-            kf_inc_state_name(inc->state),
-            kf_ctl_local_time(inc->spans[0].start_ms, b[1], sizeof(b[1])),
-            kf_ctl_local_time(inc->opened_at_ms, b[2], sizeof(b[2])),
-            kf_ctl_local_time(inc->acked_at_ms, b[3], sizeof(b[3])),
-            inc->acked_by[0] ? inc->acked_by : NULL,
-            kf_ctl_local_time(inc->on_site_at_ms, b[4], sizeof(b[4])),
-            inc->on_site_by[0] ? inc->on_site_by : NULL,
-            onsite,
-            kf_ctl_local_time(inc->resolved_at_ms, b[5], sizeof(b[5])),
-            inc->resolved_by[0] ? inc->resolved_by : NULL,
-            kf_ctl_local_time(inc->closed_at_ms, b[6], sizeof(b[6])),
-            kf_ctl_local_time(v->response.due_ms, b[7], sizeof(b[7])),
-            clock_left(&v->response, 1, b[8], sizeof(b[8])),
-            kf_ctl_local_time(v->restore.due_ms, b[9], sizeof(b[9])),
-            clock_left(&v->restore, 1, b[10], sizeof(b[10])),
-            breached(&v->response, &v->restore),
-            spans,
-        };
-        t = kf_ctl_table_new("incident", cols, NULL);
-        if (t && kf_ctl_table_row(t, cells) < 0) {
-            kf_qtable_free(t);
-            t = NULL;
-        }
-    }
     h = kf_ctl_table_new("history", hcols, NULL);
     for (size_t i = 0; h && i < v->n_events; i++) {
         const struct kf_inc_event *ev = &v->events[i].ev;
@@ -410,6 +402,31 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
             h = NULL;
         }
     }
+    return h;
+}
+
+static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
+{
+    struct kf_sla_view_incident *v = NULL;
+    struct kf_qtable *t, *h;
+    struct kf_qreport rep = {0};
+    struct kf_store *st;
+    char err[256] = "";
+    int64_t id;
+    int r;
+
+    if (argc != 2 || parse_id(argv[1], &id) < 0)
+        return usage_err("incident ID");
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    r = kf_sla_view_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
+    kf_store_free(st);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: %s\n", err);
+        return 1;
+    }
+    t = incident_table(v);
+    h = history_table(v);
     kf_sla_view_incident_free(v);
     if (t == NULL || h == NULL) {
         kf_qtable_free(t);

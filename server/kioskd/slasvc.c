@@ -25,6 +25,46 @@
 #define KF__RUN_MIN_US 1000000LL /* after commits, at most one run a second (ticks aside) */
 #define KF__WINDOWS_SINCE_MS KF_USAGE_BEHIND_MS /* the oldest instant a fact can carry */
 
+/* A yearly calendar file read into h (kf_holidays_load_string): the rules library reads no
+ * files. 0, -ENOENT (cannot read), -EINVAL, -EFBIG (over 64 KiB), -ENOMEM; err names
+ * "path:line: what". */
+static int holidays_load_file(struct kf_holidays *h, const char *path, char *err, size_t cap)
+{
+    const size_t max = 64 * 1024;
+    char *buf;
+    size_t n;
+    FILE *f;
+    int rc;
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        snprintf(err, cap, "%s: cannot open (%s)", path, strerror(errno));
+        return -ENOENT;
+    }
+    buf = malloc(max + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return -ENOMEM;
+    }
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f)) {
+        rc = -ENOENT;
+        snprintf(err, cap, "%s: cannot read", path);
+    } else if (n > max) {
+        rc = -EFBIG;
+        snprintf(err, cap, "%s: larger than %zu bytes", path, max);
+    } else if (memchr(buf, '\0', n) != NULL) {
+        rc = -EINVAL;
+        snprintf(err, cap, "%s: contains a NUL byte", path);
+    } else {
+        buf[n] = '\0';
+        rc = kf_holidays_load_string(h, buf, path, err, cap);
+    }
+    fclose(f);
+    free(buf);
+    return rc;
+}
+
 struct kf__notice {
     struct kf__notice *next;
     int breach;
@@ -249,7 +289,7 @@ int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t
 
         if (r == 0 &&
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) < sizeof(path))
-            r = kf_holidays_load_file(h, path, err, cap);
+            r = holidays_load_file(h, path, err, cap);
         free(names[i]);
     }
     free(names);

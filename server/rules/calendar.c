@@ -1,4 +1,5 @@
-/* calendar.c: opening hours, the yearly holiday files and service-time arithmetic.
+/* rules/calendar.c: opening hours and service-time arithmetic (calendar.h); the yearly
+ * holiday files are in holidays.c.
  *
  * Everything is computed day by day on the local (UTC+8) calendar: a day's slots are cut
  * against the range asked for and against the excluded windows, so results are exact to
@@ -15,8 +16,6 @@
 
 #define KF_DAY_S 86400
 #define KF_DAY_MS (86400LL * 1000)
-#define KF_HOL_FILE_MAX (64 * 1024)
-#define KF_HOL_RANGE_MAX 31 /* days in one holiday line */
 
 int64_t kf_floor_div(int64_t a, int64_t b)
 {
@@ -28,13 +27,12 @@ int64_t kf_floor_div(int64_t a, int64_t b)
     return q;
 }
 
-/* Monday = 0: 1970-01-01 (day 0) was a Thursday. */
-static int kf_weekday(int32_t day)
+int kf_cal_weekday(int32_t day)
 {
     return (int)((int64_t)day + 3 - 7 * kf_floor_div((int64_t)day + 3, 7));
 }
 
-static const char *kf_skip_space(const char *p)
+static const char *skip_space(const char *p)
 {
     while (*p == ' ' || *p == '\t') {
         p++;
@@ -43,7 +41,7 @@ static const char *kf_skip_space(const char *p)
 }
 
 /* "HH:MM" at p (exactly five characters); 00:00..24:00. */
-static int kf_hhmm(const char *p, int32_t *ret_s)
+static int hhmm(const char *p, int32_t *ret_s)
 {
     int h, m;
 
@@ -70,7 +68,7 @@ int kf_dayspec_parse(const char *spec, struct kf_dayspec *ret)
         *ret = d;
         return 0;
     }
-    p = kf_skip_space(spec);
+    p = skip_space(spec);
     if (*p == '\0') {
         *ret = d;
         return 0;
@@ -78,8 +76,8 @@ int kf_dayspec_parse(const char *spec, struct kf_dayspec *ret)
     for (;;) {
         struct kf_slot s;
 
-        p = kf_skip_space(p);
-        if (kf_hhmm(p, &s.start_s) < 0 || p[5] != '-' || kf_hhmm(p + 6, &s.end_s) < 0) {
+        p = skip_space(p);
+        if (hhmm(p, &s.start_s) < 0 || p[5] != '-' || hhmm(p + 6, &s.end_s) < 0) {
             return -EINVAL;
         }
         if (s.start_s >= s.end_s || s.start_s == KF_DAY_S) {
@@ -96,7 +94,7 @@ int kf_dayspec_parse(const char *spec, struct kf_dayspec *ret)
             }
             d.slot[d.n++] = s;
         }
-        p = kf_skip_space(p + 11);
+        p = skip_space(p + 11);
         if (*p == '\0') {
             break;
         }
@@ -157,7 +155,7 @@ int kf_week_for_terminal(const char *weekday, const char *weekend, const char *i
     struct kf_dayspec all;
     struct kf_week w;
 
-    if (!is_itm || itm_hours == NULL || *kf_skip_space(itm_hours) == '\0' ||
+    if (!is_itm || itm_hours == NULL || *skip_space(itm_hours) == '\0' ||
         strcmp(itm_hours, "null") == 0) {
         return kf_week_from_hours(weekday, weekend, ret);
     }
@@ -171,472 +169,9 @@ int kf_week_for_terminal(const char *weekday, const char *weekend, const char *i
     return 0;
 }
 
-/* ---- Holiday files ------------------------------------------------------------------- */
-
-struct kf_hday {
-    int32_t day;
-    uint8_t kind; /* enum kf_datekind */
-    uint32_t file;
-    int line;
-    char name[KF_HOLIDAY_NAME_MAX + 1];
-};
-
-struct kf_holidays {
-    struct kf_hday *days; /* sorted by day, unique */
-    size_t n;
-    int *years;
-    size_t n_years;
-    char **files; /* names, for "already listed at file:line" */
-    size_t n_files;
-};
-
-struct kf_holidays *kf_holidays_new(void)
-{
-    return calloc(1, sizeof(struct kf_holidays));
-}
-
-void kf_holidays_free(struct kf_holidays *h)
-{
-    if (h == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < h->n_files; i++) {
-        free(h->files[i]);
-    }
-    free(h->files);
-    free(h->years);
-    free(h->days);
-    free(h);
-}
-
-/* One line of [holidays] or [workdays], before validation. */
-struct kf_hentry {
-    int line;
-    uint8_t kind;
-    int32_t first, last;
-    char name[KF_HOLIDAY_NAME_MAX + 1];
-};
-
-struct kf_hparse {
-    const char *p, *end; /* the reader's position */
-    int line, next_line, too_long;
-    int year, year_line;
-    struct kf_hentry *ent;
-    size_t n_ent, cap_ent;
-    int err_line;
-    char msg[160];
-};
-
-/* fgets-like reader that counts lines, so that every handler call knows its line. */
-static char *kf_hol_reader(char *str, int num, void *stream)
-{
-    struct kf_hparse *ps = stream;
-    size_t n = 0;
-
-    ps->line = ps->next_line;
-    if (ps->p >= ps->end || num < 2) {
-        return NULL;
-    }
-    while (ps->p + n < ps->end && ps->p[n] != '\n') {
-        n++;
-    }
-    if (ps->p + n < ps->end) {
-        n++; /* the newline */
-    }
-    if (n > (size_t)num - 1) {
-        ps->too_long = ps->line;
-        return NULL;
-    }
-    memcpy(str, ps->p, n);
-    str[n] = '\0';
-    ps->p += n;
-    ps->next_line++;
-    return str;
-}
-
-static int kf_hol_fail(struct kf_hparse *ps, const char *msg)
-{
-    if (ps->err_line == 0) {
-        ps->err_line = ps->line;
-        snprintf(ps->msg, sizeof(ps->msg), "%s", msg);
-    }
-    return 0;
-}
-
-/* "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD". */
-static int kf_hol_dates(const char *key, int32_t *ret_first, int32_t *ret_last)
-{
-    char a[11], b[11];
-    size_t len = strlen(key);
-
-    if (len == 10) {
-        if (kf_day_parse(key, ret_first) < 0) {
-            return -EINVAL;
-        }
-        *ret_last = *ret_first;
-        return 0;
-    }
-    if (len != 22 || key[10] != '.' || key[11] != '.') {
-        return -EINVAL;
-    }
-    memcpy(a, key, 10);
-    a[10] = '\0';
-    memcpy(b, key + 12, 10);
-    b[10] = '\0';
-    if (kf_day_parse(a, ret_first) < 0 || kf_day_parse(b, ret_last) < 0) {
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static int kf_hol_handler(void *user, const char *section, const char *name, const char *value)
-{
-    struct kf_hparse *ps = user;
-    struct kf_hentry e;
-    char msg[160];
-
-    if (ps->err_line != 0) {
-        return 1; /* the first error is the one reported */
-    }
-    if (strcmp(section, "calendar") == 0) {
-        if (strcmp(name, "year") == 0) {
-            char *end = NULL;
-            long y = strtol(value, &end, 10);
-            if (ps->year != 0) {
-                return kf_hol_fail(ps, "calendar.year: given twice");
-            }
-            if (end == value || *end != '\0' || y < 1991 || y > 2200) {
-                return kf_hol_fail(ps, "calendar.year: not a year (1991..2200)");
-            }
-            ps->year = (int)y;
-            ps->year_line = ps->line;
-            return 1;
-        }
-        if (strcmp(name, "source") == 0 || strcmp(name, "region") == 0) {
-            return 1; /* free text, for people */
-        }
-        snprintf(msg, sizeof(msg), "unknown key \"%s\" in [calendar]", name);
-        return kf_hol_fail(ps, msg);
-    }
-    memset(&e, 0, sizeof(e));
-    if (strcmp(section, "holidays") == 0) {
-        e.kind = KF_DATE_HOLIDAY;
-    } else if (strcmp(section, "workdays") == 0) {
-        e.kind = KF_DATE_MAKEUP;
-    } else {
-        snprintf(msg, sizeof(msg), "unknown section [%s]", section);
-        return kf_hol_fail(ps, msg);
-    }
-    if (kf_hol_dates(name, &e.first, &e.last) < 0) {
-        snprintf(msg, sizeof(msg),
-                 "\"%.40s\": not a date YYYY-MM-DD or range YYYY-MM-DD..YYYY-MM-DD", name);
-        return kf_hol_fail(ps, msg);
-    }
-    if (e.last < e.first) {
-        return kf_hol_fail(ps, "range ends before it starts");
-    }
-    if (e.last - e.first >= KF_HOL_RANGE_MAX) {
-        return kf_hol_fail(ps, "range longer than 31 days");
-    }
-    if (strlen(value) > KF_HOLIDAY_NAME_MAX) {
-        return kf_hol_fail(ps, "name longer than 63 bytes");
-    }
-    memcpy(e.name, value, strlen(value) + 1);
-    e.line = ps->line;
-    if (ps->n_ent == ps->cap_ent) {
-        size_t cap = ps->cap_ent ? ps->cap_ent * 2 : 32;
-        struct kf_hentry *ne = realloc(ps->ent, cap * sizeof(*ne));
-        if (ne == NULL) {
-            return kf_hol_fail(ps, "out of memory");
-        }
-        ps->ent = ne;
-        ps->cap_ent = cap;
-    }
-    ps->ent[ps->n_ent++] = e;
-    return 1;
-}
-
-static int kf_hday_cmp(const void *a, const void *b)
-{
-    const struct kf_hday *x = a, *y = b;
-
-    if (x->day != y->day) {
-        return x->day < y->day ? -1 : 1;
-    }
-    return (x->line > y->line) - (x->line < y->line);
-}
-
-static const struct kf_hday *kf_hol_find(const struct kf_holidays *h, int32_t day)
-{
-    size_t lo = 0, hi = h ? h->n : 0;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h->days[mid].day == day) {
-            return &h->days[mid];
-        }
-        if (h->days[mid].day < day) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return NULL;
-}
-
-static int kf_year_of_day(int32_t day)
-{
-    char buf[16];
-
-    kf_day_format(day, buf, sizeof(buf));
-    return (int)strtol(buf, NULL, 10);
-}
-
-/* Validate the parsed entries and merge them into h; all or nothing. */
-static int kf_hol_commit(struct kf_holidays *h, struct kf_hparse *ps, const char *name, char *err,
-                         size_t cap)
-{
-    struct kf_hday *nd = NULL, *all = NULL;
-    size_t nn = 0, total = 0;
-    int32_t lo, hi;
-    char d1[16], buf[32];
-    int *years = NULL;
-    char **files = NULL, *fname = NULL;
-    int rc = -EINVAL;
-
-    if (ps->year == 0) {
-        snprintf(err, cap, "%s: missing [calendar] year", name);
-        return -EINVAL;
-    }
-    if (kf_holidays_covers(h, ps->year)) {
-        snprintf(err, cap, "%s:%d: a calendar for %d is already loaded", name, ps->year_line,
-                 ps->year);
-        return -EINVAL;
-    }
-    snprintf(buf, sizeof(buf), "%04d-12-01", ps->year - 1);
-    kf_day_parse(buf, &lo);
-    snprintf(buf, sizeof(buf), "%04d-12-31", ps->year);
-    kf_day_parse(buf, &hi);
-    for (size_t i = 0; i < ps->n_ent; i++) {
-        total += (size_t)(ps->ent[i].last - ps->ent[i].first + 1);
-    }
-    nd = calloc(total ? total : 1, sizeof(*nd));
-    if (nd == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < ps->n_ent; i++) {
-        const struct kf_hentry *e = &ps->ent[i];
-        for (int32_t d = e->first; d <= e->last; d++) {
-            if (d < lo || d > hi) {
-                snprintf(err, cap, "%s:%d: %s is outside the year %d (%04d-12-01..%04d-12-31)",
-                         name, e->line, kf_day_format(d, d1, sizeof(d1)), ps->year, ps->year - 1,
-                         ps->year);
-                goto out_free;
-            }
-            if (e->kind == KF_DATE_MAKEUP && kf_weekday(d) < KF_DAY_SAT) {
-                snprintf(
-                    err, cap,
-                    "%s:%d: %s is not a Saturday or Sunday; a make-up working day is a weekend day",
-                    name, e->line, kf_day_format(d, d1, sizeof(d1)));
-                goto out_free;
-            }
-            nd[nn].day = d;
-            nd[nn].kind = e->kind;
-            nd[nn].line = e->line;
-            nd[nn].file = (uint32_t)h->n_files;
-            memcpy(nd[nn].name, e->name, sizeof(e->name));
-            nn++;
-        }
-    }
-    if (nn > 1) {
-        qsort(nd, nn, sizeof(*nd), kf_hday_cmp);
-    }
-    for (size_t i = 0; i < nn; i++) {
-        const struct kf_hday *old = kf_hol_find(h, nd[i].day);
-        if (i > 0 && nd[i - 1].day == nd[i].day) {
-            snprintf(err, cap, "%s:%d: %s is already listed at line %d", name, nd[i].line,
-                     kf_day_format(nd[i].day, d1, sizeof(d1)), nd[i - 1].line);
-            goto out_free;
-        }
-        if (old != NULL) {
-            snprintf(err, cap, "%s:%d: %s is already listed at %s:%d", name, nd[i].line,
-                     kf_day_format(nd[i].day, d1, sizeof(d1)), h->files[old->file], old->line);
-            goto out_free;
-        }
-    }
-    rc = -ENOMEM;
-    all = malloc((h->n + nn + 1) * sizeof(*all));
-    years = malloc((h->n_years + 1) * sizeof(*years));
-    files = malloc((h->n_files + 1) * sizeof(*files));
-    fname = strdup(name);
-    if (all == NULL || years == NULL || files == NULL || fname == NULL) {
-        goto out_free;
-    }
-    if (h->n > 0) {
-        memcpy(all, h->days, h->n * sizeof(*all));
-    }
-    if (nn > 0) {
-        memcpy(all + h->n, nd, nn * sizeof(*all));
-    }
-    if (h->n + nn > 1) {
-        qsort(all, h->n + nn, sizeof(*all), kf_hday_cmp);
-    }
-    if (h->n_years > 0) {
-        memcpy(years, h->years, h->n_years * sizeof(*years));
-    }
-    years[h->n_years] = ps->year;
-    if (h->n_files > 0) {
-        memcpy(files, h->files, h->n_files * sizeof(*files));
-    }
-    files[h->n_files] = fname;
-    free(h->days);
-    free(h->years);
-    free(h->files);
-    h->days = all;
-    h->n += nn;
-    h->years = years;
-    h->n_years++;
-    h->files = files;
-    h->n_files++;
-    free(nd);
-    return 0;
-out_free:
-    free(fname);
-    free(files);
-    free(years);
-    free(all);
-    free(nd);
-    return rc;
-}
-
-static int kf_hol_load(struct kf_holidays *h, const char *text, size_t len, const char *name,
-                       char *err, size_t cap)
-{
-    struct kf_hparse ps;
-    char dummy[8];
-    int rc;
-
-    if (err == NULL) {
-        err = dummy;
-        cap = sizeof(dummy);
-    }
-    memset(&ps, 0, sizeof(ps));
-    ps.p = text;
-    ps.end = text + len;
-    ps.next_line = 1;
-    if (memchr(text, '\0', len) != NULL) {
-        snprintf(err, cap, "%s: contains a NUL byte", name);
-        return -EINVAL;
-    }
-    rc = ini_parse_stream(kf_hol_reader, &ps, kf_hol_handler, &ps);
-    if (ps.too_long != 0 && (ps.err_line == 0 || ps.too_long < ps.err_line)) {
-        snprintf(err, cap, "%s:%d: line too long", name, ps.too_long);
-        rc = -EINVAL;
-    } else if (ps.err_line != 0) {
-        snprintf(err, cap, "%s:%d: %s", name, ps.err_line, ps.msg);
-        rc = -EINVAL;
-    } else if (rc != 0) {
-        snprintf(err, cap, "%s:%d: syntax error", name, rc);
-        rc = -EINVAL;
-    } else {
-        rc = kf_hol_commit(h, &ps, name, err, cap);
-    }
-    free(ps.ent);
-    return rc;
-}
-
-int kf_holidays_load_string(struct kf_holidays *h, const char *text, const char *name, char *err,
-                            size_t cap)
-{
-    return kf_hol_load(h, text, strlen(text), name, err, cap);
-}
-
-int kf_holidays_load_file(struct kf_holidays *h, const char *path, char *err, size_t cap)
-{
-    char *buf;
-    size_t n;
-    FILE *f;
-    int rc;
-
-    f = fopen(path, "re");
-    if (f == NULL) {
-        if (err != NULL) {
-            snprintf(err, cap, "%s: cannot open (%s)", path, strerror(errno));
-        }
-        return -ENOENT;
-    }
-    buf = malloc(KF_HOL_FILE_MAX + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    n = fread(buf, 1, KF_HOL_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = -ENOENT;
-        if (err != NULL) {
-            snprintf(err, cap, "%s: cannot read", path);
-        }
-    } else if (n > KF_HOL_FILE_MAX) {
-        rc = -EFBIG;
-        if (err != NULL) {
-            snprintf(err, cap, "%s: larger than %d bytes", path, KF_HOL_FILE_MAX);
-        }
-    } else {
-        rc = kf_hol_load(h, buf, n, path, err, cap);
-    }
-    fclose(f);
-    free(buf);
-    return rc;
-}
-
-enum kf_datekind kf_holidays_kind(const struct kf_holidays *h, int32_t day)
-{
-    const struct kf_hday *d = kf_hol_find(h, day);
-
-    return d ? (enum kf_datekind)d->kind : KF_DATE_NORMAL;
-}
-
-const char *kf_holidays_name(const struct kf_holidays *h, int32_t day)
-{
-    const struct kf_hday *d = kf_hol_find(h, day);
-
-    return d ? d->name : "";
-}
-
-int kf_holidays_covers(const struct kf_holidays *h, int year)
-{
-    for (size_t i = 0; h != NULL && i < h->n_years; i++) {
-        if (h->years[i] == year) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-int kf_holidays_require(const struct kf_holidays *h, int64_t from_ms, int64_t to_ms, char *err,
-                        size_t cap)
-{
-    int y0, y1;
-
-    if (to_ms <= from_ms) {
-        return 0;
-    }
-    y0 = kf_year_of_day(kf_local_day(from_ms));
-    y1 = kf_year_of_day(kf_local_day(to_ms - 1));
-    for (int y = y0; y <= y1; y++) {
-        if (!kf_holidays_covers(h, y)) {
-            if (err != NULL) {
-                snprintf(err, cap, "no calendar file for %d", y);
-            }
-            return -ENOENT;
-        }
-    }
-    return 0;
-}
-
 /* ---- Service time -------------------------------------------------------------------- */
 
-static int kf_window_cmp(const void *a, const void *b)
+static int window_cmp(const void *a, const void *b)
 {
     const struct kf_window *x = a, *y = b;
 
@@ -656,7 +191,7 @@ int kf_windows_normalize(struct kf_window *w, size_t n, size_t *ret_n)
         }
     }
     if (n > 1) {
-        qsort(w, n, sizeof(*w), kf_window_cmp);
+        qsort(w, n, sizeof(*w), window_cmp);
     }
     for (size_t i = 0; i < n; i++) {
         if (w[i].end_ms == w[i].start_ms) {
@@ -674,7 +209,8 @@ int kf_windows_normalize(struct kf_window *w, size_t n, size_t *ret_n)
     return 0;
 }
 
-const struct kf_dayspec *kf_cal_dayspec(const struct kf_cal *c, int32_t day)
+/* What the week says about a local day, holidays applied. */
+static const struct kf_dayspec *day_spec(const struct kf_cal *c, int32_t day)
 {
     switch (kf_holidays_kind(c->holidays, day)) {
     case KF_DATE_HOLIDAY:
@@ -682,14 +218,14 @@ const struct kf_dayspec *kf_cal_dayspec(const struct kf_cal *c, int32_t day)
     case KF_DATE_MAKEUP:
         return &c->week->day[KF_DAY_MAKEUP];
     default:
-        return &c->week->day[kf_weekday(day)];
+        return &c->week->day[kf_cal_weekday(day)];
     }
 }
 
 /* Called for each service piece [a, b) in order; a non-zero return stops the walk. */
-typedef int (*kf_piece_cb)(void *ud, int64_t a, int64_t b);
+typedef int (*piece_cb)(void *ud, int64_t a, int64_t b);
 
-static void kf_cal_walk(const struct kf_cal *c, int64_t from, int64_t to, kf_piece_cb cb, void *ud)
+static void cal_walk(const struct kf_cal *c, int64_t from, int64_t to, piece_cb cb, void *ud)
 {
     size_t lo = 0, hi = c->n_excl, wi;
     int32_t d0, d1;
@@ -709,7 +245,7 @@ static void kf_cal_walk(const struct kf_cal *c, int64_t from, int64_t to, kf_pie
     d0 = kf_local_day(from);
     d1 = kf_local_day(to - 1);
     for (int32_t d = d0; d <= d1; d++) {
-        const struct kf_dayspec *ds = kf_cal_dayspec(c, d);
+        const struct kf_dayspec *ds = day_spec(c, d);
         int64_t base = kf_day_start_ms(d);
 
         for (uint32_t i = 0; i < ds->n; i++) {
@@ -741,7 +277,7 @@ static void kf_cal_walk(const struct kf_cal *c, int64_t from, int64_t to, kf_pie
     }
 }
 
-static int kf_sum_cb(void *ud, int64_t a, int64_t b)
+static int sum_cb(void *ud, int64_t a, int64_t b)
 {
     *(int64_t *)ud += b - a;
     return 0;
@@ -751,17 +287,17 @@ int64_t kf_cal_service_ms(const struct kf_cal *c, int64_t from_ms, int64_t to_ms
 {
     int64_t sum = 0;
 
-    kf_cal_walk(c, from_ms, to_ms, kf_sum_cb, &sum);
+    cal_walk(c, from_ms, to_ms, sum_cb, &sum);
     return sum;
 }
 
-struct kf_add_state {
+struct add_state {
     int64_t left, at;
 };
 
-static int kf_add_cb(void *ud, int64_t a, int64_t b)
+static int add_cb(void *ud, int64_t a, int64_t b)
 {
-    struct kf_add_state *st = ud;
+    struct add_state *st = ud;
 
     if (b - a >= st->left) {
         st->at = a + st->left;
@@ -773,25 +309,25 @@ static int kf_add_cb(void *ud, int64_t a, int64_t b)
 
 int64_t kf_cal_add_service(const struct kf_cal *c, int64_t start_ms, int64_t service_ms)
 {
-    struct kf_add_state st = {service_ms, KF_TIME_NEVER};
+    struct add_state st = {service_ms, KF_TIME_NEVER};
 
     if (service_ms <= 0) {
         return start_ms;
     }
-    kf_cal_walk(c, start_ms, start_ms + KF_CAL_HORIZON_DAYS * KF_DAY_MS, kf_add_cb, &st);
+    cal_walk(c, start_ms, start_ms + KF_CAL_HORIZON_DAYS * KF_DAY_MS, add_cb, &st);
     return st.at;
 }
 
-struct kf_ivl_state {
+struct ivl_state {
     struct kf_window *out;
     size_t cap, n;
     int64_t last_end;
 };
 
 /* Merges a piece that starts where the previous one ended; counts past cap. */
-static int kf_ivl_cb(void *ud, int64_t a, int64_t b)
+static int ivl_cb(void *ud, int64_t a, int64_t b)
 {
-    struct kf_ivl_state *st = ud;
+    struct ivl_state *st = ud;
 
     if (st->n > 0 && st->last_end == a) {
         if (st->n <= st->cap) {
@@ -812,9 +348,9 @@ static int kf_ivl_cb(void *ud, int64_t a, int64_t b)
 size_t kf_cal_intervals(const struct kf_cal *c, int64_t from_ms, int64_t to_ms,
                         struct kf_window *out, size_t cap)
 {
-    struct kf_ivl_state st = {out, cap, 0, 0};
+    struct ivl_state st = {out, cap, 0, 0};
 
-    kf_cal_walk(c, from_ms, to_ms, kf_ivl_cb, &st);
+    cal_walk(c, from_ms, to_ms, ivl_cb, &st);
     return st.n;
 }
 

@@ -18,16 +18,17 @@
  * weeks; loading into a holiday set needs the caller's exclusive use of it.
  * docs/SLA.md defines service time and the file format for operators and auditors.
  */
-#ifndef KF_SERVER_CALENDAR_H
-#define KF_SERVER_CALENDAR_H
+#ifndef KF_RULES_CALENDAR_H
+#define KF_RULES_CALENDAR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules/holidays.h"
+
 #define KF_TIME_NEVER INT64_MAX  /* "no such instant": a deadline that never comes */
 #define KF_DAY_SLOTS_MAX 4       /* opening intervals in one day */
 #define KF_CAL_HORIZON_DAYS 1000 /* kf_cal_add_service looks this far ahead, then gives up */
-#define KF_HOLIDAY_NAME_MAX 63   /* bytes of UTF-8 */
 
 /* One opening interval of a local day, in seconds after local midnight:
  * 0 <= start_s < end_s <= 86400 ("24:00" is 86400). */
@@ -88,47 +89,6 @@ int kf_week_from_hours(const char *weekday, const char *weekend, struct kf_week 
 int kf_week_for_terminal(const char *weekday, const char *weekend, const char *itm_hours,
                          int is_itm, struct kf_week *ret);
 
-/* ---- The yearly calendar files --------------------------------------------------------- */
-
-enum kf_datekind {
-    KF_DATE_NORMAL = 0,  /* keeps its weekday's hours */
-    KF_DATE_HOLIDAY = 1, /* public holiday: the week's KF_DAY_HOLIDAY hours */
-    KF_DATE_MAKEUP = 2,  /* make-up working day: the week's KF_DAY_MAKEUP hours */
-};
-
-/* A set of loaded calendar files (one per year). Opaque; _new/_free. */
-struct kf_holidays;
-
-/* Returns owned, empty, or NULL when out of memory. */
-struct kf_holidays *kf_holidays_new(void);
-/* NULL is a no-op. */
-void kf_holidays_free(struct kf_holidays *h);
-
-/* Load one yearly file into h (format in docs/SLA.md and fixtures/calendar/cn-2026.ini).
- * Validated strictly: unknown sections or keys, bad or impossible dates, reversed ranges,
- * a make-up day that is not a Saturday or Sunday, a date listed twice (in this file or in
- * one already loaded), a date outside the file's year (December of the year before is
- * allowed: notices sometimes move days there), a missing or repeated year, a year already
- * loaded. All or nothing: on error h is unchanged and err (cap bytes, when not NULL) names
- * "path:line: what". Returns 0, -ENOENT (cannot read), -EINVAL, -EFBIG (over 64 KiB),
- * -ENOMEM. Borrows path. Needs exclusive use of h. */
-int kf_holidays_load_file(struct kf_holidays *h, const char *path, char *err, size_t cap);
-/* The same from a string; name is used in messages. */
-int kf_holidays_load_string(struct kf_holidays *h, const char *text, const char *name, char *err,
-                            size_t cap);
-
-/* What a local day (days since 1970-01-01, kf_local_day) is. h may be NULL (all normal). */
-enum kf_datekind kf_holidays_kind(const struct kf_holidays *h, int32_t day);
-/* The name given in the file for a listed day ("" if none or not listed). Borrowed. */
-const char *kf_holidays_name(const struct kf_holidays *h, int32_t day);
-/* 1 if a file for this year is loaded, else 0. */
-int kf_holidays_covers(const struct kf_holidays *h, int year);
-/* Are the local years of every instant in [from_ms, to_ms) covered? 0, or -ENOENT with
- * "no calendar file for YEAR" in err. Days of a year not covered keep their weekday's
- * hours; callers (kioskd at start, the monthly report) check this and warn or refuse. */
-int kf_holidays_require(const struct kf_holidays *h, int64_t from_ms, int64_t to_ms, char *err,
-                        size_t cap);
-
 /* ---- Service time ---------------------------------------------------------------------- */
 
 /* A service calendar. All pointers borrowed; excl (may be NULL when n_excl is 0) must be
@@ -143,9 +103,6 @@ struct kf_cal {
 /* Sort windows by start, merge overlapping or touching ones and drop empty ones, in place;
  * *ret_n is the new count. -EINVAL (nothing changed) if a window ends before it starts. */
 int kf_windows_normalize(struct kf_window *w, size_t n, size_t *ret_n);
-
-/* What the week says about a local day, holidays applied. */
-const struct kf_dayspec *kf_cal_dayspec(const struct kf_cal *c, int32_t day);
 
 /* Service milliseconds in [from_ms, to_ms): scheduled and not excluded. 0 if to <= from. */
 int64_t kf_cal_service_ms(const struct kf_cal *c, int64_t from_ms, int64_t to_ms);
@@ -163,6 +120,9 @@ size_t kf_cal_intervals(const struct kf_cal *c, int64_t from_ms, int64_t to_ms,
 
 /* Local (Asia/Shanghai) calendar month [*ret_from, *ret_to) in UTC ms. 0 or -EINVAL. */
 int kf_month_range(int year, int month, int64_t *ret_from, int64_t *ret_to);
+
+/* The weekday of a local day (days since 1970-01-01): Monday = 0 ... Sunday = 6. */
+int kf_cal_weekday(int32_t day);
 
 /* Floor division, for rounding durations down consistently (also for negatives). */
 int64_t kf_floor_div(int64_t a, int64_t b);

@@ -18,7 +18,7 @@ void kf_devstate_init(struct kf_devstate *st)
     memset(st, 0, sizeof(*st));
 }
 
-static int kf_fault_find(const struct kf_devstate *st, const char *code)
+static int fault_find(const struct kf_devstate *st, const char *code)
 {
     for (uint32_t i = 0; i < st->n_faults; i++) {
         if (strcmp(st->faults[i].code, code) == 0) {
@@ -28,22 +28,22 @@ static int kf_fault_find(const struct kf_devstate *st, const char *code)
     return -1;
 }
 
-static void kf_fault_remove(struct kf_devstate *st, uint32_t i)
+static void fault_remove(struct kf_devstate *st, uint32_t i)
 {
     memmove(&st->faults[i], &st->faults[i + 1], (st->n_faults - i - 1) * sizeof(st->faults[0]));
     st->n_faults--;
 }
 
-static int kf_fault_apply(struct kf_devstate *st, const struct kf_fact *f, int64_t at)
+static int fault_apply(struct kf_devstate *st, const struct kf_fact *f, int64_t at)
 {
-    int i = kf_fault_find(st, f->code);
+    int i = fault_find(st, f->code);
     struct kf_open_fault *of;
 
     if (!f->on) {
         if (i < 0) {
             return 0;
         }
-        kf_fault_remove(st, (uint32_t)i);
+        fault_remove(st, (uint32_t)i);
         return 1;
     }
     if (i >= 0) {
@@ -64,7 +64,7 @@ static int kf_fault_apply(struct kf_devstate *st, const struct kf_fact *f, int64
             st->faults_dropped++;
             return 0;
         }
-        kf_fault_remove(st, k);
+        fault_remove(st, k);
     }
     of = &st->faults[st->n_faults++];
     memset(of, 0, sizeof(*of));
@@ -112,7 +112,7 @@ int kf_devstate_apply(struct kf_devstate *st, const struct kf_fact *f)
             (f->on && (f->sev < KF_SEV_INFO || f->sev > KF_SEV_CRITICAL))) {
             return -EINVAL;
         }
-        changed = kf_fault_apply(st, f, at);
+        changed = fault_apply(st, f, at);
         break;
     case KF_FACT_MAINT:
         if (f->on > 1 || strnlen(f->who, sizeof(f->who)) == sizeof(f->who)) {
@@ -194,19 +194,19 @@ enum kf_term_status kf_seg_status(const struct kf_seg *s, const uint32_t *needs,
     return KF_TERM_UP;
 }
 
-static int kf_seg_same(const struct kf_seg *a, const struct kf_seg *b)
+static int seg_same(const struct kf_seg *a, const struct kf_seg *b)
 {
     return a->online == b->online && a->maint == b->maint && a->unusable == b->unusable &&
            a->crit == b->crit;
 }
 
-struct kf_seg_out {
+struct seg_out {
     struct kf_seg *out;
     size_t cap, n;
     struct kf_seg last; /* the newest segment, also past cap */
 };
 
-static void kf_seg_emit(struct kf_seg_out *o, const struct kf_devstate *st, int64_t a, int64_t b)
+static void seg_emit(struct seg_out *o, const struct kf_devstate *st, int64_t a, int64_t b)
 {
     struct kf_seg s;
 
@@ -216,7 +216,7 @@ static void kf_seg_emit(struct kf_seg_out *o, const struct kf_devstate *st, int6
     kf_devstate_seg(st, &s);
     s.start_ms = a;
     s.end_ms = b;
-    if (o->n > 0 && o->last.end_ms == a && kf_seg_same(&o->last, &s)) {
+    if (o->n > 0 && o->last.end_ms == a && seg_same(&o->last, &s)) {
         o->last.end_ms = b;
     } else {
         o->last = s;
@@ -231,7 +231,7 @@ int kf_devstate_segments(const struct kf_devstate *initial, const struct kf_fact
                          int64_t from_ms, int64_t to_ms, struct kf_seg *out, size_t cap,
                          size_t *ret_n)
 {
-    struct kf_seg_out o = {out, cap, 0, {0}};
+    struct seg_out o = {out, cap, 0, {0}};
     struct kf_devstate st = *initial;
     int64_t cur = from_ms;
 
@@ -247,14 +247,14 @@ int kf_devstate_segments(const struct kf_devstate *initial, const struct kf_fact
                 return rc;
             }
             if (rc > 0) {
-                kf_seg_emit(&o, &before, cur, at);
+                seg_emit(&o, &before, cur, at);
                 cur = at;
             }
         } else if (kf_devstate_apply(&st, &facts[i]) < 0) {
             return -EINVAL;
         }
     }
-    kf_seg_emit(&o, &st, cur, to_ms);
+    seg_emit(&o, &st, cur, to_ms);
     *ret_n = o.n;
     return o.n <= cap ? 0 : -ENOSPC;
 }
@@ -287,28 +287,28 @@ size_t kf_segs_item_intervals(const struct kf_seg *segs, size_t n, uint32_t need
 
 /* ---- Incidents --------------------------------------------------------------------------- */
 
-static const char *const kf_state_names[] = {NULL,      "opened",   "acknowledged",
-                                             "on_site", "resolved", "closed"};
-static const char *const kf_attr_names[] = {NULL,           "company",          "bank_power",
-                                            "bank_network", "bank_consumables", "bank_vandalism",
-                                            "force_majeure"};
-static const char *const kf_ev_names[] = {NULL,    "open",    "reopen",    "recover",
-                                          "ack",   "on_site", "off_site",  "resolve",
-                                          "close", "note",    "attribute", "breach"};
+static const char *const state_names[] = {NULL,      "opened",   "acknowledged",
+                                          "on_site", "resolved", "closed"};
+static const char *const attr_names[] = {NULL,           "company",          "bank_power",
+                                         "bank_network", "bank_consumables", "bank_vandalism",
+                                         "force_majeure"};
+static const char *const ev_names[] = {NULL,    "open",    "reopen",    "recover",
+                                       "ack",   "on_site", "off_site",  "resolve",
+                                       "close", "note",    "attribute", "breach"};
 
 const char *kf_inc_state_name(int v)
 {
-    return v >= KF_INC_OPENED && v <= KF_INC_CLOSED ? kf_state_names[v] : NULL;
+    return v >= KF_INC_OPENED && v <= KF_INC_CLOSED ? state_names[v] : NULL;
 }
 
 const char *kf_attr_name(int v)
 {
-    return v >= KF_ATTR_COMPANY && v <= KF_ATTR_COUNT_ ? kf_attr_names[v] : NULL;
+    return v >= KF_ATTR_COMPANY && v <= KF_ATTR_COUNT_ ? attr_names[v] : NULL;
 }
 
 const char *kf_ev_name(int v)
 {
-    return v >= KF_EV_OPEN && v <= KF_EV_COUNT_ ? kf_ev_names[v] : NULL;
+    return v >= KF_EV_OPEN && v <= KF_EV_COUNT_ ? ev_names[v] : NULL;
 }
 
 const char *kf_clock_name(int v)
@@ -319,7 +319,7 @@ const char *kf_clock_name(int v)
 int kf_attr_parse(const char *s, int *ret)
 {
     for (int i = KF_ATTR_COMPANY; s != NULL && i <= KF_ATTR_COUNT_; i++) {
-        if (strcmp(s, kf_attr_names[i]) == 0) {
+        if (strcmp(s, attr_names[i]) == 0) {
             *ret = i;
             return 0;
         }
@@ -332,18 +332,18 @@ int kf_incident_down(const struct kf_incident *inc)
     return inc->n_spans > 0 && inc->spans[inc->n_spans - 1].end_ms == KF_TIME_NEVER;
 }
 
-static int kf_has(const char *s, size_t cap)
+static int has(const char *s, size_t cap)
 {
     size_t len = strnlen(s, cap);
 
     return len > 0 && len < cap;
 }
 
-static int kf_ev_open(struct kf_incident *n, const struct kf_inc_event *ev)
+static int ev_open(struct kf_incident *n, const struct kf_inc_event *ev)
 {
-    if (ev->incident <= 0 || !kf_has(ev->terminal, sizeof(ev->terminal)) ||
-        !kf_has(ev->cause, sizeof(ev->cause)) || ev->start_ms > ev->at_ms ||
-        ev->to > KF_ATTR_COUNT_ || strnlen(ev->text, sizeof(ev->text)) == sizeof(ev->text)) {
+    if (ev->incident <= 0 || !has(ev->terminal, sizeof(ev->terminal)) ||
+        !has(ev->cause, sizeof(ev->cause)) || ev->start_ms > ev->at_ms || ev->to > KF_ATTR_COUNT_ ||
+        strnlen(ev->text, sizeof(ev->text)) == sizeof(ev->text)) {
         return -EINVAL;
     }
     memset(n, 0, sizeof(*n));
@@ -363,7 +363,7 @@ static int kf_ev_open(struct kf_incident *n, const struct kf_inc_event *ev)
 }
 
 /* End the open span at `at`: resolved by `who` ("" automatic). */
-static int kf_end_span(struct kf_incident *n, int64_t at, const char *who)
+static int end_span(struct kf_incident *n, int64_t at, const char *who)
 {
     struct kf_window *last = &n->spans[n->n_spans - 1];
 
@@ -377,40 +377,86 @@ static int kf_end_span(struct kf_incident *n, int64_t at, const char *who)
     return 0;
 }
 
-static int kf_ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
+/* REOPEN: a new down span after the incident was resolved (within the reopen window). */
+static int ev_reopen(struct kf_incident *n, const struct kf_inc_event *ev, int down)
+{
+    if (down) {
+        return -EPERM;
+    }
+    if (n->n_spans == KF_INC_SPANS_MAX) {
+        return -ENOSPC;
+    }
+    if (ev->start_ms < n->spans[n->n_spans - 1].end_ms || ev->start_ms > ev->at_ms) {
+        return -EINVAL;
+    }
+    n->spans[n->n_spans].start_ms = ev->start_ms;
+    n->spans[n->n_spans].end_ms = KF_TIME_NEVER;
+    n->n_spans++;
+    n->n_reopened++;
+    n->resolved_at_ms = 0;
+    n->resolved_by[0] = '\0';
+    n->closed_at_ms = 0;
+    n->closed_by[0] = '\0';
+    n->state = n->on_site_since_ms ? KF_INC_ON_SITE : n->acked_at_ms ? KF_INC_ACKED : KF_INC_OPENED;
+    return 0;
+}
+
+/* ON_SITE (typed in, or measured: maintenance mode at the terminal) and OFF_SITE (the end of
+ * a measured visit). */
+static int ev_site(struct kf_incident *n, const struct kf_inc_event *ev, int down, int who)
+{
+    if (ev->kind == KF_EV_OFF_SITE) {
+        if (n->on_site_since_ms == 0) {
+            return -EPERM;
+        }
+        if (ev->at_ms < n->on_site_since_ms) {
+            return -EINVAL;
+        }
+        n->on_site_ms += ev->at_ms - n->on_site_since_ms;
+        n->on_site_since_ms = 0;
+        if (n->state == KF_INC_ON_SITE) {
+            n->state = KF_INC_ACKED;
+        }
+        return 0;
+    }
+    if (!who || ev->at_ms < n->spans[0].start_ms) {
+        return -EINVAL;
+    }
+    if (!down) {
+        return -EPERM;
+    }
+    if ((ev->flags & KF_EV_F_MEASURED) ? n->on_site_since_ms != 0 : n->state == KF_INC_ON_SITE) {
+        return -EALREADY;
+    }
+    if (ev->flags & KF_EV_F_MEASURED) {
+        n->on_site_since_ms = ev->at_ms;
+    }
+    if (n->on_site_at_ms == 0) {
+        n->on_site_at_ms = ev->at_ms;
+        memcpy(n->on_site_by, ev->who, sizeof(n->on_site_by));
+    }
+    if (n->acked_at_ms == 0) { /* arriving acknowledges */
+        n->acked_at_ms = ev->at_ms;
+        memcpy(n->acked_by, ev->who, sizeof(n->acked_by));
+    }
+    n->state = KF_INC_ON_SITE;
+    return 0;
+}
+
+static int ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
 {
     int down = kf_incident_down(n);
-    int who = kf_has(ev->who, sizeof(ev->who));
-    int text = kf_has(ev->text, sizeof(ev->text));
+    int who = has(ev->who, sizeof(ev->who));
+    int text = has(ev->text, sizeof(ev->text));
 
     if (strnlen(ev->text, sizeof(ev->text)) == sizeof(ev->text)) {
         return -EINVAL;
     }
     switch (ev->kind) {
     case KF_EV_REOPEN:
-        if (down) {
-            return -EPERM;
-        }
-        if (n->n_spans == KF_INC_SPANS_MAX) {
-            return -ENOSPC;
-        }
-        if (ev->start_ms < n->spans[n->n_spans - 1].end_ms || ev->start_ms > ev->at_ms) {
-            return -EINVAL;
-        }
-        n->spans[n->n_spans].start_ms = ev->start_ms;
-        n->spans[n->n_spans].end_ms = KF_TIME_NEVER;
-        n->n_spans++;
-        n->n_reopened++;
-        n->resolved_at_ms = 0;
-        n->resolved_by[0] = '\0';
-        n->closed_at_ms = 0;
-        n->closed_by[0] = '\0';
-        n->state = n->on_site_since_ms ? KF_INC_ON_SITE
-                   : n->acked_at_ms    ? KF_INC_ACKED
-                                       : KF_INC_OPENED;
-        return 0;
+        return ev_reopen(n, ev, down);
     case KF_EV_RECOVER:
-        return down ? kf_end_span(n, ev->at_ms, "") : -EPERM;
+        return down ? end_span(n, ev->at_ms, "") : -EPERM;
     case KF_EV_ACK:
         if (!who || ev->at_ms < n->spans[0].start_ms) {
             return -EINVAL;
@@ -426,42 +472,8 @@ static int kf_ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
         n->state = KF_INC_ACKED;
         return 0;
     case KF_EV_ON_SITE:
-        if (!who || ev->at_ms < n->spans[0].start_ms) {
-            return -EINVAL;
-        }
-        if (!down) {
-            return -EPERM;
-        }
-        if ((ev->flags & KF_EV_F_MEASURED) ? n->on_site_since_ms != 0
-                                           : n->state == KF_INC_ON_SITE) {
-            return -EALREADY;
-        }
-        if (ev->flags & KF_EV_F_MEASURED) {
-            n->on_site_since_ms = ev->at_ms;
-        }
-        if (n->on_site_at_ms == 0) {
-            n->on_site_at_ms = ev->at_ms;
-            memcpy(n->on_site_by, ev->who, sizeof(n->on_site_by));
-        }
-        if (n->acked_at_ms == 0) { /* arriving acknowledges */
-            n->acked_at_ms = ev->at_ms;
-            memcpy(n->acked_by, ev->who, sizeof(n->acked_by));
-        }
-        n->state = KF_INC_ON_SITE;
-        return 0;
     case KF_EV_OFF_SITE:
-        if (n->on_site_since_ms == 0) {
-            return -EPERM;
-        }
-        if (ev->at_ms < n->on_site_since_ms) {
-            return -EINVAL;
-        }
-        n->on_site_ms += ev->at_ms - n->on_site_since_ms;
-        n->on_site_since_ms = 0;
-        if (n->state == KF_INC_ON_SITE) {
-            n->state = KF_INC_ACKED;
-        }
-        return 0;
+        return ev_site(n, ev, down, who);
     case KF_EV_RESOLVE:
         if (!who || !text) {
             return -EINVAL;
@@ -470,7 +482,7 @@ static int kf_ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
             return n->state == KF_INC_RESOLVED ? -EALREADY : -EPERM;
         }
         n->n_notes++;
-        return kf_end_span(n, ev->at_ms, ev->who);
+        return end_span(n, ev->at_ms, ev->who);
     case KF_EV_CLOSE:
         if (!who || ev->at_ms < n->resolved_at_ms) {
             return -EINVAL;
@@ -523,13 +535,13 @@ int kf_incident_apply(struct kf_incident *inc, const struct kf_inc_event *ev)
         if (inc->state != 0) {
             return -EPERM;
         }
-        rc = kf_ev_open(&n, ev);
+        rc = ev_open(&n, ev);
     } else {
         if (inc->state == 0 || ev->incident != inc->id) {
             return -EINVAL;
         }
         n = *inc;
-        rc = kf_ev_apply(&n, ev);
+        rc = ev_apply(&n, ev);
     }
     if (rc == 0) {
         *inc = n;

@@ -1,8 +1,5 @@
-/* sla_report.c: the monthly availability report of incident.h (kf_report_month,
- * kf_report_render): per terminal from its incidents, windows and service calendar, then
- * roll-ups by zone, bank and fleet that add seconds and divide once. Pure and
- * deterministic: the same inputs give the same bytes. docs/SLA.md sections 7 and 8. */
-#include "rules/incident.h"
+/* rules/report.c: the monthly availability report (report.h). */
+#include "rules/report.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +11,7 @@
 #include <kf/time.h>
 
 /* Service ms of cal inside the (disjoint) windows w. */
-static int64_t kf_svc_sum(const struct kf_cal *cal, const struct kf_window *w, size_t n)
+static int64_t svc_sum(const struct kf_cal *cal, const struct kf_window *w, size_t n)
 {
     int64_t sum = 0;
 
@@ -24,14 +21,14 @@ static int64_t kf_svc_sum(const struct kf_cal *cal, const struct kf_window *w, s
     return sum;
 }
 
-static uint32_t kf_in(int64_t t, int64_t from, int64_t to)
+static uint32_t in_period(int64_t t, int64_t from, int64_t to)
 {
     return t != 0 && t >= from && t < to ? 1u : 0u;
 }
 
-/* One terminal's row; the ratios are filled in by kf_row_finish. */
-static int kf_report_one(const struct kf_report_terminal *in, const struct kf_holidays *hol,
-                         int64_t from, int64_t to, struct kf_report_row *row)
+/* One terminal's row; the ratios are filled in by row_finish. */
+static int report_one(const struct kf_report_terminal *in, const struct kf_holidays *hol,
+                      int64_t from, int64_t to, struct kf_report_row *row)
 {
     struct kf_cal sched = {in->week, hol, NULL, 0}, cal;
     struct kf_window *buf, *excl, *down, *win;
@@ -73,9 +70,9 @@ static int kf_report_one(const struct kf_report_terminal *in, const struct kf_ho
         return -EINVAL;
     }
     row->scheduled_s = kf_floor_div(kf_cal_service_ms(&sched, from, to), 1000);
-    row->excluded_s = kf_floor_div(kf_svc_sum(&sched, excl, ne), 1000);
+    row->excluded_s = kf_floor_div(svc_sum(&sched, excl, ne), 1000);
     cal = (struct kf_cal){in->week, hol, excl, ne};
-    row->downtime_s = kf_floor_div(kf_svc_sum(&cal, down, nd), 1000);
+    row->downtime_s = kf_floor_div(svc_sum(&cal, down, nd), 1000);
     /* Clocks run on service time outside planned maintenance, as in the live engine. */
     cal = (struct kf_cal){in->week, hol, win, nw};
     for (size_t i = 0; i < in->n_incidents; i++) {
@@ -85,29 +82,29 @@ static int kf_report_one(const struct kf_report_terminal *in, const struct kf_ho
             continue;
         }
         if (inc->attr != KF_ATTR_COMPANY) {
-            row->other_incidents += kf_in(inc->spans[0].start_ms, from, to);
+            row->other_incidents += in_period(inc->spans[0].start_ms, from, to);
             continue;
         }
-        row->incidents += kf_in(inc->spans[0].start_ms, from, to);
+        row->incidents += in_period(inc->spans[0].start_ms, from, to);
         kf_incident_clock(inc, KF_CLOCK_RESPONSE, &cal, in->terms, to, &resp);
         kf_incident_clock(inc, KF_CLOCK_RESTORE, &cal, in->terms, to, &rest);
-        if (!kf_incident_down(inc) && kf_in(inc->resolved_at_ms, from, to)) {
+        if (!kf_incident_down(inc) && in_period(inc->resolved_at_ms, from, to)) {
             row->restored++;
             row->restore_sum_s += kf_floor_div(rest.elapsed_ms, 1000);
         }
-        if (kf_in(inc->acked_at_ms, from, to)) {
+        if (in_period(inc->acked_at_ms, from, to)) {
             row->responded++;
             row->response_sum_s += kf_floor_div(resp.elapsed_ms, 1000);
         }
-        row->response_breaches += resp.breached && kf_in(resp.due_ms, from, to);
-        row->restore_breaches += rest.breached && kf_in(rest.due_ms, from, to);
+        row->response_breaches += resp.breached && in_period(resp.due_ms, from, to);
+        row->restore_breaches += rest.breached && in_period(rest.due_ms, from, to);
     }
     free(buf);
     return 0;
 }
 
 /* Add r's seconds and counts to acc (a roll-up). */
-static void kf_row_add(struct kf_report_row *acc, const struct kf_report_row *r)
+static void row_add(struct kf_report_row *acc, const struct kf_report_row *r)
 {
     if (acc->terminals == 0) {
         memcpy(acc->zone, r->zone, sizeof(acc->zone));
@@ -138,7 +135,7 @@ static void kf_row_add(struct kf_report_row *acc, const struct kf_report_row *r)
 }
 
 /* The ratios, from the row's own sums: one division each. */
-static void kf_row_finish(struct kf_report_row *r)
+static void row_finish(struct kf_report_row *r)
 {
     int64_t base = r->scheduled_s - r->excluded_s;
 
@@ -153,14 +150,14 @@ static void kf_row_finish(struct kf_report_row *r)
     r->mtbf_s = r->incidents ? kf_floor_div(r->uptime_s, r->incidents) : KF_REPORT_NA;
 }
 
-static int kf_row_key_cmp(const void *a, const void *b)
+static int row_key_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct kf_report_row *)a)->key, ((const struct kf_report_row *)b)->key);
 }
 
 /* Roll up the terminal rows t[0..n) by zone (by_bank 0) or bank into out; returns count. */
-static size_t kf_rollup(const struct kf_report_row *t, size_t n, int by_bank, int scope,
-                        struct kf_report_row *out)
+static size_t rollup(const struct kf_report_row *t, size_t n, int by_bank, int scope,
+                     struct kf_report_row *out)
 {
     size_t k = 0;
 
@@ -175,13 +172,13 @@ static size_t kf_rollup(const struct kf_report_row *t, size_t n, int by_bank, in
             snprintf(out[k].key, sizeof(out[k].key), "%s", key);
             k++;
         }
-        kf_row_add(&out[j], &t[i]);
+        row_add(&out[j], &t[i]);
     }
     for (size_t j = 0; j < k; j++) {
-        kf_row_finish(&out[j]);
+        row_finish(&out[j]);
     }
     if (k > 1) {
-        qsort(out, k, sizeof(*out), kf_row_key_cmp);
+        qsort(out, k, sizeof(*out), row_key_cmp);
     }
     return k;
 }
@@ -221,14 +218,14 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
         snprintf(row->key, sizeof(row->key), "%s", terms[i].terminal);
         snprintf(row->zone, sizeof(row->zone), "%s", terms[i].zone);
         snprintf(row->bank, sizeof(row->bank), "%s", terms[i].bank);
-        rc = kf_report_one(&terms[i], hol, from, to, row);
+        rc = report_one(&terms[i], hol, from, to, row);
         if (rc < 0) {
             goto out_free;
         }
-        kf_row_finish(row);
+        row_finish(row);
     }
     if (n > 1) {
-        qsort(rows, n, sizeof(*rows), kf_row_key_cmp);
+        qsort(rows, n, sizeof(*rows), row_key_cmp);
     }
     for (size_t i = 1; i < n; i++) {
         if (strcmp(rows[i - 1].key, rows[i].key) == 0) {
@@ -237,18 +234,18 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
         }
     }
     k = n;
-    k += kf_rollup(rows, n, 0, KF_SCOPE_ZONE, rows + k);
-    k += kf_rollup(rows, n, 1, KF_SCOPE_BANK, rows + k);
+    k += rollup(rows, n, 0, KF_SCOPE_ZONE, rows + k);
+    k += rollup(rows, n, 1, KF_SCOPE_BANK, rows + k);
     fleet = &rows[k++];
     fleet->scope = KF_SCOPE_FLEET;
     snprintf(fleet->key, sizeof(fleet->key), "all");
     for (size_t i = 0; i < n; i++) {
-        kf_row_add(fleet, &rows[i]);
+        row_add(fleet, &rows[i]);
     }
     if (n == 0) {
         fleet->target_bp = KF_REPORT_NA;
     }
-    kf_row_finish(fleet);
+    row_finish(fleet);
     r->year = year;
     r->month = month;
     r->from_ms = from;
@@ -272,14 +269,13 @@ void kf_report_free(struct kf_report *r)
 }
 
 /* A growing output buffer; the first failure sticks. */
-struct kf_sb {
+struct strbuf {
     char *buf;
     size_t len, cap;
     int err;
 };
 
-__attribute__((format(printf, 2, 3))) static void kf_sb_printf(struct kf_sb *sb, const char *fmt,
-                                                               ...)
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -311,32 +307,32 @@ __attribute__((format(printf, 2, 3))) static void kf_sb_printf(struct kf_sb *sb,
 }
 
 /* A string field: CSV quotes it when needed, JSON escapes it. */
-static void kf_sb_str(struct kf_sb *sb, const char *s, int json)
+static void sb_str(struct strbuf *sb, const char *s, int json)
 {
     int quote = json || strpbrk(s, ",\"\r\n") != NULL;
 
     if (quote) {
-        kf_sb_printf(sb, "\"");
+        sb_printf(sb, "\"");
     }
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"') {
-            kf_sb_printf(sb, json ? "\\\"" : "\"\"");
+            sb_printf(sb, json ? "\\\"" : "\"\"");
         } else if (json && *p == '\\') {
-            kf_sb_printf(sb, "\\\\");
+            sb_printf(sb, "\\\\");
         } else if (json && *p < 0x20) {
-            kf_sb_printf(sb, "\\u%04x", *p);
+            sb_printf(sb, "\\u%04x", *p);
         } else {
-            kf_sb_printf(sb, "%c", *p);
+            sb_printf(sb, "%c", *p);
         }
     }
     if (quote) {
-        kf_sb_printf(sb, "\"");
+        sb_printf(sb, "\"");
     }
 }
 
-enum kf_col_type { KF_COL_SCOPE, KF_COL_STR, KF_COL_U32, KF_COL_I64, KF_COL_I32NA, KF_COL_I64NA };
+enum col_type { KF_COL_SCOPE, KF_COL_STR, KF_COL_U32, KF_COL_I64, KF_COL_I32NA, KF_COL_I64NA };
 
-struct kf_col {
+struct col {
     const char *name;
     uint8_t type;
     size_t off;
@@ -346,7 +342,7 @@ struct kf_col {
     {                                                                                              \
         name, type, offsetof(struct kf_report_row, field)                                          \
     }
-static const struct kf_col kf_cols[] = {
+static const struct col cols[] = {
     KF_COL("scope", KF_COL_SCOPE, scope),
     KF_COL("key", KF_COL_STR, key),
     KF_COL("bank", KF_COL_STR, bank),
@@ -371,10 +367,10 @@ static const struct kf_col kf_cols[] = {
     KF_COL("response_breaches", KF_COL_U32, response_breaches),
     KF_COL("restore_breaches", KF_COL_U32, restore_breaches),
 };
-#define KF_NCOLS (sizeof(kf_cols) / sizeof(kf_cols[0]))
+#define KF_NCOLS (sizeof(cols) / sizeof(cols[0]))
 
-static void kf_render_cell(struct kf_sb *sb, const struct kf_report_row *row,
-                           const struct kf_col *c, int json)
+static void render_cell(struct strbuf *sb, const struct kf_report_row *row, const struct col *c,
+                        int json)
 {
     static const char *const scopes[] = {"", "terminal", "zone", "bank", "fleet"};
     const char *p = (const char *)row + c->off;
@@ -384,29 +380,29 @@ static void kf_render_cell(struct kf_sb *sb, const struct kf_report_row *row,
 
     switch (c->type) {
     case KF_COL_SCOPE:
-        kf_sb_str(sb, scopes[row->scope <= KF_SCOPE_FLEET ? row->scope : 0], json);
+        sb_str(sb, scopes[row->scope <= KF_SCOPE_FLEET ? row->scope : 0], json);
         break;
     case KF_COL_STR:
-        kf_sb_str(sb, p, json);
+        sb_str(sb, p, json);
         break;
     case KF_COL_U32:
         memcpy(&u32, p, sizeof(u32));
-        kf_sb_printf(sb, "%u", u32);
+        sb_printf(sb, "%u", u32);
         break;
     case KF_COL_I32NA:
         memcpy(&i32, p, sizeof(i32));
         if (i32 == KF_REPORT_NA) {
-            kf_sb_printf(sb, "%s", json ? "null" : "");
+            sb_printf(sb, "%s", json ? "null" : "");
         } else {
-            kf_sb_printf(sb, "%d", i32);
+            sb_printf(sb, "%d", i32);
         }
         break;
     default:
         memcpy(&i64, p, sizeof(i64));
         if (c->type == KF_COL_I64NA && i64 == KF_REPORT_NA) {
-            kf_sb_printf(sb, "%s", json ? "null" : "");
+            sb_printf(sb, "%s", json ? "null" : "");
         } else {
-            kf_sb_printf(sb, "%lld", (long long)i64);
+            sb_printf(sb, "%lld", (long long)i64);
         }
         break;
     }
@@ -414,7 +410,7 @@ static void kf_render_cell(struct kf_sb *sb, const struct kf_report_row *row,
 
 int kf_report_render(const struct kf_report *r, int fmt, char **ret_buf, size_t *ret_len)
 {
-    struct kf_sb sb = {NULL, 0, 0, 0};
+    struct strbuf sb = {NULL, 0, 0, 0};
     char month[16], t0[32], t1[32];
     int json = fmt == KF_REPORT_JSON;
 
@@ -428,30 +424,29 @@ int kf_report_render(const struct kf_report *r, int fmt, char **ret_buf, size_t 
     }
     snprintf(month, sizeof(month), "%04d-%02d", r->year, r->month);
     if (json) {
-        kf_sb_printf(&sb, "{\"month\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[\n", month,
-                     kf_ms_format(r->from_ms, t0, sizeof(t0)),
-                     kf_ms_format(r->to_ms, t1, sizeof(t1)));
+        sb_printf(&sb, "{\"month\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[\n", month,
+                  kf_ms_format(r->from_ms, t0, sizeof(t0)), kf_ms_format(r->to_ms, t1, sizeof(t1)));
     } else {
-        kf_sb_printf(&sb, "month");
+        sb_printf(&sb, "month");
         for (size_t c = 0; c < KF_NCOLS; c++) {
-            kf_sb_printf(&sb, ",%s", kf_cols[c].name);
+            sb_printf(&sb, ",%s", cols[c].name);
         }
-        kf_sb_printf(&sb, "\n");
+        sb_printf(&sb, "\n");
     }
     for (size_t i = 0; i < r->n; i++) {
-        kf_sb_printf(&sb, "%s", json ? "{" : month);
+        sb_printf(&sb, "%s", json ? "{" : month);
         for (size_t c = 0; c < KF_NCOLS; c++) {
             if (json) {
-                kf_sb_printf(&sb, "%s\"%s\":", c ? "," : "", kf_cols[c].name);
+                sb_printf(&sb, "%s\"%s\":", c ? "," : "", cols[c].name);
             } else {
-                kf_sb_printf(&sb, ",");
+                sb_printf(&sb, ",");
             }
-            kf_render_cell(&sb, &r->rows[i], &kf_cols[c], json);
+            render_cell(&sb, &r->rows[i], &cols[c], json);
         }
-        kf_sb_printf(&sb, "%s\n", !json ? "" : i + 1 < r->n ? "}," : "}");
+        sb_printf(&sb, "%s\n", !json ? "" : i + 1 < r->n ? "}," : "}");
     }
     if (json) {
-        kf_sb_printf(&sb, "]}\n");
+        sb_printf(&sb, "]}\n");
     }
     if (sb.err) {
         free(sb.buf);

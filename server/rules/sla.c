@@ -15,43 +15,7 @@
 
 #include <kf/time.h>
 
-#define KF_CONDS_MAX (1 + KF_OPEN_FAULTS_MAX)
-
-struct kf_cond {
-    char cause[KF_CAUSE_MAX + 1];
-    uint8_t periph, sev, src;
-    uint8_t detached; /* its incident was resolved by hand while it went on */
-    /* A fault raised by a fact dated before the engine's clock for its terminal (a backlog
-     * sent on reconnect: clamped to the clock). It waits the grace, in wall time from that
-     * instant, for the rest of the backlog: a fault raised and cleared while the terminal
-     * was away makes no incident. */
-    uint8_t late;
-    int64_t since_ms, due_ms;
-    int64_t inc; /* the incident it opened or reopened; 0 while within its grace */
-};
-
-struct kf_sla_term {
-    char id[KF_TERMINAL_ID_MAX + 1];
-    struct kf_week week;
-    struct kf_sla_terms terms;
-    struct kf_window *win;
-    size_t n_win;
-    struct kf_devstate st;
-    int64_t clock_ms; /* newest fact or qualification: later facts are not taken before it */
-    uint32_t n_cond;
-    struct kf_cond cond[KF_CONDS_MAX];
-};
-
-struct kf_sla_engine {
-    struct kf_sla_config cfg;
-    const struct kf_holidays *hol;
-    kf_sla_event_cb cb;
-    void *ud;
-    struct kf_sla_term **terms; /* sorted by id */
-    size_t n_terms, cap_terms;
-    struct kf_incident **incs; /* sorted by id */
-    size_t n_incs, cap_incs;
-};
+#include "rules/sla_int.h"
 
 void kf_sla_config_defaults(struct kf_sla_config *cfg)
 {
@@ -98,7 +62,7 @@ void kf_sla_free(struct kf_sla_engine *e)
 }
 
 /* Index of the first terminal whose id is >= id. */
-static size_t kf_term_pos(const struct kf_sla_engine *e, const char *id)
+static size_t term_pos(const struct kf_sla_engine *e, const char *id)
 {
     size_t lo = 0, hi = e->n_terms;
 
@@ -113,14 +77,14 @@ static size_t kf_term_pos(const struct kf_sla_engine *e, const char *id)
     return lo;
 }
 
-static struct kf_sla_term *kf_term_find(const struct kf_sla_engine *e, const char *id)
+struct kf_sla_term *kf__sla_term_find(const struct kf_sla_engine *e, const char *id)
 {
-    size_t i = kf_term_pos(e, id);
+    size_t i = term_pos(e, id);
 
     return i < e->n_terms && strcmp(e->terms[i]->id, id) == 0 ? e->terms[i] : NULL;
 }
 
-static size_t kf_inc_pos(const struct kf_sla_engine *e, int64_t id)
+static size_t inc_pos(const struct kf_sla_engine *e, int64_t id)
 {
     size_t lo = 0, hi = e->n_incs;
 
@@ -135,17 +99,17 @@ static size_t kf_inc_pos(const struct kf_sla_engine *e, int64_t id)
     return lo;
 }
 
-static struct kf_incident *kf_inc_find(const struct kf_sla_engine *e, int64_t id)
+struct kf_incident *kf__sla_inc_find(const struct kf_sla_engine *e, int64_t id)
 {
-    size_t i = kf_inc_pos(e, id);
+    size_t i = inc_pos(e, id);
 
     return i < e->n_incs && e->incs[i]->id == id ? e->incs[i] : NULL;
 }
 
 /* Insert a zeroed incident slot for id; returns it, or NULL (-ENOSPC / -ENOMEM in *rc). */
-static struct kf_incident *kf_inc_insert(struct kf_sla_engine *e, int64_t id, int *rc)
+static struct kf_incident *inc_insert(struct kf_sla_engine *e, int64_t id, int *rc)
 {
-    size_t i = kf_inc_pos(e, id);
+    size_t i = inc_pos(e, id);
     struct kf_incident *inc;
 
     if (e->n_incs == KF_SLA_INCIDENTS_MAX) {
@@ -175,9 +139,9 @@ static struct kf_incident *kf_inc_insert(struct kf_sla_engine *e, int64_t id, in
 }
 
 /* Drop an incident slot again (an OPEN that could not be applied). */
-static void kf_inc_remove(struct kf_sla_engine *e, int64_t id)
+static void inc_remove(struct kf_sla_engine *e, int64_t id)
 {
-    size_t i = kf_inc_pos(e, id);
+    size_t i = inc_pos(e, id);
 
     if (i < e->n_incs && e->incs[i]->id == id) {
         free(e->incs[i]);
@@ -186,8 +150,8 @@ static void kf_inc_remove(struct kf_sla_engine *e, int64_t id)
     }
 }
 
-static void kf_term_cal(const struct kf_sla_engine *e, const struct kf_sla_term *t,
-                        struct kf_cal *cal)
+void kf__sla_term_cal(const struct kf_sla_engine *e, const struct kf_sla_term *t,
+                      struct kf_cal *cal)
 {
     cal->week = &t->week;
     cal->holidays = e->hol;
@@ -195,7 +159,7 @@ static void kf_term_cal(const struct kf_sla_engine *e, const struct kf_sla_term 
     cal->n_excl = t->n_win;
 }
 
-static void kf_ev_init(struct kf_inc_event *ev, int kind, int64_t id, int64_t at)
+static void ev_init(struct kf_inc_event *ev, int kind, int64_t id, int64_t at)
 {
     memset(ev, 0, sizeof(*ev));
     ev->kind = (uint8_t)kind;
@@ -203,7 +167,7 @@ static void kf_ev_init(struct kf_inc_event *ev, int kind, int64_t id, int64_t at
     ev->at_ms = at;
 }
 
-static int kf_emit(struct kf_sla_engine *e, struct kf_incident *inc, const struct kf_inc_event *ev)
+static int emit(struct kf_sla_engine *e, struct kf_incident *inc, const struct kf_inc_event *ev)
 {
     int rc = kf_incident_apply(inc, ev);
 
@@ -213,7 +177,7 @@ static int kf_emit(struct kf_sla_engine *e, struct kf_incident *inc, const struc
     return rc;
 }
 
-static void kf_who(char *dst, const char *who)
+static void copy_who(char *dst, const char *who)
 {
     const char *w = who[0] != '\0' ? who : KF_SLA_WHO_TERMINAL;
 
@@ -221,7 +185,7 @@ static void kf_who(char *dst, const char *who)
 }
 
 /* The first instant at which `amount` ms have passed since `since` outside the windows. */
-static int64_t kf_outside_add(const struct kf_window *w, size_t n, int64_t since, int64_t amount)
+static int64_t outside_add(const struct kf_window *w, size_t n, int64_t since, int64_t amount)
 {
     int64_t t = since, left = amount;
 
@@ -241,8 +205,8 @@ static int64_t kf_outside_add(const struct kf_window *w, size_t n, int64_t since
 }
 
 /* Announce the breaches of one incident that are due by `at`, earliest first. */
-static int kf_breach_check(struct kf_sla_engine *e, const struct kf_sla_term *t,
-                           struct kf_incident *inc, int64_t at)
+static int breach_check(struct kf_sla_engine *e, const struct kf_sla_term *t,
+                        struct kf_incident *inc, int64_t at)
 {
     struct kf_inc_clock c[3];
     struct kf_inc_event ev;
@@ -254,7 +218,7 @@ static int kf_breach_check(struct kf_sla_engine *e, const struct kf_sla_term *t,
             ((1u << KF_CLOCK_RESPONSE) | (1u << KF_CLOCK_RESTORE))) {
         return 0;
     }
-    kf_term_cal(e, t, &cal);
+    kf__sla_term_cal(e, t, &cal);
     kf_incident_clock(inc, KF_CLOCK_RESPONSE, &cal, &t->terms, at, &c[KF_CLOCK_RESPONSE]);
     kf_incident_clock(inc, KF_CLOCK_RESTORE, &cal, &t->terms, at, &c[KF_CLOCK_RESTORE]);
     if (c[KF_CLOCK_RESTORE].due_ms < c[KF_CLOCK_RESPONSE].due_ms) {
@@ -266,16 +230,16 @@ static int kf_breach_check(struct kf_sla_engine *e, const struct kf_sla_term *t,
         if (!c[k].breached || (inc->breached & (1u << k))) {
             continue;
         }
-        kf_ev_init(&ev, KF_EV_BREACH, inc->id, c[k].due_ms);
+        ev_init(&ev, KF_EV_BREACH, inc->id, c[k].due_ms);
         ev.clock = (uint8_t)k;
-        if (kf_emit(e, inc, &ev) == 0) {
+        if (emit(e, inc, &ev) == 0) {
             n++;
         }
     }
     return n;
 }
 
-static struct kf_cond *kf_cond_find(struct kf_sla_term *t, const char *cause)
+static struct kf_cond *cond_find(struct kf_sla_term *t, const char *cause)
 {
     for (uint32_t i = 0; i < t->n_cond; i++) {
         if (strcmp(t->cond[i].cause, cause) == 0) {
@@ -286,8 +250,8 @@ static struct kf_cond *kf_cond_find(struct kf_sla_term *t, const char *cause)
 }
 
 /* The newest incident of a terminal with this cause, or NULL. */
-static struct kf_incident *kf_inc_latest(const struct kf_sla_engine *e, const char *term,
-                                         const char *cause)
+struct kf_incident *kf__sla_inc_latest(const struct kf_sla_engine *e, const char *term,
+                                       const char *cause)
 {
     for (size_t i = e->n_incs; i-- > 0;) {
         if (strcmp(e->incs[i]->terminal, term) == 0 && strcmp(e->incs[i]->cause, cause) == 0) {
@@ -298,23 +262,23 @@ static struct kf_incident *kf_inc_latest(const struct kf_sla_engine *e, const ch
 }
 
 /* A condition has lasted its grace: reopen its cause's last incident or open a new one. */
-static int kf_cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struct kf_cond *c)
+static int cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struct kf_cond *c)
 {
-    struct kf_incident *inc = kf_inc_latest(e, t->id, c->cause);
+    struct kf_incident *inc = kf__sla_inc_latest(e, t->id, c->cause);
     struct kf_inc_event ev;
     int rc = 0;
 
     if (inc != NULL && !kf_incident_down(inc) && inc->n_spans < KF_INC_SPANS_MAX &&
         c->since_ms >= inc->spans[inc->n_spans - 1].end_ms &&
         c->since_ms - inc->resolved_at_ms <= e->cfg.reopen_window_ms) {
-        kf_ev_init(&ev, KF_EV_REOPEN, inc->id, c->due_ms);
+        ev_init(&ev, KF_EV_REOPEN, inc->id, c->due_ms);
         ev.start_ms = c->since_ms;
     } else {
-        inc = kf_inc_insert(e, e->cfg.next_id, &rc);
+        inc = inc_insert(e, e->cfg.next_id, &rc);
         if (inc == NULL) {
             return rc;
         }
-        kf_ev_init(&ev, KF_EV_OPEN, e->cfg.next_id++, c->due_ms);
+        ev_init(&ev, KF_EV_OPEN, e->cfg.next_id++, c->due_ms);
         ev.start_ms = c->since_ms;
         ev.periph = c->periph;
         ev.sev = c->sev;
@@ -330,10 +294,10 @@ static int kf_cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struc
                      c->periph ? kf_periph_name(c->periph) : "the whole terminal");
         }
     }
-    rc = kf_emit(e, inc, &ev);
+    rc = emit(e, inc, &ev);
     if (rc < 0) {
         if (ev.kind == KF_EV_OPEN) {
-            kf_inc_remove(e, ev.incident);
+            inc_remove(e, ev.incident);
             e->cfg.next_id--;
         }
         return rc;
@@ -344,17 +308,17 @@ static int kf_cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struc
         t->clock_ms = c->due_ms;
     }
     if (t->st.maint && inc->on_site_since_ms == 0) { /* the technician is already there */
-        kf_ev_init(&ev, KF_EV_ON_SITE, inc->id, c->due_ms);
+        ev_init(&ev, KF_EV_ON_SITE, inc->id, c->due_ms);
         ev.flags = KF_EV_F_MEASURED;
-        kf_who(ev.who, t->st.maint_who);
-        (void)kf_emit(e, inc, &ev);
+        copy_who(ev.who, t->st.maint_who);
+        (void)emit(e, inc, &ev);
     }
     return 0;
 }
 
 /* Qualify the terminal's conditions due by `at`, in order of their due times; with
  * `breaches`, then announce its down incidents' breaches due by `at`. */
-static int kf_term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64_t at, int breaches)
+static int term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64_t at, int breaches)
 {
     int n = 0;
 
@@ -369,14 +333,14 @@ static int kf_term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64
         if (next == NULL) {
             break;
         }
-        int rc = kf_cond_qualify(e, t, next);
+        int rc = cond_qualify(e, t, next);
         if (rc < 0) {
             return rc;
         }
     }
     for (size_t i = 0; breaches && i < e->n_incs; i++) {
         if (kf_incident_down(e->incs[i]) && strcmp(e->incs[i]->terminal, t->id) == 0) {
-            n += kf_breach_check(e, t, e->incs[i], at);
+            n += breach_check(e, t, e->incs[i], at);
         }
     }
     return n;
@@ -387,24 +351,24 @@ static int kf_term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64
  * terminal switched off after closing and back before opening never makes one (docs/SLA.md
  * 5.1). A critical fault: at once, or at the end of the planned window it was raised in;
  * one learned late (c->late) after the grace, for the rest of its backlog (SLA.md 10.7). */
-static int64_t kf_cond_due(const struct kf_sla_engine *e, const struct kf_sla_term *t,
-                           const struct kf_cond *c)
+static int64_t cond_due(const struct kf_sla_engine *e, const struct kf_sla_term *t,
+                        const struct kf_cond *c)
 {
     struct kf_cal cal;
 
     if (strcmp(c->cause, KF_CAUSE_OFFLINE) != 0) {
-        return kf_outside_add(t->win, t->n_win, c->since_ms, c->late ? e->cfg.offline_grace_ms : 0);
+        return outside_add(t->win, t->n_win, c->since_ms, c->late ? e->cfg.offline_grace_ms : 0);
     }
-    kf_term_cal(e, t, &cal);
+    kf__sla_term_cal(e, t, &cal);
     return kf_cal_add_service(&cal, c->since_ms, e->cfg.offline_grace_ms);
 }
 
-static void kf_cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
-                        const struct kf_fact *f, int late)
+static void cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
+                     const struct kf_fact *f, int late)
 {
     struct kf_cond *c;
 
-    if (t->n_cond == KF_CONDS_MAX || kf_cond_find(t, cause) != NULL) {
+    if (t->n_cond == KF_CONDS_MAX || cond_find(t, cause) != NULL) {
         return; /* cannot happen: one offline and at most KF_OPEN_FAULTS_MAX faults */
     }
     c = &t->cond[t->n_cond++];
@@ -415,13 +379,12 @@ static void kf_cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, co
     c->src = f->src;
     c->since_ms = f->at_ms;
     c->late = (uint8_t)late;
-    c->due_ms = kf_cond_due(e, t, c);
+    c->due_ms = cond_due(e, t, c);
 }
 
-static int kf_cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
-                       int64_t at)
+static int cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause, int64_t at)
 {
-    struct kf_cond *c = kf_cond_find(t, cause);
+    struct kf_cond *c = cond_find(t, cause);
     struct kf_incident *inc;
     struct kf_inc_event ev;
     int rc = 0;
@@ -429,17 +392,17 @@ static int kf_cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const cha
     if (c == NULL) {
         return 0;
     }
-    inc = c->inc ? kf_inc_find(e, c->inc) : NULL;
+    inc = c->inc ? kf__sla_inc_find(e, c->inc) : NULL;
     if (inc != NULL && !c->detached && kf_incident_down(inc)) {
-        kf_ev_init(&ev, KF_EV_RECOVER, inc->id, at);
-        rc = kf_emit(e, inc, &ev);
+        ev_init(&ev, KF_EV_RECOVER, inc->id, at);
+        rc = emit(e, inc, &ev);
     }
     *c = t->cond[--t->n_cond];
     return rc;
 }
 
 /* Maintenance mode at the terminal: measured arrival and departure on its down incidents. */
-static void kf_maint(struct kf_sla_engine *e, struct kf_sla_term *t, const struct kf_fact *f)
+static void maint_fact(struct kf_sla_engine *e, struct kf_sla_term *t, const struct kf_fact *f)
 {
     struct kf_inc_event ev;
 
@@ -449,15 +412,15 @@ static void kf_maint(struct kf_sla_engine *e, struct kf_sla_term *t, const struc
             continue;
         }
         if (f->on && kf_incident_down(inc) && inc->on_site_since_ms == 0) {
-            kf_ev_init(&ev, KF_EV_ON_SITE, inc->id, f->at_ms);
+            ev_init(&ev, KF_EV_ON_SITE, inc->id, f->at_ms);
             ev.flags = KF_EV_F_MEASURED;
-            kf_who(ev.who, f->who);
-            (void)kf_emit(e, inc, &ev);
+            copy_who(ev.who, f->who);
+            (void)emit(e, inc, &ev);
         } else if (!f->on && inc->on_site_since_ms != 0) {
-            kf_ev_init(&ev, KF_EV_OFF_SITE, inc->id, f->at_ms);
+            ev_init(&ev, KF_EV_OFF_SITE, inc->id, f->at_ms);
             ev.flags = KF_EV_F_MEASURED;
-            kf_who(ev.who, t->st.maint_who[0] ? t->st.maint_who : inc->on_site_by);
-            (void)kf_emit(e, inc, &ev);
+            copy_who(ev.who, t->st.maint_who[0] ? t->st.maint_who : inc->on_site_by);
+            (void)emit(e, inc, &ev);
         }
     }
 }
@@ -472,7 +435,7 @@ int kf_sla_terminal_set(struct kf_sla_engine *e, const char *terminal, const str
         terms->target_bp < 0 || terms->target_bp > 10000) {
         return -EINVAL;
     }
-    t = kf_term_find(e, terminal);
+    t = kf__sla_term_find(e, terminal);
     if (t == NULL) {
         if (e->n_terms == e->cap_terms) {
             size_t cap = e->cap_terms ? e->cap_terms * 2 : 16;
@@ -489,7 +452,7 @@ int kf_sla_terminal_set(struct kf_sla_engine *e, const char *terminal, const str
         }
         memcpy(t->id, terminal, len + 1);
         kf_devstate_init(&t->st);
-        i = kf_term_pos(e, terminal);
+        i = term_pos(e, terminal);
         memmove(&e->terms[i + 1], &e->terms[i], (e->n_terms - i) * sizeof(e->terms[0]));
         e->terms[i] = t;
         e->n_terms++;
@@ -502,7 +465,7 @@ int kf_sla_terminal_set(struct kf_sla_engine *e, const char *terminal, const str
 int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const struct kf_window *w,
                        size_t n)
 {
-    struct kf_sla_term *t = kf_term_find(e, terminal);
+    struct kf_sla_term *t = kf__sla_term_find(e, terminal);
     struct kf_window *copy = NULL;
     size_t nn = 0;
 
@@ -529,14 +492,14 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
     /* Graces not yet passed are measured against the new windows. */
     for (uint32_t i = 0; i < t->n_cond; i++) {
         if (t->cond[i].inc == 0) {
-            t->cond[i].due_ms = kf_cond_due(e, t, &t->cond[i]);
+            t->cond[i].due_ms = cond_due(e, t, &t->cond[i]);
         }
     }
     return 0;
 }
 
 /* Is fault `code` open and critical in st? */
-static int kf_fault_critical(const struct kf_devstate *st, const char *code)
+static int fault_critical(const struct kf_devstate *st, const char *code)
 {
     for (uint32_t i = 0; i < st->n_faults; i++) {
         if (strcmp(st->faults[i].code, code) == 0) {
@@ -548,7 +511,7 @@ static int kf_fault_critical(const struct kf_devstate *st, const char *code)
 
 int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_fact *fact)
 {
-    struct kf_sla_term *t = kf_term_find(e, terminal);
+    struct kf_sla_term *t = kf__sla_term_find(e, terminal);
     struct kf_devstate before;
     struct kf_fact f;
     int rc, late;
@@ -561,7 +524,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     if (f.at_ms < t->clock_ms) {
         f.at_ms = t->clock_ms;
     }
-    rc = kf_term_advance(e, t, f.at_ms, 1);
+    rc = term_advance(e, t, f.at_ms, 1);
     if (rc < 0) {
         return rc;
     }
@@ -577,22 +540,22 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     switch (f.kind) {
     case KF_FACT_PRESENCE:
         if (!f.on) {
-            kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
+            cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
         } else {
-            rc = kf_cond_end(e, t, KF_CAUSE_OFFLINE, f.at_ms);
+            rc = cond_end(e, t, KF_CAUSE_OFFLINE, f.at_ms);
         }
         break;
     case KF_FACT_FAULT: {
-        int was = kf_fault_critical(&before, f.code), is = kf_fault_critical(&t->st, f.code);
+        int was = fault_critical(&before, f.code), is = fault_critical(&t->st, f.code);
         if (!was && is) {
-            kf_cond_add(e, t, f.code, &f, late);
+            cond_add(e, t, f.code, &f, late);
         } else if (was && !is) {
-            rc = kf_cond_end(e, t, f.code, f.at_ms);
+            rc = cond_end(e, t, f.code, f.at_ms);
         }
         break;
     }
     case KF_FACT_MAINT:
-        kf_maint(e, t, &f);
+        maint_fact(e, t, &f);
         break;
     default:
         break;
@@ -600,8 +563,25 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     if (rc < 0) {
         return rc;
     }
-    rc = kf_term_advance(e, t, f.at_ms, 0);
+    rc = term_advance(e, t, f.at_ms, 0);
     return rc < 0 ? rc : 0;
+}
+
+unsigned kf_sla_action_needs(int kind)
+{
+    switch (kind) {
+    case KF_EV_ACK:
+    case KF_EV_ON_SITE:
+    case KF_EV_CLOSE:
+        return KF_SLA_NEEDS_WHO;
+    case KF_EV_RESOLVE:
+    case KF_EV_NOTE:
+        return KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT;
+    case KF_EV_ATTRIBUTE:
+        return KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT | KF_SLA_NEEDS_TO;
+    default:
+        return 0;
+    }
 }
 
 int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
@@ -611,24 +591,16 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
     struct kf_inc_event a;
     int rc;
 
-    switch (ev->kind) {
-    case KF_EV_ACK:
-    case KF_EV_ON_SITE:
-    case KF_EV_RESOLVE:
-    case KF_EV_CLOSE:
-    case KF_EV_NOTE:
-    case KF_EV_ATTRIBUTE:
-        break;
-    default:
+    if (kf_sla_action_needs(ev->kind) == 0) {
         return -EINVAL;
     }
-    inc = kf_inc_find(e, ev->incident);
+    inc = kf__sla_inc_find(e, ev->incident);
     if (inc == NULL) {
         return -ENOENT;
     }
-    t = kf_term_find(e, inc->terminal);
+    t = kf__sla_term_find(e, inc->terminal);
     if (t != NULL) {
-        rc = kf_term_advance(e, t, ev->at_ms, 1); /* a deadline before the action counts */
+        rc = term_advance(e, t, ev->at_ms, 1); /* a deadline before the action counts */
         if (rc < 0) {
             return rc;
         }
@@ -638,7 +610,7 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
     if (a.kind == KF_EV_ATTRIBUTE) {
         a.from = inc->attr;
     }
-    rc = kf_emit(e, inc, &a);
+    rc = emit(e, inc, &a);
     if (rc < 0 || t == NULL) {
         return rc;
     }
@@ -650,7 +622,7 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
         }
     }
     if (a.kind == KF_EV_ATTRIBUTE) {
-        (void)kf_breach_check(e, t, inc, ev->at_ms);
+        (void)breach_check(e, t, inc, ev->at_ms);
     }
     return 0;
 }
@@ -661,7 +633,7 @@ int kf_sla_tick(struct kf_sla_engine *e, int64_t now_ms)
     int n = 0;
 
     for (size_t i = 0; i < e->n_terms; i++) {
-        int rc = kf_term_advance(e, e->terms[i], now_ms, 0);
+        int rc = term_advance(e, e->terms[i], now_ms, 0);
         if (rc < 0) {
             return rc;
         }
@@ -669,10 +641,10 @@ int kf_sla_tick(struct kf_sla_engine *e, int64_t now_ms)
     for (size_t i = 0; i < e->n_incs; i++) {
         struct kf_incident *inc = e->incs[i];
         struct kf_sla_term *t;
-        if (!kf_incident_down(inc) || (t = kf_term_find(e, inc->terminal)) == NULL) {
+        if (!kf_incident_down(inc) || (t = kf__sla_term_find(e, inc->terminal)) == NULL) {
             continue;
         }
-        n += kf_breach_check(e, t, inc, now_ms);
+        n += breach_check(e, t, inc, now_ms);
     }
     for (size_t i = 0; i < e->n_incs; i++) {
         struct kf_incident *inc = e->incs[i];
@@ -695,10 +667,10 @@ int kf_sla_restore_incident(struct kf_sla_engine *e, const struct kf_incident *i
         inc->n_spans == 0 || inc->n_spans > KF_INC_SPANS_MAX) {
         return -EINVAL;
     }
-    if (kf_inc_find(e, inc->id) != NULL) {
+    if (kf__sla_inc_find(e, inc->id) != NULL) {
         return -EEXIST;
     }
-    slot = kf_inc_insert(e, inc->id, &rc);
+    slot = inc_insert(e, inc->id, &rc);
     if (slot == NULL) {
         return rc;
     }
@@ -711,9 +683,9 @@ int kf_sla_restore_incident(struct kf_sla_engine *e, const struct kf_incident *i
 
 /* Link a rebuilt condition to the incident it had: a down one of the same cause, or one
  * resolved by hand whose last span began with this condition. */
-static void kf_cond_link(struct kf_sla_engine *e, struct kf_sla_term *t, struct kf_cond *c)
+static void cond_link(struct kf_sla_engine *e, struct kf_sla_term *t, struct kf_cond *c)
 {
-    struct kf_incident *inc = kf_inc_latest(e, t->id, c->cause);
+    struct kf_incident *inc = kf__sla_inc_latest(e, t->id, c->cause);
 
     if (inc == NULL) {
         return;
@@ -729,7 +701,7 @@ static void kf_cond_link(struct kf_sla_engine *e, struct kf_sla_term *t, struct 
 int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
                          const struct kf_devstate *st)
 {
-    struct kf_sla_term *t = kf_term_find(e, terminal);
+    struct kf_sla_term *t = kf__sla_term_find(e, terminal);
     struct kf_fact f;
 
     if (t == NULL) {
@@ -746,8 +718,8 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.kind = KF_FACT_PRESENCE;
         f.src = st->src;
         f.at_ms = st->presence_since_ms;
-        kf_cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
-        kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
+        cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
+        cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     for (uint32_t i = 0; i < st->n_faults; i++) {
         if (st->faults[i].sev != KF_SEV_CRITICAL) {
@@ -757,116 +729,8 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.periph = st->faults[i].periph;
         f.sev = st->faults[i].sev;
         f.at_ms = st->faults[i].since_ms;
-        kf_cond_add(e, t, st->faults[i].code, &f, 0);
-        kf_cond_link(e, t, &t->cond[t->n_cond - 1]);
+        cond_add(e, t, st->faults[i].code, &f, 0);
+        cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
-    return 0;
-}
-
-const struct kf_incident *kf_sla_incident(const struct kf_sla_engine *e, int64_t id)
-{
-    return kf_inc_find(e, id);
-}
-
-int64_t kf_sla_find(const struct kf_sla_engine *e, const char *terminal, const char *cause)
-{
-    const struct kf_incident *inc = kf_inc_latest(e, terminal, cause);
-
-    return inc ? inc->id : 0;
-}
-
-const struct kf_devstate *kf_sla_state(const struct kf_sla_engine *e, const char *terminal)
-{
-    const struct kf_sla_term *t = kf_term_find(e, terminal);
-
-    return t ? &t->st : NULL;
-}
-
-int kf_sla_cal(const struct kf_sla_engine *e, const char *terminal, struct kf_cal *ret_cal,
-               struct kf_sla_terms *ret_terms)
-{
-    const struct kf_sla_term *t = kf_term_find(e, terminal);
-
-    if (t == NULL) {
-        return -ENOENT;
-    }
-    kf_term_cal(e, t, ret_cal);
-    *ret_terms = t->terms;
-    return 0;
-}
-
-static int kf_queue_group(const struct kf_sla_queue_row *r)
-{
-    if (r->left_s == INT64_MAX && !r->response.running && !r->restore.running) {
-        return 2;
-    }
-    return r->inc->attr == KF_ATTR_COMPANY ? 0 : 1;
-}
-
-static int kf_queue_cmp(const void *a, const void *b)
-{
-    const struct kf_sla_queue_row *x = a, *y = b;
-    int gx = kf_queue_group(x), gy = kf_queue_group(y);
-    int64_t dx, dy;
-
-    if (gx != gy) {
-        return gx < gy ? -1 : 1;
-    }
-    if (x->left_s != y->left_s) {
-        return x->left_s < y->left_s ? -1 : 1;
-    }
-    dx = x->response.running ? x->response.due_ms : x->restore.due_ms;
-    dy = y->response.running ? y->response.due_ms : y->restore.due_ms;
-    if (dx != dy) {
-        return dx < dy ? -1 : 1;
-    }
-    return (x->inc->id > y->inc->id) - (x->inc->id < y->inc->id);
-}
-
-int kf_sla_queue(const struct kf_sla_engine *e, int64_t now_ms, struct kf_sla_queue_row **ret,
-                 size_t *ret_n)
-{
-    struct kf_sla_queue_row *rows = NULL;
-    size_t n = 0;
-
-    if (e->n_incs > 0) {
-        rows = calloc(e->n_incs, sizeof(*rows));
-        if (rows == NULL) {
-            return -ENOMEM;
-        }
-    }
-    for (size_t i = 0; i < e->n_incs; i++) {
-        const struct kf_incident *inc = e->incs[i];
-        const struct kf_sla_term *t = kf_term_find(e, inc->terminal);
-        struct kf_sla_queue_row *r = &rows[n];
-        struct kf_cal cal;
-
-        if (inc->state == KF_INC_CLOSED) {
-            continue;
-        }
-        r->inc = inc;
-        r->left_s = INT64_MAX;
-        if (t != NULL) {
-            kf_term_cal(e, t, &cal);
-            kf_incident_clock(inc, KF_CLOCK_RESPONSE, &cal, &t->terms, now_ms, &r->response);
-            kf_incident_clock(inc, KF_CLOCK_RESTORE, &cal, &t->terms, now_ms, &r->restore);
-            if (r->response.running) {
-                r->left_s = r->response.left_s;
-            }
-            if (r->restore.running && r->restore.left_s < r->left_s) {
-                r->left_s = r->restore.left_s;
-            }
-        }
-        n++;
-    }
-    if (n > 1) {
-        qsort(rows, n, sizeof(*rows), kf_queue_cmp);
-    }
-    if (n == 0) {
-        free(rows);
-        rows = NULL;
-    }
-    *ret = rows;
-    *ret_n = n;
     return 0;
 }

@@ -5,7 +5,7 @@
  * every change as a struct kf_inc_event through one callback, which the wiring persists
  * (the history) and announces (breaches: log line, MQTT topic, webhook). The same engine
  * replays stored facts and actions for a recompute, and the report is computed from
- * incidents (plain data) with the same calendar functions (kf_report_month in incident.h),
+ * incidents (plain data) with the same calendar functions (rules/report.h),
  * so the live view and the monthly figures agree by construction.
  *
  * Rules (docs/SLA.md has them for people):
@@ -75,10 +75,21 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
  * 0, -ENOENT (unknown terminal), -EINVAL (malformed fact), -ENOSPC (incident table full). */
 int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_fact *f);
 
+/* What a technician's action needs before it is taken or queued: 0 for a kind (enum kf_ev)
+ * that is not a technician's action (OPEN, RECOVER, BREACH... come from the engine only);
+ * else KF_SLA_NEEDS_WHO, plus KF_SLA_NEEDS_TEXT for RESOLVE, NOTE and ATTRIBUTE (a reason
+ * or a note) and KF_SLA_NEEDS_TO for ATTRIBUTE (the new attribution). Both kf_sla_act and
+ * a store queueing an action (kioskctl) decide with it. */
+#define KF_SLA_NEEDS_WHO 0x1u
+#define KF_SLA_NEEDS_TEXT 0x2u
+#define KF_SLA_NEEDS_TO 0x4u
+unsigned kf_sla_action_needs(int kind);
+
 /* A technician's action on ev->incident at ev->at_ms: KF_EV_ACK, KF_EV_ON_SITE (typed in,
  * not measured), KF_EV_RESOLVE, KF_EV_CLOSE, KF_EV_NOTE or KF_EV_ATTRIBUTE (ev->to and a
- * reason in ev->text; ev->from is filled in by the engine). Borrows ev. Returns 0 or what
- * kf_incident_apply returns; -ENOENT (unknown incident), -EINVAL (another kind). */
+ * reason in ev->text; ev->from is filled in by the engine): kf_sla_action_needs. Borrows ev.
+ * Returns 0 or what kf_incident_apply returns; -ENOENT (unknown incident), -EINVAL (another kind).
+ */
 int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev);
 
 /* Advance to now: open incidents whose grace has passed, announce breaches whose deadline

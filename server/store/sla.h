@@ -226,7 +226,5 @@ int kf_store_sla_persist(struct kf_store *st, const struct kf_sla_persist *p, in
  * text (free) or NULL; _from_json 0 or -EINVAL. */
 char *kf_sla_devstate_to_json(const struct kf_devstate *st);
 int kf_sla_devstate_from_json(const char *text, struct kf_devstate *ret);
-/* "opened" ... "closed" -> enum kf_inc_state; 0 or -EINVAL. */
-int kf_inc_state_parse(const char *s, int *ret);
 
 #endif

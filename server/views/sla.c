@@ -11,7 +11,7 @@
 
 #include "store/query.h"
 
-static int kf__fail(struct kf_store *st, int r, const char *what, char *err, size_t cap)
+static int fail(struct kf_store *st, int r, const char *what, char *err, size_t cap)
 {
     const char *m = kf_store_errmsg(st);
 
@@ -19,14 +19,14 @@ static int kf__fail(struct kf_store *st, int r, const char *what, char *err, siz
     return r;
 }
 
-static int kf__term_cmp(const void *a, const void *b)
+static int term_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct kf_sla_terminal *)a)->asset_id,
                   ((const struct kf_sla_terminal *)b)->asset_id);
 }
 
-static const struct kf_sla_terminal *kf__term(const struct kf_sla_terminal *all, size_t n,
-                                              const char *asset)
+static const struct kf_sla_terminal *term_of(const struct kf_sla_terminal *all, size_t n,
+                                             const char *asset)
 {
     struct kf_sla_terminal key;
 
@@ -34,11 +34,11 @@ static const struct kf_sla_terminal *kf__term(const struct kf_sla_terminal *all,
         return NULL; /* bsearch's base must not be NULL, even for zero elements */
     }
     snprintf(key.asset_id, sizeof(key.asset_id), "%s", asset);
-    return bsearch(&key, all, n, sizeof(key), kf__term_cmp);
+    return bsearch(&key, all, n, sizeof(key), term_cmp);
 }
 
 /* The stored calendars. */
-static int kf__holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap)
+static int holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap)
 {
     struct kf_holidays *h = kf_holidays_new();
     int r;
@@ -80,15 +80,15 @@ int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_qu
     if (q == NULL)
         return -ENOMEM;
     kf_sla_config_defaults(&cfg);
-    r = kf__holidays(st, &q->hol, err, cap);
+    r = holidays(st, &q->hol, err, cap);
     if (r == 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
-        kf__fail(st, r, "terminals", err, cap);
+        fail(st, r, "terminals", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
-        kf__fail(st, r, "windows", err, cap);
+        fail(st, r, "windows", err, cap);
     /* Not closed: since = the far future keeps closed ones out. */
     if (r == 0 &&
         (r = kf_store_sla_incidents(st, KF_SLA_INC_LIVE, INT64_MAX, 0, &incs, &n_incs)) < 0)
-        kf__fail(st, r, "incidents", err, cap);
+        fail(st, r, "incidents", err, cap);
     if (r == 0 && (r = kf_sla_new(&cfg, q->hol, NULL, NULL, &q->e)) < 0)
         snprintf(err, cap, "engine: %s", kf_strerror(r));
     for (size_t i = 0; r == 0 && i < q->n_all; i++) {
@@ -106,7 +106,7 @@ int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_qu
     if (r == 0 && q->n > 0 && (q->terms = calloc(q->n, sizeof(*q->terms))) == NULL)
         r = -ENOMEM;
     for (size_t i = 0; r == 0 && i < q->n; i++)
-        q->terms[i] = kf__term(q->all, q->n_all, q->rows[i].inc->terminal);
+        q->terms[i] = term_of(q->all, q->n_all, q->rows[i].inc->terminal);
     free(wins);
     free(incs);
     if (r < 0) {
@@ -142,13 +142,13 @@ int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
         return -ENOMEM;
     r = kf_store_sla_incident(st, id, &v->inc);
     if (r < 0)
-        kf__fail(st, r, "incident", err, cap);
+        fail(st, r, "incident", err, cap);
     if (r == 0)
-        r = kf__holidays(st, &hol, err, cap);
+        r = holidays(st, &hol, err, cap);
     if (r == 0 && (r = kf_store_sla_events(st, id, &v->events, &v->n_events)) < 0)
-        kf__fail(st, r, "history", err, cap);
+        fail(st, r, "history", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
-        kf__fail(st, r, "windows", err, cap);
+        fail(st, r, "windows", err, cap);
     if (r == 0 && kf_store_sla_terminals(st, v->inc.terminal, &t, &n_t) == 0 && n_t == 1) {
         struct kf_cal cal = {&t->week, hol, w, 0};
 
@@ -185,7 +185,7 @@ int kf_sla_view_states(struct kf_store *st, const char *target, struct kf_sla_vi
     if ((r = kf_store_sla_terminals(st, NULL, &all, &n_all)) < 0 ||
         (r = kf_store_sla_states(st, &rows, &n_rows)) < 0 ||
         (r = kf_store_sla_items(st, &items, &n_items)) < 0) {
-        kf__fail(st, r, "state", err, cap);
+        fail(st, r, "state", err, cap);
         goto out;
     }
     out = calloc(n_all + 1, sizeof(*out));
@@ -261,7 +261,7 @@ size_t kf_sla_view_items_out(struct kf_store *st, const struct kf_sla_view_state
     return k;
 }
 
-static int kf__inc_cmp(const void *a, const void *b)
+static int inc_cmp(const void *a, const void *b)
 {
     const struct kf_incident *x = a, *y = b;
     int c = strcmp(x->terminal, y->terminal);
@@ -289,23 +289,23 @@ int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_m
     }
     r = kf_store_sla_cursor(st, &cur);
     if (r < 0)
-        return kf__fail(st, r, "sla cursor", err, cap);
+        return fail(st, r, "sla cursor", err, cap);
     as_of = as_of_ms != 0 ? as_of_ms : (cur.tick_ms >= to ? to : cur.tick_ms);
     if (as_of < from)
         as_of = from;
-    r = kf__holidays(st, &hol, err, cap);
+    r = holidays(st, &hol, err, cap);
     if (r == 0 &&
         (r = kf_holidays_require(hol, from, as_of > from ? as_of : from + 1, err, cap)) < 0) {
         size_t l = strlen(err);
         snprintf(err + l, cap - l, " (kioskd stores each [sla] calendar_dir file it loads)");
     }
     if (r == 0 && (r = kf_store_sla_terminals(st, NULL, &terms, &n_terms)) < 0)
-        kf__fail(st, r, "terminals", err, cap);
+        fail(st, r, "terminals", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
-        kf__fail(st, r, "windows", err, cap);
+        fail(st, r, "windows", err, cap);
     if (r == 0 && (r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, from,
                                               as_of > from ? as_of : to, &incs, &n_incs)) < 0)
-        kf__fail(st, r, "incidents", err, cap);
+        fail(st, r, "incidents", err, cap);
     /* A zone's window belongs to each of its terminals: count before filling. */
     for (size_t i = 0; r == 0 && i < n_terms; i++)
         total += kf_sla_windows_for(wins, n_wins, &terms[i], NULL, 0);
@@ -316,7 +316,7 @@ int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_m
             r = -ENOMEM;
     }
     if (r == 0 && n_incs > 1)
-        qsort(incs, n_incs, sizeof(*incs), kf__inc_cmp);
+        qsort(incs, n_incs, sizeof(*incs), inc_cmp);
     for (size_t i = 0, k = 0; r == 0 && i < n_terms; i++) {
         size_t nw = kf_sla_windows_for(wins, n_wins, &terms[i], wbuf + used, total - used);
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "rules/incident.h"
+#include "rules/report.h"
 #include "rules/sla.h"
 #include "store/store.h"
 #include "store/sla.h"

@@ -28,7 +28,9 @@
 
 #include <kf/time.h>
 
+#include "rules/report.h"
 #include "rules/sla.h"
+#include "testfile.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)
@@ -74,13 +76,14 @@ static void on_event(void *ud, const struct kf_inc_event *ev, const struct kf_in
 static void scen_init(struct scen *s)
 {
     struct kf_sla_config cfg;
-    char err[256] = "";
+    char err[256] = "", *text;
 
     memset(s, 0, sizeof(*s));
     s->hol = kf_holidays_new();
-    cr_assert_eq(kf_holidays_load_file(s->hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
+    text = kf_test_read_file(KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini");
+    cr_assert_eq(kf_holidays_load_string(s->hol, text, "cn-2026.ini", err, sizeof(err)), 0, "%s",
+                 err);
+    free(text);
     cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &s->week_a), 0);
     cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s->week_itm), 0);
     cr_assert_eq(kf_week_for_terminal("09:00-17:00", "09:00-16:00", NULL, 0, &s->week_b), 0);
@@ -827,12 +830,12 @@ Test(sla, manual_resolve_reattribution_and_windows)
 static struct kf_holidays *holidays_2026(void)
 {
     struct kf_holidays *hol = kf_holidays_new();
-    char err[256] = "";
+    char err[256] = "", *text;
 
     cr_assert_not_null(hol);
-    cr_assert_eq(kf_holidays_load_file(hol, KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini", err,
-                                       sizeof(err)),
-                 0, "%s", err);
+    text = kf_test_read_file(KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini");
+    cr_assert_eq(kf_holidays_load_string(hol, text, "cn-2026.ini", err, sizeof(err)), 0, "%s", err);
+    free(text);
     return hol;
 }
 
@@ -992,4 +995,24 @@ Test(sla, incident_lifecycle_rules)
     cr_assert_str_eq(kf_inc_state_name(KF_INC_ON_SITE), "on_site");
     cr_assert_str_eq(kf_ev_name(KF_EV_BREACH), "breach");
     cr_assert_null(kf_ev_name(0));
+}
+
+/* docs/SLA.md: technicians act with kioskctl; kioskd's engine and the queueing store ask the
+ * same question of an action. */
+Test(sla, technicians_actions_and_what_they_need)
+{
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ACK), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ON_SITE), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_CLOSE), KF_SLA_NEEDS_WHO);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_RESOLVE), KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_NOTE), KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ATTRIBUTE),
+                 KF_SLA_NEEDS_WHO | KF_SLA_NEEDS_TEXT | KF_SLA_NEEDS_TO);
+    /* The engine's own events are not actions anyone may take. */
+    cr_assert_eq(kf_sla_action_needs(KF_EV_OPEN), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_REOPEN), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_RECOVER), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_OFF_SITE), 0u);
+    cr_assert_eq(kf_sla_action_needs(KF_EV_BREACH), 0u);
+    cr_assert_eq(kf_sla_action_needs(0), 0u);
 }

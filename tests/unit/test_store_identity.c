@@ -299,19 +299,19 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
     cr_assert_eq(kf_store_replace(st, "A-000106", "tech:wang", "board swapped", HOUR_MS, t0,
                                   server_sk, token, sizeof(token), id),
                  0);
-    cr_assert_eq(kf_store_audit_each(st, collect_cb, &c), 0);
+    cr_assert_eq(kf_store_audit_log_each(st, collect_cb, &c), 0);
     cr_assert_eq(c.n, 5);
     cr_assert_str_eq(c.actions[0], "token.issue");
     cr_assert_str_eq(c.actions[1], "device.enroll");
     cr_assert_str_eq(c.actions[2], "device.revoke");
     cr_assert_str_eq(c.actions[3], "asset.replace");
     cr_assert_str_eq(c.actions[4], "token.issue");
-    cr_assert_eq(kf_store_audit_verify(st, server_pk, &n, head, &bad, &what), 0);
+    cr_assert_eq(kf_store_audit_log_verify(st, server_pk, &n, head, &bad, &what), 0);
     cr_assert_eq(n, 5);
 
     /* Another key does not verify it. */
     crypto_sign_keypair(other_pk, other_sk);
-    cr_assert_eq(kf_store_audit_verify(st, other_pk, &n, head, &bad, &what), 1);
+    cr_assert_eq(kf_store_audit_log_verify(st, other_pk, &n, head, &bad, &what), 1);
     cr_assert_eq(bad, 1);
 
     /* The table refuses edits; an insider who drops the trigger is caught by the chain. */
@@ -325,7 +325,7 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
                               NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
-    cr_assert_eq(kf_store_audit_verify(st, server_pk, &n, head, &bad, &what), 1);
+    cr_assert_eq(kf_store_audit_log_verify(st, server_pk, &n, head, &bad, &what), 1);
     cr_assert_eq(bad, 3);
     cr_assert_not_null(strstr(what, "edited"));
 }

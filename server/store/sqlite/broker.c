@@ -20,8 +20,8 @@ const char *const kf__schema_broker[] = {
     NULL,
 };
 
-static int kf__broker_check(struct kf_store *st, const char *username, const char *role,
-                            const char *device_id, const char *verifier, int64_t expires_ms)
+static int broker_check(struct kf_store *st, const char *username, const char *role,
+                        const char *device_id, const char *verifier, int64_t expires_ms)
 {
     if (!username || !kf_device_id_valid(username)) {
         kf__store_seterr(st, "broker account: invalid username (1..%d of [A-Za-z0-9._-])",
@@ -75,7 +75,7 @@ int kf_store_broker_put(struct kf_store *st, const char *username, const char *r
     int r, own;
 
     st->errmsg[0] = '\0';
-    r = kf__broker_check(st, username, role, device_id, verifier, expires_ms);
+    r = broker_check(st, username, role, device_id, verifier, expires_ms);
     if (r < 0)
         return r;
     r = kf__store_txn_enter(st, &own);

@@ -38,7 +38,7 @@ struct kf__ckpt {
     uint64_t runs, failures;
 };
 
-static void *kf__ckpt_main(void *arg)
+static void *ckpt_main(void *arg)
 {
     struct kf__ckpt *c = arg;
 
@@ -68,7 +68,7 @@ static void *kf__ckpt_main(void *arg)
 }
 
 /* The writer's connection, after each commit (on the store thread). */
-static int kf__ckpt_wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+static int ckpt_wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
     struct kf__ckpt *c = ud;
 
@@ -110,7 +110,7 @@ int kf_store_checkpointer_start(struct kf_store *st)
     }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    r = -pthread_create(&c->thread, NULL, kf__ckpt_main, c);
+    r = -pthread_create(&c->thread, NULL, ckpt_main, c);
     if (r != 0) {
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);
@@ -120,7 +120,7 @@ int kf_store_checkpointer_start(struct kf_store *st)
     }
     st->ckpt = c;
     /* Replaces the automatic checkpoint (sqlite3_wal_autocheckpoint is a WAL hook too). */
-    sqlite3_wal_hook(st->db, kf__ckpt_wal_hook, c);
+    sqlite3_wal_hook(st->db, ckpt_wal_hook, c);
     return 0;
 }
 

@@ -1,6 +1,7 @@
-/* store_identity.c: enrollment tokens, enrollment, rotation, revocation, replacement and
- * the audit log (store_identity.h). These run a few times a day, not per frame: their
- * statements are prepared per call, which keeps the hot path's statement table small. */
+/* store/sqlite/identity.c: enrollment tokens, enrollment, rotation, revocation and
+ * replacement (store/identity.h), each with its audit entry (audit_log.c). These run a few times a
+ * day, not per frame: their statements are prepared per call, which keeps the hot path's statement
+ * table small. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,6 @@
 #include "store/identity.h"
 #include "store/sqlite/int.h"
 
-#define AUDIT_CTX "kioskfleet/audit/v1"
 /* How long an enrollment account outlives its token's use (see enroll()). */
 #define KF_ENROLL_ACCOUNT_LINGER_MS (10LL * 60 * 1000)
 
@@ -52,189 +52,9 @@ static int run(struct kf_store *st, sqlite3_stmt *s, const char *what)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : kf__store_sql_fail(st, rc, what);
 }
 
-static int text_ok(const char *s, size_t max)
+int kf__store_text_ok(const char *s, size_t max)
 {
     return s != NULL && s[0] != '\0' && strlen(s) <= max;
-}
-
-/* ---- audit log ---- */
-
-static void put_lp(crypto_generichash_state *h, const char *s)
-{
-    size_t n = strlen(s);
-    uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-
-    crypto_generichash_update(h, len, 4);
-    crypto_generichash_update(h, (const uint8_t *)s, n);
-}
-
-static void put_i64(crypto_generichash_state *h, int64_t v)
-{
-    uint8_t b[8];
-
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
-    crypto_generichash_update(h, b, 8);
-}
-
-static void audit_hash(const uint8_t prev[32], int64_t seq, int64_t at_ms, const char *actor,
-                       const char *action, const char *subject, const char *detail, uint8_t out[32])
-{
-    crypto_generichash_state h;
-
-    crypto_generichash_init(&h, NULL, 0, 32);
-    crypto_generichash_update(&h, (const uint8_t *)AUDIT_CTX, sizeof(AUDIT_CTX) - 1);
-    crypto_generichash_update(&h, prev, 32);
-    put_i64(&h, seq);
-    put_i64(&h, at_ms);
-    put_lp(&h, actor);
-    put_lp(&h, action);
-    put_lp(&h, subject);
-    put_lp(&h, detail);
-    crypto_generichash_final(&h, out, 32);
-}
-
-int kf_store_audit_append(struct kf_store *st, int64_t at_ms, const char *actor, const char *action,
-                          const char *subject, const char *detail, const uint8_t server_sk[64])
-{
-    uint8_t prev[32] = {0}, hash[32], sig[64];
-    sqlite3_stmt *s = NULL;
-    int64_t seq = 1;
-    int r, rc, own;
-
-    if (!text_ok(actor, KF_ACTOR_MAX) || !text_ok(action, 64) || !text_ok(subject, 128) ||
-        detail == NULL) {
-        kf__store_seterr(st, "audit: actor, action and subject are required");
-        return -EINVAL;
-    }
-    r = kf__store_txn_enter(st, &own);
-    if (r < 0)
-        return r;
-    r = kf__store_prep(st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &s);
-    if (r < 0)
-        goto out;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        seq = sqlite3_column_int64(s, 0) + 1;
-        if (sqlite3_column_bytes(s, 1) == 32)
-            memcpy(prev, sqlite3_column_blob(s, 1), 32);
-    } else if (rc != SQLITE_DONE) {
-        r = kf__store_sql_fail(st, rc, "audit head");
-    }
-    sqlite3_finalize(s);
-    if (r < 0)
-        goto out;
-    audit_hash(prev, seq, at_ms, actor, action, subject, detail, hash);
-    crypto_sign_detached(sig, NULL, hash, sizeof(hash), server_sk);
-    r = kf__store_prep(
-        st,
-        "INSERT INTO audit_log(seq, at_ms, actor, action, subject, detail, prev_hash,"
-        " hash, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        &s);
-    if (r < 0)
-        goto out;
-    sqlite3_bind_int64(s, 1, seq);
-    sqlite3_bind_int64(s, 2, at_ms);
-    sqlite3_bind_text(s, 3, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, detail, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 7, prev, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 8, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 9, sig, 64, SQLITE_STATIC);
-    r = run(st, s, "audit insert");
-out:
-    return kf__store_txn_leave(st, own, r);
-}
-
-static void col_blob(sqlite3_stmt *s, int i, uint8_t *out, size_t n)
-{
-    memset(out, 0, n);
-    if ((size_t)sqlite3_column_bytes(s, i) == n)
-        memcpy(out, sqlite3_column_blob(s, i), n);
-}
-
-int kf_store_audit_each(struct kf_store *st, kf_audit_cb cb, void *ud)
-{
-    sqlite3_stmt *s = NULL;
-    int r, rc;
-
-    r = kf__store_prep(st,
-                       "SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash, sig"
-                       " FROM audit_log ORDER BY seq",
-                       &s);
-    if (r < 0)
-        return r;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kf_audit_entry e;
-
-        e.seq = sqlite3_column_int64(s, 0);
-        e.at_ms = sqlite3_column_int64(s, 1);
-        e.actor = kf__store_col_text(s, 2);
-        e.action = kf__store_col_text(s, 3);
-        e.subject = kf__store_col_text(s, 4);
-        e.detail = kf__store_col_text(s, 5);
-        col_blob(s, 6, e.prev_hash, 32);
-        col_blob(s, 7, e.hash, 32);
-        col_blob(s, 8, e.sig, 64);
-        r = cb(&e, ud);
-        if (r != 0) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, "audit list");
-}
-
-struct verify_ctx {
-    const uint8_t *pk;
-    uint8_t prev[32];
-    int64_t n, bad_seq;
-    const char *what;
-};
-
-static int verify_one(const struct kf_audit_entry *e, void *ud)
-{
-    struct verify_ctx *v = ud;
-    uint8_t h[32];
-
-    if (e->seq != v->n + 1) {
-        v->what = "a gap in the sequence (an entry was removed)";
-    } else if (sodium_memcmp(e->prev_hash, v->prev, 32) != 0) {
-        v->what = "prev_hash does not match the previous entry's hash";
-    } else {
-        audit_hash(e->prev_hash, e->seq, e->at_ms, e->actor, e->action, e->subject, e->detail, h);
-        if (sodium_memcmp(h, e->hash, 32) != 0)
-            v->what = "the entry's fields do not match its hash (edited)";
-        else if (crypto_sign_verify_detached(e->sig, e->hash, 32, v->pk) != 0)
-            v->what = "the signature is not the server key's";
-    }
-    if (v->what != NULL) {
-        v->bad_seq = e->seq;
-        return 1;
-    }
-    memcpy(v->prev, e->hash, 32);
-    v->n++;
-    return 0;
-}
-
-int kf_store_audit_verify(struct kf_store *st, const uint8_t server_pk[32], int64_t *ret_n,
-                          uint8_t ret_head[32], int64_t *ret_bad_seq, const char **ret_what)
-{
-    struct verify_ctx v = {.pk = server_pk};
-    int r = kf_store_audit_each(st, verify_one, &v);
-
-    if (r < 0)
-        return r;
-    *ret_n = v.n;
-    memcpy(ret_head, v.prev, 32);
-    if (r == 1) {
-        *ret_bad_seq = v.bad_seq;
-        *ret_what = v.what;
-        return 1;
-    }
-    return 0;
 }
 
 /* Append an entry whose detail is the JSON object d (taken; NULL: out of memory). */
@@ -247,9 +67,16 @@ static int audit(struct kf_store *st, int64_t at_ms, const char *actor, const ch
     json_decref(d);
     if (text == NULL)
         return -ENOMEM;
-    r = kf_store_audit_append(st, at_ms, actor, action, subject, text, server_sk);
+    r = kf_store_audit_log_append(st, at_ms, actor, action, subject, text, server_sk);
     free(text);
     return r;
+}
+
+void kf__store_col_blob(sqlite3_stmt *s, int i, uint8_t *out, size_t n)
+{
+    memset(out, 0, n);
+    if ((size_t)sqlite3_column_bytes(s, i) == n)
+        memcpy(out, sqlite3_column_blob(s, i), n);
 }
 
 /* ---- tokens ---- */
@@ -309,7 +136,7 @@ static int asset_id_ok(const char *a)
 {
     char probe[KF_DEVICE_ID_MAX + 1];
 
-    if (!text_ok(a, KF_ASSET_ID_MAX) ||
+    if (!kf__store_text_ok(a, KF_ASSET_ID_MAX) ||
         !((a[0] >= 'A' && a[0] <= 'Z') || (a[0] >= 'a' && a[0] <= 'z') ||
           (a[0] >= '0' && a[0] <= '9')))
         return 0;
@@ -328,8 +155,8 @@ int kf_store_token_issue(struct kf_store *st, const struct kf_token_req *req, in
     int64_t expires = now_ms + req->ttl_ms;
     int r, own;
 
-    if (!asset_id_ok(req->asset_id) || !text_ok(req->actor, KF_ACTOR_MAX) ||
-        !text_ok(req->reason, KF_REASON_MAX) || req->ttl_ms < 1000 ||
+    if (!asset_id_ok(req->asset_id) || !kf__store_text_ok(req->actor, KF_ACTOR_MAX) ||
+        !kf__store_text_ok(req->reason, KF_REASON_MAX) || req->ttl_ms < 1000 ||
         req->ttl_ms > KF_TOKEN_TTL_MAX_MS || (req->lease_ref && strlen(req->lease_ref) > 64)) {
         kf__store_seterr(st,
                          "token: asset id ([A-Za-z0-9] then [A-Za-z0-9._-], at most %d),"
@@ -406,73 +233,17 @@ static int device_status(struct kf_store *st, const char *device_id, int *ret)
 
 /* ---- enrollment and rotation ---- */
 
-static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
-                  const uint8_t server_sk[64], struct kf_ident_result *ret)
+/* A valid, unused token: the asset's new device identity, its broker account, the token
+ * marked used (its enrollment account lingers a while) and the audit entry. */
+static int enroll_new(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
+                      const uint8_t server_sk[64], const char *asset, int kind, const char *zone,
+                      const char *lease, struct kf_ident_result *ret)
 {
-    char asset[KF_ASSET_ID_MAX + 1], used_dev[KF_DEVICE_ID_MAX + 1] = "";
-    char user[KF_DEVICE_ID_MAX + 1], zone[KF_ZONE_ID_MAX + 1], lease[65] = "";
-    uint8_t mac_key[32], used_pk[32];
-    int64_t expires, used_ms, n = 0;
-    int has_used_pk, kind, r, rc;
+    char user[KF_DEVICE_ID_MAX + 1];
     sqlite3_stmt *s = NULL;
     struct kf_device_reg reg;
-
-    r = kf__store_prep(st,
-                       "SELECT t.asset_id, t.mac_key, t.expires_ms, t.used_ms, t.device_id, t.pk,"
-                       " a.kind, a.zone_id, a.lease_ref FROM enroll_tokens t"
-                       " JOIN assets a ON a.asset_id = t.asset_id WHERE t.token_id = ?1",
-                       &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
-            return kf__store_sql_fail(st, rc, "token lookup");
-        ret->reason = KF_IDENT_TOKEN_UNKNOWN;
-        return 0;
-    }
-    kf__store_col_copy(asset, sizeof(asset), s, 0);
-    col_blob(s, 1, mac_key, 32);
-    expires = sqlite3_column_int64(s, 2);
-    used_ms = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 3);
-    kf__store_col_copy(used_dev, sizeof(used_dev), s, 4);
-    has_used_pk = sqlite3_column_bytes(s, 5) == 32;
-    col_blob(s, 5, used_pk, 32);
-    kind = sqlite3_column_int(s, 6);
-    kf__store_col_copy(zone, sizeof(zone), s, 7);
-    kf__store_col_copy(lease, sizeof(lease), s, 8);
-    sqlite3_finalize(s);
-
-    if (kf_ident_proof_check(mac_key, req) != 0) {
-        ret->reason = KF_IDENT_BAD_PROOF;
-    } else if (used_ms != 0) {
-        /* The device may not have heard the first answer: the same key gets it again. */
-        if (has_used_pk && sodium_memcmp(used_pk, req->pk, 32) == 0) {
-            snprintf(ret->device_id, sizeof(ret->device_id), "%s", used_dev);
-            ret->key_epoch = 1;
-            ret->reason = KF_IDENT_OK;
-        } else {
-            ret->reason = KF_IDENT_TOKEN_USED;
-        }
-    } else if (now_ms >= expires) {
-        ret->reason = KF_IDENT_TOKEN_EXPIRED;
-    } else {
-        ret->reason = KF_IDENT_OK;
-    }
-    sodium_memzero(mac_key, sizeof(mac_key));
-    if (ret->reason != KF_IDENT_OK || used_ms != 0) {
-        if (ret->reason != KF_IDENT_OK) {
-            r = kf__store_prep(
-                st, "UPDATE enroll_tokens SET refused = refused + 1 WHERE token_id = ?1", &s);
-            if (r < 0)
-                return r;
-            sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
-            return run(st, s, "token refused");
-        }
-        return 0;
-    }
+    int64_t n = 0;
+    int r, rc;
 
     /* The device id: "<asset>.<n>", n counting every identity the asset ever had. */
     r = kf__store_prep(st, "SELECT count(*) FROM devices WHERE asset_id = ?1", &s);
@@ -548,6 +319,76 @@ static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     return r;
 }
 
+static int enroll(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
+                  const uint8_t server_sk[64], struct kf_ident_result *ret)
+{
+    char asset[KF_ASSET_ID_MAX + 1], used_dev[KF_DEVICE_ID_MAX + 1] = "";
+    char zone[KF_ZONE_ID_MAX + 1], lease[65] = "";
+    uint8_t mac_key[32], used_pk[32];
+    int64_t expires, used_ms;
+    int has_used_pk, kind, r, rc;
+    sqlite3_stmt *s = NULL;
+
+    r = kf__store_prep(st,
+                       "SELECT t.asset_id, t.mac_key, t.expires_ms, t.used_ms, t.device_id, t.pk,"
+                       " a.kind, a.zone_id, a.lease_ref FROM enroll_tokens t"
+                       " JOIN assets a ON a.asset_id = t.asset_id WHERE t.token_id = ?1",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE)
+            return kf__store_sql_fail(st, rc, "token lookup");
+        ret->reason = KF_IDENT_TOKEN_UNKNOWN;
+        return 0;
+    }
+    kf__store_col_copy(asset, sizeof(asset), s, 0);
+    kf__store_col_blob(s, 1, mac_key, 32);
+    expires = sqlite3_column_int64(s, 2);
+    used_ms = sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 3);
+    kf__store_col_copy(used_dev, sizeof(used_dev), s, 4);
+    has_used_pk = sqlite3_column_bytes(s, 5) == 32;
+    kf__store_col_blob(s, 5, used_pk, 32);
+    kind = sqlite3_column_int(s, 6);
+    kf__store_col_copy(zone, sizeof(zone), s, 7);
+    kf__store_col_copy(lease, sizeof(lease), s, 8);
+    sqlite3_finalize(s);
+
+    if (kf_ident_proof_check(mac_key, req) != 0) {
+        ret->reason = KF_IDENT_BAD_PROOF;
+    } else if (used_ms != 0) {
+        /* The device may not have heard the first answer: the same key gets it again. */
+        if (has_used_pk && sodium_memcmp(used_pk, req->pk, 32) == 0) {
+            snprintf(ret->device_id, sizeof(ret->device_id), "%s", used_dev);
+            ret->key_epoch = 1;
+            ret->reason = KF_IDENT_OK;
+        } else {
+            ret->reason = KF_IDENT_TOKEN_USED;
+        }
+    } else if (now_ms >= expires) {
+        ret->reason = KF_IDENT_TOKEN_EXPIRED;
+    } else {
+        ret->reason = KF_IDENT_OK;
+    }
+    sodium_memzero(mac_key, sizeof(mac_key));
+    if (ret->reason != KF_IDENT_OK || used_ms != 0) {
+        if (ret->reason != KF_IDENT_OK) {
+            r = kf__store_prep(
+                st, "UPDATE enroll_tokens SET refused = refused + 1 WHERE token_id = ?1", &s);
+            if (r < 0)
+                return r;
+            sqlite3_bind_text(s, 1, req->token_id, -1, SQLITE_STATIC);
+            return run(st, s, "token refused");
+        }
+        return 0;
+    }
+
+    return enroll_new(st, req, now_ms, server_sk, asset, kind, zone, lease, ret);
+}
+
 static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
                   const uint8_t server_sk[64], struct kf_ident_result *ret)
 {
@@ -577,7 +418,7 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
             active_epoch = (int)e;
         if (e == req->new_epoch) {
             new_exists = 1;
-            col_blob(s, 2, new_pk, 32);
+            kf__store_col_blob(s, 2, new_pk, 32);
         }
     }
     sqlite3_finalize(s);
@@ -704,8 +545,8 @@ int kf_store_revoke(struct kf_store *st, const char *device_id, const char *acto
 {
     int r, own;
 
-    if (!kf_device_id_valid(device_id) || !text_ok(actor, KF_ACTOR_MAX) ||
-        !text_ok(reason, KF_REASON_MAX)) {
+    if (!kf_device_id_valid(device_id) || !kf__store_text_ok(actor, KF_ACTOR_MAX) ||
+        !kf__store_text_ok(reason, KF_REASON_MAX)) {
         kf__store_seterr(st, "revoke: a device id, who (--by) and why (--reason) are required");
         return -EINVAL;
     }
@@ -737,8 +578,8 @@ int kf_store_replace(struct kf_store *st, const char *asset_id, const char *acto
     sqlite3_stmt *s = NULL;
     int r, own;
 
-    if (!text_ok(asset_id, KF_ASSET_ID_MAX) || !text_ok(actor, KF_ACTOR_MAX) ||
-        !text_ok(reason, KF_REASON_MAX) || old == NULL) {
+    if (!kf__store_text_ok(asset_id, KF_ASSET_ID_MAX) || !kf__store_text_ok(actor, KF_ACTOR_MAX) ||
+        !kf__store_text_ok(reason, KF_REASON_MAX) || old == NULL) {
         json_decref(old);
         kf__store_seterr(st, "replace: an asset id, who (--by) and why (--reason) are required");
         return old == NULL ? -ENOMEM : -EINVAL;

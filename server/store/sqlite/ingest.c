@@ -1,7 +1,8 @@
-/* store_ingest.c: the group commit of store.h (kf_store_commit) and online expiry:
- * envelopes kept as evidence, records idempotent on (device, seq), usage_daily, latest
- * health/peripherals/faults, HELLO/STATE, high-water marks, reject counters, and the SLA's
- * facts history on each change of state (store_sla.c). */
+/* store/sqlite/ingest.c: the group commit of store/ingest.h (kf_store_commit) and online
+ * expiry: frames taken device by device, envelopes kept as evidence, records idempotent on
+ * (device, seq), latest health/peripherals/faults and the SLA's facts on each change of state
+ * (sla.c). The usage sums are in ingest_usage.c; HELLO, STATE, presence and the high-water
+ * mark in ingest_device.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -15,22 +16,13 @@
 #include <kf/record.h>
 #include <kf/time.h>
 
+#include "rules/usage.h"
 #include "store/ingest.h"
 #include "store/store.h"
-#include "rules/usage.h"
 #include "store/sqlite/int.h"
 #include "store/query.h"
 #include "store/sla.h"
 
-#define KF_CLOCK_AHEAD_MS KF_USAGE_AHEAD_MS
-#define KF_CLOCK_BEHIND_MS KF_USAGE_BEHIND_MS
-
-/* records.flags */
-#define KF_RECF_CLOCK_SUSPECT 0x1u   /* effective time implausible: replaced by receipt time */
-#define KF_RECF_CLOCK_CORRECTED 0x2u /* unsynced clock ahead of receipt: corrected */
-#define KF_RECF_CLOCK_SYNCED 0x4u    /* the frame carried a measured offset */
-
-/* What commit needs to know about a device, read once per frame. */
 /* v7: records in commit order. Keyed by (device, seq), every commit wrote into as many
  * places of the table as it had devices, and that scattered insert was the largest part of
  * the commit (BENCHMARKS.md, "The store alone"). Keyed by (envelope, seq), a commit appends: its
@@ -54,35 +46,7 @@ const char *const kf__schema_records[] = {
     NULL,
 };
 
-/* v8: usage_daily per device too, so that every usage figure, the per-device ones included,
- * comes from it, and records need no index on the day of their txns: that index was the
- * one part of a record's insert that did not append (BENCHMARKS.md, "The store alone"). A device
- * identity belongs to one asset for good, so the asset is not part of the key; the zone is
- * (an asset can move). Rebuilt from the txns, which usage_daily must equal (kioskctl
- * verify). */
-const char *const kf__schema_usage[] = {
-    "CREATE TABLE usage_daily_v8(day INTEGER NOT NULL, zone_id TEXT NOT NULL,"
-    " asset_id TEXT NOT NULL, device_id TEXT NOT NULL, item TEXT NOT NULL,"
-    " ok INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,"
-    " abandoned INTEGER NOT NULL DEFAULT 0, dur_ms_total INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(day, device_id, zone_id, item)) WITHOUT ROWID",
-    "INSERT INTO usage_daily_v8 SELECT day, zone_id, asset_id, device_id, item,"
-    " sum(outcome = 'ok'), sum(outcome = 'failed'), sum(outcome = 'abandoned'), sum(dur_ms)"
-    " FROM txns GROUP BY 1, 2, 3, 4, 5",
-    "DROP TABLE usage_daily",
-    "ALTER TABLE usage_daily_v8 RENAME TO usage_daily",
-    "DROP INDEX IF EXISTS records_txn_day", /* v7 no longer builds it only for v8 to drop */
-    NULL,
-};
-
-struct dev_row {
-    char asset_id[KF_ASSET_ID_MAX + 1];
-    char zone_id[KF_ZONE_ID_MAX + 1];
-    uint64_t acked_seq;
-    int online; /* as the commit has left it so far: presence facts only on a change */
-};
-
-static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *ret)
+static int dev_get(struct kf_store *st, const char *device_id, struct kf__store_dev *ret)
 {
     sqlite3_stmt *s = NULL;
     int r, rc;
@@ -107,115 +71,6 @@ static int dev_get(struct kf_store *st, const char *device_id, struct dev_row *r
     }
     kf__store_stmt_done(s);
     return r;
-}
-
-/* The offset applied to every record of a frame (docs/ARCHITECTURE.md "Clock"). */
-static int64_t frame_offset(const struct kf_ingest *in, unsigned *ret_flags)
-{
-    *ret_flags = 0;
-    if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) {
-        *ret_flags = KF_RECF_CLOCK_SYNCED;
-        return in->hdr.clock_offset_ms;
-    }
-    if (in->hdr.device_ms > in->recv_ms && in->hdr.device_ms - in->recv_ms > KF_CLOCK_AHEAD_MS) {
-        *ret_flags = KF_RECF_CLOCK_CORRECTED;
-        return in->recv_ms - in->hdr.device_ms;
-    }
-    return 0;
-}
-
-static int64_t effective_ms(int64_t ts, int64_t offset, int64_t recv_ms, unsigned *flags)
-{
-    int64_t eff;
-
-    if (__builtin_add_overflow(ts, offset, &eff) || eff < recv_ms - KF_CLOCK_BEHIND_MS ||
-        eff > recv_ms + KF_CLOCK_AHEAD_MS) {
-        *flags |= KF_RECF_CLOCK_SUSPECT;
-        return recv_ms;
-    }
-    return eff;
-}
-
-/* The commit's usage, summed per device before it is written: usage_daily gets one row per
- * (device, day, item) the commit touched, not one per transaction, and all of them in a few
- * multi-row upserts at the end of the commit. */
-struct usage_row {
-    int32_t day;
-    const char *device_id; /* the frame's, valid until the commit ends */
-    char asset_id[KF_ASSET_ID_MAX + 1];
-    char zone_id[KF_ZONE_ID_MAX + 1];
-    char item[KF_ITEM_CODE_MAX + 1];
-    int64_t ok, failed, abandoned, dur_ms;
-};
-
-struct usage_acc {
-    size_t n, cap;
-    size_t dev_first; /* the current device's first row */
-    struct usage_row *rows;
-};
-
-static int usage_add(struct usage_acc *acc, const char *device_id, const struct dev_row *dev,
-                     const struct kf_rec_txn *t, int32_t day)
-{
-    struct usage_row *u = NULL;
-
-    for (size_t i = acc->n; i-- > acc->dev_first;) {
-        if (acc->rows[i].day == day && strcmp(acc->rows[i].item, t->item) == 0) {
-            u = &acc->rows[i];
-            break;
-        }
-    }
-    if (!u) {
-        if (acc->n == acc->cap) {
-            size_t cap = acc->cap ? 2 * acc->cap : 256;
-            struct usage_row *rows = realloc(acc->rows, cap * sizeof(*rows));
-            if (!rows)
-                return -ENOMEM;
-            acc->rows = rows;
-            acc->cap = cap;
-        }
-        u = &acc->rows[acc->n++];
-        memset(u, 0, sizeof(*u));
-        u->day = day;
-        u->device_id = device_id;
-        memcpy(u->asset_id, dev->asset_id, sizeof(u->asset_id));
-        memcpy(u->zone_id, dev->zone_id, sizeof(u->zone_id));
-        snprintf(u->item, sizeof(u->item), "%s", t->item);
-    }
-    u->ok += t->outcome == KF_OUTCOME_OK;
-    u->failed += t->outcome == KF_OUTCOME_FAILED;
-    u->abandoned += t->outcome == KF_OUTCOME_ABANDONED;
-    u->dur_ms += t->dur_ms;
-    return 0;
-}
-
-static int usage_flush(struct kf_store *st, struct usage_acc *acc)
-{
-    struct kf__multi m;
-
-    kf__multi_start(&m, MT_USAGE, acc->n);
-    for (size_t i = 0; i < acc->n; i++) {
-        const struct usage_row *u = &acc->rows[i];
-        sqlite3_stmt *s = NULL;
-        int off, r = kf__multi_row(st, &m, &s, &off);
-
-        if (r < 0)
-            return r;
-        sqlite3_bind_int(s, off + 1, u->day);
-        sqlite3_bind_text(s, off + 2, u->zone_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, off + 3, u->asset_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, off + 4, u->device_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, off + 5, u->item, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, off + 6, u->ok);
-        sqlite3_bind_int64(s, off + 7, u->failed);
-        sqlite3_bind_int64(s, off + 8, u->abandoned);
-        sqlite3_bind_int64(s, off + 9, u->dur_ms);
-        r = kf__multi_next(st, &m, "usage_daily");
-        if (r < 0)
-            return r;
-    }
-    acc->n = acc->dev_first = 0;
-    return 0;
 }
 
 static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
@@ -406,11 +261,72 @@ static int covered(struct kf_store *st, const char *device_id, uint64_t acked, i
  * look behind the mark for what is held (covered): set by commit_device for every frame of
  * a device whose group has a frame reaching below the mark (this one included), and for a
  * replayed quarantine row. */
-static int commit_records(struct kf_store *st, const struct kf_ingest *in,
-                          const struct dev_row *dev, int wide, uint64_t health_seq, int64_t now,
-                          struct usage_acc *usage, struct kf_commit_out *out)
+/* A new record's row in the frame's multi-row INSERT (its parameters start after off); a
+ * txn's columns too, and *ret_day, the local day it counts in. */
+static int bind_record(struct kf_store *st, sqlite3_stmt *s, int off, const struct kf_ingest *in,
+                       const struct kf__store_dev *dev, int64_t env_id, uint64_t seq,
+                       const struct kf_record *rec, int64_t eff, unsigned flags, int32_t *ret_day)
+{
+    const char *outcome;
+
+    sqlite3_bind_text(s, off + 1, in->hdr.device_id, -1, SQLITE_STATIC);
+    kf__store_bind_u64(s, off + 2, seq);
+    sqlite3_bind_int64(s, off + 3, env_id);
+    sqlite3_bind_int(s, off + 4, rec->type);
+    sqlite3_bind_int64(s, off + 5, rec->ts_ms);
+    sqlite3_bind_int64(s, off + 6, eff);
+    sqlite3_bind_int64(s, off + 7, in->recv_ms);
+    sqlite3_bind_int(s, off + 8, (int)flags);
+    if (rec->type != KF_REC_TXN)
+        return 0;
+    outcome = kf_outcome_name(rec->u.txn.outcome);
+    if (!outcome) {
+        kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
+                         (unsigned long long)seq, rec->u.txn.outcome);
+        return -EINVAL;
+    }
+    *ret_day = kf_usage_day(eff);
+    sqlite3_bind_text(s, off + 9, dev->asset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 10, dev->zone_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 11, rec->u.txn.item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 12, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, off + 13, rec->u.txn.dur_ms);
+    sqlite3_bind_int(s, off + 14, *ret_day);
+    return 0;
+}
+
+/* What a new record changes besides its own row: the commit's usage sums, the latest health
+ * (only the commit's newest sample, health_seq), peripherals, faults and maintenance, with
+ * their SLA facts. */
+static int apply_record(struct kf_store *st, const struct kf_ingest *in,
+                        const struct kf__store_dev *dev, uint64_t seq, const struct kf_record *rec,
+                        int64_t eff, int32_t day, uint64_t health_seq,
+                        struct kf__store_usage *usage)
 {
     const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
+
+    switch (rec->type) {
+    case KF_REC_TXN:
+        return kf__store_usage_add(usage, in->hdr.device_id, dev, &rec->u.txn, day);
+    case KF_REC_HEALTH:
+        return seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
+    case KF_REC_PERIPH:
+        return apply_periph(st, in, &src, seq, &rec->u.periph, eff);
+    case KF_REC_FAULT:
+        return apply_fault(st, in, &src, seq, &rec->u.fault, eff);
+    case KF_REC_MAINT:
+        return kf__sla_maint(st, &src, seq, &rec->u.maint, eff);
+    default:
+        kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
+                         (unsigned long long)seq, rec->type);
+        return -EINVAL;
+    }
+}
+
+static int commit_records(struct kf_store *st, const struct kf_ingest *in,
+                          const struct kf__store_dev *dev, int wide, uint64_t health_seq,
+                          int64_t now, struct kf__store_usage *usage, struct kf_commit_out *out)
+{
     uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS];
     uint32_t nhave = 0;
     unsigned fflags;
@@ -440,7 +356,8 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
     r = insert_envelope(st, in, now, &env_id);
     if (r < 0)
         return r;
-    offset = frame_offset(in, &fflags);
+    offset = kf_usage_offset((in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) != 0, in->hdr.clock_offset_ms,
+                             in->hdr.device_ms, in->recv_ms, &fflags);
     for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
         nhave += (uint32_t)__builtin_popcountll(have[w]);
     /* The frame's new records in one statement (or a few, for a long frame). */
@@ -457,57 +374,14 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             out->duplicates++;
             continue;
         }
-        eff = effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+        eff = kf_usage_effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
         r = kf__multi_row(st, &m, &s, &off);
+        if (r == 0)
+            r = bind_record(st, s, off, in, dev, env_id, seq, rec, eff, flags, &day);
         if (r < 0)
             break;
-        sqlite3_bind_text(s, off + 1, in->hdr.device_id, -1, SQLITE_STATIC);
-        kf__store_bind_u64(s, off + 2, seq);
-        sqlite3_bind_int64(s, off + 3, env_id);
-        sqlite3_bind_int(s, off + 4, rec->type);
-        sqlite3_bind_int64(s, off + 5, rec->ts_ms);
-        sqlite3_bind_int64(s, off + 6, eff);
-        sqlite3_bind_int64(s, off + 7, in->recv_ms);
-        sqlite3_bind_int(s, off + 8, (int)flags);
-        if (rec->type == KF_REC_TXN) {
-            const char *outcome = kf_outcome_name(rec->u.txn.outcome);
-
-            if (!outcome) {
-                kf__store_seterr(st, "commit: %s seq %llu: bad outcome %u", in->hdr.device_id,
-                                 (unsigned long long)seq, rec->u.txn.outcome);
-                r = -EINVAL;
-                break;
-            }
-            day = kf_local_day(eff);
-            sqlite3_bind_text(s, off + 9, dev->asset_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, off + 10, dev->zone_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, off + 11, rec->u.txn.item, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, off + 12, outcome, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, off + 13, rec->u.txn.dur_ms);
-            sqlite3_bind_int(s, off + 14, day);
-        }
         out->inserted++;
-        switch (rec->type) {
-        case KF_REC_TXN:
-            r = usage_add(usage, in->hdr.device_id, dev, &rec->u.txn, day);
-            break;
-        case KF_REC_HEALTH:
-            r = seq == health_seq ? apply_health(st, in, seq, &rec->u.health, eff) : 0;
-            break;
-        case KF_REC_PERIPH:
-            r = apply_periph(st, in, &src, seq, &rec->u.periph, eff);
-            break;
-        case KF_REC_FAULT:
-            r = apply_fault(st, in, &src, seq, &rec->u.fault, eff);
-            break;
-        case KF_REC_MAINT:
-            r = kf__sla_maint(st, &src, seq, &rec->u.maint, eff);
-            break;
-        default:
-            kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
-                             (unsigned long long)seq, rec->type);
-            r = -EINVAL;
-        }
+        r = apply_record(st, in, dev, seq, rec, eff, day, health_seq, usage);
         if (r == 0)
             r = kf__multi_next(st, &m, "insert record");
         if (r < 0)
@@ -528,277 +402,6 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         return kf__store_stmt_run(st, s, "delete envelope");
     }
     return 0;
-}
-
-static int commit_hello(struct kf_store *st, const struct kf_ingest *in)
-{
-    json_t *root, *v;
-    json_error_t jerr;
-    sqlite3_stmt *s = NULL;
-    int r;
-
-    if (!in->body_json)
-        return 0;
-    /* Verified bytes from a registered device, but still only advisory: a body we cannot
-     * read leaves agent/boot_id as they were rather than failing the group commit. */
-    root = json_loads(in->body_json, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return 0;
-    }
-    r = kf__store_stmt(st, ST_DEV_HELLO, &s);
-    if (r < 0)
-        goto out_decref;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    v = json_object_get(root, "agent");
-    if (json_is_string(v))
-        sqlite3_bind_text(s, 2, json_string_value(v), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 2);
-    v = json_object_get(root, "boot_id");
-    if (json_is_string(v))
-        sqlite3_bind_text(s, 3, json_string_value(v), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 3);
-    v = json_object_get(root, "health_dropped");
-    if (json_is_integer(v) && json_integer_value(v) >= 0)
-        sqlite3_bind_int64(s, 4, json_integer_value(v));
-    else
-        sqlite3_bind_null(s, 4);
-    r = kf__store_stmt_run(st, s, "hello");
-out_decref:
-    json_decref(root);
-    return r;
-}
-
-static int commit_state(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
-{
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
-    json_t *root, *v;
-    json_error_t jerr;
-    const char *state;
-    sqlite3_stmt *s = NULL;
-    int online, r;
-
-    if (!in->body_json)
-        return 0;
-    root = json_loads(in->body_json, JSON_REJECT_DUPLICATES, &jerr);
-    v = json_object_get(root, "state");
-    state = json_is_string(v) ? json_string_value(v) : "";
-    if (strcmp(state, "online") == 0) {
-        online = 1;
-    } else if (strcmp(state, "offline") == 0) {
-        online = 0;
-    } else {
-        json_decref(root);
-        return 0; /* advisory, as for HELLO */
-    }
-    json_decref(root);
-    r = kf__store_stmt(st, ST_DEV_STATE, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, online);
-    sqlite3_bind_int64(s, 3, in->recv_ms);
-    /* STATEs apply in device-time order; a clock far ahead must not freeze that order for
-     * good, so no STATE counts as later than its receipt (+5 min of tolerated skew). */
-    sqlite3_bind_int64(s, 4,
-                       in->hdr.device_ms < in->recv_ms + KF_CLOCK_AHEAD_MS
-                           ? in->hdr.device_ms
-                           : in->recv_ms + KF_CLOCK_AHEAD_MS);
-    r = kf__store_stmt_run(st, s, "state");
-    if (r < 0 || sqlite3_changes(st->db) != 1 || online == dev->online)
-        return r;
-    /* Applied and a change: "offline" is the broker publishing the will; either way the
-     * fact is dated at receipt (the will was sealed at connect time). */
-    dev->online = online;
-    return kf__sla_presence(st, &src, online, online ? KF_SRC_CONNECT : KF_SRC_WILL);
-}
-
-/* The device's row after a frame (or a group's summary of frames, commit_device): last
- * seen, online, clock offset and, when acked is not NULL, its new high-water mark. */
-static int seen_update(struct kf_store *st, const struct kf_ingest *in, const uint64_t *acked)
-{
-    sqlite3_stmt *s = NULL;
-    int r = kf__store_stmt(st, ST_DEV_SEEN, &s);
-
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, in->recv_ms);
-    sqlite3_bind_int(s, 3, in->hdr.kind == KF_MSG_RECORDS || in->hdr.kind == KF_MSG_HELLO);
-    if (in->hdr.flags & KF_ENV_F_CLOCK_SYNCED)
-        sqlite3_bind_int64(s, 4, in->hdr.clock_offset_ms);
-    else
-        sqlite3_bind_null(s, 4);
-    if (acked)
-        kf__store_bind_u64(s, 5, *acked);
-    else
-        sqlite3_bind_null(s, 5);
-    return kf__store_stmt_run(st, s, "device seen");
-}
-
-/* The SLA's presence fact when a frame proves an offline device connected. */
-static int seen_fact(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
-{
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
-
-    if (dev->online || (in->hdr.kind != KF_MSG_RECORDS && in->hdr.kind != KF_MSG_HELLO))
-        return 0;
-    dev->online = 1;
-    return kf__sla_presence(st, &src, 1, KF_SRC_CONNECT);
-}
-
-static int commit_seen(struct kf_store *st, const struct kf_ingest *in, struct dev_row *dev)
-{
-    int r = seen_update(st, in, NULL);
-
-    return r < 0 ? r : seen_fact(st, in, dev);
-}
-
-/* Walk the envelopes that start after the mark, in order, while each starts within what is
- * covered: every frame committed in sequence since the last walk, in one index range.
- * Envelopes are sorted by start, so the first one past a hole ends the walk. */
-static int hwm_walk(struct kf_store *st, const char *device_id, uint64_t *acked)
-{
-    sqlite3_stmt *s = NULL;
-    int r, rc;
-
-    r = kf__store_stmt(st, ST_HWM_WALK, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    kf__store_bind_u64(s, 2, *acked + 1);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        uint64_t first = (uint64_t)sqlite3_column_int64(s, 0);
-        uint64_t count = (uint64_t)sqlite3_column_int64(s, 1);
-
-        if (first > *acked + 1) {
-            rc = SQLITE_DONE;
-            break;
-        }
-        if (count > 0 && first + count - 1 > *acked)
-            *acked = first + count - 1;
-    }
-    if (rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "hwm walk");
-    kf__store_stmt_done(s);
-    return r;
-}
-
-/* Where the walk stopped: the end of a stored envelope (ST_HWM_NEXT) or held quarantine
- * row (ST_HWM_QUARANTINE) starting in [lo, from]; 0 when there is none. */
-static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id, uint64_t lo,
-                     uint64_t from, uint64_t *ret_end)
-{
-    sqlite3_stmt *s = NULL;
-    int r, rc;
-
-    r = kf__store_stmt(st, id, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    kf__store_bind_u64(s, 2, lo);
-    kf__store_bind_u64(s, 3, from);
-    *ret_end = 0;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-        *ret_end = (uint64_t)sqlite3_column_int64(s, 0);
-    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        r = kf__store_sql_fail(st, rc, "hwm");
-    kf__store_stmt_done(s);
-    return r;
-}
-
-/* Where the device's HWM moves over stored envelopes contiguous with it (not written: the
- * callers write it, kf__store_advance_hwm or commit_device with the device's row). Agents send
- * batches that start right after the mark, so the walk finds them all. When the mark stops, no
- * stored envelope that starts at or before it ends past it; the only frames that can break
- * that are stored over the mark later, and the caller says so (overlap), or a jump of the
- * mark itself: then a second probe looks behind the mark, where such a frame starts at most
- * KF_ENV_MAX_RECORDS - 1 before it (a range of up to that many index entries, hence not on every
- * commit). A held quarantine row counts as stored (store_quarantine.h): probed wherever the walk
- * stops, on an index that is empty in normal operation. */
-static int find_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
-                    uint64_t *ret)
-{
-    int r;
-
-    for (;;) {
-        uint64_t lo, end = 0;
-
-        r = hwm_walk(st, device_id, &acked);
-        if (r < 0)
-            return r;
-        lo = kf__env_reach_lo(acked + 1);
-        if (overlap)
-            r = hwm_probe(st, device_id, ST_HWM_NEXT, lo, acked + 1, &end);
-        if (r == 0 && end <= acked)
-            r = hwm_probe(st, device_id, ST_HWM_QUARANTINE, lo, acked + 1, &end);
-        if (r < 0)
-            return r;
-        if (end <= acked)
-            break;
-        /* A jump (over a held quarantine row, or an envelope stored over the mark) can land
-         * inside an envelope that starts before the new mark and ends past it: from here on
-         * the walk must look behind the mark too, or the mark stops inside it and a resend
-         * of its tail is taken for new records. */
-        acked = end;
-        overlap = 1;
-    }
-    *ret = acked;
-    return 0;
-}
-
-static int set_acked(struct kf_store *st, const char *device_id, uint64_t acked)
-{
-    sqlite3_stmt *s = NULL;
-    int r = kf__store_stmt(st, ST_DEV_ACKED, &s);
-
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-    kf__store_bind_u64(s, 2, acked);
-    return kf__store_stmt_run(st, s, "set acked_seq");
-}
-
-int kf__store_advance_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
-                          uint64_t *ret)
-{
-    int r = find_hwm(st, device_id, acked, overlap, ret);
-
-    if (r < 0 || *ret == acked)
-        return r;
-    return set_acked(st, device_id, *ret);
-}
-
-/* A HELLO says the device was acknowledged up to seq - 1. The server only ever acknowledges
- * what it committed, so a mark past ours means the store lost records (restored from a
- * backup): record the gap for the operator and move past it, or the device would resend
- * into a hole forever and its outbox would fill. */
-static int commit_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
-                      struct kf_commit_out *out)
-{
-    uint64_t device_acked = in->hdr.seq > 0 ? in->hdr.seq - 1 : 0;
-    sqlite3_stmt *s = NULL;
-    int r;
-
-    if (device_acked <= out->acked_seq || device_acked > (uint64_t)INT64_MAX)
-        return 0;
-    r = kf__store_stmt(st, ST_GAP_INSERT, &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(s, 1, in->hdr.device_id, -1, SQLITE_STATIC);
-    kf__store_bind_u64(s, 2, out->acked_seq + 1);
-    kf__store_bind_u64(s, 3, device_acked);
-    sqlite3_bind_int64(s, 4, now);
-    r = kf__store_stmt_run(st, s, "seq gap");
-    if (r < 0)
-        return r;
-    out->gap_first = out->acked_seq + 1;
-    out->gap_last = device_acked;
-    /* The caller writes the mark (commit_device). */
-    return find_hwm(st, in->hdr.device_id, device_acked, 1, &out->acked_seq);
 }
 
 /* Frames of one device are processed together (in arrival order), so the per-device work
@@ -833,13 +436,13 @@ static int order_cmp(const void *a, const void *b)
 }
 
 static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
-                         const struct order *ord, size_t m, int64_t now, struct usage_acc *usage,
-                         struct kf_commit_out *tmp)
+                         const struct order *ord, size_t m, int64_t now,
+                         struct kf__store_usage *usage, struct kf_commit_out *tmp)
 {
     const char *device_id = ord[0].device_id;
     const struct kf_ingest *last_synced = NULL;
     struct kf_ingest seen = {0};
-    struct dev_row dev;
+    struct kf__store_dev dev;
     uint64_t hwm, health_seq = 0;
     size_t live = 0;
     int has_state = 0, overlap = 0, r;
@@ -886,7 +489,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     /* The group's presence fact now, before its records' facts; the row is written at
      * the end, with the new mark: one write of the device's row per commit. */
     if (live > 0 && !has_state) {
-        r = seen_fact(st, &seen, &dev);
+        r = kf__store_seen_fact(st, &seen, &dev);
         if (r < 0)
             return r;
     }
@@ -894,7 +497,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         const struct kf_ingest *in = items[ord[k].index];
 
         if (has_state && in->quarantine_id == 0) {
-            r = commit_seen(st, in, &dev);
+            r = kf__store_seen(st, in, &dev);
             if (r < 0)
                 return r;
         }
@@ -904,10 +507,10 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
                                usage, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
-            r = commit_hello(st, in);
+            r = kf__store_hello(st, in);
             break;
         case KF_MSG_STATE:
-            r = commit_state(st, in, &dev);
+            r = kf__store_state(st, in, &dev);
             break;
         default:
             r = 0; /* ACK/COMMAND never come from devices (only last_seen is noted), and a
@@ -919,7 +522,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
             return r;
     }
     /* Frames may have come in any order: advance over everything stored, once. */
-    r = find_hwm(st, device_id, dev.acked_seq, overlap, &hwm);
+    r = kf__store_find_hwm(st, device_id, dev.acked_seq, overlap, &hwm);
     if (r < 0)
         return r;
     for (size_t k = 0; k < m; k++) {
@@ -928,16 +531,16 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         o->acked_seq = hwm;
         if (items[ord[k].index]->hdr.kind == KF_MSG_HELLO &&
             items[ord[k].index]->quarantine_id == 0) {
-            r = commit_gap(st, items[ord[k].index], now, o);
+            r = kf__store_gap(st, items[ord[k].index], now, o);
             if (r < 0)
                 return r;
             hwm = o->acked_seq;
         }
     }
     if (live > 0 && !has_state)
-        r = seen_update(st, &seen, &hwm);
+        r = kf__store_seen_update(st, &seen, &hwm);
     else if (hwm != dev.acked_seq)
-        r = set_acked(st, device_id, hwm);
+        r = kf__store_set_acked(st, device_id, hwm);
     if (r < 0)
         return r;
     for (size_t k = 0; k < m; k++)
@@ -950,7 +553,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
 {
     struct kf_commit_out *tmp = NULL;
     struct order *ord = NULL;
-    struct usage_acc usage = {0};
+    struct kf__store_usage usage = {0};
     int64_t now = kf_now_ms();
     int r;
 
@@ -981,7 +584,7 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
             goto out_rollback;
         g += m;
     }
-    r = usage_flush(st, &usage);
+    r = kf__store_usage_flush(st, &usage);
     if (r < 0)
         goto out_rollback;
     if (reject_delta) {

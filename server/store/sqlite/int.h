@@ -1,14 +1,17 @@
-/* store_int.h: inside the store module only (store.c, store_ingest.c, store_fixtures.c,
- * store_query.c, store_sla*.c): the connection, its prepared-statement cache and the helpers they
- * share. Nothing outside server/store*.c includes this. Same threading rule as store.h. */
+/* store/sqlite/int.h: inside the SQLite store only (the files of store/sqlite/): the
+ * connection, its prepared-statement cache and the helpers they share. Nothing outside
+ * store/sqlite/ includes this. Same threading rule as store/store.h. */
 #ifndef KF_SERVER_STORE_INT_H
 #define KF_SERVER_STORE_INT_H
 
 #include <sqlite3.h>
 
+#include <kf/record.h>
+
+#include "store/ingest.h"
 #include "store/store.h"
 
-/* Ids of the statements kept prepared (their SQL: stmt_sql in store.c). */
+/* Ids of the statements kept prepared (their SQL: stmt_sql in stmt.c). */
 enum kf_stmt {
     ST_BEGIN,
     ST_COMMIT,
@@ -193,9 +196,63 @@ int kf__store_exec_one(struct kf_store *st, enum kf_stmt id);
 /* 1 if the single-text-parameter lookup id finds a row, 0 if not, or -errno. */
 int kf__store_exists(struct kf_store *st, enum kf_stmt id, const char *key);
 
+/* The schema (schema.c): kf__store_migrate brings a writable database to this program's
+ * version in one transaction; kf__store_schema_check says whether a read-only one is at it
+ * (0, -ENOENT: no schema, -EPROTONOSUPPORT: another version). kf__store_exec_sql runs one
+ * statement (or a PRAGMA) outside the cache. */
+int kf__store_migrate(struct kf_store *st);
+int kf__store_schema_check(struct kf_store *st);
+int kf__store_exec_sql(struct kf_store *st, const char *sql);
+
 /* Open our own transaction unless the caller already holds one (*ret_own says which);
  * kf__store_txn_leave commits it (r == 0) or rolls it back, and returns the outcome. */
 int kf__store_txn_enter(struct kf_store *st, int *ret_own);
 int kf__store_txn_leave(struct kf_store *st, int own, int r);
+
+/* ---- The group commit, shared by ingest.c, ingest_usage.c and ingest_device.c ---------- */
+
+/* What commit needs to know about a device, read once per device and commit. */
+struct kf__store_dev {
+    char asset_id[KF_ASSET_ID_MAX + 1];
+    char zone_id[KF_ZONE_ID_MAX + 1];
+    uint64_t acked_seq;
+    int online; /* as the commit has left it so far: presence facts only on a change */
+};
+
+/* The commit's usage rows (ingest_usage.c), one per (device, day, zone, item). */
+struct kf__store_usage_row;
+struct kf__store_usage {
+    size_t n, cap;
+    size_t dev_first; /* the current device's first row */
+    struct kf__store_usage_row *rows;
+};
+/* The commit's usage sums (ingest_usage.c): add a new txn of the device whose rows start at
+ * dev_first; write them all at the commit's end. */
+int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
+                        const struct kf__store_dev *dev, const struct kf_rec_txn *t, int32_t day);
+int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc);
+
+/* The device's row (ingest_device.c). HELLO's advisory fields; an applied STATE (and its
+ * presence fact on a change); last seen, online, clock offset and, when acked is not NULL,
+ * the new mark (kf__store_seen_update); the presence fact of a frame that proves an offline
+ * device connected (kf__store_seen_fact); both for one frame (kf__store_seen). */
+int kf__store_hello(struct kf_store *st, const struct kf_ingest *in);
+int kf__store_state(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev);
+int kf__store_seen_update(struct kf_store *st, const struct kf_ingest *in, const uint64_t *acked);
+int kf__store_seen_fact(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev);
+int kf__store_seen(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev);
+/* Where the mark moves over stored envelopes contiguous with acked (not written); write it;
+ * record the gap a HELLO acknowledged past the store reveals, and move out->acked_seq past
+ * it. */
+int kf__store_find_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
+                       uint64_t *ret);
+int kf__store_set_acked(struct kf_store *st, const char *device_id, uint64_t acked);
+int kf__store_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
+                  struct kf_commit_out *out);
+
+/* Shared by identity.c and audit_log.c: a non-empty text of at most max bytes; a BLOB column
+ * of exactly n bytes into out (zeros otherwise). */
+int kf__store_text_ok(const char *s, size_t max);
+void kf__store_col_blob(sqlite3_stmt *s, int i, uint8_t *out, size_t n);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include <kf/err.h>
 
+#include "rules/usage.h"
 #include "store/sqlite/int.h"
 #include "store/sla.h"
 
@@ -165,13 +166,6 @@ static int fact_insert(struct kf_store *st, const struct kf__sla_src *src,
     return r;
 }
 
-/* A record's fact counts at its effective time, but never after its receipt: a clock ahead
- * (up to the 5 minutes ingest tolerates) must not date a fault in the future. */
-static int64_t record_at(const struct kf__sla_src *src, int64_t eff_ms)
-{
-    return eff_ms < src->recv_ms ? eff_ms : src->recv_ms;
-}
-
 int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int online, int how)
 {
     struct fact_cols c = {.kind = "presence", .at_ms = src->recv_ms, .value = online != 0};
@@ -184,7 +178,8 @@ int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t 
                    const struct kf_rec_periph *p, int64_t eff_ms)
 {
     const char *pname = kf_periph_name(p->periph), *sname = kf_pstate_name(p->state);
-    struct fact_cols c = {.kind = "periph", .at_ms = record_at(src, eff_ms), .seq = seq};
+    struct fact_cols c = {
+        .kind = "periph", .at_ms = kf_usage_fact_ms(eff_ms, src->recv_ms), .seq = seq};
     sqlite3_stmt *s = NULL;
     int r, rc, changed = 1;
 
@@ -217,7 +212,8 @@ int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
 {
     const char *sev = kf_severity_name(f->sev);
     const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
-    struct fact_cols c = {.kind = "fault", .at_ms = record_at(src, eff_ms), .seq = seq};
+    struct fact_cols c = {
+        .kind = "fault", .at_ms = kf_usage_fact_ms(eff_ms, src->recv_ms), .seq = seq};
     sqlite3_stmt *s = NULL;
     int r, rc, changed = f->raise != 0; /* no state yet: only a raise is news */
 
@@ -252,7 +248,8 @@ int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
 int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
                   const struct kf_rec_maint *m, int64_t eff_ms)
 {
-    struct fact_cols c = {.kind = "maint", .at_ms = record_at(src, eff_ms), .seq = seq};
+    struct fact_cols c = {
+        .kind = "maint", .at_ms = kf_usage_fact_ms(eff_ms, src->recv_ms), .seq = seq};
     sqlite3_stmt *s = NULL;
     int r, rc, changed = m->on != 0;
 

@@ -14,6 +14,7 @@
 
 #include <kf/err.h>
 
+#include "rules/sla.h"
 #include "store/sqlite/int.h"
 #include "store/sla.h"
 
@@ -286,7 +287,7 @@ int kf_store_sla_calendar_put(struct kf_store *st, int year, const char *text, c
 #define KF__YEAR_FIRST 2000 /* calendar files are stored for years in this range */
 #define KF__YEAR_LAST 2099
 
-static int kf__read_text(const char *path, char **ret)
+static int read_text(const char *path, char **ret)
 {
     FILE *f = fopen(path, "re");
     char *buf;
@@ -310,7 +311,7 @@ static int kf__read_text(const char *path, char **ret)
     return 0;
 }
 
-static int kf__is_ini(const struct dirent *d)
+static int is_ini(const struct dirent *d)
 {
     size_t n = strlen(d->d_name);
 
@@ -322,7 +323,7 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *hol, cons
                               int64_t now_ms, char *err, size_t cap)
 {
     struct dirent **names = NULL;
-    int n = scandir(dir, &names, kf__is_ini, alphasort), r = 0;
+    int n = scandir(dir, &names, is_ini, alphasort), r = 0;
 
     if (n < 0) {
         snprintf(err, cap, "sla.calendar_dir %s: %s", dir, strerror(errno));
@@ -335,7 +336,7 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *hol, cons
         if (r == 0 &&
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >= sizeof(path))
             r = -ENAMETOOLONG;
-        if (r == 0 && (r = kf__read_text(path, &text)) < 0)
+        if (r == 0 && (r = read_text(path, &text)) < 0)
             snprintf(err, cap, "%s: %s", path, kf_strerror(r));
         if (r == 0) {
             /* The file's year: the one it made covered (a file holds exactly one year). */
@@ -443,30 +444,21 @@ static int kind_parse(const char *s)
 
 int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id)
 {
-    int needs_text =
-        a->kind == KF_EV_RESOLVE || a->kind == KF_EV_NOTE || a->kind == KF_EV_ATTRIBUTE;
+    unsigned needs = kf_sla_action_needs(a->kind);
     sqlite3_stmt *s = NULL;
     int r, rc;
 
     st->errmsg[0] = '\0';
-    switch (a->kind) {
-    case KF_EV_ACK:
-    case KF_EV_ON_SITE:
-    case KF_EV_RESOLVE:
-    case KF_EV_CLOSE:
-    case KF_EV_NOTE:
-    case KF_EV_ATTRIBUTE:
-        break;
-    default:
+    if (needs == 0) {
         kf__store_seterr(st, "not a technician's action");
         return -EINVAL;
     }
-    if (a->who[0] == '\0' || (needs_text && a->text[0] == '\0') ||
-        (a->kind == KF_EV_ATTRIBUTE && kf_attr_name(a->to) == NULL)) {
+    if (a->who[0] == '\0' || ((needs & KF_SLA_NEEDS_TEXT) && a->text[0] == '\0') ||
+        ((needs & KF_SLA_NEEDS_TO) && kf_attr_name(a->to) == NULL)) {
         kf__store_seterr(st, "%s needs %s", kf_ev_name(a->kind),
-                         a->kind == KF_EV_ATTRIBUTE ? "--to, --by and --reason"
-                         : needs_text               ? "--by and a text"
-                                                    : "--by");
+                         (needs & KF_SLA_NEEDS_TO)     ? "--to, --by and --reason"
+                         : (needs & KF_SLA_NEEDS_TEXT) ? "--by and a text"
+                                                       : "--by");
         return -EINVAL;
     }
     r = kf__store_prep(st, "SELECT 1 FROM sla_incidents WHERE id = ?1", &s);

@@ -18,7 +18,8 @@
 
 /* ---- Incidents ------------------------------------------------------------------------- */
 
-int kf_inc_state_parse(const char *s, int *ret)
+/* "opened" ... "closed" -> enum kf_inc_state; 0 or -EINVAL. */
+static int state_parse(const char *s, int *ret)
 {
     for (int i = KF_INC_OPENED; i <= KF_INC_CLOSED; i++) {
         if (s != NULL && strcmp(kf_inc_state_name(i), s) == 0) {
@@ -99,7 +100,7 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
         kf_severity_parse(kf__store_col_text(s, 4), &v) < 0)
         return -EINVAL;
     inc->sev = (uint8_t)v;
-    if (kf_inc_state_parse(kf__store_col_text(s, 5), &v) < 0)
+    if (state_parse(kf__store_col_text(s, 5), &v) < 0)
         return -EINVAL;
     inc->state = (uint8_t)v;
     if (kf_attr_parse(kf__store_col_text(s, 6), &v) < 0)

@@ -1,0 +1,81 @@
+/* rules/report.h: the monthly availability report, computed from incidents (plain data,
+ * rules/incident.h) with the same calendar functions as the live clocks, so the live view
+ * and the monthly figures agree by construction. Per terminal from its incidents, windows
+ * and service calendar, then roll-ups by zone, bank and fleet that add seconds and divide
+ * once. Pure and deterministic: the same inputs give the same bytes; any thread.
+ * docs/SLA.md sections 7 and 8.
+ */
+#ifndef KF_RULES_REPORT_H
+#define KF_RULES_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules/calendar.h"
+#include "rules/incident.h"
+
+/* One terminal's inputs. All borrowed. incidents: this terminal's (others are ignored),
+ * any state, any month; windows in any order. */
+struct kf_report_terminal {
+    const char *terminal, *zone, *bank;
+    const struct kf_week *week;
+    const struct kf_sla_terms *terms;
+    const struct kf_window *windows;
+    size_t n_windows;
+    const struct kf_incident *incidents;
+    size_t n_incidents;
+};
+
+enum kf_report_scope {
+    KF_SCOPE_TERMINAL = 1,
+    KF_SCOPE_ZONE,
+    KF_SCOPE_BANK,
+    KF_SCOPE_FLEET,
+};
+
+#define KF_REPORT_NA (-1) /* a ratio with nothing to divide by */
+
+/* One row: seconds, counts, and ratios from them. Roll-up rows sum the seconds and counts
+ * of their terminals and divide once. */
+struct kf_report_row {
+    uint8_t scope;                    /* enum kf_report_scope */
+    char key[KF_TERMINAL_ID_MAX + 1]; /* terminal, zone, bank or "all" */
+    char zone[KF_TERMINAL_ID_MAX + 1], bank[KF_TERMINAL_ID_MAX + 1]; /* "" when mixed */
+    uint32_t terminals;
+    int64_t scheduled_s, excluded_s, downtime_s;
+    int64_t uptime_s;              /* scheduled - excluded - downtime */
+    int32_t availability_bp;       /* floor(10000 * uptime / (scheduled - excluded)), or NA */
+    int32_t target_bp;             /* NA when the terminals' targets differ */
+    int32_t met;                   /* 1, 0, or NA (no target or no availability) */
+    uint32_t incidents;            /* company incidents that began in the period */
+    uint32_t other_incidents;      /* other attributions that began in the period */
+    uint32_t restored;             /* company incidents resolved in the period */
+    int64_t restore_sum_s, mttr_s; /* restore service-seconds: sum; mean (NA if none) */
+    int64_t mtbf_s;                /* uptime / incidents (NA if none) */
+    uint32_t responded;            /* company incidents acknowledged in the period */
+    int64_t response_sum_s, mean_response_s;
+    uint32_t response_breaches, restore_breaches; /* company; deadline in the period */
+};
+
+struct kf_report {
+    int year, month;
+    int64_t from_ms, to_ms; /* the period: the local month, cut at as_of */
+    size_t n;
+    struct kf_report_row *rows; /* terminals by key, zones by key, banks by key, the fleet */
+};
+
+/* Compute a month's report (local month, cut at as_of_ms for a month in progress; pass the
+ * month's end or later for a full month). Pure: same inputs, same rows. hol borrowed.
+ * 0, -EINVAL, -ENOMEM. *ret owned: kf_report_free. */
+int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holidays *hol,
+                    const struct kf_report_terminal *terms, size_t n, struct kf_report **ret);
+void kf_report_free(struct kf_report *r); /* NULL is a no-op */
+
+enum kf_report_fmt {
+    KF_REPORT_CSV = 1,  /* a header row, then one row per line; NA is an empty field */
+    KF_REPORT_JSON = 2, /* {"month":..,"rows":[..]}, one row per line; NA is null */
+};
+/* Render to deterministic bytes. *ret_buf owned (free), NUL-terminated. 0, -EINVAL, -ENOMEM. */
+int kf_report_render(const struct kf_report *r, int fmt, char **ret_buf, size_t *ret_len);
+
+#endif
