@@ -1,4 +1,5 @@
-/* kioskd.c: wires link and pipeline to one loop; signals, timers, stats, systemd. */
+/* kioskd.c: wires link, writer, pipeline and the SLA service to one loop; signals, timers,
+ * stats, systemd. */
 #include "kioskd/kioskd.h"
 
 #include <errno.h>
@@ -19,12 +20,14 @@
 #include <kf/log.h>
 #include <kf/time.h>
 
+#include "kioskd/latency.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
-#include "store/registry.h"
 #include "kioskd/slasvc.h"
-#include "store/store.h"
 #include "kioskd/webhook.h"
+#include "kioskd/writer.h"
+#include "store/registry.h"
+#include "store/store.h"
 
 #define KF__HEARTBEAT_EVERY_MS 30000u
 #define KF__STOP_LINK_GRACE_MS 10000u /* if Paho never reports the disconnect */
@@ -34,11 +37,12 @@ struct kf_kioskd {
     uv_loop_t loop;
     struct kf_kioskd_config cfg;
     uint8_t sk[64];
-    struct kf_store *store;  /* until handed to the pipeline */
-    struct kf_registry *reg; /* until handed to the pipeline */
+    struct kf_store *store;   /* the writer's connection; freed after the loop */
+    struct kf_registry *reg;  /* until handed to the pipeline */
+    struct kf_writer *writer; /* every job on store, one at a time (writer.h) */
     struct kf_link link;
     struct kf_pipeline *pipe;
-    struct kf_slasvc *sla;      /* the SLA engine's service (runs in the store job) */
+    struct kf_slasvc *sla;      /* the SLA engine's service (a job on the writer) */
     struct kf_webhook *webhook; /* NULL: no [sla] webhook_url */
     char *sync_argv[10];        /* [broker]: the broker-sync command, pointing into cfg */
 
@@ -265,7 +269,8 @@ static void kf__on_sla_timer(uv_timer_t *t)
 {
     struct kf_kioskd *kd = t->data;
 
-    kf_pipeline_hook_tick(kd->pipe);
+    kf_slasvc_tick(kd->sla);
+    kf_pipeline_replays(kd->pipe); /* quarantined frames asked back, on the same tick */
 }
 
 /* Fed from the loop, so a stuck loop stops the pings and systemd restarts us. */
@@ -350,6 +355,15 @@ static void kf__on_drained(void *ud)
     kf__finish(kd);
 }
 
+/* The pipeline is done; jobs of other subsystems (the SLA run after the last commit) may
+ * still be on the writer, and they publish through the link: wait for them too. */
+static void kf__on_pipeline_drained(void *ud)
+{
+    struct kf_kioskd *kd = ud;
+
+    kf_writer_drain(kd->writer, kf__on_drained, kd);
+}
+
 static void kf__after_link_stopped(struct kf_kioskd *kd)
 {
     if (kd->link_stopped) {
@@ -357,7 +371,7 @@ static void kf__after_link_stopped(struct kf_kioskd *kd)
     }
     kd->link_stopped = 1;
     uv_timer_stop(&kd->stop_timer);
-    kf_pipeline_drain(kd->pipe, kf__on_drained, kd);
+    kf_pipeline_drain(kd->pipe, kf__on_pipeline_drained, kd);
 }
 
 static void kf__on_stop_timer(uv_timer_t *t)
@@ -569,14 +583,20 @@ static int kf__init_handles(struct kf_kioskd *kd)
         kd->sync_argv[n] = NULL;
         po.broker_sync_argv = kd->sync_argv;
     }
-    kf_slasvc_hook(kd->sla, &po.hook);
-    rc = kf_pipeline_new(&kd->loop, &kd->link, kd->store, kd->reg, &po, &kd->pipe);
+    rc = kf_writer_new(&kd->loop, kd->store, &kd->writer);
+    if (rc == 0) {
+        rc = kf_slasvc_register(kd->sla, kd->writer);
+    }
+    if (rc != 0) {
+        kf_err("writer: %s", kf_strerror(rc));
+        return rc;
+    }
+    rc = kf_pipeline_new(&kd->loop, &kd->link, kd->writer, kd->reg, &po, &kd->pipe);
     if (rc != 0) {
         kf_err("pipeline: %s", kf_strerror(rc));
         return rc;
     }
-    kd->store = NULL; /* owned by the pipeline now */
-    kd->reg = NULL;
+    kd->reg = NULL; /* owned by the pipeline now */
 
     for (int i = 0; i < KF__NSIG; i++) {
         uv_signal_init(&kd->loop, &kd->sig[i]);
@@ -611,8 +631,8 @@ int kf_kioskd_run(struct kf_kioskd *kd)
     char n[16];
     int rc;
 
-    /* Verify jobs, the store job and the stats writer share libuv's pool: make sure a
-     * commit never waits behind verify jobs. Must precede the first uv_queue_work. */
+    /* Verify jobs, the writer's job and the stats writer share libuv's pool: make sure the
+     * writer never waits behind verify jobs. Must precede the first uv_queue_work. */
     snprintf(n, sizeof(n), "%d", kd->cfg.verify_jobs_max + 2 > 4 ? kd->cfg.verify_jobs_max + 2 : 4);
     setenv("UV_THREADPOOL_SIZE", n, 0);
 
@@ -661,8 +681,9 @@ void kf_kioskd_free(struct kf_kioskd *kd)
         return;
     }
     kf_registry_unref(kd->reg);
+    kf_writer_free(kd->writer); /* the loop has run out: no job is in flight */
+    kf_slasvc_free(kd->sla);
     kf_store_free(kd->store);
-    kf_slasvc_free(kd->sla); /* after the pipeline: no store job runs any more */
     kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));
     sodium_memzero(kd->cfg.mqtt_password, sizeof(kd->cfg.mqtt_password));

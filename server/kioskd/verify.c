@@ -1,5 +1,5 @@
-/* verify.c: the verify stage (signature before decompression, then decode) and the latency
- * histogram. Nothing here touches struct kf_pipeline: verify jobs call it off the loop. */
+/* verify.c: the verify stage (signature before decompression, then decode). Nothing here
+ * touches struct kf_pipeline: verify jobs call it off the loop. */
 #include "kioskd/verify.h"
 
 #include <errno.h>
@@ -14,64 +14,9 @@
 #include <kf/ident.h>
 #include <kf/topic.h>
 
-/* ---- latency histogram ---- */
-
-static unsigned kf__lat_bucket(int64_t us)
-{
-    uint64_t v = us > 0 ? (uint64_t)us : 0;
-    unsigned m, idx;
-
-    if (v < 4) {
-        return (unsigned)v; /* buckets 0..3 are exact */
-    }
-    m = 63u - (unsigned)__builtin_clzll(v);
-    idx = m * 4u + (unsigned)((v >> (m - 2u)) & 3u);
-    return idx < KF_LAT_BUCKETS ? idx : KF_LAT_BUCKETS - 1u;
-}
-
-static int64_t kf__lat_upper(unsigned idx)
-{
-    unsigned m = idx / 4u, f = idx % 4u;
-
-    if (m < 2) {
-        return (int64_t)idx + 1;
-    }
-    return (int64_t)((uint64_t)(5u + f) << (m - 2u));
-}
-
-void kf_latency_add(struct kf_latency *lat, int64_t us)
-{
-    lat->bucket[kf__lat_bucket(us)]++;
-    lat->count++;
-    if (us > lat->max_us) {
-        lat->max_us = us;
-    }
-}
-
-int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q)
-{
-    uint64_t want, seen = 0;
-
-    if (lat->count == 0) {
-        return 0;
-    }
-    want = (uint64_t)(q * (double)lat->count + 0.5);
-    if (want == 0) {
-        want = 1;
-    }
-    for (unsigned i = 0; i < KF_LAT_BUCKETS; i++) {
-        seen += lat->bucket[i];
-        if (seen >= want) {
-            int64_t up = kf__lat_upper(i);
-            return up < lat->max_us ? up : lat->max_us;
-        }
-    }
-    return lat->max_us;
-}
-
 /* ---- verification (any thread) ---- */
 
-void kf_verified_free(struct kf_verified *v)
+void kf_verify_free(struct kf_verified *v)
 {
     if (v == NULL) {
         return;
@@ -210,16 +155,16 @@ void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n)
     kf__sig_clock.ns = kf__sig_clock.n = 0;
 }
 
-int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                       struct kf_verified **ret, int *ret_reason)
+int kf_verify_frame(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                    const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                    struct kf_verified **ret, int *ret_reason)
 {
     return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
 }
 
-int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                              struct kf_verified **ret, int *ret_reason)
+int kf_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                     const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                     struct kf_verified **ret, int *ret_reason)
 {
     return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
 }
@@ -337,7 +282,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         v->ing.nrec = view.hdr.count;
         v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
         if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
-            kf_verified_free(v);
+            kf_verify_free(v);
             reason = KF_REJECT_MALFORMED;
             goto out_reject;
         }
@@ -349,13 +294,13 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
 
         json_decref(obj);
         if (!ok) {
-            kf_verified_free(v);
+            kf_verify_free(v);
             reason = KF_REJECT_MALFORMED;
             goto out_reject;
         }
         copy = malloc(blen + 1);
         if (copy == NULL) {
-            kf_verified_free(v);
+            kf_verify_free(v);
             return -ENOMEM;
         }
         memcpy(copy, scratch, blen + 1);
