@@ -25,7 +25,7 @@ struct kf_brokersync {
     void *closed_ud;
 };
 
-static void kf__publish(struct kf_brokersync *bs, struct kf_identity_answer *a)
+static void publish(struct kf_brokersync *bs, struct kf_identity_answer *a)
 {
     while (a != NULL) {
         struct kf_identity_answer *next = a->next;
@@ -41,7 +41,7 @@ static void kf__publish(struct kf_brokersync *bs, struct kf_identity_answer *a)
     }
 }
 
-static void kf__free_list(struct kf_identity_answer *a)
+static void free_list(struct kf_identity_answer *a)
 {
     while (a != NULL) {
         struct kf_identity_answer *next = a->next;
@@ -50,7 +50,7 @@ static void kf__free_list(struct kf_identity_answer *a)
     }
 }
 
-static void kf__free(struct kf_brokersync *bs)
+static void brokersync_free(struct kf_brokersync *bs)
 {
     for (size_t i = 0; bs->argv[i] != NULL; i++) {
         free(bs->argv[i]);
@@ -58,9 +58,9 @@ static void kf__free(struct kf_brokersync *bs)
     free(bs);
 }
 
-static void kf__start(struct kf_brokersync *bs);
+static void start_run(struct kf_brokersync *bs);
 
-static void kf__on_closed(uv_handle_t *h)
+static void on_closed(uv_handle_t *h)
 {
     struct kf_brokersync *bs = h->data;
 
@@ -69,20 +69,20 @@ static void kf__on_closed(uv_handle_t *h)
         void (*cb)(void *ud) = bs->closed_cb;
         void *ud = bs->closed_ud;
 
-        kf__free_list(bs->waiting);
-        kf__free_list(bs->covered);
-        kf__free(bs);
+        free_list(bs->waiting);
+        free_list(bs->covered);
+        brokersync_free(bs);
         if (cb != NULL) {
             cb(ud);
         }
         return;
     }
     if (bs->waiting != NULL) {
-        kf__start(bs);
+        start_run(bs);
     }
 }
 
-static void kf__on_exit(uv_process_t *p, int64_t status, int sig)
+static void on_proc_exit(uv_process_t *p, int64_t status, int sig)
 {
     struct kf_brokersync *bs = p->data;
     struct kf_identity_answer *done = bs->covered;
@@ -95,14 +95,14 @@ static void kf__on_exit(uv_process_t *p, int64_t status, int sig)
                bs->argv[0], (long long)status, sig);
     }
     if (!bs->closing) {
-        kf__publish(bs, done);
+        publish(bs, done);
     } else {
-        kf__free_list(done);
+        free_list(done);
     }
-    uv_close((uv_handle_t *)p, kf__on_closed);
+    uv_close((uv_handle_t *)p, on_closed);
 }
 
-static void kf__start(struct kf_brokersync *bs)
+static void start_run(struct kf_brokersync *bs)
 {
     uv_process_options_t o;
     uv_stdio_container_t io[3];
@@ -116,7 +116,7 @@ static void kf__start(struct kf_brokersync *bs)
     io[2].data.fd = 2;
     o.file = bs->argv[0];
     o.args = bs->argv;
-    o.exit_cb = kf__on_exit;
+    o.exit_cb = on_proc_exit;
     o.stdio = io;
     o.stdio_count = 3;
     bs->covered = bs->waiting;
@@ -127,11 +127,11 @@ static void kf__start(struct kf_brokersync *bs)
     if (rc != 0) {
         bs->failures++;
         kf_err("broker-sync: cannot run %s: %s; answering anyway", bs->argv[0], uv_strerror(rc));
-        kf__publish(bs, bs->covered);
+        publish(bs, bs->covered);
         bs->covered = NULL;
         /* uv_spawn initialised the handle: it must still be closed. */
         bs->running = 1;
-        uv_close((uv_handle_t *)&bs->proc, kf__on_closed);
+        uv_close((uv_handle_t *)&bs->proc, on_closed);
         return;
     }
     bs->running = 1;
@@ -166,13 +166,13 @@ void kf_brokersync_submit(struct kf_brokersync *bs, struct kf_identity_answer *a
 {
     a->next = NULL;
     if (!a->needs_sync || bs->argv[0] == NULL) {
-        kf__publish(bs, a);
+        publish(bs, a);
         return;
     }
     a->next = bs->waiting;
     bs->waiting = a;
     if (!bs->running && !bs->closing) {
-        kf__start(bs);
+        start_run(bs);
     }
 }
 
@@ -191,10 +191,10 @@ void kf_brokersync_close(struct kf_brokersync *bs, void (*cb)(void *ud), void *u
         if (!uv_is_closing((uv_handle_t *)&bs->proc)) {
             uv_process_kill(&bs->proc, SIGTERM);
         }
-        return; /* kf__on_exit / kf__on_closed finish */
+        return; /* on_proc_exit / on_closed finish */
     }
-    kf__free_list(bs->waiting);
-    kf__free(bs);
+    free_list(bs->waiting);
+    brokersync_free(bs);
     if (cb != NULL) {
         cb(ud);
     }

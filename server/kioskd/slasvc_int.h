@@ -16,8 +16,9 @@
 #include "kioskd/slasvc.h"
 #include "rules/sla.h"
 
-#define KF__SLASVC_RUN_MIN_US 1000000LL /* after commits, at most one run a second (ticks aside)   \
-                                         */
+#define KF__SLASVC_RUN_MIN_US                                                                      \
+    1000000LL /* after commits, at most one run a second (ticks aside)                             \
+               */
 
 struct kf__notice {
     struct kf__notice *next;

@@ -27,7 +27,7 @@ void kf_verify_free(struct kf_verified *v)
     free(v);
 }
 
-static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
+static int rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
 {
     struct kf_verified *v = ud;
 
@@ -38,7 +38,7 @@ static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
     return 0;
 }
 
-static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
+static int kind_matches(enum kf_topic_kind tk, uint8_t kind)
 {
     switch (tk) {
     case KF_TOPIC_TELEMETRY:
@@ -60,8 +60,8 @@ static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
  * frame names the enrolling client "_enroll-<token id>"; a rotation is signed by the
  * device's current key and carries a signature by the new one. Whether the token or the
  * epochs are right is the store's question (kf_store_ident_apply), asked on commit. */
-static int kf__verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
-                            const char *topic, struct kf_ident_req **ret, int *ret_reason)
+static int verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
+                        const char *topic, struct kf_ident_req **ret, int *ret_reason)
 {
     char user[KF_DEVICE_ID_MAX + 1];
     struct kf_ident_req *req;
@@ -117,15 +117,15 @@ out_reject:
     return -EPROTO;
 }
 
-static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                      int replay, struct kf_verified **ret, int *ret_reason);
+static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                  const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms, int replay,
+                  struct kf_verified **ret, int *ret_reason);
 
 static __thread struct {
     uint64_t seen, ns, n;
-} kf__sig_clock;
+} sig_clock;
 
-static uint64_t kf__thread_cpu_ns(void)
+static uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
 
@@ -134,44 +134,124 @@ static uint64_t kf__thread_cpu_ns(void)
 }
 
 /* kf_env_verify, one call in KF_SIG_CLOCK_EVERY timed. */
-static int kf__sig_check(const struct kf_env_view *view, const char *topic, const uint8_t *pk)
+static int sig_check(const struct kf_env_view *view, const char *topic, const uint8_t *pk)
 {
     uint64_t t0;
     int r;
 
-    if (kf__sig_clock.seen++ % KF_SIG_CLOCK_EVERY != 0)
+    if (sig_clock.seen++ % KF_SIG_CLOCK_EVERY != 0)
         return kf_env_verify(view, topic, pk);
-    t0 = kf__thread_cpu_ns();
+    t0 = thread_cpu_ns();
     r = kf_env_verify(view, topic, pk);
-    kf__sig_clock.ns += kf__thread_cpu_ns() - t0;
-    kf__sig_clock.n++;
+    sig_clock.ns += thread_cpu_ns() - t0;
+    sig_clock.n++;
     return r;
 }
 
 void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n)
 {
-    *ns += kf__sig_clock.ns;
-    *n += kf__sig_clock.n;
-    kf__sig_clock.ns = kf__sig_clock.n = 0;
+    *ns += sig_clock.ns;
+    *n += sig_clock.n;
+    sig_clock.ns = sig_clock.n = 0;
 }
 
 int kf_verify_frame(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                     const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
                     struct kf_verified **ret, int *ret_reason)
 {
-    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
+    return verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
 }
 
 int kf_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
                      struct kf_verified **ret, int *ret_reason)
 {
-    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
+    return verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
 }
 
-static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                      int replay, struct kf_verified **ret, int *ret_reason)
+/* The body into scratch (KF_VERIFY_SCRATCH_BYTES), decompressed when it is, bounded by
+ * KF_BODY_MAX_BYTES and NUL-terminated; its length in *ret_len. 0, -EPROTO with
+ * *ret_reason, or -ENOMEM. */
+static int unpack(struct kf_zctx *z, const struct kf_env_view *view, uint8_t *scratch,
+                  size_t *ret_len, int *ret_reason)
+{
+    int rc;
+
+    if (view->hdr.flags & KF_ENV_F_ZSTD) {
+        rc = kf_zctx_decompress(z, view->hdr.dict_id, view->body, view->body_len, scratch,
+                                KF_BODY_MAX_BYTES, ret_len);
+        if (rc == -ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            *ret_reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
+            return -EPROTO;
+        }
+    } else {
+        if (view->body_len > KF_BODY_MAX_BYTES) {
+            *ret_reason = KF_REJECT_OVERSIZE;
+            return -EPROTO;
+        }
+        *ret_len = view->body_len;
+        if (view->body_len > 0) {
+            memcpy(scratch, view->body, view->body_len);
+        }
+    }
+    scratch[*ret_len] = '\0';
+    return 0;
+}
+
+/* A verified frame for the body in scratch (blen bytes): RECORDS parsed into records that
+ * follow the struct in one allocation, HELLO/STATE kept as a JSON object. 0 with *ret
+ * owned, -EPROTO with *ret_reason, or -ENOMEM. */
+static int decode(const struct kf_env_view *view, const uint8_t *scratch, size_t blen,
+                  struct kf_verified **ret, int *ret_reason)
+{
+    struct kf_verified *v;
+    size_t nrec;
+
+    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
+     * checked by kf_env_parse). */
+    nrec = view->hdr.kind == KF_MSG_RECORDS ? view->hdr.count : 0;
+    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    if (view->hdr.kind == KF_MSG_RECORDS) {
+        v->ing.nrec = view->hdr.count;
+        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
+        if (kf_records_parse((const char *)scratch, blen, view->hdr.count, rec_cb, v) != 0) {
+            kf_verify_free(v);
+            *ret_reason = KF_REJECT_MALFORMED;
+            return -EPROTO;
+        }
+    } else {
+        json_error_t jerr;
+        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
+        int ok = obj != NULL && json_is_object(obj);
+        char *copy;
+
+        json_decref(obj);
+        if (!ok) {
+            kf_verify_free(v);
+            *ret_reason = KF_REJECT_MALFORMED;
+            return -EPROTO;
+        }
+        copy = malloc(blen + 1);
+        if (copy == NULL) {
+            kf_verify_free(v);
+            return -ENOMEM;
+        }
+        memcpy(copy, scratch, blen + 1);
+        v->ing.body_json = copy;
+    }
+    *ret = v;
+    return 0;
+}
+
+static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                  const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms, int replay,
+                  struct kf_verified **ret, int *ret_reason)
 {
     char dev_id[KF_DEVICE_ID_MAX + 1];
     enum kf_topic_kind tk;
@@ -179,7 +259,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
     const struct kf_reg_device *dev;
     const struct kf_reg_key *key;
     struct kf_verified *v;
-    size_t blen, nrec;
+    size_t blen;
     int reason, rc;
 
     if (kf_topic_parse(topic, dev_id, sizeof(dev_id), &tk) != 0) {
@@ -199,7 +279,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         reason = KF_REJECT_WRONG_TOPIC;
         goto out_reject;
     }
-    if (!kf__kind_matches(tk, view.hdr.kind)) {
+    if (!kind_matches(tk, view.hdr.kind)) {
         reason = KF_REJECT_MALFORMED;
         goto out_reject;
     }
@@ -213,7 +293,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
     if (tk == KF_TOPIC_ENROLL) {
         struct kf_ident_req *req = NULL;
 
-        rc = kf__verify_ident(reg, &view, topic, &req, &reason);
+        rc = verify_ident(reg, &view, topic, &req, &reason);
         if (rc == -EPROTO) {
             goto out_reject;
         }
@@ -245,66 +325,23 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         goto out_reject;
     }
     /* Signature over the compressed bytes, before anything is decompressed. */
-    if (kf__sig_check(&view, topic, key->pk) != 0) {
+    if (sig_check(&view, topic, key->pk) != 0) {
         reason = KF_REJECT_BAD_SIGNATURE;
         goto out_reject;
     }
-    if (view.hdr.flags & KF_ENV_F_ZSTD) {
-        rc = kf_zctx_decompress(z, view.hdr.dict_id, view.body, view.body_len, scratch,
-                                KF_BODY_MAX_BYTES, &blen);
-        if (rc == -ENOMEM) {
-            return rc;
-        }
-        if (rc != 0) {
-            reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
-            goto out_reject;
-        }
-    } else {
-        if (view.body_len > KF_BODY_MAX_BYTES) {
-            reason = KF_REJECT_OVERSIZE;
-            goto out_reject;
-        }
-        blen = view.body_len;
-        if (blen > 0) {
-            memcpy(scratch, view.body, blen);
-        }
+    rc = unpack(z, &view, scratch, &blen, &reason);
+    if (rc == -EPROTO) {
+        goto out_reject;
     }
-    scratch[blen] = '\0';
-
-    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
-     * checked by kf_env_parse). */
-    nrec = view.hdr.kind == KF_MSG_RECORDS ? view.hdr.count : 0;
-    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
-    if (v == NULL) {
-        return -ENOMEM;
+    if (rc != 0) {
+        return rc;
     }
-    if (view.hdr.kind == KF_MSG_RECORDS) {
-        v->ing.nrec = view.hdr.count;
-        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
-        if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
-            kf_verify_free(v);
-            reason = KF_REJECT_MALFORMED;
-            goto out_reject;
-        }
-    } else {
-        json_error_t jerr;
-        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
-        int ok = obj != NULL && json_is_object(obj);
-        char *copy;
-
-        json_decref(obj);
-        if (!ok) {
-            kf_verify_free(v);
-            reason = KF_REJECT_MALFORMED;
-            goto out_reject;
-        }
-        copy = malloc(blen + 1);
-        if (copy == NULL) {
-            kf_verify_free(v);
-            return -ENOMEM;
-        }
-        memcpy(copy, scratch, blen + 1);
-        v->ing.body_json = copy;
+    rc = decode(&view, scratch, blen, &v, &reason);
+    if (rc == -EPROTO) {
+        goto out_reject;
+    }
+    if (rc != 0) {
+        return rc;
     }
     v->ing.hdr = view.hdr;
     memcpy(v->pk, key->pk, sizeof(v->pk));
