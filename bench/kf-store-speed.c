@@ -264,7 +264,7 @@ static int run_once(const struct opts *o, double *store_us, double *proc_us, dou
         for (size_t k = 0; k < n; k++)
             batch[k] = &frames[i + k].in;
         c0 = kf_bench_thread_cpu();
-        r = kf_store_commit(st, batch, n, NULL, out);
+        r = kf_store_commit(st, batch, n, out);
         cpu += kf_bench_thread_cpu() - c0;
         for (size_t k = 0; r == 0 && k < n; k++) {
             if (out[k].inserted != o->nrec)

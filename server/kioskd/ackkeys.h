@@ -10,8 +10,8 @@
  *
  * Used by one thread at a time (the store job); no locks.
  */
-#ifndef KF_SERVER_ACKKEYS_H
-#define KF_SERVER_ACKKEYS_H
+#ifndef KF_KIOSKD_ACKKEYS_H
+#define KF_KIOSKD_ACKKEYS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * Every key has a type, bounds and a default (docs/KIOSKD.md lists them). Unknown sections
  * and keys are errors; errors name file:line. Loaded once by main before the loop starts.
  */
-#ifndef KF_SERVER_CONFIG_H
-#define KF_SERVER_CONFIG_H
+#ifndef KF_KIOSKD_CONFIG_H
+#define KF_KIOSKD_CONFIG_H
 
 #include <stddef.h>
 

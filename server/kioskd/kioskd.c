@@ -1,4 +1,5 @@
-/* kioskd.c: wires link and pipeline to one loop; signals, timers, stats, systemd. */
+/* kioskd.c: wires link, writer, pipeline and the SLA service to one loop; signals, timers,
+ * stats, systemd. */
 #include "kioskd/kioskd.h"
 
 #include <errno.h>
@@ -19,12 +20,14 @@
 #include <kf/log.h>
 #include <kf/time.h>
 
+#include "kioskd/latency.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
-#include "store/registry.h"
 #include "kioskd/slasvc.h"
-#include "store/store.h"
 #include "kioskd/webhook.h"
+#include "kioskd/writer.h"
+#include "store/registry.h"
+#include "store/store.h"
 
 #define KF__HEARTBEAT_EVERY_MS 30000u
 #define KF__STOP_LINK_GRACE_MS 10000u /* if Paho never reports the disconnect */
@@ -34,17 +37,17 @@ struct kf_kioskd {
     uv_loop_t loop;
     struct kf_kioskd_config cfg;
     uint8_t sk[64];
-    struct kf_store *store;  /* until handed to the pipeline */
-    struct kf_registry *reg; /* until handed to the pipeline */
+    struct kf_store *store;   /* the writer's connection; freed after the loop */
+    struct kf_registry *reg;  /* until handed to the pipeline */
+    struct kf_writer *writer; /* every job on store, one at a time (writer.h) */
     struct kf_link link;
     struct kf_pipeline *pipe;
-    struct kf_slasvc *sla;      /* the SLA engine's service (runs in the store job) */
+    struct kf_slasvc *sla;      /* the SLA engine's service (a job on the writer) */
     struct kf_webhook *webhook; /* NULL: no [sla] webhook_url */
     char *sync_argv[10];        /* [broker]: the broker-sync command, pointing into cfg */
 
     uv_signal_t sig[KF__NSIG];
     uv_timer_t stats_timer, hb_timer, wd_timer, stop_timer, sla_timer;
-    uv_async_t stop_async;
     uv_work_t stats_req;
     char *stats_json; /* owned by the in-flight stats write */
     int stats_busy;
@@ -58,13 +61,13 @@ struct kf_kioskd {
 
 /* ---- stats ---- */
 
-static double kf__tv_s(struct timeval tv)
+static double tv_s(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
 /* p50/p99/max/count of a histogram, in milliseconds. */
-static void kf__latency_json(json_t *lat, const struct kf_latency *h)
+static void latency_json(json_t *lat, const struct kf_latency *h)
 {
     json_object_set_new(lat, "p50", json_real((double)kf_latency_quantile_us(h, 0.50) / 1000.0));
     json_object_set_new(lat, "p99", json_real((double)kf_latency_quantile_us(h, 0.99) / 1000.0));
@@ -73,7 +76,7 @@ static void kf__latency_json(json_t *lat, const struct kf_latency *h)
 }
 
 /* Returns an owned JSON text of the current counters and a newline, or NULL. Loop thread. */
-static char *kf__stats_json(struct kf_kioskd *kd)
+static char *stats_json(struct kf_kioskd *kd)
 {
     const struct kf_pipeline_stats *s = kf_pipeline_stats(kd->pipe);
     struct kf_link_counters lc;
@@ -97,7 +100,7 @@ static char *kf__stats_json(struct kf_kioskd *kd)
         json_object_set_new(rej, kf_reject_name(r), json_integer((json_int_t)s->rejected[r]));
         total_rej += s->rejected[r];
     }
-    kf__latency_json(lat, &s->latency);
+    latency_json(lat, &s->latency);
 
     json_object_set_new(o, "received",
                         json_integer((json_int_t)(lc.received + lc.oversize + lc.malformed)));
@@ -133,12 +136,12 @@ static char *kf__stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "latency_ms", lat);
     lat = json_object();
     if (lat != NULL) {
-        kf__latency_json(lat, &s->commit);
+        latency_json(lat, &s->commit);
         json_object_set_new(o, "commit_ms", lat);
     }
     json_object_set_new(o, "sla", kf_slasvc_stats_json(kd->sla));
-    json_object_set_new(o, "cpu_user_s", json_real(kf__tv_s(ru.ru_utime)));
-    json_object_set_new(o, "cpu_sys_s", json_real(kf__tv_s(ru.ru_stime)));
+    json_object_set_new(o, "cpu_user_s", json_real(tv_s(ru.ru_utime)));
+    json_object_set_new(o, "cpu_sys_s", json_real(tv_s(ru.ru_stime)));
     json_object_set_new(o, "uptime_s", json_real((double)(kf_mono_us() - kd->start_us) / 1e6));
     text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
@@ -163,24 +166,24 @@ static char *kf__stats_json(struct kf_kioskd *kd)
  * verify jobs and the store job share (and, at exit, the loop thread) for nothing. The
  * rename still shows readers the old or the new snapshot, never a torn one. Mode 0640:
  * what kioskd.service's UMask=0027 made of the old 0644, now exact whatever the umask. */
-static int kf__stats_write(const char *path, const char *text)
+static int stats_write(const char *path, const char *text)
 {
     return kf_file_write_atomic(path, text, strlen(text), 0640, (gid_t)-1, KF_FILE_NOSYNC);
 }
 
-static void kf__stats_work(uv_work_t *req)
+static void stats_work(uv_work_t *req)
 {
     struct kf_kioskd *kd = req->data;
-    int rc = kf__stats_write(kd->cfg.stats_file, kd->stats_json);
+    int rc = stats_write(kd->cfg.stats_file, kd->stats_json);
 
     if (rc != 0) {
         kf_warn("stats: cannot write %s: %s", kd->cfg.stats_file, kf_strerror(rc));
     }
 }
 
-static void kf__finish(struct kf_kioskd *kd);
+static void finish(struct kf_kioskd *kd);
 
-static void kf__stats_after(uv_work_t *req, int status)
+static void stats_after(uv_work_t *req, int status)
 {
     struct kf_kioskd *kd = req->data;
 
@@ -189,11 +192,11 @@ static void kf__stats_after(uv_work_t *req, int status)
     kd->stats_json = NULL;
     kd->stats_busy = 0;
     if (kd->drained) {
-        kf__finish(kd);
+        finish(kd);
     }
 }
 
-static void kf__stats_log(struct kf_kioskd *kd)
+static void stats_log(struct kf_kioskd *kd)
 {
     const struct kf_pipeline_stats *s = kf_pipeline_stats(kd->pipe);
     struct kf_link_counters lc;
@@ -207,7 +210,7 @@ static void kf__stats_log(struct kf_kioskd *kd)
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         rej += s->rejected[r];
     }
-    cpu = kf__tv_s(ru.ru_utime) + kf__tv_s(ru.ru_stime);
+    cpu = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
     wall = (double)(now - kd->last_tick_us) / 1e6;
     kf_info("stats: received=%llu verified=%llu committed=%llu frames/%llu records "
             "duplicates=%llu rejected=%llu inbox=%zu latency p50=%.1fms p99=%.1fms max=%.1fms "
@@ -224,17 +227,17 @@ static void kf__stats_log(struct kf_kioskd *kd)
     kd->last_tick_us = now;
 }
 
-static void kf__stats_write_async(struct kf_kioskd *kd)
+static void stats_write_async(struct kf_kioskd *kd)
 {
     if (kd->cfg.stats_file[0] == '\0' || kd->stats_busy) {
         return;
     }
-    kd->stats_json = kf__stats_json(kd);
+    kd->stats_json = stats_json(kd);
     if (kd->stats_json == NULL) {
         return;
     }
     kd->stats_req.data = kd;
-    if (uv_queue_work(&kd->loop, &kd->stats_req, kf__stats_work, kf__stats_after) != 0) {
+    if (uv_queue_work(&kd->loop, &kd->stats_req, stats_work, stats_after) != 0) {
         free(kd->stats_json);
         kd->stats_json = NULL;
         return;
@@ -242,18 +245,18 @@ static void kf__stats_write_async(struct kf_kioskd *kd)
     kd->stats_busy = 1;
 }
 
-static void kf__on_stats_timer(uv_timer_t *t)
+static void on_stats_timer(uv_timer_t *t)
 {
     struct kf_kioskd *kd = t->data;
 
     kf_pipeline_tick(kd->pipe); /* persist reject counters */
-    kf__stats_log(kd);
-    kf__stats_write_async(kd);
+    stats_log(kd);
+    stats_write_async(kd);
 }
 
 /* ---- timers ---- */
 
-static void kf__on_hb_timer(uv_timer_t *t)
+static void on_hb_timer(uv_timer_t *t)
 {
     struct kf_kioskd *kd = t->data;
 
@@ -261,15 +264,16 @@ static void kf__on_hb_timer(uv_timer_t *t)
 }
 
 /* SLA clocks, graces, heartbeat-caught silence and technicians' queued actions. */
-static void kf__on_sla_timer(uv_timer_t *t)
+static void on_sla_timer(uv_timer_t *t)
 {
     struct kf_kioskd *kd = t->data;
 
-    kf_pipeline_hook_tick(kd->pipe);
+    kf_slasvc_tick(kd->sla);
+    kf_pipeline_replays(kd->pipe); /* quarantined frames asked back, on the same tick */
 }
 
 /* Fed from the loop, so a stuck loop stops the pings and systemd restarts us. */
-static void kf__on_wd_timer(uv_timer_t *t)
+static void on_wd_timer(uv_timer_t *t)
 {
     (void)t;
     kf_notify("WATCHDOG=1");
@@ -277,14 +281,14 @@ static void kf__on_wd_timer(uv_timer_t *t)
 
 /* ---- shutdown ---- */
 
-static void kf__on_handle_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct kf_kioskd *kd = h->data;
 
     kd->closing--;
 }
 
-static void kf__on_pipeline_closed(void *ud)
+static void on_pipeline_closed(void *ud)
 {
     struct kf_kioskd *kd = ud;
 
@@ -292,53 +296,52 @@ static void kf__on_pipeline_closed(void *ud)
     kd->closing--;
 }
 
-static void kf__on_link_closed(struct kf_link *l)
+static void on_link_closed(struct kf_link *l)
 {
     struct kf_kioskd *kd = l->ud;
 
     kd->closing--;
 }
 
-static void kf__close_handle(struct kf_kioskd *kd, uv_handle_t *h)
+static void close_handle(struct kf_kioskd *kd, uv_handle_t *h)
 {
     if (!uv_is_closing(h)) {
         h->data = kd;
         kd->closing++;
-        uv_close(h, kf__on_handle_closed);
+        uv_close(h, on_handle_closed);
     }
 }
 
 /* Everything is committed and the link is down: final stats, then close every handle. */
-static void kf__finish(struct kf_kioskd *kd)
+static void finish(struct kf_kioskd *kd)
 {
     if (kd->finishing || kd->stats_busy) {
         return; /* a stats write in flight calls us again when done */
     }
     kd->finishing = 1;
-    kf__stats_log(kd);
+    stats_log(kd);
     if (kd->cfg.stats_file[0] != '\0') {
-        char *text = kf__stats_json(kd);
+        char *text = stats_json(kd);
         /* Shutting down: nothing else runs on the loop, a blocking write is fine here. */
-        int rc = text != NULL ? kf__stats_write(kd->cfg.stats_file, text) : -ENOMEM;
+        int rc = text != NULL ? stats_write(kd->cfg.stats_file, text) : -ENOMEM;
         if (rc != 0) {
             kf_warn("stats: cannot write %s: %s", kd->cfg.stats_file, kf_strerror(rc));
         }
         free(text);
     }
     kd->closing++;
-    kf_pipeline_close(kd->pipe, kf__on_pipeline_closed, kd);
+    kf_pipeline_close(kd->pipe, on_pipeline_closed, kd);
     for (int i = 0; i < KF__NSIG; i++) {
-        kf__close_handle(kd, (uv_handle_t *)&kd->sig[i]);
+        close_handle(kd, (uv_handle_t *)&kd->sig[i]);
     }
-    kf__close_handle(kd, (uv_handle_t *)&kd->stats_timer);
-    kf__close_handle(kd, (uv_handle_t *)&kd->hb_timer);
-    kf__close_handle(kd, (uv_handle_t *)&kd->wd_timer);
-    kf__close_handle(kd, (uv_handle_t *)&kd->stop_timer);
-    kf__close_handle(kd, (uv_handle_t *)&kd->sla_timer);
-    kf__close_handle(kd, (uv_handle_t *)&kd->stop_async);
+    close_handle(kd, (uv_handle_t *)&kd->stats_timer);
+    close_handle(kd, (uv_handle_t *)&kd->hb_timer);
+    close_handle(kd, (uv_handle_t *)&kd->wd_timer);
+    close_handle(kd, (uv_handle_t *)&kd->stop_timer);
+    close_handle(kd, (uv_handle_t *)&kd->sla_timer);
 }
 
-static void kf__on_drained(void *ud)
+static void on_drained(void *ud)
 {
     struct kf_kioskd *kd = ud;
 
@@ -346,29 +349,38 @@ static void kf__on_drained(void *ud)
     kf_notice("stopping: every held frame is committed or refused");
     /* No Paho callback can run after this; inbox leftovers (none expected) are freed. */
     kd->closing++;
-    kf_link_close(&kd->link, kf__on_link_closed);
-    kf__finish(kd);
+    kf_link_close(&kd->link, on_link_closed);
+    finish(kd);
 }
 
-static void kf__after_link_stopped(struct kf_kioskd *kd)
+/* The pipeline is done; jobs of other subsystems (the SLA run after the last commit) may
+ * still be on the writer, and they publish through the link: wait for them too. */
+static void on_pipeline_drained(void *ud)
+{
+    struct kf_kioskd *kd = ud;
+
+    kf_writer_drain(kd->writer, on_drained, kd);
+}
+
+static void after_link_stopped(struct kf_kioskd *kd)
 {
     if (kd->link_stopped) {
         return;
     }
     kd->link_stopped = 1;
     uv_timer_stop(&kd->stop_timer);
-    kf_pipeline_drain(kd->pipe, kf__on_drained, kd);
+    kf_pipeline_drain(kd->pipe, on_pipeline_drained, kd);
 }
 
-static void kf__on_stop_timer(uv_timer_t *t)
+static void on_stop_timer(uv_timer_t *t)
 {
     struct kf_kioskd *kd = t->data;
 
     kf_warn("stopping: MQTT disconnect did not complete; draining anyway");
-    kf__after_link_stopped(kd);
+    after_link_stopped(kd);
 }
 
-static void kf__begin_stop(struct kf_kioskd *kd, const char *why)
+static void begin_stop(struct kf_kioskd *kd, const char *why)
 {
     if (kd->stopping) {
         kf_notice("%s: already stopping", why);
@@ -379,11 +391,11 @@ static void kf__begin_stop(struct kf_kioskd *kd, const char *why)
     kf_notify("STOPPING=1");
     uv_timer_stop(&kd->hb_timer);
     uv_timer_stop(&kd->sla_timer);
-    uv_timer_start(&kd->stop_timer, kf__on_stop_timer, KF__STOP_LINK_GRACE_MS, 0);
+    uv_timer_start(&kd->stop_timer, on_stop_timer, KF__STOP_LINK_GRACE_MS, 0);
     kf_link_stop(&kd->link);
 }
 
-static void kf__on_signal(uv_signal_t *s, int signum)
+static void on_signal(uv_signal_t *s, int signum)
 {
     struct kf_kioskd *kd = s->data;
 
@@ -392,17 +404,12 @@ static void kf__on_signal(uv_signal_t *s, int signum)
         kf_pipeline_reload(kd->pipe, 1);
         return;
     }
-    kf__begin_stop(kd, signum == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-static void kf__on_stop_async(uv_async_t *a)
-{
-    kf__begin_stop(a->data, "stop requested");
+    begin_stop(kd, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* ---- link callbacks ---- */
 
-static void kf__on_frames(struct kf_link *l, void *ud)
+static void on_frames(struct kf_link *l, void *ud)
 {
     struct kf_kioskd *kd = ud;
 
@@ -413,7 +420,7 @@ static void kf__on_frames(struct kf_link *l, void *ud)
     kf_pipeline_feed(kd->pipe);
 }
 
-static void kf__on_link_up(struct kf_link *l, int first, void *ud)
+static void on_link_up(struct kf_link *l, int first, void *ud)
 {
     struct kf_kioskd *kd = ud;
 
@@ -425,17 +432,17 @@ static void kf__on_link_up(struct kf_link *l, int first, void *ud)
     }
 }
 
-static void kf__on_link_stopped(struct kf_link *l, void *ud)
+static void on_link_stopped(struct kf_link *l, void *ud)
 {
     (void)l;
-    kf__after_link_stopped(ud);
+    after_link_stopped(ud);
 }
 
 /* ---- public ---- */
 
 /* The webhook sender and the SLA service, restored from the store (main thread, before
  * the loop: the store connection is still ours). Logs once on failure. */
-static int kf__sla_new(struct kf_kioskd *kd)
+static int sla_new(struct kf_kioskd *kd)
 {
     const struct kf_kioskd_config *c = &kd->cfg;
     struct kf_slasvc_opts so;
@@ -502,7 +509,7 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
         kf_err("store %s: loading the registry: %s", cfg->store_path, kf_strerror(rc));
         goto out_store;
     }
-    rc = kf__sla_new(kd);
+    rc = sla_new(kd);
     if (rc != 0) {
         goto out_registry;
     }
@@ -521,7 +528,7 @@ out_free:
     return rc;
 }
 
-static int kf__init_handles(struct kf_kioskd *kd)
+static int init_handles(struct kf_kioskd *kd)
 {
     static const int signums[KF__NSIG] = {SIGTERM, SIGINT, SIGHUP};
     struct kf_pipeline_opts po;
@@ -538,9 +545,9 @@ static int kf__init_handles(struct kf_kioskd *kd)
     lo.keepalive_s = kd->cfg.mqtt_keepalive_s;
     lo.inbox_max = (size_t)kd->cfg.inbox_max;
     lo.inbox_max_bytes = (size_t)kd->cfg.inbox_max_mb << 20;
-    cbs.frames_cb = kf__on_frames;
-    cbs.up_cb = kf__on_link_up;
-    cbs.stopped_cb = kf__on_link_stopped;
+    cbs.frames_cb = on_frames;
+    cbs.up_cb = on_link_up;
+    cbs.stopped_cb = on_link_stopped;
     rc = kf_link_init(&kd->link, &kd->loop, &lo, &cbs, kd);
     if (rc != 0) {
         kf_err("mqtt: %s: %s", kd->cfg.mqtt_uri, kf_strerror(rc));
@@ -569,38 +576,42 @@ static int kf__init_handles(struct kf_kioskd *kd)
         kd->sync_argv[n] = NULL;
         po.broker_sync_argv = kd->sync_argv;
     }
-    kf_slasvc_hook(kd->sla, &po.hook);
-    rc = kf_pipeline_new(&kd->loop, &kd->link, kd->store, kd->reg, &po, &kd->pipe);
+    rc = kf_writer_new(&kd->loop, kd->store, &kd->writer);
+    if (rc == 0) {
+        rc = kf_slasvc_register(kd->sla, kd->writer);
+    }
+    if (rc != 0) {
+        kf_err("writer: %s", kf_strerror(rc));
+        return rc;
+    }
+    rc = kf_pipeline_new(&kd->loop, &kd->link, kd->writer, kd->reg, &po, &kd->pipe);
     if (rc != 0) {
         kf_err("pipeline: %s", kf_strerror(rc));
         return rc;
     }
-    kd->store = NULL; /* owned by the pipeline now */
-    kd->reg = NULL;
+    kd->reg = NULL; /* owned by the pipeline now */
 
     for (int i = 0; i < KF__NSIG; i++) {
         uv_signal_init(&kd->loop, &kd->sig[i]);
         kd->sig[i].data = kd;
-        uv_signal_start(&kd->sig[i], kf__on_signal, signums[i]);
+        uv_signal_start(&kd->sig[i], on_signal, signums[i]);
     }
     uv_timer_init(&kd->loop, &kd->stats_timer);
     uv_timer_init(&kd->loop, &kd->hb_timer);
     uv_timer_init(&kd->loop, &kd->wd_timer);
     uv_timer_init(&kd->loop, &kd->stop_timer);
     uv_timer_init(&kd->loop, &kd->sla_timer);
-    uv_async_init(&kd->loop, &kd->stop_async, kf__on_stop_async);
     kd->stats_timer.data = kd;
     kd->hb_timer.data = kd;
     kd->wd_timer.data = kd;
     kd->stop_timer.data = kd;
     kd->sla_timer.data = kd;
-    kd->stop_async.data = kd;
-    uv_timer_start(&kd->stats_timer, kf__on_stats_timer, (uint64_t)kd->cfg.stats_interval_s * 1000,
+    uv_timer_start(&kd->stats_timer, on_stats_timer, (uint64_t)kd->cfg.stats_interval_s * 1000,
                    (uint64_t)kd->cfg.stats_interval_s * 1000);
-    uv_timer_start(&kd->hb_timer, kf__on_hb_timer, KF__HEARTBEAT_EVERY_MS, KF__HEARTBEAT_EVERY_MS);
-    uv_timer_start(&kd->sla_timer, kf__on_sla_timer, 0, (uint64_t)kd->cfg.sla_tick_s * 1000);
+    uv_timer_start(&kd->hb_timer, on_hb_timer, KF__HEARTBEAT_EVERY_MS, KF__HEARTBEAT_EVERY_MS);
+    uv_timer_start(&kd->sla_timer, on_sla_timer, 0, (uint64_t)kd->cfg.sla_tick_s * 1000);
     if ((wd_usec = kf_notify_watchdog_usec()) >= 2000) {
-        uv_timer_start(&kd->wd_timer, kf__on_wd_timer, 0, wd_usec / 2000);
+        uv_timer_start(&kd->wd_timer, on_wd_timer, 0, wd_usec / 2000);
     }
     kd->started = 1;
     return 0;
@@ -611,8 +622,8 @@ int kf_kioskd_run(struct kf_kioskd *kd)
     char n[16];
     int rc;
 
-    /* Verify jobs, the store job and the stats writer share libuv's pool: make sure a
-     * commit never waits behind verify jobs. Must precede the first uv_queue_work. */
+    /* Verify jobs, the writer's job and the stats writer share libuv's pool: make sure the
+     * writer never waits behind verify jobs. Must precede the first uv_queue_work. */
     snprintf(n, sizeof(n), "%d", kd->cfg.verify_jobs_max + 2 > 4 ? kd->cfg.verify_jobs_max + 2 : 4);
     setenv("UV_THREADPOOL_SIZE", n, 0);
 
@@ -623,17 +634,17 @@ int kf_kioskd_run(struct kf_kioskd *kd)
     }
     kd->start_us = kf_mono_us();
     kd->last_tick_us = kd->start_us;
-    rc = kf__init_handles(kd);
+    rc = init_handles(kd);
     if (rc != 0) {
         kd->rc = rc;
         /* Close what exists and let the loop finish closing it. */
         if (kd->pipe != NULL) {
             kd->closing++;
-            kf_pipeline_close(kd->pipe, kf__on_pipeline_closed, kd);
+            kf_pipeline_close(kd->pipe, on_pipeline_closed, kd);
         }
         if (kd->link_inited) {
             kd->closing++;
-            kf_link_close(&kd->link, kf__on_link_closed);
+            kf_link_close(&kd->link, on_link_closed);
         }
         uv_run(&kd->loop, UV_RUN_DEFAULT);
         uv_loop_close(&kd->loop);
@@ -650,19 +661,15 @@ int kf_kioskd_run(struct kf_kioskd *kd)
     return kd->rc;
 }
 
-void kf_kioskd_stop(struct kf_kioskd *kd)
-{
-    uv_async_send(&kd->stop_async);
-}
-
 void kf_kioskd_free(struct kf_kioskd *kd)
 {
     if (kd == NULL) {
         return;
     }
     kf_registry_unref(kd->reg);
+    kf_writer_free(kd->writer); /* the loop has run out: no job is in flight */
+    kf_slasvc_free(kd->sla);
     kf_store_free(kd->store);
-    kf_slasvc_free(kd->sla); /* after the pipeline: no store job runs any more */
     kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));
     sodium_memzero(kd->cfg.mqtt_password, sizeof(kd->cfg.mqtt_password));

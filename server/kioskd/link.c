@@ -23,12 +23,12 @@ enum {
 
 /* Device -> server topics, exactly what the broker's ACL lets the server read. Not
  * "kf/v1/+/+": that would bring our own acks back to us. */
-static char *const kf__link_topics[] = {"kf/v1/+/hello", "kf/v1/+/telemetry", "kf/v1/+/events",
-                                        "kf/v1/+/state", "kf/v1/+/enroll"};
-#define KF__LINK_NTOPICS ((int)(sizeof(kf__link_topics) / sizeof(kf__link_topics[0])))
+static char *const link_topics[] = {"kf/v1/+/hello", "kf/v1/+/telemetry", "kf/v1/+/events",
+                                    "kf/v1/+/state", "kf/v1/+/enroll"};
+#define KF__LINK_NTOPICS ((int)(sizeof(link_topics) / sizeof(link_topics[0])))
 
 /* Paho thread: record events and wake the loop. */
-static void kf__link_post(struct kf_link *l, unsigned ev)
+static void link_post(struct kf_link *l, unsigned ev)
 {
     pthread_mutex_lock(&l->mu);
     l->events |= ev;
@@ -36,21 +36,21 @@ static void kf__link_post(struct kf_link *l, unsigned ev)
     uv_async_send(&l->async);
 }
 
-static void kf__link_on_subscribe(void *ctx, MQTTAsync_successData *resp)
+static void link_on_subscribe(void *ctx, MQTTAsync_successData *resp)
 {
     (void)resp;
-    kf__link_post(ctx, KF__LINK_EV_SUBSCRIBED);
+    link_post(ctx, KF__LINK_EV_SUBSCRIBED);
 }
 
-static void kf__link_on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
+static void link_on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     kf_warn("mqtt: subscribe failed: %s", resp != NULL && resp->message ? resp->message : "?");
-    kf__link_post(ctx, KF__LINK_EV_SUB_FAILED);
+    link_post(ctx, KF__LINK_EV_SUB_FAILED);
 }
 
 /* Paho thread, after every successful (re)connect. Paho API calls other than create/destroy
  * are allowed here; subscribing at once means no window without a subscription. */
-static void kf__link_on_connected(void *ctx, char *cause)
+static void link_on_connected(void *ctx, char *cause)
 {
     struct kf_link *l = ctx;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -64,18 +64,18 @@ static void kf__link_on_connected(void *ctx, char *cause)
     for (int i = 0; i < KF__LINK_NTOPICS; i++) {
         qos[i] = 1;
     }
-    ro.onSuccess = kf__link_on_subscribe;
-    ro.onFailure = kf__link_on_subscribe_failure;
+    ro.onSuccess = link_on_subscribe;
+    ro.onFailure = link_on_subscribe_failure;
     ro.context = l;
-    rc = MQTTAsync_subscribeMany(l->client, KF__LINK_NTOPICS, kf__link_topics, qos, &ro);
+    rc = MQTTAsync_subscribeMany(l->client, KF__LINK_NTOPICS, link_topics, qos, &ro);
     if (rc != MQTTASYNC_SUCCESS) {
         kf_warn("mqtt: subscribe: %s", kf_strerror(kf_err_from_paho(rc)));
-        kf__link_post(l, KF__LINK_EV_SUB_FAILED);
+        link_post(l, KF__LINK_EV_SUB_FAILED);
     }
 }
 
 /* Paho thread. Only logged: Paho's automatic reconnect retries (link.h). */
-static void kf__link_on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
+static void link_on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     struct kf_link *l = ctx;
 
@@ -85,7 +85,7 @@ static void kf__link_on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
                                                   : "?");
 }
 
-static void kf__link_on_lost(void *ctx, char *cause)
+static void link_on_lost(void *ctx, char *cause)
 {
     struct kf_link *l = ctx;
 
@@ -94,26 +94,26 @@ static void kf__link_on_lost(void *ctx, char *cause)
     pthread_mutex_lock(&l->mu);
     l->ctr.lost++;
     pthread_mutex_unlock(&l->mu);
-    kf__link_post(l, KF__LINK_EV_LOST);
+    link_post(l, KF__LINK_EV_LOST);
 }
 
-static void kf__link_on_disconnect(void *ctx, MQTTAsync_successData *resp)
+static void link_on_disconnect(void *ctx, MQTTAsync_successData *resp)
 {
     (void)resp;
-    kf__link_post(ctx, KF__LINK_EV_DISCONNECTED);
+    link_post(ctx, KF__LINK_EV_DISCONNECTED);
 }
 
-static void kf__link_on_disconnect_failure(void *ctx, MQTTAsync_failureData *resp)
+static void link_on_disconnect_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     (void)resp;
-    kf__link_post(ctx, KF__LINK_EV_DISCONNECTED);
+    link_post(ctx, KF__LINK_EV_DISCONNECTED);
 }
 
 /* Paho thread. Copy, hand off, free Paho's copies, return 1. Always 1: returning 0 is not
  * backpressure in Paho (it has already PUBACKed, and it parks the message on its own
  * unbounded queue). A frame that does not fit the inbox is dropped and counted instead:
  * it was never acknowledged, so its device sends it again after its ack timeout. */
-static int kf__link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
+static int link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
     struct kf_link *l = ctx;
     struct kf_frame *f = NULL;
@@ -182,14 +182,14 @@ out_free:
 
 /* Paho thread: OpenSSL's reasons for a failed handshake (unknown CA, expired certificate).
  * Without this callback Paho prints them raw on stderr. */
-static int kf__link_on_ssl_error(const char *str, size_t len, void *u)
+static int link_on_ssl_error(const char *str, size_t len, void *u)
 {
     (void)u;
     kf_warn("mqtt: tls: %.*s", (int)(len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
     return 1;
 }
 
-static int kf__link_connect(struct kf_link *l)
+static int link_connect(struct kf_link *l)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
@@ -201,7 +201,7 @@ static int kf__link_connect(struct kf_link *l)
     co.minRetryInterval = 1;
     co.maxRetryInterval = 30;
     co.connectTimeout = 10;
-    co.onFailure = kf__link_on_connect_failure;
+    co.onFailure = link_on_connect_failure;
     co.context = l;
     if (l->opts.username != NULL && l->opts.username[0] != '\0') {
         co.username = l->opts.username;
@@ -216,7 +216,7 @@ static int kf__link_connect(struct kf_link *l)
             l->opts.ca_file != NULL && l->opts.ca_file[0] != '\0' ? l->opts.ca_file : NULL;
         so.enableServerCertAuth = 1;
         so.verify = 1;
-        so.ssl_error_cb = kf__link_on_ssl_error;
+        so.ssl_error_cb = link_on_ssl_error;
         co.ssl = &so;
     }
     rc = MQTTAsync_connect(l->client, &co);
@@ -226,22 +226,22 @@ static int kf__link_connect(struct kf_link *l)
     return kf_err_from_paho(rc);
 }
 
-static void kf__link_on_timer(uv_timer_t *t);
+static void link_on_timer(uv_timer_t *t);
 
-static void kf__link_schedule_retry(struct kf_link *l)
+static void link_schedule_retry(struct kf_link *l)
 {
     unsigned delay = l->retry_ms;
 
     l->retry_ms = l->retry_ms * 2 > KF__LINK_RETRY_MAX_MS ? KF__LINK_RETRY_MAX_MS : l->retry_ms * 2;
-    uv_timer_start(&l->timer, kf__link_on_timer, delay, 0);
+    uv_timer_start(&l->timer, link_on_timer, delay, 0);
 }
 
-static void kf__link_subscribe_again(struct kf_link *l)
+static void link_subscribe_again(struct kf_link *l)
 {
-    kf__link_on_connected(l, "resubscribe");
+    link_on_connected(l, "resubscribe");
 }
 
-static void kf__link_on_timer(uv_timer_t *t)
+static void link_on_timer(uv_timer_t *t)
 {
     struct kf_link *l = t->data;
     int rc;
@@ -250,20 +250,20 @@ static void kf__link_on_timer(uv_timer_t *t)
         return;
     }
     if (l->connected) {
-        kf__link_subscribe_again(l);
+        link_subscribe_again(l);
         return;
     }
     if (l->connect_accepted) {
-        return; /* Paho reconnects by itself, and kf__link_on_connected subscribes */
+        return; /* Paho reconnects by itself, and link_on_connected subscribes */
     }
-    rc = kf__link_connect(l);
+    rc = link_connect(l);
     if (rc != 0) {
         kf_warn("mqtt: connect: %s", kf_strerror(rc));
-        kf__link_schedule_retry(l);
+        link_schedule_retry(l);
     }
 }
 
-static void kf__link_on_async(uv_async_t *a)
+static void link_on_async(uv_async_t *a)
 {
     struct kf_link *l = a->data;
     unsigned ev;
@@ -294,7 +294,7 @@ static void kf__link_on_async(uv_async_t *a)
     }
     if ((ev & KF__LINK_EV_SUB_FAILED) && !l->stopping) {
         l->connected = 1;
-        kf__link_schedule_retry(l);
+        link_schedule_retry(l);
     }
     if ((ev & KF__LINK_EV_DISCONNECTED) && l->stopping && !l->stopped) {
         l->stopped = 1;
@@ -328,15 +328,15 @@ int kf_link_init(struct kf_link *l, uv_loop_t *loop, const struct kf_link_opts *
         goto out_mutex;
     }
     /* Callbacks before connecting. */
-    rc = kf_err_from_paho(
-        MQTTAsync_setCallbacks(l->client, l, kf__link_on_lost, kf__link_on_message, NULL));
+    rc =
+        kf_err_from_paho(MQTTAsync_setCallbacks(l->client, l, link_on_lost, link_on_message, NULL));
     if (rc == 0) {
-        rc = kf_err_from_paho(MQTTAsync_setConnected(l->client, l, kf__link_on_connected));
+        rc = kf_err_from_paho(MQTTAsync_setConnected(l->client, l, link_on_connected));
     }
     if (rc != 0) {
         goto out_client;
     }
-    rc = uv_async_init(loop, &l->async, kf__link_on_async);
+    rc = uv_async_init(loop, &l->async, link_on_async);
     if (rc != 0) {
         goto out_client;
     }
@@ -357,10 +357,10 @@ int kf_link_start(struct kf_link *l)
     int rc;
 
     l->started = 1;
-    rc = kf__link_connect(l);
+    rc = link_connect(l);
     if (rc != 0) {
         kf_warn("mqtt: connect: %s", kf_strerror(rc));
-        kf__link_schedule_retry(l);
+        link_schedule_retry(l);
     }
     return 0;
 }
@@ -435,8 +435,8 @@ void kf_link_stop(struct kf_link *l)
     l->stopping = 1;
     uv_timer_stop(&l->timer);
     dopts.timeout = 2000;
-    dopts.onSuccess = kf__link_on_disconnect;
-    dopts.onFailure = kf__link_on_disconnect_failure;
+    dopts.onSuccess = link_on_disconnect;
+    dopts.onFailure = link_on_disconnect_failure;
     dopts.context = l;
     rc = l->started ? MQTTAsync_disconnect(l->client, &dopts) : MQTTASYNC_DISCONNECTED;
     if (rc != MQTTASYNC_SUCCESS) {
@@ -457,7 +457,7 @@ void kf_link_counters(struct kf_link *l, struct kf_link_counters *ret)
     pthread_mutex_unlock(&l->mu);
 }
 
-static void kf__link_on_close(uv_handle_t *h)
+static void link_on_close(uv_handle_t *h)
 {
     struct kf_link *l = h->data;
 
@@ -480,6 +480,6 @@ void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l))
     kf_link_drop(l);
     l->closed_cb = cb;
     l->nclosing = 2;
-    uv_close((uv_handle_t *)&l->async, kf__link_on_close);
-    uv_close((uv_handle_t *)&l->timer, kf__link_on_close);
+    uv_close((uv_handle_t *)&l->async, link_on_close);
+    uv_close((uv_handle_t *)&l->timer, link_on_close);
 }

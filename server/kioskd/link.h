@@ -17,8 +17,8 @@
  * (TLS options, user name, password) outside Paho's lock, while Paho's own attempt may be
  * reading them on its threads (a use after free there).
  */
-#ifndef KF_SERVER_LINK_H
-#define KF_SERVER_LINK_H
+#ifndef KF_KIOSKD_LINK_H
+#define KF_KIOSKD_LINK_H
 
 #include <pthread.h>
 #include <stddef.h>

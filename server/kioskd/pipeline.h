@@ -1,32 +1,37 @@
-/* pipeline.h: kioskd's data path after the inbox: verify off the loop, group commit, ack.
+/* pipeline.h: kioskd's data path after the inbox: verify off the loop, commit on the writer,
+ * ack.
  *
  *   link inbox ─► pending (loop) ─► verify jobs (uv_queue_work, ≤ verify_jobs_max in flight,
  *   ≤ verify_batch_max frames each; registry snapshot ref per job) ─► commit queue (loop)
- *   ─► store job (uv_queue_work, exactly one in flight, own SQLite connection): optional
- *   registry reload, optional online expiry, kf_store_commit of ≤ commit_batch_max frames
- *   plus pending reject deltas, then ACK frames sealed per device ─► loop: publish acks,
- *   count, free, release the frames back to the link's bound.
+ *   ─► commit job on the writer (writer.h; job_commit.c; one in flight): kf_store_commit of
+ *   ≤ commit_batch_max frames in one transaction, frame by frame and quarantine when one
+ *   frame spoils the group, then the ACKs sealed per device ─► loop: publish the ACKs,
+ *   count, free, release the frames back to the link's bound, tell the writer's commit
+ *   listeners (kf_writer_committed).
+ *
+ * The pipeline's other writer jobs, one file and at most one in flight each: identity
+ * requests (job_ident.c), quarantine replays (job_replay.c), registry reloads
+ * (job_reload.c), the heartbeat expiry (job_expire.c) and the reject counters
+ * (job_rejects.c). The pipeline owns the reject counters (rejects.h): every refusal is
+ * counted there by reason, on the loop, and saved by a job of its own on the stats tick, when
+ * the writer is idle (at most once a second) and when draining; a failed save keeps them.
  *
  * A failed commit keeps its batch and retries it after a backoff; nothing uncommitted is
- * ever acked. Every refusal is counted by reason (enum kf_reject) and persisted with the
- * next commit. All functions: loop thread. The verify stage and the latency histogram are
- * in verify.h.
+ * ever acked. All functions: loop thread. The verify stage is verify.h.
  */
-#ifndef KF_SERVER_PIPELINE_H
-#define KF_SERVER_PIPELINE_H
+#ifndef KF_KIOSKD_PIPELINE_H
+#define KF_KIOSKD_PIPELINE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
 
-#include <kf/codec.h>
-
+#include "kioskd/latency.h"
 #include "kioskd/link.h"
+#include "kioskd/writer.h"
 #include "store/registry.h"
-#include "store/ingest.h"
 #include "store/store.h"
-#include "kioskd/verify.h"
 
 struct kf_pipeline_stats {
     uint64_t verified;          /* frames that passed verification */
@@ -51,53 +56,43 @@ struct kf_pipeline_stats {
     size_t pending, verifying, commit_queue; /* gauges */
 };
 
-/* Work that must run where the store is (kioskd's SLA service, slasvc.h): work runs on the
- * store job's thread with the store connection, after the job's commit, whenever the job
- * committed frames, expired devices or was asked with kf_pipeline_hook_tick (tick = 1);
- * after runs on the loop thread once that job is over, before the next store job starts. */
-struct kf_pipeline_hook {
-    void (*work)(void *ud, struct kf_store *st, int tick);
-    void (*after)(void *ud);
-    void *ud;
-};
-
 struct kf_pipeline_opts {
     size_t verify_batch_max;
     size_t verify_jobs_max;
     size_t commit_batch_max;
     const uint8_t *server_sk;      /* 64 bytes, borrowed for the pipeline's life */
     size_t ack_keys_max;           /* ACK keys held (ackkeys.h), >= 1024: [limits] ack_keys_max */
-    char *const *broker_sync_argv; /* run after an enrollment (identity.h); NULL: none */
-    struct kf_pipeline_hook hook;  /* work NULL: none */
+    char *const *broker_sync_argv; /* run after an enrollment (brokersync.h); NULL: none */
 };
 
 struct kf_pipeline;
 
-/* Returns owned pipeline in *ret. Borrows loop and link; takes ownership of store (used
- * only by the one store job at a time, freed at close) and of the reference reg.
- * 0 or -errno. */
-int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_store *store,
+/* Returns owned pipeline in *ret. Borrows loop, link and w (the writer its jobs run on:
+ * it must outlive the pipeline); takes ownership of the reference reg. 0 or -errno. */
+int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_writer *w,
                     struct kf_registry *reg, const struct kf_pipeline_opts *opts,
                     struct kf_pipeline **ret);
 
 /* The link has frames: take them all and dispatch what the bounds allow. */
 void kf_pipeline_feed(struct kf_pipeline *p);
-/* Reload the registry on the store connection: forced (SIGHUP) or rate-limited (5 s). */
+/* Reload the registry on the writer: forced (SIGHUP) or rate-limited (5 s). */
 void kf_pipeline_reload(struct kf_pipeline *p, int forced);
-/* Mark devices offline whose last frame is older than cutoff_ms (serialized with commits). */
+/* Mark devices offline whose last frame is older than cutoff_ms (a writer job). */
 void kf_pipeline_expire(struct kf_pipeline *p, int64_t cutoff_ms);
-/* Periodic: persist reject counters even when no frames are flowing. */
+/* The stats interval: save the reject counters not stored yet. */
 void kf_pipeline_tick(struct kf_pipeline *p);
-/* Run the hook with tick = 1 as soon as the store job is free (serialized with commits). */
-void kf_pipeline_hook_tick(struct kf_pipeline *p);
+/* Take the quarantined frames an operator asked to replay (kioskctl quarantine replay) at
+ * the next quiet moment: nothing pending, verifying or committing. Ignored while draining. */
+void kf_pipeline_replays(struct kf_pipeline *p);
 /* Borrowed, valid until the next loop turn. Gauges are refreshed on each call. */
 const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p);
 
-/* After the link stopped: finish every frame held, the last commit and the reject deltas,
- * then call cb once (from the loop). */
+/* After the link stopped: finish every frame held, the last commit and the reject counters,
+ * then call cb once (from the loop). Jobs of other subsystems may still be on the writer
+ * (kf_writer_drain waits for them). */
 void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
-/* Close the handles and free p (store, registry, leftovers) once they are closed; cb then
- * runs. No work may be in flight (drain first). */
+/* Close the handles and free p (registry, leftovers) once they are closed; cb then runs.
+ * None of its jobs may be in flight (drain first). */
 void kf_pipeline_close(struct kf_pipeline *p, void (*cb)(void *ud), void *ud);
 
 #endif

@@ -1,20 +1,31 @@
-/* pipeline_int.h: what pipeline.c (the loop's side) and pipeline_commit.c (the store job's
- * work, on a pool thread) share: the pipeline and the store job. Nothing else includes it.
+/* pipeline_int.h: what pipeline.c (the loop's side: verify jobs, the queues, the kick timer)
+ * and the pipeline's writer jobs (job_*.c, one job type per file) share. Nothing else
+ * includes it.
+ *
+ * The loop thread owns every field of struct kf_pipeline. A job's work (writer thread)
+ * touches only its own job struct, the store, and fields fixed at kf_pipeline_new (opts).
+ * Each job type has at most one job in flight (its *_busy flag); a job's after callback
+ * (loop) applies its results and calls kf__pipeline_next.
  */
-#ifndef KF_SERVER_PIPELINE_INT_H
-#define KF_SERVER_PIPELINE_INT_H
-
-#include "kioskd/ackkeys.h"
-#include "kioskd/pipeline.h"
+#ifndef KF_KIOSKD_PIPELINE_INT_H
+#define KF_KIOSKD_PIPELINE_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <kf/envelope.h>
-#include <kf/topic.h>
+#include <uv.h>
 
-#define KF__ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
-#define KF__REPLAYS_MAX 256u /* quarantined frames handed back per store tick */
+#include "kioskd/brokersync.h"
+#include "kioskd/pipeline.h"
+#include "kioskd/rejects.h"
+#include "kioskd/verify.h"
+#include "kioskd/writer.h"
+
+#define KF__REPLAYS_MAX 256u         /* quarantined frames handed back at a time */
+#define KF__RETRY_MIN_MS 100u        /* a failed commit's first backoff */
+#define KF__RETRY_MAX_MS 5000u       /* and its longest */
+#define KF__STOP_MAX_FAILURES 10u    /* while stopping, give a failing batch up after this */
+#define KF__REJECTS_MIN_US 1000000LL /* reject counters saved at most this often when idle */
 
 /* A replayed quarantined frame that verification refused: why, for its row (the replay is
  * not a rejection of anything a terminal sent now, so no reject counter moves). */
@@ -23,100 +34,49 @@ struct kf__replay_note {
     int reason; /* enum kf_reject */
 };
 
-struct kf__devseq {
-    const char *dev;
-    uint64_t seq;
-    uint32_t epoch;    /* the device key its frame was verified with */
-    int64_t device_ms; /* its device time, echoed in the ACK */
-    const uint8_t *pk; /* (32 bytes, in the item) */
-};
-
-struct kf__ack {
-    char topic[KF_TOPIC_MAX + 1];
-    size_t len;
-    uint8_t buf[KF__ACK_CAP];
-};
-
-struct kf__sjob {
-    uv_work_t req;
-    struct kf_pipeline *p;
-    /* commit */
-    struct kf_verified **items; /* commit_batch_max */
-    struct kf_ingest **ing;     /* commit_batch_max: &items[i]->ing, for the store */
-    size_t n;
-    size_t n_queued; /* n when queued: the loop reads this, the worker may shrink n */
-    int group_rc;    /* why the group commit failed when the job went frame by frame */
-    char group_msg[160];
-    struct kf_commit_out *out; /* commit_batch_max */
-    struct kf__devseq *order;  /* commit_batch_max */
-    uint64_t delta[KF_REJECT_COUNT_];
-    int do_commit;
-    int rc;
-    int64_t start_mono_us, done_mono_us;
-    struct kf__ack *acks; /* commit_batch_max */
-    size_t nacks, ack_errors;
-    uint64_t ack_keys_derived; /* by this job */
-    /* isolation after a frame-specific failure: frames quarantined, or dropped */
-    struct kf_verified **drop; /* commit_batch_max */
-    size_t ndrop, npoison, nquarantined;
-    int isolated, poison_rc;
-    char poison_msg[160];
-    /* quarantined frames an operator asked to replay, taken on a store tick; and the
-     * reasons verification refused earlier ones, written to their rows */
-    struct kf__replay_note notes[KF__REPLAYS_MAX];
-    size_t nnotes;
-    int do_replays, replays_rc;
-    struct kf_frame *replays, **replays_tail;
-    size_t nreplays;
-    /* identity requests, taken out of the batch and applied one by one */
-    struct kf_verified **idents;      /* commit_batch_max */
-    struct kf_ident_answer **answers; /* commit_batch_max: owned until submitted */
-    size_t nidents, nanswers, ident_errors;
-    /* registry reload */
-    int do_reload, reload_rc;
-    struct kf_registry *new_reg;
-    /* online expiry */
-    int do_expire, expire_rc;
-    int64_t cutoff_ms;
-    uint32_t expired;
-    /* the store hook (kf_pipeline_hook) */
-    int do_hook_tick, hook_ran;
-};
+struct kf__commit_job; /* job_commit.c */
 
 struct kf_pipeline {
     uv_loop_t *loop;
     struct kf_link *link;
-    struct kf_store *store;
+    struct kf_writer *w;
     struct kf_registry *reg;
     struct kf_pipeline_opts opts;
-    uv_timer_t kick; /* commit retry backoff and rate-limited reloads */
+    uv_timer_t kick; /* commit retry backoff, rate-limited reloads, reject saves at stop */
+    int kick_armed;
     struct kf_brokersync *bsync;
 
-    struct kf_frame *pend, **pend_tail;
+    struct kf_frame *pend, **pend_tail; /* waiting for a verify job */
     size_t npend;
-    size_t vjobs;
-    struct kf_verified *cq, **cq_tail;
+    size_t vjobs;                      /* verify jobs in flight */
+    struct kf_verified *cq, **cq_tail; /* verified, waiting for the commit job */
     size_t ncq;
+    struct kf_verified *idq, **idq_tail; /* identity requests, waiting for their job */
+    size_t nidq;
 
-    struct kf__sjob sj;
-    int sj_busy;
-    struct kf_ackkeys *ackkeys; /* the store job's */
-    int sj_retry;               /* sj holds a failed batch to retry when the kick timer fires */
-    int kick_armed;             /* the kick timer is running */
+    /* the commit job (job_commit.c) */
+    struct kf__commit_job *commit;
+    int commit_busy;
+    int commit_retry; /* the job holds a failed batch to retry when the kick timer fires */
+    size_t commit_n;  /* frames in the job (the commit_queue gauge) */
     unsigned retry_ms, fail_streak;
 
-    uint64_t delta[KF_REJECT_COUNT_];
-    int flush_deltas;
+    int ident_busy, replay_busy, reload_busy, expire_busy;
+
+    /* the reject counters (rejects.h) and their saving (job_rejects.c) */
+    struct kf_rejects rejects;
+    int rejects_due; /* the stats tick asked */
+    int64_t rejects_tried_us;
+    unsigned rejects_failures;
+
     int reload_wanted, reload_forced;
     int64_t last_reload_us;
     int expire_wanted;
     int64_t expire_cutoff_ms;
-    int hook_tick_wanted;
     int replays_wanted;
     size_t replays_held; /* replayed frames in the pipeline: more are taken only at 0 */
     struct kf__replay_note notes[KF__REPLAYS_MAX]; /* refused replays, for their rows */
     size_t nnotes;
-    uint64_t link_oversize_seen, link_malformed_seen;
 
     int draining;
     void (*drained_cb)(void *ud);
@@ -127,9 +87,30 @@ struct kf_pipeline {
     struct kf_pipeline_stats stats;
 };
 
-/* The store job's work callback (pipeline_commit.c): identity requests, the group commit
- * (frame by frame and quarantine when a frame spoils it), the ACKs, the replays asked for,
- * the registry reload, the heartbeat expiry and the store hook. */
-void kf__sjob_work(uv_work_t *req);
+/* pipeline.c: free n verified frames and give their room in the inbox back to the link. */
+void kf__pipeline_release(struct kf_pipeline *p, struct kf_verified **v, size_t n);
+/* pipeline.c: dispatch verify jobs, start every writer job that is due, and call the drain
+ * callback once everything is done. After every job's after callback. */
+void kf__pipeline_next(struct kf_pipeline *p);
+/* pipeline.c: run kf__pipeline_next in ms (no-op when already armed). */
+void kf__pipeline_arm_kick(struct kf_pipeline *p, uint64_t ms);
+
+/* job_commit.c: the commit job's arrays (commit_batch_max each) and ACK keys. 0 or -errno. */
+int kf__pipeline_commit_new(struct kf_pipeline *p);
+/* job_commit.c: release the frames the job still holds and free it (closing). */
+void kf__pipeline_commit_free(struct kf_pipeline *p);
+/* job_commit.c: submit the group commit of the commit queue (or the batch to retry). */
+void kf__pipeline_commit_start(struct kf_pipeline *p);
+/* job_ident.c: submit the identity requests waiting (idq). */
+void kf__pipeline_ident_start(struct kf_pipeline *p);
+/* job_replay.c: write the notes of refused replays, and take the replays asked for when
+ * the pipeline is quiet. */
+void kf__pipeline_replay_start(struct kf_pipeline *p);
+/* job_reload.c: reload the registry when asked (rate-limited unless forced). */
+void kf__pipeline_reload_start(struct kf_pipeline *p);
+/* job_expire.c: mark silent devices offline when asked. */
+void kf__pipeline_expire_start(struct kf_pipeline *p);
+/* job_rejects.c: save the reject counters when due (stats tick, idle writer, draining). */
+void kf__pipeline_rejects_start(struct kf_pipeline *p);
 
 #endif

@@ -1,12 +1,14 @@
-/* slasvc.h: kioskd's SLA service. The pure engine (sla.h) wired to the store and the network:
+/* slasvc.h: kioskd's SLA service. The pure engine (rules/sla.h) wired to the store and the
+ * network:
  *
- *   store job thread (the pipeline's hook, after a commit that wrote facts, after a heartbeat
- *   expiry, and every tick_s): read the facts committed since the cursor and feed them to
- *   the engine; apply the technicians' actions kioskctl queued (sla_actions); tick the
- *   engine to now (graces, breaches); persist everything it decided in one transaction
- *   (incidents, events, announcements, terminal states, the cursor, action outcomes);
- *   loop thread (the hook's after): make the announcements of that run: a log line, an MQTT
- *   message on notify_topic (QoS 1, not retained) and a webhook POST of the same JSON.
+ *   writer (the SLA job, slasvc_run.c; asked after a commit or an expiry that stored facts,
+ *   at most once a second, through kf_writer_on_commit, and on every kf_slasvc_tick): read
+ *   the facts committed since the cursor and feed them to the engine; apply the
+ *   technicians' actions kioskctl queued (sla_actions); tick the engine to now (graces,
+ *   breaches); persist everything it decided in one transaction (incidents, events,
+ *   announcements, terminal states, the cursor, action outcomes);
+ *   loop (the job's after callback): make the announcements of that run: a log line, an
+ *   MQTT message on notify_topic (QoS 1, not retained) and a webhook POST of the same JSON.
  *
  * kioskd is the only process that runs an engine. If persisting a run fails, the engine is
  * thrown away and rebuilt from the store before the next run (the cursor did not move, the
@@ -14,11 +16,11 @@
  * run is announced. An announcement is made once: after a restart the restored incidents
  * carry what was already announced (docs/SLA.md section 10, docs/KIOSKD.md).
  *
- * Threads: kf_slasvc_new on the main thread before the pipeline exists; the hook's work on
- * the store job's thread only (one at a time); everything else on the loop thread.
+ * Threads: kf_slasvc_new and kf_slasvc_check_calendars on the main thread before the loop
+ * runs; the job's work on the writer's thread; everything else on the loop thread.
  */
-#ifndef KF_SERVER_SLASVC_H
-#define KF_SERVER_SLASVC_H
+#ifndef KF_KIOSKD_SLASVC_H
+#define KF_KIOSKD_SLASVC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,9 +28,9 @@
 #include <jansson.h>
 
 #include "kioskd/link.h"
-#include "kioskd/pipeline.h"
-#include "store/store.h"
 #include "kioskd/webhook.h"
+#include "kioskd/writer.h"
+#include "store/store.h"
 
 struct kf_slasvc_opts {
     int64_t grace_ms;           /* an offline condition's grace (docs/SLA.md 5.1) */
@@ -53,11 +55,14 @@ int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t n
  * the current local year. 0; 1 when the files are fine but this year's is missing (err
  * says so; kioskd starts anyway); or -errno with a message in err. Touches no database. */
 int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t cap);
-/* The pipeline hook (pipeline.h) that drives the service. */
-void kf_slasvc_hook(struct kf_slasvc *s, struct kf_pipeline_hook *ret);
+/* Hear of the writer's commits (kf_writer_on_commit) and run the SLA job on w, which s
+ * borrows from now on: w must stay until s is freed, and be drained before. 0 or -errno. */
+int kf_slasvc_register(struct kf_slasvc *s, struct kf_writer *w);
+/* The engine's timer (tick_s): a run with tick = 1 as soon as the SLA job is free. */
+void kf_slasvc_tick(struct kf_slasvc *s);
 /* Counters as a JSON object (returns owned). Loop thread. */
 json_t *kf_slasvc_stats_json(struct kf_slasvc *s);
-/* After the pipeline is closed. NULL is a no-op. */
+/* Once no SLA job is in flight (the writer drained). NULL is a no-op. */
 void kf_slasvc_free(struct kf_slasvc *s);
 
 #endif

@@ -1,5 +1,5 @@
-/* verify.c: the verify stage (signature before decompression, then decode) and the latency
- * histogram. Nothing here touches struct kf_pipeline: verify jobs call it off the loop. */
+/* verify.c: the verify stage (signature before decompression, then decode). Nothing here
+ * touches struct kf_pipeline: verify jobs call it off the loop. */
 #include "kioskd/verify.h"
 
 #include <errno.h>
@@ -14,64 +14,9 @@
 #include <kf/ident.h>
 #include <kf/topic.h>
 
-/* ---- latency histogram ---- */
-
-static unsigned kf__lat_bucket(int64_t us)
-{
-    uint64_t v = us > 0 ? (uint64_t)us : 0;
-    unsigned m, idx;
-
-    if (v < 4) {
-        return (unsigned)v; /* buckets 0..3 are exact */
-    }
-    m = 63u - (unsigned)__builtin_clzll(v);
-    idx = m * 4u + (unsigned)((v >> (m - 2u)) & 3u);
-    return idx < KF_LAT_BUCKETS ? idx : KF_LAT_BUCKETS - 1u;
-}
-
-static int64_t kf__lat_upper(unsigned idx)
-{
-    unsigned m = idx / 4u, f = idx % 4u;
-
-    if (m < 2) {
-        return (int64_t)idx + 1;
-    }
-    return (int64_t)((uint64_t)(5u + f) << (m - 2u));
-}
-
-void kf_latency_add(struct kf_latency *lat, int64_t us)
-{
-    lat->bucket[kf__lat_bucket(us)]++;
-    lat->count++;
-    if (us > lat->max_us) {
-        lat->max_us = us;
-    }
-}
-
-int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q)
-{
-    uint64_t want, seen = 0;
-
-    if (lat->count == 0) {
-        return 0;
-    }
-    want = (uint64_t)(q * (double)lat->count + 0.5);
-    if (want == 0) {
-        want = 1;
-    }
-    for (unsigned i = 0; i < KF_LAT_BUCKETS; i++) {
-        seen += lat->bucket[i];
-        if (seen >= want) {
-            int64_t up = kf__lat_upper(i);
-            return up < lat->max_us ? up : lat->max_us;
-        }
-    }
-    return lat->max_us;
-}
-
 /* ---- verification (any thread) ---- */
 
-void kf_verified_free(struct kf_verified *v)
+void kf_verify_free(struct kf_verified *v)
 {
     if (v == NULL) {
         return;
@@ -82,7 +27,7 @@ void kf_verified_free(struct kf_verified *v)
     free(v);
 }
 
-static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
+static int rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
 {
     struct kf_verified *v = ud;
 
@@ -93,7 +38,7 @@ static int kf__rec_cb(void *ud, uint32_t index, const struct kf_record *rec)
     return 0;
 }
 
-static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
+static int kind_matches(enum kf_topic_kind tk, uint8_t kind)
 {
     switch (tk) {
     case KF_TOPIC_TELEMETRY:
@@ -115,8 +60,8 @@ static int kf__kind_matches(enum kf_topic_kind tk, uint8_t kind)
  * frame names the enrolling client "_enroll-<token id>"; a rotation is signed by the
  * device's current key and carries a signature by the new one. Whether the token or the
  * epochs are right is the store's question (kf_store_ident_apply), asked on commit. */
-static int kf__verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
-                            const char *topic, struct kf_ident_req **ret, int *ret_reason)
+static int verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
+                        const char *topic, struct kf_ident_req **ret, int *ret_reason)
 {
     char user[KF_DEVICE_ID_MAX + 1];
     struct kf_ident_req *req;
@@ -172,15 +117,15 @@ out_reject:
     return -EPROTO;
 }
 
-static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                      int replay, struct kf_verified **ret, int *ret_reason);
+static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                  const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms, int replay,
+                  struct kf_verified **ret, int *ret_reason);
 
 static __thread struct {
     uint64_t seen, ns, n;
-} kf__sig_clock;
+} sig_clock;
 
-static uint64_t kf__thread_cpu_ns(void)
+static uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
 
@@ -189,44 +134,124 @@ static uint64_t kf__thread_cpu_ns(void)
 }
 
 /* kf_env_verify, one call in KF_SIG_CLOCK_EVERY timed. */
-static int kf__sig_check(const struct kf_env_view *view, const char *topic, const uint8_t *pk)
+static int sig_check(const struct kf_env_view *view, const char *topic, const uint8_t *pk)
 {
     uint64_t t0;
     int r;
 
-    if (kf__sig_clock.seen++ % KF_SIG_CLOCK_EVERY != 0)
+    if (sig_clock.seen++ % KF_SIG_CLOCK_EVERY != 0)
         return kf_env_verify(view, topic, pk);
-    t0 = kf__thread_cpu_ns();
+    t0 = thread_cpu_ns();
     r = kf_env_verify(view, topic, pk);
-    kf__sig_clock.ns += kf__thread_cpu_ns() - t0;
-    kf__sig_clock.n++;
+    sig_clock.ns += thread_cpu_ns() - t0;
+    sig_clock.n++;
     return r;
 }
 
 void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n)
 {
-    *ns += kf__sig_clock.ns;
-    *n += kf__sig_clock.n;
-    kf__sig_clock.ns = kf__sig_clock.n = 0;
+    *ns += sig_clock.ns;
+    *n += sig_clock.n;
+    sig_clock.ns = sig_clock.n = 0;
 }
 
-int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                       struct kf_verified **ret, int *ret_reason)
+int kf_verify_frame(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                    const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                    struct kf_verified **ret, int *ret_reason)
 {
-    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
+    return verify(reg, z, scratch, topic, raw, len, recv_ms, 0, ret, ret_reason);
 }
 
-int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                              struct kf_verified **ret, int *ret_reason)
+int kf_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                     const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                     struct kf_verified **ret, int *ret_reason)
 {
-    return kf__verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
+    return verify(reg, z, scratch, topic, raw, len, recv_ms, 1, ret, ret_reason);
 }
 
-static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                      int replay, struct kf_verified **ret, int *ret_reason)
+/* The body into scratch (KF_VERIFY_SCRATCH_BYTES), decompressed when it is, bounded by
+ * KF_BODY_MAX_BYTES and NUL-terminated; its length in *ret_len. 0, -EPROTO with
+ * *ret_reason, or -ENOMEM. */
+static int unpack(struct kf_zctx *z, const struct kf_env_view *view, uint8_t *scratch,
+                  size_t *ret_len, int *ret_reason)
+{
+    int rc;
+
+    if (view->hdr.flags & KF_ENV_F_ZSTD) {
+        rc = kf_zctx_decompress(z, view->hdr.dict_id, view->body, view->body_len, scratch,
+                                KF_BODY_MAX_BYTES, ret_len);
+        if (rc == -ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            *ret_reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
+            return -EPROTO;
+        }
+    } else {
+        if (view->body_len > KF_BODY_MAX_BYTES) {
+            *ret_reason = KF_REJECT_OVERSIZE;
+            return -EPROTO;
+        }
+        *ret_len = view->body_len;
+        if (view->body_len > 0) {
+            memcpy(scratch, view->body, view->body_len);
+        }
+    }
+    scratch[*ret_len] = '\0';
+    return 0;
+}
+
+/* A verified frame for the body in scratch (blen bytes): RECORDS parsed into records that
+ * follow the struct in one allocation, HELLO/STATE kept as a JSON object. 0 with *ret
+ * owned, -EPROTO with *ret_reason, or -ENOMEM. */
+static int decode(const struct kf_env_view *view, const uint8_t *scratch, size_t blen,
+                  struct kf_verified **ret, int *ret_reason)
+{
+    struct kf_verified *v;
+    size_t nrec;
+
+    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
+     * checked by kf_env_parse). */
+    nrec = view->hdr.kind == KF_MSG_RECORDS ? view->hdr.count : 0;
+    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    if (view->hdr.kind == KF_MSG_RECORDS) {
+        v->ing.nrec = view->hdr.count;
+        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
+        if (kf_records_parse((const char *)scratch, blen, view->hdr.count, rec_cb, v) != 0) {
+            kf_verify_free(v);
+            *ret_reason = KF_REJECT_MALFORMED;
+            return -EPROTO;
+        }
+    } else {
+        json_error_t jerr;
+        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
+        int ok = obj != NULL && json_is_object(obj);
+        char *copy;
+
+        json_decref(obj);
+        if (!ok) {
+            kf_verify_free(v);
+            *ret_reason = KF_REJECT_MALFORMED;
+            return -EPROTO;
+        }
+        copy = malloc(blen + 1);
+        if (copy == NULL) {
+            kf_verify_free(v);
+            return -ENOMEM;
+        }
+        memcpy(copy, scratch, blen + 1);
+        v->ing.body_json = copy;
+    }
+    *ret = v;
+    return 0;
+}
+
+static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                  const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms, int replay,
+                  struct kf_verified **ret, int *ret_reason)
 {
     char dev_id[KF_DEVICE_ID_MAX + 1];
     enum kf_topic_kind tk;
@@ -234,7 +259,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
     const struct kf_reg_device *dev;
     const struct kf_reg_key *key;
     struct kf_verified *v;
-    size_t blen, nrec;
+    size_t blen;
     int reason, rc;
 
     if (kf_topic_parse(topic, dev_id, sizeof(dev_id), &tk) != 0) {
@@ -254,7 +279,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         reason = KF_REJECT_WRONG_TOPIC;
         goto out_reject;
     }
-    if (!kf__kind_matches(tk, view.hdr.kind)) {
+    if (!kind_matches(tk, view.hdr.kind)) {
         reason = KF_REJECT_MALFORMED;
         goto out_reject;
     }
@@ -268,7 +293,7 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
     if (tk == KF_TOPIC_ENROLL) {
         struct kf_ident_req *req = NULL;
 
-        rc = kf__verify_ident(reg, &view, topic, &req, &reason);
+        rc = verify_ident(reg, &view, topic, &req, &reason);
         if (rc == -EPROTO) {
             goto out_reject;
         }
@@ -300,66 +325,23 @@ static int kf__verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t 
         goto out_reject;
     }
     /* Signature over the compressed bytes, before anything is decompressed. */
-    if (kf__sig_check(&view, topic, key->pk) != 0) {
+    if (sig_check(&view, topic, key->pk) != 0) {
         reason = KF_REJECT_BAD_SIGNATURE;
         goto out_reject;
     }
-    if (view.hdr.flags & KF_ENV_F_ZSTD) {
-        rc = kf_zctx_decompress(z, view.hdr.dict_id, view.body, view.body_len, scratch,
-                                KF_BODY_MAX_BYTES, &blen);
-        if (rc == -ENOMEM) {
-            return rc;
-        }
-        if (rc != 0) {
-            reason = rc == -EMSGSIZE ? KF_REJECT_OVERSIZE : KF_REJECT_BAD_COMPRESSION;
-            goto out_reject;
-        }
-    } else {
-        if (view.body_len > KF_BODY_MAX_BYTES) {
-            reason = KF_REJECT_OVERSIZE;
-            goto out_reject;
-        }
-        blen = view.body_len;
-        if (blen > 0) {
-            memcpy(scratch, view.body, blen);
-        }
+    rc = unpack(z, &view, scratch, &blen, &reason);
+    if (rc == -EPROTO) {
+        goto out_reject;
     }
-    scratch[blen] = '\0';
-
-    /* One allocation per frame: the records follow the struct (count <= KF_ENV_MAX_RECORDS,
-     * checked by kf_env_parse). */
-    nrec = view.hdr.kind == KF_MSG_RECORDS ? view.hdr.count : 0;
-    v = calloc(1, sizeof(*v) + nrec * sizeof(struct kf_record));
-    if (v == NULL) {
-        return -ENOMEM;
+    if (rc != 0) {
+        return rc;
     }
-    if (view.hdr.kind == KF_MSG_RECORDS) {
-        v->ing.nrec = view.hdr.count;
-        v->ing.recs = nrec > 0 ? (struct kf_record *)(v + 1) : NULL;
-        if (kf_records_parse((const char *)scratch, blen, view.hdr.count, kf__rec_cb, v) != 0) {
-            kf_verified_free(v);
-            reason = KF_REJECT_MALFORMED;
-            goto out_reject;
-        }
-    } else {
-        json_error_t jerr;
-        json_t *obj = json_loadb((const char *)scratch, blen, JSON_REJECT_DUPLICATES, &jerr);
-        int ok = obj != NULL && json_is_object(obj);
-        char *copy;
-
-        json_decref(obj);
-        if (!ok) {
-            kf_verified_free(v);
-            reason = KF_REJECT_MALFORMED;
-            goto out_reject;
-        }
-        copy = malloc(blen + 1);
-        if (copy == NULL) {
-            kf_verified_free(v);
-            return -ENOMEM;
-        }
-        memcpy(copy, scratch, blen + 1);
-        v->ing.body_json = copy;
+    rc = decode(&view, scratch, blen, &v, &reason);
+    if (rc == -EPROTO) {
+        goto out_reject;
+    }
+    if (rc != 0) {
+        return rc;
     }
     v->ing.hdr = view.hdr;
     memcpy(v->pk, key->pk, sizeof(v->pk));

@@ -1,9 +1,9 @@
-/* verify.h: kioskd's verification stage (the work of pipeline.h's verify jobs) and the
- * latency histogram of its stats. kf_pipeline_verify: any thread; kf_latency_*: whoever
- * owns the histogram (the loop, for the pipeline's).
+/* verify.h: kioskd's verification stage, the work of pipeline.h's verify jobs. Any thread:
+ * nothing here touches shared state but the registry snapshot the caller holds a reference
+ * to, and a per-thread sample of signature-check CPU time.
  */
-#ifndef KF_SERVER_VERIFY_H
-#define KF_SERVER_VERIFY_H
+#ifndef KF_KIOSKD_VERIFY_H
+#define KF_KIOSKD_VERIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,19 +16,6 @@
 #include "store/ingest.h"
 #include "store/store.h"
 
-/* Latency histogram: quarter-octave buckets of microseconds (bucket 4*m+f covers
- * [(4+f) << (m-2), (5+f) << (m-2)) for m >= 2), top bucket open-ended (~1.2 h). */
-#define KF_LAT_BUCKETS 128
-
-struct kf_latency {
-    uint64_t count;
-    int64_t max_us;
-    uint64_t bucket[KF_LAT_BUCKETS];
-};
-void kf_latency_add(struct kf_latency *lat, int64_t us);
-/* Upper edge of the bucket holding quantile q (0 < q <= 1), capped at max_us; 0 if empty. */
-int64_t kf_latency_quantile_us(const struct kf_latency *lat, double q);
-
 /* One frame that passed verification; owns body_json, and its recs follow it in the same
  * allocation; borrows topic/raw (the frame). */
 struct kf_verified {
@@ -39,7 +26,7 @@ struct kf_verified {
     int64_t recv_mono_us;
     uint8_t pk[32]; /* the device key it was verified with (not for identity requests) */
 };
-void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
+void kf_verify_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
 
 #define KF_VERIFY_SCRATCH_BYTES (KF_BODY_MAX_BYTES + 1u)
 
@@ -47,9 +34,9 @@ void kf_verified_free(struct kf_verified *v); /* frees frame too when set; NULL 
  * reference), z (this thread's), scratch (KF_VERIFY_SCRATCH_BYTES), topic and raw (which
  * must outlive *ret). Returns 0 with *ret owned (NULL: a topic the server does not
  * consume, e.g. ack/cmd), -EPROTO with *ret_reason (enum kf_reject), or -ENOMEM. */
-int kf_pipeline_verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                       const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                       struct kf_verified **ret, int *ret_reason);
+int kf_verify_frame(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                    const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                    struct kf_verified **ret, int *ret_reason);
 /* What the signature checks cost this thread, sampled: one check in KF_SIG_CLOCK_EVERY is
  * timed with the thread's CPU clock (two clock reads, a syscall each, so not every one).
  * kf_verify_sig_clock_take adds this thread's samples since the last take to *ns and *n
@@ -61,8 +48,8 @@ void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n);
 
 /* The same for a quarantined frame handed back (store_quarantine.h): it is evidence of its
  * receipt, so a key retired since (rotated out) still verifies it; a revoked one does not. */
-int kf_pipeline_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
-                              const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
-                              struct kf_verified **ret, int *ret_reason);
+int kf_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
+                     const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,
+                     struct kf_verified **ret, int *ret_reason);
 
 #endif

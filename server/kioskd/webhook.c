@@ -16,8 +16,8 @@
 
 #define KF__WEBHOOK_BACKOFF_MAX_MS 60000L
 
-struct kf__note {
-    struct kf__note *next;
+struct note {
+    struct note *next;
     size_t len;
     char body[];
 };
@@ -31,20 +31,20 @@ struct kf_webhook {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct kf__note *head, **tail;
+    struct note *head, **tail;
     size_t queued;
     int stop;
     struct kf_webhook_counters ctr;
 };
 
-static int kf__url_ok(const char *url)
+static int url_ok(const char *url)
 {
     return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
            strlen(url) < 2048;
 }
 
 /* curl's progress callback: a non-zero return aborts the transfer (on stop). */
-static int kf__progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     struct kf_webhook *w = ud;
     int stop;
@@ -60,7 +60,7 @@ static int kf__progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 }
 
 /* The answer's body is not wanted. */
-static size_t kf__discard(char *p, size_t size, size_t n, void *ud)
+static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
     (void)p;
     (void)ud;
@@ -68,8 +68,8 @@ static size_t kf__discard(char *p, size_t size, size_t n, void *ud)
 }
 
 /* One attempt. Returns the HTTP status, or 0 on a transport error. Sender thread. */
-static long kf__post_once(struct kf_webhook *w, CURL *c, struct curl_slist *hdrs,
-                          const struct kf__note *n, char *errbuf)
+static long post_once(struct kf_webhook *w, CURL *c, struct curl_slist *hdrs, const struct note *n,
+                      char *errbuf)
 {
     long status = 0;
 
@@ -85,9 +85,9 @@ static long kf__post_once(struct kf_webhook *w, CURL *c, struct curl_slist *hdrs
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kf__discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, kf__progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "kioskd");
@@ -97,7 +97,7 @@ static long kf__post_once(struct kf_webhook *w, CURL *c, struct curl_slist *hdrs
 }
 
 /* Wait up to ms or until stop. Returns 1 if stopping. Called with mu held. */
-static int kf__sleep_locked(struct kf_webhook *w, long ms)
+static int sleep_locked(struct kf_webhook *w, long ms)
 {
     struct timespec ts;
 
@@ -113,7 +113,7 @@ static int kf__sleep_locked(struct kf_webhook *w, long ms)
     return w->stop;
 }
 
-static void *kf__sender(void *arg)
+static void *sender(void *arg)
 {
     struct kf_webhook *w = arg;
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -122,7 +122,7 @@ static void *kf__sender(void *arg)
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        struct kf__note *n;
+        struct note *n;
         long backoff = w->backoff_ms;
         int ok = 0;
 
@@ -133,7 +133,7 @@ static void *kf__sender(void *arg)
         n = w->head; /* stays queued (and counted) until done with */
         pthread_mutex_unlock(&w->mu);
         for (unsigned attempt = 0; attempt <= w->retries; attempt++) {
-            long status = c && hdrs ? kf__post_once(w, c, hdrs, n, errbuf) : 0;
+            long status = c && hdrs ? post_once(w, c, hdrs, n, errbuf) : 0;
 
             pthread_mutex_lock(&w->mu);
             w->ctr.last_status = status;
@@ -147,7 +147,7 @@ static void *kf__sender(void *arg)
                 pthread_mutex_unlock(&w->mu);
                 break;
             }
-            if (kf__sleep_locked(w, backoff)) {
+            if (sleep_locked(w, backoff)) {
                 pthread_mutex_unlock(&w->mu);
                 break;
             }
@@ -194,7 +194,7 @@ int kf_webhook_new(const struct kf_webhook_opts *o, struct kf_webhook **ret)
     pthread_condattr_t ca;
     int rc;
 
-    if (!kf__url_ok(o->url) || o->timeout_ms <= 0 || o->queue_max == 0)
+    if (!url_ok(o->url) || o->timeout_ms <= 0 || o->queue_max == 0)
         return -EINVAL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -ENOMEM;
@@ -214,7 +214,7 @@ int kf_webhook_new(const struct kf_webhook_opts *o, struct kf_webhook **ret)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
-    rc = pthread_create(&w->thread, NULL, kf__sender, w);
+    rc = pthread_create(&w->thread, NULL, sender, w);
     if (rc != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
@@ -229,7 +229,7 @@ int kf_webhook_new(const struct kf_webhook_opts *o, struct kf_webhook **ret)
 
 int kf_webhook_post(struct kf_webhook *w, const char *body, size_t len)
 {
-    struct kf__note *n;
+    struct note *n;
 
     pthread_mutex_lock(&w->mu);
     if (w->queued >= w->queue_max || w->stop) {
@@ -274,7 +274,7 @@ void kf_webhook_free(struct kf_webhook *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     while (w->head != NULL) {
-        struct kf__note *n = w->head;
+        struct note *n = w->head;
         w->head = n->next;
         free(n);
         left++;

@@ -8,8 +8,8 @@
  * A 2xx answer is delivered; anything else (a transport error, a 3xx/4xx/5xx) is a failed
  * attempt. Redirects are not followed.
  */
-#ifndef KF_SERVER_WEBHOOK_H
-#define KF_SERVER_WEBHOOK_H
+#ifndef KF_KIOSKD_WEBHOOK_H
+#define KF_KIOSKD_WEBHOOK_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -41,13 +41,12 @@ struct kf_commit_out {
     uint64_t gap_first, gap_last;
 };
 
-/* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames, plus reject counter deltas
- * (reject_delta may be NULL; else KF_REJECT_COUNT_ entries). Inserts records idempotently
+/* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames. Inserts records idempotently
  * on (device, seq), updates usage_daily, latest health/peripherals/faults and device state,
  * stores each frame's raw bytes, advances each device's high-water mark over contiguous
  * committed sequence numbers. On error everything is rolled back and out is untouched. */
 int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    const uint64_t *reject_delta, struct kf_commit_out *out);
+                    struct kf_commit_out *out);
 
 /* Mark devices offline whose last frame is older than cutoff_ms and who are online.
  * Returns the count in *ret_n. */

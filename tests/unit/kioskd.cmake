@@ -1,6 +1,7 @@
 # kioskd suites (server/kioskd/).
 kf_unit_test(test_config kf_kioskd)
 kf_unit_test(test_pipeline kf_kioskd)
+kf_unit_test(test_writer kf_kioskd) # the one queue of jobs on the store connection
 # testproc.c: a free port, a mosquitto, children that die with the test (test_pipeline, test_link).
 target_sources(test_pipeline PRIVATE unit/testproc.c)
 # The end-to-end case runs the real daemon against a real mosquitto on a free loopback port.

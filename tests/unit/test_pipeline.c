@@ -25,7 +25,8 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
-#include "kioskd/pipeline.h"
+#include "kioskd/latency.h"
+#include "kioskd/verify.h"
 #include "store/registry.h"
 #include "store/store.h"
 #include "testproc.h"
@@ -152,7 +153,7 @@ static int verify(struct fix *f, const char *topic, const uint8_t *buf, size_t l
 {
     struct kf_verified *v = NULL;
     int reason = -100;
-    int rc = kf_pipeline_verify(f->reg, f->z, f->scratch, topic, buf, len, 1, &v, &reason);
+    int rc = kf_verify_frame(f->reg, f->z, f->scratch, topic, buf, len, 1, &v, &reason);
 
     if (rc == -EPROTO) {
         cr_assert(v == NULL);
@@ -162,7 +163,7 @@ static int verify(struct fix *f, const char *topic, const uint8_t *buf, size_t l
     if (v == NULL) {
         return -2;
     }
-    kf_verified_free(v);
+    kf_verify_free(v);
     return -1;
 }
 
@@ -178,7 +179,7 @@ Test(pipeline, verify_accepts_records_and_hello)
     fix_init(&f);
     topic_of(topic, "KSK-1", KF_TOPIC_EVENTS);
     len = seal_records("KSK-1", topic, f.sk1, 1, 1, 5, buf, sizeof(buf));
-    cr_assert_eq(kf_pipeline_verify(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
+    cr_assert_eq(kf_verify_frame(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
     cr_assert(v != NULL);
     cr_assert_eq(v->ing.nrec, 5u);
     cr_assert_eq(v->ing.hdr.seq, 1u);
@@ -186,15 +187,15 @@ Test(pipeline, verify_accepts_records_and_hello)
     cr_assert_str_eq(v->ing.asset_id, "A-1");
     cr_assert_eq(v->ing.recs[4].type, KF_REC_TXN);
     cr_assert(v->ing.raw == buf && v->ing.raw_len == len);
-    kf_verified_free(v);
+    kf_verify_free(v);
 
     topic_of(topic, "KSK-1", KF_TOPIC_HELLO);
     len = seal_json(KF_MSG_HELLO, "KSK-1", topic, f.sk1, 1, "{\"agent\":\"t\"}", buf, sizeof(buf));
     v = NULL;
-    cr_assert_eq(kf_pipeline_verify(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
+    cr_assert_eq(kf_verify_frame(f.reg, f.z, f.scratch, topic, buf, len, 42, &v, &reason), 0);
     cr_assert(v != NULL);
     cr_assert_str_eq(v->ing.body_json, "{\"agent\":\"t\"}");
-    kf_verified_free(v);
+    kf_verify_free(v);
     fix_fini(&f);
 }
 

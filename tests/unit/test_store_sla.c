@@ -19,6 +19,7 @@
 #include "store/registry.h"
 #include "views/sla.h"
 #include "kioskd/slasvc.h"
+#include "kioskd/writer.h"
 #include "store/ingest.h"
 #include "store/store.h"
 #include "store/query.h"
@@ -142,7 +143,7 @@ static void commit(struct frame *f)
     struct kf_commit_out out;
 
     f->in.hdr.count = f->in.nrec;
-    cr_assert_eq(kf_store_commit(st, items, 1, NULL, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_commit(st, items, 1, &out), 0, "%s", kf_store_errmsg(st));
 }
 
 static void hello(int64_t at)
@@ -539,13 +540,25 @@ static void put_calendar(void)
     cr_assert_eq(kf_store_sla_calendar_put(st, 2026, text, CALENDAR_2026, t0), 0);
 }
 
+/* One SLA job on a writer of its own: after a commit (tick 0) or on the engine's timer. */
 static void run(struct kf_slasvc *s, int tick)
 {
-    struct kf_pipeline_hook h;
+    struct kf_writer_commit c = {.frames = 1, .expired = 0};
+    struct kf_writer *w = NULL;
+    uv_loop_t loop;
 
-    kf_slasvc_hook(s, &h);
-    h.work(h.ud, st, tick);
-    h.after(h.ud);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    cr_assert_eq(kf_writer_new(&loop, st, &w), 0);
+    cr_assert_eq(kf_slasvc_register(s, w), 0);
+    if (tick) {
+        kf_slasvc_tick(s);
+    } else {
+        kf_writer_committed(w, &c);
+    }
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert(kf_writer_idle(w));
+    kf_writer_free(w);
+    cr_assert_eq(uv_loop_close(&loop), 0);
 }
 
 static struct kf_slasvc *service(void)

@@ -549,7 +549,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
 }
 
 int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    const uint64_t *reject_delta, struct kf_commit_out *out)
+                    struct kf_commit_out *out)
 {
     struct kf_commit_out *tmp = NULL;
     struct order *ord = NULL;
@@ -587,11 +587,6 @@ int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t 
     r = kf__store_usage_flush(st, &usage);
     if (r < 0)
         goto out_rollback;
-    if (reject_delta) {
-        r = kf_store_rejects_add(st, reject_delta);
-        if (r < 0)
-            goto out_rollback;
-    }
     r = kf_store_end(st, 1);
     if (r < 0)
         goto out_free;
