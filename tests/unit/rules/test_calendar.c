@@ -19,7 +19,7 @@
 #include <kf/time.h>
 
 #include "rules/calendar.h"
-#include "testfile.h"
+#include "kf_test.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)

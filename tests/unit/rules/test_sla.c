@@ -30,7 +30,7 @@
 
 #include "rules/report.h"
 #include "rules/sla.h"
-#include "testfile.h"
+#include "kf_test.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)

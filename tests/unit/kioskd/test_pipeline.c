@@ -29,7 +29,7 @@
 #include "kioskd/verify.h"
 #include "store/registry.h"
 #include "store/store.h"
-#include "testproc.h"
+#include "kf_test.h"
 
 /* ---- helpers ---- */
 
@@ -502,8 +502,8 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
         fixture = KF_SOURCE_DIR "/fixtures/deployment.json";
     }
     e->port = kf_test_free_port();
-    e->mosq = kf_test_mosquitto(e->port, e->path[P_BCONF], e->path[P_BLOG],
-                                "max_queued_messages 100000\nmax_inflight_messages 1000\n");
+    e->mosq = kf_test_mosquitto_spawn(e->port, e->path[P_BCONF], e->path[P_BLOG],
+                                      "max_queued_messages 100000\nmax_inflight_messages 1000\n");
     cr_assert(kf_test_wait_port(e->port, 10000), "mosquitto did not start (see %s)",
               e->path[P_BLOG]);
 

@@ -22,7 +22,7 @@
 #include <kf/time.h>
 
 #include "kioskd/link.h"
-#include "testproc.h"
+#include "kf_test.h"
 
 int __real_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *options);
 int __wrap_MQTTAsync_connect(MQTTAsync handle, const MQTTAsync_connectOptions *options);
@@ -83,7 +83,7 @@ static void on_tick(uv_timer_t *h)
     int64_t now = kf_test_mono_ms();
 
     if (t->mosq == 0 && now >= t->broker_at_ms) {
-        t->mosq = kf_test_mosquitto(t->port, t->conf, t->log, NULL);
+        t->mosq = kf_test_mosquitto_spawn(t->port, t->conf, t->log, NULL);
     }
     if (t->ups > 0 || now >= t->deadline_ms) {
         uv_timer_stop(h);

@@ -1,5 +1,0 @@
-# agent core suites (agent/: config, app socket, agent against a real mosquitto)
-kf_unit_test(test_agent_config kf_agent)
-kf_unit_test(test_appsock kf_agent)
-kf_unit_test(test_agent kf_agent)
-set_tests_properties(test_agent PROPERTIES TIMEOUT 180)
