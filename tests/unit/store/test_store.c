@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <sqlite3.h>
 
 #include <kf/record.h>
@@ -45,8 +46,7 @@ static void setup(void)
     };
     int32_t day;
 
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-store-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    kf_test_tmpdir("kf-test-store", tmpdir, sizeof(tmpdir));
     snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
     cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
     cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
@@ -59,17 +59,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char path[192];
-    static const char *const files[] = {"server.db", "server.db-wal", "server.db-shm", "bad.json",
-                                        "full.db",   "full.db-wal",   "full.db-shm"};
-
     sqlite3_close(rd);
     kf_store_free(st);
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
-        unlink(path);
-    }
-    rmdir(tmpdir);
+    kf_test_rmtree(tmpdir);
 }
 
 /* One integer from a query on the read connection (-1 when there is no row). */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -27,8 +28,7 @@ static void setup(void)
     char pw[KF_BROKERPW_LEN + 1];
 
     cr_assert(sodium_init() >= 0);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-broker-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    kf_test_tmpdir("kf-test-broker", tmpdir, sizeof(tmpdir));
     snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
     cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
     kf_brokerpw_generate(pw);
@@ -39,15 +39,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    static const char *const files[] = {"server.db", "server.db-wal", "server.db-shm"};
-    char path[192];
-
     kf_store_free(st);
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
-        unlink(path);
-    }
-    rmdir(tmpdir);
+    kf_test_rmtree(tmpdir);
 }
 
 TestSuite(store_broker, .init = setup, .fini = teardown);

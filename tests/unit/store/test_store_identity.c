@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -31,8 +32,7 @@ static const int64_t t0 = 1773100800000LL; /* 2026-03-10 00:00 UTC */
 static void setup(void)
 {
     cr_assert_geq(sodium_init(), 0);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-ident-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    kf_test_tmpdir("kf-test-ident", tmpdir, sizeof(tmpdir));
     snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
     cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
     cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
@@ -41,16 +41,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[160];
-
     kf_store_free(st);
-    snprintf(cmd, sizeof(cmd), "%s/server.db", tmpdir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/server.db-wal", tmpdir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/server.db-shm", tmpdir);
-    unlink(cmd);
-    rmdir(tmpdir);
+    kf_test_rmtree(tmpdir);
 }
 
 TestSuite(store_identity, .init = setup, .fini = teardown);
