@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <sodium.h>
 
 #include <kf/brokerpw.h>
@@ -28,21 +29,13 @@ static char path[128];
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0);
-    snprintf(dir, sizeof(dir), "/tmp/kf-brokerpw-XXXXXX");
-    cr_assert(mkdtemp(dir));
+    kf_test_tmpdir("kf-brokerpw", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/device.pw", dir);
 }
 
 static void teardown(void)
 {
-    static const char *const names[] = {"device.pw", "passwd", "broker.conf", "broker.log"};
-    char p[192];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    kf_test_rmtree(dir);
 }
 
 static void write_text(const char *p, const char *text, mode_t mode)
@@ -168,40 +161,18 @@ Test(brokerpw, password_file_refusals)
 
 /* ---- a real mosquitto accepts the password behind a verifier we made ---- */
 
-static int port_open(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 static int run(char *const argv[])
 {
-    int status;
-    pid_t pid = fork();
+    int status = kf_test_reap(kf_test_spawn(NULL, argv), 20000);
 
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 Test(brokerpw, a_real_mosquitto_accepts_the_password, .timeout = 30)
 {
-    char pw[KF_BROKERPW_LEN + 1], v[KF_BROKERPW_VERIFIER_LEN + 1], line[256], conf[1024];
+    char pw[KF_BROKERPW_LEN + 1], v[KF_BROKERPW_VERIFIER_LEN + 1], line[256], extra[256];
     char conf_path[160], pw_path[160], log_path[160], port_s[16];
-    int port = 0;
+    int port;
     pid_t broker;
 
     cr_assert_eq(access(MOSQUITTO, X_OK), 0, "needs mosquitto (scripts/lib.sh installs it)");
@@ -212,31 +183,11 @@ Test(brokerpw, a_real_mosquitto_accepts_the_password, .timeout = 30)
     snprintf(line, sizeof(line), "KF-XH-0001:%s\n", v);
     write_text(pw_path, line, 0644); /* the broker may run as user mosquitto */
     chmod(dir, 0755);
-    for (int tries = 0; tries < 50 && !port; tries++) {
-        port = 20000 + (int)randombytes_uniform(20000);
-        if (port_open(port))
-            port = 0;
-    }
-    cr_assert(port);
+    port = kf_test_free_port();
     snprintf(conf_path, sizeof(conf_path), "%s/broker.conf", dir);
     snprintf(log_path, sizeof(log_path), "%s/broker.log", dir);
-    snprintf(conf, sizeof(conf),
-             "listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\n"
-             "persistence false\nlog_dest stderr\n",
-             port, pw_path);
-    write_text(conf_path, conf, 0644);
-    broker = fork();
-    cr_assert_geq(broker, 0);
-    if (broker == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        dup2(fd, 2);
-        execl(MOSQUITTO, "mosquitto", "-c", conf_path, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && !port_open(port); i++)
-        usleep(20000);
-    cr_assert(port_open(port), "mosquitto did not start (%s)", log_path);
+    snprintf(extra, sizeof(extra), "allow_anonymous false\npassword_file %s\n", pw_path);
+    broker = kf_test_mosquitto_start(port, conf_path, log_path, extra);
 
     snprintf(port_s, sizeof(port_s), "%d", port);
     char *good[] = {MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", port_s, "-u", "KF-XH-0001", "-P", pw,
@@ -245,8 +196,7 @@ Test(brokerpw, a_real_mosquitto_accepts_the_password, .timeout = 30)
                    "wrong",       "-q", "1",         "-t", "x",    "-m", "x",          NULL};
     int rc_good = run(good), rc_bad = run(bad);
 
-    kill(broker, SIGTERM);
-    waitpid(broker, NULL, 0);
+    kf_test_stop(broker, 10000);
     cr_assert_eq(rc_good, 0, "mosquitto refused the right password (see %s)", log_path);
     cr_assert_neq(rc_bad, 0, "mosquitto accepted a wrong password");
 }

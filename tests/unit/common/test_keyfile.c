@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <sodium.h>
 
 #include <kf/keyfile.h>
@@ -23,22 +24,13 @@ static char path[128];
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0);
-    snprintf(dir, sizeof(dir), "/tmp/kf-keyfile-XXXXXX");
-    cr_assert(mkdtemp(dir));
+    kf_test_tmpdir("kf-keyfile", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/device.key", dir);
 }
 
 static void teardown(void)
 {
-    char cmd[256];
-
-    unlink(path);
-    snprintf(cmd, sizeof(cmd), "%s/other.key", dir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/sub", dir);
-    chmod(cmd, 0700);
-    rmdir(cmd);
-    rmdir(dir);
+    kf_test_rmtree(dir);
 }
 
 /* Entries of d other than "." and "..", names into names (joined by spaces). */

@@ -1,5 +1,6 @@
 /* test_notify.c: the sd_notify datagram reaches a socket, and the watchdog contract. */
 #include <criterion/criterion.h>
+#include "kf_test.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,12 @@
 
 Test(notify, sends_state_to_the_socket)
 {
-    char dir[] = "/tmp/kf-notify-XXXXXX", path[128], buf[64];
+    char dir[64], path[128], buf[64];
     struct sockaddr_un sa;
     int fd;
     ssize_t n;
 
-    cr_assert_not_null(mkdtemp(dir));
+    kf_test_tmpdir("kf-notify", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/notify", dir);
     fd = socket(AF_UNIX, SOCK_DGRAM, 0);
     cr_assert_geq(fd, 0);
@@ -38,8 +39,7 @@ Test(notify, sends_state_to_the_socket)
     cr_assert_lt(kf_notify("READY=1"), 0, "only absolute or abstract sockets");
     unsetenv("NOTIFY_SOCKET");
     close(fd);
-    unlink(path);
-    rmdir(dir);
+    kf_test_rmtree(dir);
 }
 
 Test(notify, watchdog_only_for_this_pid)
