@@ -1,6 +1,7 @@
 /* test_agent.c: the agent core against a real mosquitto on a random loopback port, with a
  * tiny fake server (a Paho client here) that answers HELLO and RECORDS with ACKs. */
 #include <criterion/criterion.h>
+#include "kf_test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,68 +32,22 @@ static char tmpdir[64];
 static pid_t broker_pid;
 static int broker_port;
 
-static int port_open(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 static void start_broker(void)
 {
-    char conf[128];
-    FILE *f;
+    char conf[128], log[128];
 
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/kf-test-agent-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    for (;;) {
-        broker_port = 20000 + (int)(randombytes_uniform(20000));
-        if (!port_open(broker_port))
-            break;
-    }
+    kf_test_tmpdir("kf-test-agent", tmpdir, sizeof(tmpdir));
+    broker_port = kf_test_free_port();
     snprintf(conf, sizeof(conf), "%s/mosquitto.conf", tmpdir);
-    f = fopen(conf, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 10000\n",
-            broker_port);
-    fclose(f);
-    broker_pid = fork();
-    cr_assert_geq(broker_pid, 0);
-    if (broker_pid == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && !port_open(broker_port); i++)
-        usleep(20000);
-    cr_assert(port_open(broker_port), "mosquitto did not start");
+    snprintf(log, sizeof(log), "%s/mosquitto.log", tmpdir);
+    broker_pid = kf_test_mosquitto_start(broker_port, conf, log, "max_queued_messages 10000\n");
 }
 
 static void stop_broker(void)
 {
-    char cmd[128];
-    if (broker_pid > 0) {
-        kill(broker_pid, SIGTERM);
-        waitpid(broker_pid, NULL, 0);
-        broker_pid = 0;
-    }
-    /* the temp dir holds only files we made */
-    snprintf(cmd, sizeof(cmd), "%s/mosquitto.conf", tmpdir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/outbox.db", tmpdir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/outbox.db-wal", tmpdir);
-    unlink(cmd);
-    snprintf(cmd, sizeof(cmd), "%s/outbox.db-shm", tmpdir);
-    unlink(cmd);
-    rmdir(tmpdir);
+    kf_test_stop(broker_pid, 10000);
+    broker_pid = 0;
+    kf_test_rmtree(tmpdir);
 }
 
 /* ---- the fake server ---- */

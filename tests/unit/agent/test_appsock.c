@@ -1,5 +1,6 @@
 /* test_appsock.c: the app socket over a real Unix socket on a temp path. */
 #include <criterion/criterion.h>
+#include "kf_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,7 @@ static int submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_seq)
 static void setup(struct fixture *f, uint64_t max_records)
 {
     struct kf_outbox_limits lim = {max_records, 1 << 20, 10};
-    snprintf(dir, sizeof(dir), "/tmp/kf-test-appsock-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    kf_test_tmpdir("kf-test-appsock", dir, sizeof(dir));
     snprintf(sock_path, sizeof(sock_path), "%s/app.sock", dir);
     snprintf(db_path, sizeof(db_path), "%s/outbox.db", dir);
     cr_assert_eq(uv_loop_init(&f->loop), 0);
@@ -46,18 +46,12 @@ static void setup(struct fixture *f, uint64_t max_records)
 
 static void teardown(struct fixture *f)
 {
-    char p[160];
     kf_appsock_close(f->app, NULL, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&f->loop), 0);
     kf_outbox_free(f->ob);
     cr_assert_neq(access(sock_path, F_OK), 0, "socket file left behind");
-    unlink(db_path);
-    snprintf(p, sizeof(p), "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db_path);
-    unlink(p);
-    rmdir(dir);
+    kf_test_rmtree(dir);
 }
 
 static int client_connect(void)

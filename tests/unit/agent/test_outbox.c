@@ -1,5 +1,6 @@
 /* test_outbox.c: the agent's durable outbox (agent/core/outbox.c) on real SQLite files. */
 #include <criterion/criterion.h>
+#include "kf_test.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,21 +22,13 @@ static char ob_path[300];
 
 static void tmp_setup(void)
 {
-    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/kf-test-outbox-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_dir));
+    kf_test_tmpdir("kf-test-outbox", tmp_dir, sizeof(tmp_dir));
     snprintf(ob_path, sizeof(ob_path), "%s/outbox.db", tmp_dir);
 }
 
 static void tmp_cleanup(void)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char p[320];
-
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        snprintf(p, sizeof(p), "%s%s", ob_path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(tmp_dir);
+    kf_test_rmtree(tmp_dir);
 }
 
 TestSuite(outbox, .init = tmp_setup, .fini = tmp_cleanup);

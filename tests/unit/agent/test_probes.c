@@ -1,6 +1,7 @@
 /* test_probes.c: host probes (agent/core/probes.c) against a fake /proc and /sys tree. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>
+#include "kf_test.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -19,23 +20,14 @@ static char sys_dir[300];
 
 static void tmp_setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/kf-test-probes-XXXXXX");
-    cr_assert_not_null(mkdtemp(root));
+    kf_test_tmpdir("kf-test-probes", root, sizeof(root));
     snprintf(proc_dir, sizeof(proc_dir), "%s/proc", root);
     snprintf(sys_dir, sizeof(sys_dir), "%s/sys", root);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void tmp_cleanup(void)
 {
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kf_test_rmtree(root);
 }
 
 TestSuite(probes, .init = tmp_setup, .fini = tmp_cleanup);
