@@ -102,13 +102,11 @@ Test(link, failed_first_connect_is_retried_by_paho_alone, .timeout = 60)
     struct kf_link_cbs cbs;
     char uri[64], client_id[64];
     uv_loop_t loop;
-    int st;
 
     memset(&t, 0, sizeof(t));
     kf_mqtt_global_init();
     t.port = kf_test_free_port();
-    snprintf(t.dir, sizeof(t.dir), "/tmp/kf-link-XXXXXX");
-    cr_assert(mkdtemp(t.dir) != NULL);
+    kf_test_tmpdir("kf-link", t.dir, sizeof(t.dir));
     snprintf(t.conf, sizeof(t.conf), "%s/broker.conf", t.dir);
     snprintf(t.log, sizeof(t.log), "%s/broker.log", t.dir);
     snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", t.port);
@@ -138,17 +136,12 @@ Test(link, failed_first_connect_is_retried_by_paho_alone, .timeout = 60)
     uv_run(&loop, UV_RUN_DEFAULT);
 
     cr_assert_eq(uv_loop_close(&loop), 0);
-    if (t.mosq > 0) {
-        kill(t.mosq, SIGTERM);
-        waitpid(t.mosq, &st, 0);
-    }
+    kf_test_stop(t.mosq, 10000);
     cr_assert(t.stopped && t.closed);
     cr_assert_eq(t.first_up, 1, "the link never came up (broker log: %s)", t.log);
     cr_assert_eq(atomic_load(&connect_calls), 1,
                  "MQTTAsync_connect called %d times: the loop retried beside Paho's automatic "
                  "reconnect",
                  atomic_load(&connect_calls));
-    unlink(t.conf);
-    unlink(t.log);
-    rmdir(t.dir);
+    kf_test_rmtree(t.dir);
 }

@@ -493,8 +493,7 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
 
     memset(e, 0, sizeof(*e));
     init_sodium();
-    snprintf(e->dir, sizeof(e->dir), "/tmp/kf-kioskd-XXXXXX");
-    cr_assert(mkdtemp(e->dir) != NULL);
+    kf_test_tmpdir("kf-kioskd", e->dir, sizeof(e->dir));
     for (int i = 0; i < 7; i++) {
         snprintf(e->path[i], sizeof(e->path[i]), "%s/%s", e->dir, names[i]);
     }
@@ -502,10 +501,8 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
         fixture = KF_SOURCE_DIR "/fixtures/deployment.json";
     }
     e->port = kf_test_free_port();
-    e->mosq = kf_test_mosquitto_spawn(e->port, e->path[P_BCONF], e->path[P_BLOG],
+    e->mosq = kf_test_mosquitto_start(e->port, e->path[P_BCONF], e->path[P_BLOG],
                                       "max_queued_messages 100000\nmax_inflight_messages 1000\n");
-    cr_assert(kf_test_wait_port(e->port, 10000), "mosquitto did not start (see %s)",
-              e->path[P_BLOG]);
 
     crypto_sign_keypair(e->spk, e->ssk);
     crypto_sign_keypair(e->pk1, e->sk1);
@@ -536,8 +533,7 @@ static void e2e_start(struct e2e *e, const char *extra_ini)
             "[log]\nlevel = debug\n",
             e->path[P_DB], e->port, (int)getpid(), e->path[P_KEY], e->path[P_STATS], extra_ini);
     fclose(f);
-    char *kargv[] = {KF_KIOSKD_BIN, "-c", e->path[P_INI], NULL};
-    e->kd = kf_test_spawn(e->path[P_KLOG], kargv);
+    e->kd = kf_test_kioskd_start(e->path[P_INI], e->path[P_KLOG]);
 
     pthread_mutex_init(&e->acks.mu, NULL);
     e->acks.keys[0].dev = "KSK-T-0001";
@@ -596,32 +592,20 @@ static json_t *e2e_stop_kioskd(struct e2e *e)
     MQTTAsync_disconnect(e->cli, NULL);
     kf_test_nap_ms(100);
     MQTTAsync_destroy(&e->cli);
-    cr_assert_eq(kill(e->kd, SIGTERM), 0);
-    status = kf_test_reap(e->kd, 30000);
+    status = kf_test_stop(e->kd, 30000);
     cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "kioskd did not stop cleanly (status %d, see %s)", status, e->path[P_KLOG]);
+    kf_test_assert_no_sanitizer_reports(e->path[P_KLOG]);
     s = json_load_file(e->path[P_STATS], 0, &err);
     cr_assert(s != NULL, "stats file: %s", err.text);
     return s;
 }
 
+/* KF_TEST_KEEP=1 keeps the logs and the database for a look (kf_test_rmtree). */
 static void e2e_cleanup(struct e2e *e)
 {
-    char wal[620];
-
-    kill(e->mosq, SIGTERM);
-    kf_test_reap(e->mosq, 10000);
-    if (getenv("KF_TEST_KEEP") != NULL) {
-        return; /* keep the logs and the database for a look */
-    }
-    for (int i = 0; i < 7; i++) {
-        unlink(e->path[i]);
-    }
-    snprintf(wal, sizeof(wal), "%s-wal", e->path[P_DB]);
-    unlink(wal);
-    snprintf(wal, sizeof(wal), "%s-shm", e->path[P_DB]);
-    unlink(wal);
-    rmdir(e->dir);
+    kf_test_stop(e->mosq, 10000);
+    kf_test_rmtree(e->dir);
 }
 
 Test(pipeline, end_to_end_with_mosquitto_and_kioskd, .timeout = 110)
