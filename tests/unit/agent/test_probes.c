@@ -1,10 +1,8 @@
 /* test_probes.c: host probes (agent/core/probes.c) against a fake /proc and /sys tree. */
-#define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>
 #include "kf_test.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,12 +6,10 @@
  * may be reading them for an attempt of its own: a use after free in Paho's threads. */
 #include <criterion/criterion.h>
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
