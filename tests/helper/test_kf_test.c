@@ -73,6 +73,20 @@ Test(kf_test, tmpdir_follows_TMPDIR)
     cr_assert_eq(kf_test_rmtree(base), 0);
 }
 
+Test(kf_test, read_file_returns_the_whole_file)
+{
+    char d[128], p[192];
+    char *text;
+
+    kf_test_tmpdir("kf-test-self", d, sizeof(d));
+    snprintf(p, sizeof(p), "%s/fixture.ini", d);
+    put(p, "[a]\nb = 1\n");
+    text = kf_test_read_file(p);
+    cr_assert_str_eq(text, "[a]\nb = 1\n");
+    free(text);
+    cr_assert_eq(kf_test_rmtree(d), 0);
+}
+
 Test(kf_test, free_ports_differ_and_are_free)
 {
     int a = kf_test_free_port(), b = kf_test_free_port();
