@@ -17,7 +17,7 @@
 
 #include <kf/brokerpw.h>
 
-#define MOSQUITTO "/usr/sbin/mosquitto"
+#define MOSQUITTO KF_MOSQUITTO_BIN /* the one kf_test_mosquitto_start runs */
 #define MOSQUITTO_PUB "/usr/bin/mosquitto_pub"
 
 static char dir[64];
