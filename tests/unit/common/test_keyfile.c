@@ -46,8 +46,8 @@ static int dir_entries(const char *d, char *names, size_t cap)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         n++;
-        strncat(names, e->d_name, cap - strlen(names) - 2);
-        strcat(names, " ");
+        size_t len = strlen(names);
+        snprintf(names + len, cap - len, "%s ", e->d_name);
     }
     closedir(dp);
     return n;
