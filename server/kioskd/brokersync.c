@@ -199,3 +199,18 @@ void kf_brokersync_close(struct kf_brokersync *bs, void (*cb)(void *ud), void *u
         cb(ud);
     }
 }
+
+/* ---- [broker] ---- */
+
+static const struct kf_conf_key broker_keys[] = {
+    KF_CONF_KEY_STR("auth_dir", struct kf_brokersync_config, auth_dir, NULL, 0),
+    KF_CONF_KEY_STR("pid_file", struct kf_brokersync_config, pid_file, NULL, 0),
+    KF_CONF_KEY_STR("provision_bin", struct kf_brokersync_config, provision_bin, "kiosk-provision",
+                    0),
+};
+
+void kf_brokersync_config_section(struct kf_brokersync_config *cfg, struct kf_conf_section *ret)
+{
+    *ret = (struct kf_conf_section){"broker", broker_keys,
+                                    sizeof(broker_keys) / sizeof(broker_keys[0]), cfg, NULL};
+}

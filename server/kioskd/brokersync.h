@@ -10,6 +10,8 @@
 
 #include <uv.h>
 
+#include <kf/conf.h>
+
 #include "kioskd/identity.h"
 #include "kioskd/link.h"
 
@@ -18,6 +20,18 @@ struct kf_brokersync;
 /* argv: the command and its arguments, NULL-terminated (copied; run without a shell,
  * argv[0] searched in PATH); NULL means no broker to update: answers are published at
  * once. Borrows loop and link. Returns owned in *ret; 0 or -errno. */
+/* [broker] in kioskd's configuration (docs/KIOSKD.md): after an enrollment, before
+ * answering, run `provision_bin broker-sync --db <store> --dir auth_dir [--pid-file
+ * pid_file]`; auth_dir empty: no broker files to update. */
+struct kf_brokersync_config {
+    char auth_dir[512];
+    char pid_file[512];
+    char provision_bin[512]; /* kiosk-provision (searched in PATH) */
+};
+
+/* The [broker] section over cfg (borrowed for the load; kf/conf.h). Any thread. */
+void kf_brokersync_config_section(struct kf_brokersync_config *cfg, struct kf_conf_section *ret);
+
 int kf_brokersync_new(uv_loop_t *loop, struct kf_link *link, char *const *argv,
                       struct kf_brokersync **ret);
 /* Take ownership of a (malloc'd) answer: publish it now, or after the next sync run when

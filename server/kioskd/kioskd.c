@@ -449,21 +449,21 @@ static int sla_new(struct kf_kioskd *kd)
     char err[512];
     int rc;
 
-    if (c->sla_webhook_url[0] != '\0') {
-        struct kf_webhook_opts wo = {c->sla_webhook_url, c->sla_webhook_timeout_ms,
-                                     (unsigned)c->sla_webhook_retries,
-                                     (size_t)c->sla_webhook_queue_max, 0};
+    if (c->sla.webhook_url[0] != '\0') {
+        struct kf_webhook_opts wo = {c->sla.webhook_url, c->sla.webhook_timeout_ms,
+                                     (unsigned)c->sla.webhook_retries,
+                                     (size_t)c->sla.webhook_queue_max, 0};
         rc = kf_webhook_new(&wo, &kd->webhook);
         if (rc != 0) {
-            kf_err("sla.webhook_url: %s", kf_strerror(rc));
+            kf_err("[sla] webhook_url: %s", kf_strerror(rc));
             return rc;
         }
     }
     memset(&so, 0, sizeof(so));
-    so.grace_ms = (int64_t)c->sla_grace_s * 1000;
-    so.reopen_ms = (int64_t)c->sla_reopen_window_s * 1000;
-    so.calendar_dir = c->sla_calendar_dir;
-    so.notify_topic = c->sla_notify_topic;
+    so.grace_ms = (int64_t)c->sla.grace_s * 1000;
+    so.reopen_ms = (int64_t)c->sla.reopen_window_s * 1000;
+    so.calendar_dir = c->sla.calendar_dir;
+    so.notify_topic = c->sla.notify_topic;
     so.link = &kd->link;
     so.webhook = kd->webhook;
     err[0] = '\0';
@@ -490,7 +490,7 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
     kd->cfg = *cfg;
     rc = kf_keyfile_read(cfg->key_file, kd->sk);
     if (rc != 0) {
-        kf_err("server.key_file %s: %s", cfg->key_file, kf_strerror(rc));
+        kf_err("[server] key_file %s: %s", cfg->key_file, kf_strerror(rc));
         goto out_free;
     }
     rc = kf_store_open(cfg->store_path, 0, &kd->store);
@@ -537,41 +537,41 @@ static int init_handles(struct kf_kioskd *kd)
     uint64_t wd_usec = 0;
     int rc;
 
-    lo.uri = kd->cfg.mqtt_uri;
-    lo.client_id = kd->cfg.mqtt_client_id;
-    lo.username = kd->cfg.mqtt_username;
-    lo.password = kd->cfg.mqtt_password;
-    lo.ca_file = kd->cfg.mqtt_ca_file;
-    lo.keepalive_s = kd->cfg.mqtt_keepalive_s;
-    lo.inbox_max = (size_t)kd->cfg.inbox_max;
-    lo.inbox_max_bytes = (size_t)kd->cfg.inbox_max_mb << 20;
+    lo.uri = kd->cfg.mqtt.uri;
+    lo.client_id = kd->cfg.mqtt.client_id;
+    lo.username = kd->cfg.mqtt.username;
+    lo.password = kd->cfg.mqtt.password;
+    lo.ca_file = kd->cfg.mqtt.ca_file;
+    lo.keepalive_s = kd->cfg.mqtt.keepalive_s;
+    lo.inbox_max = (size_t)kd->cfg.limits.inbox_max;
+    lo.inbox_max_bytes = (size_t)kd->cfg.limits.inbox_max_mb << 20;
     cbs.frames_cb = on_frames;
     cbs.up_cb = on_link_up;
     cbs.stopped_cb = on_link_stopped;
     rc = kf_link_init(&kd->link, &kd->loop, &lo, &cbs, kd);
     if (rc != 0) {
-        kf_err("mqtt: %s: %s", kd->cfg.mqtt_uri, kf_strerror(rc));
+        kf_err("mqtt: %s: %s", kd->cfg.mqtt.uri, kf_strerror(rc));
         return rc;
     }
     kd->link_inited = 1;
     memset(&po, 0, sizeof(po));
-    po.verify_batch_max = (size_t)kd->cfg.verify_batch_max;
-    po.verify_jobs_max = (size_t)kd->cfg.verify_jobs_max;
-    po.commit_batch_max = (size_t)kd->cfg.commit_batch_max;
+    po.verify_batch_max = (size_t)kd->cfg.limits.verify_batch_max;
+    po.verify_jobs_max = (size_t)kd->cfg.limits.verify_jobs_max;
+    po.commit_batch_max = (size_t)kd->cfg.limits.commit_batch_max;
     po.server_sk = kd->sk;
-    po.ack_keys_max = (size_t)kd->cfg.ack_keys_max;
-    if (kd->cfg.broker_auth_dir[0] != '\0') {
+    po.ack_keys_max = (size_t)kd->cfg.limits.ack_keys_max;
+    if (kd->cfg.broker.auth_dir[0] != '\0') {
         size_t n = 0;
 
-        kd->sync_argv[n++] = kd->cfg.broker_provision_bin;
+        kd->sync_argv[n++] = kd->cfg.broker.provision_bin;
         kd->sync_argv[n++] = (char *)"broker-sync";
         kd->sync_argv[n++] = (char *)"--db";
         kd->sync_argv[n++] = kd->cfg.store_path;
         kd->sync_argv[n++] = (char *)"--dir";
-        kd->sync_argv[n++] = kd->cfg.broker_auth_dir;
-        if (kd->cfg.broker_pid_file[0] != '\0') {
+        kd->sync_argv[n++] = kd->cfg.broker.auth_dir;
+        if (kd->cfg.broker.pid_file[0] != '\0') {
             kd->sync_argv[n++] = (char *)"--pid-file";
-            kd->sync_argv[n++] = kd->cfg.broker_pid_file;
+            kd->sync_argv[n++] = kd->cfg.broker.pid_file;
         }
         kd->sync_argv[n] = NULL;
         po.broker_sync_argv = kd->sync_argv;
@@ -609,7 +609,7 @@ static int init_handles(struct kf_kioskd *kd)
     uv_timer_start(&kd->stats_timer, on_stats_timer, (uint64_t)kd->cfg.stats_interval_s * 1000,
                    (uint64_t)kd->cfg.stats_interval_s * 1000);
     uv_timer_start(&kd->hb_timer, on_hb_timer, KF__HEARTBEAT_EVERY_MS, KF__HEARTBEAT_EVERY_MS);
-    uv_timer_start(&kd->sla_timer, on_sla_timer, 0, (uint64_t)kd->cfg.sla_tick_s * 1000);
+    uv_timer_start(&kd->sla_timer, on_sla_timer, 0, (uint64_t)kd->cfg.sla.tick_s * 1000);
     if ((wd_usec = kf_notify_watchdog_usec()) >= 2000) {
         uv_timer_start(&kd->wd_timer, on_wd_timer, 0, wd_usec / 2000);
     }
@@ -624,7 +624,8 @@ int kf_kioskd_run(struct kf_kioskd *kd)
 
     /* Verify jobs, the writer's job and the stats writer share libuv's pool: make sure the
      * writer never waits behind verify jobs. Must precede the first uv_queue_work. */
-    snprintf(n, sizeof(n), "%d", kd->cfg.verify_jobs_max + 2 > 4 ? kd->cfg.verify_jobs_max + 2 : 4);
+    snprintf(n, sizeof(n), "%d",
+             kd->cfg.limits.verify_jobs_max + 2 > 4 ? kd->cfg.limits.verify_jobs_max + 2 : 4);
     setenv("UV_THREADPOOL_SIZE", n, 0);
 
     rc = uv_loop_init(&kd->loop);
@@ -672,6 +673,6 @@ void kf_kioskd_free(struct kf_kioskd *kd)
     kf_store_free(kd->store);
     kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));
-    sodium_memzero(kd->cfg.mqtt_password, sizeof(kd->cfg.mqtt_password));
+    sodium_memzero(kd->cfg.mqtt.password, sizeof(kd->cfg.mqtt.password));
     free(kd);
 }

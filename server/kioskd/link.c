@@ -2,6 +2,7 @@
 #include "kioskd/link.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,4 +483,57 @@ void kf_link_close(struct kf_link *l, void (*cb)(struct kf_link *l))
     l->nclosing = 2;
     uv_close((uv_handle_t *)&l->async, link_on_close);
     uv_close((uv_handle_t *)&l->timer, link_on_close);
+}
+
+/* ---- [mqtt] ---- */
+
+static const struct kf_conf_key mqtt_keys[] = {
+    KF_CONF_KEY_STR("uri", struct kf_link_config, uri, "tcp://127.0.0.1:1883", 0),
+    KF_CONF_KEY_STR("client_id", struct kf_link_config, client_id, "kioskd", 0),
+    KF_CONF_KEY_INT("keepalive_s", struct kf_link_config, keepalive_s, 5, 3600, "30", 0),
+    KF_CONF_KEY_STR("ca_file", struct kf_link_config, ca_file, NULL, 0),
+    KF_CONF_KEY_STR("username", struct kf_link_config, username, NULL, 0),
+    KF_CONF_KEY_STR("password_file", struct kf_link_config, password_file, NULL, 0),
+};
+
+static int mqtt_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    const struct kf_link_config *cfg = s->base;
+
+    if (cfg->ca_file[0] != '\0' && !kf_brokerpw_uri_tls(cfg->uri)) {
+        /* The uri cut to fit the message: enough to recognise it. */
+        kf_conf_fail(c, kf_conf_line(c, "mqtt", "ca_file"),
+                     "[mqtt] ca_file: needs an ssl:// or mqtts:// uri, not \"%.160s\"", cfg->uri);
+        return -EINVAL;
+    }
+    if (cfg->password_file[0] != '\0' && cfg->username[0] == '\0') {
+        kf_conf_fail(c, kf_conf_line(c, "mqtt", "password_file"),
+                     "[mqtt] password_file: given without [mqtt] username");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void kf_link_config_section(struct kf_link_config *cfg, struct kf_conf_section *ret)
+{
+    *ret = (struct kf_conf_section){"mqtt", mqtt_keys, sizeof(mqtt_keys) / sizeof(mqtt_keys[0]),
+                                    cfg, mqtt_check};
+}
+
+int kf_link_config_read_password(struct kf_link_config *cfg, char *err, size_t cap)
+{
+    int rc;
+
+    if (cfg->password_file[0] == '\0') {
+        cfg->password[0] = '\0';
+        return 0;
+    }
+    rc = kf_brokerpw_read(cfg->password_file, cfg->password, sizeof(cfg->password));
+    if (rc != 0 && err != NULL) {
+        snprintf(err, cap, "[mqtt] password_file %s: %s", cfg->password_file,
+                 rc == -EPERM     ? "readable by group or others (chmod 0600)"
+                 : rc == -EBADMSG ? "not one line of printable characters"
+                                  : strerror(-rc));
+    }
+    return rc;
 }

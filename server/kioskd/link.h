@@ -27,6 +27,9 @@
 #include <MQTTAsync.h>
 #include <uv.h>
 
+#include <kf/brokerpw.h>
+#include <kf/conf.h>
+
 /* One received message. topic and payload point into the same allocation; free() frees all. */
 struct kf_frame {
     struct kf_frame *next;
@@ -40,6 +43,26 @@ struct kf_frame {
 };
 
 struct kf_link;
+
+/* [mqtt] in kioskd's configuration (docs/KIOSKD.md): the link's own section. */
+struct kf_link_config {
+    char uri[256];                      /* tcp://127.0.0.1:1883 */
+    char client_id[64];                 /* kioskd */
+    int keepalive_s;                    /* 30, 5..3600 */
+    char ca_file[512];                  /* optional, TLS URIs: the broker's CA */
+    char username[64];                  /* optional; "_kioskd" on a locked broker */
+    char password_file[512];            /* optional; mode 0600 */
+    char password[KF_BROKERPW_MAX + 1]; /* not a key: kf_link_config_read_password fills it */
+};
+
+/* The [mqtt] section over cfg (borrowed for the load; kf/conf.h). Any thread. */
+void kf_link_config_section(struct kf_link_config *cfg, struct kf_conf_section *ret);
+
+/* Read the broker password from cfg->password_file (none: empty) into cfg->password. The
+ * file must be a regular file of mode 0600 or stricter holding one line. 0, -ENOENT, -EPERM
+ * (group or others may read it), -EBADMSG, -errno, with a message in err. Wipe cfg
+ * (sodium_memzero) when done with it. */
+int kf_link_config_read_password(struct kf_link_config *cfg, char *err, size_t cap);
 
 struct kf_link_cbs {
     /* Frames arrived: call kf_link_take. */

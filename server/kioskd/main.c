@@ -66,22 +66,22 @@ int main(int argc, char **argv)
         return 1;
     }
     kf_log_set_level(cfg.log_level);
-    rc = kf_config_read_password(&cfg, err, sizeof(err));
+    rc = kf_link_config_read_password(&cfg.mqtt, err, sizeof(err));
     if (rc != 0) {
         kf_err("config: %s: %s", path, err);
         return 1;
     }
     if (check) {
         uint8_t sk[64];
-        sodium_memzero(cfg.mqtt_password, sizeof(cfg.mqtt_password));
+        sodium_memzero(cfg.mqtt.password, sizeof(cfg.mqtt.password));
         rc = kf_keyfile_read(cfg.key_file, sk);
         sodium_memzero(sk, sizeof(sk));
         if (rc != 0) {
-            kf_err("config: %s: server.key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
+            kf_err("config: %s: [server] key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
             return 1;
         }
-        if (cfg.sla_calendar_dir[0] != '\0') {
-            rc = kf_slasvc_check_calendars(cfg.sla_calendar_dir, kf_now_ms(), err, sizeof(err));
+        if (cfg.sla.calendar_dir[0] != '\0') {
+            rc = kf_slasvc_check_calendars(cfg.sla.calendar_dir, kf_now_ms(), err, sizeof(err));
             if (rc < 0) {
                 kf_err("config: %s: %s", path, err);
                 return 1;
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     rc = kf_kioskd_new(&cfg, &kd);
-    sodium_memzero(cfg.mqtt_password, sizeof(cfg.mqtt_password)); /* kd has its own copy */
+    sodium_memzero(cfg.mqtt.password, sizeof(cfg.mqtt.password)); /* kd has its own copy */
     if (rc != 0) {
         return 1;
     }

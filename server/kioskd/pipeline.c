@@ -424,3 +424,23 @@ void kf_pipeline_close(struct kf_pipeline *p, void (*cb)(void *ud), void *ud)
     p->closed_ud = ud;
     uv_close((uv_handle_t *)&p->kick, on_closed);
 }
+
+/* ---- [limits] ---- */
+
+static const struct kf_conf_key limits_keys[] = {
+    KF_CONF_KEY_INT("inbox_max", struct kf_pipeline_config, inbox_max, 16, 1000000, "20000", 0),
+    KF_CONF_KEY_INT("inbox_max_mb", struct kf_pipeline_config, inbox_max_mb, 1, 4096, "64", 0),
+    KF_CONF_KEY_INT("verify_batch_max", struct kf_pipeline_config, verify_batch_max, 1, 4096, "256",
+                    0),
+    KF_CONF_KEY_INT("verify_jobs_max", struct kf_pipeline_config, verify_jobs_max, 1, 32, "2", 0),
+    KF_CONF_KEY_INT("commit_batch_max", struct kf_pipeline_config, commit_batch_max, 1, 100000,
+                    "5000", 0),
+    KF_CONF_KEY_INT("ack_keys_max", struct kf_pipeline_config, ack_keys_max, 1024, 16777216,
+                    "262144", 0),
+};
+
+void kf_pipeline_config_section(struct kf_pipeline_config *cfg, struct kf_conf_section *ret)
+{
+    *ret = (struct kf_conf_section){"limits", limits_keys,
+                                    sizeof(limits_keys) / sizeof(limits_keys[0]), cfg, NULL};
+}

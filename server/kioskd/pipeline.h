@@ -27,6 +27,8 @@
 
 #include <uv.h>
 
+#include <kf/conf.h>
+
 #include "kioskd/latency.h"
 #include "kioskd/link.h"
 #include "kioskd/writer.h"
@@ -55,6 +57,20 @@ struct kf_pipeline_stats {
     struct kf_latency commit; /* one group commit, BEGIN -> COMMIT returned (fsync included) */
     size_t pending, verifying, commit_queue; /* gauges */
 };
+
+/* [limits] in kioskd's configuration (docs/KIOSKD.md): the data path's bounds, the
+ * inbox's included (kioskd passes those to the link). */
+struct kf_pipeline_config {
+    int inbox_max;        /* 20000, 16..1000000: frames held in memory, receipt to commit */
+    int inbox_max_mb;     /* 64, 1..4096: and their bytes, in MiB */
+    int verify_batch_max; /* 256, 1..4096 */
+    int verify_jobs_max;  /* 2, 1..32 */
+    int commit_batch_max; /* 5000, 1..100000 */
+    int ack_keys_max;     /* 262144, 1024..16777216: ACK keys held (ackkeys.h) */
+};
+
+/* The [limits] section over cfg (borrowed for the load; kf/conf.h). Any thread. */
+void kf_pipeline_config_section(struct kf_pipeline_config *cfg, struct kf_conf_section *ret);
 
 struct kf_pipeline_opts {
     size_t verify_batch_max;

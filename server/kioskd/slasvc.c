@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/log.h>
 #include <kf/time.h>
+#include <kf/topic.h>
 
 #include "store/sla.h"
 
@@ -42,7 +44,7 @@ static int calendars(struct kf_slasvc *s, struct kf_store *st, const char *dir, 
         /* Ingest must not stop on New Year's Day because this year's file is not installed
          * yet (or not published): say so loudly; reports for the year refuse until it is. */
         if (dir != NULL && dir[0] != '\0') {
-            kf_err("sla.calendar_dir %s: %s: add cn-YYYY.ini for this year (docs/SLA.md 2.2); "
+            kf_err("[sla] calendar_dir %s: %s: add cn-YYYY.ini for this year (docs/SLA.md 2.2); "
                    "until then holidays and make-up days are not applied and monthly reports "
                    "refuse this year",
                    dir, why);
@@ -115,7 +117,7 @@ int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t
         return -ENOMEM;
     n = scandir(dir, &names, is_ini, alphasort);
     if (n < 0) {
-        snprintf(err, cap, "sla.calendar_dir %s: %s", dir, strerror(errno));
+        snprintf(err, cap, "[sla] calendar_dir %s: %s", dir, strerror(errno));
         kf_holidays_free(h);
         return -ENOENT;
     }
@@ -129,7 +131,7 @@ int kf_slasvc_check_calendars(const char *dir, int64_t now_ms, char *err, size_t
     }
     free(names);
     if (r == 0 && kf_holidays_require(h, now_ms, now_ms + 1, why, sizeof(why)) < 0) {
-        snprintf(err, cap, "sla.calendar_dir %s: %s", dir, why);
+        snprintf(err, cap, "[sla] calendar_dir %s: %s", dir, why);
         r = 1; /* the files are fine; this year's is missing */
     }
     kf_holidays_free(h);
@@ -313,4 +315,50 @@ void kf_slasvc_free(struct kf_slasvc *s)
     free(s->dirty);
     free(s->topic);
     free(s);
+}
+
+/* ---- [sla] ---- */
+
+static const struct kf_conf_key sla_keys[] = {
+    KF_CONF_KEY_STR("calendar_dir", struct kf_slasvc_config, calendar_dir, NULL, 0),
+    KF_CONF_KEY_INT("grace_s", struct kf_slasvc_config, grace_s, 0, 86400, "120", 0),
+    KF_CONF_KEY_INT("reopen_window_s", struct kf_slasvc_config, reopen_window_s, 0, 2592000,
+                    "86400", 0),
+    KF_CONF_KEY_INT("tick_s", struct kf_slasvc_config, tick_s, 1, 60, "5", 0),
+    KF_CONF_KEY_STR("notify_topic", struct kf_slasvc_config, notify_topic, "kf/v1/_notify/sla", 0),
+    KF_CONF_KEY_STR("webhook_url", struct kf_slasvc_config, webhook_url, NULL, 0),
+    KF_CONF_KEY_INT("webhook_timeout_ms", struct kf_slasvc_config, webhook_timeout_ms, 100, 60000,
+                    "5000", 0),
+    KF_CONF_KEY_INT("webhook_retries", struct kf_slasvc_config, webhook_retries, 0, 10, "3", 0),
+    KF_CONF_KEY_INT("webhook_queue_max", struct kf_slasvc_config, webhook_queue_max, 1, 100000,
+                    "1000", 0),
+};
+
+static int sla_check(struct kf_conf *c, const struct kf_conf_section *s)
+{
+    const struct kf_slasvc_config *cfg = s->base;
+    const char *t = cfg->notify_topic, *u = cfg->webhook_url;
+    char dev[KF_DEVICE_ID_MAX + 1];
+    enum kf_topic_kind kind;
+
+    /* A topic to publish on: no wildcards, not a broker ($SYS) topic, and not one of the
+     * device topics kioskd itself reads (it would receive its own announcements). */
+    if (t[0] == '$' || strpbrk(t, "+#") != NULL ||
+        kf_topic_parse(t, dev, sizeof(dev), &kind) == 0) {
+        kf_conf_fail(c, kf_conf_line(c, "sla", "notify_topic"),
+                     "[sla] notify_topic: \"%.200s\" is not a topic to announce on", t);
+        return -EINVAL;
+    }
+    if (u[0] != '\0' && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+        kf_conf_fail(c, kf_conf_line(c, "sla", "webhook_url"),
+                     "[sla] webhook_url: must start with http:// or https://");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void kf_slasvc_config_section(struct kf_slasvc_config *cfg, struct kf_conf_section *ret)
+{
+    *ret = (struct kf_conf_section){"sla", sla_keys, sizeof(sla_keys) / sizeof(sla_keys[0]), cfg,
+                                    sla_check};
 }

@@ -27,10 +27,29 @@
 
 #include <jansson.h>
 
+#include <kf/conf.h>
+
 #include "kioskd/link.h"
 #include "kioskd/webhook.h"
 #include "kioskd/writer.h"
 #include "store/store.h"
+
+/* [sla] in kioskd's configuration (docs/KIOSKD.md, docs/SLA.md): the service's own section,
+ * the webhook's keys included. */
+struct kf_slasvc_config {
+    char calendar_dir[512]; /* optional: the yearly cn-YYYY.ini files */
+    int grace_s;            /* 120, 0..86400 */
+    int reopen_window_s;    /* 86400, 0..2592000 */
+    int tick_s;             /* 5, 1..60 */
+    char notify_topic[256]; /* kf/v1/_notify/sla; "" none */
+    char webhook_url[512];  /* optional: http(s)://... */
+    int webhook_timeout_ms; /* 5000, 100..60000 */
+    int webhook_retries;    /* 3, 0..10 */
+    int webhook_queue_max;  /* 1000, 1..100000 */
+};
+
+/* The [sla] section over cfg (borrowed for the load; kf/conf.h). Any thread. */
+void kf_slasvc_config_section(struct kf_slasvc_config *cfg, struct kf_conf_section *ret);
 
 struct kf_slasvc_opts {
     int64_t grace_ms;           /* an offline condition's grace (docs/SLA.md 5.1) */

@@ -18,16 +18,16 @@ Test(config, defaults_and_required)
                                &c, err, sizeof(err));
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_str_eq(c.store_path, "/tmp/x.db");
-    cr_assert_str_eq(c.mqtt_uri, "tcp://127.0.0.1:1883");
-    cr_assert_str_eq(c.mqtt_client_id, "kioskd");
-    cr_assert_eq(c.mqtt_keepalive_s, 30);
+    cr_assert_str_eq(c.mqtt.uri, "tcp://127.0.0.1:1883");
+    cr_assert_str_eq(c.mqtt.client_id, "kioskd");
+    cr_assert_eq(c.mqtt.keepalive_s, 30);
     cr_assert_eq(c.heartbeat_timeout_s, 180);
     cr_assert_eq(c.stats_interval_s, 10);
     cr_assert_eq(c.stats_file[0], '\0');
-    cr_assert_eq(c.inbox_max, 20000);
-    cr_assert_eq(c.verify_batch_max, 256);
-    cr_assert_eq(c.verify_jobs_max, 2);
-    cr_assert_eq(c.commit_batch_max, 5000);
+    cr_assert_eq(c.limits.inbox_max, 20000);
+    cr_assert_eq(c.limits.verify_batch_max, 256);
+    cr_assert_eq(c.limits.verify_jobs_max, 2);
+    cr_assert_eq(c.limits.commit_batch_max, 5000);
     cr_assert_eq(c.log_level, KF_LOG_INFO);
 }
 
@@ -39,7 +39,7 @@ Test(config, missing_required_key)
     cr_assert_eq(
         kf_config_load_string("[store]\npath = /tmp/x.db\n", "t.ini", &c, err, sizeof(err)),
         -EINVAL);
-    cr_assert(strstr(err, "server.key_file") != NULL, "%s", err);
+    cr_assert(strstr(err, "[server] key_file") != NULL, "%s", err);
 }
 
 Test(config, unknown_key_names_file_and_line)
@@ -76,7 +76,7 @@ Test(config, bounds_and_types)
     cr_assert(strstr(err, "twice") != NULL, "%s", err);
     snprintf(text, sizeof(text), "%s[limits]\ninbox_max = 100\n[log]\nlevel = debug\n", base);
     cr_assert_eq(kf_config_load_string(text, "c.ini", &c, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(c.inbox_max, 100);
+    cr_assert_eq(c.limits.inbox_max, 100);
     cr_assert_eq(c.log_level, KF_LOG_DEBUG);
 }
 
@@ -108,28 +108,28 @@ Test(config, broker_credentials)
              "ca_file = /etc/kioskfleet/ca.crt\nusername = _kioskd\npassword_file = %s\n",
              pw);
     cr_assert_eq(kf_config_load_string(text, "k.ini", &c, err, sizeof(err)), 0, "%s", err);
-    cr_assert_str_eq(c.mqtt_ca_file, "/etc/kioskfleet/ca.crt");
-    cr_assert_str_eq(c.mqtt_username, "_kioskd");
-    cr_assert_eq(c.mqtt_password[0], '\0', "the loader does not read secrets");
-    cr_assert_eq(kf_config_read_password(&c, err, sizeof(err)), 0, "%s", err);
-    cr_assert_str_eq(c.mqtt_password, "server-Secret_1");
+    cr_assert_str_eq(c.mqtt.ca_file, "/etc/kioskfleet/ca.crt");
+    cr_assert_str_eq(c.mqtt.username, "_kioskd");
+    cr_assert_eq(c.mqtt.password[0], '\0', "the loader does not read secrets");
+    cr_assert_eq(kf_link_config_read_password(&c.mqtt, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(c.mqtt.password, "server-Secret_1");
 
     cr_assert_eq(chmod(pw, 0644), 0);
-    cr_assert_eq(kf_config_read_password(&c, err, sizeof(err)), -EPERM);
+    cr_assert_eq(kf_link_config_read_password(&c.mqtt, err, sizeof(err)), -EPERM);
     cr_assert(strstr(err, "readable by group or others") != NULL, "%s", err);
     unlink(pw);
-    cr_assert_eq(kf_config_read_password(&c, err, sizeof(err)), -ENOENT);
+    cr_assert_eq(kf_link_config_read_password(&c.mqtt, err, sizeof(err)), -ENOENT);
 
     cr_assert_eq(kf_config_load_string("[store]\npath = /x\n[server]\nkey_file = /k\n"
                                        "[mqtt]\nuri = tcp://h:1\nca_file = /ca.crt\n",
                                        "a.ini", &c, err, sizeof(err)),
                  -EINVAL);
-    cr_assert(strstr(err, "a.ini: mqtt.ca_file: needs an ssl://") != NULL, "%s", err);
+    cr_assert(strstr(err, "a.ini:7: [mqtt] ca_file: needs an ssl://") != NULL, "%s", err);
     cr_assert_eq(kf_config_load_string("[store]\npath = /x\n[server]\nkey_file = /k\n"
                                        "[mqtt]\npassword_file = /pw\n",
                                        "b.ini", &c, err, sizeof(err)),
                  -EINVAL);
-    cr_assert(strstr(err, "without mqtt.username") != NULL, "%s", err);
+    cr_assert(strstr(err, "without [mqtt] username") != NULL, "%s", err);
 }
 
 /* [sla]: defaults, bounds, and the cross-key checks of the announcement targets. */
@@ -140,21 +140,21 @@ Test(config, sla_keys)
     char text[512], err[256];
 
     cr_assert_eq(kf_config_load_string(base, "s.ini", &c, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(c.sla_grace_s, 120);
-    cr_assert_eq(c.sla_reopen_window_s, 86400);
-    cr_assert_eq(c.sla_tick_s, 5);
-    cr_assert_str_eq(c.sla_notify_topic, "kf/v1/_notify/sla");
-    cr_assert_str_eq(c.sla_calendar_dir, "");
-    cr_assert_str_eq(c.sla_webhook_url, "");
+    cr_assert_eq(c.sla.grace_s, 120);
+    cr_assert_eq(c.sla.reopen_window_s, 86400);
+    cr_assert_eq(c.sla.tick_s, 5);
+    cr_assert_str_eq(c.sla.notify_topic, "kf/v1/_notify/sla");
+    cr_assert_str_eq(c.sla.calendar_dir, "");
+    cr_assert_str_eq(c.sla.webhook_url, "");
     snprintf(text, sizeof(text),
              "%scalendar_dir = /usr/share/kioskfleet/calendar\ngrace_s = 0\ntick_s = 1\n"
              "notify_topic =\nwebhook_url = https://ops.example/hook\nwebhook_timeout_ms = 2000\n"
              "webhook_retries = 0\n",
              base);
     cr_assert_eq(kf_config_load_string(text, "s.ini", &c, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(c.sla_grace_s, 0);
-    cr_assert_str_eq(c.sla_notify_topic, "");
-    cr_assert_eq(c.sla_webhook_retries, 0);
+    cr_assert_eq(c.sla.grace_s, 0);
+    cr_assert_str_eq(c.sla.notify_topic, "");
+    cr_assert_eq(c.sla.webhook_retries, 0);
     static const char *const bad[] = {
         "tick_s = 0\n",
         "grace_s = -1\n",
