@@ -262,7 +262,9 @@ static void diff_lines(const struct lines *old, const struct lines *cur, size_t 
     }
 }
 
-int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms)
+/* kf_broker_sync, with its one-line report on out. */
+static int broker_sync_to(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms,
+                          FILE *out)
 {
     struct text t = {0};
     struct lines old_l = {0}, new_l = {0};
@@ -324,13 +326,14 @@ int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_
                strerror(errno));
         goto out_free;
     }
-    printf("broker-sync: %zu accounts in %s/passwd: %zu added, %zu removed, %zu changed; "
-           "acl %s; ",
-           new_l.n, dir, added, removed, changed, acl_same ? "unchanged" : "written");
+    fprintf(out,
+            "broker-sync: %zu accounts in %s/passwd: %zu added, %zu removed, %zu changed; "
+            "acl %s; ",
+            new_l.n, dir, added, removed, changed, acl_same ? "unchanged" : "written");
     if (pid > 0)
-        printf("SIGHUP sent to the broker (pid %ld)\n", (long)pid);
+        fprintf(out, "SIGHUP sent to the broker (pid %ld)\n", (long)pid);
     else
-        printf("broker not signalled (no pid given)\n");
+        fprintf(out, "broker not signalled (no pid given)\n");
     goto out_free;
 
 out_oom:
@@ -343,6 +346,11 @@ out_free:
     free(old_acl);
     free(t.buf);
     return r;
+}
+
+int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms)
+{
+    return broker_sync_to(st, dir, pid, now_ms, stdout);
 }
 
 int kf_broker_pid_file(const char *path, pid_t *ret)
@@ -383,7 +391,9 @@ int kf_prov_broker_sync(const char *db, const char *auth_dir, const char *pid_fi
         kf_err("cannot open database %s: %s", db, kf_strerror(r));
         return 1;
     }
-    r = kf_broker_sync(st, auth_dir, pid, kf_now_ms());
+    /* The identity commands print a token or a verdict on stdout (TOKEN=$(kiosk-provision
+     * token ...) must capture the token alone): the sync's report goes with their notes. */
+    r = broker_sync_to(st, auth_dir, pid, kf_now_ms(), stderr);
     kf_store_free(st);
     return r < 0 ? 1 : 0;
 }

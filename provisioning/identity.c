@@ -100,11 +100,21 @@ static int write_secret_file(const char *path, const char *text)
     return r;
 }
 
-/* After a change to the broker accounts: render the broker's files and reload it. */
-static int sync_broker(const struct kf_prov_ident_opts *o)
+/* After a change to the broker accounts: render the broker's files and reload it. Without
+ * --auth-dir the broker is not told, and the terminal's only symptom would be a refused
+ * login it cannot tell from a used token: say so here, where the operator can act. */
+static int sync_broker(const char *cmd, const struct kf_prov_ident_opts *o)
 {
-    if (o->auth_dir == NULL)
+    if (o->auth_dir == NULL) {
+        fprintf(stderr,
+                "kiosk-provision: %s: the broker was not told (no --auth-dir): %s until "
+                "`kiosk-provision broker-sync --db %s --dir AUTHDIR` runs\n",
+                cmd,
+                strcmp(cmd, "revoke") == 0 ? "it still lets the device in"
+                                           : "it refuses the terminal's enrollment login",
+                o->db);
         return 0;
+    }
     return kf_prov_broker_sync(o->db, o->auth_dir, o->pid_file);
 }
 
@@ -183,7 +193,7 @@ static int ident_run(const char *cmd, const struct kf_prov_ident_opts *o)
         return 1;
     }
     kf_store_free(st);
-    ret = sync_broker(o);
+    ret = sync_broker(cmd, o);
     if (ret == 0 && revoke)
         printf("device %s revoked by %s: %s\n", o->device, o->by, o->reason);
     else if (ret == 0)
