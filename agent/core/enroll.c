@@ -280,8 +280,10 @@ static void enroll_explain(int rc, int reason, char *err, size_t cap)
                     kf_ident_refusal_name(reason));
     else if (rc == -EPERM)
         enroll_fail(err, cap,
-                    "enrollment refused by the broker: its enrollment account for this token is "
-                    "gone (token_used, token_expired or unknown): ask for a new token");
+                    "enrollment refused by the broker: it has no enrollment account for this "
+                    "token: the token was used or has expired (ask for a new one), or the "
+                    "broker was never told of it (on the server: kiosk-provision broker-sync, "
+                    "or issue tokens with --auth-dir; docs/OPERATIONS.md, \"Enrollment\")");
     else if (rc != -EINTR)
         enroll_fail(err, cap, "enrollment: %s", kf_strerror(rc));
 }
