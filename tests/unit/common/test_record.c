@@ -305,6 +305,30 @@ Test(record, oversize_single_record_is_rejected)
     free(big);
 }
 
+/* Inside a RECORDS body, one record is held to the same 1,024 bytes (PROTOCOL.md sections 7
+ * and 10): a record padded past it with whitespace inside its object is refused, one that
+ * ends exactly at the limit is not. */
+Test(record, oversize_record_inside_a_body_is_rejected)
+{
+    const char *rec = canonical[0]; /* "{...}" */
+    size_t rlen = strlen(rec);
+    char *body = malloc(2 * KF_RECORD_JSON_MAX + 16);
+    size_t pad;
+
+    for (int over = 0; over <= 1; over++) {
+        /* "[" + "{" + padding + rest of the record + "]": the object is rlen + pad bytes. */
+        pad = KF_RECORD_JSON_MAX - rlen + (size_t)over;
+        body[0] = '[';
+        body[1] = '{';
+        memset(body + 2, ' ', pad);
+        memcpy(body + 2 + pad, rec + 1, rlen - 1);
+        body[2 + pad + rlen - 1] = ']';
+        cr_assert_eq(kf_records_parse(body, 2 + pad + rlen, 1, NULL, NULL), over ? -EBADMSG : 0,
+                     "padding %zu", pad);
+    }
+    free(body);
+}
+
 struct collect {
     uint32_t n;
     int types[8];
