@@ -115,11 +115,12 @@ int kf_zctx_decompress(struct kf_zctx *z, uint32_t dict_id, const void *in, size
         return -EBADMSG;
     if (fh.dictID != dict_id)
         return -ENOENT;
-    if (fh.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN && fh.frameContentSize > cap)
-        return -EMSGSIZE; /* declared too big: refuse before decoding a byte */
+    /* The frame's structure first: a corrupt frame is -EBADMSG whatever size it claims. */
     n = ZSTD_findFrameCompressedSize(in, len);
     if (ZSTD_isError(n) || n != len)
         return -EBADMSG;
+    if (fh.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN && fh.frameContentSize > cap)
+        return -EMSGSIZE; /* declared too big: refuse before decoding a byte */
     /* Single-shot decoding writes straight into out: no window buffer, so a bomb costs
      * at most cap bytes of the caller's memory and fails with dstSize_tooSmall. */
     if (dict_id == 0)
@@ -129,7 +130,8 @@ int kf_zctx_decompress(struct kf_zctx *z, uint32_t dict_id, const void *in, size
     if (ZSTD_isError(n)) {
         switch (ZSTD_getErrorCode(n)) {
         case ZSTD_error_dstSize_tooSmall:
-            return -EMSGSIZE;
+            /* Past cap: too big, unless the frame declared a size that fits (it lied). */
+            return fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? -EMSGSIZE : -EBADMSG;
         case ZSTD_error_dictionary_wrong:
             return -ENOENT;
         default:

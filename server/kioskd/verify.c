@@ -280,7 +280,7 @@ static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scr
         goto out_reject;
     }
     if (!kind_matches(tk, view.hdr.kind)) {
-        reason = KF_REJECT_MALFORMED;
+        reason = KF_REJECT_WRONG_TOPIC; /* a kind that does not belong on this topic (§11) */
         goto out_reject;
     }
     /* Sequence numbers start at 1, and the store holds them as SQLite integers: a RECORDS

@@ -25,6 +25,7 @@
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/keyfile.h>
+#include <kf/record.h>
 #include <kf/time.h>
 #include <kf/topic.h>
 
@@ -272,6 +273,13 @@ int main(int argc, char **argv)
     if (seal(&h, topic, body, bomb_len, sk, buf, sizeof(buf), &len) < 0)
         return 1;
     write_frame("bomb", topic, "oversize", buf, len);
+    /* The same bomb cut short, then signed: corrupt, whatever size its header claims. */
+    header(&h, dev, seq + 4, 1);
+    h.flags = KF_ENV_F_ZSTD;
+    h.dict_id = KF_DICT_ID_V1;
+    if (seal(&h, topic, body, bomb_len - 7, sk, buf, sizeof(buf), &len) < 0)
+        return 1;
+    write_frame("cutbomb", topic, "bad_compression", buf, len);
 
     /* A good compressed body that names a dictionary we never shipped. */
     struct kf_zctx *z;
@@ -290,6 +298,39 @@ int main(int argc, char **argv)
     header(&h, dev, (uint64_t)1 << 63, 1);
     seal(&h, topic, txn, blen, sk, buf, sizeof(buf), &len);
     write_frame("seqmax", topic, "malformed", buf, len);
+
+    /* Kinds on topics they do not belong on (docs/PROTOCOL.md section 11): a valid RECORDS
+     * frame on the device's hello topic, a HELLO on its events topic. */
+    {
+        char hello_topic[KF_TOPIC_MAX];
+        static const char hello[] = "{\"agent\":\"kf-forge\",\"kind\":\"kiosk\","
+                                    "\"boot_id\":\"0123456789abcdef\",\"outbox\":0,"
+                                    "\"health_dropped\":0}";
+
+        kf_topic_format(hello_topic, sizeof(hello_topic), dev, KF_TOPIC_HELLO);
+        header(&h, dev, seq + 7, 1);
+        seal(&h, hello_topic, txn, blen, sk, buf, sizeof(buf), &len);
+        write_frame("records-on-hello", hello_topic, "wrong_topic", buf, len);
+        header(&h, dev, seq, 0);
+        h.kind = KF_MSG_HELLO;
+        seal(&h, topic, hello, sizeof(hello) - 1, sk, buf, sizeof(buf), &len);
+        write_frame("hello-on-events", topic, "wrong_topic", buf, len);
+    }
+
+    /* One record padded with spaces inside its object past KF_RECORD_JSON_MAX (1,024
+     * bytes), in a body well under every other limit (sections 7 and 10). */
+    {
+        static char padded[2 * KF_RECORD_JSON_MAX];
+        int pn = snprintf(padded, sizeof(padded),
+                          "[{%*s\"t\":\"txn\",\"ts\":%lld,"
+                          "\"item\":\"SS-001\",\"outcome\":\"ok\","
+                          "\"dur_ms\":60000}]",
+                          KF_RECORD_JSON_MAX, "", (long long)kf_now_ms() - 60000);
+
+        header(&h, dev, seq + 8, 1);
+        seal(&h, topic, padded, (size_t)pn, sk, buf, sizeof(buf), &len);
+        write_frame("padded", topic, "malformed", buf, len);
+    }
 
     /* A poison frame: valid and signed, every check at receipt passes, and the store refuses
      * it (hostile.sh installs a trigger that refuses item ZZ-999, standing in for a bug):

@@ -60,11 +60,13 @@ done <"$IT_DIR/frames/frames.txt"
 kill -0 "$KIOSKD_PID" || fail "kioskd died"
 # Each reason counted exactly once, nothing else.
 ctl rejects --format csv >"$IT_DIR/rejects.csv"
-for r in bad_signature replay wrong_topic unknown_device bad_compression; do
+for r in bad_signature replay unknown_device; do
     [ "$(rejected $r)" = 1 ] || fail "reason $r counted $(rejected $r) times, want 1"
 done
+[ "$(rejected wrong_topic)" = 3 ] || fail "wrong_topic counted $(rejected wrong_topic), want 3 (copied, records on hello, hello on events)"
+[ "$(rejected bad_compression)" = 2 ] || fail "bad_compression counted $(rejected bad_compression), want 2 (wrong dictionary, bomb cut short)"
 [ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
-[ "$(rejected malformed)" = 3 ] || fail "malformed counted $(rejected malformed), want 3 (truncated, json, seq past 2^63)"
+[ "$(rejected malformed)" = 4 ] || fail "malformed counted $(rejected malformed), want 4 (truncated, json, seq past 2^63, padded record)"
 [ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
 
 # The poison frame: kept with the store's reason, its bytes exactly as sent, counted, and

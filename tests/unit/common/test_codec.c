@@ -111,6 +111,22 @@ Test(codec, bomb_is_refused_with_emsgsize)
     kf_zctx_free(z);
 }
 
+/* A corrupt frame is corrupt whatever size its header claims: a bomb that declares 64 MiB,
+ * cut short, is -EBADMSG (bad_compression), not -EMSGSIZE (oversize: docs/PROTOCOL.md 11);
+ * and a frame that declares a size that fits but decodes past it lied: -EBADMSG too. */
+Test(codec, corrupt_frames_claiming_a_large_size_are_ebadmsg)
+{
+    static char bomb[1 << 16], out[KF_BODY_MAX_BYTES];
+    struct kf_zctx *z;
+    size_t bl, ol;
+
+    cr_assert_eq(kf_zctx_new(3, &z), 0);
+    bl = make_bomb(bomb, sizeof(bomb), 1);
+    cr_assert_eq(kf_zctx_decompress(z, 0, bomb, bl - 7, out, sizeof(out), &ol), -EBADMSG);
+    cr_assert_eq(kf_zctx_decompress(z, 0, bomb, bl, out, sizeof(out), &ol), -EMSGSIZE);
+    kf_zctx_free(z);
+}
+
 Test(codec, wrong_dictionary_id_is_enoent)
 {
     struct kf_zctx *z;
