@@ -26,24 +26,15 @@
 
 #define KF_PASSWD_MAX (64u << 20) /* an old password file larger than this is not ours */
 
-/* Mosquitto 2.0 acl_file syntax. "pattern" lines apply to every client, %u being its
- * username; "topic" lines after "user X" apply to X only. Mosquitto 2.0 does not check
- * SUBSCRIBE against these rules: "read" is checked when a message is delivered, so a
- * client may subscribe to another's topic but never receives anything on it. */
-const char kf_broker_acl_text[] =
+/* Mosquitto 2.0 acl_file syntax: "topic" lines after "user X" apply to X only. Mosquitto
+ * 2.0 does not check SUBSCRIBE against these rules: "read" is checked when a message is
+ * delivered, so a client may subscribe to another's topic but never receives anything on
+ * it. The file is this head, then one section per device and per enrollment account,
+ * written from the store's accounts (acl_add): no "pattern" rule, since a pattern applies
+ * to every client and an enrolling client may publish on its enroll topic only. */
+static const char acl_head[] =
     "# kioskfleet broker ACL, written by kiosk-provision broker-sync: do not edit.\n"
     "# docs/OPERATIONS.md, \"Broker credentials\".\n"
-    "\n"
-    "# Every client (username = its device id, or \"_enroll-<token id>\" while enrolling)\n"
-    "# publishes only on its own device-to-server topics and reads only its own acks and\n"
-    "# commands.\n"
-    "pattern write kf/v1/%u/hello\n"
-    "pattern write kf/v1/%u/telemetry\n"
-    "pattern write kf/v1/%u/events\n"
-    "pattern write kf/v1/%u/state\n"
-    "pattern write kf/v1/%u/enroll\n"
-    "pattern read kf/v1/%u/ack\n"
-    "pattern read kf/v1/%u/cmd\n"
     "\n"
     "# The server reads every device's topics and the broker's counters, and writes acks\n"
     "# and commands.\n"
@@ -61,7 +52,11 @@ const char kf_broker_acl_text[] =
     "\n"
     "# Readers of the announcements (an operations dashboard): read only.\n"
     "user _notify\n"
-    "topic read kf/v1/_notify/#\n";
+    "topic read kf/v1/_notify/#\n"
+    "\n"
+    "# Each device publishes only on its own device-to-server topics and reads only its own\n"
+    "# acks and commands; an enrolling client (\"_enroll-<token id>\") publishes only its\n"
+    "# enrollment request and reads only the answer.\n";
 
 /* ---- accounts ---- */
 
@@ -103,9 +98,10 @@ struct text {
     size_t len, cap;
 };
 
+/* Append "a:b\n" (b NULL: a alone). */
 static int text_add(struct text *t, const char *a, const char *b)
 {
-    size_t need = strlen(a) + 1 + strlen(b) + 1;
+    size_t need = strlen(a) + 1 + (b ? strlen(b) : 0) + 1;
 
     if (t->len + need + 1 > t->cap) {
         size_t ncap = t->cap ? t->cap * 2 : 4096;
@@ -119,13 +115,52 @@ static int text_add(struct text *t, const char *a, const char *b)
         t->buf = nb;
         t->cap = ncap;
     }
-    t->len += (size_t)snprintf(t->buf + t->len, t->cap - t->len, "%s:%s\n", a, b);
+    if (b)
+        t->len += (size_t)snprintf(t->buf + t->len, t->cap - t->len, "%s:%s\n", a, b);
+    else
+        t->len += (size_t)snprintf(t->buf + t->len, t->cap - t->len, "%s", a);
     return 0;
+}
+
+struct sync_text {
+    struct text passwd, acl;
+};
+
+/* The account's ACL section: what its role may publish and receive, on its own topics. */
+static int acl_add(struct text *t, const struct kf_broker_account *a)
+{
+    static const char *const device_w[] = {"hello", "telemetry", "events", "state", "enroll"};
+    static const char *const device_r[] = {"ack", "cmd"};
+    static const char *const enroll_w[] = {"enroll"};
+    static const char *const enroll_r[] = {"ack"};
+    const char *const *w, *const *rd;
+    size_t nw, nr;
+    char line[160];
+    int r;
+
+    if (strcmp(a->role, "device") == 0) {
+        w = device_w, nw = 5, rd = device_r, nr = 2;
+    } else if (strcmp(a->role, "enroll") == 0) {
+        w = enroll_w, nw = 1, rd = enroll_r, nr = 1;
+    } else {
+        return 0; /* the server's and the readers' sections are in the head */
+    }
+    snprintf(line, sizeof(line), "user %s\n", a->username);
+    r = text_add(t, line, NULL);
+    for (size_t i = 0; i < nw + nr && r == 0; i++) {
+        snprintf(line, sizeof(line), "topic %s kf/v1/%s/%s\n", i < nw ? "write" : "read",
+                 a->username, i < nw ? w[i] : rd[i - nw]);
+        r = text_add(t, line, NULL);
+    }
+    return r;
 }
 
 static int add_account(void *ud, const struct kf_broker_account *a)
 {
-    return text_add(ud, a->username, a->verifier);
+    struct sync_text *st = ud;
+    int r = text_add(&st->passwd, a->username, a->verifier);
+
+    return r == 0 ? acl_add(&st->acl, a) : r;
 }
 
 /* "user:verifier" lines of a password file, in place: sorted pointers to each line. */
@@ -266,7 +301,8 @@ static void diff_lines(const struct lines *old, const struct lines *cur, size_t 
 static int broker_sync_to(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms,
                           FILE *out)
 {
-    struct text t = {0};
+    struct sync_text sync = {{0}, {0}};
+    struct text *t = &sync.passwd;
     struct lines old_l = {0}, new_l = {0};
     char *old = NULL, *old_acl = NULL, *copy = NULL, path[PATH_MAX];
     size_t old_len, acl_len, added, removed, changed;
@@ -281,14 +317,14 @@ static int broker_sync_to(struct kf_store *st, const char *dir, pid_t pid, int64
         kf_err("cannot create %s: %s", dir, strerror(errno));
         return r;
     }
-    t.cap = 4096;
-    t.buf = malloc(t.cap); /* zero accounts make an empty file, not a missing one */
-    if (!t.buf) {
+    t->cap = 4096;
+    t->buf = malloc(t->cap); /* zero accounts make an empty file, not a missing one */
+    if (!t->buf || text_add(&sync.acl, acl_head, NULL) < 0) {
         r = -ENOMEM;
         goto out_oom;
     }
-    t.buf[0] = '\0';
-    r = kf_store_broker_each(st, now_ms, add_account, &t);
+    t->buf[0] = '\0';
+    r = kf_store_broker_each(st, now_ms, add_account, &sync);
     if (r < 0) {
         kf_err("cannot read the broker accounts: %s",
                *kf_store_errmsg(st) ? kf_store_errmsg(st) : kf_strerror(r));
@@ -305,17 +341,17 @@ static int broker_sync_to(struct kf_store *st, const char *dir, pid_t pid, int64
         kf_err("cannot read the current files in %s: %s", dir, kf_strerror(r));
         goto out_free;
     }
-    acl_same = strcmp(old_acl, kf_broker_acl_text) == 0;
-    copy = strdup(t.buf);
+    acl_same = strcmp(old_acl, sync.acl.buf) == 0;
+    copy = strdup(t->buf);
     if (!copy || split_lines(old, &old_l) < 0 || split_lines(copy, &new_l) < 0) {
         r = -ENOMEM;
         goto out_oom;
     }
     diff_lines(&old_l, &new_l, &added, &removed, &changed);
 
-    r = write_in(dir, "passwd", t.buf, t.len, gid);
+    r = write_in(dir, "passwd", t->buf, t->len, gid);
     if (r == 0)
-        r = write_in(dir, "acl", kf_broker_acl_text, strlen(kf_broker_acl_text), gid);
+        r = write_in(dir, "acl", sync.acl.buf, sync.acl.len, gid);
     if (r < 0) {
         kf_err("cannot write %s/passwd and %s/acl: %s", dir, dir, kf_strerror(r));
         goto out_free;
@@ -344,7 +380,8 @@ out_free:
     free(copy);
     free(old);
     free(old_acl);
-    free(t.buf);
+    free(sync.passwd.buf);
+    free(sync.acl.buf);
     return r;
 }
 

@@ -13,9 +13,6 @@
 
 #include "store/store.h"
 
-/* The ACL file broker-sync writes (static: every rule is in terms of the username). */
-extern const char kf_broker_acl_text[];
-
 /* Give username a broker account: the password in pw_path (mode 0600), its verifier in the
  * store (kf_store_broker_put: role, device_id, expires_ms 0 = never). With reuse set, a
  * password already in pw_path is kept (re-running "init" must not lock kioskd out);

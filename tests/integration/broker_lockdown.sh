@@ -13,7 +13,9 @@
 #       connect again, while every other client stays connected;
 #   (f) a normal device commits end to end, before and after that reload;
 #   (g) kioskd receives what a device sends on its enroll topic, and refuses a frame that
-#       does not belong there without falling over.
+#       does not belong there without falling over;
+#   (h) an enrolling client ("_enroll-<token id>") may publish on its enroll topic only:
+#       the broker refuses its hello, telemetry, events and state.
 source "$(dirname "$0")/lib.sh"
 
 A=KF-XH-0101 B=KF-XH-0102 C=KF-XH-0103 D=KF-XH-0104
@@ -171,4 +173,22 @@ it_pub $A "$IT_DIR/dev/$A.password" -q 1 -t "kf/v1/$A/enroll" -f "$IT_DIR/frames
 it_wait_for 10 'test "$(rejected_total)" = 1' || fail "(g) the frame on the enroll topic was not refused"
 kill -0 "$KIOSKD_PID" || fail "(g) kioskd died"
 echo "(g) ok: a RECORDS frame on an enroll topic reached kioskd and was refused ($(ctl rejects --format csv | awk -F, 'NR>1 && $2>0 {print $1}'))"
+# (h) An enrollment account, as a terminal derives it from its token.
+"$KF_BIN_PROVISION" token --db "$DB" --server-key "$IT_DIR/server.key" --asset A-EN-0001 \
+    --kind kiosk --zone Z-XH-001 --lease L-IT-1 --ttl 1h --by ops:it --reason "enrollment ACL" \
+    --out "$IT_DIR/enroll.token" --auth-dir "$AUTH" --pid-file <(echo "$BROKER_PID") \
+    >>"$IT_DIR/provision.log" 2>&1 || fail "(h) token: $(tail -3 "$IT_DIR/provision.log")"
+read -r EU EPW < <("$KF_BIN_FORGE" enroll-account "$IT_DIR/enroll.token") || fail "(h) no account"
+printf '%s\n' "$EPW" >"$IT_DIR/enroll.password"
+sleep 1 # the broker re-reads its files on the SIGHUP
+for kind in hello telemetry events state; do
+    it_pub "$EU" "$IT_DIR/enroll.password" -q 1 -t "kf/v1/$EU/$kind" -m x 2>"$IT_DIR/pub.err" || true
+    grep -q "Not authorized" "$IT_DIR/pub.err" ||
+        fail "(h) the broker let $EU publish on $kind: $(cat "$IT_DIR/pub.err")"
+done
+it_pub "$EU" "$IT_DIR/enroll.password" -q 1 -t "kf/v1/$EU/enroll" -m x 2>"$IT_DIR/pub.err" ||
+    fail "(h) $EU's publish on its enroll topic: $(cat "$IT_DIR/pub.err")"
+! grep -q "Not authorized" "$IT_DIR/pub.err" || fail "(h) the broker refused $EU's enroll topic"
+echo "(h) ok: an enrollment account publishes on its enroll topic only"
+
 echo "broker lockdown: TLS only, per-device credentials and ACLs enforced by the broker; revocation by SIGHUP"

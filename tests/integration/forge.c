@@ -12,6 +12,11 @@
  * Writes one ACK frame for device ID with high-water mark N, its MAC under the ACK key that
  * FILE's key pair would share with itself: what a forger holding some key but not the
  * server's can make (docs/PROTOCOL.md section 4).
+ *
+ *   kf-forge enroll-account TOKENFILE
+ *
+ * Prints "USERNAME PASSWORD": the broker account an enrolling terminal derives from its
+ * token (docs/PROTOCOL.md section 13.1), so a test can act as that terminal on the broker.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include <kf/codec.h>
 #include <kf/envelope.h>
 #include <kf/err.h>
+#include <kf/ident.h>
 #include <kf/keyfile.h>
 #include <kf/record.h>
 #include <kf/time.h>
@@ -154,6 +160,26 @@ static int forge_ack(int argc, char **argv)
     return 0;
 }
 
+static int enroll_account(const char *token_path)
+{
+    char text[128] = "", id[KF_TOKEN_ID_LEN + 1], user[KF_DEVICE_ID_MAX + 1];
+    char pw[KF_ENROLL_PW_LEN + 1];
+    uint8_t secret[KF_TOKEN_SECRET_BYTES];
+    FILE *f = fopen(token_path, "r");
+
+    if (!f || !fgets(text, sizeof(text), f) || kf_token_parse(text, id, secret) != 0 ||
+        kf_token_username(id, user, sizeof(user)) != 0) {
+        fprintf(stderr, "kf-forge: %s: not a token\n", token_path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    fclose(f);
+    kf_token_broker_password(secret, pw);
+    printf("%s %s\n", user, pw);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *key_path = NULL, *dev = NULL, *other = NULL;
@@ -166,6 +192,8 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "ack") == 0)
         return forge_ack(argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[1], "enroll-account") == 0)
+        return sodium_init() < 0 ? 1 : enroll_account(argv[2]);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
