@@ -1,7 +1,7 @@
 /* ctl.h: kioskctl's shared parts. Each command family beyond the basic queries lives in its
  * own ctl_<area>.c and is one row of kioskctl.c's command table. Main thread only. */
-#ifndef KF_SERVER_CTL_H
-#define KF_SERVER_CTL_H
+#ifndef KF_KIOSKCTL_CTL_H
+#define KF_KIOSKCTL_CTL_H
 
 #include <jansson.h>
 

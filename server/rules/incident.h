@@ -21,8 +21,8 @@
  * state, and only the report allocates: any thread, given exclusive use of what it writes.
  * Definitions for people: docs/SLA.md.
  */
-#ifndef KF_SERVER_INCIDENT_H
-#define KF_SERVER_INCIDENT_H
+#ifndef KF_RULES_INCIDENT_H
+#define KF_RULES_INCIDENT_H
 
 #include <stddef.h>
 #include <stdint.h>

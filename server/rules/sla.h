@@ -26,8 +26,8 @@
  * runs synchronously inside the call that caused the event and must not call back into the
  * engine. Pointers returned by the engine stay valid until the next call that changes it.
  */
-#ifndef KF_SERVER_SLA_H
-#define KF_SERVER_SLA_H
+#ifndef KF_RULES_SLA_H
+#define KF_RULES_SLA_H
 
 #include <stddef.h>
 #include <stdint.h>

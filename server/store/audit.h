@@ -1,12 +1,12 @@
-/* store_audit.h: re-verify the stored evidence end to end (kioskctl verify).
+/* store/audit.h: re-verify the stored evidence end to end (kioskctl verify).
  *
  * Checks what an auditor would check by hand (docs/STORE.md, "How an auditor re-verifies
  * the evidence"): each stored frame's signature under the device's registered key, each
  * record against its signed frame, no record without a frame, and usage_daily equal to the
  * sum of the transactions. Read-only; one thread at a time per struct kf_store.
  */
-#ifndef KF_SERVER_STORE_AUDIT_H
-#define KF_SERVER_STORE_AUDIT_H
+#ifndef KF_STORE_AUDIT_H
+#define KF_STORE_AUDIT_H
 
 #include <stdint.h>
 

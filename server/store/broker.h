@@ -1,4 +1,4 @@
-/* store_broker.h: the broker's accounts (docs/OPERATIONS.md, "Broker credentials").
+/* store/broker.h: the broker's accounts (docs/OPERATIONS.md, "Broker credentials").
  *
  * One row per Mosquitto username: its password verifier (kf/brokerpw.h, "$6$..."), its role
  * and, for a device, the device id (which is also its username). kiosk-provision
@@ -14,8 +14,8 @@
  * Every function may run inside a caller's transaction (kf_store_begin ... kf_store_end);
  * without one, each change is its own transaction.
  */
-#ifndef KF_SERVER_STORE_BROKER_H
-#define KF_SERVER_STORE_BROKER_H
+#ifndef KF_STORE_BROKER_H
+#define KF_STORE_BROKER_H
 
 #include <stdint.h>
 

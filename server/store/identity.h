@@ -6,8 +6,8 @@
  * something runs in its own transaction unless the caller holds one, and appends its audit
  * entry in that same transaction: an action without its entry cannot exist.
  */
-#ifndef KF_SERVER_STORE_IDENTITY_H
-#define KF_SERVER_STORE_IDENTITY_H
+#ifndef KF_STORE_IDENTITY_H
+#define KF_STORE_IDENTITY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* store_quarantine.h: frames the store refused, kept instead of resent forever.
+/* store/quarantine.h: frames the store refused, kept instead of resent forever.
  *
  * A frame that verified (its device signed it) but that the store cannot take (the group
  * commit failed on it, and it failed again alone) is a poison frame: a bug in the agent or
@@ -11,8 +11,8 @@
  * `kioskctl quarantine replay` hands it back to kioskd, which verifies and commits it like
  * a frame just received (docs/KIOSKD.md, "Quarantine").
  */
-#ifndef KF_SERVER_STORE_QUARANTINE_H
-#define KF_SERVER_STORE_QUARANTINE_H
+#ifndef KF_STORE_QUARANTINE_H
+#define KF_STORE_QUARANTINE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* store_query.h: read-only queries for the operators' CLI (kioskctl), plus a few store
+/* store/query.h: read-only queries for the operators' CLI (kioskctl), plus a few store
  * helpers that are not part of the ingest contract in store.h.
  *
  * Query results come back as small owned tables of strings (struct kf_qtable), so that the
@@ -6,8 +6,8 @@
  * stays in the store*.c files. Same threading rule as store.h: one thread at a time
  * per struct kf_store.
  */
-#ifndef KF_SERVER_STORE_QUERY_H
-#define KF_SERVER_STORE_QUERY_H
+#ifndef KF_STORE_QUERY_H
+#define KF_STORE_QUERY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * it is queued and drops it when done. A reload builds a new snapshot and swaps it in; the
  * old one is freed when its last job finishes. Lookups are O(1) (hash on device id).
  */
-#ifndef KF_SERVER_REGISTRY_H
-#define KF_SERVER_REGISTRY_H
+#ifndef KF_STORE_REGISTRY_H
+#define KF_STORE_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* store_sla.h: the store's part of fleet state and the SLA (docs/SLA.md, docs/STORE.md).
+/* store/sla.h: the store's part of fleet state and the SLA (docs/SLA.md, docs/STORE.md).
  *
  * What is kept (schema v4):
  *   sla_facts           append-only history of the facts the SLA engine needs, written by the
@@ -24,8 +24,8 @@
  * per struct kf_store. Functions return 0 or a negative errno (details in kf_store_errmsg);
  * outputs are written only on success; arrays returned are owned (free()).
  */
-#ifndef KF_SERVER_STORE_SLA_H
-#define KF_SERVER_STORE_SLA_H
+#ifndef KF_STORE_SLA_H
+#define KF_STORE_SLA_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -9,8 +9,8 @@
  *
  * A second backend (PostgreSQL) would be a second file implementing this header.
  */
-#ifndef KF_SERVER_STORE_H
-#define KF_SERVER_STORE_H
+#ifndef KF_STORE_STORE_H
+#define KF_STORE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>

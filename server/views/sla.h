@@ -1,4 +1,4 @@
-/* sla_view.h: read-only views of fleet state and the SLA, computed from the store with the
+/* views/sla.h: read-only views of fleet state and the SLA, computed from the store with the
  * same pure functions kioskd uses (sla.h, incident.h, calendar.h): the technicians' queue,
  * the terminals' current state, and the monthly report. For kioskctl and the tests.
  *
@@ -8,8 +8,8 @@
  * engine decides anything). The calendars are the ones kioskd stored (sla_calendars), so a
  * report is a function of the database alone. Same threading rule as store.h.
  */
-#ifndef KF_SERVER_SLA_VIEW_H
-#define KF_SERVER_SLA_VIEW_H
+#ifndef KF_VIEWS_SLA_H
+#define KF_VIEWS_SLA_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* store/sqlite/int.h: inside the SQLite store only (the files of store/sqlite/): the
  * connection, its prepared-statement cache and the helpers they share. Nothing outside
  * store/sqlite/ includes this. Same threading rule as store/store.h. */
-#ifndef KF_SERVER_STORE_INT_H
-#define KF_SERVER_STORE_INT_H
+#ifndef KF_STORE_SQLITE_INT_H
+#define KF_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
 
