@@ -34,7 +34,7 @@ int64_t kf_clock_base_ms(void)
     return ((int64_t)rt.tv_sec - (int64_t)bt.tv_sec) * 1000 + (rt.tv_nsec - bt.tv_nsec) / 1000000;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t kf_time_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
 
@@ -46,7 +46,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = floor_div(y, 400);
+    int64_t era = kf_time_floor_div(y, 400);
     int64_t yoe = y - era * 400;
     int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -57,7 +57,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 static void civil_from_days(int64_t z, int64_t *ret_y, int *ret_m, int *ret_d)
 {
     z += 719468;
-    int64_t era = floor_div(z, 146097);
+    int64_t era = kf_time_floor_div(z, 146097);
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t y = yoe + era * 400;
@@ -73,7 +73,7 @@ static void civil_from_days(int64_t z, int64_t *ret_y, int *ret_m, int *ret_d)
 
 int32_t kf_local_day(int64_t utc_ms)
 {
-    return (int32_t)floor_div(utc_ms + KF_CST_OFFSET_MS, KF_DAY_MS);
+    return (int32_t)kf_time_floor_div(utc_ms + KF_CST_OFFSET_MS, KF_DAY_MS);
 }
 
 char *kf_day_format(int32_t day, char *buf, unsigned long cap)
@@ -128,7 +128,7 @@ int64_t kf_day_start_ms(int32_t day)
 
 char *kf_ms_format(int64_t utc_ms, char *buf, unsigned long cap)
 {
-    int64_t day = floor_div(utc_ms, KF_DAY_MS);
+    int64_t day = kf_time_floor_div(utc_ms, KF_DAY_MS);
     int64_t rem = utc_ms - day * KF_DAY_MS;
     int64_t y;
     int m, d;

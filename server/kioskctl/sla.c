@@ -46,7 +46,7 @@ const char *kf_ctl_local_time(int64_t ms, char *buf, size_t cap)
         snprintf(buf, cap, "-");
         return buf;
     }
-    sod = kf_floor_div(ms + KF_CST_OFFSET_MS, 1000) % 86400;
+    sod = kf_time_floor_div(ms + KF_CST_OFFSET_MS, 1000) % 86400;
     if (sod < 0)
         sod += 86400;
     kf_day_format(kf_local_day(ms), day, sizeof(day));
@@ -335,7 +335,7 @@ static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
     if (inc->on_site_since_ms != 0)
         measured += kf_now_ms() - inc->on_site_since_ms;
     snprintf(b[0], sizeof(b[0]), "%lld", (long long)inc->id);
-    snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_floor_div(measured, 1000));
+    snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_time_floor_div(measured, 1000));
     snprintf(spans, sizeof(spans), "%u", inc->n_spans);
     const char *cells[] = {
         b[0],

@@ -17,19 +17,9 @@
 #define KF_DAY_S 86400
 #define KF_DAY_MS (86400LL * 1000)
 
-int64_t kf_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    if ((a % b != 0) && ((a < 0) != (b < 0))) {
-        q--;
-    }
-    return q;
-}
-
 int kf_cal_weekday(int32_t day)
 {
-    return (int)((int64_t)day + 3 - 7 * kf_floor_div((int64_t)day + 3, 7));
+    return (int)((int64_t)day + 3 - 7 * kf_time_floor_div((int64_t)day + 3, 7));
 }
 
 static const char *skip_space(const char *p)

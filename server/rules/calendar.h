@@ -124,7 +124,4 @@ int kf_month_range(int year, int month, int64_t *ret_from, int64_t *ret_to);
 /* The weekday of a local day (days since 1970-01-01): Monday = 0 ... Sunday = 6. */
 int kf_cal_weekday(int32_t day);
 
-/* Floor division, for rounding durations down consistently (also for negatives). */
-int64_t kf_floor_div(int64_t a, int64_t b);
-
 #endif

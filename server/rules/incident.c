@@ -598,9 +598,9 @@ void kf_incident_clock(const struct kf_incident *inc, int clock, const struct kf
         if (c.due_ms == KF_TIME_NEVER) {
             c.left_s = INT64_MAX;
         } else if (now_ms < c.due_ms) {
-            c.left_s = kf_floor_div(kf_cal_service_ms(cal, now_ms, c.due_ms), 1000);
+            c.left_s = kf_time_floor_div(kf_cal_service_ms(cal, now_ms, c.due_ms), 1000);
         } else {
-            c.left_s = kf_floor_div(-kf_cal_service_ms(cal, c.due_ms, now_ms), 1000);
+            c.left_s = kf_time_floor_div(-kf_cal_service_ms(cal, c.due_ms, now_ms), 1000);
         }
     }
     *ret = c;

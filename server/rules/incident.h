@@ -17,7 +17,7 @@
  * monthly report (rules/report.h) is computed from incidents with the same functions.
  *
  * Units: instants are UTC ms; 0 means "not set" in the *_at_ms fields. Reported durations
- * are seconds, rounded down (kf_floor_div). Nothing here reads a clock or keeps global
+ * are seconds, rounded down (kf_time_floor_div). Nothing here reads a clock or keeps global
  * state, and only the report allocates: any thread, given exclusive use of what it writes.
  * Definitions for people: docs/SLA.md.
  */

@@ -69,10 +69,10 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
         free(buf);
         return -EINVAL;
     }
-    row->scheduled_s = kf_floor_div(kf_cal_service_ms(&sched, from, to), 1000);
-    row->excluded_s = kf_floor_div(svc_sum(&sched, excl, ne), 1000);
+    row->scheduled_s = kf_time_floor_div(kf_cal_service_ms(&sched, from, to), 1000);
+    row->excluded_s = kf_time_floor_div(svc_sum(&sched, excl, ne), 1000);
     cal = (struct kf_cal){in->week, hol, excl, ne};
-    row->downtime_s = kf_floor_div(svc_sum(&cal, down, nd), 1000);
+    row->downtime_s = kf_time_floor_div(svc_sum(&cal, down, nd), 1000);
     /* Clocks run on service time outside planned maintenance, as in the live engine. */
     cal = (struct kf_cal){in->week, hol, win, nw};
     for (size_t i = 0; i < in->n_incidents; i++) {
@@ -90,11 +90,11 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
         kf_incident_clock(inc, KF_CLOCK_RESTORE, &cal, in->terms, to, &rest);
         if (!kf_incident_down(inc) && in_period(inc->resolved_at_ms, from, to)) {
             row->restored++;
-            row->restore_sum_s += kf_floor_div(rest.elapsed_ms, 1000);
+            row->restore_sum_s += kf_time_floor_div(rest.elapsed_ms, 1000);
         }
         if (in_period(inc->acked_at_ms, from, to)) {
             row->responded++;
-            row->response_sum_s += kf_floor_div(resp.elapsed_ms, 1000);
+            row->response_sum_s += kf_time_floor_div(resp.elapsed_ms, 1000);
         }
         row->response_breaches += resp.breached && in_period(resp.due_ms, from, to);
         row->restore_breaches += rest.breached && in_period(rest.due_ms, from, to);
@@ -140,14 +140,15 @@ static void row_finish(struct kf_report_row *r)
     int64_t base = r->scheduled_s - r->excluded_s;
 
     r->uptime_s = base - r->downtime_s;
-    r->availability_bp = base > 0 ? (int32_t)kf_floor_div(r->uptime_s * 10000, base) : KF_REPORT_NA;
+    r->availability_bp =
+        base > 0 ? (int32_t)kf_time_floor_div(r->uptime_s * 10000, base) : KF_REPORT_NA;
     r->met = r->availability_bp == KF_REPORT_NA || r->target_bp == KF_REPORT_NA
                  ? KF_REPORT_NA
                  : r->availability_bp >= r->target_bp;
-    r->mttr_s = r->restored ? kf_floor_div(r->restore_sum_s, r->restored) : KF_REPORT_NA;
+    r->mttr_s = r->restored ? kf_time_floor_div(r->restore_sum_s, r->restored) : KF_REPORT_NA;
     r->mean_response_s =
-        r->responded ? kf_floor_div(r->response_sum_s, r->responded) : KF_REPORT_NA;
-    r->mtbf_s = r->incidents ? kf_floor_div(r->uptime_s, r->incidents) : KF_REPORT_NA;
+        r->responded ? kf_time_floor_div(r->response_sum_s, r->responded) : KF_REPORT_NA;
+    r->mtbf_s = r->incidents ? kf_time_floor_div(r->uptime_s, r->incidents) : KF_REPORT_NA;
 }
 
 static int row_key_cmp(const void *a, const void *b)

@@ -29,4 +29,8 @@ int64_t kf_day_start_ms(int32_t day);
 /* Format an instant as RFC 3339 UTC "2026-11-26T13:56:03.123Z" (buf >= 25). Returns buf. */
 char *kf_ms_format(int64_t utc_ms, char *buf, unsigned long cap);
 
+/* Floor division (b != 0): rounds toward minus infinity, so durations and days round down
+ * the same way for negatives (before the epoch, a clock running past its deadline). */
+int64_t kf_time_floor_div(int64_t a, int64_t b);
+
 #endif

@@ -80,6 +80,17 @@ Test(time, ms_format_is_rfc3339_utc)
     cr_assert_str_eq(kf_ms_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00.000Z");
 }
 
+Test(time, floor_div_rounds_toward_minus_infinity)
+{
+    cr_assert_eq(kf_time_floor_div(7, 2), 3);
+    cr_assert_eq(kf_time_floor_div(-7, 2), -4);
+    cr_assert_eq(kf_time_floor_div(7, -2), -4);
+    cr_assert_eq(kf_time_floor_div(-7, -2), 3);
+    cr_assert_eq(kf_time_floor_div(-6, 2), -3);
+    cr_assert_eq(kf_time_floor_div(-1, 1000), -1);
+    cr_assert_eq(kf_time_floor_div(0, 1000), 0);
+}
+
 Test(time, clocks_move_forward)
 {
     int64_t a = kf_mono_us(), b;
