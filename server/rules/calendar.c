@@ -17,7 +17,7 @@
 #define KF_DAY_S 86400
 #define KF_DAY_MS (86400LL * 1000)
 
-int kf_cal_weekday(int32_t day)
+int kf_calendar_weekday(int32_t day)
 {
     return (int)((int64_t)day + 3 - 7 * kf_time_floor_div((int64_t)day + 3, 7));
 }
@@ -48,7 +48,7 @@ static int hhmm(const char *p, int32_t *ret_s)
     return 0;
 }
 
-int kf_dayspec_parse(const char *spec, struct kf_dayspec *ret)
+int kf_calendar_dayspec_parse(const char *spec, struct kf_dayspec *ret)
 {
     struct kf_dayspec d;
     const char *p;
@@ -97,7 +97,7 @@ int kf_dayspec_parse(const char *spec, struct kf_dayspec *ret)
     return 0;
 }
 
-int kf_dayspec_format(const struct kf_dayspec *d, char *buf, size_t cap)
+int kf_calendar_dayspec_format(const struct kf_dayspec *d, char *buf, size_t cap)
 {
     size_t off = 0;
 
@@ -119,12 +119,13 @@ int kf_dayspec_format(const struct kf_dayspec *d, char *buf, size_t cap)
     return 0;
 }
 
-int kf_week_from_hours(const char *weekday, const char *weekend, struct kf_week *ret)
+int kf_calendar_week_from_hours(const char *weekday, const char *weekend, struct kf_week *ret)
 {
     struct kf_dayspec wd, we;
     struct kf_week w;
 
-    if (kf_dayspec_parse(weekday, &wd) < 0 || kf_dayspec_parse(weekend, &we) < 0) {
+    if (kf_calendar_dayspec_parse(weekday, &wd) < 0 ||
+        kf_calendar_dayspec_parse(weekend, &we) < 0) {
         return -EINVAL;
     }
     memset(&w, 0, sizeof(w));
@@ -139,17 +140,17 @@ int kf_week_from_hours(const char *weekday, const char *weekend, struct kf_week 
     return 0;
 }
 
-int kf_week_for_terminal(const char *weekday, const char *weekend, const char *itm_hours,
-                         int is_itm, struct kf_week *ret)
+int kf_calendar_week_for_terminal(const char *weekday, const char *weekend, const char *itm_hours,
+                                  int is_itm, struct kf_week *ret)
 {
     struct kf_dayspec all;
     struct kf_week w;
 
     if (!is_itm || itm_hours == NULL || *skip_space(itm_hours) == '\0' ||
         strcmp(itm_hours, "null") == 0) {
-        return kf_week_from_hours(weekday, weekend, ret);
+        return kf_calendar_week_from_hours(weekday, weekend, ret);
     }
-    if (kf_dayspec_parse(itm_hours, &all) < 0) {
+    if (kf_calendar_dayspec_parse(itm_hours, &all) < 0) {
         return -EINVAL;
     }
     for (int i = 0; i < KF_DAY_KINDS; i++) {
@@ -171,7 +172,7 @@ static int window_cmp(const void *a, const void *b)
     return (x->end_ms > y->end_ms) - (x->end_ms < y->end_ms);
 }
 
-int kf_windows_normalize(struct kf_window *w, size_t n, size_t *ret_n)
+int kf_calendar_windows_normalize(struct kf_window *w, size_t n, size_t *ret_n)
 {
     size_t out = 0;
 
@@ -208,7 +209,7 @@ static const struct kf_dayspec *day_spec(const struct kf_cal *c, int32_t day)
     case KF_DATE_MAKEUP:
         return &c->week->day[KF_DAY_MAKEUP];
     default:
-        return &c->week->day[kf_cal_weekday(day)];
+        return &c->week->day[kf_calendar_weekday(day)];
     }
 }
 
@@ -273,7 +274,7 @@ static int sum_cb(void *ud, int64_t a, int64_t b)
     return 0;
 }
 
-int64_t kf_cal_service_ms(const struct kf_cal *c, int64_t from_ms, int64_t to_ms)
+int64_t kf_calendar_service_ms(const struct kf_cal *c, int64_t from_ms, int64_t to_ms)
 {
     int64_t sum = 0;
 
@@ -297,7 +298,7 @@ static int add_cb(void *ud, int64_t a, int64_t b)
     return 0;
 }
 
-int64_t kf_cal_add_service(const struct kf_cal *c, int64_t start_ms, int64_t service_ms)
+int64_t kf_calendar_add_service(const struct kf_cal *c, int64_t start_ms, int64_t service_ms)
 {
     struct add_state st = {service_ms, KF_TIME_NEVER};
 
@@ -335,8 +336,8 @@ static int ivl_cb(void *ud, int64_t a, int64_t b)
     return 0;
 }
 
-size_t kf_cal_intervals(const struct kf_cal *c, int64_t from_ms, int64_t to_ms,
-                        struct kf_window *out, size_t cap)
+size_t kf_calendar_intervals(const struct kf_cal *c, int64_t from_ms, int64_t to_ms,
+                             struct kf_window *out, size_t cap)
 {
     struct ivl_state st = {out, cap, 0, 0};
 
@@ -344,7 +345,7 @@ size_t kf_cal_intervals(const struct kf_cal *c, int64_t from_ms, int64_t to_ms,
     return st.n;
 }
 
-int kf_month_range(int year, int month, int64_t *ret_from, int64_t *ret_to)
+int kf_calendar_month_range(int year, int month, int64_t *ret_from, int64_t *ret_to)
 {
     char buf[32];
     int32_t d0, d1;

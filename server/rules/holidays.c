@@ -274,7 +274,7 @@ static int hol_commit(struct kf_holidays *h, struct hparse *ps, const char *name
                          ps->year);
                 goto out_free;
             }
-            if (e->kind == KF_DATE_MAKEUP && kf_cal_weekday(d) < KF_DAY_SAT) {
+            if (e->kind == KF_DATE_MAKEUP && kf_calendar_weekday(d) < KF_DAY_SAT) {
                 snprintf(
                     err, cap,
                     "%s:%d: %s is not a Saturday or Sunday; a make-up working day is a weekend day",

@@ -575,9 +575,9 @@ void kf_incident_clock(const struct kf_incident *inc, int clock, const struct kf
             }
             continue;
         }
-        x = e == KF_TIME_NEVER ? KF_TIME_NEVER : kf_cal_service_ms(cal, s, e);
+        x = e == KF_TIME_NEVER ? KF_TIME_NEVER : kf_calendar_service_ms(cal, s, e);
         if (x >= left) {
-            c.due_ms = kf_cal_add_service(cal, s, left);
+            c.due_ms = kf_calendar_add_service(cal, s, left);
             break;
         }
         left -= x;
@@ -589,7 +589,7 @@ void kf_incident_clock(const struct kf_incident *inc, int clock, const struct kf
         e = e < stop ? e : stop;
         e = e < now_ms ? e : now_ms;
         if (e > s) {
-            c.elapsed_ms += kf_cal_service_ms(cal, s, e);
+            c.elapsed_ms += kf_calendar_service_ms(cal, s, e);
         }
     }
     c.running = kf_incident_down(inc) && stop == KF_TIME_NEVER;
@@ -598,9 +598,9 @@ void kf_incident_clock(const struct kf_incident *inc, int clock, const struct kf
         if (c.due_ms == KF_TIME_NEVER) {
             c.left_s = INT64_MAX;
         } else if (now_ms < c.due_ms) {
-            c.left_s = kf_time_floor_div(kf_cal_service_ms(cal, now_ms, c.due_ms), 1000);
+            c.left_s = kf_time_floor_div(kf_calendar_service_ms(cal, now_ms, c.due_ms), 1000);
         } else {
-            c.left_s = kf_time_floor_div(-kf_cal_service_ms(cal, c.due_ms, now_ms), 1000);
+            c.left_s = kf_time_floor_div(-kf_calendar_service_ms(cal, c.due_ms, now_ms), 1000);
         }
     }
     *ret = c;

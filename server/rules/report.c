@@ -16,7 +16,7 @@ static int64_t svc_sum(const struct kf_cal *cal, const struct kf_window *w, size
     int64_t sum = 0;
 
     for (size_t i = 0; i < n; i++) {
-        sum += kf_cal_service_ms(cal, w[i].start_ms, w[i].end_ms);
+        sum += kf_calendar_service_ms(cal, w[i].start_ms, w[i].end_ms);
     }
     return sum;
 }
@@ -64,12 +64,13 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
             }
         }
     }
-    if (kf_windows_normalize(excl, ne, &ne) < 0 || kf_windows_normalize(down, nd, &nd) < 0 ||
-        kf_windows_normalize(win, nw, &nw) < 0) {
+    if (kf_calendar_windows_normalize(excl, ne, &ne) < 0 ||
+        kf_calendar_windows_normalize(down, nd, &nd) < 0 ||
+        kf_calendar_windows_normalize(win, nw, &nw) < 0) {
         free(buf);
         return -EINVAL;
     }
-    row->scheduled_s = kf_time_floor_div(kf_cal_service_ms(&sched, from, to), 1000);
+    row->scheduled_s = kf_time_floor_div(kf_calendar_service_ms(&sched, from, to), 1000);
     row->excluded_s = kf_time_floor_div(svc_sum(&sched, excl, ne), 1000);
     cal = (struct kf_cal){in->week, hol, excl, ne};
     row->downtime_s = kf_time_floor_div(svc_sum(&cal, down, nd), 1000);
@@ -193,7 +194,7 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
     size_t k;
     int rc;
 
-    if (kf_month_range(year, month, &from, &to) < 0) {
+    if (kf_calendar_month_range(year, month, &from, &to) < 0) {
         return -EINVAL;
     }
     to = as_of_ms < to ? as_of_ms : to;

@@ -360,7 +360,7 @@ static int64_t cond_due(const struct kf_sla_engine *e, const struct kf_sla_term 
         return outside_add(t->win, t->n_win, c->since_ms, c->late ? e->cfg.offline_grace_ms : 0);
     }
     kf__sla_term_cal(e, t, &cal);
-    return kf_cal_add_service(&cal, c->since_ms, e->cfg.offline_grace_ms);
+    return kf_calendar_add_service(&cal, c->since_ms, e->cfg.offline_grace_ms);
 }
 
 static void cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
@@ -481,7 +481,7 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
             return -ENOMEM;
         }
         memcpy(copy, w, n * sizeof(*copy));
-        if (kf_windows_normalize(copy, n, &nn) < 0) {
+        if (kf_calendar_windows_normalize(copy, n, &nn) < 0) {
             free(copy);
             return -EINVAL;
         }

@@ -56,7 +56,7 @@ struct kf_sla_terminal {
     char bank[KF_TERMINAL_ID_MAX + 1];
     uint8_t kind;         /* enum kf_device_kind: 1 kiosk, 2 ITM */
     uint8_t has_contract; /* 0: the built-in KF_SLA_DEFAULT_* terms */
-    struct kf_week week;  /* kf_week_for_terminal of the zone's hours */
+    struct kf_week week;  /* kf_calendar_week_for_terminal of the zone's hours */
     struct kf_sla_terms terms;
 };
 /* Every asset (asset_id NULL) or one, ordered by asset id. -ENOENT: no such asset;

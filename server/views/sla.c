@@ -156,7 +156,7 @@ int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
         cal.n_excl = kf_sla_windows_for(wins, n_wins, t, w, KF_SLA_WINDOWS_MAX);
         if (cal.n_excl > KF_SLA_WINDOWS_MAX)
             cal.n_excl = KF_SLA_WINDOWS_MAX;
-        kf_windows_normalize(w, cal.n_excl, &cal.n_excl);
+        kf_calendar_windows_normalize(w, cal.n_excl, &cal.n_excl);
         kf_incident_clock(&v->inc, KF_CLOCK_RESPONSE, &cal, &t->terms, now_ms, &v->response);
         kf_incident_clock(&v->inc, KF_CLOCK_RESTORE, &cal, &t->terms, now_ms, &v->restore);
     }
@@ -283,7 +283,7 @@ int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_m
     int64_t from, to, as_of;
     int r;
 
-    if (kf_month_range(year, month, &from, &to) < 0) {
+    if (kf_calendar_month_range(year, month, &from, &to) < 0) {
         snprintf(err, cap, "not a month: %d-%02d", year, month);
         return -EINVAL;
     }

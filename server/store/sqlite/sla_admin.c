@@ -34,9 +34,9 @@ static int week_of(const char *hours_json, const char *itm_hours, int kind, stru
         json_decref(h);
         return -EINVAL;
     }
-    r = kf_week_for_terminal(json_string_value(wd),
-                             json_is_string(we) ? json_string_value(we) : NULL, itm_hours,
-                             kind == 2, ret);
+    r = kf_calendar_week_for_terminal(json_string_value(wd),
+                                      json_is_string(we) ? json_string_value(we) : NULL, itm_hours,
+                                      kind == 2, ret);
     json_decref(h);
     return r;
 }

@@ -277,14 +277,14 @@ Test(store_sla, terminals_contracts_and_windows)
     cr_assert_eq(t[0].terms.restore_s, 28800);
     cr_assert_eq(t[0].terms.target_bp, 9800);
     cr_assert_eq(t[0].has_contract, 1);
-    cr_assert_eq(kf_dayspec_format(&t[0].week.day[KF_DAY_MON], buf, sizeof(buf)), 0);
+    cr_assert_eq(kf_calendar_dayspec_format(&t[0].week.day[KF_DAY_MON], buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "08:30-17:00");
-    cr_assert_eq(kf_dayspec_format(&t[0].week.day[KF_DAY_SAT], buf, sizeof(buf)), 0);
+    cr_assert_eq(kf_calendar_dayspec_format(&t[0].week.day[KF_DAY_SAT], buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "09:00-16:00");
     /* the ITM keeps the lobby's 24 h, holidays included, and the "*" ITM terms */
     cr_assert_eq(t[1].kind, KF_KIND_ITM);
     cr_assert_eq(t[1].terms.response_s, 3600);
-    cr_assert_eq(kf_dayspec_format(&t[1].week.day[KF_DAY_HOLIDAY], buf, sizeof(buf)), 0);
+    cr_assert_eq(kf_calendar_dayspec_format(&t[1].week.day[KF_DAY_HOLIDAY], buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "00:00-24:00");
     /* CCB's own kiosk contract wins over "*" */
     cr_assert_str_eq(t[2].bank, "CCB");

@@ -57,28 +57,30 @@ Test(calendar, dayspec_parses_and_merges)
     struct kf_dayspec d;
     char buf[64];
 
-    cr_assert_eq(kf_dayspec_parse("08:30-17:00", &d), 0);
+    cr_assert_eq(kf_calendar_dayspec_parse("08:30-17:00", &d), 0);
     cr_assert_eq(d.n, 1);
     cr_assert_eq(d.slot[0].start_s, 30600);
     cr_assert_eq(d.slot[0].end_s, 61200);
-    cr_assert_eq(kf_dayspec_parse(" 08:00-12:00 , 13:30-17:00 ", &d), 0);
+    cr_assert_eq(kf_calendar_dayspec_parse(" 08:00-12:00 , 13:30-17:00 ", &d), 0);
     cr_assert_eq(d.n, 2);
-    cr_assert_eq(kf_dayspec_format(&d, buf, sizeof(buf)), 0);
+    cr_assert_eq(kf_calendar_dayspec_format(&d, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "08:00-12:00,13:30-17:00");
-    cr_assert_eq(kf_dayspec_parse("08:00-12:00,12:00-17:00", &d), 0); /* touching: merged */
+    cr_assert_eq(kf_calendar_dayspec_parse("08:00-12:00,12:00-17:00", &d),
+                 0); /* touching: merged */
     cr_assert_eq(d.n, 1);
     cr_assert_eq(d.slot[0].end_s, 61200);
-    cr_assert_eq(kf_dayspec_parse("00:00-24:00", &d), 0);
+    cr_assert_eq(kf_calendar_dayspec_parse("00:00-24:00", &d), 0);
     cr_assert_eq(d.slot[0].start_s, 0);
     cr_assert_eq(d.slot[0].end_s, 86400);
-    cr_assert_eq(kf_dayspec_parse("00:00-02:00,22:00-24:00", &d), 0); /* a night: two slots */
+    cr_assert_eq(kf_calendar_dayspec_parse("00:00-02:00,22:00-24:00", &d),
+                 0); /* a night: two slots */
     cr_assert_eq(d.n, 2);
     for (int i = 0; i < 4; i++) {
         const char *closed[] = {NULL, "", "closed", "null"};
-        cr_assert_eq(kf_dayspec_parse(closed[i], &d), 0);
+        cr_assert_eq(kf_calendar_dayspec_parse(closed[i], &d), 0);
         cr_assert_eq(d.n, 0);
     }
-    cr_assert_eq(kf_dayspec_format(&d, buf, sizeof(buf)), 0);
+    cr_assert_eq(kf_calendar_dayspec_format(&d, buf, sizeof(buf)), 0);
     cr_assert_str_eq(buf, "closed");
 }
 
@@ -95,7 +97,7 @@ Test(calendar, dayspec_rejects)
 
     d.n = 99;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        cr_assert_eq(kf_dayspec_parse(bad[i], &d), -EINVAL, "%s", bad[i]);
+        cr_assert_eq(kf_calendar_dayspec_parse(bad[i], &d), -EINVAL, "%s", bad[i]);
     }
     cr_assert_eq(d.n, 99); /* untouched on error */
 }
@@ -104,28 +106,28 @@ Test(calendar, weeks_for_kiosks_and_itms)
 {
     struct kf_week w;
 
-    cr_assert_eq(kf_week_from_hours("08:30-17:00", NULL, &w), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("08:30-17:00", NULL, &w), 0);
     cr_assert_eq(w.day[KF_DAY_MON].n, 1);
     cr_assert_eq(w.day[KF_DAY_FRI].slot[0].start_s, 30600);
     cr_assert_eq(w.day[KF_DAY_SAT].n, 0);
     cr_assert_eq(w.day[KF_DAY_SUN].n, 0);
     cr_assert_eq(w.day[KF_DAY_HOLIDAY].n, 0);
     cr_assert_eq(w.day[KF_DAY_MAKEUP].slot[0].end_s, 61200); /* weekday hours */
-    cr_assert_eq(kf_week_from_hours("09:00-17:00", "09:00-16:00", &w), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("09:00-17:00", "09:00-16:00", &w), 0);
     cr_assert_eq(w.day[KF_DAY_SUN].slot[0].end_s, 57600);
     cr_assert_eq(w.day[KF_DAY_MAKEUP].slot[0].end_s, 61200);
     /* A 24 h lobby keeps its hours every day of the year, holidays included. */
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &w), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &w), 0);
     for (int i = 0; i < KF_DAY_KINDS; i++) {
         cr_assert_eq(w.day[i].n, 1);
         cr_assert_eq(w.day[i].slot[0].end_s - w.day[i].slot[0].start_s, 86400);
     }
     /* No itm_hours, or a kiosk: the zone's hours. */
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, NULL, 1, &w), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, NULL, 1, &w), 0);
     cr_assert_eq(w.day[KF_DAY_HOLIDAY].n, 0);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &w), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &w), 0);
     cr_assert_eq(w.day[KF_DAY_SAT].n, 0);
-    cr_assert_eq(kf_week_from_hours("8-17", NULL, &w), -EINVAL);
+    cr_assert_eq(kf_calendar_week_from_hours("8-17", NULL, &w), -EINVAL);
 }
 
 Test(calendar, loads_the_2026_schedule)
@@ -255,51 +257,54 @@ Test(calendar, service_time_across_nights_holidays_and_makeup_days)
     struct kf_week kiosk;
     struct kf_cal c = {&kiosk, hol, NULL, 0}, plain = {&kiosk, NULL, NULL, 0};
 
-    cr_assert_eq(kf_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
     /* Fri 16:00 -> Mon 09:00: Fri 16:00-17:00 (1 h) + Mon 08:30-09:00 (0.5 h). */
-    cr_assert_eq(kf_cal_service_ms(&c, lt("2026-09-11", 16, 0, 0), lt("2026-09-14", 9, 0, 0)),
+    cr_assert_eq(kf_calendar_service_ms(&c, lt("2026-09-11", 16, 0, 0), lt("2026-09-14", 9, 0, 0)),
                  90 * MIN);
     /* Thu 16:00 -> Mon 09:30 across 中秋节: Thu 1 h, Fri 25th a holiday, Mon 1 h = 2 h;
      * without the holiday file Friday's 8.5 h would count too. */
-    cr_assert_eq(kf_cal_service_ms(&c, lt("2026-09-24", 16, 0, 0), lt("2026-09-28", 9, 30, 0)),
+    cr_assert_eq(kf_calendar_service_ms(&c, lt("2026-09-24", 16, 0, 0), lt("2026-09-28", 9, 30, 0)),
                  2 * H);
-    cr_assert_eq(kf_cal_service_ms(&plain, lt("2026-09-24", 16, 0, 0), lt("2026-09-28", 9, 30, 0)),
-                 2 * H + 510 * MIN);
+    cr_assert_eq(
+        kf_calendar_service_ms(&plain, lt("2026-09-24", 16, 0, 0), lt("2026-09-28", 9, 30, 0)),
+        2 * H + 510 * MIN);
     /* Sat 19th -> Mon 21st: only Sunday the 20th, a make-up day on weekday hours (8.5 h). */
-    cr_assert_eq(kf_cal_service_ms(&c, lt("2026-09-19", 0, 0, 0), lt("2026-09-21", 0, 0, 0)),
+    cr_assert_eq(kf_calendar_service_ms(&c, lt("2026-09-19", 0, 0, 0), lt("2026-09-21", 0, 0, 0)),
                  510 * MIN);
-    cr_assert_eq(kf_cal_service_ms(&plain, lt("2026-09-19", 0, 0, 0), lt("2026-09-21", 0, 0, 0)),
+    cr_assert_eq(
+        kf_calendar_service_ms(&plain, lt("2026-09-19", 0, 0, 0), lt("2026-09-21", 0, 0, 0)), 0);
+    cr_assert_eq(kf_calendar_service_ms(&c, lt("2026-09-21", 0, 0, 0), lt("2026-09-19", 0, 0, 0)),
                  0);
-    cr_assert_eq(kf_cal_service_ms(&c, lt("2026-09-21", 0, 0, 0), lt("2026-09-19", 0, 0, 0)), 0);
 
     /* Deadlines. 2 h after Thu 24th 16:00: 1 h on Thursday, the rest on Monday 28th from
      * 08:30, so 09:30. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-24", 16, 0, 0), 2 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-24", 16, 0, 0), 2 * H),
                  lt("2026-09-28", 9, 30, 0));
     /* Exactly at closing: 1 h after 16:00 is 17:00 the same day, not the next morning. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-24", 16, 0, 0), 1 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-24", 16, 0, 0), 1 * H),
                  lt("2026-09-24", 17, 0, 0));
     /* Starting before opening: 1 h after 07:00 is 09:30. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-29", 7, 0, 0), 1 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-29", 7, 0, 0), 1 * H),
                  lt("2026-09-29", 9, 30, 0));
     /* Saturday 16:00 + 2 h lands on the make-up Sunday at 10:30 (Monday 10:30 without it). */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-19", 16, 0, 0), 2 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-19", 16, 0, 0), 2 * H),
                  lt("2026-09-20", 10, 30, 0));
-    cr_assert_eq(kf_cal_add_service(&plain, lt("2026-09-19", 16, 0, 0), 2 * H),
+    cr_assert_eq(kf_calendar_add_service(&plain, lt("2026-09-19", 16, 0, 0), 2 * H),
                  lt("2026-09-21", 10, 30, 0));
     /* Across a month boundary: Wed 30th 16:00 + 8 h: 1 h on the 30th; Oct 1st-7th are
      * holidays, so 08:30 + 7 h = 15:30 on Thursday 8 October. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-30", 16, 0, 0), 8 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-30", 16, 0, 0), 8 * H),
                  lt("2026-10-08", 15, 30, 0));
     /* Fri 9 Oct 16:00 + 2 h: 1 h on Friday, then Saturday 10th, a make-up day: 09:30. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-10-09", 16, 0, 0), 2 * H),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-10-09", 16, 0, 0), 2 * H),
                  lt("2026-10-10", 9, 30, 0));
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-30", 16, 0, 0), 0), lt("2026-09-30", 16, 0, 0));
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-30", 16, 0, 0), 0),
+                 lt("2026-09-30", 16, 0, 0));
     {
         struct kf_week closed;
         struct kf_cal cc = {&closed, hol, NULL, 0};
-        cr_assert_eq(kf_week_from_hours(NULL, NULL, &closed), 0);
-        cr_assert_eq(kf_cal_add_service(&cc, lt("2026-09-30", 16, 0, 0), 1), KF_TIME_NEVER);
+        cr_assert_eq(kf_calendar_week_from_hours(NULL, NULL, &closed), 0);
+        cr_assert_eq(kf_calendar_add_service(&cc, lt("2026-09-30", 16, 0, 0), 1), KF_TIME_NEVER);
     }
     kf_holidays_free(hol);
 }
@@ -311,24 +316,24 @@ Test(calendar, maintenance_windows_do_not_count)
     size_t n = 0;
     struct kf_cal c = {&kiosk, NULL, w, 0};
 
-    cr_assert_eq(kf_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
     /* Given out of order, overlapping and with an empty one: normalized to one window. */
     w[0] = (struct kf_window){lt("2026-09-07", 10, 0, 0), lt("2026-09-07", 12, 0, 0)};
     w[1] = (struct kf_window){lt("2026-09-07", 9, 0, 0), lt("2026-09-07", 10, 30, 0)};
     w[2] = (struct kf_window){lt("2026-09-08", 9, 0, 0), lt("2026-09-08", 9, 0, 0)};
-    cr_assert_eq(kf_windows_normalize(w, 3, &n), 0);
+    cr_assert_eq(kf_calendar_windows_normalize(w, 3, &n), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(w[0].start_ms, lt("2026-09-07", 9, 0, 0));
     cr_assert_eq(w[0].end_ms, lt("2026-09-07", 12, 0, 0));
     c.n_excl = n;
     /* 08:00-13:00 Monday: 08:30-09:00 and 12:00-13:00 count = 1.5 h. */
-    cr_assert_eq(kf_cal_service_ms(&c, lt("2026-09-07", 8, 0, 0), lt("2026-09-07", 13, 0, 0)),
+    cr_assert_eq(kf_calendar_service_ms(&c, lt("2026-09-07", 8, 0, 0), lt("2026-09-07", 13, 0, 0)),
                  90 * MIN);
     /* 30 min after 08:45: 15 min before the window, 15 after it: 12:15. */
-    cr_assert_eq(kf_cal_add_service(&c, lt("2026-09-07", 8, 45, 0), 30 * MIN),
+    cr_assert_eq(kf_calendar_add_service(&c, lt("2026-09-07", 8, 45, 0), 30 * MIN),
                  lt("2026-09-07", 12, 15, 0));
     w[1] = (struct kf_window){2, 1};
-    cr_assert_eq(kf_windows_normalize(w, 2, &n), -EINVAL);
+    cr_assert_eq(kf_calendar_windows_normalize(w, 2, &n), -EINVAL);
 }
 
 Test(calendar, months_and_intervals)
@@ -339,42 +344,43 @@ Test(calendar, months_and_intervals)
     struct kf_window out[8];
     int64_t from, to;
 
-    cr_assert_eq(kf_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
-    cr_assert_eq(kf_week_from_hours("09:00-17:00", "09:00-16:00", &zone_b), 0);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &itm), 0);
-    cr_assert_eq(kf_month_range(2026, 9, &from, &to), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("08:30-17:00", NULL, &kiosk), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("09:00-17:00", "09:00-16:00", &zone_b), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &itm), 0);
+    cr_assert_eq(kf_calendar_month_range(2026, 9, &from, &to), 0);
     cr_assert_eq(from, lt("2026-09-01", 0, 0, 0));
     cr_assert_eq(from, 1788192000000LL); /* 2026-08-31T16:00:00Z */
     cr_assert_eq(to, lt("2026-10-01", 0, 0, 0));
-    cr_assert_eq(kf_month_range(2026, 13, &from, &to), -EINVAL);
-    cr_assert_eq(kf_month_range(2026, 9, &from, &to), 0);
+    cr_assert_eq(kf_calendar_month_range(2026, 13, &from, &to), -EINVAL);
+    cr_assert_eq(kf_calendar_month_range(2026, 9, &from, &to), 0);
     /* September 2026: 22 weekdays, less Fri 25th (中秋节), plus Sun 20th (make-up) = 22
      * days of 8.5 h = 673 200 s. */
-    cr_assert_eq(kf_cal_service_ms(&k, from, to), 673200 * 1000LL);
+    cr_assert_eq(kf_calendar_service_ms(&k, from, to), 673200 * 1000LL);
     /* Zone B: 21 weekdays x 8 h + the make-up Sunday at weekday hours (8 h) + 5 weekend
      * days (5, 6, 12, 13, 19; 26 and 27 are holidays) x 7 h = 604800 + 28800 + 126000. */
-    cr_assert_eq(kf_cal_service_ms(&b, from, to), 759600 * 1000LL);
-    cr_assert_eq(kf_cal_service_ms(&t, from, to), 30 * 86400 * 1000LL);
+    cr_assert_eq(kf_calendar_service_ms(&b, from, to), 759600 * 1000LL);
+    cr_assert_eq(kf_calendar_service_ms(&t, from, to), 30 * 86400 * 1000LL);
     /* April: 22 weekdays less Mon 6th (清明节) = 21 x 8.5 h. */
-    cr_assert_eq(kf_month_range(2026, 4, &from, &to), 0);
-    cr_assert_eq(kf_cal_service_ms(&k, from, to), 21 * 30600 * 1000LL);
+    cr_assert_eq(kf_calendar_month_range(2026, 4, &from, &to), 0);
+    cr_assert_eq(kf_calendar_service_ms(&k, from, to), 21 * 30600 * 1000LL);
     /* February: 20 weekdays less 16th-20th and 23rd (春节), plus Sat 14th and 28th. */
-    cr_assert_eq(kf_month_range(2026, 2, &from, &to), 0);
-    cr_assert_eq(kf_cal_service_ms(&k, from, to), 16 * 30600 * 1000LL);
+    cr_assert_eq(kf_calendar_month_range(2026, 2, &from, &to), 0);
+    cr_assert_eq(kf_calendar_service_ms(&k, from, to), 16 * 30600 * 1000LL);
 
     /* The 24 h lobby across midnight and the National Day holiday: one interval. */
     cr_assert_eq(
-        kf_cal_intervals(&t, lt("2026-09-30", 12, 0, 0), lt("2026-10-03", 0, 0, 0), out, 8), 1);
+        kf_calendar_intervals(&t, lt("2026-09-30", 12, 0, 0), lt("2026-10-03", 0, 0, 0), out, 8),
+        1);
     cr_assert_eq(out[0].start_ms, lt("2026-09-30", 12, 0, 0));
     cr_assert_eq(out[0].end_ms, lt("2026-10-03", 0, 0, 0));
     /* The kiosk, Mon 21st to Mon 28th: Mon-Thu only (Fri a holiday, weekend closed). */
-    cr_assert_eq(kf_cal_intervals(&k, lt("2026-09-21", 0, 0, 0), lt("2026-09-28", 0, 0, 0), out, 8),
-                 4);
+    cr_assert_eq(
+        kf_calendar_intervals(&k, lt("2026-09-21", 0, 0, 0), lt("2026-09-28", 0, 0, 0), out, 8), 4);
     cr_assert_eq(out[3].start_ms, lt("2026-09-24", 8, 30, 0));
     cr_assert_eq(out[3].end_ms, lt("2026-09-24", 17, 0, 0));
     /* Counting goes on past cap, like snprintf. */
-    cr_assert_eq(kf_cal_intervals(&k, lt("2026-09-21", 0, 0, 0), lt("2026-09-28", 0, 0, 0), out, 2),
-                 4);
+    cr_assert_eq(
+        kf_calendar_intervals(&k, lt("2026-09-21", 0, 0, 0), lt("2026-09-28", 0, 0, 0), out, 2), 4);
     kf_holidays_free(hol);
 }
 
@@ -389,7 +395,7 @@ Test(calendar, service_time_is_additive_and_add_is_its_inverse)
     uint64_t x = 88172645463325252ULL;
     int64_t base = lt("2026-09-01", 0, 0, 0);
 
-    cr_assert_eq(kf_week_from_hours("08:00-12:00,13:30-17:30", "10:00-15:00", &w), 0);
+    cr_assert_eq(kf_calendar_week_from_hours("08:00-12:00,13:30-17:30", "10:00-15:00", &w), 0);
     win[0] = (struct kf_window){lt("2026-09-07", 9, 0, 0), lt("2026-09-07", 14, 0, 0)};
     win[1] = (struct kf_window){lt("2026-09-20", 16, 0, 0), lt("2026-09-22", 10, 0, 0)};
     for (int i = 0; i < 2000; i++) {
@@ -399,12 +405,12 @@ Test(calendar, service_time_is_additive_and_add_is_its_inverse)
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         b2 = a + (int64_t)(x % (9ULL * 86400000ULL));
         m = a + (b2 - a) / 3;
-        cr_assert_eq(kf_cal_service_ms(&c, a, b2),
-                     kf_cal_service_ms(&c, a, m) + kf_cal_service_ms(&c, m, b2));
+        cr_assert_eq(kf_calendar_service_ms(&c, a, b2),
+                     kf_calendar_service_ms(&c, a, m) + kf_calendar_service_ms(&c, m, b2));
         n = 1 + (int64_t)(x % (30ULL * 3600000ULL));
-        d = kf_cal_add_service(&c, a, n);
-        cr_assert_eq(kf_cal_service_ms(&c, a, d), n);
-        cr_assert_lt(kf_cal_service_ms(&c, a, d - 1), n);
+        d = kf_calendar_add_service(&c, a, n);
+        cr_assert_eq(kf_calendar_service_ms(&c, a, d), n);
+        cr_assert_lt(kf_calendar_service_ms(&c, a, d - 1), n);
     }
     kf_holidays_free(hol);
 }

@@ -84,10 +84,13 @@ static void scen_init(struct scen *s)
     cr_assert_eq(kf_holidays_load_string(s->hol, text, "cn-2026.ini", err, sizeof(err)), 0, "%s",
                  err);
     free(text);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &s->week_a), 0);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s->week_itm), 0);
-    cr_assert_eq(kf_week_for_terminal("09:00-17:00", "09:00-16:00", NULL, 0, &s->week_b), 0);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, NULL, 0, &s->week_c), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 0, &s->week_a),
+                 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s->week_itm),
+                 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("09:00-17:00", "09:00-16:00", NULL, 0, &s->week_b),
+                 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, NULL, 0, &s->week_c), 0);
     s->terms = (struct kf_sla_terms){2 * 3600, 8 * 3600, 9800};
     s->win_ka1 = (struct kf_window){lt("2026-09-07", 9, 0, 0), lt("2026-09-07", 12, 0, 0)};
     kf_sla_config_defaults(&cfg);
@@ -706,8 +709,9 @@ static struct scen *mini(const char *const *terms, size_t n, const struct kf_hol
     struct kf_sla_config cfg;
 
     memset(&s, 0, sizeof(s));
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s.week_itm), 0);
-    cr_assert_eq(kf_week_for_terminal("08:30-17:00", NULL, NULL, 0, &s.week_c), 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &s.week_itm),
+                 0);
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, NULL, 0, &s.week_c), 0);
     s.terms = (struct kf_sla_terms){2 * 3600, 8 * 3600, 9800};
     kf_sla_config_defaults(&cfg);
     cr_assert_eq(kf_sla_new(&cfg, hol, on_event, &s, &s.e), 0);
