@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "rules/calendar.h"
+#include "rules/devstate.h"
 #include "rules/incident.h"
 
 #define KF_SLA_GRACE_MS_DEFAULT (120 * 1000LL)

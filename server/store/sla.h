@@ -33,6 +33,7 @@
 #include <kf/envelope.h>
 
 #include "rules/calendar.h"
+#include "rules/devstate.h"
 #include "rules/incident.h"
 #include "store/ingest.h"
 #include "store/store.h"
@@ -102,7 +103,7 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *h, const 
  * win over older copies). err (cap bytes) says which stored text failed. */
 int kf_store_sla_calendars_load(struct kf_store *st, struct kf_holidays *h, char *err, size_t cap);
 
-/* A service item and the peripherals it needs (kf_needs_from_names of the catalog). */
+/* A service item and the peripherals it needs (kf_devstate_needs_from_names of the catalog). */
 struct kf_sla_item {
     char code[KF_ITEM_CODE_MAX + 1];
     uint32_t needs;

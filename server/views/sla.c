@@ -214,9 +214,9 @@ int kf_sla_view_states(struct kf_store *st, const char *target, struct kf_sla_vi
             if (rows[k].device_id[0] != '\0')
                 snprintf(v->term.device_id, sizeof(v->term.device_id), "%s", rows[k].device_id);
             kf_devstate_seg(&v->st, &seg);
-            v->status = (int)kf_seg_status(&seg, needs, n_items);
+            v->status = (int)kf_devstate_seg_status(&seg, needs, n_items);
             for (size_t j = 0; j < n_items; j++)
-                v->items_out += !kf_seg_item_ok(&seg, needs[j]);
+                v->items_out += !kf_devstate_seg_item_ok(&seg, needs[j]);
         }
         n++;
     }
@@ -249,7 +249,7 @@ size_t kf_sla_view_items_out(struct kf_store *st, const struct kf_sla_view_state
         return 0;
     kf_devstate_seg(&v->st, &seg);
     for (size_t i = 0; i < n_items; i++) {
-        if (kf_seg_item_ok(&seg, items[i].needs))
+        if (kf_devstate_seg_item_ok(&seg, items[i].needs))
             continue;
         if (k < cap) {
             snprintf(buf[k], sizeof(buf[k]), "%s", items[i].code);

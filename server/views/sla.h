@@ -1,6 +1,7 @@
 /* views/sla.h: read-only views of fleet state and the SLA, computed from the store with the
- * same pure functions kioskd uses (sla.h, incident.h, calendar.h): the technicians' queue,
- * the terminals' current state, and the monthly report. For kioskctl and the tests.
+ * same pure functions kioskd uses (rules/: sla.h, devstate.h, incident.h, calendar.h): the
+ * technicians' queue, the terminals' current state, and the monthly report. For kioskctl
+ * and the tests.
  *
  * Nothing here writes: the queue is computed by an engine restored from the stored
  * incidents, terminals, windows and calendars, asked for kf_sla_queue at an instant, and
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rules/devstate.h"
 #include "rules/incident.h"
 #include "rules/report.h"
 #include "rules/sla.h"

@@ -401,7 +401,7 @@ static int needs_of(const char *json, uint32_t *ret)
             names[i] = json_string_value(v);
         }
         if (r == 0)
-            r = kf_needs_from_names(names, json_array_size(a), ret);
+            r = kf_devstate_needs_from_names(names, json_array_size(a), ret);
     }
     json_decref(a);
     return r;

@@ -658,9 +658,9 @@ Test(sla, items_in_service_from_facts)
     struct kf_window w[4];
     size_t n = 0;
 
-    cr_assert_eq(kf_needs_from_names(ss_cert, 2, &ss), 0);
-    cr_assert_eq(kf_needs_from_names(hf_bal, 2, &hf), 0);
-    cr_assert_eq(kf_needs_from_names(bad, 2, &none), -EINVAL);
+    cr_assert_eq(kf_devstate_needs_from_names(ss_cert, 2, &ss), 0);
+    cr_assert_eq(kf_devstate_needs_from_names(hf_bal, 2, &hf), 0);
+    cr_assert_eq(kf_devstate_needs_from_names(bad, 2, &none), -EINVAL);
     kf_devstate_init(&st);
     /* A fact older than the newest applied is taken at the newest's time. */
     cr_assert_eq(kf_devstate_apply(&st, &f[1]), 1);
@@ -678,28 +678,28 @@ Test(sla, items_in_service_from_facts)
     cr_assert_eq(seg[3].start_ms, lt(d, 11, 40, 0));
     cr_assert_eq(seg[5].unusable, 1u << KF_PERIPH_A4_PRINTER);
     cr_assert_eq(seg[6].end_ms, lt(d, 17, 0, 0));
-    cr_assert_eq(kf_segs_item_intervals(seg, n, info, w, 4), 2);
+    cr_assert_eq(kf_devstate_segs_item_intervals(seg, n, info, w, 4), 2);
     cr_assert_eq(w[0].end_ms, lt(d, 11, 0, 0));
     cr_assert_eq(w[1].start_ms, lt(d, 11, 50, 0));
-    cr_assert_eq(kf_segs_item_intervals(seg, n, hf, w, 4), 2);
+    cr_assert_eq(kf_devstate_segs_item_intervals(seg, n, hf, w, 4), 2);
     cr_assert_eq(w[0].end_ms, lt(d, 10, 0, 0));
-    cr_assert_eq(kf_segs_item_intervals(seg, n, ss, w, 4), 3);
+    cr_assert_eq(kf_devstate_segs_item_intervals(seg, n, ss, w, 4), 3);
     cr_assert_eq(w[1].start_ms, lt(d, 11, 50, 0));
     cr_assert_eq(w[1].end_ms, lt(d, 14, 0, 0));
     cr_assert_eq(w[2].start_ms, lt(d, 15, 0, 0));
     {
         uint32_t items[3] = {info, hf, ss};
-        cr_assert_eq(kf_seg_status(&seg[0], items, 3), KF_TERM_UP);
-        cr_assert_eq(kf_seg_status(&seg[1], items, 3), KF_TERM_DEGRADED);
-        cr_assert_eq(kf_seg_status(&seg[2], items, 3), KF_TERM_MAINT);
-        cr_assert_eq(kf_seg_status(&seg[5], items, 3), KF_TERM_DEGRADED);
-        cr_assert_eq(kf_seg_status(&seg[6], items, 3), KF_TERM_UP);
+        cr_assert_eq(kf_devstate_seg_status(&seg[0], items, 3), KF_TERM_UP);
+        cr_assert_eq(kf_devstate_seg_status(&seg[1], items, 3), KF_TERM_DEGRADED);
+        cr_assert_eq(kf_devstate_seg_status(&seg[2], items, 3), KF_TERM_MAINT);
+        cr_assert_eq(kf_devstate_seg_status(&seg[5], items, 3), KF_TERM_DEGRADED);
+        cr_assert_eq(kf_devstate_seg_status(&seg[6], items, 3), KF_TERM_UP);
         down = seg[6];
         down.crit = 1u; /* a device-wide critical fault */
-        cr_assert_eq(kf_seg_status(&down, items, 3), KF_TERM_DOWN);
+        cr_assert_eq(kf_devstate_seg_status(&down, items, 3), KF_TERM_DOWN);
         down = seg[6];
         down.online = 0;
-        cr_assert_eq(kf_seg_status(&down, items, 3), KF_TERM_DOWN);
+        cr_assert_eq(kf_devstate_seg_status(&down, items, 3), KF_TERM_DOWN);
     }
 }
 
