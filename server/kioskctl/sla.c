@@ -279,8 +279,8 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
         cells[4] = term ? term->bank : NULL;
         cells[5] = inc->cause;
         cells[6] = inc->periph ? kf_periph_name(inc->periph) : NULL;
-        cells[7] = kf_attr_name(inc->attr);
-        cells[8] = kf_inc_state_name(inc->state);
+        cells[7] = kf_incident_attr_name(inc->attr);
+        cells[8] = kf_incident_state_name(inc->state);
         cells[9] = kf_ctl_local_time(inc->spans[0].start_ms, since, sizeof(since));
         cells[10] = clock_left(&row->response, human, rl, sizeof(rl));
         cells[11] = clock_left(&row->restore, human, tl, sizeof(tl));
@@ -347,8 +347,8 @@ static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
         inc->periph ? kf_periph_name(inc->periph) : NULL,
         inc->sev ? kf_severity_name(inc->sev) : NULL,
         inc->detail,
-        kf_attr_name(inc->attr),
-        kf_inc_state_name(inc->state),
+        kf_incident_attr_name(inc->attr),
+        kf_incident_state_name(inc->state),
         kf_ctl_local_time(inc->spans[0].start_ms, b[1], sizeof(b[1])),
         kf_ctl_local_time(inc->opened_at_ms, b[2], sizeof(b[2])),
         kf_ctl_local_time(inc->acked_at_ms, b[3], sizeof(b[3])),
@@ -386,17 +386,17 @@ static struct kf_qtable *history_table(const struct kf_sla_view_incident *v)
         char at[32], what[320];
 
         if (ev->kind == KF_EV_ATTRIBUTE)
-            snprintf(what, sizeof(what), "%s -> %s: %s", kf_attr_name(ev->from),
-                     kf_attr_name(ev->to), ev->text);
+            snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
+                     kf_incident_attr_name(ev->to), ev->text);
         else if (ev->kind == KF_EV_BREACH)
-            snprintf(what, sizeof(what), "%s deadline passed", kf_clock_name(ev->clock));
+            snprintf(what, sizeof(what), "%s deadline passed", kf_incident_clock_name(ev->clock));
         else if (ev->flags & KF_EV_F_MEASURED)
             snprintf(what, sizeof(what), "%s%smaintenance mode at the terminal", ev->text,
                      ev->text[0] ? "; " : "");
         else
             snprintf(what, sizeof(what), "%s", ev->text);
-        const char *cells[] = {kf_ctl_local_time(ev->at_ms, at, sizeof(at)), kf_ev_name(ev->kind),
-                               ev->who[0] ? ev->who : NULL, what};
+        const char *cells[] = {kf_ctl_local_time(ev->at_ms, at, sizeof(at)),
+                               kf_incident_ev_name(ev->kind), ev->who[0] ? ev->who : NULL, what};
         if (kf_ctl_table_row(h, cells) < 0) {
             kf_qtable_free(h);
             h = NULL;
@@ -478,10 +478,11 @@ static void print_applied(struct kf_store *st, const struct kf_sla_action *a)
     struct kf_incident inc;
     char when[32];
 
-    printf("incident %lld: %s by %s at %s: %s", (long long)a->incident, kf_ev_name(a->kind), a->who,
-           kf_ctl_local_time(a->at_ms, when, sizeof(when)), a->result);
+    printf("incident %lld: %s by %s at %s: %s", (long long)a->incident,
+           kf_incident_ev_name(a->kind), a->who, kf_ctl_local_time(a->at_ms, when, sizeof(when)),
+           a->result);
     if (kf_store_sla_incident(st, a->incident, &inc) == 0)
-        printf("; now %s (%s)", kf_inc_state_name(inc.state), kf_attr_name(inc.attr));
+        printf("; now %s (%s)", kf_incident_state_name(inc.state), kf_incident_attr_name(inc.attr));
     printf("\n");
 }
 
@@ -528,7 +529,7 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
             snprintf(a.text, sizeof(a.text), "%s", optarg);
             break;
         case 'o':
-            if (kind != KF_EV_ATTRIBUTE || kf_attr_parse(optarg, &v) < 0)
+            if (kind != KF_EV_ATTRIBUTE || kf_incident_attr_parse(optarg, &v) < 0)
                 return usage_err("--to company|bank_power|bank_network|bank_consumables|"
                                  "bank_vandalism|force_majeure (attribute only)");
             a.to = (uint8_t)v;
@@ -576,12 +577,12 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
         r = 0;
     } else if (a.status == KF_SLA_ACTION_REFUSED) {
         fprintf(stderr, "kioskctl: incident %lld: %s %s\n", (long long)a.incident,
-                kf_ev_name(a.kind), a.result);
+                kf_incident_ev_name(a.kind), a.result);
         r = 1;
     } else {
         printf("incident %lld: %s queued as action %lld; kioskd applies it on its next run "
                "(its SLA engine last ran %s)\n",
-               (long long)a.incident, kf_ev_name(a.kind), (long long)qid,
+               (long long)a.incident, kf_incident_ev_name(a.kind), (long long)qid,
                cur.updated_ms ? kf_ctl_local_time(cur.updated_ms, last, sizeof(last)) : "never");
         r = 0;
     }

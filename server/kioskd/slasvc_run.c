@@ -225,10 +225,10 @@ static struct kf__notice *notice_new(struct kf_slasvc *s, const struct kf_inc_ev
                   t && t->kind == 2 ? "itm" : "kiosk", "cause", inc->cause, "part",
                   part ? json_string(part) : json_null(), "severity",
                   inc->sev ? json_string(kf_severity_name(inc->sev)) : json_null(), "attribution",
-                  kf_attr_name(inc->attr), "state", kf_inc_state_name(inc->state), "since", from,
-                  "detail", inc->detail);
+                  kf_incident_attr_name(inc->attr), "state", kf_incident_state_name(inc->state),
+                  "since", from, "detail", inc->detail);
     if (o != NULL && ev->kind == KF_EV_BREACH)
-        json_object_set_new(o, "clock", json_string(kf_clock_name(ev->clock)));
+        json_object_set_new(o, "clock", json_string(kf_incident_clock_name(ev->clock)));
     if (o != NULL && ev->kind == KF_EV_RESOLVE) {
         json_object_set_new(o, "by", json_string(ev->who));
         json_object_set_new(o, "note", json_string(ev->text));
@@ -239,7 +239,7 @@ static struct kf__notice *notice_new(struct kf_slasvc *s, const struct kf_inc_ev
     if (n->breach)
         snprintf(line, sizeof(line),
                  "sla: BREACH: incident %lld %s deadline %s passed: %s (%s, zone %s, %s) %s",
-                 (long long)inc->id, kf_clock_name(ev->clock), at, inc->terminal,
+                 (long long)inc->id, kf_incident_clock_name(ev->clock), at, inc->terminal,
                  t ? t->device_id : "-", t ? t->zone_id : "-", t ? t->bank : "-", inc->detail);
     else
         snprintf(line, sizeof(line),
@@ -276,11 +276,11 @@ static void refusal(int rc, const struct kf_slasvc *s, const struct kf_sla_actio
     switch (rc) {
     case -EPERM:
         snprintf(buf, cap, "refused: not allowed while the incident is %s",
-                 inc ? kf_inc_state_name(inc->state) : "closed");
+                 inc ? kf_incident_state_name(inc->state) : "closed");
         break;
     case -EALREADY:
         snprintf(buf, cap, "refused: already so (%s)",
-                 inc ? kf_inc_state_name(inc->state) : "closed");
+                 inc ? kf_incident_state_name(inc->state) : "closed");
         break;
     case -ENOENT:
         snprintf(buf, cap, "refused: incident %lld is closed and past its reopen window",

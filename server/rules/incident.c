@@ -20,27 +20,27 @@ static const char *const ev_names[] = {NULL,    "open",    "reopen",    "recover
                                        "ack",   "on_site", "off_site",  "resolve",
                                        "close", "note",    "attribute", "breach"};
 
-const char *kf_inc_state_name(int v)
+const char *kf_incident_state_name(int v)
 {
     return v >= KF_INC_OPENED && v <= KF_INC_CLOSED ? state_names[v] : NULL;
 }
 
-const char *kf_attr_name(int v)
+const char *kf_incident_attr_name(int v)
 {
     return v >= KF_ATTR_COMPANY && v <= KF_ATTR_COUNT_ ? attr_names[v] : NULL;
 }
 
-const char *kf_ev_name(int v)
+const char *kf_incident_ev_name(int v)
 {
     return v >= KF_EV_OPEN && v <= KF_EV_COUNT_ ? ev_names[v] : NULL;
 }
 
-const char *kf_clock_name(int v)
+const char *kf_incident_clock_name(int v)
 {
     return v == KF_CLOCK_RESPONSE ? "response" : v == KF_CLOCK_RESTORE ? "restore" : NULL;
 }
 
-int kf_attr_parse(const char *s, int *ret)
+int kf_incident_attr_parse(const char *s, int *ret)
 {
     for (int i = KF_ATTR_COMPANY; s != NULL && i <= KF_ATTR_COUNT_; i++) {
         if (strcmp(s, attr_names[i]) == 0) {

@@ -136,11 +136,11 @@ int kf_incident_down(const struct kf_incident *inc);
  * enum kf_attr; events "open", "reopen", "recover", "ack", "on_site", "off_site", "resolve",
  * "close", "note", "attribute", "breach"; clocks "response", "restore". NULL if out of range.
  * *_parse return 0 or -EINVAL. */
-const char *kf_inc_state_name(int v);
-const char *kf_attr_name(int v);
-const char *kf_ev_name(int v);
-const char *kf_clock_name(int v);
-int kf_attr_parse(const char *s, int *ret);
+const char *kf_incident_state_name(int v);
+const char *kf_incident_attr_name(int v);
+const char *kf_incident_ev_name(int v);
+const char *kf_incident_clock_name(int v);
+int kf_incident_attr_parse(const char *s, int *ret);
 
 /* ---- Clocks ------------------------------------------------------------------------------ */
 

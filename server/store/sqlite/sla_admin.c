@@ -437,7 +437,7 @@ static const char *const status_names[] = {"pending", "done", "refused"};
 static int kind_parse(const char *s)
 {
     for (int k = 1; k <= KF_EV_COUNT_; k++)
-        if (strcmp(kf_ev_name(k), s) == 0)
+        if (strcmp(kf_incident_ev_name(k), s) == 0)
             return k;
     return 0;
 }
@@ -454,8 +454,8 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
         return -EINVAL;
     }
     if (a->who[0] == '\0' || ((needs & KF_SLA_NEEDS_TEXT) && a->text[0] == '\0') ||
-        ((needs & KF_SLA_NEEDS_TO) && kf_attr_name(a->to) == NULL)) {
-        kf__store_seterr(st, "%s needs %s", kf_ev_name(a->kind),
+        ((needs & KF_SLA_NEEDS_TO) && kf_incident_attr_name(a->to) == NULL)) {
+        kf__store_seterr(st, "%s needs %s", kf_incident_ev_name(a->kind),
                          (needs & KF_SLA_NEEDS_TO)     ? "--to, --by and --reason"
                          : (needs & KF_SLA_NEEDS_TEXT) ? "--by and a text"
                                                        : "--by");
@@ -480,9 +480,9 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, a->incident);
-    sqlite3_bind_text(s, 2, kf_ev_name(a->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, kf_incident_ev_name(a->kind), -1, SQLITE_STATIC);
     if (a->kind == KF_EV_ATTRIBUTE)
-        sqlite3_bind_text(s, 3, kf_attr_name(a->to), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, kf_incident_attr_name(a->to), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, a->who, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, a->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, a->requested_ms);
@@ -506,7 +506,7 @@ static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     a->id = sqlite3_column_int64(s, 0);
     a->incident = sqlite3_column_int64(s, 1);
     a->kind = (uint8_t)kind_parse(kf__store_col_text(s, 2));
-    if (kf_attr_parse(kf__store_col_text(s, 3), &v) == 0)
+    if (kf_incident_attr_parse(kf__store_col_text(s, 3), &v) == 0)
         a->to = (uint8_t)v;
     kf__store_col_copy(a->who, sizeof(a->who), s, 4);
     kf__store_col_copy(a->text, sizeof(a->text), s, 5);

@@ -22,7 +22,7 @@
 static int state_parse(const char *s, int *ret)
 {
     for (int i = KF_INC_OPENED; i <= KF_INC_CLOSED; i++) {
-        if (s != NULL && strcmp(kf_inc_state_name(i), s) == 0) {
+        if (s != NULL && strcmp(kf_incident_state_name(i), s) == 0) {
             *ret = i;
             return 0;
         }
@@ -103,7 +103,7 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
     if (state_parse(kf__store_col_text(s, 5), &v) < 0)
         return -EINVAL;
     inc->state = (uint8_t)v;
-    if (kf_attr_parse(kf__store_col_text(s, 6), &v) < 0)
+    if (kf_incident_attr_parse(kf__store_col_text(s, 6), &v) < 0)
         return -EINVAL;
     inc->attr = (uint8_t)v;
     inc->breached = (uint8_t)sqlite3_column_int(s, 7);
@@ -217,17 +217,17 @@ static int event_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     ev->start_ms = sqlite3_column_int64(s, 4);
     ev->flags = (uint8_t)sqlite3_column_int(s, 8);
     for (int k = 1; k <= KF_EV_COUNT_; k++)
-        if (strcmp(kf_ev_name(k), kf__store_col_text(s, 2)) == 0)
+        if (strcmp(kf_incident_ev_name(k), kf__store_col_text(s, 2)) == 0)
             ev->kind = (uint8_t)k;
     if (strcmp(kf__store_col_text(s, 5), "response") == 0)
         ev->clock = KF_CLOCK_RESPONSE;
     else if (strcmp(kf__store_col_text(s, 5), "restore") == 0)
         ev->clock = KF_CLOCK_RESTORE;
     v = 0;
-    if (kf_attr_parse(kf__store_col_text(s, 6), &v) == 0)
+    if (kf_incident_attr_parse(kf__store_col_text(s, 6), &v) == 0)
         ev->from = (uint8_t)v;
     v = 0;
-    if (kf_attr_parse(kf__store_col_text(s, 7), &v) == 0)
+    if (kf_incident_attr_parse(kf__store_col_text(s, 7), &v) == 0)
         ev->to = (uint8_t)v;
     v = 0;
     if (kf_periph_parse(kf__store_col_text(s, 9), &v) == 0)
@@ -389,8 +389,8 @@ static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_in
     sqlite3_bind_text(s, 3, inc->cause, -1, SQLITE_STATIC);
     kf__store_bind_opt_text(s, 4, inc->periph ? kf_periph_name(inc->periph) : NULL);
     kf__store_bind_opt_text(s, 5, inc->sev ? kf_severity_name(inc->sev) : NULL);
-    sqlite3_bind_text(s, 6, kf_inc_state_name(inc->state), -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, kf_attr_name(inc->attr), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, kf_incident_state_name(inc->state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, kf_incident_attr_name(inc->attr), -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 8, inc->breached);
     sqlite3_bind_text(s, 9, inc->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 10, inc->opened_at_ms);
@@ -421,7 +421,7 @@ static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_in
 
 static const char *clock_name_or_null(int c)
 {
-    return c ? kf_clock_name(c) : NULL;
+    return c ? kf_incident_clock_name(c) : NULL;
 }
 
 static int put_event(struct kf_store *st, sqlite3_stmt *s, const struct kf_sla_persist_event *pe,
@@ -431,12 +431,12 @@ static int put_event(struct kf_store *st, sqlite3_stmt *s, const struct kf_sla_p
     int r;
 
     sqlite3_bind_int64(s, 1, ev->incident);
-    sqlite3_bind_text(s, 2, kf_ev_name(ev->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, kf_incident_ev_name(ev->kind), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, ev->at_ms);
     kf__store_bind_opt_ms(s, 4, ev->start_ms);
     kf__store_bind_opt_text(s, 5, clock_name_or_null(ev->clock));
-    kf__store_bind_opt_text(s, 6, ev->from ? kf_attr_name(ev->from) : NULL);
-    kf__store_bind_opt_text(s, 7, ev->to ? kf_attr_name(ev->to) : NULL);
+    kf__store_bind_opt_text(s, 6, ev->from ? kf_incident_attr_name(ev->from) : NULL);
+    kf__store_bind_opt_text(s, 7, ev->to ? kf_incident_attr_name(ev->to) : NULL);
     sqlite3_bind_int(s, 8, ev->flags);
     kf__store_bind_opt_text(s, 9, ev->periph ? kf_periph_name(ev->periph) : NULL);
     kf__store_bind_opt_text(s, 10, ev->sev ? kf_severity_name(ev->sev) : NULL);

@@ -188,7 +188,7 @@ static void expect_last(const struct scen *s, int kind, int64_t id, int64_t at)
 {
     const struct kf_inc_event *ev = last(s);
 
-    cr_assert_eq(ev->kind, kind, "kind %s", kf_ev_name(ev->kind));
+    cr_assert_eq(ev->kind, kind, "kind %s", kf_incident_ev_name(ev->kind));
     cr_assert_eq(ev->incident, id);
     cr_assert_eq(ev->at_ms, at);
 }
@@ -992,13 +992,13 @@ Test(sla, incident_lifecycle_rules)
     cr_assert_eq(kf_incident_apply(&inc, &ev), -ENOSPC);
     cr_assert_eq(inc.n_spans, KF_INC_SPANS_MAX);
     cr_assert_eq(inc.state, KF_INC_RESOLVED);
-    cr_assert_eq(kf_attr_parse("bank_vandalism", &v), 0);
+    cr_assert_eq(kf_incident_attr_parse("bank_vandalism", &v), 0);
     cr_assert_eq(v, KF_ATTR_BANK_VANDALISM);
-    cr_assert_eq(kf_attr_parse("the weather", &v), -EINVAL);
-    cr_assert_str_eq(kf_attr_name(KF_ATTR_FORCE_MAJEURE), "force_majeure");
-    cr_assert_str_eq(kf_inc_state_name(KF_INC_ON_SITE), "on_site");
-    cr_assert_str_eq(kf_ev_name(KF_EV_BREACH), "breach");
-    cr_assert_null(kf_ev_name(0));
+    cr_assert_eq(kf_incident_attr_parse("the weather", &v), -EINVAL);
+    cr_assert_str_eq(kf_incident_attr_name(KF_ATTR_FORCE_MAJEURE), "force_majeure");
+    cr_assert_str_eq(kf_incident_state_name(KF_INC_ON_SITE), "on_site");
+    cr_assert_str_eq(kf_incident_ev_name(KF_EV_BREACH), "breach");
+    cr_assert_null(kf_incident_ev_name(0));
 }
 
 /* docs/SLA.md: technicians act with kioskctl; kioskd's engine and the queueing store ask the
