@@ -20,6 +20,8 @@ static const char *const ev_names[] = {NULL,    "open",    "reopen",    "recover
                                        "ack",   "on_site", "off_site",  "resolve",
                                        "close", "note",    "attribute", "breach"};
 
+static const char *const clock_names[] = {NULL, "response", "restore"};
+
 const char *kf_incident_state_name(int v)
 {
     return v >= KF_INC_OPENED && v <= KF_INC_CLOSED ? state_names[v] : NULL;
@@ -37,18 +39,39 @@ const char *kf_incident_ev_name(int v)
 
 const char *kf_incident_clock_name(int v)
 {
-    return v == KF_CLOCK_RESPONSE ? "response" : v == KF_CLOCK_RESTORE ? "restore" : NULL;
+    return v >= KF_CLOCK_RESPONSE && v <= KF_CLOCK_RESTORE ? clock_names[v] : NULL;
 }
 
-int kf_incident_attr_parse(const char *s, int *ret)
+/* names[lo..hi] -> its index; 0 or -EINVAL (*ret untouched). */
+static int name_parse(const char *const *names, int lo, int hi, const char *s, int *ret)
 {
-    for (int i = KF_ATTR_COMPANY; s != NULL && i <= KF_ATTR_COUNT_; i++) {
-        if (strcmp(s, attr_names[i]) == 0) {
+    for (int i = lo; s != NULL && i <= hi; i++) {
+        if (strcmp(s, names[i]) == 0) {
             *ret = i;
             return 0;
         }
     }
     return -EINVAL;
+}
+
+int kf_incident_state_parse(const char *s, int *ret)
+{
+    return name_parse(state_names, KF_INC_OPENED, KF_INC_CLOSED, s, ret);
+}
+
+int kf_incident_attr_parse(const char *s, int *ret)
+{
+    return name_parse(attr_names, KF_ATTR_COMPANY, KF_ATTR_COUNT_, s, ret);
+}
+
+int kf_incident_ev_parse(const char *s, int *ret)
+{
+    return name_parse(ev_names, KF_EV_OPEN, KF_EV_COUNT_, s, ret);
+}
+
+int kf_incident_clock_parse(const char *s, int *ret)
+{
+    return name_parse(clock_names, KF_CLOCK_RESPONSE, KF_CLOCK_RESTORE, s, ret);
 }
 
 int kf_incident_down(const struct kf_incident *inc)

@@ -135,12 +135,16 @@ int kf_incident_down(const struct kf_incident *inc);
 /* Names: "opened", "acknowledged", "on_site", "resolved", "closed"; attributions as in
  * enum kf_attr; events "open", "reopen", "recover", "ack", "on_site", "off_site", "resolve",
  * "close", "note", "attribute", "breach"; clocks "response", "restore". NULL if out of range.
- * *_parse return 0 or -EINVAL. */
+ * *_parse take a name back to its value (s may be NULL): 0 or -EINVAL, *ret written only on
+ * success. The store keeps these names as text; they are its only copy of the tables. */
 const char *kf_incident_state_name(int v);
 const char *kf_incident_attr_name(int v);
 const char *kf_incident_ev_name(int v);
 const char *kf_incident_clock_name(int v);
+int kf_incident_state_parse(const char *s, int *ret);
 int kf_incident_attr_parse(const char *s, int *ret);
+int kf_incident_ev_parse(const char *s, int *ret);
+int kf_incident_clock_parse(const char *s, int *ret);
 
 /* ---- Clocks ------------------------------------------------------------------------------ */
 

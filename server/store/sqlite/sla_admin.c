@@ -434,14 +434,6 @@ int kf_store_sla_items(struct kf_store *st, struct kf_sla_item **ret, size_t *re
 
 static const char *const status_names[] = {"pending", "done", "refused"};
 
-static int kind_parse(const char *s)
-{
-    for (int k = 1; k <= KF_EV_COUNT_; k++)
-        if (strcmp(kf_incident_ev_name(k), s) == 0)
-            return k;
-    return 0;
-}
-
 int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id)
 {
     unsigned needs = kf_sla_action_needs(a->kind);
@@ -505,7 +497,9 @@ static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     (void)st;
     a->id = sqlite3_column_int64(s, 0);
     a->incident = sqlite3_column_int64(s, 1);
-    a->kind = (uint8_t)kind_parse(kf__store_col_text(s, 2));
+    v = 0; /* an unknown kind reads as 0, which no action has */
+    (void)kf_incident_ev_parse(kf__store_col_text(s, 2), &v);
+    a->kind = (uint8_t)v;
     if (kf_incident_attr_parse(kf__store_col_text(s, 3), &v) == 0)
         a->to = (uint8_t)v;
     kf__store_col_copy(a->who, sizeof(a->who), s, 4);

@@ -18,18 +18,6 @@
 
 /* ---- Incidents ------------------------------------------------------------------------- */
 
-/* "opened" ... "closed" -> enum kf_inc_state; 0 or -EINVAL. */
-static int state_parse(const char *s, int *ret)
-{
-    for (int i = KF_INC_OPENED; i <= KF_INC_CLOSED; i++) {
-        if (s != NULL && strcmp(kf_incident_state_name(i), s) == 0) {
-            *ret = i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 static char *spans_json(const struct kf_incident *inc)
 {
     json_t *a = json_array();
@@ -100,7 +88,7 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
         kf_severity_parse(kf__store_col_text(s, 4), &v) < 0)
         return -EINVAL;
     inc->sev = (uint8_t)v;
-    if (state_parse(kf__store_col_text(s, 5), &v) < 0)
+    if (kf_incident_state_parse(kf__store_col_text(s, 5), &v) < 0)
         return -EINVAL;
     inc->state = (uint8_t)v;
     if (kf_incident_attr_parse(kf__store_col_text(s, 6), &v) < 0)
@@ -216,13 +204,12 @@ static int event_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     ev->at_ms = sqlite3_column_int64(s, 3);
     ev->start_ms = sqlite3_column_int64(s, 4);
     ev->flags = (uint8_t)sqlite3_column_int(s, 8);
-    for (int k = 1; k <= KF_EV_COUNT_; k++)
-        if (strcmp(kf_incident_ev_name(k), kf__store_col_text(s, 2)) == 0)
-            ev->kind = (uint8_t)k;
-    if (strcmp(kf__store_col_text(s, 5), "response") == 0)
-        ev->clock = KF_CLOCK_RESPONSE;
-    else if (strcmp(kf__store_col_text(s, 5), "restore") == 0)
-        ev->clock = KF_CLOCK_RESTORE;
+    v = 0;
+    if (kf_incident_ev_parse(kf__store_col_text(s, 2), &v) == 0)
+        ev->kind = (uint8_t)v;
+    v = 0;
+    if (kf_incident_clock_parse(kf__store_col_text(s, 5), &v) == 0)
+        ev->clock = (uint8_t)v;
     v = 0;
     if (kf_incident_attr_parse(kf__store_col_text(s, 6), &v) == 0)
         ev->from = (uint8_t)v;

@@ -1001,6 +1001,33 @@ Test(sla, incident_lifecycle_rules)
     cr_assert_null(kf_incident_ev_name(0));
 }
 
+/* The store keeps states, events and clocks as their names and reads them back. */
+Test(sla, incident_names_parse_back)
+{
+    int v;
+
+    for (int i = KF_INC_OPENED; i <= KF_INC_CLOSED; i++) {
+        cr_assert_eq(kf_incident_state_parse(kf_incident_state_name(i), &v), 0);
+        cr_assert_eq(v, i);
+    }
+    for (int i = KF_EV_OPEN; i <= KF_EV_COUNT_; i++) {
+        cr_assert_eq(kf_incident_ev_parse(kf_incident_ev_name(i), &v), 0);
+        cr_assert_eq(v, i);
+    }
+    for (int i = KF_CLOCK_RESPONSE; i <= KF_CLOCK_RESTORE; i++) {
+        cr_assert_eq(kf_incident_clock_parse(kf_incident_clock_name(i), &v), 0);
+        cr_assert_eq(v, i);
+    }
+    v = 77;
+    cr_assert_eq(kf_incident_state_parse("open", &v), -EINVAL);
+    cr_assert_eq(kf_incident_ev_parse("opened", &v), -EINVAL);
+    cr_assert_eq(kf_incident_ev_parse("", &v), -EINVAL);
+    cr_assert_eq(kf_incident_clock_parse(NULL, &v), -EINVAL);
+    cr_assert_eq(v, 77);
+    cr_assert_null(kf_incident_clock_name(0));
+    cr_assert_null(kf_incident_clock_name(3));
+}
+
 /* docs/SLA.md: technicians act with kioskctl; kioskd's engine and the queueing store ask the
  * same question of an action. */
 Test(sla, technicians_actions_and_what_they_need)
