@@ -39,7 +39,6 @@
 #include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h" /* the connection, for --sql and --profile */
-#include "store/query.h"
 
 #define MAX_RUNS 50
 /* Verifications after each batch: about a tenth of the batch's frames. */

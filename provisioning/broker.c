@@ -22,7 +22,7 @@
 #include "broker.h"
 #include "prov.h"
 #include "store/broker.h"
-#include "store/query.h"
+#include "store/store.h"
 
 #define KF_PASSWD_MAX (64u << 20) /* an old password file larger than this is not ours */
 

@@ -20,7 +20,6 @@
 #include "store/registry.h"
 #include "store/store.h"
 #include "store/identity.h"
-#include "store/query.h"
 
 int kf_prov_parse_ttl(const char *s, int64_t *ret_ms)
 {

@@ -24,7 +24,7 @@
 #include "kioskd/ackkeys.h"
 #include "store/ingest.h"
 #include "store/quarantine.h"
-#include "store/query.h"
+#include "store/store.h"
 
 #define ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
 

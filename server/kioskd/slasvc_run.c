@@ -15,7 +15,7 @@
 #include <kf/time.h>
 
 #include "rules/usage.h"
-#include "store/query.h"
+#include "store/store.h"
 #include "store/sla.h"
 
 #define FACTS_BATCH 2000

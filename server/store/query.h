@@ -1,5 +1,4 @@
-/* store/query.h: read-only queries for the operators' CLI (kioskctl), plus a few store
- * helpers that are not part of the ingest contract in store.h.
+/* store/query.h: read-only queries for the operators' CLI (kioskctl).
  *
  * Query results come back as small owned tables of strings (struct kf_qtable), so that the
  * CLI can print them as an aligned table, CSV or JSON without knowing any SQL. All SQL
@@ -13,16 +12,6 @@
 #include <stdint.h>
 
 #include "store/store.h"
-
-/* The last detailed error message of this store (e.g. which fixture row referenced an
- * unknown unit), or "" if none. Borrowed; valid until the next call on st. */
-const char *kf_store_errmsg(struct kf_store *st);
-
-/* Explicit transaction around several calls (e.g. registering a whole fleet at once).
- * kf_store_register_device and kf_store_load_fixtures join a transaction already open on
- * st instead of opening their own. kf_store_end(st, 1) commits, (st, 0) rolls back. */
-int kf_store_begin(struct kf_store *st);
-int kf_store_end(struct kf_store *st, int commit);
 
 /* A query result: ncols column names and nrows rows of cells (row-major). A NULL cell is
  * SQL NULL. numeric[c] is 1 when column c holds numbers (right-aligned, bare in JSON). */

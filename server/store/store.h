@@ -41,6 +41,16 @@ const char *kf_reject_name(int reason);
 /* Open (creating and migrating unless KF_STORE_RDONLY) the database at path. Returns owned. */
 int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);
 void kf_store_free(struct kf_store *st); /* NULL is a no-op */
+
+/* The last detailed error message of this store (e.g. which fixture row referenced an
+ * unknown unit), or "" if none. Borrowed; valid until the next call on st. */
+const char *kf_store_errmsg(struct kf_store *st);
+
+/* Explicit transaction around several calls (e.g. registering a whole fleet at once).
+ * kf_store_register_device and kf_store_load_fixtures join a transaction already open on
+ * st instead of opening their own. kf_store_end(st, 1) commits, (st, 0) rolls back. */
+int kf_store_begin(struct kf_store *st);
+int kf_store_end(struct kf_store *st, int commit);
 /* The writer only (kioskd): run WAL checkpoints on a thread of its own instead of inside
  * the commits (store_ckpt.c). Stopped by kf_store_free. 0 or -errno. */
 int kf_store_checkpointer_start(struct kf_store *st);

@@ -9,7 +9,7 @@
 
 #include <kf/err.h>
 
-#include "store/query.h"
+#include "store/store.h"
 
 static int fail(struct kf_store *st, int r, const char *what, char *err, size_t cap)
 {

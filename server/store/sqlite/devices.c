@@ -18,7 +18,6 @@
 #include "store/registry.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 
 int kf_store_register_device(struct kf_store *st, const struct kf_device_reg *reg)
 {

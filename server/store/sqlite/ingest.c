@@ -20,7 +20,6 @@
 #include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 #include "store/sla.h"
 
 /* v7: records in commit order. Keyed by (device, seq), every commit wrote into as many

@@ -18,7 +18,6 @@
 #include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 #include "store/sla.h"
 
 int kf__store_hello(struct kf_store *st, const struct kf_ingest *in)

@@ -18,7 +18,6 @@
 #include "store/ingest.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 #include "store/sla.h"
 
 /* v8: usage_daily per device too, so that every usage figure, the per-device ones included,

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "store/sqlite/int.h"
-#include "store/query.h"
+#include "store/store.h"
 
 /* v5: one row per refused frame, its bytes exactly as received. The unique index makes a
  * resent copy update the row instead of adding one; quarantine_held serves the

@@ -19,7 +19,6 @@
 #include "store/registry.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 
 /* Schema migrations, in order: entry i takes user_version i to i + 1. Each is a
  * NULL-terminated list of statements; the SQL of later versions lives beside the code that

@@ -18,7 +18,6 @@
 #include "store/registry.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",

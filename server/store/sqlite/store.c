@@ -21,7 +21,6 @@
 #include "store/registry.h"
 #include "store/store.h"
 #include "store/sqlite/int.h"
-#include "store/query.h"
 
 #define KF_BUSY_TIMEOUT_MS 5000
 

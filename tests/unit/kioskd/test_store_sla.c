@@ -23,7 +23,6 @@
 #include "kioskd/writer.h"
 #include "store/ingest.h"
 #include "store/store.h"
-#include "store/query.h"
 #include "store/sla.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"

@@ -16,7 +16,6 @@
 
 #include "store/store.h"
 #include "store/broker.h"
-#include "store/query.h"
 
 static char tmpdir[64];
 static char dbpath[128];

@@ -19,7 +19,6 @@
 #include "store/store.h"
 #include "store/broker.h"
 #include "store/identity.h"
-#include "store/query.h"
 
 #define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define HOUR_MS (3600LL * 1000)
