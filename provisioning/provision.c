@@ -507,8 +507,8 @@ static int plan_slots(const struct kf_qtable *zones, struct slot **ret, size_t *
     int r = -ENOMEM;
 
     for (size_t z = 0; z < zones->nrows; z++) {
-        total += (size_t)strtoul(kf_qtable_cell(zones, z, 2), NULL, 10);
-        total += (size_t)strtoul(kf_qtable_cell(zones, z, 3), NULL, 10);
+        total += (size_t)strtoul(kf_store_query_table_cell(zones, z, 2), NULL, 10);
+        total += (size_t)strtoul(kf_store_query_table_cell(zones, z, 3), NULL, 10);
     }
     if (total == 0)
         return -ENOENT;
@@ -520,7 +520,8 @@ static int plan_slots(const struct kf_qtable *zones, struct slot **ret, size_t *
     if (!ustart || !uend || !uzone || !uk || !slots)
         goto out_free;
     for (size_t z = 0; z < zones->nrows; z++) {
-        if (z == 0 || strcmp(kf_qtable_cell(zones, z, 1), kf_qtable_cell(zones, z - 1, 1))) {
+        if (z == 0 || strcmp(kf_store_query_table_cell(zones, z, 1),
+                             kf_store_query_table_cell(zones, z - 1, 1))) {
             ustart[nunits] = z;
             uzone[nunits] = z;
             nunits++;
@@ -532,8 +533,8 @@ static int plan_slots(const struct kf_qtable *zones, struct slot **ret, size_t *
         for (size_t u = 0; u < nunits && n < total; u++) {
             while (uzone[u] < uend[u]) {
                 size_t z = uzone[u];
-                size_t kiosks = (size_t)strtoul(kf_qtable_cell(zones, z, 2), NULL, 10);
-                size_t itms = (size_t)strtoul(kf_qtable_cell(zones, z, 3), NULL, 10);
+                size_t kiosks = (size_t)strtoul(kf_store_query_table_cell(zones, z, 2), NULL, 10);
+                size_t itms = (size_t)strtoul(kf_store_query_table_cell(zones, z, 3), NULL, 10);
 
                 if (uk[u] < kiosks + itms) {
                     slots[n].zone = z;
@@ -601,7 +602,7 @@ static int cmd_fleet(const struct opts *o)
     if (prepare_target(o, &t) < 0 || prepare_dir(o->out, dir, sizeof(dir)) < 0 ||
         open_store(o->db, &st) < 0)
         return 1;
-    r = kf_query_zones(st, &zones);
+    r = kf_store_query_zones(st, &zones);
     if (r < 0) {
         kf_err("cannot read zones: %s", kf_strerror(r));
         goto out_store;
@@ -627,8 +628,8 @@ static int cmd_fleet(const struct opts *o)
     }
     for (long i = 0; i < o->count; i++) {
         const struct slot *sl = &slots[(size_t)i % nslots];
-        const char *zone = kf_qtable_cell(zones, sl->zone, 0);
-        const char *unit = kf_qtable_cell(zones, sl->zone, 1);
+        const char *zone = kf_store_query_table_cell(zones, sl->zone, 0);
+        const char *unit = kf_store_query_table_cell(zones, sl->zone, 1);
         unsigned num = unit_next(uc, &nuc, zones->nrows, unit);
         char dev_id[KF_DEVICE_ID_MAX + 1], asset_id[KF_ASSET_ID_MAX + 1], lease[48];
         struct enroll e;
@@ -677,7 +678,7 @@ out_store:
     free(csv);
     free(uc);
     free(slots);
-    kf_qtable_free(zones);
+    kf_store_query_table_free(zones);
     kf_store_free(st);
     return r < 0 ? 1 : 0;
 }

@@ -135,9 +135,9 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
     int r;
 
     if (strcmp(cmd, "devices") == 0) {
-        r = kf_query_devices(st, &t);
+        r = kf_store_query_devices(st, &t);
     } else if (strcmp(cmd, "device") == 0) {
-        r = kf_query_device(st, arg, &rep);
+        r = kf_store_query_device(st, arg, &rep);
     } else if (strcmp(cmd, "usage") == 0) {
         to = today;
         if (o->to && parse_day(o->to, "--to", &to) < 0)
@@ -149,14 +149,14 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
             fprintf(stderr, "kioskctl: --from is after --to\n");
             return 2;
         }
-        r = kf_query_usage(st, from, to, o->by ? o->by : "zone", &t);
+        r = kf_store_query_usage(st, from, to, o->by ? o->by : "zone", &t);
         if (r == -EINVAL) {
             fprintf(stderr, "kioskctl: --by must be one of "
                             "device|zone|unit|bank|item|family|device,item\n");
             return 2;
         }
     } else if (strcmp(cmd, "rejects") == 0) {
-        r = kf_query_rejects(st, &t);
+        r = kf_store_query_rejects(st, &t);
     } else if (strcmp(cmd, "verify") == 0) {
         return run_verify(st, o->fmt);
     } else {
@@ -166,13 +166,13 @@ static int run(struct kf_store *st, const struct opts *o, const char *cmd, const
             return 2;
         if (o->to && parse_day(o->to, "--to", &to) < 0)
             return 2;
-        r = kf_query_summary(st, today, from, to, &rep);
+        r = kf_store_query_summary(st, today, from, to, &rep);
     }
     if (r < 0)
         return kf_ctl_fail(st, cmd, r);
     r = t ? kf_ctl_print_table(t, o->fmt) : kf_ctl_print_report(rep, o->fmt);
-    kf_qtable_free(t);
-    kf_qreport_free(rep);
+    kf_store_query_table_free(t);
+    kf_store_query_report_free(rep);
     if (r < 0) {
         fprintf(stderr, "kioskctl: output: %s\n", kf_strerror(r));
         return 1;

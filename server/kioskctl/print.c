@@ -77,7 +77,7 @@ static void pad(FILE *f, size_t n)
 
 static const char *cell_text(const struct kf_qtable *t, size_t r, size_t c)
 {
-    const char *v = kf_qtable_cell(t, r, c);
+    const char *v = kf_store_query_table_cell(t, r, c);
 
     return v ? v : "-";
 }
@@ -178,7 +178,7 @@ static void print_csv(FILE *f, const struct kf_qtable *t)
     }
     for (size_t r = 0; r < t->nrows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
-            csv_field(f, kf_qtable_cell(t, r, c));
+            csv_field(f, kf_store_query_table_cell(t, r, c));
             fputc(c + 1 < t->ncols ? ',' : '\n', f);
         }
     }
@@ -186,7 +186,7 @@ static void print_csv(FILE *f, const struct kf_qtable *t)
 
 static json_t *json_cell(const struct kf_qtable *t, size_t r, size_t c)
 {
-    const char *v = kf_qtable_cell(t, r, c);
+    const char *v = kf_store_query_table_cell(t, r, c);
     char *end;
 
     if (!v)

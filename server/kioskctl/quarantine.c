@@ -90,7 +90,7 @@ static int cmd_list(const struct kf_ctl *c, int argc, char **argv)
     lc.t = kf_ctl_table_new(all ? "quarantine (all)" : "quarantine (held)", cols, "n..n..n.");
     r = lc.t ? kf_store_quarantine_each(st, !all, list_row, &lc) : -ENOMEM;
     if (r < 0) {
-        kf_qtable_free(lc.t);
+        kf_store_query_table_free(lc.t);
         r = kf_ctl_fail(st, "quarantine", r);
         kf_store_free(st);
         return r;

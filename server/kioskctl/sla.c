@@ -158,13 +158,13 @@ struct kf_qtable *kf_ctl_table_new(const char *title, const char *const *cols, c
     t->numeric = calloc(n, sizeof(*t->numeric));
     t->title = title ? strdup(title) : NULL;
     if (t->cols == NULL || t->numeric == NULL || (title && t->title == NULL)) {
-        kf_qtable_free(t);
+        kf_store_query_table_free(t);
         return NULL;
     }
     t->ncols = 0;
     for (size_t i = 0; i < n; i++) {
         if ((t->cols[i] = strdup(cols[i])) == NULL) {
-            kf_qtable_free(t);
+            kf_store_query_table_free(t);
             return NULL;
         }
         t->ncols++;
@@ -199,7 +199,7 @@ int kf_ctl_table_print_free(struct kf_qtable *t, enum kf_ctl_format fmt)
 {
     int r = t ? kf_ctl_print_table(t, fmt) : -ENOMEM;
 
-    kf_qtable_free(t);
+    kf_store_query_table_free(t);
     if (r < 0) {
         fprintf(stderr, "kioskctl: output: %s\n", kf_strerror(r));
         return 1;
@@ -286,7 +286,7 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
         cells[11] = clock_left(&row->restore, human, tl, sizeof(tl));
         cells[12] = breached(&row->response, &row->restore);
         if (kf_ctl_table_row(t, cells) < 0) {
-            kf_qtable_free(t);
+            kf_store_query_table_free(t);
             t = NULL;
         }
     }
@@ -368,7 +368,7 @@ static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
     };
     t = kf_ctl_table_new("incident", cols, NULL);
     if (t && kf_ctl_table_row(t, cells) < 0) {
-        kf_qtable_free(t);
+        kf_store_query_table_free(t);
         t = NULL;
     }
     return t;
@@ -398,7 +398,7 @@ static struct kf_qtable *history_table(const struct kf_sla_view_incident *v)
         const char *cells[] = {kf_ctl_local_time(ev->at_ms, at, sizeof(at)),
                                kf_incident_ev_name(ev->kind), ev->who[0] ? ev->who : NULL, what};
         if (kf_ctl_table_row(h, cells) < 0) {
-            kf_qtable_free(h);
+            kf_store_query_table_free(h);
             h = NULL;
         }
     }
@@ -429,8 +429,8 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
     h = history_table(v);
     kf_sla_view_incident_free(v);
     if (t == NULL || h == NULL) {
-        kf_qtable_free(t);
-        kf_qtable_free(h);
+        kf_store_query_table_free(t);
+        kf_store_query_table_free(h);
         fprintf(stderr, "kioskctl: out of memory\n");
         return 1;
     }
@@ -438,8 +438,8 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
     rep.n = 2;
     rep.tables = both;
     r = kf_ctl_print_report(&rep, c->fmt);
-    kf_qtable_free(t);
-    kf_qtable_free(h);
+    kf_store_query_table_free(t);
+    kf_store_query_table_free(h);
     return r < 0 || fflush(stdout) != 0 ? 1 : 0;
 }
 
@@ -723,7 +723,7 @@ static int window_list(const struct kf_ctl *c, int argc, char **argv)
 
         snprintf(id, sizeof(id), "%lld", (long long)w[i].id);
         if (kf_ctl_table_row(t, cells) < 0) {
-            kf_qtable_free(t);
+            kf_store_query_table_free(t);
             t = NULL;
         }
     }

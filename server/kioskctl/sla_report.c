@@ -132,7 +132,7 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
                                m[0] ? m : NULL,
                                v[i].known ? items : NULL};
         if (kf_ctl_table_row(t, cells) < 0) {
-            kf_qtable_free(t);
+            kf_store_query_table_free(t);
             t = NULL;
         }
     }
@@ -146,7 +146,7 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
         t = kf_ctl_table_new("service items out of service", icols, NULL);
         for (size_t i = 0; t && i < k && i < 128; i++) {
             if (kf_ctl_table_row(t, &codes[i]) < 0) {
-                kf_qtable_free(t);
+                kf_store_query_table_free(t);
                 t = NULL;
             }
         }
@@ -222,7 +222,7 @@ static int print_report_table(const struct kf_report *r, int scope, int64_t as_o
             b[3],
         };
         if (kf_ctl_table_row(t, cells) < 0) {
-            kf_qtable_free(t);
+            kf_store_query_table_free(t);
             t = NULL;
         }
     }

@@ -28,7 +28,7 @@ struct qparam {
     int64_t i;
 };
 
-void kf_qtable_free(struct kf_qtable *t)
+void kf_store_query_table_free(struct kf_qtable *t)
 {
     if (!t)
         return;
@@ -43,19 +43,19 @@ void kf_qtable_free(struct kf_qtable *t)
     free(t);
 }
 
-const char *kf_qtable_cell(const struct kf_qtable *t, size_t row, size_t col)
+const char *kf_store_query_table_cell(const struct kf_qtable *t, size_t row, size_t col)
 {
     if (!t || row >= t->nrows || col >= t->ncols)
         return NULL;
     return t->cells[row * t->ncols + col];
 }
 
-void kf_qreport_free(struct kf_qreport *r)
+void kf_store_query_report_free(struct kf_qreport *r)
 {
     if (!r)
         return;
     for (size_t i = 0; i < r->n; i++)
-        kf_qtable_free(r->tables[i]);
+        kf_store_query_table_free(r->tables[i]);
     free(r->tables);
     free(r);
 }
@@ -65,7 +65,7 @@ static int report_add(struct kf_qreport *r, struct kf_qtable *t)
     struct kf_qtable **nt = realloc(r->tables, (r->n + 1) * sizeof(*nt));
 
     if (!nt) {
-        kf_qtable_free(t);
+        kf_store_query_table_free(t);
         return -ENOMEM;
     }
     r->tables = nt;
@@ -170,7 +170,7 @@ static int qtable_run(struct kf_store *st, const char *title, const char *sql,
 out_finalize:
     sqlite3_finalize(s);
 out_free:
-    kf_qtable_free(t);
+    kf_store_query_table_free(t);
     return r;
 }
 
@@ -185,7 +185,7 @@ static int report_query(struct kf_store *st, struct kf_qreport *rep, const char 
     return report_add(rep, t);
 }
 
-int kf_query_devices(struct kf_store *st, struct kf_qtable **ret)
+int kf_store_query_devices(struct kf_store *st, struct kf_qtable **ret)
 {
     static const char sql[] = "SELECT d.device_id, d.asset_id AS asset, " KIND_NAME(
         "a.kind") " AS kind,"
@@ -223,7 +223,7 @@ int kf_query_devices(struct kf_store *st, struct kf_qtable **ret)
     return qtable_run(st, NULL, sql, NULL, 0, ret);
 }
 
-int kf_query_device(struct kf_store *st, const char *device_id, struct kf_qreport **ret)
+int kf_store_query_device(struct kf_store *st, const char *device_id, struct kf_qreport **ret)
 {
     static const char sql_dev[] = "SELECT d.device_id, d.asset_id AS asset, " KIND_NAME(
         "a.kind") " AS kind,"
@@ -314,7 +314,7 @@ int kf_query_device(struct kf_store *st, const char *device_id, struct kf_qrepor
     return 0;
 
 out_free:
-    kf_qreport_free(rep);
+    kf_store_query_report_free(rep);
     return r;
 }
 
@@ -344,8 +344,8 @@ static const struct {
                " AS family_name," USAGE_SUMS USAGE_FROM " GROUP BY i.family ORDER BY i.family"},
 };
 
-int kf_query_usage(struct kf_store *st, int32_t from_day, int32_t to_day, const char *by,
-                   struct kf_qtable **ret)
+int kf_store_query_usage(struct kf_store *st, int32_t from_day, int32_t to_day, const char *by,
+                         struct kf_qtable **ret)
 {
     struct qparam p[2] = {{.i = from_day}, {.i = to_day}};
 
@@ -357,13 +357,13 @@ int kf_query_usage(struct kf_store *st, int32_t from_day, int32_t to_day, const 
     return -EINVAL;
 }
 
-int kf_query_zones(struct kf_store *st, struct kf_qtable **ret)
+int kf_store_query_zones(struct kf_store *st, struct kf_qtable **ret)
 {
     return qtable_run(st, NULL, "SELECT id, unit, kiosks, itms FROM zones ORDER BY unit, id", NULL,
                       0, ret);
 }
 
-int kf_query_rejects(struct kf_store *st, struct kf_qtable **ret)
+int kf_store_query_rejects(struct kf_store *st, struct kf_qtable **ret)
 {
     /* rowid order is the order the reasons were created in: the enum's order. */
     return qtable_run(st, NULL, "SELECT reason, count FROM reject_counts ORDER BY rowid", NULL, 0,
@@ -383,8 +383,8 @@ static void range_title(char *buf, size_t cap, const char *by, const char *today
              kf_day_format(from_day, a, sizeof(a)), kf_day_format(to_day, b, sizeof(b)));
 }
 
-int kf_query_summary(struct kf_store *st, int32_t today, int32_t from_day, int32_t to_day,
-                     struct kf_qreport **ret)
+int kf_store_query_summary(struct kf_store *st, int32_t today, int32_t from_day, int32_t to_day,
+                           struct kf_qreport **ret)
 {
     static const char sql_terminals[] = "SELECT " KIND_NAME(
         "a.kind") " AS kind, count(*) AS terminals,"
@@ -457,6 +457,6 @@ int kf_query_summary(struct kf_store *st, int32_t today, int32_t from_day, int32
     return 0;
 
 out_free:
-    kf_qreport_free(rep);
+    kf_store_query_report_free(rep);
     return r;
 }

@@ -671,14 +671,14 @@ Test(store, reject_names_and_counts)
     delta[KF_REJECT_REPLAY] = 1;
     cr_assert_eq(kf_store_rejects_add(st, delta), 0);
     cr_assert_eq(kf_store_rejects_add(st, delta), 0);
-    cr_assert_eq(kf_query_rejects(st, &t), 0);
+    cr_assert_eq(kf_store_query_rejects(st, &t), 0);
     cr_assert_eq(t->nrows, KF_REJECT_COUNT_);
     for (size_t i = 0; i < t->nrows; i++)
-        cr_assert_str_eq(kf_qtable_cell(t, i, 0), kf_reject_name((int)i));
-    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_BAD_SIGNATURE, 1), "4");
-    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_REPLAY, 1), "2");
-    cr_assert_str_eq(kf_qtable_cell(t, KF_REJECT_OVERSIZE, 1), "0");
-    kf_qtable_free(t);
+        cr_assert_str_eq(kf_store_query_table_cell(t, i, 0), kf_reject_name((int)i));
+    cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_BAD_SIGNATURE, 1), "4");
+    cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_REPLAY, 1), "2");
+    cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_OVERSIZE, 1), "0");
+    kf_store_query_table_free(t);
 }
 
 Test(store, usage_query_groups_by_unit_and_family)
@@ -691,19 +691,19 @@ Test(store, usage_query_groups_by_unit_and_family)
     records_frame(&f, "KF-XH-0001", 1, 3);
     f.recs[2] = txn(recv_base - 1000, "SB-003", KF_OUTCOME_FAILED, 1000);
     cr_assert_eq(commit1(&f.in, &out), 0);
-    cr_assert_eq(kf_query_usage(st, day, day, "unit", &t), 0);
+    cr_assert_eq(kf_store_query_usage(st, day, day, "unit", &t), 0);
     cr_assert_eq(t->nrows, 1);
-    cr_assert_str_eq(kf_qtable_cell(t, 0, 0), "XH");
-    cr_assert_str_eq(kf_qtable_cell(t, 0, 1), "新华区");
-    cr_assert_str_eq(kf_qtable_cell(t, 0, 2), "3");
-    kf_qtable_free(t);
-    cr_assert_eq(kf_query_usage(st, day, day, "family", &t), 0);
+    cr_assert_str_eq(kf_store_query_table_cell(t, 0, 0), "XH");
+    cr_assert_str_eq(kf_store_query_table_cell(t, 0, 1), "新华区");
+    cr_assert_str_eq(kf_store_query_table_cell(t, 0, 2), "3");
+    kf_store_query_table_free(t);
+    cr_assert_eq(kf_store_query_usage(st, day, day, "family", &t), 0);
     cr_assert_eq(t->nrows, 2);
-    kf_qtable_free(t);
-    cr_assert_eq(kf_query_usage(st, day + 1, day + 2, "device", &t), 0);
+    kf_store_query_table_free(t);
+    cr_assert_eq(kf_store_query_usage(st, day + 1, day + 2, "device", &t), 0);
     cr_assert_eq(t->nrows, 0);
-    kf_qtable_free(t);
-    cr_assert_eq(kf_query_usage(st, day, day, "planet", &t), -EINVAL);
+    kf_store_query_table_free(t);
+    cr_assert_eq(kf_store_query_usage(st, day, day, "planet", &t), -EINVAL);
 }
 
 Test(store, readonly_open_sees_committed_data)
@@ -722,9 +722,9 @@ Test(store, readonly_open_sees_committed_data)
     records_frame(&f, "KF-XH-0001", 1, 2);
     cr_assert_eq(commit1(&f.in, &out), 0);
     cr_assert_eq(kf_store_open(dbpath, KF_STORE_RDONLY, &ro), 0);
-    cr_assert_eq(kf_query_devices(ro, &t), 0);
+    cr_assert_eq(kf_store_query_devices(ro, &t), 0);
     cr_assert_eq(t->nrows, 1);
-    kf_qtable_free(t);
+    kf_store_query_table_free(t);
     cr_assert_lt(kf_store_register_device(ro, &reg), 0);
     kf_store_free(ro);
 }
