@@ -69,7 +69,7 @@ static struct kf_sla_terminal *term(struct kf_slasvc *s, const char *asset)
 static int term_apply(struct kf_slasvc *s, const struct kf_sla_terminal *t)
 {
     struct kf_window w[KF_SLA_WINDOWS_MAX];
-    size_t n = kf_sla_windows_for(s->wins, s->n_wins, t, w, KF_SLA_WINDOWS_MAX);
+    size_t n = kf_store_sla_windows_for(s->wins, s->n_wins, t, w, KF_SLA_WINDOWS_MAX);
     int r = kf_sla_terminal_set(s->e, t->asset_id, &t->week, &t->terms);
 
     if (r == 0)

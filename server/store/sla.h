@@ -88,8 +88,8 @@ int kf_store_sla_windows(struct kf_store *st, int64_t since_ms, struct kf_sla_wi
 /* The windows of one terminal (its own and its zone's) from a list kf_store_sla_windows
  * returned, as kf_windows for the engine and the report. Writes at most cap; returns the
  * count there is (like snprintf). Pure. */
-size_t kf_sla_windows_for(const struct kf_sla_window_row *rows, size_t n,
-                          const struct kf_sla_terminal *t, struct kf_window *out, size_t cap);
+size_t kf_store_sla_windows_for(const struct kf_sla_window_row *rows, size_t n,
+                                const struct kf_sla_terminal *t, struct kf_window *out, size_t cap);
 
 /* Remember a calendar file's text for its year (replacing an older text of that year). */
 int kf_store_sla_calendar_put(struct kf_store *st, int year, const char *text, const char *source,
@@ -225,7 +225,7 @@ int kf_store_sla_persist(struct kf_store *st, const struct kf_sla_persist *p, in
 
 /* struct kf_devstate <-> compact JSON (sla_terminal_state.state). _to_json returns owned
  * text (free) or NULL; _from_json 0 or -EINVAL. */
-char *kf_sla_devstate_to_json(const struct kf_devstate *st);
-int kf_sla_devstate_from_json(const char *text, struct kf_devstate *ret);
+char *kf_store_sla_devstate_to_json(const struct kf_devstate *st);
+int kf_store_sla_devstate_from_json(const char *text, struct kf_devstate *ret);
 
 #endif

@@ -92,7 +92,7 @@ int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_qu
     if (r == 0 && (r = kf_sla_new(&cfg, q->hol, NULL, NULL, &q->e)) < 0)
         snprintf(err, cap, "engine: %s", kf_strerror(r));
     for (size_t i = 0; r == 0 && i < q->n_all; i++) {
-        size_t n = kf_sla_windows_for(wins, n_wins, &q->all[i], w, KF_SLA_WINDOWS_MAX);
+        size_t n = kf_store_sla_windows_for(wins, n_wins, &q->all[i], w, KF_SLA_WINDOWS_MAX);
 
         r = kf_sla_terminal_set(q->e, q->all[i].asset_id, &q->all[i].week, &q->all[i].terms);
         if (r == 0)
@@ -153,7 +153,7 @@ int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
         struct kf_cal cal = {&t->week, hol, w, 0};
 
         v->term = *t;
-        cal.n_excl = kf_sla_windows_for(wins, n_wins, t, w, KF_SLA_WINDOWS_MAX);
+        cal.n_excl = kf_store_sla_windows_for(wins, n_wins, t, w, KF_SLA_WINDOWS_MAX);
         if (cal.n_excl > KF_SLA_WINDOWS_MAX)
             cal.n_excl = KF_SLA_WINDOWS_MAX;
         kf_calendar_windows_normalize(w, cal.n_excl, &cal.n_excl);
@@ -308,7 +308,7 @@ int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_m
         fail(st, r, "incidents", err, cap);
     /* A zone's window belongs to each of its terminals: count before filling. */
     for (size_t i = 0; r == 0 && i < n_terms; i++)
-        total += kf_sla_windows_for(wins, n_wins, &terms[i], NULL, 0);
+        total += kf_store_sla_windows_for(wins, n_wins, &terms[i], NULL, 0);
     if (r == 0) {
         in = calloc(n_terms + 1, sizeof(*in));
         wbuf = calloc(total + 1, sizeof(*wbuf));
@@ -318,7 +318,7 @@ int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_m
     if (r == 0 && n_incs > 1)
         qsort(incs, n_incs, sizeof(*incs), inc_cmp);
     for (size_t i = 0, k = 0; r == 0 && i < n_terms; i++) {
-        size_t nw = kf_sla_windows_for(wins, n_wins, &terms[i], wbuf + used, total - used);
+        size_t nw = kf_store_sla_windows_for(wins, n_wins, &terms[i], wbuf + used, total - used);
 
         in[i].terminal = terms[i].asset_id;
         in[i].zone = terms[i].zone_id;

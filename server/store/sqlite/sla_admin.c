@@ -238,8 +238,8 @@ int kf_store_sla_windows(struct kf_store *st, int64_t since_ms, struct kf_sla_wi
     return kf__store_rows(st, s, sizeof(**ret), window_fill, "sla windows", (void **)ret, ret_n);
 }
 
-size_t kf_sla_windows_for(const struct kf_sla_window_row *rows, size_t n,
-                          const struct kf_sla_terminal *t, struct kf_window *out, size_t cap)
+size_t kf_store_sla_windows_for(const struct kf_sla_window_row *rows, size_t n,
+                                const struct kf_sla_terminal *t, struct kf_window *out, size_t cap)
 {
     size_t k = 0;
 

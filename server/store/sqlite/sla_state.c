@@ -249,7 +249,7 @@ int kf_store_sla_events(struct kf_store *st, int64_t incident, struct kf_sla_eve
 
 /* ---- Terminal state as JSON ---------------------------------------------------------------- */
 
-char *kf_sla_devstate_to_json(const struct kf_devstate *st)
+char *kf_store_sla_devstate_to_json(const struct kf_devstate *st)
 {
     json_t *o, *ps = json_array(), *fs = json_array();
     char *text = NULL;
@@ -280,7 +280,7 @@ char *kf_sla_devstate_to_json(const struct kf_devstate *st)
     return text;
 }
 
-int kf_sla_devstate_from_json(const char *text, struct kf_devstate *ret)
+int kf_store_sla_devstate_from_json(const char *text, struct kf_devstate *ret)
 {
     struct kf_devstate st;
     json_error_t jerr;
@@ -338,7 +338,7 @@ static int state_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 
     kf__store_col_copy(sr->asset_id, sizeof(sr->asset_id), s, 0);
     kf__store_col_copy(sr->device_id, sizeof(sr->device_id), s, 1);
-    if (kf_sla_devstate_from_json(kf__store_col_text(s, 2), &sr->st) < 0) {
+    if (kf_store_sla_devstate_from_json(kf__store_col_text(s, 2), &sr->st) < 0) {
         kf__store_seterr(st, "sla_terminal_state of %s is not readable", sr->asset_id);
         return -EINVAL;
     }
@@ -495,7 +495,7 @@ static int persist_body(struct kf_store *st, sqlite3_stmt **s, const struct kf_s
     }
     for (size_t i = 0; r == 0 && i < p->n_states; i++) {
         const struct kf_sla_state_row *sr = &p->states[i];
-        char *json = kf_sla_devstate_to_json(&sr->st);
+        char *json = kf_store_sla_devstate_to_json(&sr->st);
 
         if (!json)
             return -ENOMEM;

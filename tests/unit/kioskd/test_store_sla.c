@@ -317,10 +317,10 @@ Test(store_sla, terminals_contracts_and_windows)
     cr_assert_str_eq(w[0].reason, "printer swap");
     cr_assert_eq(kf_store_sla_terminals(st, NULL, &t, &n), 0);
     /* A-000001 and the ITM A-000002 are in Z-XH-001: their own window and the zone's */
-    cr_assert_eq(kf_sla_windows_for(w, nw, &t[0], out, 8), 2);
+    cr_assert_eq(kf_store_sla_windows_for(w, nw, &t[0], out, 8), 2);
     cr_assert_eq(out[1].start_ms, t0 + 120 * MIN_MS);
-    cr_assert_eq(kf_sla_windows_for(w, nw, &t[1], out, 8), 1);
-    cr_assert_eq(kf_sla_windows_for(w, nw, &t[2], out, 8), 1);
+    cr_assert_eq(kf_store_sla_windows_for(w, nw, &t[1], out, 8), 1);
+    cr_assert_eq(kf_store_sla_windows_for(w, nw, &t[2], out, 8), 1);
     free(t);
     free(w);
     cr_assert_eq(kf_store_sla_windows(st, t0 + 100 * MIN_MS, &w, &nw), 0);
@@ -506,13 +506,13 @@ Test(store_sla, devstate_json_refuses_garbage)
 {
     struct kf_devstate s;
 
-    cr_assert_eq(kf_sla_devstate_from_json("{}", &s), -EINVAL);
-    cr_assert_eq(kf_sla_devstate_from_json("not json", &s), -EINVAL);
+    cr_assert_eq(kf_store_sla_devstate_from_json("{}", &s), -EINVAL);
+    cr_assert_eq(kf_store_sla_devstate_from_json("not json", &s), -EINVAL);
     kf_devstate_init(&s);
-    char *j = kf_sla_devstate_to_json(&s);
+    char *j = kf_store_sla_devstate_to_json(&s);
     struct kf_devstate back;
     cr_assert_not_null(j);
-    cr_assert_eq(kf_sla_devstate_from_json(j, &back), 0);
+    cr_assert_eq(kf_store_sla_devstate_from_json(j, &back), 0);
     cr_assert_eq(memcmp(&s, &back, sizeof(s)), 0);
     free(j);
 }
