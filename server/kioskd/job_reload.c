@@ -34,10 +34,10 @@ static void reload_after(struct kf_writer_job *job, int status)
 
     p->reload_busy = 0;
     if (status == 0 && j->rc == 0) {
-        kf_registry_unref(p->reg);
+        kf_store_registry_unref(p->reg);
         p->reg = j->reg;
         p->stats.registry_reloads++;
-        kf_info("registry: reloaded, %zu device(s)", kf_registry_count(p->reg));
+        kf_info("registry: reloaded, %zu device(s)", kf_store_registry_count(p->reg));
     } else {
         kf_err("registry: reload failed: %s (keeping the old snapshot)",
                kf_strerror(status != 0 ? status : j->rc));

@@ -514,12 +514,13 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
         goto out_registry;
     }
     kf_hex_encode(kd->sk + 32, 32, pkhex, sizeof(pkhex));
-    kf_info("server public key %s; %zu device(s) registered", pkhex, kf_registry_count(kd->reg));
+    kf_info("server public key %s; %zu device(s) registered", pkhex,
+            kf_store_registry_count(kd->reg));
     *ret = kd;
     return 0;
 
 out_registry:
-    kf_registry_unref(kd->reg);
+    kf_store_registry_unref(kd->reg);
 out_store:
     kf_store_free(kd->store);
 out_free:
@@ -667,7 +668,7 @@ void kf_kioskd_free(struct kf_kioskd *kd)
     if (kd == NULL) {
         return;
     }
-    kf_registry_unref(kd->reg);
+    kf_store_registry_unref(kd->reg);
     kf_writer_free(kd->writer); /* the loop has run out: no job is in flight */
     kf_slasvc_free(kd->sla);
     kf_store_free(kd->store);

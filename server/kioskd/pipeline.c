@@ -155,7 +155,7 @@ static void vjob_after(uv_work_t *req, int status)
     }
     kf_link_release(p->link, j->nfreed, j->freed_bytes);
     p->replays_held -= j->nreplays_freed <= p->replays_held ? j->nreplays_freed : p->replays_held;
-    kf_registry_unref(j->reg);
+    kf_store_registry_unref(j->reg);
     free(j);
     p->vjobs--;
     kf__pipeline_next(p);
@@ -189,7 +189,7 @@ static void dispatch(struct kf_pipeline *p)
         }
         p->npend -= n;
         j->n = n;
-        j->reg = kf_registry_ref(p->reg);
+        j->reg = kf_store_registry_ref(p->reg);
         rc = uv_queue_work(p->loop, &j->req, vjob_work, vjob_after);
         if (rc != 0) {
             /* Cannot happen with a live loop; put the frames back. */
@@ -199,7 +199,7 @@ static void dispatch(struct kf_pipeline *p)
                 p->pend_tail = pp;
             }
             p->npend += n;
-            kf_registry_unref(j->reg);
+            kf_store_registry_unref(j->reg);
             free(j);
             return;
         }
@@ -411,7 +411,7 @@ static void on_closed_all(void *arg)
     release_list(p, p->idq);
     kf__pipeline_commit_free(p);
     kf_link_release(p->link, n, bytes);
-    kf_registry_unref(p->reg);
+    kf_store_registry_unref(p->reg);
     free(p);
     if (cb != NULL) {
         cb(ud);

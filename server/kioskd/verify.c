@@ -90,8 +90,8 @@ static int verify_ident(const struct kf_registry *reg, const struct kf_env_view 
             goto out_free;
         }
     } else {
-        dev = kf_registry_find(reg, view->hdr.device_id);
-        key = dev != NULL ? kf_registry_key(dev, view->hdr.key_epoch) : NULL;
+        dev = kf_store_registry_find(reg, view->hdr.device_id);
+        key = dev != NULL ? kf_store_registry_key(dev, view->hdr.key_epoch) : NULL;
         if (key == NULL) {
             reason = KF_REJECT_UNKNOWN_DEVICE;
             goto out_free;
@@ -314,8 +314,8 @@ static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scr
         *ret = v;
         return 0;
     }
-    dev = kf_registry_find(reg, dev_id);
-    key = dev != NULL ? kf_registry_key(dev, view.hdr.key_epoch) : NULL;
+    dev = kf_store_registry_find(reg, dev_id);
+    key = dev != NULL ? kf_store_registry_key(dev, view.hdr.key_epoch) : NULL;
     if (key == NULL) {
         reason = KF_REJECT_UNKNOWN_DEVICE;
         goto out_reject;

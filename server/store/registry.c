@@ -36,7 +36,7 @@ static void registry_free(struct kf_registry *reg)
     free(reg);
 }
 
-int kf_registry_new(const struct kf_reg_device *devs, size_t n, struct kf_registry **ret)
+int kf_store_registry_new(const struct kf_reg_device *devs, size_t n, struct kf_registry **ret)
 {
     struct kf_registry *reg;
 
@@ -58,7 +58,7 @@ int kf_registry_new(const struct kf_reg_device *devs, size_t n, struct kf_regist
         size_t mask = reg->nslots - 1, h;
 
         /* A duplicate id would make lookups ambiguous: the first one wins. */
-        if (kf_registry_find(reg, devs[i].device_id))
+        if (kf_store_registry_find(reg, devs[i].device_id))
             continue;
         *d = devs[i];
         d->device_id[KF_DEVICE_ID_MAX] = '\0';
@@ -87,14 +87,14 @@ out_free:
     return -ENOMEM;
 }
 
-struct kf_registry *kf_registry_ref(struct kf_registry *reg)
+struct kf_registry *kf_store_registry_ref(struct kf_registry *reg)
 {
     if (reg)
         atomic_fetch_add_explicit(&reg->refs, 1, memory_order_relaxed);
     return reg;
 }
 
-void kf_registry_unref(struct kf_registry *reg)
+void kf_store_registry_unref(struct kf_registry *reg)
 {
     if (!reg)
         return;
@@ -103,7 +103,8 @@ void kf_registry_unref(struct kf_registry *reg)
         registry_free(reg);
 }
 
-const struct kf_reg_device *kf_registry_find(const struct kf_registry *reg, const char *device_id)
+const struct kf_reg_device *kf_store_registry_find(const struct kf_registry *reg,
+                                                   const char *device_id)
 {
     size_t mask, h;
 
@@ -121,7 +122,7 @@ const struct kf_reg_device *kf_registry_find(const struct kf_registry *reg, cons
     return NULL;
 }
 
-const struct kf_reg_key *kf_registry_key(const struct kf_reg_device *dev, uint32_t epoch)
+const struct kf_reg_key *kf_store_registry_key(const struct kf_reg_device *dev, uint32_t epoch)
 {
     if (!dev)
         return NULL;
@@ -132,7 +133,7 @@ const struct kf_reg_key *kf_registry_key(const struct kf_reg_device *dev, uint32
     return NULL;
 }
 
-size_t kf_registry_count(const struct kf_registry *reg)
+size_t kf_store_registry_count(const struct kf_registry *reg)
 {
     return reg ? reg->n : 0;
 }

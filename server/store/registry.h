@@ -45,14 +45,15 @@ struct kf_reg_device {
 struct kf_registry;
 
 /* Build from an array of devices (deep-copied). Returns owned, refcount 1. 0 or -ENOMEM. */
-int kf_registry_new(const struct kf_reg_device *devs, size_t n, struct kf_registry **ret);
+int kf_store_registry_new(const struct kf_reg_device *devs, size_t n, struct kf_registry **ret);
 /* Any thread; the count is atomic. unref(NULL) is a no-op; the last unref frees. */
-struct kf_registry *kf_registry_ref(struct kf_registry *reg);
-void kf_registry_unref(struct kf_registry *reg);
+struct kf_registry *kf_store_registry_ref(struct kf_registry *reg);
+void kf_store_registry_unref(struct kf_registry *reg);
 
 /* Borrowed pointers valid while the caller holds a reference. NULL if unknown. */
-const struct kf_reg_device *kf_registry_find(const struct kf_registry *reg, const char *device_id);
-const struct kf_reg_key *kf_registry_key(const struct kf_reg_device *dev, uint32_t epoch);
-size_t kf_registry_count(const struct kf_registry *reg);
+const struct kf_reg_device *kf_store_registry_find(const struct kf_registry *reg,
+                                                   const char *device_id);
+const struct kf_reg_key *kf_store_registry_key(const struct kf_reg_device *dev, uint32_t epoch);
+size_t kf_store_registry_count(const struct kf_registry *reg);
 
 #endif

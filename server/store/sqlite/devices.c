@@ -199,7 +199,7 @@ int kf_store_load_registry(struct kf_store *st, struct kf_registry **ret)
     kf__store_stmt_done(s);
     if (r < 0)
         goto out_end;
-    r = kf_registry_new(devs, n, ret);
+    r = kf_store_registry_new(devs, n, ret);
 
 out_end:
     kf__store_exec_sql(st, "COMMIT");

@@ -134,7 +134,7 @@ static void fix_init(struct fix *f)
     d[1].kind = KF_KIND_ITM;
     d[1].nkeys = 1;
     d[1].keys = &k2;
-    cr_assert_eq(kf_registry_new(d, 2, &f->reg), 0);
+    cr_assert_eq(kf_store_registry_new(d, 2, &f->reg), 0);
     cr_assert_eq(kf_zctx_new(3, &f->z), 0);
     f->scratch = malloc(KF_VERIFY_SCRATCH_BYTES);
     cr_assert(f->scratch != NULL);
@@ -142,7 +142,7 @@ static void fix_init(struct fix *f)
 
 static void fix_fini(struct fix *f)
 {
-    kf_registry_unref(f->reg);
+    kf_store_registry_unref(f->reg);
     kf_zctx_free(f->z);
     free(f->scratch);
 }

@@ -627,20 +627,20 @@ Test(store, registry_snapshot_has_devices_and_keys)
     uint8_t pk[32];
 
     cr_assert_eq(kf_store_load_registry(st, &reg), 0);
-    cr_assert_eq(kf_registry_count(reg), 1);
-    d = kf_registry_find(reg, "KF-XH-0001");
+    cr_assert_eq(kf_store_registry_count(reg), 1);
+    d = kf_store_registry_find(reg, "KF-XH-0001");
     cr_assert_not_null(d);
     cr_assert_str_eq(d->asset_id, "A-000001");
     cr_assert_str_eq(d->zone_id, "Z-XH-001");
     cr_assert_eq(d->kind, KF_KIND_KIOSK);
-    k = kf_registry_key(d, 1);
+    k = kf_store_registry_key(d, 1);
     cr_assert_not_null(k);
     cr_assert_eq(k->status, KF_KEY_ACTIVE);
     memset(pk, 7, sizeof(pk));
     cr_assert_eq(memcmp(k->pk, pk, sizeof(pk)), 0);
-    cr_assert_null(kf_registry_key(d, 2));
-    cr_assert_null(kf_registry_find(reg, "KF-XH-0002"));
-    kf_registry_unref(reg);
+    cr_assert_null(kf_store_registry_key(d, 2));
+    cr_assert_null(kf_store_registry_find(reg, "KF-XH-0002"));
+    kf_store_registry_unref(reg);
 }
 
 Test(store, expire_marks_silent_devices_offline)

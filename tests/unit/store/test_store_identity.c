@@ -141,11 +141,11 @@ Test(store_identity, enroll_once_then_token_is_spent)
         const struct kf_reg_device *d;
 
         cr_assert_eq(kf_store_load_registry(st, &reg), 0);
-        cr_assert_eq(kf_registry_count(reg), 1);
-        d = kf_registry_find(reg, "A-000101.1");
+        cr_assert_eq(kf_store_registry_count(reg), 1);
+        d = kf_store_registry_find(reg, "A-000101.1");
         cr_assert_not_null(d);
-        cr_assert_eq(memcmp(kf_registry_key(d, 1)->pk, a.pk, 32), 0);
-        kf_registry_unref(reg);
+        cr_assert_eq(memcmp(kf_store_registry_key(d, 1)->pk, a.pk, 32), 0);
+        kf_store_registry_unref(reg);
     }
 }
 
@@ -214,11 +214,11 @@ Test(store_identity, rotation_retires_the_old_key)
     cr_assert_eq(res.reason, KF_IDENT_STALE_EPOCH);
 
     cr_assert_eq(kf_store_load_registry(st, &reg), 0);
-    d = kf_registry_find(reg, dev);
-    cr_assert_eq(kf_registry_key(d, 1)->status, KF_KEY_RETIRED);
-    cr_assert_eq(kf_registry_key(d, 2)->status, KF_KEY_ACTIVE);
-    cr_assert_eq(memcmp(kf_registry_key(d, 1)->pk, a.pk, 32), 0, "old key kept for evidence");
-    kf_registry_unref(reg);
+    d = kf_store_registry_find(reg, dev);
+    cr_assert_eq(kf_store_registry_key(d, 1)->status, KF_KEY_RETIRED);
+    cr_assert_eq(kf_store_registry_key(d, 2)->status, KF_KEY_ACTIVE);
+    cr_assert_eq(memcmp(kf_store_registry_key(d, 1)->pk, a.pk, 32), 0, "old key kept for evidence");
+    kf_store_registry_unref(reg);
 }
 
 Test(store_identity, revoke_and_replace_keep_the_asset)
@@ -243,10 +243,11 @@ Test(store_identity, revoke_and_replace_keep_the_asset)
     cr_assert_str_eq(res.device_id, "A-000105.2");
 
     cr_assert_eq(kf_store_load_registry(st, &reg), 0);
-    cr_assert_eq(kf_registry_key(kf_registry_find(reg, dev), 1)->status, KF_KEY_REVOKED);
-    cr_assert_str_eq(kf_registry_find(reg, "A-000105.2")->asset_id, "A-000105");
-    cr_assert_str_eq(kf_registry_find(reg, dev)->asset_id, "A-000105");
-    kf_registry_unref(reg);
+    cr_assert_eq(kf_store_registry_key(kf_store_registry_find(reg, dev), 1)->status,
+                 KF_KEY_REVOKED);
+    cr_assert_str_eq(kf_store_registry_find(reg, "A-000105.2")->asset_id, "A-000105");
+    cr_assert_str_eq(kf_store_registry_find(reg, dev)->asset_id, "A-000105");
+    kf_store_registry_unref(reg);
 
     /* A rotation by the revoked identity is refused as revoked. */
     {
