@@ -65,7 +65,7 @@ static void replay_work(struct kf_writer_job *job, struct kf_store *st)
         char why[96];
 
         snprintf(why, sizeof(why), "replay refused by verification: %s",
-                 kf_reject_name(j->notes[i].reason));
+                 kf_store_reject_name(j->notes[i].reason));
         (void)kf_store_quarantine_note(st, j->notes[i].id, why); /* best effort: a label */
     }
     if (j->take) {

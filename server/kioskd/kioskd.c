@@ -97,7 +97,7 @@ static char *stats_json(struct kf_kioskd *kd)
         return NULL;
     }
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
-        json_object_set_new(rej, kf_reject_name(r), json_integer((json_int_t)s->rejected[r]));
+        json_object_set_new(rej, kf_store_reject_name(r), json_integer((json_int_t)s->rejected[r]));
         total_rej += s->rejected[r];
     }
     latency_json(lat, &s->latency);

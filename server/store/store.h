@@ -36,7 +36,7 @@ enum kf_reject {
     KF_REJECT_REVOKED,            /* "revoked": signed with a revoked or retired key */
     KF_REJECT_COUNT_
 };
-const char *kf_reject_name(int reason);
+const char *kf_store_reject_name(int reason);
 
 /* Open (creating and migrating unless KF_STORE_RDONLY) the database at path. Returns owned. */
 int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);

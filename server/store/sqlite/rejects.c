@@ -17,7 +17,7 @@ int kf_store_rejects_add(struct kf_store *st, const uint64_t *delta)
         r = kf__store_stmt(st, ST_REJECT_ADD, &s);
         if (r < 0)
             break;
-        sqlite3_bind_text(s, 1, kf_reject_name(i), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, kf_store_reject_name(i), -1, SQLITE_STATIC);
         kf__store_bind_u64(s, 2, delta[i]);
         r = kf__store_stmt_run(st, s, "reject_counts");
     }

@@ -35,7 +35,7 @@ static const char *const reject_names[KF_REJECT_COUNT_] = {
     [KF_REJECT_REVOKED] = "revoked",
 };
 
-const char *kf_reject_name(int reason)
+const char *kf_store_reject_name(int reason)
 {
     if (reason < 0 || reason >= KF_REJECT_COUNT_)
         return NULL;

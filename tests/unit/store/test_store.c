@@ -664,9 +664,9 @@ Test(store, reject_names_and_counts)
     uint64_t delta[KF_REJECT_COUNT_] = {0};
     struct kf_qtable *t;
 
-    cr_assert_str_eq(kf_reject_name(KF_REJECT_UNKNOWN_DEVICE), "unknown_device");
-    cr_assert_str_eq(kf_reject_name(KF_REJECT_REVOKED), "revoked");
-    cr_assert_null(kf_reject_name(KF_REJECT_COUNT_));
+    cr_assert_str_eq(kf_store_reject_name(KF_REJECT_UNKNOWN_DEVICE), "unknown_device");
+    cr_assert_str_eq(kf_store_reject_name(KF_REJECT_REVOKED), "revoked");
+    cr_assert_null(kf_store_reject_name(KF_REJECT_COUNT_));
     delta[KF_REJECT_BAD_SIGNATURE] = 2;
     delta[KF_REJECT_REPLAY] = 1;
     cr_assert_eq(kf_store_rejects_add(st, delta), 0);
@@ -674,7 +674,7 @@ Test(store, reject_names_and_counts)
     cr_assert_eq(kf_store_query_rejects(st, &t), 0);
     cr_assert_eq(t->nrows, KF_REJECT_COUNT_);
     for (size_t i = 0; i < t->nrows; i++)
-        cr_assert_str_eq(kf_store_query_table_cell(t, i, 0), kf_reject_name((int)i));
+        cr_assert_str_eq(kf_store_query_table_cell(t, i, 0), kf_store_reject_name((int)i));
     cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_BAD_SIGNATURE, 1), "4");
     cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_REPLAY, 1), "2");
     cr_assert_str_eq(kf_store_query_table_cell(t, KF_REJECT_OVERSIZE, 1), "0");
