@@ -85,7 +85,7 @@ static int run_verify(struct kf_store *st, enum kf_ctl_format fmt)
 
     if (r < 0)
         return kf_ctl_fail(st, "verify", r);
-    clean = kf_audit_clean(&a);
+    clean = kf_store_audit_clean(&a);
     const struct {
         const char *name;
         uint64_t v;

@@ -30,6 +30,6 @@ struct kf_audit {
  * the database cannot be read. */
 int kf_store_audit(struct kf_store *st, struct kf_audit *ret);
 /* 1 when the audit found nothing wrong. */
-int kf_audit_clean(const struct kf_audit *a);
+int kf_store_audit_clean(const struct kf_audit *a);
 
 #endif

@@ -220,7 +220,7 @@ out:
     return r;
 }
 
-int kf_audit_clean(const struct kf_audit *a)
+int kf_store_audit_clean(const struct kf_audit *a)
 {
     return a->no_key == 0 && a->undecodable == 0 && a->bad_signatures == 0 &&
            a->record_mismatches == 0 && a->records_without_evidence == 0 &&
