@@ -7,8 +7,8 @@
  * loaded, D terminals registered, the checkpoint thread started as kioskd starts it), then
  * builds F RECORDS frames per terminal the way kf-loadgen does (R records: txns and a
  * health sample, signed, compressed), parses them as kioskd's verify stage does, and commits
- * them with kf_store_commit in batches of B frames, in the order a round-robin publisher
- * sends them. Timed: this thread's CPU in kf_store_commit per frame, and the process's CPU
+ * them with kf_store_ingest_commit in batches of B frames, in the order a round-robin publisher
+ * sends them. Timed: this thread's CPU in kf_store_ingest_commit per frame, and the process's CPU
  * over the commit phase (which adds the checkpoint thread). Between the batches, about a
  * tenth as many crypto_sign_verify_detached over such a frame's signed bytes, for the
  * ratio that BENCHMARKS.md reports: the store's share of the budget of 1.5 verifications
@@ -263,7 +263,7 @@ static int run_once(const struct opts *o, double *store_us, double *proc_us, dou
         for (size_t k = 0; k < n; k++)
             batch[k] = &frames[i + k].in;
         c0 = kf_bench_thread_cpu();
-        r = kf_store_commit(st, batch, n, out);
+        r = kf_store_ingest_commit(st, batch, n, out);
         cpu += kf_bench_thread_cpu() - c0;
         for (size_t k = 0; r == 0 && k < n; k++) {
             if (out[k].inserted != o->nrec)

@@ -192,7 +192,7 @@ static void isolate(struct kf__commit_job *j, struct kf_store *st)
 
         memset(&o, 0, sizeof(o));
         if (!stop) {
-            r = kf_store_commit(st, &one, 1, &o);
+            r = kf_store_ingest_commit(st, &one, 1, &o);
         }
         if (r != 0 && poison_error(r)) {
             char why[256];
@@ -238,7 +238,7 @@ static void commit_work(struct kf_writer_job *job, struct kf_store *st)
         j->ing[i] = &j->items[i]->ing;
     }
     j->start_mono_us = kf_mono_us();
-    j->rc = kf_store_commit(st, j->ing, j->n, j->out);
+    j->rc = kf_store_ingest_commit(st, j->ing, j->n, j->out);
     if (j->rc != 0 && j->n > 0 && frame_error(j->rc)) {
         j->group_rc = j->rc;
         snprintf(j->group_msg, sizeof(j->group_msg), "%s", kf_store_errmsg(st));

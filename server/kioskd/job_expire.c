@@ -24,7 +24,7 @@ static void expire_work(struct kf_writer_job *job, struct kf_store *st)
 {
     struct expire_job *j = KF_WRITER_JOB_OF(job, struct expire_job, job);
 
-    j->rc = kf_store_expire_online(st, j->cutoff_ms, kf_now_ms(), &j->expired);
+    j->rc = kf_store_ingest_expire_online(st, j->cutoff_ms, kf_now_ms(), &j->expired);
 }
 
 static void expire_after(struct kf_writer_job *job, int status)

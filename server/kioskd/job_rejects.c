@@ -1,5 +1,5 @@
 /* job_rejects.c: saving the reject counters (rejects.h), a writer job with a transaction of
- * its own (kf_store_rejects_add), never one per group commit: it runs on the stats tick,
+ * its own (kf_store_ingest_rejects_add), never one per group commit: it runs on the stats tick,
  * when the writer is idle (at most once per KF__REJECTS_MIN_US) and while draining. Under
  * load the writer is never idle, so it costs one transaction per stats interval. A failed
  * save leaves the counts with their owner; while stopping it is retried with the commit's
@@ -28,7 +28,7 @@ static void rejects_work(struct kf_writer_job *job, struct kf_store *st)
 {
     struct rejects_job *j = KF_WRITER_JOB_OF(job, struct rejects_job, job);
 
-    j->rc = kf_store_rejects_add(st, j->delta);
+    j->rc = kf_store_ingest_rejects_add(st, j->delta);
 }
 
 static void rejects_after(struct kf_writer_job *job, int status)

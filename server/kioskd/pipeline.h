@@ -3,7 +3,7 @@
  *
  *   link inbox ─► pending (loop) ─► verify jobs (uv_queue_work, ≤ verify_jobs_max in flight,
  *   ≤ verify_batch_max frames each; registry snapshot ref per job) ─► commit queue (loop)
- *   ─► commit job on the writer (writer.h; job_commit.c; one in flight): kf_store_commit of
+ *   ─► commit job on the writer (writer.h; job_commit.c; one in flight): kf_store_ingest_commit of
  *   ≤ commit_batch_max frames in one transaction, frame by frame and quarantine when one
  *   frame spoils the group, then the ACKs sealed per device ─► loop: publish the ACKs,
  *   count, free, release the frames back to the link's bound, tell the writer's commit

@@ -5,7 +5,7 @@
  * back to the loop), and the link's own drops (oversize, unusable topic: kept by Paho's
  * threads in struct kf_link_counters and folded in from a snapshot). `total` is what stats
  * report; `unsaved` is what the store does not have yet. A save takes `unsaved` into
- * `saving` (kf_rejects_save_begin), a writer job adds it with kf_store_rejects_add, and
+ * `saving` (kf_rejects_save_begin), a writer job adds it with kf_store_ingest_rejects_add, and
  * kf_rejects_save_end either drops it (persisted) or puts it back into `unsaved` (failed):
  * counts leave the owner only once they are stored.
  *

@@ -45,16 +45,17 @@ struct kf_commit_out {
  * on (device, seq), updates usage_daily, latest health/peripherals/faults and device state,
  * stores each frame's raw bytes, advances each device's high-water mark over contiguous
  * committed sequence numbers. On error everything is rolled back and out is untouched. */
-int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    struct kf_commit_out *out);
+int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
+                           struct kf_commit_out *out);
 
 /* Mark devices offline whose last frame is older than cutoff_ms and who are online.
  * Returns the count in *ret_n. */
-int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n);
+int kf_store_ingest_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms,
+                                  uint32_t *ret_n);
 
 /* Add delta (KF_REJECT_COUNT_ entries, indexed by enum kf_reject) to the persisted
  * rejection counters: inside the caller's transaction when one is open, else in its own.
  * 0 or -errno; on error nothing is added. */
-int kf_store_rejects_add(struct kf_store *st, const uint64_t *delta);
+int kf_store_ingest_rejects_add(struct kf_store *st, const uint64_t *delta);
 
 #endif

@@ -17,12 +17,13 @@
  *   sla_cursor          the engine's cursor over sla_facts and the instant it last ticked;
  *   sla_actions         technicians' actions queued by kioskctl for kioskd to apply.
  *
- * Writers: kioskd's store job (facts through kf_store_commit/kf_store_expire_online, the
- * engine's results through kf_store_sla_persist) and kioskctl (kf_store_sla_action_add,
- * kf_store_sla_window_add), each in its own transaction. Only kioskd runs an engine: kioskctl
- * never writes incidents or events. Same threading rule as store.h: one thread at a time
- * per struct kf_store. Functions return 0 or a negative errno (details in kf_store_errmsg);
- * outputs are written only on success; arrays returned are owned (free()).
+ * Writers: kioskd's store job (facts through kf_store_ingest_commit and
+ * kf_store_ingest_expire_online, the engine's results through kf_store_sla_persist) and
+ * kioskctl (kf_store_sla_action_add, kf_store_sla_window_add), each in its own transaction.
+ * Only kioskd runs an engine: kioskctl never writes incidents or events. Same threading rule
+ * as store.h: one thread at a time per struct kf_store. Functions return 0 or a negative
+ * errno (details in kf_store_errmsg); outputs are written only on success; arrays returned
+ * are owned (free()).
  */
 #ifndef KF_STORE_SLA_H
 #define KF_STORE_SLA_H

@@ -1,4 +1,4 @@
-/* store/sqlite/ingest.c: the group commit of store/ingest.h (kf_store_commit) and online
+/* store/sqlite/ingest.c: the group commit of store/ingest.h (kf_store_ingest_commit) and online
  * expiry: frames taken device by device, envelopes kept as evidence, records idempotent on
  * (device, seq), latest health/peripherals/faults and the SLA's facts on each change of state
  * (sla.c). The usage sums are in ingest_usage.c; HELLO, STATE, presence and the high-water
@@ -547,8 +547,8 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     return 0;
 }
 
-int kf_store_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
-                    struct kf_commit_out *out)
+int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
+                           struct kf_commit_out *out)
 {
     struct kf_commit_out *tmp = NULL;
     struct order *ord = NULL;
@@ -605,7 +605,8 @@ out_free:
     return r;
 }
 
-int kf_store_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms, uint32_t *ret_n)
+int kf_store_ingest_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms,
+                                  uint32_t *ret_n)
 {
     sqlite3_stmt *s = NULL;
     int r, own, changes;

@@ -3,7 +3,7 @@
 
 #include "store/sqlite/int.h"
 
-int kf_store_rejects_add(struct kf_store *st, const uint64_t *delta)
+int kf_store_ingest_rejects_add(struct kf_store *st, const uint64_t *delta)
 {
     sqlite3_stmt *s = NULL;
     int r, own;

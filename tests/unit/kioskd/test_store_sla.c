@@ -135,7 +135,7 @@ static void commit(struct frame *f)
     struct kf_commit_out out;
 
     f->in.hdr.count = f->in.nrec;
-    cr_assert_eq(kf_store_commit(st, items, 1, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(st, items, 1, &out), 0, "%s", kf_store_errmsg(st));
 }
 
 static void hello(int64_t at)
@@ -244,12 +244,14 @@ Test(store_sla, will_heartbeat_and_the_instant_of_a_fact)
     records(2, t0 + 25 * MIN_MS, clear, 1);
     cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE kind = 'fault' AND value = 0"),
                  t0 + 30 * MIN_MS);
-    cr_assert_eq(kf_store_expire_online(st, t0 + 40 * MIN_MS, t0 + 41 * MIN_MS, &expired), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(st, t0 + 40 * MIN_MS, t0 + 41 * MIN_MS, &expired),
+                 0);
     cr_assert_eq(expired, 1);
     cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 25 * MIN_MS);
     cr_assert_eq(q1("SELECT recv_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 41 * MIN_MS);
     /* Nothing more to expire, nothing more written. */
-    cr_assert_eq(kf_store_expire_online(st, t0 + 50 * MIN_MS, t0 + 51 * MIN_MS, &expired), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(st, t0 + 50 * MIN_MS, t0 + 51 * MIN_MS, &expired),
+                 0);
     cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE src = 'heartbeat'"), 1);
 }
 

@@ -133,7 +133,7 @@ static int commit1(struct kf_ingest *in, struct kf_commit_out *out)
 {
     struct kf_ingest *items[1] = {in};
 
-    return kf_store_commit(st, items, 1, out);
+    return kf_store_ingest_commit(st, items, 1, out);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -244,7 +244,7 @@ Test(store, repeated_records_found_from_the_envelopes)
     /* Two overlapping frames in one commit: the second sees the first's envelope. */
     records_frame(&a, "KF-XH-0001", 1, 10);
     records_frame(&b, "KF-XH-0001", 6, 10);
-    cr_assert_eq(kf_store_commit(st, same, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(st, same, 2, out), 0);
     cr_assert_eq(out[0].inserted, 10);
     cr_assert_eq(out[1].inserted, 5);
     cr_assert_eq(out[1].duplicates, 5);
@@ -261,7 +261,7 @@ Test(store, repeated_records_found_from_the_envelopes)
      * and then one inside what it just covered: the second must look behind the mark. */
     records_frame(&x, "KF-XH-0001", 12, 13);
     records_frame(&y, "KF-XH-0001", 17, 3);
-    cr_assert_eq(kf_store_commit(st, over, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(st, over, 2, out), 0);
     cr_assert_eq(out[0].inserted, 5);
     cr_assert_eq(out[0].duplicates, 8);
     cr_assert_eq(out[1].inserted, 0);
@@ -333,7 +333,7 @@ Test(store, random_traffic_stores_each_record_once)
                 last_end[d] = first + n - 1;
             in[m] = &f[i].in;
         }
-        cr_assert_eq(kf_store_commit(st, in, (size_t)m, out), 0, "%s", kf_store_errmsg(st));
+        cr_assert_eq(kf_store_ingest_commit(st, in, (size_t)m, out), 0, "%s", kf_store_errmsg(st));
         for (int k = 0; k < m; k++) {
             cr_assert_eq(out[k].inserted + out[k].duplicates, in[k]->nrec, "frame %d", i - m + k);
             inserted += out[k].inserted;
@@ -381,7 +381,7 @@ Test(store, frames_of_one_device_in_one_commit_in_any_order)
     records_frame(&a, "KF-XH-0001", 21, 10);
     records_frame(&b, "KF-XH-0001", 11, 10);
     records_frame(&c, "KF-XH-0001", 1, 10);
-    cr_assert_eq(kf_store_commit(st, items, 3, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(st, items, 3, out), 0);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(out[i].acked_seq, 30);
         cr_assert_eq(out[i].inserted, 10);
@@ -483,7 +483,7 @@ Test(store, error_rolls_back_everything)
     records_frame(&bad, "KF-NOPE-0001", 1, 5);
     delta[KF_REJECT_MALFORMED] = 3;
     memset(out, 0xab, sizeof(out));
-    cr_assert_lt(kf_store_commit(st, items, 2, out), 0);
+    cr_assert_lt(kf_store_ingest_commit(st, items, 2, out), 0);
     for (size_t i = 0; i < sizeof(out); i++)
         cr_assert_eq(((const uint8_t *)out)[i], 0xab);
     cr_assert_eq(q1("SELECT count(*) FROM records"), 0);
@@ -494,9 +494,9 @@ Test(store, error_rolls_back_everything)
     cr_assert_eq(q1("SELECT online FROM devices"), 0);
 
     /* The store is usable afterwards. */
-    cr_assert_eq(kf_store_commit(st, items, 1, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(st, items, 1, out), 0);
     cr_assert_eq(out[0].acked_seq, 5);
-    cr_assert_eq(kf_store_rejects_add(st, delta), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
     cr_assert_eq(q1("SELECT count FROM reject_counts WHERE reason = 'malformed'"), 3);
 }
 
@@ -651,9 +651,9 @@ Test(store, expire_marks_silent_devices_offline)
 
     records_frame(&f, "KF-XH-0001", 1, 1);
     cr_assert_eq(commit1(&f.in, &out), 0);
-    cr_assert_eq(kf_store_expire_online(st, recv_base, recv_base + 10, &n), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(st, recv_base, recv_base + 10, &n), 0);
     cr_assert_eq(n, 0);
-    cr_assert_eq(kf_store_expire_online(st, recv_base + 1, recv_base + 20, &n), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(st, recv_base + 1, recv_base + 20, &n), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(q1("SELECT online FROM devices"), 0);
     cr_assert_eq(q1("SELECT state_since_ms FROM devices"), recv_base + 20);
@@ -669,8 +669,8 @@ Test(store, reject_names_and_counts)
     cr_assert_null(kf_store_reject_name(KF_REJECT_COUNT_));
     delta[KF_REJECT_BAD_SIGNATURE] = 2;
     delta[KF_REJECT_REPLAY] = 1;
-    cr_assert_eq(kf_store_rejects_add(st, delta), 0);
-    cr_assert_eq(kf_store_rejects_add(st, delta), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
     cr_assert_eq(kf_store_query_rejects(st, &t), 0);
     cr_assert_eq(t->nrows, KF_REJECT_COUNT_);
     for (size_t i = 0; i < t->nrows; i++)
@@ -756,7 +756,7 @@ Test(store, latest_health_is_the_newest_sample_of_the_commit)
     b.recs[0] = (struct kf_record){.type = KF_REC_HEALTH, .ts_ms = recv_base - 1000};
     b.recs[0].u.health.cpu_pm = 300;
     b.recs[0].u.health.temp_mc = KF_TEMP_NONE;
-    cr_assert_eq(kf_store_commit(st, items, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(st, items, 2, out), 0);
     cr_assert_eq(out[0].acked_seq, 4);
     cr_assert_eq(q1("SELECT cpu_pm FROM health_latest"), 300);
     cr_assert_eq(q1("SELECT seq FROM health_latest"), 3);
@@ -788,7 +788,7 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
         in[i] = &f[i].in;
     }
     in[6] = &f[0].in; /* the same frame again in the same commit */
-    cr_assert_eq(kf_store_commit(st, in, 7, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(st, in, 7, out), 0, "%s", kf_store_errmsg(st));
     cr_assert_eq(q1("SELECT count(*) FROM txns"), 24);
     assert_usage_equals_txns();
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
@@ -835,7 +835,7 @@ Test(store, long_frames_and_many_usage_rows_take_several_statements)
 
     long_frame(&a, ra, 1, 100);
     long_frame(&b, rb, 51, 100); /* seqs 51..100 again, in the same commit */
-    cr_assert_eq(kf_store_commit(st, in, 2, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(st, in, 2, out), 0, "%s", kf_store_errmsg(st));
     cr_assert_eq(out[0].inserted, 100);
     cr_assert_eq(out[1].inserted, 50);
     cr_assert_eq(out[1].duplicates, 50);
@@ -853,11 +853,11 @@ Test(store, long_frames_and_many_usage_rows_take_several_statements)
     long_frame(&c, rc, 151, 70);
     rc[40].u.txn.outcome = 77;
     in[0] = &c;
-    cr_assert_lt(kf_store_commit(st, in, 1, out), 0);
+    cr_assert_lt(kf_store_ingest_commit(st, in, 1, out), 0);
     cr_assert_eq(q1("SELECT count(*) FROM records"), 150);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 150);
     long_frame(&c, rc, 151, 70);
-    cr_assert_eq(kf_store_commit(st, in, 1, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(st, in, 1, out), 0, "%s", kf_store_errmsg(st));
     cr_assert_eq(out[0].inserted, 70);
     cr_assert_eq(out[0].acked_seq, 220);
     cr_assert_eq(q1("SELECT count(*) FROM txns WHERE dur_ms = seq"), 220);
