@@ -245,7 +245,7 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
                                          "restore_left_s",
                                          "breached",
                                          NULL};
-    struct kf_sla_view_queue *q = NULL;
+    struct kf_view_sla_queue *q = NULL;
     struct kf_qtable *t;
     struct kf_store *st;
     int human = c->fmt == KF_FMT_TABLE;
@@ -256,7 +256,7 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
         return usage_err(argv[0][8] == 's' ? "incidents takes no arguments" : "incident ID");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_sla_view_queue(st, kf_now_ms(), &q, err, sizeof(err));
+    r = kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: incidents: %s\n", err);
@@ -290,12 +290,12 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
             t = NULL;
         }
     }
-    kf_sla_view_queue_free(q);
+    kf_view_sla_queue_free(q);
     return kf_ctl_table_print_free(t, c->fmt);
 }
 
 /* The incident's own row: who, what, when, its clocks. NULL when out of memory. */
-static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
+static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v)
 {
     struct kf_qtable *t;
     char b[12][64];
@@ -375,7 +375,7 @@ static struct kf_qtable *incident_table(const struct kf_sla_view_incident *v)
 }
 
 /* The incident's history, one event a row. NULL when out of memory. */
-static struct kf_qtable *history_table(const struct kf_sla_view_incident *v)
+static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
 {
     static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
     struct kf_qtable *h;
@@ -407,7 +407,7 @@ static struct kf_qtable *history_table(const struct kf_sla_view_incident *v)
 
 static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
 {
-    struct kf_sla_view_incident *v = NULL;
+    struct kf_view_sla_incident *v = NULL;
     struct kf_qtable *t, *h;
     struct kf_qreport rep = {0};
     struct kf_store *st;
@@ -419,7 +419,7 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
         return usage_err("incident ID");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_sla_view_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
+    r = kf_view_sla_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: %s\n", err);
@@ -427,7 +427,7 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
     }
     t = incident_table(v);
     h = history_table(v);
-    kf_sla_view_incident_free(v);
+    kf_view_sla_incident_free(v);
     if (t == NULL || h == NULL) {
         kf_store_query_table_free(t);
         kf_store_query_table_free(h);

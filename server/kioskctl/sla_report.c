@@ -18,7 +18,7 @@
 
 /* ---- state ------------------------------------------------------------------------------ */
 
-static const char *status_name(const struct kf_sla_view_state *v)
+static const char *status_name(const struct kf_view_sla_state *v)
 {
     switch (v->known ? v->status : 0) {
     case KF_TERM_UP:
@@ -35,7 +35,7 @@ static const char *status_name(const struct kf_sla_view_state *v)
 }
 
 /* Since when the terminal has been in its status (as well as the state says). */
-static int64_t status_since(const struct kf_sla_view_state *v)
+static int64_t status_since(const struct kf_view_sla_state *v)
 {
     const struct kf_devstate *s = &v->st;
     int64_t t = 0;
@@ -86,7 +86,7 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
                                        "kind",     "status",      "since",     "parts",
                                        "faults",   "maintenance", "items_out", NULL};
     const char *target = NULL;
-    struct kf_sla_view_state *v = NULL;
+    struct kf_view_sla_state *v = NULL;
     struct kf_qtable *t;
     struct kf_store *st;
     size_t n = 0;
@@ -101,7 +101,7 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
     }
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_sla_view_states(st, target, &v, &n, err, sizeof(err));
+    r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "kioskctl: state: %s\n", err);
         kf_store_free(st);
@@ -141,7 +141,7 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
         static const char *const icols[] = {"item_out_of_service", NULL};
         char buf[128][KF_ITEM_CODE_MAX + 1];
         const char *codes[128];
-        size_t k = kf_sla_view_items_out(st, &v[0], codes, buf, 128);
+        size_t k = kf_view_sla_items_out(st, &v[0], codes, buf, 128);
 
         t = kf_ctl_table_new("service items out of service", icols, NULL);
         for (size_t i = 0; t && i < k && i < 128; i++) {
@@ -283,7 +283,7 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
     }
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_sla_view_report(st, year, month, as_of, &rep, &used, err, sizeof(err));
+    r = kf_view_sla_report(st, year, month, as_of, &rep, &used, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: sla: %s\n", err);

@@ -54,7 +54,7 @@ static int holidays(struct kf_store *st, struct kf_holidays **ret, char *err, si
     return 0;
 }
 
-void kf_sla_view_queue_free(struct kf_sla_view_queue *q)
+void kf_view_sla_queue_free(struct kf_view_sla_queue *q)
 {
     if (q == NULL)
         return;
@@ -66,10 +66,10 @@ void kf_sla_view_queue_free(struct kf_sla_view_queue *q)
     free(q);
 }
 
-int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_queue **ret,
+int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_queue **ret,
                       char *err, size_t cap)
 {
-    struct kf_sla_view_queue *q = calloc(1, sizeof(*q));
+    struct kf_view_sla_queue *q = calloc(1, sizeof(*q));
     struct kf_sla_window_row *wins = NULL;
     struct kf_incident *incs = NULL;
     struct kf_window w[KF_SLA_WINDOWS_MAX];
@@ -112,14 +112,14 @@ int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_qu
     if (r < 0) {
         if (err[0] == '\0')
             snprintf(err, cap, "%s", kf_strerror(r));
-        kf_sla_view_queue_free(q);
+        kf_view_sla_queue_free(q);
         return r;
     }
     *ret = q;
     return 0;
 }
 
-void kf_sla_view_incident_free(struct kf_sla_view_incident *v)
+void kf_view_sla_incident_free(struct kf_view_sla_incident *v)
 {
     if (v == NULL)
         return;
@@ -127,10 +127,10 @@ void kf_sla_view_incident_free(struct kf_sla_view_incident *v)
     free(v);
 }
 
-int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
-                         struct kf_sla_view_incident **ret, char *err, size_t cap)
+int kf_view_sla_incident(struct kf_store *st, int64_t id, int64_t now_ms,
+                         struct kf_view_sla_incident **ret, char *err, size_t cap)
 {
-    struct kf_sla_view_incident *v = calloc(1, sizeof(*v));
+    struct kf_view_sla_incident *v = calloc(1, sizeof(*v));
     struct kf_sla_window_row *wins = NULL;
     struct kf_sla_terminal *t = NULL;
     struct kf_holidays *hol = NULL;
@@ -164,20 +164,20 @@ int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
     free(wins);
     kf_holidays_free(hol);
     if (r < 0) {
-        kf_sla_view_incident_free(v);
+        kf_view_sla_incident_free(v);
         return r;
     }
     *ret = v;
     return 0;
 }
 
-int kf_sla_view_states(struct kf_store *st, const char *target, struct kf_sla_view_state **ret,
+int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_sla_state **ret,
                        size_t *ret_n, char *err, size_t cap)
 {
     struct kf_sla_terminal *all = NULL;
     struct kf_sla_state_row *rows = NULL;
     struct kf_sla_item *items = NULL;
-    struct kf_sla_view_state *out = NULL;
+    struct kf_view_sla_state *out = NULL;
     uint32_t *needs = NULL;
     size_t n_all = 0, n_rows = 0, n_items = 0, n = 0;
     int r;
@@ -197,7 +197,7 @@ int kf_sla_view_states(struct kf_store *st, const char *target, struct kf_sla_vi
     for (size_t i = 0; i < n_items; i++)
         needs[i] = items[i].needs;
     for (size_t i = 0, k = 0; i < n_all; i++) {
-        struct kf_sla_view_state *v = &out[n];
+        struct kf_view_sla_state *v = &out[n];
         struct kf_seg seg;
 
         if (target != NULL && strcmp(all[i].asset_id, target) != 0 &&
@@ -238,7 +238,7 @@ out:
     return 0;
 }
 
-size_t kf_sla_view_items_out(struct kf_store *st, const struct kf_sla_view_state *v,
+size_t kf_view_sla_items_out(struct kf_store *st, const struct kf_view_sla_state *v,
                              const char **codes_out, char (*buf)[KF_ITEM_CODE_MAX + 1], size_t cap)
 {
     struct kf_sla_item *items = NULL;
@@ -269,7 +269,7 @@ static int inc_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
 }
 
-int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
+int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
                        struct kf_report **ret, int64_t *ret_as_of, char *err, size_t cap)
 {
     struct kf_sla_terminal *terms = NULL;

@@ -23,8 +23,8 @@
 #include "store/sla.h"
 
 /* The technicians' queue at now_ms: rows in kf_sla_queue's order, each with its terminal
- * (zone, bank, device). Owned: kf_sla_view_queue_free. */
-struct kf_sla_view_queue {
+ * (zone, bank, device). Owned: kf_view_sla_queue_free. */
+struct kf_view_sla_queue {
     struct kf_sla_engine *e; /* the read-only engine the rows borrow from */
     struct kf_holidays *hol;
     struct kf_sla_queue_row *rows;
@@ -33,24 +33,24 @@ struct kf_sla_view_queue {
     struct kf_sla_terminal *all; /* every terminal, by asset id */
     size_t n_all;
 };
-int kf_sla_view_queue(struct kf_store *st, int64_t now_ms, struct kf_sla_view_queue **ret,
+int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_queue **ret,
                       char *err, size_t cap);
-void kf_sla_view_queue_free(struct kf_sla_view_queue *q); /* NULL is a no-op */
+void kf_view_sla_queue_free(struct kf_view_sla_queue *q); /* NULL is a no-op */
 
 /* One incident with its clocks at now_ms, its terminal and history. */
-struct kf_sla_view_incident {
+struct kf_view_sla_incident {
     struct kf_incident inc;
     struct kf_sla_terminal term; /* zeroed if the asset is gone */
     struct kf_inc_clock response, restore;
     struct kf_sla_event_row *events;
     size_t n_events;
 };
-int kf_sla_view_incident(struct kf_store *st, int64_t id, int64_t now_ms,
-                         struct kf_sla_view_incident **ret, char *err, size_t cap);
-void kf_sla_view_incident_free(struct kf_sla_view_incident *v);
+int kf_view_sla_incident(struct kf_store *st, int64_t id, int64_t now_ms,
+                         struct kf_view_sla_incident **ret, char *err, size_t cap);
+void kf_view_sla_incident_free(struct kf_view_sla_incident *v);
 
 /* A terminal's current state as kioskd's engine last saw it. */
-struct kf_sla_view_state {
+struct kf_view_sla_state {
     struct kf_sla_terminal term;
     int known; /* 0: no fact seen yet (status unknown) */
     struct kf_devstate st;
@@ -59,17 +59,17 @@ struct kf_sla_view_state {
     size_t items;     /* service items in the catalog (every terminal offers them all) */
 };
 /* Every terminal (target NULL) or one (a device id or an asset id). -ENOENT: none such. */
-int kf_sla_view_states(struct kf_store *st, const char *target, struct kf_sla_view_state **ret,
+int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_sla_state **ret,
                        size_t *ret_n, char *err, size_t cap);
 /* The codes of the items out of service in v (at most cap written; returns how many). */
-size_t kf_sla_view_items_out(struct kf_store *st, const struct kf_sla_view_state *v,
+size_t kf_view_sla_items_out(struct kf_store *st, const struct kf_view_sla_state *v,
                              const char **codes_out, char (*buf)[KF_ITEM_CODE_MAX + 1], size_t cap);
 
 /* The month's report (docs/SLA.md section 7) for every terminal. as_of_ms 0: the end of the
  * month if kioskd's engine has processed past it, else the instant it last ticked to (so
  * the same database always gives the same report); *ret_as_of says which. -ENOENT (with
  * err) when no stored calendar covers the period. */
-int kf_sla_view_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
+int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
                        struct kf_report **ret, int64_t *ret_as_of, char *err, size_t cap);
 
 #endif

@@ -572,7 +572,7 @@ static char *report_bytes(struct kf_store *from, int fmt)
     char err[256] = "", *buf = NULL;
     size_t len = 0;
 
-    cr_assert_eq(kf_sla_view_report(from, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), 0, "%s",
+    cr_assert_eq(kf_view_sla_report(from, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), 0, "%s",
                  err);
     cr_assert_eq(kf_report_render(rep, fmt, &buf, &len), 0);
     kf_report_free(rep);
@@ -589,7 +589,7 @@ Test(store_sla, service_runs_the_engine_from_the_store)
         maint(t0 + 95 * MIN_MS, 0, "")};
     struct kf_sla_action a, got;
     struct kf_incident inc;
-    struct kf_sla_view_queue *q = NULL;
+    struct kf_view_sla_queue *q = NULL;
     struct kf_store *ro = NULL;
     struct kf_slasvc *s;
     char err[256] = "", *x, *y, *z;
@@ -649,11 +649,11 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     kf_slasvc_free(s);
 
     /* The queue (a read-only view) lists the resolved incident, awaiting closure. */
-    cr_assert_eq(kf_sla_view_queue(st, kf_now_ms(), &q, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(q->n, 1);
     cr_assert_eq(q->rows[0].inc->id, 1);
     cr_assert_str_eq(q->terms[0]->zone_id, "Z-XH-001");
-    kf_sla_view_queue_free(q);
+    kf_view_sla_queue_free(q);
 
     /* March's report, twice, and from a second (read-only) connection: the same bytes. */
     x = report_bytes(st, KF_REPORT_CSV);
@@ -680,7 +680,7 @@ Test(store_sla, report_refuses_a_month_without_a_calendar)
     int64_t as_of = 0;
     char err[256] = "";
 
-    cr_assert_eq(kf_sla_view_report(st, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), -ENOENT);
+    cr_assert_eq(kf_view_sla_report(st, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), -ENOENT);
     cr_assert(strstr(err, "2026") != NULL, "%s", err);
 }
 
