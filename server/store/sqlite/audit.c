@@ -77,7 +77,7 @@ static int check_record(void *ud, uint32_t index, const struct kf_record *r)
     sqlite3_bind_text(c->rec, 1, c->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(c->rec, 2, (sqlite3_int64)seq);
     sqlite3_bind_int64(c->rec, 3, c->envelope_id);
-    sqlite3_bind_int64(c->rec, 4, (sqlite3_int64)kf__env_reach_lo(seq));
+    sqlite3_bind_int64(c->rec, 4, (sqlite3_int64)kf__store_env_reach_lo(seq));
     rc = sqlite3_step(c->rec);
     if (rc == SQLITE_ROW && sqlite3_column_int(c->rec, 0) == r->type &&
         sqlite3_column_int64(c->rec, 1) == r->ts_ms) {

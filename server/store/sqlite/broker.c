@@ -13,7 +13,7 @@
 
 /* WITHOUT ROWID: a few thousand short rows read whole, in key order, by broker-sync. No
  * foreign key on device_id: an enrollment account may name a device not registered yet. */
-const char *const kf__schema_broker[] = {
+const char *const kf__store_schema_broker[] = {
     "CREATE TABLE broker_accounts(username TEXT PRIMARY KEY, verifier TEXT NOT NULL,"
     " role TEXT NOT NULL CHECK(role IN ('server', 'device', 'enroll')), device_id TEXT,"
     " expires_ms INTEGER, created_ms INTEGER NOT NULL) WITHOUT ROWID",

@@ -24,7 +24,7 @@
 /* How long an enrollment account outlives its token's use (see enroll()). */
 #define KF_ENROLL_ACCOUNT_LINGER_MS (10LL * 60 * 1000)
 
-const char *const kf__schema_identity[] = {
+const char *const kf__store_schema_identity[] = {
     "ALTER TABLE devices ADD COLUMN revoked_ms INTEGER",
     "CREATE TABLE enroll_tokens(token_id TEXT PRIMARY KEY,"
     " asset_id TEXT NOT NULL REFERENCES assets(asset_id), mac_key BLOB NOT NULL,"

@@ -28,7 +28,7 @@
  * envelope ids are the newest. What a device already sent is known from the envelopes
  * instead (commit_records), and a record is found from its device and seq through the
  * envelope that holds it (envelopes_dev_seq). */
-const char *const kf__schema_records[] = {
+const char *const kf__store_schema_records[] = {
     "CREATE TABLE records_v7(envelope_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
     " device_id TEXT NOT NULL, type INTEGER NOT NULL, device_ts_ms INTEGER NOT NULL,"
     " effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL, flags INTEGER NOT NULL,"
@@ -101,8 +101,8 @@ static int apply_health(struct kf_store *st, const struct kf_ingest *in, uint64_
 }
 
 static int apply_periph(struct kf_store *st, const struct kf_ingest *in,
-                        const struct kf__sla_src *src, uint64_t seq, const struct kf_rec_periph *p,
-                        int64_t eff)
+                        const struct kf__store_sla_src *src, uint64_t seq,
+                        const struct kf_rec_periph *p, int64_t eff)
 {
     const char *pname = kf_periph_name(p->periph);
     const char *sname = kf_pstate_name(p->state);
@@ -114,7 +114,7 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in,
                          (unsigned long long)seq);
         return -EINVAL;
     }
-    r = kf__sla_periph(st, src, seq, p, eff);
+    r = kf__store_sla_periph(st, src, seq, p, eff);
     if (r < 0)
         return r;
     r = kf__store_stmt(st, ST_PERIPH_UPSERT, &s);
@@ -130,8 +130,8 @@ static int apply_periph(struct kf_store *st, const struct kf_ingest *in,
 }
 
 static int apply_fault(struct kf_store *st, const struct kf_ingest *in,
-                       const struct kf__sla_src *src, uint64_t seq, const struct kf_rec_fault *f,
-                       int64_t eff)
+                       const struct kf__store_sla_src *src, uint64_t seq,
+                       const struct kf_rec_fault *f, int64_t eff)
 {
     const char *sev = kf_severity_name(f->sev);
     const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
@@ -161,7 +161,7 @@ static int apply_fault(struct kf_store *st, const struct kf_ingest *in,
     if (r < 0)
         return r;
 
-    r = kf__sla_fault(st, src, seq, f, eff);
+    r = kf__store_sla_fault(st, src, seq, f, eff);
     if (r < 0)
         return r;
     r = kf__store_stmt(st, ST_FAULT_STATE, &s);
@@ -226,7 +226,7 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
 static int covered(struct kf_store *st, const char *device_id, uint64_t acked, int wide,
                    uint64_t first, uint64_t last, uint64_t have[KF_COVER_WORDS])
 {
-    uint64_t lo = kf__env_reach_lo(first);
+    uint64_t lo = kf__store_env_reach_lo(first);
     sqlite3_stmt *s = NULL;
     int r, rc;
 
@@ -302,7 +302,7 @@ static int apply_record(struct kf_store *st, const struct kf_ingest *in,
                         int64_t eff, int32_t day, uint64_t health_seq,
                         struct kf__store_usage *usage)
 {
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
+    const struct kf__store_sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
 
     switch (rec->type) {
     case KF_REC_TXN:
@@ -314,7 +314,7 @@ static int apply_record(struct kf_store *st, const struct kf_ingest *in,
     case KF_REC_FAULT:
         return apply_fault(st, in, &src, seq, &rec->u.fault, eff);
     case KF_REC_MAINT:
-        return kf__sla_maint(st, &src, seq, &rec->u.maint, eff);
+        return kf__store_sla_maint(st, &src, seq, &rec->u.maint, eff);
     default:
         kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
                          (unsigned long long)seq, rec->type);
@@ -330,7 +330,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
     uint32_t nhave = 0;
     unsigned fflags;
     int64_t offset, env_id;
-    struct kf__multi m;
+    struct kf__store_multi m;
     sqlite3_stmt *s = NULL;
     int r;
 
@@ -360,7 +360,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
     for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
         nhave += (uint32_t)__builtin_popcountll(have[w]);
     /* The frame's new records in one statement (or a few, for a long frame). */
-    kf__multi_start(&m, MT_RECORDS, in->nrec - nhave);
+    kf__store_multi_start(&m, MT_RECORDS, in->nrec - nhave);
     for (uint32_t i = 0; i < in->nrec; i++) {
         const struct kf_record *rec = &in->recs[i];
         uint64_t seq = first + i;
@@ -374,7 +374,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             continue;
         }
         eff = kf_usage_effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
-        r = kf__multi_row(st, &m, &s, &off);
+        r = kf__store_multi_row(st, &m, &s, &off);
         if (r == 0)
             r = bind_record(st, s, off, in, dev, env_id, seq, rec, eff, flags, &day);
         if (r < 0)
@@ -382,12 +382,12 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         out->inserted++;
         r = apply_record(st, in, dev, seq, rec, eff, day, health_seq, usage);
         if (r == 0)
-            r = kf__multi_next(st, &m, "insert record");
+            r = kf__store_multi_next(st, &m, "insert record");
         if (r < 0)
             break;
     }
     if (r < 0) {
-        kf__multi_abort(&m);
+        kf__store_multi_abort(&m);
         return r;
     }
     if (out->inserted == 0) {
@@ -615,7 +615,7 @@ int kf_store_ingest_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_
     if (r < 0)
         return r;
     /* The SLA's offline facts first, from the rows the update is about to change. */
-    r = kf__sla_expire(st, cutoff_ms, now_ms);
+    r = kf__store_sla_expire(st, cutoff_ms, now_ms);
     if (r < 0)
         return kf__store_txn_leave(st, own, r);
     r = kf__store_stmt(st, ST_EXPIRE, &s);

@@ -63,7 +63,7 @@ out_decref:
 
 int kf__store_state(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev)
 {
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
+    const struct kf__store_sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
     json_t *root, *v;
     json_error_t jerr;
     const char *state;
@@ -97,7 +97,7 @@ int kf__store_state(struct kf_store *st, const struct kf_ingest *in, struct kf__
     /* Applied and a change: "offline" is the broker publishing the will; either way the
      * fact is dated at receipt (the will was sealed at connect time). */
     dev->online = online;
-    return kf__sla_presence(st, &src, online, online ? KF_SRC_CONNECT : KF_SRC_WILL);
+    return kf__store_sla_presence(st, &src, online, online ? KF_SRC_CONNECT : KF_SRC_WILL);
 }
 
 /* The device's row after a frame (or a group's summary of frames, commit_device): last
@@ -126,12 +126,12 @@ int kf__store_seen_update(struct kf_store *st, const struct kf_ingest *in, const
 /* The SLA's presence fact when a frame proves an offline device connected. */
 int kf__store_seen_fact(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev)
 {
-    const struct kf__sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
+    const struct kf__store_sla_src src = {in->hdr.device_id, dev->asset_id, in->recv_ms};
 
     if (dev->online || (in->hdr.kind != KF_MSG_RECORDS && in->hdr.kind != KF_MSG_HELLO))
         return 0;
     dev->online = 1;
-    return kf__sla_presence(st, &src, 1, KF_SRC_CONNECT);
+    return kf__store_sla_presence(st, &src, 1, KF_SRC_CONNECT);
 }
 
 int kf__store_seen(struct kf_store *st, const struct kf_ingest *in, struct kf__store_dev *dev)
@@ -215,7 +215,7 @@ int kf__store_find_hwm(struct kf_store *st, const char *device_id, uint64_t acke
         r = hwm_walk(st, device_id, &acked);
         if (r < 0)
             return r;
-        lo = kf__env_reach_lo(acked + 1);
+        lo = kf__store_env_reach_lo(acked + 1);
         if (overlap)
             r = hwm_probe(st, device_id, ST_HWM_NEXT, lo, acked + 1, &end);
         if (r == 0 && end <= acked)

@@ -26,7 +26,7 @@
  * identity belongs to one asset for good, so the asset is not part of the key; the zone is
  * (an asset can move). Rebuilt from the txns, which usage_daily must equal (kioskctl
  * verify). */
-const char *const kf__schema_usage[] = {
+const char *const kf__store_schema_usage[] = {
     "CREATE TABLE usage_daily_v8(day INTEGER NOT NULL, zone_id TEXT NOT NULL,"
     " asset_id TEXT NOT NULL, device_id TEXT NOT NULL, item TEXT NOT NULL,"
     " ok INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,"
@@ -90,13 +90,13 @@ int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
 
 int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc)
 {
-    struct kf__multi m;
+    struct kf__store_multi m;
 
-    kf__multi_start(&m, MT_USAGE, acc->n);
+    kf__store_multi_start(&m, MT_USAGE, acc->n);
     for (size_t i = 0; i < acc->n; i++) {
         const struct kf__store_usage_row *u = &acc->rows[i];
         sqlite3_stmt *s = NULL;
-        int off, r = kf__multi_row(st, &m, &s, &off);
+        int off, r = kf__store_multi_row(st, &m, &s, &off);
 
         if (r < 0)
             return r;
@@ -109,7 +109,7 @@ int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc)
         sqlite3_bind_int64(s, off + 7, u->failed);
         sqlite3_bind_int64(s, off + 8, u->abandoned);
         sqlite3_bind_int64(s, off + 9, u->dur_ms);
-        r = kf__multi_next(st, &m, "usage_daily");
+        r = kf__store_multi_next(st, &m, "usage_daily");
         if (r < 0)
             return r;
     }

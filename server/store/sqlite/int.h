@@ -65,7 +65,7 @@ enum kf_stmt {
     ST_COUNT_
 };
 
-/* Tables the group commit writes many rows of at once (store.c's multi_sql, kf__multi_*). */
+/* Tables the group commit writes many rows of at once (stmt.c's multi_sql, kf__store_multi_*). */
 enum kf_multi {
     MT_RECORDS, /* a frame's records */
     MT_USAGE,   /* the commit's usage_daily sums */
@@ -88,34 +88,35 @@ void kf__store_checkpointer_stop(struct kf_store *st);
 
 /* Schema migrations defined beside their code (NULL-terminated lists of statements; the
  * order is store.c's migrations[]). */
-extern const char *const kf__schema_broker[];     /* v2: store_broker.c */
-extern const char *const kf__schema_identity[];   /* v3: store_identity.c */
-extern const char *const kf__schema_sla[];        /* v4: store_sla.c */
-extern const char *const kf__schema_quarantine[]; /* v5: store_quarantine.c */
-extern const char *const kf__schema_sla_late[];   /* v6: store_sla.c */
-extern const char *const kf__schema_records[];    /* v7: store_ingest.c */
-extern const char *const kf__schema_usage[];      /* v8: store_ingest.c */
+extern const char *const kf__store_schema_broker[];     /* v2: store_broker.c */
+extern const char *const kf__store_schema_identity[];   /* v3: store_identity.c */
+extern const char *const kf__store_schema_sla[];        /* v4: store_sla.c */
+extern const char *const kf__store_schema_quarantine[]; /* v5: store_quarantine.c */
+extern const char *const kf__store_schema_sla_late[];   /* v6: store_sla.c */
+extern const char *const kf__store_schema_records[];    /* v7: store_ingest.c */
+extern const char *const kf__store_schema_usage[];      /* v8: store_ingest.c */
 
 /* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
  * its transaction, and only when a state actually changes: each compares with the state
  * the commit is about to overwrite, so call it before that state's own update. */
-struct kf__sla_src {
+struct kf__store_sla_src {
     const char *device_id, *asset_id;
     int64_t recv_ms; /* the frame's receipt */
 };
 /* online: 1/0; how: enum kf_presence_src (connect, will). Dated at receipt. */
-int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int online, int how);
+int kf__store_sla_presence(struct kf_store *st, const struct kf__store_sla_src *src, int online,
+                           int how);
 /* A record's fact, dated min(effective time, receipt). seq orders it against the state. */
-int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                   const struct kf_rec_periph *p, int64_t eff_ms);
-int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                  const struct kf_rec_fault *f, int64_t eff_ms);
+int kf__store_sla_periph(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                         const struct kf_rec_periph *p, int64_t eff_ms);
+int kf__store_sla_fault(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                        const struct kf_rec_fault *f, int64_t eff_ms);
 /* Also keeps maint_latest (the record type has no other table). */
-int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                  const struct kf_rec_maint *m, int64_t eff_ms);
+int kf__store_sla_maint(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                        const struct kf_rec_maint *m, int64_t eff_ms);
 /* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
  * marked offline (call before ST_EXPIRE, same cutoff). */
-int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
+int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
 
 /* Helpers for statements prepared per call (rare paths: store_identity.c, store_sla*.c;
  * defined in store_sla.c):
@@ -137,7 +138,7 @@ int kf__store_rows(struct kf_store *st, sqlite3_stmt *s, size_t elem, kf__store_
 /* The lowest seq an envelope can start at and still hold seq s (s >= 1): one holds at most
  * KF_ENV_MAX_RECORDS records. Bounds every look behind a seq (the mark walk, which seqs a
  * frame repeats, the audit's search for a repeated record). */
-static inline uint64_t kf__env_reach_lo(uint64_t s)
+static inline uint64_t kf__store_env_reach_lo(uint64_t s)
 {
     return s > KF_ENV_MAX_RECORDS ? s - KF_ENV_MAX_RECORDS + 1 : 1;
 }
@@ -175,22 +176,23 @@ int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what);
  * 2^KF_MULTI_SHIFT_MAX rows, not one statement per row; what a statement costs besides its
  * rows (bind, step, halt, reset) is then paid once per frame or per commit. Rows are bound in
  * place, so bound text must stay valid until the statement runs, which is at the latest at
- * the last row's kf__multi_next:
- *     kf__multi_start(&m, MT_RECORDS, n);
+ * the last row's kf__store_multi_next:
+ *     kf__store_multi_start(&m, MT_RECORDS, n);
  *     for each of the n rows:
- *         kf__multi_row(st, &m, &s, &off);   bind parameters off + 1 .. off + columns of s
- *         kf__multi_next(st, &m, "what");    runs s when its last row is bound
- * On an error between the two, kf__multi_abort resets the statement. */
-struct kf__multi {
+ *         kf__store_multi_row(st, &m, &s, &off);   bind parameters off + 1 .. off + columns of s
+ *         kf__store_multi_next(st, &m, "what");    runs s when its last row is bound
+ * On an error between the two, kf__store_multi_abort resets the statement. */
+struct kf__store_multi {
     enum kf_multi id;
     size_t left; /* rows not yet in a statement */
     size_t k, i; /* rows of the current statement, and those bound */
     sqlite3_stmt *s;
 };
-void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows);
-int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s, int *ret_off);
-int kf__multi_next(struct kf_store *st, struct kf__multi *m, const char *what);
-void kf__multi_abort(struct kf__multi *m);
+void kf__store_multi_start(struct kf__store_multi *m, enum kf_multi id, size_t nrows);
+int kf__store_multi_row(struct kf_store *st, struct kf__store_multi *m, sqlite3_stmt **ret_s,
+                        int *ret_off);
+int kf__store_multi_next(struct kf_store *st, struct kf__store_multi *m, const char *what);
+void kf__store_multi_abort(struct kf__store_multi *m);
 /* Run the parameterless statement id (BEGIN, COMMIT, ROLLBACK). */
 int kf__store_exec_one(struct kf_store *st, enum kf_stmt id);
 /* 1 if the single-text-parameter lookup id finds a row, 0 if not, or -errno. */

@@ -14,7 +14,7 @@
  * resent copy update the row instead of adding one; quarantine_held serves the
  * high-water-mark walk (store_ingest.c), which asks only for held rows, and
  * quarantine_replay the store tick's look for replays asked for. */
-const char *const kf__schema_quarantine[] = {
+const char *const kf__store_schema_quarantine[] = {
     "CREATE TABLE quarantine(id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"
     " key_epoch INTEGER NOT NULL, kind INTEGER NOT NULL, seq_first INTEGER NOT NULL,"
     " count INTEGER NOT NULL, recv_ms INTEGER NOT NULL, quarantined_ms INTEGER NOT NULL,"

@@ -1,6 +1,6 @@
 /* store/sqlite/schema.c: the schema and its migrations, by PRAGMA user_version (int.h). The
  * tables of each version after the first are declared beside the code that uses them
- * (kf__schema_* in int.h). docs/STORE.md describes the tables. */
+ * (kf__store_schema_* in int.h). docs/STORE.md describes the tables. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
@@ -61,7 +61,7 @@ static const char *const schema_v1[] = {
      * not declared a foreign key: the commit inserts each record with the id of the envelope
      * it inserted just before, in the same transaction, and a declared key would cost a
      * B-tree lookup per record on the hottest path (BENCHMARKS.md). v7 keys it in commit
-     * order instead (kf__schema_records, store_ingest.c). */
+     * order instead (kf__store_schema_records, store_ingest.c). */
     "CREATE TABLE records(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " envelope_id INTEGER NOT NULL, type INTEGER NOT NULL,"
     " device_ts_ms INTEGER NOT NULL, effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL,"
@@ -107,14 +107,14 @@ static const char *const schema_v1[] = {
 };
 
 static const char *const *const migrations[] = {
-    schema_v1,             /* v1: the pipeline's tables, above */
-    kf__schema_broker,     /* v2 (issue 3): broker accounts, store_broker.c */
-    kf__schema_identity,   /* v3 (issue 3): tokens, audit log, store_identity.c */
-    kf__schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
-    kf__schema_quarantine, /* v5: poison frames kept, not resent forever */
-    kf__schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
-    kf__schema_records,    /* v7: records kept in commit order, store_ingest.c */
-    kf__schema_usage,      /* v8: usage_daily per device; no day index on records */
+    schema_v1,                   /* v1: the pipeline's tables, above */
+    kf__store_schema_broker,     /* v2 (issue 3): broker accounts, store_broker.c */
+    kf__store_schema_identity,   /* v3 (issue 3): tokens, audit log, store_identity.c */
+    kf__store_schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
+    kf__store_schema_quarantine, /* v5: poison frames kept, not resent forever */
+    kf__store_schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
+    kf__store_schema_records,    /* v7: records kept in commit order, store_ingest.c */
+    kf__store_schema_usage,      /* v8: usage_daily per device; no day index on records */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -26,12 +26,12 @@
 /* v6: a fact written dated before the engine's last tick had its time moved up to that
  * tick; `late` says so, and the engine treats a late critical fault as a backlog's history
  * first (docs/SLA.md 10.7). */
-const char *const kf__schema_sla_late[] = {
+const char *const kf__store_schema_sla_late[] = {
     "ALTER TABLE sla_facts ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
     NULL,
 };
 
-const char *const kf__schema_sla[] = {
+const char *const kf__store_schema_sla[] = {
     /* The facts history: one row per change of a state the SLA depends on. id is the
      * engine's cursor (commit order); at_ms the instant the fact counts at. */
     "CREATE TABLE sla_facts(id INTEGER PRIMARY KEY, asset_id TEXT NOT NULL,"
@@ -138,7 +138,7 @@ struct fact_cols {
     const char *src, *periph, *state, *code, *sev, *who;
 };
 
-static int fact_insert(struct kf_store *st, const struct kf__sla_src *src,
+static int fact_insert(struct kf_store *st, const struct kf__store_sla_src *src,
                        const struct fact_cols *c)
 {
     sqlite3_stmt *s = NULL;
@@ -166,7 +166,8 @@ static int fact_insert(struct kf_store *st, const struct kf__sla_src *src,
     return r;
 }
 
-int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int online, int how)
+int kf__store_sla_presence(struct kf_store *st, const struct kf__store_sla_src *src, int online,
+                           int how)
 {
     struct fact_cols c = {.kind = "presence", .at_ms = src->recv_ms, .value = online != 0};
 
@@ -174,8 +175,8 @@ int kf__sla_presence(struct kf_store *st, const struct kf__sla_src *src, int onl
     return fact_insert(st, src, &c);
 }
 
-int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                   const struct kf_rec_periph *p, int64_t eff_ms)
+int kf__store_sla_periph(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                         const struct kf_rec_periph *p, int64_t eff_ms)
 {
     const char *pname = kf_periph_name(p->periph), *sname = kf_pstate_name(p->state);
     struct fact_cols c = {
@@ -207,8 +208,8 @@ int kf__sla_periph(struct kf_store *st, const struct kf__sla_src *src, uint64_t 
     return fact_insert(st, src, &c);
 }
 
-int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                  const struct kf_rec_fault *f, int64_t eff_ms)
+int kf__store_sla_fault(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                        const struct kf_rec_fault *f, int64_t eff_ms)
 {
     const char *sev = kf_severity_name(f->sev);
     const char *periph = f->periph ? kf_periph_name(f->periph) : NULL;
@@ -245,8 +246,8 @@ int kf__sla_fault(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
     return fact_insert(st, src, &c);
 }
 
-int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t seq,
-                  const struct kf_rec_maint *m, int64_t eff_ms)
+int kf__store_sla_maint(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
+                        const struct kf_rec_maint *m, int64_t eff_ms)
 {
     struct fact_cols c = {
         .kind = "maint", .at_ms = kf_usage_fact_ms(eff_ms, src->recv_ms), .seq = seq};
@@ -282,7 +283,7 @@ int kf__sla_maint(struct kf_store *st, const struct kf__sla_src *src, uint64_t s
     return fact_insert(st, src, &c);
 }
 
-int kf__sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms)
+int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms)
 {
     sqlite3_stmt *s = NULL;
     int r = kf__store_stmt(st, ST_SLA_EXPIRE_FACTS, &s);

@@ -253,7 +253,7 @@ static int multi_prepare(struct kf_store *st, enum kf_multi id, unsigned shift, 
     return 0;
 }
 
-void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows)
+void kf__store_multi_start(struct kf__store_multi *m, enum kf_multi id, size_t nrows)
 {
     m->id = id;
     m->left = nrows;
@@ -261,7 +261,8 @@ void kf__multi_start(struct kf__multi *m, enum kf_multi id, size_t nrows)
     m->s = NULL;
 }
 
-int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s, int *ret_off)
+int kf__store_multi_row(struct kf_store *st, struct kf__store_multi *m, sqlite3_stmt **ret_s,
+                        int *ret_off)
 {
     if (m->i == m->k) {
         unsigned shift = 0;
@@ -285,14 +286,14 @@ int kf__multi_row(struct kf_store *st, struct kf__multi *m, sqlite3_stmt **ret_s
     return 0;
 }
 
-int kf__multi_next(struct kf_store *st, struct kf__multi *m, const char *what)
+int kf__store_multi_next(struct kf_store *st, struct kf__store_multi *m, const char *what)
 {
     if (++m->i < m->k)
         return 0;
     return kf__store_stmt_run(st, m->s, what);
 }
 
-void kf__multi_abort(struct kf__multi *m)
+void kf__store_multi_abort(struct kf__store_multi *m)
 {
     if (m->s && m->i < m->k)
         kf__store_stmt_done(m->s);

@@ -798,7 +798,7 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
 }
 
 /* A long frame's records and a commit's usage rows go in statements of up to 32 rows
- * (kf__multi_*): more rows than one statement holds, in sizes that are not a power of two,
+ * (kf__store_multi_*): more rows than one statement holds, in sizes that are not a power of two,
  * partly stored before, and a bad record in the middle of a statement. */
 static void long_frame(struct kf_ingest *in, struct kf_record *recs, uint64_t seq, uint32_t n)
 {
