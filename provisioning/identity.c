@@ -168,10 +168,10 @@ static int ident_run(const char *cmd, const struct kf_prov_ident_opts *o)
     if (open_both(o, &st, sk) != 0)
         return 1;
     if (revoke) {
-        r = kf_store_revoke(st, o->device, o->by, o->reason, now, sk);
+        r = kf_store_identity_revoke(st, o->device, o->by, o->reason, now, sk);
     } else if (strcmp(cmd, "replace") == 0) {
-        r = kf_store_replace(st, o->asset, o->by, o->reason, ttl, now, sk, token, sizeof(token),
-                             id);
+        r = kf_store_identity_replace(st, o->asset, o->by, o->reason, ttl, now, sk, token,
+                                      sizeof(token), id);
     } else {
         struct kf_token_req tr = {
             .asset_id = o->asset,
@@ -182,7 +182,7 @@ static int ident_run(const char *cmd, const struct kf_prov_ident_opts *o)
             .reason = o->reason,
             .ttl_ms = ttl,
         };
-        r = kf_store_token_issue(st, &tr, now, sk, token, sizeof(token), id);
+        r = kf_store_identity_token_issue(st, &tr, now, sk, token, sizeof(token), id);
     }
     sodium_memzero(sk, sizeof(sk));
     if (r < 0) {

@@ -25,7 +25,7 @@ int kf_identity_answer(struct kf_store *st, const struct kf_verified *v,
     char *body = NULL;
     int r;
 
-    r = kf_store_ident_apply(st, req, now_ms, server_sk, &res);
+    r = kf_store_identity_apply(st, req, now_ms, server_sk, &res);
     if (r < 0) {
         return r;
     }

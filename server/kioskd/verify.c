@@ -59,7 +59,7 @@ static int kind_matches(enum kf_topic_kind tk, uint8_t kind)
  * (small; never compressed). An enrollment is signed by the new key it carries and its
  * frame names the enrolling client "_enroll-<token id>"; a rotation is signed by the
  * device's current key and carries a signature by the new one. Whether the token or the
- * epochs are right is the store's question (kf_store_ident_apply), asked on commit. */
+ * epochs are right is the store's question (kf_store_identity_apply), asked on commit. */
 static int verify_ident(const struct kf_registry *reg, const struct kf_env_view *view,
                         const char *topic, struct kf_ident_req **ret, int *ret_reason)
 {

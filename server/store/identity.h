@@ -42,9 +42,9 @@ struct kf_token_req {
  * its id into ret_id. Stores the token's MAC key and the verifier of the derived broker
  * password (broker account "_enroll-<id>", expiring with the token), and audits
  * "token.issue". -EINVAL (bad fields, asset kind/zone mismatch), -ENOENT (zone unknown). */
-int kf_store_token_issue(struct kf_store *st, const struct kf_token_req *req, int64_t now_ms,
-                         const uint8_t server_sk[64], char *token_out, size_t cap,
-                         char ret_id[KF_TOKEN_ID_LEN + 1]);
+int kf_store_identity_token_issue(struct kf_store *st, const struct kf_token_req *req,
+                                  int64_t now_ms, const uint8_t server_sk[64], char *token_out,
+                                  size_t cap, char ret_id[KF_TOKEN_ID_LEN + 1]);
 
 /* Apply a device's verified identity request (the frame's signature has been checked with
  * req->pk for enroll, with the device's current key for rotate). Fills *ret: reason
@@ -57,22 +57,22 @@ int kf_store_token_issue(struct kf_store *st, const struct kf_token_req *req, in
  *   rotate: device active, req->old_epoch its active key, new_epoch = old + 1, the new
  *   key's signature valid; the old key becomes retired (its frames stay valid evidence,
  *   new ones are refused), audits "key.rotate". A repeat of an applied rotation is ok. */
-int kf_store_ident_apply(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
-                         const uint8_t server_sk[64], struct kf_ident_result *ret);
+int kf_store_identity_apply(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
+                            const uint8_t server_sk[64], struct kf_ident_result *ret);
 
 /* Revoke a device: its keys are revoked (frames counted "revoked"; stored evidence still
  * verifies), its broker account is deleted (shut out at the next broker-sync), audits
  * "device.revoke" with actor and reason (both required). -ENOENT unknown device, -EALREADY
  * already revoked. */
-int kf_store_revoke(struct kf_store *st, const char *device_id, const char *actor,
-                    const char *reason, int64_t now_ms, const uint8_t server_sk[64]);
+int kf_store_identity_revoke(struct kf_store *st, const char *device_id, const char *actor,
+                             const char *reason, int64_t now_ms, const uint8_t server_sk[64]);
 
 /* Replace the terminal behind an asset (board or disk swapped): revoke every active device
  * bound to it, issue a token for the same asset, audit "asset.replace" (who, when, why).
- * Outputs as kf_store_token_issue. -ENOENT unknown asset. */
-int kf_store_replace(struct kf_store *st, const char *asset_id, const char *actor,
-                     const char *reason, int64_t ttl_ms, int64_t now_ms,
-                     const uint8_t server_sk[64], char *token_out, size_t cap,
-                     char ret_id[KF_TOKEN_ID_LEN + 1]);
+ * Outputs as kf_store_identity_token_issue. -ENOENT unknown asset. */
+int kf_store_identity_replace(struct kf_store *st, const char *asset_id, const char *actor,
+                              const char *reason, int64_t ttl_ms, int64_t now_ms,
+                              const uint8_t server_sk[64], char *token_out, size_t cap,
+                              char ret_id[KF_TOKEN_ID_LEN + 1]);
 
 #endif

@@ -144,9 +144,9 @@ static int asset_id_ok(const char *a)
     return kf_device_id_valid(probe);
 }
 
-int kf_store_token_issue(struct kf_store *st, const struct kf_token_req *req, int64_t now_ms,
-                         const uint8_t server_sk[64], char *token_out, size_t cap,
-                         char ret_id[KF_TOKEN_ID_LEN + 1])
+int kf_store_identity_token_issue(struct kf_store *st, const struct kf_token_req *req,
+                                  int64_t now_ms, const uint8_t server_sk[64], char *token_out,
+                                  size_t cap, char ret_id[KF_TOKEN_ID_LEN + 1])
 {
     char id[KF_TOKEN_ID_LEN + 1], user[KF_DEVICE_ID_MAX + 1], pw[KF_ENROLL_PW_LEN + 1];
     char verifier[KF_PW_VERIFIER_MAX + 1];
@@ -473,8 +473,8 @@ static int rotate(struct kf_store *st, const struct kf_ident_req *req, int64_t n
     return r;
 }
 
-int kf_store_ident_apply(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
-                         const uint8_t server_sk[64], struct kf_ident_result *ret)
+int kf_store_identity_apply(struct kf_store *st, const struct kf_ident_req *req, int64_t now_ms,
+                            const uint8_t server_sk[64], struct kf_ident_result *ret)
 {
     struct kf_ident_result res;
     int r, own;
@@ -540,8 +540,8 @@ static int revoke_one(struct kf_store *st, const char *device_id, const char *ac
                  json_pack("{s:s}", "reason", reason));
 }
 
-int kf_store_revoke(struct kf_store *st, const char *device_id, const char *actor,
-                    const char *reason, int64_t now_ms, const uint8_t server_sk[64])
+int kf_store_identity_revoke(struct kf_store *st, const char *device_id, const char *actor,
+                             const char *reason, int64_t now_ms, const uint8_t server_sk[64])
 {
     int r, own;
 
@@ -557,7 +557,7 @@ int kf_store_revoke(struct kf_store *st, const char *device_id, const char *acto
     return kf__store_txn_leave(st, own, r);
 }
 
-/* A row of kf_store_replace's device ids. */
+/* A row of kf_store_identity_replace's device ids. */
 static int device_id_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
     (void)st;
@@ -565,10 +565,10 @@ static int device_id_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     return 0;
 }
 
-int kf_store_replace(struct kf_store *st, const char *asset_id, const char *actor,
-                     const char *reason, int64_t ttl_ms, int64_t now_ms,
-                     const uint8_t server_sk[64], char *token_out, size_t cap,
-                     char ret_id[KF_TOKEN_ID_LEN + 1])
+int kf_store_identity_replace(struct kf_store *st, const char *asset_id, const char *actor,
+                              const char *reason, int64_t ttl_ms, int64_t now_ms,
+                              const uint8_t server_sk[64], char *token_out, size_t cap,
+                              char ret_id[KF_TOKEN_ID_LEN + 1])
 {
     struct kf_token_req tr;
     char why[KF_REASON_MAX + 32];
@@ -621,7 +621,7 @@ int kf_store_replace(struct kf_store *st, const char *asset_id, const char *acto
     tr.actor = actor;
     tr.reason = why;
     tr.ttl_ms = ttl_ms;
-    r = kf_store_token_issue(st, &tr, now_ms, server_sk, token_out, cap, ret_id);
+    r = kf_store_identity_token_issue(st, &tr, now_ms, server_sk, token_out, cap, ret_id);
 out:
     free(devs);
     json_decref(old);

@@ -81,7 +81,7 @@ static void issue(const char *asset, int64_t ttl, char *token, size_t cap)
     };
     char id[KF_TOKEN_ID_LEN + 1];
 
-    cr_assert_eq(kf_store_token_issue(st, &tr, t0, server_sk, token, cap, id), 0, "%s",
+    cr_assert_eq(kf_store_identity_token_issue(st, &tr, t0, server_sk, token, cap, id), 0, "%s",
                  kf_store_errmsg(st));
 }
 
@@ -117,7 +117,7 @@ Test(store_identity, enroll_once_then_token_is_spent)
     terminal_request(&a, token);
     kf_token_username(a.req.token_id, user, sizeof(user));
     cr_assert(has_account(user, t0 + 1), "the token's enrollment account exists");
-    cr_assert_eq(kf_store_ident_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000101.1");
     cr_assert_eq(res.key_epoch, 1);
@@ -128,13 +128,13 @@ Test(store_identity, enroll_once_then_token_is_spent)
     cr_assert_not(has_account(user, t0 + HOUR_MS + 10 * 60 * 1000), "the enrollment account stays");
 
     /* The same terminal asking again (it missed the answer) gets the same answer. */
-    cr_assert_eq(kf_store_ident_apply(st, &a.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000101.1");
 
     /* Another key with the same token: refused, nothing registered. */
     terminal_request(&b, token);
-    cr_assert_eq(kf_store_ident_apply(st, &b.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &b.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_USED);
     {
         struct kf_registry *reg;
@@ -157,17 +157,17 @@ Test(store_identity, expired_unknown_and_forged_tokens_are_refused)
 
     issue("A-000102", HOUR_MS, token, sizeof(token));
     terminal_request(&a, token);
-    cr_assert_eq(kf_store_ident_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_EXPIRED, "expiry is exclusive of its instant");
 
     issue("A-000103", HOUR_MS, token, sizeof(token));
     terminal_request(&a, token);
     a.req.proof[0] ^= 1;
-    cr_assert_eq(kf_store_ident_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_BAD_PROOF);
 
     snprintf(a.req.token_id, sizeof(a.req.token_id), "AAAAAAAAAA");
-    cr_assert_eq(kf_store_ident_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_UNKNOWN);
 }
 
@@ -178,7 +178,7 @@ static void enroll(const char *asset, struct terminal *t, char *dev, size_t cap)
 
     issue(asset, HOUR_MS, token, sizeof(token));
     terminal_request(t, token);
-    cr_assert_eq(kf_store_ident_apply(st, &t->req, t0 + 1000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &t->req, t0 + 1000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     snprintf(dev, cap, "%s", res.device_id);
 }
@@ -202,15 +202,15 @@ Test(store_identity, rotation_retires_the_old_key)
     rot.new_epoch = 2;
     memcpy(rot.pk, pk2, 32);
     kf_ident_rotate_sign(&rot, sk2);
-    cr_assert_eq(kf_store_ident_apply(st, &rot, t0 + 2000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 2000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_eq(res.key_epoch, 2);
     /* a repeat is answered the same; a rotation from the retired key is stale */
-    cr_assert_eq(kf_store_ident_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     rot.new_epoch = 3;
     kf_ident_rotate_sign(&rot, sk2);
-    cr_assert_eq(kf_store_ident_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_STALE_EPOCH);
 
     cr_assert_eq(kf_store_load_registry(st, &reg), 0);
@@ -229,16 +229,16 @@ Test(store_identity, revoke_and_replace_keep_the_asset)
     struct kf_registry *reg;
 
     enroll("A-000105", &a, dev, sizeof(dev));
-    cr_assert_eq(kf_store_revoke(st, dev, "ops:li", "", t0, server_sk), -EINVAL,
+    cr_assert_eq(kf_store_identity_revoke(st, dev, "ops:li", "", t0, server_sk), -EINVAL,
                  "a reason is required");
-    cr_assert_eq(kf_store_replace(st, "A-000105", "tech:wang", "disk failed", HOUR_MS, t0 + 5000,
-                                  server_sk, token, sizeof(token), id),
+    cr_assert_eq(kf_store_identity_replace(st, "A-000105", "tech:wang", "disk failed", HOUR_MS,
+                                           t0 + 5000, server_sk, token, sizeof(token), id),
                  0, "%s", kf_store_errmsg(st));
     cr_assert_not(has_account(dev, t0 + 5000), "the old identity is shut out of the broker");
-    cr_assert_eq(kf_store_revoke(st, dev, "ops:li", "again", t0, server_sk), -EALREADY);
+    cr_assert_eq(kf_store_identity_revoke(st, dev, "ops:li", "again", t0, server_sk), -EALREADY);
 
     terminal_request(&b, token);
-    cr_assert_eq(kf_store_ident_apply(st, &b.req, t0 + 6000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(st, &b.req, t0 + 6000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000105.2");
 
@@ -257,7 +257,7 @@ Test(store_identity, revoke_and_replace_keep_the_asset)
         snprintf(rot.device_id, sizeof(rot.device_id), "%s", dev);
         rot.old_epoch = 1;
         rot.new_epoch = 2;
-        cr_assert_eq(kf_store_ident_apply(st, &rot, t0 + 7000, server_sk, &res), 0);
+        cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 7000, server_sk, &res), 0);
         cr_assert_eq(res.reason, KF_IDENT_REVOKED);
     }
 }
@@ -288,8 +288,8 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
     sqlite3 *db;
 
     enroll("A-000106", &a, dev, sizeof(dev));
-    cr_assert_eq(kf_store_replace(st, "A-000106", "tech:wang", "board swapped", HOUR_MS, t0,
-                                  server_sk, token, sizeof(token), id),
+    cr_assert_eq(kf_store_identity_replace(st, "A-000106", "tech:wang", "board swapped", HOUR_MS,
+                                           t0, server_sk, token, sizeof(token), id),
                  0);
     cr_assert_eq(kf_store_audit_log_each(st, collect_cb, &c), 0);
     cr_assert_eq(c.n, 5);
