@@ -60,8 +60,8 @@ static const char acl_head[] =
 
 /* ---- accounts ---- */
 
-int kf_broker_account_create(struct kf_store *st, const char *username, const char *role,
-                             const char *device_id, const char *pw_path, int reuse)
+int kf_prov_broker_account_create(struct kf_store *st, const char *username, const char *role,
+                                  const char *device_id, const char *pw_path, int reuse)
 {
     char pw[KF_BROKERPW_MAX + 1], verifier[KF_BROKERPW_VERIFIER_LEN + 1];
     int r = -ENOENT;
@@ -297,7 +297,7 @@ static void diff_lines(const struct lines *old, const struct lines *cur, size_t 
     }
 }
 
-/* kf_broker_sync, with its one-line report on out. */
+/* kf_prov_broker_sync_store, with its one-line report on out. */
 static int broker_sync_to(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms,
                           FILE *out)
 {
@@ -385,12 +385,12 @@ out_free:
     return r;
 }
 
-int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms)
+int kf_prov_broker_sync_store(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms)
 {
     return broker_sync_to(st, dir, pid, now_ms, stdout);
 }
 
-int kf_broker_pid_file(const char *path, pid_t *ret)
+int kf_prov_broker_pid_file(const char *path, pid_t *ret)
 {
     char buf[32], *end;
     long v;
@@ -421,7 +421,7 @@ int kf_prov_broker_sync(const char *db, const char *auth_dir, const char *pid_fi
     pid_t pid = 0;
     int r;
 
-    if (pid_file && kf_broker_pid_file(pid_file, &pid) < 0)
+    if (pid_file && kf_prov_broker_pid_file(pid_file, &pid) < 0)
         return 1;
     r = kf_store_open(db, 0, &st);
     if (r < 0) {

@@ -18,19 +18,19 @@
  * password already in pw_path is kept (re-running "init" must not lock kioskd out);
  * otherwise a fresh one replaces it. Runs in the caller's transaction when there is one.
  * 0 or -errno (logged). */
-int kf_broker_account_create(struct kf_store *st, const char *username, const char *role,
-                             const char *device_id, const char *pw_path, int reuse);
+int kf_prov_broker_account_create(struct kf_store *st, const char *username, const char *role,
+                                  const char *device_id, const char *pw_path, int reuse);
 
 /* broker-sync: render dir/passwd from the store's unexpired accounts and dir/acl, each
  * atomically (temp file, fsync, rename; mode 0640, group "mosquitto" when run as root so
  * the broker can re-read them after dropping privileges), then SIGHUP pid when pid > 0.
  * Prints one line: accounts, added, removed, changed, whether the ACL changed, the signal.
  * 0 or -errno (logged). */
-int kf_broker_sync(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms);
+int kf_prov_broker_sync_store(struct kf_store *st, const char *dir, pid_t pid, int64_t now_ms);
 
 /* The broker's pid from a pid file (one decimal number). 0 or -errno (logged). */
 /* (kf_prov_broker_sync in prov.h, for the identity commands, is broker-sync by database
  * path and pid file, also defined in broker.c.) */
-int kf_broker_pid_file(const char *path, pid_t *ret);
+int kf_prov_broker_pid_file(const char *path, pid_t *ret);
 
 #endif

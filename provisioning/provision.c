@@ -240,8 +240,8 @@ static int cmd_init(const struct opts *o)
         kf_err("cannot write %s: %s", pub_path, kf_strerror(r));
     /* kioskd's broker account; re-running init keeps its password (kioskd holds it). */
     if (r == 0 && o->server_pw_out) {
-        r = kf_broker_account_create(st, KF_BROKER_USER_SERVER, "server", NULL, o->server_pw_out,
-                                     1);
+        r = kf_prov_broker_account_create(st, KF_BROKER_USER_SERVER, "server", NULL,
+                                          o->server_pw_out, 1);
         if (r == 0)
             kf_info("broker account %s: password in %s", KF_BROKER_USER_SERVER, o->server_pw_out);
     }
@@ -361,7 +361,7 @@ static int enroll_one(struct kf_store *st, const struct enroll *e, const char *d
         goto out_wipe;
     }
     /* The broker username is the device id (docs/OPERATIONS.md, "Broker credentials"). */
-    r = kf_broker_account_create(st, e->device_id, "device", e->device_id, pw_path, 0);
+    r = kf_prov_broker_account_create(st, e->device_id, "device", e->device_id, pw_path, 0);
     if (r < 0)
         goto out_wipe;
     ca_line[0] = '\0';
@@ -695,11 +695,11 @@ static int cmd_broker_sync(const struct opts *o)
         fprintf(stderr, "kiosk-provision: --pid and --pid-file exclude each other\n");
         return 2;
     }
-    if (o->pid_file && kf_broker_pid_file(o->pid_file, &pid) < 0)
+    if (o->pid_file && kf_prov_broker_pid_file(o->pid_file, &pid) < 0)
         return 1;
     if (open_store(o->db, &st) < 0)
         return 1;
-    r = kf_broker_sync(st, o->dir, pid, kf_now_ms());
+    r = kf_prov_broker_sync_store(st, o->dir, pid, kf_now_ms());
     kf_store_free(st);
     return r < 0 ? 1 : 0;
 }
@@ -715,7 +715,7 @@ static int cmd_notify_account(const struct opts *o)
         return 2;
     if (open_store(o->db, &st) < 0)
         return 1;
-    r = kf_broker_account_create(st, "_notify", "server", NULL, o->out, 1);
+    r = kf_prov_broker_account_create(st, "_notify", "server", NULL, o->out, 1);
     kf_store_free(st);
     if (r < 0)
         return 1;
