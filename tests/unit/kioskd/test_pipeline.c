@@ -259,10 +259,10 @@ Test(pipeline, verify_rejects_by_reason)
     topic_of(other, "KSK-2", KF_TOPIC_EVENTS);
     len = seal_records("KSK-2", other, f.sk2, 1, 1, 2, buf, sizeof(buf));
     cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_REVOKED);
-    /* RECORDS on the hello topic */
+    /* RECORDS on the hello topic: a kind that does not belong there (PROTOCOL.md 11) */
     topic_of(other, "KSK-1", KF_TOPIC_HELLO);
     len = seal_records("KSK-1", other, f.sk1, 1, 1, 2, buf, sizeof(buf));
-    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_MALFORMED);
+    cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_WRONG_TOPIC);
     /* a HELLO whose body is not a JSON object */
     len = seal_json(KF_MSG_HELLO, "KSK-1", other, f.sk1, 1, "[1]", buf, sizeof(buf));
     cr_assert_eq(verify(&f, other, buf, len), KF_REJECT_MALFORMED);
