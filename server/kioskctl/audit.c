@@ -1,5 +1,5 @@
-/* ctl_audit.c: kioskctl audit [verify] --server-pub FILE: print or verify the identity
- * audit log (store_identity.h). The server's public key comes from outside the database:
+/* kioskctl/audit.c: kioskctl audit [verify] --server-pub FILE: print or verify the identity
+ * audit log (store/identity.h). The server's public key comes from outside the database:
  * a key stored beside the log could be replaced together with it. */
 #define _GNU_SOURCE
 #include <errno.h>

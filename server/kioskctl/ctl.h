@@ -25,13 +25,13 @@ struct kf_ctl {
  * 0 done, 1 failed, 2 usage error, 3 a check found problems. */
 typedef int (*kf_ctl_cmd_fn)(const struct kf_ctl *c, int argc, char **argv);
 
-int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv); /* ctl_audit.c */
-/* ctl_quarantine.c: the frames the store refused and kept (list, show, replay). */
+int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv); /* kioskctl/audit.c */
+/* kioskctl/quarantine.c: the frames the store refused and kept (list, show, replay). */
 int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv);
 
-/* Fleet state and the SLA (docs/guides/TECHNICIAN.md). ctl_sla.c: incidents and incident ID
+/* Fleet state and the SLA (docs/guides/TECHNICIAN.md). kioskctl/sla.c: incidents and incident ID
  * (the queue and one incident), the actions kioskd applies (ack, onsite, resolve, close,
- * attribute, note) and planned windows; ctl_sla_report.c: state and the monthly report. */
+ * attribute, note) and planned windows; kioskctl/sla_report.c: state and the monthly report. */
 int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_ack(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_onsite(const struct kf_ctl *c, int argc, char **argv);
@@ -43,7 +43,7 @@ int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv);
 
-/* Helpers of the SLA commands (ctl_sla.c). Open the database (write: read-write, else
+/* Helpers of the SLA commands (kioskctl/sla.c). Open the database (write: read-write, else
  * read-only), printing why not. A local (Asia/Shanghai) "YYYY-MM-DD HH:MM:SS", "-" for 0.
  * Seconds as "1h05m", "12m05s" or "40s" ("never" for INT64_MAX). A time given on the command line:
  * "now", "YYYY-MM-DD HH:MM[:SS]" (or with T) in local time, or followed by Z or +HH:MM. A table
@@ -56,7 +56,7 @@ struct kf_qtable *kf_ctl_table_new(const char *title, const char *const *cols, c
 int kf_ctl_table_row(struct kf_qtable *t, const char *const *cells);
 int kf_ctl_table_print_free(struct kf_qtable *t, enum kf_ctl_format fmt);
 
-/* Output (ctl_print.c). Tables print as aligned text, CSV or a JSON array of objects;
+/* Output (kioskctl/print.c). Tables print as aligned text, CSV or a JSON array of objects;
  * reports as several tables, or one JSON object keyed by title. 0 or -errno. */
 int kf_ctl_print_table(const struct kf_qtable *t, enum kf_ctl_format fmt);
 int kf_ctl_print_report(const struct kf_qreport *rep, enum kf_ctl_format fmt);

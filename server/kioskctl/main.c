@@ -1,5 +1,5 @@
 /* kioskctl: the operators' CLI. Reads the server database read-only (safe while kioskd
- * runs: WAL lets readers in beside the writer); every query lives in store_query.c. */
+ * runs: WAL lets readers in beside the writer); every query lives in store/sqlite/query.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -186,18 +186,18 @@ static const struct {
     kf_ctl_cmd_fn fn;
 } families[] = {
     {"audit", kf_ctl_audit},
-    {"quarantine", kf_ctl_quarantine}, /* ctl_quarantine.c: poison frames kept */
-    {"incidents", kf_ctl_incidents},   /* ctl_sla.c: the technicians' queue */
-    {"incident", kf_ctl_incidents},    /* ctl_sla.c: one incident */
-    {"ack", kf_ctl_ack},               /* ctl_sla.c: actions kioskd applies */
-    {"onsite", kf_ctl_onsite},         /* ctl_sla.c */
-    {"resolve", kf_ctl_resolve},       /* ctl_sla.c */
-    {"close", kf_ctl_close},           /* ctl_sla.c */
-    {"attribute", kf_ctl_attribute},   /* ctl_sla.c */
-    {"note", kf_ctl_note},             /* ctl_sla.c */
-    {"window", kf_ctl_window},         /* ctl_sla.c: planned maintenance windows */
-    {"state", kf_ctl_state},           /* ctl_sla_report.c: fleet state */
-    {"sla", kf_ctl_sla},               /* ctl_sla_report.c: the monthly report */
+    {"quarantine", kf_ctl_quarantine}, /* kioskctl/quarantine.c: poison frames kept */
+    {"incidents", kf_ctl_incidents},   /* kioskctl/sla.c: the technicians' queue */
+    {"incident", kf_ctl_incidents},    /* kioskctl/sla.c: one incident */
+    {"ack", kf_ctl_ack},               /* kioskctl/sla.c: actions kioskd applies */
+    {"onsite", kf_ctl_onsite},         /* kioskctl/sla.c */
+    {"resolve", kf_ctl_resolve},       /* kioskctl/sla.c */
+    {"close", kf_ctl_close},           /* kioskctl/sla.c */
+    {"attribute", kf_ctl_attribute},   /* kioskctl/sla.c */
+    {"note", kf_ctl_note},             /* kioskctl/sla.c */
+    {"window", kf_ctl_window},         /* kioskctl/sla.c: planned maintenance windows */
+    {"state", kf_ctl_state},           /* kioskctl/sla_report.c: fleet state */
+    {"sla", kf_ctl_sla},               /* kioskctl/sla_report.c: the monthly report */
 };
 
 /* The index of the command word: the first argument that is neither an option nor the value

@@ -1,4 +1,4 @@
-/* ctl_print.c: kioskctl's output: tables (with CJK display width), CSV and JSON. */
+/* kioskctl/print.c: kioskctl's output: tables (with CJK display width), CSV and JSON. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* ctl_quarantine.c: kioskctl quarantine [list [--all] | show ID | replay ID|all]: the frames
- * the store refused and kept (store_quarantine.h, docs/KIOSKD.md "Quarantine"). */
+/* kioskctl/quarantine.c: kioskctl quarantine [list [--all] | show ID | replay ID|all]: the frames
+ * the store refused and kept (store/quarantine.h, docs/KIOSKD.md "Quarantine"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
-/* ctl_sla.c: kioskctl's fleet-state and SLA commands (docs/guides/TECHNICIAN.md):
+/* kioskctl/sla.c: kioskctl's fleet-state and SLA commands (docs/guides/TECHNICIAN.md):
  *
- *   incidents, incident ID, state [--device ID], window list   read the store (sla_view.h)
+ *   incidents, incident ID, state [--device ID], window list   read the store (views/sla.h)
  *   ack, onsite, resolve, close, attribute, note               queue an action for kioskd
  *   window add                                                 enter a planned window
  *   sla --month YYYY-MM                                        the monthly report

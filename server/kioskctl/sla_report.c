@@ -1,7 +1,7 @@
-/* ctl_sla_report.c: kioskctl state [--device ID] (each terminal's state as kioskd's engine
+/* kioskctl/sla_report.c: kioskctl state [--device ID] (each terminal's state as kioskd's engine
  * last saw it: up, degraded, down or in maintenance, and which part) and kioskctl sla
  * --month YYYY-MM (the monthly report of docs/SLA.md section 7 as a table, CSV or JSON).
- * Both read the store only (sla_view.h). */
+ * Both read the store only (views/sla.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>

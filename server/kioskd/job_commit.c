@@ -172,7 +172,7 @@ static int poison_error(int rc)
 /* Work thread: the group commit failed because of some frame. Commit frame by frame so one
  * poison frame cannot block every device behind it: committed frames are compacted to the
  * front of items; a frame the store refuses alone is quarantined (kept with the reason, and
- * acknowledged: store_quarantine.h) and stays in items too; the rest move to drop (the first
+ * acknowledged: store/quarantine.h) and stays in items too; the rest move to drop (the first
  * npoison could not even be quarantined and are counted malformed, the others hit a
  * database error: all are dropped unacked, and their devices resend them). */
 static void isolate(struct kf__commit_job *j, struct kf_store *st)

@@ -46,7 +46,7 @@ int kf_verify_frame(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *s
 #define KF_SIG_CLOCK_EVERY 16u
 void kf_verify_sig_clock_take(uint64_t *ns, uint64_t *n);
 
-/* The same for a quarantined frame handed back (store_quarantine.h): it is evidence of its
+/* The same for a quarantined frame handed back (store/quarantine.h): it is evidence of its
  * receipt, so a key retired since (rotated out) still verifies it; a revoked one does not. */
 int kf_verify_replay(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scratch,
                      const char *topic, const uint8_t *raw, size_t len, int64_t recv_ms,

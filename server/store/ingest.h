@@ -25,7 +25,7 @@ struct kf_ingest {
     uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
     struct kf_record *recs;
     const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
-    int64_t quarantine_id; /* a quarantined frame replayed (store_quarantine.h); 0: received */
+    int64_t quarantine_id; /* a quarantined frame replayed (store/quarantine.h); 0: received */
 };
 
 /* Per-frame outcome of a commit. */

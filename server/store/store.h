@@ -52,12 +52,12 @@ const char *kf_store_errmsg(struct kf_store *st);
 int kf_store_begin(struct kf_store *st);
 int kf_store_end(struct kf_store *st, int commit);
 /* The writer only (kioskd): run WAL checkpoints on a thread of its own instead of inside
- * the commits (store_ckpt.c). Stopped by kf_store_free. 0 or -errno. */
+ * the commits (store/sqlite/ckpt.c). Stopped by kf_store_free. 0 or -errno. */
 int kf_store_checkpointer_start(struct kf_store *st);
 
 /* Load the deployment fixtures (fixtures/deployment.json format, see docs/OPERATIONS.md):
  * units, banks, zones, service families and items, and the SLA contracts (optional
- * "contracts" section, store_sla.h). Upsert; one transaction. */
+ * "contracts" section, store/sla.h). Upsert; one transaction. */
 int kf_store_load_fixtures(struct kf_store *st, const char *json_path);
 
 /* Register an asset and a device identity bound to it with its first key (epoch 1).

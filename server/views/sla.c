@@ -1,4 +1,4 @@
-/* sla_view.c: read-only SLA views from the store (sla_view.h). */
+/* views/sla.c: read-only SLA views from the store (views/sla.h). */
 #define _GNU_SOURCE
 #include "views/sla.h"
 

@@ -1,4 +1,4 @@
-/* store_audit.c: re-verify the stored evidence, as an auditor would (docs/STORE.md).
+/* store/sqlite/audit.c: re-verify the stored evidence, as an auditor would (docs/STORE.md).
  *
  * Every envelope is parsed and its Ed25519 signature checked against the key registered
  * for its device and epoch; its body is decompressed and every record compared with the

@@ -1,4 +1,4 @@
-/* store_broker.c: broker accounts (store_broker.h) and their schema, migration v2. */
+/* store/sqlite/broker.c: broker accounts (store/broker.h) and their schema, migration v2. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>

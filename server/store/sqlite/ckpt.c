@@ -1,4 +1,4 @@
-/* store_ckpt.c: the WAL checkpoint on a thread of its own (kf_store_checkpointer_start).
+/* store/sqlite/ckpt.c: the WAL checkpoint on a thread of its own (kf_store_checkpointer_start).
  *
  * In WAL mode every commit appends pages to the -wal file, and a checkpoint copies them
  * back into the database and fsyncs it. By default SQLite runs that inside the commit

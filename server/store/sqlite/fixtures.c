@@ -1,4 +1,4 @@
-/* store_fixtures.c: kf_store_load_fixtures, the deployment (units, banks, zones, service
+/* store/sqlite/fixtures.c: kf_store_load_fixtures, the deployment (units, banks, zones, service
  * families and items, and the SLA contracts) from fixtures/deployment.json, validated row by
  * row. */
 #define _GNU_SOURCE

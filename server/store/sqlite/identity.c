@@ -41,7 +41,7 @@ const char *const kf__store_schema_identity[] = {
     NULL,
 };
 
-/* ---- small SQL helpers (statements prepared per call: kf__store_prep, store_int.h) ---- */
+/* ---- small SQL helpers (statements prepared per call: kf__store_prep, store/sqlite/int.h) ---- */
 
 /* Step a statement to its end and finalize it. */
 static int run(struct kf_store *st, sqlite3_stmt *s, const char *what)

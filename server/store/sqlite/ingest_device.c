@@ -202,7 +202,7 @@ static int hwm_probe(struct kf_store *st, const char *device_id, enum kf_stmt id
  * that are stored over the mark later, and the caller says so (overlap), or a jump of the
  * mark itself: then a second probe looks behind the mark, where such a frame starts at most
  * KF_ENV_MAX_RECORDS - 1 before it (a range of up to that many index entries, hence not on every
- * commit). A held quarantine row counts as stored (store_quarantine.h): probed wherever the walk
+ * commit). A held quarantine row counts as stored (store/quarantine.h): probed wherever the walk
  * stops, on an index that is empty in normal operation. */
 int kf__store_find_hwm(struct kf_store *st, const char *device_id, uint64_t acked, int overlap,
                        uint64_t *ret)

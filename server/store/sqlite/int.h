@@ -54,8 +54,8 @@ enum kf_stmt {
     ST_BROKER_PUT,
     ST_BROKER_DEL,
     ST_BROKER_EACH,
-    /* issue 3 statements (identity, store_broker.c, store_security.c) */
-    /* issue 4 statements (fleet state and SLA, store_sla.c) */
+    /* issue 3 statements (identity, store/sqlite/broker.c, store_security.c) */
+    /* issue 4 statements (fleet state and SLA, store/sqlite/sla.c) */
     ST_SLA_FACT_INSERT,
     ST_SLA_EXPIRE_FACTS,
     ST_SLA_PERIPH_PREV,
@@ -80,7 +80,7 @@ struct kf_store {
     sqlite3_stmt *multi[MT_COUNT_][KF_MULTI_SHIFT_MAX + 1]; /* by log2 of the rows */
     char errmsg[256];
     uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
-    struct kf__ckpt *ckpt; /* the checkpointer thread (store_ckpt.c), or NULL */
+    struct kf__ckpt *ckpt; /* the checkpointer thread (store/sqlite/ckpt.c), or NULL */
 };
 
 /* Stop and join the checkpointer, if any (kf_store_free). */
@@ -88,17 +88,17 @@ void kf__store_checkpointer_stop(struct kf_store *st);
 
 /* Schema migrations defined beside their code (NULL-terminated lists of statements; the
  * order is store.c's migrations[]). */
-extern const char *const kf__store_schema_broker[];     /* v2: store_broker.c */
-extern const char *const kf__store_schema_identity[];   /* v3: store_identity.c */
-extern const char *const kf__store_schema_sla[];        /* v4: store_sla.c */
-extern const char *const kf__store_schema_quarantine[]; /* v5: store_quarantine.c */
-extern const char *const kf__store_schema_sla_late[];   /* v6: store_sla.c */
-extern const char *const kf__store_schema_records[];    /* v7: store_ingest.c */
-extern const char *const kf__store_schema_usage[];      /* v8: store_ingest.c */
+extern const char *const kf__store_schema_broker[];     /* v2: store/sqlite/broker.c */
+extern const char *const kf__store_schema_identity[];   /* v3: store/sqlite/identity.c */
+extern const char *const kf__store_schema_sla[];        /* v4: store/sqlite/sla.c */
+extern const char *const kf__store_schema_quarantine[]; /* v5: store/sqlite/quarantine.c */
+extern const char *const kf__store_schema_sla_late[];   /* v6: store/sqlite/sla.c */
+extern const char *const kf__store_schema_records[];    /* v7: store/sqlite/ingest.c */
+extern const char *const kf__store_schema_usage[];      /* v8: store/sqlite/ingest.c */
 
-/* Facts for the SLA engine (store_sla.c), written by the group commit (store_ingest.c) in
- * its transaction, and only when a state actually changes: each compares with the state
- * the commit is about to overwrite, so call it before that state's own update. */
+/* Facts for the SLA engine (store/sqlite/sla.c), written by the group commit
+ * (store/sqlite/ingest.c) in its transaction, and only when a state actually changes: each compares
+ * with the state the commit is about to overwrite, so call it before that state's own update. */
 struct kf__store_sla_src {
     const char *device_id, *asset_id;
     int64_t recv_ms; /* the frame's receipt */
@@ -118,8 +118,8 @@ int kf__store_sla_maint(struct kf_store *st, const struct kf__store_sla_src *src
  * marked offline (call before ST_EXPIRE, same cutoff). */
 int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);
 
-/* Helpers for statements prepared per call (rare paths: store_identity.c, store_sla*.c;
- * defined in store_sla.c):
+/* Helpers for statements prepared per call (rare paths: store/sqlite/identity.c, store_sla*.c;
+ * defined in store/sqlite/sla.c):
  * prepare (0 or the converted error, with a message), grow an array to hold n + 1 elements,
  * read a text column ("" for NULL) or copy it (truncated to cap), bind text or an instant
  * that is NULL when empty or 0. */

@@ -1,4 +1,4 @@
-/* store_quarantine.c: the quarantine of poison frames (store_quarantine.h). */
+/* store/sqlite/quarantine.c: the quarantine of poison frames (store/quarantine.h). */
 #include "store/quarantine.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 /* v5: one row per refused frame, its bytes exactly as received. The unique index makes a
  * resent copy update the row instead of adding one; quarantine_held serves the
- * high-water-mark walk (store_ingest.c), which asks only for held rows, and
+ * high-water-mark walk (store/sqlite/ingest.c), which asks only for held rows, and
  * quarantine_replay the store tick's look for replays asked for. */
 const char *const kf__store_schema_quarantine[] = {
     "CREATE TABLE quarantine(id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"

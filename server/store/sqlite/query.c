@@ -1,4 +1,4 @@
-/* store_query.c: the operators' read-only queries (kioskctl). Each query runs once per
+/* store/sqlite/query.c: the operators' read-only queries (kioskctl). Each query runs once per
  * process, so statements are prepared, run and finalized here rather than kept. Times are
  * shown in local time (Asia/Shanghai, fixed UTC+8, as in kf/time.h). */
 #define _GNU_SOURCE

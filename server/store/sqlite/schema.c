@@ -22,7 +22,7 @@
 
 /* Schema migrations, in order: entry i takes user_version i to i + 1. Each is a
  * NULL-terminated list of statements; the SQL of later versions lives beside the code that
- * uses it (store_<area>.c) and is declared in store_int.h. */
+ * uses it (store_<area>.c) and is declared in store/sqlite/int.h. */
 static const char *const schema_v1[] = {
     "CREATE TABLE units(code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL)",
     "CREATE TABLE banks(code TEXT PRIMARY KEY, name TEXT NOT NULL)",
@@ -61,7 +61,7 @@ static const char *const schema_v1[] = {
      * not declared a foreign key: the commit inserts each record with the id of the envelope
      * it inserted just before, in the same transaction, and a declared key would cost a
      * B-tree lookup per record on the hottest path (BENCHMARKS.md). v7 keys it in commit
-     * order instead (kf__store_schema_records, store_ingest.c). */
+     * order instead (kf__store_schema_records, store/sqlite/ingest.c). */
     "CREATE TABLE records(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " envelope_id INTEGER NOT NULL, type INTEGER NOT NULL,"
     " device_ts_ms INTEGER NOT NULL, effective_ms INTEGER NOT NULL, recv_ms INTEGER NOT NULL,"
@@ -108,12 +108,12 @@ static const char *const schema_v1[] = {
 
 static const char *const *const migrations[] = {
     schema_v1,                   /* v1: the pipeline's tables, above */
-    kf__store_schema_broker,     /* v2 (issue 3): broker accounts, store_broker.c */
-    kf__store_schema_identity,   /* v3 (issue 3): tokens, audit log, store_identity.c */
-    kf__store_schema_sla,        /* v4 (issue 4): fleet state and SLA, store_sla.c */
+    kf__store_schema_broker,     /* v2 (issue 3): broker accounts, store/sqlite/broker.c */
+    kf__store_schema_identity,   /* v3 (issue 3): tokens, audit log, store/sqlite/identity.c */
+    kf__store_schema_sla,        /* v4 (issue 4): fleet state and SLA, store/sqlite/sla.c */
     kf__store_schema_quarantine, /* v5: poison frames kept, not resent forever */
     kf__store_schema_sla_late,   /* v6: facts that arrived dated before the SLA engine's tick */
-    kf__store_schema_records,    /* v7: records kept in commit order, store_ingest.c */
+    kf__store_schema_records,    /* v7: records kept in commit order, store/sqlite/ingest.c */
     kf__store_schema_usage,      /* v8: usage_daily per device; no day index on records */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,12 +1,12 @@
-/* store_sla.c: schema v4 and the facts side of the store's SLA part (store_sla.h): the facts
+/* store/sqlite/sla.c: schema v4 and the facts side of the store's SLA part (store/sla.h): the facts
  * history written by the group commit, read back for the engine, and its cursor. Incidents,
- * events, terminal states and persisting an engine run are in store_sla_state.c;
- * terminals, contracts, windows, calendars, the catalog and actions in store_sla_admin.c.
+ * events, terminal states and persisting an engine run are in store/sqlite/sla_state.c;
+ * terminals, contracts, windows, calendars, the catalog and actions in store/sqlite/sla_admin.c.
  *
  * The ingest helpers run on the hot path: their statements are kept prepared (store.c) and
  * each writes a row only when a state changes. The engine's statements run once per engine
  * run (every tick_s at most, plus once after each commit that wrote facts), so they are
- * prepared per call, like store_query.c's: a few tens of microseconds per run. */
+ * prepared per call, like store/sqlite/query.c's: a few tens of microseconds per run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>

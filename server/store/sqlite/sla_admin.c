@@ -1,4 +1,4 @@
-/* store_sla_admin.c: what the SLA is computed against and what people enter (store_sla.h):
+/* store/sqlite/sla_admin.c: what the SLA is computed against and what people enter (store/sla.h):
  * terminals with their hours and contracts, planned maintenance windows, the stored yearly
  * calendars, the service catalog's needs, and technicians' actions. None of it is on the
  * ingest path; statements are prepared per call. */

@@ -1,4 +1,4 @@
-/* store_sla_state.c: what the SLA engine decided, in the store (store_sla.h): incidents
+/* store/sqlite/sla_state.c: what the SLA engine decided, in the store (store/sla.h): incidents
  * (struct kf_incident as columns, its down spans as JSON), their events, the terminals'
  * states (struct kf_devstate as JSON), and one engine run persisted in one transaction.
  * Prepared per call: these run once per engine run (slasvc.c) or once per kioskctl. */

@@ -81,7 +81,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
     /* Past the walk: a frame stored over the mark (resent with other boundaries). */
     [ST_HWM_NEXT] = "SELECT max(seq_first + count - 1) FROM envelopes"
                     " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
-    /* Held quarantine rows count as stored for the mark (store_quarantine.h). */
+    /* Held quarantine rows count as stored for the mark (store/quarantine.h). */
     [ST_HWM_QUARANTINE] = "SELECT max(seq_first + count - 1) FROM quarantine"
                           " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3"
                           " AND released_ms IS NULL",
@@ -135,8 +135,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BROKER_EACH] = "SELECT username, verifier, role, device_id, expires_ms, created_ms"
                        " FROM broker_accounts WHERE expires_ms IS NULL OR expires_ms > ?1"
                        " ORDER BY username",
-    /* issue 3 statements (identity, store_broker.c, store_security.c) */
-    /* issue 4 statements (fleet state and SLA, store_sla.c) */
+    /* issue 3 statements (identity, store/sqlite/broker.c, store_security.c) */
+    /* issue 4 statements (fleet state and SLA, store/sqlite/sla.c) */
     /* A fact is never dated before the engine's last tick (docs/SLA.md, "Facts"): what the
      * engine already announced stays true. Heartbeat facts (below) are not clamped. */
     [ST_SLA_FACT_INSERT] =

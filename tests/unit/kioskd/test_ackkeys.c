@@ -1,4 +1,4 @@
-/* ackkeys: the server's table of ACK keys (server/ackkeys.h). */
+/* ackkeys: the server's table of ACK keys (server/kioskd/ackkeys.h). */
 #include <errno.h>
 #include <string.h>
 

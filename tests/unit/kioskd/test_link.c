@@ -1,4 +1,4 @@
-/* test_link.c: kioskd's MQTT link (server/link.c) on a real libuv loop against a real
+/* test_link.c: kioskd's MQTT link (server/kioskd/link.c) on a real libuv loop against a real
  * mosquitto on a free loopback port. MQTTAsync_connect is wrapped (-Wl,--wrap) to count the
  * calls: once Paho has accepted a connect, its automatic reconnect owns every retry, and a
  * second MQTTAsync_connect from the loop thread would free and replace Paho's copies of the

@@ -1,4 +1,4 @@
-/* test_store_sla.c: the store's SLA part (store_sla.h) and kioskd's SLA service driven from
+/* test_store_sla.c: the store's SLA part (store/sla.h) and kioskd's SLA service driven from
  * it (slasvc.h) without a network: facts written on changes of state only, contracts,
  * windows, incidents/events/states round trips, queued actions, a restart that announces
  * nothing twice, and a monthly report recomputed byte for byte. */

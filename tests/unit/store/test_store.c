@@ -908,7 +908,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);
 }
 
-/* ---- quarantine (store_quarantine.h) ---- */
+/* ---- quarantine (store/quarantine.h) ---- */
 
 struct taken {
     int n;
@@ -998,7 +998,7 @@ Test(store, quarantine_acks_over_the_frame_and_a_replay_commits_it)
     cr_assert_eq(n, 0, "a released row cannot be asked for again");
 }
 
-/* ---- the checkpoint thread (store_ckpt.c) ---- */
+/* ---- the checkpoint thread (store/sqlite/ckpt.c) ---- */
 
 Test(store, checkpoints_run_beside_the_commits)
 {

@@ -1,4 +1,4 @@
-/* test_store_broker.c: broker accounts in the store (store_broker.h): upsert, delete,
+/* test_store_broker.c: broker accounts in the store (store/broker.h): upsert, delete,
  * expiry, ordering, validation, and use inside a caller's transaction. */
 #define _GNU_SOURCE
 #include <errno.h>
