@@ -52,7 +52,24 @@ static json_t *fx_array(struct kf_store *st, json_t *root, const char *key)
     return json_is_array(a) ? a : NULL;
 }
 
-static int fx_units(struct kf_store *st, json_t *a)
+/* A section whose rows are strings only, bound in key order: the first nreq keys required,
+ * the rest optional ("" when absent). */
+struct fx_strings {
+    const char *section; /* the fixtures' array, named in messages */
+    enum kf_stmt stmt;
+    const char *what; /* for the store's error message */
+    const char *keys[4];
+    size_t nreq, nkeys;
+};
+
+static const struct fx_strings fx_units = {
+    "units", ST_UNIT_UPSERT, "upsert unit", {"code", "name", "kind"}, 3, 3};
+static const struct fx_strings fx_banks = {
+    "banks", ST_BANK_UPSERT, "upsert bank", {"code", "name"}, 2, 2};
+static const struct fx_strings fx_families = {
+    "families", ST_FAMILY_UPSERT, "upsert family", {"code", "name", "name_en"}, 2, 3};
+
+static int fx_rows(struct kf_store *st, json_t *a, const struct fx_strings *t)
 {
     size_t i;
     json_t *o;
@@ -61,73 +78,24 @@ static int fx_units(struct kf_store *st, json_t *a)
 
     json_array_foreach(a, i, o)
     {
-        const char *code = fx_str(st, o, "code", "units", i);
-        const char *name = fx_str(st, o, "name", "units", i);
-        const char *kind = fx_str(st, o, "kind", "units", i);
+        const char *v[4];
 
-        if (!code || !name || !kind)
-            return -EINVAL;
-        r = kf__store_stmt(st, ST_UNIT_UPSERT, &s);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            json_t *opt = json_object_get(o, t->keys[k]);
+
+            if (k < t->nreq)
+                v[k] = fx_str(st, o, t->keys[k], t->section, i);
+            else
+                v[k] = json_is_string(opt) ? json_string_value(opt) : "";
+            if (!v[k])
+                return -EINVAL;
+        }
+        r = kf__store_stmt(st, t->stmt, &s);
         if (r < 0)
             return r;
-        sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-        r = kf__store_stmt_run(st, s, "upsert unit");
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-static int fx_banks(struct kf_store *st, json_t *a)
-{
-    size_t i;
-    json_t *o;
-    sqlite3_stmt *s = NULL;
-    int r;
-
-    json_array_foreach(a, i, o)
-    {
-        const char *code = fx_str(st, o, "code", "banks", i);
-        const char *name = fx_str(st, o, "name", "banks", i);
-
-        if (!code || !name)
-            return -EINVAL;
-        r = kf__store_stmt(st, ST_BANK_UPSERT, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-        r = kf__store_stmt_run(st, s, "upsert bank");
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-static int fx_families(struct kf_store *st, json_t *a)
-{
-    size_t i;
-    json_t *o;
-    sqlite3_stmt *s = NULL;
-    int r;
-
-    json_array_foreach(a, i, o)
-    {
-        const char *code = fx_str(st, o, "code", "families", i);
-        const char *name = fx_str(st, o, "name", "families", i);
-        json_t *en = json_object_get(o, "name_en");
-
-        if (!code || !name)
-            return -EINVAL;
-        r = kf__store_stmt(st, ST_FAMILY_UPSERT, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, json_is_string(en) ? json_string_value(en) : "", -1, SQLITE_STATIC);
-        r = kf__store_stmt_run(st, s, "upsert family");
+        for (size_t k = 0; k < t->nkeys; k++)
+            sqlite3_bind_text(s, (int)k + 1, v[k], -1, SQLITE_STATIC);
+        r = kf__store_stmt_run(st, s, t->what);
         if (r < 0)
             return r;
     }
@@ -405,11 +373,11 @@ int kf_store_load_fixtures(struct kf_store *st, const char *json_path)
     r = kf__store_txn_enter(st, &own);
     if (r < 0)
         goto out_decref;
-    r = fx_units(st, units);
+    r = fx_rows(st, units, &fx_units);
     if (r == 0)
-        r = fx_banks(st, banks);
+        r = fx_rows(st, banks, &fx_banks);
     if (r == 0)
-        r = fx_families(st, families);
+        r = fx_rows(st, families, &fx_families);
     if (r == 0)
         r = fx_zones(st, zones);
     if (r == 0)
