@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 #include "kf_test.h"
+#include "kf_test_store.h"
 #include <sqlite3.h>
 
 #include <kf/record.h>
@@ -25,13 +26,10 @@
 #include "store/store.h"
 #include "store/sla.h"
 
-#define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define CALENDAR_2026 KF_SOURCE_DIR "/fixtures/calendar/cn-2026.ini"
 #define MIN_MS (60LL * 1000)
 
-static char tmpdir[64], dbpath[128];
-static struct kf_store *st;
-static sqlite3 *rd;
+static struct kf_test_store tstore; /* the store, its read-only twin, its dir */
 static const uint8_t raw_frame[] = "frame bytes";
 static int64_t t0; /* Tue 2026-03-10 10:00 +08:00 */
 
@@ -40,42 +38,29 @@ static void reg(const char *dev, const char *asset, int kind, const char *zone)
     struct kf_device_reg r = {dev, asset, kind, zone, NULL, {0}};
 
     memset(r.pk, 7, sizeof(r.pk));
-    cr_assert_eq(kf_store_register_device(st, &r), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_register_device(tstore.st, &r), 0, "%s", kf_store_errmsg(tstore.st));
 }
 
 static void setup(void)
 {
     int32_t day;
 
-    kf_test_tmpdir("kf-test-sla", tmpdir, sizeof(tmpdir));
-    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
-    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
-    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
+    kf_test_store_open(&tstore, "kf-test-sla", KF_TEST_FIXTURES_SMALL);
     reg("KF-XH-0001", "A-000001", KF_KIND_KIOSK, "Z-XH-001");
-    cr_assert_eq(sqlite3_open_v2(dbpath, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     cr_assert_eq(kf_day_parse("2026-03-10", &day), 0);
     t0 = kf_day_start_ms(day) + 10 * 3600 * 1000LL;
 }
 
 static void teardown(void)
 {
-    sqlite3_close(rd);
-    kf_store_free(st);
-    kf_test_rmtree(tmpdir);
+    kf_test_store_close(&tstore);
 }
 
 TestSuite(store_sla, .init = setup, .fini = teardown);
 
 static int64_t q1(const char *sql)
 {
-    sqlite3_stmt *s;
-    int64_t v = -1;
-
-    cr_assert_eq(sqlite3_prepare_v2(rd, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rd));
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
+    return kf_test_store_q1(&tstore, sql);
 }
 
 /* ---- frames ---- */
@@ -135,7 +120,8 @@ static void commit(struct frame *f)
     struct kf_commit_out out;
 
     f->in.hdr.count = f->in.nrec;
-    cr_assert_eq(kf_store_ingest_commit(st, items, 1, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, items, 1, &out), 0, "%s",
+                 kf_store_errmsg(tstore.st));
 }
 
 static void hello(int64_t at)
@@ -183,7 +169,7 @@ Test(store_sla, facts_only_on_a_change_of_state)
     cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'fault'"), 2);
     cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'maint'"), 2);
     cr_assert_eq(q1("SELECT maint FROM maint_latest WHERE device_id = 'KF-XH-0001'"), 0);
-    cr_assert_eq(kf_store_sla_facts_written(st), 7);
+    cr_assert_eq(kf_store_sla_facts_written(tstore.st), 7);
 
     /* An older record arriving after a newer one changes nothing. */
     struct kf_record late[] = {periph(t0 + 20, KF_PERIPH_SCREEN, KF_PSTATE_HW_ERROR)};
@@ -192,7 +178,7 @@ Test(store_sla, facts_only_on_a_change_of_state)
     records(15, t0 + 4000, early, 1);
     cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE kind = 'periph'"), 3);
 
-    cr_assert_eq(kf_store_sla_facts(st, 0, 100, &rows, &n), 0);
+    cr_assert_eq(kf_store_sla_facts(tstore.st, 0, 100, &rows, &n), 0);
     cr_assert_eq(n, 8);
     cr_assert_str_eq(rows[0].asset_id, "A-000001");
     cr_assert_eq(rows[0].fact.kind, KF_FACT_PRESENCE);
@@ -214,7 +200,7 @@ Test(store_sla, facts_only_on_a_change_of_state)
     cr_assert_eq(rows[7].fact.periph, KF_PERIPH_SCREEN);
     cr_assert_eq(rows[7].fact.on, 0);
     free(rows);
-    cr_assert_eq(kf_store_sla_facts(st, 7, 100, &rows, &n), 0);
+    cr_assert_eq(kf_store_sla_facts(tstore.st, 7, 100, &rows, &n), 0);
     cr_assert_eq(n, 1);
     free(rows);
 }
@@ -239,19 +225,19 @@ Test(store_sla, will_heartbeat_and_the_instant_of_a_fact)
 
     /* Facts are never dated before the engine's last tick (except a heartbeat's silence). */
     p.tick_ms = t0 + 30 * MIN_MS;
-    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 30 * MIN_MS), 0);
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0 + 30 * MIN_MS), 0);
     struct kf_record clear[] = {fault(t0 + 20 * MIN_MS, "X", KF_SEV_MAJOR, 0, 0)};
     records(2, t0 + 25 * MIN_MS, clear, 1);
     cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE kind = 'fault' AND value = 0"),
                  t0 + 30 * MIN_MS);
-    cr_assert_eq(kf_store_ingest_expire_online(st, t0 + 40 * MIN_MS, t0 + 41 * MIN_MS, &expired),
-                 0);
+    cr_assert_eq(
+        kf_store_ingest_expire_online(tstore.st, t0 + 40 * MIN_MS, t0 + 41 * MIN_MS, &expired), 0);
     cr_assert_eq(expired, 1);
     cr_assert_eq(q1("SELECT at_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 25 * MIN_MS);
     cr_assert_eq(q1("SELECT recv_ms FROM sla_facts WHERE src = 'heartbeat'"), t0 + 41 * MIN_MS);
     /* Nothing more to expire, nothing more written. */
-    cr_assert_eq(kf_store_ingest_expire_online(st, t0 + 50 * MIN_MS, t0 + 51 * MIN_MS, &expired),
-                 0);
+    cr_assert_eq(
+        kf_store_ingest_expire_online(tstore.st, t0 + 50 * MIN_MS, t0 + 51 * MIN_MS, &expired), 0);
     cr_assert_eq(q1("SELECT count(*) FROM sla_facts WHERE src = 'heartbeat'"), 1);
 }
 
@@ -269,7 +255,8 @@ Test(store_sla, terminals_contracts_and_windows)
 
     reg("KF-XH-0002", "A-000002", KF_KIND_ITM, "Z-XH-001");
     reg("KF-XH-0003", "A-000003", KF_KIND_KIOSK, "Z-XH-002");
-    cr_assert_eq(kf_store_sla_terminals(st, NULL, &t, &n), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_sla_terminals(tstore.st, NULL, &t, &n), 0, "%s",
+                 kf_store_errmsg(tstore.st));
     cr_assert_eq(n, 3);
     /* ICBC has no contract of its own: the "*" kiosk terms */
     cr_assert_str_eq(t[0].device_id, "KF-XH-0001");
@@ -292,32 +279,33 @@ Test(store_sla, terminals_contracts_and_windows)
     cr_assert_eq(t[2].terms.response_s, 3600);
     cr_assert_eq(t[2].terms.target_bp, 9900);
     free(t);
-    cr_assert_eq(kf_store_sla_terminals(st, "A-404", &t, &n), -ENOENT);
+    cr_assert_eq(kf_store_sla_terminals(tstore.st, "A-404", &t, &n), -ENOENT);
 
     /* Windows are entered ahead of time, for a terminal (by device or asset id) or a zone. */
-    cr_assert_eq(
-        kf_store_sla_window_add(st, "KF-XH-0001", 0, t0 - 1, t0 + MIN_MS, "r", "ops", t0, &id),
-        -EINVAL);
-    cr_assert_eq(kf_store_sla_window_add(st, "KF-XH-0001", 0, t0, t0, "r", "ops", t0, &id),
+    cr_assert_eq(kf_store_sla_window_add(tstore.st, "KF-XH-0001", 0, t0 - 1, t0 + MIN_MS, "r",
+                                         "ops", t0, &id),
                  -EINVAL);
-    cr_assert_eq(kf_store_sla_window_add(st, "NOPE", 0, t0, t0 + MIN_MS, "r", "ops", t0, &id),
-                 -ENOENT);
-    cr_assert_eq(kf_store_sla_window_add(st, "KF-XH-0001", 0, t0 + MIN_MS, t0 + 60 * MIN_MS,
+    cr_assert_eq(kf_store_sla_window_add(tstore.st, "KF-XH-0001", 0, t0, t0, "r", "ops", t0, &id),
+                 -EINVAL);
+    cr_assert_eq(
+        kf_store_sla_window_add(tstore.st, "NOPE", 0, t0, t0 + MIN_MS, "r", "ops", t0, &id),
+        -ENOENT);
+    cr_assert_eq(kf_store_sla_window_add(tstore.st, "KF-XH-0001", 0, t0 + MIN_MS, t0 + 60 * MIN_MS,
                                          "printer swap", "ops:li", t0, &id),
-                 0, "%s", kf_store_errmsg(st));
-    cr_assert_eq(kf_store_sla_window_add(st, "Z-XH-001", 1, t0 + 120 * MIN_MS, t0 + 180 * MIN_MS,
-                                         "branch power work", "ops:li", t0, &id),
+                 0, "%s", kf_store_errmsg(tstore.st));
+    cr_assert_eq(kf_store_sla_window_add(tstore.st, "Z-XH-001", 1, t0 + 120 * MIN_MS,
+                                         t0 + 180 * MIN_MS, "branch power work", "ops:li", t0, &id),
                  0);
-    cr_assert_eq(kf_store_sla_window_add(st, "A-000003", 0, t0 + MIN_MS, t0 + 2 * MIN_MS, "x",
-                                         "ops:li", t0, &id),
+    cr_assert_eq(kf_store_sla_window_add(tstore.st, "A-000003", 0, t0 + MIN_MS, t0 + 2 * MIN_MS,
+                                         "x", "ops:li", t0, &id),
                  0);
-    cr_assert_eq(kf_store_sla_cursor(st, &cur), 0);
+    cr_assert_eq(kf_store_sla_cursor(tstore.st, &cur), 0);
     cr_assert_eq(cur.windows_rev, 3);
-    cr_assert_eq(kf_store_sla_windows(st, 0, &w, &nw), 0);
+    cr_assert_eq(kf_store_sla_windows(tstore.st, 0, &w, &nw), 0);
     cr_assert_eq(nw, 3);
     cr_assert_str_eq(w[0].asset_id, "A-000001");
     cr_assert_str_eq(w[0].reason, "printer swap");
-    cr_assert_eq(kf_store_sla_terminals(st, NULL, &t, &n), 0);
+    cr_assert_eq(kf_store_sla_terminals(tstore.st, NULL, &t, &n), 0);
     /* A-000001 and the ITM A-000002 are in Z-XH-001: their own window and the zone's */
     cr_assert_eq(kf_store_sla_windows_for(w, nw, &t[0], out, 8), 2);
     cr_assert_eq(out[1].start_ms, t0 + 120 * MIN_MS);
@@ -325,7 +313,7 @@ Test(store_sla, terminals_contracts_and_windows)
     cr_assert_eq(kf_store_sla_windows_for(w, nw, &t[2], out, 8), 1);
     free(t);
     free(w);
-    cr_assert_eq(kf_store_sla_windows(st, t0 + 100 * MIN_MS, &w, &nw), 0);
+    cr_assert_eq(kf_store_sla_windows(tstore.st, t0 + 100 * MIN_MS, &w, &nw), 0);
     cr_assert_eq(nw, 1); /* only the zone's is not over by then */
     free(w);
 }
@@ -409,41 +397,42 @@ Test(store_sla, incidents_events_and_states_round_trip)
     p.n_events = n;
     p.states = &state;
     p.n_states = 1;
-    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 5 * MIN_MS), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0 + 5 * MIN_MS), 0, "%s",
+                 kf_store_errmsg(tstore.st));
     /* a second persist of the same incident updates it in place */
-    cr_assert_eq(kf_store_sla_persist(st,
+    cr_assert_eq(kf_store_sla_persist(tstore.st,
                                       &(struct kf_sla_persist){.fact_id = 43,
                                                                .tick_ms = t0 + 6 * MIN_MS,
                                                                .incidents = &inc,
                                                                .n_incidents = 1},
                                       t0 + 6 * MIN_MS),
-                 0, "%s", kf_store_errmsg(st));
+                 0, "%s", kf_store_errmsg(tstore.st));
 
-    cr_assert_eq(kf_store_sla_incident(st, 7, &got), 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 7, &got), 0);
     cr_assert_eq(memcmp(&got, &inc, sizeof(inc)), 0, "an incident comes back exactly");
-    cr_assert_eq(kf_store_sla_incident(st, 8, &got), -ENOENT);
-    cr_assert_eq(kf_store_sla_max_incident(st, &max), 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 8, &got), -ENOENT);
+    cr_assert_eq(kf_store_sla_max_incident(tstore.st, &max), 0);
     cr_assert_eq(max, 7);
     cr_assert_eq(q1("SELECT count(*) FROM sla_incidents"), 1);
     cr_assert_eq(q1("SELECT count(*) FROM sla_notices"), 1);
-    cr_assert_eq(kf_store_sla_events(st, 7, &back, &n_back), 0);
+    cr_assert_eq(kf_store_sla_events(tstore.st, 7, &back, &n_back), 0);
     cr_assert_eq(n_back, n);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(memcmp(&back[i].ev, &evs[i], sizeof(evs[i])), 0, "event %zu", i);
     free(back);
-    cr_assert_eq(kf_store_sla_states(st, &states, &n), 0);
+    cr_assert_eq(kf_store_sla_states(tstore.st, &states, &n), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(memcmp(&states[0].st, &state.st, sizeof(state.st)), 0);
     free(states);
-    cr_assert_eq(kf_store_sla_cursor(st, &cur), 0);
+    cr_assert_eq(kf_store_sla_cursor(tstore.st, &cur), 0);
     cr_assert_eq(cur.fact_id, 43);
     cr_assert_eq(cur.tick_ms, t0 + 6 * MIN_MS);
     /* resolved at t0+4min: live for a restarted engine only within its reopen window */
-    cr_assert_eq(kf_store_sla_incidents(st, KF_SLA_INC_LIVE, t0, 0, &all, &n_all), 0);
+    cr_assert_eq(kf_store_sla_incidents(tstore.st, KF_SLA_INC_LIVE, t0, 0, &all, &n_all), 0);
     cr_assert_eq(n_all, 1);
     free(all);
-    cr_assert_eq(kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, t0 + 5 * MIN_MS, t0 + 60 * MIN_MS,
-                                        &all, &n_all),
+    cr_assert_eq(kf_store_sla_incidents(tstore.st, KF_SLA_INC_PERIOD, t0 + 5 * MIN_MS,
+                                        t0 + 60 * MIN_MS, &all, &n_all),
                  0);
     cr_assert_eq(n_all, 0);
     free(all);
@@ -461,27 +450,27 @@ Test(store_sla, actions_are_checked_queued_and_answered)
     inc = sample_incident(evs, &n);
     p.incidents = &inc;
     p.n_incidents = 1;
-    cr_assert_eq(kf_store_sla_persist(st, &p, t0), 0);
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0), 0);
     memset(&a, 0, sizeof(a));
     a.incident = 7;
     a.kind = KF_EV_ACK;
     a.requested_ms = t0;
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* no who */
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), -EINVAL); /* no who */
     snprintf(a.who, sizeof(a.who), "wang");
     a.incident = 99;
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -ENOENT);
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), -ENOENT);
     a.incident = 7;
     a.kind = KF_EV_RESOLVE;
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* resolve needs a note */
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), -EINVAL); /* resolve needs a note */
     a.kind = KF_EV_OPEN;
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), -EINVAL); /* not a technician's */
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), -EINVAL); /* not a technician's */
     a.kind = KF_EV_ACK;
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), 0);
     a.kind = KF_EV_ATTRIBUTE;
     a.to = KF_ATTR_FORCE_MAJEURE;
     snprintf(a.text, sizeof(a.text), "flood");
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id2), 0);
-    cr_assert_eq(kf_store_sla_actions_pending(st, 10, &pend, &n), 0);
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id2), 0);
+    cr_assert_eq(kf_store_sla_actions_pending(tstore.st, 10, &pend, &n), 0);
     cr_assert_eq(n, 2);
     cr_assert_eq(pend[1].to, KF_ATTR_FORCE_MAJEURE);
     cr_assert_str_eq(pend[1].text, "flood");
@@ -492,14 +481,14 @@ Test(store_sla, actions_are_checked_queued_and_answered)
     memset(&p, 0, sizeof(p));
     p.actions = pend;
     p.n_actions = 1;
-    cr_assert_eq(kf_store_sla_persist(st, &p, t0 + 1), 0);
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0 + 1), 0);
     free(pend);
-    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(kf_store_sla_action(tstore.st, id, &got), 0);
     cr_assert_eq(got.status, KF_SLA_ACTION_DONE);
     cr_assert_eq(got.at_ms, t0 + 1);
-    cr_assert_eq(kf_store_sla_action(st, id2, &got), 0);
+    cr_assert_eq(kf_store_sla_action(tstore.st, id2, &got), 0);
     cr_assert_eq(got.status, KF_SLA_ACTION_PENDING);
-    cr_assert_eq(kf_store_sla_actions_pending(st, 10, &pend, &n), 0);
+    cr_assert_eq(kf_store_sla_actions_pending(tstore.st, 10, &pend, &n), 0);
     cr_assert_eq(n, 1);
     free(pend);
 }
@@ -531,7 +520,7 @@ static void put_calendar(void)
     n = fread(text, 1, sizeof(text) - 1, f);
     fclose(f);
     text[n] = '\0';
-    cr_assert_eq(kf_store_sla_calendar_put(st, 2026, text, CALENDAR_2026, t0), 0);
+    cr_assert_eq(kf_store_sla_calendar_put(tstore.st, 2026, text, CALENDAR_2026, t0), 0);
 }
 
 /* One SLA job on a writer of its own: after a commit (tick 0) or on the engine's timer. */
@@ -542,7 +531,7 @@ static void run(struct kf_slasvc *s, int tick)
     uv_loop_t loop;
 
     cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(kf_writer_new(&loop, st, &w), 0);
+    cr_assert_eq(kf_writer_new(&loop, tstore.st, &w), 0);
     cr_assert_eq(kf_slasvc_register(s, w), 0);
     if (tick) {
         kf_slasvc_tick(s);
@@ -561,7 +550,7 @@ static struct kf_slasvc *service(void)
     struct kf_slasvc *s = NULL;
     char err[256] = "";
 
-    cr_assert_eq(kf_slasvc_new(st, &o, kf_now_ms(), &s, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(kf_slasvc_new(tstore.st, &o, kf_now_ms(), &s, err, sizeof(err)), 0, "%s", err);
     return s;
 }
 
@@ -600,7 +589,8 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     hello(t0);
     records(1, t0 + MIN_MS, raise, 1);
     run(s, 0);
-    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0, "the critical fault opened incident 1");
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0,
+                 "the critical fault opened incident 1");
     cr_assert_str_eq(inc.terminal, "A-000001");
     cr_assert_str_eq(inc.cause, "SCR-TOUCH");
     cr_assert_eq(inc.spans[0].start_ms, t0 + MIN_MS);
@@ -612,13 +602,13 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     a.kind = KF_EV_ACK;
     a.requested_ms = kf_now_ms();
     snprintf(a.who, sizeof(a.who), "wang");
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), 0);
     run(s, 1);
-    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(kf_store_sla_action(tstore.st, id, &got), 0);
     cr_assert_eq(got.status, KF_SLA_ACTION_DONE, "%s", got.result);
-    cr_assert_eq(kf_store_sla_action_add(st, &a, &id), 0);
+    cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), 0);
     run(s, 1);
-    cr_assert_eq(kf_store_sla_action(st, id, &got), 0);
+    cr_assert_eq(kf_store_sla_action(tstore.st, id, &got), 0);
     cr_assert_eq(got.status, KF_SLA_ACTION_REFUSED, "acknowledged twice");
 
     /* Maintenance mode at the terminal measures the visit; the clear resolves it. The
@@ -626,10 +616,10 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     records(2, t0 + 30 * MIN_MS, onsite, 1);
     records(3, t0 + 90 * MIN_MS, clear, 2);
     run(s, 0); /* within a second of the last run: left for the next tick */
-    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
     cr_assert_eq(inc.state, KF_INC_ACKED);
     run(s, 1);
-    cr_assert_eq(kf_store_sla_incident(st, 1, &inc), 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
     cr_assert_eq(inc.state, KF_INC_RESOLVED);
     cr_assert_str_eq(inc.on_site_by, "T-0042");
     cr_assert_neq(inc.on_site_at_ms, 0);
@@ -649,24 +639,24 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     kf_slasvc_free(s);
 
     /* The queue (a read-only view) lists the resolved incident, awaiting closure. */
-    cr_assert_eq(kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(kf_view_sla_queue(tstore.st, kf_now_ms(), &q, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(q->n, 1);
     cr_assert_eq(q->rows[0].inc->id, 1);
     cr_assert_str_eq(q->terms[0]->zone_id, "Z-XH-001");
     kf_view_sla_queue_free(q);
 
     /* March's report, twice, and from a second (read-only) connection: the same bytes. */
-    x = report_bytes(st, KF_REPORT_CSV);
-    y = report_bytes(st, KF_REPORT_CSV);
+    x = report_bytes(tstore.st, KF_REPORT_CSV);
+    y = report_bytes(tstore.st, KF_REPORT_CSV);
     cr_assert_str_eq(x, y);
-    cr_assert_eq(kf_store_open(dbpath, KF_STORE_RDONLY, &ro), 0);
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_RDONLY, &ro), 0);
     z = report_bytes(ro, KF_REPORT_CSV);
     cr_assert_str_eq(x, z);
     cr_assert(strstr(x, "2026-03,terminal,A-000001,ICBC,Z-XH-001,1,") != NULL, "%s", x);
     free(x);
     free(y);
     free(z);
-    x = report_bytes(st, KF_REPORT_JSON);
+    x = report_bytes(tstore.st, KF_REPORT_JSON);
     y = report_bytes(ro, KF_REPORT_JSON);
     cr_assert_str_eq(x, y);
     free(x);
@@ -680,7 +670,8 @@ Test(store_sla, report_refuses_a_month_without_a_calendar)
     int64_t as_of = 0;
     char err[256] = "";
 
-    cr_assert_eq(kf_view_sla_report(st, 2026, 3, 0, &rep, &as_of, err, sizeof(err)), -ENOENT);
+    cr_assert_eq(kf_view_sla_report(tstore.st, 2026, 3, 0, &rep, &as_of, err, sizeof(err)),
+                 -ENOENT);
     cr_assert(strstr(err, "2026") != NULL, "%s", err);
 }
 
@@ -690,28 +681,29 @@ Test(store_sla, calendar_directory_is_loaded_strictly_and_stored)
     char err[256] = "", dir[128], path[192];
     FILE *f;
 
-    cr_assert_eq(
-        kf_store_sla_calendar_dir(st, h, KF_SOURCE_DIR "/fixtures/calendar", t0, err, sizeof(err)),
-        0, "%s", err);
+    cr_assert_eq(kf_store_sla_calendar_dir(tstore.st, h, KF_SOURCE_DIR "/fixtures/calendar", t0,
+                                           err, sizeof(err)),
+                 0, "%s", err);
     cr_assert(kf_holidays_covers(h, 2026));
     cr_assert_eq(q1("SELECT count(*) FROM sla_calendars WHERE year = 2026"), 1);
     /* what kioskctl and a recompute load: the stored text */
-    cr_assert_eq(kf_store_sla_calendars_load(st, again, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(kf_store_sla_calendars_load(tstore.st, again, err, sizeof(err)), 0, "%s", err);
     cr_assert(kf_holidays_covers(again, 2026));
     cr_assert_eq(kf_holidays_kind(again, kf_local_day(t0)), kf_holidays_kind(h, kf_local_day(t0)));
     kf_holidays_free(again);
     kf_holidays_free(h);
 
     h = kf_holidays_new();
-    cr_assert_eq(kf_store_sla_calendar_dir(st, h, "/nonexistent", t0, err, sizeof(err)), -ENOENT);
-    snprintf(dir, sizeof(dir), "%s/cal", tmpdir);
+    cr_assert_eq(kf_store_sla_calendar_dir(tstore.st, h, "/nonexistent", t0, err, sizeof(err)),
+                 -ENOENT);
+    snprintf(dir, sizeof(dir), "%s/cal", tstore.dir);
     cr_assert_eq(mkdir(dir, 0700), 0);
     snprintf(path, sizeof(path), "%s/cn-2027.ini", dir);
     f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs("[calendar]\nyear = 2027\n[holidays]\n2027-02-30 = nope\n", f);
     fclose(f);
-    cr_assert_eq(kf_store_sla_calendar_dir(st, h, dir, t0, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(kf_store_sla_calendar_dir(tstore.st, h, dir, t0, err, sizeof(err)), -EINVAL);
     cr_assert(strstr(err, "cn-2027.ini:4") != NULL, "%s", err);
     cr_assert_eq(q1("SELECT count(*) FROM sla_calendars WHERE year = 2027"), 0);
     kf_holidays_free(h);

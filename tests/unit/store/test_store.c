@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 #include "kf_test.h"
+#include "kf_test_store.h"
 #include <sqlite3.h>
 
 #include <kf/record.h>
@@ -23,14 +24,9 @@
 #include "store/query.h"
 #include "store/quarantine.h"
 
-#define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
-#define FULL_FIXTURES KF_SOURCE_DIR "/fixtures/deployment.json"
 #define DAY_MS (86400LL * 1000)
 
-static char tmpdir[64];
-static char dbpath[128];
-static struct kf_store *st;
-static sqlite3 *rd; /* a second connection, to look at what was committed */
+static struct kf_test_store tstore; /* the store, its read-only twin, its dir */
 static const uint8_t raw_frame[] = "not a real frame: the store keeps whatever bytes it is given";
 /* 2026-03-10 12:00 +08:00, a fixed receipt time */
 static int64_t recv_base;
@@ -46,35 +42,22 @@ static void setup(void)
     };
     int32_t day;
 
-    kf_test_tmpdir("kf-test-store", tmpdir, sizeof(tmpdir));
-    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
-    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
-    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
+    kf_test_store_open(&tstore, "kf-test-store", KF_TEST_FIXTURES_SMALL);
     memset(reg.pk, 7, sizeof(reg.pk));
-    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
-    cr_assert_eq(sqlite3_open_v2(dbpath, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), 0, "%s", kf_store_errmsg(tstore.st));
     cr_assert_eq(kf_day_parse("2026-03-10", &day), 0);
     recv_base = kf_day_start_ms(day) + 12 * 3600 * 1000LL;
 }
 
 static void teardown(void)
 {
-    sqlite3_close(rd);
-    kf_store_free(st);
-    kf_test_rmtree(tmpdir);
+    kf_test_store_close(&tstore);
 }
 
 /* One integer from a query on the read connection (-1 when there is no row). */
 static int64_t q1(const char *sql)
 {
-    sqlite3_stmt *s;
-    int64_t v = -1;
-
-    cr_assert_eq(sqlite3_prepare_v2(rd, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(rd));
-    if (sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
+    return kf_test_store_q1(&tstore, sql);
 }
 
 /* usage_daily equals the aggregation of the transactions: no row of either is missing
@@ -133,7 +116,7 @@ static int commit1(struct kf_ingest *in, struct kf_commit_out *out)
 {
     struct kf_ingest *items[1] = {in};
 
-    return kf_store_ingest_commit(st, items, 1, out);
+    return kf_store_ingest_commit(tstore.st, items, 1, out);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -160,7 +143,7 @@ Test(store, commit_inserts_records_and_aggregates)
     f.recs[5].u.fault.raise = 1;
     f.recs[5].u.fault.periph = KF_PERIPH_A4_PRINTER;
 
-    cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(tstore.st));
     cr_assert_eq(out.inserted, 6);
     cr_assert_eq(out.duplicates, 0);
     cr_assert_eq(out.replay, 0);
@@ -244,7 +227,7 @@ Test(store, repeated_records_found_from_the_envelopes)
     /* Two overlapping frames in one commit: the second sees the first's envelope. */
     records_frame(&a, "KF-XH-0001", 1, 10);
     records_frame(&b, "KF-XH-0001", 6, 10);
-    cr_assert_eq(kf_store_ingest_commit(st, same, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, same, 2, out), 0);
     cr_assert_eq(out[0].inserted, 10);
     cr_assert_eq(out[1].inserted, 5);
     cr_assert_eq(out[1].duplicates, 5);
@@ -261,7 +244,7 @@ Test(store, repeated_records_found_from_the_envelopes)
      * and then one inside what it just covered: the second must look behind the mark. */
     records_frame(&x, "KF-XH-0001", 12, 13);
     records_frame(&y, "KF-XH-0001", 17, 3);
-    cr_assert_eq(kf_store_ingest_commit(st, over, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, over, 2, out), 0);
     cr_assert_eq(out[0].inserted, 5);
     cr_assert_eq(out[0].duplicates, 8);
     cr_assert_eq(out[1].inserted, 0);
@@ -303,7 +286,7 @@ Test(store, random_traffic_stores_each_record_once)
     char sql[160];
 
     memset(reg.pk, 9, sizeof(reg.pk));
-    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), 0, "%s", kf_store_errmsg(tstore.st));
     for (int i = 0; i < NFRAMES;) {
         int want = 1 + (int)(rnd_next(&x) % MAXB), m = 0;
 
@@ -333,7 +316,8 @@ Test(store, random_traffic_stores_each_record_once)
                 last_end[d] = first + n - 1;
             in[m] = &f[i].in;
         }
-        cr_assert_eq(kf_store_ingest_commit(st, in, (size_t)m, out), 0, "%s", kf_store_errmsg(st));
+        cr_assert_eq(kf_store_ingest_commit(tstore.st, in, (size_t)m, out), 0, "%s",
+                     kf_store_errmsg(tstore.st));
         for (int k = 0; k < m; k++) {
             cr_assert_eq(out[k].inserted + out[k].duplicates, in[k]->nrec, "frame %d", i - m + k);
             inserted += out[k].inserted;
@@ -381,7 +365,7 @@ Test(store, frames_of_one_device_in_one_commit_in_any_order)
     records_frame(&a, "KF-XH-0001", 21, 10);
     records_frame(&b, "KF-XH-0001", 11, 10);
     records_frame(&c, "KF-XH-0001", 1, 10);
-    cr_assert_eq(kf_store_ingest_commit(st, items, 3, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, items, 3, out), 0);
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(out[i].acked_seq, 30);
         cr_assert_eq(out[i].inserted, 10);
@@ -483,7 +467,7 @@ Test(store, error_rolls_back_everything)
     records_frame(&bad, "KF-NOPE-0001", 1, 5);
     delta[KF_REJECT_MALFORMED] = 3;
     memset(out, 0xab, sizeof(out));
-    cr_assert_lt(kf_store_ingest_commit(st, items, 2, out), 0);
+    cr_assert_lt(kf_store_ingest_commit(tstore.st, items, 2, out), 0);
     for (size_t i = 0; i < sizeof(out); i++)
         cr_assert_eq(((const uint8_t *)out)[i], 0xab);
     cr_assert_eq(q1("SELECT count(*) FROM records"), 0);
@@ -494,9 +478,9 @@ Test(store, error_rolls_back_everything)
     cr_assert_eq(q1("SELECT online FROM devices"), 0);
 
     /* The store is usable afterwards. */
-    cr_assert_eq(kf_store_ingest_commit(st, items, 1, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, items, 1, out), 0);
     cr_assert_eq(out[0].acked_seq, 5);
-    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(tstore.st, delta), 0);
     cr_assert_eq(q1("SELECT count FROM reject_counts WHERE reason = 'malformed'"), 3);
 }
 
@@ -554,23 +538,24 @@ Test(store, fixtures_load_with_counts)
     cr_assert_eq(q1("SELECT count(*) FROM zones"), 3);
     cr_assert_eq(q1("SELECT count(*) FROM items"), 3);
     /* Loading again is an upsert, not a duplicate. */
-    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0);
+    cr_assert_eq(kf_store_load_fixtures(tstore.st, KF_TEST_FIXTURES_SMALL), 0);
     cr_assert_eq(q1("SELECT count(*) FROM zones"), 3);
 
-    if (access(FULL_FIXTURES, R_OK) != 0) {
-        cr_log_warn("%s missing: full fixture counts not checked", FULL_FIXTURES);
+    if (access(KF_TEST_FIXTURES_FULL, R_OK) != 0) {
+        cr_log_warn("%s missing: full fixture counts not checked", KF_TEST_FIXTURES_FULL);
         return;
     }
     /* The deployment itself, in a database of its own. */
     struct kf_store *full;
     char path[160];
 
-    snprintf(path, sizeof(path), "%s/full.db", tmpdir);
+    snprintf(path, sizeof(path), "%s/full.db", tstore.dir);
     cr_assert_eq(kf_store_open(path, 0, &full), 0);
-    cr_assert_eq(kf_store_load_fixtures(full, FULL_FIXTURES), 0, "%s", kf_store_errmsg(full));
+    cr_assert_eq(kf_store_load_fixtures(full, KF_TEST_FIXTURES_FULL), 0, "%s",
+                 kf_store_errmsg(full));
     kf_store_free(full);
-    sqlite3_close(rd);
-    cr_assert_eq(sqlite3_open_v2(path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_close(tstore.rd);
+    cr_assert_eq(sqlite3_open_v2(path, &tstore.rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     cr_assert_eq(q1("SELECT count(*) FROM units"), 10);
     cr_assert_geq(q1("SELECT count(*) FROM zones"), 200);
     cr_assert_eq(q1("SELECT count(*) FROM units u"
@@ -586,7 +571,7 @@ Test(store, fixtures_with_unknown_reference_fail_whole)
     char path[160];
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/bad.json", tstore.dir);
     f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs("{\"units\":[{\"code\":\"YX\",\"name\":\"叶县\",\"kind\":\"county\"}],"
@@ -595,8 +580,9 @@ Test(store, fixtures_with_unknown_reference_fail_whole)
           "\"unit\":\"YX\",\"address\":\"a\",\"hours\":{\"weekday\":\"08:30-17:00\"}}]}",
           f);
     fclose(f);
-    cr_assert_eq(kf_store_load_fixtures(st, path), -EINVAL);
-    cr_assert_not_null(strstr(kf_store_errmsg(st), "NOBANK"), "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_load_fixtures(tstore.st, path), -EINVAL);
+    cr_assert_not_null(strstr(kf_store_errmsg(tstore.st), "NOBANK"), "%s",
+                       kf_store_errmsg(tstore.st));
     cr_assert_eq(q1("SELECT count(*) FROM units WHERE code = 'YX'"), 0);
 }
 
@@ -609,12 +595,12 @@ Test(store, register_device_twice_is_eexist)
         .zone_id = "Z-XH-001",
     };
 
-    cr_assert_eq(kf_store_register_device(st, &reg), -EEXIST);
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), -EEXIST);
     reg.device_id = "KF-XH-0002";
     reg.zone_id = "Z-NOWHERE";
-    cr_assert_eq(kf_store_register_device(st, &reg), -ENOENT);
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), -ENOENT);
     reg.zone_id = "Z-XH-001";
-    cr_assert_eq(kf_store_register_device(st, &reg), 0);
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), 0);
     cr_assert_eq(q1("SELECT count(*) FROM devices"), 2);
     cr_assert_eq(q1("SELECT count(*) FROM assets"), 2);
 }
@@ -626,7 +612,7 @@ Test(store, registry_snapshot_has_devices_and_keys)
     const struct kf_reg_key *k;
     uint8_t pk[32];
 
-    cr_assert_eq(kf_store_load_registry(st, &reg), 0);
+    cr_assert_eq(kf_store_load_registry(tstore.st, &reg), 0);
     cr_assert_eq(kf_store_registry_count(reg), 1);
     d = kf_store_registry_find(reg, "KF-XH-0001");
     cr_assert_not_null(d);
@@ -651,9 +637,9 @@ Test(store, expire_marks_silent_devices_offline)
 
     records_frame(&f, "KF-XH-0001", 1, 1);
     cr_assert_eq(commit1(&f.in, &out), 0);
-    cr_assert_eq(kf_store_ingest_expire_online(st, recv_base, recv_base + 10, &n), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(tstore.st, recv_base, recv_base + 10, &n), 0);
     cr_assert_eq(n, 0);
-    cr_assert_eq(kf_store_ingest_expire_online(st, recv_base + 1, recv_base + 20, &n), 0);
+    cr_assert_eq(kf_store_ingest_expire_online(tstore.st, recv_base + 1, recv_base + 20, &n), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(q1("SELECT online FROM devices"), 0);
     cr_assert_eq(q1("SELECT state_since_ms FROM devices"), recv_base + 20);
@@ -669,9 +655,9 @@ Test(store, reject_names_and_counts)
     cr_assert_null(kf_store_reject_name(KF_REJECT_COUNT_));
     delta[KF_REJECT_BAD_SIGNATURE] = 2;
     delta[KF_REJECT_REPLAY] = 1;
-    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
-    cr_assert_eq(kf_store_ingest_rejects_add(st, delta), 0);
-    cr_assert_eq(kf_store_query_rejects(st, &t), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(tstore.st, delta), 0);
+    cr_assert_eq(kf_store_ingest_rejects_add(tstore.st, delta), 0);
+    cr_assert_eq(kf_store_query_rejects(tstore.st, &t), 0);
     cr_assert_eq(t->nrows, KF_REJECT_COUNT_);
     for (size_t i = 0; i < t->nrows; i++)
         cr_assert_str_eq(kf_store_query_table_cell(t, i, 0), kf_store_reject_name((int)i));
@@ -691,19 +677,19 @@ Test(store, usage_query_groups_by_unit_and_family)
     records_frame(&f, "KF-XH-0001", 1, 3);
     f.recs[2] = txn(recv_base - 1000, "SB-003", KF_OUTCOME_FAILED, 1000);
     cr_assert_eq(commit1(&f.in, &out), 0);
-    cr_assert_eq(kf_store_query_usage(st, day, day, "unit", &t), 0);
+    cr_assert_eq(kf_store_query_usage(tstore.st, day, day, "unit", &t), 0);
     cr_assert_eq(t->nrows, 1);
     cr_assert_str_eq(kf_store_query_table_cell(t, 0, 0), "XH");
     cr_assert_str_eq(kf_store_query_table_cell(t, 0, 1), "新华区");
     cr_assert_str_eq(kf_store_query_table_cell(t, 0, 2), "3");
     kf_store_query_table_free(t);
-    cr_assert_eq(kf_store_query_usage(st, day, day, "family", &t), 0);
+    cr_assert_eq(kf_store_query_usage(tstore.st, day, day, "family", &t), 0);
     cr_assert_eq(t->nrows, 2);
     kf_store_query_table_free(t);
-    cr_assert_eq(kf_store_query_usage(st, day + 1, day + 2, "device", &t), 0);
+    cr_assert_eq(kf_store_query_usage(tstore.st, day + 1, day + 2, "device", &t), 0);
     cr_assert_eq(t->nrows, 0);
     kf_store_query_table_free(t);
-    cr_assert_eq(kf_store_query_usage(st, day, day, "planet", &t), -EINVAL);
+    cr_assert_eq(kf_store_query_usage(tstore.st, day, day, "planet", &t), -EINVAL);
 }
 
 Test(store, readonly_open_sees_committed_data)
@@ -721,7 +707,7 @@ Test(store, readonly_open_sees_committed_data)
 
     records_frame(&f, "KF-XH-0001", 1, 2);
     cr_assert_eq(commit1(&f.in, &out), 0);
-    cr_assert_eq(kf_store_open(dbpath, KF_STORE_RDONLY, &ro), 0);
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_RDONLY, &ro), 0);
     cr_assert_eq(kf_store_query_devices(ro, &t), 0);
     cr_assert_eq(t->nrows, 1);
     kf_store_query_table_free(t);
@@ -756,7 +742,7 @@ Test(store, latest_health_is_the_newest_sample_of_the_commit)
     b.recs[0] = (struct kf_record){.type = KF_REC_HEALTH, .ts_ms = recv_base - 1000};
     b.recs[0].u.health.cpu_pm = 300;
     b.recs[0].u.health.temp_mc = KF_TEMP_NONE;
-    cr_assert_eq(kf_store_ingest_commit(st, items, 2, out), 0);
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, items, 2, out), 0);
     cr_assert_eq(out[0].acked_seq, 4);
     cr_assert_eq(q1("SELECT cpu_pm FROM health_latest"), 300);
     cr_assert_eq(q1("SELECT seq FROM health_latest"), 3);
@@ -777,7 +763,7 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
     struct kf_commit_out out[7];
 
     memset(reg.pk, 9, sizeof(reg.pk));
-    cr_assert_eq(kf_store_register_device(st, &reg), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_register_device(tstore.st, &reg), 0, "%s", kf_store_errmsg(tstore.st));
     for (int i = 0; i < 6; i++) {
         records_frame(&f[i], i % 2 ? "KF-XH-0002" : "KF-XH-0001", 1 + (uint64_t)(i / 2) * 4, 4);
         for (int k = 0; k < 4; k++) {
@@ -788,7 +774,8 @@ Test(store, usage_daily_equals_the_aggregation_of_txns)
         in[i] = &f[i].in;
     }
     in[6] = &f[0].in; /* the same frame again in the same commit */
-    cr_assert_eq(kf_store_ingest_commit(st, in, 7, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, in, 7, out), 0, "%s",
+                 kf_store_errmsg(tstore.st));
     cr_assert_eq(q1("SELECT count(*) FROM txns"), 24);
     assert_usage_equals_txns();
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 24);
@@ -835,7 +822,8 @@ Test(store, long_frames_and_many_usage_rows_take_several_statements)
 
     long_frame(&a, ra, 1, 100);
     long_frame(&b, rb, 51, 100); /* seqs 51..100 again, in the same commit */
-    cr_assert_eq(kf_store_ingest_commit(st, in, 2, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, in, 2, out), 0, "%s",
+                 kf_store_errmsg(tstore.st));
     cr_assert_eq(out[0].inserted, 100);
     cr_assert_eq(out[1].inserted, 50);
     cr_assert_eq(out[1].duplicates, 50);
@@ -853,11 +841,12 @@ Test(store, long_frames_and_many_usage_rows_take_several_statements)
     long_frame(&c, rc, 151, 70);
     rc[40].u.txn.outcome = 77;
     in[0] = &c;
-    cr_assert_lt(kf_store_ingest_commit(st, in, 1, out), 0);
+    cr_assert_lt(kf_store_ingest_commit(tstore.st, in, 1, out), 0);
     cr_assert_eq(q1("SELECT count(*) FROM records"), 150);
     cr_assert_eq(q1("SELECT sum(ok + failed + abandoned) FROM usage_daily"), 150);
     long_frame(&c, rc, 151, 70);
-    cr_assert_eq(kf_store_ingest_commit(st, in, 1, out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_ingest_commit(tstore.st, in, 1, out), 0, "%s",
+                 kf_store_errmsg(tstore.st));
     cr_assert_eq(out[0].inserted, 70);
     cr_assert_eq(out[0].acked_seq, 220);
     cr_assert_eq(q1("SELECT count(*) FROM txns WHERE dur_ms = seq"), 220);
@@ -874,10 +863,10 @@ Test(store, migration_asks_the_service_manager_for_time)
     ssize_t n;
     int fd;
 
-    kf_store_free(st);
-    st = NULL;
+    kf_store_free(tstore.st);
+    tstore.st = NULL;
     /* Back to schema 7: the day index v8 drops, and enough txns to take a while. */
-    cr_assert_eq(sqlite3_open(dbpath, &w), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(w,
                               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
                               " WHERE i < 20000) INSERT INTO records(envelope_id, seq, device_id,"
@@ -890,12 +879,13 @@ Test(store, migration_asks_the_service_manager_for_time)
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(w));
     sqlite3_close(w);
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", tmpdir);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", tstore.dir);
     fd = socket(AF_UNIX, SOCK_DGRAM, 0);
     cr_assert_geq(fd, 0);
     cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     setenv("NOTIFY_SOCKET", sa.sun_path, 1);
-    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0, "%s", st ? kf_store_errmsg(st) : "");
+    cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0, "%s",
+                 tstore.st ? kf_store_errmsg(tstore.st) : "");
     unsetenv("NOTIFY_SOCKET");
     n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
     close(fd);
@@ -957,34 +947,34 @@ Test(store, quarantine_acks_over_the_frame_and_a_replay_commits_it)
     cr_assert_eq(commit1(&f3.in, &out), 0);
     cr_assert_eq(out.acked_seq, 2, "a gap at 3: the mark cannot pass it");
     records_frame(&f2, "KF-XH-0001", 3, 3);
-    cr_assert_eq(kf_store_quarantine(st, &f2.in, "EINVAL: test", recv_base + 1, &out), 0);
+    cr_assert_eq(kf_store_quarantine(tstore.st, &f2.in, "EINVAL: test", recv_base + 1, &out), 0);
     cr_assert_eq(out.quarantined, 1);
     cr_assert_eq(out.acked_seq, 7, "the mark moves over the quarantined frame and on");
     cr_assert_eq(q1("SELECT acked_seq FROM devices WHERE device_id = 'KF-XH-0001'"), 7);
     cr_assert_eq(q1("SELECT count(*) FROM records WHERE seq BETWEEN 3 AND 5"), 0);
     /* The device resends it: one row, the newest reason. */
-    cr_assert_eq(kf_store_quarantine(st, &f2.in, "EINVAL: again", recv_base + 2, &out), 0);
+    cr_assert_eq(kf_store_quarantine(tstore.st, &f2.in, "EINVAL: again", recv_base + 2, &out), 0);
     cr_assert_eq(q1("SELECT count(*) FROM quarantine"), 1);
-    cr_assert_eq(kf_store_quarantine_each(st, 1, count_cb, &held), 0);
+    cr_assert_eq(kf_store_quarantine_each(tstore.st, 1, count_cb, &held), 0);
     cr_assert_eq(held, 1);
 
     /* Nothing is handed back until asked. */
-    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(kf_store_quarantine_take(tstore.st, 10, take_cb, &t), 0);
     cr_assert_eq(t.n, 0);
-    cr_assert_eq(kf_store_quarantine_request(st, 0, recv_base + 3, &n), 0);
+    cr_assert_eq(kf_store_quarantine_request(tstore.st, 0, recv_base + 3, &n), 0);
     cr_assert_eq(n, 1);
-    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(kf_store_quarantine_take(tstore.st, 10, take_cb, &t), 0);
     cr_assert_eq(t.n, 1);
     cr_assert_eq(t.raw_len, sizeof(raw_frame));
     cr_assert_str_eq(t.topic, "kf/v1/KF-XH-0001/events");
     cr_assert_eq(q1("SELECT attempts FROM quarantine"), 1);
-    cr_assert_eq(kf_store_quarantine_take(st, 10, take_cb, &t), 0);
+    cr_assert_eq(kf_store_quarantine_take(tstore.st, 10, take_cb, &t), 0);
     cr_assert_eq(t.n, 1, "taken once per request");
 
     /* The replay commits below the mark (a received frame there would be a replay) and
      * releases the row; the mark stays. */
     f2.in.quarantine_id = t.id;
-    cr_assert_eq(commit1(&f2.in, &out), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(commit1(&f2.in, &out), 0, "%s", kf_store_errmsg(tstore.st));
     cr_assert_eq(out.replay, 0);
     cr_assert_eq(out.inserted, 3);
     cr_assert_eq(out.acked_seq, 7);
@@ -992,9 +982,9 @@ Test(store, quarantine_acks_over_the_frame_and_a_replay_commits_it)
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 7);
     cr_assert_eq(q1("SELECT count(*) FROM quarantine WHERE released_ms IS NOT NULL"), 1);
     held = 0;
-    cr_assert_eq(kf_store_quarantine_each(st, 1, count_cb, &held), 0);
+    cr_assert_eq(kf_store_quarantine_each(tstore.st, 1, count_cb, &held), 0);
     cr_assert_eq(held, 0);
-    cr_assert_eq(kf_store_quarantine_request(st, 0, recv_base + 4, &n), 0);
+    cr_assert_eq(kf_store_quarantine_request(tstore.st, 0, recv_base + 4, &n), 0);
     cr_assert_eq(n, 0, "a released row cannot be asked for again");
 }
 
@@ -1006,9 +996,9 @@ Test(store, checkpoints_run_beside_the_commits)
     off_t before;
     int i;
 
-    cr_assert_eq(kf_store_checkpointer_start(st), 0);
-    cr_assert_eq(kf_store_checkpointer_start(st), -EINVAL, "one checkpointer per store");
-    cr_assert_eq(stat(dbpath, &sb), 0);
+    cr_assert_eq(kf_store_checkpointer_start(tstore.st), 0);
+    cr_assert_eq(kf_store_checkpointer_start(tstore.st), -EINVAL, "one checkpointer per store");
+    cr_assert_eq(stat(tstore.path, &sb), 0);
     before = sb.st_size;
     /* Past 1000 pages of WAL: commits only append, the thread copies them back. */
     for (uint64_t seq = 1; seq <= 32 * 400; seq += 32) {
@@ -1016,10 +1006,10 @@ Test(store, checkpoints_run_beside_the_commits)
         struct kf_commit_out out;
 
         records_frame(&f, "KF-XH-0001", seq, 32);
-        cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(st));
+        cr_assert_eq(commit1(&f.in, &out), 0, "%s", kf_store_errmsg(tstore.st));
     }
     for (i = 0; i < 50; i++) {
-        cr_assert_eq(stat(dbpath, &sb), 0);
+        cr_assert_eq(stat(tstore.path, &sb), 0);
         if (sb.st_size > before)
             break;
         usleep(100 * 1000);
@@ -1040,7 +1030,7 @@ Test(store, a_jump_over_quarantine_into_an_envelope_goes_on_to_its_end)
     records_frame(&a, "KF-XH-0001", 1, 5);
     cr_assert_eq(commit1(&a.in, &out), 0);
     records_frame(&q, "KF-XH-0001", 11, 10); /* held, past the hole at 6-10 */
-    cr_assert_eq(kf_store_quarantine(st, &q.in, "EINVAL: test", recv_base + 1, &out), 0);
+    cr_assert_eq(kf_store_quarantine(tstore.st, &q.in, "EINVAL: test", recv_base + 1, &out), 0);
     records_frame(&e, "KF-XH-0001", 15, 16); /* resent with other boundaries: 15-30 */
     cr_assert_eq(commit1(&e.in, &out), 0);
     records_frame(&f, "KF-XH-0001", 6, 5); /* fills the hole: 6-10, then 11-20 held, 15-30 */

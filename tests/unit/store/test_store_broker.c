@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include "kf_test.h"
+#include "kf_test_store.h"
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -17,9 +18,7 @@
 #include "store/store.h"
 #include "store/broker.h"
 
-static char tmpdir[64];
-static char dbpath[128];
-static struct kf_store *st;
+static struct kf_test_store tstore; /* the store, its read-only twin, its dir */
 static char v1[KF_BROKERPW_VERIFIER_LEN + 1], v2[KF_BROKERPW_VERIFIER_LEN + 1];
 
 static void setup(void)
@@ -27,9 +26,7 @@ static void setup(void)
     char pw[KF_BROKERPW_LEN + 1];
 
     cr_assert(sodium_init() >= 0);
-    kf_test_tmpdir("kf-test-broker", tmpdir, sizeof(tmpdir));
-    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
-    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
+    kf_test_store_open(&tstore, "kf-test-broker", NULL);
     kf_brokerpw_generate(pw);
     cr_assert_eq(kf_brokerpw_verifier(pw, v1, sizeof(v1)), 0);
     kf_brokerpw_generate(pw);
@@ -38,8 +35,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    kf_store_free(st);
-    kf_test_rmtree(tmpdir);
+    kf_test_store_close(&tstore);
 }
 
 TestSuite(store_broker, .init = setup, .fini = teardown);
@@ -64,7 +60,8 @@ static int collect(void *ud, const struct kf_broker_account *a)
 static void each(int64_t now, struct seen *s)
 {
     memset(s, 0, sizeof(*s));
-    cr_assert_eq(kf_store_broker_each(st, now, collect, s), 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_broker_each(tstore.st, now, collect, s), 0, "%s",
+                 kf_store_errmsg(tstore.st));
 }
 
 Test(store_broker, migration_creates_the_table)
@@ -72,7 +69,7 @@ Test(store_broker, migration_creates_the_table)
     sqlite3 *db;
     sqlite3_stmt *s;
 
-    cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_open_v2(tstore.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM broker_accounts", -1, &s, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
     cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
@@ -89,12 +86,14 @@ Test(store_broker, put_each_sorted_and_unexpired)
 {
     struct seen s;
 
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0002", "device", "KF-XH-0002", v1, 0, 1000), 0,
-                 "%s", kf_store_errmsg(st));
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000), 0);
-    cr_assert_eq(kf_store_broker_put(st, "_kioskd", "server", NULL, v2, 0, 1000), 0);
-    cr_assert_eq(kf_store_broker_put(st, "_enroll-ABCDEFGHJK", "enroll", NULL, v2, 5000, 1000), 0,
-                 "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0002", "device", "KF-XH-0002", v1, 0, 1000),
+                 0, "%s", kf_store_errmsg(tstore.st));
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000),
+                 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "_kioskd", "server", NULL, v2, 0, 1000), 0);
+    cr_assert_eq(
+        kf_store_broker_put(tstore.st, "_enroll-ABCDEFGHJK", "enroll", NULL, v2, 5000, 1000), 0,
+        "%s", kf_store_errmsg(tstore.st));
 
     each(4999, &s);
     cr_assert_eq(s.n, 4);
@@ -114,8 +113,10 @@ Test(store_broker, upsert_replaces_the_verifier)
 {
     struct seen s;
 
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v2, 0, 2000), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000),
+                 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v2, 0, 2000),
+                 0);
     each(3000, &s);
     cr_assert_eq(s.n, 1);
     char want[64]; /* collect prints a verifier's first 8 characters */
@@ -127,10 +128,12 @@ Test(store_broker, delete_and_enoent)
 {
     struct seen s;
 
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0002", "device", "KF-XH-0002", v1, 0, 1000), 0);
-    cr_assert_eq(kf_store_broker_del(st, "KF-XH-0001"), 0);
-    cr_assert_eq(kf_store_broker_del(st, "KF-XH-0001"), -ENOENT);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1000),
+                 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0002", "device", "KF-XH-0002", v1, 0, 1000),
+                 0);
+    cr_assert_eq(kf_store_broker_del(tstore.st, "KF-XH-0001"), 0);
+    cr_assert_eq(kf_store_broker_del(tstore.st, "KF-XH-0001"), -ENOENT);
     each(2000, &s);
     cr_assert_eq(s.n, 1);
     cr_assert_eq(strncmp(s.text, "KF-XH-0002 ", 11), 0);
@@ -143,20 +146,20 @@ Test(store_broker, refuses_bad_accounts)
 
     memcpy(bad, v1, sizeof(bad));
     bad[40] = '\n';
-    cr_assert_eq(kf_store_broker_put(st, "KF/1", "device", "KF/1", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "", "device", "", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", "KF-2", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", NULL, v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "_x", "device", "_x", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "kioskd", "server", NULL, v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "_", "server", NULL, v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "_enrollX", "enroll", NULL, v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "admin", "KF-1", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", NULL, "KF-1", v1, 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", "KF-1", bad, 0, 1), -EINVAL);
-    cr_assert(*kf_store_errmsg(st) != '\0', "the refusal says why");
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", "KF-1", "secret", 0, 1), -EINVAL);
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", "KF-1", v1, -5, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF/1", "device", "KF/1", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "", "device", "", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", "KF-2", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", NULL, v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "_x", "device", "_x", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "kioskd", "server", NULL, v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "_", "server", NULL, v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "_enrollX", "enroll", NULL, v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "admin", "KF-1", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", NULL, "KF-1", v1, 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", "KF-1", bad, 0, 1), -EINVAL);
+    cr_assert(*kf_store_errmsg(tstore.st) != '\0', "the refusal says why");
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", "KF-1", "secret", 0, 1), -EINVAL);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", "KF-1", v1, -5, 1), -EINVAL);
     each(0, &s);
     cr_assert_eq(s.n, 0);
 }
@@ -165,19 +168,20 @@ Test(store_broker, inside_a_callers_transaction)
 {
     struct seen s;
 
-    cr_assert_eq(kf_store_begin(st), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1), 0);
-    cr_assert_eq(kf_store_broker_del(st, "KF-NONE"), -ENOENT, "does not end the transaction");
-    cr_assert_eq(kf_store_end(st, 0), 0); /* rolled back with the caller's transaction */
+    cr_assert_eq(kf_store_begin(tstore.st), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1), 0);
+    cr_assert_eq(kf_store_broker_del(tstore.st, "KF-NONE"), -ENOENT,
+                 "does not end the transaction");
+    cr_assert_eq(kf_store_end(tstore.st, 0), 0); /* rolled back with the caller's transaction */
     each(2, &s);
     cr_assert_eq(s.n, 0);
 
-    cr_assert_eq(kf_store_begin(st), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1), 0);
-    cr_assert_eq(kf_store_broker_put(st, "_kioskd", "server", NULL, v1, 0, 1), 0);
+    cr_assert_eq(kf_store_begin(tstore.st), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-XH-0001", "device", "KF-XH-0001", v1, 0, 1), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "_kioskd", "server", NULL, v1, 0, 1), 0);
     each(2, &s); /* reads see the caller's uncommitted writes */
     cr_assert_eq(s.n, 2);
-    cr_assert_eq(kf_store_end(st, 1), 0);
+    cr_assert_eq(kf_store_end(tstore.st, 1), 0);
     each(2, &s);
     cr_assert_eq(s.n, 2);
 }
@@ -186,12 +190,12 @@ Test(store_broker, callback_stops_the_walk)
 {
     struct seen s;
 
-    cr_assert_eq(kf_store_broker_put(st, "KF-1", "device", "KF-1", v1, 0, 1), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-2", "device", "KF-2", v1, 0, 1), 0);
-    cr_assert_eq(kf_store_broker_put(st, "KF-3", "device", "KF-3", v1, 0, 1), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-1", "device", "KF-1", v1, 0, 1), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-2", "device", "KF-2", v1, 0, 1), 0);
+    cr_assert_eq(kf_store_broker_put(tstore.st, "KF-3", "device", "KF-3", v1, 0, 1), 0);
     memset(&s, 0, sizeof(s));
     s.stop_at = 2;
-    cr_assert_eq(kf_store_broker_each(st, 2, collect, &s), 42);
+    cr_assert_eq(kf_store_broker_each(tstore.st, 2, collect, &s), 42);
     cr_assert_eq(s.n, 2);
     /* The statement was reset: a new walk sees everything. */
     each(2, &s);

@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include "kf_test.h"
+#include "kf_test_store.h"
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -20,28 +21,22 @@
 #include "store/broker.h"
 #include "store/identity.h"
 
-#define SMALL_FIXTURES KF_SOURCE_DIR "/tests/data/deployment_small.json"
 #define HOUR_MS (3600LL * 1000)
 
-static char tmpdir[64], dbpath[128];
-static struct kf_store *st;
+static struct kf_test_store tstore; /* the store, its read-only twin, its dir */
 static uint8_t server_pk[32], server_sk[64];
 static const int64_t t0 = 1773100800000LL; /* 2026-03-10 00:00 UTC */
 
 static void setup(void)
 {
     cr_assert_geq(sodium_init(), 0);
-    kf_test_tmpdir("kf-test-ident", tmpdir, sizeof(tmpdir));
-    snprintf(dbpath, sizeof(dbpath), "%s/server.db", tmpdir);
-    cr_assert_eq(kf_store_open(dbpath, 0, &st), 0);
-    cr_assert_eq(kf_store_load_fixtures(st, SMALL_FIXTURES), 0, "%s", kf_store_errmsg(st));
+    kf_test_store_open(&tstore, "kf-test-ident", KF_TEST_FIXTURES_SMALL);
     crypto_sign_keypair(server_pk, server_sk);
 }
 
 static void teardown(void)
 {
-    kf_store_free(st);
-    kf_test_rmtree(tmpdir);
+    kf_test_store_close(&tstore);
 }
 
 TestSuite(store_identity, .init = setup, .fini = teardown);
@@ -81,8 +76,8 @@ static void issue(const char *asset, int64_t ttl, char *token, size_t cap)
     };
     char id[KF_TOKEN_ID_LEN + 1];
 
-    cr_assert_eq(kf_store_identity_token_issue(st, &tr, t0, server_sk, token, cap, id), 0, "%s",
-                 kf_store_errmsg(st));
+    cr_assert_eq(kf_store_identity_token_issue(tstore.st, &tr, t0, server_sk, token, cap, id), 0,
+                 "%s", kf_store_errmsg(tstore.st));
 }
 
 struct seen {
@@ -103,7 +98,7 @@ static int has_account(const char *user, int64_t now)
 {
     struct seen s = {.user = user};
 
-    cr_assert_eq(kf_store_broker_each(st, now, find_user, &s), 0);
+    cr_assert_eq(kf_store_broker_each(tstore.st, now, find_user, &s), 0);
     return s.found;
 }
 
@@ -117,7 +112,7 @@ Test(store_identity, enroll_once_then_token_is_spent)
     terminal_request(&a, token);
     kf_token_username(a.req.token_id, user, sizeof(user));
     cr_assert(has_account(user, t0 + 1), "the token's enrollment account exists");
-    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000101.1");
     cr_assert_eq(res.key_epoch, 1);
@@ -128,19 +123,19 @@ Test(store_identity, enroll_once_then_token_is_spent)
     cr_assert_not(has_account(user, t0 + HOUR_MS + 10 * 60 * 1000), "the enrollment account stays");
 
     /* The same terminal asking again (it missed the answer) gets the same answer. */
-    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &a.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000101.1");
 
     /* Another key with the same token: refused, nothing registered. */
     terminal_request(&b, token);
-    cr_assert_eq(kf_store_identity_apply(st, &b.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &b.req, t0 + 2 * HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_USED);
     {
         struct kf_registry *reg;
         const struct kf_reg_device *d;
 
-        cr_assert_eq(kf_store_load_registry(st, &reg), 0);
+        cr_assert_eq(kf_store_load_registry(tstore.st, &reg), 0);
         cr_assert_eq(kf_store_registry_count(reg), 1);
         d = kf_store_registry_find(reg, "A-000101.1");
         cr_assert_not_null(d);
@@ -157,17 +152,17 @@ Test(store_identity, expired_unknown_and_forged_tokens_are_refused)
 
     issue("A-000102", HOUR_MS, token, sizeof(token));
     terminal_request(&a, token);
-    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &a.req, t0 + HOUR_MS, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_EXPIRED, "expiry is exclusive of its instant");
 
     issue("A-000103", HOUR_MS, token, sizeof(token));
     terminal_request(&a, token);
     a.req.proof[0] ^= 1;
-    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &a.req, t0 + 1, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_BAD_PROOF);
 
     snprintf(a.req.token_id, sizeof(a.req.token_id), "AAAAAAAAAA");
-    cr_assert_eq(kf_store_identity_apply(st, &a.req, t0 + 1, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &a.req, t0 + 1, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_TOKEN_UNKNOWN);
 }
 
@@ -178,7 +173,7 @@ static void enroll(const char *asset, struct terminal *t, char *dev, size_t cap)
 
     issue(asset, HOUR_MS, token, sizeof(token));
     terminal_request(t, token);
-    cr_assert_eq(kf_store_identity_apply(st, &t->req, t0 + 1000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &t->req, t0 + 1000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     snprintf(dev, cap, "%s", res.device_id);
 }
@@ -202,18 +197,18 @@ Test(store_identity, rotation_retires_the_old_key)
     rot.new_epoch = 2;
     memcpy(rot.pk, pk2, 32);
     kf_ident_rotate_sign(&rot, sk2);
-    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 2000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &rot, t0 + 2000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_eq(res.key_epoch, 2);
     /* a repeat is answered the same; a rotation from the retired key is stale */
-    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &rot, t0 + 3000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     rot.new_epoch = 3;
     kf_ident_rotate_sign(&rot, sk2);
-    cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 3000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &rot, t0 + 3000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_STALE_EPOCH);
 
-    cr_assert_eq(kf_store_load_registry(st, &reg), 0);
+    cr_assert_eq(kf_store_load_registry(tstore.st, &reg), 0);
     d = kf_store_registry_find(reg, dev);
     cr_assert_eq(kf_store_registry_key(d, 1)->status, KF_KEY_RETIRED);
     cr_assert_eq(kf_store_registry_key(d, 2)->status, KF_KEY_ACTIVE);
@@ -229,20 +224,21 @@ Test(store_identity, revoke_and_replace_keep_the_asset)
     struct kf_registry *reg;
 
     enroll("A-000105", &a, dev, sizeof(dev));
-    cr_assert_eq(kf_store_identity_revoke(st, dev, "ops:li", "", t0, server_sk), -EINVAL,
+    cr_assert_eq(kf_store_identity_revoke(tstore.st, dev, "ops:li", "", t0, server_sk), -EINVAL,
                  "a reason is required");
-    cr_assert_eq(kf_store_identity_replace(st, "A-000105", "tech:wang", "disk failed", HOUR_MS,
-                                           t0 + 5000, server_sk, token, sizeof(token), id),
-                 0, "%s", kf_store_errmsg(st));
+    cr_assert_eq(kf_store_identity_replace(tstore.st, "A-000105", "tech:wang", "disk failed",
+                                           HOUR_MS, t0 + 5000, server_sk, token, sizeof(token), id),
+                 0, "%s", kf_store_errmsg(tstore.st));
     cr_assert_not(has_account(dev, t0 + 5000), "the old identity is shut out of the broker");
-    cr_assert_eq(kf_store_identity_revoke(st, dev, "ops:li", "again", t0, server_sk), -EALREADY);
+    cr_assert_eq(kf_store_identity_revoke(tstore.st, dev, "ops:li", "again", t0, server_sk),
+                 -EALREADY);
 
     terminal_request(&b, token);
-    cr_assert_eq(kf_store_identity_apply(st, &b.req, t0 + 6000, server_sk, &res), 0);
+    cr_assert_eq(kf_store_identity_apply(tstore.st, &b.req, t0 + 6000, server_sk, &res), 0);
     cr_assert_eq(res.reason, KF_IDENT_OK);
     cr_assert_str_eq(res.device_id, "A-000105.2");
 
-    cr_assert_eq(kf_store_load_registry(st, &reg), 0);
+    cr_assert_eq(kf_store_load_registry(tstore.st, &reg), 0);
     cr_assert_eq(kf_store_registry_key(kf_store_registry_find(reg, dev), 1)->status,
                  KF_KEY_REVOKED);
     cr_assert_str_eq(kf_store_registry_find(reg, "A-000105.2")->asset_id, "A-000105");
@@ -257,7 +253,7 @@ Test(store_identity, revoke_and_replace_keep_the_asset)
         snprintf(rot.device_id, sizeof(rot.device_id), "%s", dev);
         rot.old_epoch = 1;
         rot.new_epoch = 2;
-        cr_assert_eq(kf_store_identity_apply(st, &rot, t0 + 7000, server_sk, &res), 0);
+        cr_assert_eq(kf_store_identity_apply(tstore.st, &rot, t0 + 7000, server_sk, &res), 0);
         cr_assert_eq(res.reason, KF_IDENT_REVOKED);
     }
 }
@@ -288,26 +284,26 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
     sqlite3 *db;
 
     enroll("A-000106", &a, dev, sizeof(dev));
-    cr_assert_eq(kf_store_identity_replace(st, "A-000106", "tech:wang", "board swapped", HOUR_MS,
-                                           t0, server_sk, token, sizeof(token), id),
+    cr_assert_eq(kf_store_identity_replace(tstore.st, "A-000106", "tech:wang", "board swapped",
+                                           HOUR_MS, t0, server_sk, token, sizeof(token), id),
                  0);
-    cr_assert_eq(kf_store_audit_log_each(st, collect_cb, &c), 0);
+    cr_assert_eq(kf_store_audit_log_each(tstore.st, collect_cb, &c), 0);
     cr_assert_eq(c.n, 5);
     cr_assert_str_eq(c.actions[0], "token.issue");
     cr_assert_str_eq(c.actions[1], "device.enroll");
     cr_assert_str_eq(c.actions[2], "device.revoke");
     cr_assert_str_eq(c.actions[3], "asset.replace");
     cr_assert_str_eq(c.actions[4], "token.issue");
-    cr_assert_eq(kf_store_audit_log_verify(st, server_pk, &n, head, &bad, &what), 0);
+    cr_assert_eq(kf_store_audit_log_verify(tstore.st, server_pk, &n, head, &bad, &what), 0);
     cr_assert_eq(n, 5);
 
     /* Another key does not verify it. */
     crypto_sign_keypair(other_pk, other_sk);
-    cr_assert_eq(kf_store_audit_log_verify(st, other_pk, &n, head, &bad, &what), 1);
+    cr_assert_eq(kf_store_audit_log_verify(tstore.st, other_pk, &n, head, &bad, &what), 1);
     cr_assert_eq(bad, 1);
 
     /* The table refuses edits; an insider who drops the trigger is caught by the chain. */
-    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(tstore.path, &db), SQLITE_OK);
     cr_assert_neq(
         sqlite3_exec(db, "UPDATE audit_log SET actor = 'nobody' WHERE seq = 3", NULL, NULL, NULL),
         SQLITE_OK);
@@ -317,7 +313,7 @@ Test(store_identity, audit_chain_verifies_and_catches_edits)
                               NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
-    cr_assert_eq(kf_store_audit_log_verify(st, server_pk, &n, head, &bad, &what), 1);
+    cr_assert_eq(kf_store_audit_log_verify(tstore.st, server_pk, &n, head, &bad, &what), 1);
     cr_assert_eq(bad, 3);
     cr_assert_not_null(strstr(what, "edited"));
 }
