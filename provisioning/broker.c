@@ -423,7 +423,7 @@ int kf_prov_broker_sync(const char *db, const char *auth_dir, const char *pid_fi
 
     if (pid_file && kf_prov_broker_pid_file(pid_file, &pid) < 0)
         return 1;
-    r = kf_store_open(db, 0, &st);
+    r = kf_store_open(db, KF_STORE_NOCREATE, &st);
     if (r < 0) {
         kf_err("cannot open database %s: %s", db, kf_strerror(r));
         return 1;

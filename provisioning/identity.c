@@ -75,7 +75,7 @@ static int open_both(const struct kf_prov_ident_opts *o, struct kf_store **st, u
         fprintf(stderr, "kiosk-provision: server key %s: %s\n", o->server_key, kf_strerror(r));
         return 1;
     }
-    r = kf_store_open(o->db, 0, st);
+    r = kf_store_open(o->db, KF_STORE_NOCREATE, st);
     if (r < 0) {
         sodium_memzero(sk, 64);
         fprintf(stderr, "kiosk-provision: %s: %s\n", o->db, kf_strerror(r));

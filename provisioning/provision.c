@@ -180,11 +180,14 @@ static int need(const char *v, const char *name)
     return 0;
 }
 
-static int open_store(const char *db, struct kf_store **ret)
+/* Only init creates a store: every other command on a mistyped path says so. */
+static int open_store(const char *db, int create, struct kf_store **ret)
 {
-    int r = kf_store_open(db, 0, ret);
+    int r = kf_store_open(db, create ? 0 : KF_STORE_NOCREATE, ret);
 
-    if (r < 0)
+    if (r == -ENOENT)
+        kf_err("no store at %s: create it with kiosk-provision init --db %s", db, db);
+    else if (r < 0)
         kf_err("cannot open database %s: %s", db, kf_strerror(r));
     return r;
 }
@@ -208,7 +211,7 @@ static int cmd_init(const struct opts *o)
         kf_err("server key path too long");
         return 1;
     }
-    if (open_store(o->db, &st) < 0)
+    if (open_store(o->db, 1, &st) < 0)
         return 1;
     if (o->fixtures) {
         r = kf_store_load_fixtures(st, o->fixtures);
@@ -462,7 +465,7 @@ static int cmd_device(const struct opts *o)
         return 1;
     }
     if (prepare_target(o, &t) < 0 || prepare_dir(o->out, dir, sizeof(dir)) < 0 ||
-        open_store(o->db, &st) < 0)
+        open_store(o->db, 0, &st) < 0)
         return 1;
     e = (struct enroll){
         .device_id = o->id,
@@ -600,7 +603,7 @@ static int cmd_fleet(const struct opts *o)
         return 2;
     }
     if (prepare_target(o, &t) < 0 || prepare_dir(o->out, dir, sizeof(dir)) < 0 ||
-        open_store(o->db, &st) < 0)
+        open_store(o->db, 0, &st) < 0)
         return 1;
     r = kf_store_query_zones(st, &zones);
     if (r < 0) {
@@ -697,7 +700,7 @@ static int cmd_broker_sync(const struct opts *o)
     }
     if (o->pid_file && kf_prov_broker_pid_file(o->pid_file, &pid) < 0)
         return 1;
-    if (open_store(o->db, &st) < 0)
+    if (open_store(o->db, 0, &st) < 0)
         return 1;
     r = kf_prov_broker_sync_store(st, o->dir, pid, kf_now_ms());
     kf_store_free(st);
@@ -713,7 +716,7 @@ static int cmd_notify_account(const struct opts *o)
 
     if (need(o->db, "--db") < 0 || need(o->out, "--out") < 0)
         return 2;
-    if (open_store(o->db, &st) < 0)
+    if (open_store(o->db, 0, &st) < 0)
         return 1;
     r = kf_prov_broker_account_create(st, "_notify", "server", NULL, o->out, 1);
     kf_store_free(st);

@@ -134,7 +134,7 @@ static int parse_id(const char *s, int64_t *ret)
 
 int kf_ctl_open_store(const struct kf_ctl *c, int write, struct kf_store **ret)
 {
-    int r = kf_store_open(c->db, write ? 0 : KF_STORE_RDONLY, ret);
+    int r = kf_store_open(c->db, write ? KF_STORE_NOCREATE : KF_STORE_RDONLY, ret);
 
     if (r < 0)
         fprintf(stderr, "kioskctl: cannot open database %s: %s\n", c->db,

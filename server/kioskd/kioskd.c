@@ -493,7 +493,21 @@ int kf_kioskd_new(const struct kf_kioskd_config *cfg, struct kf_kioskd **ret)
         kf_err("[server] key_file %s: %s", cfg->key_file, kf_strerror(rc));
         goto out_free;
     }
-    rc = kf_store_open(cfg->store_path, 0, &kd->store);
+    /* The one writer (KF_STORE_WRITER), of a store that exists: kioskd never creates one,
+     * so a mistyped path cannot start an empty server that takes over the broker session
+     * and refuses the fleet as unknown. */
+    rc = kf_store_open(cfg->store_path, KF_STORE_WRITER | KF_STORE_NOCREATE, &kd->store);
+    if (rc == -EBUSY) {
+        kf_err("store %s: another kioskd (pid %ld) is serving this store; one kioskd per store",
+               cfg->store_path, kf_store_writer_pid(cfg->store_path));
+        goto out_free;
+    }
+    if (rc == -ENOENT) {
+        kf_err("store %s: no such store; create it with kiosk-provision init --db %s "
+               "--fixtures … --server-key … (docs/OPERATIONS.md)",
+               cfg->store_path, cfg->store_path);
+        goto out_free;
+    }
     if (rc != 0) {
         kf_err("store %s: %s", cfg->store_path, kf_strerror(rc));
         goto out_free;

@@ -16,14 +16,61 @@
 #include "kioskd/config.h"
 #include "kioskd/kioskd.h"
 #include "kioskd/slasvc.h"
+#include "store/store.h"
 
 static void kf_usage(FILE *f)
 {
     fputs("usage: kioskd -c FILE [--check]\n"
           "  -c, --config FILE  configuration (INI; see docs/KIOSKD.md)\n"
-          "      --check        validate the configuration and the key file, then exit\n"
+          "      --check        validate the configuration, the key file and the store (read\n"
+          "                     only), then exit\n"
           "  -h, --help         this text\n",
           f);
+}
+
+/* --check: the store exists, has a schema this kioskd can serve (or migrate to), and a
+ * deployment; read only, changes nothing. 0, or -1 after logging why. */
+static int check_store(const char *conf, const char *db)
+{
+    struct kf_store_info in;
+    long holder;
+    int rc = kf_store_inspect(db, &in);
+
+    if (rc == -ENOENT) {
+        kf_err("config: %s: [store] path %s: no such store; create it with kiosk-provision "
+               "init --db %s",
+               conf, db, db);
+        return -1;
+    }
+    if (rc != 0) {
+        kf_err("config: %s: [store] path %s: %s", conf, db, kf_strerror(rc));
+        return -1;
+    }
+    if (in.schema > in.schema_current) {
+        kf_err("config: %s: [store] path %s: schema version %d is newer than this kioskd's (%d)",
+               conf, db, in.schema, in.schema_current);
+        return -1;
+    }
+    if (in.units <= 0 || in.banks <= 0 || in.zones <= 0 || in.items <= 0) {
+        kf_err("config: %s: [store] path %s: no deployment loaded (%lld units, %lld banks, %lld "
+               "zones, %lld items); load it with kiosk-provision init --fixtures",
+               conf, db, (long long)in.units, (long long)in.banks, (long long)in.zones,
+               (long long)in.items);
+        return -1;
+    }
+    if (in.schema < in.schema_current)
+        kf_notice("config: %s: [store] path %s: schema version %d; kioskd will migrate it to %d",
+                  conf, db, in.schema, in.schema_current);
+    holder = kf_store_writer_pid(db);
+    if (holder != 0)
+        kf_warn("config: %s: [store] path %s: served now by kioskd pid %ld: a second kioskd "
+                "on it would not start",
+                conf, db, holder);
+    printf("%s: store %s: schema %d, %lld units, %lld banks, %lld zones, %lld items, %lld "
+           "devices\n",
+           conf, db, in.schema, (long long)in.units, (long long)in.banks, (long long)in.zones,
+           (long long)in.items, (long long)in.devices);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -80,6 +127,9 @@ int main(int argc, char **argv)
             kf_err("config: %s: [server] key_file %s: %s", path, cfg.key_file, kf_strerror(rc));
             return 1;
         }
+        rc = check_store(path, cfg.store_path);
+        if (rc != 0)
+            return 1;
         if (cfg.sla.calendar_dir[0] != '\0') {
             rc = kf_slasvc_check_calendars(cfg.sla.calendar_dir, kf_now_ms(), err, sizeof(err));
             if (rc < 0) {

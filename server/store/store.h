@@ -22,7 +22,14 @@
 
 struct kf_store;
 
-#define KF_STORE_RDONLY 0x1u
+#define KF_STORE_RDONLY 0x1u /* read only: the schema must be this program's */
+#define KF_STORE_NOCREATE                                                                          \
+    0x2u /* a store that does not exist (or was never initialised,                                 \
+          * schema 0) is -ENOENT, not created: only `kiosk-provision                               \
+          * init` creates one */
+#define KF_STORE_WRITER                                                                            \
+    0x4u /* the one writer (kioskd): hold the store's writer lock for                              \
+          * the connection's life; another holder is -EBUSY */
 
 /* Rejection reasons, counted and persisted. */
 enum kf_reject {
@@ -38,9 +45,25 @@ enum kf_reject {
 };
 const char *kf_store_reject_name(int reason);
 
-/* Open (creating and migrating unless KF_STORE_RDONLY) the database at path. Returns owned. */
+/* Open (creating and migrating unless KF_STORE_RDONLY; see the flags) the database at path.
+ * Returns owned. -ENOENT (no such store, with KF_STORE_NOCREATE or RDONLY), -EBUSY (the
+ * writer lock is held: kf_store_writer_pid names the holder), -EPROTONOSUPPORT (RDONLY,
+ * another schema version), or another -errno. */
 int kf_store_open(const char *path, unsigned flags, struct kf_store **ret);
 void kf_store_free(struct kf_store *st); /* NULL is a no-op */
+
+/* The pid of the process holding path's writer lock (KF_STORE_WRITER), 0 when none. */
+long kf_store_writer_pid(const char *path);
+
+/* What a store holds, read without opening it for use (kioskd --check): its schema
+ * version against this program's, and the deployment it was given. */
+struct kf_store_info {
+    int schema, schema_current;
+    int64_t units, banks, zones, items, devices; /* -1 when the schema has no such table */
+};
+/* Read-only; changes nothing. 0, -ENOENT (no such file, or not a store: schema 0), or
+ * -errno. */
+int kf_store_inspect(const char *path, struct kf_store_info *ret);
 
 /* The last detailed error message of this store (e.g. which fixture row referenced an
  * unknown unit), or "" if none. Borrowed; valid until the next call on st. */

@@ -81,7 +81,13 @@ struct kf_store {
     char errmsg[256];
     uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
     struct kf__ckpt *ckpt; /* the checkpointer thread (store/sqlite/ckpt.c), or NULL */
+    int lock_fd;           /* KF_STORE_WRITER: the writer lock (store/sqlite/lock.c), or -1 */
 };
+
+/* The writer lock of the store at path (store/sqlite/lock.c): an open file description lock
+ * on "<path>.lock", holding the holder's pid as text. 0 with the fd in *ret_fd (closing it
+ * releases the lock), -EBUSY when another holds it, or -errno. */
+int kf__store_lock(const char *path, int *ret_fd);
 
 /* Stop and join the checkpointer, if any (kf_store_free). */
 void kf__store_checkpointer_stop(struct kf_store *st);
@@ -203,6 +209,8 @@ int kf__store_exists(struct kf_store *st, enum kf_stmt id, const char *key);
  * (0, -ENOENT: no schema, -EPROTONOSUPPORT: another version). kf__store_exec_sql runs one
  * statement (or a PRAGMA) outside the cache. */
 int kf__store_migrate(struct kf_store *st);
+/* The database's PRAGMA user_version (0: never initialised), or -errno. */
+int kf__store_schema_version(struct kf_store *st);
 int kf__store_schema_check(struct kf_store *st);
 int kf__store_exec_sql(struct kf_store *st, const char *sql);
 

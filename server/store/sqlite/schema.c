@@ -3,6 +3,7 @@
  * (kf__store_schema_* in int.h). docs/STORE.md describes the tables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,13 @@ out_rollback:
     return r;
 }
 
+int kf__store_schema_version(struct kf_store *st)
+{
+    int v, r = user_version(st, &v);
+
+    return r < 0 ? r : v;
+}
+
 int kf__store_schema_check(struct kf_store *st)
 {
     int v, r = user_version(st, &v);
@@ -220,5 +228,53 @@ int kf__store_schema_check(struct kf_store *st)
         return r;
     if (v != KF_SCHEMA_VERSION)
         return v == 0 ? -ENOENT : -EPROTONOSUPPORT;
+    return 0;
+}
+
+/* One count from a table the schema may not have yet: -1 then. */
+static int64_t count_of(sqlite3 *db, const char *table)
+{
+    char sql[96];
+    sqlite3_stmt *s = NULL;
+    int64_t n = -1;
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table); /* our own names only */
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+int kf_store_inspect(const char *path, struct kf_store_info *ret)
+{
+    struct kf_store_info info = {.schema_current = KF_SCHEMA_VERSION};
+    sqlite3_stmt *s = NULL;
+    sqlite3 *db = NULL;
+    int rc;
+
+    if (access(path, F_OK) != 0)
+        return -errno;
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        info.schema = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+        rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return kf_err_from_sqlite(rc);
+    }
+    info.units = count_of(db, "units");
+    info.banks = count_of(db, "banks");
+    info.zones = count_of(db, "zones");
+    info.items = count_of(db, "items");
+    info.devices = count_of(db, "devices");
+    sqlite3_close(db);
+    if (info.schema == 0)
+        return -ENOENT;
+    *ret = info;
     return 0;
 }

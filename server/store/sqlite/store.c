@@ -5,6 +5,7 @@
  * the evidence. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +121,20 @@ int kf_store_open(const char *path, unsigned flags, struct kf_store **ret)
     if (!st)
         return -ENOMEM;
     st->flags = flags;
-    oflags = (flags & KF_STORE_RDONLY) ? SQLITE_OPEN_READONLY
-                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    st->lock_fd = -1;
+    if ((flags & (KF_STORE_RDONLY | KF_STORE_NOCREATE)) && access(path, F_OK) != 0) {
+        r = -errno;
+        goto out_free;
+    }
+    /* The writer lock before SQLite sees the file: a second writer migrates nothing. */
+    if (flags & KF_STORE_WRITER) {
+        r = kf__store_lock(path, &st->lock_fd);
+        if (r < 0)
+            goto out_free;
+    }
+    oflags = (flags & KF_STORE_RDONLY)     ? SQLITE_OPEN_READONLY
+             : (flags & KF_STORE_NOCREATE) ? SQLITE_OPEN_READWRITE
+                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         r = kf_err_from_sqlite(rc);
@@ -156,6 +169,13 @@ int kf_store_open(const char *path, unsigned flags, struct kf_store **ret)
         r = kf__store_exec_sql(st, "PRAGMA mmap_size = 268435456");
         if (r < 0)
             goto out_free;
+        if (flags & KF_STORE_NOCREATE) {
+            r = kf__store_schema_version(st);
+            if (r == 0)
+                r = -ENOENT; /* a file, but never initialised: not a store */
+            if (r < 0)
+                goto out_free;
+        }
         r = kf__store_migrate(st);
         if (r < 0)
             goto out_free;
@@ -180,5 +200,7 @@ void kf_store_free(struct kf_store *st)
             sqlite3_finalize(st->multi[i][k]);
     }
     sqlite3_close(st->db);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
     free(st);
 }

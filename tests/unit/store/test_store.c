@@ -1044,3 +1044,53 @@ Test(store, a_jump_over_quarantine_into_an_envelope_goes_on_to_its_end)
                  0);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily"), 26); /* 1-10, 15-30 */
 }
+
+/* One kioskd per store: the writer lock is held for the connection's life, names its
+ * holder, and is free again once the connection is closed. */
+Test(store, writer_lock_admits_one_writer)
+{
+    struct kf_store *w1 = NULL, *w2 = NULL;
+
+    cr_assert_eq(kf_store_writer_pid(tstore.path), 0);
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_WRITER | KF_STORE_NOCREATE, &w1), 0);
+    cr_assert_eq(kf_store_writer_pid(tstore.path), (long)getpid());
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_WRITER | KF_STORE_NOCREATE, &w2), -EBUSY);
+    cr_assert_null(w2);
+    /* Readers and other (non-kioskd) writers are not kept out. */
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_RDONLY, &w2), 0);
+    kf_store_free(w2);
+    kf_store_free(w1);
+    cr_assert_eq(kf_store_writer_pid(tstore.path), 0);
+    cr_assert_eq(kf_store_open(tstore.path, KF_STORE_WRITER, &w1), 0);
+    kf_store_free(w1);
+}
+
+/* Only `kiosk-provision init` creates a store: a mistyped path, or a file that was never
+ * initialised, is -ENOENT and nothing is created. */
+Test(store, nocreate_refuses_what_is_not_a_store)
+{
+    struct kf_store *s = NULL;
+    struct kf_store_info in;
+    char path[160];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/mistyped.db", tstore.dir);
+    cr_assert_eq(kf_store_open(path, KF_STORE_NOCREATE, &s), -ENOENT);
+    cr_assert_neq(access(path, F_OK), 0, "a store was created at %s", path);
+    cr_assert_eq(kf_store_inspect(path, &in), -ENOENT);
+    snprintf(path, sizeof(path), "%s/nodir/kioskd.db", tstore.dir);
+    cr_assert_eq(kf_store_open(path, KF_STORE_NOCREATE | KF_STORE_WRITER, &s), -ENOENT);
+    snprintf(path, sizeof(path), "%s/empty.db", tstore.dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(kf_store_open(path, KF_STORE_NOCREATE, &s), -ENOENT);
+    cr_assert_eq(kf_store_inspect(path, &in), -ENOENT);
+    /* The fixture store: its schema and deployment, read without writing. */
+    cr_assert_eq(kf_store_inspect(tstore.path, &in), 0);
+    cr_assert_eq(in.schema, in.schema_current);
+    cr_assert_gt(in.units, 0);
+    cr_assert_gt(in.zones, 0);
+    cr_assert_gt(in.items, 0);
+    cr_assert_eq(in.devices, 1);
+}
