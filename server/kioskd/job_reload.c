@@ -1,7 +1,9 @@
 /* job_reload.c: a registry reload, a writer job: a new snapshot read on the writer's
  * connection, swapped in on the loop (verify jobs in flight keep their reference to the old
  * one). Asked by SIGHUP (forced), an accepted identity request (forced) or an unknown device
- * (at most once per KF__RELOAD_MIN_US).
+ * (at most once per RELOAD_MIN_US). An unknown device's frame is held for the reload and
+ * verified once more after it (pipeline.c), so a terminal provisioned while kioskd runs is
+ * accepted on its first frame.
  */
 #include "kioskd/pipeline_int.h"
 
@@ -43,6 +45,10 @@ static void reload_after(struct kf_writer_job *job, int status)
                kf_strerror(status != 0 ? status : j->rc));
     }
     free(j);
+    /* The frames held for this reload are verified again, first; a second miss is final. */
+    kf__pipeline_unpark(p, p->reloading, p->nreloading);
+    p->reloading = NULL;
+    p->nreloading = 0;
     kf__pipeline_next(p);
 }
 
@@ -72,4 +78,10 @@ void kf__pipeline_reload_start(struct kf_pipeline *p)
     p->reload_forced = 0;
     p->last_reload_us = now;
     p->reload_busy = 1;
+    /* What this reload answers: the frames held before it started (a frame held after it
+     * started might name a device added in between; it waits for the next one). */
+    p->reloading = p->parked;
+    p->nreloading = p->nparked;
+    p->parked = NULL;
+    p->nparked = 0;
 }

@@ -51,6 +51,7 @@ static int replay_cb(void *ud, const struct kf_quarantined *q, const char *topic
     f->recv_ms = q->recv_ms; /* its receipt: the clock rules and the evidence are about then */
     f->recv_mono_us = kf_mono_us();
     f->quarantine_id = q->id;
+    f->parked = 1; /* a replay is verified once, with the registry of now */
     *j->tail = f;
     j->tail = &f->next;
     j->n++;

@@ -155,6 +155,7 @@ static int link_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_mess
     f->quarantine_id = 0;
     f->recv_ms = kf_now_ms();
     f->recv_mono_us = kf_mono_us();
+    f->parked = 0;
 
     /* One lock per message: the bounds are checked where the frame is appended. */
     pthread_mutex_lock(&l->mu);

@@ -40,6 +40,7 @@ struct kf_frame {
     int64_t quarantine_id; /* 0: received; else a quarantined frame replayed (not in the inbox) */
     int64_t recv_ms;       /* kf_now_ms() at copy time */
     int64_t recv_mono_us;  /* kf_mono_us() at copy time */
+    uint8_t parked;        /* the pipeline held it once for a registry reload (pipeline.c) */
 };
 
 struct kf_link;

@@ -26,6 +26,8 @@ struct vjob {
     size_t n;
     /* results */
     struct kf_verified *ok, **ok_tail;
+    struct kf_frame *parked; /* unknown device, first time: held for a reload */
+    size_t nparked;
     size_t nok, nfreed, freed_bytes, nreplays_freed, nignored, nnomem;
     uint64_t rej[KF_REJECT_COUNT_];
     struct kf__replay_note notes[KF__REPLAYS_MAX]; /* replays_held bounds them */
@@ -87,6 +89,14 @@ static void vjob_work(uv_work_t *req)
             *j->ok_tail = v;
             j->ok_tail = &v->next;
             j->nok++;
+        } else if (rc == -EPROTO && reason == KF_REJECT_UNKNOWN_DEVICE && f->quarantine_id == 0 &&
+                   !f->parked) {
+            /* Perhaps provisioned since the snapshot: held (still counted in the inbox)
+             * and verified once more after a reload, instead of refused now. */
+            f->parked = 1;
+            f->next = j->parked;
+            j->parked = f;
+            j->nparked++;
         } else {
             if (rc == -EPROTO && f->quarantine_id != 0) {
                 if (j->nnotes < KF__REPLAYS_MAX) {
@@ -143,7 +153,22 @@ static void vjob_after(uv_work_t *req, int status)
     for (int r = 0; r < KF_REJECT_COUNT_; r++) {
         kf_rejects_add(&p->rejects, r, j->rej[r]);
     }
-    if (j->rej[KF_REJECT_UNKNOWN_DEVICE] > 0) {
+    while (j->parked != NULL) {
+        struct kf_frame *f = j->parked;
+
+        j->parked = f->next;
+        if (p->nparked >= KF__PARKED_MAX || p->draining) {
+            /* Past the bound (a flood of unknown devices): refused now, as before. */
+            kf_rejects_add(&p->rejects, KF_REJECT_UNKNOWN_DEVICE, 1);
+            kf_link_release(p->link, 1, f->cost);
+            free(f);
+            continue;
+        }
+        f->next = p->parked;
+        p->parked = f;
+        p->nparked++;
+    }
+    if (j->rej[KF_REJECT_UNKNOWN_DEVICE] > 0 || p->nparked > 0) {
         p->reload_wanted = 1;
     }
     for (size_t i = 0; i < j->nnotes && p->nnotes < KF__REPLAYS_MAX; i++) {
@@ -159,6 +184,24 @@ static void vjob_after(uv_work_t *req, int status)
     free(j);
     p->vjobs--;
     kf__pipeline_next(p);
+}
+
+void kf__pipeline_unpark(struct kf_pipeline *p, struct kf_frame *list, size_t n)
+{
+    struct kf_frame *last = list;
+
+    if (list == NULL) {
+        return;
+    }
+    while (last->next != NULL) {
+        last = last->next;
+    }
+    last->next = p->pend;
+    if (p->pend == NULL) {
+        p->pend_tail = &last->next;
+    }
+    p->pend = list;
+    p->npend += n;
 }
 
 /* Start verify jobs while slots are free. */
@@ -360,7 +403,7 @@ const struct kf_pipeline_stats *kf_pipeline_stats(struct kf_pipeline *p)
 {
     fold_link(p);
     memcpy(p->stats.rejected, p->rejects.total, sizeof(p->stats.rejected));
-    p->stats.pending = p->npend;
+    p->stats.pending = p->npend + p->nparked + p->nreloading; /* held for a reload too */
     p->stats.verifying = p->vjobs;
     p->stats.commit_queue = p->ncq + (p->commit_busy || p->commit_retry ? p->commit_n : 0);
     return &p->stats;
@@ -371,6 +414,16 @@ void kf_pipeline_drain(struct kf_pipeline *p, void (*cb)(void *ud), void *ud)
     p->draining = 1;
     p->drained_cb = cb;
     p->drained_ud = ud;
+    /* Frames held for a reload that will not come: refused now, as unknown devices. */
+    while (p->parked != NULL) {
+        struct kf_frame *f = p->parked;
+
+        p->parked = f->next;
+        kf_rejects_add(&p->rejects, KF_REJECT_UNKNOWN_DEVICE, 1);
+        kf_link_release(p->link, 1, f->cost);
+        free(f);
+    }
+    p->nparked = 0;
     kf_pipeline_feed(p); /* frames that arrived before the link stopped */
     kf__pipeline_next(p);
 }
@@ -400,6 +453,9 @@ static void on_closed_all(void *arg)
     void *ud = p->closed_ud;
     size_t n = 0, bytes = 0;
 
+    kf__pipeline_unpark(p, p->parked, p->nparked);
+    kf__pipeline_unpark(p, p->reloading, p->nreloading);
+    p->parked = p->reloading = NULL;
     while (p->pend != NULL) {
         struct kf_frame *f = p->pend;
         p->pend = f->next;

@@ -22,6 +22,7 @@
 #include "kioskd/writer.h"
 
 #define KF__REPLAYS_MAX 256u         /* quarantined frames handed back at a time */
+#define KF__PARKED_MAX 4096u         /* unknown devices' frames held for a reload */
 #define KF__RETRY_MIN_MS 100u        /* a failed commit's first backoff */
 #define KF__RETRY_MAX_MS 5000u       /* and its longest */
 #define KF__STOP_MAX_FAILURES 10u    /* while stopping, give a failing batch up after this */
@@ -48,6 +49,11 @@ struct kf_pipeline {
 
     struct kf_frame *pend, **pend_tail; /* waiting for a verify job */
     size_t npend;
+    /* Frames of a device the registry snapshot did not know, held (once) for a reload: a
+     * terminal provisioned while kioskd runs is accepted on its first frame. parked waits
+     * for the next reload; reloading is what the reload in flight will verify again. */
+    struct kf_frame *parked, *reloading;
+    size_t nparked, nreloading;
     size_t vjobs;                      /* verify jobs in flight */
     struct kf_verified *cq, **cq_tail; /* verified, waiting for the commit job */
     size_t ncq;
@@ -106,6 +112,8 @@ void kf__pipeline_ident_start(struct kf_pipeline *p);
 /* job_replay.c: write the notes of refused replays, and take the replays asked for when
  * the pipeline is quiet. */
 void kf__pipeline_replay_start(struct kf_pipeline *p);
+/* pipeline.c: frames held for a reload back to the front of the pending list. */
+void kf__pipeline_unpark(struct kf_pipeline *p, struct kf_frame *list, size_t n);
 /* job_reload.c: reload the registry when asked (rate-limited unless forced). */
 void kf__pipeline_reload_start(struct kf_pipeline *p);
 /* job_expire.c: mark silent devices offline when asked. */
