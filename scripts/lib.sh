@@ -174,6 +174,32 @@ kf_spawn() {
     KF_PIDS+=("$KF_LAST_PID")
 }
 
+# kf_csv_cols NAME...: the named columns of a kioskctl CSV on stdin (its header row names
+# them; the byte order mark is skipped), one data row a line, the fields separated by
+# spaces. For columns without commas or quotes in them (codes, counts, days).
+kf_csv_cols() {
+    LC_ALL=C awk -F, -v names="$*" '
+        NR == 1 {
+            sub(/^\357\273\277/, "")
+            n = split(names, want, " ")
+            for (i = 1; i <= NF; i++) idx[$i] = i
+            for (k = 1; k <= n; k++)
+                if (!(want[k] in idx)) { print "kf_csv_cols: no column " want[k] > "/dev/stderr"; exit 2 }
+            next
+        }
+        { line = $(idx[want[1]]); for (k = 2; k <= n; k++) line = line " " $(idx[want[k]]); print line }'
+}
+
+# kf_csv_sum COLUMN [KEY_COLUMN VALUE]: the sum of a kioskctl CSV's numeric column on stdin
+# (over the rows whose KEY_COLUMN is VALUE), 0 for none.
+kf_csv_sum() {
+    if [ $# -ge 3 ]; then
+        kf_csv_cols "$2" "$1" | awk -v v="$3" '$1 == v {s += $2} END {print s + 0}'
+    else
+        kf_csv_cols "$1" | awk '{s += $1} END {print s + 0}'
+    fi
+}
+
 # kf_stop PID [SIGNAL]: stop one process we started and wait for it.
 kf_stop() {
     local pid=$1 sig=${2:-TERM} i

@@ -33,52 +33,20 @@ static int read_pub(const char *path, uint8_t pk[32])
     return kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
 }
 
-struct list_ctx {
-    enum kf_ctl_format fmt;
-    json_t *arr;
-    int n;
-};
-
-static void csv_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static int list_one(const struct kf_audit_entry *e, void *ud)
 {
-    struct list_ctx *c = ud;
-    char at[40], hash[65];
+    struct kf_qtable *t = ud;
+    char seq[24], at[24], hash[65];
+    const char *cells[] = {kf_ctl_int(e->seq, seq),
+                           kf_ctl_int(e->at_ms, at),
+                           e->actor,
+                           e->action,
+                           e->subject,
+                           e->detail[0] ? e->detail : NULL,
+                           hash};
 
-    kf_ms_format(e->at_ms, at, sizeof(at));
     kf_hex_encode(e->hash, 32, hash, sizeof(hash));
-    c->n++;
-    if (c->fmt == KF_FMT_JSON) {
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)e->seq,
-                              "at", at, "actor", e->actor, "action", e->action, "subject",
-                              e->subject, "detail", e->detail, "hash", hash);
-        if (o == NULL || json_array_append_new(c->arr, o) != 0)
-            return -ENOMEM;
-    } else if (c->fmt == KF_FMT_CSV) {
-        printf("%lld,%s,", (long long)e->seq, at);
-        csv_str(e->actor);
-        putchar(',');
-        csv_str(e->action);
-        putchar(',');
-        csv_str(e->subject);
-        putchar(',');
-        csv_str(e->detail);
-        printf(",%s\n", hash);
-    } else {
-        printf("%5lld  %s  %-16s %-14s %-20s %s\n", (long long)e->seq, at, e->actor, e->action,
-               e->subject, e->detail);
-    }
-    return 0;
+    return kf_store_query_table_add_row(t, cells);
 }
 
 int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
@@ -109,25 +77,21 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
                         "  verify needs the server's public key from outside the database\n");
         return 2;
     }
-    r = kf_store_open(c->db, KF_STORE_RDONLY, &st);
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: cannot open database %s: %s\n", c->db, kf_strerror(r));
+    if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    }
     if (!verify) {
-        struct list_ctx lc = {.fmt = c->fmt, .arr = json_array()};
+        static const char *const cols[] = {"seq",     "at",     "actor", "action",
+                                           "subject", "detail", "hash",  NULL};
+        struct kf_qtable *t =
+            kf_store_query_table_new("audit", "the identity audit log", cols, "itxxxxx");
 
-        if (c->fmt == KF_FMT_CSV)
-            printf("seq,at,actor,action,subject,detail,hash\n");
-        r = lc.arr != NULL ? kf_store_audit_log_each(st, list_one, &lc) : -ENOMEM;
-        if (r == 0 && c->fmt == KF_FMT_JSON) {
-            r = kf_ctl_emit_json(lc.arr);
-            lc.arr = NULL;
-        } else if (r == 0 && c->fmt == KF_FMT_TABLE && lc.n == 0) {
-            printf("(no entries)\n");
+        r = t != NULL ? kf_store_audit_log_each(st, list_one, t) : -ENOMEM;
+        if (r < 0) {
+            kf_store_query_table_free(t);
+            r = kf_ctl_fail(st, "audit", r);
+        } else {
+            r = kf_ctl_print_table_free(c, "audit", t);
         }
-        json_decref(lc.arr);
-        r = r < 0 ? kf_ctl_fail(st, "audit", r) : 0;
     } else {
         int64_t n = 0, bad = 0;
         const char *what = NULL;
@@ -144,11 +108,11 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
         if (r < 0) {
             r = kf_ctl_fail(st, "audit verify", r);
         } else if (c->fmt == KF_FMT_JSON) {
-            json_t *o =
-                r == 0 ? json_pack("{s:b, s:I, s:s}", "intact", 1, "entries", (json_int_t)n, "head",
-                                   hex)
-                       : json_pack("{s:b, s:I, s:I, s:s}", "intact", 0, "entries", (json_int_t)n,
-                                   "first_bad_seq", (json_int_t)bad, "problem", what);
+            /* One shape whatever the outcome: what does not apply is null. */
+            json_t *o = json_pack("{s:b, s:I, s:s?, s:o, s:s?}", "intact", r == 0, "entries",
+                                  (json_int_t)n, "head", r == 0 ? hex : NULL, "first_bad_seq",
+                                  r == 0 ? json_null() : json_integer((json_int_t)bad), "problem",
+                                  r == 0 ? NULL : what);
             r = kf_ctl_emit_json(o) < 0 ? 1 : (r == 0 ? 0 : 3);
         } else if (r == 0) {
             printf("audit log intact: %lld entries, every hash chained and signed by the "

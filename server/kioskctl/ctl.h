@@ -1,7 +1,14 @@
-/* ctl.h: kioskctl's shared parts. Each command family beyond the basic queries lives in its
- * own ctl_<area>.c and is one row of kioskctl.c's command table. Main thread only. */
+/* kioskctl/ctl.h: kioskctl's shared parts (library kf_ctl; main.c is a thin main over it).
+ * Each command family lives in its own file and is one row of kioskctl/ctl.c's command
+ * table. Output goes through kioskctl/print.c alone, so every command prints its tables the
+ * same way: an aligned table, CSV for Excel (UTF-8 with a BOM, or GBK) or typed JSON
+ * (docs/KIOSKCTL.md). Main thread only. */
 #ifndef KF_KIOSKCTL_CTL_H
 #define KF_KIOSKCTL_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -14,17 +21,37 @@ enum kf_ctl_format {
     KF_FMT_JSON,
 };
 
-/* The global options, parsed before the command word. */
+enum kf_ctl_encoding {
+    KF_ENC_UTF8, /* UTF-8 with a byte order mark, so that Excel reads it as UTF-8 */
+    KF_ENC_GBK,  /* GBK (code page 936), for tools that read only the ANSI code page */
+};
+
+/* The global options, which may come before or after the command word. */
 struct kf_ctl {
     const char *db;
     enum kf_ctl_format fmt;
+    enum kf_ctl_encoding enc; /* CSV only */
+    int vertical;             /* table view: every table as name/value lines */
+    const char *table;        /* --table NAME: only that table of the command's; NULL: all */
+    const char *out;          /* -o PREFIX: each table to PREFIX-NAME.csv|json|txt */
 };
+
+/* Run kioskctl: argv as main's. Returns the exit status. */
+int kf_ctl_main(int argc, char **argv);
 
 /* A command family: argv[0] is the command word, its own words and options follow
  * (parse them with getopt_long after setting optind = 0). Returns the exit status:
  * 0 done, 1 failed, 2 usage error, 3 a check found problems. */
 typedef int (*kf_ctl_cmd_fn)(const struct kf_ctl *c, int argc, char **argv);
 
+/* kioskctl/query.c: devices, device ID, usage, unknown-items, rejects, summary, verify. */
+int kf_ctl_devices(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_device(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_usage(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_unknown_items(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_rejects(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_summary(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv); /* kioskctl/audit.c */
 /* kioskctl/quarantine.c: the frames the store refused and kept (list, show, replay). */
 int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv);
@@ -43,24 +70,33 @@ int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv);
 
-/* Helpers of the SLA commands (kioskctl/sla.c). Open the database (write: read-write, else
- * read-only), printing why not. A local (Asia/Shanghai) "YYYY-MM-DD HH:MM:SS", "-" for 0.
- * Seconds as "1h05m", "12m05s" or "40s" ("never" for INT64_MAX). A time given on the command line:
- * "now", "YYYY-MM-DD HH:MM[:SS]" (or with T) in local time, or followed by Z or +HH:MM. A table
- * built row by row (numeric: one 'n' per numeric column, else '.'), printed and freed. */
+/* Helpers (kioskctl/sla.c). Open the database (write: read-write, else read-only), printing
+ * why not. A local (Asia/Shanghai) "YYYY-MM-DD HH:MM:SS", "-" for 0 (messages to people).
+ * Seconds as "1h05m", "12m05s" or "40s" ("never" for INT64_MAX). A time given on the command
+ * line: "now", "YYYY-MM-DD HH:MM[:SS]" (or with T) in local time, or followed by Z or
+ * +HH:MM. An integer as a cell's text (buf: 24 bytes). */
 int kf_ctl_open_store(const struct kf_ctl *c, int write, struct kf_store **ret);
 const char *kf_ctl_local_time(int64_t ms, char *buf, size_t cap);
 const char *kf_ctl_dur(int64_t s, char *buf, size_t cap);
 int kf_ctl_parse_time(const char *s, int64_t *ret);
-struct kf_qtable *kf_ctl_table_new(const char *title, const char *const *cols, const char *numeric);
-int kf_ctl_table_row(struct kf_qtable *t, const char *const *cells);
-int kf_ctl_table_print_free(struct kf_qtable *t, enum kf_ctl_format fmt);
+const char *kf_ctl_int(int64_t v, char *buf);
 
-/* Output (kioskctl/print.c). Tables print as aligned text, CSV or a JSON array of objects;
- * reports as several tables, or one JSON object keyed by title. 0 or -errno. */
-int kf_ctl_print_table(const struct kf_qtable *t, enum kf_ctl_format fmt);
-int kf_ctl_print_report(const struct kf_qreport *rep, enum kf_ctl_format fmt);
-/* Print j (taken) to stdout, indented. */
+/* ---- Output (kioskctl/print.c) ---------------------------------------------------------- */
+
+/* Render one table into *ret_buf (owned, NUL-terminated; *ret_len bytes): the table view
+ * (vertical: name/value lines), CSV in enc, or a JSON array of row objects. On a cell GBK
+ * cannot write: -EILSEQ and err names the row, the column and the character. 0, -EILSEQ,
+ * -ENOMEM. Pure: no I/O. */
+int kf_ctl_render_table(const struct kf_qtable *t, enum kf_ctl_format fmt, enum kf_ctl_encoding enc,
+                        int vertical, char **ret_buf, size_t *ret_len, char *err, size_t cap);
+/* Print a command's tables as the options ask (stdout, or files with -o; one table per
+ * CSV, --table picks one). Errors go to stderr. Returns the exit status: 0, 1 (output
+ * failed), 2 (the options do not fit the tables: a CSV of several tables on stdout, an
+ * unknown --table). */
+int kf_ctl_print_report(const struct kf_ctl *c, const char *cmd, const struct kf_qreport *rep);
+/* The same for a command of one table. Takes ownership of t (NULL: out of memory). */
+int kf_ctl_print_table_free(const struct kf_ctl *c, const char *cmd, struct kf_qtable *t);
+/* Print j (taken) to stdout, indented; for commands whose JSON is one object, not tables. */
 int kf_ctl_emit_json(json_t *j);
 /* Print "kioskctl: what: <store message or errno text>" and return 1. */
 int kf_ctl_fail(struct kf_store *st, const char *what, int r);

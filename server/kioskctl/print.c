@@ -1,5 +1,11 @@
-/* kioskctl/print.c: kioskctl's output: tables (with CJK display width), CSV and JSON. */
+/* kioskctl/print.c: kioskctl's output (docs/KIOSKCTL.md, "Formats"). Every table goes
+ * through kf_ctl_render_table: the table view for people at a terminal (CJK display
+ * width), CSV for Excel on Chinese Windows (UTF-8 with a BOM by default, GBK on request:
+ * glibc's iconv, a character GBK lacks is an error, never a '?') and JSON with one type per
+ * field. A column's type (store/query.h) decides how each cell is shown. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <iconv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +14,11 @@
 #include <jansson.h>
 
 #include <kf/err.h>
+#include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+
+#define KF__BOM "\xef\xbb\xbf"
 
 /* Display columns of one code point: 2 for East Asian wide/fullwidth, 0 for combining
  * marks and zero-width characters, else 1. Enough for Chinese names and ASCII codes. */
@@ -75,46 +84,122 @@ static void pad(FILE *f, size_t n)
         fputc(' ', f);
 }
 
-static const char *cell_text(const struct kf_qtable *t, size_t r, size_t c)
+static int type_of(const struct kf_qtable *t, size_t c)
 {
-    const char *v = kf_store_query_table_cell(t, r, c);
-
-    return v ? v : "-";
+    return t->types[c] & KF_QT_TYPE_MASK;
 }
 
-/* A one-row table with many columns reads better as "name  value" lines. */
-static void print_vertical(FILE *f, const struct kf_qtable *t)
+static int right_aligned(int type)
 {
+    return type == KF_QT_INT || type == KF_QT_DECIMAL || type == KF_QT_SECONDS || type == KF_QT_BP;
+}
+
+/* An instant in local time: "2026-11-27 09:31:02", or with rfc3339 "2026-11-27T09:31:02+08:00". */
+static const char *time_text(const char *ms_text, int rfc3339, char *buf, size_t cap)
+{
+    int64_t ms = strtoll(ms_text, NULL, 10), sod;
+    char day[16];
+
+    sod = kf_time_floor_div(ms + KF_CST_OFFSET_MS, 1000) % 86400;
+    if (sod < 0)
+        sod += 86400;
+    kf_day_format(kf_local_day(ms), day, sizeof(day));
+    snprintf(buf, cap, "%s%c%02d:%02d:%02d%s", day, rfc3339 ? 'T' : ' ', (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60), rfc3339 ? "+08:00" : "");
+    return buf;
+}
+
+/* A column's header in the table view: a duration or a ratio is shown in its own units
+ * there ("1h05m", "96.19%"), so its name drops the "_s" or "_bp" the files carry. */
+static const char *view_header(const struct kf_qtable *t, size_t c, char *buf, size_t cap)
+{
+    const char *name = t->cols[c];
+    size_t n = strlen(name);
+    int type = type_of(t, c);
+
+    if (type == KF_QT_SECONDS && n > 2 && strcmp(name + n - 2, "_s") == 0)
+        snprintf(buf, cap, "%.*s", (int)(n - 2), name);
+    else if (type == KF_QT_BP && n > 3 && strcmp(name + n - 3, "_bp") == 0)
+        snprintf(buf, cap, "%.*s", (int)(n - 3), name);
+    else
+        snprintf(buf, cap, "%s", name);
+    return buf;
+}
+
+/* A cell in the table view. */
+static const char *view_cell(const struct kf_qtable *t, size_t r, size_t c, char *buf, size_t cap)
+{
+    const char *v = kf_store_query_table_cell(t, r, c);
+    long long n;
+
+    if (v == NULL)
+        return "-";
+    switch (type_of(t, c)) {
+    case KF_QT_TIME:
+        return time_text(v, 0, buf, cap);
+    case KF_QT_BOOL:
+        return v[0] == '1' ? "yes" : "no";
+    case KF_QT_SECONDS:
+        return kf_ctl_dur(strtoll(v, NULL, 10), buf, cap);
+    case KF_QT_BP:
+        n = strtoll(v, NULL, 10);
+        snprintf(buf, cap, "%s%lld.%02lld%%", n < 0 ? "-" : "", llabs(n) / 100, llabs(n) % 100);
+        return buf;
+    default:
+        return v;
+    }
+}
+
+/* Name/value lines, one block per row. */
+static void view_vertical(FILE *f, const struct kf_qtable *t)
+{
+    char h[64], b[64];
     size_t w = 0;
 
     for (size_t c = 0; c < t->ncols; c++) {
-        size_t cw = str_width(t->cols[c]);
+        size_t cw = str_width(view_header(t, c, h, sizeof(h)));
         w = cw > w ? cw : w;
     }
-    for (size_t c = 0; c < t->ncols; c++) {
-        fputs(t->cols[c], f);
-        pad(f, w - str_width(t->cols[c]) + 2);
-        fprintf(f, "%s\n", cell_text(t, 0, c));
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (r > 0)
+            fputc('\n', f);
+        for (size_t c = 0; c < t->ncols; c++) {
+            if (t->types[c] & KF_QT_FILE_ONLY)
+                continue;
+            view_header(t, c, h, sizeof(h));
+            fputs(h, f);
+            pad(f, w - str_width(h) + 2);
+            fprintf(f, "%s\n", view_cell(t, r, c, b, sizeof(b)));
+        }
     }
 }
 
-static int print_table(FILE *f, const struct kf_qtable *t)
+static int view_table(FILE *f, const struct kf_qtable *t, int vertical)
 {
-    size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof(*w));
+    size_t *w = calloc(t->ncols + 1, sizeof(*w)), last = 0;
+    char h[64], b[64];
 
     if (!w)
         return -ENOMEM;
     if (t->title)
         fprintf(f, "== %s ==\n", t->title);
-    if (t->nrows == 1 && t->ncols > 8) {
-        print_vertical(f, t);
+    if (t->nrows == 0) {
+        fputs("(none)\n", f);
+        free(w);
+        return 0;
+    }
+    if (vertical || t->record) {
+        view_vertical(f, t);
         free(w);
         return 0;
     }
     for (size_t c = 0; c < t->ncols; c++) {
-        w[c] = str_width(t->cols[c]);
+        if (t->types[c] & KF_QT_FILE_ONLY)
+            continue;
+        last = c;
+        w[c] = str_width(view_header(t, c, h, sizeof(h)));
         for (size_t r = 0; r < t->nrows; r++) {
-            size_t cw = str_width(cell_text(t, r, c));
+            size_t cw = str_width(view_cell(t, r, c, b, sizeof(b)));
             w[c] = cw > w[c] ? cw : w[c];
         }
     }
@@ -123,86 +208,176 @@ static int print_table(FILE *f, const struct kf_qtable *t)
             const char *v;
             size_t vw;
 
+            if (t->types[c] & KF_QT_FILE_ONLY)
+                continue;
             if (r == 1) { /* the rule under the header */
                 for (size_t i = 0; i < w[c]; i++)
                     fputc('-', f);
-                if (c + 1 < t->ncols)
-                    fputs("  ", f);
-                continue;
-            }
-            v = r == 0 ? t->cols[c] : cell_text(t, r - 2, c);
-            vw = str_width(v);
-            if (t->numeric[c]) {
-                pad(f, w[c] - vw);
-                fputs(v, f);
             } else {
+                v = r == 0 ? view_header(t, c, h, sizeof(h)) : view_cell(t, r - 2, c, b, sizeof(b));
+                vw = str_width(v);
+                if (right_aligned(type_of(t, c)))
+                    pad(f, w[c] - vw);
                 fputs(v, f);
-                if (c + 1 < t->ncols)
+                if (!right_aligned(type_of(t, c)) && c < last)
                     pad(f, w[c] - vw);
             }
-            if (c + 1 < t->ncols)
+            if (c < last)
                 fputs("  ", f);
         }
         fputc('\n', f);
     }
-    if (t->nrows == 0)
-        fputs("(none)\n", f);
     free(w);
     return 0;
 }
 
-static void csv_field(FILE *f, const char *v)
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+/* UTF-8 text -> GBK, appended to out. On a character GBK lacks: -EILSEQ and *bad_cp set. */
+static int to_gbk(iconv_t cd, const char *s, FILE *out, uint32_t *bad_cp)
 {
-    if (!v)
+    char buf[256], *in = (char *)s;
+    size_t inleft = strlen(s);
+
+    iconv(cd, NULL, NULL, NULL, NULL);
+    while (inleft > 0) {
+        char *o = buf;
+        size_t oleft = sizeof(buf);
+        size_t n = iconv(cd, &in, &inleft, &o, &oleft);
+
+        fwrite(buf, 1, (size_t)(o - buf), out);
+        if (n == (size_t)-1 && errno != E2BIG) {
+            const unsigned char *p = (const unsigned char *)in;
+            uint32_t cp = p[0];
+            int len = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 1;
+
+            if (len > 1)
+                cp = p[0] & (0x3Fu >> (len - 1));
+            for (int i = 1; i < len && p[i]; i++)
+                cp = (cp << 6) | (p[i] & 0x3Fu);
+            *bad_cp = cp;
+            return -EILSEQ;
+        }
+    }
+    return 0;
+}
+
+/* One CSV field as text: quoted when it holds a comma, a quote or a line break; a text
+ * that Excel would take for a formula (=, +, -, @, a tab or CR first) is kept as text by a
+ * leading apostrophe (docs/KIOSKCTL.md, "CSV"). */
+static void csv_field(FILE *f, const struct kf_qtable *t, size_t r, size_t c)
+{
+    const char *v = kf_store_query_table_cell(t, r, c);
+    char b[64];
+    int guard, quote;
+
+    if (v == NULL)
         return;
-    if (!strpbrk(v, ",\"\r\n")) {
+    if (type_of(t, c) == KF_QT_TIME) {
+        fputs(time_text(v, 0, b, sizeof(b)), f);
+        return;
+    }
+    if (type_of(t, c) != KF_QT_TEXT) {
         fputs(v, f);
         return;
     }
-    fputc('"', f);
+    guard = v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
+    quote = guard || strpbrk(v, ",\"\r\n") != NULL;
+    if (quote)
+        fputc('"', f);
+    if (guard)
+        fputc('\'', f);
     for (; *v; v++) {
         if (*v == '"')
             fputc('"', f);
         fputc(*v, f);
     }
-    fputc('"', f);
+    if (quote)
+        fputc('"', f);
 }
 
-static void print_csv(FILE *f, const struct kf_qtable *t)
+/* The first text cell of a row: what names the row in an error ("Z-XH-004"). */
+static const char *row_key(const struct kf_qtable *t, size_t r)
 {
-    if (t->title)
-        fprintf(f, "# %s\n", t->title);
-    for (size_t c = 0; c < t->ncols; c++) {
-        csv_field(f, t->cols[c]);
-        fputc(c + 1 < t->ncols ? ',' : '\n', f);
+    for (size_t c = 0; c < t->ncols; c++)
+        if (type_of(t, c) == KF_QT_TEXT && !(t->types[c] & KF_QT_FILE_ONLY) &&
+            kf_store_query_table_cell(t, r, c) != NULL)
+            return kf_store_query_table_cell(t, r, c);
+    return "";
+}
+
+static int render_csv(FILE *out, const struct kf_qtable *t, enum kf_ctl_encoding enc, char *err,
+                      size_t cap)
+{
+    iconv_t cd = (iconv_t)-1;
+    char *cell = NULL;
+    size_t cell_len = 0;
+    int r = 0;
+
+    if (enc == KF_ENC_GBK) {
+        cd = iconv_open("GBK", "UTF-8");
+        if (cd == (iconv_t)-1) {
+            snprintf(err, cap, "iconv cannot convert to GBK here: %s", strerror(errno));
+            return -errno;
+        }
+    } else {
+        fputs(KF__BOM, out);
     }
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            csv_field(f, kf_store_query_table_cell(t, r, c));
-            fputc(c + 1 < t->ncols ? ',' : '\n', f);
+    for (size_t row = 0; r == 0 && row <= t->nrows; row++) {
+        for (size_t c = 0; r == 0 && c < t->ncols; c++) {
+            FILE *f = cd == (iconv_t)-1 ? out : open_memstream(&cell, &cell_len);
+            uint32_t cp = 0;
+
+            if (f == NULL) {
+                r = -ENOMEM;
+                break;
+            }
+            if (row == 0)
+                fputs(t->cols[c], f); /* our own names: no quoting needed */
+            else
+                csv_field(f, t, row - 1, c);
+            if (f != out) { /* GBK: convert the field as a whole, to name it if it fails */
+                r = fclose(f) != 0 ? -ENOMEM : to_gbk(cd, cell, out, &cp);
+                if (r == -EILSEQ)
+                    snprintf(err, cap,
+                             "--encoding gbk: line %zu of the CSV (row %zu, %s), column %s: "
+                             "U+%04X has no GBK code; write UTF-8 (the default) instead",
+                             row + 1, row, row ? row_key(t, row - 1) : "header", t->cols[c],
+                             (unsigned)cp);
+                free(cell);
+                cell = NULL;
+            }
+            fputc(c + 1 < t->ncols ? ',' : '\n', out);
         }
     }
+    if (cd != (iconv_t)-1)
+        iconv_close(cd);
+    return r;
 }
+
+/* ---- JSON --------------------------------------------------------------------------------- */
 
 static json_t *json_cell(const struct kf_qtable *t, size_t r, size_t c)
 {
     const char *v = kf_store_query_table_cell(t, r, c);
-    char *end;
+    char b[64];
 
     if (!v)
         return json_null();
-    if (t->numeric[c]) {
-        if (strpbrk(v, ".eE")) {
-            double d = strtod(v, &end);
-            if (*end == '\0')
-                return json_real(d);
-        } else {
-            long long i = strtoll(v, &end, 10);
-            if (*end == '\0')
-                return json_integer(i);
-        }
+    switch (type_of(t, c)) {
+    case KF_QT_INT:
+    case KF_QT_SECONDS:
+    case KF_QT_BP:
+        return json_integer(strtoll(v, NULL, 10));
+    case KF_QT_DECIMAL:
+        return json_real(strtod(v, NULL));
+    case KF_QT_BOOL:
+        return json_boolean(v[0] == '1');
+    case KF_QT_TIME:
+        return json_string(time_text(v, 1, b, sizeof(b)));
+    default:
+        return json_string(v);
     }
-    return json_string(v);
 }
 
 /* An array of row objects; NULL on allocation failure. */
@@ -227,66 +402,175 @@ static json_t *table_json(const struct kf_qtable *t)
     return rows;
 }
 
-int kf_ctl_emit_json(json_t *j)
+static int render_json(FILE *out, json_t *j)
 {
     int r;
 
     if (!j)
         return -ENOMEM;
-    r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    fputc('\n', stdout);
+    r = json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
     json_decref(j);
-    return r < 0 ? -EIO : 0;
+    return r < 0 ? -ENOMEM : 0;
 }
 
-int kf_ctl_print_table(const struct kf_qtable *t, enum kf_ctl_format fmt)
+int kf_ctl_render_table(const struct kf_qtable *t, enum kf_ctl_format fmt, enum kf_ctl_encoding enc,
+                        int vertical, char **ret_buf, size_t *ret_len, char *err, size_t cap)
 {
-    switch (fmt) {
-    case KF_FMT_CSV:
-        print_csv(stdout, t);
-        return 0;
-    case KF_FMT_JSON:
-        return kf_ctl_emit_json(table_json(t));
-    default:
-        return print_table(stdout, t);
-    }
-}
-
-/* Reports: tables one after another (table, CSV) or one object keyed by title (JSON).
- * single_row: titles whose table is one row print as an object, not an array. */
-int kf_ctl_print_report(const struct kf_qreport *rep, enum kf_ctl_format fmt)
-{
-    json_t *root;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
     int r;
 
-    if (fmt != KF_FMT_JSON) {
-        for (size_t i = 0; i < rep->n; i++) {
-            if (i > 0)
-                fputc('\n', stdout);
-            r = kf_ctl_print_table(rep->tables[i], fmt);
-            if (r < 0)
-                return r;
-        }
-        return 0;
+    if (f == NULL)
+        return -ENOMEM;
+    err[0] = '\0';
+    if (fmt == KF_FMT_CSV)
+        r = render_csv(f, t, enc, err, cap);
+    else if (fmt == KF_FMT_JSON)
+        r = render_json(f, table_json(t));
+    else
+        r = view_table(f, t, vertical);
+    if (fclose(f) != 0 && r == 0)
+        r = -ENOMEM;
+    if (r < 0) {
+        free(buf);
+        return r;
     }
+    *ret_buf = buf;
+    *ret_len = len;
+    return 0;
+}
+
+/* ---- Where it goes ------------------------------------------------------------------------ */
+
+static int write_all(const char *path, const char *buf, size_t len)
+{
+    FILE *f = path ? fopen(path, "w") : stdout;
+    int ok;
+
+    if (f == NULL) {
+        fprintf(stderr, "kioskctl: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    ok = fwrite(buf, 1, len, f) == len;
+    ok = (path ? fclose(f) : fflush(f)) == 0 && ok;
+    if (!ok)
+        fprintf(stderr, "kioskctl: %s: %s\n", path ? path : "output", strerror(errno));
+    return ok ? 0 : 1;
+}
+
+/* Render t and write it to path (NULL: stdout). An exit status. */
+static int emit(const struct kf_ctl *c, const struct kf_qtable *t, const char *path)
+{
+    char *buf = NULL, err[400];
+    size_t len = 0;
+    int r = kf_ctl_render_table(t, c->fmt, c->enc, c->vertical, &buf, &len, err, sizeof(err));
+
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: %s\n", err[0] ? err : kf_strerror(r));
+        return 1;
+    }
+    r = write_all(path, buf, len);
+    free(buf);
+    return r;
+}
+
+int kf_ctl_print_report(const struct kf_ctl *c, const char *cmd, const struct kf_qreport *rep)
+{
+    static const char *const ext[] = {"txt", "csv", "json"};
+    const struct kf_qtable *only = NULL;
+    json_t *root;
+    char names[256] = "";
+    size_t len = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < rep->n; i++) {
+        const char *name = rep->tables[i]->name ? rep->tables[i]->name : "table";
+
+        len += (size_t)snprintf(names + len, len < sizeof(names) ? sizeof(names) - len : 0, "%s%s",
+                                i ? ", " : "", name);
+        if (c->table && strcmp(c->table, name) == 0)
+            only = rep->tables[i];
+    }
+    if (c->table && only == NULL) {
+        fprintf(stderr, "kioskctl: %s has no table '%s'; its tables: %s\n", cmd, c->table, names);
+        return 2;
+    }
+    if (c->out) { /* one file per table */
+        for (size_t i = 0; r == 0 && i < rep->n; i++) {
+            const struct kf_qtable *t = rep->tables[i];
+            char path[4096];
+
+            if (only && t != only)
+                continue;
+            snprintf(path, sizeof(path), "%s-%s.%s", c->out, t->name ? t->name : "table",
+                     ext[c->fmt]);
+            r = emit(c, t, path);
+            if (r == 0)
+                printf("%s\n", path);
+        }
+        return r != 0 || fflush(stdout) != 0 ? 1 : 0;
+    }
+    if (only)
+        return emit(c, only, NULL);
+    if (rep->n == 1)
+        return emit(c, rep->tables[0], NULL);
+    if (c->fmt == KF_FMT_CSV) {
+        fprintf(stderr,
+                "kioskctl: %s has %zu tables (%s) and a CSV file holds one: name one with "
+                "--table NAME, or write each to its own file with -o PREFIX\n",
+                cmd, rep->n, names);
+        return 2;
+    }
+    if (c->fmt == KF_FMT_TABLE) {
+        for (size_t i = 0; r == 0 && i < rep->n; i++) {
+            if (i > 0 && fputc('\n', stdout) == EOF)
+                return 1;
+            r = emit(c, rep->tables[i], NULL);
+        }
+        return r;
+    }
+    /* JSON: one object, each table's rows under its name. */
     root = json_object();
     for (size_t i = 0; root && i < rep->n; i++) {
         const struct kf_qtable *t = rep->tables[i];
         json_t *rows = table_json(t);
 
-        if (rows && json_object_set_new(root, t->title ? t->title : "table", rows) < 0)
+        if (rows && json_object_set_new(root, t->name ? t->name : "table", rows) < 0)
             rows = NULL;
         if (!rows) {
             json_decref(root);
             root = NULL;
         }
     }
-    return kf_ctl_emit_json(root);
+    return kf_ctl_emit_json(root) < 0 ? 1 : 0;
+}
+
+int kf_ctl_print_table_free(const struct kf_ctl *c, const char *cmd, struct kf_qtable *t)
+{
+    struct kf_qreport rep = {1, &t};
+    int r;
+
+    if (t == NULL) {
+        fprintf(stderr, "kioskctl: %s: out of memory\n", cmd);
+        return 1;
+    }
+    r = kf_ctl_print_report(c, cmd, &rep);
+    kf_store_query_table_free(t);
+    return r;
+}
+
+int kf_ctl_emit_json(json_t *j)
+{
+    int r = render_json(stdout, j);
+
+    return r < 0 || fflush(stdout) != 0 ? -EIO : 0;
 }
 
 int kf_ctl_fail(struct kf_store *st, const char *what, int r)
 {
-    const char *msg = kf_store_errmsg(st);
+    const char *msg = st ? kf_store_errmsg(st) : "";
 
     fprintf(stderr, "kioskctl: %s: %s\n", what, *msg ? msg : kf_strerror(r));
     return 1;

@@ -53,26 +53,29 @@ static int list_row(void *ud, const struct kf_quarantined *q, const char *topic,
                     size_t raw_len)
 {
     struct list_ctx *c = ud;
-    char id[24], seqs[48], at[40], tries[16];
+    char id[24], first[24], last[24], at[24], tries[24];
+    const char *cells[] = {
+        kf_ctl_int(q->id, id),
+        q->device_id,
+        kind_name(q->kind),
+        kf_ctl_int((int64_t)q->seq_first, first),
+        kf_ctl_int((int64_t)(q->seq_first + (q->count > 0 ? q->count - 1 : 0)), last),
+        kf_ctl_int(q->quarantined_ms, at),
+        state_of(q),
+        kf_ctl_int(q->attempts, tries),
+        q->reason};
 
     (void)topic;
     (void)raw;
     (void)raw_len;
-    snprintf(id, sizeof(id), "%" PRId64, q->id);
-    snprintf(seqs, sizeof(seqs), "%" PRIu64 "-%" PRIu64, q->seq_first,
-             q->seq_first + (q->count > 0 ? q->count - 1 : 0));
-    snprintf(tries, sizeof(tries), "%u", q->attempts);
-    kf_ctl_local_time(q->quarantined_ms, at, sizeof(at));
-    const char *cells[] = {id,          q->device_id, kind_name(q->kind), seqs, at,
-                           state_of(q), tries,        q->reason};
-    return kf_ctl_table_row(c->t, cells) < 0 ? -ENOMEM : 0;
+    return kf_store_query_table_add_row(c->t, cells) < 0 ? -ENOMEM : 0;
 }
 
 static int cmd_list(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-    static const char *const cols[] = {"id",    "device",  "kind",   "seqs", "when",
-                                       "state", "replays", "reason", NULL};
+    static const char *const cols[] = {"id", "device", "kind",    "seq_first", "seq_last",
+                                       "at", "state",  "replays", "reason",    NULL};
     struct list_ctx lc = {0};
     struct kf_store *st;
     int all = 0, ch, r;
@@ -87,7 +90,8 @@ static int cmd_list(const struct kf_ctl *c, int argc, char **argv)
         return usage_err();
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    lc.t = kf_ctl_table_new(all ? "quarantine (all)" : "quarantine (held)", cols, "n..n..n.");
+    lc.t = kf_store_query_table_new("quarantine", all ? "quarantine (all)" : "quarantine (held)",
+                                    cols, "ixxiitxix");
     r = lc.t ? kf_store_quarantine_each(st, !all, list_row, &lc) : -ENOMEM;
     if (r < 0) {
         kf_store_query_table_free(lc.t);
@@ -96,7 +100,7 @@ static int cmd_list(const struct kf_ctl *c, int argc, char **argv)
         return r;
     }
     kf_store_free(st);
-    return kf_ctl_table_print_free(lc.t, c->fmt) < 0 ? 1 : 0;
+    return kf_ctl_print_table_free(c, "quarantine", lc.t);
 }
 
 static int show_row(void *ud, const struct kf_quarantined *q, const char *topic, const uint8_t *raw,

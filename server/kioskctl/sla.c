@@ -22,6 +22,7 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "views/names.h"
 #include "views/sla.h"
 #include "store/sla.h"
 
@@ -142,69 +143,10 @@ int kf_ctl_open_store(const struct kf_ctl *c, int write, struct kf_store **ret)
     return r;
 }
 
-/* ---- Building a table ------------------------------------------------------------------ */
-
-struct kf_qtable *kf_ctl_table_new(const char *title, const char *const *cols, const char *numeric)
+const char *kf_ctl_int(int64_t v, char *buf)
 {
-    struct kf_qtable *t = calloc(1, sizeof(*t));
-    size_t n = 0;
-
-    while (cols[n] != NULL)
-        n++;
-    if (t == NULL)
-        return NULL;
-    t->ncols = n;
-    t->cols = calloc(n, sizeof(*t->cols));
-    t->numeric = calloc(n, sizeof(*t->numeric));
-    t->title = title ? strdup(title) : NULL;
-    if (t->cols == NULL || t->numeric == NULL || (title && t->title == NULL)) {
-        kf_store_query_table_free(t);
-        return NULL;
-    }
-    t->ncols = 0;
-    for (size_t i = 0; i < n; i++) {
-        if ((t->cols[i] = strdup(cols[i])) == NULL) {
-            kf_store_query_table_free(t);
-            return NULL;
-        }
-        t->ncols++;
-        t->numeric[i] = numeric != NULL && numeric[i] == 'n';
-    }
-    return t;
-}
-
-/* Append a row of t->ncols cells (NULL: no value). 0 or -ENOMEM. */
-int kf_ctl_table_row(struct kf_qtable *t, const char *const *cells)
-{
-    char **nc = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*nc));
-
-    if (nc == NULL)
-        return -ENOMEM;
-    t->cells = nc;
-    for (size_t c = 0; c < t->ncols; c++) {
-        char **slot = &t->cells[t->nrows * t->ncols + c];
-
-        *slot = cells[c] ? strdup(cells[c]) : NULL;
-        if (cells[c] && *slot == NULL) {
-            for (size_t k = 0; k < c; k++)
-                free(t->cells[t->nrows * t->ncols + k]);
-            return -ENOMEM;
-        }
-    }
-    t->nrows++;
-    return 0;
-}
-
-int kf_ctl_table_print_free(struct kf_qtable *t, enum kf_ctl_format fmt)
-{
-    int r = t ? kf_ctl_print_table(t, fmt) : -ENOMEM;
-
-    kf_store_query_table_free(t);
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: output: %s\n", kf_strerror(r));
-        return 1;
-    }
-    return fflush(stdout) == 0 ? 0 : 1;
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
 }
 
 /* ---- incidents, incident ID --------------------------------------------------------------- */
@@ -213,164 +155,160 @@ static const char *breached(const struct kf_inc_clock *rs, const struct kf_inc_c
 {
     if (rs->breached && rt->breached)
         return "response,restore";
-    return rs->breached ? "response" : rt->breached ? "restore" : "";
+    return rs->breached ? "response" : rt->breached ? "restore" : NULL;
 }
 
-static const char *clock_left(const struct kf_inc_clock *c, int human, char *buf, size_t cap)
+/* Service seconds left on a running clock; NULL (no value) once it stopped. */
+static const char *clock_left(const struct kf_inc_clock *c, char *buf)
 {
-    if (!c->running)
-        return human ? "stopped" : NULL;
-    if (human)
-        return kf_ctl_dur(c->left_s, buf, cap);
-    snprintf(buf, cap, "%lld", (long long)c->left_s);
-    return c->left_s == INT64_MAX ? NULL : buf;
+    if (!c->running || c->left_s == INT64_MAX)
+        return NULL;
+    return kf_ctl_int(c->left_s, buf);
+}
+
+/* An instant as a cell (ms), NULL for none. */
+static const char *ms_cell(int64_t ms, char *buf)
+{
+    return ms == 0 || ms == KF_TIME_NEVER ? NULL : kf_ctl_int(ms, buf);
+}
+
+static int load_names(struct kf_store *st, struct kf_view_names **ret)
+{
+    int r = kf_view_names_load(st, ret);
+
+    if (r < 0)
+        kf_ctl_fail(st, "names", r);
+    return r;
 }
 
 static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols_h[] = {
-        "id",   "terminal", "device", "zone",          "bank",         "cause",    "part",
-        "attr", "state",    "since",  "response_left", "restore_left", "breached", NULL};
-    static const char *const cols_m[] = {"id",
-                                         "terminal",
-                                         "device",
-                                         "zone",
-                                         "bank",
-                                         "cause",
-                                         "part",
-                                         "attr",
-                                         "state",
-                                         "since",
-                                         "response_left_s",
-                                         "restore_left_s",
-                                         "breached",
-                                         NULL};
+    static const char *const cols[] = {
+        "id",    "terminal",  "device",          "zone",           "zone_name",
+        "bank",  "bank_name", "cause",           "part",           "attribution",
+        "state", "since",     "response_left_s", "restore_left_s", "breached",
+        NULL};
     struct kf_view_sla_queue *q = NULL;
+    struct kf_view_names *names = NULL;
     struct kf_qtable *t;
     struct kf_store *st;
-    int human = c->fmt == KF_FMT_TABLE;
     char err[256] = "";
     int r;
 
+    (void)argv;
     if (argc != 1)
-        return usage_err(argv[0][8] == 's' ? "incidents takes no arguments" : "incident ID");
+        return usage_err("incidents takes no arguments");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
+    if (load_names(st, &names) < 0) {
+        kf_store_free(st);
+        return 1;
+    }
     r = kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: incidents: %s\n", err);
+        kf_view_names_free(names);
         return 1;
     }
-    t = kf_ctl_table_new(human ? "open incidents, most urgent first" : NULL,
-                         human ? cols_h : cols_m, "n..........n.");
+    t = kf_store_query_table_new("incidents", "open incidents, most urgent first", cols,
+                                 "ixxxxxxxxxxtssx");
     for (size_t i = 0; t && i < q->n; i++) {
         const struct kf_sla_queue_row *row = &q->rows[i];
         const struct kf_incident *inc = row->inc;
         const struct kf_sla_terminal *term = q->terms[i];
-        char id[24], since[32], rl[32], tl[32];
-        const char *cells[13];
-
-        snprintf(id, sizeof(id), "%lld", (long long)inc->id);
-        cells[0] = id;
-        cells[1] = inc->terminal;
-        cells[2] = term ? term->device_id : NULL;
-        cells[3] = term ? term->zone_id : NULL;
-        cells[4] = term ? term->bank : NULL;
-        cells[5] = inc->cause;
-        cells[6] = inc->periph ? kf_periph_name(inc->periph) : NULL;
-        cells[7] = kf_incident_attr_name(inc->attr);
-        cells[8] = kf_incident_state_name(inc->state);
-        cells[9] = kf_ctl_local_time(inc->spans[0].start_ms, since, sizeof(since));
-        cells[10] = clock_left(&row->response, human, rl, sizeof(rl));
-        cells[11] = clock_left(&row->restore, human, tl, sizeof(tl));
-        cells[12] = breached(&row->response, &row->restore);
-        if (kf_ctl_table_row(t, cells) < 0) {
+        char id[24], since[24], rl[24], tl[24];
+        const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
+        const char *cells[] = {
+            kf_ctl_int(inc->id, id),
+            inc->terminal,
+            term && term->device_id[0] ? term->device_id : NULL,
+            zone,
+            kf_view_names_get(names, KF_NAMES_ZONE, zone),
+            bank,
+            kf_view_names_get(names, KF_NAMES_BANK, bank),
+            inc->cause,
+            inc->periph ? kf_periph_name(inc->periph) : NULL,
+            kf_incident_attr_name(inc->attr),
+            kf_incident_state_name(inc->state),
+            ms_cell(inc->spans[0].start_ms, since),
+            clock_left(&row->response, rl),
+            clock_left(&row->restore, tl),
+            breached(&row->response, &row->restore),
+        };
+        if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);
             t = NULL;
         }
     }
     kf_view_sla_queue_free(q);
-    return kf_ctl_table_print_free(t, c->fmt);
+    kf_view_names_free(names);
+    return kf_ctl_print_table_free(c, "incidents", t);
 }
 
-/* The incident's own row: who, what, when, its clocks. NULL when out of memory. */
-static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v)
+/* The incident's own fields: who, what, when, its clocks. NULL when out of memory. */
+static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
+                                        const struct kf_view_names *names)
 {
-    struct kf_qtable *t;
-    char b[12][64];
-
-    static const char *const cols[] = {"id",
-                                       "terminal",
-                                       "device",
-                                       "zone",
-                                       "bank",
-                                       "cause",
-                                       "part",
-                                       "severity",
-                                       "detail",
-                                       "attribution",
-                                       "state",
-                                       "since",
-                                       "opened",
-                                       "acknowledged",
-                                       "acknowledged_by",
-                                       "on_site",
-                                       "on_site_by",
-                                       "on_site_s",
-                                       "resolved",
-                                       "resolved_by",
-                                       "closed",
-                                       "response_due",
-                                       "response_left",
-                                       "restore_due",
-                                       "restore_left",
-                                       "breached",
-                                       "down_spans",
-                                       NULL};
+    static const char *const cols[] = {
+        "id",           "terminal",        "device",   "zone",         "zone_name",
+        "bank",         "bank_name",       "cause",    "part",         "severity",
+        "detail",       "attribution",     "state",    "since",        "opened",
+        "acknowledged", "acknowledged_by", "on_site",  "on_site_by",   "on_site_duration_s",
+        "resolved",     "resolved_by",     "closed",   "response_due", "response_left_s",
+        "restore_due",  "restore_left_s",  "breached", "down_spans",   NULL};
     const struct kf_incident *inc = &v->inc;
-    char onsite[24], spans[24];
     int64_t measured = inc->on_site_ms;
+    struct kf_qtable *t;
+    char b[14][24];
+    const char *zone = v->term.zone_id[0] ? v->term.zone_id : NULL;
+    const char *bank = v->term.bank[0] ? v->term.bank : NULL;
 
     if (inc->on_site_since_ms != 0)
         measured += kf_now_ms() - inc->on_site_since_ms;
-    snprintf(b[0], sizeof(b[0]), "%lld", (long long)inc->id);
-    snprintf(onsite, sizeof(onsite), "%lld", (long long)kf_time_floor_div(measured, 1000));
-    snprintf(spans, sizeof(spans), "%u", inc->n_spans);
     const char *cells[] = {
-        b[0],
+        kf_ctl_int(inc->id, b[0]),
         inc->terminal,
-        v->term.device_id,
-        v->term.zone_id,
-        v->term.bank,
+        v->term.device_id[0] ? v->term.device_id : NULL,
+        zone,
+        kf_view_names_get(names, KF_NAMES_ZONE, zone),
+        bank,
+        kf_view_names_get(names, KF_NAMES_BANK, bank),
         inc->cause,
         inc->periph ? kf_periph_name(inc->periph) : NULL,
         inc->sev ? kf_severity_name(inc->sev) : NULL,
-        inc->detail,
+        inc->detail[0] ? inc->detail : NULL,
         kf_incident_attr_name(inc->attr),
         kf_incident_state_name(inc->state),
-        kf_ctl_local_time(inc->spans[0].start_ms, b[1], sizeof(b[1])),
-        kf_ctl_local_time(inc->opened_at_ms, b[2], sizeof(b[2])),
-        kf_ctl_local_time(inc->acked_at_ms, b[3], sizeof(b[3])),
+        ms_cell(inc->spans[0].start_ms, b[1]),
+        ms_cell(inc->opened_at_ms, b[2]),
+        ms_cell(inc->acked_at_ms, b[3]),
         inc->acked_by[0] ? inc->acked_by : NULL,
-        kf_ctl_local_time(inc->on_site_at_ms, b[4], sizeof(b[4])),
+        ms_cell(inc->on_site_at_ms, b[4]),
         inc->on_site_by[0] ? inc->on_site_by : NULL,
-        onsite,
-        kf_ctl_local_time(inc->resolved_at_ms, b[5], sizeof(b[5])),
+        kf_ctl_int(kf_time_floor_div(measured, 1000), b[5]),
+        ms_cell(inc->resolved_at_ms, b[6]),
         inc->resolved_by[0] ? inc->resolved_by : NULL,
-        kf_ctl_local_time(inc->closed_at_ms, b[6], sizeof(b[6])),
-        kf_ctl_local_time(v->response.due_ms, b[7], sizeof(b[7])),
-        clock_left(&v->response, 1, b[8], sizeof(b[8])),
-        kf_ctl_local_time(v->restore.due_ms, b[9], sizeof(b[9])),
-        clock_left(&v->restore, 1, b[10], sizeof(b[10])),
+        ms_cell(inc->closed_at_ms, b[7]),
+        ms_cell(v->response.due_ms, b[8]),
+        clock_left(&v->response, b[9]),
+        ms_cell(v->restore.due_ms, b[10]),
+        clock_left(&v->restore, b[11]),
         breached(&v->response, &v->restore),
-        spans,
+        kf_ctl_int(inc->n_spans, b[12]),
     };
-    t = kf_ctl_table_new("incident", cols, NULL);
-    if (t && kf_ctl_table_row(t, cells) < 0) {
+    t = kf_store_query_table_new("incident", "incident", cols,
+                                 "ixxxxxxxxxxxxttt"
+                                 "xtxs"
+                                 "txt"
+                                 "tsts"
+                                 "xi");
+    if (t && kf_store_query_table_add_row(t, cells) < 0) {
         kf_store_query_table_free(t);
         t = NULL;
     }
+    if (t)
+        t->record = 1;
     return t;
 }
 
@@ -380,10 +318,10 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
     static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
     struct kf_qtable *h;
 
-    h = kf_ctl_table_new("history", hcols, NULL);
+    h = kf_store_query_table_new("history", "history", hcols, "txxx");
     for (size_t i = 0; h && i < v->n_events; i++) {
         const struct kf_inc_event *ev = &v->events[i].ev;
-        char at[32], what[320];
+        char at[24], what[320];
 
         if (ev->kind == KF_EV_ATTRIBUTE)
             snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
@@ -395,9 +333,9 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
                      ev->text[0] ? "; " : "");
         else
             snprintf(what, sizeof(what), "%s", ev->text);
-        const char *cells[] = {kf_ctl_local_time(ev->at_ms, at, sizeof(at)),
-                               kf_incident_ev_name(ev->kind), ev->who[0] ? ev->who : NULL, what};
-        if (kf_ctl_table_row(h, cells) < 0) {
+        const char *cells[] = {ms_cell(ev->at_ms, at), kf_incident_ev_name(ev->kind),
+                               ev->who[0] ? ev->who : NULL, what[0] ? what : NULL};
+        if (kf_store_query_table_add_row(h, cells) < 0) {
             kf_store_query_table_free(h);
             h = NULL;
         }
@@ -408,8 +346,8 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
 static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
 {
     struct kf_view_sla_incident *v = NULL;
-    struct kf_qtable *t, *h;
-    struct kf_qreport rep = {0};
+    struct kf_view_names *names = NULL;
+    struct kf_qreport *rep;
     struct kf_store *st;
     char err[256] = "";
     int64_t id;
@@ -419,28 +357,31 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
         return usage_err("incident ID");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
+    if (load_names(st, &names) < 0) {
+        kf_store_free(st);
+        return 1;
+    }
     r = kf_view_sla_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: %s\n", err);
+        kf_view_names_free(names);
         return 1;
     }
-    t = incident_table(v);
-    h = history_table(v);
+    rep = calloc(1, sizeof(*rep));
+    r = rep ? kf_store_query_report_add(rep, incident_table(v, names)) : -ENOMEM;
+    if (r == 0)
+        r = kf_store_query_report_add(rep, history_table(v));
     kf_view_sla_incident_free(v);
-    if (t == NULL || h == NULL) {
-        kf_store_query_table_free(t);
-        kf_store_query_table_free(h);
+    kf_view_names_free(names);
+    if (r < 0) {
+        kf_store_query_report_free(rep);
         fprintf(stderr, "kioskctl: out of memory\n");
         return 1;
     }
-    struct kf_qtable *both[2] = {t, h};
-    rep.n = 2;
-    rep.tables = both;
-    r = kf_ctl_print_report(&rep, c->fmt);
-    kf_store_query_table_free(t);
-    kf_store_query_table_free(h);
-    return r < 0 || fflush(stdout) != 0 ? 1 : 0;
+    r = kf_ctl_print_report(c, "incident", rep);
+    kf_store_query_report_free(rep);
+    return r;
 }
 
 /* ---- Actions: queued for kioskd, then its outcome ---------------------------------------- */
@@ -687,9 +628,10 @@ static int window_add(const struct kf_ctl *c, int argc, char **argv)
 
 static int window_list(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {"id",     "terminal", "zone",       "from", "to",
-                                       "reason", "by",       "entered_at", NULL};
+    static const char *const cols[] = {"id", "terminal", "zone", "zone_name",  "from",
+                                       "to", "reason",   "by",   "entered_at", NULL};
     struct kf_sla_window_row *w = NULL;
+    struct kf_view_names *names = NULL;
     struct kf_qtable *t;
     struct kf_store *st;
     size_t n = 0;
@@ -699,36 +641,42 @@ static int window_list(const struct kf_ctl *c, int argc, char **argv)
         return usage_err("window list [--all]");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
+    if (load_names(st, &names) < 0) {
+        kf_store_free(st);
+        return 1;
+    }
     r = kf_store_sla_windows(st, all ? INT64_MIN : kf_now_ms(), &w, &n);
     if (r < 0) {
         kf_ctl_fail(st, "window list", r);
         kf_store_free(st);
+        kf_view_names_free(names);
         return 1;
     }
     kf_store_free(st);
-    t = kf_ctl_table_new(c->fmt != KF_FMT_TABLE ? NULL
-                         : all                  ? "planned maintenance windows"
-                                                : "planned maintenance windows not yet over",
-                         cols, "n.......");
+    t = kf_store_query_table_new(
+        "windows", all ? "planned maintenance windows" : "planned maintenance windows not yet over",
+        cols, "ixxxttxxt");
     for (size_t i = 0; t && i < n; i++) {
-        char id[24], f[32], to[32], e[32];
-        const char *cells[] = {id,
+        char id[24], f[24], to[24], e[24];
+        const char *zone = w[i].zone_id[0] ? w[i].zone_id : NULL;
+        const char *cells[] = {kf_ctl_int(w[i].id, id),
                                w[i].asset_id[0] ? w[i].asset_id : NULL,
-                               w[i].zone_id[0] ? w[i].zone_id : NULL,
-                               kf_ctl_local_time(w[i].start_ms, f, sizeof(f)),
-                               kf_ctl_local_time(w[i].end_ms, to, sizeof(to)),
+                               zone,
+                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
+                               ms_cell(w[i].start_ms, f),
+                               ms_cell(w[i].end_ms, to),
                                w[i].reason,
                                w[i].by,
-                               kf_ctl_local_time(w[i].entered_ms, e, sizeof(e))};
+                               ms_cell(w[i].entered_ms, e)};
 
-        snprintf(id, sizeof(id), "%lld", (long long)w[i].id);
-        if (kf_ctl_table_row(t, cells) < 0) {
+        if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);
             t = NULL;
         }
     }
     free(w);
-    return kf_ctl_table_print_free(t, c->fmt);
+    kf_view_names_free(names);
+    return kf_ctl_print_table_free(c, "window list", t);
 }
 
 int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv)

@@ -14,6 +14,7 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "views/names.h"
 #include "views/sla.h"
 
 /* ---- state ------------------------------------------------------------------------------ */
@@ -82,11 +83,14 @@ static void faults(const struct kf_devstate *s, char *buf, size_t cap)
 
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {"terminal", "device",      "zone",      "bank",
-                                       "kind",     "status",      "since",     "parts",
-                                       "faults",   "maintenance", "items_out", NULL};
+    static const char *const cols[] = {
+        "terminal", "device", "zone",   "zone_name",   "bank",      "bank_name", "kind", "status",
+        "since",    "parts",  "faults", "maintenance", "items_out", "items",     NULL};
+    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
     const char *target = NULL;
     struct kf_view_sla_state *v = NULL;
+    struct kf_view_names *names = NULL;
+    struct kf_qreport *rep = NULL;
     struct kf_qtable *t;
     struct kf_store *st;
     size_t n = 0;
@@ -101,132 +105,170 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
     }
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
+    r = kf_view_names_load(st, &names);
     if (r < 0) {
-        fprintf(stderr, "kioskctl: state: %s\n", err);
+        kf_ctl_fail(st, "names", r);
         kf_store_free(st);
         return 1;
     }
-    /* A title in a table, or when a second table follows; plain CSV/JSON rows otherwise. */
-    t = kf_ctl_table_new(target ? "terminal"
-                         : c->fmt == KF_FMT_TABLE
-                             ? "terminals (as kioskd's SLA engine last saw them)"
-                             : NULL,
-                         cols, NULL);
+    r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: state: %s\n", err);
+        kf_view_names_free(names);
+        kf_store_free(st);
+        return 1;
+    }
+    t = kf_store_query_table_new("state", "terminals (as kioskd's SLA engine last saw them)", cols,
+                                 "xxxxxxxxtxxxii");
     for (size_t i = 0; t && i < n; i++) {
-        char since[32], p[160], f[400], m[64], items[32];
+        char since[24], p[160], f[400], io[24], it[24];
+        const char *zone = v[i].term.zone_id[0] ? v[i].term.zone_id : NULL;
+        const char *bank = v[i].term.bank[0] ? v[i].term.bank : NULL;
+        int64_t at = status_since(&v[i]);
 
         parts(&v[i].st, p, sizeof(p));
         faults(&v[i].st, f, sizeof(f));
-        snprintf(m, sizeof(m), "%s", v[i].st.maint ? v[i].st.maint_who : "");
-        snprintf(items, sizeof(items), "%zu/%zu", v[i].items_out, v[i].items);
         const char *cells[] = {v[i].term.asset_id,
                                v[i].term.device_id[0] ? v[i].term.device_id : NULL,
-                               v[i].term.zone_id,
-                               v[i].term.bank,
+                               zone,
+                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
+                               bank,
+                               kf_view_names_get(names, KF_NAMES_BANK, bank),
                                v[i].term.kind == 2 ? "itm" : "kiosk",
                                status_name(&v[i]),
-                               kf_ctl_local_time(status_since(&v[i]), since, sizeof(since)),
+                               at > 0 ? kf_ctl_int(at, since) : NULL,
                                p[0] ? p : NULL,
                                f[0] ? f : NULL,
-                               m[0] ? m : NULL,
-                               v[i].known ? items : NULL};
-        if (kf_ctl_table_row(t, cells) < 0) {
+                               v[i].st.maint && v[i].st.maint_who[0] ? v[i].st.maint_who : NULL,
+                               v[i].known ? kf_ctl_int((int64_t)v[i].items_out, io) : NULL,
+                               kf_ctl_int((int64_t)v[i].items, it)};
+        if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);
             t = NULL;
         }
     }
-    r = kf_ctl_table_print_free(t, c->fmt);
-    if (r == 0 && target != NULL && n == 1 && v[0].known) {
-        static const char *const icols[] = {"item_out_of_service", NULL};
+    rep = calloc(1, sizeof(*rep));
+    r = rep ? kf_store_query_report_add(rep, t) : (kf_store_query_table_free(t), -ENOMEM);
+    if (r == 0 && target != NULL && n == 1) {
         char buf[128][KF_ITEM_CODE_MAX + 1];
         const char *codes[128];
-        size_t k = kf_view_sla_items_out(st, &v[0], codes, buf, 128);
+        size_t k = v[0].known ? kf_view_sla_items_out(st, &v[0], codes, buf, 128) : 0;
 
-        t = kf_ctl_table_new("service items out of service", icols, NULL);
+        t = kf_store_query_table_new("items_out", "service items out of service", icols, "xxxx");
         for (size_t i = 0; t && i < k && i < 128; i++) {
-            if (kf_ctl_table_row(t, &codes[i]) < 0) {
+            const char *fam = kf_view_names_item_family(names, codes[i]);
+            const char *cells[] = {codes[i], kf_view_names_get(names, KF_NAMES_ITEM, codes[i]), fam,
+                                   kf_view_names_get(names, KF_NAMES_FAMILY, fam)};
+
+            if (kf_store_query_table_add_row(t, cells) < 0) {
                 kf_store_query_table_free(t);
                 t = NULL;
             }
         }
-        if (c->fmt == KF_FMT_TABLE)
-            fputc('\n', stdout);
-        r = kf_ctl_table_print_free(t, c->fmt);
+        r = kf_store_query_report_add(rep, t);
     }
     free(v);
+    kf_view_names_free(names);
     kf_store_free(st);
+    if (r < 0) {
+        kf_store_query_report_free(rep);
+        fprintf(stderr, "kioskctl: state: out of memory\n");
+        return 1;
+    }
+    r = kf_ctl_print_report(c, "state", rep);
+    kf_store_query_report_free(rep);
     return r;
 }
 
 /* ---- sla --month ------------------------------------------------------------------------- */
 
-static const char *na_or(int64_t v, const char *(*fmt)(int64_t, char *, size_t), char *buf,
-                         size_t cap)
+/* The report's rows (the scope asked for, and the fleet) as a table with names beside the
+ * codes. Seconds, counts and basis points as kf_report computed them (docs/SLA.md section 7);
+ * the month and the instant it was cut at on every row, for the files. */
+static struct kf_qtable *report_table(const struct kf_report *rep, int scope, int64_t as_of,
+                                      const struct kf_view_names *names)
 {
-    return v == KF_REPORT_NA ? "n/a" : fmt(v, buf, cap);
-}
-
-static const char *pct(int64_t bp, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
-    return buf;
-}
-
-static const char *hours(int64_t s, char *buf, size_t cap)
-{
-    return kf_ctl_dur(s, buf, cap);
-}
-
-static int print_report_table(const struct kf_report *r, int scope, int64_t as_of)
-{
-    static const char *const cols[] = {
-        "key",      "bank",      "zone",     "terminals", "scheduled", "excluded",
-        "downtime", "available", "target",   "met",       "incidents", "other",
-        "mttr",     "mtbf",      "response", "breaches",  NULL};
+    static const char *const cols[] = {"month",
+                                       "as_of",
+                                       "scope",
+                                       "key",
+                                       "bank",
+                                       "bank_name",
+                                       "zone",
+                                       "zone_name",
+                                       "terminals",
+                                       "scheduled_s",
+                                       "excluded_s",
+                                       "downtime_s",
+                                       "uptime_s",
+                                       "availability_bp",
+                                       "target_bp",
+                                       "met",
+                                       "incidents",
+                                       "other_incidents",
+                                       "restored",
+                                       "restore_sum_s",
+                                       "mttr_s",
+                                       "mtbf_s",
+                                       "responded",
+                                       "response_sum_s",
+                                       "mean_response_s",
+                                       "response_breaches",
+                                       "restore_breaches",
+                                       NULL};
     static const char *const scope_names[] = {"", "terminal", "zone", "bank", "fleet"};
-    char title[160], at[32];
+    char title[160], month[16], at[24], when[32];
     struct kf_qtable *t;
 
-    snprintf(title, sizeof(title), "SLA %04d-%02d by %s, as of %s (local time)", r->year, r->month,
-             scope_names[scope], kf_ctl_local_time(as_of, at, sizeof(at)));
-    t = kf_ctl_table_new(title, cols, "...nnnnnn.nnnnnn");
-    for (size_t i = 0; t && i < r->n; i++) {
-        const struct kf_report_row *w = &r->rows[i];
-        char b[12][40];
+    snprintf(month, sizeof(month), "%04d-%02d", rep->year, rep->month);
+    snprintf(title, sizeof(title), "SLA %s by %s, as of %s (local time)", month, scope_names[scope],
+             kf_ctl_local_time(as_of, when, sizeof(when)));
+    /* The table view leaves out the month, the cut and the sums the means come from. */
+    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSppbiiISssISsii");
+    for (size_t i = 0; t && i < rep->n; i++) {
+        const struct kf_report_row *w = &rep->rows[i];
+        char b[20][24];
+        const char *bank = w->bank[0] ? w->bank : NULL, *zone = w->zone[0] ? w->zone : NULL;
 
         if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
             continue;
-        snprintf(b[0], sizeof(b[0]), "%u", w->terminals);
-        snprintf(b[1], sizeof(b[1]), "%u", w->incidents);
-        snprintf(b[2], sizeof(b[2]), "%u", w->other_incidents);
-        snprintf(b[3], sizeof(b[3]), "%u/%u", w->response_breaches, w->restore_breaches);
+#define NA(v, k) ((v) == KF_REPORT_NA ? NULL : kf_ctl_int((v), b[k]))
         const char *cells[] = {
+            month,
+            kf_ctl_int(as_of, at),
+            scope_names[w->scope <= KF_SCOPE_FLEET ? w->scope : 0],
             w->key,
-            w->bank[0] ? w->bank : NULL,
-            w->zone[0] ? w->zone : NULL,
-            b[0],
-            hours(w->scheduled_s, b[4], sizeof(b[4])),
-            hours(w->excluded_s, b[5], sizeof(b[5])),
-            hours(w->downtime_s, b[6], sizeof(b[6])),
-            na_or(w->availability_bp, pct, b[7], sizeof(b[7])),
-            na_or(w->target_bp, pct, b[8], sizeof(b[8])),
-            w->met == KF_REPORT_NA ? "n/a"
-            : w->met               ? "yes"
-                                   : "NO",
-            b[1],
-            b[2],
-            na_or(w->mttr_s, hours, b[9], sizeof(b[9])),
-            na_or(w->mtbf_s, hours, b[10], sizeof(b[10])),
-            na_or(w->mean_response_s, hours, b[11], sizeof(b[11])),
-            b[3],
+            bank,
+            kf_view_names_get(names, KF_NAMES_BANK, bank),
+            zone,
+            kf_view_names_get(names, KF_NAMES_ZONE, zone),
+            kf_ctl_int(w->terminals, b[0]),
+            kf_ctl_int(w->scheduled_s, b[1]),
+            kf_ctl_int(w->excluded_s, b[2]),
+            kf_ctl_int(w->downtime_s, b[3]),
+            kf_ctl_int(w->uptime_s, b[4]),
+            NA(w->availability_bp, 5),
+            NA(w->target_bp, 6),
+            NA(w->met, 7),
+            kf_ctl_int(w->incidents, b[8]),
+            kf_ctl_int(w->other_incidents, b[9]),
+            kf_ctl_int(w->restored, b[10]),
+            kf_ctl_int(w->restore_sum_s, b[11]),
+            NA(w->mttr_s, 12),
+            NA(w->mtbf_s, 13),
+            kf_ctl_int(w->responded, b[14]),
+            kf_ctl_int(w->response_sum_s, b[15]),
+            NA(w->mean_response_s, 16),
+            kf_ctl_int(w->response_breaches, b[17]),
+            kf_ctl_int(w->restore_breaches, b[18]),
         };
-        if (kf_ctl_table_row(t, cells) < 0) {
+#undef NA
+        if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);
             t = NULL;
         }
     }
-    return kf_ctl_table_print_free(t, KF_FMT_TABLE);
+    return t;
 }
 
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
@@ -235,16 +277,14 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
         {"month", required_argument, NULL, 'm'},
         {"by", required_argument, NULL, 'b'},
         {"as-of", required_argument, NULL, 'a'},
-        {"format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
-    enum kf_ctl_format fmt = c->fmt;
     int year = 0, month = 0, scope = KF_SCOPE_TERMINAL, ch, r;
     int64_t as_of = 0, used = 0;
-    struct kf_report *rep = NULL, view;
+    struct kf_report *rep = NULL;
+    struct kf_view_names *names = NULL;
     struct kf_store *st;
-    char err[256] = "", *buf = NULL;
-    size_t len = 0, n = 0;
+    char err[256] = "";
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -265,11 +305,6 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
         case 'a':
             ok = kf_ctl_parse_time(optarg, &as_of) == 0;
             break;
-        case 'f':
-            ok = strcmp(optarg, "table") == 0 || strcmp(optarg, "csv") == 0 ||
-                 strcmp(optarg, "json") == 0;
-            fmt = optarg[0] == 'c' ? KF_FMT_CSV : optarg[0] == 'j' ? KF_FMT_JSON : KF_FMT_TABLE;
-            break;
         default:
             ok = 0;
         }
@@ -277,42 +312,26 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
             year = -1;
     }
     if (year <= 0 || optind != argc) {
-        fprintf(stderr, "kioskctl: sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME] "
-                        "[--format table|csv|json]\n");
+        fprintf(stderr, "kioskctl: sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME]\n");
         return 2;
     }
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
+    r = kf_view_names_load(st, &names);
+    if (r < 0) {
+        kf_ctl_fail(st, "names", r);
+        kf_store_free(st);
+        return 1;
+    }
     r = kf_view_sla_report(st, year, month, as_of, &rep, &used, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: sla: %s\n", err);
+        kf_view_names_free(names);
         return 1;
     }
-    if (fmt == KF_FMT_TABLE) {
-        r = print_report_table(rep, scope, used);
-        kf_report_free(rep);
-        return r;
-    }
-    /* CSV and JSON: the core's deterministic rendering of the rows asked for (and the fleet). */
-    view = *rep;
-    view.rows = calloc(rep->n + 1, sizeof(*view.rows));
-    if (view.rows == NULL) {
-        kf_report_free(rep);
-        return 1;
-    }
-    for (size_t i = 0; i < rep->n; i++)
-        if (rep->rows[i].scope == scope || rep->rows[i].scope == KF_SCOPE_FLEET)
-            view.rows[n++] = rep->rows[i];
-    view.n = n;
-    r = kf_report_render(&view, fmt == KF_FMT_CSV ? KF_REPORT_CSV : KF_REPORT_JSON, &buf, &len);
-    free(view.rows);
+    r = kf_ctl_print_table_free(c, "sla", report_table(rep, scope, used, names));
     kf_report_free(rep);
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: sla: %s\n", kf_strerror(r));
-        return 1;
-    }
-    r = fwrite(buf, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
-    free(buf);
+    kf_view_names_free(names);
     return r;
 }

@@ -24,7 +24,7 @@ send_txns() { # N: send N txn lines, count ok replies
         printf '{"t":"txn","ts":%d,"item":"SS-001","outcome":"ok","dur_ms":45000}\n' $((now - 1000 * i))
     done | nc -U -q 2 "$IT_DIR/dev/KF-WG-0001.sock" | grep -c '"ok":true'
 }
-committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, 'NR>1 {s += $4} END {print s+0}'; }
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total; }
 
 start_agent
 ok1=$(send_txns 50)

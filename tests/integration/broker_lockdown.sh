@@ -31,7 +31,13 @@ it_wait_for 10 'grep -q ready "$IT_DIR/kioskd.log"' || fail "kioskd never became
 
 pw() { cat "$IT_DIR/dev/$1.password"; }
 kstat() { grep -o "\"$1\":[0-9]*" "$IT_DIR/kioskd.stats.json" | head -1 | cut -d: -f2; }
-committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, -v d="${1:-}" 'NR>1 && (d == "" || $1 == d) {s += $4} END {print s+0}'; }
+committed() { # [DEVICE]: transactions committed (of that device)
+    if [ -n "${1:-}" ]; then
+        ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total device_id "$1"
+    else
+        ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total
+    fi
+}
 rejected_total() { ctl rejects --format csv | awk -F, 'NR>1 {s += $2} END {print s+0}'; }
 # settle: wait two stats intervals, so the stats file shows whatever kioskd received.
 settle() { sleep 2.5; }

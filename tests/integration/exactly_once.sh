@@ -41,7 +41,7 @@ grep -q . "$IT_DIR/ledger.csv" || fail "empty ledger"
 awk -F, 'NR>1 {n[$1" "$4]++} END {for (k in n) print k, n[k]}' "$IT_DIR/ledger.csv" |
     sort >"$IT_DIR/want.txt"
 ctl usage --from 2000-01-01 --to 2099-12-31 --by device,item --format csv |
-    awk -F, 'NR>1 {print $1, $2, $4}' | sort >"$IT_DIR/got.txt"
+    kf_csv_cols device_id item total | sort >"$IT_DIR/got.txt"
 want_total=$(awk '{s += $3} END {print s}' "$IT_DIR/want.txt")
 got_total=$(awk '{s += $3} END {print s}' "$IT_DIR/got.txt")
 echo "ledger: $want_total txns over $(wc -l <"$IT_DIR/want.txt") device/item pairs; server: $got_total"

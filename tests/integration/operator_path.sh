@@ -284,8 +284,8 @@ cat >>"$IT_DIR/prelude.sh" <<'SH'
 op_wait_committed() {
     local i
     for ((i = 0; i < 600; i++)); do
-        kioskctl --db "$DB" usage --from 2000-01-01 --to 2099-12-31 --by device --format csv \
-            2>/dev/null | grep -q '^A-000101\.1,' && return 0
+        [ "$(kioskctl --db "$DB" usage --from 2000-01-01 --to 2099-12-31 --by device \
+            --format csv 2>/dev/null | kf_csv_sum total device_id A-000101.1)" -gt 0 ] && return 0
         sleep 0.1
     done
     op_log "the transaction was not committed within 60 s"
@@ -327,7 +327,7 @@ grep -q "enrolled as A-000101.1" "$IT_DIR/unit-kiosk-agent.log" || fail "the age
 sed -n "/README block $blocks\$/,\$p" "$IT_DIR/readme.log" | grep -q 'A-000101\.1' ||
     fail "the README's kioskctl commands do not show A-000101.1"
 n=$("$R/usr/bin/kioskctl" --db "$DB" usage --from 2000-01-01 --to 2099-12-31 --by device \
-    --format csv | awk -F, '$1 == "A-000101.1" {s += $4} END {print s+0}')
+    --format csv | kf_csv_sum total device_id A-000101.1)
 [ "$n" = 1 ] || fail "kioskctl counts $n transactions for A-000101.1, want 1"
 grep -q "Reloading config" "$R/var/log/mosquitto/mosquitto.log" ||
     fail "the broker was never reloaded by kioskfleet-broker-reload"

@@ -17,7 +17,7 @@ it_start_broker
 it_start_kioskd
 it_wait_for 10 'grep -q ready "$IT_DIR/kioskd.log"' || fail "kioskd never became ready"
 kstat() { grep -o "\"$1\":[0-9]*" "$IT_DIR/kioskd.stats.json" | head -1 | cut -d: -f2; }
-committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, -v d=$A '$1 == d {s += $4} END {print s+0}'; }
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total device_id $A; }
 
 # (a) the same configuration again
 start=$(date +%s%N)

@@ -17,16 +17,34 @@
 #include "store/sqlite/int.h"
 #include "store/query.h"
 
-/* ms since the epoch -> "YYYY-MM-DD HH:MM:SS" local time, in SQL. */
-#define LOCAL_TIME(col)                                                                            \
-    "CASE WHEN " col " IS NULL OR " col " <= 0 THEN NULL ELSE"                                     \
-    " strftime('%Y-%m-%d %H:%M:%S', " col " / 1000, 'unixepoch', '+8 hours') END"
-#define KIND_NAME(col) "CASE " col " WHEN 1 THEN 'kiosk' WHEN 2 THEN 'itm' ELSE '?' END"
+/* An instant for the reader: ms since the epoch, or NULL for "never" (stored as 0). The
+ * reader (kioskctl) shows it in local time. */
+#define MS(col) "CASE WHEN " col " > 0 THEN " col " END"
+#define KIND_NAME(col) "CASE " col " WHEN 1 THEN 'kiosk' WHEN 2 THEN 'itm' END"
+/* A local day number as "YYYY-MM-DD" (day 0 is 1970-01-01, as in kf/time.h). */
+#define DAY(col) "date(" col " * 86400, 'unixepoch')"
 
 struct qparam {
-    const char *text; /* bound as text when not NULL, else i */
+    const char *text; /* bound as text when not NULL, else i (or NULL when null is set) */
     int64_t i;
+    int null;
 };
+
+/* A column type from its letter in a query's type string: x text, i integer, r decimal,
+ * b boolean, t time (ms), d day, s seconds, p basis points; upper case for a file-only
+ * column (KF_QT_FILE_ONLY). -1 for anything else. */
+static int type_of(char ch)
+{
+    static const char letters[] = "xirbtdsp";
+    static const uint8_t types[] = {KF_QT_TEXT, KF_QT_INT, KF_QT_DECIMAL, KF_QT_BOOL,
+                                    KF_QT_TIME, KF_QT_DAY, KF_QT_SECONDS, KF_QT_BP};
+    int file_only = ch >= 'A' && ch <= 'Z';
+    const char *p = strchr(letters, file_only ? ch - 'A' + 'a' : ch);
+
+    if (ch == '\0' || p == NULL)
+        return -1;
+    return types[p - letters] | (file_only ? KF_QT_FILE_ONLY : 0);
+}
 
 void kf_store_query_table_free(struct kf_qtable *t)
 {
@@ -38,8 +56,9 @@ void kf_store_query_table_free(struct kf_qtable *t)
         free(t->cells[k]);
     free(t->cols);
     free(t->cells);
-    free(t->numeric);
+    free(t->types);
     free(t->title);
+    free(t->name);
     free(t);
 }
 
@@ -48,6 +67,67 @@ const char *kf_store_query_table_cell(const struct kf_qtable *t, size_t row, siz
     if (!t || row >= t->nrows || col >= t->ncols)
         return NULL;
     return t->cells[row * t->ncols + col];
+}
+
+int kf_store_query_table_col(const struct kf_qtable *t, const char *name)
+{
+    for (size_t c = 0; t && c < t->ncols; c++)
+        if (strcmp(t->cols[c], name) == 0)
+            return (int)c;
+    return -1;
+}
+
+struct kf_qtable *kf_store_query_table_new(const char *name, const char *title,
+                                           const char *const *cols, const char *types)
+{
+    struct kf_qtable *t = calloc(1, sizeof(*t));
+    size_t n = 0;
+
+    while (cols[n] != NULL)
+        n++;
+    if (t == NULL)
+        return NULL;
+    t->cols = calloc(n + 1, sizeof(*t->cols));
+    t->types = calloc(n + 1, sizeof(*t->types));
+    t->title = title ? strdup(title) : NULL;
+    t->name = name ? strdup(name) : NULL;
+    if (t->cols == NULL || t->types == NULL || (title && t->title == NULL) ||
+        (name && t->name == NULL) || strlen(types) != n) {
+        kf_store_query_table_free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int ty = type_of(types[i]);
+
+        if (ty < 0 || (t->cols[i] = strdup(cols[i])) == NULL) {
+            kf_store_query_table_free(t);
+            return NULL;
+        }
+        t->ncols++;
+        t->types[i] = (uint8_t)ty;
+    }
+    return t;
+}
+
+int kf_store_query_table_add_row(struct kf_qtable *t, const char *const *cells)
+{
+    char **nc = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*nc) + 1);
+
+    if (nc == NULL)
+        return -ENOMEM;
+    t->cells = nc;
+    for (size_t c = 0; c < t->ncols; c++) {
+        char **slot = &t->cells[t->nrows * t->ncols + c];
+
+        *slot = cells[c] ? strdup(cells[c]) : NULL;
+        if (cells[c] && *slot == NULL) {
+            for (size_t k = 0; k < c; k++)
+                free(t->cells[t->nrows * t->ncols + k]);
+            return -ENOMEM;
+        }
+    }
+    t->nrows++;
+    return 0;
 }
 
 void kf_store_query_report_free(struct kf_qreport *r)
@@ -60,9 +140,9 @@ void kf_store_query_report_free(struct kf_qreport *r)
     free(r);
 }
 
-static int report_add(struct kf_qreport *r, struct kf_qtable *t)
+int kf_store_query_report_add(struct kf_qreport *r, struct kf_qtable *t)
 {
-    struct kf_qtable **nt = realloc(r->tables, (r->n + 1) * sizeof(*nt));
+    struct kf_qtable **nt = t ? realloc(r->tables, (r->n + 1) * sizeof(*nt)) : NULL;
 
     if (!nt) {
         kf_store_query_table_free(t);
@@ -73,9 +153,11 @@ static int report_add(struct kf_qreport *r, struct kf_qtable *t)
     return 0;
 }
 
-/* Run sql with params and collect every row as strings. */
-static int qtable_run(struct kf_store *st, const char *title, const char *sql,
-                      const struct qparam *params, size_t np, struct kf_qtable **ret)
+/* Run sql with params and collect every row as strings, typed by types (one letter per
+ * column, type_of). name and title may be NULL. */
+static int qtable_run(struct kf_store *st, const char *name, const char *title, const char *types,
+                      const char *sql, const struct qparam *params, size_t np,
+                      struct kf_qtable **ret)
 {
     sqlite3 *db = kf__store_db(st);
     struct kf_qtable *t;
@@ -86,12 +168,9 @@ static int qtable_run(struct kf_store *st, const char *title, const char *sql,
     t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
-    if (title) {
-        t->title = strdup(title);
-        if (!t->title) {
-            r = -ENOMEM;
-            goto out_free;
-        }
+    if ((title && !(t->title = strdup(title))) || (name && !(t->name = strdup(name)))) {
+        r = -ENOMEM;
+        goto out_free;
     }
     rc = sqlite3_prepare_v3(db, sql, -1, 0, &s, NULL);
     if (rc != SQLITE_OK) {
@@ -100,25 +179,38 @@ static int qtable_run(struct kf_store *st, const char *title, const char *sql,
         goto out_free;
     }
     for (size_t i = 0; i < np; i++) {
-        if (params[i].text)
+        if (params[i].null)
+            sqlite3_bind_null(s, (int)i + 1);
+        else if (params[i].text)
             sqlite3_bind_text(s, (int)i + 1, params[i].text, -1, SQLITE_STATIC);
         else
             sqlite3_bind_int64(s, (int)i + 1, params[i].i);
     }
     t->ncols = (size_t)sqlite3_column_count(s);
+    if (strlen(types) != t->ncols) {
+        kf__store_seterr(st, "query %s: %zu types for %zu columns", name ? name : "", strlen(types),
+                         t->ncols);
+        t->ncols = 0;
+        r = -EINVAL;
+        goto out_finalize;
+    }
     t->cols = calloc(t->ncols ? t->ncols : 1, sizeof(*t->cols));
-    t->numeric = calloc(t->ncols ? t->ncols : 1, sizeof(*t->numeric));
-    if (!t->cols || !t->numeric) {
+    t->types = calloc(t->ncols ? t->ncols : 1, sizeof(*t->types));
+    if (!t->cols || !t->types) {
+        t->ncols = 0;
         r = -ENOMEM;
         goto out_finalize;
     }
     for (size_t c = 0; c < t->ncols; c++) {
+        int ty = type_of(types[c]);
+
         t->cols[c] = strdup(sqlite3_column_name(s, (int)c));
-        if (!t->cols[c]) {
-            r = -ENOMEM;
+        if (!t->cols[c] || ty < 0) {
+            kf__store_seterr(st, "query %s: column %zu", name ? name : "", c);
+            r = ty < 0 ? -EINVAL : -ENOMEM;
             goto out_finalize;
         }
-        t->numeric[c] = 2; /* unknown until a non-NULL value is seen */
+        t->types[c] = (uint8_t)ty;
     }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (t->nrows == cap) {
@@ -147,12 +239,6 @@ static int qtable_run(struct kf_store *st, const char *title, const char *sql,
                 r = -ENOMEM;
                 goto out_finalize;
             }
-            if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-                if (t->numeric[c] == 2)
-                    t->numeric[c] = 1;
-            } else {
-                t->numeric[c] = 0;
-            }
         }
         t->nrows++;
     }
@@ -161,8 +247,6 @@ static int qtable_run(struct kf_store *st, const char *title, const char *sql,
         r = kf_err_from_sqlite(rc);
         goto out_finalize;
     }
-    for (size_t c = 0; c < t->ncols; c++)
-        t->numeric[c] = t->numeric[c] == 1;
     sqlite3_finalize(s);
     *ret = t;
     return 0;
@@ -174,70 +258,67 @@ out_free:
     return r;
 }
 
-static int report_query(struct kf_store *st, struct kf_qreport *rep, const char *title,
-                        const char *sql, const struct qparam *params, size_t np)
+static int report_query(struct kf_store *st, struct kf_qreport *rep, const char *name,
+                        const char *title, const char *types, const char *sql,
+                        const struct qparam *params, size_t np)
 {
     struct kf_qtable *t;
-    int r = qtable_run(st, title, sql, params, np, &t);
+    int r = qtable_run(st, name, title, types, sql, params, np, &t);
 
     if (r < 0)
         return r;
-    return report_add(rep, t);
+    return kf_store_query_report_add(rep, t);
 }
+
+/* The worst state among a device's peripherals: "ok", or "periph:state". */
+#define WORST_PERIPH(dev)                                                                          \
+    "(SELECT CASE WHEN p.state = 'online' THEN 'ok' ELSE p.periph || ':' || p.state END"           \
+    " FROM periph_latest p WHERE p.device_id = " dev                                               \
+    " ORDER BY p.usable, p.state = 'online', p.since_ms LIMIT 1)"
+/* A zone's unit and bank, each code with its name (z: zones). */
+#define PLACE_JOINS " LEFT JOIN units un ON un.code = z.unit LEFT JOIN banks b ON b.code = z.bank"
 
 int kf_store_query_devices(struct kf_store *st, struct kf_qtable **ret)
 {
     static const char sql[] = "SELECT d.device_id, d.asset_id AS asset, " KIND_NAME(
         "a.kind") " AS kind,"
-                  " a.zone_id AS zone, z.unit, z.bank,"
-                  " CASE d.online WHEN 1 THEN 'yes' ELSE 'no' END AS online,"
-                  " " LOCAL_TIME(
-                      "d.state_since_ms") " AS since,"
-                                          " " LOCAL_TIME(
-                                              "d.last_seen_ms") " AS last_seen, d.acked_seq,"
-                                                                " round(h.cpu_pm / 10.0, 1) AS "
-                                                                "\"cpu%\", round(h.temp_mc / "
-                                                                "1000.0, 1) AS temp_c,"
-                                                                " h.mem_avail_kb / 1024 AS "
-                                                                "mem_avail_mb, h.disk_avail_kb / "
-                                                                "1024 AS disk_avail_mb,"
-                                                                " (SELECT count(*) FROM "
-                                                                "faults_open f WHERE f.device_id = "
-                                                                "d.device_id) AS faults,"
-                                                                " (SELECT CASE WHEN p.state = "
-                                                                "'online' THEN 'ok' ELSE p.periph "
-                                                                "|| ':' || p.state END"
-                                                                "  FROM periph_latest p WHERE "
-                                                                "p.device_id = d.device_id"
-                                                                "  ORDER BY p.usable, p.state = "
-                                                                "'online', p.since_ms LIMIT 1) AS "
-                                                                "worst_periph"
-                                                                " FROM devices d JOIN assets a ON "
-                                                                "a.asset_id = d.asset_id"
-                                                                " LEFT JOIN zones z ON z.id = "
-                                                                "a.zone_id"
-                                                                " LEFT JOIN health_latest h ON "
-                                                                "h.device_id = d.device_id ORDER "
-                                                                "BY d.device_id";
+                  " a.zone_id AS zone, z.name AS zone_name, z.unit, un.name AS unit_name,"
+                  " z.bank, b.name AS bank_name, d.online = 1 AS online,"
+                  " " MS("d.state_since_ms") " AS since, " MS(
+                      "d.last_seen_ms") " AS last_seen,"
+                                        " d.acked_seq, round(h.cpu_pm / 10.0, 1) AS cpu_pct,"
+                                        " round(h.temp_mc / 1000.0, 1) AS temp_c, h.mem_avail_kb / "
+                                        "1024 AS mem_avail_mb,"
+                                        " h.disk_avail_kb / 1024 AS disk_avail_mb,"
+                                        " (SELECT count(*) FROM faults_open f WHERE f.device_id = "
+                                        "d.device_id) AS faults,"
+                                        " " WORST_PERIPH(
+                                            "d.device_id") " AS worst_periph"
+                                                           " FROM devices d JOIN assets a ON "
+                                                           "a.asset_id = d.asset_id"
+                                                           " LEFT JOIN zones z ON z.id = "
+                                                           "a.zone_id" PLACE_JOINS
+                                                           " LEFT JOIN health_latest h ON "
+                                                           "h.device_id = d.device_id ORDER BY "
+                                                           "d.device_id";
 
-    return qtable_run(st, NULL, sql, NULL, 0, ret);
+    return qtable_run(st, "devices", NULL, "xxxxxxxxxbttirriiix", sql, NULL, 0, ret);
 }
 
 int kf_store_query_device(struct kf_store *st, const char *device_id, struct kf_qreport **ret)
 {
     static const char sql_dev[] = "SELECT d.device_id, d.asset_id AS asset, " KIND_NAME(
         "a.kind") " AS kind,"
-                  " a.zone_id AS zone, z.name AS zone_name, z.unit, u.name AS unit_name, z.bank,"
+                  " a.zone_id AS zone, z.name AS zone_name, z.unit, un.name AS unit_name, z.bank,"
                   " b.name AS bank_name, z.branch, a.lease_ref AS lease,"
                   " CASE d.status WHEN 1 THEN 'active' ELSE 'inactive' END AS status,"
-                  " CASE d.online WHEN 1 THEN 'yes' ELSE 'no' END AS online,"
-                  " " LOCAL_TIME(
+                  " d.online = 1 AS online, " MS(
                       "d.state_since_ms") " AS since,"
-                                          " " LOCAL_TIME(
+                                          " " MS(
                                               "d.last_seen_ms") " AS last_seen, d.acked_seq, "
                                                                 "d.agent, d.boot_id,"
                                                                 " d.clock_offset_ms, "
-                                                                "d.health_dropped, " LOCAL_TIME(
+                                                                "d.health_dropped, " MS(
                                                                     "d.created_ms") " AS registered"
                                                                                     " FROM devices "
                                                                                     "d JOIN assets "
@@ -247,43 +328,36 @@ int kf_store_query_device(struct kf_store *st, const char *device_id, struct kf_
                                                                                     " LEFT JOIN "
                                                                                     "zones z ON "
                                                                                     "z.id = "
-                                                                                    "a.zone_id "
-                                                                                    "LEFT JOIN "
-                                                                                    "units u ON "
-                                                                                    "u.code = "
-                                                                                    "z.unit"
-                                                                                    " LEFT JOIN "
-                                                                                    "banks b ON "
-                                                                                    "b.code = "
-                                                                                    "z.bank WHERE "
+                                                                                    "a.zone_"
+                                                                                    "id" PLACE_JOINS
+                                                                                    " WHERE "
                                                                                     "d.device_id = "
                                                                                     "?1";
     static const char sql_keys[] =
         "SELECT epoch, CASE status WHEN 1 THEN 'active' WHEN 2 THEN 'retired'"
-        " WHEN 3 THEN 'revoked' ELSE '?' END AS status,"
-        " " LOCAL_TIME("created_ms") " AS created, lower(hex(pk)) AS public_key"
-                                     " FROM device_keys WHERE device_id = ?1 ORDER BY epoch";
-    static const char sql_health[] = "SELECT " LOCAL_TIME(
-        "ts_ms") " AS at, seq, round(cpu_pm / 10.0, 1) AS \"cpu%\","
+        " WHEN 3 THEN 'revoked' END AS status, " MS(
+            "created_ms") " AS created,"
+                          " lower(hex(pk)) AS public_key FROM device_keys WHERE device_id = ?1 "
+                          "ORDER BY epoch";
+    static const char sql_health[] = "SELECT " MS(
+        "ts_ms") " AS at, seq, round(cpu_pm / 10.0, 1) AS cpu_pct,"
                  " round(temp_mc / 1000.0, 1) AS temp_c, mem_total_kb / 1024 AS mem_total_mb,"
                  " mem_avail_kb / 1024 AS mem_avail_mb, disk_total_kb / 1024 AS disk_total_mb,"
-                 " disk_avail_kb / 1024 AS disk_avail_mb, uptime_s,"
-                 " CASE net_up WHEN 1 THEN 'up' ELSE 'down' END AS net"
+                 " disk_avail_kb / 1024 AS disk_avail_mb, uptime_s, net_up = 1 AS net_up"
                  " FROM health_latest WHERE device_id = ?1";
-    static const char sql_periph[] =
-        "SELECT periph, state, CASE usable WHEN 1 THEN 'yes' ELSE 'no' END AS usable,"
-        " " LOCAL_TIME("since_ms") " AS since FROM periph_latest WHERE device_id = ?1"
-                                   " ORDER BY periph";
-    static const char sql_faults[] = "SELECT code, sev, periph, text, " LOCAL_TIME(
+    static const char sql_periph[] = "SELECT periph, state, usable = 1 AS usable, " MS(
+        "since_ms") " AS since"
+                    " FROM periph_latest WHERE device_id = ?1 ORDER BY periph";
+    static const char sql_faults[] = "SELECT code, sev AS severity, periph, text, " MS(
         "since_ms") " AS since, seq"
                     " FROM faults_open WHERE device_id = ?1 ORDER BY since_ms";
-    static const char sql_frames[] =
-        "SELECT id, seq_first, count, key_epoch AS epoch, topic,"
-        " " LOCAL_TIME("recv_ms") " AS received, " LOCAL_TIME(
-            "device_ms") " AS device_time,"
-                         " CASE WHEN flags & 2 THEN clock_offset_ms END AS clock_offset_ms,"
-                         " length(raw) AS bytes FROM envelopes WHERE device_id = ?1 ORDER BY id "
-                         "DESC LIMIT 10";
+    static const char sql_frames[] = "SELECT id, seq_first, count, key_epoch AS epoch, topic, " MS(
+        "recv_ms") " AS received,"
+                   " " MS("device_ms") " AS device_time,"
+                                       " CASE WHEN flags & 2 THEN clock_offset_ms END AS "
+                                       "clock_offset_ms,"
+                                       " length(raw) AS bytes FROM envelopes WHERE device_id = ?1 "
+                                       "ORDER BY id DESC LIMIT 10";
     struct qparam p = {.text = device_id};
     struct kf_qreport *rep;
     int r;
@@ -291,7 +365,7 @@ int kf_store_query_device(struct kf_store *st, const char *device_id, struct kf_
     rep = calloc(1, sizeof(*rep));
     if (!rep)
         return -ENOMEM;
-    r = report_query(st, rep, "device", sql_dev, &p, 1);
+    r = report_query(st, rep, "device", "device", "xxxxxxxxxxxxbttixxiit", sql_dev, &p, 1);
     if (r < 0)
         goto out_free;
     if (rep->tables[0]->nrows == 0) {
@@ -299,15 +373,16 @@ int kf_store_query_device(struct kf_store *st, const char *device_id, struct kf_
         r = -ENOENT;
         goto out_free;
     }
-    r = report_query(st, rep, "keys", sql_keys, &p, 1);
+    r = report_query(st, rep, "keys", "keys", "ixtx", sql_keys, &p, 1);
     if (r == 0)
-        r = report_query(st, rep, "health (latest)", sql_health, &p, 1);
+        r = report_query(st, rep, "health", "health (latest sample)", "tirriiiisb", sql_health, &p,
+                         1);
     if (r == 0)
-        r = report_query(st, rep, "peripherals", sql_periph, &p, 1);
+        r = report_query(st, rep, "peripherals", "peripherals", "xxbt", sql_periph, &p, 1);
     if (r == 0)
-        r = report_query(st, rep, "open faults", sql_faults, &p, 1);
+        r = report_query(st, rep, "faults", "open faults", "xxxxti", sql_faults, &p, 1);
     if (r == 0)
-        r = report_query(st, rep, "last frames", sql_frames, &p, 1);
+        r = report_query(st, rep, "frames", "last frames", "iiiixttii", sql_frames, &p, 1);
     if (r < 0)
         goto out_free;
     *ret = rep;
@@ -318,56 +393,140 @@ out_free:
     return r;
 }
 
+/* Usage sums over [?1, ?2] keyed by one expression (k), over the catalog's items only: a
+ * transaction whose item code the catalog does not know counts nowhere (it is listed by
+ * kf_store_query_unknown_items). ZJOIN joins zones z for keys that need them. */
+#define USAGE_X(key, zjoin)                                                                        \
+    " LEFT JOIN (SELECT " key " AS k, sum(u.ok + u.failed + u.abandoned) AS total,"                \
+    " sum(u.ok) AS ok, sum(u.failed) AS failed, sum(u.abandoned) AS abandoned,"                    \
+    " sum(u.dur_ms_total) AS dur_ms FROM usage_daily u JOIN items i ON i.code = u.item" zjoin      \
+    " WHERE u.day BETWEEN ?1 AND ?2 GROUP BY 1) x"
+#define USAGE_ZJOIN " JOIN zones z ON z.id = u.zone_id"
 #define USAGE_SUMS                                                                                 \
-    " sum(u.ok + u.failed + u.abandoned) AS total, sum(u.ok) AS ok, sum(u.failed) AS failed,"      \
-    " sum(u.abandoned) AS abandoned, sum(u.dur_ms_total) / 1000 AS dur_s"
-#define USAGE_FROM                                                                                 \
-    " FROM usage_daily u LEFT JOIN zones z ON z.id = u.zone_id"                                    \
-    " LEFT JOIN items i ON i.code = u.item WHERE u.day BETWEEN ?1 AND ?2"
+    " coalesce(x.total, 0) AS total, coalesce(x.ok, 0) AS ok, coalesce(x.failed, 0) AS failed,"    \
+    " coalesce(x.abandoned, 0) AS abandoned, coalesce(x.dur_ms, 0) / 1000 AS duration_s"
+#define USAGE_PERIOD "SELECT ?3 AS \"from\", ?4 AS \"to\","
+#define USAGE_TYPES "iiiis"
 static const struct {
     const char *by;
+    const char *types; /* the group's columns; the period's come first, the sums last */
     const char *sql;
 } usage_sql[] = {
-    {"device", "SELECT u.device_id, u.asset_id AS asset, u.zone_id AS zone," USAGE_SUMS USAGE_FROM
-               " GROUP BY u.device_id ORDER BY u.device_id"},
-    {"device,item", "SELECT u.device_id, u.item, i.name AS item_name," USAGE_SUMS USAGE_FROM
-                    " GROUP BY u.device_id, u.item ORDER BY u.device_id, u.item"},
-    {"zone", "SELECT u.zone_id AS zone, z.name AS zone_name, z.unit, z.bank," USAGE_SUMS USAGE_FROM
-             " GROUP BY u.zone_id ORDER BY u.zone_id"},
-    {"unit", "SELECT z.unit, (SELECT name FROM units WHERE code = z.unit) AS unit_name," USAGE_SUMS
-                 USAGE_FROM " GROUP BY z.unit ORDER BY z.unit"},
-    {"bank", "SELECT z.bank, (SELECT name FROM banks WHERE code = z.bank) AS bank_name," USAGE_SUMS
-                 USAGE_FROM " GROUP BY z.bank ORDER BY z.bank"},
-    {"item", "SELECT u.item, i.name AS item_name, i.family," USAGE_SUMS USAGE_FROM
-             " GROUP BY u.item ORDER BY u.item"},
-    {"family", "SELECT i.family, (SELECT name FROM families WHERE code = i.family)"
-               " AS family_name," USAGE_SUMS USAGE_FROM " GROUP BY i.family ORDER BY i.family"},
+    {"device", "xxxx",
+     USAGE_PERIOD
+     " d.device_id, d.asset_id AS asset, a.zone_id AS zone, z.name AS zone_name," USAGE_SUMS
+     " FROM devices d JOIN assets a ON a.asset_id = d.asset_id"
+     " LEFT JOIN zones z ON z.id = a.zone_id" USAGE_X(
+         "u.device_id", "") " ON x.k = d.device_id ORDER BY d.device_id"},
+    {"device,item", "xxxxxx",
+     USAGE_PERIOD " u.device_id, u.asset_id AS asset, u.item, i.name AS item_name, i.family,"
+                  " f.name AS family_name, sum(u.ok + u.failed + u.abandoned) AS total,"
+                  " sum(u.ok) AS ok, sum(u.failed) AS failed, sum(u.abandoned) AS abandoned,"
+                  " sum(u.dur_ms_total) / 1000 AS duration_s"
+                  " FROM usage_daily u JOIN items i ON i.code = u.item"
+                  " LEFT JOIN families f ON f.code = i.family WHERE u.day BETWEEN ?1 AND ?2"
+                  " GROUP BY u.device_id, u.item ORDER BY u.device_id, u.item"},
+    {"zone", "xxxxxx",
+     USAGE_PERIOD " z.id AS zone, z.name AS zone_name, z.unit, un.name AS unit_name, z.bank,"
+                  " b.name AS bank_name," USAGE_SUMS " FROM zones z" PLACE_JOINS USAGE_X(
+                      "u.zone_id", "") " ON x.k = z.id ORDER BY z.id"},
+    {"unit", "xx",
+     USAGE_PERIOD " un.code AS unit, un.name AS unit_name," USAGE_SUMS
+                  " FROM units un" USAGE_X("z.unit", USAGE_ZJOIN) " ON x.k = un.code"
+                                                                  " ORDER BY un.code"},
+    {"bank", "xx",
+     USAGE_PERIOD " b.code AS bank, b.name AS bank_name," USAGE_SUMS
+                  " FROM banks b" USAGE_X("z.bank", USAGE_ZJOIN) " ON x.k = b.code"
+                                                                 " ORDER BY b.code"},
+    {"item", "xxxx",
+     USAGE_PERIOD
+     " it.code AS item, it.name AS item_name, it.family, f.name AS family_name," USAGE_SUMS
+     " FROM items it LEFT JOIN families f ON f.code = it.family" USAGE_X(
+         "u.item", "") " ON x.k = it.code ORDER BY it.code"},
+    {"family", "xx",
+     USAGE_PERIOD " f.code AS family, f.name AS family_name," USAGE_SUMS
+                  " FROM families f" USAGE_X("i.family", "") " ON x.k = f.code"
+                                                             " ORDER BY f.code"},
 };
+
+/* The period's bounds as "YYYY-MM-DD" params ?3, ?4 (NULL for an open end). */
+static void period_params(struct qparam *p, char *a, char *b, int32_t from_day, int32_t to_day)
+{
+    p[0] = (struct qparam){.i = from_day};
+    p[1] = (struct qparam){.i = to_day};
+    p[2] = (struct qparam){.text = from_day == INT32_MIN ? NULL : kf_day_format(from_day, a, 16),
+                           .null = from_day == INT32_MIN};
+    p[3] = (struct qparam){.text = to_day == INT32_MAX ? NULL : kf_day_format(to_day, b, 16),
+                           .null = to_day == INT32_MAX};
+}
 
 int kf_store_query_usage(struct kf_store *st, int32_t from_day, int32_t to_day, const char *by,
                          struct kf_qtable **ret)
 {
-    struct qparam p[2] = {{.i = from_day}, {.i = to_day}};
+    struct qparam p[4];
+    char a[16], b[16], types[32];
 
+    period_params(p, a, b, from_day, to_day);
     for (size_t i = 0; i < sizeof(usage_sql) / sizeof(usage_sql[0]); i++) {
-        if (by && strcmp(by, usage_sql[i].by) == 0)
-            return qtable_run(st, NULL, usage_sql[i].sql, p, 2, ret);
+        if (by && strcmp(by, usage_sql[i].by) == 0) {
+            snprintf(types, sizeof(types), "DD%s%s", usage_sql[i].types, USAGE_TYPES);
+            return qtable_run(st, "usage", NULL, types, usage_sql[i].sql, p, 4, ret);
+        }
     }
     kf__store_seterr(st, "usage: unknown grouping \"%s\"", by ? by : "");
     return -EINVAL;
 }
 
+int kf_store_query_unknown_items(struct kf_store *st, int32_t from_day, int32_t to_day,
+                                 struct kf_qtable **ret)
+{
+    static const char sql[] = USAGE_PERIOD
+        " u.item, count(DISTINCT u.asset_id) AS terminals,"
+        " sum(u.ok + u.failed + u.abandoned) AS total, sum(u.ok) AS ok,"
+        " sum(u.failed) AS failed, sum(u.abandoned) AS abandoned,"
+        " " DAY("min(u.day)") " AS first_day, " DAY(
+            "max(u.day)") " AS last_day"
+                          " FROM usage_daily u WHERE u.day BETWEEN ?1 AND ?2"
+                          " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.code = u.item)"
+                          " GROUP BY u.item ORDER BY u.item";
+    struct qparam p[4];
+    char a[16], b[16];
+
+    period_params(p, a, b, from_day, to_day);
+    return qtable_run(st, "unknown_items", NULL, "DDxiiiiidd", sql, p, 4, ret);
+}
+
 int kf_store_query_zones(struct kf_store *st, struct kf_qtable **ret)
 {
-    return qtable_run(st, NULL, "SELECT id, unit, kiosks, itms FROM zones ORDER BY unit, id", NULL,
-                      0, ret);
+    return qtable_run(st, "zones", NULL, "xxii",
+                      "SELECT id, unit, kiosks, itms FROM zones ORDER BY unit, id", NULL, 0, ret);
+}
+
+int kf_store_query_names(struct kf_store *st, const char *kind, struct kf_qtable **ret)
+{
+    static const struct {
+        const char *kind, *sql;
+    } names[] = {
+        {"unit", "SELECT code, name FROM units ORDER BY code"},
+        {"bank", "SELECT code, name FROM banks ORDER BY code"},
+        {"zone", "SELECT id AS code, name FROM zones ORDER BY id"},
+        {"item", "SELECT code, name FROM items ORDER BY code"},
+        {"family", "SELECT code, name FROM families ORDER BY code"},
+        {"item_family", "SELECT code, family FROM items ORDER BY code"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (kind && strcmp(kind, names[i].kind) == 0)
+            return qtable_run(st, kind, NULL, "xx", names[i].sql, NULL, 0, ret);
+    kf__store_seterr(st, "names: unknown kind \"%s\"", kind ? kind : "");
+    return -EINVAL;
 }
 
 int kf_store_query_rejects(struct kf_store *st, struct kf_qtable **ret)
 {
     /* rowid order is the order the reasons were created in: the enum's order. */
-    return qtable_run(st, NULL, "SELECT reason, count FROM reject_counts ORDER BY rowid", NULL, 0,
-                      ret);
+    return qtable_run(st, "rejects", NULL, "xi",
+                      "SELECT reason, count FROM reject_counts ORDER BY rowid", NULL, 0, ret);
 }
 
 static void range_title(char *buf, size_t cap, const char *by, const char *today, int32_t from_day,
@@ -380,7 +539,8 @@ static void range_title(char *buf, size_t cap, const char *by, const char *today
         return;
     }
     snprintf(buf, cap, "usage by %s (today %s; total: %s .. %s)", by, today,
-             kf_day_format(from_day, a, sizeof(a)), kf_day_format(to_day, b, sizeof(b)));
+             from_day == INT32_MIN ? "the first day" : kf_day_format(from_day, a, sizeof(a)),
+             to_day == INT32_MAX ? "the last day" : kf_day_format(to_day, b, sizeof(b)));
 }
 
 int kf_store_query_summary(struct kf_store *st, int32_t today, int32_t from_day, int32_t to_day,
@@ -392,44 +552,41 @@ int kf_store_query_summary(struct kf_store *st, int32_t today, int32_t from_day,
                   " FROM devices d JOIN assets a ON a.asset_id = d.asset_id GROUP BY a.kind"
                   " UNION ALL SELECT 'all', count(*), coalesce(sum(online), 0),"
                   " count(*) - coalesce(sum(online), 0) FROM devices";
+    /* ?1..?2 the period, ?5 today (day numbers); ?3, ?4, ?6 the same as text. */
+#define SUMMARY_SUMS                                                                               \
+    " coalesce(sum(CASE WHEN x.day = ?5 THEN x.n END), 0) AS today_total,"                         \
+    " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.n END), 0) AS total,"                  \
+    " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.ok END), 0) AS ok,"                    \
+    " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.failed END), 0) AS failed,"            \
+    " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.abandoned END), 0) AS abandoned"
+#define SUMMARY_X(key, zjoin)                                                                      \
+    " LEFT JOIN (SELECT " key " AS k, u.day, u.ok + u.failed + u.abandoned AS n, u.ok,"            \
+    " u.failed, u.abandoned FROM usage_daily u JOIN items i ON i.code = u.item" zjoin              \
+    " WHERE u.day BETWEEN min(?1, ?5) AND max(?2, ?5)) x"
     static const char sql_units[] =
-        "SELECT un.code AS unit, un.name,"
-        " (SELECT count(*) FROM zones z WHERE z.unit = un.code) AS zones,"
-        " coalesce(sum(CASE WHEN x.day = ?3 THEN x.n END), 0) AS today,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.n END), 0) AS total,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.ok END), 0) AS ok,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.failed END), 0) AS failed,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.abandoned END), 0)"
-        " AS abandoned"
-        " FROM units un LEFT JOIN (SELECT z.unit, u.day, u.ok + u.failed + u.abandoned AS n,"
-        "  u.ok, u.failed, u.abandoned FROM usage_daily u JOIN zones z ON z.id = u.zone_id"
-        "  WHERE u.day BETWEEN min(?1, ?3) AND max(?2, ?3)) x ON x.unit = un.code"
-        " GROUP BY un.code ORDER BY un.code";
+        "SELECT ?6 AS today, ?3 AS \"from\", ?4 AS \"to\", un.code AS unit,"
+        " un.name AS unit_name, (SELECT count(*) FROM zones z WHERE z.unit = un.code) AS "
+        "zones," SUMMARY_SUMS
+        " FROM units un" SUMMARY_X("z.unit", USAGE_ZJOIN) " ON x.k = un.code"
+                                                          " GROUP BY un.code ORDER BY un.code";
     static const char sql_families[] =
-        "SELECT f.code AS family, f.name,"
-        " coalesce(sum(CASE WHEN x.day = ?3 THEN x.n END), 0) AS today,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.n END), 0) AS total,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.ok END), 0) AS ok,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.failed END), 0) AS failed,"
-        " coalesce(sum(CASE WHEN x.day BETWEEN ?1 AND ?2 THEN x.abandoned END), 0)"
-        " AS abandoned"
-        " FROM families f LEFT JOIN (SELECT i.family, u.day,"
-        "  u.ok + u.failed + u.abandoned AS n, u.ok, u.failed, u.abandoned"
-        "  FROM usage_daily u JOIN items i ON i.code = u.item"
-        "  WHERE u.day BETWEEN min(?1, ?3) AND max(?2, ?3)) x ON x.family = f.code"
-        " GROUP BY f.code ORDER BY f.code";
+        "SELECT ?6 AS today, ?3 AS \"from\", ?4 AS \"to\", f.code AS family,"
+        " f.name AS family_name," SUMMARY_SUMS " FROM families f" SUMMARY_X(
+            "i.family", "") " ON x.k = f.code GROUP BY f.code ORDER BY f.code";
+#undef SUMMARY_SUMS
+#undef SUMMARY_X
     static const char sql_health[] =
         "SELECT (SELECT count(*) FROM devices) AS devices,"
         " (SELECT count(*) FROM health_latest) AS reporting,"
-        " (SELECT round(avg(cpu_pm) / 10.0, 1) FROM health_latest) AS \"avg_cpu%\","
-        " (SELECT round(max(cpu_pm) / 10.0, 1) FROM health_latest) AS \"max_cpu%\","
+        " (SELECT round(avg(cpu_pm) / 10.0, 1) FROM health_latest) AS avg_cpu_pct,"
+        " (SELECT round(max(cpu_pm) / 10.0, 1) FROM health_latest) AS max_cpu_pct,"
         " (SELECT round(max(temp_mc) / 1000.0, 1) FROM health_latest) AS max_temp_c,"
         " (SELECT count(*) FROM health_latest WHERE disk_total_kb > 0"
         "  AND disk_avail_kb * 10 < disk_total_kb) AS low_disk,"
         " (SELECT count(DISTINCT device_id) FROM faults_open) AS with_open_faults,"
         " (SELECT count(*) FROM periph_latest WHERE usable = 0) AS periph_not_usable";
-    struct qparam p[3] = {{.i = from_day}, {.i = to_day}, {.i = today}};
-    char title[128], t[16];
+    struct qparam p[6];
+    char title[128], t[16], a[16], b[16];
     struct kf_qreport *rep;
     int r;
 
@@ -437,19 +594,22 @@ int kf_store_query_summary(struct kf_store *st, int32_t today, int32_t from_day,
     if (!rep)
         return -ENOMEM;
     kf_day_format(today, t, sizeof(t));
-    r = report_query(st, rep, "terminals", sql_terminals, NULL, 0);
+    period_params(p, a, b, from_day, to_day);
+    p[4] = (struct qparam){.i = today};
+    p[5] = (struct qparam){.text = t};
+    r = report_query(st, rep, "terminals", "terminals", "xiii", sql_terminals, NULL, 0);
     if (r < 0)
         goto out_free;
     range_title(title, sizeof(title), "unit", t, from_day, to_day);
-    r = report_query(st, rep, title, sql_units, p, 3);
+    r = report_query(st, rep, "usage_by_unit", title, "DDDxxiiiiii", sql_units, p, 6);
     if (r < 0)
         goto out_free;
     range_title(title, sizeof(title), "family", t, from_day, to_day);
-    r = report_query(st, rep, title, sql_families, p, 3);
+    r = report_query(st, rep, "usage_by_family", title, "DDDxxiiiii", sql_families, p, 6);
     if (r == 0)
-        r = report_query(st, rep, "fleet health", sql_health, NULL, 0);
+        r = report_query(st, rep, "health", "fleet health", "iirrriii", sql_health, NULL, 0);
     if (r == 0)
-        r = report_query(st, rep, "rejections",
+        r = report_query(st, rep, "rejections", "rejections", "xi",
                          "SELECT reason, count FROM reject_counts ORDER BY rowid", NULL, 0);
     if (r < 0)
         goto out_free;
