@@ -12,7 +12,7 @@ it_provision_device $A A-$A Z-XH-001 "$IT_DIR/dev"
 it_start_broker
 it_start_kioskd
 it_wait_for 10 'grep -q ready "$IT_DIR/kioskd.log"' || fail "kioskd never became ready"
-committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | awk -F, -v d="$1" '$1 == d {s += $4} END {print s+0}'; }
+committed() { ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total device_id "$1"; }
 rejected() { ctl rejects --format csv | awk -F, -v r="$1" '$1 == r {print $2}'; }
 
 # Past the registry's rate limit of one reload per 5 s for unknown devices.
