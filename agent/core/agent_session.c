@@ -259,6 +259,8 @@ int kf__agent_link_new(struct kf_agent *a, const struct kf_agent_opts *opts)
     lo.keepalive_s = cfg->keepalive_s;
     lo.reconnect_min_ms = cfg->reconnect_min_ms;
     lo.reconnect_max_ms = cfg->reconnect_max_ms;
+    lo.reconnect_spread_ms = cfg->reconnect_spread_ms;
+    lo.connect_timeout_s = cfg->connect_timeout_s;
     lo.seed = opts && opts->seed ? opts->seed : randombytes_random();
     memset(&cbs, 0, sizeof(cbs));
     cbs.will_cb = agent_will_cb;

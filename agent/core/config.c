@@ -136,6 +136,12 @@ static const struct kf_conf_key mqtt_keys[] = {
     KF_CONF_KEY_U32("keepalive_s", CFG, keepalive_s, 5, 3600, "30", 0),
     KF_CONF_KEY_U32("reconnect_min_ms", CFG, reconnect_min_ms, 10, 600000, "500", 0),
     KF_CONF_KEY_U32("reconnect_max_ms", CFG, reconnect_max_ms, 10, 3600000, "60000", 0),
+    /* A fleet that loses the broker at once must not come back at once: the first
+     * reconnect is spread over this window, the handshakes it costs the broker over time
+     * (docs/AGENT.md, "Reconnecting"). */
+    KF_CONF_KEY_U32("reconnect_spread_ms", CFG, reconnect_spread_ms, 0, 600000, "5000", 0),
+    /* Longer than a busy broker's handshake queue, or clients give up and add CONNECTs. */
+    KF_CONF_KEY_U32("connect_timeout_s", CFG, connect_timeout_s, 5, 300, "30", 0),
 };
 
 static int mqtt_check(struct kf_conf *c, const struct kf_conf_section *s)

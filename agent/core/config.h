@@ -44,6 +44,8 @@ struct kf_agent_config {
     uint32_t keepalive_s;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
+    uint32_t reconnect_spread_ms;
+    uint32_t connect_timeout_s;
     /* [outbox] */
     char outbox_path[KF_CFG_PATH_MAX];
     uint64_t outbox_max_records;

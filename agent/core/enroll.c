@@ -25,7 +25,8 @@ struct enroll_opts {
     const char *uri;          /* broker */
     const char *ca_file;      /* trust anchor of the broker's certificate */
     const uint8_t *server_pk; /* 32 bytes: answers must be signed by it */
-    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
+    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms, reconnect_spread_ms;
+    uint32_t connect_timeout_s;
     uint32_t retry_ms; /* ask again after this long without an answer */
 };
 
@@ -210,6 +211,8 @@ static int enroll_run(uv_loop_t *loop, const struct enroll_opts *o, volatile int
     lo.keepalive_s = o->keepalive_s;
     lo.reconnect_min_ms = o->reconnect_min_ms;
     lo.reconnect_max_ms = o->reconnect_max_ms;
+    lo.reconnect_spread_ms = o->reconnect_spread_ms;
+    lo.connect_timeout_s = o->connect_timeout_s;
     lo.seed = randombytes_random();
     memset(&cbs, 0, sizeof(cbs));
     cbs.will_cb = enroll_will_cb;
@@ -307,6 +310,8 @@ int kf_enroll_identity(uv_loop_t *loop, struct kf_agent_config *cfg, volatile in
             .keepalive_s = cfg->keepalive_s,
             .reconnect_min_ms = cfg->reconnect_min_ms,
             .reconnect_max_ms = cfg->reconnect_max_ms,
+            .reconnect_spread_ms = cfg->reconnect_spread_ms,
+            .connect_timeout_s = cfg->connect_timeout_s,
             .retry_ms = 10000,
         };
         if (cfg->enroll_token[0] == '\0') {

@@ -15,11 +15,14 @@
 
 #define LINK_INBOX_MAX 256 /* messages waiting for the loop; acks are cumulative */
 #define LINK_WILL_MAX 512
-#define LINK_CONNECT_TIMEOUT_S 10
+/* A connect attempt Paho has not answered this long after its own connect timeout is
+ * taken as failed (or as up, if Paho says it is connected): the link never waits forever
+ * on one answer. */
+#define LINK_CONNECT_GUARD_MS 5000
 
 enum link_state {
     LS_IDLE,        /* created, not started */
-    LS_CONNECTING,  /* MQTTAsync_connect issued */
+    LS_CONNECTING,  /* MQTTAsync_connect issued; the timer guards it */
     LS_SUBSCRIBING, /* connected, subscribe issued */
     LS_UP,          /* up_cb called */
     LS_DROPPING,    /* disconnect issued after a failed subscribe */
@@ -65,7 +68,8 @@ struct kf_agent_link {
     uint64_t rng;
     char *uri, *client_id, *username, *password, *will_topic, *sub_topic, *ca_file;
     int tls; /* ssl:// or mqtts:// */
-    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms;
+    uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms, reconnect_spread_ms;
+    uint32_t connect_timeout_s;
     uint8_t will[LINK_WILL_MAX];
     size_t will_len;
     struct kf_agent_link_stats stats;
@@ -108,9 +112,13 @@ static void link_push_type(struct kf_agent_link *l, enum link_ev_type type)
     link_push(l, ev);
 }
 
-static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
+/* Paho calls this for every connection it completes: the link's own connects, and any it
+ * would make by itself. The link follows it whatever state it thinks it is in (MQTT 3.1.1
+ * is pinned, so Paho has no fallback of its own to make, but if it ever reconnects the
+ * link must not be the last to know). */
+static void on_connected(void *ctx, char *cause)
 {
-    (void)resp;
+    (void)cause; /* Paho's own string */
     link_push_type(ctx, EV_CONNECTED);
 }
 
@@ -206,12 +214,27 @@ static uint64_t link_rand(struct kf_agent_link *l)
 }
 
 static void link_connect(struct kf_agent_link *l);
+static void link_connected(struct kf_agent_link *l);
+static void link_schedule(struct kf_agent_link *l);
+
+/* The connect attempt outlived Paho's connect timeout without an answer. */
+static void link_connect_overdue(struct kf_agent_link *l)
+{
+    if (MQTTAsync_isConnected(l->client)) {
+        link_connected(l);
+        return;
+    }
+    l->stats.connect_fails++;
+    link_schedule(l);
+}
 
 static void link_timer_cb(uv_timer_t *t)
 {
     struct kf_agent_link *l = t->data;
     if (l->state == LS_WAITING)
         link_connect(l);
+    else if (l->state == LS_CONNECTING)
+        link_connect_overdue(l);
 }
 
 static void link_schedule(struct kf_agent_link *l)
@@ -227,6 +250,17 @@ static void link_schedule(struct kf_agent_link *l)
         l->attempt++;
     l->state = LS_WAITING;
     uv_timer_start(&l->timer, link_timer_cb, delay, 0);
+}
+
+/* The first reconnect after a lost session: anywhere in [0, reconnect_spread_ms]. A broker
+ * restart or a network blip loses a whole fleet at once; spread out, its TLS handshakes do
+ * not arrive as one storm (docs/AGENT.md, "Reconnecting"). */
+static void link_schedule_lost(struct kf_agent_link *l)
+{
+    uint64_t span = l->reconnect_spread_ms;
+    l->attempt = 0;
+    l->state = LS_WAITING;
+    uv_timer_start(&l->timer, link_timer_cb, span ? link_rand(l) % (span + 1) : 0, 0);
 }
 
 /* Paho thread: OpenSSL's reasons for a failed handshake (an unknown CA, an expired
@@ -246,9 +280,13 @@ static void link_connect(struct kf_agent_link *l)
 
     co.keepAliveInterval = (int)l->keepalive_s;
     co.cleansession = 1;
-    co.connectTimeout = LINK_CONNECT_TIMEOUT_S;
+    co.connectTimeout = (int)l->connect_timeout_s;
+    /* The link's timer drives every retry: it seals a fresh will for each attempt and
+     * spreads and backs off as docs/AGENT.md says. 3.1.1 pinned: with the default version
+     * Paho retries a failed or lost connection as MQTT 3.1 on its own. */
     co.automaticReconnect = 0;
-    co.onSuccess = on_connect_ok;
+    co.MQTTVersion = MQTTVERSION_3_1_1;
+    co.onSuccess = NULL; /* on_connected (MQTTAsync_setConnected) reports every connection */
     co.onFailure = on_connect_fail;
     co.context = l;
     if (l->username && l->username[0])
@@ -283,7 +321,10 @@ static void link_connect(struct kf_agent_link *l)
     if (rc != MQTTASYNC_SUCCESS) {
         l->stats.connect_fails++;
         link_schedule(l);
+        return;
     }
+    uv_timer_start(&l->timer, link_timer_cb,
+                   (uint64_t)l->connect_timeout_s * 1000 + LINK_CONNECT_GUARD_MS, 0);
 }
 
 static void link_subscribe(struct kf_agent_link *l)
@@ -295,6 +336,23 @@ static void link_subscribe(struct kf_agent_link *l)
     l->state = LS_SUBSCRIBING;
     if (MQTTAsync_subscribe(l->client, l->sub_topic, 1, &ro) != MQTTASYNC_SUCCESS)
         link_push_type(l, EV_SUB_FAILED);
+}
+
+/* A session is up (ours or one Paho made): say so once, subscribe, then up_cb. A session
+ * the link still thought up is over: down_cb first, so the agent starts afresh (HELLO). */
+static void link_connected(struct kf_agent_link *l)
+{
+    int was_up = l->state == LS_UP;
+
+    uv_timer_stop(&l->timer);
+    if (was_up) {
+        l->stats.lost++;
+        if (l->cbs.down_cb)
+            l->cbs.down_cb(l->ud);
+    }
+    l->stats.connects++;
+    kf_info("mqtt: connected to %s as %s", l->uri, l->client_id);
+    link_subscribe(l);
 }
 
 static void link_drop(struct kf_agent_link *l)
@@ -370,14 +428,16 @@ static void link_apply(struct kf_agent_link *l, struct link_ev *ev)
     }
     switch (ev->type) {
     case EV_CONNECTED:
-        if (l->state != LS_CONNECTING)
+        /* Whatever the link thought: Paho has a connection, so follow it. Only a drop the
+         * link asked for (its disconnect answers next) and an idle link ignore it. */
+        if (l->state == LS_IDLE || l->state == LS_DROPPING)
             break;
-        l->stats.connects++;
-        link_subscribe(l);
+        link_connected(l);
         break;
     case EV_CONNECT_FAILED:
         if (l->state != LS_CONNECTING)
             break;
+        uv_timer_stop(&l->timer);
         l->stats.connect_fails++;
         /* MQTT 3.1.1 CONNACK 4 (bad user name or password) and 5 (not authorised): the
          * broker does not know these credentials (revoked, or a used or expired token). */
@@ -405,7 +465,10 @@ static void link_apply(struct kf_agent_link *l, struct link_ev *ev)
         if (l->state == LS_UP || l->state == LS_SUBSCRIBING) {
             int was_up = l->state == LS_UP;
             l->stats.lost++;
-            link_schedule(l);
+            if (was_up)
+                link_schedule_lost(l);
+            else
+                link_schedule(l);
             if (was_up && l->cbs.down_cb)
                 l->cbs.down_cb(l->ud);
         }
@@ -474,6 +537,8 @@ int kf_agent_link_new(uv_loop_t *loop, const struct kf_agent_link_opts *opts,
     l->keepalive_s = opts->keepalive_s;
     l->reconnect_min_ms = opts->reconnect_min_ms;
     l->reconnect_max_ms = opts->reconnect_max_ms;
+    l->reconnect_spread_ms = opts->reconnect_spread_ms;
+    l->connect_timeout_s = opts->connect_timeout_s ? opts->connect_timeout_s : 30;
     l->rng = opts->seed ^ UINT64_C(0x9E3779B97F4A7C15);
     if (l->rng == 0)
         l->rng = 1;
@@ -500,6 +565,8 @@ int kf_agent_link_new(uv_loop_t *loop, const struct kf_agent_link_opts *opts,
         goto out_mutex;
     /* Callbacks are set before the first connect, never changed afterwards. */
     rc = kf_err_from_paho(MQTTAsync_setCallbacks(l->client, l, on_lost, on_message, NULL));
+    if (rc == 0)
+        rc = kf_err_from_paho(MQTTAsync_setConnected(l->client, l, on_connected));
     if (rc < 0)
         goto out_destroy;
     rc = uv_async_init(loop, &l->async, link_async_cb);

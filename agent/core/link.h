@@ -2,9 +2,14 @@
  *
  * Paho's threads only copy what they are given into a bounded, locked event list and wake
  * the loop (uv_async_send); every kf_agent_link callback below runs on the loop thread. The link
- * reconnects on its own with exponential backoff and full jitter between reconnect_min_ms
- * and reconnect_max_ms (a uv_timer), reusing one Paho client for its whole life (clients are
- * created in kf_agent_link_new and destroyed in kf_agent_link_close, never inside Paho callbacks).
+ * reconnects on its own (a uv_timer; Paho's automatic reconnect stays off): the first attempt
+ * after a lost session at a random moment in [0, reconnect_spread_ms], later ones after
+ * failures with exponential backoff and full jitter between reconnect_min_ms and
+ * reconnect_max_ms. It reuses one Paho client for its whole life (clients are created in
+ * kf_agent_link_new and destroyed in kf_agent_link_close, never inside Paho callbacks).
+ * MQTT 3.1.1 is pinned (no fallback to 3.1). Every connection Paho reports (its connected
+ * callback) is followed, whatever state the link was in: subscribe, then up_cb; a session
+ * the link thought up gets its down_cb first. Each connection is logged once (the URI).
  * Paho runs with MQTTCLIENT_PERSISTENCE_NONE, clean session: durability is the outbox's job.
  *
  * All functions: loop thread only.
@@ -46,7 +51,9 @@ struct kf_agent_link_opts {
     uint32_t keepalive_s;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
-    uint64_t seed; /* for the backoff jitter */
+    uint32_t reconnect_spread_ms; /* first reconnect after a loss: uniform in [0, this] */
+    uint32_t connect_timeout_s;   /* Paho's connect timeout (TCP, TLS, CONNACK); 0: 30 */
+    uint64_t seed;                /* for the backoff jitter */
 };
 
 struct kf_agent_link_stats {

@@ -134,3 +134,53 @@ it_wait_for() {
 }
 
 ctl() { "$KF_BIN_KIOSKCTL" --db "$DB" "$@"; }
+
+# it_app_send SOCKET N [ITEM] [TIMEOUT]: N txn lines (ts now, 1 s apart backwards) on an
+# agent's app socket, one connection; waits for the N reply lines (or TIMEOUT seconds,
+# default 60: a frozen agent answers once it runs again) and prints how many were
+# {"ok":true,...}. Replies other than ok are written to standard error.
+it_app_send() {
+    python3 - "$1" "$2" "${3:-SS-001}" "${4:-60}" <<'PY'
+import json, socket, sys, time
+path, n, item, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+now = int(time.time() * 1000)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(limit)
+s.connect(path)
+s.sendall(b"".join(
+    b'{"t":"txn","ts":%d,"item":"%s","outcome":"ok","dur_ms":45000}\n' % (now - 1000 * i, item.encode())
+    for i in range(n)))
+buf, ok, got, end = b"", 0, 0, time.monotonic() + limit
+while got < n and time.monotonic() < end:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    buf += chunk
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        got += 1
+        if json.loads(line).get("ok") is True:
+            ok += 1
+        else:
+            sys.stderr.write("reply: %s\n" % line.decode())
+print(ok)
+PY
+}
+
+# it_ini_set FILE SECTION KEY VALUE: set KEY in [SECTION] of an agent INI (replaced when
+# there, else added at the section's start; the section is added when missing).
+it_ini_set() {
+    local f=$1 sec=$2 key=$3 val=$4
+    if ! grep -q "^\[$sec\]" "$f"; then
+        printf '\n[%s]\n' "$sec" >>"$f"
+    fi
+    awk -v sec="[$sec]" -v key="$key" -v val="$val" '
+        /^\[/ { in_sec = ($0 == sec) }
+        in_sec && $0 ~ "^" key " *=" { next }
+        { print }
+        $0 == sec { print key " = " val }
+    ' "$f" >"$f.new" && cat "$f.new" >"$f" && rm -f "$f.new"
+}

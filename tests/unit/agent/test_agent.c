@@ -216,6 +216,7 @@ static void test_config(struct kf_agent_config *cfg, const uint8_t trusted_pk[32
     cfg->flush_interval_ms = 50;
     cfg->reconnect_min_ms = 50;
     cfg->reconnect_max_ms = 500;
+    cfg->reconnect_spread_ms = 100;
     cfg->batch_max_records = 50;
 }
 

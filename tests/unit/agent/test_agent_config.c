@@ -49,6 +49,8 @@ Test(agent_config, defaults_fill_every_optional_key, .fini = cleanup)
     cr_assert_eq(c.keepalive_s, 30);
     cr_assert_eq(c.reconnect_min_ms, 500);
     cr_assert_eq(c.reconnect_max_ms, 60000);
+    cr_assert_eq(c.reconnect_spread_ms, 5000);
+    cr_assert_eq(c.connect_timeout_s, 30);
     cr_assert_eq(c.outbox_max_records, 500000);
     cr_assert_eq(c.outbox_max_bytes, 268435456);
     cr_assert_eq(c.outbox_max_health, 20160);
