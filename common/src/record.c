@@ -311,9 +311,74 @@ static const struct field fault_fields[] = {{"code", F_STR, 0},   {"sev", F_STR,
                                             {"text", F_STR, 1},   {NULL, 0, 0}};
 static const struct field maint_fields[] = {{"state", F_STR, 0}, {"tech", F_STR, 1}, {NULL, 0, 0}};
 
+/* ---- why a record was refused ---- */
+
+void kf__record_why(struct kf_record_why *why, const char *field, size_t len, const char *reason)
+{
+    size_t n = 0;
+
+    if (!why)
+        return;
+    for (; n < len && n < KF_RECORD_FIELD_MAX && field[n]; n++) {
+        char c = field[n];
+        why->field[n] = c > 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?';
+    }
+    why->field[n] = '\0';
+    why->why = reason;
+}
+
+static int refuse(struct kf_record_why *why, const char *field, const char *reason)
+{
+    kf__record_why(why, field, field ? strlen(field) : 0, reason);
+    return -EBADMSG;
+}
+
+/* What a string field must be (the checks of record_check). */
+static const char *str_rule(const char *key)
+{
+    if (strcmp(key, "item") == 0)
+        return "must be 1..16 of [A-Z0-9-]";
+    if (strcmp(key, "code") == 0)
+        return "must be 1..24 of [A-Z0-9_-]";
+    if (strcmp(key, "text") == 0)
+        return "at most 128 bytes of UTF-8 without control characters";
+    if (strcmp(key, "tech") == 0)
+        return "must be 1..31 of [A-Za-z0-9._:@-]";
+    return "not a valid value";
+}
+
+/* The field record_check refuses in r, for the reply: checked in record_check's order. */
+static int record_explain(const struct kf_record *r, struct kf_record_why *why)
+{
+    if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
+        return refuse(why, "ts", "out of range 2020-01-01..2100-01-01 (ms since 1970, UTC)");
+    switch (r->type) {
+    case KF_REC_TXN:
+        return refuse(why, "item", str_rule("item"));
+    case KF_REC_HEALTH: {
+        const struct kf_rec_health *h = &r->u.health;
+
+        if (h->mem_avail_kb > h->mem_total_kb)
+            return refuse(why, "mem_avail_kb", "more than mem_total_kb");
+        if (h->disk_avail_kb > h->disk_total_kb)
+            return refuse(why, "disk_avail_kb", "more than disk_total_kb");
+        break;
+    }
+    case KF_REC_FAULT:
+        if (!code_ok(r->u.fault.code, KF_FAULT_CODE_MAX, 1))
+            return refuse(why, "code", str_rule("code"));
+        return refuse(why, "text", str_rule("text"));
+    case KF_REC_MAINT:
+        if (!r->u.maint.tech[0])
+            return refuse(why, "tech", "required with \"state\":\"on\"");
+        return refuse(why, "tech", str_rule("tech"));
+    }
+    return refuse(why, "", "not a valid record");
+}
+
 /* Every key of o is "t", "ts" or in fields, and every required field is present with the
  * right type. */
-static int check_keys(const struct flat *o, const struct field *fields)
+static int check_keys(const struct flat *o, const struct field *fields, struct kf_record_why *why)
 {
     size_t nfound = 0, nrequired = 0;
 
@@ -328,24 +393,27 @@ static int check_keys(const struct flat *o, const struct field *fields)
                 break;
         }
         if (!f->key)
-            return -EBADMSG; /* unknown key */
+            return refuse(why, v->key, "unknown field");
         switch (f->kind) {
         case F_INT:
+            if (v->kind != V_INT)
+                return refuse(why, v->key, "must be an integer");
+            break;
         case F_UINT:
-            if (v->kind != V_INT || (f->kind == F_UINT && v->i < 0))
-                return -EBADMSG;
+            if (v->kind != V_INT || v->i < 0)
+                return refuse(why, v->key, "must be a non-negative integer");
             break;
         case F_STR:
             if (v->kind != V_STR)
-                return -EBADMSG;
+                return refuse(why, v->key, "must be a string");
             break;
         case F_BOOL:
             if (v->kind != V_BOOL)
-                return -EBADMSG;
+                return refuse(why, v->key, "must be true or false");
             break;
         case F_TEMP:
             if (v->kind != V_INT && v->kind != V_NULL)
-                return -EBADMSG;
+                return refuse(why, v->key, "must be an integer or null");
             break;
         }
         if (!f->optional)
@@ -353,7 +421,13 @@ static int check_keys(const struct flat *o, const struct field *fields)
     }
     for (const struct field *f = fields; f->key; f++)
         nrequired += !f->optional;
-    return nfound == nrequired ? 0 : -EBADMSG;
+    if (nfound == nrequired)
+        return 0;
+    for (const struct field *f = fields; f->key; f++) {
+        if (!f->optional && !get(o, f->key))
+            return refuse(why, f->key, "missing");
+    }
+    return refuse(why, "", "missing a field"); /* not reached: nfound counts distinct keys */
 }
 
 /* The checked string field key, or "" when absent (optional fields). */
@@ -364,7 +438,8 @@ static const char *str_of(const struct flat *o, const char *key)
     return v ? v->s : "";
 }
 
-static int copy_str(const struct flat *o, const char *key, char *dst, size_t cap)
+static int copy_str(const struct flat *o, const char *key, char *dst, size_t cap,
+                    struct kf_record_why *why)
 {
     const struct pair *v = get(o, key);
 
@@ -373,17 +448,17 @@ static int copy_str(const struct flat *o, const char *key, char *dst, size_t cap
         return 0;
     }
     if (v->slen >= cap)
-        return -EBADMSG;
+        return refuse(why, key, str_rule(key));
     memcpy(dst, v->s, v->slen + 1);
     return 0;
 }
 
 static int get_name(const struct flat *o, const char *key, int (*parse)(const char *, int *),
-                    int *ret)
+                    int *ret, const char *rule, struct kf_record_why *why)
 {
     const struct pair *v = get(o, key);
 
-    return !v || parse(v->s, ret) < 0 ? -EBADMSG : 0;
+    return !v || parse(v->s, ret) < 0 ? refuse(why, key, rule) : 0;
 }
 
 static uint64_t get_u(const struct flat *o, const char *key)
@@ -391,40 +466,47 @@ static uint64_t get_u(const struct flat *o, const char *key)
     return (uint64_t)get(o, key)->i; /* present and >= 0: check_keys */
 }
 
-int kf__record_build(const struct flat *o, struct kf_record *ret)
+#define RULE_DEV "not a peripheral (screen, card_reader, id_card_reader, ...: docs/AGENT.md)"
+
+int kf__record_build(const struct flat *o, struct kf_record *ret, struct kf_record_why *why)
 {
     struct kf_record r;
     const struct pair *t = get(o, "t"), *ts = get(o, "ts"), *v;
     int type, e;
 
-    if (!t || t->kind != V_STR || !ts || ts->kind != V_INT)
-        return -EBADMSG;
-    if (kf_rec_type_parse(t->s, &type) < 0)
-        return -EBADMSG;
+    if (!t)
+        return refuse(why, "t", "missing");
+    if (t->kind != V_STR || kf_rec_type_parse(t->s, &type) < 0)
+        return refuse(why, "t", "must be txn, periph, fault or maint");
+    if (!ts)
+        return refuse(why, "ts", "missing");
+    if (ts->kind != V_INT)
+        return refuse(why, "ts", "must be an integer (ms since 1970, UTC)");
     memset(&r, 0, sizeof(r));
     r.type = (uint8_t)type;
     r.ts_ms = ts->i;
 
     switch (type) {
     case KF_REC_TXN:
-        if (check_keys(o, txn_fields) < 0 ||
-            copy_str(o, "item", r.u.txn.item, sizeof(r.u.txn.item)) < 0 ||
-            get_name(o, "outcome", kf_outcome_parse, &e) < 0)
+        if (check_keys(o, txn_fields, why) < 0 ||
+            copy_str(o, "item", r.u.txn.item, sizeof(r.u.txn.item), why) < 0 ||
+            get_name(o, "outcome", kf_outcome_parse, &e, "must be ok, failed or abandoned", why) <
+                0)
             return -EBADMSG;
         r.u.txn.outcome = (uint8_t)e;
         if (get_u(o, "dur_ms") > KF_DUR_MAX)
-            return -EBADMSG;
+            return refuse(why, "dur_ms", "out of range 0..86400000");
         r.u.txn.dur_ms = (uint32_t)get_u(o, "dur_ms");
         break;
     case KF_REC_HEALTH: {
         struct kf_rec_health *h = &r.u.health;
         int64_t cpu;
 
-        if (check_keys(o, health_fields) < 0)
+        if (check_keys(o, health_fields, why) < 0)
             return -EBADMSG;
         cpu = get(o, "cpu_pm")->i;
         if (cpu < 0 || cpu > 1000)
-            return -EBADMSG;
+            return refuse(why, "cpu_pm", "out of range 0..1000");
         h->cpu_pm = (int32_t)cpu;
         h->mem_total_kb = get_u(o, "mem_total_kb");
         h->mem_avail_kb = get_u(o, "mem_avail_kb");
@@ -439,16 +521,19 @@ int kf__record_build(const struct flat *o, struct kf_record *ret)
             h->temp_mc = KF_TEMP_NONE;
         } else {
             if (v->i < KF_TEMP_MIN || v->i > KF_TEMP_MAX)
-                return -EBADMSG;
+                return refuse(why, "temp_mc", "out of range -50000..150000");
             h->temp_mc = (int32_t)v->i;
         }
         break;
     }
     case KF_REC_PERIPH:
-        if (check_keys(o, periph_fields) < 0 || get_name(o, "dev", kf_periph_parse, &e) < 0)
+        if (check_keys(o, periph_fields, why) < 0 ||
+            get_name(o, "dev", kf_periph_parse, &e, RULE_DEV, why) < 0)
             return -EBADMSG;
         r.u.periph.periph = (uint8_t)e;
-        if (get_name(o, "state", kf_pstate_parse, &e) < 0)
+        if (get_name(o, "state", kf_pstate_parse, &e,
+                     "not a peripheral state (online, offline, paper_low, ...: docs/AGENT.md)",
+                     why) < 0)
             return -EBADMSG;
         r.u.periph.state = (uint8_t)e;
         break;
@@ -456,9 +541,11 @@ int kf__record_build(const struct flat *o, struct kf_record *ret)
         struct kf_rec_fault *f = &r.u.fault;
         const char *action;
 
-        if (check_keys(o, fault_fields) < 0 || copy_str(o, "code", f->code, sizeof(f->code)) < 0 ||
-            copy_str(o, "text", f->text, sizeof(f->text)) < 0 ||
-            get_name(o, "sev", kf_severity_parse, &e) < 0)
+        if (check_keys(o, fault_fields, why) < 0 ||
+            copy_str(o, "code", f->code, sizeof(f->code), why) < 0 ||
+            copy_str(o, "text", f->text, sizeof(f->text), why) < 0 ||
+            get_name(o, "sev", kf_severity_parse, &e, "must be info, minor, major or critical",
+                     why) < 0)
             return -EBADMSG;
         f->sev = (uint8_t)e;
         action = str_of(o, "action");
@@ -467,9 +554,9 @@ int kf__record_build(const struct flat *o, struct kf_record *ret)
         else if (strcmp(action, "clear") == 0)
             f->raise = 0;
         else
-            return -EBADMSG;
+            return refuse(why, "action", "must be raise or clear");
         if (get(o, "dev")) {
-            if (get_name(o, "dev", kf_periph_parse, &e) < 0)
+            if (get_name(o, "dev", kf_periph_parse, &e, RULE_DEV, why) < 0)
                 return -EBADMSG;
             f->periph = (uint8_t)e;
         }
@@ -479,50 +566,58 @@ int kf__record_build(const struct flat *o, struct kf_record *ret)
         struct kf_rec_maint *m = &r.u.maint;
         const char *state;
 
-        if (check_keys(o, maint_fields) < 0 || copy_str(o, "tech", m->tech, sizeof(m->tech)) < 0)
+        if (check_keys(o, maint_fields, why) < 0 ||
+            copy_str(o, "tech", m->tech, sizeof(m->tech), why) < 0)
             return -EBADMSG;
         /* "tech":"" is not the same as no tech: an empty id is refused. */
         if (get(o, "tech") && m->tech[0] == '\0')
-            return -EBADMSG;
+            return refuse(why, "tech", str_rule("tech"));
         state = str_of(o, "state");
         if (strcmp(state, "on") == 0)
             m->on = 1;
         else if (strcmp(state, "off") == 0)
             m->on = 0;
         else
-            return -EBADMSG;
+            return refuse(why, "state", "must be on or off");
         break;
     }
     default:
-        return -EBADMSG;
+        return refuse(why, "t", "must be txn, periph, fault or maint");
     }
     if (!record_check(&r))
-        return -EBADMSG;
+        return record_explain(&r, why);
     *ret = r;
     return 0;
 }
 
-int kf_record_from_json(const json_t *obj, struct kf_record *ret)
+int kf_record_from_json_why(const json_t *obj, struct kf_record *ret, struct kf_record_why *why)
 {
     struct flat o;
     const char *key;
     json_t *val;
 
     if (!json_is_object(obj))
-        return -EBADMSG;
+        return refuse(why, "", "not a JSON object");
     o.n = 0;
     o.used = 0;
     json_object_foreach((json_t *)obj, key, val)
     {
-        struct pair *p = kf__record_add_pair(&o, key, strlen(key));
+        size_t klen = strlen(key);
+        struct pair *p = kf__record_add_pair(&o, key, klen);
 
-        if (!p)
+        if (!p) {
+            /* Too many keys, a key longer than any known one, or a duplicate (jansson has
+             * already refused those). */
+            kf__record_why(why, o.n == FLAT_KEYS_MAX ? "" : key, klen,
+                           o.n == FLAT_KEYS_MAX ? "too many fields" : "unknown field");
             return -EBADMSG;
+        }
         if (json_is_string(val)) {
             size_t n = json_string_length(val);
 
             if (n >= sizeof(o.str) - o.used || memchr(json_string_value(val), '\0', n))
-                return -EBADMSG; /* too long for any field, or an embedded NUL */
+                return refuse(why, p->key,
+                              n >= sizeof(o.str) - o.used ? "too long" : "holds a NUL character");
             p->kind = V_STR;
             p->s = o.str + o.used;
             p->slen = n;
@@ -537,10 +632,16 @@ int kf_record_from_json(const json_t *obj, struct kf_record *ret)
         } else if (json_is_null(val)) {
             p->kind = V_NULL;
         } else {
-            return -EBADMSG; /* a real, an array or an object: no field takes one */
+            /* a real, an array or an object: no field takes one */
+            return refuse(why, p->key, "must be a string, an integer, true, false or null");
         }
     }
-    return kf__record_build(&o, ret);
+    return kf__record_build(&o, ret, why);
+}
+
+int kf_record_from_json(const json_t *obj, struct kf_record *ret)
+{
+    return kf_record_from_json_why(obj, ret, NULL);
 }
 
 /* ---- formatting ---- */

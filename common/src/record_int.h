@@ -34,7 +34,10 @@ struct flat {
 /* A new pair for key (klen bytes); NULL when the object has too many keys, the key is too
  * long (so unknown), or it is a duplicate (refused, as JSON_REJECT_DUPLICATES does). */
 struct pair *kf__record_add_pair(struct flat *o, const char *key, size_t klen);
-/* The record o describes: 0, or -EBADMSG for any key, type or range the schema refuses. */
-int kf__record_build(const struct flat *o, struct kf_record *ret);
+/* The record o describes: 0, or -EBADMSG for any key, type or range the schema refuses,
+ * with the first failing field and why in *why (may be NULL). */
+int kf__record_build(const struct flat *o, struct kf_record *ret, struct kf_record_why *why);
+/* Fill *why (may be NULL): field (copied as kf/record.h says) and a static reason. */
+void kf__record_why(struct kf_record_why *why, const char *field, size_t len, const char *reason);
 
 #endif

@@ -240,7 +240,7 @@ int kf_record_parse(const char *text, size_t len, struct kf_record *ret)
     skip_ws(&x);
     if (x.p != x.end)
         return -EBADMSG;
-    return kf__record_build(&o, ret);
+    return kf__record_build(&o, ret, NULL);
 }
 
 int kf_records_parse(const char *body, size_t len, uint32_t expect_count, kf_record_cb cb, void *ud)
@@ -262,7 +262,7 @@ int kf_records_parse(const char *body, size_t len, uint32_t expect_count, kf_rec
             /* One record's JSON is at most KF_RECORD_JSON_MAX bytes inside a body too
              * (docs/PROTOCOL.md sections 7 and 10), whitespace within it included. */
             if (i == expect_count || lex_object(&x, &o) < 0 ||
-                (size_t)(x.p - start) > KF_RECORD_JSON_MAX || kf__record_build(&o, &rec) < 0)
+                (size_t)(x.p - start) > KF_RECORD_JSON_MAX || kf__record_build(&o, &rec, NULL) < 0)
                 return -EBADMSG;
             if (cb) {
                 r = cb(ud, i, &rec);

@@ -133,6 +133,20 @@ struct kf_record {
 
 /* Parse and validate one record object. Borrows obj. 0 or -EBADMSG. Any thread. */
 int kf_record_from_json(const json_t *obj, struct kf_record *ret);
+
+/* Why a record was refused, for the one who sent it (the app socket's bad_record reply):
+ * the first field that failed and a few words on what it must be. field is the key as
+ * given (at most KF_RECORD_FIELD_MAX bytes; a byte outside printable ASCII, '"' and '\\'
+ * shows as '?'), "" when the object as a whole failed (not an object, too many fields);
+ * why is a static string (nothing of the input in it), never NULL after a refusal. */
+#define KF_RECORD_FIELD_MAX 15
+struct kf_record_why {
+    char field[KF_RECORD_FIELD_MAX + 1];
+    const char *why;
+};
+/* kf_record_from_json, saying why on -EBADMSG (*why written only then; may be NULL). It
+ * accepts and refuses exactly what kf_record_from_json does. */
+int kf_record_from_json_why(const json_t *obj, struct kf_record *ret, struct kf_record_why *why);
 /* Parse a JSON text of one record (e.g. an app-socket line), bounded by KF_RECORD_JSON_MAX. */
 int kf_record_parse(const char *text, size_t len, struct kf_record *ret);
 /* Canonical compact JSON for a record into buf (cap). Returns 0 and *ret_len, -EINVAL

@@ -409,3 +409,82 @@ Test(record, names_round_trip)
     cr_assert(!kf_pstate_usable(KF_PSTATE_PAPER_OUT));
     cr_assert(!kf_pstate_usable(KF_PSTATE_HW_ERROR));
 }
+
+/* A refusal names the first failing field and why (the app socket's bad_record reply). */
+Test(record, a_refusal_names_its_field_and_why)
+{
+#define TXN_HEAD "{\"t\":\"txn\",\"ts\":" TS
+    static const struct {
+        const char *in, *field, *why;
+    } cases[] = {
+        {"[1]", "", "not a JSON object"},
+        {"{\"ts\":" TS "}", "t", "missing"},
+        {"{\"t\":\"nope\",\"ts\":" TS "}", "t", "must be txn, periph, fault or maint"},
+        {"{\"t\":\"txn\"}", "ts", "missing"},
+        {"{\"t\":\"txn\",\"ts\":\"x\"}", "ts", "must be an integer (ms since 1970, UTC)"},
+        {"{\"t\":\"txn\",\"ts\":1,\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1}", "ts",
+         "out of range 2020-01-01..2100-01-01 (ms since 1970, UTC)"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":86400001}", "dur_ms",
+         "out of range 0..86400000"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":-1}", "dur_ms",
+         "must be a non-negative integer"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\"}", "dur_ms", "missing"},
+        {TXN_HEAD ",\"item\":\"bad code!\",\"outcome\":\"ok\",\"dur_ms\":1}", "item",
+         "must be 1..16 of [A-Z0-9-]"},
+        {TXN_HEAD ",\"item\":\"ABCDEFGHIJKLMNOPQ\",\"outcome\":\"ok\",\"dur_ms\":1}", "item",
+         "must be 1..16 of [A-Z0-9-]"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"OK\",\"dur_ms\":1}", "outcome",
+         "must be ok, failed or abandoned"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1.5}", "dur_ms",
+         "must be a string, an integer, true, false or null"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"name\":\"x\"}", "name",
+         "unknown field"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"a\\\"b\\nc\":1}", "a?b?c",
+         "unknown field"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,"
+                  "\"a_very_long_field_name\":1}",
+         "a_very_long_fie", "unknown field"},
+        {"{\"t\":\"periph\",\"ts\":" TS ",\"dev\":\"toaster\",\"state\":\"online\"}", "dev",
+         "not a peripheral (screen, card_reader, id_card_reader, ...: docs/AGENT.md)"},
+        {"{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"prn\",\"sev\":\"info\",\"action\":\"raise\"}",
+         "code", "must be 1..24 of [A-Z0-9_-]"},
+        {"{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"toggle\"}",
+         "action", "must be raise or clear"},
+        {"{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+         "\"text\":\"line\\nbreak\"}",
+         "text", "at most 128 bytes of UTF-8 without control characters"},
+        {"{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\"}", "tech",
+         "required with \"state\":\"on\""},
+        {"{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"wang li\"}", "tech",
+         "must be 1..31 of [A-Za-z0-9._:@-]"},
+        {"{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":10,\"mem_avail_kb\":11,"
+         "\"disk_total_kb\":0,\"disk_avail_kb\":0,\"temp_mc\":null,\"uptime_s\":0,\"net_rx\":0,"
+         "\"net_tx\":0,\"net_up\":false}",
+         "mem_avail_kb", "more than mem_total_kb"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *obj = json_loads(cases[i].in, JSON_REJECT_DUPLICATES, NULL);
+        struct kf_record_why why = {"", NULL};
+        struct kf_record r;
+
+        cr_assert_not_null(obj, "%s", cases[i].in);
+        cr_assert_eq(kf_record_from_json_why(obj, &r, &why), -EBADMSG, "%s", cases[i].in);
+        cr_assert_str_eq(why.field, cases[i].field, "%s", cases[i].in);
+        cr_assert_not_null(why.why);
+        cr_assert_str_eq(why.why, cases[i].why, "%s", cases[i].in);
+        /* Saying why changes nothing about what is refused. */
+        cr_assert_eq(kf_record_from_json(obj, &r), -EBADMSG);
+        json_decref(obj);
+    }
+    for (size_t i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++) {
+        json_t *obj = json_loads(canonical[i], 0, NULL);
+        struct kf_record_why why = {"untouched", "untouched"};
+        struct kf_record r;
+
+        cr_assert_eq(kf_record_from_json_why(obj, &r, &why), 0, "%s", canonical[i]);
+        cr_assert_str_eq(why.why, "untouched");
+        json_decref(obj);
+    }
+#undef TXN_HEAD
+}
