@@ -31,6 +31,7 @@ struct main_ctx {
     uv_signal_t sigterm, sigint, sigusr1;
     uv_timer_t watchdog;
     int watchdog_on;
+    int disk_full; /* the last submit was refused for want of disk (logged once per run) */
     int stopping;
     volatile int stop_requested; /* a signal before the agent exists (enrollment) */
 };
@@ -44,7 +45,18 @@ static int main_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
 static int main_submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_seq)
 {
     struct main_ctx *m = ud;
-    return kf_agent_submit(m->agent, rec, ret_seq);
+    int rc = kf_agent_submit(m->agent, rec, ret_seq);
+
+    if (rc == -ENOSPC && !m->disk_full) {
+        kf_err("outbox %s: the disk is full: the application's records are refused "
+               "(disk_full) until space is freed",
+               m->cfg.outbox_path);
+        m->disk_full = 1;
+    } else if (rc == 0 && m->disk_full) {
+        kf_notice("outbox %s: there is room again: records are stored", m->cfg.outbox_path);
+        m->disk_full = 0;
+    }
+    return rc;
 }
 
 static void main_watchdog_cb(uv_timer_t *t)

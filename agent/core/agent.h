@@ -71,8 +71,9 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
 /* Start the timers and connect. 0 or -errno. */
 int kf_agent_start(struct kf_agent *a);
 
-/* Append one record (any type; a txn/periph/fault over the hard limits is -ENOSPC, a health
- * sample over max_health -ENOBUFS). Borrows rec. 0 and *ret_seq (may be NULL). */
+/* Append one record (any type; a txn/periph/fault over the hard limits is -EDQUOT, a health
+ * sample over max_health -ENOBUFS; a full disk is -ENOSPC). Borrows rec. 0 and *ret_seq
+ * (may be NULL). */
 int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq);
 
 /* Append n records in one transaction (all or nothing; health samples past max_health are

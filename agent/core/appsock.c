@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include <kf/time.h>
 
 struct appsock_client {
@@ -126,9 +124,11 @@ static void client_reply(struct appsock_client *c, const char *line)
 
 static void client_error(struct appsock_client *c, const char *reason)
 {
-    char line[96];
+    struct kf_appsock_err err = {reason, {"", NULL}};
+    char line[KF_APPSOCK_REPLY_MAX];
+
     c->s->st.errors++;
-    snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}", reason);
+    kf_appsock_reply_error(&err, line, sizeof(line));
     client_reply(c, line);
 }
 
@@ -153,59 +153,30 @@ static void client_error_close(struct appsock_client *c, const char *reason)
 static void client_line(struct appsock_client *c, char *line, size_t len)
 {
     struct kf_appsock *s = c->s;
+    struct kf_appsock_err err;
     struct kf_record rec;
-    json_error_t jerr;
-    json_t *obj, *t;
     uint64_t seq = 0;
-    char reply[64];
+    char reply[KF_APPSOCK_REPLY_MAX];
     int rc;
 
-    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
-        len--;
-    if (len == 0)
-        return; /* blank lines are not requests */
+    rc = kf_appsock_decode(line, len, kf_now_ms(), &rec, &err);
+    if (rc == -ENODATA)
+        return;
     s->st.lines++;
-    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        client_error(c, "bad_json");
+    if (rc < 0) {
+        s->st.errors++;
+        kf_appsock_reply_error(&err, reply, sizeof(reply));
+        client_reply(c, reply);
         return;
     }
-    if (!json_is_object(obj)) {
-        client_error(c, "bad_record");
-        goto out_decref;
-    }
-    t = json_object_get(obj, "t");
-    if (json_is_string(t) && strcmp(json_string_value(t), "health") == 0) {
-        client_error(c, "type_not_allowed");
-        goto out_decref;
-    }
-    if (!json_object_get(obj, "ts") &&
-        json_object_set_new(obj, "ts", json_integer((json_int_t)kf_now_ms())) < 0) {
-        client_error(c, "internal");
-        goto out_decref;
-    }
-    if (kf_record_from_json(obj, &rec) < 0) {
-        client_error(c, "bad_record");
-        goto out_decref;
-    }
     rc = s->submit(s->ud, &rec, &seq);
-    if (rc == -ENOSPC) {
-        client_error(c, "outbox_full");
-        goto out_decref;
-    }
-    if (rc == -EBADMSG || rc == -EINVAL) {
-        client_error(c, "bad_record");
-        goto out_decref;
-    }
     if (rc < 0) {
-        client_error(c, "internal");
-        goto out_decref;
+        client_error(c, kf_appsock_submit_error(rc));
+        return;
     }
     s->st.ok++;
-    snprintf(reply, sizeof(reply), "{\"ok\":true,\"seq\":%" PRIu64 "}", seq);
+    kf_appsock_reply_ok(seq, reply, sizeof(reply));
     client_reply(c, reply);
-out_decref:
-    json_decref(obj);
 }
 
 static void client_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *ret)

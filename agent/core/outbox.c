@@ -116,7 +116,7 @@ static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *rec
     }
     held = m.next_seq - 1 - m.acked_seq;
     if (held + need_recs > ob->lim.max_records || m.bytes + need_bytes > ob->lim.max_bytes) {
-        r = -ENOSPC;
+        r = -EDQUOT;
         goto out_rollback;
     }
 

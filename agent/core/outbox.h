@@ -4,9 +4,12 @@
  * numbers are persisted and never reused, and the outbox holds a contiguous run
  * (acked_seq, next_seq). A record leaves only when the server acknowledges a high-water
  * mark covering it (kf_outbox_ack). Limits:
- *  - max_records / max_bytes: hard. A txn/periph/fault append past them fails with
- *    -ENOSPC and nothing is written: the caller refuses the record upstream (the kiosk app
- *    keeps it and retries), so usage is never dropped silently.
+ *  - max_records / max_bytes: hard, the outbox's quota. A txn/periph/fault append past
+ *    them fails with -EDQUOT and nothing is written: the caller refuses the record upstream
+ *    (the kiosk app keeps it and retries), so usage is never dropped silently.
+ *  - the file system: an append the disk has no room for fails with -ENOSPC (SQLITE_FULL,
+ *    or a write refused with ENOSPC, EDQUOT or EFBIG) and nothing is written either; the
+ *    outbox is usable again once there is room.
  *  - max_health: health samples are droppable. An append of a health sample when the
  *    outbox already holds max_health of them (or is at a hard limit) is refused with
  *    -ENOBUFS and counted in health_dropped (persisted). The sample is never given a
@@ -54,11 +57,12 @@ int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, stru
 void kf_outbox_free(struct kf_outbox *ob); /* NULL is a no-op */
 
 /* Append one record in its own transaction (fsynced). Returns 0 and *ret_seq,
- * -ENOSPC (hard limit), -ENOBUFS (health sample dropped, counted), -EIO. */
+ * -EDQUOT (hard limit), -ENOSPC (disk full), -ENOBUFS (health sample dropped, counted),
+ * -EIO. */
 int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *json, size_t len,
                      uint64_t *ret_seq);
 
-/* Append n records in one transaction: all or nothing (-ENOSPC if any would pass the hard
+/* Append n records in one transaction: all or nothing (-EDQUOT if any would pass the hard
  * limits; health samples past max_health are dropped and counted, not failing the rest).
  * *ret_appended counts the records that got a seq. */
 int kf_outbox_append_many(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,

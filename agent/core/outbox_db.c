@@ -128,6 +128,24 @@ void kf__outbox_done(sqlite3_stmt *s)
 }
 
 /* Run a statement that returns no rows (or whose rows are ignored). */
+/* The errno of the outbox's last failed write: its WAL's (where commits write), else its
+ * database file's. sqlite3_system_errno() reads errno after SQLite has run on, so it is not
+ * to be trusted for this; each file keeps its own. */
+static int ob_write_errno(struct kf_outbox *ob)
+{
+    sqlite3_file *f = NULL;
+    int e = 0;
+
+    if (sqlite3_file_control(ob->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK &&
+        f != NULL && f->pMethods != NULL && f->pMethods->xFileControl != NULL &&
+        f->pMethods->xFileControl(f, SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e != 0)
+        return e;
+    e = 0;
+    if (sqlite3_file_control(ob->db, "main", SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e != 0)
+        return e;
+    return 0;
+}
+
 int kf__outbox_exec(struct kf_outbox *ob, enum kf__outbox_stmt which)
 {
     sqlite3_stmt *s = ob->st[which];
@@ -136,7 +154,16 @@ int kf__outbox_exec(struct kf_outbox *ob, enum kf__outbox_stmt which)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         ;
     kf__outbox_done(s);
-    return rc == SQLITE_DONE ? 0 : kf__outbox_err(rc);
+    if (rc == SQLITE_DONE)
+        return 0;
+    /* A full file system is not always SQLITE_FULL: a write refused outright with EDQUOT,
+     * or EFBIG past a file size limit, is SQLITE_IOERR_WRITE. Both are a full disk. */
+    if ((rc & 0xff) == SQLITE_IOERR) {
+        int e = ob_write_errno(ob);
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+            return -ENOSPC;
+    }
+    return kf__outbox_err(rc);
 }
 
 uint64_t kf__outbox_col_u64(sqlite3_stmt *s, int col)

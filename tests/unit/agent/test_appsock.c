@@ -2,9 +2,11 @@
 #include <criterion/criterion.h>
 #include "kf_test.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -134,7 +136,15 @@ Test(appsock, bad_lines_get_errors_and_the_socket_keeps_serving)
     request(&f, fd, "{not json\n", reply, sizeof(reply));
     cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_json\"}");
     request(&f, fd, "{\"t\":\"txn\",\"item\":\"bad code!\"}\n", reply, sizeof(reply));
-    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\",\"field\":\"outcome\","
+                            "\"why\":\"missing\"}");
+    request(&f, fd, "{\"t\":\"txn\",\"item\":\"HF-001\",\"outcome\":\"ok\",\"dur_ms\":90000000}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\",\"field\":\"dur_ms\","
+                            "\"why\":\"out of range 0..86400000\"}");
+    request(&f, fd, "[1]\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply,
+                     "{\"ok\":false,\"error\":\"bad_record\",\"why\":\"not a JSON object\"}");
     request(&f, fd, "{\"t\":\"health\",\"ts\":1}\n", reply, sizeof(reply));
     cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"type_not_allowed\"}");
     request(&f, fd,
@@ -159,10 +169,12 @@ Test(appsock, maintenance_mode_lines)
     cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
     /* entering without saying who is refused; leaving without it is fine */
     request(&f, fd, "{\"t\":\"maint\",\"state\":\"on\"}\n", reply, sizeof(reply));
-    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\",\"field\":\"tech\","
+                            "\"why\":\"required with \\\"state\\\":\\\"on\\\"\"}");
     request(&f, fd, "{\"t\":\"maint\",\"state\":\"paused\",\"tech\":\"T-0042\"}\n", reply,
             sizeof(reply));
-    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\"}");
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\",\"field\":\"state\","
+                            "\"why\":\"must be on or off\"}");
     request(&f, fd, "{\"t\":\"maint\",\"ts\":1700000000000,\"state\":\"off\"}\n", reply,
             sizeof(reply));
     cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
@@ -209,6 +221,43 @@ Test(appsock, full_outbox_says_outbox_full)
     cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
     request(&f, fd, txn, reply, sizeof(reply));
     cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"outbox_full\"}");
+    close(fd);
+    teardown(&f);
+}
+
+/* A full disk is not a full outbox: the application is told disk_full (someone must free
+ * space; retrying soon will not help), not outbox_full (the agent will drain it) nor
+ * internal. The disk fills at a file size limit (RLIMIT_FSIZE) on this forked test. */
+Test(appsock, full_disk_says_disk_full)
+{
+    struct fixture f;
+    struct rlimit old, lim;
+    char reply[256], line[1100];
+    int n, i;
+
+    setup(&f, 100000);
+    int fd = client_connect();
+    n = snprintf(line, sizeof(line),
+                 "{\"t\":\"fault\",\"code\":\"X\",\"sev\":\"info\",\"action\":\"raise\","
+                 "\"text\":\"%0120d\"}\n",
+                 0);
+    cr_assert(n > 0 && (size_t)n < 256);
+    request(&f, fd, line, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 256 * 1024;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (i = 0; i < 20000; i++) {
+        request(&f, fd, line, reply, sizeof(reply));
+        if (strncmp(reply, "{\"ok\":true", 10) != 0)
+            break;
+    }
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"disk_full\"}", "after %d lines", i);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    request(&f, fd, line, reply, sizeof(reply));
+    cr_assert_eq(strncmp(reply, "{\"ok\":true", 10), 0, "%s", reply);
     close(fd);
     teardown(&f);
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,20 +281,73 @@ Test(outbox, usage_never_dropped_but_refused_at_hard_limit)
 
     for (int i = 1; i <= 5; i++)
         append_txn(ob, i);
-    cr_assert_eq(kf_outbox_append(ob, KF_REC_TXN, 1, buf, len, &seq), -ENOSPC);
-    cr_assert_eq(kf_outbox_append(ob, KF_REC_FAULT, 1, buf, len, &seq), -ENOSPC);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_TXN, 1, buf, len, &seq), -EDQUOT);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_FAULT, 1, buf, len, &seq), -EDQUOT);
     struct kf_outbox_stats st = stats_of(ob);
     cr_assert_eq(st.records, 5);
     cr_assert_eq(st.next_seq, 6);
     cr_assert_eq(st.health_dropped, 0);
 
-    /* A health sample at a hard limit is dropped and counted, not -ENOSPC. */
+    /* A health sample at a hard limit is dropped and counted, not -EDQUOT. */
     cr_assert_eq(append_health(ob, NULL), -ENOBUFS);
     cr_assert_eq(stats_of(ob).health_dropped, 1);
 
     cr_assert_eq(kf_outbox_ack(ob, 1), 0);
     cr_assert_eq(kf_outbox_append(ob, KF_REC_TXN, 1, buf, len, &seq), 0);
     cr_assert_eq(seq, 6);
+    kf_outbox_free(ob);
+}
+
+/* The largest of the outbox's files (the database, its WAL), bytes. */
+static off_t outbox_files_max(void)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    off_t max = 0;
+
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        char path[320];
+        struct stat sb;
+
+        snprintf(path, sizeof(path), "%s%s", ob_path, suffix[i]);
+        if (stat(path, &sb) == 0 && sb.st_size > max)
+            max = sb.st_size;
+    }
+    return max;
+}
+
+/* A full disk is not the outbox's limit: -ENOSPC, not -EDQUOT (the app socket tells the
+ * application disk_full rather than outbox_full), nothing half-written, and the outbox
+ * takes records again once there is room. The disk is made full with a file size limit
+ * (RLIMIT_FSIZE) on this test's own process: Criterion runs each test in a fork. */
+Test(outbox, a_full_disk_is_enospc_not_the_limit)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+    struct rlimit old, lim;
+    struct kf_outbox_stats st;
+    char json[900];
+    int n, r = 0, i;
+
+    n = snprintf(json, sizeof(json), "{\"t\":\"fault\",\"text\":\"%0800d\"}", 0);
+    cr_assert(n > 0 && (size_t)n < sizeof(json));
+    for (i = 1; i <= 10; i++)
+        append_txn(ob, i);
+    signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead of a signal */
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)outbox_files_max() + 64 * 1024;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (i = 0; i < 10000 && r == 0; i++)
+        r = kf_outbox_append(ob, KF_REC_FAULT, 1, json, (size_t)n, NULL);
+    cr_assert_eq(r, -ENOSPC, "the disk filled up with %d (after %d appends)", r, i);
+    st = stats_of(ob);
+    cr_assert_eq(st.records, 10 + (uint64_t)i - 1, "a refused append left nothing behind");
+    cr_assert_eq(st.next_seq, st.records + 1);
+
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_FAULT, 1, json, (size_t)n, NULL), 0);
+    kf_outbox_free(ob);
+    ob = open_ob(NULL);
+    cr_assert_eq(stats_of(ob).records, 10 + (uint64_t)i);
     kf_outbox_free(ob);
 }
 
@@ -305,7 +360,7 @@ Test(outbox, refused_at_max_bytes)
 
     append_txn(ob, 1);
     append_txn(ob, 2);
-    cr_assert_eq(kf_outbox_append(ob, KF_REC_PERIPH, 1, buf, len, NULL), -ENOSPC);
+    cr_assert_eq(kf_outbox_append(ob, KF_REC_PERIPH, 1, buf, len, NULL), -EDQUOT);
     struct kf_outbox_stats st = stats_of(ob);
     cr_assert_eq(st.records, 2);
     cr_assert_eq(st.bytes, 2 * TXN_LEN);
@@ -354,7 +409,7 @@ Test(outbox, append_many_all_or_nothing)
     for (int i = 0; i < 4; i++)
         recs[i].type = KF_REC_TXN;
     appended = 99;
-    cr_assert_eq(kf_outbox_append_many(ob, recs, 4, &appended), -ENOSPC);
+    cr_assert_eq(kf_outbox_append_many(ob, recs, 4, &appended), -EDQUOT);
     cr_assert_eq(appended, 99);
     st = stats_of(ob);
     cr_assert_eq(st.records, 2);
