@@ -52,6 +52,7 @@ struct kf_agent {
     kf_agent_rotated_cb rot_cb;
     void *rot_ud;
 
+    uint64_t acks_refusing;     /* messages on the ack topic refused since one was applied */
     int online;                 /* the HELLO of this session was answered */
     uint64_t hello_sent_ms;     /* uv_now; 0: none pending */
     int64_t will_ms;            /* device time sealed into this connection's will */

@@ -140,20 +140,41 @@ static void agent_down_cb(void *ud)
 }
 
 /* An ACK carries a MAC under the ACK key of the device key it names (ours, or the one a
- * rotation just replaced); the answer to a rotation request is signed by the server key. */
-static int agent_authentic(const struct kf_agent *a, const struct kf_env_view *v, const char *topic)
+ * rotation just replaced); the answer to a rotation request is signed by the server key.
+ * NULL, or what is wrong with it, for the log. */
+static const char *agent_authentic(const struct kf_agent *a, const struct kf_env_view *v,
+                                   const char *topic)
 {
     const uint8_t *key = NULL;
 
     if (v->hdr.kind == KF_MSG_IDENT_RESULT)
-        return kf_env_verify(v, topic, a->cfg.server_pk) == 0;
+        return kf_env_verify(v, topic, a->cfg.server_pk) == 0
+                   ? NULL
+                   : "a key rotation answer whose signature does not verify under [device] "
+                     "server_public_key: is it this server's key (its server.key.pub)?";
     if (v->hdr.kind != KF_MSG_ACK)
-        return 0;
+        return "not an ACK";
     if (v->hdr.key_epoch == a->cfg.key_epoch)
         key = a->ack_key;
     else if (a->ack_epoch_prev != 0 && v->hdr.key_epoch == a->ack_epoch_prev)
         key = a->ack_key_prev;
-    return key != NULL && kf_env_verify_mac(v, topic, key) == 0;
+    if (key == NULL)
+        return "an ACK for another key epoch than this device's: was the device re-provisioned "
+               "or its key rotated elsewhere?";
+    return kf_env_verify_mac(v, topic, key) == 0
+               ? NULL
+               : "an ACK whose MAC does not verify: [device] server_public_key is most likely "
+                 "not this server's key (compare it with the server's server.key.pub)";
+}
+
+/* Refused messages on the ack topic are counted; the first of each run is logged, with
+ * what to check: an agent that never hears an ACK it believes sends nothing but HELLOs. */
+static void agent_ack_refused(struct kf_agent *a, const char *why)
+{
+    a->st.acks_rejected++;
+    if (a->acks_refusing++ == 0)
+        kf_warn("%s: ignored a message on %s: %s (logged once until an ACK verifies)",
+                a->cfg.device_id, a->t_ack, why);
 }
 
 static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload, size_t len)
@@ -161,12 +182,25 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     struct kf_agent *a = ud;
     struct kf_env_view v;
     struct kf_outbox_stats os;
+    const char *why;
     int rc;
 
-    if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0 ||
-        strcmp(v.hdr.device_id, a->cfg.device_id) != 0 || !agent_authentic(a, &v, topic)) {
-        a->st.acks_rejected++;
+    if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0) {
+        agent_ack_refused(a, "not a frame");
         return;
+    }
+    if (strcmp(v.hdr.device_id, a->cfg.device_id) != 0) {
+        agent_ack_refused(a, "a frame for another device");
+        return;
+    }
+    if ((why = agent_authentic(a, &v, topic)) != NULL) {
+        agent_ack_refused(a, why);
+        return;
+    }
+    if (a->acks_refusing > 0) {
+        kf_notice("%s: a message on %s verifies again, after %" PRIu64 " refused", a->cfg.device_id,
+                  a->t_ack, a->acks_refusing);
+        a->acks_refusing = 0;
     }
     if (v.hdr.kind == KF_MSG_IDENT_RESULT) {
         agent_rotation_answer(a, &v);

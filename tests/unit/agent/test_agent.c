@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <MQTTAsync.h>
@@ -205,6 +206,9 @@ static void run_check(uv_timer_t *t)
     }
 }
 
+/* A test's ack timeout (0: the default), so that HELLOs are repeated quickly. */
+static uint32_t test_ack_timeout_ms;
+
 /* An agent on this test's broker, trusting trusted_pk, with quick timers. */
 static void test_config(struct kf_agent_config *cfg, const uint8_t trusted_pk[32])
 {
@@ -218,6 +222,8 @@ static void test_config(struct kf_agent_config *cfg, const uint8_t trusted_pk[32
     cfg->reconnect_max_ms = 500;
     cfg->reconnect_spread_ms = 100;
     cfg->batch_max_records = 50;
+    if (test_ack_timeout_ms)
+        cfg->ack_timeout_ms = test_ack_timeout_ms;
 }
 
 /* Start r->agent and run the loop until its outbox holds want_records or max_wait_us has
@@ -332,6 +338,46 @@ Test(agent, forged_acks_delete_nothing, .init = start_broker, .fini = stop_broke
     cr_assert_eq(st.outbox.acked_seq, 0);
     cr_assert_geq(st.acks_rejected, 1);
     cr_assert_eq(st.acks, 0);
+}
+
+/* Refused ACKs are logged, once per run of refusals, with what to check: an agent whose
+ * server_public_key is not the server's hears ACK after ACK that it cannot believe, sends
+ * its HELLO again and again, and is otherwise silent. */
+Test(agent, refused_acks_are_logged_once_with_what_to_check, .init = start_broker,
+     .fini = stop_broker, .timeout = 60)
+{
+    uint8_t spk[32], ssk[64], fpk[32], fsk[64];
+    struct kf_agent_stats st;
+    char log_path[128], line[1024];
+    int saved, fd, warned = 0;
+    FILE *f;
+
+    crypto_sign_keypair(spk, ssk);
+    crypto_sign_keypair(fpk, fsk);
+    snprintf(log_path, sizeof(log_path), "%s/agent.log", tmpdir);
+    fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    saved = dup(STDERR_FILENO);
+    cr_assert_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    test_ack_timeout_ms = 200;
+    run_agent(fsk, spk, 0, 4, 30 * 1000000LL, &st);
+    cr_assert_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    cr_assert_geq(st.acks_rejected, 4, "the HELLO was answered only %llu times",
+                  (unsigned long long)st.acks_rejected);
+    f = fopen(log_path, "r");
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (strstr(line, "ignored a message on kf/v1/" DEV_ID "/ack")) {
+            warned++;
+            cr_assert(strstr(line, "MAC does not verify") && strstr(line, "server_public_key"),
+                      "%s", line);
+        }
+    }
+    fclose(f);
+    cr_assert_eq(warned, 1, "%d warnings for %llu refused ACKs, want one", warned,
+                 (unsigned long long)st.acks_rejected);
 }
 
 /* ---- clock regimes (docs/PROTOCOL.md section 9) ---- */
