@@ -14,6 +14,7 @@
 #include <kf/err.h>
 #include <kf/ident.h>
 #include <kf/log.h>
+#include <kf/notify.h>
 #include <kf/time.h>
 #include <kf/topic.h>
 
@@ -75,8 +76,21 @@ static void enroll_down_cb(void *ud)
     (void)ud;
 }
 
+/* Enrollment runs before READY=1 and can take many retries (a broker not synced yet, a
+ * server away): tell systemd to wait for three more of them, at the start and at each, so
+ * its start timeout never kills a slow enrollment (kioskd does the same in a migration). */
+static void enroll_extend(const struct enroll *e)
+{
+    char msg[64];
+
+    snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu",
+             (unsigned long long)e->o->retry_ms * 3000ULL);
+    (void)kf_notify(msg);
+}
+
 static void enroll_retry_cb(uv_timer_t *t)
 {
+    enroll_extend(t->data);
     enroll_send(t->data);
 }
 
@@ -227,6 +241,7 @@ static int enroll_run(uv_loop_t *loop, const struct enroll_opts *o, volatile int
     e.retry.data = &e;
     r = kf_agent_link_start(e.link);
     if (r == 0) {
+        enroll_extend(&e);
         uv_timer_start(&e.retry, enroll_retry_cb, o->retry_ms, o->retry_ms);
         kf_info("enroll: token %s, connecting to %s as %s", tid, o->uri, e.user);
         struct kf_agent_link_stats ls = {0};
