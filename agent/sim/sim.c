@@ -55,6 +55,7 @@ struct sim {
     struct sim_catalog cat;
     struct kf_zctx *zctx;
     FILE *ledger;
+    int ledger_failed;     /* a write failed (logged once) */
     struct kf_record *buf; /* SIM_GEN_CAP records of scratch */
     enum sim_phase phase;
     int signals;
@@ -76,6 +77,9 @@ struct sim_args {
     size_t limit;
 };
 
+/* The ledger is what a test compares the server against, so a line is in the file (the
+ * kernel's, which a kill -9 does not lose) as soon as its append has returned: each
+ * append's lines are buffered, then written out with ledger_sync before the sim goes on. */
 static void ledger_txn(struct sim *s, const struct sim_dev *d, uint64_t seq,
                        const struct kf_record *r)
 {
@@ -83,6 +87,14 @@ static void ledger_txn(struct sim *s, const struct sim_dev *d, uint64_t seq,
         return;
     fprintf(s->ledger, "%s,%" PRIu64 ",txn,%s,%s,%" PRId64 "\n", d->id, seq, r->u.txn.item,
             kf_outcome_name(r->u.txn.outcome), r->ts_ms);
+}
+
+static void ledger_sync(struct sim *s)
+{
+    if (s->ledger && fflush(s->ledger) != 0 && !s->ledger_failed) {
+        kf_err("ledger: %s (it no longer lists every txn taken)", strerror(errno));
+        s->ledger_failed = 1;
+    }
 }
 
 static void sim_submit_one(struct sim *s, struct sim_dev *d, const struct kf_record *r)
@@ -95,8 +107,9 @@ static void sim_submit_one(struct sim *s, struct sim_dev *d, const struct kf_rec
     }
     s->submitted++;
     if (r->type == KF_REC_TXN) {
-        s->txns++;
         ledger_txn(s, d, seq, r);
+        ledger_sync(s);
+        s->txns++;
     }
 }
 
@@ -130,6 +143,7 @@ static int sim_backfill(struct sim *s, struct sim_dev *d, uint32_t days, int64_t
             s->txns++;
             ledger_txn(s, d, first + i, &s->buf[i]);
         }
+        ledger_sync(s);
         n = 0;
         for (int64_t t = t0; t < t1 && n < SIM_GEN_CAP; t += SIM_BACKFILL_HEALTH_MS)
             kf__sim_health(&d->gen, t, &s->buf[n++]);
@@ -197,8 +211,6 @@ static void sim_flush_cb(uv_timer_t *t)
     struct sim *s = t->data;
     uint64_t now = uv_now(&s->loop);
 
-    if (s->ledger)
-        fflush(s->ledger);
     if (now - s->last_report_ms >= 10000) {
         uint64_t acked, outstanding;
         size_t online;
@@ -575,8 +587,10 @@ int main(int argc, char **argv)
             kf_err("%s: %s", a.ledger, strerror(errno));
             goto out_loop;
         }
+        /* Big enough for a backfilled day of one device's txns: written out per append. */
         setvbuf(s.ledger, NULL, _IOFBF, 1 << 20);
         fprintf(s.ledger, "device_id,seq,type,item,outcome,ts_ms\n");
+        ledger_sync(&s);
     }
     rc = sim_load_fleet(&s, &a);
     if (rc < 0) {
