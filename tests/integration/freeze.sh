@@ -42,10 +42,10 @@ kf_spawn "$IT_DIR/sim.log" "$KF_BIN_SIM" --fleet "$FLEET/sim.csv" \
     --ledger "$IT_DIR/ledger.csv" --drain-timeout 60 --health-interval 2
 SIM_PID=$KF_LAST_PID
 
-online() { ctl devices --format csv | awk -F, 'NR > 1 && $7 == "yes"' | wc -l; }
+online() { ctl devices --format csv | kf_csv_cols online | grep -cE '^(1|yes|true)$' || true; }
 committed() { # DEVICE: its txns in the server's usage
     ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv |
-        awk -F, -v d="$1" 'NR > 1 && $1 == d {s += $4} END {print s + 0}'
+        kf_csv_sum total device_id "$1"
 }
 connects() { grep -c "connected to $BROKER_URI" "$IT_DIR/agent-$1.log" || true; }
 
@@ -95,7 +95,7 @@ wait "$SIM_PID" || fail "kiosk-sim did not drain its fleet after the freeze (exi
 awk -F, 'NR > 1 {n[$1]++} END {for (k in n) print k, n[k]}' "$IT_DIR/ledger.csv" |
     sort >"$IT_DIR/want.txt"
 ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv |
-    awk -F, 'NR > 1 {print $1, $4}' | sort >"$IT_DIR/got-all.txt"
+    kf_csv_cols device_id total | sort >"$IT_DIR/got-all.txt"
 grep -v -F -f <(printf '%s \n' "${AGENTS[@]}") "$IT_DIR/got-all.txt" >"$IT_DIR/got.txt" || true
 if ! diff -u "$IT_DIR/want.txt" "$IT_DIR/got.txt" >"$IT_DIR/diff.log"; then
     head -20 "$IT_DIR/diff.log" >&2

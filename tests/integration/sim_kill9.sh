@@ -31,8 +31,7 @@ echo "killed kiosk-sim with SIGKILL after $(($(lines) - 1)) ledger lines"
 [ "$(wc -l <"$IT_DIR/ledger2.csv")" = 1 ] || fail "the draining run generated txns"
 
 ledger=$(($(lines) - 1))
-server=$(ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv |
-    awk -F, 'NR > 1 {s += $4} END {print s + 0}')
+server=$(ctl usage --from 2000-01-01 --to 2099-12-31 --by device --format csv | kf_csv_sum total)
 echo "ledger: $ledger txns; server: $server"
 # Every ledger line is a txn the server holds (the same device and seq are never counted
 # twice), and the server holds at most one txn the ledger does not: live txns are
