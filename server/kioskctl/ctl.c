@@ -85,12 +85,12 @@ static const struct {
     {"quarantine", kf_ctl_quarantine},       /* kioskctl/quarantine.c: poison frames kept */
     {"incidents", kf_ctl_incidents},         /* kioskctl/sla.c: the technicians' queue */
     {"incident", kf_ctl_incidents},          /* kioskctl/sla.c: one incident */
-    {"ack", kf_ctl_ack},                     /* kioskctl/sla.c: actions kioskd applies */
-    {"onsite", kf_ctl_onsite},               /* kioskctl/sla.c */
-    {"resolve", kf_ctl_resolve},             /* kioskctl/sla.c */
-    {"close", kf_ctl_close},                 /* kioskctl/sla.c */
-    {"attribute", kf_ctl_attribute},         /* kioskctl/sla.c */
-    {"note", kf_ctl_note},                   /* kioskctl/sla.c */
+    {"ack", kf_ctl_action},                  /* kioskctl/sla.c: actions kioskd applies */
+    {"onsite", kf_ctl_action},               /* kioskctl/sla.c */
+    {"resolve", kf_ctl_action},              /* kioskctl/sla.c */
+    {"close", kf_ctl_action},                /* kioskctl/sla.c */
+    {"attribute", kf_ctl_action},            /* kioskctl/sla.c */
+    {"note", kf_ctl_action},                 /* kioskctl/sla.c */
     {"window", kf_ctl_window},               /* kioskctl/sla.c: planned maintenance windows */
     {"state", kf_ctl_state},                 /* kioskctl/sla_report.c: fleet state */
     {"sla", kf_ctl_sla},                     /* kioskctl/sla_report.c: the monthly report */

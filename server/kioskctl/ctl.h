@@ -60,12 +60,8 @@ int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv);
  * (the queue and one incident), the actions kioskd applies (ack, onsite, resolve, close,
  * attribute, note) and planned windows; kioskctl/sla_report.c: state and the monthly report. */
 int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_ack(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_onsite(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_resolve(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_close(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_attribute(const struct kf_ctl *c, int argc, char **argv);
-int kf_ctl_note(const struct kf_ctl *c, int argc, char **argv);
+/* ack, onsite, resolve, close, attribute and note: which one is argv[0]. */
+int kf_ctl_action(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv);
@@ -99,6 +95,11 @@ int kf_ctl_print_table_free(const struct kf_ctl *c, const char *cmd, struct kf_q
 /* Print j (taken) to stdout, indented; for commands whose JSON is one object, not tables. */
 int kf_ctl_emit_json(json_t *j);
 /* Print "kioskctl: what: <store message or errno text>" and return 1. */
+/* Open the store read only and load the names of its units, banks, zones, items and
+ * families (views/names.h). 0 with both owned, or -errno after saying why on stderr. */
+struct kf_view_names;
+int kf_ctl_open_with_names(const struct kf_ctl *c, struct kf_store **ret_st,
+                           struct kf_view_names **ret_names);
 int kf_ctl_fail(struct kf_store *st, const char *what, int r);
 
 #endif

@@ -172,13 +172,22 @@ static const char *ms_cell(int64_t ms, char *buf)
     return ms == 0 || ms == KF_TIME_NEVER ? NULL : kf_ctl_int(ms, buf);
 }
 
-static int load_names(struct kf_store *st, struct kf_view_names **ret)
+int kf_ctl_open_with_names(const struct kf_ctl *c, struct kf_store **ret_st,
+                           struct kf_view_names **ret_names)
 {
-    int r = kf_view_names_load(st, ret);
+    struct kf_store *st;
+    int r = kf_ctl_open_store(c, 0, &st);
 
     if (r < 0)
+        return r;
+    r = kf_view_names_load(st, ret_names);
+    if (r < 0) {
         kf_ctl_fail(st, "names", r);
-    return r;
+        kf_store_free(st);
+        return r;
+    }
+    *ret_st = st;
+    return 0;
 }
 
 static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
@@ -198,12 +207,8 @@ static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
     (void)argv;
     if (argc != 1)
         return usage_err("incidents takes no arguments");
-    if (kf_ctl_open_store(c, 0, &st) < 0)
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    if (load_names(st, &names) < 0) {
-        kf_store_free(st);
-        return 1;
-    }
     r = kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
@@ -355,12 +360,8 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
 
     if (argc != 2 || parse_id(argv[1], &id) < 0)
         return usage_err("incident ID");
-    if (kf_ctl_open_store(c, 0, &st) < 0)
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    if (load_names(st, &names) < 0) {
-        kf_store_free(st);
-        return 1;
-    }
     r = kf_view_sla_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
@@ -531,30 +532,24 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
     return fflush(stdout) == 0 ? r : 1;
 }
 
-int kf_ctl_ack(const struct kf_ctl *c, int argc, char **argv)
+/* The actions kioskd applies, by the command's name (argv[0]). */
+int kf_ctl_action(const struct kf_ctl *c, int argc, char **argv)
 {
-    return cmd_action(c, argc, argv, KF_EV_ACK);
+    static const struct {
+        const char *cmd;
+        int kind;
+    } actions[] = {
+        {"ack", KF_EV_ACK},     {"onsite", KF_EV_ON_SITE},      {"resolve", KF_EV_RESOLVE},
+        {"close", KF_EV_CLOSE}, {"attribute", KF_EV_ATTRIBUTE}, {"note", KF_EV_NOTE},
+    };
+
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        if (strcmp(argv[0], actions[i].cmd) == 0)
+            return cmd_action(c, argc, argv, actions[i].kind);
+    }
+    return usage_err("ack|onsite|resolve|close|attribute|note INCIDENT_ID ...");
 }
-int kf_ctl_onsite(const struct kf_ctl *c, int argc, char **argv)
-{
-    return cmd_action(c, argc, argv, KF_EV_ON_SITE);
-}
-int kf_ctl_resolve(const struct kf_ctl *c, int argc, char **argv)
-{
-    return cmd_action(c, argc, argv, KF_EV_RESOLVE);
-}
-int kf_ctl_close(const struct kf_ctl *c, int argc, char **argv)
-{
-    return cmd_action(c, argc, argv, KF_EV_CLOSE);
-}
-int kf_ctl_attribute(const struct kf_ctl *c, int argc, char **argv)
-{
-    return cmd_action(c, argc, argv, KF_EV_ATTRIBUTE);
-}
-int kf_ctl_note(const struct kf_ctl *c, int argc, char **argv)
-{
-    return cmd_action(c, argc, argv, KF_EV_NOTE);
-}
+
 int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv)
 {
     return argc >= 2 && strcmp(argv[0], "incident") == 0 ? cmd_incident(c, argc, argv)
@@ -639,12 +634,8 @@ static int window_list(const struct kf_ctl *c, int argc, char **argv)
 
     if (argc > 2 || (argc == 2 && !all))
         return usage_err("window list [--all]");
-    if (kf_ctl_open_store(c, 0, &st) < 0)
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    if (load_names(st, &names) < 0) {
-        kf_store_free(st);
-        return 1;
-    }
     r = kf_store_sla_windows(st, all ? INT64_MIN : kf_now_ms(), &w, &n);
     if (r < 0) {
         kf_ctl_fail(st, "window list", r);

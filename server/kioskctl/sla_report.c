@@ -103,14 +103,8 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
         fprintf(stderr, "kioskctl: state [--device ID]\n");
         return 2;
     }
-    if (kf_ctl_open_store(c, 0, &st) < 0)
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_names_load(st, &names);
-    if (r < 0) {
-        kf_ctl_fail(st, "names", r);
-        kf_store_free(st);
-        return 1;
-    }
     r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "kioskctl: state: %s\n", err);
@@ -315,14 +309,8 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
         fprintf(stderr, "kioskctl: sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME]\n");
         return 2;
     }
-    if (kf_ctl_open_store(c, 0, &st) < 0)
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_names_load(st, &names);
-    if (r < 0) {
-        kf_ctl_fail(st, "names", r);
-        kf_store_free(st);
-        return 1;
-    }
     r = kf_view_sla_report(st, year, month, as_of, &rep, &used, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
