@@ -203,9 +203,28 @@ static int text_ok(const char *s, size_t max)
     return 1;
 }
 
+/* The application's id for a record: 1..max of [A-Za-z0-9._:/-]. */
+static int app_id_ok(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n < 1 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '/' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 static int record_check(const struct kf_record *r)
 {
     if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
+        return 0;
+    if (r->app_id[0] && !app_id_ok(r->app_id, KF_APP_ID_MAX))
         return 0;
     switch (r->type) {
     case KF_REC_TXN:
@@ -344,6 +363,8 @@ static const char *str_rule(const char *key)
         return "at most 128 bytes of UTF-8 without control characters";
     if (strcmp(key, "tech") == 0)
         return "must be 1..31 of [A-Za-z0-9._:@-]";
+    if (strcmp(key, "app_id") == 0)
+        return "must be 1..32 of [A-Za-z0-9._:/-]";
     return "not a valid value";
 }
 
@@ -352,6 +373,8 @@ static int record_explain(const struct kf_record *r, struct kf_record_why *why)
 {
     if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
         return refuse(why, "ts", "out of range 2020-01-01..2100-01-01 (ms since 1970, UTC)");
+    if (r->app_id[0] && !app_id_ok(r->app_id, KF_APP_ID_MAX))
+        return refuse(why, "app_id", str_rule("app_id"));
     switch (r->type) {
     case KF_REC_TXN:
         return refuse(why, "item", str_rule("item"));
@@ -376,7 +399,7 @@ static int record_explain(const struct kf_record *r, struct kf_record_why *why)
     return refuse(why, "", "not a valid record");
 }
 
-/* Every key of o is "t", "ts" or in fields, and every required field is present with the
+/* Every key of o is "t", "ts", "app_id" or in fields, and every required field is present with the
  * right type. */
 static int check_keys(const struct flat *o, const struct field *fields, struct kf_record_why *why)
 {
@@ -388,6 +411,11 @@ static int check_keys(const struct flat *o, const struct field *fields, struct k
 
         if (strcmp(v->key, "t") == 0 || strcmp(v->key, "ts") == 0)
             continue;
+        if (strcmp(v->key, "app_id") == 0) {
+            if (v->kind != V_STR)
+                return refuse(why, v->key, "must be a string");
+            continue;
+        }
         for (f = fields; f->key; f++) {
             if (strcmp(f->key, v->key) == 0)
                 break;
@@ -485,6 +513,14 @@ int kf__record_build(const struct flat *o, struct kf_record *ret, struct kf_reco
     memset(&r, 0, sizeof(r));
     r.type = (uint8_t)type;
     r.ts_ms = ts->i;
+    v = get(o, "app_id");
+    if (v && v->kind != V_STR)
+        return refuse(why, "app_id", "must be a string");
+    if (copy_str(o, "app_id", r.app_id, sizeof(r.app_id), why) < 0)
+        return -EBADMSG;
+    /* "app_id":"" is not the same as no app_id: an empty id is refused. */
+    if (get(o, "app_id") && r.app_id[0] == '\0')
+        return refuse(why, "app_id", str_rule("app_id"));
 
     switch (type) {
     case KF_REC_TXN:
@@ -697,7 +733,7 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
     case KF_REC_TXN:
         put(&o, ",\"item\":");
         put_str(&o, rec->u.txn.item);
-        put(&o, ",\"outcome\":\"%s\",\"dur_ms\":%u}", kf_outcome_name(rec->u.txn.outcome),
+        put(&o, ",\"outcome\":\"%s\",\"dur_ms\":%u", kf_outcome_name(rec->u.txn.outcome),
             (unsigned)rec->u.txn.dur_ms);
         break;
     case KF_REC_HEALTH: {
@@ -713,13 +749,13 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
             put(&o, "null");
         else
             put(&o, "%d", (int)h->temp_mc);
-        put(&o, ",\"uptime_s\":%llu,\"net_rx\":%llu,\"net_tx\":%llu,\"net_up\":%s}",
+        put(&o, ",\"uptime_s\":%llu,\"net_rx\":%llu,\"net_tx\":%llu,\"net_up\":%s",
             (unsigned long long)h->uptime_s, (unsigned long long)h->net_rx,
             (unsigned long long)h->net_tx, h->net_up ? "true" : "false");
         break;
     }
     case KF_REC_PERIPH:
-        put(&o, ",\"dev\":\"%s\",\"state\":\"%s\"}", kf_periph_name(rec->u.periph.periph),
+        put(&o, ",\"dev\":\"%s\",\"state\":\"%s\"", kf_periph_name(rec->u.periph.periph),
             kf_pstate_name(rec->u.periph.state));
         break;
     case KF_REC_FAULT: {
@@ -735,7 +771,6 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
             put(&o, ",\"text\":");
             put_str(&o, f->text);
         }
-        put(&o, "}");
         break;
     }
     case KF_REC_MAINT:
@@ -744,9 +779,13 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
             put(&o, ",\"tech\":");
             put_str(&o, rec->u.maint.tech);
         }
-        put(&o, "}");
         break;
     }
+    if (rec->app_id[0]) {
+        put(&o, ",\"app_id\":");
+        put_str(&o, rec->app_id);
+    }
+    put(&o, "}");
     if (o.overflow)
         return -EMSGSIZE;
     *ret_len = o.len;

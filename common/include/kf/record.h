@@ -16,6 +16,11 @@
  *   {"t":"maint","ts":<ms>,"state":"on","tech":"T-0042"}  (maintenance mode entered or left
  *    at the terminal by a technician; tech required with "on", optional with "off")
  *
+ * Any record may end with "app_id":"J-000123": the kiosk application's own id for it (its
+ * journal number), unique per terminal. The agent answers a line whose app_id it has taken
+ * before with the first answer and stores nothing; the server counts the first record with
+ * an app_id and keeps any later one apart (docs/PROTOCOL.md section 7). Absent: "".
+ *
  * ts is device time (UTC ms); for a txn it is the transaction's start. No personal data is
  * ever part of a record: there is no field that could carry it.
  */
@@ -31,6 +36,7 @@
 #define KF_FAULT_CODE_MAX 24
 #define KF_FAULT_TEXT_MAX 128
 #define KF_TECH_ID_MAX 31       /* a technician's id, [A-Za-z0-9._:@-] */
+#define KF_APP_ID_MAX 32        /* the application's own id for a record, [A-Za-z0-9._:/-] */
 #define KF_RECORD_JSON_MAX 1024 /* one record's compact JSON, bytes */
 
 enum kf_rec_type {
@@ -122,6 +128,7 @@ struct kf_rec_maint {
 struct kf_record {
     uint8_t type; /* enum kf_rec_type */
     int64_t ts_ms;
+    char app_id[KF_APP_ID_MAX + 1]; /* "" when the record has none */
     union {
         struct kf_rec_txn txn;
         struct kf_rec_health health;

@@ -30,6 +30,10 @@ static const char *const canonical[] = {
     "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"T-0042\"}",
     "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"off\"}",
     "{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"off\",\"tech\":\"tech:wang.li@site-3\"}",
+    "{\"t\":\"txn\",\"ts\":" TS ",\"item\":\"SB-003\",\"outcome\":\"ok\",\"dur_ms\":93000,"
+    "\"app_id\":\"J-2026/000123\"}",
+    "{\"t\":\"fault\",\"ts\":" TS ",\"code\":\"NET_DOWN\",\"sev\":\"info\",\"action\":\"clear\","
+    "\"app_id\":\"a.b:c_d-9\"}",
 };
 
 Test(record, canonical_texts_round_trip_exactly)
@@ -75,6 +79,25 @@ Test(record, fields_land_in_the_struct)
     cr_assert_eq(kf_record_parse(canonical[9], strlen(canonical[9]), &r), 0);
     cr_assert_eq(r.u.maint.on, 0);
     cr_assert_str_eq(r.u.maint.tech, "");
+    cr_assert_str_eq(r.app_id, "");
+    cr_assert_eq(kf_record_parse(canonical[11], strlen(canonical[11]), &r), 0);
+    cr_assert_str_eq(r.app_id, "J-2026/000123");
+}
+
+/* The application's id is where kf_record_format puts it, whatever the input order. */
+Test(record, app_id_goes_last_in_canonical_form)
+{
+    const char *in = "{\"app_id\":\"J-7\",\"t\":\"maint\",\"state\":\"on\",\"tech\":\"T-1\","
+                     "\"ts\":1767254395000}";
+    struct kf_record r;
+    char buf[256];
+    size_t n;
+
+    cr_assert_eq(kf_record_parse(in, strlen(in), &r), 0);
+    cr_assert_eq(kf_record_format(&r, buf, sizeof(buf), &n), 0);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, "{\"t\":\"maint\",\"ts\":1767254395000,\"state\":\"on\",\"tech\":"
+                          "\"T-1\",\"app_id\":\"J-7\"}");
 }
 
 Test(record, key_order_and_whitespace_do_not_matter_on_input)
@@ -455,6 +478,15 @@ Test(record, a_refusal_names_its_field_and_why)
          "text", "at most 128 bytes of UTF-8 without control characters"},
         {"{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\"}", "tech",
          "required with \"state\":\"on\""},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"\"}", "app_id",
+         "must be 1..32 of [A-Za-z0-9._:/-]"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"J 1\"}",
+         "app_id", "must be 1..32 of [A-Za-z0-9._:/-]"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,"
+                  "\"app_id\":\"123456789012345678901234567890123\"}",
+         "app_id", "must be 1..32 of [A-Za-z0-9._:/-]"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":17}", "app_id",
+         "must be a string"},
         {"{\"t\":\"maint\",\"ts\":" TS ",\"state\":\"on\",\"tech\":\"wang li\"}", "tech",
          "must be 1..31 of [A-Za-z0-9._:@-]"},
         {"{\"t\":\"health\",\"ts\":" TS ",\"cpu_pm\":1,\"mem_total_kb\":10,\"mem_avail_kb\":11,"
