@@ -309,6 +309,22 @@ static void count_frames(struct kf_pipeline *p, struct kf__commit_job *j)
         if (o->replay) {
             kf_rejects_add(&p->rejects, KF_REJECT_REPLAY, 1);
         }
+        if (o->conflict) {
+            /* Nothing of it was committed; the device is acknowledged as for a replay. */
+            kf_rejects_add(&p->rejects, KF_REJECT_CONFLICT, 1);
+            kf_warn("store: %s sent seqs %" PRIu64 "-%" PRIu64 " again with other records "
+                    "(a cloned or faulty terminal?): refused, kept as evidence (kioskctl "
+                    "conflicts)",
+                    j->items[i]->ing.hdr.device_id, j->items[i]->ing.hdr.seq,
+                    j->items[i]->ing.hdr.seq + j->items[i]->ing.nrec - 1);
+            continue;
+        }
+        if (o->app_repeats > 0) {
+            p->stats.app_repeats += o->app_repeats;
+            kf_notice("store: %s: %" PRIu32 " record(s) repeat an application id already "
+                      "counted: kept, not counted (kioskctl app-duplicates)",
+                      j->items[i]->ing.hdr.device_id, o->app_repeats);
+        }
         if (o->gap_last != 0) {
             p->stats.seq_gaps++;
             kf_warn("store: %s was acknowledged up to %" PRIu64 " but the store holds only up to "

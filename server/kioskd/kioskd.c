@@ -108,6 +108,7 @@ static char *stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "committed_frames", json_integer((json_int_t)s->committed_frames));
     json_object_set_new(o, "committed_records", json_integer((json_int_t)s->committed_records));
     json_object_set_new(o, "duplicates", json_integer((json_int_t)s->duplicates));
+    json_object_set_new(o, "app_repeats", json_integer((json_int_t)s->app_repeats));
     json_object_set_new(o, "rejected", rej);
     json_object_set_new(o, "rejected_total", json_integer((json_int_t)total_rej));
     json_object_set_new(o, "ignored", json_integer((json_int_t)s->ignored));

@@ -41,6 +41,7 @@ struct kf_pipeline_stats {
     uint64_t committed_frames;  /* frames in successful commits (replays included) */
     uint64_t committed_records; /* new records inserted */
     uint64_t duplicates;        /* records already present */
+    uint64_t app_repeats;       /* new records that repeat a counted app_id: kept, not counted */
     uint64_t rejected[KF_REJECT_COUNT_];
     uint64_t acks_sent, acks_failed;
     uint64_t ack_keys_derived; /* X25519s for ACK keys (ackkeys.h): one per device key seen */

@@ -41,6 +41,7 @@ enum kf_reject {
     KF_REJECT_MALFORMED,          /* "malformed": framing, JSON or record fields */
     KF_REJECT_WRONG_TOPIC,        /* "wrong_topic": frame's device is not the topic's */
     KF_REJECT_REVOKED,            /* "revoked": signed with a revoked or retired key */
+    KF_REJECT_CONFLICT,           /* "conflict": a stored seq sent again with another record */
     KF_REJECT_COUNT_
 };
 const char *kf_store_reject_name(int reason);

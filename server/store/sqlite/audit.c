@@ -30,12 +30,16 @@ static const char sql_envelopes[] =
  * repeated a record already stored, under the earlier envelope of the device that holds it,
  * which starts at most KF_ENV_MAX_RECORDS - 1 before it (?4). */
 static const char sql_record[] =
-    "SELECT type, device_ts_ms, item, outcome, dur_ms FROM records"
+    "SELECT type, device_ts_ms, item, outcome, dur_ms, app_id, flags FROM records"
     " WHERE envelope_id = ?3 AND seq = ?2 AND device_id = ?1"
-    " UNION ALL SELECT r.type, r.device_ts_ms, r.item, r.outcome, r.dur_ms"
+    " UNION ALL SELECT r.type, r.device_ts_ms, r.item, r.outcome, r.dur_ms, r.app_id, r.flags"
     " FROM envelopes e JOIN records r ON r.envelope_id = e.id AND r.seq = ?2"
     " WHERE e.device_id = ?1 AND e.seq_first BETWEEN ?4 AND ?2 AND e.id <> ?3"
     " AND r.device_id = ?1 LIMIT 1";
+/* A record kept apart for repeating an application id: another record of the device counts
+ * under that id. */
+static const char sql_app_counted[] =
+    "SELECT 1 FROM records WHERE device_id = ?1 AND app_id = ?2 AND seq <> ?3";
 static const char sql_orphans[] = "SELECT count(*) FROM records r WHERE NOT EXISTS"
                                   " (SELECT 1 FROM envelopes e WHERE e.id = r.envelope_id)";
 /* No key makes (device, seq) unique any more (records are kept in commit order: STORE.md),
@@ -55,7 +59,7 @@ static const char sql_usage[] =
 
 struct rec_check {
     struct kf_audit *a;
-    sqlite3_stmt *rec;
+    sqlite3_stmt *rec, *app;
     const char *device_id;
     uint64_t seq_first;
     int64_t envelope_id;
@@ -66,6 +70,29 @@ static void problem(struct kf_audit *a, const char *dev, int64_t id, const char 
     if (a->first_problem[0] == '\0')
         snprintf(a->first_problem, sizeof(a->first_problem), "%s: envelope %lld: %s (seq %llu)",
                  dev, (long long)id, what, (unsigned long long)seq);
+}
+
+/* The row's application id is the frame's; or the row is kept apart (counted nowhere) and
+ * another record of the device counts under that id. A record without one is counted. */
+static int app_id_ok(struct rec_check *c, const struct kf_record *r, uint64_t seq)
+{
+    const char *row_id = (const char *)sqlite3_column_text(c->rec, 5);
+    int repeat = (sqlite3_column_int64(c->rec, 6) & KF_STORE_REC_F_APP_REPEAT) != 0;
+    int ok;
+
+    if (!r->app_id[0])
+        return !row_id && !repeat;
+    if (!repeat)
+        return row_id && strcmp(row_id, r->app_id) == 0;
+    if (row_id)
+        return 0;
+    sqlite3_bind_text(c->app, 1, c->device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(c->app, 2, r->app_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(c->app, 3, (sqlite3_int64)seq);
+    ok = sqlite3_step(c->app) == SQLITE_ROW;
+    sqlite3_reset(c->app);
+    sqlite3_clear_bindings(c->app);
+    return ok;
 }
 
 static int check_record(void *ud, uint32_t index, const struct kf_record *r)
@@ -90,6 +117,8 @@ static int check_record(void *ud, uint32_t index, const struct kf_record *r)
                  strcmp(outcome, want) == 0 &&
                  sqlite3_column_int64(c->rec, 4) == (sqlite3_int64)r->u.txn.dur_ms;
         }
+        if (ok)
+            ok = app_id_ok(c, r, seq);
     }
     sqlite3_reset(c->rec);
     sqlite3_clear_bindings(c->rec);
@@ -118,7 +147,7 @@ static int count1(sqlite3 *db, const char *sql, uint64_t *ret)
 int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
 {
     sqlite3 *db = kf__store_db(st);
-    sqlite3_stmt *env = NULL, *rec = NULL;
+    sqlite3_stmt *env = NULL, *rec = NULL, *app = NULL;
     struct kf_zctx *z = NULL;
     struct kf_audit a;
     char *body = NULL;
@@ -132,6 +161,8 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
     rc = sqlite3_prepare_v2(db, sql_envelopes, -1, &env, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, sql_record, -1, &rec, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_app_counted, -1, &app, NULL);
     if (rc != SQLITE_OK) {
         r = kf_err_from_sqlite(rc);
         goto out;
@@ -178,7 +209,7 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
             json = (const char *)v.body;
             blen = v.body_len;
         }
-        struct rec_check c = {&a, rec, dev, seq_first, id};
+        struct rec_check c = {&a, rec, app, dev, seq_first, id};
         /* The whole body first: the walk calls back before it has seen a bad record. */
         if (kf_records_parse(json, blen, count, NULL, NULL) < 0 ||
             kf_records_parse(json, blen, count, check_record, &c) < 0) {
@@ -215,6 +246,7 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
 out:
     sqlite3_finalize(env);
     sqlite3_finalize(rec);
+    sqlite3_finalize(app);
     kf_zctx_free(z);
     free(body);
     return r;

@@ -223,14 +223,18 @@ static int insert_envelope(struct kf_store *st, const struct kf_ingest *in, int6
  * the mark, any frame of a device that had one in this commit (wide), or a replayed
  * quarantine row looks at every envelope that could reach it: those starting up to
  * KF_ENV_MAX_RECORDS - 1 before it. */
+/* The stored envelopes holding any of them go to ids (at most one per seq of the frame, so
+ * KF_ENV_MAX_RECORDS), for the conflict check. */
 static int covered(struct kf_store *st, const char *device_id, uint64_t acked, int wide,
-                   uint64_t first, uint64_t last, uint64_t have[KF_COVER_WORDS])
+                   uint64_t first, uint64_t last, uint64_t have[KF_COVER_WORDS], int64_t *ids,
+                   size_t *ret_nids)
 {
     uint64_t lo = kf__store_env_reach_lo(first);
     sqlite3_stmt *s = NULL;
     int r, rc;
 
     memset(have, 0, KF_COVER_WORDS * sizeof(have[0]));
+    *ret_nids = 0;
     if (!wide && acked + 1 > lo)
         lo = acked + 1;
     r = kf__store_stmt(st, ST_ENV_COVER, &s);
@@ -244,8 +248,10 @@ static int covered(struct kf_store *st, const char *device_id, uint64_t acked, i
         uint64_t n = (uint64_t)sqlite3_column_int64(s, 1);
         uint64_t b = n > 0 ? a + n - 1 : 0;
 
-        if (n == 0 || b < first)
+        if (n == 0 || b < first || a > last)
             continue;
+        if (*ret_nids < KF_ENV_MAX_RECORDS)
+            ids[(*ret_nids)++] = sqlite3_column_int64(s, 2);
         for (uint64_t q = a > first ? a : first; q <= b && q <= last; q++)
             have[(q - first) / 64] |= 1ull << ((q - first) % 64);
     }
@@ -276,6 +282,8 @@ static int bind_record(struct kf_store *st, sqlite3_stmt *s, int off, const stru
     sqlite3_bind_int64(s, off + 6, eff);
     sqlite3_bind_int64(s, off + 7, in->recv_ms);
     sqlite3_bind_int(s, off + 8, (int)flags);
+    if (rec->app_id[0] && !(flags & KF_STORE_REC_F_APP_REPEAT))
+        sqlite3_bind_text(s, off + 9, rec->app_id, -1, SQLITE_STATIC);
     if (rec->type != KF_REC_TXN)
         return 0;
     outcome = kf_outcome_name(rec->u.txn.outcome);
@@ -285,12 +293,12 @@ static int bind_record(struct kf_store *st, sqlite3_stmt *s, int off, const stru
         return -EINVAL;
     }
     *ret_day = kf_usage_day(eff);
-    sqlite3_bind_text(s, off + 9, dev->asset_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, off + 10, dev->zone_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, off + 11, rec->u.txn.item, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, off + 12, outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, off + 13, rec->u.txn.dur_ms);
-    sqlite3_bind_int(s, off + 14, *ret_day);
+    sqlite3_bind_text(s, off + 10, dev->asset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 11, dev->zone_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 12, rec->u.txn.item, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, off + 13, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, off + 14, rec->u.txn.dur_ms);
+    sqlite3_bind_int(s, off + 15, *ret_day);
     return 0;
 }
 
@@ -322,17 +330,71 @@ static int apply_record(struct kf_store *st, const struct kf_ingest *in,
     }
 }
 
+struct app_ref {
+    const char *id;
+    uint32_t i;
+};
+
+static int app_ref_cmp(const void *a, const void *b)
+{
+    const struct app_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Which of the frame's new records repeat an application id the device has used, in a
+ * counted record stored before or earlier in this frame: bit i of rep for record i, with
+ * the counted record's seq in first_seq[i]. One lookup per distinct id; the frame's own
+ * repeats are found by sorting (a frame's rows are not in the table before its INSERT). */
+static int app_repeats(struct kf_store *st, const struct kf_ingest *in, const uint64_t *have,
+                       uint64_t rep[KF_COVER_WORDS], uint64_t *first_seq, uint32_t *ret_n)
+{
+    struct app_ref refs[KF_ENV_MAX_RECORDS];
+    size_t n = 0;
+
+    *ret_n = 0;
+    memset(rep, 0, KF_COVER_WORDS * sizeof(rep[0]));
+    for (uint32_t i = 0; i < in->nrec; i++) {
+        if (in->recs[i].app_id[0] && !(have[i / 64] & (1ull << (i % 64))))
+            refs[n++] = (struct app_ref){in->recs[i].app_id, i};
+    }
+    if (n > 1)
+        qsort(refs, n, sizeof(refs[0]), app_ref_cmp);
+    for (size_t g = 0; g < n;) {
+        size_t e = g + 1;
+        uint64_t counted;
+        int r = kf__store_app_first(st, in->hdr.device_id, refs[g].id, &counted);
+
+        if (r < 0)
+            return r;
+        if (r == 0)
+            counted = in->hdr.seq + refs[g].i; /* the first in the frame counts */
+        while (e < n && strcmp(refs[e].id, refs[g].id) == 0)
+            e++;
+        for (size_t k = r == 1 ? g : g + 1; k < e; k++) {
+            rep[refs[k].i / 64] |= 1ull << (refs[k].i % 64);
+            first_seq[refs[k].i] = counted;
+            (*ret_n)++;
+        }
+        g = e;
+    }
+    return 0;
+}
+
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct kf__store_dev *dev, int wide, uint64_t health_seq,
                           int64_t now, struct kf__store_usage *usage, struct kf_commit_out *out)
 {
-    uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS];
-    uint32_t nhave = 0;
+    uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS], rep[KF_COVER_WORDS];
+    uint64_t conflict_seq, first_seq[KF_ENV_MAX_RECORDS];
+    int64_t offset, env_id, ids[KF_ENV_MAX_RECORDS], conflict_env;
+    uint32_t nhave = 0, nrep = 0;
+    size_t nids;
     unsigned fflags;
-    int64_t offset, env_id;
+    int replay, r;
     struct kf__store_multi m;
     sqlite3_stmt *s = NULL;
-    int r;
 
     if (in->nrec == 0 || !in->recs)
         return 0;
@@ -341,15 +403,34 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         return -EINVAL;
     }
     last = first + in->nrec - 1;
-    /* A quarantined frame replayed is below the mark that moved over it: insert it anyway
-     * (idempotently, as any frame). */
-    if (last <= dev->acked_seq && in->quarantine_id == 0) {
-        /* Everything at or below the high-water mark is stored: a replay, no query needed. */
+    /* At or below the high-water mark everything is stored (in frames, or held in quarantine
+     * or skipped as a gap, which this frame must not fill): a replay, unless what the stored
+     * frames hold under those seqs differs. A quarantined frame replayed is below the mark
+     * that moved over it: it is inserted anyway (idempotently, as any frame). */
+    replay = last <= dev->acked_seq && in->quarantine_id == 0;
+    r = covered(st, in->hdr.device_id, dev->acked_seq, wide || replay, first, last, have, ids,
+                &nids);
+    if (r < 0)
+        return r;
+    for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
+        nhave += (uint32_t)__builtin_popcountll(have[w]);
+    if (nhave > 0) {
+        r = kf__store_conflict_find(st, in, ids, nids, have, &conflict_seq, &conflict_env);
+        if (r < 0)
+            return r;
+        if (conflict_seq != 0) {
+            out->conflict = 1;
+            return kf__store_conflict_keep(st, in, conflict_seq, conflict_env);
+        }
+    }
+    if (replay || nhave == in->nrec) {
+        /* Nothing new (a resend, perhaps with other boundaries): not evidence of anything
+         * new, so the frame is not kept twice. */
         out->replay = 1;
         out->duplicates = in->nrec;
         return 0;
     }
-    r = covered(st, in->hdr.device_id, dev->acked_seq, wide, first, last, have);
+    r = app_repeats(st, in, have, rep, first_seq, &nrep);
     if (r < 0)
         return r;
     r = insert_envelope(st, in, now, &env_id);
@@ -357,14 +438,13 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         return r;
     offset = kf_usage_offset((in->hdr.flags & KF_ENV_F_CLOCK_SYNCED) != 0, in->hdr.clock_offset_ms,
                              in->hdr.device_ms, in->recv_ms, &fflags);
-    for (uint32_t w = 0; w < KF_COVER_WORDS; w++)
-        nhave += (uint32_t)__builtin_popcountll(have[w]);
     /* The frame's new records in one statement (or a few, for a long frame). */
     kf__store_multi_start(&m, MT_RECORDS, in->nrec - nhave);
     for (uint32_t i = 0; i < in->nrec; i++) {
         const struct kf_record *rec = &in->recs[i];
         uint64_t seq = first + i;
         unsigned flags = fflags;
+        int repeat = (rep[i / 64] & (1ull << (i % 64))) != 0;
         int64_t eff;
         int32_t day = 0;
         int off;
@@ -374,13 +454,19 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
             continue;
         }
         eff = kf_usage_effective_ms(rec->ts_ms, offset, in->recv_ms, &flags);
+        if (repeat)
+            flags |= KF_STORE_REC_F_APP_REPEAT;
         r = kf__store_multi_row(st, &m, &s, &off);
         if (r == 0)
             r = bind_record(st, s, off, in, dev, env_id, seq, rec, eff, flags, &day);
         if (r < 0)
             break;
         out->inserted++;
-        r = apply_record(st, in, dev, seq, rec, eff, day, health_seq, usage);
+        /* A repeated application id: kept with its frame, counted nowhere. */
+        if (repeat)
+            r = kf__store_app_duplicate(st, in, seq, rec->app_id, first_seq[i], env_id);
+        else
+            r = apply_record(st, in, dev, seq, rec, eff, day, health_seq, usage);
         if (r == 0)
             r = kf__store_multi_next(st, &m, "insert record");
         if (r < 0)
@@ -390,16 +476,7 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         kf__store_multi_abort(&m);
         return r;
     }
-    if (out->inserted == 0) {
-        /* Stored before, past the high-water mark (a resent out-of-order batch): not
-         * evidence of anything new, so the frame is not kept twice. */
-        out->replay = 1;
-        r = kf__store_stmt(st, ST_ENV_DELETE, &s);
-        if (r < 0)
-            return r;
-        sqlite3_bind_int64(s, 1, env_id);
-        return kf__store_stmt_run(st, s, "delete envelope");
-    }
+    out->app_repeats = nrep;
     return 0;
 }
 

@@ -21,7 +21,6 @@ enum kf_stmt {
     ST_DEV_HELLO,
     ST_DEV_STATE,
     ST_DEV_ACKED,
-    ST_ENV_DELETE,
     ST_ENV_INSERT,
     ST_HEALTH_UPSERT,
     ST_PERIPH_UPSERT,
@@ -62,6 +61,11 @@ enum kf_stmt {
     ST_SLA_FAULT_PREV,
     ST_SLA_MAINT_PREV,
     ST_SLA_MAINT_UPSERT,
+    /* v9: conflicts and application ids (store/sqlite/conflict.c) */
+    ST_ENV_RAW,
+    ST_CONFLICT_INSERT,
+    ST_APP_FIRST,
+    ST_APP_DUP_INSERT,
     ST_COUNT_
 };
 
@@ -82,6 +86,9 @@ struct kf_store {
     uint64_t sla_facts;    /* facts written for the SLA engine (kf_store_sla_facts_written) */
     struct kf__ckpt *ckpt; /* the checkpointer thread (store/sqlite/ckpt.c), or NULL */
     int lock_fd;           /* KF_STORE_WRITER: the writer lock (store/sqlite/lock.c), or -1 */
+    /* Decoding stored frames (store/sqlite/conflict.c), made on first use: */
+    struct kf_zctx *zctx;
+    char *body; /* KF_BODY_MAX_BYTES + 1 */
 };
 
 /* The writer lock of the store at path (store/sqlite/lock.c): an open file description lock
@@ -101,6 +108,25 @@ extern const char *const kf__store_schema_quarantine[]; /* v5: store/sqlite/quar
 extern const char *const kf__store_schema_sla_late[];   /* v6: store/sqlite/sla.c */
 extern const char *const kf__store_schema_records[];    /* v7: store/sqlite/ingest.c */
 extern const char *const kf__store_schema_usage[];      /* v8: store/sqlite/ingest.c */
+extern const char *const kf__store_schema_conflicts[];  /* v9: store/sqlite/conflict.c */
+
+/* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
+#define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
+
+/* Conflicts and application ids (store/sqlite/conflict.c), inside the group commit.
+ * conflict_find: compare the frame's records at the seqs have marks (bit i: seq + i) with the
+ * stored frames env_ids; *ret_seq is the first seq whose record differs (0: none) and
+ * *ret_env the stored frame holding it. conflict_keep: keep the frame in seq_conflicts.
+ * app_first: 1 and *ret_seq when the device has a counted record with app_id, 0 when not.
+ * app_duplicate: note a record kept apart for repeating first_seq's app_id. */
+int kf__store_conflict_find(struct kf_store *st, const struct kf_ingest *in, const int64_t *env_ids,
+                            size_t nenv, const uint64_t *have, uint64_t *ret_seq, int64_t *ret_env);
+int kf__store_conflict_keep(struct kf_store *st, const struct kf_ingest *in, uint64_t conflict_seq,
+                            int64_t stored_env);
+int kf__store_app_first(struct kf_store *st, const char *device_id, const char *app_id,
+                        uint64_t *ret_seq);
+int kf__store_app_duplicate(struct kf_store *st, const struct kf_ingest *in, uint64_t seq,
+                            const char *app_id, uint64_t first_seq, int64_t env_id);
 
 /* Facts for the SLA engine (store/sqlite/sla.c), written by the group commit
  * (store/sqlite/ingest.c) in its transaction, and only when a state actually changes: each compares

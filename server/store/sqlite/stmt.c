@@ -40,7 +40,6 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " ELSE state_since_ms END, online = ?2, last_state_device_ms = ?4"
                      " WHERE device_id = ?1 AND last_state_device_ms <= ?4",
     [ST_DEV_ACKED] = "UPDATE devices SET acked_seq = ?2 WHERE device_id = ?1",
-    [ST_ENV_DELETE] = "DELETE FROM envelopes WHERE id = ?1",
     [ST_ENV_INSERT] = "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first,"
                       " count, device_ms, clock_offset_ms, recv_ms, commit_ms, topic, raw)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -73,7 +72,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_GAP_INSERT] = "INSERT OR IGNORE INTO seq_gaps(device_id, first_seq, last_seq, detected_ms)"
                       " VALUES (?1, ?2, ?3, ?4)",
     /* The stored envelopes of a device that start in [?2, ?3] (commit_records). */
-    [ST_ENV_COVER] = "SELECT seq_first, count FROM envelopes"
+    [ST_ENV_COVER] = "SELECT seq_first, count, id FROM envelopes"
                      " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3",
     /* In seq_first order from the mark: the covering index envelopes_dev_seq, no sort. */
     [ST_HWM_WALK] = "SELECT seq_first, count FROM envelopes"
@@ -86,6 +85,13 @@ static const char *const stmt_sql[ST_COUNT_] = {
                           " WHERE device_id = ?1 AND seq_first BETWEEN ?2 AND ?3"
                           " AND released_ms IS NULL",
     [ST_QUARANTINE_RELEASE] = "UPDATE quarantine SET released_ms = ?2 WHERE id = ?1",
+    [ST_ENV_RAW] = "SELECT raw FROM envelopes WHERE id = ?1",
+    [ST_CONFLICT_INSERT] = "INSERT INTO seq_conflicts(device_id, key_epoch, seq_first, count,"
+                           " conflict_seq, stored_envelope_id, recv_ms, topic, raw)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_APP_FIRST] = "SELECT seq FROM records WHERE device_id = ?1 AND app_id = ?2",
+    [ST_APP_DUP_INSERT] = "INSERT INTO app_duplicates(device_id, seq, app_id, first_seq,"
+                          " envelope_id, recv_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_REJECT_ADD] = "INSERT INTO reject_counts(reason, count) VALUES (?1, ?2)"
                       " ON CONFLICT(reason) DO UPDATE SET count = count + excluded.count",
     [ST_EXPIRE] = "UPDATE devices SET online = 0, state_since_ms = ?2"
@@ -207,9 +213,9 @@ static const struct {
     const char *tail;
 } multi_sql[MT_COUNT_] = {
     [MT_RECORDS] = {"INSERT INTO records(device_id, seq, envelope_id, type, device_ts_ms,"
-                    " effective_ms, recv_ms, flags, asset_id, zone_id, item, outcome, dur_ms, day)"
-                    " VALUES ",
-                    14, ""},
+                    " effective_ms, recv_ms, flags, app_id, asset_id, zone_id, item, outcome,"
+                    " dur_ms, day) VALUES ",
+                    15, ""},
     [MT_USAGE] = {"INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok, failed,"
                   " abandoned, dur_ms_total) VALUES ",
                   9,

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include <kf/codec.h>
 #include <kf/err.h>
 #include <kf/log.h>
 #include <kf/notify.h>
@@ -34,6 +35,7 @@ static const char *const reject_names[KF_REJECT_COUNT_] = {
     [KF_REJECT_MALFORMED] = "malformed",
     [KF_REJECT_WRONG_TOPIC] = "wrong_topic",
     [KF_REJECT_REVOKED] = "revoked",
+    [KF_REJECT_CONFLICT] = "conflict",
 };
 
 const char *kf_store_reject_name(int reason)
@@ -202,5 +204,7 @@ void kf_store_free(struct kf_store *st)
     sqlite3_close(st->db);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    kf_zctx_free(st->zctx);
+    free(st->body);
     free(st);
 }

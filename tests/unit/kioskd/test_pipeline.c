@@ -38,9 +38,14 @@ static void init_sodium(void)
 }
 
 /* Seal a RECORDS frame of count txn records starting at seq, as device dev on topic. */
+/* Records are a function of their seq (and of seal_variant), so that a frame sent again is
+ * a replay and one sent again with another variant is a conflict. */
+static int seal_variant;
+
 static size_t seal_records(const char *dev, const char *topic, const uint8_t sk[64], uint32_t epoch,
                            uint64_t seq, uint32_t count, uint8_t *out, size_t cap)
 {
+    static int64_t t0;
     static char json[64 * 1024];
     static uint8_t z[KF_ENV_MAX_BYTES];
     struct kf_zctx *zc;
@@ -54,8 +59,11 @@ static size_t seal_records(const char *dev, const char *topic, const uint8_t sk[
         size_t rl;
         memset(&r, 0, sizeof(r));
         r.type = KF_REC_TXN;
-        r.ts_ms = kf_now_ms() - 1000;
-        snprintf(r.u.txn.item, sizeof(r.u.txn.item), "HF-001");
+        if (t0 == 0) {
+            t0 = kf_now_ms() - 60000;
+        }
+        r.ts_ms = t0 + (int64_t)(seq + i) * 1000;
+        snprintf(r.u.txn.item, sizeof(r.u.txn.item), seal_variant ? "HF-002" : "HF-001");
         r.u.txn.outcome = KF_OUTCOME_OK;
         r.u.txn.dur_ms = 30000;
         if (i > 0) {
@@ -647,12 +655,24 @@ Test(pipeline, end_to_end_with_mosquitto_and_kioskd, .timeout = 110)
         expect_ack(&e.acks, "KSK-T-0001", 8, before + 1, 20000);
     }
 
+    /* 4..6 again with other records: a conflict, nothing written, ACK 8 again */
+    {
+        uint64_t hwm = 0;
+        int before = acks_get(&e.acks, "KSK-T-0001", &hwm);
+        seal_variant = 1;
+        len = seal_records("KSK-T-0001", e.t1e, e.sk1, 1, 4, 3, buf, sizeof(buf));
+        seal_variant = 0;
+        publish(e.cli, e.t1e, buf, len);
+        expect_ack(&e.acks, "KSK-T-0001", 8, before + 1, 20000);
+    }
+
     s = e2e_stop_kioskd(&e);
     cr_assert_eq(stat_u64(s, "committed_records", NULL), 8u);
     cr_assert(stat_u64(s, "rejected", "bad_signature") >= 1);
     cr_assert(stat_u64(s, "rejected", "unknown_device") >= 1);
     cr_assert(stat_u64(s, "rejected", "wrong_topic") >= 1);
     cr_assert(stat_u64(s, "rejected", "replay") >= 1);
+    cr_assert_eq(stat_u64(s, "rejected", "conflict"), 1u);
     cr_assert(stat_u64(s, "received", NULL) >= 8);
     cr_assert(json_is_real(json_object_get(json_object_get(s, "latency_ms"), "p99")));
     json_decref(s);

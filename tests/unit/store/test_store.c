@@ -867,19 +867,27 @@ Test(store, migration_asks_the_service_manager_for_time)
 
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* Back to schema 7: the day index v8 drops, and enough txns to take a while. */
+    /* Back to schema 7: without v9's tables and column, with the day index v8 drops, and
+     * enough txns to take a while. */
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(w,
-                              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-                              " WHERE i < 20000) INSERT INTO records(envelope_id, seq, device_id,"
-                              " type, device_ts_ms, effective_ms, recv_ms, flags, asset_id,"
-                              " zone_id, item, outcome, dur_ms, day) SELECT i, i, 'KF-XH-0001',"
-                              " 1, 0, 0, 0, 0, 'A-000001', 'Z-XH-001', 'HF-001', 'ok', 1000,"
-                              " 20000 + i % 7 FROM n;"
-                              " CREATE INDEX records_txn_day ON records(day) WHERE type = 1;"
-                              " PRAGMA user_version = 7",
-                              NULL, NULL, NULL),
-                 SQLITE_OK, "%s", sqlite3_errmsg(w));
+    cr_assert_eq(
+        sqlite3_exec(w,
+                     "DROP TABLE seq_conflicts; DROP TABLE app_duplicates;"
+                     " DROP INDEX records_app_id; DROP VIEW txns;"
+                     " ALTER TABLE records DROP COLUMN app_id;"
+                     " CREATE VIEW txns AS SELECT device_id, seq, asset_id, zone_id,"
+                     " item, outcome, effective_ms AS start_ms, dur_ms, day FROM records"
+                     " WHERE type = 1; DELETE FROM reject_counts WHERE reason = 'conflict';"
+                     " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                     " WHERE i < 20000) INSERT INTO records(envelope_id, seq, device_id,"
+                     " type, device_ts_ms, effective_ms, recv_ms, flags, asset_id,"
+                     " zone_id, item, outcome, dur_ms, day) SELECT i, i, 'KF-XH-0001',"
+                     " 1, 0, 0, 0, 0, 'A-000001', 'Z-XH-001', 'HF-001', 'ok', 1000,"
+                     " 20000 + i % 7 FROM n;"
+                     " CREATE INDEX records_txn_day ON records(day) WHERE type = 1;"
+                     " PRAGMA user_version = 7",
+                     NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(w));
     sqlite3_close(w);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", tstore.dir);
     fd = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -895,8 +903,9 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_gt(n, 0, "no notification during the migration");
     buf[n] = '\0';
     cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
-    cr_assert_eq(q1("PRAGMA user_version"), 8);
+    cr_assert_eq(q1("PRAGMA user_version"), 9);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);
 }
 
