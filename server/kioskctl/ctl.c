@@ -47,6 +47,15 @@ static void usage(FILE *f)
           "  quarantine [list [--all]]    frames the store refused, kept and acknowledged\n"
           "  quarantine show ID           one of them: reason, header, the frame in hex\n"
           "  quarantine replay ID|all     hand them back to kioskd once the cause is fixed\n"
+          "  conflicts [--device ID]      frames that repeated stored seqs with other records\n"
+          "                               (a cloned or faulty terminal): refused, kept\n"
+          "  conflict ID                  one of them: stored and received record per seq\n"
+          "  app-duplicates [--device ID] records that repeated an application id: kept,\n"
+          "                               counted nowhere\n"
+          "  reconcile --device ID JOURNAL.csv\n"
+          "                               the device's records against the application's\n"
+          "                               journal (columns app_id[,item,outcome]): what is\n"
+          "                               missing on either side (exit 3 if anything is)\n"
           "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
           "  incidents                    open incidents, least time left on their clocks first\n"
           "  incident ID                  one incident: clocks, on-site time (tables:\n"
@@ -74,26 +83,30 @@ static const struct {
     const char *name;
     kf_ctl_cmd_fn fn;
 } commands[] = {
-    {"devices", kf_ctl_devices},             /* kioskctl/query.c: the fleet's queries */
-    {"device", kf_ctl_device},               /* kioskctl/query.c */
-    {"usage", kf_ctl_usage},                 /* kioskctl/query.c */
-    {"unknown-items", kf_ctl_unknown_items}, /* kioskctl/query.c */
-    {"rejects", kf_ctl_rejects},             /* kioskctl/query.c */
-    {"summary", kf_ctl_summary},             /* kioskctl/query.c */
-    {"verify", kf_ctl_verify},               /* kioskctl/query.c: the auditor's check */
-    {"audit", kf_ctl_audit},                 /* kioskctl/audit.c: the identity audit log */
-    {"quarantine", kf_ctl_quarantine},       /* kioskctl/quarantine.c: poison frames kept */
-    {"incidents", kf_ctl_incidents},         /* kioskctl/sla.c: the technicians' queue */
-    {"incident", kf_ctl_incidents},          /* kioskctl/sla.c: one incident */
-    {"ack", kf_ctl_action},                  /* kioskctl/sla.c: actions kioskd applies */
-    {"onsite", kf_ctl_action},               /* kioskctl/sla.c */
-    {"resolve", kf_ctl_action},              /* kioskctl/sla.c */
-    {"close", kf_ctl_action},                /* kioskctl/sla.c */
-    {"attribute", kf_ctl_action},            /* kioskctl/sla.c */
-    {"note", kf_ctl_action},                 /* kioskctl/sla.c */
-    {"window", kf_ctl_window},               /* kioskctl/sla.c: planned maintenance windows */
-    {"state", kf_ctl_state},                 /* kioskctl/sla_report.c: fleet state */
-    {"sla", kf_ctl_sla},                     /* kioskctl/sla_report.c: the monthly report */
+    {"devices", kf_ctl_devices},               /* kioskctl/query.c: the fleet's queries */
+    {"device", kf_ctl_device},                 /* kioskctl/query.c */
+    {"usage", kf_ctl_usage},                   /* kioskctl/query.c */
+    {"unknown-items", kf_ctl_unknown_items},   /* kioskctl/query.c */
+    {"rejects", kf_ctl_rejects},               /* kioskctl/query.c */
+    {"summary", kf_ctl_summary},               /* kioskctl/query.c */
+    {"verify", kf_ctl_verify},                 /* kioskctl/query.c: the auditor's check */
+    {"audit", kf_ctl_audit},                   /* kioskctl/audit.c: the identity audit log */
+    {"quarantine", kf_ctl_quarantine},         /* kioskctl/quarantine.c: poison frames kept */
+    {"conflicts", kf_ctl_conflicts},           /* kioskctl/conflicts.c: seqs sent differently */
+    {"conflict", kf_ctl_conflict},             /* kioskctl/conflicts.c */
+    {"app-duplicates", kf_ctl_app_duplicates}, /* kioskctl/conflicts.c: app ids repeated */
+    {"reconcile", kf_ctl_reconcile},           /* kioskctl/conflicts.c: against the app's journal */
+    {"incidents", kf_ctl_incidents},           /* kioskctl/sla.c: the technicians' queue */
+    {"incident", kf_ctl_incidents},            /* kioskctl/sla.c: one incident */
+    {"ack", kf_ctl_action},                    /* kioskctl/sla.c: actions kioskd applies */
+    {"onsite", kf_ctl_action},                 /* kioskctl/sla.c */
+    {"resolve", kf_ctl_action},                /* kioskctl/sla.c */
+    {"close", kf_ctl_action},                  /* kioskctl/sla.c */
+    {"attribute", kf_ctl_action},              /* kioskctl/sla.c */
+    {"note", kf_ctl_action},                   /* kioskctl/sla.c */
+    {"window", kf_ctl_window},                 /* kioskctl/sla.c: planned maintenance windows */
+    {"state", kf_ctl_state},                   /* kioskctl/sla_report.c: fleet state */
+    {"sla", kf_ctl_sla},                       /* kioskctl/sla_report.c: the monthly report */
 };
 
 /* The global options: name, whether it takes a value. */

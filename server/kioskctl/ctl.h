@@ -56,6 +56,14 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv); /* kioskctl/aud
 /* kioskctl/quarantine.c: the frames the store refused and kept (list, show, replay). */
 int kf_ctl_quarantine(const struct kf_ctl *c, int argc, char **argv);
 
+/* kioskctl/conflicts.c: what terminals sent twice, differently: conflicts, conflict ID,
+ * app-duplicates, and reconcile (a device's records against the application's journal;
+ * exit 3 when they differ). */
+int kf_ctl_conflicts(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_conflict(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_app_duplicates(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_reconcile(const struct kf_ctl *c, int argc, char **argv);
+
 /* Fleet state and the SLA (docs/guides/TECHNICIAN.md). kioskctl/sla.c: incidents and incident ID
  * (the queue and one incident), the actions kioskd applies (ack, onsite, resolve, close,
  * attribute, note) and planned windows; kioskctl/sla_report.c: state and the monthly report. */

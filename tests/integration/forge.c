@@ -3,7 +3,8 @@
  *   kf-forge --key FILE --device ID --other ID --seq N --out DIR
  *
  * Writes DIR/<name>.bin and DIR/frames.txt, one line per frame: "<name> <topic> <reason>",
- * where reason is the rejection kioskd must count ("ok" for the frames that must commit).
+ * where reason is the rejection kioskd must count ("ok" for the frames that must commit;
+ * "conflict": the first frame's seq sent again with another record).
  * Every hostile frame except the forged and unknown ones is signed with the device's real
  * key: the server must refuse it for what it is, not because a signature fails.
  *
@@ -257,6 +258,22 @@ int main(int argc, char **argv)
         return 1;
     write_frame("valid", topic, "ok", buf, len);
     write_frame("replay", topic, "replay", buf, len);
+    /* The valid frame's seq again with another record under it (a cloned or faulty
+     * terminal): refused as a conflict, kept as evidence beside the stored frame. */
+    {
+        char ctxn[256];
+        int cn = snprintf(ctxn, sizeof(ctxn),
+                          "[{\"t\":\"txn\",\"ts\":%lld,\"item\":\"SS-001\","
+                          "\"outcome\":\"failed\",\"dur_ms\":60000}]",
+                          (long long)kf_now_ms() - 60000);
+        uint8_t cbuf[KF_ENV_MAX_BYTES];
+        size_t clen;
+
+        header(&h, dev, seq, 1);
+        if (seal(&h, topic, ctxn, (size_t)cn, sk, cbuf, sizeof(cbuf), &clen) < 0)
+            return 1;
+        write_frame("conflict", topic, "conflict", cbuf, clen);
+    }
     /* The same bytes on another device's topic. */
     write_frame("copied", other_topic, "wrong_topic", buf, len);
     /* Truncated: half of a valid frame. */

@@ -68,6 +68,18 @@ done
 [ "$(rejected oversize)" = 2 ] || fail "oversize counted $(rejected oversize), want 2 (frame, bomb)"
 [ "$(rejected malformed)" = 4 ] || fail "malformed counted $(rejected malformed), want 4 (truncated, json, seq past 2^63, padded record)"
 [ "$(committed)" = 2 ] || fail "committed $(committed) txns, want exactly 2"
+[ "$(rejected conflict)" = 1 ] || fail "conflict counted $(rejected conflict) times, want 1"
+ctl conflicts --format csv >"$IT_DIR/conflicts.csv"
+[ "$(kf_csv_cols conflict_seq <"$IT_DIR/conflicts.csv")" = 1 ] ||
+    fail "kioskctl conflicts does not list the conflicting frame at seq 1: $(cat "$IT_DIR/conflicts.csv")"
+cid=$(kf_csv_cols id <"$IT_DIR/conflicts.csv")
+ctl conflict "$cid" --format json >"$IT_DIR/conflict.json"
+jq -e '[.[] | select(.differs)] | length == 1 and (.[0].received | test("\"outcome\":\"failed\""))
+    and (.[0].stored | test("\"outcome\":\"ok\""))' "$IT_DIR/conflict.json" >/dev/null ||
+    fail "kioskctl conflict does not show the stored and the received record: $(cat "$IT_DIR/conflict.json")"
+sqlite3 "$DB" "SELECT hex(raw) FROM seq_conflicts" | grep -qi "$(od -An -tx1 -v "$IT_DIR/frames/conflict.bin" | tr -d ' \n')" ||
+    fail "the conflicting frame is not kept as it was sent"
+grep -q "again with other records" "$IT_DIR/kioskd.log" || fail "kioskd did not log the conflict"
 
 # The poison frame: kept with the store's reason, its bytes exactly as sent, counted, and
 # acknowledged; it is not a rejection. A replay while the cause is still there fails the
@@ -117,7 +129,7 @@ rc=0
 sqlite3 "$DB" ".backup '$IT_DIR/tampered3.db'"
 sqlite3 "$IT_DIR/tampered3.db" "INSERT INTO records SELECT (SELECT max(id) FROM envelopes), seq,
     device_id, type, device_ts_ms, effective_ms, recv_ms, flags, asset_id, zone_id, item, outcome,
-    dur_ms, day FROM records WHERE envelope_id = (SELECT min(id) FROM envelopes) LIMIT 1" >/dev/null
+    dur_ms, day, app_id FROM records WHERE envelope_id = (SELECT min(id) FROM envelopes) LIMIT 1" >/dev/null
 rc=0
 "$KF_BIN_KIOSKCTL" --db "$IT_DIR/tampered3.db" verify >"$IT_DIR/verify3.out" || rc=$?
 [ $rc = 3 ] && grep -q "records_repeated .* 1$" "$IT_DIR/verify3.out" || fail "a record stored twice was not caught (rc=$rc)"
