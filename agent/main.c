@@ -32,6 +32,7 @@ struct main_ctx {
     uv_timer_t watchdog;
     int watchdog_on;
     int disk_full; /* the last submit was refused for want of disk (logged once per run) */
+    int app_id_reused_logged; /* the first app_id_reused of the run is logged; the rest counted */
     int stopping;
     volatile int stop_requested; /* a signal before the agent exists (enrollment) */
 };
@@ -42,10 +43,19 @@ static int main_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
     return kf_probes_sample(&m->probes, now_ms, ret);
 }
 
-static int main_submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_seq)
+static int main_submit_cb(void *ud, const struct kf_appsock_req *req, uint64_t *ret_seq,
+                          int *ret_taken)
 {
     struct main_ctx *m = ud;
-    int rc = kf_agent_submit(m->agent, rec, ret_seq);
+    int rc = kf_agent_submit_app(m->agent, &req->rec, req->ts_given, ret_seq, ret_taken);
+
+    if (rc == 0 && *ret_taken == KF_OUTBOX_APP_REUSED && !m->app_id_reused_logged) {
+        /* The application's bug, not the agent's: say it once, count the rest (stop line). */
+        kf_warn("app socket: app_id %s was taken by another record (seq %" PRIu64
+                "): refused as app_id_reused; later ones are only counted",
+                req->rec.app_id, *ret_seq);
+        m->app_id_reused_logged = 1;
+    }
 
     if (rc == -ENOSPC && !m->disk_full) {
         kf_err("outbox %s: the disk is full: the application's records are refused "
@@ -67,6 +77,7 @@ static void main_watchdog_cb(uv_timer_t *t)
 
 static void main_stop(struct main_ctx *m)
 {
+    struct kf_appsock_stats as;
     struct kf_agent_stats st;
 
     if (m->stopping)
@@ -79,8 +90,14 @@ static void main_stop(struct main_ctx *m)
                 " rejected acks",
                 st.outbox.records, st.outbox.acked_seq, st.batches_sent, st.acks, st.acks_stale,
                 st.acks_rejected + st.acks_range);
-    if (m->app != NULL)
+    if (m->app != NULL) {
+        kf_appsock_stats(m->app, &as);
+        kf_info("stopping: app socket %" PRIu64 " lines, %" PRIu64 " ok (%" PRIu64
+                " resent lines answered with their first answer), %" PRIu64 " errors (%" PRIu64
+                " app_id_reused)",
+                as.lines, as.ok, as.repeats, as.errors, as.reused);
         kf_appsock_close(m->app, NULL, NULL);
+    }
     if (m->agent != NULL)
         kf_agent_close(m->agent, NULL, NULL);
     uv_close((uv_handle_t *)&m->sigterm, NULL);

@@ -140,6 +140,8 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     lim.max_records = cfg->outbox_max_records;
     lim.max_bytes = cfg->outbox_max_bytes;
     lim.max_health = cfg->outbox_max_health;
+    lim.app_ids_max = cfg->app_id_max;
+    lim.app_ids_keep_days = cfg->app_id_keep_days;
     rc = kf_outbox_open(cfg->outbox_path, &lim, &a->ob);
     if (rc < 0)
         goto out_zctx;
@@ -195,11 +197,14 @@ static void agent_after_append(struct kf_agent *a, uint64_t last_seq, size_t byt
         kf__agent_flush(a, 0);
 }
 
-int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq)
+int kf_agent_submit_app(struct kf_agent *a, const struct kf_record *rec, int ts_given,
+                        uint64_t *ret_seq, int *ret_taken)
 {
     char json[KF_RECORD_JSON_MAX + 1];
+    struct kf_outbox_app app;
     size_t len;
     uint64_t seq;
+    int taken = KF_OUTBOX_APP_NEW;
     int rc;
 
     if (a->closing)
@@ -208,12 +213,42 @@ int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *r
     if (rc < 0)
         return rc;
     kf_outbox_set_clock(a->ob, a->boot_no, kf__agent_clock_base(a));
-    rc = kf_outbox_append(a->ob, rec->type, rec->ts_ms, json, len, &seq);
+    if (rec->app_id[0] != '\0') {
+        const struct kf_outbox_rec orec = {
+            .type = rec->type, .ts_ms = rec->ts_ms, .json = json, .json_len = len};
+
+        rc = kf_outbox_app_digest(rec, ts_given, app.digest);
+        if (rc < 0)
+            return rc;
+        app.id = rec->app_id;
+        app.now_ms = kf_now_ms();
+        rc = kf_outbox_append_app(a->ob, &orec, &app, &seq, &taken);
+    } else {
+        rc = kf_outbox_append(a->ob, rec->type, rec->ts_ms, json, len, &seq);
+    }
     if (rc == -ENOBUFS)
         a->st.health_dropped++;
     if (rc < 0)
         return rc;
-    agent_after_append(a, seq, len);
+    if (taken == KF_OUTBOX_APP_NEW)
+        agent_after_append(a, seq, len);
+    if (ret_seq)
+        *ret_seq = seq;
+    if (ret_taken)
+        *ret_taken = taken;
+    return 0;
+}
+
+int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq)
+{
+    uint64_t seq;
+    int taken, rc;
+
+    rc = kf_agent_submit_app(a, rec, 1, &seq, &taken);
+    if (rc < 0)
+        return rc;
+    if (taken == KF_OUTBOX_APP_REUSED)
+        return -EEXIST;
     if (ret_seq)
         *ret_seq = seq;
     return 0;
@@ -242,6 +277,10 @@ int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_
     }
     for (size_t i = 0; i < n; i++) {
         size_t len;
+        if (recs[i].app_id[0] != '\0') {
+            rc = -EINVAL; /* taken one at a time: kf_agent_submit */
+            goto out;
+        }
         rc = kf_record_format(&recs[i], arena + used, KF_RECORD_JSON_MAX + 1, &len);
         if (rc < 0)
             goto out;

@@ -73,13 +73,24 @@ int kf_agent_start(struct kf_agent *a);
 
 /* Append one record (any type; a txn/periph/fault over the hard limits is -EDQUOT, a health
  * sample over max_health -ENOBUFS; a full disk is -ENOSPC). Borrows rec. 0 and *ret_seq
- * (may be NULL). */
+ * (may be NULL). A record with an app_id is kf_agent_submit_app's with ts_given: a repeat
+ * gets 0 and the first seq, an app_id taken by another record -EEXIST. */
 int kf_agent_submit(struct kf_agent *a, const struct kf_record *rec, uint64_t *ret_seq);
+
+/* The application's record (the app socket): as kf_agent_submit, and a record with an
+ * app_id takes it once (outbox.h, kf_outbox_append_app): 0, *ret_seq and *ret_taken (enum
+ * kf_outbox_app_taken; NEW for a record without app_id), nothing stored unless NEW.
+ * ts_given 0: the record's ts was stamped by the agent, not sent (kf_outbox_app_digest).
+ * The look-up and the append are one transaction and the call returns when it is
+ * committed, so no other line can come between them. Borrows rec. */
+int kf_agent_submit_app(struct kf_agent *a, const struct kf_record *rec, int ts_given,
+                        uint64_t *ret_seq, int *ret_taken);
 
 /* Append n records in one transaction (all or nothing; health samples past max_health are
  * dropped and counted). *ret_first_seq is the seq of recs[0] when every record was
  * appended (seqs are then consecutive, recs[i] has first + i); 0 when a health sample was
- * dropped. Borrows recs. */
+ * dropped. A record with an app_id is -EINVAL here (ids are taken one at a time:
+ * kf_agent_submit). Borrows recs. */
 int kf_agent_submit_many(struct kf_agent *a, const struct kf_record *recs, size_t n,
                          size_t *ret_appended, uint64_t *ret_first_seq);
 

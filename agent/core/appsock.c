@@ -20,15 +20,6 @@ struct appsock_client {
     int closing;
 };
 
-/* Counters, for a debugger or a core file: nothing reads them at run time. */
-struct appsock_stats {
-    uint64_t accepted; /* connections */
-    uint64_t refused;  /* connections over the client limit */
-    uint64_t lines;    /* requests */
-    uint64_t ok;
-    uint64_t errors; /* error replies */
-};
-
 struct kf_appsock {
     uv_loop_t *loop;
     uv_pipe_t srv;
@@ -38,7 +29,7 @@ struct kf_appsock {
     void *ud;
     struct appsock_client *clients;
     size_t nclients;
-    struct appsock_stats st;
+    struct kf_appsock_stats st;
     int closing;
     size_t close_pending;
     void (*close_cb)(void *ud);
@@ -124,7 +115,7 @@ static void client_reply(struct appsock_client *c, const char *line)
 
 static void client_error(struct appsock_client *c, const char *reason)
 {
-    struct kf_appsock_err err = {reason, {"", NULL}};
+    struct kf_appsock_err err = {reason, {"", NULL}, 0};
     char line[KF_APPSOCK_REPLY_MAX];
 
     c->s->st.errors++;
@@ -154,12 +145,13 @@ static void client_line(struct appsock_client *c, char *line, size_t len)
 {
     struct kf_appsock *s = c->s;
     struct kf_appsock_err err;
-    struct kf_record rec;
+    struct kf_appsock_req req;
     uint64_t seq = 0;
     char reply[KF_APPSOCK_REPLY_MAX];
+    int taken = KF_OUTBOX_APP_NEW;
     int rc;
 
-    rc = kf_appsock_decode(line, len, kf_now_ms(), &rec, &err);
+    rc = kf_appsock_decode(line, len, kf_now_ms(), &req, &err);
     if (rc == -ENODATA)
         return;
     s->st.lines++;
@@ -169,11 +161,24 @@ static void client_line(struct appsock_client *c, char *line, size_t len)
         client_reply(c, reply);
         return;
     }
-    rc = s->submit(s->ud, &rec, &seq);
+    /* Synchronous: the look-up of the app_id and the append are one transaction, and no
+     * other client's line is read before it commits (the loop runs nothing else meanwhile). */
+    rc = s->submit(s->ud, &req, &seq, &taken);
     if (rc < 0) {
         client_error(c, kf_appsock_submit_error(rc));
         return;
     }
+    if (taken == KF_OUTBOX_APP_REUSED) {
+        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, seq};
+
+        s->st.reused++;
+        s->st.errors++;
+        kf_appsock_reply_error(&reused, reply, sizeof(reply));
+        client_reply(c, reply);
+        return;
+    }
+    if (taken == KF_OUTBOX_APP_REPEAT)
+        s->st.repeats++;
     s->st.ok++;
     kf_appsock_reply_ok(seq, reply, sizeof(reply));
     client_reply(c, reply);
@@ -324,6 +329,11 @@ static void srv_closed(uv_handle_t *h)
     struct kf_appsock *s = h->data;
     s->close_pending--;
     appsock_release(s);
+}
+
+void kf_appsock_stats(const struct kf_appsock *s, struct kf_appsock_stats *ret)
+{
+    *ret = s->st;
 }
 
 void kf_appsock_close(struct kf_appsock *s, void (*cb)(void *ud), void *ud)

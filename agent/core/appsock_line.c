@@ -14,15 +14,16 @@ static int line_refuse(struct kf_appsock_err *err, const char *error, int rc)
     err->error = error;
     err->rec.field[0] = '\0';
     err->rec.why = NULL;
+    err->seq = 0;
     return rc;
 }
 
-int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_record *ret,
+int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_appsock_req *ret,
                       struct kf_appsock_err *err)
 {
     struct kf_record rec;
     json_t *obj, *t;
-    int rc;
+    int ts_given, rc;
 
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
@@ -36,15 +37,18 @@ int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_re
         rc = line_refuse(err, "type_not_allowed", -EBADMSG);
         goto out_decref;
     }
-    if (json_is_object(obj) && !json_object_get(obj, "ts") &&
+    ts_given = json_object_get(obj, "ts") != NULL;
+    if (json_is_object(obj) && !ts_given &&
         json_object_set_new(obj, "ts", json_integer((json_int_t)now_ms)) < 0) {
         rc = line_refuse(err, "internal", -ENOMEM);
         goto out_decref;
     }
     line_refuse(err, "bad_record", 0);
     rc = kf_record_from_json_why(obj, &rec, &err->rec);
-    if (rc == 0)
-        *ret = rec;
+    if (rc == 0) {
+        ret->rec = rec;
+        ret->ts_given = ts_given;
+    }
 out_decref:
     json_decref(obj);
     return rc;
@@ -60,6 +64,8 @@ const char *kf_appsock_submit_error(int rc)
     case -EBADMSG:
     case -EINVAL:
         return "bad_record";
+    case -EEXIST:
+        return "app_id_reused";
     default:
         return "internal";
     }
@@ -102,6 +108,13 @@ size_t kf_appsock_reply_error(const struct kf_appsock_err *err, char *buf, size_
         }
         put_raw(buf, cap, &len, "\",\"why\":\"");
         put_escaped(buf, cap, &len, err->rec.why);
+    }
+    if (err->seq > 0) {
+        char seq[32];
+
+        snprintf(seq, sizeof(seq), "\",\"seq\":%" PRIu64 "}", err->seq);
+        put_raw(buf, cap, &len, seq);
+        return len;
     }
     put_raw(buf, cap, &len, "\"}");
     return len;

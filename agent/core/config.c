@@ -210,6 +210,11 @@ static const struct kf_conf_key probes_keys[] = {
 static const struct kf_conf_key app_keys[] = {
     KF_CONF_KEY_PATH("socket", CFG, app_socket, "/run/kiosk-agent/app.sock", 0),
     KF_CONF_KEY_U32("max_line", CFG, app_max_line, 256, 65536, "4096", 0),
+    /* The application's ids (app_id) the agent remembers, so that a resent line is answered
+     * and not stored twice (docs/AGENT.md, "Exactly once from the application's journal").
+     * About 150 bytes of outbox file each. */
+    KF_CONF_KEY_U32("app_id_keep_days", CFG, app_id_keep_days, 1, 3650, "30", 0),
+    KF_CONF_KEY_U64("app_id_max", CFG, app_id_max, 100, 10000000, "100000", 0),
 };
 
 static const struct kf_conf_key log_keys[] = {

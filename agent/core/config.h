@@ -64,6 +64,8 @@ struct kf_agent_config {
     /* [app] */
     char app_socket[KF_CFG_PATH_MAX];
     uint32_t app_max_line;
+    uint32_t app_id_keep_days; /* outbox.h: how long an application's id is remembered */
+    uint64_t app_id_max;       /* and how many at most */
     /* [log] */
     int log_level; /* enum kf_log_level */
 };

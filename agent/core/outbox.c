@@ -12,7 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <kf/record.h>
+
+#define OB_DAY_MS INT64_C(86400000)
+/* The ts a digest gives a record whose line had none: the earliest a record may have
+ * (docs/PROTOCOL.md section 7), so that the record still formats. */
+#define OB_DIGEST_NO_TS INT64_C(1577836800000)
 
 static int ob_meta_store(struct kf_outbox *ob, const struct kf__outbox_meta *m)
 {
@@ -83,17 +90,111 @@ static int ob_rec_valid(const struct kf_outbox_rec *rec)
            rec->json_len > 0 && rec->json_len <= INT_MAX;
 }
 
+int kf_outbox_app_digest(const struct kf_record *rec, int ts_given,
+                         uint8_t ret[KF_OUTBOX_APP_DIGEST])
+{
+    crypto_generichash_state st;
+    struct kf_record r = *rec;
+    char json[KF_RECORD_JSON_MAX + 1];
+    const uint8_t ts_mark = ts_given ? 1 : 0;
+    size_t len;
+
+    if (!ts_given)
+        r.ts_ms = OB_DIGEST_NO_TS;
+    if (kf_record_format(&r, json, sizeof(json), &len) < 0)
+        return -EINVAL;
+    /* The mark keeps a line with "ts":1577836800000 apart from one without a ts. */
+    crypto_generichash_init(&st, NULL, 0, KF_OUTBOX_APP_DIGEST);
+    crypto_generichash_update(&st, (const uint8_t *)"kf-app-digest-1", 15);
+    crypto_generichash_update(&st, &ts_mark, 1);
+    crypto_generichash_update(&st, (const uint8_t *)json, len);
+    crypto_generichash_final(&st, ret, KF_OUTBOX_APP_DIGEST);
+    return 0;
+}
+
+/* Inside the append's transaction: forget the ids past the retention window, then look app
+ * up. Returns 0 with *ret_taken NEW, or REPEAT / REUSED and *ret_seq; or -errno. */
+static int ob_app_lookup(struct kf_outbox *ob, const struct kf_outbox_app *app, int *ret_taken,
+                         uint64_t *ret_seq)
+{
+    int64_t keep_ms = (int64_t)ob->lim.app_ids_keep_days * OB_DAY_MS;
+    sqlite3_stmt *s = ob->st[KF__OUTBOX_APP_FORGET_OLD];
+    int r, rc;
+
+    if (app->now_ms > INT64_MIN + keep_ms) {
+        if ((r = kf__outbox_err(sqlite3_bind_int64(s, 1, app->now_ms - keep_ms))) < 0) {
+            kf__outbox_done(s);
+            return r;
+        }
+        if ((r = kf__outbox_exec(ob, KF__OUTBOX_APP_FORGET_OLD)) < 0)
+            return r;
+    }
+    s = ob->st[KF__OUTBOX_APP_GET];
+    if ((r = kf__outbox_err(sqlite3_bind_text(s, 1, app->id, -1, SQLITE_STATIC))) < 0) {
+        kf__outbox_done(s);
+        return r;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const void *d = sqlite3_column_blob(s, 1);
+        int same = d != NULL && sqlite3_column_bytes(s, 1) == KF_OUTBOX_APP_DIGEST &&
+                   memcmp(d, app->digest, KF_OUTBOX_APP_DIGEST) == 0;
+
+        *ret_seq = kf__outbox_col_u64(s, 0);
+        *ret_taken = same ? KF_OUTBOX_APP_REPEAT : KF_OUTBOX_APP_REUSED;
+        r = 0;
+    } else if (rc == SQLITE_DONE) {
+        *ret_taken = KF_OUTBOX_APP_NEW;
+        r = 0;
+    } else {
+        r = kf__outbox_err(rc) < 0 ? kf__outbox_err(rc) : -EIO;
+    }
+    kf__outbox_done(s);
+    return r;
+}
+
+/* Inside the append's transaction: take app for seq, and keep at most app_ids_max ids. */
+static int ob_app_take(struct kf_outbox *ob, const struct kf_outbox_app *app, uint64_t seq)
+{
+    sqlite3_stmt *s = ob->st[KF__OUTBOX_APP_PUT];
+    int r;
+
+    if ((r = kf__outbox_err(sqlite3_bind_text(s, 1, app->id, -1, SQLITE_STATIC))) < 0 ||
+        (r = kf__outbox_bind_u64(s, 2, seq)) < 0 ||
+        (r = kf__outbox_err(
+             sqlite3_bind_blob(s, 3, app->digest, KF_OUTBOX_APP_DIGEST, SQLITE_STATIC))) < 0 ||
+        (r = kf__outbox_err(sqlite3_bind_int64(s, 4, app->now_ms))) < 0) {
+        kf__outbox_done(s);
+        return r;
+    }
+    if ((r = kf__outbox_exec(ob, KF__OUTBOX_APP_PUT)) < 0)
+        return r;
+    s = ob->st[KF__OUTBOX_APP_FORGET_MANY];
+    if ((r = kf__outbox_bind_u64(s, 1, ob->lim.app_ids_max)) < 0) {
+        kf__outbox_done(s);
+        return r;
+    }
+    return kf__outbox_exec(ob, KF__OUTBOX_APP_FORGET_MANY);
+}
+
 /* The one write path for appends. Hard limits are checked for the non-health records of the
- * whole batch first (all or nothing); health samples then take only the room those leave. */
+ * whole batch first (all or nothing); health samples then take only the room those leave.
+ * With app (one record, not a health sample), the id is looked up first in the same
+ * transaction: if taken, nothing is written and *ret_taken and *ret_first_seq say by what. */
 static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
-                           size_t *ret_appended, size_t *ret_dropped, uint64_t *ret_first_seq)
+                           const struct kf_outbox_app *app, size_t *ret_appended,
+                           size_t *ret_dropped, uint64_t *ret_first_seq, int *ret_taken)
 {
     struct kf__outbox_meta m;
-    uint64_t need_recs = 0, need_bytes = 0, held;
+    uint64_t need_recs = 0, need_bytes = 0, held, taken_seq = 0;
     size_t appended = 0, dropped = 0;
+    int taken = KF_OUTBOX_APP_NEW;
     int r;
 
     if (ob == NULL || (recs == NULL && n > 0))
+        return -EINVAL;
+    if (app != NULL && (n != 1 || recs[0].type == KF_REC_HEALTH || app->id == NULL ||
+                        app->id[0] == '\0' || strnlen(app->id, KF_APP_ID_MAX + 1) > KF_APP_ID_MAX))
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!ob_rec_valid(&recs[i]))
@@ -108,6 +209,20 @@ static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *rec
     r = ob_begin(ob, &m);
     if (r < 0)
         return r;
+    if (app != NULL) {
+        r = ob_app_lookup(ob, app, &taken, &taken_seq);
+        if (r < 0)
+            goto out_rollback;
+        if (taken != KF_OUTBOX_APP_NEW) {
+            /* Nothing to write; forgetting old ids can wait for the next new one. */
+            kf__outbox_rollback(ob);
+            *ret_appended = 0;
+            *ret_dropped = 0;
+            *ret_first_seq = taken_seq;
+            *ret_taken = taken;
+            return 0;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (recs[i].type != KF_REC_HEALTH) {
             need_recs++;
@@ -136,6 +251,8 @@ static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *rec
             need_bytes -= rec->json_len;
         }
         r = ob_insert(ob, m.next_seq, rec);
+        if (r == 0 && app != NULL)
+            r = ob_app_take(ob, app, m.next_seq);
         if (r < 0)
             goto out_rollback;
         m.next_seq++;
@@ -154,6 +271,8 @@ static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *rec
     *ret_dropped = dropped;
     if (ret_first_seq != NULL)
         *ret_first_seq = m.next_seq - appended;
+    if (ret_taken != NULL)
+        *ret_taken = KF_OUTBOX_APP_NEW;
     return 0;
 
 out_rollback:
@@ -169,7 +288,7 @@ int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *
     uint64_t seq;
     int r;
 
-    r = ob_append_batch(ob, &rec, 1, &appended, &dropped, &seq);
+    r = ob_append_batch(ob, &rec, 1, NULL, &appended, &dropped, &seq, NULL);
     if (r < 0)
         return r;
     if (dropped > 0)
@@ -179,13 +298,32 @@ int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *
     return 0;
 }
 
+int kf_outbox_append_app(struct kf_outbox *ob, const struct kf_outbox_rec *rec,
+                         const struct kf_outbox_app *app, uint64_t *ret_seq, int *ret_taken)
+{
+    size_t appended, dropped;
+    uint64_t seq;
+    int taken, r;
+
+    if (rec == NULL || app == NULL)
+        return -EINVAL;
+    r = ob_append_batch(ob, rec, 1, app, &appended, &dropped, &seq, &taken);
+    if (r < 0)
+        return r;
+    if (ret_seq != NULL)
+        *ret_seq = seq;
+    if (ret_taken != NULL)
+        *ret_taken = taken;
+    return 0;
+}
+
 int kf_outbox_append_many(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
                           size_t *ret_appended)
 {
     size_t appended, dropped;
     int r;
 
-    r = ob_append_batch(ob, recs, n, &appended, &dropped, NULL);
+    r = ob_append_batch(ob, recs, n, NULL, &appended, &dropped, NULL, NULL);
     if (r < 0)
         return r;
     if (ret_appended != NULL)
@@ -344,6 +482,16 @@ int kf_outbox_rebase(struct kf_outbox *ob, uint64_t hwm)
     r = kf__outbox_exec(ob, KF__OUTBOX_REBASE);
     if (r < 0)
         goto out_rollback;
+    /* The ids of held records follow them: a resent line must get the seq it is sent under. */
+    s = ob->st[KF__OUTBOX_APP_REBASE];
+    if ((r = kf__outbox_bind_u64(s, 1, delta)) < 0 ||
+        (r = kf__outbox_bind_u64(s, 2, m.acked_seq)) < 0) {
+        kf__outbox_done(s);
+        goto out_rollback;
+    }
+    r = kf__outbox_exec(ob, KF__OUTBOX_APP_REBASE);
+    if (r < 0)
+        goto out_rollback;
     m.acked_seq = hwm;
     m.next_seq += delta;
     r = ob_meta_store(ob, &m);
@@ -367,6 +515,25 @@ int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret)
     ret->health = ob->meta.health;
     ret->health_dropped = ob->meta.health_dropped;
     return 0;
+}
+
+int kf_outbox_app_ids(struct kf_outbox *ob, uint64_t *ret)
+{
+    sqlite3_stmt *s;
+    int rc, r;
+
+    if (ob == NULL || ret == NULL)
+        return -EINVAL;
+    s = ob->st[KF__OUTBOX_APP_COUNT];
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *ret = kf__outbox_col_u64(s, 0);
+        r = 0;
+    } else {
+        r = kf__outbox_err(rc) < 0 ? kf__outbox_err(rc) : -EIO;
+    }
+    kf__outbox_done(s);
+    return r;
 }
 
 int kf_outbox_boot(struct kf_outbox *ob, const char *boot_id, uint32_t *ret)

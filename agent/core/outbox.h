@@ -14,6 +14,11 @@
  *    outbox already holds max_health of them (or is at a hard limit) is refused with
  *    -ENOBUFS and counted in health_dropped (persisted). The sample is never given a
  *    sequence number, so the run stays contiguous.
+ *  - app_ids_max / app_ids_keep_days: the application's ids for its records (kf/record.h
+ *    app_id) taken by kf_outbox_append_app, kept apart from the records so that they outlive
+ *    the acks: each for keep_days after it was taken, at most app_ids_max of them (the
+ *    oldest forgotten first). A resend after that is stored again; the server still counts
+ *    one (docs/PROTOCOL.md section 7).
  *
  * Not thread-safe: one outbox is used by one thread (the agent's loop thread).
  */
@@ -26,9 +31,11 @@
 struct kf_outbox;
 
 struct kf_outbox_limits {
-    uint64_t max_records; /* default 500000 */
-    uint64_t max_bytes;   /* of record JSON; default 256 MiB */
-    uint64_t max_health;  /* default 20160 (two weeks at one a minute) */
+    uint64_t max_records;       /* default 500000 */
+    uint64_t max_bytes;         /* of record JSON; default 256 MiB */
+    uint64_t max_health;        /* default 20160 (two weeks at one a minute) */
+    uint64_t app_ids_max;       /* default 100000 */
+    uint32_t app_ids_keep_days; /* default 30 */
 };
 
 struct kf_outbox_stats {
@@ -62,6 +69,40 @@ void kf_outbox_free(struct kf_outbox *ob); /* NULL is a no-op */
 int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *json, size_t len,
                      uint64_t *ret_seq);
 
+/* The application's id for a record, taken once (kf/record.h app_id; docs/AGENT.md,
+ * "Exactly once from the application's journal"). digest says what record took it, so that
+ * a resent line can be told from another record under the same id: kf_outbox_app_digest. */
+#define KF_OUTBOX_APP_DIGEST 32
+struct kf_outbox_app {
+    const char *id; /* 1..KF_APP_ID_MAX bytes; borrowed */
+    uint8_t digest[KF_OUTBOX_APP_DIGEST];
+    int64_t now_ms; /* wall clock when taken: the retention window counts from it */
+};
+
+/* What kf_outbox_append_app did with the id. */
+enum kf_outbox_app_taken {
+    KF_OUTBOX_APP_NEW = 0, /* not taken before (or forgotten): the record is stored now */
+    KF_OUTBOX_APP_REPEAT,  /* taken by the same record: its first seq, nothing stored */
+    KF_OUTBOX_APP_REUSED,  /* taken by a different record: that one's seq, nothing stored */
+};
+
+/* The digest of a record as the application sent it: BLAKE2b-256 (crypto_generichash) of
+ * its canonical JSON (kf_record_format, app_id included), with the ts left out when the line
+ * gave none (ts_given 0: the agent stamped it, and a resent line would be stamped anew).
+ * It is kept in the outbox file, so its definition never changes. 0 or -EINVAL. Any thread. */
+struct kf_record;
+int kf_outbox_app_digest(const struct kf_record *rec, int ts_given,
+                         uint8_t ret[KF_OUTBOX_APP_DIGEST]);
+
+/* kf_outbox_append for a record with the application's id app: in one transaction, look the
+ * id up and, if it is not taken, append the record and take the id for it (forgetting ids
+ * past the retention bounds). Returns 0, *ret_taken (enum kf_outbox_app_taken) and *ret_seq:
+ * the new record's, or with REPEAT and REUSED the seq of the record that took the id (then
+ * nothing was written). A taken id is answered even when the outbox is full. Errors as
+ * kf_outbox_append; -EINVAL for a health sample (no app_id on those) or an empty id. */
+int kf_outbox_append_app(struct kf_outbox *ob, const struct kf_outbox_rec *rec,
+                         const struct kf_outbox_app *app, uint64_t *ret_seq, int *ret_taken);
+
 /* Append n records in one transaction: all or nothing (-EDQUOT if any would pass the hard
  * limits; health samples past max_health are dropped and counted, not failing the rest).
  * *ret_appended counts the records that got a seq. */
@@ -89,6 +130,8 @@ int kf_outbox_ack(struct kf_outbox *ob, uint64_t hwm);
 int kf_outbox_rebase(struct kf_outbox *ob, uint64_t hwm);
 
 int kf_outbox_stats(struct kf_outbox *ob, struct kf_outbox_stats *ret);
+/* How many application ids the outbox remembers now. 0 or -errno. */
+int kf_outbox_app_ids(struct kf_outbox *ob, uint64_t *ret);
 
 /* Clock regimes (docs/PROTOCOL.md section 9). A record's device time is corrected by the
  * offset in force when it was stamped, which is the offset measured later plus how far the

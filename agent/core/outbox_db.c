@@ -1,13 +1,16 @@
 /* core/outbox_db.c: the outbox's SQLite file: connection settings, schema and its
  * migrations, prepared statements and the helpers outbox.c uses (outbox_int.h).
  *
- * Schema (user_version 2):
+ * Schema (user_version 3):
  *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT, boot, base_ms)
  *   meta(id = 1, next_seq, acked_seq, bytes, health, health_dropped)
  *   clocks(boot INTEGER PRIMARY KEY, boot_id TEXT UNIQUE, offset_ms, base_ms)
+ *   app_ids(n INTEGER PRIMARY KEY, app_id TEXT UNIQUE, seq, digest BLOB, taken_ms)
  * v2 added the clock regime of each record (boot, base_ms: outbox.h) and the clocks table;
- * records of a v1 outbox keep boot 0 ("not recorded"). len is stored because length() on
- * TEXT counts characters, not bytes.
+ * records of a v1 outbox keep boot 0 ("not recorded"). v3 added app_ids, the application's
+ * ids taken (outbox.h, kf_outbox_append_app): n is the order they were taken in, so the
+ * oldest go first when there are too many. len is stored because length() on TEXT counts
+ * characters, not bytes.
  *
  * Memory: hundreds of outboxes may live in one process (kiosk-sim), and the agent must stay
  * under 8 MB RSS, so each connection gets a small page cache and no memory map, and the
@@ -20,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OB_SCHEMA_VERSION 2
+#define OB_SCHEMA_VERSION 3
 #define OB_BUSY_TIMEOUT_MS 5000
 
 #define OB_DEFAULT_MAX_RECORDS 500000u
 #define OB_DEFAULT_MAX_BYTES (256u * 1024 * 1024)
 #define OB_DEFAULT_MAX_HEALTH 20160u
+#define OB_DEFAULT_APP_IDS_MAX 100000u
+#define OB_DEFAULT_APP_IDS_KEEP_DAYS 30u
 
 static const char *const ob_sql[KF__OUTBOX_STMT_COUNT] = {
     [KF__OUTBOX_BEGIN] = "BEGIN IMMEDIATE",
@@ -51,6 +56,15 @@ static const char *const ob_sql[KF__OUTBOX_STMT_COUNT] = {
     [KF__OUTBOX_CLOCK_PUT] = "UPDATE clocks SET offset_ms = ?2, base_ms = ?3 WHERE boot = ?1",
     [KF__OUTBOX_CLOCK_GET] = "SELECT offset_ms, base_ms FROM clocks WHERE boot = ?1"
                              " AND offset_ms IS NOT NULL",
+    [KF__OUTBOX_APP_GET] = "SELECT seq, digest FROM app_ids WHERE app_id = ?1",
+    [KF__OUTBOX_APP_PUT] = "INSERT INTO app_ids(app_id, seq, digest, taken_ms)"
+                           " VALUES(?1, ?2, ?3, ?4)",
+    [KF__OUTBOX_APP_FORGET_OLD] = "DELETE FROM app_ids WHERE taken_ms < ?1",
+    /* Keeps the ?1 taken last: n only grows (the largest is never deleted by this). */
+    [KF__OUTBOX_APP_FORGET_MANY] =
+        "DELETE FROM app_ids WHERE n <= (SELECT max(n) FROM app_ids) - ?1",
+    [KF__OUTBOX_APP_REBASE] = "UPDATE app_ids SET seq = seq + ?1 WHERE seq > ?2",
+    [KF__OUTBOX_APP_COUNT] = "SELECT count(*) FROM app_ids",
 };
 
 static const char ob_schema_v1[] =
@@ -82,6 +96,17 @@ static const char ob_schema_v2[] =
     " offset_ms INTEGER,"
     " base_ms INTEGER);"
     "PRAGMA user_version = 2;";
+
+/* v2 -> v3: the application's ids (kf_outbox_append_app). The index on taken_ms keeps the
+ * forgetting of old ids, done at every new one, a seek rather than a scan. */
+static const char ob_schema_v3[] = "CREATE TABLE app_ids("
+                                   " n INTEGER PRIMARY KEY,"
+                                   " app_id TEXT NOT NULL UNIQUE,"
+                                   " seq INTEGER NOT NULL,"
+                                   " digest BLOB NOT NULL,"
+                                   " taken_ms INTEGER NOT NULL);"
+                                   "CREATE INDEX app_ids_taken ON app_ids(taken_ms);"
+                                   "PRAGMA user_version = 3;";
 
 /* Per-connection settings. Constants, nothing formatted in; PRAGMAs cannot take bindings. */
 static const char ob_pragmas[] = "PRAGMA synchronous = FULL;"
@@ -238,6 +263,12 @@ static int ob_migrate(struct kf_outbox *ob)
         r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v2, NULL, NULL, NULL));
         if (r < 0)
             goto out_rollback;
+        version = 2;
+    }
+    if (version == 2) {
+        r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v3, NULL, NULL, NULL));
+        if (r < 0)
+            goto out_rollback;
     }
     /* A boot's clock row is needed while a record of it is held (or it is the newest). */
     r = kf__outbox_err(sqlite3_exec(ob->db,
@@ -334,6 +365,8 @@ int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, stru
     ob->lim.max_records = OB_DEFAULT_MAX_RECORDS;
     ob->lim.max_bytes = OB_DEFAULT_MAX_BYTES;
     ob->lim.max_health = OB_DEFAULT_MAX_HEALTH;
+    ob->lim.app_ids_max = OB_DEFAULT_APP_IDS_MAX;
+    ob->lim.app_ids_keep_days = OB_DEFAULT_APP_IDS_KEEP_DAYS;
     if (limits != NULL) { /* a zero field keeps its default */
         if (limits->max_records != 0)
             ob->lim.max_records = limits->max_records;
@@ -341,7 +374,13 @@ int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, stru
             ob->lim.max_bytes = limits->max_bytes;
         if (limits->max_health != 0)
             ob->lim.max_health = limits->max_health;
+        if (limits->app_ids_max != 0)
+            ob->lim.app_ids_max = limits->app_ids_max;
+        if (limits->app_ids_keep_days != 0)
+            ob->lim.app_ids_keep_days = limits->app_ids_keep_days;
     }
+    if (ob->lim.app_ids_max > (uint64_t)INT64_MAX)
+        ob->lim.app_ids_max = (uint64_t)INT64_MAX; /* bound as an SQLite integer */
 
     /* NOMUTEX: one outbox, one thread (see outbox.h). */
     rc = sqlite3_open_v2(path, &ob->db,

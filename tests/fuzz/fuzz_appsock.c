@@ -31,13 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char reply[KF_APPSOCK_REPLY_MAX], json[KF_RECORD_JSON_MAX + 1], again[KF_RECORD_JSON_MAX + 1];
     struct kf_appsock_err err;
-    struct kf_record rec, back;
+    struct kf_appsock_req req;
+    struct kf_record back;
     size_t len, len2;
     int rc;
 
     if (size > 65536) /* [app] max_line's bound */
         return 0;
-    rc = kf_appsock_decode((const char *)data, size, FUZZ_NOW_MS, &rec, &err);
+    rc = kf_appsock_decode((const char *)data, size, FUZZ_NOW_MS, &req, &err);
     if (rc == -ENODATA)
         return 0;
     if (rc < 0) {
@@ -46,7 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* The largest seq there is (PROTOCOL.md section 8). */
     check_reply(reply, kf_appsock_reply_ok((uint64_t)INT64_MAX, reply, sizeof(reply)));
-    if (kf_record_format(&rec, json, sizeof(json), &len) < 0 ||
+    /* A record with an app_id may be refused as app_id_reused, with the holder's seq. */
+    if (req.rec.app_id[0]) {
+        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, (uint64_t)INT64_MAX};
+
+        check_reply(reply, kf_appsock_reply_error(&reused, reply, sizeof(reply)));
+    }
+    if (kf_record_format(&req.rec, json, sizeof(json), &len) < 0 ||
         kf_record_parse(json, len, &back) < 0 ||
         kf_record_format(&back, again, sizeof(again), &len2) < 0 || len2 != len ||
         memcmp(json, again, len) != 0)

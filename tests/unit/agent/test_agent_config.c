@@ -63,6 +63,8 @@ Test(agent_config, defaults_fill_every_optional_key, .fini = cleanup)
     cr_assert_str_eq(c.disk_path, "/");
     cr_assert_str_eq(c.thermal_dir, "/sys/class/thermal");
     cr_assert_eq(c.app_max_line, 4096);
+    cr_assert_eq(c.app_id_keep_days, 30);
+    cr_assert_eq(c.app_id_max, 100000);
     cr_assert_eq(c.log_level, KF_LOG_INFO);
     /* relative paths are relative to the ini's directory */
     cr_assert_str_eq(c.outbox_path, "/tmp/outbox.db");
@@ -76,7 +78,8 @@ Test(agent_config, reads_every_key, .fini = cleanup)
     const char *ini =
         MINIMAL "[device]\nkey_epoch = 3\nkind = itm\n"
                 "[batch]\nmax_records = 1000\ninflight_max = 8\n[log]\nlevel = debug\n"
-                "[app]\nsocket = /run/x.sock\nmax_line = 8192\n";
+                "[app]\nsocket = /run/x.sock\nmax_line = 8192\napp_id_keep_days = 7\n"
+                "app_id_max = 5000\n";
 
     cr_assert_eq(kf_agent_config_load(write_ini(ini), &c, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(c.key_epoch, 3);
@@ -87,6 +90,8 @@ Test(agent_config, reads_every_key, .fini = cleanup)
     cr_assert_eq(c.log_level, KF_LOG_DEBUG);
     cr_assert_str_eq(c.app_socket, "/run/x.sock");
     cr_assert_eq(c.app_max_line, 8192);
+    cr_assert_eq(c.app_id_keep_days, 7);
+    cr_assert_eq(c.app_id_max, 5000);
 }
 
 Test(agent_config, unknown_key_names_file_and_line, .fini = cleanup)
@@ -123,6 +128,15 @@ Test(agent_config, bounds_are_enforced, .fini = cleanup)
     cr_assert_eq(
         kf_agent_config_load(write_ini(MINIMAL "[device]\nkind = atm\n"), &c, err, sizeof(err)),
         -EINVAL);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[app]\napp_id_keep_days = 0\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, ":10:") && strstr(err, "out of range"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[app]\napp_id_max = 10000001\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
     unlink(path);
     cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[device]\nserver_public_key = abc\n"), &c,
                                       err, sizeof(err)),

@@ -24,20 +24,33 @@ struct fixture {
     struct kf_appsock *app;
 };
 
-static int submit_cb(void *ud, const struct kf_record *rec, uint64_t *ret_seq)
+/* What the agent does (kf_agent_submit_app), on the outbox alone. */
+static int submit_cb(void *ud, const struct kf_appsock_req *req, uint64_t *ret_seq, int *ret_taken)
 {
     struct kf_outbox *ob = ud;
+    const struct kf_record *rec = &req->rec;
     char json[KF_RECORD_JSON_MAX + 1];
+    struct kf_outbox_app app;
     size_t len;
     int rc = kf_record_format(rec, json, sizeof(json), &len);
     if (rc < 0)
         return rc;
-    return kf_outbox_append(ob, rec->type, rec->ts_ms, json, len, ret_seq);
+    if (rec->app_id[0] == '\0') {
+        *ret_taken = KF_OUTBOX_APP_NEW;
+        return kf_outbox_append(ob, rec->type, rec->ts_ms, json, len, ret_seq);
+    }
+    const struct kf_outbox_rec orec = {
+        .type = rec->type, .ts_ms = rec->ts_ms, .json = json, .json_len = len};
+    cr_assert_eq(kf_outbox_app_digest(rec, req->ts_given, app.digest), 0);
+    app.id = rec->app_id;
+    app.now_ms = 1767254395000;
+    return kf_outbox_append_app(ob, &orec, &app, ret_seq, ret_taken);
 }
 
 static void setup(struct fixture *f, uint64_t max_records)
 {
-    struct kf_outbox_limits lim = {max_records, 1 << 20, 10};
+    struct kf_outbox_limits lim = {
+        .max_records = max_records, .max_bytes = 1 << 20, .max_health = 10};
     kf_test_tmpdir("kf-test-appsock", dir, sizeof(dir));
     snprintf(sock_path, sizeof(sock_path), "%s/app.sock", dir);
     snprintf(db_path, sizeof(db_path), "%s/outbox.db", dir);
@@ -278,5 +291,91 @@ Test(appsock, too_many_clients_get_busy)
     cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"busy\"}");
     for (int i = 0; i <= KF_APPSOCK_MAX_CLIENTS; i++)
         close(fds[i]);
+    teardown(&f);
+}
+
+/* The application's journal: a line resent with its app_id (no reply came, the connection
+ * dropped) gets the first answer and stores nothing; the same app_id on another record is
+ * refused with the seq that holds it. A ts the agent stamped does not make a resend new. */
+Test(appsock, a_resent_app_id_gets_its_first_answer)
+{
+    const char *j1 = "{\"t\":\"txn\",\"item\":\"HF-001\",\"outcome\":\"ok\",\"dur_ms\":45000,"
+                     "\"app_id\":\"J-2026/000001\"}\n";
+    struct kf_appsock_stats as;
+    struct fixture f;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd, j1, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    request(&f, fd, "{\"t\":\"txn\",\"item\":\"HF-002\",\"outcome\":\"ok\",\"dur_ms\":1}\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":2}");
+    close(fd);
+    usleep(5000); /* a later stamp: the digest leaves it out */
+    fd = client_connect();
+    request(&f, fd, j1, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}", "a resend on a new connection");
+    request(&f, fd,
+            "{\"t\":\"txn\",\"item\":\"HF-001\",\"outcome\":\"ok\",\"dur_ms\":46000,"
+            "\"app_id\":\"J-2026/000001\"}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"app_id_reused\",\"seq\":1}");
+    /* The same line with a ts is another record (the first left ts to the agent). */
+    request(&f, fd,
+            "{\"t\":\"txn\",\"ts\":1767254395000,\"item\":\"HF-001\",\"outcome\":\"ok\","
+            "\"dur_ms\":45000,\"app_id\":\"J-2026/000001\"}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"app_id_reused\",\"seq\":1}");
+    request(&f, fd,
+            "{\"t\":\"txn\",\"item\":\"HF-001\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"\"}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_record\",\"field\":\"app_id\","
+                            "\"why\":\"must be 1..32 of [A-Za-z0-9._:/-]\"}");
+
+    struct kf_outbox_stats st;
+    cr_assert_eq(kf_outbox_stats(f.ob, &st), 0);
+    cr_assert_eq(st.records, 2, "the resends stored nothing");
+    kf_appsock_stats(f.app, &as);
+    cr_assert_eq(as.lines, 6);
+    cr_assert_eq(as.ok, 3);
+    cr_assert_eq(as.repeats, 1);
+    cr_assert_eq(as.reused, 2);
+    cr_assert_eq(as.errors, 3);
+    close(fd);
+    teardown(&f);
+}
+
+/* The kill -9 after the commit and before the reply: the application resends to the next
+ * agent, on a new socket over the same outbox, and gets the answer it missed. */
+Test(appsock, app_ids_survive_a_restart)
+{
+    const char *line = "{\"t\":\"fault\",\"code\":\"PRN-JAM\",\"sev\":\"major\",\"action\":"
+                       "\"raise\",\"app_id\":\"F-17\"}\n";
+    struct kf_outbox_limits lim = {.max_records = 100};
+    struct fixture f;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd, line, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    close(fd);
+    kf_appsock_close(f.app, NULL, NULL);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    cr_assert_eq(kf_outbox_ack(f.ob, 1), 0, "the server has it already");
+    kf_outbox_free(f.ob);
+
+    cr_assert_eq(kf_outbox_open(db_path, &lim, &f.ob), 0);
+    cr_assert_eq(kf_appsock_new(&f.loop, sock_path, 256, submit_cb, f.ob, &f.app), 0);
+    fd = client_connect();
+    request(&f, fd, line, reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    struct kf_outbox_stats st;
+    cr_assert_eq(kf_outbox_stats(f.ob, &st), 0);
+    cr_assert_eq(st.records, 0);
+    cr_assert_eq(st.next_seq, 2);
+    close(fd);
     teardown(&f);
 }

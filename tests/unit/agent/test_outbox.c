@@ -701,3 +701,268 @@ Test(outbox, records_keep_their_clock_regime)
     cr_assert_eq(g.base[2], -5000);
     kf_outbox_free(ob);
 }
+
+/* ---- the application's ids (kf_outbox_append_app; docs/AGENT.md, "Exactly once from the
+ * application's journal") ---- */
+
+#define APP_NOW_MS INT64_C(1767254395000)
+
+/* A txn with the application's id app_id and duration dur_ms, as the app socket hands it
+ * over: formatted, its digest over the line's record (ts given). Returns kf_outbox_append_app's
+ * result; *ret_seq and *ret_taken as it gives them. */
+static int append_app_txn(struct kf_outbox *ob, const char *app_id, uint32_t dur_ms, int64_t now_ms,
+                          uint64_t *ret_seq, int *ret_taken)
+{
+    struct kf_record rec = {.type = KF_REC_TXN, .ts_ms = APP_NOW_MS};
+    struct kf_outbox_app app = {.id = app_id, .now_ms = now_ms};
+    char json[KF_RECORD_JSON_MAX + 1];
+    struct kf_outbox_rec orec = {.type = KF_REC_TXN, .ts_ms = APP_NOW_MS, .json = json};
+
+    snprintf(rec.app_id, sizeof(rec.app_id), "%s", app_id);
+    snprintf(rec.u.txn.item, sizeof(rec.u.txn.item), "HF-001");
+    rec.u.txn.outcome = KF_OUTCOME_OK;
+    rec.u.txn.dur_ms = dur_ms;
+    cr_assert_eq(kf_record_format(&rec, json, sizeof(json), &orec.json_len), 0);
+    cr_assert_eq(kf_outbox_app_digest(&rec, 1, app.digest), 0);
+    return kf_outbox_append_app(ob, &orec, &app, ret_seq, ret_taken);
+}
+
+/* Expect app_id to come back as taken (what, seq). */
+static void expect_app(struct kf_outbox *ob, const char *app_id, uint32_t dur_ms, int64_t now_ms,
+                       int want_taken, uint64_t want_seq)
+{
+    uint64_t seq = 0;
+    int taken = -1;
+    int r = append_app_txn(ob, app_id, dur_ms, now_ms, &seq, &taken);
+
+    cr_assert_eq(r, 0, "%s: %d", app_id, r);
+    cr_assert_eq(taken, want_taken, "%s: taken %d, want %d", app_id, taken, want_taken);
+    cr_assert_eq(seq, want_seq, "%s: seq %llu, want %llu", app_id, (unsigned long long)seq,
+                 (unsigned long long)want_seq);
+}
+
+static uint64_t app_ids_of(struct kf_outbox *ob)
+{
+    uint64_t n = 0;
+
+    cr_assert_eq(kf_outbox_app_ids(ob, &n), 0);
+    return n;
+}
+
+Test(outbox, a_resent_app_id_gets_the_first_seq_and_stores_nothing)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+    struct seen s = {0};
+    uint32_t n = 0;
+
+    expect_app(ob, "J-000001", 1000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    cr_assert_eq(append_txn(ob, 2), 2, "a record without app_id is stored as before");
+    expect_app(ob, "J-000003", 3000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 3);
+    expect_app(ob, "J-000001", 1000, APP_NOW_MS + 5000, KF_OUTBOX_APP_REPEAT, 1);
+    expect_app(ob, "J-000001", 1000, APP_NOW_MS + 9000, KF_OUTBOX_APP_REPEAT, 1);
+    struct kf_outbox_stats st = stats_of(ob);
+    cr_assert_eq(st.records, 3, "the resends added nothing");
+    cr_assert_eq(st.next_seq, 4);
+    cr_assert_eq(app_ids_of(ob), 2);
+    cr_assert_eq(kf_outbox_peek(ob, 1, 10, 1 << 20, collect, &s, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert(strstr(s.json[0], "\"app_id\":\"J-000001\"}") != NULL, "the id travels: %s",
+              s.json[0]);
+    kf_outbox_free(ob);
+}
+
+Test(outbox, an_app_id_taken_by_another_record_is_refused)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+
+    expect_app(ob, "J-7", 1000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    /* The same id for a different transaction: the application reused a journal number. */
+    expect_app(ob, "J-7", 2000, APP_NOW_MS, KF_OUTBOX_APP_REUSED, 1);
+    cr_assert_eq(stats_of(ob).records, 1, "nothing stored");
+    /* and the first record's resend is still its own */
+    expect_app(ob, "J-7", 1000, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 1);
+    kf_outbox_free(ob);
+}
+
+/* A restart (the outbox reopened) and the server's acks (the records deleted) forget
+ * nothing: the kill -9 between the commit and the reply. */
+Test(outbox, app_ids_outlive_a_restart_and_the_acks)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+
+    expect_app(ob, "J-1", 1000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    expect_app(ob, "J-2", 2000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 2);
+    expect_app(ob, "J-3", 3000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 3);
+    kf_outbox_free(ob);
+
+    ob = open_ob(NULL);
+    expect_app(ob, "J-3", 3000, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 3);
+    cr_assert_eq(kf_outbox_ack(ob, 3), 0);
+    cr_assert_eq(stats_of(ob).records, 0);
+    kf_outbox_free(ob);
+
+    ob = open_ob(NULL);
+    expect_app(ob, "J-1", 1000, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 1);
+    expect_app(ob, "J-2", 9999, APP_NOW_MS, KF_OUTBOX_APP_REUSED, 2);
+    cr_assert_eq(stats_of(ob).records, 0, "acked records stay gone");
+    cr_assert_eq(stats_of(ob).next_seq, 4);
+    expect_app(ob, "J-4", 4000, APP_NOW_MS, KF_OUTBOX_APP_NEW, 4);
+    kf_outbox_free(ob);
+}
+
+/* Ids are kept app_ids_keep_days after they were taken, and at most app_ids_max of them,
+ * the oldest forgotten first; a forgotten id is a new one. */
+Test(outbox, app_ids_are_kept_for_a_bounded_time_and_count)
+{
+    const struct kf_outbox_limits lim = {.app_ids_max = 3, .app_ids_keep_days = 2};
+    const int64_t day = INT64_C(86400000);
+    struct kf_outbox *ob = open_ob(&lim);
+
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_NEW, 2);
+    expect_app(ob, "J-3", 3, APP_NOW_MS, KF_OUTBOX_APP_NEW, 3);
+    expect_app(ob, "J-4", 4, APP_NOW_MS, KF_OUTBOX_APP_NEW, 4);
+    cr_assert_eq(app_ids_of(ob), 3);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 2);
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_NEW, 5); /* the oldest went first */
+    cr_assert_eq(app_ids_of(ob), 3);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_NEW, 6); /* J-1 pushed it out; J-3 goes */
+    expect_app(ob, "J-4", 4, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 4);
+
+    /* Two days on, J-4 is still known; past them, everything taken at APP_NOW_MS is gone. */
+    expect_app(ob, "J-4", 4, APP_NOW_MS + 2 * day, KF_OUTBOX_APP_REPEAT, 4);
+    expect_app(ob, "J-9", 9, APP_NOW_MS + 2 * day + 1, KF_OUTBOX_APP_NEW, 7);
+    cr_assert_eq(app_ids_of(ob), 1);
+    expect_app(ob, "J-4", 4, APP_NOW_MS + 2 * day + 2, KF_OUTBOX_APP_NEW, 8);
+    cr_assert_eq(stats_of(ob).records, 8);
+    kf_outbox_free(ob);
+
+    /* The defaults: 30 days, 100,000 ids. */
+    ob = open_ob(NULL);
+    expect_app(ob, "J-4", 4, APP_NOW_MS + 31 * day, KF_OUTBOX_APP_REPEAT, 8);
+    expect_app(ob, "J-5", 5, APP_NOW_MS + 33 * day, KF_OUTBOX_APP_NEW, 9);
+    expect_app(ob, "J-4", 4, APP_NOW_MS + 33 * day, KF_OUTBOX_APP_NEW, 10);
+    kf_outbox_free(ob);
+}
+
+/* A full outbox still answers a resend: the record is there, nothing needs room. */
+Test(outbox, a_full_outbox_still_answers_a_resend)
+{
+    const struct kf_outbox_limits lim = {.max_records = 1};
+    struct kf_outbox *ob = open_ob(&lim);
+    uint64_t seq = 0;
+    int taken = -1;
+
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    cr_assert_eq(append_app_txn(ob, "J-2", 2, APP_NOW_MS, &seq, &taken), -EDQUOT);
+    cr_assert_eq(app_ids_of(ob), 1, "a refused record takes no id");
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 1);
+    cr_assert_eq(kf_outbox_ack(ob, 1), 0);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_NEW, 2);
+    kf_outbox_free(ob);
+}
+
+/* A recreated outbox renumbered to follow the server: the held records' ids follow them. */
+Test(outbox, rebase_moves_the_ids_of_held_records)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_NEW, 1);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_NEW, 2);
+    cr_assert_eq(kf_outbox_ack(ob, 1), 0);
+    cr_assert_eq(kf_outbox_rebase(ob, 500), 0);
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 1);
+    expect_app(ob, "J-2", 2, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 501);
+    kf_outbox_free(ob);
+}
+
+/* The digest is of the record as the application sent it: a ts the agent stamped is not
+ * part of it; one the line gave is. */
+Test(outbox, the_digest_leaves_out_a_stamped_ts)
+{
+    struct kf_record a = {.type = KF_REC_PERIPH, .ts_ms = APP_NOW_MS}, b;
+    uint8_t da[KF_OUTBOX_APP_DIGEST], db[KF_OUTBOX_APP_DIGEST];
+
+    a.u.periph.periph = KF_PERIPH_A4_PRINTER;
+    a.u.periph.state = KF_PSTATE_PAPER_LOW;
+    snprintf(a.app_id, sizeof(a.app_id), "P-1");
+    b = a;
+    b.ts_ms = APP_NOW_MS + 1234;
+    cr_assert_eq(kf_outbox_app_digest(&a, 0, da), 0);
+    cr_assert_eq(kf_outbox_app_digest(&b, 0, db), 0);
+    cr_assert_eq(memcmp(da, db, sizeof(da)), 0, "stamped at another time, the same line");
+    cr_assert_eq(kf_outbox_app_digest(&a, 1, da), 0);
+    cr_assert_eq(kf_outbox_app_digest(&b, 1, db), 0);
+    cr_assert_neq(memcmp(da, db, sizeof(da)), 0, "a different ts sent: a different record");
+    b = a;
+    b.ts_ms = INT64_C(1577836800000); /* the ts a digest without one stands in with */
+    cr_assert_eq(kf_outbox_app_digest(&a, 0, da), 0);
+    cr_assert_eq(kf_outbox_app_digest(&b, 1, db), 0);
+    cr_assert_neq(memcmp(da, db, sizeof(da)), 0);
+    b = a;
+    snprintf(b.app_id, sizeof(b.app_id), "P-2");
+    cr_assert_eq(kf_outbox_app_digest(&b, 0, db), 0);
+    cr_assert_eq(kf_outbox_app_digest(&a, 0, da), 0);
+    cr_assert_neq(memcmp(da, db, sizeof(da)), 0, "the id is part of the record");
+}
+
+/* An outbox an older agent left (schema v1 or v2) gains the ids on open, records kept. */
+Test(outbox, an_older_outbox_upgrades_and_takes_ids)
+{
+    struct kf_outbox *ob;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    uint64_t seq = 0;
+    int taken = -1;
+
+    cr_assert_eq(sqlite3_open(ob_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "CREATE TABLE records(seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+                              " ts_ms INTEGER NOT NULL, len INTEGER NOT NULL, json TEXT NOT NULL);"
+                              "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
+                              " next_seq INTEGER NOT NULL, acked_seq INTEGER NOT NULL,"
+                              " bytes INTEGER NOT NULL, health INTEGER NOT NULL,"
+                              " health_dropped INTEGER NOT NULL);"
+                              "INSERT INTO meta VALUES(1, 2, 0, 2, 0, 0);"
+                              "INSERT INTO records VALUES(1, 1, 5, 2, '{}');"
+                              "PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+
+    ob = open_ob(NULL);
+    cr_assert_eq(stats_of(ob).records, 1);
+    cr_assert_eq(append_app_txn(ob, "J-1", 1, APP_NOW_MS, &seq, &taken), 0);
+    cr_assert_eq(seq, 2);
+    cr_assert_eq(taken, KF_OUTBOX_APP_NEW);
+    kf_outbox_free(ob);
+
+    cr_assert_eq(sqlite3_open(ob_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ob = open_ob(NULL);
+    expect_app(ob, "J-1", 1, APP_NOW_MS, KF_OUTBOX_APP_REPEAT, 2);
+    kf_outbox_free(ob);
+}
+
+Test(outbox, app_append_rejects_bad_arguments)
+{
+    struct kf_outbox *ob = open_ob(NULL);
+    struct kf_outbox_app app = {.id = "", .now_ms = APP_NOW_MS};
+    struct kf_outbox_rec rec = {.type = KF_REC_TXN, .ts_ms = 1, .json = "{}", .json_len = 2};
+    uint64_t seq;
+    int taken;
+
+    cr_assert_eq(kf_outbox_append_app(ob, &rec, &app, &seq, &taken), -EINVAL, "empty id");
+    app.id = "123456789012345678901234567890123";
+    cr_assert_eq(kf_outbox_append_app(ob, &rec, &app, &seq, &taken), -EINVAL, "33 bytes");
+    app.id = "J-1";
+    rec.type = KF_REC_HEALTH;
+    cr_assert_eq(kf_outbox_append_app(ob, &rec, &app, &seq, &taken), -EINVAL, "health");
+    cr_assert_eq(kf_outbox_append_app(ob, NULL, &app, &seq, &taken), -EINVAL);
+    cr_assert_eq(stats_of(ob).next_seq, 1);
+    kf_outbox_free(ob);
+}
