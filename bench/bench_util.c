@@ -32,6 +32,8 @@ void kf_bench_term_init(struct kf_bench_term *t, uint64_t seed, int64_t start_ms
     t->uptime_s = 3600 + kf_bench_rng_below(&t->rng, 86400 * 20);
     t->rx = (uint64_t)kf_bench_rng_below(&t->rng, 1u << 30);
     t->tx = (uint64_t)kf_bench_rng_below(&t->rng, 1u << 28);
+    t->app_ids = 0;
+    t->journal = 1;
 }
 
 /* Service item codes as the deployment names them: family prefix + number. */
@@ -49,6 +51,8 @@ static void make_txn(struct kf_bench_term *t, struct kf_record *r)
              1 + kf_bench_rng_below(&t->rng, 12));
     r->u.txn.outcome = o < 8 ? KF_OUTCOME_OK : (o == 8 ? KF_OUTCOME_FAILED : KF_OUTCOME_ABANDONED);
     r->u.txn.dur_ms = 15000 + kf_bench_rng_below(&t->rng, 400000);
+    if (t->app_ids)
+        snprintf(r->app_id, sizeof(r->app_id), "J-2026/%08llu", (unsigned long long)t->journal++);
     t->ts_ms += 1000 + kf_bench_rng_below(&t->rng, 5000);
 }
 

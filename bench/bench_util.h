@@ -22,6 +22,8 @@ struct kf_bench_term {
     struct kf_bench_rng rng;
     int64_t ts_ms; /* device time of the next record */
     uint64_t uptime_s, rx, tx;
+    int app_ids;      /* give every txn an application id (its journal number) */
+    uint64_t journal; /* the next one */
 };
 void kf_bench_term_init(struct kf_bench_term *t, uint64_t seed, int64_t start_ms);
 

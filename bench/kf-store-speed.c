@@ -1,7 +1,7 @@
 /* kf-store-speed: what kioskd's group commit costs per message, without the broker.
  *
  *   kf-store-speed [--devices D] [--frames F] [--records R] [--batch B] [--runs K]
- *                  [--fixtures FILE] [--sql SQL] [--profile]
+ *                  [--fixtures FILE] [--sql SQL] [--profile] [--app-ids]
  *
  * Each run opens a fresh store in a scratch directory under /tmp (the deployment fixtures
  * loaded, D terminals registered, the checkpoint thread started as kioskd starts it), then
@@ -17,7 +17,8 @@
  * 74-80 us: warm caches).
  * --sql runs SQL on each fresh store before the commits, to measure a variant of the
  * schema without building it (e.g. an index dropped); --profile adds SQLite's own wall time
- * per statement, per frame. Prints a human summary on stderr and one JSON object on stdout.
+ * per statement, per frame; --app-ids gives every txn an application id (record.h, app_id),
+ * for what the unique index on (device, app_id) costs. Prints a human summary on stderr and one JSON object on stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +57,7 @@ struct opts {
     const char *fixtures;
     const char *sql; /* run on each fresh store before the commits (--sql) */
     int profile;     /* --profile: wall time per statement, over all runs */
+    int app_ids;     /* --app-ids: every txn carries an application id */
 };
 
 /* --profile: SQLite's own per-statement timer (SQLITE_TRACE_PROFILE, wall nanoseconds of
@@ -214,6 +216,7 @@ static int run_once(const struct opts *o, double *store_us, double *proc_us, dou
         memcpy(reg.pk, pk, sizeof(pk));
         r = kf_store_register_device(st, &reg);
         kf_bench_term_init(&terms[d], 1000 + d, kf_now_ms() - 3600000);
+        terms[d].app_ids = o->app_ids;
     }
     if (r == 0)
         r = kf_store_checkpointer_start(st);
@@ -300,7 +303,7 @@ static int run_once(const struct opts *o, double *store_us, double *proc_us, dou
 static void usage(void)
 {
     fprintf(stderr, "usage: kf-store-speed [--devices D] [--frames F] [--records R] [--batch B]"
-                    " [--runs K] [--fixtures FILE] [--sql SQL] [--profile]\n");
+                    " [--runs K] [--fixtures FILE] [--sql SQL] [--profile] [--app-ids]\n");
 }
 
 int main(int argc, char **argv)
@@ -334,6 +337,9 @@ int main(int argc, char **argv)
             o.sql = v;
         else if (strcmp(a, "--profile") == 0) {
             o.profile = 1;
+            continue;
+        } else if (strcmp(a, "--app-ids") == 0) {
+            o.app_ids = 1;
             continue;
         } else
             ok = 0;
