@@ -49,7 +49,7 @@ struct sim_dev {
 
 struct sim {
     uv_loop_t loop;
-    uv_timer_t tick, flush, drain;
+    uv_timer_t tick, flush, drain, starter;
     uv_signal_t sigterm, sigint;
     struct sim_dev *devs;
     size_t ndev;
@@ -65,6 +65,8 @@ struct sim {
     double activity;
     uint32_t health_interval_s;
     uint64_t txns, refused, submitted;
+    size_t started;      /* agents started so far (--start-rate) */
+    double start_rate;   /* agents started a second; 0: all at once */
     size_t closing;
     int drained;
     uint64_t last_report_ms;
@@ -72,7 +74,7 @@ struct sim {
 
 struct sim_args {
     const char *fleet, *broker, *ledger, *catalog, *clock;
-    double activity, duration_s, drain_timeout_s;
+    double activity, duration_s, drain_timeout_s, start_rate;
     uint32_t backfill_days, health_interval_s;
     uint64_t seed;
     size_t limit;
@@ -345,6 +347,36 @@ static int sim_backfill(struct sim *s, struct sim_dev *d, uint32_t days, int64_t
 
 /* ---- the loop ---- */
 
+/* Start the agents not started yet, up to what --start-rate allows by now. All of a
+ * fleet's TLS handshakes run on Paho's one thread in this process (~5 ms of CPU each here):
+ * thousands started at once queue past their connect timeout, give up and retry, and the
+ * fleet never comes up (6,500 at once did not, BENCHMARKS.md "The production path"). */
+static void sim_start_agents(struct sim *s)
+{
+    size_t due = s->ndev;
+
+    if (s->start_rate > 0) {
+        double t = (double)(kf_now_ms() - s->start_ms) / 1000.0;
+        due = (size_t)(s->start_rate * t) + 1;
+        if (due > s->ndev)
+            due = s->ndev;
+    }
+    for (; s->started < due; s->started++) {
+        struct sim_dev *d = &s->devs[s->started];
+        int rc = kf_agent_start(d->agent);
+        if (rc < 0)
+            kf_warn("%s: start: %s", d->id, kf_strerror(rc));
+    }
+    if (s->started == s->ndev)
+        uv_timer_stop(&s->starter);
+}
+
+static void sim_starter_cb(uv_timer_t *t)
+{
+    sim_start_agents(t->data);
+}
+
+
 static void sim_finish(struct sim *s);
 
 static void sim_stop_generating(struct sim *s)
@@ -448,6 +480,7 @@ static void sim_agent_closed(void *ud)
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->flush, NULL);
     uv_close((uv_handle_t *)&s->drain, NULL);
+    uv_close((uv_handle_t *)&s->starter, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
@@ -467,6 +500,7 @@ static void sim_finish(struct sim *s)
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->drain);
     uv_timer_stop(&s->flush);
+    uv_timer_stop(&s->starter);
     sim_totals(s, &acked, &outstanding, &online);
     if (s->ledger)
         fflush(s->ledger);
@@ -653,6 +687,7 @@ static void usage(FILE *f)
         "  --drain-timeout S      wait for the acks at most S seconds (default 60)\n"
         "  --health-interval S    health sample interval (default: each ini's)\n"
         "  --limit N              only the first N devices\n"
+        "  --start-rate N         start N terminals a second (default: all at once)\n"
         "  --clock busy|real      daily pattern clock (default busy: starts at 10:00 on a\n"
         "                         weekday; real: the local time now)\n"
         "exit: 0 drained, 3 not drained in time, 1 error, 2 usage\n");
@@ -682,6 +717,7 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
         {"drain-timeout", required_argument, NULL, 'D'},
         {"health-interval", required_argument, NULL, 'H'},
         {"limit", required_argument, NULL, 'n'},
+        {"start-rate", required_argument, NULL, 'r'},
         {"catalog", required_argument, NULL, 'c'},
         {"clock", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
@@ -741,6 +777,10 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
             if (parse_num(optarg, 1, 86400, &v) < 0)
                 return -EINVAL;
             a->health_interval_s = (uint32_t)v;
+            break;
+        case 'r':
+            if (parse_num(optarg, 0, 1e6, &a->start_rate) < 0)
+                return -EINVAL;
             break;
         case 'n':
             if (parse_num(optarg, 1, 1e7, &v) < 0)
@@ -826,15 +866,17 @@ int main(int argc, char **argv)
     s.start_ms = kf_now_ms();
     s.live_end_ms = s.start_ms + (int64_t)(a.duration_s * 1000);
     s.drain_deadline_ms = (int64_t)(a.drain_timeout_s * 1000); /* relative until drain starts */
-    for (size_t i = 0; i < s.ndev; i++) {
+    for (size_t i = 0; i < s.ndev; i++)
         s.devs[i].last_ms = s.start_ms;
-        rc = kf_agent_start(s.devs[i].agent);
-        if (rc < 0)
-            kf_warn("%s: start: %s", s.devs[i].id, kf_strerror(rc));
-    }
     uv_timer_init(&s.loop, &s.tick);
     uv_timer_init(&s.loop, &s.flush);
     uv_timer_init(&s.loop, &s.drain);
+    uv_timer_init(&s.loop, &s.starter);
+    s.starter.data = &s;
+    s.start_rate = a.start_rate;
+    sim_start_agents(&s);
+    if (s.started < s.ndev)
+        uv_timer_start(&s.starter, sim_starter_cb, 100, 100);
     uv_signal_init(&s.loop, &s.sigterm);
     uv_signal_init(&s.loop, &s.sigint);
     s.tick.data = s.flush.data = s.drain.data = s.sigterm.data = s.sigint.data = &s;
