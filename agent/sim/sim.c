@@ -65,8 +65,8 @@ struct sim {
     double activity;
     uint32_t health_interval_s;
     uint64_t txns, refused, submitted;
-    size_t started;      /* agents started so far (--start-rate) */
-    double start_rate;   /* agents started a second; 0: all at once */
+    size_t started;    /* agents started so far (--start-rate) */
+    double start_rate; /* agents started a second; 0: all at once */
     size_t closing;
     int drained;
     uint64_t last_report_ms;
@@ -375,7 +375,6 @@ static void sim_starter_cb(uv_timer_t *t)
 {
     sim_start_agents(t->data);
 }
-
 
 static void sim_finish(struct sim *s);
 
