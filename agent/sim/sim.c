@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <uv.h>
 
 #include <kf/codec.h>
@@ -48,7 +49,7 @@ struct sim_dev {
 
 struct sim {
     uv_loop_t loop;
-    uv_timer_t tick, flush, drain;
+    uv_timer_t tick, flush, drain, starter;
     uv_signal_t sigterm, sigint;
     struct sim_dev *devs;
     size_t ndev;
@@ -64,6 +65,8 @@ struct sim {
     double activity;
     uint32_t health_interval_s;
     uint64_t txns, refused, submitted;
+    size_t started;    /* agents started so far (--start-rate) */
+    double start_rate; /* agents started a second; 0: all at once */
     size_t closing;
     int drained;
     uint64_t last_report_ms;
@@ -71,7 +74,7 @@ struct sim {
 
 struct sim_args {
     const char *fleet, *broker, *ledger, *catalog, *clock;
-    double activity, duration_s, drain_timeout_s;
+    double activity, duration_s, drain_timeout_s, start_rate;
     uint32_t backfill_days, health_interval_s;
     uint64_t seed;
     size_t limit;
@@ -122,6 +125,193 @@ static int sim_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
     return 0;
 }
 
+/* ---- the outboxes' durability: what a simulator needs, not what a terminal needs ----
+ * A simulated terminal's outbox must survive a kill -9 of the sim (tests/integration/
+ * sim_kill9.sh compares the server with the ledger after one), not a power cut, which a
+ * simulator does not model. The agent's outbox pays for the power cut: an fsync per append
+ * and per ACK, and a -shm file beside each WAL. Thousands of outboxes in one process pay
+ * it thousands of times, in file descriptors (four per terminal with the MQTT socket) and
+ * in syncs on the one loop thread. So every outbox of the sim is opened through a VFS of
+ * its own, "kf-sim", the default of this process only:
+ *  - on SQLite's "unix-excl" VFS: each file locked exclusively by this process (no other
+ *    process opens a simulated terminal's outbox), the WAL index on the heap: no -shm file
+ *    and one file descriptor less per terminal;
+ *  - with its syncs answered without going to the disk: every write() still reaches the
+ *    kernel's page cache, which a kill -9 of the process does not lose; only a power cut
+ *    could. That is synchronous=OFF for the sim's files, whatever the outbox asks for.
+ * The agent's code is unchanged (agent/core/outbox_db.c still sets synchronous=FULL and
+ * WAL). docs/SIMULATOR.md, "Scale". */
+struct simvfs_file {
+    sqlite3_file base;  /* base.pMethods = &simvfs_io */
+    sqlite3_file *real; /* the unix-excl file, in the same allocation, after this struct */
+};
+
+static sqlite3_vfs *simvfs_real;
+static sqlite3_vfs simvfs;
+static sqlite3_io_methods simvfs_io;
+
+#define SV_REAL(f) (((struct simvfs_file *)(void *)(f))->real)
+
+static int sv_close(sqlite3_file *f)
+{
+    return SV_REAL(f)->pMethods->xClose(SV_REAL(f));
+}
+
+static int sv_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+    return SV_REAL(f)->pMethods->xRead(SV_REAL(f), buf, n, off);
+}
+
+static int sv_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
+{
+    return SV_REAL(f)->pMethods->xWrite(SV_REAL(f), buf, n, off);
+}
+
+static int sv_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    return SV_REAL(f)->pMethods->xTruncate(SV_REAL(f), size);
+}
+
+static int sv_sync(sqlite3_file *f, int flags)
+{
+    (void)f;
+    (void)flags;
+    return SQLITE_OK; /* the write()s are in the kernel: safe from a kill -9 (above) */
+}
+
+static int sv_size(sqlite3_file *f, sqlite3_int64 *ret)
+{
+    return SV_REAL(f)->pMethods->xFileSize(SV_REAL(f), ret);
+}
+
+static int sv_lock(sqlite3_file *f, int lock)
+{
+    return SV_REAL(f)->pMethods->xLock(SV_REAL(f), lock);
+}
+
+static int sv_unlock(sqlite3_file *f, int lock)
+{
+    return SV_REAL(f)->pMethods->xUnlock(SV_REAL(f), lock);
+}
+
+static int sv_reserved(sqlite3_file *f, int *ret)
+{
+    return SV_REAL(f)->pMethods->xCheckReservedLock(SV_REAL(f), ret);
+}
+
+static int sv_fcntl(sqlite3_file *f, int op, void *arg)
+{
+    return SV_REAL(f)->pMethods->xFileControl(SV_REAL(f), op, arg);
+}
+
+static int sv_sector(sqlite3_file *f)
+{
+    return SV_REAL(f)->pMethods->xSectorSize(SV_REAL(f));
+}
+
+static int sv_devchar(sqlite3_file *f)
+{
+    return SV_REAL(f)->pMethods->xDeviceCharacteristics(SV_REAL(f));
+}
+
+/* The shared-memory methods are not called in unix-excl's exclusive mode (the WAL index is
+ * on the heap); they are forwarded all the same. */
+static int sv_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **ret)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    return m->iVersion >= 2 ? m->xShmMap(SV_REAL(f), pg, pgsz, extend, ret) : SQLITE_IOERR;
+}
+
+static int sv_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    return m->iVersion >= 2 ? m->xShmLock(SV_REAL(f), off, n, flags) : SQLITE_IOERR;
+}
+
+static void sv_shm_barrier(sqlite3_file *f)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    if (m->iVersion >= 2)
+        m->xShmBarrier(SV_REAL(f));
+}
+
+static int sv_shm_unmap(sqlite3_file *f, int del)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    return m->iVersion >= 2 ? m->xShmUnmap(SV_REAL(f), del) : SQLITE_OK;
+}
+
+static int sv_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **ret)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    if (m->iVersion < 3) {
+        *ret = NULL;
+        return SQLITE_OK;
+    }
+    return m->xFetch(SV_REAL(f), off, n, ret);
+}
+
+static int sv_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+    const sqlite3_io_methods *m = SV_REAL(f)->pMethods;
+    return m->iVersion >= 3 ? m->xUnfetch(SV_REAL(f), off, p) : SQLITE_OK;
+}
+
+static int sv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *ret_flags)
+{
+    struct simvfs_file *sf = (struct simvfs_file *)(void *)f;
+    int rc;
+
+    (void)vfs;
+    sf->base.pMethods = NULL; /* SQLite closes only a file whose open set pMethods */
+    sf->real = (sqlite3_file *)(void *)(sf + 1);
+    rc = simvfs_real->xOpen(simvfs_real, name, sf->real, flags, ret_flags);
+    if (sf->real->pMethods != NULL)
+        sf->base.pMethods = &simvfs_io;
+    return rc;
+}
+
+/* Make "kf-sim" this process's default VFS, before the first outbox is opened. */
+static int simvfs_register(void)
+{
+    static const sqlite3_io_methods io = {
+        .iVersion = 3,
+        .xClose = sv_close,
+        .xRead = sv_read,
+        .xWrite = sv_write,
+        .xTruncate = sv_truncate,
+        .xSync = sv_sync,
+        .xFileSize = sv_size,
+        .xLock = sv_lock,
+        .xUnlock = sv_unlock,
+        .xCheckReservedLock = sv_reserved,
+        .xFileControl = sv_fcntl,
+        .xSectorSize = sv_sector,
+        .xDeviceCharacteristics = sv_devchar,
+        .xShmMap = sv_shm_map,
+        .xShmLock = sv_shm_lock,
+        .xShmBarrier = sv_shm_barrier,
+        .xShmUnmap = sv_shm_unmap,
+        .xFetch = sv_fetch,
+        .xUnfetch = sv_unfetch,
+    };
+
+    /* Finding a VFS initializes SQLite, after which the outbox's process-wide setting (no
+     * page-cache preallocation: ~78 KiB less per outbox, agent/core/outbox_db.c,
+     * ob_tune_sqlite) can no longer be made; make it here first, as the outbox would. */
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+    simvfs_real = sqlite3_vfs_find("unix-excl");
+    if (simvfs_real == NULL)
+        return -ENOSYS;
+    simvfs_io = io;
+    simvfs = *simvfs_real; /* its other methods do not depend on which struct they get */
+    simvfs.szOsFile = (int)sizeof(struct simvfs_file) + simvfs_real->szOsFile;
+    simvfs.pNext = NULL;
+    simvfs.zName = "kf-sim";
+    simvfs.xOpen = sv_open;
+    return sqlite3_vfs_register(&simvfs, 1) == SQLITE_OK ? 0 : -EIO;
+}
+
 /* ---- backfill: D days of history, appended in big transactions ---- */
 
 static int sim_backfill(struct sim *s, struct sim_dev *d, uint32_t days, int64_t now)
@@ -156,6 +346,35 @@ static int sim_backfill(struct sim *s, struct sim_dev *d, uint32_t days, int64_t
 }
 
 /* ---- the loop ---- */
+
+/* Start the agents not started yet, up to what --start-rate allows by now. All of a
+ * fleet's TLS handshakes run on Paho's one thread in this process (~5 ms of CPU each here):
+ * thousands started at once queue past their connect timeout, give up and retry, and the
+ * fleet never comes up (6,500 at once did not, BENCHMARKS.md "The production path"). */
+static void sim_start_agents(struct sim *s)
+{
+    size_t due = s->ndev;
+
+    if (s->start_rate > 0) {
+        double t = (double)(kf_now_ms() - s->start_ms) / 1000.0;
+        due = (size_t)(s->start_rate * t) + 1;
+        if (due > s->ndev)
+            due = s->ndev;
+    }
+    for (; s->started < due; s->started++) {
+        struct sim_dev *d = &s->devs[s->started];
+        int rc = kf_agent_start(d->agent);
+        if (rc < 0)
+            kf_warn("%s: start: %s", d->id, kf_strerror(rc));
+    }
+    if (s->started == s->ndev)
+        uv_timer_stop(&s->starter);
+}
+
+static void sim_starter_cb(uv_timer_t *t)
+{
+    sim_start_agents(t->data);
+}
 
 static void sim_finish(struct sim *s);
 
@@ -260,6 +479,7 @@ static void sim_agent_closed(void *ud)
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->flush, NULL);
     uv_close((uv_handle_t *)&s->drain, NULL);
+    uv_close((uv_handle_t *)&s->starter, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
@@ -279,6 +499,7 @@ static void sim_finish(struct sim *s)
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->drain);
     uv_timer_stop(&s->flush);
+    uv_timer_stop(&s->starter);
     sim_totals(s, &acked, &outstanding, &online);
     if (s->ledger)
         fflush(s->ledger);
@@ -420,13 +641,35 @@ out:
     return rc;
 }
 
+/* Each terminal holds three file descriptors (the outbox and its WAL, the MQTT socket):
+ * raise the soft limit to the hard one and, where the process may (root), the hard one to
+ * the kernel's ceiling (fs.nr_open), so the fleet's size is bounded by memory, not by a
+ * default limit of a few thousand descriptors. Logged: the fleet a run can hold. */
 static void raise_nofile(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    unsigned long long nr_open = 0;
+    FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%llu", &nr_open) != 1)
+            nr_open = 0;
+        fclose(f);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (nr_open > rl.rlim_max) {
+        struct rlimit up = {.rlim_cur = (rlim_t)nr_open, .rlim_max = (rlim_t)nr_open};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        kf_info("open files: up to %llu (about %llu terminals at 3 each)",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_cur / 3);
 }
 
 static void usage(FILE *f)
@@ -443,6 +686,7 @@ static void usage(FILE *f)
         "  --drain-timeout S      wait for the acks at most S seconds (default 60)\n"
         "  --health-interval S    health sample interval (default: each ini's)\n"
         "  --limit N              only the first N devices\n"
+        "  --start-rate N         start N terminals a second (default: all at once)\n"
         "  --clock busy|real      daily pattern clock (default busy: starts at 10:00 on a\n"
         "                         weekday; real: the local time now)\n"
         "exit: 0 drained, 3 not drained in time, 1 error, 2 usage\n");
@@ -472,6 +716,7 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
         {"drain-timeout", required_argument, NULL, 'D'},
         {"health-interval", required_argument, NULL, 'H'},
         {"limit", required_argument, NULL, 'n'},
+        {"start-rate", required_argument, NULL, 'r'},
         {"catalog", required_argument, NULL, 'c'},
         {"clock", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
@@ -532,6 +777,10 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
                 return -EINVAL;
             a->health_interval_s = (uint32_t)v;
             break;
+        case 'r':
+            if (parse_num(optarg, 0, 1e6, &a->start_rate) < 0)
+                return -EINVAL;
+            break;
         case 'n':
             if (parse_num(optarg, 1, 1e7, &v) < 0)
                 return -EINVAL;
@@ -568,6 +817,10 @@ int main(int argc, char **argv)
     kf_mqtt_global_init();
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
+    if (simvfs_register() < 0) {
+        kf_err("sqlite: no unix-excl VFS to open the outboxes with");
+        return 1;
+    }
     rc = kf__sim_catalog_load(&s.cat, a.catalog, err, sizeof(err));
     if (rc < 0) {
         kf_err("%s", err);
@@ -612,15 +865,17 @@ int main(int argc, char **argv)
     s.start_ms = kf_now_ms();
     s.live_end_ms = s.start_ms + (int64_t)(a.duration_s * 1000);
     s.drain_deadline_ms = (int64_t)(a.drain_timeout_s * 1000); /* relative until drain starts */
-    for (size_t i = 0; i < s.ndev; i++) {
+    for (size_t i = 0; i < s.ndev; i++)
         s.devs[i].last_ms = s.start_ms;
-        rc = kf_agent_start(s.devs[i].agent);
-        if (rc < 0)
-            kf_warn("%s: start: %s", s.devs[i].id, kf_strerror(rc));
-    }
     uv_timer_init(&s.loop, &s.tick);
     uv_timer_init(&s.loop, &s.flush);
     uv_timer_init(&s.loop, &s.drain);
+    uv_timer_init(&s.loop, &s.starter);
+    s.starter.data = &s;
+    s.start_rate = a.start_rate;
+    sim_start_agents(&s);
+    if (s.started < s.ndev)
+        uv_timer_start(&s.starter, sim_starter_cb, 100, 100);
     uv_signal_init(&s.loop, &s.sigterm);
     uv_signal_init(&s.loop, &s.sigint);
     s.tick.data = s.flush.data = s.drain.data = s.sigterm.data = s.sigint.data = &s;
