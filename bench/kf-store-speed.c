@@ -18,7 +18,8 @@
  * --sql runs SQL on each fresh store before the commits, to measure a variant of the
  * schema without building it (e.g. an index dropped); --profile adds SQLite's own wall time
  * per statement, per frame; --app-ids gives every txn an application id (record.h, app_id),
- * for what the unique index on (device, app_id) costs. Prints a human summary on stderr and one JSON object on stdout.
+ * for what the unique index on (device, app_id) costs. Prints a human summary on stderr and one
+ * JSON object on stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
