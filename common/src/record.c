@@ -138,8 +138,9 @@ static int code_ok(const char *s, size_t max, int allow_underscore)
     return 1;
 }
 
-/* A technician's id: 1..max of [A-Za-z0-9._:@-] (it is shown in logs and reports). */
-static int tech_ok(const char *s, size_t max)
+/* An id someone else gives (a technician's, an application's): 1..max of letters, digits
+ * and the punctuation in punct (it is shown in logs and reports). */
+static int id_ok(const char *s, size_t max, const char *punct)
 {
     size_t n = strnlen(s, max + 1);
 
@@ -149,11 +150,13 @@ static int tech_ok(const char *s, size_t max)
         char c = s[i];
 
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '@' || c == '-'))
+              (c != '\0' && strchr(punct, c))))
             return 0;
     }
     return 1;
 }
+#define TECH_PUNCT "._:@-" /* a technician's id: [A-Za-z0-9._:@-] */
+#define APP_PUNCT "._:/-"  /* an application's id for a record: [A-Za-z0-9._:/-] */
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without control characters:
  * a fault text ends up in logs and web pages on one line. */
@@ -203,28 +206,16 @@ static int text_ok(const char *s, size_t max)
     return 1;
 }
 
-/* The application's id for a record: 1..max of [A-Za-z0-9._:/-]. */
-static int app_id_ok(const char *s, size_t max)
+int kf_record_app_id_ok(const char *s)
 {
-    size_t n = strnlen(s, max + 1);
-
-    if (n < 1 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '/' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return id_ok(s, KF_APP_ID_MAX, APP_PUNCT);
 }
 
 static int record_check(const struct kf_record *r)
 {
     if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
         return 0;
-    if (r->app_id[0] && !app_id_ok(r->app_id, KF_APP_ID_MAX))
+    if (r->app_id[0] && !id_ok(r->app_id, KF_APP_ID_MAX, APP_PUNCT))
         return 0;
     switch (r->type) {
     case KF_REC_TXN:
@@ -261,7 +252,7 @@ static int record_check(const struct kf_record *r)
             return 0;
         /* Entering needs the technician (on-site time is measured for someone); leaving may
          * omit it. */
-        return m->tech[0] ? tech_ok(m->tech, KF_TECH_ID_MAX) : !m->on;
+        return m->tech[0] ? id_ok(m->tech, KF_TECH_ID_MAX, TECH_PUNCT) : !m->on;
     }
     default:
         return 0;
@@ -274,7 +265,7 @@ static int record_check(const struct kf_record *r)
  * front ends reduce it to struct flat (kf_record_from_json from a jansson object, the
  * byte parser below from text), and one builder turns that into a struct kf_record, so
  * every path accepts exactly the same records. Every string value ends up checked by
- * code_ok, tech_ok, text_ok or an exact name, so the lexer decodes escapes and refuses
+ * code_ok, id_ok, text_ok or an exact name, so the lexer decodes escapes and refuses
  * control characters but leaves UTF-8 to those checks. */
 
 static const struct pair *get(const struct flat *o, const char *key)
@@ -373,7 +364,7 @@ static int record_explain(const struct kf_record *r, struct kf_record_why *why)
 {
     if (r->ts_ms < KF_TS_MIN || r->ts_ms >= KF_TS_MAX)
         return refuse(why, "ts", "out of range 2020-01-01..2100-01-01 (ms since 1970, UTC)");
-    if (r->app_id[0] && !app_id_ok(r->app_id, KF_APP_ID_MAX))
+    if (r->app_id[0] && !id_ok(r->app_id, KF_APP_ID_MAX, APP_PUNCT))
         return refuse(why, "app_id", str_rule("app_id"));
     switch (r->type) {
     case KF_REC_TXN:

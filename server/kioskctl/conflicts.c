@@ -222,15 +222,6 @@ static int csv_split(char *s, char **f, int max)
     }
 }
 
-static int app_id_valid(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n < 1 || n > KF_APP_ID_MAX)
-        return 0;
-    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-") == n;
-}
-
 static int jline_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct jline *)a)->app_id, ((const struct jline *)b)->app_id);
@@ -290,7 +281,7 @@ static int read_journal(const char *path, struct jline **ret, size_t *ret_n)
             }
             continue;
         }
-        if (c_id >= nf || !app_id_valid(fld[c_id])) {
+        if (c_id >= nf || !kf_record_app_id_ok(fld[c_id])) {
             fprintf(stderr,
                     "kioskctl: reconcile: %s:%ld: app_id must be 1..%d of "
                     "[A-Za-z0-9._:/-]\n",

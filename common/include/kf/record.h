@@ -182,6 +182,9 @@ int kf_periph_parse(const char *s, int *ret);
 int kf_pstate_parse(const char *s, int *ret);
 int kf_severity_parse(const char *s, int *ret);
 
+/* Is s a valid application id (1..KF_APP_ID_MAX of [A-Za-z0-9._:/-])? 1 or 0. */
+int kf_record_app_id_ok(const char *s);
+
 /* Is a peripheral state usable for service (online, paper_low, cash_low)? */
 int kf_pstate_usable(int state);
 
