@@ -30,13 +30,13 @@ struct kf_ingest {
 
 /* Per-frame outcome of a commit. */
 struct kf_commit_out {
-    uint64_t acked_seq;  /* the device's contiguous committed high-water mark after commit */
-    uint32_t inserted;   /* new records */
-    uint32_t duplicates; /* records already present */
-    uint8_t replay;      /* 1: nothing new (counted as KF_REJECT_REPLAY) */
-    uint8_t quarantined; /* 1: kept in quarantine instead (kf_store_quarantine) */
-    uint8_t conflict;    /* 1: repeats a stored seq with another record: nothing committed, the
-                          * frame kept in seq_conflicts (KF_REJECT_CONFLICT) */
+    uint64_t acked_seq;   /* the device's contiguous committed high-water mark after commit */
+    uint32_t inserted;    /* new records */
+    uint32_t duplicates;  /* records already present */
+    uint8_t replay;       /* 1: nothing new (counted as KF_REJECT_REPLAY) */
+    uint8_t quarantined;  /* 1: kept in quarantine instead (kf_store_quarantine) */
+    uint8_t conflict;     /* 1: repeats a stored seq with another record: nothing committed, the
+                           * frame kept in seq_conflicts (KF_REJECT_CONFLICT) */
     uint32_t app_repeats; /* records kept apart for repeating an app_id */
     /* HELLO only: the device had been acknowledged up to gap_last, past what the store holds
      * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the

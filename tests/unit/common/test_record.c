@@ -480,8 +480,8 @@ Test(record, a_refusal_names_its_field_and_why)
          "required with \"state\":\"on\""},
         {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"\"}", "app_id",
          "must be 1..32 of [A-Za-z0-9._:/-]"},
-        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"J 1\"}",
-         "app_id", "must be 1..32 of [A-Za-z0-9._:/-]"},
+        {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,\"app_id\":\"J 1\"}", "app_id",
+         "must be 1..32 of [A-Za-z0-9._:/-]"},
         {TXN_HEAD ",\"item\":\"A\",\"outcome\":\"ok\",\"dur_ms\":1,"
                   "\"app_id\":\"123456789012345678901234567890123\"}",
          "app_id", "must be 1..32 of [A-Za-z0-9._:/-]"},
