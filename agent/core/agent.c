@@ -142,6 +142,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     lim.max_health = cfg->outbox_max_health;
     lim.app_ids_max = cfg->app_id_max;
     lim.app_ids_keep_days = cfg->app_id_keep_days;
+    lim.process_durable = opts != NULL && opts->outbox_process_durable;
     rc = kf_outbox_open(cfg->outbox_path, &lim, &a->ob);
     if (rc < 0)
         goto out_zctx;

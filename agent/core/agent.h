@@ -40,6 +40,7 @@ struct kf_agent_opts {
     int64_t (*clock_base_cb)(void *ud);
     void *clock_ud;
     const char *kernel_boot_id;
+    int outbox_process_durable; /* kf_outbox_limits.process_durable (kiosk-sim) */
 };
 
 struct kf_agent_stats {

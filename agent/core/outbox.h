@@ -36,6 +36,11 @@ struct kf_outbox_limits {
     uint64_t max_health;        /* default 20160 (two weeks at one a minute) */
     uint64_t app_ids_max;       /* default 100000 */
     uint32_t app_ids_keep_days; /* default 30 */
+    /* 1: survive a crash of the process, not a power cut (kiosk-sim's thousands of outboxes
+     * in one process): the file locked for this connection alone, so the WAL index lives on
+     * the heap and no -shm file is opened, and no fsync (synchronous = OFF; every write()
+     * still reaches the kernel, which a kill -9 does not lose). 0: a terminal's outbox. */
+    int process_durable;
 };
 
 struct kf_outbox_stats {

@@ -379,6 +379,8 @@ int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, stru
         if (limits->app_ids_keep_days != 0)
             ob->lim.app_ids_keep_days = limits->app_ids_keep_days;
     }
+    if (limits != NULL)
+        ob->lim.process_durable = limits->process_durable;
     if (ob->lim.app_ids_max > (uint64_t)INT64_MAX)
         ob->lim.app_ids_max = (uint64_t)INT64_MAX; /* bound as an SQLite integer */
 
@@ -394,6 +396,11 @@ int kf_outbox_open(const char *path, const struct kf_outbox_limits *limits, stru
     sqlite3_db_config(ob->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 256, 32);
     sqlite3_busy_timeout(ob->db, OB_BUSY_TIMEOUT_MS);
     r = kf__outbox_err(sqlite3_exec(ob->db, ob_pragmas, NULL, NULL, NULL));
+    /* Before the first WAL access: in exclusive mode SQLite never maps a -shm file. */
+    if (r == 0 && ob->lim.process_durable)
+        r = kf__outbox_err(
+            sqlite3_exec(ob->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = OFF;", NULL,
+                         NULL, NULL));
     if (r < 0)
         goto out_free;
     r = ob_set_wal(ob->db);

@@ -432,6 +432,7 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
         ao.health_ud = d;
         ao.health_interval_s = a->health_interval_s;
         ao.seed = a->seed * 1000003u + s->ndev + 1;
+        ao.outbox_process_durable = 1; /* docs/SIMULATOR.md, "Scale" */
         rc = kf_agent_new(&s->loop, cfg, sk, &ao, &d->agent);
         sodium_memzero(sk, sizeof(sk));
         if (rc < 0) {
@@ -629,10 +630,6 @@ int main(int argc, char **argv)
     kf_mqtt_global_init();
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if (kf__sim_vfs_register() < 0) {
-        kf_err("sqlite: no unix-excl VFS to open the outboxes with");
-        return 1;
-    }
     rc = kf__sim_catalog_load(&s.cat, a.catalog, err, sizeof(err));
     if (rc < 0) {
         kf_err("%s", err);

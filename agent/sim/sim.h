@@ -75,9 +75,4 @@ size_t kf__sim_settle(struct sim_gen *g, int64_t now_ms, struct kf_record *out, 
 /* A synthetic, plausible health sample for this terminal at now. */
 void kf__sim_health(struct sim_gen *g, int64_t now_ms, struct kf_record *ret);
 
-/* Make "kf-sim" (sim/outbox_vfs.c: exclusive locking, no -shm file, syncs answered without
- * the disk) this process's default SQLite VFS, before the first outbox is opened. 0 or
- * -errno. */
-int kf__sim_vfs_register(void);
-
 #endif
