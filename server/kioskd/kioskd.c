@@ -467,6 +467,7 @@ static int sla_new(struct kf_kioskd *kd)
     so.notify_topic = c->sla.notify_topic;
     so.link = &kd->link;
     so.webhook = kd->webhook;
+    so.server_sk = kd->sk;
     err[0] = '\0';
     rc = kf_slasvc_new(kd->store, &so, kf_now_ms(), &kd->sla, err, sizeof(err));
     if (rc != 0) {

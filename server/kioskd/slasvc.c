@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/log.h>
@@ -274,6 +276,12 @@ int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t n
     s->reopen_ms = o->reopen_ms;
     s->link = o->link;
     s->webhook = o->webhook;
+    if (o->server_sk == NULL) {
+        snprintf(err, cap, "sla: no server key to seal the engine's runs with");
+        r = -EINVAL;
+        goto out_free;
+    }
+    memcpy(s->sk, o->server_sk, sizeof(s->sk));
     if (o->notify_topic != NULL && o->notify_topic[0] != '\0' &&
         (s->topic = strdup(o->notify_topic)) == NULL) {
         r = -ENOMEM;
@@ -314,6 +322,8 @@ void kf_slasvc_free(struct kf_slasvc *s)
     free(s->snaps);
     free(s->dirty);
     free(s->topic);
+    free(s->act_after);
+    sodium_memzero(s->sk, sizeof(s->sk));
     free(s);
 }
 

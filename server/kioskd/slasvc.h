@@ -58,6 +58,7 @@ struct kf_slasvc_opts {
     const char *notify_topic;   /* NULL or "": no MQTT announcements; copied */
     struct kf_link *link;       /* borrowed: announcements are published from the loop */
     struct kf_webhook *webhook; /* borrowed; NULL: none */
+    const uint8_t *server_sk;   /* 64 bytes, copied: seals each run into the signed log */
 };
 
 struct kf_slasvc;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "kioskd/slasvc.h"
+#include "rules/replay.h"
 #include "rules/sla.h"
 
 #define KF__SLASVC_RUN_MIN_US                                                                      \
@@ -45,6 +46,7 @@ struct kf_slasvc {
     struct kf_link *link;
     struct kf_webhook *webhook;
     struct kf_holidays *hol;
+    uint8_t sk[64]; /* the server key: each run is sealed into the signed log */
 
     /* work half: the writer's thread (slasvc_run.c) */
     struct kf_sla_engine *e;
@@ -63,6 +65,13 @@ struct kf_slasvc {
     size_t n_snaps, cap_snaps;
     char (*dirty)[KF_TERMINAL_ID_MAX + 1]; /* terminals fed a fact this run */
     size_t n_dirty, cap_dirty;
+    /* this run's seal (docs/SLA.md 12): the facts fed, where each action went among them */
+    struct kf_facts_digest dg;
+    int64_t run_from; /* the cursor before the run */
+    size_t run_facts;
+    size_t *act_after; /* per action of the run: facts fed before it */
+    size_t cap_after;
+    int seal_windows;       /* the engine (re)loaded its windows: the next seal lists them */
     struct kf__notice *out; /* handed to the loop */
     char out_err[320];
     struct kf__wstats w;

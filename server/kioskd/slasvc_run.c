@@ -171,6 +171,7 @@ int kf__slasvc_load(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms, ch
         s->fact_id = cur.fact_id;
         s->tick_ms = cur.tick_ms;
         s->windows_rev = cur.windows_rev;
+        s->seal_windows = 1; /* a replay must know the windows this engine started with */
     } else {
         snprintf(err, cap, "sla: restoring the engine from the store: %s",
                  kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : kf_strerror(r));
@@ -319,9 +320,9 @@ static void apply_action(struct kf_slasvc *s, struct kf_sla_action *a, int64_t n
     rc = kf_sla_act(s->e, &ev);
     s->cur_action = 0;
     a->applied_ms = now_ms;
+    a->at_ms = ev.at_ms; /* also when refused: the seal says where it was tried */
     if (rc == 0) {
         a->status = KF_SLA_ACTION_DONE;
-        a->at_ms = ev.at_ms;
         snprintf(a->result, sizeof(a->result), "%s", "done");
         s->w.actions_done++;
     } else {
@@ -340,6 +341,9 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
 {
     size_t total = 0, k = 0;
 
+    kf_facts_digest_init(&s->dg);
+    s->run_from = s->fact_id;
+    s->run_facts = 0;
     for (;;) {
         struct kf_sla_fact_row *rows = NULL;
         size_t n = 0;
@@ -350,10 +354,15 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
         for (size_t i = 0; i < n; i++) {
             struct kf_sla_terminal *t;
 
-            while (k < n_acts && action_at(s, &acts[k], now_ms) < rows[i].fact.at_ms)
+            while (k < n_acts && action_at(s, &acts[k], now_ms) < rows[i].fact.at_ms) {
+                s->act_after[k] = s->run_facts;
                 apply_action(s, &acts[k++], now_ms);
+            }
             t = term_load(s, st, rows[i].asset_id);
             s->fact_id = rows[i].id;
+            kf_facts_digest_add(&s->dg, rows[i].id, rows[i].asset_id, rows[i].device_id,
+                                rows[i].recv_ms, &rows[i].fact);
+            s->run_facts++;
             if (t == NULL || kf_sla_fact(s->e, rows[i].asset_id, &rows[i].fact) < 0) {
                 s->w.facts_skipped++;
                 continue;
@@ -372,10 +381,81 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
             return 0;
         }
     }
-    while (k < n_acts)
+    while (k < n_acts) {
+        s->act_after[k] = s->run_facts;
         apply_action(s, &acts[k++], now_ms);
+    }
     *ret_done = k;
     return 0;
+}
+
+static json_t *seal_actions(const struct kf_slasvc *s, const struct kf_sla_action *acts, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        const struct kf_sla_action *a = &acts[i];
+        json_t *o = json_pack(
+            "{s:I, s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)a->id,
+            "incident", (json_int_t)a->incident, "kind", kf_incident_ev_name(a->kind), "to",
+            a->kind == KF_EV_ATTRIBUTE ? json_string(kf_incident_attr_name(a->to)) : json_null(),
+            "who", a->who, "text", a->text, "requested_ms", (json_int_t)a->requested_ms, "at_ms",
+            (json_int_t)a->at_ms, "after", (json_int_t)s->act_after[i], "status",
+            a->status == KF_SLA_ACTION_DONE ? "done" : "refused");
+        if (o == NULL || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *seal_windows(const struct kf_slasvc *s)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < s->n_wins; i++) {
+        const struct kf_sla_window_row *w = &s->wins[i];
+        json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:I}", "id", (json_int_t)w->id,
+                              "asset", w->asset_id, "zone", w->zone_id, "start_ms",
+                              (json_int_t)w->start_ms, "end_ms", (json_int_t)w->end_ms, "reason",
+                              w->reason, "by", w->by, "entered_ms", (json_int_t)w->entered_ms);
+        if (o == NULL || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The run's seal (docs/SLA.md 12): what a replay needs to decide the same, and the digest
+ * of the facts it fed. NULL with *ret_rc 0 when the run fed and decided nothing (a tick
+ * that changed nothing changes no later decision either). */
+static char *seal_new(struct kf_slasvc *s, const struct kf_sla_action *acts, size_t n_acts,
+                      int64_t tick, int *ret_rc)
+{
+    char hex[65];
+    json_t *o, *a, *w = NULL;
+    char *text;
+
+    *ret_rc = 0;
+    if (s->run_facts == 0 && n_acts == 0 && s->n_evs == 0 && !s->seal_windows)
+        return NULL;
+    kf_facts_digest_hex(&s->dg, hex);
+    a = seal_actions(s, acts, n_acts);
+    if (s->seal_windows)
+        w = seal_windows(s);
+    o = json_pack("{s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:o, s:o}", "v", 1, "facts_after",
+                  (json_int_t)s->run_from, "facts_to", (json_int_t)s->fact_id, "facts",
+                  (json_int_t)s->run_facts, "digest", hex, "tick_ms", (json_int_t)tick, "grace_ms",
+                  (json_int_t)s->grace_ms, "reopen_ms", (json_int_t)s->reopen_ms, "actions",
+                  a ? a : json_null(), "windows", w ? w : json_null());
+    text = o && a && (w || !s->seal_windows) ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                             : NULL;
+    json_decref(o);
+    if (text == NULL)
+        *ret_rc = -ENOMEM;
+    return text;
 }
 
 /* A snapshot's incident and its place in the run, to find each incident's last one. */
@@ -422,6 +502,7 @@ static int persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_actio
     struct snap_ix *ix = calloc(s->n_snaps + 1, sizeof(*ix));
     struct kf__notice *notices = NULL, **tail = &notices;
     struct kf_sla_persist p;
+    char *seal = NULL;
     size_t n_incs = 0, n_states = 0;
     int r = 0;
 
@@ -477,7 +558,12 @@ static int persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_actio
     p.n_states = n_states;
     p.actions = acts;
     p.n_actions = n_acts;
-    r = kf_store_sla_persist(st, &p, now_ms);
+    p.seal = seal = seal_new(s, acts, n_acts, tick, &r);
+    p.server_sk = s->sk;
+    if (r == 0)
+        r = kf_store_sla_persist(st, &p, now_ms);
+    if (r == 0)
+        s->seal_windows = 0;
     if (r == 0) {
         *tail = s->out;
         s->out = notices;
@@ -487,6 +573,7 @@ static int persist(struct kf_slasvc *s, struct kf_store *st, struct kf_sla_actio
             s->w.notices++;
     }
 out:
+    free(seal);
     kf__slasvc_notices_free(notices);
     free(pev);
     free(states);
@@ -511,9 +598,19 @@ static void run(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms)
         for (size_t i = 0; r == 0 && i < s->n_terms; i++)
             r = term_apply(s, &s->terms[i]);
         s->windows_rev = cur.windows_rev;
+        s->seal_windows = 1;
     }
     if (r == 0)
         r = kf_store_sla_actions_pending(st, ACTIONS_PER_RUN, &acts, &n_acts);
+    if (r == 0 && n_acts > s->cap_after) {
+        size_t *p = realloc(s->act_after, n_acts * sizeof(*p));
+        if (p == NULL)
+            r = -ENOMEM;
+        else {
+            s->act_after = p;
+            s->cap_after = n_acts;
+        }
+    }
     if (r == 0)
         r = feed(s, st, now_ms, acts, n_acts, &n_acts);
     if (r == 0 && kf_sla_tick(s->e, tick) < 0)

@@ -207,6 +207,8 @@ struct kf_sla_persist_event {
     const char *nkind;  /* its kind ("opened", "breach"...) when notice is set */
 };
 
+#define KF_STORE_SLA_SEAL "sla.run" /* the action of a run's seal in the signed log */
+
 struct kf_sla_persist {
     int64_t fact_id, tick_ms;            /* the new cursor */
     const struct kf_incident *incidents; /* final state of every incident touched */
@@ -217,9 +219,14 @@ struct kf_sla_persist {
     size_t n_states;
     const struct kf_sla_action *actions; /* actions applied or refused (status, result) */
     size_t n_actions;
+    /* The run's seal (docs/SLA.md 12): when seal is set, an entry of the signed log
+     * ("sla.run", actor "kioskd", detail = seal, a JSON object) is appended in the same
+     * transaction, signed with server_sk (64 bytes). */
+    const char *seal;
+    const uint8_t *server_sk;
 };
 /* Write one run in one transaction: incidents (upsert), events, notices, states, cursor,
- * actions. All or nothing. */
+ * actions, its seal. All or nothing. */
 int kf_store_sla_persist(struct kf_store *st, const struct kf_sla_persist *p, int64_t now_ms);
 
 /* ---- Text forms (shared by the store, kioskd and kioskctl) ------------------------------- */

@@ -14,6 +14,7 @@
 #include <kf/err.h>
 
 #include "store/sqlite/int.h"
+#include "store/audit_log.h"
 #include "store/sla.h"
 
 /* ---- Incidents ------------------------------------------------------------------------- */
@@ -541,5 +542,13 @@ int kf_store_sla_persist(struct kf_store *st, const struct kf_sla_persist *p, in
         r = persist_body(st, s, p, now_ms);
     for (int i = 0; i < PS_COUNT; i++)
         sqlite3_finalize(s[i]);
+    if (r == 0 && p->seal != NULL) {
+        char subject[48];
+
+        snprintf(subject, sizeof(subject), "facts..%lld", (long long)p->fact_id);
+        r = p->server_sk ? kf_store_audit_log_append(st, now_ms, "kioskd", KF_STORE_SLA_SEAL,
+                                                     subject, p->seal, p->server_sk)
+                         : -EINVAL;
+    }
     return kf__store_txn_leave(st, own, r);
 }

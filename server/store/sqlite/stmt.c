@@ -143,14 +143,11 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " ORDER BY username",
     /* issue 3 statements (identity, store/sqlite/broker.c, store_security.c) */
     /* issue 4 statements (fleet state and SLA, store/sqlite/sla.c) */
-    /* A fact is never dated before the engine's last tick (docs/SLA.md, "Facts"): what the
-     * engine already announced stays true. Heartbeat facts (below) are not clamped. */
+    /* A fact carries its true effective time (docs/SLA.md 10.1): whether it is a backlog
+     * (history) is the engine's call, per terminal, never the store's against a tick. */
     [ST_SLA_FACT_INSERT] =
         "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, src, periph,"
-        " state, code, sev, who, late) VALUES (?1, ?2, ?3,"
-        " max(?4, coalesce((SELECT tick_ms FROM sla_cursor WHERE one = 1), 0)),"
-        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?4 < coalesce((SELECT tick_ms FROM sla_cursor WHERE one = 1), 0))",
+        " state, code, sev, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_SLA_EXPIRE_FACTS] =
         "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, value, src)"
         " SELECT asset_id, device_id, 'presence', last_seen_ms, ?2, 0, 'heartbeat' FROM devices"
