@@ -324,7 +324,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
             if (jint(o, "facts_after") != 0) {
                 v->replayed = 0;
                 snprintf(v->note, sizeof(v->note),
-                         "the runs were sealed from fact %lld on (a store older than schema 10): "
+                         "the runs were sealed from fact %lld on (runs before were not sealed): "
                          "the facts are checked, the incidents are not recomputed",
                          (long long)jint(o, "facts_after") + 1);
             }

@@ -24,7 +24,7 @@
 #include "store/sla.h"
 
 /* v6: a fact written dated before the engine's last tick had its time moved up to that
- * tick; `late` says so. Since v10 facts keep their true time and `late` is always 0: a
+ * tick; `late` says so. Facts now keep their true time and `late` is always 0: a
  * backlog is the engine's call, per terminal (docs/SLA.md 10.1); old rows keep theirs. */
 const char *const kf__store_schema_sla_late[] = {
     "ALTER TABLE sla_facts ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
