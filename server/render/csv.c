@@ -2,7 +2,7 @@
  * encoding from a BOM (without one it reads GBK and garbles every character), wants CRLF,
  * and reads "1234.56" as a number but would read "1,234.56" as text in some locales: so
  * amounts here are ungrouped. Fields are quoted per RFC 4180 when they hold a comma, a quote
- * or a line break.
+ * or a line break, and texts never become formulas.
  */
 #include "render/render.h"
 #include "render/render_int.h"
@@ -18,15 +18,30 @@ static const char *const columns[NCOLS] = {
     "网点/专区",      "所属期", "服务天数", "当月天数",     "单价(元)",
     "不含税金额(元)", "税率",   "税额(元)", "价税合计(元)", "说明"};
 
+/* A text Excel would take for a formula (=, +, @, a tab or CR first, or "-" not starting a
+ * number) is kept as text by a leading apostrophe, as kioskctl's CSV does; our own amounts
+ * ("-15.00") stay numbers. */
+static int formula_like(const char *s)
+{
+    return (s[0] != '\0' && strchr("=+@\t\r", s[0]) != NULL) ||
+           (s[0] == '-' && !(s[1] >= '0' && s[1] <= '9'));
+}
+
 static void put_field(FILE *out, const char *s)
 {
+    int guard;
     if (!s)
         s = "";
+    guard = formula_like(s);
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        if (guard)
+            fputc('\'', out);
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (guard)
+        fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);

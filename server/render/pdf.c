@@ -135,18 +135,31 @@ static float run(struct pdf *p, int bold, float size, float x, float y, const ch
     return w;
 }
 
-/* The first n bytes of s (UTF-8, whole characters), as runs of ASCII and of the rest. */
+/* Whether byte i of s is drawn in the Latin font. A space beside a Chinese character is
+ * drawn in the CJK font: its width then reads as a space to pdftotext and to a reader
+ * copying "第 1 页" out of the document, where a narrow Helvetica space was dropped. */
+static int latin_at(const char *s, size_t i, size_t n)
+{
+    if ((unsigned char)s[i] >= 0x80)
+        return 0;
+    if (s[i] != ' ')
+        return 1;
+    return !((i > 0 && (unsigned char)s[i - 1] >= 0x80) ||
+             (i + 1 < n && (unsigned char)s[i + 1] >= 0x80));
+}
+
+/* The first n bytes of s (UTF-8, whole characters), as runs of Latin and of the rest. */
 static float mixed(struct pdf *p, int bold, float size, float x, float y, const char *s, size_t n,
                    int draw)
 {
     float w = 0.0f;
     size_t i = 0;
     while (i < n) {
-        int ascii = (unsigned char)s[i] < 0x80;
+        int latin = latin_at(s, i, n);
         size_t j = i;
-        while (j < n && ((unsigned char)s[j] < 0x80) == ascii)
+        while (j < n && latin_at(s, j, n) == latin)
             j++;
-        w += run(p, bold, size, x + w, y, s + i, j - i, ascii, draw);
+        w += run(p, bold, size, x + w, y, s + i, j - i, latin, draw);
         i = j;
     }
     return w;
