@@ -24,6 +24,7 @@
 #define CELL_PAD 2.0f
 #define TABLE_SIZE 8.0f
 #define GBK_CAP 8192
+#define CELL_MAX_BYTES 120
 
 enum align { A_LEFT, A_RIGHT, A_CENTER };
 
@@ -190,9 +191,18 @@ static size_t u8len(const char *s)
  * when even 6 pt does not fit, so that a long asset id never runs into the next column. */
 static void cell(struct pdf *p, int bold, float x, float w, float y, enum align a, const char *utf8)
 {
-    char cut[KF__RENDER_MAX_TEXT + 8];
+    char cut[CELL_MAX_BYTES + 1], fit[CELL_MAX_BYTES + 8];
     float size = TABLE_SIZE, room = w - 2 * CELL_PAD, tw, tx;
 
+    /* No cell holds 40 characters even at 6 pt: measure no more, so that a long text costs
+     * no more than a short one. */
+    if (strlen(utf8) > CELL_MAX_BYTES) {
+        size_t n = 0;
+        while (n + u8len(utf8 + n) <= CELL_MAX_BYTES)
+            n += u8len(utf8 + n);
+        snprintf(cut, sizeof cut, "%.*s", (int)n, utf8);
+        utf8 = cut;
+    }
     while ((tw = width_of(p, bold, size, utf8)) > room && size > 6.0f)
         size -= 0.5f;
     if (tw > room) {
@@ -202,14 +212,14 @@ static void cell(struct pdf *p, int bold, float x, float w, float y, enum align 
             if (!utf8[n])
                 break;
             next = n + u8len(utf8 + n);
-            snprintf(cut, sizeof cut, "%.*s…", (int)next, utf8);
-            if (width_of(p, bold, size, cut) > room)
+            snprintf(fit, sizeof fit, "%.*s…", (int)next, utf8);
+            if (width_of(p, bold, size, fit) > room)
                 break;
             n = next;
         }
-        snprintf(cut, sizeof cut, "%.*s…", (int)n, utf8);
-        utf8 = cut;
-        tw = width_of(p, bold, size, cut);
+        snprintf(fit, sizeof fit, "%.*s…", (int)n, utf8);
+        utf8 = fit;
+        tw = width_of(p, bold, size, fit);
     }
     tx = a == A_LEFT ? x + CELL_PAD : a == A_RIGHT ? x + w - CELL_PAD - tw : x + (w - tw) / 2;
     mixed(p, bold, size, tx, y, utf8, strlen(utf8), 1);

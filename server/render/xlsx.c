@@ -70,7 +70,8 @@ static void put_title(lxw_worksheet *ws, const struct kf__bill *b, const char *s
                       const struct formats *f)
 {
     char t[256];
-    snprintf(t, sizeof t, "租赁及维护服务费账单 %s%s", sheet, b->draft ? " — 草稿 DRAFT" : "");
+    snprintf(t, sizeof t, "租赁及维护服务费账单%s%s%s", *sheet ? " " : "", sheet,
+             b->draft ? " — 草稿 DRAFT" : "");
     worksheet_write_string(ws, 0, 0, t, b->draft ? f->draft : f->title);
     worksheet_set_row(ws, 0, 24, NULL);
     /* The printed page says it too: a draft printed and filed is still a draft. */
