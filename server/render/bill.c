@@ -154,7 +154,7 @@ static int check_rate(int64_t bp, const char *where, char *err, size_t errn)
 }
 
 /* The amounts of a line or a total: gross = net + tax, whatever the rounding rule was. */
-static int check_sum(const struct kf__bill_sum *s, const char *where, char *err, size_t errn)
+static int check_sum(const struct kf__render_sum *s, const char *where, char *err, size_t errn)
 {
     if (s->net_fen + s->tax_fen != s->gross_fen)
         return kf__render_fail(err, errn, -EINVAL,
@@ -163,7 +163,7 @@ static int check_sum(const struct kf__bill_sum *s, const char *where, char *err,
     return 0;
 }
 
-static int parse_sum(const json_t *o, int with_rate, struct kf__bill_sum *s, const char *where,
+static int parse_sum(const json_t *o, int with_rate, struct kf__render_sum *s, const char *where,
                      char *err, size_t errn)
 {
     int rc = 0;
@@ -192,10 +192,10 @@ static const char *const kinds[] = {"lease", "maintenance", "credit", "penalty",
                                     "cap",   "adjustment",  NULL};
 static const char *const terminal_kinds[] = {"kiosk", "itm", NULL};
 
-static int parse_line(const json_t *o, size_t i, struct kf__bill_line *l, char *err, size_t errn)
+static int parse_line(const json_t *o, size_t i, struct kf__render_line *l, char *err, size_t errn)
 {
     char where[48];
-    struct kf__bill_sum s;
+    struct kf__render_sum s;
     json_t *basis;
     int rc;
 
@@ -231,7 +231,7 @@ static int parse_line(const json_t *o, size_t i, struct kf__bill_line *l, char *
     return 0;
 }
 
-static int parse_lines(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_lines(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     json_t *arr;
     int rc = get_array(root, "lines", &arr, "", err, errn);
@@ -250,7 +250,7 @@ static int parse_lines(const json_t *root, struct kf__bill *b, char *err, size_t
     return 0;
 }
 
-static int parse_contracts(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_contracts(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     static const char *const keys[] = {"id", "version", "effective_from", "effective_to", NULL};
     json_t *arr;
@@ -263,7 +263,7 @@ static int parse_contracts(const json_t *root, struct kf__bill *b, char *err, si
         return kf__render_fail(err, errn, -ENOMEM, "bill: out of memory");
     for (size_t i = 0; i < b->n_contracts; i++) {
         const json_t *o = json_array_get(arr, i);
-        struct kf__bill_contract *c = &b->contracts[i];
+        struct kf__render_contract *c = &b->contracts[i];
         char where[48];
         snprintf(where, sizeof where, "contracts[%zu].", i);
         if (!json_is_object(o))
@@ -278,7 +278,7 @@ static int parse_contracts(const json_t *root, struct kf__bill *b, char *err, si
     return 0;
 }
 
-static int parse_totals(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_totals(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     static const char *const keys[] = {"by_rate", "net_fen", "tax_fen", "gross_fen", NULL};
     static const char *const rate_keys[] = {"tax_rate_bp", "net_fen", "tax_fen", "gross_fen", NULL};
@@ -309,13 +309,13 @@ static int parse_totals(const json_t *root, struct kf__bill *b, char *err, size_
 }
 
 /* Every total is the exact sum of its lines (spec, "The bill"), per rate and overall. */
-static int check_totals(const struct kf__bill *b, char *err, size_t errn)
+static int check_totals(const struct kf__render_bill *b, char *err, size_t errn)
 {
-    struct kf__bill_sum all = {0};
+    struct kf__render_sum all = {0};
     for (size_t r = 0; r < b->n_rates; r++) {
-        struct kf__bill_sum s = {0};
+        struct kf__render_sum s = {0};
         for (size_t i = 0; i < b->n_lines; i++) {
-            const struct kf__bill_line *l = &b->lines[i];
+            const struct kf__render_line *l = &b->lines[i];
             if (l->tax_rate_bp != b->rates[r].tax_rate_bp)
                 continue;
             s.net_fen += l->net_fen;
@@ -351,7 +351,7 @@ static int check_totals(const struct kf__bill *b, char *err, size_t errn)
     return 0;
 }
 
-static int parse_inputs(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_inputs(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     json_t *o, *v;
     const char *k;
@@ -372,7 +372,7 @@ static int parse_inputs(const json_t *root, struct kf__bill *b, char *err, size_
     return 0;
 }
 
-static int parse_bank(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_bank(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     static const char *const keys[] = {"code", "name", NULL};
     json_t *o;
@@ -392,7 +392,7 @@ static const char *const bill_keys[] = {"doc",           "status",       "number
                                         "gross_capital", "inputs",       NULL};
 static const char *const statuses[] = {"draft", "issued", NULL};
 
-static int parse_head(const json_t *root, struct kf__bill *b, char *err, size_t errn)
+static int parse_head(const json_t *root, struct kf__render_bill *b, char *err, size_t errn)
 {
     const char *doc, *status;
     int rc;
@@ -425,9 +425,9 @@ static int parse_head(const json_t *root, struct kf__bill *b, char *err, size_t 
     return 0;
 }
 
-int kf__bill_parse(const char *json, struct kf__bill *ret, char *err, size_t errn)
+int kf__render_parse(const char *json, struct kf__render_bill *ret, char *err, size_t errn)
 {
-    struct kf__bill b = {0};
+    struct kf__render_bill b = {0};
     json_error_t jerr;
     int rc;
 
@@ -451,11 +451,11 @@ int kf__bill_parse(const char *json, struct kf__bill *ret, char *err, size_t err
     return 0;
 
 out_close:
-    kf__bill_close(&b);
+    kf__render_close(&b);
     return rc;
 }
 
-void kf__bill_close(struct kf__bill *b)
+void kf__render_close(struct kf__render_bill *b)
 {
     if (!b)
         return;

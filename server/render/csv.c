@@ -66,7 +66,7 @@ static void put_pair(FILE *out, const char *name, const char *value)
     put_row(out, f, 2);
 }
 
-static void put_head(FILE *out, const struct kf__bill *b)
+static void put_head(FILE *out, const struct kf__render_bill *b)
 {
     char bank[2 * KF__RENDER_MAX_TEXT + 8], date[16];
     snprintf(bank, sizeof bank, "%s (%s)", b->bank_name, b->bank_code);
@@ -88,7 +88,7 @@ static char *int_or_empty(int64_t v, char *buf, size_t cap)
     return buf;
 }
 
-static void put_line(FILE *out, const struct kf__bill_line *l)
+static void put_line(FILE *out, const struct kf__render_line *l)
 {
     char no[24], days[24], pdays[24], unit[KF__RENDER_MONEY_CAP], net[KF__RENDER_MONEY_CAP];
     char rate[KF__RENDER_RATE_CAP], tax[KF__RENDER_MONEY_CAP], gross[KF__RENDER_MONEY_CAP];
@@ -112,7 +112,7 @@ static void put_line(FILE *out, const struct kf__bill_line *l)
 }
 
 /* A total in the lines' own columns, so that a column's sum in Excel can be set beside it. */
-static void put_total(FILE *out, const struct kf__bill_sum *s)
+static void put_total(FILE *out, const struct kf__render_sum *s)
 {
     char net[KF__RENDER_MONEY_CAP], tax[KF__RENDER_MONEY_CAP], gross[KF__RENDER_MONEY_CAP];
     char rate[KF__RENDER_RATE_CAP], text[64];
@@ -140,8 +140,8 @@ static void put_total(FILE *out, const struct kf__bill_sum *s)
 
 int kf_render_bill_csv(const char *bill_json, FILE *out, char *err, size_t errn)
 {
-    struct kf__bill b;
-    int rc = kf__bill_parse(bill_json, &b, err, errn);
+    struct kf__render_bill b;
+    int rc = kf__render_parse(bill_json, &b, err, errn);
     if (rc != 0)
         return rc;
     fputs("\xEF\xBB\xBF", out);
@@ -155,6 +155,6 @@ int kf_render_bill_csv(const char *bill_json, FILE *out, char *err, size_t errn)
     put_total(out, &b.total);
     if (fflush(out) != 0 || ferror(out))
         rc = kf__render_fail(err, errn, -EIO, "csv: write failed: %s", strerror(errno));
-    kf__bill_close(&b);
+    kf__render_close(&b);
     return rc;
 }

@@ -80,7 +80,7 @@ char *kf__render_local_date(int64_t utc_ms, char *buf, size_t cap)
     return kf_day_format(kf_local_day(utc_ms), buf, cap);
 }
 
-const char *kf__render_number(const struct kf__bill *b)
+const char *kf__render_number(const struct kf__render_bill *b)
 {
     return b->draft ? "草稿 DRAFT" : b->number;
 }

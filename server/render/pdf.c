@@ -62,7 +62,7 @@ struct pdf {
     HPDF_Font font, bold;        /* CJK: SimSun, SimHei (GBK) */
     HPDF_Font latin, latin_bold; /* ASCII: Helvetica (WinAnsi) */
     iconv_t cd;
-    const struct kf__bill *b;
+    const struct kf__render_bill *b;
     HPDF_Page *pages;
     size_t n_pages, cap_pages;
     HPDF_Page page;
@@ -277,7 +277,7 @@ static void table_header(struct pdf *p)
  * continue on it. */
 static int new_page(struct pdf *p)
 {
-    const struct kf__bill *b = p->b;
+    const struct kf__render_bill *b = p->b;
     char line[2 * KF__RENDER_MAX_TEXT + 128];
     if (p->n_pages == p->cap_pages) {
         size_t cap = p->cap_pages ? 2 * p->cap_pages : 8;
@@ -326,7 +326,7 @@ static void pair(struct pdf *p, float x, float y, const char *label, const char 
 
 static void head_block(struct pdf *p)
 {
-    const struct kf__bill *b = p->b;
+    const struct kf__render_bill *b = p->b;
     char bank[2 * KF__RENDER_MAX_TEXT + 8], period[64], from[16], to[16], date[16];
     char contracts[512];
     size_t n = 0;
@@ -393,12 +393,12 @@ static int wrapped(struct pdf *p, int bold, float size, float x, float w, const 
 
 /* Lines whose amount is not price x days carry their reason under them (a credit's
  * availability, an adjustment's reference): an auditor asks about those first. */
-static int explained(const struct kf__bill_line *l)
+static int explained(const struct kf__render_line *l)
 {
     return strcmp(l->kind, "lease") != 0 && strcmp(l->kind, "maintenance") != 0;
 }
 
-static int line_row(struct pdf *p, const struct kf__bill_line *l)
+static int line_row(struct pdf *p, const struct kf__render_line *l)
 {
     char v[NCOLS][KF__RENDER_MAX_TEXT + 1];
     float x = LEFT;
@@ -451,7 +451,7 @@ static float column_x(int col)
 }
 
 /* A total in the table's own columns, so that it stands under what it sums. */
-static int total_row(struct pdf *p, const struct kf__bill_sum *s)
+static int total_row(struct pdf *p, const struct kf__render_sum *s)
 {
     char label[64], rate[KF__RENDER_RATE_CAP], m[KF__RENDER_MONEY_CAP];
     int all = s->tax_rate_bp == KF__RENDER_NULL;
@@ -479,7 +479,7 @@ static int total_row(struct pdf *p, const struct kf__bill_sum *s)
 
 static int totals(struct pdf *p)
 {
-    const struct kf__bill *b = p->b;
+    const struct kf__render_bill *b = p->b;
     char m[KF__RENDER_MONEY_CAP], line[256];
     int rc;
     p->in_table = 0;
@@ -507,7 +507,7 @@ static int totals(struct pdf *p)
  * check the bill: the bank recomputes it from the evidence itself (DESIGN.md principle 8). */
 static int evidence(struct pdf *p)
 {
-    const struct kf__bill *b = p->b;
+    const struct kf__render_bill *b = p->b;
     char line[KF__RENDER_MAX_TEXT + 64];
     int rc;
     if ((rc = ensure(p, 30.0f)) != 0)
@@ -586,10 +586,10 @@ static int setup(struct pdf *p)
 
 int kf_render_bill_pdf(const char *bill_json, const char *path, char *err, size_t errn)
 {
-    struct kf__bill b;
+    struct kf__render_bill b;
     struct pdf *p;
     char tmp[4096];
-    int rc = kf__bill_parse(bill_json, &b, err, errn);
+    int rc = kf__render_parse(bill_json, &b, err, errn);
     if (rc != 0)
         return rc;
     if ((rc = kf__render_tmp_path(path, tmp, sizeof tmp)) != 0) {
@@ -624,6 +624,6 @@ out_free:
     free(p->pages);
     free(p);
 out_bill:
-    kf__bill_close(&b);
+    kf__render_close(&b);
     return rc;
 }

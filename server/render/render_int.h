@@ -1,7 +1,7 @@
 /* render/render_int.h: shared by the files of kf_render, not part of its contract.
  * A bill is parsed and checked once (bill.c) into the structs below; the writers (csv.c,
  * xlsx.c, pdf.c) only format what they are given. Strings are borrowed from the parsed JSON,
- * which struct kf__bill owns until kf__bill_close.
+ * which struct kf__render_bill owns until kf__render_close.
  */
 #ifndef KF_RENDER_RENDER_INT_H
 #define KF_RENDER_RENDER_INT_H
@@ -17,7 +17,7 @@
 #define KF__RENDER_MAX_LINES 200000
 #define KF__RENDER_MAX_TEXT 1024 /* bytes in any one string */
 
-struct kf__bill_line {
+struct kf__render_line {
     int64_t no;
     const char *kind;          /* lease | maintenance | credit | penalty | cap | adjustment */
     const char *asset;         /* NULL for a bill-wide line */
@@ -29,22 +29,22 @@ struct kf__bill_line {
     const char *text;
 };
 
-struct kf__bill_sum {
+struct kf__render_sum {
     int64_t tax_rate_bp; /* KF__RENDER_NULL in the overall total */
     int64_t net_fen, tax_fen, gross_fen;
 };
 
-struct kf__bill_contract {
+struct kf__render_contract {
     const char *id;
     int64_t version;
     const char *effective_from, *effective_to; /* to: NULL when open */
 };
 
-struct kf__bill_input {
+struct kf__render_input {
     const char *name, *digest;
 };
 
-struct kf__bill {
+struct kf__render_bill {
     json_t *root; /* owned */
     int draft;
     const char *number; /* NULL on a draft */
@@ -52,22 +52,22 @@ struct kf__bill {
     int64_t from_ms, to_ms;
     int64_t issued_at_ms; /* KF__RENDER_NULL on a draft */
     int prices_include_tax;
-    struct kf__bill_contract *contracts;
+    struct kf__render_contract *contracts;
     size_t n_contracts;
-    struct kf__bill_line *lines;
+    struct kf__render_line *lines;
     size_t n_lines;
-    struct kf__bill_sum *rates; /* ascending rate */
+    struct kf__render_sum *rates; /* ascending rate */
     size_t n_rates;
-    struct kf__bill_sum total;
-    struct kf__bill_input *inputs;
+    struct kf__render_sum total;
+    struct kf__render_input *inputs;
     size_t n_inputs;
 };
 
-/* Parse and check json against the spec; fills *ret (owned: kf__bill_close) on success.
+/* Parse and check json against the spec; fills *ret (owned: kf__render_close) on success.
  * -EINVAL with a message naming the key, or -ENOMEM. */
-int kf__bill_parse(const char *json, struct kf__bill *ret, char *err, size_t errn);
-/* Free what kf__bill_parse made; a zeroed struct is a no-op. */
-void kf__bill_close(struct kf__bill *b);
+int kf__render_parse(const char *json, struct kf__render_bill *ret, char *err, size_t errn);
+/* Free what kf__render_parse made; a zeroed struct is a no-op. */
+void kf__render_close(struct kf__render_bill *b);
 
 /* Write a message into err (errn bytes, may be 0) and return code. */
 int kf__render_fail(char *err, size_t errn, int code, const char *fmt, ...)
@@ -88,7 +88,7 @@ const char *kf__render_terminal_name(const char *terminal_kind);
 /* The local (Asia/Shanghai) date of an instant, "YYYY-MM-DD"; buf >= 11. Returns buf. */
 char *kf__render_local_date(int64_t utc_ms, char *buf, size_t cap);
 /* The identity shown at the top: the bill's number, or "草稿 DRAFT". */
-const char *kf__render_number(const struct kf__bill *b);
+const char *kf__render_number(const struct kf__render_bill *b);
 
 /* "<path>.tmp" into buf: 0, or -ENAMETOOLONG. */
 int kf__render_tmp_path(const char *path, char *buf, size_t cap);

@@ -66,7 +66,7 @@ static double yuan(int64_t fen)
 }
 
 /* The first row of every sheet says what the document is, and a draft says so at once. */
-static void put_title(lxw_worksheet *ws, const struct kf__bill *b, const char *sheet,
+static void put_title(lxw_worksheet *ws, const struct kf__render_bill *b, const char *sheet,
                       const struct formats *f)
 {
     char t[256];
@@ -87,7 +87,8 @@ static void put_pair(lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, const char
     worksheet_write_string(ws, row, (lxw_col_t)(col + 1), value ? value : "", f->text);
 }
 
-static void put_head_block(lxw_worksheet *ws, const struct kf__bill *b, const struct formats *f)
+static void put_head_block(lxw_worksheet *ws, const struct kf__render_bill *b,
+                           const struct formats *f)
 {
     char bank[2 * KF__RENDER_MAX_TEXT + 8], from[16], to[16], period[64], date[16];
     snprintf(bank, sizeof bank, "%s (%s)", b->bank_name, b->bank_code);
@@ -111,7 +112,7 @@ static void put_opt_int(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t v)
         worksheet_write_number(ws, r, c, (double)v, NULL);
 }
 
-static void put_line(lxw_worksheet *ws, lxw_row_t r, const struct kf__bill_line *l,
+static void put_line(lxw_worksheet *ws, lxw_row_t r, const struct kf__render_line *l,
                      const struct formats *f)
 {
     char rate[KF__RENDER_RATE_CAP];
@@ -134,7 +135,7 @@ static void put_line(lxw_worksheet *ws, lxw_row_t r, const struct kf__bill_line 
     worksheet_write_string(ws, r, 14, l->text, NULL);
 }
 
-static void sheet_lines(lxw_workbook *wb, const struct kf__bill *b, const struct formats *f)
+static void sheet_lines(lxw_workbook *wb, const struct kf__render_bill *b, const struct formats *f)
 {
     lxw_worksheet *ws = workbook_add_worksheet(wb, "账单");
     lxw_row_t last = (lxw_row_t)(HEAD_ROW + b->n_lines);
@@ -158,7 +159,7 @@ static void sheet_lines(lxw_workbook *wb, const struct kf__bill *b, const struct
     worksheet_fit_to_pages(ws, 1, 0);
 }
 
-static void sheet_totals(lxw_workbook *wb, const struct kf__bill *b, const struct formats *f)
+static void sheet_totals(lxw_workbook *wb, const struct kf__render_bill *b, const struct formats *f)
 {
     static const char *const cols[] = {"税率", "不含税金额(元)", "税额(元)", "价税合计(元)"};
     lxw_worksheet *ws = workbook_add_worksheet(wb, "汇总");
@@ -171,7 +172,7 @@ static void sheet_totals(lxw_workbook *wb, const struct kf__bill *b, const struc
     for (lxw_col_t c = 0; c < 4; c++)
         worksheet_write_string(ws, r, c, cols[c], f->head);
     for (size_t i = 0; i < b->n_rates; i++) {
-        const struct kf__bill_sum *s = &b->rates[i];
+        const struct kf__render_sum *s = &b->rates[i];
         r++;
         worksheet_write_string(ws, r, 0, kf__render_rate(s->tax_rate_bp, rate, sizeof rate),
                                f->center);
@@ -187,7 +188,7 @@ static void sheet_totals(lxw_workbook *wb, const struct kf__bill *b, const struc
     put_pair(ws, r + 2, 0, "大写", b->gross_capital, f);
 }
 
-static void sheet_basis(lxw_workbook *wb, const struct kf__bill *b, const struct formats *f)
+static void sheet_basis(lxw_workbook *wb, const struct kf__render_bill *b, const struct formats *f)
 {
     static const char *const ccols[] = {"合同编号", "版本", "生效日", "失效日(不含)"};
     lxw_worksheet *ws = workbook_add_worksheet(wb, "依据");
@@ -201,7 +202,7 @@ static void sheet_basis(lxw_workbook *wb, const struct kf__bill *b, const struct
     for (lxw_col_t c = 0; c < 4; c++)
         worksheet_write_string(ws, r, c, ccols[c], f->head);
     for (size_t i = 0; i < b->n_contracts; i++) {
-        const struct kf__bill_contract *c = &b->contracts[i];
+        const struct kf__render_contract *c = &b->contracts[i];
         r++;
         worksheet_write_string(ws, r, 0, c->id, NULL);
         worksheet_write_number(ws, r, 1, (double)c->version, NULL);
@@ -228,7 +229,7 @@ static void sheet_basis(lxw_workbook *wb, const struct kf__bill *b, const struct
                            NULL);
 }
 
-static void set_properties(lxw_workbook *wb, const struct kf__bill *b)
+static void set_properties(lxw_workbook *wb, const struct kf__render_bill *b)
 {
     char title[256], status[32], keywords[128], company[KF__RENDER_MAX_TEXT + 1];
     lxw_doc_properties p = {0};
@@ -247,12 +248,12 @@ static void set_properties(lxw_workbook *wb, const struct kf__bill *b)
 
 int kf_render_bill_xlsx(const char *bill_json, const char *path, char *err, size_t errn)
 {
-    struct kf__bill b;
+    struct kf__render_bill b;
     char tmp[4096];
     lxw_workbook *wb;
     lxw_error lerr;
     struct formats f;
-    int rc = kf__bill_parse(bill_json, &b, err, errn);
+    int rc = kf__render_parse(bill_json, &b, err, errn);
     if (rc != 0)
         return rc;
     if ((rc = kf__render_tmp_path(path, tmp, sizeof tmp)) != 0) {
@@ -277,6 +278,6 @@ int kf_render_bill_xlsx(const char *bill_json, const char *path, char *err, size
     }
     rc = kf__render_commit(tmp, path, err, errn);
 out_close:
-    kf__bill_close(&b);
+    kf__render_close(&b);
     return rc;
 }
