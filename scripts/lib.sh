@@ -8,7 +8,8 @@ KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libpaho-mqtt-dev libssl-dev libuv1-dev libsqlite3-dev sqlite3 libzstd-dev zstd
     libsodium-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
     libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq
-    clang libclang-rt-14-dev)
+    clang libclang-rt-14-dev
+    libxlsxwriter-dev libhpdf-dev poppler-utils fonts-noto-cjk)
 
 kf_log() { printf '%s\n' "$*" >&2; }
 
