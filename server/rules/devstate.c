@@ -171,7 +171,14 @@ int kf_devstate_seg_item_ok(const struct kf_seg *s, uint32_t needs)
 enum kf_term_status kf_devstate_seg_status(const struct kf_seg *s, const uint32_t *needs,
                                            size_t n_items)
 {
-    if (!s->online || (s->crit & 1u)) {
+    uint32_t every = n_items ? ~0u : 0u; /* the peripherals every item needs */
+
+    for (size_t i = 0; i < n_items; i++) {
+        every &= needs[i];
+    }
+    /* A critical fault on the screen (or any part every item needs) stops every item: the
+     * terminal is down, not degraded (docs/SLA.md 3.2). */
+    if (!s->online || (s->crit & (1u | every))) {
         return KF_TERM_DOWN;
     }
     if (s->maint) {

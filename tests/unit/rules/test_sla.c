@@ -700,6 +700,12 @@ Test(sla, items_in_service_from_facts)
         down = seg[6];
         down.online = 0;
         cr_assert_eq(kf_devstate_seg_status(&down, items, 3), KF_TERM_DOWN);
+        /* A critical fault on a part every item needs stops them all: down, not degraded. */
+        uint32_t screen_items[2] = {info, hf};
+        down = seg[6];
+        down.crit = 1u << KF_PERIPH_SCREEN;
+        cr_assert_eq(kf_devstate_seg_status(&down, screen_items, 2), KF_TERM_DOWN);
+        cr_assert_eq(kf_devstate_seg_status(&down, items, 3), KF_TERM_DEGRADED);
     }
 }
 
