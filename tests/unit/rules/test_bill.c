@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include <kf/time.h>
 
@@ -712,6 +713,36 @@ Test(bill, json_of_a_small_bill_is_exactly_the_spec)
     b = compute(&in);
     cr_assert_eq(kf_bill_json(b, &json), 0);
     cr_assert_str_eq(json, small_json);
+    free(json);
+    kf_bill_free(b);
+}
+
+/* A checker that parses the bill and dumps it again with jansson (JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) gets the same bytes, escapes included. */
+Test(bill, json_is_what_jansson_writes_back)
+{
+    struct kf_contract c;
+    struct kf_bill_asset a[2];
+    struct kf_bill_digest d[2];
+    struct kf_bill_line adj =
+        adjustment("2026-08", "ICBC-000008", 2, -100, "更正 \"引号\" \\ 换行\n\t制表\x01 / 斜线");
+    struct kf_bill_input in;
+    struct kf_bill *b;
+    json_t *root;
+    char *json, *again;
+
+    small_bill(&c, a, d, &in);
+    in.adjustments = &adj;
+    in.n_adjustments = 1;
+    b = compute(&in);
+    cr_assert_eq(kf_bill_json(b, &json), 0);
+    root = json_loads(json, JSON_PRESERVE_ORDER | JSON_REJECT_DUPLICATES, NULL);
+    cr_assert_not_null(root);
+    again = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    cr_assert_str_eq(again, json);
+    cr_assert(strstr(json, "\\u0001") != NULL, "%s", json);
+    json_decref(root);
+    free(again);
     free(json);
     kf_bill_free(b);
 }
