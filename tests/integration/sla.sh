@@ -95,7 +95,8 @@ ctl --format csv incidents >"$IT_DIR/queue.csv"
 grep -q "^$ID,A-000001,$A,Z-WG-001,[^,]*,[A-Z]*,[^,]*,SCR-TOUCH,screen,company,opened," "$IT_DIR/queue.csv" ||
     fail "(a) incident $ID not in the queue as expected: $(cat "$IT_DIR/queue.csv")"
 ctl state --device $A >"$IT_DIR/state.txt"
-grep -q "degraded" "$IT_DIR/state.txt" && grep -q "SCR-TOUCH(critical)" "$IT_DIR/state.txt" ||
+# Every item needs the screen: a critical screen fault makes the terminal down, not degraded.
+grep -q " down " "$IT_DIR/state.txt" && grep -q "SCR-TOUCH(critical)" "$IT_DIR/state.txt" ||
     fail "(a) A's state does not show the fault: $(cat "$IT_DIR/state.txt")"
 it_wait_for 10 'grep -q "\"event\":\"opened\",\"incident\":$ID" "$IT_DIR/notify.log"' ||
     fail "(a) no MQTT notification of the opening"
@@ -188,6 +189,20 @@ it_wait_for 20 'test "$(sqlite3 "$DB" "SELECT status FROM sla_actions ORDER BY i
     fail "(g) announcements repeated after the restart"
 echo "(g) ok: with kioskd down the note was queued, and applied once it was back; nothing announced twice"
 kf_stop "$KIOSKD_PID"
+
+# (h) Incidents are evidence: recomputed from the runs kioskd sealed in the signed log, they
+# match across its restarts; the issue's tamper (an attribution rewritten, its events
+# deleted) is named (docs/SLA.md 12).
+ctl --format json verify >"$IT_DIR/verify.json" || { cat "$IT_DIR/verify.json"; fail "(h) verify not clean"; }
+[ "$(jq .incidents_recomputed "$IT_DIR/verify.json")" -ge 2 ] || fail "(h) incidents not recomputed"
+cp "$DB" "$IT_DIR/copy.db"
+sqlite3 "$IT_DIR/copy.db" "UPDATE sla_incidents SET attr = 'force_majeure' WHERE id = $OFF;
+    DELETE FROM sla_events WHERE kind = 'attribute'"
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/copy.db" verify >"$IT_DIR/verify-tampered.txt" || rc=$?
+[ "$rc" = 3 ] && grep -q "incident $OFF: attr: stored force_majeure" "$IT_DIR/verify-tampered.txt" ||
+    { cat "$IT_DIR/verify-tampered.txt"; fail "(h) the rewritten attribution was not found (rc=$rc)"; }
+echo "(h) ok: $(jq .incidents_recomputed "$IT_DIR/verify.json") incidents recomputed from $(jq .sla_runs_sealed "$IT_DIR/verify.json") sealed runs; the tampered copy fails verify"
 kf_stop "$SUB_PID"
 kf_stop "$HOOK_PID"
 echo "sla: incidents opened, acknowledged, measured on site, resolved, closed and announced; reports reproducible"
