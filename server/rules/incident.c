@@ -79,6 +79,11 @@ int kf_incident_down(const struct kf_incident *inc)
     return inc->n_spans > 0 && inc->spans[inc->n_spans - 1].end_ms == KF_TIME_NEVER;
 }
 
+int kf_incident_history(const struct kf_incident *inc)
+{
+    return inc->state == KF_INC_RESOLVED && inc->resolved_at_ms < inc->opened_at_ms;
+}
+
 static int has(const char *s, size_t cap)
 {
     size_t len = strnlen(s, cap);

@@ -132,6 +132,11 @@ int kf_incident_apply(struct kf_incident *inc, const struct kf_inc_event *ev);
 /* Is the incident down now (its last span open)? */
 int kf_incident_down(const struct kf_incident *inc);
 
+/* History: resolved, and over before the engine learned of it (a fault raised and cleared
+ * in a terminal's backlog: resolved before it opened). It counts in every figure, at its
+ * true instants, but is not in the technicians' queue (docs/SLA.md 10.7). */
+int kf_incident_history(const struct kf_incident *inc);
+
 /* Names: "opened", "acknowledged", "on_site", "resolved", "closed"; attributions as in
  * enum kf_attr; events "open", "reopen", "recover", "ack", "on_site", "off_site", "resolve",
  * "close", "note", "attribute", "breach"; clocks "response", "restore". NULL if out of range.

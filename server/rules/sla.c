@@ -350,21 +350,24 @@ static int term_advance(struct kf_sla_engine *e, struct kf_sla_term *t, int64_t 
  * terminal's service time (opening hours, holidays applied, planned windows excluded), so a
  * terminal switched off after closing and back before opening never makes one (docs/SLA.md
  * 5.1). A critical fault: at once, or at the end of the planned window it was raised in;
- * one learned late (c->late) after the grace, for the rest of its backlog (SLA.md 10.7). */
+ * one from the terminal's backlog (c->late) is dated from its true raise but opens when the
+ * engine learns of it, the terminal's clock (SLA.md 10.7). */
 static int64_t cond_due(const struct kf_sla_engine *e, const struct kf_sla_term *t,
                         const struct kf_cond *c)
 {
     struct kf_cal cal;
 
     if (strcmp(c->cause, KF_CAUSE_OFFLINE) != 0) {
-        return outside_add(t->win, t->n_win, c->since_ms, c->late ? e->cfg.offline_grace_ms : 0);
+        int64_t due = outside_add(t->win, t->n_win, c->since_ms, 0);
+        return c->late && due < t->clock_ms ? t->clock_ms : due;
     }
     kf__sla_term_cal(e, t, &cal);
     return kf_calendar_add_service(&cal, c->since_ms, e->cfg.offline_grace_ms);
 }
 
+/* since: when the condition began (a backlog fault's true instant, else f->at_ms). */
 static void cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const char *cause,
-                     const struct kf_fact *f, int late)
+                     const struct kf_fact *f, int64_t since, int late)
 {
     struct kf_cond *c;
 
@@ -377,7 +380,7 @@ static void cond_add(const struct kf_sla_engine *e, struct kf_sla_term *t, const
     c->periph = f->kind == KF_FACT_FAULT ? f->periph : 0;
     c->sev = f->kind == KF_FACT_FAULT ? f->sev : 0;
     c->src = f->src;
-    c->since_ms = f->at_ms;
+    c->since_ms = since;
     c->late = (uint8_t)late;
     c->due_ms = cond_due(e, t, c);
 }
@@ -394,7 +397,9 @@ static int cond_end(struct kf_sla_engine *e, struct kf_sla_term *t, const char *
     }
     inc = c->inc ? kf__sla_inc_find(e, c->inc) : NULL;
     if (inc != NULL && !c->detached && kf_incident_down(inc)) {
-        ev_init(&ev, KF_EV_RECOVER, inc->id, at);
+        int64_t from = inc->spans[inc->n_spans - 1].start_ms;
+        /* A backlog's clear counts at its true instant, never before its span began. */
+        ev_init(&ev, KF_EV_RECOVER, inc->id, at < from ? from : at);
         rc = emit(e, inc, &ev);
     }
     *c = t->cond[--t->n_cond];
@@ -514,12 +519,17 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     struct kf_sla_term *t = kf__sla_term_find(e, terminal);
     struct kf_devstate before;
     struct kf_fact f;
+    int64_t true_at;
     int rc, late;
 
     if (t == NULL) {
         return -ENOENT;
     }
     f = *fact;
+    /* The terminal's backlog: older than what the engine holds for it. Its state changes at
+     * the clock (never reordered), but a fault's downtime counts from its true instant
+     * (docs/SLA.md 3.1, 10.7). `late` from an old store row means the same. */
+    true_at = f.at_ms;
     late = f.late || f.at_ms < t->clock_ms;
     if (f.at_ms < t->clock_ms) {
         f.at_ms = t->clock_ms;
@@ -540,7 +550,7 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     switch (f.kind) {
     case KF_FACT_PRESENCE:
         if (!f.on) {
-            cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
+            cond_add(e, t, KF_CAUSE_OFFLINE, &f, f.at_ms, 0);
         } else {
             rc = cond_end(e, t, KF_CAUSE_OFFLINE, f.at_ms);
         }
@@ -548,9 +558,9 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
     case KF_FACT_FAULT: {
         int was = fault_critical(&before, f.code), is = fault_critical(&t->st, f.code);
         if (!was && is) {
-            cond_add(e, t, f.code, &f, late);
+            cond_add(e, t, f.code, &f, late ? true_at : f.at_ms, late);
         } else if (was && !is) {
-            rc = cond_end(e, t, f.code, f.at_ms);
+            rc = cond_end(e, t, f.code, late ? true_at : f.at_ms);
         }
         break;
     }
@@ -718,7 +728,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.kind = KF_FACT_PRESENCE;
         f.src = st->src;
         f.at_ms = st->presence_since_ms;
-        cond_add(e, t, KF_CAUSE_OFFLINE, &f, 0);
+        cond_add(e, t, KF_CAUSE_OFFLINE, &f, f.at_ms, 0);
         cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     for (uint32_t i = 0; i < st->n_faults; i++) {
@@ -729,7 +739,7 @@ int kf_sla_restore_state(struct kf_sla_engine *e, const char *terminal,
         f.periph = st->faults[i].periph;
         f.sev = st->faults[i].sev;
         f.at_ms = st->faults[i].since_ms;
-        cond_add(e, t, st->faults[i].code, &f, 0);
+        cond_add(e, t, st->faults[i].code, &f, f.at_ms, 0);
         cond_link(e, t, &t->cond[t->n_cond - 1]);
     }
     return 0;

@@ -86,8 +86,8 @@ int kf_sla_queue(const struct kf_sla_engine *e, int64_t now_ms, struct kf_sla_qu
         struct kf_sla_queue_row *r = &rows[n];
         struct kf_cal cal;
 
-        if (inc->state == KF_INC_CLOSED) {
-            continue;
+        if (inc->state == KF_INC_CLOSED || kf_incident_history(inc)) {
+            continue; /* nothing left for a technician to do */
         }
         r->inc = inc;
         r->left_s = INT64_MAX;

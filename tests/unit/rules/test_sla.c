@@ -926,35 +926,73 @@ Test(sla, switched_off_overnight_is_not_an_incident)
     kf_holidays_free(hol);
 }
 
-/* A backlog sent on reconnect: a critical fault raised and cleared while the terminal was
- * away reaches the engine after its clock, both facts clamped to that instant. That is
- * history, not an outage: no incident, even when the clear comes in a later run. One raised
- * while away and still open after the grace (for the rest of the backlog) is an incident
- * from the instant the engine learned of it. */
-Test(sla, a_fault_raised_and_cleared_in_a_backlog_is_not_an_incident)
+/* A backlog sent on reconnect: facts older than what the engine holds for the terminal.
+ * Its state moves at the clock (never reordered), but a critical fault's downtime counts at
+ * its true instants: raised and cleared while away, it is an incident born resolved (history:
+ * in every figure, not in the technicians' queue), even when the clear comes in a later run.
+ * Raised while away and still open, it opens when the engine learns of it, dated from its
+ * true raise. A live fault still opens at once. (Before, the first made no incident and the
+ * second waited the grace and counted from the clock: downtime lost from the bill.) */
+Test(sla, a_fault_in_a_backlog_counts_at_its_true_instants)
 {
     static const char *const t[] = {"K-C1"};
     struct kf_holidays *hol = holidays_2026();
+    struct kf_sla_queue_row *q = NULL;
+    const struct kf_incident *inc;
+    size_t nq = 0;
     struct scen *s;
     s = mini(t, 1, hol);
     presence(s, "K-C1", lt("2026-09-15", 9, 0, 0), 1, KF_SRC_CONNECT);
     /* The terminal's newest fact is at 11:00 (the engine's clock for it); then the backlog. */
     periph(s, "K-C1", lt("2026-09-15", 11, 0, 0), KF_PERIPH_RECEIPT_PRINTER, 0);
     fault(s, "K-C1", lt("2026-09-15", 9, 30, 0), "PRN-JAM", KF_PERIPH_A4_PRINTER, 1);
+    expect_last(s, KF_EV_OPEN, 1, lt("2026-09-15", 11, 0, 0));
+    cr_assert_eq(last(s)->start_ms, lt("2026-09-15", 9, 30, 0));
     cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 11, 0, 30)), 0); /* a run ends between */
     fault(s, "K-C1", lt("2026-09-15", 9, 40, 0), "PRN-JAM", KF_PERIPH_A4_PRINTER, 0);
-    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 12, 0, 0)), 0);
-    cr_assert_eq(s->n_ev, 0, "%zu events for a fault that was over before it was known", s->n_ev);
-    /* Raised in the backlog and still open: qualifies after the grace from the clock (the
-     * 11:00 fact), dated from 11:00. */
+    expect_last(s, KF_EV_RECOVER, 1, lt("2026-09-15", 9, 40, 0));
+    inc = kf_sla_incident(s->e, 1);
+    cr_assert_not_null(inc);
+    cr_assert_eq(inc->spans[0].start_ms, lt("2026-09-15", 9, 30, 0));
+    cr_assert_eq(inc->spans[0].end_ms, lt("2026-09-15", 9, 40, 0), "10 minutes of downtime");
+    cr_assert(kf_incident_history(inc));
+    cr_assert_eq(kf_sla_queue(s->e, lt("2026-09-15", 12, 0, 0), &q, &nq), 0);
+    cr_assert_eq(nq, 0, "history is not in the technicians' queue");
+    free(q);
+    /* Raised in the backlog and still open: opens at the clock, dated from its raise. */
     fault(s, "K-C1", lt("2026-09-15", 10, 30, 0), "CARD-ERR", KF_PERIPH_CARD_READER, 1);
-    cr_assert_eq(s->n_ev, 0);
-    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 12, 0, 1)), 0);
-    expect_last(s, KF_EV_OPEN, 1, lt("2026-09-15", 11, 2, 0));
-    cr_assert_eq(last(s)->start_ms, lt("2026-09-15", 11, 0, 0));
+    expect_last(s, KF_EV_OPEN, 2, lt("2026-09-15", 11, 0, 0));
+    cr_assert_eq(last(s)->start_ms, lt("2026-09-15", 10, 30, 0));
+    cr_assert_eq(kf_sla_queue(s->e, lt("2026-09-15", 12, 0, 0), &q, &nq), 0);
+    cr_assert_eq(nq, 1);
+    cr_assert_eq(q[0].inc->id, 2);
+    free(q);
     /* A live fault (dated after the clock) still opens at once. */
     fault(s, "K-C1", lt("2026-09-15", 13, 0, 0), "SCR-TOUCH", KF_PERIPH_SCREEN, 1);
-    expect_last(s, KF_EV_OPEN, 2, lt("2026-09-15", 13, 0, 0));
+    expect_last(s, KF_EV_OPEN, 3, lt("2026-09-15", 13, 0, 0));
+    kf_sla_free(s->e);
+    kf_holidays_free(hol);
+}
+
+/* A live fault stamped a little before the engine's last tick (the agent batches up to 2 s,
+ * the engine ticks every few seconds) is not a backlog: only the terminal's own clock says
+ * what is late. It opens at once, a 61 s jam is 61 s of downtime (the issue's PDSRCB case). */
+Test(sla, a_live_fault_older_than_the_tick_is_not_late)
+{
+    static const char *const t[] = {"K-C1"};
+    struct kf_holidays *hol = holidays_2026();
+    const struct kf_incident *inc;
+    struct scen *s;
+    s = mini(t, 1, hol);
+    presence(s, "K-C1", lt("2026-09-15", 9, 0, 0), 1, KF_SRC_CONNECT);
+    cr_assert_eq(kf_sla_tick(s->e, lt("2026-09-15", 10, 0, 2)), 0);
+    fault(s, "K-C1", lt("2026-09-15", 10, 0, 1) + 700, "PRN-JAM", KF_PERIPH_A4_PRINTER, 1);
+    expect_last(s, KF_EV_OPEN, 1, lt("2026-09-15", 10, 0, 1) + 700);
+    fault(s, "K-C1", lt("2026-09-15", 10, 1, 2) + 700, "PRN-JAM", KF_PERIPH_A4_PRINTER, 0);
+    inc = kf_sla_incident(s->e, 1);
+    cr_assert_not_null(inc);
+    cr_assert_eq(inc->spans[0].end_ms - inc->spans[0].start_ms, 61000);
+    cr_assert_not(kf_incident_history(inc));
     kf_sla_free(s->e);
     kf_holidays_free(hol);
 }
