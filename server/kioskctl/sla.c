@@ -431,13 +431,10 @@ static void print_applied(struct kf_store *st, const struct kf_sla_action *a)
 static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
 {
     static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},
-        {"note", required_argument, NULL, 'n'},
-        {"text", required_argument, NULL, 't'},
-        {"reason", required_argument, NULL, 'r'},
-        {"to", required_argument, NULL, 'o'},
-        {"wait", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0},
+        {"by", required_argument, NULL, 'b'},   {"note", required_argument, NULL, 'n'},
+        {"text", required_argument, NULL, 't'}, {"reason", required_argument, NULL, 'r'},
+        {"to", required_argument, NULL, 'o'},   {"wait", required_argument, NULL, 'w'},
+        {"force", no_argument, NULL, 'f'},      {NULL, 0, NULL, 0},
     };
     /* Which text option each action takes (0: none). */
     int text_opt = kind == KF_EV_NOTE        ? 't'
@@ -479,6 +476,11 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
         case 'w':
             if (parse_int(optarg, 0, 300, &wait_s) < 0)
                 return usage_err("--wait: seconds, 0..300");
+            break;
+        case 'f':
+            if (kind != KF_EV_RESOLVE)
+                return usage_err("--force goes with resolve only");
+            a.flags = KF_EV_F_FORCED;
             break;
         default:
             return 2;

@@ -290,6 +290,12 @@ static void refusal(int rc, const struct kf_slasvc *s, const struct kf_sla_actio
     case -EINVAL:
         snprintf(buf, cap, "refused: missing who, text or reason, or not a valid change");
         break;
+    case -EBUSY:
+        snprintf(buf, cap,
+                 "refused: the terminal still reports the condition; resolve --force "
+                 "with a reason closes the technician's work, and the downtime runs "
+                 "until the terminal reports it cleared");
+        break;
     default:
         snprintf(buf, cap, "refused: %s", kf_strerror(rc));
     }
@@ -314,6 +320,7 @@ static void apply_action(struct kf_slasvc *s, struct kf_sla_action *a, int64_t n
     ev.incident = a->incident;
     ev.at_ms = action_at(s, a, now_ms);
     ev.to = a->to;
+    ev.flags = a->flags;
     memcpy(ev.who, a->who, sizeof(ev.who));
     memcpy(ev.text, a->text, sizeof(ev.text));
     s->cur_action = a->id;
@@ -396,11 +403,12 @@ static json_t *seal_actions(const struct kf_slasvc *s, const struct kf_sla_actio
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct kf_sla_action *a = &acts[i];
         json_t *o = json_pack(
-            "{s:I, s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)a->id,
+            "{s:I, s:I, s:s, s:o, s:i, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)a->id,
             "incident", (json_int_t)a->incident, "kind", kf_incident_ev_name(a->kind), "to",
             a->kind == KF_EV_ATTRIBUTE ? json_string(kf_incident_attr_name(a->to)) : json_null(),
-            "who", a->who, "text", a->text, "requested_ms", (json_int_t)a->requested_ms, "at_ms",
-            (json_int_t)a->at_ms, "after", (json_int_t)s->act_after[i], "status",
+            "flags", (int)a->flags, "who", a->who, "text", a->text, "requested_ms",
+            (json_int_t)a->requested_ms, "at_ms", (json_int_t)a->at_ms, "after",
+            (json_int_t)s->act_after[i], "status",
             a->status == KF_SLA_ACTION_DONE ? "done" : "refused");
         if (o == NULL || json_array_append_new(arr, o) < 0) {
             json_decref(arr);

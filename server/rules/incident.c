@@ -123,6 +123,9 @@ static int end_span(struct kf_incident *n, int64_t at, const char *who)
         return -EINVAL;
     }
     last->end_ms = at;
+    if (n->state == KF_INC_RESOLVED) {
+        return 0; /* forced earlier: the facts end the downtime, the technician's resolve stays */
+    }
     n->resolved_at_ms = at;
     memcpy(n->resolved_by, who, strlen(who) + 1);
     n->state = KF_INC_RESOLVED;
@@ -174,7 +177,7 @@ static int ev_site(struct kf_incident *n, const struct kf_inc_event *ev, int dow
     if (!who || ev->at_ms < n->spans[0].start_ms) {
         return -EINVAL;
     }
-    if (!down) {
+    if (!down || n->state == KF_INC_RESOLVED) {
         return -EPERM;
     }
     if ((ev->flags & KF_EV_F_MEASURED) ? n->on_site_since_ms != 0 : n->state == KF_INC_ON_SITE) {
@@ -216,7 +219,7 @@ static int ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
         if (n->acked_at_ms != 0) {
             return -EALREADY;
         }
-        if (!down) {
+        if (!down || n->state == KF_INC_RESOLVED) {
             return -EPERM;
         }
         n->acked_at_ms = ev->at_ms;
@@ -230,16 +233,24 @@ static int ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
         if (!who || !text) {
             return -EINVAL;
         }
-        if (!down) {
+        if (!down || n->state == KF_INC_RESOLVED) {
             return n->state == KF_INC_RESOLVED ? -EALREADY : -EPERM;
         }
         n->n_notes++;
+        if (ev->flags & KF_EV_F_FORCED) {
+            /* The span stays open: downtime follows the facts, not the technician's word. */
+            n->forced = 1;
+            n->resolved_at_ms = ev->at_ms;
+            memcpy(n->resolved_by, ev->who, sizeof(n->resolved_by));
+            n->state = KF_INC_RESOLVED;
+            return 0;
+        }
         return end_span(n, ev->at_ms, ev->who);
     case KF_EV_CLOSE:
         if (!who || ev->at_ms < n->resolved_at_ms) {
             return -EINVAL;
         }
-        if (n->state != KF_INC_RESOLVED) {
+        if (n->state != KF_INC_RESOLVED || down) { /* down: forced, still reported */
             return n->state == KF_INC_CLOSED ? -EALREADY : -EPERM;
         }
         n->closed_at_ms = ev->at_ms;

@@ -78,6 +78,9 @@ enum kf_clock {
 };
 
 #define KF_EV_F_MEASURED 0x1
+/* RESOLVE by hand while the terminal still reports the condition (kioskctl resolve --force):
+ * the technician's work is over, the downtime goes on until the facts clear (SLA.md 5.2). */
+#define KF_EV_F_FORCED 0x2
 
 /* One event in an incident's history. Plain data; unused fields zero. */
 struct kf_inc_event {
@@ -104,6 +107,7 @@ struct kf_incident {
     uint8_t state;                /* enum kf_inc_state */
     uint8_t attr;                 /* enum kf_attr */
     uint8_t breached;             /* bit (1 << clock): a breach was announced (history) */
+    uint8_t forced;               /* resolved by hand while the condition was still reported */
     char detail[KF_TEXT_MAX + 1];
     int64_t opened_at_ms; /* when the first span qualified as an incident */
     int64_t acked_at_ms;

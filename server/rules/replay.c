@@ -225,6 +225,7 @@ int kf_replay_incident_diff(const struct kf_incident *a, const struct kf_inciden
     DIFF_I64(periph)
     DIFF_I64(sev)
     DIFF_I64(breached)
+    DIFF_I64(forced)
     DIFF_STR(detail)
     DIFF_I64(opened_at_ms)
     DIFF_I64(acked_at_ms)

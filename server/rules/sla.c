@@ -503,6 +503,17 @@ int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const stru
     return 0;
 }
 
+/* The terminal's present condition linked to incident id, if any. */
+static const struct kf_cond *cond_of(const struct kf_sla_term *t, int64_t id)
+{
+    for (uint32_t i = 0; i < t->n_cond; i++) {
+        if (t->cond[i].inc == id && !t->cond[i].detached) {
+            return &t->cond[i];
+        }
+    }
+    return NULL;
+}
+
 /* Is fault `code` open and critical in st? */
 static int fault_critical(const struct kf_devstate *st, const char *code)
 {
@@ -620,11 +631,19 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
     if (a.kind == KF_EV_ATTRIBUTE) {
         a.from = inc->attr;
     }
+    if (a.kind == KF_EV_RESOLVE && a.text[0] != '\0' && t != NULL && cond_of(t, inc->id) != NULL) {
+        /* The terminal still reports the condition: refused, unless forced with a reason;
+         * then the downtime goes on until the facts clear (docs/SLA.md 5.2). */
+        if (!(ev->flags & KF_EV_F_FORCED)) {
+            return -EBUSY;
+        }
+        a.flags = KF_EV_F_FORCED;
+    }
     rc = emit(e, inc, &a);
     if (rc < 0 || t == NULL) {
         return rc;
     }
-    if (a.kind == KF_EV_RESOLVE) {
+    if (a.kind == KF_EV_RESOLVE && !(a.flags & KF_EV_F_FORCED)) {
         for (uint32_t i = 0; i < t->n_cond; i++) {
             if (t->cond[i].inc == inc->id) {
                 t->cond[i].detached = 1;

@@ -181,6 +181,7 @@ struct kf_sla_action {
     uint8_t kind; /* enum kf_ev: ACK, ON_SITE, RESOLVE, CLOSE, NOTE, ATTRIBUTE */
     uint8_t to;   /* ATTRIBUTE: enum kf_attr */
     uint8_t status;
+    uint8_t flags; /* RESOLVE: KF_EV_F_FORCED (kioskctl resolve --force) */
     char who[KF_WHO_MAX + 1];
     char text[KF_TEXT_MAX + 1];
     int64_t requested_ms; /* kioskctl's clock when queued */

@@ -113,6 +113,7 @@ static int seal_action(struct kf_store *st, struct kf_view_sla_verify *v, int64_
     ra->ev.incident = jint(o, "incident");
     ra->ev.at_ms = jint(o, "at_ms");
     ra->ev.to = (uint8_t)to;
+    ra->ev.flags = (uint8_t)jint(o, "flags");
     snprintf(ra->ev.who, sizeof(ra->ev.who), "%s", jstr(o, "who"));
     snprintf(ra->ev.text, sizeof(ra->ev.text), "%s", jstr(o, "text"));
     v->actions_checked++;
@@ -125,9 +126,9 @@ static int seal_action(struct kf_store *st, struct kf_view_sla_verify *v, int64_
     }
     if (r < 0)
         return r;
-    if (row.kind != ra->ev.kind || row.incident != ra->ev.incident || row.at_ms != ra->ev.at_ms ||
-        strcmp(row.who, ra->ev.who) != 0 || strcmp(row.text, ra->ev.text) != 0 ||
-        (kind == KF_EV_ATTRIBUTE && row.to != ra->ev.to) ||
+    if (row.kind != ra->ev.kind || row.incident != ra->ev.incident || row.flags != ra->ev.flags ||
+        row.at_ms != ra->ev.at_ms || strcmp(row.who, ra->ev.who) != 0 ||
+        strcmp(row.text, ra->ev.text) != 0 || (kind == KF_EV_ATTRIBUTE && row.to != ra->ev.to) ||
         (row.status == KF_SLA_ACTION_DONE) != !ra->refused) {
         v->action_mismatches++;
         problem(v,

@@ -31,6 +31,13 @@ const char *const kf__store_schema_sla_late[] = {
     NULL,
 };
 
+/* v10: a resolve forced while the terminal still reports the condition (docs/SLA.md 5.2). */
+const char *const kf__store_schema_sla_forced[] = {
+    "ALTER TABLE sla_actions ADD COLUMN flags INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sla_incidents ADD COLUMN forced INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
 const char *const kf__store_schema_sla[] = {
     /* The facts history: one row per change of a state the SLA depends on. id is the
      * engine's cursor (commit order); at_ms the instant the fact counts at. */

@@ -466,8 +466,8 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
     if (rc != SQLITE_ROW)
         return kf__store_sql_fail(st, rc, "incident lookup");
     r = kf__store_prep(st,
-                       "INSERT INTO sla_actions(incident, kind, to_attr, who, text, requested_ms)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       "INSERT INTO sla_actions(incident, kind, to_attr, who, text, requested_ms,"
+                       " flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                        &s);
     if (r < 0)
         return r;
@@ -478,6 +478,7 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
     sqlite3_bind_text(s, 4, a->who, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, a->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, a->requested_ms);
+    sqlite3_bind_int(s, 7, a->kind == KF_EV_RESOLVE ? a->flags & KF_EV_F_FORCED : 0);
     r = kf__store_stmt_run(st, s, "queue action");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(kf__store_db(st));
@@ -487,7 +488,7 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
 
 #define ACTION_COLS                                                                                \
     "id, incident, kind, coalesce(to_attr, ''), who, text, requested_ms, status,"                  \
-    " coalesce(applied_ms, 0), coalesce(at_ms, 0), coalesce(result, '')"
+    " coalesce(applied_ms, 0), coalesce(at_ms, 0), coalesce(result, ''), flags"
 
 static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
@@ -511,6 +512,7 @@ static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     a->applied_ms = sqlite3_column_int64(s, 8);
     a->at_ms = sqlite3_column_int64(s, 9);
     kf__store_col_copy(a->result, sizeof(a->result), s, 10);
+    a->flags = (uint8_t)sqlite3_column_int(s, 11);
     return 0;
 }
 

@@ -70,7 +70,7 @@ static int spans_parse(const char *text, struct kf_incident *inc)
 #define INC_COLS                                                                                   \
     "id, asset_id, cause, periph, sev, state, attr, breached, detail, opened_ms, acked_ms,"        \
     " acked_by, on_site_ms, on_site_by, on_site_since_ms, on_site_total_ms, resolved_ms,"          \
-    " resolved_by, closed_ms, closed_by, n_reopened, n_attr_changes, n_notes, spans"
+    " resolved_by, closed_ms, closed_by, n_reopened, n_attr_changes, n_notes, spans, forced"
 
 /* Row -> incident (inc arrives zeroed); -EINVAL when a name or the spans do not parse. */
 static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
@@ -111,6 +111,7 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
     inc->n_reopened = (uint32_t)sqlite3_column_int64(s, 20);
     inc->n_attr_changes = (uint32_t)sqlite3_column_int64(s, 21);
     inc->n_notes = (uint32_t)sqlite3_column_int64(s, 22);
+    inc->forced = (uint8_t)(sqlite3_column_int(s, 24) != 0);
     return spans_parse(kf__store_col_text(s, 23), inc);
 }
 
@@ -402,6 +403,7 @@ static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_in
         sqlite3_bind_int64(s, 25, last->end_ms);
     sqlite3_bind_text(s, 26, spans, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 27, now_ms);
+    sqlite3_bind_int(s, 28, inc->forced);
     r = kf__store_stmt_run(st, s, "sla incident");
     free(spans);
     return r;
@@ -448,7 +450,7 @@ static const char *const persist_sql[PS_COUNT] = {
     /* An upsert, not INSERT OR REPLACE: a replace deletes the row its events refer to. */
     [PS_INC] = "INSERT INTO sla_incidents(" INC_COLS ", start_ms, end_ms, updated_ms)"
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-               " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?26, ?24, ?25, ?27)"
+               " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?26, ?28, ?24, ?25, ?27)"
                " ON CONFLICT(id) DO UPDATE SET periph = excluded.periph, sev = excluded.sev,"
                " state = excluded.state, attr = excluded.attr, breached = excluded.breached,"
                " detail = excluded.detail, opened_ms = excluded.opened_ms,"
@@ -459,7 +461,8 @@ static const char *const persist_sql[PS_COUNT] = {
                " resolved_by = excluded.resolved_by, closed_ms = excluded.closed_ms,"
                " closed_by = excluded.closed_by, n_reopened = excluded.n_reopened,"
                " n_attr_changes = excluded.n_attr_changes, n_notes = excluded.n_notes,"
-               " spans = excluded.spans, start_ms = excluded.start_ms, end_ms = excluded.end_ms,"
+               " spans = excluded.spans, forced = excluded.forced,"
+               " start_ms = excluded.start_ms, end_ms = excluded.end_ms,"
                " updated_ms = excluded.updated_ms",
     [PS_EVENT] = "INSERT INTO sla_events(incident, kind, at_ms, start_ms, clock, from_attr,"
                  " to_attr, flags, periph, sev, terminal, cause, who, text, action, recorded_ms)"

@@ -155,8 +155,8 @@ static void periph(struct scen *s, const char *term, int64_t at, int p, int usab
 }
 
 /* A technician's action; returns the engine's answer (logged for the replay only if 0). */
-static int act(struct scen *s, int kind, int64_t id, int64_t at, const char *who, int to,
-               const char *text)
+static int act_to(struct scen *s, int kind, int64_t id, int64_t at, const char *who, int to,
+                  const char *text, int flags)
 {
     struct kf_inc_event a;
     int rc;
@@ -166,6 +166,7 @@ static int act(struct scen *s, int kind, int64_t id, int64_t at, const char *who
     a.incident = id;
     a.at_ms = at;
     a.to = (uint8_t)to;
+    a.flags = (uint8_t)flags;
     snprintf(a.who, sizeof(a.who), "%s", who);
     snprintf(a.text, sizeof(a.text), "%s", text);
     rc = kf_sla_act(s->e, &a);
@@ -176,6 +177,18 @@ static int act(struct scen *s, int kind, int64_t id, int64_t at, const char *who
         st->a = a;
     }
     return rc;
+}
+
+static int act(struct scen *s, int kind, int64_t id, int64_t at, const char *who, int to,
+               const char *text)
+{
+    return act_to(s, kind, id, at, who, to, text, 0);
+}
+
+static int act_flags(struct scen *s, int kind, int64_t id, int64_t at, const char *who,
+                     const char *text, int flags)
+{
+    return act_to(s, kind, id, at, who, 0, text, flags);
 }
 
 static const struct kf_inc_event *last(const struct scen *s)
@@ -775,11 +788,11 @@ Test(sla, queue_orders_by_time_left)
 
 /* Kiosk K on Tue 8 September (08:30-17:00, no holiday file), planned window 09:00-10:00 on
  * Wed 9th:
- *   #1 PRN-HEAD raised 09:00, resolved by hand 09:30 while still raised; the clear at 09:45
- *      changes nothing; raised again 10:00: #1 reopens. Put on the bank at 10:10. Its
- *      response clock (09:00-09:30 + 10:00-11:30 = 2 h) runs out at 11:30: no breach, not
- *      the company's. Back on the company at 12:00: the breach is announced then, dated
- *      11:30, and only once.
+ *   #1 PRN-HEAD raised 09:00; a resolve at 09:30 while still raised is refused, a forced one
+ *      is taken but the downtime runs until the clear at 09:45; raised again 10:00: #1
+ *      reopens. Put on the bank at 10:10. Its response clock (09:00-09:45 + 10:00-11:15 =
+ *      2 h) runs out at 11:15: no breach, not the company's. Back on the company at 12:00:
+ *      the breach is announced then, dated 11:15, and only once.
  *   Wed 9th: a fault inside the window that clears inside it opens nothing; one raised at
  *      09:55 and still there at 10:00 opens #2 at 10:00, starting 09:55. */
 Test(sla, manual_resolve_reattribution_and_windows)
@@ -795,13 +808,26 @@ Test(sla, manual_resolve_reattribution_and_windows)
     presence(s, "K", lt(d, 8, 0, 0), 1, KF_SRC_CONNECT);
     fault(s, "K", lt(d, 9, 0, 0), "PRN-HEAD", KF_PERIPH_A4_PRINTER, 1);
     cr_assert_eq(act(s, KF_EV_RESOLVE, 1, lt(d, 9, 30, 0), "tech-li", 0, ""), -EINVAL);
-    cr_assert_eq(act(s, KF_EV_RESOLVE, 1, lt(d, 9, 30, 0), "tech-li", 0, "new print head"), 0);
+    /* The terminal still reports the fault: a resolve is refused unless forced. */
+    cr_assert_eq(act(s, KF_EV_RESOLVE, 1, lt(d, 9, 30, 0), "tech-li", 0, "new print head"), -EBUSY);
+    cr_assert_eq(act_flags(s, KF_EV_RESOLVE, 1, lt(d, 9, 30, 0), "tech-li", "new print head",
+                           KF_EV_F_FORCED),
+                 0);
     inc = kf_sla_incident(s->e, 1);
     cr_assert_eq(inc->state, KF_INC_RESOLVED);
     cr_assert_str_eq(inc->resolved_by, "tech-li");
-    n = s->n_ev;
+    cr_assert(inc->forced);
+    cr_assert(last(s)->flags & KF_EV_F_FORCED);
+    cr_assert(kf_incident_down(inc), "the downtime follows the facts");
+    cr_assert_eq(act(s, KF_EV_ACK, 1, lt(d, 9, 35, 0), "tech-li", 0, ""), -EPERM);
+    cr_assert_eq(act(s, KF_EV_CLOSE, 1, lt(d, 9, 40, 0), "tech-li", 0, ""), -EPERM);
+    /* The clear ends the downtime; the technician's resolve stays. */
     fault(s, "K", lt(d, 9, 45, 0), "PRN-HEAD", KF_PERIPH_A4_PRINTER, 0);
-    cr_assert_eq(s->n_ev, n);
+    expect_last(s, KF_EV_RECOVER, 1, lt(d, 9, 45, 0));
+    inc = kf_sla_incident(s->e, 1);
+    cr_assert_eq(inc->spans[0].end_ms, lt(d, 9, 45, 0));
+    cr_assert_eq(inc->resolved_at_ms, lt(d, 9, 30, 0));
+    cr_assert_str_eq(inc->resolved_by, "tech-li");
     fault(s, "K", lt(d, 10, 0, 0), "PRN-HEAD", KF_PERIPH_A4_PRINTER, 1);
     expect_last(s, KF_EV_REOPEN, 1, lt(d, 10, 0, 0));
     cr_assert_eq(act(s, KF_EV_CLOSE, 1, lt(d, 10, 5, 0), "tech-li", 0, ""), -EPERM);
@@ -812,7 +838,7 @@ Test(sla, manual_resolve_reattribution_and_windows)
     cr_assert_eq(act(s, KF_EV_ATTRIBUTE, 1, lt(d, 12, 0, 0), "op-wang", KF_ATTR_COMPANY,
                      "it was the print head again"),
                  0);
-    expect_last(s, KF_EV_BREACH, 1, lt(d, 11, 30, 0));
+    expect_last(s, KF_EV_BREACH, 1, lt(d, 11, 15, 0));
     cr_assert_eq(last(s)->clock, KF_CLOCK_RESPONSE);
     cr_assert_eq(kf_sla_tick(s->e, lt(d, 12, 1, 0)), 0);
     cr_assert_eq(act(s, KF_EV_NOTE, 1, lt(d, 12, 2, 0), "tech-li", 0, "ordering a spare"), 0);
