@@ -209,6 +209,7 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
                                        "mean_response_s",
                                        "response_breaches",
                                        "restore_breaches",
+                                       "forced",
                                        NULL};
     static const char *const scope_names[] = {"", "terminal", "zone", "bank", "fleet"};
     char title[160], month[16], at[24], when[32];
@@ -218,10 +219,10 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
     snprintf(title, sizeof(title), "SLA %s by %s, as of %s (local time)", month, scope_names[scope],
              kf_ctl_local_time(as_of, when, sizeof(when)));
     /* The table view leaves out the month, the cut and the sums the means come from. */
-    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSppbiiISssISsii");
+    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSppbiiISssISsiii");
     for (size_t i = 0; t && i < rep->n; i++) {
         const struct kf_report_row *w = &rep->rows[i];
-        char b[20][24];
+        char b[21][24];
         const char *bank = w->bank[0] ? w->bank : NULL, *zone = w->zone[0] ? w->zone : NULL;
 
         if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
@@ -255,6 +256,7 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
             NA(w->mean_response_s, 16),
             kf_ctl_int(w->response_breaches, b[17]),
             kf_ctl_int(w->restore_breaches, b[18]),
+            kf_ctl_int(w->forced, b[19]),
         };
 #undef NA
         if (kf_store_query_table_add_row(t, cells) < 0) {

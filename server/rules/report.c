@@ -26,24 +26,80 @@ static uint32_t in_period(int64_t t, int64_t from, int64_t to)
     return t != 0 && t >= from && t < to ? 1u : 0u;
 }
 
+/* Does one of inc's down spans begin in [from, to)? */
+static uint32_t span_begins(const struct kf_incident *inc, int64_t from, int64_t to)
+{
+    for (uint32_t k = 0; k < inc->n_spans; k++) {
+        if (in_period(inc->spans[k].start_ms, from, to)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* out = the intersection of the (normalized) window lists a and b; returns its length.
+ * out holds at least na + nb windows. */
+static size_t intersect(const struct kf_window *a, size_t na, const struct kf_window *b, size_t nb,
+                        struct kf_window *out)
+{
+    size_t i = 0, j = 0, n = 0;
+
+    while (i < na && j < nb) {
+        int64_t s = a[i].start_ms > b[j].start_ms ? a[i].start_ms : b[j].start_ms;
+        int64_t e = a[i].end_ms < b[j].end_ms ? a[i].end_ms : b[j].end_ms;
+        if (e > s) {
+            out[n].start_ms = s;
+            out[n++].end_ms = e;
+        }
+        if (a[i].end_ms < b[j].end_ms) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return n;
+}
+
 /* One terminal's row; the ratios are filled in by row_finish. */
 static int report_one(const struct kf_report_terminal *in, const struct kf_holidays *hol,
                       int64_t from, int64_t to, struct kf_report_row *row)
 {
     struct kf_cal sched = {in->week, hol, NULL, 0}, cal;
-    struct kf_window *buf, *excl, *down, *win;
-    size_t cap = in->n_windows, ne = 0, nd = 0, nw = 0;
+    struct kf_window *buf, *excl, *down, *win, *svc, *tmp;
+    size_t cap = in->n_windows + in->n_service + 2, ne = 0, nd = 0, nw = 0, ns = 0;
 
     for (size_t i = 0; i < in->n_incidents; i++) {
         cap += in->incidents[i].n_spans;
     }
-    buf = calloc(3 * cap + 1, sizeof(*buf));
+    buf = calloc(5 * cap + 1, sizeof(*buf));
     if (buf == NULL) {
         return -ENOMEM;
     }
     excl = buf;
     down = buf + cap;
     win = buf + 2 * cap;
+    svc = buf + 3 * cap;
+    tmp = buf + 4 * cap;
+    /* The period in service: [from, to) inside the service intervals. */
+    if (in->n_service == 0) {
+        svc[ns].start_ms = from;
+        svc[ns++].end_ms = to;
+    } else {
+        int64_t first = INT64_MAX;
+        for (size_t i = 0; i < in->n_service; i++) {
+            svc[ns].start_ms = in->service[i].start_ms > from ? in->service[i].start_ms : from;
+            svc[ns].end_ms = in->service[i].end_ms < to ? in->service[i].end_ms : to;
+            ns += svc[ns].end_ms > svc[ns].start_ms;
+            first = in->service[i].start_ms < first ? in->service[i].start_ms : first;
+        }
+        /* Commissioned and not yet reported: down, the company's. */
+        if (in->first_online_ms == 0 || in->first_online_ms > first) {
+            down[nd].start_ms = first > from ? first : from;
+            down[nd].end_ms =
+                in->first_online_ms == 0 || in->first_online_ms > to ? to : in->first_online_ms;
+            nd += down[nd].end_ms > down[nd].start_ms;
+        }
+    }
     for (size_t i = 0; i < in->n_windows; i++) {
         win[nw++] = in->windows[i];
         excl[ne].start_ms = in->windows[i].start_ms > from ? in->windows[i].start_ms : from;
@@ -66,11 +122,17 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
     }
     if (kf_calendar_windows_normalize(excl, ne, &ne) < 0 ||
         kf_calendar_windows_normalize(down, nd, &nd) < 0 ||
-        kf_calendar_windows_normalize(win, nw, &nw) < 0) {
+        kf_calendar_windows_normalize(win, nw, &nw) < 0 ||
+        kf_calendar_windows_normalize(svc, ns, &ns) < 0) {
         free(buf);
         return -EINVAL;
     }
-    row->scheduled_s = kf_time_floor_div(kf_calendar_service_ms(&sched, from, to), 1000);
+    /* Only time in service counts, for every figure. */
+    ne = intersect(excl, ne, svc, ns, tmp);
+    memcpy(excl, tmp, ne * sizeof(*tmp));
+    nd = intersect(down, nd, svc, ns, tmp);
+    memcpy(down, tmp, nd * sizeof(*tmp));
+    row->scheduled_s = kf_time_floor_div(svc_sum(&sched, svc, ns), 1000);
     row->excluded_s = kf_time_floor_div(svc_sum(&sched, excl, ne), 1000);
     cal = (struct kf_cal){in->week, hol, excl, ne};
     row->downtime_s = kf_time_floor_div(svc_sum(&cal, down, nd), 1000);
@@ -82,16 +144,24 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
         if (strcmp(inc->terminal, in->terminal) != 0 || inc->n_spans == 0) {
             continue;
         }
-        if (inc->attr != KF_ATTR_COMPANY) {
-            row->other_incidents += in_period(inc->spans[0].start_ms, from, to);
-            continue;
-        }
-        row->incidents += in_period(inc->spans[0].start_ms, from, to);
         kf_incident_clock(inc, KF_CLOCK_RESPONSE, &cal, in->terms, to, &resp);
         kf_incident_clock(inc, KF_CLOCK_RESTORE, &cal, in->terms, to, &rest);
+        /* An incident whose down time fell entirely outside service hours (as of the
+         * period's end) cost no service: it counts in no figure (docs/SLA.md 7). */
+        if (rest.elapsed_ms == 0) {
+            continue;
+        }
+        if (inc->attr != KF_ATTR_COMPANY) {
+            row->other_incidents += span_begins(inc, from, to);
+            continue;
+        }
+        row->incidents += span_begins(inc, from, to);
         if (!kf_incident_down(inc) && in_period(inc->resolved_at_ms, from, to)) {
             row->restored++;
             row->restore_sum_s += kf_time_floor_div(rest.elapsed_ms, 1000);
+        }
+        if (inc->forced && in_period(inc->resolved_at_ms, from, to)) {
+            row->forced++;
         }
         if (in_period(inc->acked_at_ms, from, to)) {
             row->responded++;
@@ -110,7 +180,6 @@ static void row_add(struct kf_report_row *acc, const struct kf_report_row *r)
     if (acc->terminals == 0) {
         memcpy(acc->zone, r->zone, sizeof(acc->zone));
         memcpy(acc->bank, r->bank, sizeof(acc->bank));
-        acc->target_bp = r->target_bp;
     }
     if (strcmp(acc->zone, r->zone) != 0) {
         acc->zone[0] = '\0';
@@ -118,9 +187,7 @@ static void row_add(struct kf_report_row *acc, const struct kf_report_row *r)
     if (strcmp(acc->bank, r->bank) != 0) {
         acc->bank[0] = '\0';
     }
-    if (acc->target_bp != r->target_bp) {
-        acc->target_bp = KF_REPORT_NA;
-    }
+    acc->target_owed += r->target_owed;
     acc->terminals += r->terminals;
     acc->scheduled_s += r->scheduled_s;
     acc->excluded_s += r->excluded_s;
@@ -133,13 +200,22 @@ static void row_add(struct kf_report_row *acc, const struct kf_report_row *r)
     acc->response_sum_s += r->response_sum_s;
     acc->response_breaches += r->response_breaches;
     acc->restore_breaches += r->restore_breaches;
+    acc->forced += r->forced;
 }
 
-/* The ratios, from the row's own sums: one division each. */
-static void row_finish(struct kf_report_row *r)
+/* The ratios, from the row's own sums: one division each. A roll-up's target is what its
+ * terminals were owed, weighted like the availability (rollup = 1): a bank row mixing kiosk
+ * (98 %) and ITM (99 %) terms meets it exactly when its terminals' uptime adds up to what
+ * their contracts asked of them together. */
+static void row_finish(struct kf_report_row *r, int rollup)
 {
     int64_t base = r->scheduled_s - r->excluded_s;
 
+    if (rollup) {
+        r->target_bp = base > 0 ? (int32_t)kf_time_floor_div(r->target_owed, base) : KF_REPORT_NA;
+    } else {
+        r->target_owed = base > 0 ? (int64_t)r->target_bp * base : 0;
+    }
     r->uptime_s = base - r->downtime_s;
     r->availability_bp =
         base > 0 ? (int32_t)kf_time_floor_div(r->uptime_s * 10000, base) : KF_REPORT_NA;
@@ -177,7 +253,7 @@ static size_t rollup(const struct kf_report_row *t, size_t n, int by_bank, int s
         row_add(&out[j], &t[i]);
     }
     for (size_t j = 0; j < k; j++) {
-        row_finish(&out[j]);
+        row_finish(&out[j], 1);
     }
     if (k > 1) {
         qsort(out, k, sizeof(*out), row_key_cmp);
@@ -224,7 +300,7 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
         if (rc < 0) {
             goto out_free;
         }
-        row_finish(row);
+        row_finish(row, 0);
     }
     if (n > 1) {
         qsort(rows, n, sizeof(*rows), row_key_cmp);
@@ -244,10 +320,7 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
     for (size_t i = 0; i < n; i++) {
         row_add(fleet, &rows[i]);
     }
-    if (n == 0) {
-        fleet->target_bp = KF_REPORT_NA;
-    }
-    row_finish(fleet);
+    row_finish(fleet, 1);
     r->year = year;
     r->month = month;
     r->from_ms = from;
@@ -368,6 +441,7 @@ static const struct col cols[] = {
     KF_COL("mean_response_s", KF_COL_I64NA, mean_response_s),
     KF_COL("response_breaches", KF_COL_U32, response_breaches),
     KF_COL("restore_breaches", KF_COL_U32, restore_breaches),
+    KF_COL("forced", KF_COL_U32, forced),
 };
 #define KF_NCOLS (sizeof(cols) / sizeof(cols[0]))
 

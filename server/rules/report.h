@@ -24,6 +24,15 @@ struct kf_report_terminal {
     size_t n_windows;
     const struct kf_incident *incidents;
     size_t n_incidents;
+    /* In scheduled service only inside these intervals (commissioning to decommissioning,
+     * any order); NULL/0: always (a caller that keeps no such record). */
+    const struct kf_window *service;
+    size_t n_service;
+    /* The terminal's first report (presence online), 0: never. Scheduled time from the
+     * start of its first service interval until then is company downtime: a commissioned
+     * terminal that has not reported is down, not available (docs/SLA.md 7). Applied only
+     * with service intervals. */
+    int64_t first_online_ms;
 };
 
 enum kf_report_scope {
@@ -43,18 +52,26 @@ struct kf_report_row {
     char zone[KF_TERMINAL_ID_MAX + 1], bank[KF_TERMINAL_ID_MAX + 1]; /* "" when mixed */
     uint32_t terminals;
     int64_t scheduled_s, excluded_s, downtime_s;
-    int64_t uptime_s;              /* scheduled - excluded - downtime */
-    int32_t availability_bp;       /* floor(10000 * uptime / (scheduled - excluded)), or NA */
-    int32_t target_bp;             /* NA when the terminals' targets differ */
-    int32_t met;                   /* 1, 0, or NA (no target or no availability) */
-    uint32_t incidents;            /* company incidents that began in the period */
-    uint32_t other_incidents;      /* other attributions that began in the period */
-    uint32_t restored;             /* company incidents resolved in the period */
+    int64_t uptime_s;         /* scheduled - excluded - downtime */
+    int32_t availability_bp;  /* floor(10000 * uptime / (scheduled - excluded)), or NA */
+    int32_t target_bp;        /* a terminal's own; a roll-up's: its terminals' targets weighted by
+                                 their scheduled - excluded (the time they were owed), floor; NA
+                                 with nothing owed */
+    int64_t target_owed;      /* sum of target_bp x (scheduled - excluded) (roll-ups) */
+    int32_t met;              /* 1, 0, or NA (no target or no availability) */
+    uint32_t incidents;       /* company incidents with a down span beginning in the period
+                                 (a reopening in a later month counts there too) and some
+                                 down time in service hours */
+    uint32_t other_incidents; /* other attributions, likewise */
+    uint32_t restored;        /* company incidents resolved in the period with some down time
+                                 in service hours (one entirely at night is not "restored in
+                                 0 s": it would lower the MTTR) */
     int64_t restore_sum_s, mttr_s; /* restore service-seconds: sum; mean (NA if none) */
     int64_t mtbf_s;                /* uptime / incidents (NA if none) */
     uint32_t responded;            /* company incidents acknowledged in the period */
     int64_t response_sum_s, mean_response_s;
     uint32_t response_breaches, restore_breaches; /* company; deadline in the period */
+    uint32_t forced; /* company incidents resolved by force in the period (flagged) */
 };
 
 struct kf_report {

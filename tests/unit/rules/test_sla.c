@@ -443,10 +443,10 @@ static char *render(const struct kf_incident *incs, size_t n, const struct scen 
                     int month, int fmt, struct kf_report **ret_rep)
 {
     struct kf_report_terminal t[4] = {
-        {"K-A1", "Z-A", "ICBC", &s->week_a, &s->terms, &s->win_ka1, 1, incs, n},
-        {"T-A1", "Z-A", "ICBC", &s->week_itm, &s->terms, NULL, 0, incs, n},
-        {"K-C1", "Z-C", "ABC", &s->week_c, &s->terms, NULL, 0, incs, n},
-        {"K-B1", "Z-B", "ICBC", &s->week_b, &s->terms, NULL, 0, incs, n},
+        {"K-A1", "Z-A", "ICBC", &s->week_a, &s->terms, &s->win_ka1, 1, incs, n, NULL, 0, 0},
+        {"T-A1", "Z-A", "ICBC", &s->week_itm, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
+        {"K-C1", "Z-C", "ABC", &s->week_c, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
+        {"K-B1", "Z-B", "ICBC", &s->week_b, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
     };
     struct kf_report *rep = NULL;
     char *buf = NULL;
@@ -484,27 +484,27 @@ static char *render(const struct kf_incident *incs, size_t n, const struct scen 
 static const char *const september_csv =
     "month,scope,key,bank,zone,terminals,scheduled_s,excluded_s,downtime_s,uptime_s,"
     "availability_bp,target_bp,met,incidents,other_incidents,restored,restore_sum_s,mttr_s,"
-    "mtbf_s,responded,response_sum_s,mean_response_s,response_breaches,restore_breaches\n"
+    "mtbf_s,responded,response_sum_s,mean_response_s,response_breaches,restore_breaches,forced\n"
     "2026-09,terminal,K-A1,ICBC,Z-A,1,673200,10800,25200,637200,9619,9800,0,3,0,3,25200,8400,"
-    "212400,2,10200,5100,1,0\n"
+    "212400,2,10200,5100,1,0,0\n"
     "2026-09,terminal,K-B1,ICBC,Z-B,1,759600,0,6000,753600,9921,9800,1,1,0,1,6000,6000,753600,"
-    "1,3600,3600,0,0\n"
+    "1,3600,3600,0,0,0\n"
     "2026-09,terminal,K-C1,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,"
-    "314100,2,10800,5400,0,1\n"
+    "314100,2,10800,5400,0,1,0\n"
     "2026-09,terminal,T-A1,ICBC,Z-A,1,2592000,43200,14400,2534400,9943,9800,1,1,1,0,0,,"
-    "2534400,1,3600,3600,0,0\n"
+    "2534400,1,3600,3600,0,0,0\n"
     "2026-09,zone,Z-A,ICBC,Z-A,2,3265200,54000,39600,3171600,9876,9800,1,4,1,3,25200,8400,"
-    "792900,3,13800,4600,1,0\n"
+    "792900,3,13800,4600,1,0,0\n"
     "2026-09,zone,Z-B,ICBC,Z-B,1,759600,0,6000,753600,9921,9800,1,1,0,1,6000,6000,753600,1,"
-    "3600,3600,0,0\n"
+    "3600,3600,0,0,0\n"
     "2026-09,zone,Z-C,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,314100,2,"
-    "10800,5400,0,1\n"
+    "10800,5400,0,1,0\n"
     "2026-09,bank,ABC,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,314100,2,"
-    "10800,5400,0,1\n"
+    "10800,5400,0,1,0\n"
     "2026-09,bank,ICBC,ICBC,,3,4024800,54000,45600,3925200,9885,9800,1,5,1,4,31200,7800,"
-    "785040,4,17400,4350,1,0\n"
+    "785040,4,17400,4350,1,0,0\n"
     "2026-09,fleet,all,,,4,4698000,54000,90600,4553400,9804,9800,1,7,1,6,76200,12700,650485,"
-    "6,28200,4700,1,1\n";
+    "6,28200,4700,1,1,0\n";
 
 Test(sla, september_scenario)
 {
@@ -1116,4 +1116,88 @@ Test(sla, technicians_actions_and_what_they_need)
     cr_assert_eq(kf_sla_action_needs(KF_EV_OFF_SITE), 0u);
     cr_assert_eq(kf_sla_action_needs(KF_EV_BREACH), 0u);
     cr_assert_eq(kf_sla_action_needs(0), 0u);
+}
+
+/* A company incident as plain data: one down span [start, end) (end 0: still down). */
+static struct kf_incident plain_incident(int64_t id, const char *term, int64_t start, int64_t end)
+{
+    struct kf_incident inc;
+
+    memset(&inc, 0, sizeof(inc));
+    inc.id = id;
+    snprintf(inc.terminal, sizeof(inc.terminal), "%s", term);
+    snprintf(inc.cause, sizeof(inc.cause), "offline");
+    inc.opened_at_ms = start;
+    inc.n_spans = 1;
+    inc.spans[0].start_ms = start;
+    inc.spans[0].end_ms = end ? end : KF_TIME_NEVER;
+    inc.state = end ? KF_INC_RESOLVED : KF_INC_OPENED;
+    inc.attr = KF_ATTR_COMPANY;
+    inc.resolved_at_ms = end;
+    return inc;
+}
+
+/* The report's edges (docs/SLA.md 7), October 2026 (no calendar file: plain weekdays),
+ * kiosks 08:30-17:00 Mon-Fri (8.5 h), an ITM 24 h:
+ *   K1 commissioned Thu 15th 10:00, first report Fri 16th 08:30: scheduled from 10:00 on the
+ *      15th (7 h + 11 weekdays = 361800 s), down until its first report (7 h = 25200 s).
+ *   K2 decommissioned Wed 7th 12:00 (in service since September): scheduled 4 days + 3.5 h.
+ *   K3 an incident entirely at night (Tue 20:00-22:00) counts nowhere; one reopened in
+ *      October (first span in September) counts in October; one resolved by force.
+ *   T1 an ITM at 99.00 %: the bank row's target is the terminals' targets weighted by the
+ *      time each was owed, not "n/a". */
+Test(sla, report_edges)
+{
+    static const char *const t[] = {"K1"};
+    struct scen *s = mini(t, 1, NULL);
+    struct kf_sla_terms itm_terms = {3600, 14400, 9900};
+    struct kf_window svc1 = {lt("2026-10-15", 10, 0, 0), KF_TIME_NEVER};
+    struct kf_window svc2 = {lt("2026-09-01", 0, 0, 0), lt("2026-10-07", 12, 0, 0)};
+    struct kf_incident incs[3];
+    struct kf_report *rep = NULL;
+    const struct kf_report_row *r;
+
+    incs[0] = plain_incident(1, "K3", lt("2026-10-13", 20, 0, 0), lt("2026-10-13", 22, 0, 0));
+    incs[1] = plain_incident(2, "K3", lt("2026-09-30", 16, 0, 0), lt("2026-09-30", 17, 0, 0));
+    incs[1].n_spans = 2; /* reopened Thu 1 October 09:00-10:00 */
+    incs[1].n_reopened = 1;
+    incs[1].spans[1].start_ms = lt("2026-10-01", 9, 0, 0);
+    incs[1].spans[1].end_ms = incs[1].resolved_at_ms = lt("2026-10-01", 10, 0, 0);
+    incs[2] = plain_incident(3, "K3", lt("2026-10-20", 9, 0, 0), lt("2026-10-20", 9, 30, 0));
+    incs[2].forced = 1;
+    struct kf_report_terminal in[4] = {
+        {"K1", "Z1", "B", &s->week_c, &s->terms, NULL, 0, NULL, 0, &svc1, 1,
+         lt("2026-10-16", 8, 30, 0)},
+        {"K2", "Z1", "B", &s->week_c, &s->terms, NULL, 0, NULL, 0, &svc2, 1,
+         lt("2026-09-01", 9, 0, 0)},
+        {"K3", "Z1", "B", &s->week_c, &s->terms, NULL, 0, incs, 3, NULL, 0, 0},
+        {"T1", "Z1", "B", &s->week_itm, &itm_terms, NULL, 0, NULL, 0, NULL, 0, 0},
+    };
+
+    cr_assert_eq(kf_report_month(2026, 10, lt("2026-11-01", 0, 0, 0), NULL, in, 4, &rep), 0);
+    r = &rep->rows[0]; /* K1 */
+    cr_assert_str_eq(r->key, "K1");
+    cr_assert_eq(r->scheduled_s, 7 * 3600 + 11 * 30600);
+    cr_assert_eq(r->downtime_s, 7 * 3600, "commissioned but silent is down");
+    r = &rep->rows[1]; /* K2 */
+    cr_assert_eq(r->scheduled_s, 4 * 30600 + 3 * 3600 + 1800);
+    r = &rep->rows[2]; /* K3 */
+    cr_assert_eq(r->incidents, 2,
+                 "%u: the night-only incident counts nowhere; the reopened one counts in "
+                 "October",
+                 r->incidents);
+    cr_assert_eq(r->downtime_s, 3600 + 1800);
+    cr_assert_eq(r->restored, 2);
+    cr_assert_eq(r->forced, 1);
+    r = &rep->rows[3]; /* T1 */
+    cr_assert_eq(r->target_bp, 9900);
+    r = &rep->rows[rep->n - 1]; /* the fleet: all owed 9800 but T1 9900 */
+    cr_assert_eq(r->scope, KF_SCOPE_FLEET);
+    int64_t base_k = rep->rows[0].scheduled_s + rep->rows[1].scheduled_s + rep->rows[2].scheduled_s;
+    int64_t base_t = rep->rows[3].scheduled_s;
+    cr_assert_eq(r->target_bp, (9800 * base_k + 9900 * base_t) / (base_k + base_t));
+    cr_assert_gt(r->target_bp, 9800);
+    cr_assert_lt(r->target_bp, 9900);
+    kf_report_free(rep);
+    kf_sla_free(s->e);
 }
