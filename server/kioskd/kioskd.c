@@ -463,6 +463,7 @@ static int sla_new(struct kf_kioskd *kd)
     memset(&so, 0, sizeof(so));
     so.grace_ms = (int64_t)c->sla.grace_s * 1000;
     so.reopen_ms = (int64_t)c->sla.reopen_window_s * 1000;
+    so.settle_ms = (int64_t)c->sla.settle_s * 1000;
     so.calendar_dir = c->sla.calendar_dir;
     so.notify_topic = c->sla.notify_topic;
     so.link = &kd->link;

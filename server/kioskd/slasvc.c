@@ -274,6 +274,7 @@ int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t n
         return -ENOMEM;
     s->grace_ms = o->grace_ms;
     s->reopen_ms = o->reopen_ms;
+    s->settle_ms = o->settle_ms;
     s->link = o->link;
     s->webhook = o->webhook;
     if (o->server_sk == NULL) {
@@ -335,6 +336,7 @@ static const struct kf_conf_key sla_keys[] = {
     KF_CONF_KEY_INT("reopen_window_s", struct kf_slasvc_config, reopen_window_s, 0, 2592000,
                     "86400", 0),
     KF_CONF_KEY_INT("tick_s", struct kf_slasvc_config, tick_s, 1, 60, "5", 0),
+    KF_CONF_KEY_INT("settle_s", struct kf_slasvc_config, settle_s, 0, 60, "5", 0),
     KF_CONF_KEY_STR("notify_topic", struct kf_slasvc_config, notify_topic, "kf/v1/_notify/sla", 0),
     KF_CONF_KEY_STR("webhook_url", struct kf_slasvc_config, webhook_url, NULL, 0),
     KF_CONF_KEY_INT("webhook_timeout_ms", struct kf_slasvc_config, webhook_timeout_ms, 100, 60000,

@@ -41,6 +41,7 @@ struct kf_slasvc_config {
     int grace_s;            /* 120, 0..86400 */
     int reopen_window_s;    /* 86400, 0..2592000 */
     int tick_s;             /* 5, 1..60 */
+    int settle_s;           /* 5, 0..60: the engine ticks to now minus this */
     char notify_topic[256]; /* kf/v1/_notify/sla; "" none */
     char webhook_url[512];  /* optional: http(s)://... */
     int webhook_timeout_ms; /* 5000, 100..60000 */
@@ -54,6 +55,7 @@ void kf_slasvc_config_section(struct kf_slasvc_config *cfg, struct kf_conf_secti
 struct kf_slasvc_opts {
     int64_t grace_ms;           /* an offline condition's grace (docs/SLA.md 5.1) */
     int64_t reopen_ms;          /* the reopen window */
+    int64_t settle_ms;          /* ticks go to now minus this (docs/SLA.md 10.2) */
     const char *calendar_dir;   /* the yearly cn-YYYY.ini files; NULL or "": none */
     const char *notify_topic;   /* NULL or "": no MQTT announcements; copied */
     struct kf_link *link;       /* borrowed: announcements are published from the loop */

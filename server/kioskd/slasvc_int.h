@@ -41,7 +41,7 @@ struct kf__wstats {
 
 struct kf_slasvc {
     /* fixed after _new */
-    int64_t grace_ms, reopen_ms;
+    int64_t grace_ms, reopen_ms, settle_ms;
     char *topic;
     struct kf_link *link;
     struct kf_webhook *webhook;

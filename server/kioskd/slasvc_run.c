@@ -595,7 +595,12 @@ static void run(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms)
     struct kf_sla_action *acts = NULL;
     struct kf_sla_cursor cur;
     size_t n_acts = 0;
-    int64_t tick = now_ms > s->tick_ms ? now_ms : s->tick_ms;
+    /* Graces and deadlines are decided a few seconds behind now, once every fact dated
+     * before them has had time to arrive (an agent batches up to 2 s, a commit takes its
+     * time): a disconnect of 119.9 s committed after the tick must not become an incident
+     * of 120 s because of when the tick ran (docs/SLA.md 10.2). */
+    int64_t settled = now_ms - s->settle_ms;
+    int64_t tick = settled > s->tick_ms ? settled : s->tick_ms;
     int r;
 
     s->n_evs = s->n_snaps = s->n_dirty = 0;

@@ -1201,3 +1201,48 @@ Test(sla, report_edges)
     kf_report_free(rep);
     kf_sla_free(s->e);
 }
+
+/* Decisions the issue found open (docs/SLA.md 13), on K (08:30-17:00, no calendar):
+ *   - an offline condition that clears exactly at the end of its grace has lasted the grace:
+ *     it is an incident (a deadline is reached at its instant, 6; the same rule);
+ *   - an offline recurrence within the reopen window must last the grace again to reopen;
+ *   - maintenance mode already on when an incident opens: the technician is measured on
+ *     site from the opening. */
+Test(sla, grace_edges_and_maintenance_already_on)
+{
+    static const char *const t[] = {"K"};
+    struct scen *s = mini(t, 1, NULL);
+    const char *d = "2026-10-13";
+    const struct kf_incident *inc;
+    size_t n;
+
+    presence(s, "K", lt(d, 9, 0, 0), 1, KF_SRC_CONNECT);
+    presence(s, "K", lt(d, 10, 0, 0), 0, KF_SRC_WILL);
+    presence(s, "K", lt(d, 10, 2, 0), 1, KF_SRC_CONNECT); /* exactly 120 s */
+    inc = kf_sla_incident(s->e, 1);
+    cr_assert_not_null(inc, "a condition lasting exactly the grace is an incident");
+    cr_assert_eq(inc->spans[0].end_ms - inc->spans[0].start_ms, 120000);
+    /* Back offline 30 minutes later for 119 s: within the reopen window, but shorter than
+     * the grace: no reopening, no downtime. */
+    n = s->n_ev;
+    presence(s, "K", lt(d, 10, 32, 0), 0, KF_SRC_WILL);
+    presence(s, "K", lt(d, 10, 33, 59), 1, KF_SRC_CONNECT);
+    cr_assert_eq(s->n_ev, n);
+    /* Longer than the grace: reopens incident 1 (same id), from when it went offline. */
+    presence(s, "K", lt(d, 11, 0, 0), 0, KF_SRC_WILL);
+    cr_assert_eq(kf_sla_tick(s->e, lt(d, 11, 2, 0)), 0);
+    expect_last(s, KF_EV_REOPEN, 1, lt(d, 11, 2, 0));
+    cr_assert_eq(last(s)->start_ms, lt(d, 11, 0, 0));
+    presence(s, "K", lt(d, 11, 10, 0), 1, KF_SRC_CONNECT);
+    /* Maintenance mode on, then a critical fault: measured on site from the opening. */
+    struct kf_fact m = {.at_ms = lt(d, 14, 0, 0), .kind = KF_FACT_MAINT, .on = 1};
+    snprintf(m.who, sizeof(m.who), "T-0042");
+    put_fact(s, "K", &m);
+    fault(s, "K", lt(d, 14, 5, 0), "SCR-DEAD", KF_PERIPH_SCREEN, 1);
+    inc = kf_sla_incident(s->e, 2);
+    cr_assert_not_null(inc);
+    cr_assert_eq(inc->on_site_at_ms, lt(d, 14, 5, 0));
+    cr_assert_eq(inc->on_site_since_ms, lt(d, 14, 5, 0));
+    cr_assert_str_eq(inc->on_site_by, "T-0042");
+    kf_sla_free(s->e);
+}
