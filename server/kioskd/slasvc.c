@@ -283,6 +283,9 @@ int kf_slasvc_new(struct kf_store *st, const struct kf_slasvc_opts *o, int64_t n
         goto out_free;
     }
     memcpy(s->sk, o->server_sk, sizeof(s->sk));
+    r = kf_run_terms_new(&s->rt);
+    if (r < 0)
+        goto out_free;
     if (o->notify_topic != NULL && o->notify_topic[0] != '\0' &&
         (s->topic = strdup(o->notify_topic)) == NULL) {
         r = -ENOMEM;
@@ -324,6 +327,8 @@ void kf_slasvc_free(struct kf_slasvc *s)
     free(s->dirty);
     free(s->topic);
     free(s->act_after);
+    free(s->act_after_t);
+    kf_run_terms_free(s->rt);
     sodium_memzero(s->sk, sizeof(s->sk));
     free(s);
 }

@@ -66,10 +66,11 @@ struct kf_slasvc {
     char (*dirty)[KF_TERMINAL_ID_MAX + 1]; /* terminals fed a fact this run */
     size_t n_dirty, cap_dirty;
     /* this run's seal (docs/SLA.md 12): the facts fed, where each action went among them */
-    struct kf_facts_digest dg;
-    int64_t run_from; /* the cursor before the run */
+    struct kf_run_terms *rt; /* the run's terminals and their facts' digests */
+    int64_t run_from;        /* the cursor before the run */
     size_t run_facts;
-    size_t *act_after; /* per action of the run: facts fed before it */
+    size_t *act_after;   /* per action of the run: facts fed before it */
+    size_t *act_after_t; /* per action: facts of its incident's terminal fed before it */
     size_t cap_after;
     int seal_windows;       /* the engine (re)loaded its windows: the next seal lists them */
     struct kf__notice *out; /* handed to the loop */

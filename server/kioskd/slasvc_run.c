@@ -117,6 +117,10 @@ static void on_event(void *ud, const struct kf_inc_event *ev, const struct kf_in
         s->broken = 1;
         return;
     }
+    if (kf_run_terms_touch(s->rt, inc->terminal) < 0) { /* the seal lists it */
+        s->broken = 1;
+        return;
+    }
     memset(&s->evs[s->n_evs], 0, sizeof(s->evs[0]));
     s->evs[s->n_evs].ev = *ev;
     s->evs[s->n_evs].action = s->cur_action;
@@ -339,6 +343,16 @@ static void apply_action(struct kf_slasvc *s, struct kf_sla_action *a, int64_t n
     }
 }
 
+/* Where action k goes among the run's facts: after how many of them, and after how many of
+ * its own terminal's (a bank's checker sees only its terminals' facts). */
+static void act_place(struct kf_slasvc *s, const struct kf_sla_action *a, size_t k)
+{
+    const struct kf_incident *inc = kf_sla_incident(s->e, a->incident);
+
+    s->act_after[k] = s->run_facts;
+    s->act_after_t[k] = inc ? (size_t)kf_run_terms_count(s->rt, inc->terminal) : 0;
+}
+
 /* Feed the facts committed since the cursor and the queued actions, merged in time order
  * (an action queued while kioskd was down takes effect before the facts that arrived
  * after it). *ret_done: how many of the actions were applied (the rest wait for the next
@@ -348,7 +362,7 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
 {
     size_t total = 0, k = 0;
 
-    kf_facts_digest_init(&s->dg);
+    kf_run_terms_reset(s->rt);
     s->run_from = s->fact_id;
     s->run_facts = 0;
     for (;;) {
@@ -362,13 +376,14 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
             struct kf_sla_terminal *t;
 
             while (k < n_acts && action_at(s, &acts[k], now_ms) < rows[i].fact.at_ms) {
-                s->act_after[k] = s->run_facts;
+                act_place(s, &acts[k], k);
                 apply_action(s, &acts[k++], now_ms);
             }
             t = term_load(s, st, rows[i].asset_id);
             s->fact_id = rows[i].id;
-            kf_facts_digest_add(&s->dg, rows[i].id, rows[i].asset_id, rows[i].device_id,
-                                rows[i].recv_ms, &rows[i].fact);
+            if (kf_run_terms_fact(s->rt, rows[i].id, rows[i].asset_id, rows[i].device_id,
+                                  rows[i].recv_ms, &rows[i].fact) < 0)
+                s->broken = 1;
             s->run_facts++;
             if (t == NULL || kf_sla_fact(s->e, rows[i].asset_id, &rows[i].fact) < 0) {
                 s->w.facts_skipped++;
@@ -389,7 +404,7 @@ static int feed(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms,
         }
     }
     while (k < n_acts) {
-        s->act_after[k] = s->run_facts;
+        act_place(s, &acts[k], k);
         apply_action(s, &acts[k++], now_ms);
     }
     *ret_done = k;
@@ -402,13 +417,15 @@ static json_t *seal_actions(const struct kf_slasvc *s, const struct kf_sla_actio
 
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct kf_sla_action *a = &acts[i];
+        const struct kf_incident *inc = kf_sla_incident(s->e, a->incident);
         json_t *o = json_pack(
-            "{s:I, s:I, s:s, s:o, s:i, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)a->id,
-            "incident", (json_int_t)a->incident, "kind", kf_incident_ev_name(a->kind), "to",
+            "{s:I, s:I, s:s, s:s, s:o, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id",
+            (json_int_t)a->id, "incident", (json_int_t)a->incident, "terminal",
+            inc ? inc->terminal : "", "kind", kf_incident_ev_name(a->kind), "to",
             a->kind == KF_EV_ATTRIBUTE ? json_string(kf_incident_attr_name(a->to)) : json_null(),
             "flags", (int)a->flags, "who", a->who, "text", a->text, "requested_ms",
             (json_int_t)a->requested_ms, "at_ms", (json_int_t)a->at_ms, "after",
-            (json_int_t)s->act_after[i], "status",
+            (json_int_t)s->act_after[i], "after_t", (json_int_t)s->act_after_t[i], "status",
             a->status == KF_SLA_ACTION_DONE ? "done" : "refused");
         if (o == NULL || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
@@ -442,25 +459,42 @@ static json_t *seal_windows(const struct kf_slasvc *s)
 static char *seal_new(struct kf_slasvc *s, const struct kf_sla_action *acts, size_t n_acts,
                       int64_t tick, int *ret_rc)
 {
-    char hex[65];
-    json_t *o, *a, *w = NULL;
-    char *text;
+    struct kf_run_term *terms = NULL;
+    json_t *o = NULL, *a, *w = NULL, *t;
+    size_t n_terms = 0;
+    char *text = NULL;
 
     *ret_rc = 0;
     if (s->run_facts == 0 && n_acts == 0 && s->n_evs == 0 && !s->seal_windows)
         return NULL;
-    kf_facts_digest_hex(&s->dg, hex);
+    if (kf_run_terms_take(s->rt, &terms, &n_terms) < 0) {
+        *ret_rc = -ENOMEM;
+        return NULL;
+    }
+    t = json_array();
+    for (size_t i = 0; t != NULL && i < n_terms; i++) {
+        if (json_array_append_new(t, json_pack("[s, I, s]", terms[i].terminal,
+                                               (json_int_t)terms[i].n, terms[i].hex)) < 0) {
+            json_decref(t);
+            t = NULL;
+        }
+    }
     a = seal_actions(s, acts, n_acts);
     if (s->seal_windows)
         w = seal_windows(s);
-    o = json_pack("{s:i, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:o, s:o}", "v", 1, "facts_after",
-                  (json_int_t)s->run_from, "facts_to", (json_int_t)s->fact_id, "facts",
-                  (json_int_t)s->run_facts, "digest", hex, "tick_ms", (json_int_t)tick, "grace_ms",
-                  (json_int_t)s->grace_ms, "reopen_ms", (json_int_t)s->reopen_ms, "actions",
-                  a ? a : json_null(), "windows", w ? w : json_null());
-    text = o && a && (w || !s->seal_windows) ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                                             : NULL;
+    if (t != NULL && a != NULL && (w != NULL || !s->seal_windows))
+        o = json_pack("{s:i, s:I, s:I, s:I, s:O, s:I, s:I, s:I, s:O, s:O}", "v", 2, "facts_after",
+                      (json_int_t)s->run_from, "facts_to", (json_int_t)s->fact_id, "facts",
+                      (json_int_t)s->run_facts, "terminals", t, "tick_ms", (json_int_t)tick,
+                      "grace_ms", (json_int_t)s->grace_ms, "reopen_ms", (json_int_t)s->reopen_ms,
+                      "actions", a, "windows", w ? w : json_null());
+    if (o != NULL)
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
+    json_decref(t);
+    json_decref(a);
+    json_decref(w);
+    free(terms);
     if (text == NULL)
         *ret_rc = -ENOMEM;
     return text;
@@ -617,10 +651,13 @@ static void run(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms)
         r = kf_store_sla_actions_pending(st, ACTIONS_PER_RUN, &acts, &n_acts);
     if (r == 0 && n_acts > s->cap_after) {
         size_t *p = realloc(s->act_after, n_acts * sizeof(*p));
-        if (p == NULL)
+        size_t *q = p ? realloc(s->act_after_t, n_acts * sizeof(*q)) : NULL;
+        if (p != NULL)
+            s->act_after = p;
+        if (q == NULL)
             r = -ENOMEM;
         else {
-            s->act_after = p;
+            s->act_after_t = q;
             s->cap_after = n_acts;
         }
     }

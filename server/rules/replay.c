@@ -66,6 +66,160 @@ void kf_facts_digest_hex(struct kf_facts_digest *d, char out[65])
     sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
+struct rt_slot {
+    char terminal[KF_TERMINAL_ID_MAX + 1]; /* "" free */
+    uint64_t n;
+    struct kf_facts_digest dg;
+};
+
+struct kf_run_terms {
+    struct rt_slot *slots;
+    size_t cap, used; /* cap a power of two */
+};
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+int kf_run_terms_new(struct kf_run_terms **ret)
+{
+    struct kf_run_terms *rt = calloc(1, sizeof(*rt));
+
+    if (rt == NULL) {
+        return -ENOMEM;
+    }
+    *ret = rt;
+    return 0;
+}
+
+void kf_run_terms_free(struct kf_run_terms *rt)
+{
+    if (rt != NULL) {
+        free(rt->slots);
+        free(rt);
+    }
+}
+
+void kf_run_terms_reset(struct kf_run_terms *rt)
+{
+    for (size_t i = 0; i < rt->cap; i++) {
+        rt->slots[i].terminal[0] = '\0';
+    }
+    rt->used = 0;
+}
+
+static struct rt_slot *rt_find(struct rt_slot *slots, size_t cap, const char *terminal)
+{
+    size_t i = (size_t)fnv(terminal) & (cap - 1);
+
+    while (slots[i].terminal[0] != '\0' && strcmp(slots[i].terminal, terminal) != 0) {
+        i = (i + 1) & (cap - 1);
+    }
+    return &slots[i];
+}
+
+/* The terminal's slot, created (with an initialized digest) when new. */
+static struct rt_slot *rt_slot(struct kf_run_terms *rt, const char *terminal)
+{
+    struct rt_slot *sl;
+
+    if (strlen(terminal) > KF_TERMINAL_ID_MAX) {
+        return NULL;
+    }
+    if (2 * (rt->used + 1) > rt->cap) {
+        size_t cap = rt->cap ? rt->cap * 2 : 64;
+        struct rt_slot *n = calloc(cap, sizeof(*n));
+        if (n == NULL) {
+            return NULL;
+        }
+        for (size_t i = 0; i < rt->cap; i++) {
+            if (rt->slots[i].terminal[0] != '\0') {
+                *rt_find(n, cap, rt->slots[i].terminal) = rt->slots[i];
+            }
+        }
+        free(rt->slots);
+        rt->slots = n;
+        rt->cap = cap;
+    }
+    sl = rt_find(rt->slots, rt->cap, terminal);
+    if (sl->terminal[0] == '\0') {
+        snprintf(sl->terminal, sizeof(sl->terminal), "%s", terminal);
+        sl->n = 0;
+        kf_facts_digest_init(&sl->dg);
+        rt->used++;
+    }
+    return sl;
+}
+
+int kf_run_terms_fact(struct kf_run_terms *rt, int64_t id, const char *terminal, const char *device,
+                      int64_t recv_ms, const struct kf_fact *f)
+{
+    struct rt_slot *sl = rt_slot(rt, terminal);
+
+    if (sl == NULL) {
+        return strlen(terminal) > KF_TERMINAL_ID_MAX ? -EINVAL : -ENOMEM;
+    }
+    kf_facts_digest_add(&sl->dg, id, terminal, device, recv_ms, f);
+    sl->n++;
+    return 0;
+}
+
+int kf_run_terms_touch(struct kf_run_terms *rt, const char *terminal)
+{
+    if (rt_slot(rt, terminal) == NULL) {
+        return strlen(terminal) > KF_TERMINAL_ID_MAX ? -EINVAL : -ENOMEM;
+    }
+    return 0;
+}
+
+uint64_t kf_run_terms_count(const struct kf_run_terms *rt, const char *terminal)
+{
+    const struct rt_slot *sl;
+
+    if (rt->cap == 0) {
+        return 0;
+    }
+    sl = rt_find(rt->slots, rt->cap, terminal);
+    return sl->terminal[0] != '\0' ? sl->n : 0;
+}
+
+static int run_term_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct kf_run_term *)a)->terminal,
+                  ((const struct kf_run_term *)b)->terminal);
+}
+
+int kf_run_terms_take(struct kf_run_terms *rt, struct kf_run_term **ret, size_t *ret_n)
+{
+    struct kf_run_term *out = calloc(rt->used + 1, sizeof(*out));
+    size_t n = 0;
+
+    if (out == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < rt->cap; i++) {
+        struct rt_slot *sl = &rt->slots[i];
+        if (sl->terminal[0] == '\0') {
+            continue;
+        }
+        memcpy(out[n].terminal, sl->terminal, sizeof(out[n].terminal));
+        out[n].n = sl->n;
+        kf_facts_digest_hex(&sl->dg, out[n].hex);
+        n++;
+    }
+    qsort(out, n, sizeof(*out), run_term_cmp);
+    kf_run_terms_reset(rt);
+    *ret = out;
+    *ret_n = n;
+    return 0;
+}
+
 struct kf_replay {
     struct kf_sla_engine *e;
     struct kf_replay_incident *incs; /* sorted by id (ids are assigned increasing) */

@@ -39,6 +39,33 @@ void kf_facts_digest_add(struct kf_facts_digest *d, int64_t id, const char *term
 /* out: 64 lowercase hex digits and a NUL. */
 void kf_facts_digest_hex(struct kf_facts_digest *d, char out[65]);
 
+/* ---- The terminals of a run (seal v2) ----------------------------------------------------
+ * A seal lists every terminal the run fed a fact to or decided something for, each with
+ * the number of its facts in the run and their digest (kf_facts_digest over that terminal's
+ * facts alone, in id order; the empty digest for none). A bank checks its own terminals'
+ * facts against the seal without the other banks' facts, and replays its terminals alone,
+ * ticking them only at the runs that list them (a tick that decides nothing for a terminal
+ * changes nothing for it). */
+struct kf_run_term {
+    char terminal[KF_TERMINAL_ID_MAX + 1];
+    uint64_t n;
+    char hex[65];
+};
+struct kf_run_terms;
+int kf_run_terms_new(struct kf_run_terms **ret); /* 0, -ENOMEM */
+void kf_run_terms_free(struct kf_run_terms *rt);
+void kf_run_terms_reset(struct kf_run_terms *rt);
+/* Add a fact to its terminal's digest; touch lists a terminal without a fact. 0, -ENOMEM,
+ * -EINVAL (an id too long). */
+int kf_run_terms_fact(struct kf_run_terms *rt, int64_t id, const char *terminal, const char *device,
+                      int64_t recv_ms, const struct kf_fact *f);
+int kf_run_terms_touch(struct kf_run_terms *rt, const char *terminal);
+/* How many facts of terminal were added so far (0 if none or unknown). */
+uint64_t kf_run_terms_count(const struct kf_run_terms *rt, const char *terminal);
+/* The terminals, sorted by id, digests final (the table is reset). *ret owned (free).
+ * 0, -ENOMEM. */
+int kf_run_terms_take(struct kf_run_terms *rt, struct kf_run_term **ret, size_t *ret_n);
+
 /* ---- The replay ------------------------------------------------------------------------- */
 
 struct kf_replay_fact {

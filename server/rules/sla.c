@@ -19,6 +19,7 @@
 
 void kf_sla_config_defaults(struct kf_sla_config *cfg)
 {
+    memset(cfg, 0, sizeof(*cfg));
     cfg->offline_grace_ms = KF_SLA_GRACE_MS_DEFAULT;
     cfg->reopen_window_ms = KF_SLA_REOPEN_MS_DEFAULT;
     cfg->next_id = 1;
@@ -112,6 +113,10 @@ static struct kf_incident *inc_insert(struct kf_sla_engine *e, int64_t id, int *
     size_t i = inc_pos(e, id);
     struct kf_incident *inc;
 
+    if (i < e->n_incs && e->incs[i]->id == id) {
+        *rc = -EEXIST;
+        return NULL;
+    }
     if (e->n_incs == KF_SLA_INCIDENTS_MAX) {
         *rc = -ENOSPC;
         return NULL;
@@ -274,11 +279,18 @@ static int cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struct k
         ev_init(&ev, KF_EV_REOPEN, inc->id, c->due_ms);
         ev.start_ms = c->since_ms;
     } else {
-        inc = inc_insert(e, e->cfg.next_id, &rc);
+        int64_t id = e->cfg.id_fn ? e->cfg.id_fn(e->cfg.id_ud, t->id) : e->cfg.next_id;
+        if (id < 1) {
+            return -EINVAL;
+        }
+        inc = inc_insert(e, id, &rc);
         if (inc == NULL) {
             return rc;
         }
-        ev_init(&ev, KF_EV_OPEN, e->cfg.next_id++, c->due_ms);
+        if (e->cfg.id_fn == NULL) {
+            e->cfg.next_id++;
+        }
+        ev_init(&ev, KF_EV_OPEN, id, c->due_ms);
         ev.start_ms = c->since_ms;
         ev.periph = c->periph;
         ev.sev = c->sev;
@@ -298,7 +310,7 @@ static int cond_qualify(struct kf_sla_engine *e, struct kf_sla_term *t, struct k
     if (rc < 0) {
         if (ev.kind == KF_EV_OPEN) {
             inc_remove(e, ev.incident);
-            e->cfg.next_id--;
+            e->cfg.next_id -= e->cfg.id_fn == NULL;
         }
         return rc;
     }

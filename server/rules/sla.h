@@ -46,6 +46,11 @@ struct kf_sla_config {
     int64_t offline_grace_ms; /* KF_SLA_GRACE_MS_DEFAULT; >= 0 */
     int64_t reopen_window_ms; /* KF_SLA_REOPEN_MS_DEFAULT; >= 0 */
     int64_t next_id;          /* the first incident id to assign (the store's max + 1); >= 1 */
+    /* Optional: the id of a terminal's next new incident, instead of next_id (a bank's
+     * checker replaying one terminal gives back the ids the live engine assigned in its
+     * fleet-wide order; rules/replay.h). Must return ids not yet held, >= 1. */
+    int64_t (*id_fn)(void *ud, const char *terminal);
+    void *id_ud;
 };
 
 void kf_sla_config_defaults(struct kf_sla_config *cfg);

@@ -141,8 +141,8 @@ static int seal_action(struct kf_store *st, struct kf_view_sla_verify *v, int64_
 
 /* One sealed run: its facts against the digest, its actions against their rows; fed. */
 static int one_run(struct kf_store *st, struct kf_view_sla_verify *v, struct kf_replay *rp,
-                   int64_t seq, const json_t *o, const struct kf_sla_terminal *terms,
-                   size_t n_terms)
+                   struct kf_run_terms *rt, int64_t seq, const json_t *o,
+                   const struct kf_sla_terminal *terms, size_t n_terms)
 {
     int64_t after = jint(o, "facts_after"), to = jint(o, "facts_to");
     size_t count = (size_t)jint(o, "facts"), n = 0,
@@ -150,11 +150,12 @@ static int one_run(struct kf_store *st, struct kf_view_sla_verify *v, struct kf_
     struct kf_sla_fact_row *rows = NULL;
     struct kf_replay_fact *facts = NULL;
     struct kf_replay_action *acts = NULL;
-    struct kf_facts_digest dg;
+    struct kf_run_term *got = NULL;
+    size_t n_got = 0, k = 0;
+    const json_t *sealed = json_object_get(o, "terminals");
     struct kf_replay_run run;
     size_t mismatch = 0;
-    char hex[65];
-    int r = 0;
+    int r = 0, same = 1;
 
     if (json_is_array(json_object_get(o, "windows")))
         r = set_windows(rp, json_object_get(o, "windows"), terms, n_terms);
@@ -162,13 +163,28 @@ static int one_run(struct kf_store *st, struct kf_view_sla_verify *v, struct kf_
         r = kf_store_sla_facts(st, after, count, &rows, &n);
     if (r < 0)
         goto out;
-    kf_facts_digest_init(&dg);
-    for (size_t i = 0; i < n; i++)
-        kf_facts_digest_add(&dg, rows[i].id, rows[i].asset_id, rows[i].device_id, rows[i].recv_ms,
-                            &rows[i].fact);
-    kf_facts_digest_hex(&dg, hex);
+    /* Each terminal's facts against its digest in the seal (terminals listed with no fact
+     * were decided for by the run: the replay checks those). */
+    kf_run_terms_reset(rt);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = kf_run_terms_fact(rt, rows[i].id, rows[i].asset_id, rows[i].device_id, rows[i].recv_ms,
+                              &rows[i].fact);
+    if (r == 0)
+        r = kf_run_terms_take(rt, &got, &n_got);
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < json_array_size(sealed); i++) {
+        const json_t *e = json_array_get(sealed, i);
+        if (json_integer_value(json_array_get(e, 1)) == 0)
+            continue;
+        if (k == n_got || strcmp(got[k].terminal, json_string_value(json_array_get(e, 0)) ?: "") ||
+            (int64_t)got[k].n != json_integer_value(json_array_get(e, 1)) ||
+            strcmp(got[k].hex, json_string_value(json_array_get(e, 2)) ?: "") != 0)
+            same = 0;
+        k++;
+    }
     v->facts_sealed += count;
-    if (n != count || (n > 0 && rows[n - 1].id != to) || strcmp(hex, jstr(o, "digest")) != 0) {
+    if (!same || k != n_got || n != count || (n > 0 && rows[n - 1].id != to)) {
         v->fact_mismatches++;
         problem(v,
                 "sla_facts %lld..%lld differ from their seal in log entry %lld (a fact "
@@ -201,6 +217,7 @@ static int one_run(struct kf_store *st, struct kf_view_sla_verify *v, struct kf_
                 (long long)seq);
     }
 out:
+    free(got);
     free(rows);
     free(facts);
     free(acts);
@@ -287,6 +304,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
     struct kf_sla_terminal *terms = NULL;
     struct kf_holidays *hol = NULL;
     struct kf_replay *rp = NULL;
+    struct kf_run_terms *rt = NULL;
     struct kf_sla_cursor cur;
     struct kf_sla_config cfg;
     int64_t expect = 0;
@@ -302,6 +320,8 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
         r = kf_store_sla_terminals(st, NULL, &terms, &n_terms);
     if (r == 0)
         r = holidays(st, &hol, err, cap);
+    if (r == 0)
+        r = kf_run_terms_new(&rt);
     if (r < 0)
         goto out;
     v->runs = seals.n;
@@ -309,7 +329,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
     for (size_t i = 0; r == 0 && i < seals.n; i++) {
         json_t *o = json_loads(seals.detail[i], 0, NULL);
 
-        if (o == NULL || jint(o, "v") != 1) {
+        if (o == NULL || jint(o, "v") != 2) {
             json_decref(o);
             v->fact_mismatches++;
             problem(v, "log entry %lld is not a seal this version reads", (long long)seals.seq[i]);
@@ -348,7 +368,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
                     (long long)seals.seq[i], (long long)jint(o, "facts_after"), (long long)expect);
         }
         if (r == 0)
-            r = one_run(st, v, rp, seals.seq[i], o, terms, n_terms);
+            r = one_run(st, v, rp, rt, seals.seq[i], o, terms, n_terms);
         expect = jint(o, "facts_to");
         json_decref(o);
     }
@@ -367,6 +387,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
         snprintf(err, cap, "recomputing incidents: %s",
                  kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : kf_strerror(r));
 out:
+    kf_run_terms_free(rt);
     kf_replay_free(rp);
     kf_holidays_free(hol);
     free(terms);
