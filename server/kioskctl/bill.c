@@ -506,7 +506,16 @@ static int recompute(struct kf_store *st, const struct kf_billing_doc *d)
         printf("difference: inputs.log_head %s is no entry of the signed log\n", head);
         rc = 3;
     } else if (strlen(json) != d->json_len || memcmp(json, d->json, d->json_len) != 0) {
+        struct kf_billing_adjustment *a = NULL;
+        size_t na = 0;
+
         first_difference(d->json, json);
+        /* Late facts after the close: say which later bills adjusted this one already. */
+        if (kf_store_billing_adjustments(st, d->number, NULL, &a, &na) == 0)
+            for (size_t i = 0; i < na; i++)
+                if (i == 0 || strcmp(a[i].bill, a[i - 1].bill) != 0)
+                    printf("adjusted by %s (docs/BILLING.md, late facts)\n", a[i].bill);
+        free(a);
         rc = 3;
     }
     free(json);
