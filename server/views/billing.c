@@ -210,15 +210,14 @@ static int load_assets(struct kf_store *st, struct inputs *in, const char *bank,
         b->in_service = &in->wins[w0];
         b->n_in_service = nw - w0;
         b->availability_bp = KF_BILL_NA;
-        b->target_bp = KF_BILL_NA;
-        row = strcmp(last_holder, bank) == 0 ? report_row(in->rep, a->asset_id) : NULL;
-        if (row) {
+        row = report_row(in->rep, a->asset_id);
+        b->target_bp = row && row->target_bp != KF_REPORT_NA ? row->target_bp : 0;
+        if (row && strcmp(last_holder, bank) == 0) {
             b->scheduled_s = row->scheduled_s;
             b->excluded_s = row->excluded_s;
             b->downtime_s = row->downtime_s;
             b->availability_bp =
                 row->availability_bp == KF_REPORT_NA ? KF_BILL_NA : row->availability_bp;
-            b->target_bp = row->target_bp == KF_REPORT_NA ? KF_BILL_NA : row->target_bp;
             b->response_breaches = row->response_breaches;
             b->restore_breaches = row->restore_breaches;
         }
