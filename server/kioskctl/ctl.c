@@ -13,71 +13,92 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: kioskctl --db DB [OPTIONS] COMMAND (docs/KIOSKCTL.md)\n"
-          "options (before or after the command):\n"
-          "  --format table|csv|json      table for people (default), CSV for Excel, typed JSON\n"
-          "  --encoding utf-8|gbk         CSV: UTF-8 with a BOM (default), or GBK for older tools\n"
-          "  --table NAME                 only that table of a command that prints several\n"
-          "  -o PREFIX                    each table to its own file, PREFIX-NAME.csv|json|txt\n"
-          "  --vertical                   table view: each row as name/value lines\n"
-          "commands:\n"
-          "  devices                      every terminal: state, health, faults\n"
-          "  device ID                    one terminal in detail (tables: device, keys,\n"
-          "                               health, peripherals, faults, frames)\n"
-          "  usage [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-          "        [--by device|zone|unit|bank|item|family|device,item]\n"
-          "                               transactions over inclusive local days (default:\n"
-          "                               today, by zone); every zone, unit, bank, item,\n"
-          "                               family listed; unknown item codes left out\n"
-          "  unknown-items [--from D] [--to D]\n"
-          "                               item codes the catalog does not know: kept, listed\n"
-          "                               here, counted nowhere until the catalog knows them\n"
-          "  rejects                      rejected frames by reason\n"
-          "  summary [--from D --to D]    fleet summary (usage total: all time by default;\n"
-          "                               tables: terminals, usage_by_unit, usage_by_family,\n"
-          "                               health, rejections)\n"
-          "  verify                       re-verify the stored evidence: every frame's\n"
-          "                               signature, every record against its frame,\n"
-          "                               usage_daily against the transactions\n"
-          "                               (exit 0 clean, 3 problems found)\n"
-          "  audit [verify] [--server-pub FILE]\n"
-          "                               the identity audit log (enrollments, rotations,\n"
-          "                               revocations, replacements); verify checks its\n"
-          "                               hash chain and signatures (exit 3 if broken)\n"
-          "  quarantine [list [--all]]    frames the store refused, kept and acknowledged\n"
-          "  quarantine show ID           one of them: reason, header, the frame in hex\n"
-          "  quarantine replay ID|all     hand them back to kioskd once the cause is fixed\n"
-          "  conflicts [--device ID]      frames that repeated stored seqs with other records\n"
-          "                               (a cloned or faulty terminal): refused, kept\n"
-          "  conflict ID                  one of them: stored and received record per seq\n"
-          "  app-duplicates [--device ID] records that repeated an application id: kept,\n"
-          "                               counted nowhere\n"
-          "  reconcile --device ID JOURNAL.csv\n"
-          "                               the device's records against the application's\n"
-          "                               journal (columns app_id[,item,outcome]): what is\n"
-          "                               missing on either side (exit 3 if anything is)\n"
-          "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
-          "  incidents                    open incidents, least time left on their clocks first\n"
-          "  incident ID                  one incident: clocks, on-site time (tables:\n"
-          "                               incident, history)\n"
-          "  ack ID --by WHO [--note TEXT]\n"
-          "  onsite ID --by WHO           technician on site (typed; maintenance mode at the\n"
-          "                               terminal records it by itself)\n"
-          "  resolve ID --by WHO --note TEXT [--force]\n"
-          "                               --force: while the terminal still reports the fault\n"
-          "                               (flagged; its downtime runs until the fault clears)\n"
-          "  close ID --by WHO [--note TEXT]\n"
-          "  attribute ID --to company|bank_power|bank_network|bank_consumables|\n"
-          "               bank_vandalism|force_majeure --by WHO --reason TEXT\n"
-          "  note ID --by WHO --text TEXT actions are applied by kioskd; [--wait S] (15)\n"
-          "  window add --device ID|--zone ID --from TIME --to TIME --reason TEXT --by WHO\n"
-          "  window list [--all]          planned maintenance windows (TIME: 'YYYY-MM-DD HH:MM'\n"
-          "                               local, or with Z/+HH:MM, or now)\n"
-          "  state [--device ID]          each terminal: up/degraded/down/maintenance, which part\n"
-          "  sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME]\n"
-          "                               the month's availability report (byte-for-byte\n"
-          "                               reproducible from the database)\n",
-          f);
+    fputs(
+        "usage: kioskctl --db DB [OPTIONS] COMMAND (docs/KIOSKCTL.md)\n"
+        "options (before or after the command):\n"
+        "  --format table|csv|json      table for people (default), CSV for Excel, typed JSON\n"
+        "  --encoding utf-8|gbk         CSV: UTF-8 with a BOM (default), or GBK for older tools\n"
+        "  --table NAME                 only that table of a command that prints several\n"
+        "  -o PREFIX                    each table to its own file, PREFIX-NAME.csv|json|txt\n"
+        "  --vertical                   table view: each row as name/value lines\n"
+        "commands:\n"
+        "  devices                      every terminal: state, health, faults\n"
+        "  device ID                    one terminal in detail (tables: device, keys,\n"
+        "                               health, peripherals, faults, frames)\n"
+        "  usage [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+        "        [--by device|zone|unit|bank|item|family|device,item]\n"
+        "                               transactions over inclusive local days (default:\n"
+        "                               today, by zone); every zone, unit, bank, item,\n"
+        "                               family listed; unknown item codes left out\n"
+        "  unknown-items [--from D] [--to D]\n"
+        "                               item codes the catalog does not know: kept, listed\n"
+        "                               here, counted nowhere until the catalog knows them\n"
+        "  rejects                      rejected frames by reason\n"
+        "  summary [--from D --to D]    fleet summary (usage total: all time by default;\n"
+        "                               tables: terminals, usage_by_unit, usage_by_family,\n"
+        "                               health, rejections)\n"
+        "  verify                       re-verify the stored evidence: every frame's\n"
+        "                               signature, every record against its frame,\n"
+        "                               usage_daily against the transactions\n"
+        "                               (exit 0 clean, 3 problems found)\n"
+        "  audit [verify] [--server-pub FILE]\n"
+        "                               the identity audit log (enrollments, rotations,\n"
+        "                               revocations, replacements); verify checks its\n"
+        "                               hash chain and signatures (exit 3 if broken)\n"
+        "  quarantine [list [--all]]    frames the store refused, kept and acknowledged\n"
+        "  quarantine show ID           one of them: reason, header, the frame in hex\n"
+        "  quarantine replay ID|all     hand them back to kioskd once the cause is fixed\n"
+        "  conflicts [--device ID]      frames that repeated stored seqs with other records\n"
+        "                               (a cloned or faulty terminal): refused, kept\n"
+        "  conflict ID                  one of them: stored and received record per seq\n"
+        "  app-duplicates [--device ID] records that repeated an application id: kept,\n"
+        "                               counted nowhere\n"
+        "  reconcile --device ID JOURNAL.csv\n"
+        "                               the device's records against the application's\n"
+        "                               journal (columns app_id[,item,outcome]): what is\n"
+        "                               missing on either side (exit 3 if anything is)\n"
+        "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
+        "  incidents                    open incidents, least time left on their clocks first\n"
+        "  incident ID                  one incident: clocks, on-site time (tables:\n"
+        "                               incident, history)\n"
+        "  ack ID --by WHO [--note TEXT]\n"
+        "  onsite ID --by WHO           technician on site (typed; maintenance mode at the\n"
+        "                               terminal records it by itself)\n"
+        "  resolve ID --by WHO --note TEXT [--force]\n"
+        "                               --force: while the terminal still reports the fault\n"
+        "                               (flagged; its downtime runs until the fault clears)\n"
+        "  close ID --by WHO [--note TEXT]\n"
+        "  attribute ID --to company|bank_power|bank_network|bank_consumables|\n"
+        "               bank_vandalism|force_majeure --by WHO --reason TEXT\n"
+        "  note ID --by WHO --text TEXT actions are applied by kioskd; [--wait S] (15)\n"
+        "  window add --device ID|--zone ID --from TIME --to TIME --reason TEXT --by WHO\n"
+        "  window list [--all]          planned maintenance windows (TIME: 'YYYY-MM-DD HH:MM'\n"
+        "                               local, or with Z/+HH:MM, or now)\n"
+        "  state [--device ID]          each terminal: up/degraded/down/maintenance, which part\n"
+        "  sla --month YYYY-MM [--by terminal|zone|bank] [--as-of TIME]\n"
+        "                               the month's availability report (byte-for-byte\n"
+        "                               reproducible from the database)\n"
+        "billing (docs/BILLING.md \"Operating it\"; WHO/TEXT recorded in the signed log):\n"
+        "  contract load FILE... --by WHO --reason TEXT --server-key FILE\n"
+        "                               store contract versions (all or none)\n"
+        "  contracts [--bank B]         the stored versions\n"
+        "  asset commission ASSET|--all --at TIME --by WHO --reason TEXT --server-key FILE\n"
+        "  asset decommission ASSET --at TIME --by WHO --reason TEXT --server-key FILE\n"
+        "  asset move ASSET --zone ZONE --at TIME --by WHO --reason TEXT --server-key FILE\n"
+        "  assets [--bank B]            each asset's intervals in service\n"
+        "  bill close-day [N --by WHO --server-key FILE]\n"
+        "                               the day of the next month a month closes (5)\n"
+        "  bill draft --bank B --month YYYY-MM [--format json|csv|xlsx|pdf] [-o FILE]\n"
+        "  bill issue --bank B|--all --month YYYY-MM --by WHO --server-key FILE\n"
+        "  bill list [--bank B]         issued bills and credit notes\n"
+        "  bill show NUMBER [--format json|csv|xlsx|pdf] [-o FILE]\n"
+        "  bill verify NUMBER --server-pub FILE\n"
+        "                               signature and recompute (exit 3 on a difference)\n"
+        "  bill dispute NUMBER --line N --reason TEXT --by WHO --server-key FILE\n"
+        "  bill answer ID --accept|--refuse --reason TEXT --by WHO --server-key FILE\n"
+        "  bill credit NUMBER --line N [--amount-fen F] --reason TEXT --by WHO --server-key FILE\n"
+        "  bill disputes [--bank B]\n",
+        f);
 }
 
 /* Command families (ctl.h). */
@@ -109,6 +130,11 @@ static const struct {
     {"window", kf_ctl_window},                 /* kioskctl/sla.c: planned maintenance windows */
     {"state", kf_ctl_state},                   /* kioskctl/sla_report.c: fleet state */
     {"sla", kf_ctl_sla},                       /* kioskctl/sla_report.c: the monthly report */
+    {"contract", kf_ctl_contract},             /* kioskctl/contract.c: contract load */
+    {"contracts", kf_ctl_contracts},           /* kioskctl/contract.c: the stored versions */
+    {"asset", kf_ctl_asset},                   /* kioskctl/asset.c: commissioning */
+    {"assets", kf_ctl_assets},                 /* kioskctl/asset.c: assets in service */
+    {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */
 };
 
 /* The global options: name, whether it takes a value. */
@@ -148,6 +174,10 @@ static int set_global(struct kf_ctl *c, const char *name, const char *v)
             c->fmt = KF_FMT_CSV;
         else if (strcmp(v, "json") == 0)
             c->fmt = KF_FMT_JSON;
+        else if (strcmp(v, "xlsx") == 0)
+            c->fmt = KF_FMT_XLSX;
+        else if (strcmp(v, "pdf") == 0)
+            c->fmt = KF_FMT_PDF;
         else
             return -EINVAL;
     } else if (strcmp(name, "--encoding") == 0) {
@@ -222,6 +252,11 @@ int kf_ctl_main(int argc, char **argv)
     if (fn == NULL) {
         fprintf(stderr, "kioskctl: unknown command '%s'\n", rest[0]);
         goto out_usage;
+    }
+    /* Workbooks and PDFs are documents' forms, not tables': bill draft and bill show. */
+    if ((c.fmt == KF_FMT_XLSX || c.fmt == KF_FMT_PDF) && strcmp(rest[0], "bill") != 0) {
+        fprintf(stderr, "kioskctl: --format xlsx|pdf is for bill draft and bill show\n");
+        goto out_free;
     }
     if (access(c.db, F_OK) < 0) {
         fprintf(stderr, "kioskctl: database %s: %s\n", c.db, strerror(errno));

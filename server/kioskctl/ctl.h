@@ -19,6 +19,8 @@ enum kf_ctl_format {
     KF_FMT_TABLE,
     KF_FMT_CSV,
     KF_FMT_JSON,
+    KF_FMT_XLSX, /* documents only (bill draft, bill show): an XLSX workbook */
+    KF_FMT_PDF,  /* documents only: a printable PDF */
 };
 
 enum kf_ctl_encoding {
@@ -73,6 +75,36 @@ int kf_ctl_action(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv);
+
+/* Billing (docs/BILLING.md "Operating it"). kioskctl/contract.c: contract load, contracts;
+ * kioskctl/asset.c: asset commission|decommission|move, assets; kioskctl/bill.c: bill draft,
+ * issue, verify, close-day; kioskctl/bill_docs.c: bill list, show, dispute, answer, credit,
+ * disputes. */
+int kf_ctl_contract(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_contracts(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_asset(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_assets(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill(const struct kf_ctl *c, int argc, char **argv);
+/* The bill subcommands of kioskctl/bill_docs.c (argv[0] is the subcommand word). */
+int kf_ctl_bill_list(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill_show(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill_dispute(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill_answer(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill_credit(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_bill_disputes(const struct kf_ctl *c, int argc, char **argv);
+/* Shared by the billing commands (kioskctl/bill.c). The server's secret key from its key
+ * file (printing why not). A recorded operation's who and why: both given, non-empty, of
+ * bounded length (printing which is wrong). A bill document written where -o says (stdout
+ * when NULL) in the format c asks for: json (the bytes as they are), csv, xlsx or pdf
+ * (kf_render). A signed document: number, type, bank, period, ref, the JSON; it is signed,
+ * stored and logged (action, subject number, detail {"digest":…}) in the caller's
+ * transaction. */
+int kf_ctl_server_key(const char *path, uint8_t sk[64]);
+int kf_ctl_who_why(const char *by, const char *reason);
+int kf_ctl_write_doc(const struct kf_ctl *c, const char *json, size_t len);
+struct kf_billing_doc;
+int kf_ctl_store_doc(struct kf_store *st, struct kf_billing_doc *d, const char *action,
+                     const uint8_t sk[64]);
 
 /* Helpers (kioskctl/sla.c). Open the database (write: read-write, else read-only), printing
  * why not. A local (Asia/Shanghai) "YYYY-MM-DD HH:MM:SS", "-" for 0 (messages to people).

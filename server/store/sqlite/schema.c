@@ -118,6 +118,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_usage,      /* v8: usage_daily per device; no day index on records */
     kf__store_schema_conflicts,  /* v9: seq conflicts, application ids, store/sqlite/conflict.c */
     kf__store_schema_sla_forced, /* v10: forced resolves, store/sqlite/sla.c */
+    kf__store_schema_billing,    /* v11 (issue 15): contracts, assets in service, bills */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
