@@ -148,6 +148,14 @@ int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *r
 /* The highest incident id stored (0: none). */
 int kf_store_sla_max_incident(struct kf_store *st, int64_t *ret);
 
+/* Each asset's first report (its first presence-online fact), by asset id; assets that
+ * never reported are absent. *ret owned (free). */
+struct kf_sla_first_online {
+    char asset_id[KF_TERMINAL_ID_MAX + 1];
+    int64_t at_ms;
+};
+int kf_store_sla_first_online(struct kf_store *st, struct kf_sla_first_online **ret, size_t *ret_n);
+
 /* An event as stored: the event, when it was recorded, and the action that caused it. */
 struct kf_sla_event_row {
     int64_t id;

@@ -9,6 +9,7 @@
 
 #include <kf/err.h>
 
+#include "store/billing.h"
 #include "store/store.h"
 
 static int fail(struct kf_store *st, int r, const char *what, char *err, size_t cap)
@@ -279,6 +280,10 @@ int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_m
     struct kf_window *wbuf = NULL;
     struct kf_holidays *hol = NULL;
     struct kf_sla_cursor cur;
+    struct kf_billing_service *svc = NULL;
+    struct kf_sla_first_online *first = NULL;
+    struct kf_window *sbuf = NULL;
+    size_t n_svc = 0, n_first = 0;
     size_t n_terms = 0, n_wins = 0, n_incs = 0, used = 0, total = 0;
     int64_t from, to, as_of;
     int r;
@@ -315,9 +320,20 @@ int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_m
         if (in == NULL || wbuf == NULL)
             r = -ENOMEM;
     }
+    if (r == 0 && (r = kf_store_billing_asset_service(st, NULL, NULL, &svc, &n_svc)) < 0)
+        fail(st, r, "assets in service", err, cap);
+    if (r == 0 && (r = kf_store_sla_first_online(st, &first, &n_first)) < 0)
+        fail(st, r, "first reports", err, cap);
+    if (r == 0) {
+        sbuf = calloc(n_svc + 1, sizeof(*sbuf));
+        if (sbuf == NULL)
+            r = -ENOMEM;
+    }
+    for (size_t i = 0; r == 0 && i < n_svc; i++)
+        sbuf[i] = svc[i].w;
     if (r == 0 && n_incs > 1)
         qsort(incs, n_incs, sizeof(*incs), inc_cmp);
-    for (size_t i = 0, k = 0; r == 0 && i < n_terms; i++) {
+    for (size_t i = 0, k = 0, ks = 0, kf = 0; r == 0 && i < n_terms; i++) {
         size_t nw = kf_store_sla_windows_for(wins, n_wins, &terms[i], wbuf + used, total - used);
 
         in[i].terminal = terms[i].asset_id;
@@ -336,6 +352,19 @@ int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_m
             in[i].n_incidents++;
             k++;
         }
+        /* In service from commissioning to decommissioning; silent until its first report
+         * (all three lists ordered by asset id). */
+        while (ks < n_svc && strcmp(svc[ks].asset_id, terms[i].asset_id) < 0)
+            ks++;
+        in[i].service = sbuf + ks;
+        while (ks < n_svc && strcmp(svc[ks].asset_id, terms[i].asset_id) == 0) {
+            in[i].n_service++;
+            ks++;
+        }
+        while (kf < n_first && strcmp(first[kf].asset_id, terms[i].asset_id) < 0)
+            kf++;
+        if (kf < n_first && strcmp(first[kf].asset_id, terms[i].asset_id) == 0)
+            in[i].first_online_ms = first[kf].at_ms;
     }
     if (r == 0 && (r = kf_report_month(year, month, as_of, hol, in, n_terms, ret)) < 0)
         snprintf(err, cap, "report: %s", kf_strerror(r));
@@ -343,6 +372,9 @@ int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_m
         *ret_as_of = as_of;
     free(in);
     free(wbuf);
+    free(sbuf);
+    free(svc);
+    free(first);
     free(terms);
     free(wins);
     free(incs);

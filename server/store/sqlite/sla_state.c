@@ -191,6 +191,31 @@ int kf_store_sla_max_incident(struct kf_store *st, int64_t *ret)
     return r;
 }
 
+static int first_online_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_first_online *f = row;
+
+    (void)st;
+    kf__store_col_copy(f->asset_id, sizeof(f->asset_id), s, 0);
+    f->at_ms = sqlite3_column_int64(s, 1);
+    return 0;
+}
+
+int kf_store_sla_first_online(struct kf_store *st, struct kf_sla_first_online **ret, size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_prep(st,
+                           "SELECT asset_id, min(at_ms) FROM sla_facts"
+                           " WHERE kind = 'presence' AND value = 1 GROUP BY asset_id"
+                           " ORDER BY asset_id",
+                           &s);
+
+    if (r < 0)
+        return r;
+    return kf__store_rows(st, s, sizeof(**ret), first_online_fill, "first reports", (void **)ret,
+                          ret_n);
+}
+
 /* A name we do not know reads as 0 (none): an event row is always readable. */
 static int event_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
