@@ -148,8 +148,10 @@ int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *r
 /* The highest incident id stored (0: none). */
 int kf_store_sla_max_incident(struct kf_store *st, int64_t *ret);
 
-/* Each asset's first report (its first presence-online fact), by asset id; assets that
- * never reported are absent. *ret owned (free). */
+/* Each asset's first report, by asset id: its first presence-online fact, or the earliest
+ * effective instant of the records in its devices' first frame (a terminal that sends a
+ * backlog on its first connection was working when those records were made), whichever is
+ * earlier; assets that never reported are absent. *ret owned (free). */
 struct kf_sla_first_online {
     char asset_id[KF_TERMINAL_ID_MAX + 1];
     int64_t at_ms;

@@ -205,8 +205,13 @@ int kf_store_sla_first_online(struct kf_store *st, struct kf_sla_first_online **
 {
     sqlite3_stmt *s = NULL;
     int r = kf__store_prep(st,
-                           "SELECT asset_id, min(at_ms) FROM sla_facts"
+                           "SELECT asset_id, min(t) FROM ("
+                           "SELECT asset_id, min(at_ms) AS t FROM sla_facts"
                            " WHERE kind = 'presence' AND value = 1 GROUP BY asset_id"
+                           " UNION ALL SELECT d.asset_id, (SELECT min(r.effective_ms) FROM"
+                           " records r WHERE r.envelope_id = (SELECT e.id FROM envelopes e"
+                           " WHERE e.device_id = d.device_id ORDER BY e.seq_first LIMIT 1))"
+                           " FROM devices d) WHERE t IS NOT NULL GROUP BY asset_id"
                            " ORDER BY asset_id",
                            &s);
 
