@@ -28,10 +28,10 @@ struct kf_report_terminal {
      * any order); NULL/0: always (a caller that keeps no such record). */
     const struct kf_window *service;
     size_t n_service;
-    /* The terminal's first report (presence online, or the first records it sent), 0: never. Scheduled time from the
-     * start of its first service interval until then is company downtime: a commissioned
-     * terminal that has not reported is down, not available (docs/SLA.md 7). Applied only
-     * with service intervals. */
+    /* The terminal's first report (presence online, or the first records it sent), 0: never.
+     * Scheduled time from the start of its first service interval until then is company downtime: a
+     * commissioned terminal that has not reported is down, not available (docs/SLA.md 7). Applied
+     * only with service intervals. */
     int64_t first_online_ms;
 };
 
