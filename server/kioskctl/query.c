@@ -253,13 +253,17 @@ int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv)
         return usage_err("verify takes no arguments");
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
-    r = kf_store_audit(st, &a);
+    /* One snapshot: kioskd may commit and seal meanwhile. */
+    r = kf_store_snapshot_begin(st);
+    if (r == 0)
+        r = kf_store_audit(st, &a);
     if (r < 0) {
         kf_ctl_fail(st, "verify", r);
         kf_store_free(st);
         return 1;
     }
     r = kf_view_sla_verify(st, &sv, err, sizeof(err));
+    (void)kf_store_end(st, 0);
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: verify: %s\n", err);

@@ -75,6 +75,9 @@ const char *kf_store_errmsg(struct kf_store *st);
  * st instead of opening their own. kf_store_end(st, 1) commits, (st, 0) rolls back. */
 int kf_store_begin(struct kf_store *st);
 int kf_store_end(struct kf_store *st, int commit);
+/* A read transaction (also on a read-only store): every read until kf_store_end sees one
+ * snapshot of the database, however the writer moves on meanwhile (kioskctl verify). */
+int kf_store_snapshot_begin(struct kf_store *st);
 /* The writer only (kioskd): run WAL checkpoints on a thread of its own instead of inside
  * the commits (store/sqlite/ckpt.c). Stopped by kf_store_free. 0 or -errno. */
 int kf_store_checkpointer_start(struct kf_store *st);

@@ -14,6 +14,7 @@
 /* Ids of the statements kept prepared (their SQL: stmt_sql in stmt.c). */
 enum kf_stmt {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_DEV_GET,

@@ -21,6 +21,7 @@
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_DEV_GET] = "SELECT d.asset_id, a.zone_id, d.acked_seq, d.online FROM devices d"

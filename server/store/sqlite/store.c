@@ -75,6 +75,11 @@ int kf_store_begin(struct kf_store *st)
     return kf__store_exec_one(st, ST_BEGIN);
 }
 
+int kf_store_snapshot_begin(struct kf_store *st)
+{
+    return kf__store_exec_one(st, ST_BEGIN_READ);
+}
+
 int kf_store_end(struct kf_store *st, int commit)
 {
     int r;
