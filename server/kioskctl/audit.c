@@ -1,5 +1,6 @@
-/* kioskctl/audit.c: kioskctl audit [verify] --server-pub FILE: print or verify the identity
- * audit log (store/identity.h). The server's public key comes from outside the database:
+/* kioskctl/audit.c: kioskctl audit [--action PREFIX]... | audit verify --server-pub FILE:
+ * print or verify the signed log (store/audit_log.h): identity, the SLA engine's sealed
+ * runs, contracts, commissioning, bills. The server's public key comes from outside the database:
  * a key stored beside the log could be replaced together with it. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,9 +34,24 @@ static int read_pub(const char *path, uint8_t pk[32])
     return kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
 }
 
+#define ACTIONS_MAX 16
+
+struct listing {
+    struct kf_qtable *t;
+    const char *prefix[ACTIONS_MAX]; /* --action: entries whose action starts so; none: all */
+    int n_prefix;
+};
+
 static int list_one(const struct kf_audit_entry *e, void *ud)
 {
-    struct kf_qtable *t = ud;
+    struct listing *l = ud;
+    struct kf_qtable *t = l->t;
+    int keep = l->n_prefix == 0;
+
+    for (int i = 0; !keep && i < l->n_prefix; i++)
+        keep = strncmp(e->action, l->prefix[i], strlen(l->prefix[i])) == 0;
+    if (!keep)
+        return 0;
     char seq[24], at[24], hash[65];
     const char *cells[] = {kf_ctl_int(e->seq, seq),
                            kf_ctl_int(e->at_ms, at),
@@ -53,8 +69,10 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"server-pub", required_argument, NULL, 'p'},
+        {"action", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
+    struct listing l = {0};
     const char *pub = NULL;
     struct kf_store *st;
     uint8_t pk[32], head[32];
@@ -62,8 +80,13 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch == 'a' && l.n_prefix < ACTIONS_MAX) {
+            l.prefix[l.n_prefix++] = optarg;
+            continue;
+        }
         if (ch != 'p') {
-            fprintf(stderr, "usage: kioskctl --db DB audit [verify] [--server-pub FILE]\n");
+            fprintf(stderr, "usage: kioskctl --db DB audit [--action PREFIX]... | audit verify "
+                            "--server-pub FILE\n");
             return 2;
         }
         pub = optarg;
@@ -82,10 +105,12 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
     if (!verify) {
         static const char *const cols[] = {"seq",     "at",     "actor", "action",
                                            "subject", "detail", "hash",  NULL};
-        struct kf_qtable *t =
-            kf_store_query_table_new("audit", "the identity audit log", cols, "itxxxxx");
+        struct kf_qtable *t = kf_store_query_table_new(
+            "audit", "the signed log (identity, SLA runs, contracts, assets, bills)", cols,
+            "itxxxxx");
 
-        r = t != NULL ? kf_store_audit_log_each(st, list_one, t) : -ENOMEM;
+        l.t = t;
+        r = t != NULL ? kf_store_audit_log_each(st, list_one, &l) : -ENOMEM;
         if (r < 0) {
             kf_store_query_table_free(t);
             r = kf_ctl_fail(st, "audit", r);
