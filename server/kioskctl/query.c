@@ -327,13 +327,14 @@ int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv)
         if (clean)
             printf("evidence verified: every stored frame's signature checks under its "
                    "device's key, every record matches its frame and is stored once, "
-                   "usage_daily equals the sum of the transactions, and every incident and "
-                   "its history follow from the facts and actions sealed in the signed log%s\n",
-                   sv.replayed ? "" : " (not recomputed: see below)");
-        if (!sv.replayed)
-            printf("incidents not recomputed: %s\n", sv.note);
+                   "usage_daily equals the sum of the transactions%s\n",
+                   sv.replayed ? ", and every incident and its history follow from the facts "
+                                 "and actions sealed in the signed log"
+                               : "");
         else
             printf("PROBLEMS FOUND; first: %s\n", a.first_problem);
+        if (!sv.replayed)
+            printf("incidents not recomputed: %s\n", sv.note);
         r = fflush(stdout) == 0 ? 0 : 1;
     }
     return r != 0 ? r : clean ? 0 : 3;
