@@ -21,7 +21,7 @@
 #include "views/billing.h"
 
 #define FACTS_PAGE 4096
-#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 
 typedef char term_id[KF_TERMINAL_ID_MAX + 1];
 
