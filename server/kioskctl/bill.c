@@ -598,6 +598,7 @@ static const struct {
     {"answer", kf_ctl_bill_answer, 0},
     {"credit", kf_ctl_bill_credit, 0},
     {"disputes", kf_ctl_bill_disputes, 0},
+    {"export", kf_ctl_bill_export, 0},
 };
 
 int kf_ctl_bill(const struct kf_ctl *c, int argc, char **argv)
@@ -613,6 +614,6 @@ int kf_ctl_bill(const struct kf_ctl *c, int argc, char **argv)
         return subcommands[i].fn(c, argc - 1, argv + 1);
     }
     fprintf(stderr, "usage: kioskctl --db DB bill close-day|draft|issue|list|show|verify|dispute|"
-                    "answer|credit|disputes ... (kioskctl --help)\n");
+                    "answer|credit|disputes|export ... (kioskctl --help)\n");
     return 2;
 }

@@ -98,7 +98,9 @@ static void usage(FILE *f)
         "  bill dispute NUMBER --line N --reason TEXT --by WHO --server-key FILE\n"
         "  bill answer ID --accept|--refuse --reason TEXT --by WHO --server-key FILE\n"
         "  bill credit NUMBER --line N [--amount-fen F] --reason TEXT --by WHO --server-key FILE\n"
-        "  bill disputes [--bank B]\n",
+        "  bill disputes [--bank B]\n"
+        "  bill export NUMBER -o FILE [--server-pub FILE]\n"
+        "                               the bill's evidence for its bank (kf-bill-check)\n",
         f);
 }
 

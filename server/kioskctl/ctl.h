@@ -92,6 +92,8 @@ int kf_ctl_bill_dispute(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill_answer(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill_credit(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill_disputes(const struct kf_ctl *c, int argc, char **argv);
+/* kioskctl/bill_export.c: bill export NUMBER -o FILE (views/bundle.h). */
+int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv);
 /* Shared by the billing commands (kioskctl/bill.c). The server's secret key from its key
  * file (printing why not). A recorded operation's who and why: both given, non-empty, of
  * bounded length (printing which is wrong). A bill document written where -o says (stdout

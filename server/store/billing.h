@@ -102,6 +102,18 @@ int kf_store_billing_decommission(struct kf_store *st, const char *asset_id, int
 int kf_store_billing_uncommissioned(struct kf_store *st, char (**ret)[KF_TERMINAL_ID_MAX + 1],
                                     size_t *ret_n);
 
+/* A zone's service hours as the SLA engine reads them (zones.hours, zones.itm_hours). */
+struct kf_billing_zone {
+    char id[KF_TERMINAL_ID_MAX + 1];
+    char bank[KF_CONTRACT_BANK_MAX + 1];
+    char hours[256];     /* JSON {"weekday": spec, "weekend": spec|null} as stored */
+    char itm_hours[128]; /* "" when none */
+    int has_itm_hours;
+};
+/* The zones of bank (NULL: all), by id. */
+int kf_store_billing_zones(struct kf_store *st, const char *bank, struct kf_billing_zone **ret,
+                           size_t *ret_n);
+
 /* ---- The close ---------------------------------------------------------------------------- */
 
 /* The local day of the next month on which a month closes (1..28, default 5). */

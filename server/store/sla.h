@@ -103,6 +103,10 @@ int kf_store_sla_calendar_dir(struct kf_store *st, struct kf_holidays *h, const 
 /* Load every stored year into h, except the years h already covers (files given to kioskd
  * win over older copies). err (cap bytes) says which stored text failed. */
 int kf_store_sla_calendars_load(struct kf_store *st, struct kf_holidays *h, char *err, size_t cap);
+/* Each stored calendar text, by year (a bank's bundle carries them). A non-zero return of cb
+ * stops and is returned. text borrowed for the call. */
+typedef int (*kf_store_sla_calendar_cb)(void *ud, int year, const char *text);
+int kf_store_sla_calendar_each(struct kf_store *st, kf_store_sla_calendar_cb cb, void *ud);
 
 /* A service item and the peripherals it needs (kf_devstate_needs_from_names of the catalog). */
 struct kf_sla_item {

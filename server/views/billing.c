@@ -12,6 +12,7 @@
 #include <kf/keyfile.h>
 #include <kf/time.h>
 
+#include "rules/bill_inputs.h"
 #include "rules/report.h"
 #include "store/query.h"
 #include "views/billing.h"
@@ -76,6 +77,7 @@ struct inputs {
     struct kf_contract *contracts;
     size_t n_contracts;
     struct kf_billing_service *svc; /* every interval of every asset, by asset */
+    struct kf_bill_service *bsvc;   /* the same for rules/bill_inputs.h */
     size_t n_svc;
     struct kf_window *wins;       /* this bank's intervals, grouped per asset */
     struct kf_bill_asset *assets; /* this bank's assets with a day in the month */
@@ -89,6 +91,7 @@ static void inputs_free(struct inputs *in)
     free(in->codes);
     free(in->contracts);
     free(in->svc);
+    free(in->bsvc);
     free(in->wins);
     free(in->assets);
     kf_report_free(in->rep);
@@ -138,142 +141,29 @@ static int load_contracts(struct kf_store *st, struct inputs *in, const char *ba
     return r;
 }
 
-/* Which bank holds the asset whose intervals are svc[0..n) at instant t ("" if none). */
-static const char *holder(const struct kf_billing_service *svc, size_t n, int64_t t)
-{
-    for (size_t i = 0; i < n; i++)
-        if (svc[i].w.start_ms <= t && t < svc[i].w.end_ms)
-            return svc[i].bank;
-    return "";
-}
-
-static const struct kf_report_row *report_row(const struct kf_report *rep, const char *asset)
-{
-    for (size_t i = 0; rep && i < rep->n; i++)
-        if (rep->rows[i].scope == KF_SCOPE_TERMINAL && strcmp(rep->rows[i].key, asset) == 0)
-            return &rep->rows[i];
-    return NULL;
-}
-
-/* This bank's assets in the month. A day counts for the bank that holds the asset at its
- * last millisecond (rules/bill.h); the month's SLA figures (credit, penalty) go to the
- * bank that holds it on the last day of the month it was held at all, so that an asset
- * moved between banks is credited and penalised once. */
+/* This bank's assets in the month (rules/bill_inputs.h: the same code as the bank's
+ * checker): every interval of every asset, then the shared rule. */
 static int load_assets(struct kf_store *st, struct inputs *in, const char *bank, int year,
                        int month, char *err, size_t cap)
 {
-    int64_t from, to;
-    int32_t first_day, n_days;
-    size_t nw = 0;
-    int r;
+    int r = kf_store_billing_asset_service(st, NULL, NULL, &in->svc, &in->n_svc);
 
-    kf_calendar_month_range(year, month, &from, &to);
-    first_day = kf_local_day(from);
-    n_days = (int32_t)((to - from) / DAY_MS);
-    r = kf_store_billing_asset_service(st, NULL, NULL, &in->svc, &in->n_svc);
     if (r < 0)
         return store_fail(st, r, "assets in service", err, cap);
-    in->wins = calloc(in->n_svc + 1, sizeof(*in->wins));
-    in->assets = calloc(in->n_svc + 1, sizeof(*in->assets));
-    if (in->wins == NULL || in->assets == NULL)
+    in->bsvc = calloc(in->n_svc + 1, sizeof(*in->bsvc));
+    if (in->bsvc == NULL)
         return -ENOMEM;
-    for (size_t i = 0, j; i < in->n_svc; i = j) {
-        const struct kf_billing_service *a = &in->svc[i];
-        const struct kf_report_row *row;
-        const char *last_holder = "", *zone = NULL;
-        int mine = 0;
-        size_t w0 = nw;
-
-        for (j = i; j < in->n_svc && strcmp(in->svc[j].asset_id, a->asset_id) == 0; j++) {
-            if (strcmp(in->svc[j].bank, bank) != 0)
-                continue;
-            in->wins[nw++] = in->svc[j].w;
-            zone = in->svc[j].zone_id; /* the latest interval's zone */
-        }
-        for (int32_t d = 0; d < n_days; d++) {
-            const char *h = holder(&in->svc[i], j - i, kf_day_start_ms(first_day + d + 1) - 1);
-
-            if (h[0])
-                last_holder = h;
-            mine |= strcmp(h, bank) == 0;
-        }
-        if (!mine) {
-            nw = w0;
-            continue;
-        }
-        struct kf_bill_asset *b = &in->assets[in->n_assets++];
-
-        b->id = a->asset_id;
-        b->kind = a->kind;
-        b->model = NULL; /* the registry keeps no model yet: by_model prices wait for it */
-        b->zone = zone;
-        b->in_service = &in->wins[w0];
-        b->n_in_service = nw - w0;
-        b->availability_bp = KF_BILL_NA;
-        row = report_row(in->rep, a->asset_id);
-        b->target_bp = row && row->target_bp != KF_REPORT_NA ? row->target_bp : 0;
-        if (row && strcmp(last_holder, bank) == 0) {
-            b->scheduled_s = row->scheduled_s;
-            b->excluded_s = row->excluded_s;
-            b->downtime_s = row->downtime_s;
-            b->availability_bp =
-                row->availability_bp == KF_REPORT_NA ? KF_BILL_NA : row->availability_bp;
-            b->response_breaches = row->response_breaches;
-            b->restore_breaches = row->restore_breaches;
-        }
-    }
-    return 0;
-}
-
-/* The figures the bill read, one line per asset in id order, tab-separated: what the
- * "availability" digest covers (docs/BILLING.md "Operating it"). */
-static int availability_text(const struct inputs *in, char **ret, size_t *ret_len)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-
-    if (f == NULL)
-        return -errno;
-    for (size_t i = 0; i < in->n_assets; i++) {
-        const struct kf_bill_asset *a = &in->assets[i];
-
-        fprintf(f, "%s\t%lld\t%lld\t%lld\t%d\t%d\t%u\t%u\n", a->id, (long long)a->scheduled_s,
-                (long long)a->excluded_s, (long long)a->downtime_s, a->availability_bp,
-                a->target_bp, a->response_breaches, a->restore_breaches);
-    }
-    if (fclose(f) != 0) {
-        free(buf);
-        return -ENOMEM;
-    }
-    *ret = buf;
-    *ret_len = len;
-    return 0;
-}
-
-/* The in-service intervals the bill read: asset, from, to (-1: open), one line each. */
-static int service_text(const struct inputs *in, char **ret, size_t *ret_len)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-
-    if (f == NULL)
-        return -errno;
-    for (size_t i = 0; i < in->n_assets; i++)
-        for (size_t k = 0; k < in->assets[i].n_in_service; k++) {
-            const struct kf_window *w = &in->assets[i].in_service[k];
-
-            fprintf(f, "%s\t%lld\t%lld\n", in->assets[i].id, (long long)w->start_ms,
-                    w->end_ms == KF_TIME_NEVER ? -1LL : (long long)w->end_ms);
-        }
-    if (fclose(f) != 0) {
-        free(buf);
-        return -ENOMEM;
-    }
-    *ret = buf;
-    *ret_len = len;
-    return 0;
+    for (size_t i = 0; i < in->n_svc; i++)
+        in->bsvc[i] = (struct kf_bill_service){.asset = in->svc[i].asset_id,
+                                               .kind = in->svc[i].kind,
+                                               .bank = in->svc[i].bank,
+                                               .zone = in->svc[i].zone_id,
+                                               .w = in->svc[i].w};
+    r = kf_bill_inputs_assets(bank, year, month, in->bsvc, in->n_svc, in->rep, &in->assets,
+                              &in->n_assets, &in->wins);
+    if (r < 0)
+        snprintf(err, cap, "assets: %s", kf_strerror(r));
+    return r;
 }
 
 #define N_DIGESTS_MAX 64
@@ -322,12 +212,13 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
             store_fail(st, r, "calendars", err, cap);
         if (r == 0)
             snprintf(names[nd++], sizeof(names[0]), "calendars");
-        if (r == 0 && (r = availability_text(&in, &text, &len)) == 0) {
+        if (r == 0 &&
+            (r = kf_bill_inputs_availability_text(in.assets, in.n_assets, &text, &len)) == 0) {
             kf_view_billing_digest(text, len, hex[nd]);
             snprintf(names[nd++], sizeof(names[0]), "availability");
             free(text);
         }
-        if (r == 0 && (r = service_text(&in, &text, &len)) == 0) {
+        if (r == 0 && (r = kf_bill_inputs_service_text(in.assets, in.n_assets, &text, &len)) == 0) {
             kf_view_billing_digest(text, len, hex[nd]);
             snprintf(names[nd++], sizeof(names[0]), "in_service");
             free(text);

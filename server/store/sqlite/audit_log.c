@@ -11,45 +11,18 @@
 
 #include <kf/err.h>
 
+#include "rules/logentry.h"
 #include "store/audit_log.h"
 #include "store/identity.h"
 #include "store/sqlite/int.h"
 
-#define AUDIT_CTX "kioskfleet/audit/v1"
-
-static void put_lp(crypto_generichash_state *h, const char *s)
-{
-    size_t n = strlen(s);
-    uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-
-    crypto_generichash_update(h, len, 4);
-    crypto_generichash_update(h, (const uint8_t *)s, n);
-}
-
-static void put_i64(crypto_generichash_state *h, int64_t v)
-{
-    uint8_t b[8];
-
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
-    crypto_generichash_update(h, b, 8);
-}
-
+/* The hash and signature of an entry: rules/logentry.h, shared with the bank's checker. */
 static void audit_hash(const uint8_t prev[32], int64_t seq, int64_t at_ms, const char *actor,
                        const char *action, const char *subject, const char *detail, uint8_t out[32])
 {
-    crypto_generichash_state h;
+    struct kf_log_entry e = {seq, at_ms, actor, action, subject, detail};
 
-    crypto_generichash_init(&h, NULL, 0, 32);
-    crypto_generichash_update(&h, (const uint8_t *)AUDIT_CTX, sizeof(AUDIT_CTX) - 1);
-    crypto_generichash_update(&h, prev, 32);
-    put_i64(&h, seq);
-    put_i64(&h, at_ms);
-    put_lp(&h, actor);
-    put_lp(&h, action);
-    put_lp(&h, subject);
-    put_lp(&h, detail);
-    crypto_generichash_final(&h, out, 32);
+    kf_log_entry_hash(prev, &e, out);
 }
 
 int kf_store_audit_log_append(struct kf_store *st, int64_t at_ms, const char *actor,
@@ -150,18 +123,17 @@ struct verify_ctx {
 static int verify_one(const struct kf_audit_entry *e, void *ud)
 {
     struct verify_ctx *v = ud;
-    uint8_t h[32];
 
     if (e->seq != v->n + 1) {
         v->what = "a gap in the sequence (an entry was removed)";
     } else if (sodium_memcmp(e->prev_hash, v->prev, 32) != 0) {
         v->what = "prev_hash does not match the previous entry's hash";
     } else {
-        audit_hash(e->prev_hash, e->seq, e->at_ms, e->actor, e->action, e->subject, e->detail, h);
-        if (sodium_memcmp(h, e->hash, 32) != 0)
-            v->what = "the entry's fields do not match its hash (edited)";
-        else if (crypto_sign_verify_detached(e->sig, e->hash, 32, v->pk) != 0)
-            v->what = "the signature is not the server key's";
+        struct kf_log_entry le = {e->seq, e->at_ms, e->actor, e->action, e->subject, e->detail};
+        int c = kf_log_entry_verify(e->prev_hash, &le, e->hash, e->sig, v->pk);
+
+        if (c != KF_LOG_ENTRY_OK)
+            v->what = kf_log_entry_check_name(c);
     }
     if (v->what != NULL) {
         v->bad_seq = e->seq;

@@ -387,6 +387,35 @@ int kf_store_billing_uncommissioned(struct kf_store *st, char (**ret)[KF_TERMINA
 
 /* ---- The close ---------------------------------------------------------------------------- */
 
+static int zone_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_billing_zone *z = row;
+
+    (void)st;
+    kf__store_col_copy(z->id, sizeof(z->id), s, 0);
+    kf__store_col_copy(z->bank, sizeof(z->bank), s, 1);
+    kf__store_col_copy(z->hours, sizeof(z->hours), s, 2);
+    z->has_itm_hours = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    kf__store_col_copy(z->itm_hours, sizeof(z->itm_hours), s, 3);
+    return 0;
+}
+
+int kf_store_billing_zones(struct kf_store *st, const char *bank, struct kf_billing_zone **ret,
+                           size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r = kf__store_prep(st,
+                           "SELECT id, bank, hours, itm_hours FROM zones"
+                           " WHERE ?1 IS NULL OR bank = ?1 ORDER BY id",
+                           &s);
+
+    if (r < 0)
+        return r;
+    if (bank)
+        sqlite3_bind_text(s, 1, bank, -1, SQLITE_STATIC);
+    return kf__store_rows(st, s, sizeof(**ret), zone_fill, "zones", (void **)ret, ret_n);
+}
+
 int kf_store_billing_close_day(struct kf_store *st, int *ret)
 {
     sqlite3_stmt *s = NULL;

@@ -382,6 +382,25 @@ int kf_store_sla_calendars_load(struct kf_store *st, struct kf_holidays *h, char
     return r;
 }
 
+int kf_store_sla_calendar_each(struct kf_store *st, kf_store_sla_calendar_cb cb, void *ud)
+{
+    sqlite3_stmt *s = NULL;
+    int r, rc;
+
+    r = kf__store_prep(st, "SELECT year, text FROM sla_calendars ORDER BY year", &s);
+    if (r < 0)
+        return r;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r = cb(ud, sqlite3_column_int(s, 0), kf__store_col_text(s, 1));
+        if (r != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "sla calendars");
+    sqlite3_finalize(s);
+    return r;
+}
+
 /* ---- The catalog's needs ------------------------------------------------------------------ */
 
 static int needs_of(const char *json, uint32_t *ret)
