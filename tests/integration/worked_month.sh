@@ -192,6 +192,17 @@ total 400046 43897 443943
 capital 人民币肆仟肆佰叁拾玖元肆角叁分
 issued_at 2026-10-06 12:00:00
 contracts v1,v2"
+# The cap: 15 % of the month's maintenance net (1,286.33) is 192.95; credits and penalties
+# take 127.87, so no cap line.
+python3 - "$IT_DIR/bill-09.json" <<'PY' || fail "the cap"
+import json, sys
+b = json.load(open(sys.argv[1]))
+maint = sum(l["net_fen"] for l in b["lines"] if l["kind"] == "maintenance")
+taken = -sum(l["net_fen"] for l in b["lines"] if l["kind"] in ("credit", "penalty"))
+cap = (maint * 1500 + 5000) // 10000
+assert (maint, cap, taken) == (128633, 19295, 12787), (maint, cap, taken)
+assert not [l for l in b["lines"] if l["kind"] == "cap"]
+PY
 ctl bill export BOC-000001 -o "$IT_DIR/bundle-09.json" --server-pub "$PUB" 2>/dev/null ||
     fail "export"
 check_ok "$IT_DIR/bundle-09.json" \
@@ -211,6 +222,11 @@ total -8850 -1150 -10000
 capital 人民币负壹佰元整
 issued_at 2026-10-08 10:00:00"
 ctl bill verify BOC-CN-000001 --server-pub "$PUB" >/dev/null || fail "verify the credit note"
+# 321.68 - 100.00 = 221.68 is left of line 7: one fen more is refused.
+rc=0
+at '2026-10-08 10:05:00' bill credit BOC-000001 --line 7 --amount-fen 22169 \
+    --reason "more than is left" --by finance:qian "${KEY[@]}" >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || fail "a credit of more than is left of line 7: rc $rc"
 
 # ---- a late fact after the close: A-000003's fault of the 14th, received on 20 October ----
 fault A-000003 A-000003.1 '2026-09-14 09:00' 1 SCR-TOUCH '2026-10-20 09:00'
@@ -227,6 +243,19 @@ A-000004 2592000 21600 10800 2559600 9957  9900 1 1 1 1 0"
 ctl bill export BOC-000001 -o "$IT_DIR/bundle-09b.json" --server-pub "$PUB" 2>/dev/null ||
     fail "export again"
 check_ok "$IT_DIR/bundle-09b.json" "OK: BOC-000001 2026-09, 18 lines, total 4,439.43 yuan"
+# By the rules September now carries A-000003's credit (-9.95) and penalty (-50.00): 187.82
+# taken, still within the cap of 192.95.
+at '2026-10-21 12:00:00' bill draft --bank BOC --month 2026-09 >"$IT_DIR/draft-09b.json" ||
+    fail "draft after the late fact"
+python3 - "$IT_DIR/draft-09b.json" <<'PY' || fail "September recomputed after the late fact"
+import json, sys
+b = json.load(open(sys.argv[1]))
+got = [(l["kind"], l["net_fen"], l["tax_fen"]) for l in b["lines"] if l["asset"] == "A-000003"
+       and l["kind"] in ("credit", "penalty")]
+assert got == [("credit", -995, -60), ("penalty", -5000, -300)], got
+taken = -sum(l["net_fen"] for l in b["lines"] if l["kind"] in ("credit", "penalty"))
+assert taken == 18782 and not [l for l in b["lines"] if l["kind"] == "cap"], taken
+PY
 
 at '2026-11-06 12:00:00' bill issue --bank BOC --month 2026-10 --by finance:qian "${KEY[@]}" \
     >"$IT_DIR/issue-10.out" || fail "issue October: $(cat "$IT_DIR/issue-10.out")"
