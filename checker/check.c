@@ -611,7 +611,10 @@ static int step_replay(struct ck *c)
             r = seal_actions(c, e, seal, f0, fi, &acts, &n_acts);
         if (r == 0 && (facts = calloc(fi - f0 + 1, sizeof(*facts))) == NULL)
             r = -ENOMEM;
-        if (r == 0) {
+        /* The bill's figures are the incidents as the engine had them at the close: a run
+         * persisted after it is checked (its facts, above) but changes the next bill, as an
+         * adjustment, not this one (docs/BILLING.md, "The close"). */
+        if (r == 0 && e->at_ms <= b->close_ms) {
             for (size_t k = f0; k < fi; k++)
                 facts[k - f0] = (struct kf_replay_fact){b->facts[k].asset, b->facts[k].f};
             run = (struct kf_replay_run){

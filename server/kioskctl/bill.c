@@ -279,7 +279,7 @@ static int issue_one(struct kf_store *st, const char *bank, int y, int m, const 
         snprintf(d.number, sizeof(d.number), "%s-%06lld", bank, (long long)d.seq);
         o.number = d.number;
         o.issued_at_ms = now;
-        o.as_of_ms = close_ms;
+        o.as_of_ms = o.cut_ms = close_ms;
         o.adjustments = lines;
         o.n_adjustments = n_adj;
         r = kf_view_billing_compute(st, bank, y, m, &o, &b, err, sizeof(err));
@@ -491,6 +491,7 @@ static int recompute(struct kf_store *st, const struct kf_billing_doc *d)
     o.issued_at_ms = json_integer_value(json_object_get(root, "issued_at_ms"));
     o.log_head = head;
     r = kf_view_billing_close_ms(st, y, m, &o.as_of_ms, err, sizeof(err));
+    o.cut_ms = o.as_of_ms;
     if (r == 0)
         r = kf_view_billing_adjustment_lines(st, d->number, &lines, &n, err, sizeof(err));
     o.adjustments = lines;

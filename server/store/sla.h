@@ -147,6 +147,13 @@ enum kf_sla_inc_filter {
 };
 int kf_store_sla_incidents(struct kf_store *st, int filter, int64_t since_ms, int64_t until_ms,
                            struct kf_incident **ret, size_t *ret_n);
+/* The incidents that can count in [since_ms, until_ms) as the engine had left them at
+ * cut_ms: each the fold of its events recorded (persisted by a run) at or before cut_ms;
+ * incidents with none are absent. An issued bill's figures use this with its month's close
+ * (docs/BILLING.md, "The close"): a fact the engine took after the close changes the next
+ * bill, as an adjustment, never this one. By id. */
+int kf_store_sla_incidents_at(struct kf_store *st, int64_t cut_ms, int64_t since_ms,
+                              int64_t until_ms, struct kf_incident **ret, size_t *ret_n);
 /* One incident. -ENOENT if none. */
 int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *ret);
 /* The highest incident id stored (0: none). */

@@ -186,7 +186,8 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
     }
     r = load_contracts(st, &in, bank, err, cap);
     if (r == 0)
-        r = kf_view_sla_report(st, year, month, o->as_of_ms, &in.rep, &as_of, err, cap);
+        r = kf_view_sla_report_cut(st, year, month, o->as_of_ms, o->cut_ms, &in.rep, &as_of, err,
+                                   cap);
     if (r == 0)
         r = load_assets(st, &in, bank, year, month, err, cap);
     if (r == 0 && !o->no_inputs) {

@@ -28,6 +28,7 @@ struct kf_view_billing_opts {
     const char *number;   /* issued */
     int64_t issued_at_ms; /* issued */
     int64_t as_of_ms;     /* the SLA report's instant: the close for an issued bill */
+    int64_t cut_ms;       /* incidents as the engine had them then (issued: the close); 0: now */
     /* Adjustment lines (kind adjustment) for earlier periods; borrowed. */
     const struct kf_bill_line *adjustments;
     size_t n_adjustments;

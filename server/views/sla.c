@@ -273,6 +273,13 @@ static int inc_cmp(const void *a, const void *b)
 int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
                        struct kf_report **ret, int64_t *ret_as_of, char *err, size_t cap)
 {
+    return kf_view_sla_report_cut(st, year, month, as_of_ms, 0, ret, ret_as_of, err, cap);
+}
+
+int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_of_ms,
+                           int64_t cut_ms, struct kf_report **ret, int64_t *ret_as_of, char *err,
+                           size_t cap)
+{
     struct kf_sla_terminal *terms = NULL;
     struct kf_sla_window_row *wins = NULL;
     struct kf_incident *incs = NULL;
@@ -308,8 +315,13 @@ int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_m
         fail(st, r, "terminals", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
         fail(st, r, "windows", err, cap);
-    if (r == 0 && (r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, from,
-                                              as_of > from ? as_of : to, &incs, &n_incs)) < 0)
+    if (r == 0 && cut_ms != 0 &&
+        (r = kf_store_sla_incidents_at(st, cut_ms, from, as_of > from ? as_of : to, &incs,
+                                       &n_incs)) < 0)
+        fail(st, r, "incidents at the close", err, cap);
+    if (r == 0 && cut_ms == 0 &&
+        (r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, from, as_of > from ? as_of : to, &incs,
+                                    &n_incs)) < 0)
         fail(st, r, "incidents", err, cap);
     /* A zone's window belongs to each of its terminals: count before filling. */
     for (size_t i = 0; r == 0 && i < n_terms; i++)

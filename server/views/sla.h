@@ -71,5 +71,10 @@ size_t kf_view_sla_items_out(struct kf_store *st, const struct kf_view_sla_state
  * err) when no stored calendar covers the period. */
 int kf_view_sla_report(struct kf_store *st, int year, int month, int64_t as_of_ms,
                        struct kf_report **ret, int64_t *ret_as_of, char *err, size_t cap);
+/* The same with the incidents as the engine had them at cut_ms (0: as now;
+ * kf_store_sla_incidents_at): an issued bill's figures, cut at its month's close. */
+int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_of_ms,
+                           int64_t cut_ms, struct kf_report **ret, int64_t *ret_as_of, char *err,
+                           size_t cap);
 
 #endif

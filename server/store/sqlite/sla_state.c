@@ -279,6 +279,52 @@ int kf_store_sla_events(struct kf_store *st, int64_t incident, struct kf_sla_eve
     return kf__store_rows(st, s, sizeof(**ret), event_fill, "sla events", (void **)ret, ret_n);
 }
 
+int kf_store_sla_incidents_at(struct kf_store *st, int64_t cut_ms, int64_t since_ms,
+                              int64_t until_ms, struct kf_incident **ret, size_t *ret_n)
+{
+    struct kf_sla_event_row *evs = NULL;
+    struct kf_incident *out = NULL;
+    sqlite3_stmt *s = NULL;
+    size_t n_evs = 0, n = 0;
+    int r;
+
+    /* The period's filter on today's rows is a superset: spans only grow with later facts. */
+    r = kf__store_prep(
+        st,
+        "SELECT e.id, e.incident, e.kind, e.at_ms, e.start_ms, e.clock, e.from_attr,"
+        " e.to_attr, e.flags, e.periph, e.sev, e.terminal, e.cause, e.who, e.text, e.action,"
+        " e.recorded_ms FROM sla_events e JOIN sla_incidents i ON i.id = e.incident"
+        " WHERE e.recorded_ms <= ?3 AND i.start_ms < ?2 AND (i.end_ms IS NULL OR"
+        " i.end_ms >= ?1 OR i.resolved_ms >= ?1 OR i.acked_ms >= ?1)"
+        " ORDER BY e.incident, e.id",
+        &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, since_ms);
+    sqlite3_bind_int64(s, 2, until_ms);
+    sqlite3_bind_int64(s, 3, cut_ms);
+    r = kf__store_rows(st, s, sizeof(*evs), event_fill, "sla events", (void **)&evs, &n_evs);
+    if (r == 0 && (out = calloc(n_evs + 1, sizeof(*out))) == NULL)
+        r = -ENOMEM;
+    for (size_t i = 0; r == 0 && i < n_evs; i++) {
+        if (i == 0 || evs[i].ev.incident != evs[i - 1].ev.incident)
+            memset(&out[n++], 0, sizeof(*out));
+        if (kf_incident_apply(&out[n - 1], &evs[i].ev) < 0) {
+            kf__store_seterr(st, "sla_events %lld does not apply to incident %lld",
+                             (long long)evs[i].id, (long long)evs[i].ev.incident);
+            r = -EINVAL;
+        }
+    }
+    free(evs);
+    if (r < 0) {
+        free(out);
+        return r;
+    }
+    *ret = out;
+    *ret_n = n;
+    return 0;
+}
+
 /* ---- Terminal state as JSON ---------------------------------------------------------------- */
 
 char *kf_store_sla_devstate_to_json(const struct kf_devstate *st)
