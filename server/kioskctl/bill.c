@@ -21,6 +21,7 @@
 #include "store/audit_log.h"
 #include "store/billing.h"
 #include "views/billing.h"
+#include "views/sla.h"
 
 /* ---- Shared by the billing commands (ctl.h) ---------------------------------------------- */
 
@@ -233,9 +234,9 @@ usage:
  * so the numbers have no gap and no duplicate). 0, 2 (refused: not closed, issued
  * already), 1 (failed). */
 static int issue_one(struct kf_store *st, const char *bank, int y, int m, const char *by,
-                     const uint8_t sk[64])
+                     const uint8_t sk[64], const struct kf_report *rep)
 {
-    struct kf_view_billing_opts o = {.status = KF_BILL_ISSUED};
+    struct kf_view_billing_opts o = {.status = KF_BILL_ISSUED, .report = rep};
     struct kf_billing_adjustment *adj = NULL;
     struct kf_bill_line *lines = NULL;
     struct kf_billing_doc *docs = NULL;
@@ -340,6 +341,9 @@ static int bill_issue(const struct kf_ctl *c, int argc, char **argv)
     const char *bank = NULL, *month = NULL, *by = NULL, *key = NULL;
     struct kf_qtable *banks = NULL;
     struct kf_store *st = NULL;
+    struct kf_report *rep = NULL;
+    int64_t close_ms = 0, as_of = 0;
+    char err[512] = "";
     uint8_t sk[64];
     int ch, all = 0, y, m, r, rc = 0;
 
@@ -380,11 +384,19 @@ static int bill_issue(const struct kf_ctl *c, int argc, char **argv)
     }
     /* --all: each bank in its own transaction; one refused does not stop the others, and
      * the exit status is the worst. */
+    /* The month's report covers the fleet: computed once for every bank's bill (as each
+     * bill would compute it: at the close, with the incidents as they were then). */
+    if (all && kf_view_billing_close_ms(st, y, m, &close_ms, err, sizeof(err)) == 0 &&
+        kf_now_ms() >= close_ms &&
+        kf_view_sla_report_cut(st, y, m, close_ms, close_ms, &rep, &as_of, err, sizeof(err)) < 0)
+        rep = NULL; /* each bill computes it, and says what fails */
     for (size_t i = 0; i < (all ? banks->nrows : 1); i++) {
-        int one = issue_one(st, all ? kf_store_query_table_cell(banks, i, 0) : bank, y, m, by, sk);
+        int one =
+            issue_one(st, all ? kf_store_query_table_cell(banks, i, 0) : bank, y, m, by, sk, rep);
 
         rc = one > rc ? one : rc;
     }
+    kf_report_free(rep);
 out:
     sodium_memzero(sk, sizeof(sk));
     kf_store_query_table_free(banks);

@@ -185,7 +185,9 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
         return -EINVAL;
     }
     r = load_contracts(st, &in, bank, err, cap);
-    if (r == 0)
+    if (r == 0 && o->report != NULL)
+        in.rep = (struct kf_report *)o->report; /* borrowed: not freed below */
+    else if (r == 0)
         r = kf_view_sla_report_cut(st, year, month, o->as_of_ms, o->cut_ms, &in.rep, &as_of, err,
                                    cap);
     if (r == 0)
@@ -260,6 +262,8 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
     } else if (r < 0 && err[0] == '\0') {
         snprintf(err, cap, "%s", kf_strerror(r));
     }
+    if (o->report != NULL)
+        in.rep = NULL;
     inputs_free(&in);
     return r;
 }

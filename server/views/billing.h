@@ -29,6 +29,9 @@ struct kf_view_billing_opts {
     int64_t issued_at_ms; /* issued */
     int64_t as_of_ms;     /* the SLA report's instant: the close for an issued bill */
     int64_t cut_ms;       /* incidents as the engine had them then (issued: the close); 0: now */
+    /* The month's availability report for as_of_ms and cut_ms, computed once by a caller
+     * issuing every bank's bill (it covers the whole fleet); NULL: computed here. Borrowed. */
+    const struct kf_report *report;
     /* Adjustment lines (kind adjustment) for earlier periods; borrowed. */
     const struct kf_bill_line *adjustments;
     size_t n_adjustments;
