@@ -664,6 +664,9 @@ static int step_report(struct ck *c)
     const struct kf_bundle *b = c->b;
     struct kf_report_terminal *in = calloc(b->n_terms + 1, sizeof(*in));
     struct kf_window *sv = NULL, *wv = NULL;
+    struct {
+        int64_t at, id;
+    } *firsts = NULL;
     size_t n_rep = 0, n_sv = 0, n_wv = 0, k = 0;
     const struct kf_replay_incident *rep = c->rp ? kf_replay_incidents(c->rp, &n_rep) : NULL;
     int r = 0;
@@ -686,20 +689,32 @@ static int step_report(struct ck *c)
     if (n_rep > 1)
         qsort(c->incs, n_rep, sizeof(*c->incs), inc_cmp);
     n_sv = n_wv = 0;
+    /* Each terminal's first presence-online fact, in one pass over the facts. */
+    firsts = calloc(b->n_terms + 1, sizeof(*firsts));
+    if (firsts == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t f = 0; f < b->n_facts; f++) {
+        const struct kf_bundle_fact *bf = &b->facts[f];
+        if (bf->term < b->n_terms && bf->f.kind == KF_FACT_PRESENCE && bf->f.on &&
+            (firsts[bf->term].at == 0 || bf->f.at_ms < firsts[bf->term].at)) {
+            firsts[bf->term].at = bf->f.at_ms;
+            firsts[bf->term].id = bf->id;
+        }
+    }
     for (size_t t = 0; t < b->n_terms; t++) {
         const struct kf_bundle_terminal *term = &b->terms[t];
-        int64_t first = 0, first_id = 0;
+        int64_t first = firsts[t].at, first_id = firsts[t].id;
 
-        for (size_t f = 0; f < b->n_facts; f++) /* its first report among the facts */
-            if (b->facts[f].term == t && b->facts[f].f.kind == KF_FACT_PRESENCE &&
-                b->facts[f].f.on && (first == 0 || b->facts[f].f.at_ms < first)) {
-                first = b->facts[f].f.at_ms;
-                first_id = b->facts[f].id;
-            }
-        if (first != 0 && first != term->first_online_ms) {
+        /* The first report is the first presence fact, or earlier: the records of the
+         * terminal's first frame (a backlog sent on its first connection), which are the
+         * server's reading of frames this bundle does not carry (docs/BILLING.md). Never
+         * later than a presence fact the bundle shows, and never "never" when there is one. */
+        if (first != 0 && (term->first_online_ms == 0 || term->first_online_ms > first)) {
             r = differ(c,
-                       "terminal %s: first report at %lld ms in the bundle, its first presence "
-                       "fact (id %lld) says %lld",
+                       "terminal %s: first report at %lld ms in the bundle, after its first "
+                       "presence fact (id %lld) at %lld",
                        term->asset, (long long)term->first_online_ms, (long long)first_id,
                        (long long)first);
             goto out;
@@ -729,6 +744,7 @@ static int step_report(struct ck *c)
     if (r == -EINVAL)
         r = differ(c, "the month's report cannot be computed from the bundle (invalid inputs)");
 out:
+    free(firsts);
     free(in);
     free(sv);
     free(wv);
