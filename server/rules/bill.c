@@ -506,6 +506,15 @@ static int contracts(struct ctx *c)
 
         if (v->effective_from > last_day || v->effective_to <= c->first_day)
             continue;
+        /* Availability weighted over the service items is data a contract may state, but
+         * no figure computes it yet: refused, never silently billed on whole-terminal
+         * availability (docs/BILLING.md, "Availability"). */
+        if (v->availability == KF_AVAIL_ITEMS)
+            return fail(c, -ENOTSUP,
+                        "contract %s version %u asks for availability weighted over the "
+                        "service items, which is not computed yet: this bill is refused rather "
+                        "than computed on whole-terminal availability",
+                        v->id, (unsigned)v->version);
         ref = &b->contracts[b->n_contracts++];
         copy(ref->id, sizeof(ref->id), v->id);
         ref->version = v->version;

@@ -929,3 +929,20 @@ Test(bill, property_generated_months)
         kf_bill_free(bb);
     }
 }
+
+/* A contract may ask for availability weighted over the service items; no figure computes
+ * it yet, so its bill is refused, never computed on whole-terminal availability instead. */
+Test(bill, availability_over_items_is_refused_not_approximated)
+{
+    struct kf_contract c = contract("ICBC");
+    struct kf_bill_asset a = kiosk("K-XH-001-1");
+    struct kf_bill_input in;
+    struct kf_bill *b = NULL;
+    char err[256] = "";
+
+    c.availability = KF_AVAIL_ITEMS;
+    in = input("ICBC", &c, 1, &a, 1);
+    cr_assert_eq(kf_bill_compute(&in, &b, err, sizeof(err)), -ENOTSUP);
+    cr_assert_null(b);
+    cr_assert(strstr(err, "weighted over the service items") != NULL, "%s", err);
+}
