@@ -294,6 +294,8 @@ int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv)
         {"incidents_recomputed", sv.replayed ? sv.incidents_checked : 0},
         {"incident_mismatches", sv.incident_mismatches},
         {"incident_history_mismatches", sv.event_mismatches},
+        {"windows_checked", sv.windows_checked},
+        {"window_mismatches", sv.window_mismatches},
     };
     const size_t n = sizeof(rows) / sizeof(rows[0]);
 

@@ -24,6 +24,8 @@ struct kf_view_sla_verify {
     uint64_t incidents_checked;   /* stored incidents compared with the replay's */
     uint64_t incident_mismatches; /* differ, or exist on one side only */
     uint64_t event_mismatches;    /* incidents whose stored history differs from the replay's */
+    uint64_t windows_checked;     /* planned windows the engine last loaded, against their rows */
+    uint64_t window_mismatches;   /* such a window changed or deleted since */
     int replayed;                 /* 0: not replayed (why in `note`) */
     char note[200];               /* why the replay was skipped, when it was */
     char first_problem[320];

@@ -202,7 +202,14 @@ rc=0
 "$KF_BIN_KIOSKCTL" --db "$IT_DIR/copy.db" verify >"$IT_DIR/verify-tampered.txt" || rc=$?
 [ "$rc" = 3 ] && grep -q "incident $OFF: attr: stored force_majeure" "$IT_DIR/verify-tampered.txt" ||
     { cat "$IT_DIR/verify-tampered.txt"; fail "(h) the rewritten attribution was not found (rc=$rc)"; }
-echo "(h) ok: $(jq .incidents_recomputed "$IT_DIR/verify.json") incidents recomputed from $(jq .sla_runs_sealed "$IT_DIR/verify.json") sealed runs; the tampered copy fails verify"
+[ "$(jq .windows_checked "$IT_DIR/verify.json")" -ge 1 ] || fail "(h) no planned window checked"
+cp "$DB" "$IT_DIR/copy2.db"
+sqlite3 "$IT_DIR/copy2.db" "UPDATE sla_windows SET end_ms = end_ms + 3600000"
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/copy2.db" verify >"$IT_DIR/verify-window.txt" || rc=$?
+[ "$rc" = 3 ] && grep -q "planned window .* was changed" "$IT_DIR/verify-window.txt" ||
+    { cat "$IT_DIR/verify-window.txt"; fail "(h) a lengthened planned window was not found (rc=$rc)"; }
+echo "(h) ok: $(jq .incidents_recomputed "$IT_DIR/verify.json") incidents recomputed from $(jq .sla_runs_sealed "$IT_DIR/verify.json") sealed runs; the tampered copies (an attribution, a planned window) fail verify"
 kf_stop "$SUB_PID"
 kf_stop "$HOOK_PID"
 echo "sla: incidents opened, acknowledged, measured on site, resolved, closed and announced; reports reproducible"
