@@ -27,28 +27,6 @@ static int usage(void)
     return 2;
 }
 
-/* HEX, or a file whose first word is HEX. */
-static int read_pk(const char *arg, uint8_t pk[32])
-{
-    char line[160];
-    FILE *f;
-    size_t n;
-
-    if (strlen(arg) == 64 && kf_hex_decode(arg, pk, 32) == 0)
-        return 0;
-    f = fopen(arg, "r");
-    if (f == NULL)
-        return -errno;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return -EBADMSG;
-    }
-    fclose(f);
-    n = strcspn(line, " \t\r\n");
-    line[n] = '\0';
-    return n == 64 && kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
-}
-
 /* The whole file, at most KF_BUNDLE_FILE_MAX bytes. */
 static int read_file(const char *path, char **ret, size_t *ret_len)
 {
@@ -109,7 +87,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kf-bill-check: libsodium cannot start\n");
         return 2;
     }
-    if ((r = read_pk(pub, pk)) < 0) {
+    if ((r = kf_pubkey_read(pub, pk)) < 0) {
         fprintf(stderr,
                 "kf-bill-check: --server-pub %s: neither 64 hex digits nor a key file (%s)\n", pub,
                 strerror(-r));

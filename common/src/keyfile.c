@@ -188,3 +188,24 @@ int kf_keyfile_write(const char *path, const uint8_t sk[64])
     sodium_memzero(hex, sizeof(hex));
     return r;
 }
+
+int kf_pubkey_read(const char *path, uint8_t pk[32])
+{
+    char line[160];
+    FILE *f;
+    size_t n;
+
+    if (strlen(path) == 64 && kf_hex_decode(path, pk, 32) == 0)
+        return 0;
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -errno;
+    if (fgets(line, sizeof(line), f) == NULL) {
+        fclose(f);
+        return -EBADMSG;
+    }
+    fclose(f);
+    n = strcspn(line, " \t\r\n");
+    line[n] = '\0';
+    return n == 64 && kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
+}

@@ -15,25 +15,6 @@
 #include "kioskctl/ctl.h"
 #include "store/identity.h"
 
-/* A .pub file holds the key as 64 hex digits on one line. */
-static int read_pub(const char *path, uint8_t pk[32])
-{
-    char line[160];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL)
-        return -errno;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return -EBADMSG;
-    }
-    fclose(f);
-    n = strcspn(line, " \t\r\n");
-    line[n] = '\0';
-    return kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
-}
-
 #define ACTIONS_MAX 16
 
 struct listing {
@@ -122,7 +103,7 @@ int kf_ctl_audit(const struct kf_ctl *c, int argc, char **argv)
         const char *what = NULL;
         char hex[65];
 
-        r = read_pub(pub, pk);
+        r = kf_pubkey_read(pub, pk);
         if (r < 0) {
             fprintf(stderr, "kioskctl: %s: not a public key file (%s)\n", pub, kf_strerror(r));
             kf_store_free(st);

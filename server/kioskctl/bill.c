@@ -410,25 +410,6 @@ usage:
 
 /* ---- verify ------------------------------------------------------------------------------- */
 
-/* A .pub file holds the key as 64 hex digits on one line. */
-static int read_pub(const char *path, uint8_t pk[32])
-{
-    char line[160];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL)
-        return -errno;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return -EBADMSG;
-    }
-    fclose(f);
-    n = strcspn(line, " \t\r\n");
-    line[n] = '\0';
-    return kf_hex_decode(line, pk, 32) == 0 ? 0 : -EBADMSG;
-}
-
 /* Name the first difference between the stored bill and the one computed now: a top-level
  * key, or a line by its number, with both versions. */
 static void first_difference(const char *stored, const char *now)
@@ -560,7 +541,7 @@ static int bill_verify(const struct kf_ctl *c, int argc, char **argv)
     if (optind + 1 != argc || pub == NULL)
         goto usage;
     number = argv[optind];
-    if ((r = read_pub(pub, pk)) < 0) {
+    if ((r = kf_pubkey_read(pub, pk)) < 0) {
         fprintf(stderr, "kioskctl: %s: not a public key file (%s)\n", pub, kf_strerror(r));
         return 2;
     }

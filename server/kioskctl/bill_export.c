@@ -8,31 +8,10 @@
 #include <unistd.h>
 
 #include <kf/err.h>
+#include <kf/keyfile.h>
 
 #include "kioskctl/ctl.h"
 #include "views/bundle.h"
-
-/* The first word of a public key file: 64 hex digits. */
-static int read_pub_hex(const char *path, char hex[65])
-{
-    char line[160];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL)
-        return -errno;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return -EBADMSG;
-    }
-    fclose(f);
-    n = strcspn(line, " \t\r\n");
-    if (n != 64 || strspn(line, "0123456789abcdef") < 64)
-        return -EBADMSG;
-    memcpy(hex, line, 64);
-    hex[64] = '\0';
-    return 0;
-}
 
 int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv)
 {
@@ -42,7 +21,8 @@ int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv)
     };
     struct kf_view_bundle_stats stats = {0};
     const char *pub = NULL, *number;
-    char pk[65], err[512], tmp[400];
+    char pk[65] = "", err[512], tmp[400];
+    uint8_t pkb[32];
     struct kf_store *st;
     FILE *f;
     int ch, r;
@@ -56,7 +36,9 @@ int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv)
     if (optind + 1 != argc || c->out == NULL || strcmp(c->out, "-") == 0)
         goto usage;
     number = argv[optind];
-    if (pub && (r = read_pub_hex(pub, pk)) < 0) {
+    if (pub && (r = kf_pubkey_read(pub, pkb)) == 0)
+        kf_hex_encode(pkb, sizeof(pkb), pk, sizeof(pk));
+    if (pub && r < 0) {
         fprintf(stderr, "kioskctl: %s: not a public key file (%s)\n", pub, kf_strerror(r));
         return 2;
     }

@@ -38,8 +38,7 @@ static const struct kf_sla_terminal *term_of(const struct kf_sla_terminal *all, 
     return bsearch(&key, all, n, sizeof(key), term_cmp);
 }
 
-/* The stored calendars. */
-static int holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap)
+int kf_view_sla_holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap)
 {
     struct kf_holidays *h = kf_holidays_new();
     int r;
@@ -81,7 +80,7 @@ int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_qu
     if (q == NULL)
         return -ENOMEM;
     kf_sla_config_defaults(&cfg);
-    r = holidays(st, &q->hol, err, cap);
+    r = kf_view_sla_holidays(st, &q->hol, err, cap);
     if (r == 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
         fail(st, r, "terminals", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
@@ -145,7 +144,7 @@ int kf_view_sla_incident(struct kf_store *st, int64_t id, int64_t now_ms,
     if (r < 0)
         fail(st, r, "incident", err, cap);
     if (r == 0)
-        r = holidays(st, &hol, err, cap);
+        r = kf_view_sla_holidays(st, &hol, err, cap);
     if (r == 0 && (r = kf_store_sla_events(st, id, &v->events, &v->n_events)) < 0)
         fail(st, r, "history", err, cap);
     if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
@@ -305,7 +304,7 @@ int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_
     as_of = as_of_ms != 0 ? as_of_ms : (cur.tick_ms >= to ? to : cur.tick_ms);
     if (as_of < from)
         as_of = from;
-    r = holidays(st, &hol, err, cap);
+    r = kf_view_sla_holidays(st, &hol, err, cap);
     if (r == 0 &&
         (r = kf_holidays_require(hol, from, as_of > from ? as_of : from + 1, err, cap)) < 0) {
         size_t l = strlen(err);

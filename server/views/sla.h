@@ -22,6 +22,10 @@
 #include "store/store.h"
 #include "store/sla.h"
 
+/* The calendars kioskd stored (sla_calendars), loaded. *ret owned (kf_holidays_free).
+ * 0 or -errno with err set. */
+int kf_view_sla_holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap);
+
 /* The technicians' queue at now_ms: rows in kf_sla_queue's order, each with its terminal
  * (zone, bank, device). Owned: kf_view_sla_queue_free. */
 struct kf_view_sla_queue {

@@ -15,6 +15,7 @@
 #include "rules/replay.h"
 #include "store/audit_log.h"
 #include "store/sla.h"
+#include "views/sla.h"
 
 struct seals {
     char **detail;
@@ -316,23 +317,6 @@ static int compare(struct kf_store *st, struct kf_view_sla_verify *v, const stru
     return r;
 }
 
-/* The calendars kioskd stored. */
-static int holidays(struct kf_store *st, struct kf_holidays **ret, char *err, size_t cap)
-{
-    struct kf_holidays *h = kf_holidays_new();
-    int r;
-
-    if (h == NULL)
-        return -ENOMEM;
-    r = kf_store_sla_calendars_load(st, h, err, cap);
-    if (r < 0) {
-        kf_holidays_free(h);
-        return r;
-    }
-    *ret = h;
-    return 0;
-}
-
 int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *err, size_t cap)
 {
     struct seals seals = {0};
@@ -355,7 +339,7 @@ int kf_view_sla_verify(struct kf_store *st, struct kf_view_sla_verify *v, char *
     if (r == 0)
         r = kf_store_sla_terminals(st, NULL, &terms, &n_terms);
     if (r == 0)
-        r = holidays(st, &hol, err, cap);
+        r = kf_view_sla_holidays(st, &hol, err, cap);
     if (r == 0)
         r = kf_run_terms_new(&rt);
     if (r < 0)

@@ -14,6 +14,9 @@
 /* Read a secret key file into sk (wiped on failure). 0, -ENOENT, -EPERM (mode too open),
  * -EBADMSG (not 128 hex digits). */
 int kf_keyfile_read(const char *path, uint8_t sk[64]);
+/* A public key file (server.key.pub): its first word, 64 hex digits. Also takes the 64 hex
+ * digits themselves when path is exactly that. 0, -errno (-ENOENT), -EBADMSG. */
+int kf_pubkey_read(const char *path, uint8_t pk[32]);
 /* Write sk to path atomically (temp file, fsync, rename) with mode 0600. 0 or -errno. */
 int kf_keyfile_write(const char *path, const uint8_t sk[64]);
 
