@@ -306,4 +306,53 @@ check_ok "$IT_DIR/bundle-10.json" \
 ctl bill verify BOC-000001 --server-pub "$PUB" >"$IT_DIR/verify-09.out" 2>&1 ||
     fail "verify BOC-000001 after the late fact: $(cat "$IT_DIR/verify-09.out")"
 ctl audit verify --server-pub "$PUB" >/dev/null || fail "the signed log"
+
+# ---- any single edit is found (the issue: "any single edit of a fact, an action, a window
+# or a contract row is caught by kioskctl verify and by the offline checker") ----
+# On a copy of this store, one edit at a time, as the operator could make it: every fact's
+# instant moved by a second and its value flipped, an applied action's author changed, a
+# contract's price changed behind its trigger. (The worked month has no planned window:
+# it_sla changes one.) kioskctl verify must fail on a fact or action edit, the bank's
+# checker on a fact or contract edit in the bundle it is given. An action row is not read by
+# the checker: it replays the action as sealed, so such an edit cannot change its bill.
+edit() { # SQL: on a fresh copy
+    cp "$DB" "$IT_DIR/edit.db"
+    sqlite3 "$IT_DIR/edit.db" "$1" || fail "edit: $1"
+}
+edited_verify_fails() {
+    local rc=0
+    "$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" verify >"$IT_DIR/edit.verify" 2>&1 || rc=$?
+    [ $rc = 3 ] || fail "kioskctl verify missed: $1 (rc $rc)"
+}
+edited_check_fails() {
+    local rc=0
+    "$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" bill export BOC-000002 -o "$IT_DIR/edit.json" \
+        >/dev/null 2>&1 || fail "export after: $1"
+    "$CHECK" "$IT_DIR/edit.json" --server-pub "$PUB" >"$IT_DIR/edit.check" 2>&1 || rc=$?
+    [ $rc = 1 ] || fail "kf-bill-check missed: $1 (rc $rc: $(cat "$IT_DIR/edit.check"))"
+}
+n_edits=0
+for id in $(sql "SELECT id FROM sla_facts ORDER BY id"); do
+    edit "UPDATE sla_facts SET at_ms = at_ms + 1000 WHERE id = $id"
+    edited_verify_fails "fact $id moved by a second"
+    edited_check_fails "fact $id moved by a second"
+    edit "UPDATE sla_facts SET value = 1 - value WHERE id = $id"
+    edited_verify_fails "fact $id flipped"
+    edited_check_fails "fact $id flipped"
+    n_edits=$((n_edits + 2))
+done
+edit "UPDATE sla_actions SET who = 'ops:nobody' WHERE status = 'done'"
+edited_verify_fails "an action's author"
+n_edits=$((n_edits + 1))
+edit "DROP TRIGGER contract_versions_no_update;
+      UPDATE contract_versions SET text = replace(text, '\"kiosk_fen\": 31000', '\"kiosk_fen\": 30000')
+      WHERE version = 1"
+[ "$(sqlite3 "$IT_DIR/edit.db" "SELECT count(*) FROM contract_versions WHERE text LIKE '%30000%'")" -ge 1 ] ||
+    fail "the contract edit did not apply"
+edited_check_fails "a contract's price"
+rc=0
+"$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" bill verify BOC-000001 --server-pub "$PUB" >/dev/null 2>&1 || rc=$?
+[ $rc = 3 ] || fail "bill verify missed a contract's price (rc $rc)"
+n_edits=$((n_edits + 1))
+echo "ok: $n_edits single edits, each found"
 echo "ok: worked_month"
