@@ -46,8 +46,8 @@ struct kf_fact {
     uint8_t sev;                      /* FAULT: enum kf_severity */
     char code[KF_FAULT_CODE_MAX + 1]; /* FAULT */
     char who[KF_WHO_MAX + 1];         /* MAINT: technician id given at the terminal; may be "" */
-    uint8_t late; /* dated before the engine's last tick when it was written (a backlog sent on
-                   * reconnect): at_ms was moved up to that tick (docs/SLA.md 10.7) */
+    uint8_t late; /* a backlog fact, as stores before the sealed runs wrote it (at_ms moved
+                   * up to the engine's tick); 0 since: the engine decides what is backlog */
 };
 
 struct kf_open_fault {

@@ -76,8 +76,11 @@ int kf_sla_terminal_set(struct kf_sla_engine *e, const char *terminal, const str
 int kf_sla_windows_set(struct kf_sla_engine *e, const char *terminal, const struct kf_window *w,
                        size_t n);
 
-/* Feed one fact of a terminal (in time order per terminal; older facts are clamped to the
- * newest's time). Deadlines and graces due up to the fact's time are processed first.
+/* Feed one fact of a terminal (in time order per terminal). One older than what the engine
+ * holds for the terminal is its backlog: the terminal's state moves at the newest time
+ * (never reordered), but a critical fault's down span runs between its true raise and clear
+ * (a history incident when over before it was learned; docs/SLA.md 3.1, 10.7). Deadlines
+ * and graces due up to the fact's time are processed first.
  * 0, -ENOENT (unknown terminal), -EINVAL (malformed fact), -ENOSPC (incident table full). */
 int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_fact *f);
 
