@@ -247,6 +247,12 @@ static void read_fact(struct rd *rd, const struct kf_bundle *b, json_t *o, struc
         bad(rd, -EINVAL, "%s: sev \"%s\" unknown", where, s);
     code = str(rd, o, "code", KF_FAULT_CODE_MAX, 0, where);
     who = str(rd, o, "who", KF_WHO_MAX, 0, where);
+    if (json_is_integer(json_object_get(o, "seq")))
+        f->seq = num(rd, o, "seq", where);
+    else if (!json_is_null(json_object_get(o, "seq")) && json_object_get(o, "seq") != NULL)
+        bad(rd, -EINVAL, "%s: \"seq\" is neither an integer nor null", where);
+    if (rd->r == 0 && f->seq < 0)
+        bad(rd, -EINVAL, "%s: \"seq\" is negative", where);
     if (json_object_get(o, "late") != NULL) /* the server's mark, not digested */
         f->f.late = (uint8_t)(num(rd, o, "late", where) != 0);
     if (rd->r)
@@ -262,6 +268,46 @@ static void read_fact(struct rd *rd, const struct kf_bundle *b, json_t *o, struc
     if (rd->r == 0 && i > 0 && f->id <= f[-1].id)
         bad(rd, -EINVAL, "%s: fact ids are not ascending (%lld after %lld)", where,
             (long long)f->id, (long long)f[-1].id);
+}
+
+static void read_frame(struct rd *rd, json_t *o, struct kf_bundle_frame *f, size_t i)
+{
+    char where[64];
+    const char *hex;
+    int64_t ep;
+    json_t *ks;
+
+    snprintf(where, sizeof(where), "frames[%zu]", i);
+    if (!json_is_object(o)) {
+        bad(rd, -EINVAL, "%s is not an object", where);
+        return;
+    }
+    f->device = str(rd, o, "device", KF_DEVICE_ID_MAX, 0, where);
+    f->topic = str(rd, o, "topic", KF_TOPIC_MAX, 0, where);
+    ep = num(rd, o, "key_epoch", where);
+    f->recv_ms = num(rd, o, "recv_ms", where);
+    ks = json_object_get(o, "key_signed");
+    if (rd->r == 0 && !json_is_boolean(ks))
+        bad(rd, -EINVAL, "%s: \"key_signed\" is not true or false", where);
+    f->key_signed = json_is_true(ks);
+    if (rd->r == 0 && (ep < 0 || ep > UINT32_MAX))
+        bad(rd, -EINVAL, "%s: key_epoch %lld out of range", where, (long long)ep);
+    f->key_epoch = (uint32_t)ep;
+    if (rd->r == 0 && !json_is_null(json_object_get(o, "pk"))) {
+        hexfield(rd, o, "pk", f->pk, 32, where);
+        f->has_pk = 1;
+    }
+    hex = str(rd, o, "frame", 2 * (size_t)KF_ENV_MAX_BYTES, 0, where);
+    if (rd->r)
+        return;
+    f->raw_len = strlen(hex) / 2;
+    f->raw = malloc(f->raw_len + 1);
+    if (f->raw == NULL) {
+        bad(rd, -ENOMEM, "out of memory");
+        return;
+    }
+    if (strlen(hex) % 2 != 0 || kf_hex_decode(hex, f->raw, f->raw_len) != 0)
+        bad(rd, -EINVAL, "%s: \"frame\" is not hex", where);
 }
 
 static void read_strings(struct rd *rd, json_t *a, const char **out, size_t *lens, const char *what)
@@ -286,7 +332,7 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
 {
     struct rd rd = {err, cap, 0};
     json_error_t je;
-    json_t *root, *cal, *con, *zon, *ter, *log, *fac, *v;
+    json_t *root, *cal, *con, *zon, *ter, *log, *fac, *frm = NULL, *v;
     const char *doc, *bill;
     size_t i;
     char day[16];
@@ -323,6 +369,8 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
     ter = arr(&rd, root, "terminals", KF_BUNDLE_TERMINALS_MAX, "bundle");
     log = arr(&rd, root, "log", KF_BUNDLE_LOG_MAX, "bundle");
     fac = arr(&rd, root, "facts", KF_BUNDLE_FACTS_MAX, "bundle");
+    if (json_object_get(root, "frames") != NULL) /* absent: a bundle of before frames */
+        frm = arr(&rd, root, "frames", KF_BUNDLE_FRAMES_MAX, "bundle");
     if (rd.r)
         goto out;
     b->bill = bill;
@@ -397,6 +445,18 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
             goto out;
     }
     b->n_facts = json_array_size(fac);
+    b->frames = calloc(json_array_size(frm) + 1, sizeof(*b->frames));
+    if (b->frames == NULL) {
+        bad(&rd, -ENOMEM, "out of memory");
+        goto out;
+    }
+    json_array_foreach(frm, i, v)
+    {
+        read_frame(&rd, v, &b->frames[i], i);
+        b->n_frames = i + 1; /* freed up to here on failure */
+        if (rd.r)
+            goto out;
+    }
 out:
     if (rd.r) {
         kf_bundle_free(b);
@@ -420,6 +480,9 @@ void kf_bundle_free(struct kf_bundle *b)
     free(b->zones);
     free(b->log);
     free(b->facts);
+    for (size_t i = 0; b->frames && i < b->n_frames; i++)
+        free(b->frames[i].raw);
+    free(b->frames);
     json_decref(b->root);
     memset(b, 0, sizeof(*b));
 }

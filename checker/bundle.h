@@ -25,8 +25,9 @@
 #define KF_BUNDLE_ZONES_MAX 100000
 #define KF_BUNDLE_CONTRACTS_MAX 1000
 #define KF_BUNDLE_CALENDARS_MAX 200
-#define KF_BUNDLE_SERVICE_MAX 1000           /* intervals of one terminal */
-#define KF_BUNDLE_INCIDENTS_MAX 1000000      /* incident ids of one terminal */
+#define KF_BUNDLE_SERVICE_MAX 1000      /* intervals of one terminal */
+#define KF_BUNDLE_INCIDENTS_MAX 1000000 /* incident ids of one terminal */
+#define KF_BUNDLE_FRAMES_MAX 1000000
 #define KF_BUNDLE_TEXT_MAX ((size_t)1 << 20) /* a bill, a contract, a calendar, a log detail */
 
 struct kf_bundle_service {
@@ -57,9 +58,21 @@ struct kf_bundle_entry {
 
 struct kf_bundle_fact {
     int64_t id, recv_ms;
+    int64_t seq; /* the device record's seq; 0: null */
     const char *asset, *device;
     size_t term; /* index in terms */
     struct kf_fact f;
+};
+
+/* A device's signed frame as the server stored it ("frames"). */
+struct kf_bundle_frame {
+    const char *device, *topic;
+    uint32_t key_epoch;
+    uint8_t pk[32];
+    int has_pk, key_signed;
+    uint8_t *raw; /* owned: the frame's bytes */
+    size_t raw_len;
+    int64_t recv_ms;
 };
 
 /* Strings borrow from root (json_decref'd by kf_bundle_free). */
@@ -83,6 +96,8 @@ struct kf_bundle {
     size_t n_log;
     struct kf_bundle_fact *facts; /* id strictly ascending */
     size_t n_facts;
+    struct kf_bundle_frame *frames; /* as listed */
+    size_t n_frames;
 };
 
 /* Read data[0..len) (borrowed; need not be NUL-terminated). 0; -EINVAL (not a bundle this

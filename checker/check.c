@@ -11,7 +11,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <kf/codec.h>
+#include <kf/envelope.h>
 #include <kf/keyfile.h>
+#include <kf/record.h>
 #include <kf/time.h>
 
 #include "rules/bill.h"
@@ -177,6 +180,263 @@ static int step_contracts(struct ck *c)
     if (kf_contract_set_check(c->contracts, c->n_contracts, e, sizeof(e)) < 0)
         return differ(c, "contracts: %s", e);
     return 0;
+}
+
+/* ---- Frames: each device fact against the signed record behind it ---------------------- */
+
+struct vframe {
+    size_t i; /* index in b->frames */
+    const char *device;
+    uint64_t seq; /* first record's seq */
+    uint32_t count;
+    struct kf_record *recs; /* count */
+    int used;
+};
+
+static int vf_cmp(const void *a, const void *b)
+{
+    const struct vframe *x = a, *y = b;
+    int c = strcmp(x->device, y->device);
+
+    if (c)
+        return c;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int keep_record(void *ud, uint32_t index, const struct kf_record *rec)
+{
+    struct vframe *v = ud;
+
+    v->recs[index] = *rec;
+    return 0;
+}
+
+/* The signed log entry registering device's key of epoch, or NULL. */
+static const struct kf_bundle_entry *key_entry(const struct kf_bundle *b, const char *device,
+                                               uint32_t epoch, char pk_hex[65])
+{
+    const struct kf_bundle_entry *found = NULL;
+
+    for (size_t i = 0; i < b->n_log; i++) {
+        const struct kf_bundle_entry *e = &b->log[i];
+        int rot = strcmp(e->action, "key.rotate") == 0;
+        json_t *d, *ep;
+        const char *pk;
+
+        if ((!rot && strcmp(e->action, "device.enroll") != 0) || strcmp(e->subject, device) != 0)
+            continue;
+        d = json_loads(e->detail, 0, NULL);
+        ep = json_object_get(d, rot ? "new_epoch" : "key_epoch");
+        pk = json_string_value(json_object_get(d, "pk"));
+        if (json_is_integer(ep) && json_integer_value(ep) == (json_int_t)epoch && pk) {
+            snprintf(pk_hex, 65, "%s", pk);
+            found = e;
+        }
+        json_decref(d);
+    }
+    return found;
+}
+
+static int step_frames(struct ck *c)
+{
+    const struct kf_bundle *b = c->b;
+    struct vframe *v = calloc(b->n_frames + 1, sizeof(*v));
+    struct kf_zctx *z = NULL;
+    char *body = malloc(KF_BODY_MAX_BYTES + 1);
+    size_t n_dev = 0, n_used = 0;
+    int r = 0;
+
+    if (v == NULL || body == NULL || kf_zctx_new(3, &z) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_frames; i++) {
+        const struct kf_bundle_frame *f = &b->frames[i];
+        const struct kf_bundle_entry *e;
+        struct kf_env_view ev;
+        char have[65], want[65] = "";
+        const char *json;
+        size_t blen;
+
+        v[i].i = i;
+        v[i].device = f->device;
+        if (kf_env_parse(f->raw, f->raw_len, &ev) < 0 || ev.hdr.kind != KF_MSG_RECORDS) {
+            r = differ(c, "frames[%zu] (device %s): not a RECORDS frame", i, f->device);
+            goto out;
+        }
+        if (strcmp(ev.hdr.device_id, f->device) != 0 || ev.hdr.key_epoch != f->key_epoch) {
+            r = differ(c,
+                       "frames[%zu]: the frame is device %s's, key epoch %u; the bundle lists it "
+                       "as device %s's, epoch %u",
+                       i, ev.hdr.device_id, ev.hdr.key_epoch, f->device, f->key_epoch);
+            goto out;
+        }
+        if (!f->has_pk) {
+            r = differ(c, "frames[%zu] (device %s, epoch %u): no public key for it", i, f->device,
+                       f->key_epoch);
+            goto out;
+        }
+        kf_hex_encode(f->pk, 32, have, sizeof(have));
+        e = key_entry(b, f->device, f->key_epoch, want);
+        if (e && strcmp(want, have) != 0) {
+            r = differ(c,
+                       "frames[%zu] (device %s, epoch %u): its pk %s is not the key log entry "
+                       "%lld (%s) registered, %s",
+                       i, f->device, f->key_epoch, have, (long long)e->seq, e->action, want);
+            goto out;
+        }
+        if (f->key_signed && e == NULL) {
+            r = differ(c,
+                       "frames[%zu] (device %s, epoch %u): key_signed, but no device.enroll or "
+                       "key.rotate entry for that key in the bundle's log",
+                       i, f->device, f->key_epoch);
+            goto out;
+        }
+        if (kf_env_verify(&ev, f->topic, f->pk) < 0) {
+            r = differ(c,
+                       "frames[%zu] (device %s, seq %llu..%llu, recv_ms %lld): the frame's "
+                       "signature does not verify under the device's key (epoch %u, pk %s) on "
+                       "topic %s: the frame was changed",
+                       i, f->device, (unsigned long long)ev.hdr.seq,
+                       (unsigned long long)(ev.hdr.seq + ev.hdr.count - 1), (long long)f->recv_ms,
+                       f->key_epoch, have, f->topic);
+            goto out;
+        }
+        if (ev.hdr.flags & KF_ENV_F_ZSTD) {
+            if (kf_zctx_decompress(z, ev.hdr.dict_id, ev.body, ev.body_len, body, KF_BODY_MAX_BYTES,
+                                   &blen) < 0) {
+                r = differ(c, "frames[%zu] (device %s): the body does not decompress", i,
+                           f->device);
+                goto out;
+            }
+            json = body;
+        } else {
+            json = (const char *)ev.body;
+            blen = ev.body_len;
+        }
+        v[i].seq = ev.hdr.seq;
+        v[i].count = ev.hdr.count;
+        v[i].recs = calloc(ev.hdr.count + 1, sizeof(*v[i].recs));
+        if (v[i].recs == NULL) {
+            r = -ENOMEM;
+            goto out;
+        }
+        if (kf_records_parse(json, blen, ev.hdr.count, NULL, NULL) < 0 ||
+            kf_records_parse(json, blen, ev.hdr.count, keep_record, &v[i]) < 0) {
+            r = differ(c, "frames[%zu] (device %s): the records do not parse", i, f->device);
+            goto out;
+        }
+    }
+    if (b->n_frames > 1)
+        qsort(v, b->n_frames, sizeof(*v), vf_cmp);
+    for (size_t i = 0; i < b->n_facts; i++) {
+        const struct kf_bundle_fact *f = &b->facts[i];
+        const struct kf_bundle_frame *fr;
+        const struct kf_record *rec;
+        struct vframe *hit = NULL;
+        size_t lo = 0, hi = b->n_frames;
+        char what[160] = "";
+
+        if (f->f.kind == KF_FACT_PRESENCE)
+            continue;
+        if (f->seq <= 0) {
+            r = differ(c,
+                       "fact %lld (%s %s): a device fact without a seq: no signed record "
+                       "behind it",
+                       (long long)f->id, f->asset, f->device);
+            goto out;
+        }
+        while (lo < hi) { /* the last frame of the device starting at or before seq */
+            size_t mid = lo + (hi - lo) / 2;
+            int cmp = strcmp(v[mid].device, f->device);
+
+            if (cmp < 0 || (cmp == 0 && v[mid].seq <= (uint64_t)f->seq))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0 && strcmp(v[lo - 1].device, f->device) == 0 &&
+            (uint64_t)f->seq < v[lo - 1].seq + v[lo - 1].count)
+            hit = &v[lo - 1];
+        if (hit == NULL) {
+            r = differ(c,
+                       "fact %lld (%s %s seq %lld): no signed frame in the bundle holds its "
+                       "record",
+                       (long long)f->id, f->asset, f->device, (long long)f->seq);
+            goto out;
+        }
+        fr = &b->frames[hit->i];
+        rec = &hit->recs[(uint64_t)f->seq - hit->seq];
+        switch (f->f.kind) {
+        case KF_FACT_PERIPH:
+            if (rec->type != KF_REC_PERIPH)
+                snprintf(what, sizeof(what), "the record is a %s, the fact a periph",
+                         kf_rec_type_name(rec->type));
+            else if (rec->u.periph.periph != f->f.periph)
+                snprintf(what, sizeof(what), "peripheral: record %s, fact %s",
+                         kf_periph_name(rec->u.periph.periph), kf_periph_name(f->f.periph));
+            else if ((kf_pstate_usable(rec->u.periph.state) != 0) != (f->f.on != 0))
+                snprintf(what, sizeof(what), "usable: record %s (%s), fact %d",
+                         kf_pstate_usable(rec->u.periph.state) ? "yes" : "no",
+                         kf_pstate_name(rec->u.periph.state), f->f.on);
+            break;
+        case KF_FACT_FAULT:
+            if (rec->type != KF_REC_FAULT)
+                snprintf(what, sizeof(what), "the record is a %s, the fact a fault",
+                         kf_rec_type_name(rec->type));
+            else if (strcmp(rec->u.fault.code, f->f.code) != 0)
+                snprintf(what, sizeof(what), "code: record %s, fact %s", rec->u.fault.code,
+                         f->f.code);
+            else if (rec->u.fault.sev != f->f.sev)
+                snprintf(what, sizeof(what), "severity: record %s, fact %s",
+                         kf_severity_name(rec->u.fault.sev), kf_severity_name(f->f.sev) ?: "-");
+            else if (rec->u.fault.periph != f->f.periph)
+                snprintf(what, sizeof(what), "peripheral: record %s, fact %s",
+                         kf_periph_name(rec->u.fault.periph) ?: "-",
+                         kf_periph_name(f->f.periph) ?: "-");
+            else if ((rec->u.fault.raise != 0) != (f->f.on != 0))
+                snprintf(what, sizeof(what), "record %s, fact %s",
+                         rec->u.fault.raise ? "raise" : "clear", f->f.on ? "raise" : "clear");
+            break;
+        case KF_FACT_MAINT:
+            if (rec->type != KF_REC_MAINT)
+                snprintf(what, sizeof(what), "the record is a %s, the fact a maint",
+                         kf_rec_type_name(rec->type));
+            else if ((rec->u.maint.on != 0) != (f->f.on != 0))
+                snprintf(what, sizeof(what), "maintenance: record %s, fact %s",
+                         rec->u.maint.on ? "on" : "off", f->f.on ? "on" : "off");
+            else if (strcmp(rec->u.maint.tech, f->f.who) != 0)
+                snprintf(what, sizeof(what), "technician: record \"%s\", fact \"%s\"",
+                         rec->u.maint.tech, f->f.who);
+            break;
+        default:
+            snprintf(what, sizeof(what), "kind unknown");
+        }
+        if (!what[0] && f->f.at_ms > fr->recv_ms)
+            snprintf(what, sizeof(what), "at_ms %lld is after the frame's recv_ms %lld",
+                     (long long)f->f.at_ms, (long long)fr->recv_ms);
+        if (what[0]) {
+            r = differ(c,
+                       "fact %lld (%s %s seq %lld) does not say what its signed record says "
+                       "(frames[%zu]): %s",
+                       (long long)f->id, f->asset, f->device, (long long)f->seq, hit->i, what);
+            goto out;
+        }
+        n_dev++;
+        if (!hit->used) {
+            hit->used = 1;
+            n_used++;
+        }
+    }
+    c->res->device_facts = n_dev;
+    c->res->frames = n_used;
+out:
+    for (size_t i = 0; v && i < b->n_frames; i++)
+        free(v[i].recs);
+    free(v);
+    free(body);
+    kf_zctx_free(z);
+    return r;
 }
 
 /* ---- 3. Service intervals --------------------------------------------------------------- */
@@ -1029,9 +1289,10 @@ static int step_bill(struct ck *c)
         kf_money_fmt(bill->gross_fen, total, sizeof(total));
         snprintf(c->res->message, sizeof(c->res->message),
                  "OK: %s %s, %zu lines, total %s yuan (%s): every signature checked, %zu facts in "
-                 "%zu seals, %zu incidents recomputed, the bill recomputed to the fen",
+                 "%zu seals, %zu device facts backed by %zu signed frames, %zu incidents "
+                 "recomputed, the bill recomputed to the fen",
                  c->number, b->period, bill->n_lines, total, bill->gross_capital, c->res->facts,
-                 c->res->seals, c->res->incidents);
+                 c->res->seals, c->res->device_facts, c->res->frames, c->res->incidents);
     }
 out:
     free(json);
@@ -1059,6 +1320,8 @@ int kf_check_bundle(const struct kf_bundle *b, const uint8_t server_pk[32],
         r = step_contracts(&c);
     if (r == 0)
         r = step_service(&c);
+    if (r == 0)
+        r = step_frames(&c);
     if (r == 0)
         r = setup_terminals(&c);
     if (r == 0)

@@ -18,7 +18,7 @@
 
 struct kf_check_result {
     char number[32];
-    size_t lines, facts, seals, incidents, entries;
+    size_t lines, facts, seals, incidents, entries, device_facts, frames;
     int64_t gross_fen;
     char message[1024]; /* the first difference, or the OK line */
 };

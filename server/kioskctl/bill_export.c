@@ -74,9 +74,9 @@ int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv)
     }
     fprintf(stderr,
             "kioskctl: bill export %s: %s: %zu terminals, %zu contract versions, %zu log entries "
-            "(%zu seals), %zu facts\n",
+            "(%zu seals), %zu facts, %zu signed frames\n",
             number, c->out, stats.terminals, stats.contracts, stats.log_entries, stats.seals,
-            stats.facts);
+            stats.facts, stats.frames);
     return 0;
 usage:
     fprintf(stderr, "usage: kioskctl --db DB bill export NUMBER -o FILE [--server-pub FILE]\n"

@@ -8,7 +8,10 @@
 #ifndef KF_STORE_AUDIT_H
 #define KF_STORE_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <kf/envelope.h>
 
 #include "store/store.h"
 
@@ -31,5 +34,23 @@ struct kf_audit {
 int kf_store_audit(struct kf_store *st, struct kf_audit *ret);
 /* 1 when the audit found nothing wrong. */
 int kf_store_audit_clean(const struct kf_audit *a);
+
+/* One stored frame as received, with the device key registered for its epoch. */
+struct kf_store_frame {
+    int64_t id; /* envelopes.id */
+    char device_id[KF_DEVICE_ID_MAX + 1];
+    uint32_t key_epoch;
+    int64_t recv_ms;
+    char topic[KF_TOPIC_MAX + 1];
+    uint8_t *raw; /* owned (free()), raw_len bytes exactly as stored */
+    size_t raw_len;
+    uint8_t pk[32];
+    int has_pk; /* 0: no key registered for that epoch */
+};
+/* The stored RECORDS frame of device_id holding record seq (the first stored, by id), or,
+ * with by_id > 0, envelope by_id (device_id and seq ignored). 0; -ENOENT (none); another
+ * -errno. Read-only. */
+int kf_store_frame_get(struct kf_store *st, const char *device_id, uint64_t seq, int64_t by_id,
+                       struct kf_store_frame *ret);
 
 #endif

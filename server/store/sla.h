@@ -131,6 +131,7 @@ struct kf_sla_fact_row {
     char asset_id[KF_TERMINAL_ID_MAX + 1];
     char device_id[KF_DEVICE_ID_MAX + 1];
     int64_t recv_ms;
+    int64_t seq; /* the device record's seq (periph, fault, maint facts); 0: none */
     struct kf_fact fact;
 };
 /* Facts with id > after_id, in id order, at most max. */

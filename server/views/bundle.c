@@ -15,6 +15,7 @@
 
 #include "rules/devstate.h"
 #include "rules/incident.h"
+#include "store/audit.h"
 #include "store/audit_log.h"
 #include "store/billing.h"
 #include "store/sla.h"
@@ -25,6 +26,16 @@
 
 typedef char term_id[KF_TERMINAL_ID_MAX + 1];
 
+/* A stored frame behind one of the bank's device facts (written after the facts). */
+struct frame_ref {
+    int64_t id; /* envelopes.id */
+    char device[KF_DEVICE_ID_MAX + 1];
+    uint32_t epoch;
+    uint8_t pk[32];
+    int has_pk, key_signed;
+    uint64_t seq_lo, seq_hi; /* records [seq_lo, seq_hi) */
+};
+
 struct ex {
     struct kf_store *st;
     FILE *out;
@@ -34,7 +45,9 @@ struct ex {
     char **subjects; /* "BANK/ID/vN" of the bank's contract versions */
     size_t n_subjects;
     int64_t issue_seq, facts_to;
-    int first, werr;
+    struct frame_ref *frames; /* by id, unique */
+    size_t n_frames, cap_frames;
+    int first, werr, dry;
     struct kf_view_bundle_stats stats;
 };
 
@@ -112,6 +125,31 @@ static int seal_is_ours(const struct ex *x, json_t *o, int64_t *ret_to)
     return ours;
 }
 
+/* A device.enroll / key.rotate entry registering the key of a frame in the bundle: marks
+ * those frames key_signed. */
+static int key_entry(struct ex *x, const struct kf_audit_entry *e)
+{
+    json_t *o = json_loads(e->detail, 0, NULL);
+    const char *pk = json_string_value(json_object_get(o, "pk"));
+    json_t *ep =
+        json_object_get(o, strcmp(e->action, "key.rotate") == 0 ? "new_epoch" : "key_epoch");
+    uint8_t k[32];
+    int take = 0;
+
+    if (pk && json_is_integer(ep) && strlen(pk) == 64 && kf_hex_decode(pk, k, 32) == 0)
+        for (size_t i = 0; i < x->n_frames; i++) {
+            struct frame_ref *f = &x->frames[i];
+
+            if (f->has_pk && strcmp(f->device, e->subject) == 0 &&
+                (json_int_t)f->epoch == json_integer_value(ep) && memcmp(f->pk, k, 32) == 0) {
+                f->key_signed = 1;
+                take = 1;
+            }
+        }
+    json_decref(o);
+    return take;
+}
+
 static int log_one(const struct kf_audit_entry *e, void *ud)
 {
     struct ex *x = ud;
@@ -125,10 +163,10 @@ static int log_one(const struct kf_audit_entry *e, void *ud)
             int64_t to = 0;
 
             take = o && seal_is_ours(x, o, &to);
-            if (take) {
+            if (take && x->dry)
                 x->facts_to = to;
+            else if (take)
                 x->stats.seals++;
-            }
             json_decref(o);
         }
     } else if (strcmp(e->action, "contract.load") == 0) {
@@ -139,8 +177,10 @@ static int log_one(const struct kf_audit_entry *e, void *ud)
         take = is_term(x, e->subject);
     } else if (strcmp(e->action, "bill.issue") == 0) {
         take = e->seq == x->issue_seq;
+    } else if (strcmp(e->action, "device.enroll") == 0 || strcmp(e->action, "key.rotate") == 0) {
+        take = !x->dry && key_entry(x, e);
     }
-    if (!take)
+    if (!take || x->dry)
         return 0;
     put(x, x->first ? "\n" : ",\n",
         json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "seq", (json_int_t)e->seq,
@@ -189,7 +229,7 @@ static int write_facts(struct ex *x)
             if (!is_term(x, f->asset_id))
                 continue;
             put(x, first ? "\n" : ",\n",
-                json_pack("{s:I, s:s, s:s, s:I, s:s?, s:I, s:i, s:o, s:o, s:s, s:o, s:s, s:i}",
+                json_pack("{s:I, s:s, s:s, s:I, s:s?, s:I, s:i, s:o, s:o, s:s, s:o, s:s, s:i, s:o}",
                           "id", (json_int_t)f->id, "asset", f->asset_id, "device", f->device_id,
                           "recv_ms", (json_int_t)f->recv_ms, "kind", fact_kind_name(f->fact.kind),
                           "at_ms", (json_int_t)f->fact.at_ms, "on", (int)f->fact.on, "src",
@@ -197,12 +237,144 @@ static int write_facts(struct ex *x)
                           opt_str(f->fact.periph ? kf_periph_name(f->fact.periph) : NULL), "code",
                           f->fact.code, "sev",
                           opt_str(f->fact.sev ? kf_severity_name(f->fact.sev) : NULL), "who",
-                          f->fact.who, "late", (int)f->fact.late));
+                          f->fact.who, "late", (int)f->fact.late, "seq",
+                          f->seq > 0 ? json_integer(f->seq) : json_null()));
             first = 0;
             x->stats.facts++;
         }
         after = n ? rows[n - 1].id : x->facts_to;
         free(rows);
+        if (x->werr)
+            return x->werr;
+    }
+    return 0;
+}
+
+/* ---- Frames ----------------------------------------------------------------------------- */
+
+static int is_device_fact(const struct kf_sla_fact_row *f)
+{
+    return f->seq > 0 && (f->fact.kind == KF_FACT_PERIPH || f->fact.kind == KF_FACT_FAULT ||
+                          f->fact.kind == KF_FACT_MAINT);
+}
+
+static int frame_cmp(const void *a, const void *b)
+{
+    const struct frame_ref *x = a, *y = b;
+
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The stored frame behind each of the bank's device facts up to facts_to, each once. */
+static int collect_frames(struct ex *x, char *err, size_t cap)
+{
+    int64_t after = 0;
+
+    while (after < x->facts_to) {
+        struct kf_sla_fact_row *rows = NULL;
+        size_t n = 0;
+        int r = kf_store_sla_facts(x->st, after, FACTS_PAGE, &rows, &n);
+
+        if (r < 0)
+            return fail(x->st, r, "facts", err, cap);
+        for (size_t i = 0; r == 0 && i < n && rows[i].id <= x->facts_to; i++) {
+            const struct kf_sla_fact_row *f = &rows[i];
+            struct kf_store_frame fr;
+            int known = 0;
+
+            if (!is_term(x, f->asset_id) || !is_device_fact(f))
+                continue;
+            for (size_t j = x->n_frames; j-- > 0 && !known;)
+                known = strcmp(x->frames[j].device, f->device_id) == 0 &&
+                        (uint64_t)f->seq >= x->frames[j].seq_lo &&
+                        (uint64_t)f->seq < x->frames[j].seq_hi;
+            if (known)
+                continue;
+            r = kf_store_frame_get(x->st, f->device_id, (uint64_t)f->seq, 0, &fr);
+            if (r == -ENOENT) {
+                snprintf(err, cap, "fact %lld (%s seq %lld): no stored frame holds its record",
+                         (long long)f->id, f->device_id, (long long)f->seq);
+                r = -EINVAL;
+                break;
+            }
+            if (r < 0) {
+                fail(x->st, r, "frames", err, cap);
+                break;
+            }
+            if (x->n_frames == x->cap_frames) {
+                size_t nc = x->cap_frames ? 2 * x->cap_frames : 64;
+                struct frame_ref *nf = realloc(x->frames, nc * sizeof(*nf));
+
+                if (nf == NULL) {
+                    free(fr.raw);
+                    r = -ENOMEM;
+                    break;
+                }
+                x->frames = nf;
+                x->cap_frames = nc;
+            }
+            {
+                struct frame_ref *d = &x->frames[x->n_frames++];
+                struct kf_env_view v;
+
+                memset(d, 0, sizeof(*d));
+                d->id = fr.id;
+                snprintf(d->device, sizeof(d->device), "%s", fr.device_id);
+                d->epoch = fr.key_epoch;
+                memcpy(d->pk, fr.pk, 32);
+                d->has_pk = fr.has_pk;
+                d->seq_lo = d->seq_hi = (uint64_t)f->seq;
+                d->seq_hi++;
+                if (kf_env_parse(fr.raw, fr.raw_len, &v) == 0) {
+                    d->seq_lo = v.hdr.seq;
+                    d->seq_hi = v.hdr.seq + v.hdr.count;
+                }
+            }
+            free(fr.raw);
+        }
+        after = n ? rows[n - 1].id : x->facts_to;
+        free(rows);
+        if (r < 0)
+            return r;
+    }
+    if (x->n_frames > 1)
+        qsort(x->frames, x->n_frames, sizeof(*x->frames), frame_cmp);
+    {
+        size_t k = 0;
+
+        for (size_t i = 0; i < x->n_frames; i++)
+            if (k == 0 || x->frames[k - 1].id != x->frames[i].id)
+                x->frames[k++] = x->frames[i];
+        x->n_frames = k;
+    }
+    return 0;
+}
+
+static int write_frames(struct ex *x, char *err, size_t cap)
+{
+    raw(x, "],\n\"frames\":[");
+    for (size_t i = 0; i < x->n_frames; i++) {
+        const struct frame_ref *d = &x->frames[i];
+        struct kf_store_frame fr;
+        char *hex;
+        int r = kf_store_frame_get(x->st, NULL, 0, d->id, &fr);
+
+        if (r < 0)
+            return fail(x->st, r, "frames", err, cap);
+        hex = malloc(2 * fr.raw_len + 1);
+        if (hex == NULL) {
+            free(fr.raw);
+            return -ENOMEM;
+        }
+        kf_hex_encode(fr.raw, fr.raw_len, hex, 2 * fr.raw_len + 1);
+        put(x, i ? ",\n" : "\n",
+            json_pack("{s:s, s:I, s:o, s:s, s:s, s:I, s:b}", "device", fr.device_id, "key_epoch",
+                      (json_int_t)fr.key_epoch, "pk", fr.has_pk ? hex_of(fr.pk, 32) : json_null(),
+                      "topic", fr.topic, "frame", hex, "recv_ms", (json_int_t)fr.recv_ms,
+                      "key_signed", d->key_signed));
+        free(hex);
+        free(fr.raw);
+        x->stats.frames++;
         if (x->werr)
             return x->werr;
     }
@@ -406,6 +578,14 @@ int kf_view_bundle_export(struct kf_store *st, const char *number, const char *s
         r = -EINVAL;
         goto out;
     }
+    /* A first pass finds the last seal (facts_to), then the frames behind the facts up to
+     * it, so that the log can carry the entries registering those frames' keys. */
+    x.dry = 1;
+    if (r == 0)
+        r = kf_store_audit_log_each(st, log_one, &x);
+    x.dry = 0;
+    if (r == 0)
+        r = collect_frames(&x, err, cap);
     raw(&x, ",\n\"log\":[");
     x.first = 1;
     if (r == 0)
@@ -421,6 +601,9 @@ int kf_view_bundle_export(struct kf_store *st, const char *number, const char *s
         fail(st, r, "facts", err, cap);
         goto out;
     }
+    r = write_frames(&x, err, cap);
+    if (r < 0)
+        goto out;
     raw(&x, "]}\n");
     if (fflush(out) != 0)
         x.werr = -EIO;
@@ -432,6 +615,7 @@ int kf_view_bundle_export(struct kf_store *st, const char *number, const char *s
 out:
     free(d.json);
     free(x.terms);
+    free(x.frames);
     for (size_t i = 0; i < x.n_subjects; i++)
         free(x.subjects[i]);
     free(x.subjects);

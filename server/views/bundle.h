@@ -19,7 +19,7 @@
 #include "store/store.h"
 
 struct kf_view_bundle_stats {
-    size_t log_entries, seals, facts, terminals, contracts;
+    size_t log_entries, seals, facts, terminals, contracts, frames;
 };
 
 /* Write the bundle of issued bill `number` to out (borrowed, written from its position).

@@ -14,6 +14,14 @@
  * FILE's key pair would share with itself: what a forger holding some key but not the
  * server's can make (docs/PROTOCOL.md section 4).
  *
+ *   kf-forge frame --key FILE --device ID --seq N --ms T RECORD_JSON
+ *
+ * Prints "TOPIC HEX": one RECORDS frame of device ID (key epoch 1, uncompressed body) holding
+ * RECORD_JSON as record seq N, sealed at device time T (ms), as the events topic carries it:
+ * what a test writes into the envelopes table for a fact it writes directly (a device's
+ * record behind the fact; the bank's checker verifies it). With --keygen, FILE is created
+ * first with a new key pair and the public key printed on a line of its own before.
+ *
  *   kf-forge enroll-account TOKENFILE
  *
  * Prints "USERNAME PASSWORD": the broker account an enrolling terminal derives from its
@@ -181,6 +189,63 @@ static int enroll_account(const char *token_path)
     return 0;
 }
 
+static int forge_frame(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'}, {"device", required_argument, NULL, 'd'},
+        {"seq", required_argument, NULL, 's'}, {"ms", required_argument, NULL, 'm'},
+        {"keygen", no_argument, NULL, 'g'},    {NULL, 0, NULL, 0}};
+    const char *key_path = NULL, *dev = NULL;
+    char topic[KF_TOPIC_MAX + 1], body[KF_RECORD_JSON_MAX + 3], hex[2 * 2048 + 1];
+    uint8_t sk[64], pk[32], frame[2048];
+    struct kf_env_header h;
+    uint64_t seq = 0;
+    int64_t ms = 0;
+    int c, gen = 0;
+    size_t len;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'k')
+            key_path = optarg;
+        else if (c == 'd')
+            dev = optarg;
+        else if (c == 's')
+            seq = strtoull(optarg, NULL, 10);
+        else if (c == 'm')
+            ms = strtoll(optarg, NULL, 10);
+        else if (c == 'g')
+            gen = 1;
+        else
+            return 2;
+    }
+    if (!key_path || !dev || !seq || optind + 1 != argc) {
+        fprintf(stderr, "usage: kf-forge frame --key FILE --device ID --seq N --ms T [--keygen] "
+                        "RECORD_JSON\n");
+        return 2;
+    }
+    if (sodium_init() < 0)
+        return 1;
+    if (gen) {
+        crypto_sign_keypair(pk, sk);
+        if (kf_keyfile_write(key_path, sk) < 0)
+            return 1;
+        kf_hex_encode(pk, 32, hex, sizeof(hex));
+        printf("%s\n", hex);
+    } else if (kf_keyfile_read(key_path, sk) < 0) {
+        fprintf(stderr, "kf-forge: cannot read %s\n", key_path);
+        return 1;
+    }
+    snprintf(body, sizeof(body), "[%s]", argv[optind]);
+    header(&h, dev, seq, 1);
+    h.device_ms = ms;
+    if (kf_topic_format(topic, sizeof(topic), dev, KF_TOPIC_EVENTS) < 0 ||
+        seal(&h, topic, body, strlen(body), sk, frame, sizeof(frame), &len) < 0)
+        return 1;
+    kf_hex_encode(frame, len, hex, sizeof(hex));
+    printf("%s %s\n", topic, hex);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *key_path = NULL, *dev = NULL, *other = NULL;
@@ -191,6 +256,8 @@ int main(int argc, char **argv)
         {"out", required_argument, NULL, 'w'},   {NULL, 0, NULL, 0}};
     int c;
 
+    if (argc > 1 && strcmp(argv[1], "frame") == 0)
+        return forge_frame(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "ack") == 0)
         return forge_ack(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "enroll-account") == 0)

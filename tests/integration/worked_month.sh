@@ -75,13 +75,32 @@ presence() {
          VALUES ('$1', '$2', 'presence', $at, $recv, $4, '$( [ "$4" = 1 ] && echo connect || echo will)')"
 }
 # fault ASSET DEVICE LOCAL_TIME 1|0 CODE [RECV_LOCAL]: a critical fault on the screen, raised
-# (1) or cleared (0), with the device's sequence number.
+# (1) or cleared (0), with the device's sequence number, and the device's signed frame that
+# holds its record stored with it (with its record row, as the ingest stores them), so that
+# the bank's checker finds the fact backed by it. The replacement board (never enrolled in
+# this story) gets a key of its own registered directly.
 fault() {
-    local at recv
+    local at recv key out topic hex pk
     at=$(ms "$3")
     recv=$(ms "${6:-$3}")
     SEQ=$((SEQ + 1))
-    sql "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, periph, code, sev)
+    key=$IT_DIR/dev/$2.key
+    local gen=()
+    [ -e "$key" ] || gen=(--keygen)
+    out=$("$KF_BIN_FORGE" frame --key "$key" --device "$2" --seq $SEQ --ms "$at" "${gen[@]}" \
+        "{\"t\":\"fault\",\"ts\":$at,\"code\":\"$5\",\"sev\":\"critical\",\"action\":\"$( [ "$4" = 1 ] && echo raise || echo clear)\",\"dev\":\"screen\"}") ||
+        fail "kf-forge frame $2 $SEQ"
+    if [ ${#gen[@]} -gt 0 ]; then
+        pk=$(head -1 <<<"$out")
+        sql "INSERT INTO device_keys(device_id, epoch, pk, status, created_ms) VALUES ('$2', 1, X'$pk', 1, $at)"
+    fi
+    read -r topic hex <<<"$(tail -1 <<<"$out")"
+    sql "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first, count, device_ms,
+         clock_offset_ms, recv_ms, commit_ms, topic, raw)
+         VALUES ('$2', 1, 1, 0, $SEQ, 1, $at, 0, $recv, $recv, '$topic', X'$hex');
+         INSERT INTO records(device_id, seq, envelope_id, type, device_ts_ms, effective_ms, recv_ms,
+         flags, asset_id) VALUES ('$2', $SEQ, last_insert_rowid(), 4, $at, $at, $recv, 0, '$1');
+         INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, periph, code, sev)
          VALUES ('$1', '$2', 'fault', $at, $recv, $SEQ, $4, 'screen', '$5', 'critical')"
 }
 # run_kioskd 'YYYY-MM-DD HH:MM:SS' [COMMAND...]: kioskd run once over the facts, its clock

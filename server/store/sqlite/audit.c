@@ -258,3 +258,60 @@ int kf_store_audit_clean(const struct kf_audit *a)
            a->record_mismatches == 0 && a->records_without_evidence == 0 &&
            a->records_repeated == 0 && a->usage_mismatches == 0;
 }
+
+int kf_store_frame_get(struct kf_store *st, const char *device_id, uint64_t seq, int64_t by_id,
+                       struct kf_store_frame *ret)
+{
+    static const char sql_by_seq[] =
+        "SELECT e.id, e.device_id, e.key_epoch, e.recv_ms, e.topic, e.raw, k.pk"
+        " FROM envelopes e LEFT JOIN device_keys k"
+        " ON k.device_id = e.device_id AND k.epoch = e.key_epoch"
+        " WHERE e.device_id = ?1 AND e.seq_first BETWEEN ?3 AND ?2 AND e.seq_first + e.count > ?2"
+        " AND e.kind = 1 ORDER BY e.id LIMIT 1";
+    static const char sql_by_id[] =
+        "SELECT e.id, e.device_id, e.key_epoch, e.recv_ms, e.topic, e.raw, k.pk"
+        " FROM envelopes e LEFT JOIN device_keys k"
+        " ON k.device_id = e.device_id AND k.epoch = e.key_epoch WHERE e.id = ?4";
+    sqlite3 *db = kf__store_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc, r = 0;
+
+    memset(ret, 0, sizeof(*ret));
+    rc = sqlite3_prepare_v2(db, by_id > 0 ? sql_by_id : sql_by_seq, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return kf_err_from_sqlite(rc);
+    if (by_id > 0) {
+        sqlite3_bind_int64(s, 4, by_id);
+    } else {
+        sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)kf__store_env_reach_lo(seq));
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const void *raw = sqlite3_column_blob(s, 5);
+        const void *pk = sqlite3_column_blob(s, 6);
+        const char *dev = (const char *)sqlite3_column_text(s, 1);
+        const char *topic = (const char *)sqlite3_column_text(s, 4);
+
+        ret->id = sqlite3_column_int64(s, 0);
+        snprintf(ret->device_id, sizeof(ret->device_id), "%s", dev ? dev : "");
+        ret->key_epoch = (uint32_t)sqlite3_column_int64(s, 2);
+        ret->recv_ms = sqlite3_column_int64(s, 3);
+        snprintf(ret->topic, sizeof(ret->topic), "%s", topic ? topic : "");
+        ret->raw_len = (size_t)sqlite3_column_bytes(s, 5);
+        ret->raw = malloc(ret->raw_len + 1);
+        if (ret->raw == NULL)
+            r = -ENOMEM;
+        else if (ret->raw_len)
+            memcpy(ret->raw, raw, ret->raw_len);
+        if (pk && sqlite3_column_bytes(s, 6) == 32) {
+            memcpy(ret->pk, pk, 32);
+            ret->has_pk = 1;
+        }
+    } else {
+        r = rc == SQLITE_DONE ? -ENOENT : kf_err_from_sqlite(rc);
+    }
+    sqlite3_finalize(s);
+    return r;
+}

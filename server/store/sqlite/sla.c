@@ -421,6 +421,7 @@ static int fact_from_row(sqlite3_stmt *s, struct kf_sla_fact_row *f)
     kf__store_col_copy(f->fact.code, sizeof(f->fact.code), s, 9);
     kf__store_col_copy(f->fact.who, sizeof(f->fact.who), s, 11);
     f->fact.late = (uint8_t)(sqlite3_column_int(s, 12) != 0);
+    f->seq = sqlite3_column_type(s, 13) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 13);
     return 0;
 }
 
@@ -442,7 +443,7 @@ int kf_store_sla_facts(struct kf_store *st, int64_t after_id, size_t max,
     r = kf__store_prep(
         st,
         "SELECT id, asset_id, device_id, kind, at_ms, recv_ms, value, src, periph, code,"
-        " sev, who, late FROM sla_facts WHERE id > ?1 ORDER BY id LIMIT ?2",
+        " sev, who, late, seq FROM sla_facts WHERE id > ?1 ORDER BY id LIMIT ?2",
         &s);
     if (r < 0)
         return r;
