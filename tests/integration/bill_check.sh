@@ -20,6 +20,10 @@
 #   a contract's text edited in the bundle            -> the contract's signed digest
 #   a line amount edited, the bill re-signed with another key -> the signature is not the
 #       server key's (and with that other key, the signed log fails instead)
+#   a byte of a device's signed frame changed in the bundle -> the frame's signature
+#   a frame swapped for another device's (ABC's terminal, validly signed) -> the device fact
+#       it backed has no signed frame
+# (A fact edited in the bundle is already caught by its seal's digest, test 1.)
 source "$(dirname "$0")/lib.sh"
 
 CHECK=${KF_BIN_CHECK:?}
@@ -87,6 +91,11 @@ it_wait_for 15 'test "$(inc_col "$ID" state)" = resolved' || fail "not resolved"
 ctl attribute "$ID" --to bank_vandalism --by wang --reason "panel broken by a customer" |
     grep -q "now" || fail "attribution not applied"
 [ "$(inc_col "$ID" attr)" = bank_vandalism ] || fail "attribution not stored: $(inc_col "$ID" attr)"
+# A transaction on ABC's terminal: a signed frame of another bank's device (test 9 swaps it in).
+app $C "{\"t\":\"txn\",\"ts\":$(date +%s%3N),\"item\":\"SB-003\",\"outcome\":\"ok\",\"dur_ms\":1000}" |
+    grep -q '"ok":true' || fail "txn refused"
+it_wait_for 15 'test "$(sqlite3 "$DB" "SELECT count(*) FROM envelopes WHERE device_id = '"'$C'"' AND kind = 1")" -gt 0' ||
+    fail "no frame of $C stored"
 # B killed outright: the broker's will, the grace, an offline incident; back: resolved.
 kill -KILL "${AGENT_PID[$B]}"
 wait "${AGENT_PID[$B]}" 2>/dev/null || true
@@ -129,6 +138,11 @@ assert all(f["asset"] in terms for f in b["facts"]) and b["facts"], "other banks
 assert any(e["action"] == "bill.issue" for e in b["log"])
 assert any(e["action"] == "sla.run" for e in b["log"])
 assert not any(e["subject"].startswith("ABC/") for e in b["log"])
+assert list(b)[-2:] == ["facts", "frames"], list(b)[-2:]
+dev = [f for f in b["facts"] if f["kind"] != "presence"]
+assert dev and all(isinstance(f["seq"], int) for f in dev), dev
+assert b["frames"] and all(f["device"] == "KF-XH-0001" for f in b["frames"]), b["frames"]
+assert not any(f["key_signed"] for f in b["frames"])  # provisioned directly: no enroll entry
 PY
 SIZE=$(stat -c %s "$IT_DIR/bundle.json")
 start=$(date +%s%N)
@@ -137,6 +151,8 @@ start=$(date +%s%N)
 end=$(date +%s%N)
 cat "$IT_DIR/check.out"
 grep -q "^OK: $NUMBER $MONTH, " "$IT_DIR/check.out" || fail "no OK line"
+grep -q ", [1-9][0-9]* device facts backed by [1-9][0-9]* signed frames, " "$IT_DIR/check.out" ||
+    fail "the OK line does not count the signed frames"
 echo "measured: bundle $SIZE bytes, checked in $(((end - start) / 1000000)) ms (with sanitizers)"
 # The key as hex on the command line works alike.
 "$CHECK" "$IT_DIR/bundle.json" --server-pub "$(head -c 64 "$PUB")" >/dev/null 2>&1 ||
@@ -223,6 +239,25 @@ expect_diff "$IT_DIR/t7.json" "the bill's signature (bill_sig) is not the server
     "a line edited and re-signed by another key"
 expect_diff "$IT_DIR/t7.json" "log entry [0-9]* (.*): the signature is not the server key's" \
     "the same, with the other key as --server-pub" "$OTHER_PUB"
+
+# 8. A byte of a device's signed frame changed in the bundle (the last byte of its body, so
+# that the frame still parses): its signature.
+edit "$IT_DIR/t8.json" '
+f = b["frames"][0]; raw = bytearray.fromhex(f["frame"]); raw[-65] ^= 1; f["frame"] = raw.hex()'
+expect_diff "$IT_DIR/t8.json" "frames\[0\] (device KF-XH-0001, .*the frame's signature does not verify" \
+    "a frame's byte changed"
+
+# 9. A frame swapped for another device's: ABC's terminal's frame, validly signed under its own
+# key, in place of the one behind ICBC's fault: that fact has no signed frame.
+read -r C_EP C_RECV C_TOPIC C_RAW C_PK <<<"$(sqlite3 -separator ' ' "$DB" "SELECT e.key_epoch,
+    e.recv_ms, e.topic, hex(e.raw), hex(k.pk) FROM envelopes e JOIN device_keys k
+    ON k.device_id = e.device_id AND k.epoch = e.key_epoch
+    WHERE e.device_id = '$C' AND e.kind = 1 ORDER BY e.id LIMIT 1")"
+[ -n "$C_RAW" ] || fail "no frame of $C in the store"
+edit "$IT_DIR/t9.json" "b['frames'][0] = {'device': '$C', 'key_epoch': $C_EP, 'pk': '$C_PK'.lower(),
+    'topic': '$C_TOPIC', 'frame': '$C_RAW'.lower(), 'recv_ms': $C_RECV, 'key_signed': False}"
+expect_diff "$IT_DIR/t9.json" "fact [0-9]* (A-000001 KF-XH-0001 seq [0-9]*): no signed frame in the bundle holds its record" \
+    "a frame swapped for another device's"
 
 # Not a bundle: exit 2.
 head -c 100 "$IT_DIR/bundle.json" >"$IT_DIR/cut.json"
