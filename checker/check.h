@@ -1,7 +1,8 @@
 /* checker/check.h: does an issued bill follow from its bundle? (docs/BILLING.md "Checking a
  * bill offline"; the steps of /work/spec/bundle.md.) Every signature with the server's
  * public key (received out of band, never the bundle's own), the contracts against their
- * signed digests, the service intervals against their signed commissioning, each seal's
+ * signed digests, the service intervals against their signed commissioning, each device fact
+ * against the terminal's signed record behind it (its frame's signature), each seal's
  * facts against its digest, the incidents replayed, the month's report and the bill
  * recomputed to the fen and compared byte for byte. Stops at the first difference and names
  * it: which log entry, fact, terminal, bill line and field, both values.

@@ -2,7 +2,9 @@
  * ("kioskfleet.bundle/1", /work/spec/bundle.md, docs/BILLING.md "Checking a bill offline"):
  * the bill and its signature, the bank's contract versions, the stored calendars, the bank's
  * zones and terminals (kind, zone, service intervals, first report, live incident ids), the
- * signed-log entries its figures rest on and every fact of its terminals those entries seal.
+ * signed-log entries its figures rest on, every fact of its terminals those entries seal, and
+ * the devices' stored signed frames behind its periph/fault/maint facts (with the log entries
+ * registering their keys, where there are some).
  * The bank's checker (checker/, kf-bill-check) recomputes the bill from it alone.
  *
  * Only one bank's evidence: other banks' facts, terminals and contracts never enter it. The
