@@ -65,6 +65,37 @@ static int apply(struct kf_store *st, enum op op, const char *asset, const char 
     return r;
 }
 
+/* The operation on one asset, or on every asset never commissioned (--all). */
+struct asset_op {
+    enum op op;
+    const char *asset, *zone, *by, *reason;
+    int all;
+    int64_t at_ms;
+    size_t n_done;
+};
+
+static int asset_run(struct kf_store *st, const uint8_t sk[64], void *ud)
+{
+    struct asset_op *a = ud;
+    char(*ids)[KF_TERMINAL_ID_MAX + 1] = NULL;
+    size_t n_ids = 0;
+    int r, rc = 0;
+
+    if (a->all && (r = kf_store_billing_uncommissioned(st, &ids, &n_ids)) < 0)
+        rc = kf_ctl_fail(st, "assets", r);
+    for (size_t i = 0; rc == 0 && i < (a->all ? n_ids : 1); i++) {
+        const char *id = a->all ? ids[i] : a->asset;
+
+        r = apply(st, a->op, id, a->zone, a->at_ms, a->by, a->reason, sk);
+        if (r < 0)
+            rc = kf_ctl_fail(st, id, r) + (r == -ENOENT || r == -EEXIST || r == -EALREADY ||
+                                           r == -EINVAL); /* the operator's input: 2 */
+    }
+    a->n_done = a->all ? n_ids : 1;
+    free(ids);
+    return rc;
+}
+
 int kf_ctl_asset(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -77,12 +108,9 @@ int kf_ctl_asset(const struct kf_ctl *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *zone = NULL, *at = NULL, *by = NULL, *reason = NULL, *key = NULL, *asset = NULL;
-    char(*ids)[KF_TERMINAL_ID_MAX + 1] = NULL;
-    struct kf_store *st = NULL;
-    size_t n_ids = 0;
-    uint8_t sk[64];
+    struct asset_op a;
     int64_t at_ms;
-    int ch, all = 0, r, rc = 0;
+    int ch, all = 0, rc;
     enum op op;
 
     if (argc < 2)
@@ -130,37 +158,10 @@ int kf_ctl_asset(const struct kf_ctl *c, int argc, char **argv)
         fprintf(stderr, "kioskctl: --at %s: not a time (YYYY-MM-DD HH:MM[:SS], local)\n", at);
         return 2;
     }
-    if (kf_ctl_server_key(key, sk) < 0)
-        return 1;
-    if (kf_ctl_open_store(c, 1, &st) < 0) {
-        rc = 1;
-        goto out;
-    }
-    r = kf_store_begin(st);
-    if (r < 0) {
-        rc = kf_ctl_fail(st, "begin", r);
-        goto out;
-    }
-    if (all && (r = kf_store_billing_uncommissioned(st, &ids, &n_ids)) < 0)
-        rc = kf_ctl_fail(st, "assets", r);
-    for (size_t i = 0; rc == 0 && i < (all ? n_ids : 1); i++) {
-        const char *a = all ? ids[i] : asset;
-
-        r = apply(st, op, a, zone, at_ms, by, reason, sk);
-        if (r < 0)
-            rc = kf_ctl_fail(st, a, r) + (r == -ENOENT || r == -EEXIST || r == -EALREADY ||
-                                          r == -EINVAL); /* the operator's input: 2 */
-    }
-    if (rc == 0 && (r = kf_store_end(st, 1)) < 0)
-        rc = kf_ctl_fail(st, "commit", r);
-    if (rc != 0)
-        kf_store_end(st, 0);
+    a = (struct asset_op){op, asset, zone, by, reason, all, at_ms, 0};
+    rc = kf_ctl_signed_txn(c, key, asset_run, &a);
     if (rc == 0)
-        printf("%s: %zu asset%s\n", argv[1], all ? n_ids : 1, (all ? n_ids : 1) == 1 ? "" : "s");
-out:
-    sodium_memzero(sk, sizeof(sk));
-    free(ids);
-    kf_store_free(st);
+        printf("%s: %zu asset%s\n", argv[1], a.n_done, a.n_done == 1 ? "" : "s");
     return rc;
 usage:
     usage();

@@ -34,6 +34,34 @@ int kf_ctl_server_key(const char *path, uint8_t sk[64])
     return r;
 }
 
+int kf_ctl_signed_txn(const struct kf_ctl *c, const char *key_path, kf_ctl_signed_fn fn, void *ud)
+{
+    struct kf_store *st = NULL;
+    uint8_t sk[64];
+    int r, rc;
+
+    if (kf_ctl_server_key(key_path, sk) < 0)
+        return 1;
+    if (kf_ctl_open_store(c, 1, &st) < 0) {
+        rc = 1;
+        goto out;
+    }
+    r = kf_store_begin(st);
+    if (r < 0) {
+        rc = kf_ctl_fail(st, "begin", r);
+        goto out;
+    }
+    rc = fn(st, sk, ud);
+    if (rc == 0 && (r = kf_store_end(st, 1)) < 0)
+        rc = kf_ctl_fail(st, "commit", r);
+    if (rc != 0)
+        kf_store_end(st, 0);
+out:
+    sodium_memzero(sk, sizeof(sk));
+    kf_store_free(st);
+    return rc;
+}
+
 int kf_ctl_who_why(const char *by, const char *reason)
 {
     if (by == NULL || !by[0] || strlen(by) > KF_BILLING_WHO_MAX) {
@@ -107,6 +135,25 @@ int kf_ctl_store_doc(struct kf_store *st, struct kf_billing_doc *d, const char *
 
 /* ---- close-day ---------------------------------------------------------------------------- */
 
+struct close_day_op {
+    const char *by;
+    int day;
+};
+
+static int close_day_run(struct kf_store *st, const uint8_t sk[64], void *ud)
+{
+    const struct close_day_op *o = ud;
+    char detail[32];
+    int r;
+
+    snprintf(detail, sizeof(detail), "{\"close_day\":%d}", o->day);
+    r = kf_store_billing_set_close_day(st, o->day);
+    if (r == 0)
+        r = kf_store_audit_log_append(st, kf_now_ms(), o->by, "billing.close_day", "close_day",
+                                      detail, sk);
+    return r < 0 ? kf_ctl_fail(st, "close day", r) : 0;
+}
+
 static int bill_close_day(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -116,8 +163,8 @@ static int bill_close_day(const struct kf_ctl *c, int argc, char **argv)
     };
     const char *by = NULL, *key = NULL;
     struct kf_store *st = NULL;
-    uint8_t sk[64];
-    char *end, detail[32];
+    struct close_day_op o;
+    char *end;
     long day = 0;
     int ch, r, rc = 0;
 
@@ -147,29 +194,8 @@ static int bill_close_day(const struct kf_ctl *c, int argc, char **argv)
     if (optind + 1 != argc || *end || day < 1 || day > KF_BILLING_CLOSE_DAY_MAX || key == NULL ||
         kf_ctl_who_why(by, "-") < 0)
         goto usage;
-    if (kf_ctl_server_key(key, sk) < 0)
-        return 1;
-    if (kf_ctl_open_store(c, 1, &st) < 0) {
-        rc = 1;
-        goto out;
-    }
-    snprintf(detail, sizeof(detail), "{\"close_day\":%ld}", day);
-    r = kf_store_begin(st);
-    if (r == 0)
-        r = kf_store_billing_set_close_day(st, (int)day);
-    if (r == 0)
-        r = kf_store_audit_log_append(st, kf_now_ms(), by, "billing.close_day", "close_day", detail,
-                                      sk);
-    if (r == 0)
-        r = kf_store_end(st, 1);
-    if (r < 0) {
-        kf_store_end(st, 0);
-        rc = kf_ctl_fail(st, "close day", r);
-    }
-out:
-    sodium_memzero(sk, sizeof(sk));
-    kf_store_free(st);
-    return rc;
+    o = (struct close_day_op){by, (int)day};
+    return kf_ctl_signed_txn(c, key, close_day_run, &o);
 usage:
     fprintf(stderr,
             "usage: kioskctl --db DB bill close-day [N --by WHO --server-key FILE]"

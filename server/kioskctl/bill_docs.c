@@ -384,36 +384,27 @@ static int doc_opts(int argc, char **argv, struct doc_opts *o)
     return 0;
 }
 
-/* Open, begin, run fn in the transaction, commit when it returns 0. */
+/* Run fn on arg in a recorded operation's transaction (kf_ctl_signed_txn). */
 typedef int (*in_txn_fn)(struct kf_store *st, const char *arg, const struct doc_opts *o,
                          const uint8_t sk[64]);
+struct in_txn_ud {
+    const char *arg;
+    const struct doc_opts *o;
+    in_txn_fn fn;
+};
+
+static int in_txn_run(struct kf_store *st, const uint8_t sk[64], void *ud)
+{
+    const struct in_txn_ud *u = ud;
+
+    return u->fn(st, u->arg, u->o, sk);
+}
 
 static int in_txn(const struct kf_ctl *c, const char *arg, const struct doc_opts *o, in_txn_fn fn)
 {
-    struct kf_store *st = NULL;
-    uint8_t sk[64];
-    int r, rc;
+    struct in_txn_ud u = {arg, o, fn};
 
-    if (kf_ctl_server_key(o->key, sk) < 0)
-        return 1;
-    if (kf_ctl_open_store(c, 1, &st) < 0) {
-        rc = 1;
-        goto out;
-    }
-    r = kf_store_begin(st);
-    if (r < 0) {
-        rc = kf_ctl_fail(st, "begin", r);
-        goto out;
-    }
-    rc = fn(st, arg, o, sk);
-    if (rc == 0 && (r = kf_store_end(st, 1)) < 0)
-        rc = kf_ctl_fail(st, "commit", r);
-    if (rc != 0)
-        kf_store_end(st, 0);
-out:
-    sodium_memzero(sk, sizeof(sk));
-    kf_store_free(st);
-    return rc;
+    return kf_ctl_signed_txn(c, o->key, in_txn_run, &u);
 }
 
 static int do_credit(struct kf_store *st, const char *number, const struct doc_opts *o,

@@ -143,6 +143,36 @@ static int parse_all(struct kf_store *st, struct loaded *v, size_t n)
     return rc;
 }
 
+/* The files' versions, checked with the stored ones, stored and logged: all or none. */
+struct load_op {
+    struct loaded *v;
+    size_t n;
+    const char *by, *reason;
+};
+
+static int load_run(struct kf_store *st, const uint8_t sk[64], void *ud)
+{
+    struct load_op *l = ud;
+    struct loaded *v = l->v;
+    int r, rc = parse_all(st, v, l->n);
+
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        int64_t now = kf_now_ms();
+        char subject[96], detail[96];
+
+        r = kf_store_billing_contract_add(st, &v[i].c, v[i].text, v[i].digest, now, l->by,
+                                          l->reason);
+        if (r == 0) {
+            snprintf(subject, sizeof(subject), "%s/%s/v%d", v[i].c.bank, v[i].c.id, v[i].c.version);
+            snprintf(detail, sizeof(detail), "{\"digest\":\"%s\"}", v[i].digest);
+            r = kf_store_audit_log_append(st, now, l->by, "contract.load", subject, detail, sk);
+        }
+        if (r < 0)
+            rc = kf_ctl_fail(st, v[i].path, r);
+    }
+    return rc;
+}
+
 static int contract_load(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -153,10 +183,9 @@ static int contract_load(const struct kf_ctl *c, int argc, char **argv)
     };
     const char *by = NULL, *reason = NULL, *key = NULL;
     struct loaded *v = NULL;
-    struct kf_store *st = NULL;
-    uint8_t sk[64];
+    struct load_op l;
     size_t n;
-    int ch, r, rc;
+    int ch, rc;
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -177,39 +206,10 @@ static int contract_load(const struct kf_ctl *c, int argc, char **argv)
         return 1;
     for (size_t i = 0; i < n; i++)
         v[i].path = argv[optind + (int)i];
-    if (kf_ctl_server_key(key, sk) < 0) {
-        free(v);
-        return 1;
-    }
-    if (kf_ctl_open_store(c, 1, &st) < 0) {
-        rc = 1;
-        goto out;
-    }
-    /* BEGIN IMMEDIATE first: the check against the stored versions and the inserts see
-     * the same table, whoever else loads at the same time. */
-    r = kf_store_begin(st);
-    if (r < 0) {
-        rc = kf_ctl_fail(st, "begin", r);
-        goto out;
-    }
-    rc = parse_all(st, v, n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int64_t now = kf_now_ms();
-        char subject[96], detail[96];
-
-        r = kf_store_billing_contract_add(st, &v[i].c, v[i].text, v[i].digest, now, by, reason);
-        if (r == 0) {
-            snprintf(subject, sizeof(subject), "%s/%s/v%d", v[i].c.bank, v[i].c.id, v[i].c.version);
-            snprintf(detail, sizeof(detail), "{\"digest\":\"%s\"}", v[i].digest);
-            r = kf_store_audit_log_append(st, now, by, "contract.load", subject, detail, sk);
-        }
-        if (r < 0)
-            rc = kf_ctl_fail(st, v[i].path, r);
-    }
-    if (rc == 0 && (r = kf_store_end(st, 1)) < 0)
-        rc = kf_ctl_fail(st, "commit", r);
-    if (rc != 0)
-        kf_store_end(st, 0);
+    /* One transaction (BEGIN IMMEDIATE): the check against the stored versions and the
+     * inserts see the same table, whoever else loads at the same time. */
+    l = (struct load_op){v, n, by, reason};
+    rc = kf_ctl_signed_txn(c, key, load_run, &l);
     for (size_t i = 0; rc == 0 && i < n; i++)
         printf("%s/%s/v%d %s..%s %s\n", v[i].c.bank, v[i].c.id, v[i].c.version,
                kf_day_format(v[i].c.effective_from, (char[16]){0}, 16),
@@ -217,12 +217,9 @@ static int contract_load(const struct kf_ctl *c, int argc, char **argv)
                    ? ""
                    : kf_day_format(v[i].c.effective_to, (char[16]){0}, 16),
                v[i].digest);
-out:
-    sodium_memzero(sk, sizeof(sk));
     for (size_t i = 0; i < n; i++)
         free(v[i].text);
     free(v);
-    kf_store_free(st);
     return rc;
 usage:
     fprintf(stderr, "usage: kioskctl --db DB contract load FILE... --by WHO --reason TEXT"

@@ -102,6 +102,12 @@ int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv);
  * stored and logged (action, subject number, detail {"digest":…}) in the caller's
  * transaction. */
 int kf_ctl_server_key(const char *path, uint8_t sk[64]);
+/* A recorded operation: rows and their signed-log entries in one write transaction. Reads
+ * the server key at key_path, opens the store for writing, BEGIN IMMEDIATE (two operators
+ * at once take turns), runs fn, commits when it returns 0 and rolls back otherwise; the key
+ * is wiped. fn prints its own errors (kf_ctl_fail). Returns fn's status, or 1. */
+typedef int (*kf_ctl_signed_fn)(struct kf_store *st, const uint8_t sk[64], void *ud);
+int kf_ctl_signed_txn(const struct kf_ctl *c, const char *key_path, kf_ctl_signed_fn fn, void *ud);
 int kf_ctl_who_why(const char *by, const char *reason);
 int kf_ctl_write_doc(const struct kf_ctl *c, const char *json, size_t len);
 struct kf_billing_doc;
