@@ -58,6 +58,11 @@ while read -r name topic reason; do
 done <"$IT_DIR/frames/frames.txt"
 
 kill -0 "$KIOSKD_PID" || fail "kioskd died"
+# The counters are saved on kioskd's stats tick, not with each frame: a reason met a second
+# time above was waited for only until its first count. Wait until all 15 refusals are saved.
+rejected_total() { ctl rejects --format csv | awk -F, 'NR > 1 {s += $2} END {print s + 0}'; }
+it_wait_for 10 'test "$(rejected_total)" -ge 15' ||
+    fail "$(rejected_total) refusals counted, want 15: $(ctl rejects --format csv)"
 # Each reason counted exactly once, nothing else.
 ctl rejects --format csv >"$IT_DIR/rejects.csv"
 for r in bad_signature replay unknown_device; do
