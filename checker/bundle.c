@@ -310,6 +310,35 @@ static void read_frame(struct rd *rd, json_t *o, struct kf_bundle_frame *f, size
         bad(rd, -EINVAL, "%s: \"frame\" is not hex", where);
 }
 
+/* One catalog item: {"code", "needs": [peripheral names]}. */
+static void read_item(struct rd *rd, json_t *o, const char **code, uint32_t *needs, size_t i)
+{
+    char where[32];
+    const char *names[32];
+    json_t *a, *v;
+    size_t k;
+
+    snprintf(where, sizeof(where), "catalog[%zu]", i);
+    if (!json_is_object(o)) {
+        bad(rd, -EINVAL, "%s is not an object", where);
+        return;
+    }
+    *code = str(rd, o, "code", KF_ITEM_CODE_MAX, 0, where);
+    a = arr(rd, o, "needs", 32, where);
+    if (rd->r)
+        return;
+    json_array_foreach(a, k, v)
+    {
+        names[k] = json_string_value(v); /* NULL for a non-string: refused below */
+        if (names[k] == NULL) {
+            bad(rd, -EINVAL, "%s: needs[%zu] is not a string", where, k);
+            return;
+        }
+    }
+    if (kf_devstate_needs_from_names(names, json_array_size(a), needs) < 0)
+        bad(rd, -EINVAL, "%s: needs: an unknown peripheral", where);
+}
+
 static void read_strings(struct rd *rd, json_t *a, const char **out, size_t *lens, const char *what)
 {
     size_t i;
@@ -332,7 +361,7 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
 {
     struct rd rd = {err, cap, 0};
     json_error_t je;
-    json_t *root, *cal, *con, *zon, *ter, *log, *fac, *frm = NULL, *v;
+    json_t *root, *cal, *con, *zon, *ter, *log, *fac, *frm = NULL, *cat = NULL, *v;
     const char *doc, *bill;
     size_t i;
     char day[16];
@@ -371,6 +400,8 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
     fac = arr(&rd, root, "facts", KF_BUNDLE_FACTS_MAX, "bundle");
     if (json_object_get(root, "frames") != NULL) /* absent: a bundle of before frames */
         frm = arr(&rd, root, "frames", KF_BUNDLE_FRAMES_MAX, "bundle");
+    if (json_object_get(root, "catalog") != NULL) /* absent: a bundle of before the catalog */
+        cat = arr(&rd, root, "catalog", KF_BUNDLE_ITEMS_MAX, "bundle");
     if (rd.r)
         goto out;
     b->bill = bill;
@@ -457,6 +488,22 @@ int kf_bundle_parse(const char *data, size_t len, struct kf_bundle *b, char *err
         if (rd.r)
             goto out;
     }
+    b->item_codes = calloc(json_array_size(cat) + 1, sizeof(*b->item_codes));
+    b->item_needs = calloc(json_array_size(cat) + 1, sizeof(*b->item_needs));
+    if (b->item_codes == NULL || b->item_needs == NULL) {
+        bad(&rd, -ENOMEM, "out of memory");
+        goto out;
+    }
+    json_array_foreach(cat, i, v)
+    {
+        read_item(&rd, v, &b->item_codes[i], &b->item_needs[i], i);
+        if (rd.r == 0 && i > 0 && strcmp(b->item_codes[i - 1], b->item_codes[i]) >= 0)
+            bad(&rd, -EINVAL, "catalog[%zu]: code %s does not follow %s", i, b->item_codes[i],
+                b->item_codes[i - 1]);
+        if (rd.r)
+            goto out;
+    }
+    b->n_items = json_array_size(cat);
 out:
     if (rd.r) {
         kf_bundle_free(b);
@@ -483,6 +530,8 @@ void kf_bundle_free(struct kf_bundle *b)
     for (size_t i = 0; b->frames && i < b->n_frames; i++)
         free(b->frames[i].raw);
     free(b->frames);
+    free(b->item_codes);
+    free(b->item_needs);
     json_decref(b->root);
     memset(b, 0, sizeof(*b));
 }

@@ -28,6 +28,7 @@
 #define KF_BUNDLE_SERVICE_MAX 1000      /* intervals of one terminal */
 #define KF_BUNDLE_INCIDENTS_MAX 1000000 /* incident ids of one terminal */
 #define KF_BUNDLE_FRAMES_MAX 1000000
+#define KF_BUNDLE_ITEMS_MAX 10000            /* service items in the catalog */
 #define KF_BUNDLE_TEXT_MAX ((size_t)1 << 20) /* a bill, a contract, a calendar, a log detail */
 
 struct kf_bundle_service {
@@ -98,6 +99,11 @@ struct kf_bundle {
     size_t n_facts;
     struct kf_bundle_frame *frames; /* as listed */
     size_t n_frames;
+    /* The catalog ("catalog"; absent in a bundle of before it: none), codes strictly
+     * ascending, each item's peripherals as rules/devstate.h bits. */
+    const char **item_codes;
+    uint32_t *item_needs;
+    size_t n_items;
 };
 
 /* Read data[0..len) (borrowed; need not be NUL-terminated). 0; -EINVAL (not a bundle this

@@ -992,6 +992,8 @@ static int step_report(struct ck *c)
             sv[n_sv++] = (struct kf_window){term->svc[s].from_ms, term->svc[s].to_ms};
         in[t].n_service = term->n_svc;
         in[t].first_online_ms = term->first_online_ms;
+        in[t].item_needs = b->item_needs;
+        in[t].n_items = b->n_items;
         while (k < c->n_incs && strcmp(c->incs[k].terminal, term->asset) < 0)
             k++;
         in[t].incidents = c->incs + k;
@@ -1166,6 +1168,20 @@ static int input_digests(struct ck *c, const struct kf_bill_asset *as, size_t n)
     const char *want;
     int r;
 
+    /* A bill of before the catalog names none; one that does must match the bundle's. */
+    if (json_object_get(inputs, "catalog") != NULL) {
+        want = jstr(inputs, "catalog");
+        if ((r = kf_bill_inputs_catalog_text(c->b->item_codes, c->b->item_needs, c->b->n_items,
+                                             &text, &len)) < 0)
+            return r;
+        digest_hex(text, len, hex);
+        free(text);
+        if (strcmp(want, hex) != 0)
+            return differ(c,
+                          "the bill's inputs name catalog %s, the bundle's service items digest "
+                          "to %s",
+                          want, hex);
+    }
     want = jstr(inputs, "availability");
     if ((r = kf_bill_inputs_availability_text(as, n, &text, &len)) < 0)
         return r;

@@ -196,6 +196,7 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
                                        "downtime_s",
                                        "uptime_s",
                                        "availability_bp",
+                                       "items_availability_bp",
                                        "target_bp",
                                        "met",
                                        "incidents",
@@ -219,10 +220,10 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
     snprintf(title, sizeof(title), "SLA %s by %s, as of %s (local time)", month, scope_names[scope],
              kf_ctl_local_time(as_of, when, sizeof(when)));
     /* The table view leaves out the month, the cut and the sums the means come from. */
-    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSppbiiISssISsiii");
+    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSpppbiiISssISsiii");
     for (size_t i = 0; t && i < rep->n; i++) {
         const struct kf_report_row *w = &rep->rows[i];
-        char b[21][24];
+        char b[22][24];
         const char *bank = w->bank[0] ? w->bank : NULL, *zone = w->zone[0] ? w->zone : NULL;
 
         if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
@@ -243,6 +244,7 @@ static struct kf_qtable *report_table(const struct kf_report *rep, int scope, in
             kf_ctl_int(w->downtime_s, b[3]),
             kf_ctl_int(w->uptime_s, b[4]),
             NA(w->availability_bp, 5),
+            NA(w->items_availability_bp, 20),
             NA(w->target_bp, 6),
             NA(w->met, 7),
             kf_ctl_int(w->incidents, b[8]),

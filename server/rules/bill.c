@@ -161,10 +161,17 @@ static int fee_line(struct ctx *c, const struct kf_bill_asset *a, int kind,
     return 0;
 }
 
-static void sla_basis(struct kf_bill_line *ln, const struct kf_bill_asset *a, int32_t share)
+/* The availability the contract version bills on: the whole terminal's, or over the items. */
+static int32_t avail_of(const struct kf_contract *v, const struct kf_bill_asset *a)
+{
+    return v->availability == KF_AVAIL_ITEMS ? a->items_availability_bp : a->availability_bp;
+}
+
+static void sla_basis(struct kf_bill_line *ln, const struct kf_bill_asset *a, int32_t avail,
+                      int32_t share)
 {
     ln->basis = KF_BASIS_SLA;
-    ln->availability_bp = a->availability_bp;
+    ln->availability_bp = avail;
     ln->target_bp = a->target_bp;
     ln->share_bp = share;
     ln->breaches = a->response_breaches + a->restore_breaches;
@@ -175,7 +182,7 @@ static int sla_lines(struct ctx *c, const struct kf_bill_asset *a, int64_t maint
 {
     const struct kf_contract *v = c->last;
     struct kf_bill_line *ln;
-    int32_t share = 0;
+    int32_t share = 0, avail;
     int64_t amount;
     __int128 pen;
     char p1[16], p2[16], p3[16], f1[KF_MONEY_FMT_MAX], f2[KF_MONEY_FMT_MAX];
@@ -183,10 +190,11 @@ static int sla_lines(struct ctx *c, const struct kf_bill_asset *a, int64_t maint
 
     if (!v)
         return 0;
+    avail = avail_of(v, a);
     /* The deepest tier below which the availability fell: tiers go down the list. */
-    if (a->availability_bp != KF_BILL_NA && a->availability_bp < a->target_bp) {
+    if (avail != KF_BILL_NA && avail < a->target_bp) {
         for (size_t i = 0; i < v->n_tiers; i++) {
-            if (v->tiers[i].below_bp > a->availability_bp)
+            if (v->tiers[i].below_bp > avail)
                 share = v->tiers[i].share_bp;
         }
     }
@@ -200,12 +208,13 @@ static int sla_lines(struct ctx *c, const struct kf_bill_asset *a, int64_t maint
             if ((r = push(c, KF_LINE_CREDIT, a, &ln)) < 0 ||
                 (r = tax(c, ln, -amount, v->tax_maintenance_bp, 0, v->rounding)) < 0)
                 return r;
-            sla_basis(ln, a, share);
+            sla_basis(ln, a, avail, share);
             c->sla_net += ln->net_fen;
             snprintf(ln->text, sizeof(ln->text),
-                     "SLA 抵扣 %s %s (可用率 %s%% 低于目标 %s%%, 抵扣维护费 %s%%)", a->id,
-                     c->b->period, pct(a->availability_bp, p1, sizeof(p1)),
-                     pct(a->target_bp, p2, sizeof(p2)), pct(share, p3, sizeof(p3)));
+                     "SLA 抵扣 %s %s (%s %s%% 低于目标 %s%%, 抵扣维护费 %s%%)", a->id, c->b->period,
+                     v->availability == KF_AVAIL_ITEMS ? "服务事项可用率" : "可用率",
+                     pct(avail, p1, sizeof(p1)), pct(a->target_bp, p2, sizeof(p2)),
+                     pct(share, p3, sizeof(p3)));
         }
     }
     pen = (__int128)a->response_breaches * v->response_breach_fen +
@@ -218,7 +227,7 @@ static int sla_lines(struct ctx *c, const struct kf_bill_asset *a, int64_t maint
             (r = tax(c, ln, -(int64_t)pen, v->tax_maintenance_bp, v->prices_include_tax,
                      v->rounding)) < 0)
             return r;
-        sla_basis(ln, a, share);
+        sla_basis(ln, a, avail, share);
         c->sla_net += ln->net_fen;
         kf_money_fmt(v->response_breach_fen, f1, sizeof(f1));
         kf_money_fmt(v->restore_breach_fen, f2, sizeof(f2));
@@ -240,8 +249,9 @@ static int check_asset(struct ctx *c, const struct kf_bill_asset *a)
         return fail(c, -EINVAL, "%s: model or zone too long", a->id);
     if (a->n_in_service && !a->in_service)
         return fail(c, -EINVAL, "%s: in_service missing", a->id);
-    if (a->availability_bp < KF_BILL_NA || a->availability_bp > 10000 || a->target_bp < 0 ||
-        a->target_bp > 10000)
+    if (a->availability_bp < KF_BILL_NA || a->availability_bp > 10000 ||
+        a->items_availability_bp < KF_BILL_NA || a->items_availability_bp > 10000 ||
+        a->target_bp < 0 || a->target_bp > 10000)
         return fail(c, -EINVAL, "%s: availability_bp or target_bp out of range", a->id);
     return 0;
 }
@@ -506,15 +516,6 @@ static int contracts(struct ctx *c)
 
         if (v->effective_from > last_day || v->effective_to <= c->first_day)
             continue;
-        /* Availability weighted over the service items is data a contract may state, but
-         * no figure computes it yet: refused, never silently billed on whole-terminal
-         * availability (docs/BILLING.md, "Availability"). */
-        if (v->availability == KF_AVAIL_ITEMS)
-            return fail(c, -ENOTSUP,
-                        "contract %s version %u asks for availability weighted over the "
-                        "service items, which is not computed yet: this bill is refused rather "
-                        "than computed on whole-terminal availability",
-                        v->id, (unsigned)v->version);
         ref = &b->contracts[b->n_contracts++];
         copy(ref->id, sizeof(ref->id), v->id);
         ref->version = v->version;

@@ -89,6 +89,9 @@ struct kf_bill_asset {
     int64_t scheduled_s, excluded_s, downtime_s;
     int32_t availability_bp, target_bp;
     uint32_t response_breaches, restore_breaches;
+    /* Availability over the service items (report.h), for a contract that asks for it
+     * ("availability": "items"); KF_BILL_NA likewise. */
+    int32_t items_availability_bp;
 };
 
 /* An input digest: name -> lowercase hex. Borrowed. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kf/record.h>
 #include <kf/time.h>
 
 #define DAY_MS 86400000LL
@@ -84,6 +85,7 @@ int kf_bill_inputs_assets(const char *bank, int year, int month, const struct kf
         b->in_service = &wins[w0];
         b->n_in_service = nw - w0;
         b->availability_bp = KF_BILL_NA;
+        b->items_availability_bp = KF_BILL_NA;
         row = report_row(rep, a->asset);
         b->target_bp = row && row->target_bp != KF_REPORT_NA ? row->target_bp : 0;
         if (row && strcmp(last_holder, bank) == 0) {
@@ -92,6 +94,9 @@ int kf_bill_inputs_assets(const char *bank, int year, int month, const struct kf
             b->downtime_s = row->downtime_s;
             b->availability_bp =
                 row->availability_bp == KF_REPORT_NA ? KF_BILL_NA : row->availability_bp;
+            b->items_availability_bp = row->items_availability_bp == KF_REPORT_NA
+                                           ? KF_BILL_NA
+                                           : row->items_availability_bp;
             b->response_breaches = row->response_breaches;
             b->restore_breaches = row->restore_breaches;
         }
@@ -125,9 +130,9 @@ int kf_bill_inputs_availability_text(const struct kf_bill_asset *as, size_t n, c
     for (size_t i = 0; i < n; i++) {
         const struct kf_bill_asset *a = &as[i];
 
-        fprintf(f, "%s\t%lld\t%lld\t%lld\t%d\t%d\t%u\t%u\n", a->id, (long long)a->scheduled_s,
+        fprintf(f, "%s\t%lld\t%lld\t%lld\t%d\t%d\t%u\t%u\t%d\n", a->id, (long long)a->scheduled_s,
                 (long long)a->excluded_s, (long long)a->downtime_s, a->availability_bp,
-                a->target_bp, a->response_breaches, a->restore_breaches);
+                a->target_bp, a->response_breaches, a->restore_breaches, a->items_availability_bp);
     }
     return text_end(f, &buf, &len, ret, ret_len);
 }
@@ -148,5 +153,30 @@ int kf_bill_inputs_service_text(const struct kf_bill_asset *as, size_t n, char *
             fprintf(f, "%s\t%lld\t%lld\n", as[i].id, (long long)w->start_ms,
                     w->end_ms == KF_TIME_NEVER ? -1LL : (long long)w->end_ms);
         }
+    return text_end(f, &buf, &len, ret, ret_len);
+}
+
+int kf_bill_inputs_catalog_text(const char *const *codes, const uint32_t *needs, size_t n,
+                                char **ret, size_t *ret_len)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = "\t";
+
+        fputs(codes[i], f);
+        for (int p = 0; p < 32; p++) {
+            if (needs[i] & (1u << p)) {
+                const char *name = kf_periph_name(p);
+                fprintf(f, "%s%s", sep, name ? name : "?");
+                sep = ",";
+            }
+        }
+        fputs(*sep == '\t' ? "\t\n" : "\n", f);
+    }
     return text_end(f, &buf, &len, ret, ret_len);
 }

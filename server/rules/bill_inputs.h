@@ -48,5 +48,10 @@ int kf_bill_inputs_availability_text(const struct kf_bill_asset *a, size_t n, ch
  * "in_service" digest). Same convention. */
 int kf_bill_inputs_service_text(const struct kf_bill_asset *a, size_t n, char **ret,
                                 size_t *ret_len);
+/* The service items the figures over the items read: code, then the peripherals it needs by
+ * name in their numbering's order, comma-separated, one line each in the order given (the
+ * "catalog" digest; callers pass the catalog by code). Same convention. */
+int kf_bill_inputs_catalog_text(const char *const *codes, const uint32_t *needs, size_t n,
+                                char **ret, size_t *ret_len);
 
 #endif

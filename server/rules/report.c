@@ -60,13 +60,85 @@ static size_t intersect(const struct kf_window *a, size_t na, const struct kf_wi
     return n;
 }
 
+/* Does inc stop an item needing `needs`? An offline or device-wide incident (peripheral 0)
+ * stops every item; a peripheral's, the items that need it (the screen: all of them). */
+static int stops_item(const struct kf_incident *inc, uint32_t needs)
+{
+    return inc->periph == 0 || inc->periph >= 32 || (needs & (1u << inc->periph)) != 0;
+}
+
+/* The item figures of one terminal (row->item_owed, item_down), once per distinct `needs`
+ * mask: the company downtime of an item needing it (the first report's wait, fd, and the
+ * incidents that stop it, in service, outside excluded time), times the number of items with
+ * that mask. excl, svc as report_one made them. */
+static int items_figures(const struct kf_report_terminal *in, const struct kf_holidays *hol,
+                         int64_t from, int64_t to, const struct kf_window *fd, size_t nfd,
+                         const struct kf_window *excl, size_t ne, const struct kf_window *svc,
+                         size_t ns, struct kf_report_row *row)
+{
+    struct kf_cal cal = {in->week, hol, excl, ne};
+    struct kf_window *down, *tmp;
+    size_t cap = nfd + 1, nd;
+
+    if (in->item_needs == NULL) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < in->n_incidents; i++) {
+        cap += in->incidents[i].n_spans;
+    }
+    down = calloc(2 * cap + ns + 1, sizeof(*down));
+    if (down == NULL) {
+        return -ENOMEM;
+    }
+    tmp = down + cap;
+    for (size_t i = 0; i < in->n_items; i++) {
+        uint32_t needs = in->item_needs[i];
+        int64_t w = 0;
+        size_t j;
+
+        for (j = 0; j < i && in->item_needs[j] != needs; j++) {
+        }
+        if (j < i) {
+            continue; /* that mask is counted already */
+        }
+        for (j = i; j < in->n_items; j++) {
+            w += in->item_needs[j] == needs;
+        }
+        memcpy(down, fd, nfd * sizeof(*fd));
+        nd = nfd;
+        for (size_t k = 0; k < in->n_incidents; k++) {
+            const struct kf_incident *inc = &in->incidents[k];
+            if (strcmp(inc->terminal, in->terminal) != 0 || inc->attr != KF_ATTR_COMPANY ||
+                !stops_item(inc, needs)) {
+                continue;
+            }
+            for (uint32_t s = 0; s < inc->n_spans; s++) {
+                down[nd].start_ms = inc->spans[s].start_ms > from ? inc->spans[s].start_ms : from;
+                down[nd].end_ms = inc->spans[s].end_ms < to ? inc->spans[s].end_ms : to;
+                nd += down[nd].end_ms > down[nd].start_ms;
+            }
+        }
+        if (kf_calendar_windows_normalize(down, nd, &nd) < 0) {
+            free(down);
+            return -EINVAL;
+        }
+        nd = intersect(down, nd, svc, ns, tmp);
+        row->item_down += w * kf_time_floor_div(svc_sum(&cal, tmp, nd), 1000);
+    }
+    row->item_owed = (int64_t)in->n_items * (row->scheduled_s - row->excluded_s);
+    free(down);
+    return 0;
+}
+
 /* One terminal's row; the ratios are filled in by row_finish. */
 static int report_one(const struct kf_report_terminal *in, const struct kf_holidays *hol,
                       int64_t from, int64_t to, struct kf_report_row *row)
 {
     struct kf_cal sched = {in->week, hol, NULL, 0}, cal;
     struct kf_window *buf, *excl, *down, *win, *svc, *tmp;
-    size_t cap = in->n_windows + in->n_service + 2, ne = 0, nd = 0, nw = 0, ns = 0;
+    struct kf_window fd = {0, 0}; /* commissioned, not yet reported */
+    size_t cap = in->n_windows + in->n_service + 2, ne = 0, nd = 0, nw = 0, ns = 0, nfd;
+    int rc = 0;
 
     for (size_t i = 0; i < in->n_incidents; i++) {
         cap += in->incidents[i].n_spans;
@@ -97,9 +169,12 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
             down[nd].start_ms = first > from ? first : from;
             down[nd].end_ms =
                 in->first_online_ms == 0 || in->first_online_ms > to ? to : in->first_online_ms;
-            nd += down[nd].end_ms > down[nd].start_ms;
+            if (down[nd].end_ms > down[nd].start_ms) {
+                fd = down[nd++];
+            }
         }
     }
+    nfd = nd;
     for (size_t i = 0; i < in->n_windows; i++) {
         win[nw++] = in->windows[i];
         excl[ne].start_ms = in->windows[i].start_ms > from ? in->windows[i].start_ms : from;
@@ -136,6 +211,11 @@ static int report_one(const struct kf_report_terminal *in, const struct kf_holid
     row->excluded_s = kf_time_floor_div(svc_sum(&sched, excl, ne), 1000);
     cal = (struct kf_cal){in->week, hol, excl, ne};
     row->downtime_s = kf_time_floor_div(svc_sum(&cal, down, nd), 1000);
+    if (in->n_items > 0 &&
+        (rc = items_figures(in, hol, from, to, &fd, nfd, excl, ne, svc, ns, row)) < 0) {
+        free(buf);
+        return rc;
+    }
     /* Clocks run on service time outside planned maintenance, as in the live engine. */
     cal = (struct kf_cal){in->week, hol, win, nw};
     for (size_t i = 0; i < in->n_incidents; i++) {
@@ -201,6 +281,8 @@ static void row_add(struct kf_report_row *acc, const struct kf_report_row *r)
     acc->response_breaches += r->response_breaches;
     acc->restore_breaches += r->restore_breaches;
     acc->forced += r->forced;
+    acc->item_owed += r->item_owed;
+    acc->item_down += r->item_down;
 }
 
 /* The ratios, from the row's own sums: one division each. A roll-up's target is what its
@@ -226,6 +308,10 @@ static void row_finish(struct kf_report_row *r, int rollup)
     r->mean_response_s =
         r->responded ? kf_time_floor_div(r->response_sum_s, r->responded) : KF_REPORT_NA;
     r->mtbf_s = r->incidents ? kf_time_floor_div(r->uptime_s, r->incidents) : KF_REPORT_NA;
+    /* 10000 x a fleet's item-seconds may pass 2^63: multiplied in 128 bits. */
+    r->items_availability_bp =
+        r->item_owed > 0 ? (int32_t)((__int128)(r->item_owed - r->item_down) * 10000 / r->item_owed)
+                         : KF_REPORT_NA;
 }
 
 static int row_key_cmp(const void *a, const void *b)
@@ -442,6 +528,7 @@ static const struct col cols[] = {
     KF_COL("response_breaches", KF_COL_U32, response_breaches),
     KF_COL("restore_breaches", KF_COL_U32, restore_breaches),
     KF_COL("forced", KF_COL_U32, forced),
+    KF_COL("items_availability_bp", KF_COL_I32NA, items_availability_bp),
 };
 #define KF_NCOLS (sizeof(cols) / sizeof(cols[0]))
 

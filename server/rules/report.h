@@ -33,6 +33,13 @@ struct kf_report_terminal {
      * commissioned terminal that has not reported is down, not available (docs/SLA.md 7). Applied
      * only with service intervals. */
     int64_t first_online_ms;
+    /* The service items it offers, each as the peripherals it needs (rules/devstate.h: bit
+     * 1 << periph), for availability over the items; NULL/0: none (items_availability_bp NA).
+     * An item is down while a company incident on a peripheral it needs is down (an offline
+     * or device-wide incident, peripheral 0, stops every item) and until the first report;
+     * every item counts the same (docs/SLA.md 7). */
+    const uint32_t *item_needs;
+    size_t n_items;
 };
 
 enum kf_report_scope {
@@ -72,6 +79,11 @@ struct kf_report_row {
     int64_t response_sum_s, mean_response_s;
     uint32_t response_breaches, restore_breaches; /* company; deadline in the period */
     uint32_t forced; /* company incidents resolved by force in the period (flagged) */
+    /* Availability over the items, in item-seconds: item_owed = items x (scheduled -
+     * excluded), item_down = the sum of each item's company downtime;
+     * items_availability_bp = floor(10000 x (item_owed - item_down) / item_owed), or NA. */
+    int64_t item_owed, item_down;
+    int32_t items_availability_bp;
 };
 
 struct kf_report {

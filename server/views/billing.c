@@ -15,6 +15,7 @@
 #include "rules/bill_inputs.h"
 #include "rules/report.h"
 #include "store/query.h"
+#include "store/sla.h"
 #include "views/billing.h"
 #include "views/sla.h"
 
@@ -168,6 +169,35 @@ static int load_assets(struct kf_store *st, struct inputs *in, const char *bank,
 
 #define N_DIGESTS_MAX 64
 
+/* The "catalog" digest: the service items and what each needs (figures over the items). */
+static int catalog_digest(struct kf_store *st, char hex[65], char *err, size_t cap)
+{
+    struct kf_sla_item *items = NULL;
+    const char **codes = NULL;
+    uint32_t *needs = NULL;
+    char *text = NULL;
+    size_t n = 0, len = 0;
+    int r = kf_store_sla_items(st, &items, &n);
+
+    if (r < 0)
+        return store_fail(st, r, "items", err, cap);
+    codes = calloc(n + 1, sizeof(*codes));
+    needs = calloc(n + 1, sizeof(*needs));
+    if (codes == NULL || needs == NULL)
+        r = -ENOMEM;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        codes[i] = items[i].code;
+        needs[i] = items[i].needs;
+    }
+    if (r == 0 && (r = kf_bill_inputs_catalog_text(codes, needs, n, &text, &len)) == 0)
+        kf_view_billing_digest(text, len, hex);
+    free(text);
+    free(codes);
+    free(needs);
+    free(items);
+    return r;
+}
+
 int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int month,
                             const struct kf_view_billing_opts *o, struct kf_bill **ret, char *err,
                             size_t cap)
@@ -196,7 +226,7 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
         char *text = NULL;
         size_t len = 0;
 
-        for (size_t i = 0; r == 0 && i < in.n_contracts && nd < N_DIGESTS_MAX - 5; i++) {
+        for (size_t i = 0; r == 0 && i < in.n_contracts && nd < N_DIGESTS_MAX - 6; i++) {
             const struct kf_contract *c = &in.contracts[i];
             char *canon = NULL;
 
@@ -215,6 +245,8 @@ int kf_view_billing_compute(struct kf_store *st, const char *bank, int year, int
             store_fail(st, r, "calendars", err, cap);
         if (r == 0)
             snprintf(names[nd++], sizeof(names[0]), "calendars");
+        if (r == 0 && (r = catalog_digest(st, hex[nd], err, cap)) == 0)
+            snprintf(names[nd++], sizeof(names[0]), "catalog");
         if (r == 0 &&
             (r = kf_bill_inputs_availability_text(in.assets, in.n_assets, &text, &len)) == 0) {
             kf_view_billing_digest(text, len, hex[nd]);

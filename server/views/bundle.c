@@ -443,6 +443,30 @@ static int write_zones(struct ex *x, char *err, size_t cap)
     return 0;
 }
 
+/* The service items and the peripherals each needs (availability over the items). */
+static int write_catalog(struct ex *x, char *err, size_t cap)
+{
+    struct kf_sla_item *it = NULL;
+    size_t n = 0;
+    int r = kf_store_sla_items(x->st, &it, &n);
+
+    if (r < 0)
+        return fail(x->st, r, "items", err, cap);
+    raw(x, ",\n\"catalog\":[");
+    for (size_t i = 0; i < n; i++) {
+        json_t *needs = json_array();
+
+        for (int p = 0; p < 32; p++) {
+            if (it[i].needs & (1u << p))
+                json_array_append_new(needs, json_string(kf_periph_name(p)));
+        }
+        put(x, i ? ",\n" : "\n", json_pack("{s:s, s:o}", "code", it[i].code, "needs", needs));
+    }
+    raw(x, "]");
+    free(it);
+    return 0;
+}
+
 /* The bank's terminals: those in its zones now, and those it had in service at any time. */
 static int write_terminals(struct ex *x, char *err, size_t cap)
 {
@@ -570,7 +594,7 @@ int kf_view_bundle_export(struct kf_store *st, const char *number, const char *s
     }
     raw(&x, "]");
     if ((r = write_contracts(&x, err, cap)) < 0 || (r = write_zones(&x, err, cap)) < 0 ||
-        (r = write_terminals(&x, err, cap)) < 0)
+        (r = write_catalog(&x, err, cap)) < 0 || (r = write_terminals(&x, err, cap)) < 0)
         goto out;
     r = kf_store_audit_log_each(st, find_issue, &x);
     if (r == 0 && x.issue_seq == 0) {

@@ -289,7 +289,9 @@ int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_
     struct kf_billing_service *svc = NULL;
     struct kf_sla_first_online *first = NULL;
     struct kf_window *sbuf = NULL;
-    size_t n_svc = 0, n_first = 0;
+    struct kf_sla_item *items = NULL;
+    uint32_t *needs = NULL;
+    size_t n_svc = 0, n_first = 0, n_items = 0;
     size_t n_terms = 0, n_wins = 0, n_incs = 0, used = 0, total = 0;
     int64_t from, to, as_of;
     int r;
@@ -335,11 +337,17 @@ int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_
         fail(st, r, "assets in service", err, cap);
     if (r == 0 && (r = kf_store_sla_first_online(st, &first, &n_first)) < 0)
         fail(st, r, "first reports", err, cap);
+    if (r == 0 && (r = kf_store_sla_items(st, &items, &n_items)) < 0)
+        fail(st, r, "items", err, cap);
     if (r == 0) {
         sbuf = calloc(n_svc + 1, sizeof(*sbuf));
-        if (sbuf == NULL)
+        needs = calloc(n_items + 1, sizeof(*needs));
+        if (sbuf == NULL || needs == NULL)
             r = -ENOMEM;
     }
+    /* Every terminal offers the whole catalog (for availability over the items). */
+    for (size_t i = 0; r == 0 && i < n_items; i++)
+        needs[i] = items[i].needs;
     for (size_t i = 0; r == 0 && i < n_svc; i++)
         sbuf[i] = svc[i].w;
     if (r == 0 && n_incs > 1)
@@ -354,6 +362,8 @@ int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_
         in[i].terms = &terms[i].terms;
         in[i].windows = wbuf + used;
         in[i].n_windows = nw;
+        in[i].item_needs = needs;
+        in[i].n_items = n_items;
         used += nw;
         /* Both ordered by terminal: each terminal gets its own slice of the incidents. */
         while (k < n_incs && strcmp(incs[k].terminal, terms[i].asset_id) < 0)
@@ -384,6 +394,8 @@ int kf_view_sla_report_cut(struct kf_store *st, int year, int month, int64_t as_
     free(in);
     free(wbuf);
     free(sbuf);
+    free(items);
+    free(needs);
     free(svc);
     free(first);
     free(terms);

@@ -4,7 +4,9 @@
 # facts and incidents for this month: a critical fault raised and cleared through a kiosk's
 # app socket, then attributed to the bank by kioskctl; an ITM killed with SIGKILL (its will,
 # an offline incident) and restarted; a third terminal of another bank, whose evidence must
-# stay out of ICBC's bundle. Contracts loaded, terminals commissioned with a backdated --at.
+# stay out of ICBC's bundle; an A4-printer fault on the kiosk, which ICBC's contract here
+# (the fixture's, turned to "availability": "items") counts only against the items that
+# print. Contracts loaded, terminals commissioned with a backdated --at.
 #
 # A bill is issued only for a closed month, and this month closes next month: the issuer
 # alone runs under faketime, its clock set past the close (kioskd and the agents keep the
@@ -23,6 +25,7 @@
 #   a byte of a device's signed frame changed in the bundle -> the frame's signature
 #   a frame swapped for another device's (ABC's terminal, validly signed) -> the device fact
 #       it backed has no signed frame
+#   the catalog edited in the bundle (an item's peripherals) -> the bill's catalog digest
 # (A fact edited in the bundle is already caught by its seal's digest, test 1.)
 source "$(dirname "$0")/lib.sh"
 
@@ -53,7 +56,11 @@ printf '[sla]\ncalendar_dir = %s\ngrace_s = 3\ntick_s = 1\n' "$CAL" >>"$IT_DIR/k
 KEY=(--server-key "$IT_DIR/server.key")
 PUB=$IT_DIR/server.key.pub
 
-ctl contract load "$KF_ROOT"/fixtures/contracts/*.json --by ops --reason "signed" "${KEY[@]}" \
+mkdir -p "$IT_DIR/contracts"
+cp "$KF_ROOT"/fixtures/contracts/*.json "$IT_DIR/contracts/"
+sed -i 's/"availability": "terminal"/"availability": "items"/' "$IT_DIR"/contracts/ICBC-*.json
+grep -q '"availability": "items"' "$IT_DIR"/contracts/ICBC-2026-v1.json || fail "ICBC's terms"
+ctl contract load "$IT_DIR"/contracts/*.json --by ops --reason "signed" "${KEY[@]}" \
     >/dev/null || fail "contract load"
 ctl asset commission --all --at "$MONTH-01 00:00" --by tech --reason 'accepted' "${KEY[@]}" ||
     fail "commission"
@@ -78,6 +85,15 @@ start_agent $C
 it_wait_for 30 'test "$(sqlite3 "$DB" "SELECT count(*) FROM devices WHERE online = 1")" = 3' ||
     fail "the three terminals never came online"
 
+# An A4-printer jam on A: a company incident that stops only the items that print.
+app $A '{"t":"fault","code":"PRN-JAM","sev":"critical","action":"raise","dev":"a4_printer"}' |
+    grep -q '"ok":true' || fail "printer fault refused"
+it_wait_for 20 'test -n "$(incident_for A-000001 PRN-JAM)"' || fail "no printer incident"
+PRN=$(incident_for A-000001 PRN-JAM)
+sleep 2
+app $A '{"t":"fault","code":"PRN-JAM","sev":"critical","action":"clear","dev":"a4_printer"}' |
+    grep -q '"ok":true' || fail "printer clear refused"
+it_wait_for 15 'test "$(inc_col "$PRN" state)" = resolved' || fail "printer incident not resolved"
 # A critical fault through A's app socket: an incident; cleared: resolved; then attributed
 # to the bank (vandalism) by an operator through kioskctl.
 app $A '{"t":"fault","code":"SCR-TOUCH","sev":"critical","action":"raise","dev":"screen","text":"touch panel smashed"}' |
@@ -143,6 +159,9 @@ dev = [f for f in b["facts"] if f["kind"] != "presence"]
 assert dev and all(isinstance(f["seq"], int) for f in dev), dev
 assert b["frames"] and all(f["device"] == "KF-XH-0001" for f in b["frames"]), b["frames"]
 assert not any(f["key_signed"] for f in b["frames"])  # provisioned directly: no enroll entry
+assert len(b["catalog"]) > 50 and all(i["needs"] for i in b["catalog"]), b["catalog"][:3]
+assert "catalog" in json.loads(b["bill"])["inputs"]
+assert any('"availability": "items"' in c or '"availability":"items"' in c for c in b["contracts"])
 PY
 SIZE=$(stat -c %s "$IT_DIR/bundle.json")
 start=$(date +%s%N)
@@ -258,6 +277,12 @@ edit "$IT_DIR/t9.json" "b['frames'][0] = {'device': '$C', 'key_epoch': $C_EP, 'p
     'topic': '$C_TOPIC', 'frame': '$C_RAW'.lower(), 'recv_ms': $C_RECV, 'key_signed': False}"
 expect_diff "$IT_DIR/t9.json" "fact [0-9]* (A-000001 KF-XH-0001 seq [0-9]*): no signed frame in the bundle holds its record" \
     "a frame swapped for another device's"
+
+# 10. The catalog edited in the bundle: an item that prints said to need only the screen.
+edit "$IT_DIR/t10.json" '
+it = next(i for i in b["catalog"] if "a4_printer" in i["needs"]); it["needs"] = ["screen"]'
+expect_diff "$IT_DIR/t10.json" "the bill's inputs name catalog .*, the bundle's service items digest to" \
+    "the catalog edited"
 
 # Not a bundle: exit 2.
 head -c 100 "$IT_DIR/bundle.json" >"$IT_DIR/cut.json"

@@ -72,6 +72,7 @@ static struct kf_bill_asset kiosk(const char *id)
                               .in_service = always,
                               .n_in_service = 1,
                               .availability_bp = 10000,
+                              .items_availability_bp = 10000,
                               .target_bp = 9800};
     return a;
 }
@@ -930,19 +931,38 @@ Test(bill, property_generated_months)
     }
 }
 
-/* A contract may ask for availability weighted over the service items; no figure computes
- * it yet, so its bill is refused, never computed on whole-terminal availability instead. */
-Test(bill, availability_over_items_is_refused_not_approximated)
+/* A contract that asks for availability over the service items bills on that figure: the
+ * same terminal (a printer down: 97.00 % whole, 99.50 % over its items) earns a credit under
+ * one contract and none under the other. */
+Test(bill, availability_over_items)
 {
     struct kf_contract c = contract("ICBC");
     struct kf_bill_asset a = kiosk("K-XH-001-1");
     struct kf_bill_input in;
-    struct kf_bill *b = NULL;
-    char err[256] = "";
+    struct kf_bill *b;
 
-    c.availability = KF_AVAIL_ITEMS;
+    a.availability_bp = 9700;
+    a.items_availability_bp = 9950;
     in = input("ICBC", &c, 1, &a, 1);
-    cr_assert_eq(kf_bill_compute(&in, &b, err, sizeof(err)), -ENOTSUP);
-    cr_assert_null(b);
-    cr_assert(strstr(err, "weighted over the service items") != NULL, "%s", err);
+    b = compute(&in);
+    cr_assert_eq(b->n_lines, 3);
+    cr_assert_eq(line(b, 3)->kind, KF_LINE_CREDIT);
+    cr_assert_eq(line(b, 3)->availability_bp, 9700);
+    kf_bill_free(b);
+    c.availability = KF_AVAIL_ITEMS;
+    b = compute(&in);
+    cr_assert_eq(b->n_lines, 2, "99.50 %% over the items meets 98.00 %%: no credit");
+    kf_bill_free(b);
+    a.items_availability_bp = 9600;
+    b = compute(&in);
+    cr_assert_eq(line(b, 3)->kind, KF_LINE_CREDIT);
+    cr_assert_eq(line(b, 3)->availability_bp, 9600);
+    cr_assert_str_eq(line(b, 3)->text, "SLA 抵扣 K-XH-001-1 2026-09 (服务事项可用率 96.00% "
+                                       "低于目标 98.00%, 抵扣维护费 5.00%)");
+    kf_bill_free(b);
+    /* No figure over the items (no catalog): no credit, as with no availability at all. */
+    a.items_availability_bp = KF_BILL_NA;
+    b = compute(&in);
+    cr_assert_eq(b->n_lines, 2);
+    kf_bill_free(b);
 }

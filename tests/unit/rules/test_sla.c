@@ -443,10 +443,11 @@ static char *render(const struct kf_incident *incs, size_t n, const struct scen 
                     int month, int fmt, struct kf_report **ret_rep)
 {
     struct kf_report_terminal t[4] = {
-        {"K-A1", "Z-A", "ICBC", &s->week_a, &s->terms, &s->win_ka1, 1, incs, n, NULL, 0, 0},
-        {"T-A1", "Z-A", "ICBC", &s->week_itm, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
-        {"K-C1", "Z-C", "ABC", &s->week_c, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
-        {"K-B1", "Z-B", "ICBC", &s->week_b, &s->terms, NULL, 0, incs, n, NULL, 0, 0},
+        {"K-A1", "Z-A", "ICBC", &s->week_a, &s->terms, &s->win_ka1, 1, incs, n, NULL, 0, 0, NULL,
+         0},
+        {"T-A1", "Z-A", "ICBC", &s->week_itm, &s->terms, NULL, 0, incs, n, NULL, 0, 0, NULL, 0},
+        {"K-C1", "Z-C", "ABC", &s->week_c, &s->terms, NULL, 0, incs, n, NULL, 0, 0, NULL, 0},
+        {"K-B1", "Z-B", "ICBC", &s->week_b, &s->terms, NULL, 0, incs, n, NULL, 0, 0, NULL, 0},
     };
     struct kf_report *rep = NULL;
     char *buf = NULL;
@@ -484,27 +485,28 @@ static char *render(const struct kf_incident *incs, size_t n, const struct scen 
 static const char *const september_csv =
     "month,scope,key,bank,zone,terminals,scheduled_s,excluded_s,downtime_s,uptime_s,"
     "availability_bp,target_bp,met,incidents,other_incidents,restored,restore_sum_s,mttr_s,"
-    "mtbf_s,responded,response_sum_s,mean_response_s,response_breaches,restore_breaches,forced\n"
+    "mtbf_s,responded,response_sum_s,mean_response_s,response_breaches,restore_breaches,forced,"
+    "items_availability_bp\n"
     "2026-09,terminal,K-A1,ICBC,Z-A,1,673200,10800,25200,637200,9619,9800,0,3,0,3,25200,8400,"
-    "212400,2,10200,5100,1,0,0\n"
+    "212400,2,10200,5100,1,0,0,\n"
     "2026-09,terminal,K-B1,ICBC,Z-B,1,759600,0,6000,753600,9921,9800,1,1,0,1,6000,6000,753600,"
-    "1,3600,3600,0,0,0\n"
+    "1,3600,3600,0,0,0,\n"
     "2026-09,terminal,K-C1,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,"
-    "314100,2,10800,5400,0,1,0\n"
+    "314100,2,10800,5400,0,1,0,\n"
     "2026-09,terminal,T-A1,ICBC,Z-A,1,2592000,43200,14400,2534400,9943,9800,1,1,1,0,0,,"
-    "2534400,1,3600,3600,0,0,0\n"
+    "2534400,1,3600,3600,0,0,0,\n"
     "2026-09,zone,Z-A,ICBC,Z-A,2,3265200,54000,39600,3171600,9876,9800,1,4,1,3,25200,8400,"
-    "792900,3,13800,4600,1,0,0\n"
+    "792900,3,13800,4600,1,0,0,\n"
     "2026-09,zone,Z-B,ICBC,Z-B,1,759600,0,6000,753600,9921,9800,1,1,0,1,6000,6000,753600,1,"
-    "3600,3600,0,0,0\n"
+    "3600,3600,0,0,0,\n"
     "2026-09,zone,Z-C,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,314100,2,"
-    "10800,5400,0,1,0\n"
+    "10800,5400,0,1,0,\n"
     "2026-09,bank,ABC,ABC,Z-C,1,673200,0,45000,628200,9331,9800,0,2,0,2,45000,22500,314100,2,"
-    "10800,5400,0,1,0\n"
+    "10800,5400,0,1,0,\n"
     "2026-09,bank,ICBC,ICBC,,3,4024800,54000,45600,3925200,9885,9800,1,5,1,4,31200,7800,"
-    "785040,4,17400,4350,1,0,0\n"
+    "785040,4,17400,4350,1,0,0,\n"
     "2026-09,fleet,all,,,4,4698000,54000,90600,4553400,9804,9800,1,7,1,6,76200,12700,650485,"
-    "6,28200,4700,1,1,0\n";
+    "6,28200,4700,1,1,0,\n";
 
 Test(sla, september_scenario)
 {
@@ -1167,11 +1169,11 @@ Test(sla, report_edges)
     incs[2].forced = 1;
     struct kf_report_terminal in[4] = {
         {"K1", "Z1", "B", &s->week_c, &s->terms, NULL, 0, NULL, 0, &svc1, 1,
-         lt("2026-10-16", 8, 30, 0)},
+         lt("2026-10-16", 8, 30, 0), NULL, 0},
         {"K2", "Z1", "B", &s->week_c, &s->terms, NULL, 0, NULL, 0, &svc2, 1,
-         lt("2026-09-01", 9, 0, 0)},
-        {"K3", "Z1", "B", &s->week_c, &s->terms, NULL, 0, incs, 3, NULL, 0, 0},
-        {"T1", "Z1", "B", &s->week_itm, &itm_terms, NULL, 0, NULL, 0, NULL, 0, 0},
+         lt("2026-09-01", 9, 0, 0), NULL, 0},
+        {"K3", "Z1", "B", &s->week_c, &s->terms, NULL, 0, incs, 3, NULL, 0, 0, NULL, 0},
+        {"T1", "Z1", "B", &s->week_itm, &itm_terms, NULL, 0, NULL, 0, NULL, 0, 0, NULL, 0},
     };
 
     cr_assert_eq(kf_report_month(2026, 10, lt("2026-11-01", 0, 0, 0), NULL, in, 4, &rep), 0);
@@ -1198,6 +1200,72 @@ Test(sla, report_edges)
     cr_assert_eq(r->target_bp, (9800 * base_k + 9900 * base_t) / (base_k + base_t));
     cr_assert_gt(r->target_bp, 9800);
     cr_assert_lt(r->target_bp, 9900);
+    kf_report_free(rep);
+    kf_sla_free(s->e);
+}
+
+/* Availability over the service items (docs/SLA.md 7), October 2026, two ITMs (24 h: 31 x
+ * 86400 = 2678400 s) offering four items: i0 the screen; i1, i2 the screen and the A4 printer;
+ * i3 the screen and the ID-card reader.
+ *   T1 a company A4-printer incident, 2nd 08:00-18:00 (36000 s), an offline one 2nd
+ *      17:00-19:00 (7200 s, 1 h of it inside the printer's), a bank-attributed ID-card one on
+ *      the 5th, 1 h (3600 s excluded for every item). The terminal is down 39600 s; i0 and i3
+ *      7200 s, i1 and i2 39600 s: 93600 of 4 x 2674800 item-seconds.
+ *   T2 commissioned the 10th 00:00 (22 days: 1900800 s), first report 06:00: every item
+ *      down 21600 s.
+ *   The fleet row adds the item-seconds and divides once. */
+Test(sla, report_over_items)
+{
+    static const char *const t[] = {"T1"};
+    struct scen *s = mini(t, 1, NULL);
+    struct kf_sla_terms terms = {3600, 14400, 9900};
+    const uint32_t printer = 1u << KF_PERIPH_A4_PRINTER, screen = 1u << KF_PERIPH_SCREEN;
+    const uint32_t needs[4] = {screen, screen | printer, printer | screen,
+                               screen | (1u << KF_PERIPH_ID_CARD_READER)};
+    struct kf_window svc2 = {lt("2026-10-10", 0, 0, 0), KF_TIME_NEVER};
+    struct kf_incident incs[3];
+    struct kf_report *rep = NULL;
+    const struct kf_report_row *r;
+
+    incs[0] = plain_incident(1, "T1", lt("2026-10-02", 8, 0, 0), lt("2026-10-02", 18, 0, 0));
+    snprintf(incs[0].cause, sizeof(incs[0].cause), "PRN_JAM");
+    incs[0].periph = KF_PERIPH_A4_PRINTER;
+    incs[1] = plain_incident(2, "T1", lt("2026-10-02", 17, 0, 0), lt("2026-10-02", 19, 0, 0));
+    incs[2] = plain_incident(3, "T1", lt("2026-10-05", 9, 0, 0), lt("2026-10-05", 10, 0, 0));
+    incs[2].periph = KF_PERIPH_ID_CARD_READER;
+    incs[2].attr = KF_ATTR_BANK_VANDALISM;
+    struct kf_report_terminal in[2] = {
+        {"T1", "Z1", "B", &s->week_itm, &terms, NULL, 0, incs, 3, NULL, 0, 0, needs, 4},
+        {"T2", "Z1", "B", &s->week_itm, &terms, NULL, 0, NULL, 0, &svc2, 1,
+         lt("2026-10-10", 6, 0, 0), needs, 4},
+    };
+
+    cr_assert_eq(kf_report_month(2026, 10, lt("2026-11-01", 0, 0, 0), NULL, in, 2, &rep), 0);
+    r = &rep->rows[0];
+    cr_assert_str_eq(r->key, "T1");
+    cr_assert_eq(r->excluded_s, 3600);
+    cr_assert_eq(r->downtime_s, 39600);
+    cr_assert_eq(r->availability_bp, (2674800 - 39600) * 10000LL / 2674800); /* 9851 */
+    cr_assert_eq(r->item_owed, 4 * 2674800);
+    cr_assert_eq(r->item_down, 7200 + 39600 + 39600 + 7200);
+    cr_assert_eq(r->items_availability_bp, (4 * 2674800 - 93600) * 10000LL / (4 * 2674800));
+    cr_assert_eq(r->items_availability_bp, 9912);
+    r = &rep->rows[1];
+    cr_assert_str_eq(r->key, "T2");
+    cr_assert_eq(r->scheduled_s, 1900800);
+    cr_assert_eq(r->item_down, 4 * 21600);
+    cr_assert_eq(r->items_availability_bp, r->availability_bp, "every item waits alike");
+    r = &rep->rows[rep->n - 1];
+    cr_assert_eq(r->scope, KF_SCOPE_FLEET);
+    cr_assert_eq(r->item_owed, 4 * 2674800 + 4 * 1900800);
+    cr_assert_eq(r->items_availability_bp, (4 * 2674800 + 4 * 1900800 - 93600 - 4 * 21600) *
+                                               10000LL / (4 * 2674800 + 4 * 1900800));
+    kf_report_free(rep);
+    /* Without a catalog the figure is not available, never 100 %. */
+    in[0].item_needs = NULL;
+    in[0].n_items = 0;
+    cr_assert_eq(kf_report_month(2026, 10, lt("2026-11-01", 0, 0, 0), NULL, in, 1, &rep), 0);
+    cr_assert_eq(rep->rows[0].items_availability_bp, KF_REPORT_NA);
     kf_report_free(rep);
     kf_sla_free(s->e);
 }
