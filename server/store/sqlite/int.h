@@ -112,6 +112,7 @@ extern const char *const kf__store_schema_usage[];      /* v8: store/sqlite/inge
 extern const char *const kf__store_schema_conflicts[];  /* v9: store/sqlite/conflict.c */
 extern const char *const kf__store_schema_sla_forced[]; /* v10: store/sqlite/sla.c */
 extern const char *const kf__store_schema_billing[];    /* v11: store/sqlite/billing.c */
+extern const char *const kf__store_schema_reports[];    /* v12: store/sqlite/reports_docs.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */

@@ -872,7 +872,9 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
-                     "DROP TABLE bill_answers; DROP TABLE bill_disputes;"
+                     "DROP TABLE report_docs; DROP TABLE rubric_versions;"
+                     " DROP TABLE zone_decisions;"
+                     " DROP TABLE bill_answers; DROP TABLE bill_disputes;"
                      " DROP TABLE bill_adjustments; DROP TABLE bill_docs;"
                      " DROP TABLE bill_numbers; DROP TABLE billing_settings;"
                      " DROP TABLE asset_service; DROP TABLE contract_versions;"
@@ -909,7 +911,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_gt(n, 0, "no notification during the migration");
     buf[n] = '\0';
     cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
-    cr_assert_eq(q1("PRAGMA user_version"), 11);
+    cr_assert_eq(q1("PRAGMA user_version"), 12);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
     cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);
