@@ -32,7 +32,7 @@
 #define KF_RDOC_PERIOD_MAX 15
 #define KF_RDOC_WHO_MAX 127
 #define KF_RDOC_REASON_MAX 511
-#define KF_RUBRIC_ID_MAX 63
+#define KF_RDOC_RUBRIC_ID_MAX 63
 
 /* ---- Issued documents --------------------------------------------------------------------- */
 
@@ -63,7 +63,7 @@ int kf_store_rdoc_list(struct kf_store *st, const char *kind, struct kf_rdoc **r
 /* ---- Rubrics ------------------------------------------------------------------------------ */
 
 struct kf_rubric_row {
-    char id[KF_RUBRIC_ID_MAX + 1];
+    char id[KF_RDOC_RUBRIC_ID_MAX + 1];
     int32_t version;
     char digest[65]; /* of the canonical form, hex */
     int64_t loaded_ms;
