@@ -106,7 +106,7 @@ void kf_assess_response_add(struct kf_assess_response *acc, const struct kf_inci
         acc->in_time += !resp.breached;
         acc->sum_s += kf_time_floor_div(resp.elapsed_ms, 1000);
     } else if ((inc->acked_at_ms == 0 || inc->acked_at_ms >= to_ms) && resp.breached &&
-               resp.due_ms >= from_ms) {
+               resp.due_ms >= from_ms && resp.due_ms < to_ms) {
         /* Not acknowledged by the end of the days assessed, its deadline passed in them: late,
          * with the service time it had waited by then. */
         acc->due++;
@@ -248,9 +248,16 @@ static void count_days(const struct kf_assess_zone_in *z, const struct kf_holida
     }
 }
 
+/* floor(num x scale / den) for num, den >= 0, or n/a. The product is taken in 128 bits: a
+ * roll-up's sums over many zones may pass 10^15 before the division brings them back. */
 static int64_t ratio(int64_t num, int64_t den, int64_t scale)
 {
-    return den > 0 ? num * scale / den : KF_ASSESS_NA;
+    __int128 q;
+
+    if (den <= 0)
+        return KF_ASSESS_NA;
+    q = (__int128)num * scale / den;
+    return q > INT64_MAX ? INT64_MAX : (int64_t)q;
 }
 
 /* A measure's figures and value for a zone (docs/REPORTS.md "Figures"). */
@@ -535,8 +542,8 @@ static int header(const struct kf_assess_input *in, struct kf_assessment *a, cha
 
     if (kf_assess_period(in->year, in->half, &a->period) < 0)
         return kf__assess_fail(err, errn, -EINVAL, "period: year 2000..9999, half 1 or 2");
-    if (!r)
-        return kf__assess_fail(err, errn, -EINVAL, "rubric: missing");
+    if (!r || r->n_criteria < 1 || r->n_criteria > KF_MEASURE_COUNT_)
+        return kf__assess_fail(err, errn, -EINVAL, "rubric: missing (a parsed version)");
     if (r->effective_from > a->period.from_day || a->period.from_day >= r->effective_to) {
         kf_day_format(a->period.from_day, d, sizeof(d));
         return kf__assess_fail(err, errn, -EINVAL, "rubric: %s version %d is not in force on %s",

@@ -232,8 +232,8 @@ struct kf_assess_hist {
     uint8_t kind;       /* enum kf_assess_hist_kind */
     int year, half;     /* RESULT: the period */
     uint8_t result;     /* RESULT: enum kf_assess_result */
-    int32_t day;        /* DELIST: the day it leaves the plan (not before the end of the
-                           last period assessed); KEEP: the decision's day (carried) */
+    int32_t day;        /* KEEP, DELIST: the decision's day, not before the end of the last
+                           period with a result; DELIST: the zone leaves the plan from it */
     const char *reason; /* KEEP, DELIST: why (required; who is the signed log's) */
 };
 
@@ -257,8 +257,8 @@ struct kf_assess_standing {
  * streak, a fail adds one, "not assessed" does neither; two or more is PROPOSED until the
  * bureau decides; KEEP restarts the streak at 0; DELIST is final. 0, or -EINVAL with the
  * entry named in err: periods not strictly increasing, a decision on a zone not proposed or
- * without a reason, a delisting day before the end of the last period assessed, a pass
- * or fail after the delisting. *ret written only on success. */
+ * without a reason, a decision dated before the end of the last period with a result, a
+ * pass or fail after the delisting. *ret written only on success. */
 int kf_assess_standing(const struct kf_assess_hist *h, size_t n, struct kf_assess_standing *ret,
                        char *err, size_t errn);
 

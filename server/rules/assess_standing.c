@@ -28,12 +28,13 @@ static int decision(const struct kf_assess_hist *e, size_t i, const struct kf_as
     if (l == 0 || l > KF_ASSESS_TEXT_MAX)
         return kf__assess_fail(err, errn, -EINVAL, "history[%zu]: %s: a reason (1..%d bytes)", i,
                                what, KF_ASSESS_TEXT_MAX);
-    /* A zone leaves the plan after the periods it was assessed in, never inside one. */
-    if (e->kind == KF_HIST_DELIST && e->day < st->last.to_day) {
+    /* The bureau decides on a closed period's result, and a zone leaves the plan after the
+     * periods it was assessed in, never inside one. */
+    if (e->day < st->last.to_day) {
         kf_day_format(e->day, d, sizeof(d));
         kf_day_format(st->last.to_day, end, sizeof(end));
         return kf__assess_fail(err, errn, -EINVAL,
-                               "history[%zu]: delist: %s is before the end of %s (%s)", i, d,
+                               "history[%zu]: %s: %s is before the end of %s (%s)", i, what, d,
                                st->last.name, end);
     }
     return 0;

@@ -515,6 +515,27 @@ Test(assess, response_counts_the_clocks_that_ended_in_the_days_assessed)
     cr_assert_eq(acc.sum_s, 3600 + 10800 + 7200);
 }
 
+Test(assess, a_deadline_at_the_period_end_belongs_to_the_next)
+{
+    struct kf_week lobby;
+    struct kf_cal cal = {&lobby, hol, NULL, 0};
+    struct kf_sla_terms terms = {7200, 14400, 9900};
+    struct kf_assess_response acc = {0, 0, 0};
+    int64_t from = kf_day_start_ms(h1.from_day), to = kf_day_start_ms(h1.to_day);
+    /* A 24-hour ITM down from 22:00 on 30 June: its 2 h run out at midnight, the instant
+     * the next period begins. */
+    struct kf_incident inc = incident(at("2026-06-30", 22), KF_TIME_NEVER, 0, KF_ATTR_COMPANY);
+
+    cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &lobby), 0);
+    kf_assess_response_add(&acc, &inc, &cal, &terms, from, to);
+    cr_assert_eq(acc.due, 0);
+    inc.spans[0].start_ms -= 1000; /* a second earlier: due in the period, late */
+    kf_assess_response_add(&acc, &inc, &cal, &terms, from, to);
+    cr_assert_eq(acc.due, 1);
+    cr_assert_eq(acc.in_time, 0);
+    cr_assert_eq(acc.sum_s, 7201); /* waited 2 h and 1 s when the period closed */
+}
+
 /* ---- Bank ranking ---- */
 
 Test(assess, banks_rank_by_pass_rate_then_score_with_ties_shared)
@@ -578,6 +599,34 @@ Test(assess, banks_rank_by_pass_rate_then_score_with_ties_shared)
     cr_assert_eq(a->units[0].zones, 8);
     cr_assert_eq(a->units[0].rank, 0);
     kf_assess_free(a);
+}
+
+Test(assess, roll_ups_divide_large_sums_without_overflow)
+{
+    enum { N = 1000 };
+    struct zone_fx *f = calloc(N, sizeof(*f));
+    struct kf_assess_zone_in *z = calloc(N, sizeof(*z));
+    char(*ids)[16] = calloc(N, sizeof(*ids));
+    struct kf_assessment *a;
+
+    cr_assert(f && z && ids);
+    /* A thousand zones at the largest figures a zone may bring: Σ owed is 10^15 and
+     * 10^15 x 10000 does not fit in 64 bits. */
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "Z-%04d", i);
+        z[i] = *good_zone(&f[i], ids[i], "ICBC", 1);
+        z[i].owed_s = 1000000000000LL;
+        z[i].uptime_s = 999900000000LL;
+        z[i].txns_ok = 1000000000000LL;
+    }
+    a = assess(z, N);
+    cr_assert_eq(a->banks[0].owed_s, 1000000000000000LL);
+    cr_assert_eq(a->banks[0].availability_bp, 9999);
+    cr_assert_eq(a->banks[0].activity, 833333333333LL); /* 100 x 10^15 / 120 000 */
+    kf_assess_free(a);
+    free(ids);
+    free(z);
+    free(f);
 }
 
 /* ---- The document ---- */
@@ -866,6 +915,9 @@ Test(standing, refuses_histories_that_cannot_be)
     h[2] = decide(KF_HIST_DELIST, "2026-12-31", "two failures");
     standing_refused(h, 3,
                      "history[2]: delist: 2026-12-31 is before the end of 2026-H2 (2027-01-01)");
+    h[2] = decide(KF_HIST_KEEP, "2026-12-20", "kept before the period closed");
+    standing_refused(h, 3,
+                     "history[2]: keep: 2026-12-20 is before the end of 2026-H2 (2027-01-01)");
     h[2] = decide(KF_HIST_DELIST, "2027-01-01", "two failures");
     h[3] = decide(KF_HIST_KEEP, "2027-01-02", "changed our minds");
     standing_refused(h, 4, "history[3]: keep: the zone is not proposed for delisting");
