@@ -138,6 +138,9 @@ static const struct {
     {"asset", kf_ctl_asset},                   /* kioskctl/asset.c: commissioning */
     {"assets", kf_ctl_assets},                 /* kioskctl/asset.c: assets in service */
     {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */
+    {"rubric", kf_ctl_rubric},                 /* kioskctl/assess.c: rubric load */
+    {"rubrics", kf_ctl_rubrics},               /* kioskctl/assess.c: the stored versions */
+    {"assess", kf_ctl_assess},                 /* kioskctl/assess.c: the half-year assessment */
 };
 
 /* The global options: name, whether it takes a value. */

@@ -85,6 +85,11 @@ int kf_ctl_contracts(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_asset(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_assets(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill(const struct kf_ctl *c, int argc, char **argv);
+/* kioskctl/assess.c: rubric load, rubrics, assess run|issue|show|verify|standing|watchlist|
+ * decide (docs/REPORTS.md). */
+int kf_ctl_rubric(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_rubrics(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_assess(const struct kf_ctl *c, int argc, char **argv);
 /* The bill subcommands of kioskctl/bill_docs.c (argv[0] is the subcommand word). */
 int kf_ctl_bill_list(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill_show(const struct kf_ctl *c, int argc, char **argv);
