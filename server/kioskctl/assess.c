@@ -280,7 +280,10 @@ static struct kf_qtable *zones_table(json_t *doc)
         snprintf(names[2 * i + 1], sizeof(names[0]), "%s_score", m ? m : "?");
         cols[nf + 2 * i] = names[2 * i];
         cols[nf + 2 * i + 1] = names[2 * i + 1];
-        types[nf + 2 * i] = 'i';
+        /* activity in hundredths, response_time in seconds, the others in basis points */
+        types[nf + 2 * i] = m && strcmp(m, "activity") == 0        ? 'r'
+                            : m && strcmp(m, "response_time") == 0 ? 's'
+                                                                   : 'p';
         types[nf + 2 * i + 1] = 'r';
     }
     t = kf_store_query_table_new("zones", jstr(doc, "period"), cols, types);
@@ -300,8 +303,12 @@ static struct kf_qtable *zones_table(json_t *doc)
 
         for (size_t i = 0; i < nc && i < KF_MEASURE_COUNT_; i++) {
             json_t *one = json_array_get(zc, i);
+            const char *m = jstr(one, "measure");
 
-            cells[nf + 2 * i] = one ? jint(one, "value", b[4 + 2 * i]) : NULL;
+            cells[nf + 2 * i] = !one ? NULL
+                                : m && strcmp(m, "activity") == 0
+                                    ? cp(one, "value", b[4 + 2 * i])
+                                    : jint(one, "value", b[4 + 2 * i]);
             cells[nf + 2 * i + 1] = one ? cp(one, "score_cp", b[5 + 2 * i]) : NULL;
         }
         if (t && kf_store_query_table_add_row(t, cells) < 0) {
@@ -600,7 +607,7 @@ static int assess_standing(const struct kf_ctl *c, const struct opts *o, int wat
 {
     static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
                                        "streak",        "last_period", "last_result", "last_total",
-                                       "delisted_from", NULL};
+                                       "delisted_from", "problem",     NULL};
     struct kf_view_standing *v = NULL;
     struct kf_store *st;
     struct kf_qtable *t;
@@ -616,7 +623,7 @@ static int assess_standing(const struct kf_ctl *c, const struct opts *o, int wat
         fprintf(stderr, "kioskctl: standing: %s\n", err);
         return 1;
     }
-    t = kf_store_query_table_new(watch_only ? "watchlist" : "standing", NULL, cols, "xxxxixxrd");
+    t = kf_store_query_table_new(watch_only ? "watchlist" : "standing", NULL, cols, "xxxxixxrdx");
     for (size_t i = 0; t && i < n; i++) {
         const struct kf_assess_standing *s = &v[i].s;
         char streak[24], total[24], day[16];
@@ -625,20 +632,22 @@ static int assess_standing(const struct kf_ctl *c, const struct opts *o, int wat
         if (o->zone && strcmp(o->zone, v[i].zone) != 0)
             continue;
         /* The watchlist: the zones that failed the last period, and those proposed. */
-        if (watch_only && !s->failed_last && s->standing != KF_STANDING_PROPOSED)
+        if (watch_only && !v[i].problem[0] && !s->failed_last &&
+            s->standing != KF_STANDING_PROPOSED)
             continue;
         snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
         const char *cells[] = {v[i].zone,
                                v[i].unit,
                                v[i].bank,
-                               kf_assess_standing_name(s->standing),
+                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
                                kf_ctl_int(s->streak, streak),
                                s->last.year ? s->last.name : NULL,
                                v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
                                x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
-                               s->standing == KF_STANDING_DELISTED
+                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
                                    ? kf_day_format(s->delisted_day, day, sizeof(day))
-                                   : NULL};
+                                   : NULL,
+                               v[i].problem[0] ? v[i].problem : NULL};
 
         if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);

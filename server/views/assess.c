@@ -678,10 +678,16 @@ int kf_view_assess_standings(struct kf_store *st, const struct kf_zone_decision_
             kd++;
         if (extra_here)
             hist_decision(&h[n++], extra);
-        if ((r = kf_assess_standing(h, n, &v->s, err, cap)) < 0) {
-            size_t l = strlen(err);
-            if (l + 1 < cap)
-                snprintf(err + l, cap - l, " (zone %s)", zones[i].id);
+        if ((r = kf_assess_standing(h, n, &v->s, v->problem, sizeof(v->problem))) < 0) {
+            /* One zone's history does not stop the others' standing, unless it is the
+             * decision being checked. */
+            if (extra_here) {
+                snprintf(err, cap, "%s", v->problem);
+            } else {
+                r = 0;
+            }
+        } else {
+            v->problem[0] = '\0';
         }
     }
 out:

@@ -40,9 +40,13 @@ struct kf_view_standing {
     struct kf_assess_standing s;
     uint8_t last_result; /* enum kf_assess_result in the last period, 0: none */
     int32_t last_total_cp;
+    /* Not "": the zone's history is refused (an issued document edited by hand, a decision
+     * an assessment superseded since made impossible): why; s is then not set. */
+    char problem[160];
 };
 /* Every zone's standing, by zone. extra (may be NULL): a decision to add at the end of its
- * zone's history, to check it before it is recorded (its error is then the refusal). */
+ * zone's history, to check it before it is recorded: its zone's refusal is then the
+ * function's (-EINVAL, err); any other zone's is its `problem`. */
 struct kf_zone_decision_row;
 int kf_view_assess_standings(struct kf_store *st, const struct kf_zone_decision_row *extra,
                              struct kf_view_standing **ret, size_t *ret_n, char *err, size_t cap);
