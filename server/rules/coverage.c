@@ -451,6 +451,41 @@ out_fail:
     return rc;
 }
 
+int kf_coverage_text(const struct kf_coverage_input *in, int which, char **ret, size_t *ret_len)
+{
+    struct kf_week_input w = {
+        .iso_year = 2026, /* any week: the registry and presence texts do not depend on it */
+        .iso_week = 1,
+        .units = in->units,
+        .n_units = in->n_units,
+        .banks = in->banks,
+        .n_banks = in->n_banks,
+        .families = in->families,
+        .n_families = in->n_families,
+        .items = in->items,
+        .n_items = in->n_items,
+        .zones = in->zones,
+        .n_zones = in->n_zones,
+        .terminals = in->terminals,
+        .n_terminals = in->n_terminals,
+    };
+    struct kf__week_lines l = {0};
+    int32_t first = in->at_day - (KF_COVERAGE_WINDOW_DAYS - 1);
+
+    if (which == KF_WEEK_TEXT_REGISTRY || which == KF_WEEK_TEXT_PRESENCE) {
+        return kf_week_text(&w, which, ret, ret_len);
+    }
+    if (which != KF_WEEK_TEXT_USAGE) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < in->n_usage; i++) {
+        if (in->usage[i].day >= first && in->usage[i].day <= in->at_day) {
+            kf__week_usage_line(&l, &in->usage[i]);
+        }
+    }
+    return kf__week_lines_join(&l, "kioskfleet/coverage-usage/v1", ret, ret_len);
+}
+
 /* ---- The document ---------------------------------------------------------------------------- */
 
 static void j_int(struct kf__jw *w, const char *k, int64_t v)

@@ -121,6 +121,10 @@ struct kf_coverage {
 int kf_coverage_compute(const struct kf_coverage_input *in, struct kf_coverage **ret, char *err,
                         size_t cap);
 void kf_coverage_free(struct kf_coverage *c); /* NULL is a no-op */
+/* The canonical texts of the inputs (docs/WEEKLY.md "Inputs"): KF_WEEK_TEXT_REGISTRY and
+ * KF_WEEK_TEXT_PRESENCE as the weekly report writes them, KF_WEEK_TEXT_USAGE over the rows
+ * of the reporting window. *ret owned. 0, -EINVAL, -ENOMEM. */
+int kf_coverage_text(const struct kf_coverage_input *in, int which, char **ret, size_t *ret_len);
 /* Canonical JSON, like kf_week_json. */
 int kf_coverage_json(const struct kf_coverage *c, char **ret, size_t *ret_len);
 

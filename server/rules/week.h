@@ -232,7 +232,16 @@ void kf__week_sb_printf(struct kf__week_sb *sb, const char *fmt, ...)
 /* A text field: tabs and line breaks would break a line of a canonical text: -EINVAL. */
 void kf__week_sb_field(struct kf__week_sb *sb, const char *s);
 int kf__week_sb_finish(struct kf__week_sb *sb, char **ret, size_t *ret_len);
-/* Does any interval of w[0..n) meet [from, to)? Is t inside one? */
+/* Lines of a canonical text: added in any order, sorted and joined under a head line. */
+struct kf__week_lines {
+    char **v;
+    size_t n, cap;
+    int err;
+};
+void kf__week_lines_add(struct kf__week_lines *l, struct kf__week_sb *sb); /* takes sb's text */
+int kf__week_lines_join(struct kf__week_lines *l, const char *head, char **ret, size_t *ret_len);
+void kf__week_usage_line(struct kf__week_lines *l, const struct kf_week_usage_in *u);
+/* Does any interval of w[0..n) meet [from, to)? */
 int kf__week_in_service(const struct kf_window *w, size_t n, int64_t from, int64_t to);
 /* floor(a * m / b) for b > 0, or KF_WEEK_NA when b <= 0 (128-bit product). */
 int64_t kf__week_ratio(int64_t a, int64_t m, int64_t b);

@@ -138,6 +138,8 @@ static void ranked_json(struct kf__jw *w, const char *k, const struct kf_week_re
         kf__jw_obj(w);
         j_int(w, "rank", (int64_t)i + 1);
         j_str(w, "zone", z->code);
+        j_str(w, "name", z->name);
+        j_str(w, "bank", z->bank);
         j_int(w, "ok", z->ok);
         j_int(w, "terminal_days", z->terminal_days);
         j_int_na(w, "ok_per_terminal_day_x100", z->ok_per_terminal_day_x100);
@@ -193,6 +195,9 @@ int kf_week_json(const struct kf_week_report *r, char **ret, size_t *ret_len)
 
         kf__jw_obj(&w);
         j_str(&w, "zone", z->code);
+        j_str(&w, "name", z->name);
+        j_str(&w, "unit", z->unit);
+        j_str(&w, "bank", z->bank);
         j_str(&w, "status", kf_week_status_name(z->status));
         j_int(&w, "commissioned", z->commissioned);
         j_int(&w, "reporting", z->reporting);
@@ -226,13 +231,7 @@ int kf_week_json(const struct kf_week_report *r, char **ret, size_t *ret_len)
 /* ---- The inputs' canonical texts ------------------------------------------------------------ */
 
 /* Lines, sorted and joined: the order the caller read the rows in never moves a byte. */
-struct lines {
-    char **v;
-    size_t n, cap;
-    int err;
-};
-
-static void lines_add(struct lines *l, struct kf__week_sb *sb)
+void kf__week_lines_add(struct kf__week_lines *l, struct kf__week_sb *sb)
 {
     char *s = NULL;
     size_t len = 0;
@@ -265,7 +264,7 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int lines_join(struct lines *l, const char *head, char **ret, size_t *ret_len)
+int kf__week_lines_join(struct kf__week_lines *l, const char *head, char **ret, size_t *ret_len)
 {
     struct kf__week_sb sb = {0};
 
@@ -285,7 +284,8 @@ static int lines_join(struct lines *l, const char *head, char **ret, size_t *ret
     return kf__week_sb_finish(&sb, ret, ret_len);
 }
 
-static void name_lines(struct lines *l, const char *kind, const struct kf_week_name *v, size_t n)
+static void name_lines(struct kf__week_lines *l, const char *kind, const struct kf_week_name *v,
+                       size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct kf__week_sb sb = {0};
@@ -294,7 +294,7 @@ static void name_lines(struct lines *l, const char *kind, const struct kf_week_n
         kf__week_sb_field(&sb, v[i].code);
         kf__week_sb_printf(&sb, "\t");
         kf__week_sb_field(&sb, v[i].name);
-        lines_add(l, &sb);
+        kf__week_lines_add(l, &sb);
     }
 }
 
@@ -308,7 +308,7 @@ static int win_cmp(const void *a, const void *b)
     return (x->end_ms > y->end_ms) - (x->end_ms < y->end_ms);
 }
 
-static void terminal_line(struct lines *l, const struct kf_week_terminal_in *t)
+static void terminal_line(struct kf__week_lines *l, const struct kf_week_terminal_in *t)
 {
     struct kf__week_sb sb = {0};
     struct kf_window *w = calloc(t->n_service + 1, sizeof(*w));
@@ -339,10 +339,10 @@ static void terminal_line(struct lines *l, const struct kf_week_terminal_in *t)
                            (long long)w[k].end_ms);
     }
     free(w);
-    lines_add(l, &sb);
+    kf__week_lines_add(l, &sb);
 }
 
-static void registry_lines(struct lines *l, const struct kf_week_input *in)
+static void registry_lines(struct kf__week_lines *l, const struct kf_week_input *in)
 {
     name_lines(l, "unit", in->units, in->n_units);
     name_lines(l, "bank", in->banks, in->n_banks);
@@ -356,7 +356,7 @@ static void registry_lines(struct lines *l, const struct kf_week_input *in)
         kf__week_sb_field(&sb, in->items[i].family);
         kf__week_sb_printf(&sb, "\t");
         kf__week_sb_field(&sb, in->items[i].name);
-        lines_add(l, &sb);
+        kf__week_lines_add(l, &sb);
     }
     for (size_t i = 0; i < in->n_zones; i++) {
         const struct kf_week_zone_in *z = &in->zones[i];
@@ -372,11 +372,27 @@ static void registry_lines(struct lines *l, const struct kf_week_input *in)
         kf__week_sb_field(&sb, z->name);
         kf__week_sb_printf(&sb, "\t");
         kf__week_sb_field(&sb, z->branch);
-        lines_add(l, &sb);
+        kf__week_lines_add(l, &sb);
     }
     for (size_t i = 0; i < in->n_terminals; i++) {
         terminal_line(l, &in->terminals[i]);
     }
+}
+
+void kf__week_usage_line(struct kf__week_lines *l, const struct kf_week_usage_in *u)
+{
+    struct kf__week_sb sb = {0};
+    char b[16];
+
+    kf__week_sb_printf(&sb, "%s\t", kf_day_format(u->day, b, sizeof(b)));
+    kf__week_sb_field(&sb, u->zone);
+    kf__week_sb_printf(&sb, "\t");
+    kf__week_sb_field(&sb, u->asset);
+    kf__week_sb_printf(&sb, "\t");
+    kf__week_sb_field(&sb, u->item);
+    kf__week_sb_printf(&sb, "\t%lld\t%lld\t%lld", (long long)u->ok, (long long)u->failed,
+                       (long long)u->abandoned);
+    kf__week_lines_add(l, &sb);
 }
 
 static int in_weeks(const struct kf_week_input *in, int32_t day)
@@ -389,7 +405,7 @@ static int in_weeks(const struct kf_week_input *in, int32_t day)
 
 int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *ret_len)
 {
-    struct lines l = {0};
+    struct kf__week_lines l = {0};
     char b[32];
     const char *head;
     int py, pw;
@@ -409,27 +425,15 @@ int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *
             kf__week_sb_field(&sb, in->terminals[i].zone);
             kf__week_sb_printf(&sb, "\t%u\t%u", (unsigned)(in->terminals[i].online[0] != 0),
                                (unsigned)(in->terminals[i].online[1] != 0));
-            lines_add(&l, &sb);
+            kf__week_lines_add(&l, &sb);
         }
         break;
     case KF_WEEK_TEXT_USAGE:
         head = "kioskfleet/week-usage/v1";
         for (size_t i = 0; i < in->n_usage; i++) {
-            const struct kf_week_usage_in *u = &in->usage[i];
-            struct kf__week_sb sb = {0};
-
-            if (!in_weeks(in, u->day)) {
-                continue;
+            if (in_weeks(in, in->usage[i].day)) {
+                kf__week_usage_line(&l, &in->usage[i]);
             }
-            kf__week_sb_printf(&sb, "%s\t", kf_day_format(u->day, b, sizeof(b)));
-            kf__week_sb_field(&sb, u->zone);
-            kf__week_sb_printf(&sb, "\t");
-            kf__week_sb_field(&sb, u->asset);
-            kf__week_sb_printf(&sb, "\t");
-            kf__week_sb_field(&sb, u->item);
-            kf__week_sb_printf(&sb, "\t%lld\t%lld\t%lld", (long long)u->ok, (long long)u->failed,
-                               (long long)u->abandoned);
-            lines_add(&l, &sb);
         }
         break;
     case KF_WEEK_TEXT_AVAILABILITY:
@@ -446,7 +450,7 @@ int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *
                 kf__week_sb_field(&sb, a->zone);
                 kf__week_sb_printf(&sb, "\t%lld\t%lld\t%lld", (long long)a->owed_s,
                                    (long long)a->uptime_s, (long long)a->target_owed);
-                lines_add(&l, &sb);
+                kf__week_lines_add(&l, &sb);
             }
         }
         break;
@@ -470,11 +474,11 @@ int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *
                                    (long long)inc->spans[k].start_ms,
                                    (long long)inc->spans[k].end_ms);
             }
-            lines_add(&l, &sb);
+            kf__week_lines_add(&l, &sb);
         }
         break;
     default:
         return -EINVAL;
     }
-    return lines_join(&l, head, ret, ret_len);
+    return kf__week_lines_join(&l, head, ret, ret_len);
 }

@@ -423,7 +423,8 @@ Test(week, byte_identical_recompute)
     cr_assert(strstr(ja, "\"zone\":\"Z-B\",\"name\":\"专区B\",\"branch\":\"B支行\",\"unit\":"
                          "\"U1\",\"bank\":\"B2\",\"status\":\"active\"") != NULL);
     cr_assert(strstr(ja, "\"ok_change_pm\":null") != NULL);
-    cr_assert(strstr(ja, "\"busiest\":[{\"rank\":1,\"zone\":\"Z-A\",\"ok\":36,"
+    cr_assert(strstr(ja, "\"busiest\":[{\"rank\":1,\"zone\":\"Z-A\",\"name\":\"专区A\","
+                         "\"bank\":\"B1\",\"ok\":36,"
                          "\"terminal_days\":10,\"ok_per_terminal_day_x100\":360}") != NULL);
     cr_assert(strstr(ja, "\"idle_terminals\":[{\"asset\":\"D-1\",\"zone\":\"Z-D\",\"kind\":"
                          "\"kiosk\",\"reporting\":false,\"terminal_days\":3}") != NULL);
