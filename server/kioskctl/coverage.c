@@ -206,6 +206,8 @@ int kf_ctl_coverage(const struct kf_ctl *c, int argc, char **argv)
                 : 1;
         if (f && f != stdout && fclose(f) != 0)
             r = 1;
+        if (f == stdout && fflush(f) != 0)
+            r = 1;
         if (r)
             fprintf(stderr, "kioskctl: coverage: %s: %s\n", c->out ? c->out : "stdout",
                     strerror(errno));
