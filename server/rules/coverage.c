@@ -279,7 +279,7 @@ static int zone_figures(const struct kf_coverage_input *in, struct kf_coverage *
     for (size_t i = 0; i < in->n_terminals; i++) {
         const struct kf_week_terminal_in *tm = &in->terminals[i];
         struct zkey key = {tm->zone ? tm->zone : "", 0}, *z;
-        int reported = tm->online[0] != 0;
+        int reported = tm->online != 0;
 
         z = in->n_zones ? bsearch(&key, zk, in->n_zones, sizeof(*zk), zkey_cmp) : NULL;
         if (z == NULL || tm->asset == NULL ||

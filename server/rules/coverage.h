@@ -56,7 +56,7 @@ struct kf_coverage_input {
     size_t n_items;
     const struct kf_week_zone_in *zones;
     size_t n_zones;
-    /* Terminals (hours not used): online[0] says kioskd saw it online at some instant of the
+    /* Terminals (hours not used): online says kioskd saw it online at some instant of the
      * reporting window, the KF_COVERAGE_WINDOW_DAYS local days ending on at_day. */
     const struct kf_week_terminal_in *terminals;
     size_t n_terminals;

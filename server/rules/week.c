@@ -682,7 +682,7 @@ static int add_terminals_avail_incidents(struct work *w)
         if (!tm->inweek) {
             continue;
         }
-        tm->reported |= in->terminals[tm->in].online[0] != 0;
+        tm->reported |= in->terminals[tm->in].online != 0;
         z->commissioned++;
         z->reporting += tm->reported;
         z->active += tm->active;

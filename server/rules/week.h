@@ -63,15 +63,15 @@ struct kf_week_zone_in {
 };
 /* A terminal at a zone: the intervals in which it was in service there (commissioning to
  * decommissioning, any order; rules/report.h's service intervals), its opening hours, and
- * whether kioskd saw it online (presence facts) at some instant of this week ([0]) and of the
- * previous week ([1]). An asset moved between zones is one entry per zone. */
+ * whether kioskd saw it online (presence facts) at some instant of the week. An asset moved
+ * between zones is one entry per zone. */
 struct kf_week_terminal_in {
     const char *asset, *zone;
     uint8_t kind; /* 1 kiosk, 2 ITM */
     const struct kf_week *hours;
     const struct kf_window *service;
     size_t n_service;
-    uint8_t online[2];
+    uint8_t online;
 };
 /* One row of usage_daily summed over the asset's devices: local day, the zone the
  * transactions were made at, the asset, the item, the counts by outcome. */
@@ -208,7 +208,7 @@ int kf_week_json(const struct kf_week_report *r, char **ret, size_t *ret_len);
 
 /* The canonical texts the inputs' digests are taken over (docs/WEEKLY.md "Inputs"):
  * registry (units, banks, zones with their plan, families, items, terminals with their
- * hours and intervals in service), presence (each terminal's online flags), usage (the
+ * hours and intervals in service), presence (each terminal's online flag), usage (the
  * rows of both weeks), availability (both weeks' zone rows), incidents (those given). */
 enum kf_week_text {
     KF_WEEK_TEXT_REGISTRY = 1,

@@ -423,8 +423,7 @@ int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *
             kf__week_sb_field(&sb, in->terminals[i].asset);
             kf__week_sb_printf(&sb, "\t");
             kf__week_sb_field(&sb, in->terminals[i].zone);
-            kf__week_sb_printf(&sb, "\t%u\t%u", (unsigned)(in->terminals[i].online[0] != 0),
-                               (unsigned)(in->terminals[i].online[1] != 0));
+            kf__week_sb_printf(&sb, "\t%u", (unsigned)(in->terminals[i].online != 0));
             kf__week_lines_add(&l, &sb);
         }
         break;

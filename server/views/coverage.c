@@ -87,7 +87,7 @@ int kf_view_coverage(struct kf_store *st, const struct kf_view_coverage_opts *o,
     kf__view_snapshot(st, &own);
     r = kf__view_registry_load(st, &c->reg, err, cap);
     if (r == 0)
-        r = kf__view_registry_online(st, &c->reg, 0, kf_day_start_ms(first),
+        r = kf__view_registry_online(st, &c->reg, kf_day_start_ms(first),
                                      kf_day_start_ms(o->at_day + 1), err, cap);
     if (r == 0)
         r = kf__view_registry_usage(st, &c->reg, first, o->at_day, err, cap);

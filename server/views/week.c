@@ -181,8 +181,8 @@ static int asset_cmp(const void *key, const void *elem)
     return strcmp(key, elem);
 }
 
-int kf__view_registry_online(struct kf_store *st, struct kf__view_registry *r, int slot,
-                             int64_t from_ms, int64_t to_ms, char *err, size_t cap)
+int kf__view_registry_online(struct kf_store *st, struct kf__view_registry *r, int64_t from_ms,
+                             int64_t to_ms, char *err, size_t cap)
 {
     char(*on)[KF_TERMINAL_ID_MAX + 1] = NULL;
     size_t n = 0;
@@ -193,7 +193,7 @@ int kf__view_registry_online(struct kf_store *st, struct kf__view_registry *r, i
     }
     for (size_t i = 0; i < r->n_wterms; i++) {
         /* Both lists by asset id: on is ordered by the store. */
-        r->wterms[i].online[slot] =
+        r->wterms[i].online =
             n > 0 && bsearch(r->wterms[i].asset, on, n, sizeof(*on), asset_cmp) != NULL;
     }
     free(on);
@@ -463,8 +463,7 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
     as_of = o->as_of_ms != 0 ? o->as_of_ms : cur.tick_ms >= to ? to : cur.tick_ms;
     as_of = as_of > to ? to : as_of < pfrom ? pfrom : as_of;
     if ((r = kf__view_registry_load(st, &w->reg, err, cap)) < 0 ||
-        (r = kf__view_registry_online(st, &w->reg, 0, from, to, err, cap)) < 0 ||
-        (r = kf__view_registry_online(st, &w->reg, 1, pfrom, from, err, cap)) < 0 ||
+        (r = kf__view_registry_online(st, &w->reg, from, to, err, cap)) < 0 ||
         (r = kf__view_registry_usage(st, &w->reg, first - 7, first + 6, err, cap)) < 0 ||
         (r = availability(st, w, pfrom, from, to, as_of, o->cut_ms, err, cap)) < 0) {
         return r;

@@ -36,9 +36,9 @@ struct kf__view_registry {
 
 /* Load the registry and the terminal entries. 0 or -errno with err set. */
 int kf__view_registry_load(struct kf_store *st, struct kf__view_registry *r, char *err, size_t cap);
-/* Set wterms[].online[slot] for the assets seen online in [from_ms, to_ms). */
-int kf__view_registry_online(struct kf_store *st, struct kf__view_registry *r, int slot,
-                             int64_t from_ms, int64_t to_ms, char *err, size_t cap);
+/* Set wterms[].online for the assets seen online in [from_ms, to_ms). */
+int kf__view_registry_online(struct kf_store *st, struct kf__view_registry *r, int64_t from_ms,
+                             int64_t to_ms, char *err, size_t cap);
 /* The usage rows of [from_day, to_day] into usage and wusage. */
 int kf__view_registry_usage(struct kf_store *st, struct kf__view_registry *r, int32_t from_day,
                             int32_t to_day, char *err, size_t cap);

@@ -76,9 +76,9 @@ static char *document(int draft)
     free(cal);
     cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, NULL, 0, &kiosk), 0);
     cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &itm), 0);
-    terms[0] = (struct kf_week_terminal_in){"A-1", "Z-XH-001", 1, &kiosk, &always, 1, {1, 1}};
-    terms[1] = (struct kf_week_terminal_in){"A-2", "Z-XH-001", 2, &itm, &always, 1, {1, 1}};
-    terms[2] = (struct kf_week_terminal_in){"A-3", "Z-WG-001", 1, &kiosk, &always, 1, {0, 0}};
+    terms[0] = (struct kf_week_terminal_in){"A-1", "Z-XH-001", 1, &kiosk, &always, 1, 1};
+    terms[1] = (struct kf_week_terminal_in){"A-2", "Z-XH-001", 2, &itm, &always, 1, 1};
+    terms[2] = (struct kf_week_terminal_in){"A-3", "Z-WG-001", 1, &kiosk, &always, 1, 0};
     in = (struct kf_week_input){.iso_year = 2026,
                                 .iso_week = 41,
                                 .draft = draft,

@@ -121,12 +121,11 @@ static void fixture_init(struct fixture *f)
     cr_assert_eq(kf_calendar_week_for_terminal("08:30-17:00", NULL, "00:00-24:00", 1, &f->itm), 0);
     f->always = (struct kf_window){at("2026-01-01", 0), NEVER};
     f->from_friday = (struct kf_window){at("2026-10-09", 12), NEVER};
-    f->terms[0] = (struct kf_week_terminal_in){"A-1", "Z-A", 1, &f->kiosk, &f->always, 1, {0, 0}};
-    f->terms[1] = (struct kf_week_terminal_in){"A-2", "Z-A", 2, &f->itm, &f->always, 1, {0, 0}};
-    f->terms[2] =
-        (struct kf_week_terminal_in){"B-1", "Z-B", 1, &f->kiosk, &f->from_friday, 1, {0, 0}};
-    f->terms[3] = (struct kf_week_terminal_in){"D-1", "Z-D", 1, &f->kiosk, &f->always, 1, {0, 0}};
-    f->terms[4] = (struct kf_week_terminal_in){"E-1", "Z-E", 1, &f->kiosk, &f->always, 1, {1, 1}};
+    f->terms[0] = (struct kf_week_terminal_in){"A-1", "Z-A", 1, &f->kiosk, &f->always, 1, 0};
+    f->terms[1] = (struct kf_week_terminal_in){"A-2", "Z-A", 2, &f->itm, &f->always, 1, 0};
+    f->terms[2] = (struct kf_week_terminal_in){"B-1", "Z-B", 1, &f->kiosk, &f->from_friday, 1, 0};
+    f->terms[3] = (struct kf_week_terminal_in){"D-1", "Z-D", 1, &f->kiosk, &f->always, 1, 0};
+    f->terms[4] = (struct kf_week_terminal_in){"E-1", "Z-E", 1, &f->kiosk, &f->always, 1, 1};
     f->usage[0] = (struct kf_week_usage_in){day("2026-10-08"), "Z-A", "A-1", "F1-001", 10, 1, 0};
     f->usage[1] = (struct kf_week_usage_in){day("2026-10-10"), "Z-A", "A-1", "F1-002", 5, 0, 2};
     f->usage[2] = (struct kf_week_usage_in){day("2026-10-05"), "Z-A", "A-2", "F2-001", 21, 0, 0};
