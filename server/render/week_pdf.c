@@ -658,7 +658,12 @@ static void table_row(struct pdf *p, const json_t *row, int bold, const char *na
 
     for (size_t c = 0; c < N_TCOLS; c++) {
         const struct kf__rw_col col = {tcols[c].key, tcols[c].head, tcols[c].type, 0};
-        const char *s = c == 0 && name ? name : kf__rw_text(p->d, row, &col, b, sizeof(b));
+        int64_t v = kf__rw_int(row, tcols[c].key);
+        /* Counts grouped by thousands, as the charts show them. */
+        const char *s = c == 0 && name ? name
+                        : col.type == RW_INT && v != KF__RW_NULL
+                            ? grouped(v, b, sizeof(b))
+                            : kf__rw_text(p->d, row, &col, b, sizeof(b));
 
         fit(p, bold, 8.0f, x + 2.0f, tcols[c].w - 4.0f, p->y, c == 0 ? A_LEFT : A_RIGHT,
             s[0] ? s : "—");
