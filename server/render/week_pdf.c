@@ -278,9 +278,14 @@ static int para(struct pdf *p, float size, float indent, const char *s, float gr
             (unsigned char)s[n - 1] < 0x80) {
             n = space;
         }
-        /* No closing punctuation at the start of a line (避头): it stays with its line. */
+        /* No closing punctuation at the start of a line (避头): it stays with its line; no
+         * opening bracket at its end (避尾): it goes with what it opens. */
         while (s[n] && closing(s + n)) {
             n += u8len(s + n);
+        }
+        if (s[n] && n > 3 &&
+            (strncmp(s + n - 3, "（", 3) == 0 || strncmp(s + n - 3, "“", 3) == 0)) {
+            n -= 3;
         }
         HPDF_Page_SetGrayFill(p->page, gray);
         mixed(p, 0, size, LEFT + indent, p->y, s, n, 1);
@@ -387,7 +392,7 @@ static void calendar_line(const struct kf__rw_doc *d, char *out, size_t cap)
 static int summary(struct pdf *p)
 {
     const struct kf__rw_doc *d = p->d;
-    char s[1024], a[32], b[32], c[96], e[32], f[32], g[32];
+    char s[1024], a[32], b[32], c[160], e[32], f[32], g[32], h[32];
     int64_t nt = 0, nr = 0, nz = 0, change = fint(d, "ok_change");
     size_t i;
     json_t *row;
@@ -414,22 +419,23 @@ static int summary(struct pdf *p)
         return rc;
     }
     if (fint(d, "ok_prev") > 0) {
-        snprintf(c, sizeof(c), "%s %s 笔（%s）", change < 0 ? "减少" : "增加",
+        char prev[32];
+        snprintf(c, sizeof(c), "成功笔数较上周（%s 笔）%s %s 笔（%s）",
+                 grouped(fint(d, "ok_prev"), prev, sizeof(prev)), change < 0 ? "减少" : "增加",
                  grouped(change < 0 ? -change : change, e, sizeof(e)),
                  kf__rw_pm(fint(d, "ok_change_pm"), f, sizeof(f)));
     } else {
-        snprintf(c, sizeof(c), "%s", "（上周无成功办理，无可比基数）");
+        snprintf(c, sizeof(c), "%s", "上周无成功办理，无可比基数");
     }
-    snprintf(
-        s, sizeof(s),
-        "本周办理政务服务 %s 笔，其中成功 %s 笔、失败 %lld 笔、放弃 %lld 笔；成功笔数较上周（%s "
-        "笔）%s；每台终端每服务日成功 %s 笔。",
-        grouped(fint(d, "total"), a, sizeof(a)), grouped(fint(d, "ok"), b, sizeof(b)),
-        (long long)fint(d, "failed"), (long long)fint(d, "abandoned"),
-        grouped(fint(d, "ok_prev"), g, sizeof(g)), c,
-        fint(d, "ok_per_terminal_day_x100") == KF__RW_NULL
-            ? "—"
-            : kf__rw_x100(fint(d, "ok_per_terminal_day_x100"), e, sizeof(e)));
+    snprintf(s, sizeof(s),
+             "本周办理政务服务 %s 笔，其中成功 %s 笔、失败 %s 笔、放弃 %s 笔；%s；"
+             "每台终端每服务日成功 %s 笔。",
+             grouped(fint(d, "total"), a, sizeof(a)), grouped(fint(d, "ok"), b, sizeof(b)),
+             grouped(fint(d, "failed"), g, sizeof(g)), grouped(fint(d, "abandoned"), h, sizeof(h)),
+             c,
+             fint(d, "ok_per_terminal_day_x100") == KF__RW_NULL
+                 ? "—"
+                 : kf__rw_x100(fint(d, "ok_per_terminal_day_x100"), e, sizeof(e)));
     if ((rc = para(p, 10.0f, 0.0f, s, 0.0f)) != 0) {
         return rc;
     }
