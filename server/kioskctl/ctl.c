@@ -100,7 +100,16 @@ static void usage(FILE *f)
         "  bill credit NUMBER --line N [--amount-fen F] --reason TEXT --by WHO --server-key FILE\n"
         "  bill disputes [--bank B]\n"
         "  bill export NUMBER -o FILE [--server-pub FILE]\n"
-        "                               the bill's evidence for its bank (kf-bill-check)\n",
+        "                               the bill's evidence for its bank (kf-bill-check)\n"
+        "the bureau's reports (docs/WEEKLY.md):\n"
+        "  report week [--week YYYY-Www | --date YYYY-MM-DD] [--draft] [--close-after HOURS]\n"
+        "              [--view unit|bank|zone|family|item|inactive]\n"
+        "                               the weekly report (default: the last closed week;\n"
+        "                               a week closes Monday 09:00, --draft before that);\n"
+        "                               -o FILE.xlsx|.pdf (the bulletin)|.csv|.json\n"
+        "  coverage [--at YYYY-MM-DD] [--targets FILE]\n"
+        "                               zones and terminals against the plan's targets\n"
+        "                               (tables: checks, units, banks, families)\n",
         f);
 }
 
@@ -141,6 +150,8 @@ static const struct {
     {"rubric", kf_ctl_rubric},                 /* kioskctl/assess.c: rubric load */
     {"rubrics", kf_ctl_rubrics},               /* kioskctl/assess.c: the stored versions */
     {"assess", kf_ctl_assess},                 /* kioskctl/assess.c: the half-year assessment */
+    {"report", kf_ctl_report},                 /* kioskctl/report_week.c: the weekly report */
+    {"coverage", kf_ctl_coverage},             /* kioskctl/coverage.c: against the plan */
 };
 
 /* The global options: name, whether it takes a value. */
@@ -259,9 +270,10 @@ int kf_ctl_main(int argc, char **argv)
         fprintf(stderr, "kioskctl: unknown command '%s'\n", rest[0]);
         goto out_usage;
     }
-    /* Workbooks and PDFs are documents' forms, not tables': bill draft and bill show. */
-    if ((c.fmt == KF_FMT_XLSX || c.fmt == KF_FMT_PDF) && strcmp(rest[0], "bill") != 0) {
-        fprintf(stderr, "kioskctl: --format xlsx|pdf is for bill draft and bill show\n");
+    /* Workbooks and PDFs are documents' forms, not tables': bills and the weekly report. */
+    if ((c.fmt == KF_FMT_XLSX || c.fmt == KF_FMT_PDF) && strcmp(rest[0], "bill") != 0 &&
+        strcmp(rest[0], "report") != 0) {
+        fprintf(stderr, "kioskctl: --format xlsx|pdf is for bill draft, bill show and report\n");
         goto out_free;
     }
     if (access(c.db, F_OK) < 0) {

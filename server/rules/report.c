@@ -350,13 +350,29 @@ static size_t rollup(const struct kf_report_row *t, size_t n, int by_bank, int s
 int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holidays *hol,
                     const struct kf_report_terminal *terms, size_t n, struct kf_report **ret)
 {
-    struct kf_report *r;
-    struct kf_report_row *rows, *fleet;
     int64_t from, to;
-    size_t k;
     int rc;
 
     if (kf_calendar_month_range(year, month, &from, &to) < 0) {
+        return -EINVAL;
+    }
+    rc = kf_report_range(from, to, as_of_ms, hol, terms, n, ret);
+    if (rc == 0) {
+        (*ret)->year = year;
+        (*ret)->month = month;
+    }
+    return rc;
+}
+
+int kf_report_range(int64_t from, int64_t to, int64_t as_of_ms, const struct kf_holidays *hol,
+                    const struct kf_report_terminal *terms, size_t n, struct kf_report **ret)
+{
+    struct kf_report *r;
+    struct kf_report_row *rows, *fleet;
+    size_t k;
+    int rc;
+
+    if (to < from) {
         return -EINVAL;
     }
     to = as_of_ms < to ? as_of_ms : to;
@@ -407,8 +423,6 @@ int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holid
         row_add(fleet, &rows[i]);
     }
     row_finish(fleet, 1);
-    r->year = year;
-    r->month = month;
     r->from_ms = from;
     r->to_ms = to;
     r->n = k;

@@ -87,8 +87,8 @@ struct kf_report_row {
 };
 
 struct kf_report {
-    int year, month;
-    int64_t from_ms, to_ms; /* the period: the local month, cut at as_of */
+    int year, month;        /* 0 for kf_report_range */
+    int64_t from_ms, to_ms; /* the period: the local month (or range), cut at as_of */
     size_t n;
     struct kf_report_row *rows; /* terminals by key, zones by key, banks by key, the fleet */
 };
@@ -97,6 +97,10 @@ struct kf_report {
  * month's end or later for a full month). Pure: same inputs, same rows. hol borrowed.
  * 0, -EINVAL, -ENOMEM. *ret owned: kf_report_free. */
 int kf_report_month(int year, int month, int64_t as_of_ms, const struct kf_holidays *hol,
+                    const struct kf_report_terminal *terms, size_t n, struct kf_report **ret);
+/* The same over any period [from_ms, to_ms) (a week: rules/week.h), cut at as_of_ms; year
+ * and month of the result are 0 (kf_report_render is for months). */
+int kf_report_range(int64_t from_ms, int64_t to_ms, int64_t as_of_ms, const struct kf_holidays *hol,
                     const struct kf_report_terminal *terms, size_t n, struct kf_report **ret);
 void kf_report_free(struct kf_report *r); /* NULL is a no-op */
 
