@@ -14,8 +14,16 @@
 #include <kf/err.h>
 #include <kf/time.h>
 
+#include <jansson.h>
+#include <time.h>
+
+#include <kf/keyfile.h>
+
 #include "kioskctl/ctl.h"
 #include "render/week.h"
+#include "store/reports_docs.h"
+#include "views/billing.h"
+#include "views/rdoc.h"
 #include "views/week.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -368,11 +376,180 @@ out:
 
 static int usage_err(void)
 {
-    fprintf(stderr, "usage: kioskctl --db DB report week [--week YYYY-Www | --date YYYY-MM-DD]\n"
-                    "           [--view unit|bank|zone|family|item|inactive] [--draft]\n"
-                    "           [--close-after HOURS] [--format table|csv|json]\n"
-                    "           [-o FILE.xlsx|FILE.pdf|FILE.csv|FILE.json]\n");
+    fprintf(stderr,
+            "usage: kioskctl --db DB report week [--week YYYY-Www | --date YYYY-MM-DD]\n"
+            "           [--view unit|bank|zone|family|item|inactive] [--draft]\n"
+            "           [--close-after HOURS] [--format table|csv|json]\n"
+            "           [-o FILE.xlsx|FILE.pdf|FILE.csv|FILE.json]\n"
+            "           [--issue --by WHO [--reason TEXT] --server-key FILE]\n"
+            "       kioskctl --db DB report verify YYYY-Www [--version N] --server-pub FILE\n"
+            "       kioskctl --db DB report list\n");
     return 2;
+}
+
+/* "2026-10-11T16:00:00.000Z" (kf_ms_format) back to ms. */
+static int parse_utc_ms(const char *s, int64_t *ret)
+{
+    struct tm tm = {0};
+    int ms = 0;
+
+    if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -EINVAL;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *ret = (int64_t)timegm(&tm) * 1000 + ms;
+    return 0;
+}
+
+/* The options a stored week was computed with, from its document: a recompute with them
+ * gives its bytes when nothing it read has changed. */
+static int opts_of(const char *json, struct kf_view_week_opts *o)
+{
+    json_t *root = json_loads(json, 0, NULL);
+    json_t *cut = json_object_get(root, "incidents_as_of");
+    int r = 0;
+
+    memset(o, 0, sizeof(*o));
+    if (root == NULL ||
+        parse_utc_ms(json_string_value(json_object_get(root, "availability_as_of")), &o->as_of_ms) <
+            0 ||
+        (cut && !json_is_null(cut) && parse_utc_ms(json_string_value(cut), &o->cut_ms) < 0))
+        r = -EINVAL;
+    o->draft = json_is_true(json_object_get(root, "draft"));
+    json_decref(root);
+    return r;
+}
+
+struct week_issue_op {
+    int y, w;
+    const char *period, *by, *reason;
+    struct kf_view_week_opts o;
+    int32_t version;
+    char digest[65];
+};
+
+/* Compute and freeze in one transaction (what is frozen is what the store holds then). */
+static int week_issue_run(struct kf_store *st, const uint8_t sk[64], void *ud)
+{
+    struct week_issue_op *op = ud;
+    char err[512], *json = NULL;
+    size_t len = 0;
+    int r = kf_view_week_json(st, op->y, op->w, &op->o, &json, &len, err, sizeof(err));
+
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: report week %s: %s\n", op->period, err);
+        return r == -ENOENT ? 2 : 1;
+    }
+    r = kf_view_rdoc_freeze(st, sk, "week", op->period, json, len, kf_now_ms(), op->by, op->reason,
+                            &op->version, err, sizeof(err));
+    if (r == 0)
+        kf_view_billing_digest(json, len, op->digest);
+    free(json);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: report week %s: %s\n", op->period, err);
+        return r == -EEXIST ? 2 : 1;
+    }
+    return 0;
+}
+
+static int report_verify(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"server-pub", required_argument, NULL, 'p'},
+        {"version", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *pub = NULL;
+    struct kf_view_week_opts o;
+    struct kf_store *st;
+    struct kf_rdoc d;
+    uint8_t pk[32];
+    char err[1024] = "", *json = NULL;
+    size_t len = 0;
+    int ch, y, w, version = 0, r;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch == 'p')
+            pub = optarg;
+        else if (ch == 'n' && (version = atoi(optarg)) > 0)
+            continue;
+        else
+            return usage_err();
+    }
+    if (optind + 1 != argc || pub == NULL || kf_week_parse(argv[optind], &y, &w) < 0)
+        return usage_err();
+    if ((r = kf_pubkey_read(pub, pk)) < 0) {
+        fprintf(stderr, "kioskctl: %s: not a public key file (%s)\n", pub, kf_strerror(r));
+        return 2;
+    }
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    memset(&d, 0, sizeof(d));
+    r = kf_store_rdoc_get(st, "week", argv[optind], version, &d);
+    if (r == -ENOENT)
+        snprintf(err, sizeof(err), "%s", kf_store_errmsg(st));
+    if (r == 0 && opts_of(d.json, &o) < 0) {
+        snprintf(err, sizeof(err), "the stored document is not a kioskfleet.week/1");
+        r = 1;
+    }
+    if (r == 0)
+        r = kf_view_week_json(st, y, w, &o, &json, &len, err, sizeof(err));
+    if (r == 0)
+        r = kf_view_rdoc_verify(st, pk, "week", argv[optind], d.version, json, len, err,
+                                sizeof(err));
+    kf_store_free(st);
+    if (r == 0)
+        printf("week %s version %d: digest, signature and log entry verified; recomputed to "
+               "the same %zu bytes\n",
+               argv[optind], (int)d.version, d.json_len);
+    else
+        printf("week %s: %s\n", argv[optind], err[0] ? err : kf_strerror(r));
+    free(d.json);
+    free(json);
+    return r == 0 ? 0 : r == 1 ? 3 : r == -ENOENT ? 2 : 1;
+}
+
+static int report_list(const struct kf_ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = {"kind",      "period", "version", "issued",
+                                       "issued_by", "digest", "reason",  NULL};
+    struct kf_rdoc *docs = NULL;
+    struct kf_store *st;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r;
+
+    (void)argv;
+    if (argc != 1 || c->fmt > KF_FMT_JSON)
+        return usage_err();
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    if ((r = kf_store_rdoc_list(st, NULL, &docs, &n)) < 0) {
+        r = kf_ctl_fail(st, "reports", r);
+        kf_store_free(st);
+        return r;
+    }
+    kf_store_free(st);
+    t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
+    for (size_t i = 0; t && i < n; i++) {
+        char v[24], at[24];
+        const char *cells[] = {docs[i].kind,
+                               docs[i].period,
+                               kf_ctl_int(docs[i].version, v),
+                               kf_ctl_int(docs[i].issued_ms, at),
+                               docs[i].issued_by,
+                               docs[i].digest,
+                               docs[i].reason[0] ? docs[i].reason : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(docs);
+    return kf_ctl_print_table_free(c, "reports", t);
 }
 
 static int report_week(const struct kf_ctl *c, int argc, char **argv)
@@ -380,8 +557,12 @@ static int report_week(const struct kf_ctl *c, int argc, char **argv)
     static const struct option longopts[] = {
         {"week", required_argument, NULL, 'w'},        {"date", required_argument, NULL, 'd'},
         {"view", required_argument, NULL, 'v'},        {"draft", no_argument, NULL, 'D'},
-        {"close-after", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+        {"close-after", required_argument, NULL, 'c'}, {"issue", no_argument, NULL, 'I'},
+        {"by", required_argument, NULL, 'b'},          {"reason", required_argument, NULL, 'r'},
+        {"server-key", required_argument, NULL, 'k'},  {NULL, 0, NULL, 0},
     };
+    const char *by = NULL, *reason = NULL, *key = NULL;
+    int issue = 0;
     int y = 0, w = 0, view = KF_RENDER_WEEK_ALL, draft = 0, ch, r, given = 0;
     int64_t delay = KF_WEEK_CLOSE_DELAY_DEFAULT_MS, close, now = kf_now_ms(), from, to;
     struct kf_view_week_opts o = {0};
@@ -422,6 +603,18 @@ static int report_week(const struct kf_ctl *c, int argc, char **argv)
         case 'D':
             draft = 1;
             break;
+        case 'I':
+            issue = 1;
+            break;
+        case 'b':
+            by = optarg;
+            break;
+        case 'r':
+            reason = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
         case 'c':
             h = strtol(optarg, &end, 10);
             if (end == optarg || *end != '\0' || h < 0 || h > 168) {
@@ -435,7 +628,7 @@ static int report_week(const struct kf_ctl *c, int argc, char **argv)
             return usage_err();
         }
     }
-    if (optind != argc)
+    if (optind != argc || (issue && (draft || key == NULL || by == NULL || !*by)))
         return usage_err();
     if (!given)
         kf_week_last_closed(now, delay, &y, &w);
@@ -454,9 +647,43 @@ static int report_week(const struct kf_ctl *c, int argc, char **argv)
     o.draft = now < close;
     o.as_of_ms = o.draft ? 0 : to;
     o.cut_ms = o.draft ? 0 : close;
+    if (issue) {
+        struct week_issue_op op = {y, w, wk, by, reason, o, 0, ""};
+
+        r = kf_ctl_signed_txn(c, key, week_issue_run, &op);
+        if (r == 0)
+            printf("week %s version %d issued: %s\n", wk, (int)op.version, op.digest);
+        return r;
+    }
     if (kf_ctl_open_store(c, 0, &st) < 0)
         return 1;
     r = kf_view_week(st, y, w, &o, &v, err, sizeof(err));
+    /* An issued week is its stored document: the files and JSON are its bytes as signed;
+     * the table is computed, and says when the store has changed since. */
+    if (r == 0 && !o.draft) {
+        struct kf_rdoc d;
+
+        memset(&d, 0, sizeof(d));
+        if (kf_store_rdoc_get(st, "week", wk, 0, &d) == 0) {
+            if (d.json_len != v->len || memcmp(d.json, v->json, v->len) != 0) {
+                fprintf(stderr,
+                        "kioskctl: %s was issued (version %d) and its inputs have changed "
+                        "since: %s\n",
+                        wk, (int)d.version,
+                        c->fmt == KF_FMT_TABLE && c->out == NULL
+                            ? "this table is a recompute; the issued document: --format json"
+                            : "this is the issued document; kioskctl report verify names "
+                              "the change");
+                if (!(c->fmt == KF_FMT_TABLE && c->out == NULL)) {
+                    free(v->json);
+                    v->json = d.json;
+                    v->len = d.json_len;
+                    d.json = NULL;
+                }
+            }
+            free(d.json);
+        }
+    }
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: report week %s: %s\n", wk, err);
@@ -489,5 +716,9 @@ int kf_ctl_report(const struct kf_ctl *c, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "week") == 0)
         return report_week(c, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return report_verify(c, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return report_list(c, argc - 1, argv + 1);
     return usage_err();
 }

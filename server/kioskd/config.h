@@ -17,6 +17,7 @@
 #include "kioskd/brokersync.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
+#include "kioskd/reportsvc.h"
 #include "kioskd/slasvc.h"
 
 struct kf_kioskd_config {
@@ -34,6 +35,7 @@ struct kf_kioskd_config {
     struct kf_pipeline_config limits;
     struct kf_brokersync_config broker;
     struct kf_slasvc_config sla;
+    struct kf_reportsvc_config reports;
 };
 
 /* Fill cfg with every default (required strings empty). 0, or -EINVAL for a table bug. */

@@ -23,6 +23,7 @@
 #include "kioskd/latency.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
+#include "kioskd/reportsvc.h"
 #include "kioskd/slasvc.h"
 #include "kioskd/webhook.h"
 #include "kioskd/writer.h"
@@ -42,9 +43,10 @@ struct kf_kioskd {
     struct kf_writer *writer; /* every job on store, one at a time (writer.h) */
     struct kf_link link;
     struct kf_pipeline *pipe;
-    struct kf_slasvc *sla;      /* the SLA engine's service (a job on the writer) */
-    struct kf_webhook *webhook; /* NULL: no [sla] webhook_url */
-    char *sync_argv[10];        /* [broker]: the broker-sync command, pointing into cfg */
+    struct kf_slasvc *sla;        /* the SLA engine's service (a job on the writer) */
+    struct kf_reportsvc *reports; /* the weekly report issued at its close (a writer job) */
+    struct kf_webhook *webhook;   /* NULL: no [sla] webhook_url */
+    char *sync_argv[10];          /* [broker]: the broker-sync command, pointing into cfg */
 
     uv_signal_t sig[KF__NSIG];
     uv_timer_t stats_timer, hb_timer, wd_timer, stop_timer, sla_timer;
@@ -141,6 +143,7 @@ static char *stats_json(struct kf_kioskd *kd)
         json_object_set_new(o, "commit_ms", lat);
     }
     json_object_set_new(o, "sla", kf_slasvc_stats_json(kd->sla));
+    json_object_set_new(o, "reports", kf_reportsvc_stats_json(kd->reports));
     json_object_set_new(o, "cpu_user_s", json_real(tv_s(ru.ru_utime)));
     json_object_set_new(o, "cpu_sys_s", json_real(tv_s(ru.ru_stime)));
     json_object_set_new(o, "uptime_s", json_real((double)(kf_mono_us() - kd->start_us) / 1e6));
@@ -270,7 +273,8 @@ static void on_sla_timer(uv_timer_t *t)
     struct kf_kioskd *kd = t->data;
 
     kf_slasvc_tick(kd->sla);
-    kf_pipeline_replays(kd->pipe); /* quarantined frames asked back, on the same tick */
+    kf_pipeline_replays(kd->pipe);  /* quarantined frames asked back, on the same tick */
+    kf_reportsvc_tick(kd->reports); /* a look at the clock; a job once a week */
 }
 
 /* Fed from the loop, so a stuck loop stops the pings and systemd restarts us. */
@@ -598,6 +602,9 @@ static int init_handles(struct kf_kioskd *kd)
     if (rc == 0) {
         rc = kf_slasvc_register(kd->sla, kd->writer);
     }
+    if (rc == 0) {
+        rc = kf_reportsvc_new(&kd->cfg.reports, kd->sk, kd->writer, &kd->reports);
+    }
     if (rc != 0) {
         kf_err("writer: %s", kf_strerror(rc));
         return rc;
@@ -688,6 +695,7 @@ void kf_kioskd_free(struct kf_kioskd *kd)
     kf_store_registry_unref(kd->reg);
     kf_writer_free(kd->writer); /* the loop has run out: no job is in flight */
     kf_slasvc_free(kd->sla);
+    kf_reportsvc_free(kd->reports);
     kf_store_free(kd->store);
     kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));

@@ -22,10 +22,10 @@ struct kf_reportsvc {
     uint8_t sk[64];
     struct kf_writer *w;
     int busy;
-    char done[16];    /* the last week found issued: no job for it again */
-    uint64_t issued;  /* weeks this process issued */
-    uint64_t failed;  /* jobs that failed */
-    char last[16];    /* the last week issued here */
+    char done[16];   /* the last week found issued: no job for it again */
+    uint64_t issued; /* weeks this process issued */
+    uint64_t failed; /* jobs that failed */
+    char last[16];   /* the last week issued here */
 };
 
 struct week_job {
@@ -55,8 +55,9 @@ static void week_work(struct kf_writer_job *job, struct kf_store *st)
     if (latest > 0)
         return; /* issued already (kioskctl, or this service before a restart) */
     kf_week_range(j->year, j->week, &from, &to);
-    /* As the document is recomputed: availability to the week's end, the incidents as the
-     * engine had them when it was frozen. */
+    /* Availability to the week's end, the incidents as the engine had them when it is frozen
+     * (both written in the document, which a recompute reads back). */
+    (void)from;
     o.as_of_ms = to;
     o.cut_ms = j->now_ms;
     j->rc = kf_view_week_json(st, j->year, j->week, &o, &json, &len, j->err, sizeof(j->err));
@@ -64,8 +65,8 @@ static void week_work(struct kf_writer_job *job, struct kf_store *st)
         return;
     j->rc = kf_store_begin(st);
     if (j->rc == 0) {
-        j->rc = kf_view_rdoc_freeze(st, j->r->sk, "week", j->period, json, len, j->now_ms,
-                                    "kioskd", NULL, &v, j->err, sizeof(j->err));
+        j->rc = kf_view_rdoc_freeze(st, j->r->sk, "week", j->period, json, len, j->now_ms, "kioskd",
+                                    NULL, &v, j->err, sizeof(j->err));
         int e = kf_store_end(st, j->rc == 0);
         j->rc = j->rc < 0 ? j->rc : e;
     } else {
@@ -125,8 +126,8 @@ void kf_reportsvc_tick(struct kf_reportsvc *r)
     r->busy = 1;
 }
 
-int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk,
-                     struct kf_writer *w, struct kf_reportsvc **ret)
+int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk, struct kf_writer *w,
+                     struct kf_reportsvc **ret)
 {
     struct kf_reportsvc *r = calloc(1, sizeof(*r));
 

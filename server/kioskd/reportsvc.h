@@ -31,8 +31,8 @@ void kf_reportsvc_config_section(struct kf_reportsvc_config *cfg, struct kf_conf
 struct kf_reportsvc;
 
 /* sk (64 bytes) is copied; w is borrowed until kf_reportsvc_free (after the writer drained). */
-int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk,
-                     struct kf_writer *w, struct kf_reportsvc **ret);
+int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk, struct kf_writer *w,
+                     struct kf_reportsvc **ret);
 /* Look at the clock: submit the job when a week is due and no job is in flight. */
 void kf_reportsvc_tick(struct kf_reportsvc *r);
 json_t *kf_reportsvc_stats_json(struct kf_reportsvc *r);

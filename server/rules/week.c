@@ -866,6 +866,7 @@ int kf_week_compute(const struct kf_week_input *in, struct kf_week_report **ret,
     r->iso_week = in->iso_week;
     r->draft = in->draft != 0;
     r->avail_as_of_ms = in->avail_as_of_ms;
+    r->incidents_cut_ms = in->incidents_cut_ms;
     r->inputs = in->inputs;
     r->n_inputs = in->n_inputs;
     if (kf_week_first_day(in->iso_year, in->iso_week, &r->first_day) < 0) {

@@ -119,6 +119,10 @@ struct kf_week_input {
     const struct kf_week_avail_in *avail[2];
     size_t n_avail[2];
     int64_t avail_as_of_ms;
+    /* The instant the incidents were taken as the SLA engine had them (a closed week's
+     * close, or when it was frozen); 0: as they stood when computed. Written in the
+     * document, so that a recompute uses the same cut. */
+    int64_t incidents_cut_ms;
     const struct kf_week_incident_in *incidents;
     size_t n_incidents;
     /* The inputs' digests, written as given, in this order (names unique). */
@@ -175,7 +179,7 @@ struct kf_week_day {
 struct kf_week_report {
     int iso_year, iso_week, prev_year, prev_week, draft;
     int32_t first_day; /* Monday */
-    int64_t from_ms, to_ms, avail_as_of_ms;
+    int64_t from_ms, to_ms, avail_as_of_ms, incidents_cut_ms;
     struct kf_week_day days[7];
     struct kf_week_row fleet;
     struct kf_week_row *units, *banks, *zones, *families, *items; /* each by code */

@@ -164,6 +164,11 @@ int kf_week_json(const struct kf_week_report *r, char **ret, size_t *ret_len)
     kf__jw_key(&w, "draft");
     kf__jw_bool(&w, r->draft);
     j_str(&w, "availability_as_of", kf_ms_format(r->avail_as_of_ms, b, sizeof(b)));
+    kf__jw_key(&w, "incidents_as_of");
+    if (r->incidents_cut_ms != 0)
+        kf__jw_str(&w, kf_ms_format(r->incidents_cut_ms, b, sizeof(b)));
+    else
+        kf__jw_null(&w);
     kf__jw_key(&w, "days");
     kf__jw_arr(&w);
     for (int d = 0; d < 7; d++) {

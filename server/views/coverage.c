@@ -11,12 +11,16 @@
 #include <kf/time.h>
 
 #include "store/billing.h"
+#include "store/reports_docs.h"
 #include "views/week_int.h"
 
 #define N_DIGESTS 4
 
 struct kf__view_coverage_in {
     struct kf__view_registry reg;
+    struct kf_zone_decision_row *dec;
+    struct kf_coverage_delisted *del;
+    size_t n_dec, n_del;
     char hex[N_DIGESTS][65];
     struct kf_week_digest dg[N_DIGESTS];
     struct kf_coverage_input in;
@@ -30,6 +34,10 @@ void kf_view_coverage_free(struct kf_view_coverage *v)
     free(v->json);
     if (v->in)
         kf__view_registry_close(&v->in->reg);
+    if (v->in) {
+        free(v->in->dec);
+        free(v->in->del);
+    }
     free(v->in);
     free(v);
 }
@@ -91,6 +99,15 @@ int kf_view_coverage(struct kf_store *st, const struct kf_view_coverage_opts *o,
                                      kf_day_start_ms(o->at_day + 1), err, cap);
     if (r == 0)
         r = kf__view_registry_usage(st, &c->reg, first, o->at_day, err, cap);
+    if (r == 0 && (r = kf_store_zone_decisions(st, NULL, &c->dec, &c->n_dec)) < 0)
+        snprintf(err, cap, "zone decisions: %s", kf_store_errmsg(st));
+    if (r == 0 && (c->del = calloc(c->n_dec + 1, sizeof(*c->del))) == NULL)
+        r = -ENOMEM;
+    for (size_t i = 0; r == 0 && i < c->n_dec; i++) {
+        if (c->dec[i].decision == KF_ZONE_DELIST)
+            c->del[c->n_del++] =
+                (struct kf_coverage_delisted){c->dec[i].zone_id, c->dec[i].from_day};
+    }
     if (own)
         kf_store_end(st, 0);
     c->in = (struct kf_coverage_input){
@@ -110,8 +127,8 @@ int kf_view_coverage(struct kf_store *st, const struct kf_view_coverage_opts *o,
         .n_terminals = c->reg.n_wterms,
         .usage = c->reg.wusage,
         .n_usage = c->reg.n_usage,
-        .delisted = o->delisted,
-        .n_delisted = o->n_delisted,
+        .delisted = c->del,
+        .n_delisted = c->n_del,
     };
     if (r == 0)
         r = digests(c, err, cap);

@@ -16,10 +16,8 @@
 struct kf_view_coverage_opts {
     int32_t at_day;                            /* the figures hold at the end of this local day */
     const struct kf_coverage_targets *targets; /* borrowed; required */
-    /* Zones delisted (摘牌) and from which day. The store of delisting decisions is another
-     * module's and does not exist yet: kioskctl passes none. Borrowed. */
-    const struct kf_coverage_delisted *delisted;
-    size_t n_delisted;
+    /* Zones delisted (摘牌) are the bureau's decisions in the store (zone_decisions,
+     * kioskctl assess decide), each from its day: read here, on the same snapshot. */
 };
 
 /* cov borrows from the inputs kept in the struct; json is the canonical document

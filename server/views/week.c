@@ -502,6 +502,7 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
         .avail = {w->avail[0], w->avail[1]},
         .n_avail = {w->n_avail[0], w->n_avail[1]},
         .avail_as_of_ms = as_of,
+        .incidents_cut_ms = o->cut_ms,
         .incidents = w->wincs,
         .n_incidents = w->n_incs,
     };

@@ -95,6 +95,47 @@ ctl report week --week 2026-W41 --view zone -o "$IT_DIR/zones.csv" >/dev/null ||
 ctl report week --week 2026-W41 --view unit >"$IT_DIR/units.txt" || fail "table"
 grep -q '新华区' "$IT_DIR/units.txt" || fail "the unit table"
 
+# Issued: frozen (signed, stored, logged), once; verified by a recompute; a late usage row
+# found by the recompute; a new version only with a reason.
+PUB=$IT_DIR/server.key.pub
+ctl report week --week 2026-W41 --issue --by bureau:zhao "${KEY[@]}" >"$IT_DIR/issue.out" ||
+    fail "issue W41"
+grep -q "week 2026-W41 version 1 issued" "$IT_DIR/issue.out" || fail "$(cat "$IT_DIR/issue.out")"
+rc=0
+ctl report week --week 2026-W41 --issue --by bureau:zhao "${KEY[@]}" >"$IT_DIR/again.out" 2>&1 || rc=$?
+[ $rc = 2 ] && grep -q "only with a reason" "$IT_DIR/again.out" || fail "issued twice: rc $rc"
+ctl report verify 2026-W41 --server-pub "$PUB" >"$IT_DIR/verify.out" || fail "verify: $(cat "$IT_DIR/verify.out")"
+ctl --format csv report list >"$IT_DIR/list.csv"
+grep -q "^week,2026-W41,1," "$IT_DIR/list.csv" || fail "report list: $(cat "$IT_DIR/list.csv")"
+usage 2026-10-09 Z-XH-001 A-000001 KF-XH-0001 SS-001 5 0 0 # arrives after the issue
+rc=0
+ctl report verify 2026-W41 --server-pub "$PUB" >"$IT_DIR/verify2.out" || rc=$?
+[ $rc = 3 ] && grep -q "differs at byte" "$IT_DIR/verify2.out" || fail "a late row not found: rc $rc"
+ctl --format json report week --week 2026-W41 >"$IT_DIR/issued.json" 2>"$IT_DIR/issued.err"
+grep -q "was issued (version 1) and its inputs have changed" "$IT_DIR/issued.err" || fail "no note"
+cmp -s "$IT_DIR/issued.json" <(sqlite3 "$DB" "SELECT json FROM report_docs WHERE period = '2026-W41'") ||
+    fail "report week does not print the issued document"
+ctl report week --week 2026-W41 --issue --by bureau:zhao --reason "XH-001 的补报数据" "${KEY[@]}" \
+    >/dev/null || fail "supersede"
+ctl report verify 2026-W41 --server-pub "$PUB" >/dev/null || fail "version 2 does not verify"
+
+# kioskd issues the last closed week by itself at its close (Monday 09:00): W42, with its
+# clock started at Monday 19 October 09:05 (libfaketime; no broker is needed for it).
+FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketime.so.1$') ||
+    fail "libfaketime.so.1 not found (Debian package libfaketime)"
+printf '[sla]\ncalendar_dir = %s\ntick_s = 1\n' "$KF_ROOT/fixtures/calendar" >>"$IT_DIR/kioskd.ini"
+TZ=Asia/Shanghai ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    LD_PRELOAD=$FAKETIME_LIB FAKETIME="@2026-10-19 09:05:00" \
+    kf_spawn "$IT_DIR/kioskd.log" "$KF_BIN_KIOSKD" -c "$IT_DIR/kioskd.ini"
+KIOSKD_PID=$KF_LAST_PID
+it_wait_for 60 'test "$(sqlite3 "$DB" "SELECT issued_by FROM report_docs WHERE period = '"'2026-W42'"'")" = kioskd' ||
+    fail "kioskd did not issue 2026-W42: $(tail -5 "$IT_DIR/kioskd.log")"
+kf_stop "$KIOSKD_PID"
+grep -q "the weekly report 2026-W42 is issued" "$IT_DIR/kioskd.log" || fail "no log line"
+ctl report verify 2026-W42 --server-pub "$PUB" >"$IT_DIR/verify42.out" ||
+    fail "kioskd's W42 does not verify: $(cat "$IT_DIR/verify42.out")"
+ctl audit verify --server-pub "$PUB" >/dev/null || fail "the signed log"
+
 # The week in progress is refused, then drafted.
 week=$(python3 -c 'import datetime; y, w, _ = (datetime.datetime.utcnow() + datetime.timedelta(hours=8)).isocalendar(); print(f"{y}-W{w:02d}")')
 rc=0

@@ -292,7 +292,6 @@ Test(report_week, coverage_with_a_delisting)
                                     .zones_per_unit_min = 1,
                                     .itm_items_min = 3,
                                     .families_min = 2};
-    struct kf_coverage_delisted del = {"Z-XH-001", day("2026-10-10")};
     struct kf_view_coverage_opts o = {.at_day = day("2026-10-11"), .targets = &t};
     struct kf_view_coverage *v = NULL;
     char err[256] = "", path[512], *file;
@@ -307,16 +306,18 @@ Test(report_week, coverage_with_a_delisting)
     cr_assert_eq(kf_view_coverage(ts.st, &o, &v, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(v->cov->fleet.zones_commissioned, 1);
     kf_view_coverage_free(v);
-    /* Z-XH-001 delisted from the 10th leaves every count. */
+    /* Z-XH-001 delisted from the 10th (the bureau's decision, as kioskctl assess decide
+     * stores it) leaves every count. */
     o.at_day = day("2026-10-11");
-    o.delisted = &del;
-    o.n_delisted = 1;
+    sql("INSERT INTO zone_decisions(zone_id, period, decision, from_day, at_ms, by, reason)"
+        " VALUES ('Z-XH-001', '2026-H1', 1, %d, 0, 'bureau', 'two failures')",
+        (int)day("2026-10-10"));
     cr_assert_eq(kf_view_coverage(ts.st, &o, &v, err, sizeof(err)), 0, "%s", err);
     cr_assert(v->cov->fleet.zones_planned == 2 && v->cov->fleet.zones_delisted == 1);
     cr_assert(v->cov->fleet.commissioned == 1 && v->cov->itms_commissioned == 0);
     cr_assert(strstr(v->json, "\"delisted\":[{\"zone\":\"Z-XH-001\",\"from\":\"2026-10-10\"}]"));
     kf_view_coverage_free(v);
-    /* kioskctl coverage: the shipped targets, the canonical document. */
+    /* kioskctl coverage: the shipped targets, the canonical document; the delisting stands. */
     {
         const char *args[] = {"--format",
                               "json",
@@ -331,8 +332,8 @@ Test(report_week, coverage_with_a_delisting)
         snprintf(path, sizeof(path), "%s/coverage.json", ts.dir);
         cr_assert_eq(ctl(args, path), 0);
         file = kf_test_read_file(path);
-        cr_assert(strstr(file, "\"target\":\"zones\",\"required\":200,\"planned\":3,"
-                               "\"commissioned\":2,\"reporting\":2,\"met\":false") != NULL,
+        cr_assert(strstr(file, "\"target\":\"zones\",\"required\":200,\"planned\":2,"
+                               "\"commissioned\":1,\"reporting\":1,\"met\":false") != NULL,
                   "%s", file);
         free(file);
         cr_assert_eq(ctl(bad, "/dev/null"), 1);
