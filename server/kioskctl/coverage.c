@@ -1,4 +1,4 @@
-/* kioskctl/coverage.c: kioskctl coverage [--at YYYY-MM-DD] [--targets FILE] (docs/WEEKLY.md
+/* kioskctl/coverage.c: kioskctl coverage [--at YYYY-MM-DD] [--targets FILE] (docs/REPORTS.md
  * "Coverage", docs/KIOSKCTL.md): zones and terminals planned, commissioned and reporting per
  * county-level unit and per bank against the city's targets, and the service items on the
  * banks' ITMs, from the store (views/coverage.h). Tables (checks, units, banks, families) for

@@ -101,7 +101,7 @@ static void usage(FILE *f)
         "  bill disputes [--bank B]\n"
         "  bill export NUMBER -o FILE [--server-pub FILE]\n"
         "                               the bill's evidence for its bank (kf-bill-check)\n"
-        "the bureau's reports (docs/WEEKLY.md):\n"
+        "the bureau's reports (docs/REPORTS.md):\n"
         "  report week [--week YYYY-Www | --date YYYY-MM-DD] [--draft] [--close-after HOURS]\n"
         "              [--view unit|bank|zone|family|item|inactive]\n"
         "                               the weekly report (default: the last closed week;\n"

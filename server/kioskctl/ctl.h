@@ -99,7 +99,7 @@ int kf_ctl_bill_credit(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_bill_disputes(const struct kf_ctl *c, int argc, char **argv);
 /* kioskctl/bill_export.c: bill export NUMBER -o FILE (views/bundle.h). */
 int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv);
-/* The bureau's reports (docs/WEEKLY.md). kioskctl/report_week.c: report week (the weekly
+/* The bureau's reports (docs/REPORTS.md). kioskctl/report_week.c: report week (the weekly
  * report: a table, its canonical JSON, CSV, XLSX or the PDF bulletin); kioskctl/coverage.c:
  * coverage (zones and terminals against the plan's targets). */
 int kf_ctl_report(const struct kf_ctl *c, int argc, char **argv);

@@ -1,4 +1,4 @@
-/* kioskctl/report_week.c: kioskctl report week (docs/WEEKLY.md, docs/KIOSKCTL.md): the
+/* kioskctl/report_week.c: kioskctl report week (docs/REPORTS.md, docs/KIOSKCTL.md): the
  * bureau's weekly report for an ISO week, by default the last closed one, computed from the
  * store (views/week.h) and written as a table, the canonical JSON, CSV (render/week.h), an
  * XLSX workbook or the printable bulletin (PDF). A week not yet closed is refused unless

@@ -1,5 +1,5 @@
 /* reportsvc.h: kioskd's report service: the bureau's weekly report issued by itself once the
- * week has closed (docs/REPORTS.md, docs/WEEKLY.md): at [reports] weekly_after_h hours after
+ * week has closed (docs/REPORTS.md, docs/REPORTS.md): at [reports] weekly_after_h hours after
  * the ISO week's end (Monday 00:00 local; 9 h: Monday 09:00), the last closed week is
  * computed (views/week.h: availability to the week's end, incidents as the engine had them
  * at that instant) and frozen like a bill (views/rdoc.h: signed by the server key, stored in

@@ -1,5 +1,5 @@
 /* render/week.h: the bureau's weekly report (the canonical JSON "kioskfleet.week/1",
- * rules/week.h; docs/WEEKLY.md) in the forms the bureau uses (DESIGN.md principle 11): CSV
+ * rules/week.h; docs/REPORTS.md) in the forms the bureau uses (DESIGN.md principle 11): CSV
  * for Excel, an XLSX workbook with one sheet per view, and a short printable bulletin (通报)
  * in Chinese as a PDF with charts. The JSON is the document; these are views of it: every
  * figure is copied from it, never recomputed (a rate is the document's integer, written as a

@@ -1,4 +1,4 @@
-/* rules/coverage.c: coverage against the plan (coverage.h; docs/WEEKLY.md "Coverage"). */
+/* rules/coverage.c: coverage against the plan (coverage.h; docs/REPORTS.md "Coverage"). */
 #include "rules/coverage.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
  *
  * Pure: the registry, each terminal's intervals in service and whether it reported, the
  * delistings and the targets in; the figures and their canonical JSON
- * ("kioskfleet.coverage/1") out. docs/WEEKLY.md ("Coverage") defines each figure. Any thread.
+ * ("kioskfleet.coverage/1") out. docs/REPORTS.md ("Coverage") defines each figure. Any thread.
  */
 #ifndef KF_RULES_COVERAGE_H
 #define KF_RULES_COVERAGE_H
@@ -121,7 +121,7 @@ struct kf_coverage {
 int kf_coverage_compute(const struct kf_coverage_input *in, struct kf_coverage **ret, char *err,
                         size_t cap);
 void kf_coverage_free(struct kf_coverage *c); /* NULL is a no-op */
-/* The canonical texts of the inputs (docs/WEEKLY.md "Inputs"): KF_WEEK_TEXT_REGISTRY and
+/* The canonical texts of the inputs (docs/REPORTS.md "Inputs"): KF_WEEK_TEXT_REGISTRY and
  * KF_WEEK_TEXT_PRESENCE as the weekly report writes them, KF_WEEK_TEXT_USAGE over the rows
  * of the reporting window. *ret owned. 0, -EINVAL, -ENOMEM. */
 int kf_coverage_text(const struct kf_coverage_input *in, int which, char **ret, size_t *ret_len);

@@ -1,4 +1,4 @@
-/* rules/week.c: the weekly report's figures (week.h; docs/WEEKLY.md). The document's JSON
+/* rules/week.c: the weekly report's figures (week.h; docs/REPORTS.md). The document's JSON
  * and the inputs' canonical texts are in rules/week_json.c. */
 #include "rules/week.h"
 

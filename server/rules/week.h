@@ -8,7 +8,7 @@
  * Pure: plain values in (the registry, each terminal's hours and intervals in service, the
  * usage rows of both weeks, the availability per zone of both weeks, incidents), a report
  * out and its canonical JSON ("kioskfleet.week/1") with deterministic bytes. Nothing here
- * reads a clock, a file or the store; every figure is an integer (docs/WEEKLY.md defines
+ * reads a clock, a file or the store; every figure is an integer (docs/REPORTS.md defines
  * each one). Any thread; the functions share no state.
  */
 #ifndef KF_RULES_WEEK_H
@@ -140,7 +140,7 @@ enum kf_week_status {
 };
 const char *kf_week_status_name(int status); /* "active", "no_transactions", ... */
 
-/* One row of a view (docs/WEEKLY.md defines every figure). Strings borrowed from the input.
+/* One row of a view (docs/REPORTS.md defines every figure). Strings borrowed from the input.
  * Figures that do not apply to a view are 0 (and not written); KF_WEEK_NA: n/a. */
 struct kf_week_row {
     const char *code, *name;
@@ -205,12 +205,12 @@ int kf_week_compute(const struct kf_week_input *in, struct kf_week_report **ret,
                     size_t cap);
 void kf_week_free(struct kf_week_report *r); /* NULL is a no-op */
 
-/* The report's canonical JSON (docs/WEEKLY.md "The document"): compact, keys in a fixed
+/* The report's canonical JSON (docs/REPORTS.md "The document"): compact, keys in a fixed
  * order, integers only, n/a as null, no wall-clock time. *ret owned (free), NUL-terminated.
  * 0 or -ENOMEM. */
 int kf_week_json(const struct kf_week_report *r, char **ret, size_t *ret_len);
 
-/* The canonical texts the inputs' digests are taken over (docs/WEEKLY.md "Inputs"):
+/* The canonical texts the inputs' digests are taken over (docs/REPORTS.md "Inputs"):
  * registry (units, banks, zones with their plan, families, items, terminals with their
  * hours and intervals in service), presence (each terminal's online flag), usage (the
  * rows of both weeks), availability (both weeks' zone rows), incidents (those given). */

@@ -1,5 +1,5 @@
 /* rules/week_json.c: the weekly report's canonical JSON and the canonical texts of its inputs
- * (week.h; docs/WEEKLY.md "The document" and "Inputs"). */
+ * (week.h; docs/REPORTS.md "The document" and "Inputs"). */
 #include "rules/week.h"
 
 #include <errno.h>

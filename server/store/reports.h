@@ -1,4 +1,4 @@
-/* store/reports.h: what the bureau's reports read (docs/WEEKLY.md): the registry with the
+/* store/reports.h: what the bureau's reports read (docs/REPORTS.md): the registry with the
  * plan (units, banks, zones with their planned terminals and hours, families, items), the
  * usage rows of a range of local days, and which terminals kioskd saw online in a period.
  * The weekly report and coverage (views/week.h, views/coverage.h) assemble these with the

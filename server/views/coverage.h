@@ -1,4 +1,4 @@
-/* views/coverage.h: coverage against the plan at a date (docs/WEEKLY.md "Coverage"),
+/* views/coverage.h: coverage against the plan at a date (docs/REPORTS.md "Coverage"),
  * assembled from the store (the registry and plan, each terminal's intervals in service, who
  * reported in the 7 days up to the date) and computed by rules/coverage.h against the targets
  * the caller read (fixtures/targets.ini). Reads on one snapshot, writes nothing, reads no

@@ -399,7 +399,7 @@ out_free:
     return r;
 }
 
-/* Every input's digest (docs/WEEKLY.md "Inputs"), by name. */
+/* Every input's digest (docs/REPORTS.md "Inputs"), by name. */
 static int digests(struct kf_store *st, struct kf__view_week_in *w, char *err, size_t cap)
 {
     static const struct {

@@ -1,4 +1,4 @@
-/* views/week.h: the bureau's weekly report for one ISO week (docs/WEEKLY.md), assembled from
+/* views/week.h: the bureau's weekly report for one ISO week (docs/REPORTS.md), assembled from
  * the store and computed by rules/week.h: the registry and the plan (store/reports.h), each
  * terminal's intervals in service (store/billing.h), the usage rows of the week and the week
  * before, who was online (sla_facts), the availability of both weeks by the SLA report's own

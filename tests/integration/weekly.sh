@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bureau's weekly report and coverage on a real store file (docs/WEEKLY.md): the city's
+# The bureau's weekly report and coverage on a real store file (docs/REPORTS.md): the city's
 # deployment (212 zones, 10 units, 6 banks, 75 items) from kiosk-provision, a few terminals
 # commissioned with kioskctl (one mid-week), the stored 2026 calendar, and usage_daily rows
 # as the group commit writes them (inserted with sqlite3: no broker or kioskd is needed to

@@ -1,7 +1,7 @@
 /* test_report_week.c: the weekly report and coverage over a real SQLite store
  * (store/reports.h, views/week.h, views/coverage.h) and kioskctl's report week and coverage
  * run as real processes (forked children running kf_ctl_main on their own connections),
- * docs/WEEKLY.md. The small deployment (tests/data/deployment_small.json): Z-XH-001 with a
+ * docs/REPORTS.md. The small deployment (tests/data/deployment_small.json): Z-XH-001 with a
  * kiosk and a 24-hour ITM, Z-XH-002 with nothing installed, Z-WG-001 with a kiosk commissioned
  * on Thursday 8 October 2026 at 12:00. The week is 2026-W41 (国庆节 Monday to Wednesday, a
  * make-up Saturday). */

@@ -1,5 +1,5 @@
 /* test_week.c: the weekly report and coverage (rules/week.h, rules/coverage.h), as
- * docs/WEEKLY.md's worked week tells them. The week is 2026-W41, Monday 5 to Sunday 11
+ * docs/REPORTS.md's worked week tells them. The week is 2026-W41, Monday 5 to Sunday 11
  * October (Asia/Shanghai): Monday to Wednesday are 国庆节 holidays, Saturday the 10th is a
  * make-up working day (fixtures/calendar/cn-2026.ini).
  *
