@@ -19,9 +19,10 @@
 #     contract row edited is found by kf-bill-check on a fresh export of its bank's bill
 #     (exit 1), and a contract edit that changes the bill by bill verify (exit 3).
 #
-# Two edits are unseen by design and counted apart (bill_props.py says why): a source written
-# on a device fact's row (the store reads a source for presence facts only), and a contract
-# version in force on no day of the month deleted (no input of this month's bill).
+# Three edits are unseen by design and counted apart (bill_props.py says why): a source
+# written on a device fact's row (the store reads a source for presence facts only), a fact
+# appended after the last one (one kioskd has not taken yet: its next run seals it), and a
+# contract version in force on no day of the month deleted (no input of this month's bill).
 #
 # Seeds: KF_PROPS_SEEDS="1 2 3" runs those. The default three were chosen so that together
 # they hold two banks, kiosks and ITMs, a contract changing mid-month and one starting in it,
@@ -230,7 +231,8 @@ done
 n() { echo "${1:-0}"; }
 echo "ok: fact edits: $(n "${TRIED[fact]:-}") tried; found by kioskctl verify" \
     "$(n "${FOUND_VERIFY[fact]:-}") and by kf-bill-check $(n "${FOUND_CHECK[fact]:-}");" \
-    "$(n "${UNSEEN[fact]:-}") unseen by design (a source written on a device fact)"
+    "$(n "${UNSEEN[fact]:-}") unseen by design (a source written on a device fact, or a" \
+    "fact appended after the last one: listed above)"
 for class in action window; do
     echo "ok: $class edits: $(n "${TRIED[$class]:-}") tried; found by kioskctl verify" \
         "$(n "${FOUND_VERIFY[$class]:-}"); kf-bill-check, which takes them from the seals," \
