@@ -23,11 +23,9 @@
 # and kf-bill-check must say OK on both bills' bundles.
 source "$(dirname "$0")/lib.sh"
 
-CHECK=${KF_BIN_CHECK:?}
+CHECK=$KF_BIN_CHECK
 DATA=$KF_ROOT/tests/data/worked-month
-command -v faketime >/dev/null || fail "faketime is not installed (scripts/lib.sh KF_PACKAGES)"
-FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketime.so.1$') ||
-    fail "libfaketime.so.1 not found (Debian package libfaketime)"
+it_need_faketime
 
 it_init 0
 it_provision_device A-000001.1 A-000001 Z-XH-006 "$IT_DIR/dev"
@@ -37,24 +35,15 @@ it_provision_device A-000004.1 A-000004 Z-XH-006 "$IT_DIR/dev" itm
 printf '[sla]\ncalendar_dir = %s\ntick_s = 1\n' "$KF_ROOT/fixtures/calendar" >>"$IT_DIR/kioskd.ini"
 KEY=(--server-key "$IT_DIR/server.key")
 PUB=$IT_DIR/server.key.pub
-sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$@"; }
-# ms 'YYYY-MM-DD HH:MM[:SS]': a local (Asia/Shanghai) time as UTC milliseconds.
-ms() { echo "$(TZ=Asia/Shanghai date -d "$1" +%s)000"; }
-# at 'YYYY-MM-DD HH:MM:SS' ARGS...: kioskctl with its clock frozen at that local time
-# (faketime -f: the clock does not move, so issued_at_ms is exact; ASan must accept the preload).
-at() {
-    local t=$1
-    shift
-    TZ=Asia/Shanghai ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-        faketime -f "$t" "$KF_BIN_KIOSKCTL" --db "$DB" "$@"
-}
+# (it_sql, it_ms, it_at, it_run_kioskd and the edit helpers: lib.sh, "A story told at its own
+# instants".)
 # bill_is FILE EXPECTED, sla_is MONTH EXPECTED: worked_month.py says what EXPECTED holds.
 bill_is() { python3 "$KF_ROOT/tests/integration/worked_month.py" bill "$1" "$2" || fail "$1: not the worked month's figures"; }
 # (the month's end as the cut: the engine last ran in the story's October, not today)
 sla_is() {
     local end
     end=$(TZ=Asia/Shanghai date -d "$1-01 +1 month" '+%Y-%m-%d 00:00')
-    at '2026-12-01 00:00:00' --format csv sla --month "$1" --by terminal --as-of "$end" \
+    it_at '2026-12-01 00:00:00' --format csv sla --month "$1" --by terminal --as-of "$end" \
         >"$IT_DIR/sla-$1.csv" || fail "sla $1"
     python3 "$KF_ROOT/tests/integration/worked_month.py" sla "$IT_DIR/sla-$1.csv" "$2" ||
         fail "the SLA figures of $1"
@@ -69,9 +58,9 @@ SEQ=0
 # presence ASSET DEVICE LOCAL_TIME 1|0 [RECV_LOCAL]: connect (1) or the broker's will (0).
 presence() {
     local at recv
-    at=$(ms "$3")
-    recv=$(ms "${5:-$3}")
-    sql "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, value, src)
+    at=$(it_ms "$3")
+    recv=$(it_ms "${5:-$3}")
+    it_sql "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, value, src)
          VALUES ('$1', '$2', 'presence', $at, $recv, $4, '$( [ "$4" = 1 ] && echo connect || echo will)')"
 }
 # fault ASSET DEVICE LOCAL_TIME 1|0 CODE [RECV_LOCAL]: a critical fault on the screen, raised
@@ -81,8 +70,8 @@ presence() {
 # this story) gets a key of its own registered directly.
 fault() {
     local at recv key out topic hex pk
-    at=$(ms "$3")
-    recv=$(ms "${6:-$3}")
+    at=$(it_ms "$3")
+    recv=$(it_ms "${6:-$3}")
     SEQ=$((SEQ + 1))
     key=$IT_DIR/dev/$2.key
     local gen=()
@@ -92,10 +81,10 @@ fault() {
         fail "kf-forge frame $2 $SEQ"
     if [ ${#gen[@]} -gt 0 ]; then
         pk=$(head -1 <<<"$out")
-        sql "INSERT INTO device_keys(device_id, epoch, pk, status, created_ms) VALUES ('$2', 1, X'$pk', 1, $at)"
+        it_sql "INSERT INTO device_keys(device_id, epoch, pk, status, created_ms) VALUES ('$2', 1, X'$pk', 1, $at)"
     fi
     read -r topic hex <<<"$(tail -1 <<<"$out")"
-    sql "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first, count, device_ms,
+    it_sql "INSERT INTO envelopes(device_id, key_epoch, kind, flags, seq_first, count, device_ms,
          clock_offset_ms, recv_ms, commit_ms, topic, raw)
          VALUES ('$2', 1, 1, 0, $SEQ, 1, $at, 0, $recv, $recv, '$topic', X'$hex');
          INSERT INTO records(device_id, seq, envelope_id, type, device_ts_ms, effective_ms, recv_ms,
@@ -103,32 +92,6 @@ fault() {
          INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, periph, code, sev)
          VALUES ('$1', '$2', 'fault', $at, $recv, $SEQ, $4, 'screen', '$5', 'critical')"
 }
-# run_kioskd 'YYYY-MM-DD HH:MM:SS' [COMMAND...]: kioskd run once over the facts, its clock
-# starting at that local time (faketime, moving): the engine takes the facts when they
-# arrive, as it would have, so what it decided is dated before or after the month's close as
-# in the story (an issued bill counts what the engine had by the close, BILLING.md "The
-# close"). Waited for until its engine has taken every fact (and, with a command, until the
-# command is done), stopped. The broker's certificate is not valid yet at that time: kioskd
-# is not connected, and needs not be (its engine runs on the facts in the store).
-KIOSKD_AT=
-run_kioskd() {
-    local last
-    KIOSKD_AT=$1
-    shift
-    last=$(sql 'SELECT max(id) FROM sla_facts')
-    # libfaketime preloaded into kioskd itself (the faketime wrapper would stand between the
-    # pid we stop and kioskd): "@T" starts the clock at T and lets it run.
-    TZ=Asia/Shanghai ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-        LD_PRELOAD=$FAKETIME_LIB FAKETIME="@$KIOSKD_AT" \
-        kf_spawn "$IT_DIR/kioskd.log" "$KF_BIN_KIOSKD" -c "$IT_DIR/kioskd.ini"
-    KIOSKD_PID=$KF_LAST_PID
-    it_wait_for 60 'test "$(sql "SELECT fact_id FROM sla_cursor")" = "$last"' ||
-        fail "kioskd did not take every fact"
-    if [ $# -gt 0 ]; then "$@"; fi
-    sleep 2
-    kf_stop "$KIOSKD_PID"
-}
-
 # ---- the setup -------------------------------------------------------------------------
 ctl contract load "$DATA/BOC-2026-v1.json" "$DATA/BOC-2026-v2.json" --by ops \
     --reason "BOC 2026 contract, version 2 signed for the 16th" "${KEY[@]}" >/dev/null ||
@@ -161,13 +124,13 @@ fault A-000001 A-000001.2 '2026-09-22 15:00' 0 SCR-TOUCH
 it_start_broker
 attribute_power_cut() {
     local id
-    id=$(sql "SELECT id FROM sla_incidents WHERE asset_id = 'A-000004' AND cause = 'offline'
-              AND start_ms = $(ms '2026-09-05 02:00')")
-    [ -n "$id" ] || fail "no incident for the power cut: $(sql 'SELECT * FROM sla_incidents')"
-    at "$KIOSKD_AT" attribute "$id" --to bank_power --by ops:zhao --reason "branch power cut (供电中断)" |
+    id=$(it_sql "SELECT id FROM sla_incidents WHERE asset_id = 'A-000004' AND cause = 'offline'
+              AND start_ms = $(it_ms '2026-09-05 02:00')")
+    [ -n "$id" ] || fail "no incident for the power cut: $(it_sql 'SELECT * FROM sla_incidents')"
+    it_at "$KIOSKD_AT" attribute "$id" --to bank_power --by ops:zhao --reason "branch power cut (供电中断)" |
         grep -q now || fail "attribution not applied"
 }
-run_kioskd '2026-10-01 08:00:00' attribute_power_cut
+it_run_kioskd '2026-10-01 08:00:00' attribute_power_cut
 
 # What the bill would say without the late fact: A-000002 met its target (2 h before its
 # first report is its only downtime), so it had no credit.
@@ -176,7 +139,7 @@ A-000001 878400  0     28200 850200  9678  9800 0 2 0 1 0
 A-000002 615600  0     7200  608400  9883  9800 1 0 0 0 0
 A-000003 612000  0     0     612000  10000 9800 1 0 0 0 0
 A-000004 2592000 21600 10800 2559600 9957  9900 1 1 1 1 0"
-at '2026-10-02 12:00:00' bill draft --bank BOC --month 2026-09 >"$IT_DIR/draft-09.json" ||
+it_at '2026-10-02 12:00:00' bill draft --bank BOC --month 2026-09 >"$IT_DIR/draft-09.json" ||
     fail "draft"
 python3 - "$IT_DIR/draft-09.json" <<'PY' || fail "the draft before the late fact"
 import json, sys
@@ -188,7 +151,7 @@ PY
 # ---- a late fact before the close: A-000002's fault of the 28th, received on 3 October ----
 fault A-000002 A-000002.1 '2026-09-28 13:00' 1 PRN-A4 '2026-10-03 09:00'
 fault A-000002 A-000002.1 '2026-09-28 14:55' 0 PRN-A4 '2026-10-03 09:00'
-run_kioskd '2026-10-03 09:00:00'
+it_run_kioskd '2026-10-03 09:00:00'
 sla_is 2026-09 "
 A-000001 878400  0     28200 850200  9678  9800 0 2 0 1 0
 A-000002 615600  0     14100 601500  9770  9800 0 1 0 0 0
@@ -197,10 +160,10 @@ A-000004 2592000 21600 10800 2559600 9957  9900 1 1 1 1 0"
 
 # ---- the bill, issued after the close ---------------------------------------------------
 rc=0
-at '2026-10-04 18:00:00' bill issue --bank BOC --month 2026-09 --by finance:qian "${KEY[@]}" \
+it_at '2026-10-04 18:00:00' bill issue --bank BOC --month 2026-09 --by finance:qian "${KEY[@]}" \
     >/dev/null 2>"$IT_DIR/early.err" || rc=$?
 [ $rc = 2 ] && grep -q 'not closed' "$IT_DIR/early.err" || fail "issued before the close: rc $rc"
-at '2026-10-06 12:00:00' bill issue --bank BOC --month 2026-09 --by finance:qian "${KEY[@]}" \
+it_at '2026-10-06 12:00:00' bill issue --bank BOC --month 2026-09 --by finance:qian "${KEY[@]}" \
     >"$IT_DIR/issue-09.out" || fail "issue: $(cat "$IT_DIR/issue-09.out")"
 grep -q '^BOC-000001 ' "$IT_DIR/issue-09.out" || fail "not BOC-000001: $(cat "$IT_DIR/issue-09.out")"
 ctl bill show BOC-000001 -o "$IT_DIR/bill-09.json" || fail "show"
@@ -246,7 +209,7 @@ check_ok "$IT_DIR/bundle-09.json" \
     "OK: BOC-000001 2026-09, 18 lines, total 4,439.43 yuan (人民币肆仟肆佰叁拾玖元肆角叁分)"
 
 # ---- a credit note for one line: 100.00 yuan of line 7, tax included -----------------------
-at '2026-10-08 10:00:00' bill credit BOC-000001 --line 7 --amount-fen 10000 \
+it_at '2026-10-08 10:00:00' bill credit BOC-000001 --line 7 --amount-fen 10000 \
     --reason "lease of the 9th disputed" --by finance:qian "${KEY[@]}" >"$IT_DIR/cn.out" ||
     fail "credit: $(cat "$IT_DIR/cn.out")"
 ctl bill show BOC-CN-000001 -o "$IT_DIR/cn.json" || fail "show the credit note"
@@ -261,14 +224,14 @@ issued_at 2026-10-08 10:00:00"
 ctl bill verify BOC-CN-000001 --server-pub "$PUB" >/dev/null || fail "verify the credit note"
 # 321.68 - 100.00 = 221.68 is left of line 7: one fen more is refused.
 rc=0
-at '2026-10-08 10:05:00' bill credit BOC-000001 --line 7 --amount-fen 22169 \
+it_at '2026-10-08 10:05:00' bill credit BOC-000001 --line 7 --amount-fen 22169 \
     --reason "more than is left" --by finance:qian "${KEY[@]}" >/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || fail "a credit of more than is left of line 7: rc $rc"
 
 # ---- a late fact after the close: A-000003's fault of the 14th, received on 20 October ----
 fault A-000003 A-000003.1 '2026-09-14 09:00' 1 SCR-TOUCH '2026-10-20 09:00'
 fault A-000003 A-000003.1 '2026-09-14 13:00' 0 SCR-TOUCH '2026-10-20 09:00'
-run_kioskd '2026-10-20 09:00:00'
+it_run_kioskd '2026-10-20 09:00:00'
 sla_is 2026-09 "
 A-000001 878400  0     28200 850200  9678  9800 0 2 0 1 0
 A-000002 615600  0     14100 601500  9770  9800 0 1 0 0 0
@@ -282,7 +245,7 @@ ctl bill export BOC-000001 -o "$IT_DIR/bundle-09b.json" --server-pub "$PUB" 2>/d
 check_ok "$IT_DIR/bundle-09b.json" "OK: BOC-000001 2026-09, 18 lines, total 4,439.43 yuan"
 # By the rules September now carries A-000003's credit (-9.95) and penalty (-50.00): 187.82
 # taken, still within the cap of 192.95.
-at '2026-10-21 12:00:00' bill draft --bank BOC --month 2026-09 >"$IT_DIR/draft-09b.json" ||
+it_at '2026-10-21 12:00:00' bill draft --bank BOC --month 2026-09 >"$IT_DIR/draft-09b.json" ||
     fail "draft after the late fact"
 python3 - "$IT_DIR/draft-09b.json" <<'PY' || fail "September recomputed after the late fact"
 import json, sys
@@ -294,7 +257,7 @@ taken = -sum(l["net_fen"] for l in b["lines"] if l["kind"] in ("credit", "penalt
 assert taken == 18782 and not [l for l in b["lines"] if l["kind"] == "cap"], taken
 PY
 
-at '2026-11-06 12:00:00' bill issue --bank BOC --month 2026-10 --by finance:qian "${KEY[@]}" \
+it_at '2026-11-06 12:00:00' bill issue --bank BOC --month 2026-10 --by finance:qian "${KEY[@]}" \
     >"$IT_DIR/issue-10.out" || fail "issue October: $(cat "$IT_DIR/issue-10.out")"
 ctl bill show BOC-000002 -o "$IT_DIR/bill-10.json" || fail "show"
 bill_is "$IT_DIR/bill-10.json" "
@@ -334,41 +297,25 @@ ctl audit verify --server-pub "$PUB" >/dev/null || fail "the signed log"
 # it_sla changes one.) kioskctl verify must fail on a fact or action edit, the bank's
 # checker on a fact or contract edit in the bundle it is given. An action row is not read by
 # the checker: it replays the action as sealed, so such an edit cannot change its bill.
-edit() { # SQL: on a fresh copy
-    cp "$DB" "$IT_DIR/edit.db"
-    sqlite3 "$IT_DIR/edit.db" "$1" || fail "edit: $1"
-}
-edited_verify_fails() {
-    local rc=0
-    "$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" verify >"$IT_DIR/edit.verify" 2>&1 || rc=$?
-    [ $rc = 3 ] || fail "kioskctl verify missed: $1 (rc $rc)"
-}
-edited_check_fails() {
-    local rc=0
-    "$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" bill export BOC-000002 -o "$IT_DIR/edit.json" \
-        >/dev/null 2>&1 || fail "export after: $1"
-    "$CHECK" "$IT_DIR/edit.json" --server-pub "$PUB" >"$IT_DIR/edit.check" 2>&1 || rc=$?
-    [ $rc = 1 ] || fail "kf-bill-check missed: $1 (rc $rc: $(cat "$IT_DIR/edit.check"))"
-}
 n_edits=0
-for id in $(sql "SELECT id FROM sla_facts ORDER BY id"); do
-    edit "UPDATE sla_facts SET at_ms = at_ms + 1000 WHERE id = $id"
-    edited_verify_fails "fact $id moved by a second"
-    edited_check_fails "fact $id moved by a second"
-    edit "UPDATE sla_facts SET value = 1 - value WHERE id = $id"
-    edited_verify_fails "fact $id flipped"
-    edited_check_fails "fact $id flipped"
+for id in $(it_sql "SELECT id FROM sla_facts ORDER BY id"); do
+    it_edit "UPDATE sla_facts SET at_ms = at_ms + 1000 WHERE id = $id"
+    it_edited_verify_fails "fact $id moved by a second"
+    it_edited_check_fails BOC-000002 "fact $id moved by a second"
+    it_edit "UPDATE sla_facts SET value = 1 - value WHERE id = $id"
+    it_edited_verify_fails "fact $id flipped"
+    it_edited_check_fails BOC-000002 "fact $id flipped"
     n_edits=$((n_edits + 2))
 done
-edit "UPDATE sla_actions SET who = 'ops:nobody' WHERE status = 'done'"
-edited_verify_fails "an action's author"
+it_edit "UPDATE sla_actions SET who = 'ops:nobody' WHERE status = 'done'"
+it_edited_verify_fails "an action's author"
 n_edits=$((n_edits + 1))
-edit "DROP TRIGGER contract_versions_no_update;
+it_edit "DROP TRIGGER contract_versions_no_update;
       UPDATE contract_versions SET text = replace(text, '\"kiosk_fen\": 31000', '\"kiosk_fen\": 30000')
       WHERE version = 1"
 [ "$(sqlite3 "$IT_DIR/edit.db" "SELECT count(*) FROM contract_versions WHERE text LIKE '%30000%'")" -ge 1 ] ||
     fail "the contract edit did not apply"
-edited_check_fails "a contract's price"
+it_edited_check_fails BOC-000002 "a contract's price"
 rc=0
 "$KF_BIN_KIOSKCTL" --db "$IT_DIR/edit.db" bill verify BOC-000001 --server-pub "$PUB" >/dev/null 2>&1 || rc=$?
 [ $rc = 3 ] || fail "bill verify missed a contract's price (rc $rc)"
