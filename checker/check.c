@@ -556,11 +556,22 @@ static int setup_terminals(struct ck *c)
                             sizeof(e)) < 0)
         return differ(c, "the bundle's calendars: %s", e);
     /* SLA terms: the version in force on the month's last day (one version a month in
-     * practice; the live engine reads the terms kioskd holds, which must be these). */
+     * practice; the live engine reads the terms kioskd holds, which must be these); when the
+     * contract ended before it, the latest version in force in the month, as the bill's
+     * credits take them (rules/bill.c, docs/BILLING.md "SLA credits"). */
     k = kf_contract_for(c->contracts, c->n_contracts, b->bank, kf_local_day(to) - 1);
+    for (size_t j = 0, on_last = k != NULL; !on_last && j < c->n_contracts; j++) {
+        /* none on the last day: the one begun last among those in force on some day */
+        const struct kf_contract *x = &c->contracts[j];
+
+        if (strcmp(x->bank, b->bank) != 0 || x->effective_from >= kf_local_day(to) ||
+            (x->effective_to != KF_CONTRACT_OPEN && x->effective_to <= kf_local_day(from)))
+            continue;
+        if (k == NULL || x->effective_from > k->effective_from)
+            k = x;
+    }
     if (k == NULL)
-        return differ(c, "no contract version of %s is in force on the last day of %s", b->bank,
-                      b->period);
+        return differ(c, "no contract version of %s is in force in %s", b->bank, b->period);
     for (size_t i = 0; i < b->n_terms; i++) {
         const struct kf_bundle_terminal *t = &b->terms[i];
         const struct kf_bundle_zone *z = kf_bundle_zone(b, t->zone);

@@ -142,9 +142,9 @@ int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk, s
 
 json_t *kf_reportsvc_stats_json(struct kf_reportsvc *r)
 {
-    return json_pack("{s:b, s:I, s:I, s:s}", "weekly", r && r->cfg.weekly,
-                     (json_int_t)(r ? r->issued : 0), (json_int_t)(r ? r->failed : 0),
-                     r && r->last[0] ? r->last : "");
+    return json_pack("{s:b, s:I, s:I, s:s}", "weekly", r && r->cfg.weekly, "issued",
+                     (json_int_t)(r ? r->issued : 0), "failed", (json_int_t)(r ? r->failed : 0),
+                     "last", r && r->last[0] ? r->last : "");
 }
 
 void kf_reportsvc_free(struct kf_reportsvc *r)

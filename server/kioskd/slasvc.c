@@ -328,6 +328,7 @@ void kf_slasvc_free(struct kf_slasvc *s)
     free(s->topic);
     free(s->act_after);
     free(s->act_after_t);
+    free(s->act_term);
     kf_run_terms_free(s->rt);
     sodium_memzero(s->sk, sizeof(s->sk));
     free(s);

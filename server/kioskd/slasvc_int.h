@@ -71,6 +71,9 @@ struct kf_slasvc {
     size_t run_facts;
     size_t *act_after;   /* per action of the run: facts fed before it */
     size_t *act_after_t; /* per action: facts of its incident's terminal fed before it */
+    /* per action: its incident's terminal, taken before the action is applied (a close
+     * takes the incident out of the engine, and the seal must still name it) */
+    char (*act_term)[KF_TERMINAL_ID_MAX + 1];
     size_t cap_after;
     int seal_windows;       /* the engine (re)loaded its windows: the next seal lists them */
     struct kf__notice *out; /* handed to the loop */

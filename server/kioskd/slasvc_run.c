@@ -351,6 +351,7 @@ static void act_place(struct kf_slasvc *s, const struct kf_sla_action *a, size_t
 
     s->act_after[k] = s->run_facts;
     s->act_after_t[k] = inc ? (size_t)kf_run_terms_count(s->rt, inc->terminal) : 0;
+    snprintf(s->act_term[k], sizeof(s->act_term[k]), "%s", inc ? inc->terminal : "");
 }
 
 /* Feed the facts committed since the cursor and the queued actions, merged in time order
@@ -417,11 +418,10 @@ static json_t *seal_actions(const struct kf_slasvc *s, const struct kf_sla_actio
 
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct kf_sla_action *a = &acts[i];
-        const struct kf_incident *inc = kf_sla_incident(s->e, a->incident);
         json_t *o = json_pack(
             "{s:I, s:I, s:s, s:s, s:o, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id",
-            (json_int_t)a->id, "incident", (json_int_t)a->incident, "terminal",
-            inc ? inc->terminal : "", "kind", kf_incident_ev_name(a->kind), "to",
+            (json_int_t)a->id, "incident", (json_int_t)a->incident, "terminal", s->act_term[i],
+            "kind", kf_incident_ev_name(a->kind), "to",
             a->kind == KF_EV_ATTRIBUTE ? json_string(kf_incident_attr_name(a->to)) : json_null(),
             "flags", (int)a->flags, "who", a->who, "text", a->text, "requested_ms",
             (json_int_t)a->requested_ms, "at_ms", (json_int_t)a->at_ms, "after",
@@ -652,12 +652,15 @@ static void run(struct kf_slasvc *s, struct kf_store *st, int64_t now_ms)
     if (r == 0 && n_acts > s->cap_after) {
         size_t *p = realloc(s->act_after, n_acts * sizeof(*p));
         size_t *q = p ? realloc(s->act_after_t, n_acts * sizeof(*q)) : NULL;
+        char(*t)[KF_TERMINAL_ID_MAX + 1] = q ? realloc(s->act_term, n_acts * sizeof(*t)) : NULL;
         if (p != NULL)
             s->act_after = p;
-        if (q == NULL)
+        if (q != NULL)
+            s->act_after_t = q;
+        if (t == NULL)
             r = -ENOMEM;
         else {
-            s->act_after_t = q;
+            s->act_term = t;
             s->cap_after = n_acts;
         }
     }
