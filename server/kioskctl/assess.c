@@ -391,6 +391,15 @@ struct opts {
     int version, keep, delist;
 };
 
+/* --version N: 1..2^31-1, or -1. */
+static int version_arg(const char *s)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+
+    return end != s && *end == '\0' && v >= 1 && v <= INT32_MAX ? (int)v : -1;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
@@ -433,7 +442,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->from = optarg;
             break;
         case 'n':
-            o->version = atoi(optarg);
+            o->version = version_arg(optarg);
             if (o->version < 1)
                 return -1;
             break;

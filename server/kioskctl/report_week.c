@@ -473,7 +473,7 @@ static int report_verify(const struct kf_ctl *c, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (ch == 'p')
             pub = optarg;
-        else if (ch == 'n' && (version = atoi(optarg)) > 0)
+        else if (ch == 'n' && (version = (int)strtol(optarg, NULL, 10)) > 0 && version < INT32_MAX)
             continue;
         else
             return usage_err();
