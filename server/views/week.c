@@ -14,6 +14,7 @@
 #include "rules/report.h"
 #include "store/billing.h"
 #include "store/reports.h"
+#include "store/reports_docs.h"
 #include "store/sla.h"
 #include "views/billing.h"
 #include "views/sla.h"
@@ -237,6 +238,7 @@ struct kf__view_week_in {
     size_t n_avail[2];
     struct kf_report *rep[2];
     struct kf_week_incident_in *wincs;
+    size_t n_wincs;
     char hex[N_DIGESTS][65];
     struct kf_week_digest dg[N_DIGESTS];
     struct kf_week_input in;
@@ -434,6 +436,68 @@ static int digests(struct kf_store *st, struct kf__view_week_in *w, char *err, s
     return r;
 }
 
+/* Is zone among the n delisted (sorted) ids? */
+static int dropped(char (*ids)[KF_TERMINAL_ID_MAX + 1], size_t n, const char *zone)
+{
+    for (size_t i = 0; zone && i < n; i++)
+        if (strcmp(ids[i], zone) == 0)
+            return 1;
+    return 0;
+}
+
+/* A zone delisted (the bureau's decision, zone_decisions) on or before the week's Monday has
+ * left the plan: it leaves the week's report, its terminals, usage, availability and
+ * incidents with it, in this week and the one compared (docs/REPORTS.md 1.2.1). A zone
+ * delisted during the week is still that week's. */
+static int drop_delisted(struct kf_store *st, struct kf__view_week_in *w, int32_t first, char *err,
+                         size_t cap)
+{
+    struct kf__view_registry *g = &w->reg;
+    struct kf_zone_decision_row *dec = NULL;
+    char(*ids)[KF_TERMINAL_ID_MAX + 1] = NULL;
+    size_t n_dec = 0, n = 0, k;
+    int r = kf_store_zone_decisions(st, NULL, &dec, &n_dec);
+
+    if (r < 0)
+        return kf__view_fail(st, r, "zone decisions", err, cap);
+    ids = calloc(n_dec + 1, sizeof(*ids));
+    if (ids == NULL) {
+        free(dec);
+        snprintf(err, cap, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n_dec; i++)
+        if (dec[i].decision == KF_ZONE_DELIST && dec[i].from_day <= first)
+            snprintf(ids[n++], sizeof(ids[0]), "%s", dec[i].zone_id);
+    free(dec);
+    if (n > 0) {
+        for (size_t i = k = 0; i < g->n_zones; i++)
+            if (!dropped(ids, n, g->wzones[i].id))
+                g->wzones[k++] = g->wzones[i];
+        g->n_zones = k;
+        for (size_t i = k = 0; i < g->n_wterms; i++)
+            if (!dropped(ids, n, g->wterms[i].zone))
+                g->wterms[k++] = g->wterms[i];
+        g->n_wterms = k;
+        for (size_t i = k = 0; i < g->n_usage; i++)
+            if (!dropped(ids, n, g->wusage[i].zone))
+                g->wusage[k++] = g->wusage[i];
+        g->n_usage = k;
+        for (int a = 0; a < 2; a++) {
+            for (size_t i = k = 0; i < w->n_avail[a]; i++)
+                if (!dropped(ids, n, w->avail[a][i].zone))
+                    w->avail[a][k++] = w->avail[a][i];
+            w->n_avail[a] = k;
+        }
+        for (size_t i = k = 0; i < w->n_wincs; i++)
+            if (!dropped(ids, n, w->wincs[i].zone))
+                w->wincs[k++] = w->wincs[i];
+        w->n_wincs = k;
+    }
+    free(ids);
+    return 0;
+}
+
 static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int wk,
                     const struct kf_view_week_opts *o, char *err, size_t cap)
 {
@@ -480,6 +544,9 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
                 : NULL;
         w->wincs[i] = (struct kf_week_incident_in){&w->incs[i], t ? t->zone_id : NULL};
     }
+    w->n_wincs = w->n_incs;
+    if ((r = drop_delisted(st, w, first, err, cap)) < 0)
+        return r;
     w->in = (struct kf_week_input){
         .iso_year = y,
         .iso_week = wk,
@@ -504,7 +571,7 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
         .avail_as_of_ms = as_of,
         .incidents_cut_ms = o->cut_ms,
         .incidents = w->wincs,
-        .n_incidents = w->n_incs,
+        .n_incidents = w->n_wincs,
     };
     return digests(st, w, err, cap);
 }

@@ -220,6 +220,31 @@ Test(report_week, figures_from_the_store_and_a_byte_identical_recompute)
     free(b);
 }
 
+/* A zone delisted before the week leaves its report (every view and count); one delisted
+ * during the week is still that week's. */
+Test(report_week, a_delisted_zone_leaves_the_week)
+{
+    struct kf_view_week_opts o = closed_opts();
+    char *a = NULL, err[256] = "";
+    size_t la;
+    json_t *doc;
+
+    sql("INSERT INTO zone_decisions(zone_id, period, decision, from_day, at_ms, by, reason)"
+        " VALUES ('Z-XH-002', '2026-H1', 1, %d, 0, 'bureau', 'two failures')",
+        (int)day("2026-10-05"));
+    sql("INSERT INTO zone_decisions(zone_id, period, decision, from_day, at_ms, by, reason)"
+        " VALUES ('Z-WG-001', '2026-H1', 1, %d, 0, 'bureau', 'two failures')",
+        (int)day("2026-10-06"));
+    cr_assert_eq(kf_view_week_json(ts.st, 2026, 41, &o, &a, &la, err, sizeof(err)), 0, "%s", err);
+    doc = json_loadb(a, la, 0, NULL);
+    cr_assert_not_null(doc);
+    cr_assert_eq(json_array_size(json_object_get(doc, "zones")), 2);
+    cr_assert(strstr(a, "\"zone\":\"Z-XH-002\"") == NULL, "delisted from the week's Monday");
+    cr_assert_not_null(zone_of(doc, "Z-WG-001"), "delisted on Tuesday: still this week's");
+    json_decref(doc);
+    free(a);
+}
+
 Test(report_week, no_calendar_no_report)
 {
     char *a = NULL, err[256] = "";
