@@ -2,6 +2,7 @@
  * and written as CSV and XLSX (render/week.h). The bulletin is render/week_pdf.c. */
 #include "render/week.h"
 #include "render/render_int.h"
+#include "render/sheet_int.h"
 #include "render/week_int.h"
 
 #include <errno.h>
@@ -296,43 +297,24 @@ void kf__rw_close(struct kf__rw_doc *d)
 /* ---- Figures as text ----------------------------------------------------------------------------
  */
 
-/* |v| / div, |v| % div with digits decimals, a sign ("-", or "+" when plus), and a suffix. */
-static char *fixed(int64_t v, int64_t div, int digits, int plus, const char *suffix, char *buf,
-                   size_t cap)
-{
-    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-    if (v == KF__RW_NULL) {
-        buf[0] = '\0';
-        return buf;
-    }
-    snprintf(buf, cap, "%s%llu.%0*llu%s",
-             v < 0           ? "-"
-             : plus && v > 0 ? "+"
-                             : "",
-             (unsigned long long)(m / (uint64_t)div), digits,
-             (unsigned long long)(m % (uint64_t)div), suffix);
-    return buf;
-}
-
 char *kf__rw_bp(int64_t bp, char *buf, size_t cap)
 {
-    return fixed(bp, 100, 2, 0, "%", buf, cap);
+    return kf__sheet_fixed(bp, 100, 2, 0, "%", buf, cap);
 }
 
 char *kf__rw_pm(int64_t pm, char *buf, size_t cap)
 {
-    return fixed(pm, 10, 1, 1, "%", buf, cap);
+    return kf__sheet_fixed(pm, 10, 1, 1, "%", buf, cap);
 }
 
 char *kf__rw_x100(int64_t v, char *buf, size_t cap)
 {
-    return fixed(v, 100, 2, 0, "", buf, cap);
+    return kf__sheet_fixed(v, 100, 2, 0, "", buf, cap);
 }
 
 char *kf__rw_bpdiff(int64_t bp, char *buf, size_t cap)
 {
-    return fixed(bp, 100, 2, 1, "", buf, cap);
+    return kf__sheet_fixed(bp, 100, 2, 1, "", buf, cap);
 }
 
 const char *kf__rw_status(const char *status)
@@ -417,45 +399,6 @@ char *kf__rw_title_week(const struct kf__rw_doc *d, char *buf, size_t cap)
 /* ---- CSV ----------------------------------------------------------------------------------------
  */
 
-/* A text Excel would take for a formula is kept as text by a leading apostrophe (as the bill's
- * CSV and kioskctl's do); our own figures ("-53.4%") stay numbers. */
-static void put_field(FILE *out, const char *s)
-{
-    int guard = (s[0] != '\0' && strchr("=+@\t\r", s[0]) != NULL &&
-                 !(s[0] == '+' && s[1] >= '0' && s[1] <= '9')) ||
-                (s[0] == '-' && !(s[1] >= '0' && s[1] <= '9'));
-
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        if (guard) {
-            fputc('\'', out);
-        }
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    if (guard) {
-        fputc('\'', out);
-    }
-    for (; *s; s++) {
-        if (*s == '"') {
-            fputc('"', out);
-        }
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static void put_row(FILE *out, const char *const *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) {
-            fputc(',', out);
-        }
-        put_field(out, f[i]);
-    }
-    fputs("\r\n", out);
-}
-
 static void csv_view(FILE *out, const struct kf__rw_doc *d, int view, int titled)
 {
     const struct kf__rw_view *vw = &kf__rw_views[view];
@@ -466,18 +409,18 @@ static void csv_view(FILE *out, const struct kf__rw_doc *d, int view, int titled
 
     if (titled) {
         f[0] = vw->sheet;
-        put_row(out, f, 1);
+        kf__sheet_csv_row(out, f, 1);
     }
     for (size_t c = 0; c < vw->ncols; c++) {
         f[c] = vw->cols[c].head;
     }
-    put_row(out, f, vw->ncols);
+    kf__sheet_csv_row(out, f, vw->ncols);
     json_array_foreach(d->arrays[view], i, row)
     {
         for (size_t c = 0; c < vw->ncols; c++) {
             f[c] = kf__rw_text(d, row, &vw->cols[c], buf[c], sizeof(buf[c]));
         }
-        put_row(out, f, vw->ncols);
+        kf__sheet_csv_row(out, f, vw->ncols);
     }
     if (view == KF_RENDER_WEEK_UNIT || view == KF_RENDER_WEEK_BANK) {
         for (size_t c = 0; c < vw->ncols; c++) {
@@ -485,7 +428,7 @@ static void csv_view(FILE *out, const struct kf__rw_doc *d, int view, int titled
                    : c == 1 ? "全市合计"
                             : kf__rw_text(d, d->fleet, &vw->cols[c], buf[c], sizeof(buf[c]));
         }
-        put_row(out, f, vw->ncols);
+        kf__sheet_csv_row(out, f, vw->ncols);
     }
 }
 
@@ -509,13 +452,13 @@ int kf_render_week_csv(const char *json, int view, FILE *out, char *err, size_t 
 
         f[0] = "政银通办服务专区运行周报";
         f[1] = kf__rw_title_week(&d, title, sizeof(title));
-        put_row(out, f, 2);
+        kf__sheet_csv_row(out, f, 2);
         f[0] = "周次";
         f[1] = d.week;
-        put_row(out, f, 2);
+        kf__sheet_csv_row(out, f, 2);
         f[0] = "状态";
         f[1] = d.draft ? "草稿 DRAFT（本周尚未结束统计）" : "已结束统计";
-        put_row(out, f, 2);
+        kf__sheet_csv_row(out, f, 2);
         for (int v = KF_RENDER_WEEK_UNIT; v <= KF__RW_IDLE; v++) {
             fputs("\r\n", out);
             csv_view(out, &d, v, 1);
@@ -576,12 +519,7 @@ static void sheet_title(lxw_worksheet *ws, const struct kf__rw_doc *d, const cha
 
     snprintf(t, sizeof(t), "政银通办服务专区运行周报 %s %s%s", kf__rw_title_week(d, w, sizeof(w)),
              sheet, d->draft ? " — 草稿 DRAFT" : "");
-    worksheet_write_string(ws, 0, 0, t, d->draft ? f->draft : f->title);
-    worksheet_set_row(ws, 0, 22, NULL);
-    worksheet_set_header(ws,
-                         d->draft ? "&C&\"-,Bold\"&14草稿 DRAFT" : "&C政银通办服务专区运行周报");
-    worksheet_set_footer(ws, "&C第 &P 页 共 &N 页");
-    worksheet_set_paper(ws, 9); /* A4 */
+    kf__sheet_title(ws, t, d->draft ? f->draft : f->title, "政银通办服务专区运行周报", d->draft);
 }
 
 /* A cell as a number where it is one (rates as fractions under a percentage format). */
