@@ -18,6 +18,7 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "render/assess.h"
 #include "rules/assess.h"
 #include "rules/rubric.h"
 #include "store/audit_log.h"
@@ -30,8 +31,10 @@
     "usage: kioskctl --db DB rubric load FILE --by WHO --reason TEXT --server-key FILE\n"          \
     "       kioskctl --db DB rubrics\n"                                                            \
     "       kioskctl --db DB assess run YYYY-HN [--view zones|units|banks]\n"                      \
+    "                [-o FILE.xlsx|FILE.csv|FILE.json]\n"                                          \
     "       kioskctl --db DB assess issue YYYY-HN --by WHO [--reason TEXT] --server-key FILE\n"    \
     "       kioskctl --db DB assess show YYYY-HN [--version N] [--view zones|units|banks]\n"       \
+    "                [-o FILE.xlsx|FILE.csv|FILE.json]\n"                                          \
     "       kioskctl --db DB assess verify YYYY-HN [--version N] --server-pub FILE\n"              \
     "       kioskctl --db DB assess standing [--zone Z] | assess watchlist\n"                      \
     "       kioskctl --db DB assess decide ZONE --period YYYY-HN (--keep | --delist [--from "      \
@@ -380,7 +383,62 @@ static int print_doc(const struct kf_ctl *c, const char *json, size_t len, const
 
 static int view_ok(const char *v)
 {
-    return strcmp(v, "zones") == 0 || strcmp(v, "units") == 0 || strcmp(v, "banks") == 0;
+    return kf_render_assess_view(v) > 0;
+}
+
+/* The document in the file -o names, in the form its extension says (docs/KIOSKCTL.md): the
+ * workbook (render/assess.h), CSV (--view's table, else every view as sections) or the JSON's
+ * bytes as they are. The CSV and JSON go through "<file>.tmp", renamed when complete, as the
+ * workbook does, so the file never holds half a document. */
+static int write_out(const struct kf_ctl *c, const char *json, size_t len, const char *view)
+{
+    const char *dot = strrchr(c->out, '.'), *ext = dot ? dot + 1 : "";
+    char err[256] = "", tmp[4096];
+    FILE *f;
+    int r = 0;
+
+    if (strcmp(ext, "xlsx") == 0) {
+        r = kf_render_assess_xlsx(json, c->out, err, sizeof(err));
+    } else if (strcmp(ext, "csv") == 0 || strcmp(ext, "json") == 0) {
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->out) >= sizeof(tmp)) {
+            fprintf(stderr, "kioskctl: %s: path too long\n", c->out);
+            return 2;
+        }
+        if ((f = fopen(tmp, "wb")) == NULL) {
+            fprintf(stderr, "kioskctl: %s: %s\n", tmp, strerror(errno));
+            return 1;
+        }
+        if (strcmp(ext, "csv") == 0)
+            r = kf_render_assess_csv(json,
+                                     view ? kf_render_assess_view(view) : KF_RENDER_ASSESS_ALL, f,
+                                     err, sizeof(err));
+        else if (fwrite(json, 1, len, f) != len)
+            r = -EIO;
+        if (fclose(f) != 0 && r == 0)
+            r = -EIO;
+        if (r == 0 && rename(tmp, c->out) != 0)
+            r = -errno;
+        if (r < 0)
+            remove(tmp);
+    } else {
+        fprintf(stderr, "kioskctl: assess -o %s: name a .xlsx, .csv or .json file\n", c->out);
+        return 2;
+    }
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: %s: %s\n", c->out, err[0] ? err : kf_strerror(r));
+        return 1;
+    }
+    printf("%s\n", c->out);
+    return 0;
+}
+
+/* The document as the options ask: the file -o names, else print_doc. */
+static int output_doc(const struct kf_ctl *c, const char *json, size_t len, const char *view,
+                      int view_given)
+{
+    if (c->out)
+        return write_out(c, json, len, view_given ? view : NULL);
+    return print_doc(c, json, len, view);
 }
 
 /* ---- assess run, issue, show, verify --------------------------------------------------------- */
@@ -388,6 +446,7 @@ static int view_ok(const char *v)
 /* Options shared by the subcommands; what each does not take stays NULL. */
 struct opts {
     const char *view, *by, *reason, *key, *pub, *zone, *period, *from;
+    int view_given; /* --view given (a CSV file of one view, not all) */
     int version, keep, delist;
 };
 
@@ -419,6 +478,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         switch (ch) {
         case 'v':
             o->view = optarg;
+            o->view_given = 1;
             break;
         case 'b':
             o->by = optarg;
@@ -477,7 +537,7 @@ static int assess_run(const struct kf_ctl *c, const char *period, const struct o
     if (c->fmt != KF_FMT_JSON)
         fprintf(stderr,
                 "kioskctl: a draft: nothing is stored (kioskctl assess issue freezes it)\n");
-    r = print_doc(c, json, strlen(json), o->view);
+    r = output_doc(c, json, strlen(json), o->view, o->view_given);
     free(json);
     return r;
 }
@@ -564,7 +624,7 @@ static int assess_show(const struct kf_ctl *c, const char *period, const struct 
         fprintf(stderr, "kioskctl: assessment %s version %d, issued by %s, digest %s%s%s\n", period,
                 (int)d.version, d.issued_by, d.digest, d.reason[0] ? "; superseding: " : "",
                 d.reason);
-    r = print_doc(c, d.json, d.json_len, o->view);
+    r = output_doc(c, d.json, d.json_len, o->view, o->view_given);
     free(d.json);
     return r;
 }
@@ -760,7 +820,9 @@ int kf_ctl_assess(const struct kf_ctl *c, int argc, char **argv)
         return assess_standing(c, &o, 0);
     if (strcmp(sub, "watchlist") == 0 && nops == 0)
         return assess_standing(c, &o, 1);
-    if (nops != 1 || (c->fmt > KF_FMT_JSON))
+    /* run and show write files too: with -o, its extension says which form (not --format). */
+    if (nops != 1 || (c->fmt > KF_FMT_JSON &&
+                      !(c->out && (strcmp(sub, "run") == 0 || strcmp(sub, "show") == 0))))
         return usage();
     if (strcmp(sub, "run") == 0)
         return assess_run(c, arg, &o);
