@@ -1,5 +1,6 @@
 /* rules/contract.c: parse, check and re-serialize contract versions (contract.h). */
 #include "rules/contract.h"
+#include "rules/jsonr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,119 +17,20 @@
 #define PRICE_MAX (1000000000LL * 100) /* 10^9 yuan a month: beyond it a typo, not a price */
 #define SECONDS_MAX (366LL * 86400)    /* an SLA clock of at most a year */
 
-static int fail(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errn, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errn > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
-/* "lease" + "kiosk_fen" -> "lease.kiosk_fen"; "" + "bank" -> "bank". */
-static const char *field(char *buf, size_t n, const char *path, const char *key)
-{
-    snprintf(buf, n, "%s%s%s", path, *path ? "." : "", key);
-    return buf;
-}
-
-/* Refuse keys outside allowed (NULL-terminated): a misspelt key is an error, not a default. */
-static int only_keys(const json_t *o, const char *path, const char *const *allowed, char *err,
-                     size_t errn)
-{
-    const char *k;
-    json_t *v;
-    char f[96];
-
-    json_object_foreach((json_t *)o, k, v)
-    {
-        size_t i;
-
-        for (i = 0; allowed[i]; i++) {
-            if (strcmp(k, allowed[i]) == 0)
-                break;
-        }
-        if (!allowed[i])
-            return fail(err, errn, "%s: unknown key", field(f, sizeof(f), path, k));
-    }
-    return 0;
-}
-
-static int get(const json_t *o, const char *path, const char *key, int type, int optional,
-               json_t **ret, char *err, size_t errn)
-{
-    static const char *const names[] = {[JSON_OBJECT] = "an object",
-                                        [JSON_ARRAY] = "an array",
-                                        [JSON_STRING] = "a string",
-                                        [JSON_INTEGER] = "an integer",
-                                        [JSON_TRUE] = "true or false"};
-    json_t *v = json_object_get(o, key);
-    char f[96];
-
-    if (!v) {
-        if (optional) {
-            *ret = NULL;
-            return 0;
-        }
-        return fail(err, errn, "%s: missing", field(f, sizeof(f), path, key));
-    }
-    if (type == JSON_TRUE ? !json_is_boolean(v) : (int)json_typeof(v) != type)
-        return fail(err, errn, "%s: must be %s", field(f, sizeof(f), path, key), names[type]);
-    *ret = v;
-    return 0;
-}
-
-static int get_int(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int64_t *ret, char *err, size_t errn)
-{
-    json_t *v;
-    json_int_t x;
-    char f[96];
-    int r = get(o, path, key, JSON_INTEGER, 0, &v, err, errn);
-
-    if (r < 0)
-        return r;
-    x = json_integer_value(v);
-    if (x < lo && hi == INT64_MAX)
-        return fail(err, errn, "%s: must be >= %lld", field(f, sizeof(f), path, key),
-                    (long long)lo);
-    if (x < lo || x > hi)
-        return fail(err, errn, "%s: must be %lld..%lld", field(f, sizeof(f), path, key),
-                    (long long)lo, (long long)hi);
-    *ret = (int64_t)x;
-    return 0;
-}
-
-static int get_i32(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int32_t *ret, char *err, size_t errn)
-{
-    int64_t v;
-    int r = get_int(o, path, key, lo, hi, &v, err, errn);
-
-    if (r == 0)
-        *ret = (int32_t)v;
-    return r;
-}
-
 static int get_price(const json_t *o, const char *path, const char *key, int64_t *ret, char *err,
                      size_t errn)
 {
     json_t *v;
     char f[96];
-    int r = get(o, path, key, JSON_INTEGER, 0, &v, err, errn);
+    int r = kf__jr_get(o, path, key, JSON_INTEGER, 0, &v, err, errn);
 
     if (r < 0)
         return r;
     if (json_integer_value(v) < 0)
-        return fail(err, errn, "%s: must be >= 0", field(f, sizeof(f), path, key));
+        return kf__jr_fail(err, errn, "%s: must be >= 0", kf__jr_field(f, sizeof(f), path, key));
     if (json_integer_value(v) > PRICE_MAX)
-        return fail(err, errn, "%s: must be <= %lld", field(f, sizeof(f), path, key),
-                    (long long)PRICE_MAX);
+        return kf__jr_fail(err, errn, "%s: must be <= %lld", kf__jr_field(f, sizeof(f), path, key),
+                           (long long)PRICE_MAX);
     *ret = (int64_t)json_integer_value(v);
     return 0;
 }
@@ -136,35 +38,7 @@ static int get_price(const json_t *o, const char *path, const char *key, int64_t
 static int get_rate(const json_t *o, const char *path, const char *key, int32_t *ret, char *err,
                     size_t errn)
 {
-    return get_i32(o, path, key, 0, KF_MONEY_RATE_MAX, ret, err, errn);
-}
-
-/* A string of 1..max bytes without control characters into buf (max + 1 bytes). */
-static int get_str(const json_t *o, const char *path, const char *key, size_t max, int optional,
-                   char *buf, int *ret_has, char *err, size_t errn)
-{
-    json_t *v;
-    const char *s;
-    size_t l;
-    char f[96];
-    int r = get(o, path, key, JSON_STRING, optional, &v, err, errn);
-
-    if (r < 0)
-        return r;
-    if (ret_has)
-        *ret_has = v != NULL;
-    if (!v)
-        return 0;
-    s = json_string_value(v);
-    l = json_string_length(v);
-    if (l == 0 || l > max)
-        return fail(err, errn, "%s: must be 1..%zu bytes", field(f, sizeof(f), path, key), max);
-    for (size_t i = 0; i < l; i++) {
-        if ((unsigned char)s[i] < 0x20)
-            return fail(err, errn, "%s: control character", field(f, sizeof(f), path, key));
-    }
-    memcpy(buf, s, l + 1);
-    return 0;
+    return kf__jr_get_i32(o, path, key, 0, KF_MONEY_RATE_MAX, ret, err, errn);
 }
 
 static int get_day(const json_t *o, const char *key, int nullable, int32_t *ret, char *err,
@@ -173,14 +47,14 @@ static int get_day(const json_t *o, const char *key, int nullable, int32_t *ret,
     json_t *v = json_object_get(o, key);
 
     if (!v)
-        return fail(err, errn, "%s: missing", key);
+        return kf__jr_fail(err, errn, "%s: missing", key);
     if (nullable && json_is_null(v)) {
         *ret = KF_CONTRACT_OPEN;
         return 0;
     }
     if (!json_is_string(v) || kf_day_parse(json_string_value(v), ret) < 0)
-        return fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
-                    nullable ? " or null" : "");
+        return kf__jr_fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
+                           nullable ? " or null" : "");
     return 0;
 }
 
@@ -193,10 +67,12 @@ static int parse_sla(const json_t *sla, const char *kind, struct kf_contract_sla
     int r;
 
     snprintf(path, sizeof(path), "sla.%s", kind);
-    if ((r = get(sla, "sla", kind, JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, path, keys, err, errn)) < 0 ||
-        (r = get_int(o, path, "response_s", 1, SECONDS_MAX, &ret->response_s, err, errn)) < 0 ||
-        (r = get_int(o, path, "restore_s", 1, SECONDS_MAX, &ret->restore_s, err, errn)) < 0 ||
+    if ((r = kf__jr_get(sla, "sla", kind, JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, path, keys, err, errn)) < 0 ||
+        (r = kf__jr_get_int(o, path, "response_s", 1, SECONDS_MAX, &ret->response_s, err, errn)) <
+            0 ||
+        (r = kf__jr_get_int(o, path, "restore_s", 1, SECONDS_MAX, &ret->restore_s, err, errn)) <
+            0 ||
         (r = get_rate(o, path, "target_bp", &ret->target_bp, err, errn)) < 0)
         return r;
     return 0;
@@ -216,30 +92,31 @@ static int parse_lease(const json_t *root, struct kf_contract *c, char *err, siz
     char f[96];
     int r;
 
-    if ((r = get(root, "", "lease", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, "lease", keys, err, errn)) < 0 ||
+    if ((r = kf__jr_get(root, "", "lease", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, "lease", keys, err, errn)) < 0 ||
         (r = get_price(o, "lease", "kiosk_fen", &c->lease_kiosk_fen, err, errn)) < 0 ||
         (r = get_price(o, "lease", "itm_fen", &c->lease_itm_fen, err, errn)) < 0 ||
-        (r = get(o, "lease", "by_model", JSON_OBJECT, 1, &bm, err, errn)) < 0)
+        (r = kf__jr_get(o, "lease", "by_model", JSON_OBJECT, 1, &bm, err, errn)) < 0)
         return r;
     c->n_models = 0;
     if (!bm)
         return 0;
     if (json_object_size(bm) > KF_CONTRACT_MODELS_MAX)
-        return fail(err, errn, "lease.by_model: at most %d models", KF_CONTRACT_MODELS_MAX);
+        return kf__jr_fail(err, errn, "lease.by_model: at most %d models", KF_CONTRACT_MODELS_MAX);
     json_object_foreach(bm, k, v)
     {
         struct kf_contract_model_price *m = &c->by_model[c->n_models];
 
-        field(f, sizeof(f), "lease.by_model", k);
+        kf__jr_field(f, sizeof(f), "lease.by_model", k);
         if (strlen(k) == 0 || strlen(k) > KF_CONTRACT_MODEL_MAX)
-            return fail(err, errn, "%s: a model name is 1..%d bytes", f, KF_CONTRACT_MODEL_MAX);
+            return kf__jr_fail(err, errn, "%s: a model name is 1..%d bytes", f,
+                               KF_CONTRACT_MODEL_MAX);
         if (!json_is_integer(v))
-            return fail(err, errn, "%s: must be an integer", f);
+            return kf__jr_fail(err, errn, "%s: must be an integer", f);
         if (json_integer_value(v) < 0)
-            return fail(err, errn, "%s: must be >= 0", f);
+            return kf__jr_fail(err, errn, "%s: must be >= 0", f);
         if (json_integer_value(v) > PRICE_MAX)
-            return fail(err, errn, "%s: must be <= %lld", f, (long long)PRICE_MAX);
+            return kf__jr_fail(err, errn, "%s: must be <= %lld", f, (long long)PRICE_MAX);
         memcpy(m->model, k, strlen(k) + 1);
         m->fen = (int64_t)json_integer_value(v);
         c->n_models++;
@@ -256,9 +133,9 @@ static int parse_credits(const json_t *root, struct kf_contract *c, char *err, s
     json_t *o, *tiers;
     int r;
 
-    if ((r = get(root, "", "credits", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, "credits", keys, err, errn)) < 0 ||
-        (r = get(o, "credits", "tiers", JSON_ARRAY, 0, &tiers, err, errn)) < 0 ||
+    if ((r = kf__jr_get(root, "", "credits", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, "credits", keys, err, errn)) < 0 ||
+        (r = kf__jr_get(o, "credits", "tiers", JSON_ARRAY, 0, &tiers, err, errn)) < 0 ||
         (r = get_price(o, "credits", "response_breach_fen", &c->response_breach_fen, err, errn)) <
             0 ||
         (r = get_price(o, "credits", "restore_breach_fen", &c->restore_breach_fen, err, errn)) <
@@ -266,7 +143,7 @@ static int parse_credits(const json_t *root, struct kf_contract *c, char *err, s
         (r = get_rate(o, "credits", "cap_bp", &c->cap_bp, err, errn)) < 0)
         return r;
     if (json_array_size(tiers) > KF_CONTRACT_TIERS_MAX)
-        return fail(err, errn, "credits.tiers: at most %d tiers", KF_CONTRACT_TIERS_MAX);
+        return kf__jr_fail(err, errn, "credits.tiers: at most %d tiers", KF_CONTRACT_TIERS_MAX);
     c->n_tiers = json_array_size(tiers);
     for (size_t i = 0; i < c->n_tiers; i++) {
         json_t *t = json_array_get(tiers, i);
@@ -274,15 +151,15 @@ static int parse_credits(const json_t *root, struct kf_contract *c, char *err, s
 
         snprintf(path, sizeof(path), "credits.tiers[%zu]", i);
         if (!json_is_object(t))
-            return fail(err, errn, "%s: must be an object", path);
-        if ((r = only_keys(t, path, tkeys, err, errn)) < 0 ||
+            return kf__jr_fail(err, errn, "%s: must be an object", path);
+        if ((r = kf__jr_only_keys(t, path, tkeys, err, errn)) < 0 ||
             (r = get_rate(t, path, "below_bp", &c->tiers[i].below_bp, err, errn)) < 0 ||
             (r = get_rate(t, path, "share_bp", &c->tiers[i].share_bp, err, errn)) < 0)
             return r;
         /* Deeper tiers further down the list: the bill picks the last one that applies. */
         if (i > 0 && c->tiers[i].below_bp >= c->tiers[i - 1].below_bp)
-            return fail(err, errn, "%s.below_bp: must be below the tier before it (%d)", path,
-                        (int)c->tiers[i - 1].below_bp);
+            return kf__jr_fail(err, errn, "%s.below_bp: must be below the tier before it (%d)",
+                               path, (int)c->tiers[i - 1].below_bp);
     }
     return 0;
 }
@@ -316,59 +193,60 @@ static int parse_root(const json_t *root, const char *const *banks, size_t n_ban
     int r;
 
     if (!json_is_object(root))
-        return fail(err, errn, "a contract is a JSON object");
-    if ((r = only_keys(root, "", keys, err, errn)) < 0 ||
-        (r = get(root, "", "doc", JSON_STRING, 0, &v, err, errn)) < 0)
+        return kf__jr_fail(err, errn, "a contract is a JSON object");
+    if ((r = kf__jr_only_keys(root, "", keys, err, errn)) < 0 ||
+        (r = kf__jr_get(root, "", "doc", JSON_STRING, 0, &v, err, errn)) < 0)
         return r;
     if (strcmp(json_string_value(v), "kioskfleet.contract/1") != 0)
-        return fail(err, errn, "doc: must be \"kioskfleet.contract/1\"");
-    if ((r = get_str(root, "", "bank", KF_CONTRACT_BANK_MAX, 0, c->bank, NULL, err, errn)) < 0)
+        return kf__jr_fail(err, errn, "doc: must be \"kioskfleet.contract/1\"");
+    if ((r = kf__jr_get_str(root, "", "bank", KF_CONTRACT_BANK_MAX, 0, c->bank, NULL, err, errn)) <
+        0)
         return r;
     for (i = 0; i < n_banks; i++) {
         if (banks[i] && strcmp(banks[i], c->bank) == 0)
             break;
     }
     if (i == n_banks)
-        return fail(err, errn, "bank: unknown bank \"%s\"", c->bank);
-    if ((r = get_str(root, "", "id", KF_CONTRACT_ID_MAX, 0, c->id, NULL, err, errn)) < 0 ||
-        (r = get_i32(root, "", "version", 1, INT32_MAX, &c->version, err, errn)) < 0 ||
+        return kf__jr_fail(err, errn, "bank: unknown bank \"%s\"", c->bank);
+    if ((r = kf__jr_get_str(root, "", "id", KF_CONTRACT_ID_MAX, 0, c->id, NULL, err, errn)) < 0 ||
+        (r = kf__jr_get_i32(root, "", "version", 1, INT32_MAX, &c->version, err, errn)) < 0 ||
         (r = get_day(root, "effective_from", 0, &c->effective_from, err, errn)) < 0 ||
         (r = get_day(root, "effective_to", 1, &c->effective_to, err, errn)) < 0)
         return r;
     if (c->effective_to <= c->effective_from)
-        return fail(err, errn, "effective_to: must be after effective_from");
-    if ((r = get_str(root, "", "signed_by", KF_CONTRACT_TEXT_MAX, 1, c->signed_by,
-                     &c->has_signed_by, err, errn)) < 0 ||
-        (r = get_str(root, "", "note", KF_CONTRACT_TEXT_MAX, 1, c->note, &c->has_note, err, errn)) <
-            0 ||
-        (r = get(root, "", "prices_include_tax", JSON_TRUE, 0, &v, err, errn)) < 0)
+        return kf__jr_fail(err, errn, "effective_to: must be after effective_from");
+    if ((r = kf__jr_get_str(root, "", "signed_by", KF_CONTRACT_TEXT_MAX, 1, c->signed_by,
+                            &c->has_signed_by, err, errn)) < 0 ||
+        (r = kf__jr_get_str(root, "", "note", KF_CONTRACT_TEXT_MAX, 1, c->note, &c->has_note, err,
+                            errn)) < 0 ||
+        (r = kf__jr_get(root, "", "prices_include_tax", JSON_TRUE, 0, &v, err, errn)) < 0)
         return r;
     c->prices_include_tax = json_is_true(v);
-    if ((r = get(root, "", "rounding", JSON_STRING, 0, &v, err, errn)) < 0)
+    if ((r = kf__jr_get(root, "", "rounding", JSON_STRING, 0, &v, err, errn)) < 0)
         return r;
     if (kf_money_round_parse(json_string_value(v), &c->rounding) < 0)
-        return fail(err, errn, "rounding: must be half_up, half_even or down");
-    if ((r = get(root, "", "tax_bp", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, "tax_bp", tax_keys, err, errn)) < 0 ||
+        return kf__jr_fail(err, errn, "rounding: must be half_up, half_even or down");
+    if ((r = kf__jr_get(root, "", "tax_bp", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, "tax_bp", tax_keys, err, errn)) < 0 ||
         (r = get_rate(o, "tax_bp", "lease", &c->tax_lease_bp, err, errn)) < 0 ||
         (r = get_rate(o, "tax_bp", "maintenance", &c->tax_maintenance_bp, err, errn)) < 0 ||
         (r = parse_lease(root, c, err, errn)) < 0 ||
-        (r = get(root, "", "maintenance", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, "maintenance", maint_keys, err, errn)) < 0 ||
+        (r = kf__jr_get(root, "", "maintenance", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, "maintenance", maint_keys, err, errn)) < 0 ||
         (r = get_price(o, "maintenance", "kiosk_fen", &c->maint_kiosk_fen, err, errn)) < 0 ||
         (r = get_price(o, "maintenance", "itm_fen", &c->maint_itm_fen, err, errn)) < 0 ||
-        (r = get(root, "", "sla", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
-        (r = only_keys(o, "sla", sla_keys, err, errn)) < 0 ||
+        (r = kf__jr_get(root, "", "sla", JSON_OBJECT, 0, &o, err, errn)) < 0 ||
+        (r = kf__jr_only_keys(o, "sla", sla_keys, err, errn)) < 0 ||
         (r = parse_sla(o, "kiosk", &c->sla_kiosk, err, errn)) < 0 ||
         (r = parse_sla(o, "itm", &c->sla_itm, err, errn)) < 0 ||
-        (r = get_str(root, "", "availability", sizeof(s) - 1, 0, s, NULL, err, errn)) < 0)
+        (r = kf__jr_get_str(root, "", "availability", sizeof(s) - 1, 0, s, NULL, err, errn)) < 0)
         return r;
     if (strcmp(s, "terminal") == 0)
         c->availability = KF_AVAIL_TERMINAL;
     else if (strcmp(s, "items") == 0)
         c->availability = KF_AVAIL_ITEMS;
     else
-        return fail(err, errn, "availability: must be terminal or items");
+        return kf__jr_fail(err, errn, "availability: must be terminal or items");
     return parse_credits(root, c, err, errn);
 }
 
@@ -383,11 +261,11 @@ int kf_contract_parse(const char *text, size_t len, const char *const *banks, si
     if (err && errn > 0)
         err[0] = '\0';
     if (!text || len > KF_CONTRACT_JSON_MAX)
-        return fail(err, errn, "a contract is at most %d bytes", KF_CONTRACT_JSON_MAX);
+        return kf__jr_fail(err, errn, "a contract is at most %d bytes", KF_CONTRACT_JSON_MAX);
     /* Duplicate keys refused: two prices for one field would leave the reader to guess. */
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return fail(err, errn, "line %d: %s", je.line, je.text);
+        return kf__jr_fail(err, errn, "line %d: %s", je.line, je.text);
     c = calloc(1, sizeof(*c));
     if (!c) {
         json_decref(root);
@@ -419,15 +297,15 @@ int kf_contract_set_check(const struct kf_contract *v, size_t n, char *err, size
             if (strcmp(x->bank, y->bank) != 0)
                 continue;
             if (strcmp(x->id, y->id) == 0 && x->version == y->version)
-                return fail(err, errn, "%s %s version %d: duplicated", x->bank, x->id,
-                            (int)x->version);
+                return kf__jr_fail(err, errn, "%s %s version %d: duplicated", x->bank, x->id,
+                                   (int)x->version);
             if (x->effective_from < y->effective_to && y->effective_from < x->effective_to) {
                 day_text(x->effective_from > y->effective_from ? x->effective_from
                                                                : y->effective_from,
                          a, sizeof(a));
-                return fail(err, errn,
-                            "%s: %s version %d and %s version %d overlap (both in force on %s)",
-                            x->bank, x->id, (int)x->version, y->id, (int)y->version, a);
+                return kf__jr_fail(
+                    err, errn, "%s: %s version %d and %s version %d overlap (both in force on %s)",
+                    x->bank, x->id, (int)x->version, y->id, (int)y->version, a);
             }
         }
     }

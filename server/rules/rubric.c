@@ -1,5 +1,6 @@
 /* rules/rubric.c: parse, check, score and re-serialize assessment rubrics (rubric.h). */
 #include "rules/rubric.h"
+#include "rules/jsonr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -94,129 +95,6 @@ const struct kf_rubric_criterion *kf_rubric_criterion(const struct kf_rubric *r,
 
 /* ---- Parsing ------------------------------------------------------------------------- */
 
-static int fail(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errn, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errn > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
-/* "criteria[2]" + "weight" -> "criteria[2].weight"; "" + "id" -> "id". */
-static const char *field(char *buf, size_t n, const char *path, const char *key)
-{
-    snprintf(buf, n, "%s%s%s", path, *path ? "." : "", key);
-    return buf;
-}
-
-/* A misspelt key is an error, not a default. */
-static int only_keys(const json_t *o, const char *path, const char *const *allowed, char *err,
-                     size_t errn)
-{
-    const char *k;
-    json_t *v;
-    char f[96];
-
-    json_object_foreach((json_t *)o, k, v)
-    {
-        size_t i;
-
-        for (i = 0; allowed[i]; i++) {
-            if (strcmp(k, allowed[i]) == 0)
-                break;
-        }
-        if (!allowed[i])
-            return fail(err, errn, "%s: unknown key", field(f, sizeof(f), path, k));
-    }
-    return 0;
-}
-
-static int get(const json_t *o, const char *path, const char *key, int type, int optional,
-               json_t **ret, char *err, size_t errn)
-{
-    static const char *const names[] = {[JSON_OBJECT] = "an object",
-                                        [JSON_ARRAY] = "an array",
-                                        [JSON_STRING] = "a string",
-                                        [JSON_INTEGER] = "an integer",
-                                        [JSON_TRUE] = "true or false"};
-    json_t *v = json_object_get(o, key);
-    char f[96];
-
-    if (!v) {
-        if (optional) {
-            *ret = NULL;
-            return 0;
-        }
-        return fail(err, errn, "%s: missing", field(f, sizeof(f), path, key));
-    }
-    if (type == JSON_TRUE ? !json_is_boolean(v) : (int)json_typeof(v) != type)
-        return fail(err, errn, "%s: must be %s", field(f, sizeof(f), path, key), names[type]);
-    *ret = v;
-    return 0;
-}
-
-static int get_int(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int64_t *ret, char *err, size_t errn)
-{
-    json_t *v;
-    char f[96];
-    int r = get(o, path, key, JSON_INTEGER, 0, &v, err, errn);
-
-    if (r < 0)
-        return r;
-    if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return fail(err, errn, "%s: must be %lld..%lld", field(f, sizeof(f), path, key),
-                    (long long)lo, (long long)hi);
-    *ret = (int64_t)json_integer_value(v);
-    return 0;
-}
-
-static int get_i32(const json_t *o, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int32_t *ret, char *err, size_t errn)
-{
-    int64_t v;
-    int r = get_int(o, path, key, lo, hi, &v, err, errn);
-
-    if (r == 0)
-        *ret = (int32_t)v;
-    return r;
-}
-
-/* A string of 1..max bytes without control characters into buf (max + 1 bytes). */
-static int get_str(const json_t *o, const char *path, const char *key, size_t max, int optional,
-                   char *buf, int *ret_has, char *err, size_t errn)
-{
-    json_t *v;
-    const char *s;
-    size_t l;
-    char f[96];
-    int r = get(o, path, key, JSON_STRING, optional, &v, err, errn);
-
-    if (r < 0)
-        return r;
-    if (ret_has)
-        *ret_has = v != NULL;
-    if (!v)
-        return 0;
-    s = json_string_value(v);
-    l = json_string_length(v);
-    if (l == 0 || l > max)
-        return fail(err, errn, "%s: must be 1..%zu bytes", field(f, sizeof(f), path, key), max);
-    for (size_t i = 0; i < l; i++) {
-        if ((unsigned char)s[i] < 0x20)
-            return fail(err, errn, "%s: control character", field(f, sizeof(f), path, key));
-    }
-    memcpy(buf, s, l + 1);
-    return 0;
-}
-
-/* The first day of a half-year: 01-01 or 07-01. */
 static int half_start(int32_t day)
 {
     char d[16];
@@ -231,17 +109,17 @@ static int get_day(const json_t *o, const char *key, int nullable, int32_t *ret,
     json_t *v = json_object_get(o, key);
 
     if (!v)
-        return fail(err, errn, "%s: missing", key);
+        return kf__jr_fail(err, errn, "%s: missing", key);
     if (nullable && json_is_null(v)) {
         *ret = KF_RUBRIC_OPEN;
         return 0;
     }
     if (!json_is_string(v) || kf_day_parse(json_string_value(v), ret) < 0)
-        return fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
-                    nullable ? " or null" : "");
+        return kf__jr_fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
+                           nullable ? " or null" : "");
     if (!half_start(*ret))
-        return fail(err, errn,
-                    "%s: must be the first day of a half-year (YYYY-01-01 or YYYY-07-01)", key);
+        return kf__jr_fail(
+            err, errn, "%s: must be the first day of a half-year (YYYY-01-01 or YYYY-07-01)", key);
     return 0;
 }
 
@@ -257,39 +135,44 @@ static int parse_criterion(const json_t *o, size_t i, int32_t total, struct kf_r
 
     snprintf(path, sizeof(path), "criteria[%zu]", i);
     if (!json_is_object(o))
-        return fail(err, errn, "%s: must be an object", path);
-    if ((r = only_keys(o, path, keys, err, errn)) < 0 ||
-        (r = get_str(o, path, "measure", sizeof(measure) - 1, 0, measure, NULL, err, errn)) < 0)
+        return kf__jr_fail(err, errn, "%s: must be an object", path);
+    if ((r = kf__jr_only_keys(o, path, keys, err, errn)) < 0 ||
+        (r = kf__jr_get_str(o, path, "measure", sizeof(measure) - 1, 0, measure, NULL, err, errn)) <
+            0)
         return r;
     if (kf_rubric_measure_parse(measure, &c->measure) < 0)
-        return fail(err, errn,
-                    "%s.measure: unknown measure \"%s\" (activity, availability, catalog_use, "
-                    "in_service, completion, response, response_time, data_days)",
-                    path, measure);
+        return kf__jr_fail(
+            err, errn,
+            "%s.measure: unknown measure \"%s\" (activity, availability, catalog_use, "
+            "in_service, completion, response, response_time, data_days)",
+            path, measure);
     max = kf_rubric_measure_max(c->measure);
-    if ((r = get_str(o, path, "label", KF_RUBRIC_LABEL_MAX, 1, c->label, &c->has_label, err,
-                     errn)) < 0 ||
-        (r = get_i32(o, path, "weight", 1, total, &c->weight, err, errn)) < 0 ||
-        (r = get_int(o, path, "floor", 0, max, &c->floor, err, errn)) < 0 ||
-        (r = get_int(o, path, "full", 0, max, &c->full, err, errn)) < 0 ||
-        (r = get_int(o, path, "pass_mark", 0, max, &c->pass_mark, err, errn)) < 0 ||
-        (r = get(o, path, "must_pass", JSON_TRUE, 1, &v, err, errn)) < 0)
+    if ((r = kf__jr_get_str(o, path, "label", KF_RUBRIC_LABEL_MAX, 1, c->label, &c->has_label, err,
+                            errn)) < 0 ||
+        (r = kf__jr_get_i32(o, path, "weight", 1, total, &c->weight, err, errn)) < 0 ||
+        (r = kf__jr_get_int(o, path, "floor", 0, max, &c->floor, err, errn)) < 0 ||
+        (r = kf__jr_get_int(o, path, "full", 0, max, &c->full, err, errn)) < 0 ||
+        (r = kf__jr_get_int(o, path, "pass_mark", 0, max, &c->pass_mark, err, errn)) < 0 ||
+        (r = kf__jr_get(o, path, "must_pass", JSON_TRUE, 1, &v, err, errn)) < 0)
         return r;
     c->must_pass = v && json_is_true(v);
     if (kf_rubric_measure_lower_better(c->measure)) {
         if (c->full > c->floor)
-            return fail(err, errn, "%s.full: must be at most floor (%lld): lower is better for %s",
-                        path, (long long)c->floor, measure);
+            return kf__jr_fail(err, errn,
+                               "%s.full: must be at most floor (%lld): lower is better for %s",
+                               path, (long long)c->floor, measure);
         if (c->pass_mark > c->floor || c->pass_mark < c->full)
-            return fail(err, errn, "%s.pass_mark: must lie between floor (%lld) and full (%lld)",
-                        path, (long long)c->floor, (long long)c->full);
+            return kf__jr_fail(err, errn,
+                               "%s.pass_mark: must lie between floor (%lld) and full (%lld)", path,
+                               (long long)c->floor, (long long)c->full);
     } else {
         if (c->full < c->floor)
-            return fail(err, errn, "%s.full: must be at least floor (%lld)", path,
-                        (long long)c->floor);
+            return kf__jr_fail(err, errn, "%s.full: must be at least floor (%lld)", path,
+                               (long long)c->floor);
         if (c->pass_mark < c->floor || c->pass_mark > c->full)
-            return fail(err, errn, "%s.pass_mark: must lie between floor (%lld) and full (%lld)",
-                        path, (long long)c->floor, (long long)c->full);
+            return kf__jr_fail(err, errn,
+                               "%s.pass_mark: must lie between floor (%lld) and full (%lld)", path,
+                               (long long)c->floor, (long long)c->full);
     }
     return 0;
 }
@@ -307,12 +190,12 @@ static int parse_criteria(const json_t *root, struct kf_rubric *r, char *err, si
     json_t *arr;
     int rc;
 
-    if ((rc = get(root, "", "criteria", JSON_ARRAY, 0, &arr, err, errn)) < 0)
+    if ((rc = kf__jr_get(root, "", "criteria", JSON_ARRAY, 0, &arr, err, errn)) < 0)
         return rc;
     if (json_array_size(arr) == 0)
-        return fail(err, errn, "criteria: at least one criterion");
+        return kf__jr_fail(err, errn, "criteria: at least one criterion");
     if (json_array_size(arr) > KF_MEASURE_COUNT_)
-        return fail(err, errn, "criteria: at most %d (one per measure)", KF_MEASURE_COUNT_);
+        return kf__jr_fail(err, errn, "criteria: at most %d (one per measure)", KF_MEASURE_COUNT_);
     memset(seen, 0, sizeof(seen));
     for (size_t i = 0; i < json_array_size(arr); i++) {
         struct kf_rubric_criterion *c = &r->criteria[i];
@@ -321,15 +204,15 @@ static int parse_criteria(const json_t *root, struct kf_rubric *r, char *err, si
         if ((rc = parse_criterion(json_array_get(arr, i), i, r->total, c, err, errn)) < 0)
             return rc;
         if (seen[c->measure])
-            return fail(err, errn, "criteria[%zu].measure: %s is already criteria[%zu]", i,
-                        kf_rubric_measure_name(c->measure), seen[c->measure] - 1);
+            return kf__jr_fail(err, errn, "criteria[%zu].measure: %s is already criteria[%zu]", i,
+                               kf_rubric_measure_name(c->measure), seen[c->measure] - 1);
         seen[c->measure] = i + 1;
         sum += c->weight;
     }
     r->n_criteria = json_array_size(arr);
     if (sum != r->total)
-        return fail(err, errn, "criteria: the weights sum to %lld, total is %d", (long long)sum,
-                    (int)r->total);
+        return kf__jr_fail(err, errn, "criteria: the weights sum to %lld, total is %d",
+                           (long long)sum, (int)r->total);
     qsort(r->criteria, r->n_criteria, sizeof(r->criteria[0]), criterion_cmp);
     return 0;
 }
@@ -343,27 +226,28 @@ static int parse_root(const json_t *root, struct kf_rubric *r, char *err, size_t
     int rc;
 
     if (!json_is_object(root))
-        return fail(err, errn, "a rubric is a JSON object");
-    if ((rc = only_keys(root, "", keys, err, errn)) < 0 ||
-        (rc = get(root, "", "doc", JSON_STRING, 0, &v, err, errn)) < 0)
+        return kf__jr_fail(err, errn, "a rubric is a JSON object");
+    if ((rc = kf__jr_only_keys(root, "", keys, err, errn)) < 0 ||
+        (rc = kf__jr_get(root, "", "doc", JSON_STRING, 0, &v, err, errn)) < 0)
         return rc;
     if (strcmp(json_string_value(v), DOC) != 0)
-        return fail(err, errn, "doc: must be \"" DOC "\"");
-    if ((rc = get_str(root, "", "id", KF_RUBRIC_ID_MAX, 0, r->id, NULL, err, errn)) < 0 ||
-        (rc = get_i32(root, "", "version", 1, INT32_MAX, &r->version, err, errn)) < 0 ||
+        return kf__jr_fail(err, errn, "doc: must be \"" DOC "\"");
+    if ((rc = kf__jr_get_str(root, "", "id", KF_RUBRIC_ID_MAX, 0, r->id, NULL, err, errn)) < 0 ||
+        (rc = kf__jr_get_i32(root, "", "version", 1, INT32_MAX, &r->version, err, errn)) < 0 ||
         (rc = get_day(root, "effective_from", 0, &r->effective_from, err, errn)) < 0 ||
         (rc = get_day(root, "effective_to", 1, &r->effective_to, err, errn)) < 0)
         return rc;
     if (r->effective_to <= r->effective_from)
-        return fail(err, errn, "effective_to: must be after effective_from");
-    if ((rc = get_str(root, "", "title", KF_RUBRIC_TEXT_MAX, 1, r->title, &r->has_title, err,
-                      errn)) < 0 ||
-        (rc = get_str(root, "", "note", KF_RUBRIC_TEXT_MAX, 1, r->note, &r->has_note, err, errn)) <
+        return kf__jr_fail(err, errn, "effective_to: must be after effective_from");
+    if ((rc = kf__jr_get_str(root, "", "title", KF_RUBRIC_TEXT_MAX, 1, r->title, &r->has_title, err,
+                             errn)) < 0 ||
+        (rc = kf__jr_get_str(root, "", "note", KF_RUBRIC_TEXT_MAX, 1, r->note, &r->has_note, err,
+                             errn)) < 0 ||
+        (rc = kf__jr_get_i32(root, "", "total", 1, KF_RUBRIC_TOTAL_MAX, &r->total, err, errn)) <
             0 ||
-        (rc = get_i32(root, "", "total", 1, KF_RUBRIC_TOTAL_MAX, &r->total, err, errn)) < 0 ||
-        (rc = get_i32(root, "", "pass_score", 0, r->total, &r->pass_score, err, errn)) < 0 ||
-        (rc = get_i32(root, "", "min_service_days", 1, KF_RUBRIC_MIN_DAYS_MAX, &r->min_service_days,
-                      err, errn)) < 0)
+        (rc = kf__jr_get_i32(root, "", "pass_score", 0, r->total, &r->pass_score, err, errn)) < 0 ||
+        (rc = kf__jr_get_i32(root, "", "min_service_days", 1, KF_RUBRIC_MIN_DAYS_MAX,
+                             &r->min_service_days, err, errn)) < 0)
         return rc;
     return parse_criteria(root, r, err, errn);
 }
@@ -378,11 +262,11 @@ int kf_rubric_parse(const char *text, size_t len, struct kf_rubric *ret, char *e
     if (err && errn > 0)
         err[0] = '\0';
     if (!text || len > KF_RUBRIC_JSON_MAX)
-        return fail(err, errn, "a rubric is at most %d bytes", KF_RUBRIC_JSON_MAX);
+        return kf__jr_fail(err, errn, "a rubric is at most %d bytes", KF_RUBRIC_JSON_MAX);
     /* Duplicate keys refused: two weights for one criterion would leave the reader to guess. */
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return fail(err, errn, "line %d: %s", je.line, je.text);
+        return kf__jr_fail(err, errn, "line %d: %s", je.line, je.text);
     r = calloc(1, sizeof(*r));
     if (!r) {
         json_decref(root);
@@ -407,14 +291,14 @@ int kf_rubric_set_check(const struct kf_rubric *v, size_t n, char *err, size_t e
             const struct kf_rubric *x = &v[i], *y = &v[j];
 
             if (strcmp(x->id, y->id) == 0 && x->version == y->version)
-                return fail(err, errn, "%s version %d: duplicated", x->id, (int)x->version);
+                return kf__jr_fail(err, errn, "%s version %d: duplicated", x->id, (int)x->version);
             if (x->effective_from < y->effective_to && y->effective_from < x->effective_to) {
                 kf_day_format(x->effective_from > y->effective_from ? x->effective_from
                                                                     : y->effective_from,
                               a, sizeof(a));
-                return fail(err, errn,
-                            "%s version %d and %s version %d overlap (both in force on %s)", x->id,
-                            (int)x->version, y->id, (int)y->version, a);
+                return kf__jr_fail(err, errn,
+                                   "%s version %d and %s version %d overlap (both in force on %s)",
+                                   x->id, (int)x->version, y->id, (int)y->version, a);
             }
         }
     }
