@@ -74,6 +74,10 @@ enum kf_stmt {
 enum kf_multi {
     MT_RECORDS, /* a frame's records */
     MT_USAGE,   /* the commit's usage_daily sums */
+    /* v12: the rollups of those sums (ingest_usage.c) */
+    MT_USAGE_MONTHLY,
+    MT_USAGE_YEARLY,
+    MT_USAGE_ZONE_DAILY,
     MT_COUNT_
 };
 #define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
@@ -112,6 +116,7 @@ extern const char *const kf__store_schema_usage[];      /* v8: store/sqlite/inge
 extern const char *const kf__store_schema_conflicts[];  /* v9: store/sqlite/conflict.c */
 extern const char *const kf__store_schema_sla_forced[]; /* v10: store/sqlite/sla.c */
 extern const char *const kf__store_schema_billing[];    /* v11: store/sqlite/billing.c */
+extern const char *const kf__store_schema_rollups[];    /* v12: store/sqlite/ingest_usage.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
@@ -270,6 +275,21 @@ struct kf__store_usage {
 int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
                         const struct kf__store_dev *dev, const struct kf_rec_txn *t, int32_t day);
 int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc);
+
+/* Usage rollups (ingest_usage.c, docs/STORE.md "Usage rollups"). A local day's month as
+ * YYYYMM and year as YYYY, the first day of month YYYYMM. */
+int32_t kf__store_usage_month(int32_t day);
+int32_t kf__store_usage_year(int32_t day);
+int32_t kf__store_usage_month_start(int32_t yyyymm);
+/* Where the usage over local days [from, to] is read: the fewest rows that sum to exactly it.
+ * Each pair is an inclusive range, empty when [0] > [1]: days d1 (from usage_daily, or
+ * usage_zone_daily for figures per zone and coarser), months m1 (usage_monthly), years y
+ * (usage_yearly), months m2, days d2. Open ends (INT32_MIN, INT32_MAX) are the first and last
+ * day the rollups can hold. */
+struct kf__store_usage_plan {
+    int32_t d1[2], m1[2], y[2], m2[2], d2[2];
+};
+void kf__store_usage_plan(int32_t from, int32_t to, struct kf__store_usage_plan *ret);
 
 /* The device's row (ingest_device.c). HELLO's advisory fields; an applied STATE (and its
  * presence fact on a change); last seen, online, clock offset and, when acked is not NULL,
