@@ -9,6 +9,7 @@
 #include <kf/record.h>
 
 #include "store/ingest.h"
+#include "store/query.h"
 #include "store/store.h"
 
 /* Ids of the statements kept prepared (their SQL: stmt_sql in stmt.c). */
@@ -308,6 +309,21 @@ int kf__store_find_hwm(struct kf_store *st, const char *device_id, uint64_t acke
 int kf__store_set_acked(struct kf_store *st, const char *device_id, uint64_t acked);
 int kf__store_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
                   struct kf_commit_out *out);
+
+/* The operators' queries (query.c, query_usage.c): run sql with params (params[i] bound to
+ * ?i+1: text when text is not NULL, else i, or NULL when null is set) and collect every row
+ * as strings, typed by types (one letter per column, store/query.h); name and title may be
+ * NULL. The summary's usage tables (usage_by_unit, usage_by_family), appended to rep. */
+struct kf__store_qparam {
+    const char *text;
+    int64_t i;
+    int null;
+};
+int kf__store_query_run(struct kf_store *st, const char *name, const char *title, const char *types,
+                        const char *sql, const struct kf__store_qparam *params, size_t np,
+                        struct kf_qtable **ret);
+int kf__store_query_usage_summary(struct kf_store *st, struct kf_qreport *rep, int32_t today,
+                                  int32_t from_day, int32_t to_day);
 
 /* Shared by identity.c and audit_log.c: a non-empty text of at most max bytes; a BLOB column
  * of exactly n bytes into out (zeros otherwise). */
