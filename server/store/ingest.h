@@ -51,8 +51,8 @@ struct kf_commit_out {
 int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
                            struct kf_commit_out *out);
 
-/* Rebuild every usage rollup (usage_monthly, usage_yearly, usage_zone_daily: docs/STORE.md,
- * "Usage rollups") from usage_daily, in one transaction
+/* Rebuild the usage rollups (usage_monthly, usage_yearly: docs/STORE.md, "Usage rollups")
+ * from usage_daily, in one transaction
  * (or the caller's, kf_store_begin): for a store whose usage_daily was written by other means
  * (tests), or to repair a rollup kioskctl verify found unequal. The commit keeps them itself.
  * 0 or -errno. */

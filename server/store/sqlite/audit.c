@@ -58,10 +58,10 @@ static const char sql_usage[] =
     " sum(dur_ms) FROM txns GROUP BY 1, 2, 3, 4, 5))";
 
 /* Each rollup against what it rolls up, so that with usage_daily equal to the txns every
- * figure read from a rollup is the txns' (docs/STORE.md, "Usage rollups"): usage_monthly and
- * usage_zone_daily against usage_daily, usage_yearly against usage_monthly. In one pass per
- * rollup: the finer rows with their sums, the rollup's with theirs negated; every key must
- * then hold exactly one rollup row (n) and sum to nothing. */
+ * figure read from a rollup is the txns' (docs/STORE.md, "Usage rollups"): usage_monthly
+ * against usage_daily, usage_yearly against usage_monthly. In one pass per rollup: the finer
+ * rows with their sums, the rollup's with theirs negated; every key must then hold exactly
+ * one rollup row (n) and sum to nothing. */
 #define ROLLUP_CHECK(key, fine, rollup)                                                            \
     "(SELECT count(*) FROM (SELECT 1 FROM (SELECT " key ", 0 AS n, ok, failed, abandoned,"         \
     " dur_ms_total AS dur FROM " fine " UNION ALL SELECT " key ", 1, -ok, -failed, -abandoned,"    \
@@ -71,18 +71,11 @@ static const char sql_rollups[] = "SELECT " ROLLUP_CHECK(
     "month, device_id, zone_id, item",
     "(SELECT CAST(strftime('%Y%m', day * 86400, 'unixepoch') AS INTEGER) AS month,"
     " device_id, zone_id, item, ok, failed, abandoned, dur_ms_total FROM usage_daily)",
-    "usage_monthly") " + " ROLLUP_CHECK("day, zone_id, item", "usage_daily",
-                                        "usage_zone_daily") " + " ROLLUP_CHECK("year, device_id, "
-                                                                               "zone_id, item",
-                                                                               "(SELECT month / "
-                                                                               "100 AS year, "
-                                                                               "device_id, "
-                                                                               "zone_id, item, ok, "
-                                                                               "failed,"
-                                                                               " abandoned, "
-                                                                               "dur_ms_total FROM "
-                                                                               "usage_monthly)",
-                                                                               "usage_yearly");
+    "usage_monthly") " + " ROLLUP_CHECK("year, device_id, zone_id, item",
+                                        "(SELECT month / 100 AS year, device_id, zone_id,"
+                                        " item, ok, failed, abandoned, dur_ms_total"
+                                        " FROM usage_monthly)",
+                                        "usage_yearly");
 #undef ROLLUP_CHECK
 
 struct rec_check {

@@ -153,12 +153,12 @@ const char *const kf__store_schema_usage[] = {
     NULL,
 };
 
-/* v12: usage_daily rolled up by month and by year, per device, and by day per zone
- * (docs/STORE.md, "Usage rollups"): a year of a 2,000-terminal city is ~25 million rows of
- * usage_daily, and a figure over a year read from it took 37 to 71 s (BENCHMARKS.md, "Usage
- * at city scale"). Months are YYYYMM, years YYYY, of the local calendar. Keyed as usage_daily
- * is, by period, device, zone and item (a device's asset is the devices table's: a device
- * identity belongs to one asset for good), so that the commit's rows of one period sit
+/* v12: usage_daily rolled up by month and by year (docs/STORE.md, "Usage rollups"): a year
+ * of a 2,000-terminal city is ~25 million rows of usage_daily, and a figure over a year read
+ * from it took 37 to 71 s (BENCHMARKS.md, "Usage at city scale"). Months are YYYYMM, years
+ * YYYY, of the local calendar. Keyed as usage_daily is, by period, device, zone and item (a
+ * device's asset is the devices table's: a device identity belongs to one asset for good),
+ * so that every grouping can be read from them and a commit's rows of one period sit
  * together. The commit writes them beside usage_daily (kf__store_usage_flush); here they are
  * built from it, the coarser from the finer. */
 #define ROLLUP_SUMS "sum(ok), sum(failed), sum(abandoned), sum(dur_ms_total)"
@@ -172,9 +172,6 @@ const char *const kf__store_schema_usage[] = {
 #define FILL_YEARLY                                                                                \
     "INSERT INTO usage_yearly SELECT month / 100, device_id, zone_id, item, " ROLLUP_SUMS          \
     " FROM usage_monthly GROUP BY 1, device_id, zone_id, item"
-#define FILL_ZONE_DAILY                                                                            \
-    "INSERT INTO usage_zone_daily SELECT day, zone_id, item, " ROLLUP_SUMS                         \
-    " FROM usage_daily GROUP BY day, zone_id, item"
 const char *const kf__store_schema_rollups[] = {
     "CREATE TABLE usage_monthly(month INTEGER NOT NULL, device_id TEXT NOT NULL,"
     " zone_id TEXT NOT NULL, item TEXT NOT NULL," ROLLUP_COUNTS
@@ -182,11 +179,8 @@ const char *const kf__store_schema_rollups[] = {
     "CREATE TABLE usage_yearly(year INTEGER NOT NULL, device_id TEXT NOT NULL,"
     " zone_id TEXT NOT NULL, item TEXT NOT NULL," ROLLUP_COUNTS
     " PRIMARY KEY(year, device_id, zone_id, item)) WITHOUT ROWID",
-    "CREATE TABLE usage_zone_daily(day INTEGER NOT NULL, zone_id TEXT NOT NULL,"
-    " item TEXT NOT NULL," ROLLUP_COUNTS " PRIMARY KEY(day, zone_id, item)) WITHOUT ROWID",
     FILL_MONTHLY,
     FILL_YEARLY,
-    FILL_ZONE_DAILY,
     NULL,
 };
 
@@ -195,10 +189,8 @@ int kf_store_usage_rebuild(struct kf_store *st)
     static const char *const sql[] = {
         "DELETE FROM usage_monthly",
         "DELETE FROM usage_yearly",
-        "DELETE FROM usage_zone_daily",
         FILL_MONTHLY,
         FILL_YEARLY,
-        FILL_ZONE_DAILY,
     };
     int own, r = kf__store_txn_enter(st, &own);
 
@@ -257,7 +249,7 @@ int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
 /* ---- The rollups of one commit ------------------------------------------------------- */
 
 /* One rollup row: the key is the period and the first commit row folded into it (its device,
- * zone and item; zone and item only for a zone's rollup). */
+ * zone and item). */
 struct rollup_row {
     int32_t period;
     const struct kf__store_usage_row *key;
@@ -275,12 +267,10 @@ struct rollup_fold {
 static const struct rollup {
     enum kf_multi id;
     const char *table;
-    int per_device;                 /* the key holds the device */
-    int32_t (*period)(int32_t day); /* NULL: the day itself */
+    int32_t (*period)(int32_t day);
 } rollups[] = {
-    {MT_USAGE_MONTHLY, "usage_monthly", 1, kf__store_usage_month},
-    {MT_USAGE_YEARLY, "usage_yearly", 1, kf__store_usage_year},
-    {MT_USAGE_ZONE_DAILY, "usage_zone_daily", 0, NULL},
+    {MT_USAGE_MONTHLY, "usage_monthly", kf__store_usage_month},
+    {MT_USAGE_YEARLY, "usage_yearly", kf__store_usage_year},
 };
 
 static uint64_t hash_str(uint64_t h, const char *s)
@@ -290,28 +280,24 @@ static uint64_t hash_str(uint64_t h, const char *s)
     return (h ^ 0xff) * 0x100000001b3ULL;
 }
 
-static int same_key(const struct rollup *ru, const struct rollup_row *a, int32_t period,
-                    const struct kf__store_usage_row *u)
+static int same_key(const struct rollup_row *a, int32_t period, const struct kf__store_usage_row *u)
 {
     return a->period == period && strcmp(a->key->item, u->item) == 0 &&
-           strcmp(a->key->zone_id, u->zone_id) == 0 &&
-           (!ru->per_device || strcmp(a->key->device_id, u->device_id) == 0);
+           strcmp(a->key->zone_id, u->zone_id) == 0 && strcmp(a->key->device_id, u->device_id) == 0;
 }
 
 static void fold(const struct rollup *ru, struct rollup_fold *f,
                  const struct kf__store_usage_row *u)
 {
-    int32_t period = ru->period ? ru->period(u->day) : u->day;
+    int32_t period = ru->period(u->day);
     uint64_t h = (uint64_t)(uint32_t)period * UINT64_C(0x9E3779B97F4A7C15);
     size_t k;
 
-    h = hash_str(hash_str(h, u->item), u->zone_id);
-    if (ru->per_device)
-        h = hash_str(h, u->device_id);
+    h = hash_str(hash_str(hash_str(h, u->item), u->zone_id), u->device_id);
     for (k = h % f->nslots; f->slots[k]; k = (k + 1) % f->nslots) {
         struct rollup_row *a = &f->rows[f->slots[k] - 1];
 
-        if (same_key(ru, a, period, u)) {
+        if (same_key(a, period, u)) {
             a->ok += u->ok;
             a->failed += u->failed;
             a->abandoned += u->abandoned;
@@ -332,19 +318,18 @@ static int rollup_write(struct kf_store *st, const struct rollup *ru, const stru
     for (size_t i = 0; i < f->n; i++) {
         const struct rollup_row *a = &f->rows[i];
         sqlite3_stmt *s = NULL;
-        int off, c = 1, r = kf__store_multi_row(st, &m, &s, &off);
+        int off, r = kf__store_multi_row(st, &m, &s, &off);
 
         if (r < 0)
             return r;
-        sqlite3_bind_int(s, off + c++, a->period);
-        if (ru->per_device)
-            sqlite3_bind_text(s, off + c++, a->key->device_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, off + c++, a->key->zone_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, off + c++, a->key->item, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, off + c++, a->ok);
-        sqlite3_bind_int64(s, off + c++, a->failed);
-        sqlite3_bind_int64(s, off + c++, a->abandoned);
-        sqlite3_bind_int64(s, off + c, a->dur_ms);
+        sqlite3_bind_int(s, off + 1, a->period);
+        sqlite3_bind_text(s, off + 2, a->key->device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, off + 3, a->key->zone_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, off + 4, a->key->item, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, off + 5, a->ok);
+        sqlite3_bind_int64(s, off + 6, a->failed);
+        sqlite3_bind_int64(s, off + 7, a->abandoned);
+        sqlite3_bind_int64(s, off + 8, a->dur_ms);
         r = kf__store_multi_next(st, &m, ru->table);
         if (r < 0)
             return r;

@@ -78,7 +78,6 @@ enum kf_multi {
     /* v12: the rollups of those sums (ingest_usage.c) */
     MT_USAGE_MONTHLY,
     MT_USAGE_YEARLY,
-    MT_USAGE_ZONE_DAILY,
     MT_COUNT_
 };
 #define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
@@ -283,10 +282,9 @@ int32_t kf__store_usage_month(int32_t day);
 int32_t kf__store_usage_year(int32_t day);
 int32_t kf__store_usage_month_start(int32_t yyyymm);
 /* Where the usage over local days [from, to] is read: the fewest rows that sum to exactly it.
- * Each pair is an inclusive range, empty when [0] > [1]: days d1 (from usage_daily, or
- * usage_zone_daily for figures per zone and coarser), months m1 (usage_monthly), years y
- * (usage_yearly), months m2, days d2. Open ends (INT32_MIN, INT32_MAX) are the first and last
- * day the rollups can hold. */
+ * Each pair is an inclusive range, empty when [0] > [1]: days d1 (usage_daily), months m1
+ * (usage_monthly), years y (usage_yearly), months m2, days d2. Open ends (INT32_MIN,
+ * INT32_MAX) are the first and last day the rollups can hold. */
 struct kf__store_usage_plan {
     int32_t d1[2], m1[2], y[2], m2[2], d2[2];
 };
@@ -311,9 +309,10 @@ int kf__store_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
                   struct kf_commit_out *out);
 
 /* The operators' queries (query.c, query_usage.c): run sql with params (params[i] bound to
- * ?i+1: text when text is not NULL, else i, or NULL when null is set) and collect every row
- * as strings, typed by types (one letter per column, store/query.h); name and title may be
- * NULL. The summary's usage tables (usage_by_unit, usage_by_family), appended to rep. */
+ * ?i+1: text when text is not NULL, else i, or NULL when null is set: kf__store_query_bind)
+ * and collect every row as strings, typed by types (one letter per column, store/query.h);
+ * name and title may be NULL. The summary's usage tables (usage_by_unit, usage_by_family),
+ * appended to rep. */
 struct kf__store_qparam {
     const char *text;
     int64_t i;
@@ -322,6 +321,7 @@ struct kf__store_qparam {
 int kf__store_query_run(struct kf_store *st, const char *name, const char *title, const char *types,
                         const char *sql, const struct kf__store_qparam *params, size_t np,
                         struct kf_qtable **ret);
+void kf__store_query_bind(sqlite3_stmt *s, const struct kf__store_qparam *params, size_t np);
 int kf__store_query_usage_summary(struct kf_store *st, struct kf_qreport *rep, int32_t today,
                                   int32_t from_day, int32_t to_day);
 

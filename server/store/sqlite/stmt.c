@@ -232,9 +232,6 @@ static const struct {
     [MT_USAGE_YEARLY] = {"INSERT INTO usage_yearly(year, device_id, zone_id, item, ok, failed,"
                          " abandoned, dur_ms_total) VALUES ",
                          8, " ON CONFLICT(year, device_id, zone_id, item)" ROLLUP_ADD},
-    [MT_USAGE_ZONE_DAILY] = {"INSERT INTO usage_zone_daily(day, zone_id, item, ok, failed,"
-                             " abandoned, dur_ms_total) VALUES ",
-                             7, " ON CONFLICT(day, zone_id, item)" ROLLUP_ADD},
 #undef ROLLUP_ADD
 };
 

@@ -873,7 +873,6 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(
         sqlite3_exec(w,
                      "DROP TABLE usage_monthly; DROP TABLE usage_yearly;"
-                     " DROP TABLE usage_zone_daily;"
                      " DROP TABLE bill_answers; DROP TABLE bill_disputes;"
                      " DROP TABLE bill_adjustments; DROP TABLE bill_docs;"
                      " DROP TABLE bill_numbers; DROP TABLE billing_settings;"
@@ -918,7 +917,6 @@ Test(store, migration_asks_the_service_manager_for_time)
     /* v12's rollups, built from the usage v8 rebuilt: days 20000 .. 20006 are in October 2024. */
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_monthly WHERE month = 202410"), 20000);
     cr_assert_eq(q1("SELECT count(*) FROM usage_yearly"), 1);
-    cr_assert_eq(q1("SELECT count(*) FROM usage_zone_daily"), 7);
 }
 
 /* ---- quarantine (store/quarantine.h) ---- */
