@@ -1,7 +1,8 @@
 /* store/sqlite/ingest_usage.c: a commit's usage, summed per (device, day, item) and written
  * to usage_daily once per commit in multi-row upserts (docs/STORE.md, "What one commit
- * does", step 2), with its rollups by month, year and zone in the same transaction
- * (docs/STORE.md, "Usage rollups"); the v8 schema of usage_daily and the v12 rollups. */
+ * does", step 2), with its rollups by month and year in the same transaction (docs/STORE.md,
+ * "Usage rollups"); the v8 schema of usage_daily and the v12 rollups; the local calendar's
+ * months and years, and which of the rollups a period is read from (kf__store_usage_plan). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
