@@ -511,8 +511,8 @@ static int month_of(int32_t day)
 {
     char buf[16];
 
-    kf_day_format(day, buf, sizeof(buf));
-    return atoi(buf + 5) - 1; /* "YYYY-MM-DD" */
+    kf_day_format(day, buf, sizeof(buf)); /* "YYYY-MM-DD" */
+    return (buf[5] - '0') * 10 + (buf[6] - '0') - 1;
 }
 
 /* The expected transactions of a terminal on a day, before the city's scale. */
