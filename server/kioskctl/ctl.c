@@ -39,7 +39,7 @@ static void usage(FILE *f)
         "                               health, rejections)\n"
         "  verify                       re-verify the stored evidence: every frame's\n"
         "                               signature, every record against its frame,\n"
-        "                               usage_daily against the transactions\n"
+        "                               usage_daily and its rollups against the txns\n"
         "                               (exit 0 clean, 3 problems found)\n"
         "  audit [--action PREFIX]...   the signed log: identity (token., device., key.),\n"
         "                               the SLA engine's runs (sla.run), contracts, assets,\n"

@@ -2,8 +2,9 @@
  *
  * Checks what an auditor would check by hand (docs/STORE.md, "How an auditor re-verifies
  * the evidence"): each stored frame's signature under the device's registered key, each
- * record against its signed frame, no record without a frame, and usage_daily equal to the
- * sum of the transactions. Read-only; one thread at a time per struct kf_store.
+ * record against its signed frame, no record without a frame, usage_daily equal to the
+ * sum of the transactions, and each usage rollup equal to what it sums. Read-only; one thread at a
+ * time per struct kf_store.
  */
 #ifndef KF_STORE_AUDIT_H
 #define KF_STORE_AUDIT_H
@@ -26,6 +27,7 @@ struct kf_audit {
     uint64_t records_without_evidence; /* rows whose envelope is not stored */
     uint64_t records_repeated;         /* (device, seq) pairs stored more than once */
     uint64_t usage_mismatches;         /* usage_daily rows unequal to the txns' sum (both ways) */
+    uint64_t rollup_mismatches;        /* rollup keys unequal to the usage they sum (v12) */
     char first_problem[256];           /* the first problem found, "" when clean */
 };
 

@@ -51,6 +51,13 @@ struct kf_commit_out {
 int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, size_t n,
                            struct kf_commit_out *out);
 
+/* Rebuild the usage rollups (usage_monthly, usage_yearly: docs/STORE.md, "Usage rollups")
+ * from usage_daily, in one transaction
+ * (or the caller's, kf_store_begin): for a store whose usage_daily was written by other means
+ * (tests), or to repair a rollup kioskctl verify found unequal. The commit keeps them itself.
+ * 0 or -errno. */
+int kf_store_usage_rebuild(struct kf_store *st);
+
 /* Mark devices offline whose last frame is older than cutoff_ms and who are online.
  * Returns the count in *ret_n. */
 int kf_store_ingest_expire_online(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms,

@@ -2,7 +2,7 @@
  * reproducible"): the weekly reports and the half-year assessments as issued, the rubric
  * versions they were scored against, and the bureau's delisting decisions.
  *
- * What is kept (schema v12, store/sqlite/reports_docs.c), all append-only (SQLite triggers
+ * What is kept (schema v13, store/sqlite/reports_docs.c), all append-only (SQLite triggers
  * refuse UPDATE and DELETE, as on audit_log):
  *   report_docs     one row per issued version of a document: its kind ("week",
  *                   "assessment"), period ("2026-W40", "2026-H1"), version (1, 2, ... a

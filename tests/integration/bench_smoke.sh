@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The ingest benchmark runs end to end and its figures hang together: a small fleet through
-# every step of bench/run-ingest (floor, bare subscriber, kioskd saturated and at a fixed
+# The benchmarks run end to end and their figures hang together. The ingest benchmark: a small
+# fleet through every step of bench/run-ingest (floor, bare subscriber, kioskd saturated and at a fixed
 # rate, the store alone) on the binaries under test. Nothing here is timed; the outcomes
 # checked are the ones a benchmark result rests on: every frame committed once, nothing
 # rejected, every part of the summary measured. (The benchmark's own figures come from a
@@ -32,3 +32,21 @@ check ".median | .kioskd_cpu_us_per_msg > 0 and .ratio_to_verify > 0 and .sig_us
     "CPU figures"
 check ".parts | .paho_us > 0 and .store_us > 0 and .ratio > 1" "the parts alone"
 echo "bench_smoke: passed ($(jq -c '{commit_rate: .median.commit_rate, parts: .parts.ratio}' "$OUT"))"
+
+# The usage benchmark (bench/usage-scale/run) on 20 terminals and 20,000 transactions: the
+# generated store verifies (every frame's signature, every record against its frame, usage
+# and its rollups: kioskctl verify), every grouping over the year counts every transaction
+# the generator made, every zone is listed, quiet ones included.
+KF_BENCH_BUILD=$BUILD KF_BENCH_RESULTS=$IT_DIR/usage-results \
+    bash "$KF_ROOT/bench/usage-scale/run" --db "$IT_DIR/usage.db" --terminals 20 --txns 20000 \
+    --runs 1 --verify >"$IT_DIR/usage-scale.log" 2>&1 || fail "usage-scale failed (rc=$?)"
+USAGE=$(ls "$IT_DIR"/usage-results/*-usage-scale.json)
+ucheck() { # ucheck JQ_EXPR WHAT
+    jq -e "$1" "$USAGE" >/dev/null || fail "usage-scale: $2: $(jq -c "$1" "$USAGE" 2>&1)"
+}
+ucheck ".store.verified == true and .store.records == .generator.txns" "the store does not verify"
+ucheck ".generator.txns > 15000 and ([.queries[] | select(.name == \"year\") | .total]
+       | all(. == $(jq .generator.txns "$USAGE")))" "a grouping over the year misses transactions"
+ucheck "[.queries[] | select(.by == \"zone\") | .rows] | all(. == 212)" "zones left out"
+ucheck "[.queries[] | .median_s > 0] | all" "a query not timed"
+echo "bench_smoke: usage-scale passed ($(jq -c '{txns: .generator.txns, frames: .generator.frames}' "$USAGE"))"

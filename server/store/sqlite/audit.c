@@ -4,7 +4,7 @@
  * for its device and epoch; its body is decompressed and every record compared with the
  * stored row for (device, seq); records without an envelope and (device, seq) pairs stored
  * twice are counted; usage_daily is compared with the aggregation of the transactions, both
- * ways. Read-only: it runs on a
+ * ways, and each usage rollup with what it sums (v12). Read-only: it runs on a
  * KF_STORE_RDONLY connection while kioskd serves.
  */
 #include <errno.h>
@@ -56,6 +56,27 @@ static const char sql_usage[] =
     " abandoned, dur_ms_total FROM usage_daily EXCEPT SELECT day, zone_id, asset_id, device_id,"
     " item, sum(outcome = 'ok'), sum(outcome = 'failed'), sum(outcome = 'abandoned'),"
     " sum(dur_ms) FROM txns GROUP BY 1, 2, 3, 4, 5))";
+
+/* Each rollup against what it rolls up, so that with usage_daily equal to the txns every
+ * figure read from a rollup is the txns' (docs/STORE.md, "Usage rollups"): usage_monthly
+ * against usage_daily, usage_yearly against usage_monthly. In one pass per rollup: the finer
+ * rows with their sums, the rollup's with theirs negated; every key must then hold exactly
+ * one rollup row (n) and sum to nothing. */
+#define ROLLUP_CHECK(key, fine, rollup)                                                            \
+    "(SELECT count(*) FROM (SELECT 1 FROM (SELECT " key ", 0 AS n, ok, failed, abandoned,"         \
+    " dur_ms_total AS dur FROM " fine " UNION ALL SELECT " key ", 1, -ok, -failed, -abandoned,"    \
+    " -dur_ms_total FROM " rollup ") GROUP BY " key " HAVING sum(n) <> 1 OR sum(ok) <> 0"          \
+    " OR sum(failed) <> 0 OR sum(abandoned) <> 0 OR sum(dur) <> 0))"
+static const char sql_rollups[] = "SELECT " ROLLUP_CHECK(
+    "month, device_id, zone_id, item",
+    "(SELECT CAST(strftime('%Y%m', day * 86400, 'unixepoch') AS INTEGER) AS month,"
+    " device_id, zone_id, item, ok, failed, abandoned, dur_ms_total FROM usage_daily)",
+    "usage_monthly") " + " ROLLUP_CHECK("year, device_id, zone_id, item",
+                                        "(SELECT month / 100 AS year, device_id, zone_id,"
+                                        " item, ok, failed, abandoned, dur_ms_total"
+                                        " FROM usage_monthly)",
+                                        "usage_yearly");
+#undef ROLLUP_CHECK
 
 struct rec_check {
     struct kf_audit *a;
@@ -228,6 +249,8 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
         r = count1(db, sql_repeated, &a.records_repeated);
     if (r == 0)
         r = count1(db, sql_usage, &a.usage_mismatches);
+    if (r == 0)
+        r = count1(db, sql_rollups, &a.rollup_mismatches);
     if (r < 0)
         goto out;
     if (a.records_without_evidence && !a.first_problem[0])
@@ -242,6 +265,10 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
         snprintf(a.first_problem, sizeof(a.first_problem),
                  "usage_daily differs from the sum of the transactions in %llu row(s)",
                  (unsigned long long)a.usage_mismatches);
+    if (a.rollup_mismatches && !a.first_problem[0])
+        snprintf(a.first_problem, sizeof(a.first_problem),
+                 "a usage rollup differs from the usage it sums in %llu key(s)",
+                 (unsigned long long)a.rollup_mismatches);
     *ret = a;
 out:
     sqlite3_finalize(env);
@@ -256,7 +283,7 @@ int kf_store_audit_clean(const struct kf_audit *a)
 {
     return a->no_key == 0 && a->undecodable == 0 && a->bad_signatures == 0 &&
            a->record_mismatches == 0 && a->records_without_evidence == 0 &&
-           a->records_repeated == 0 && a->usage_mismatches == 0;
+           a->records_repeated == 0 && a->usage_mismatches == 0 && a->rollup_mismatches == 0;
 }
 
 int kf_store_frame_get(struct kf_store *st, const char *device_id, uint64_t seq, int64_t by_id,

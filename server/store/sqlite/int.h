@@ -9,6 +9,7 @@
 #include <kf/record.h>
 
 #include "store/ingest.h"
+#include "store/query.h"
 #include "store/store.h"
 
 /* Ids of the statements kept prepared (their SQL: stmt_sql in stmt.c). */
@@ -74,6 +75,9 @@ enum kf_stmt {
 enum kf_multi {
     MT_RECORDS, /* a frame's records */
     MT_USAGE,   /* the commit's usage_daily sums */
+    /* v12: the rollups of those sums (ingest_usage.c) */
+    MT_USAGE_MONTHLY,
+    MT_USAGE_YEARLY,
     MT_COUNT_
 };
 #define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
@@ -112,7 +116,8 @@ extern const char *const kf__store_schema_usage[];      /* v8: store/sqlite/inge
 extern const char *const kf__store_schema_conflicts[];  /* v9: store/sqlite/conflict.c */
 extern const char *const kf__store_schema_sla_forced[]; /* v10: store/sqlite/sla.c */
 extern const char *const kf__store_schema_billing[];    /* v11: store/sqlite/billing.c */
-extern const char *const kf__store_schema_reports[];    /* v12: store/sqlite/reports_docs.c */
+extern const char *const kf__store_schema_rollups[];    /* v12: store/sqlite/ingest_usage.c */
+extern const char *const kf__store_schema_reports[];    /* v13: store/sqlite/reports_docs.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
@@ -272,6 +277,20 @@ int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
                         const struct kf__store_dev *dev, const struct kf_rec_txn *t, int32_t day);
 int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc);
 
+/* Usage rollups (ingest_usage.c, docs/STORE.md "Usage rollups"). A local day's month as
+ * YYYYMM and year as YYYY, the first day of month YYYYMM. */
+int32_t kf__store_usage_month(int32_t day);
+int32_t kf__store_usage_year(int32_t day);
+int32_t kf__store_usage_month_start(int32_t yyyymm);
+/* Where the usage over local days [from, to] is read: the fewest rows that sum to exactly it.
+ * Each pair is an inclusive range, empty when [0] > [1]: days d1 (usage_daily), months m1
+ * (usage_monthly), years y (usage_yearly), months m2, days d2. Open ends (INT32_MIN,
+ * INT32_MAX) are the first and last day the rollups can hold. */
+struct kf__store_usage_plan {
+    int32_t d1[2], m1[2], y[2], m2[2], d2[2];
+};
+void kf__store_usage_plan(int32_t from, int32_t to, struct kf__store_usage_plan *ret);
+
 /* The device's row (ingest_device.c). HELLO's advisory fields; an applied STATE (and its
  * presence fact on a change); last seen, online, clock offset and, when acked is not NULL,
  * the new mark (kf__store_seen_update); the presence fact of a frame that proves an offline
@@ -289,6 +308,23 @@ int kf__store_find_hwm(struct kf_store *st, const char *device_id, uint64_t acke
 int kf__store_set_acked(struct kf_store *st, const char *device_id, uint64_t acked);
 int kf__store_gap(struct kf_store *st, const struct kf_ingest *in, int64_t now,
                   struct kf_commit_out *out);
+
+/* The operators' queries (query.c, query_usage.c): run sql with params (params[i] bound to
+ * ?i+1: text when text is not NULL, else i, or NULL when null is set: kf__store_query_bind)
+ * and collect every row as strings, typed by types (one letter per column, store/query.h);
+ * name and title may be NULL. The summary's usage tables (usage_by_unit, usage_by_family),
+ * appended to rep. */
+struct kf__store_qparam {
+    const char *text;
+    int64_t i;
+    int null;
+};
+int kf__store_query_run(struct kf_store *st, const char *name, const char *title, const char *types,
+                        const char *sql, const struct kf__store_qparam *params, size_t np,
+                        struct kf_qtable **ret);
+void kf__store_query_bind(sqlite3_stmt *s, const struct kf__store_qparam *params, size_t np);
+int kf__store_query_usage_summary(struct kf_store *st, struct kf_qreport *rep, int32_t today,
+                                  int32_t from_day, int32_t to_day);
 
 /* Shared by identity.c and audit_log.c: a non-empty text of at most max bytes; a BLOB column
  * of exactly n bytes into out (zeros otherwise). */

@@ -10,7 +10,7 @@
 #include "store/reports_docs.h"
 #include "store/sqlite/int.h"
 
-/* v12 (issue 16). Evidence, append-only as audit_log is. A document's versions follow each
+/* v13 (issue 16). Evidence, append-only as audit_log is. A document's versions follow each
  * other without gaps, and a later one says why it supersedes the earlier. */
 const char *const kf__store_schema_reports[] = {
     "CREATE TABLE report_docs(kind TEXT NOT NULL, period TEXT NOT NULL,"

@@ -119,7 +119,8 @@ static const char *const *const migrations[] = {
     kf__store_schema_conflicts,  /* v9: seq conflicts, application ids, store/sqlite/conflict.c */
     kf__store_schema_sla_forced, /* v10: forced resolves, store/sqlite/sla.c */
     kf__store_schema_billing,    /* v11 (issue 15): contracts, assets in service, bills */
-    kf__store_schema_reports,    /* v12 (issue 16): frozen reports, rubrics, zone decisions */
+    kf__store_schema_rollups,    /* v12: usage by month and year */
+    kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

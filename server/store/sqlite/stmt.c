@@ -204,7 +204,8 @@ int kf__store_stmt_run(struct kf_store *st, sqlite3_stmt *s, const char *what)
 
 /* The multi-row INSERTs: head, the row's columns, tail. Records never conflict: the frame's
  * own new envelope id, seqs not stored (commit_records). A commit has at most one usage row
- * per key (commit_device sums them first). */
+ * per key (commit_device sums them first), and one row per key of each rollup
+ * (ingest_usage.c folds them). */
 static const struct {
     const char *head;
     int columns;
@@ -221,6 +222,17 @@ static const struct {
                   " ok = ok + excluded.ok, failed = failed + excluded.failed,"
                   " abandoned = abandoned + excluded.abandoned,"
                   " dur_ms_total = dur_ms_total + excluded.dur_ms_total"},
+#define ROLLUP_ADD                                                                                 \
+    " DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,"                     \
+    " abandoned = abandoned + excluded.abandoned,"                                                 \
+    " dur_ms_total = dur_ms_total + excluded.dur_ms_total"
+    [MT_USAGE_MONTHLY] = {"INSERT INTO usage_monthly(month, device_id, zone_id, item, ok,"
+                          " failed, abandoned, dur_ms_total) VALUES ",
+                          8, " ON CONFLICT(month, device_id, zone_id, item)" ROLLUP_ADD},
+    [MT_USAGE_YEARLY] = {"INSERT INTO usage_yearly(year, device_id, zone_id, item, ok, failed,"
+                         " abandoned, dur_ms_total) VALUES ",
+                         8, " ON CONFLICT(year, device_id, zone_id, item)" ROLLUP_ADD},
+#undef ROLLUP_ADD
 };
 
 static int multi_prepare(struct kf_store *st, enum kf_multi id, unsigned shift, sqlite3_stmt **ret)

@@ -1,6 +1,7 @@
 /* test_query.c: the operators' read-only queries (store/query.h) over a store whose usage is
- * written here directly, so that the read path is tested on its own: every member of a
- * dimension listed, unknown item codes kept apart, columns typed by the query. */
+ * written here directly (its rollups rebuilt from it: kf_store_usage_rebuild), so that the
+ * read path is tested on its own: every member of a dimension listed, unknown item codes kept
+ * apart, columns typed by the query. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <kf/time.h>
 
 #include "kf_test_store.h"
+#include "store/ingest.h"
 #include "store/query.h"
 #include "store/registry.h"
 #include "store/store.h"
@@ -53,6 +55,7 @@ static void setup(void)
              " (%d, 'Z-XH-001', 'A-2', 'KF-XH-0002', 'ZZ-404', 0, 0, 1, 1000)",
              (int)day, (int)day, (int)day, (int)day - 3);
     exec(sql);
+    cr_assert_eq(kf_store_usage_rebuild(tstore.st), 0, "%s", kf_store_errmsg(tstore.st));
 }
 
 static void teardown(void)

@@ -867,13 +867,14 @@ Test(store, migration_asks_the_service_manager_for_time)
 
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* Back to schema 7: without v10's and v9's tables and v9's column, with the day index v8 drops,
-     * and enough txns to take a while. */
+    /* Back to schema 7: without v12's, v11's, v10's and v9's tables and v9's column, with the
+     * day index v8 drops, and enough txns to take a while. */
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
                      "DROP TABLE report_docs; DROP TABLE rubric_versions;"
                      " DROP TABLE zone_decisions;"
+                     " DROP TABLE usage_monthly; DROP TABLE usage_yearly;"
                      " DROP TABLE bill_answers; DROP TABLE bill_disputes;"
                      " DROP TABLE bill_adjustments; DROP TABLE bill_docs;"
                      " DROP TABLE bill_numbers; DROP TABLE billing_settings;"
@@ -911,10 +912,13 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_gt(n, 0, "no notification during the migration");
     buf[n] = '\0';
     cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
-    cr_assert_eq(q1("PRAGMA user_version"), 12);
+    cr_assert_eq(q1("PRAGMA user_version"), 13);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
     cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);
+    /* v12's rollups, built from the usage v8 rebuilt: days 20000 .. 20006 are in October 2024. */
+    cr_assert_eq(q1("SELECT sum(ok) FROM usage_monthly WHERE month = 202410"), 20000);
+    cr_assert_eq(q1("SELECT count(*) FROM usage_yearly"), 1);
 }
 
 /* ---- quarantine (store/quarantine.h) ---- */
