@@ -21,6 +21,7 @@ struct kf_reportsvc {
     struct kf_reportsvc_config cfg;
     uint8_t sk[64];
     struct kf_writer *w;
+    int64_t started_ms; /* when kioskd started: nothing is issued before it settled */
     int busy;
     char done[16];   /* the last week found issued: no job for it again */
     uint64_t issued; /* weeks this process issued */
@@ -102,10 +103,12 @@ void kf_reportsvc_tick(struct kf_reportsvc *r)
 {
     struct week_job *j;
     int y, w;
-    int64_t now = kf_now_ms(), delay = (int64_t)r->cfg.weekly_after_h * 3600 * 1000;
+    int64_t now = kf_now_ms(), delay;
 
-    if (r == NULL || !r->cfg.weekly || r->busy)
+    if (r == NULL || !r->cfg.weekly || r->busy ||
+        now - r->started_ms < (int64_t)r->cfg.weekly_settle_min * 60 * 1000)
         return;
+    delay = (int64_t)r->cfg.weekly_after_h * 3600 * 1000;
     kf_week_last_closed(now, delay, &y, &w);
     j = calloc(1, sizeof(*j));
     if (j == NULL)
@@ -134,6 +137,7 @@ int kf_reportsvc_new(const struct kf_reportsvc_config *cfg, const uint8_t *sk, s
     if (r == NULL)
         return -ENOMEM;
     r->cfg = *cfg;
+    r->started_ms = kf_now_ms();
     memcpy(r->sk, sk, sizeof(r->sk));
     r->w = w;
     *ret = r;
@@ -160,6 +164,8 @@ void kf_reportsvc_free(struct kf_reportsvc *r)
 static const struct kf_conf_key reports_keys[] = {
     KF_CONF_KEY_INT("weekly", struct kf_reportsvc_config, weekly, 0, 1, "1", 0),
     KF_CONF_KEY_INT("weekly_after_h", struct kf_reportsvc_config, weekly_after_h, 0, 168, "9", 0),
+    KF_CONF_KEY_INT("weekly_settle_min", struct kf_reportsvc_config, weekly_settle_min, 0, 1440,
+                    "15", 0),
 };
 
 void kf_reportsvc_config_section(struct kf_reportsvc_config *cfg, struct kf_conf_section *ret)

@@ -6,6 +6,9 @@
  * report_docs, logged as report.issue by "kioskd") in one transaction on the writer's
  * thread. A week issued already (by kioskd or by an operator's kioskctl report week --issue)
  * is left alone; a week kioskd was down for is issued on demand (kioskctl), not back-filled.
+ * A kioskd that has just started waits [reports] weekly_settle_min before issuing anything:
+ * terminals that were waiting for it send their backlogs first, and a week is not frozen
+ * without them.
  *
  * Threads: new/free on the main thread; tick on the loop thread; the job on the writer's.
  */
@@ -22,8 +25,9 @@
 
 /* [reports] in kioskd's configuration (docs/KIOSKD.md). */
 struct kf_reportsvc_config {
-    int weekly;         /* 1: issue each closed week (default); 0: only on demand */
-    int weekly_after_h; /* 9, 0..168: hours after the week's end */
+    int weekly;            /* 1: issue each closed week (default); 0: only on demand */
+    int weekly_after_h;    /* 9, 0..168: hours after the week's end */
+    int weekly_settle_min; /* 15, 0..1440: not before kioskd has run this long */
 };
 
 void kf_reportsvc_config_section(struct kf_reportsvc_config *cfg, struct kf_conf_section *ret);

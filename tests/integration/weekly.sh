@@ -123,7 +123,8 @@ ctl report verify 2026-W41 --server-pub "$PUB" >/dev/null || fail "version 2 doe
 # clock started at Monday 19 October 09:05 (libfaketime; no broker is needed for it).
 FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketime.so.1$') ||
     fail "libfaketime.so.1 not found (Debian package libfaketime)"
-printf '[sla]\ncalendar_dir = %s\ntick_s = 1\n' "$KF_ROOT/fixtures/calendar" >>"$IT_DIR/kioskd.ini"
+printf '[sla]\ncalendar_dir = %s\ntick_s = 1\n[reports]\nweekly_settle_min = 0\n' \
+    "$KF_ROOT/fixtures/calendar" >>"$IT_DIR/kioskd.ini"
 TZ=Asia/Shanghai ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
     LD_PRELOAD=$FAKETIME_LIB FAKETIME="@2026-10-19 09:05:00" \
     kf_spawn "$IT_DIR/kioskd.log" "$KF_BIN_KIOSKD" -c "$IT_DIR/kioskd.ini"
