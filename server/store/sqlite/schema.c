@@ -121,6 +121,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_billing,    /* v11 (issue 15): contracts, assets in service, bills */
     kf__store_schema_rollups,    /* v12: usage by month and year */
     kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
+    kf__store_schema_sla_assign, /* v14 (issue 17): incidents assigned to a technician */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

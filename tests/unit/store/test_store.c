@@ -894,6 +894,9 @@ Test(store, migration_asks_the_service_manager_for_time)
                      " CREATE INDEX records_txn_day ON records(day) WHERE type = 1;"
                      " ALTER TABLE sla_actions DROP COLUMN flags;"
                      " ALTER TABLE sla_incidents DROP COLUMN forced;"
+                     " ALTER TABLE sla_incidents DROP COLUMN assignee;"
+                     " ALTER TABLE sla_events DROP COLUMN assignee;"
+                     " ALTER TABLE sla_actions DROP COLUMN assignee;"
                      " PRAGMA user_version = 7",
                      NULL, NULL, NULL),
         SQLITE_OK, "%s", sqlite3_errmsg(w));
@@ -912,7 +915,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_gt(n, 0, "no notification during the migration");
     buf[n] = '\0';
     cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
-    cr_assert_eq(q1("PRAGMA user_version"), 13);
+    cr_assert_eq(q1("PRAGMA user_version"), 14);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
     cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);

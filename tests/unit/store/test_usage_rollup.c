@@ -357,11 +357,13 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's tables go too, so that both migrations run */
+    /* back to v11: v13's tables and v14's columns go too, so that the migrations run */
     exec("DROP TABLE report_docs; DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
-         " PRAGMA user_version = 11");
+         " ALTER TABLE sla_incidents DROP COLUMN assignee;"
+         " ALTER TABLE sla_events DROP COLUMN assignee;"
+         " ALTER TABLE sla_actions DROP COLUMN assignee; PRAGMA user_version = 11");
     cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0);
-    cr_assert_eq(kf_test_store_q1(&tstore, "PRAGMA user_version"), 13);
+    cr_assert_eq(kf_test_store_q1(&tstore, "PRAGMA user_version"), 14);
     for (size_t i = 0; i < 2; i++) {
         snprintf(sql, sizeof(sql),
                  "SELECT (SELECT count(*) FROM (SELECT * FROM %s EXCEPT SELECT * FROM kept_%s))"
