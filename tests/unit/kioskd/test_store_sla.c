@@ -765,3 +765,127 @@ Test(store_sla, calendar_directory_is_loaded_strictly_and_stored)
     unlink(path);
     rmdir(dir);
 }
+
+/* Bulk actions (kioskctl ack ID ID..., ack --outage): one transaction, all or none, the bad
+ * incident named; at most KF_SLA_ACTIONS_BULK_MAX. */
+Test(store_sla, bulk_actions_are_all_or_nothing)
+{
+    static struct kf_sla_action many[KF_SLA_ACTIONS_BULK_MAX + 1];
+    static int64_t ids[KF_SLA_ACTIONS_BULK_MAX + 1];
+    struct kf_inc_event evs[5];
+    struct kf_incident inc[2];
+    struct kf_sla_persist p = {0};
+    size_t n, bad = 99;
+
+    inc[0] = sample_incident(evs, &n);
+    inc[1] = inc[0];
+    inc[1].id = 8;
+    p.incidents = inc;
+    p.n_incidents = 2;
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0), 0, "%s", kf_store_errmsg(tstore.st));
+    for (size_t i = 0; i < 3; i++) {
+        many[i].incident = (int64_t)(7 + i); /* 7, 8, and 9 which does not exist */
+        many[i].kind = KF_EV_ACK;
+        many[i].requested_ms = t0;
+        snprintf(many[i].who, sizeof(many[i].who), "wang");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 3, ids, &bad), -ENOENT);
+    cr_assert_eq(bad, 2);
+    cr_assert_str_eq(kf_store_errmsg(tstore.st), "no incident 9");
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions"), 0, "none of the three is queued");
+    many[2].incident = 7;
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 3, ids, &bad), -EINVAL);
+    cr_assert_eq(bad, 2);
+    cr_assert(strstr(kf_store_errmsg(tstore.st), "incident 7 is given twice"));
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, KF_SLA_ACTIONS_BULK_MAX + 1, ids, &bad),
+                 -E2BIG);
+    many[1].who[0] = '\0';
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 2, ids, &bad), -EINVAL);
+    cr_assert_eq(bad, 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions"), 0);
+    snprintf(many[1].who, sizeof(many[1].who), "wang");
+    many[1].kind = KF_EV_ASSIGN;
+    snprintf(many[1].assignee, sizeof(many[1].assignee), "zhao");
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 2, ids, &bad), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions WHERE status = 'pending'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions WHERE kind = 'assign' AND"
+                    " assignee = 'zhao' AND incident = 8"),
+                 1);
+    cr_assert_eq(ids[1], ids[0] + 1);
+}
+
+/* Assigning (and reassigning, and clearing) through kioskd's service: recorded as events,
+ * replayed from the sealed runs by verify, and the month's report is the same bytes before
+ * and after (docs/SLA.md 5.2). */
+Test(store_sla, assignment_replays_and_changes_no_figure)
+{
+    struct kf_record raise[] = {
+        fault(t0 + MIN_MS, "SCR-TOUCH", KF_SEV_CRITICAL, 1, KF_PERIPH_SCREEN)};
+    const char *who[] = {"wang", "wang", ""};
+    const int want[] = {KF_SLA_ACTION_DONE, KF_SLA_ACTION_REFUSED, KF_SLA_ACTION_DONE};
+    struct kf_view_sla_verify sv;
+    struct kf_sla_action a, got;
+    struct kf_incident inc;
+    struct kf_slasvc *s;
+    char *csv0, *json0, *csv1, *json1;
+    int64_t id = 0, notices;
+
+    put_calendar();
+    s = service();
+    hello(t0);
+    records(1, t0 + MIN_MS, raise, 1);
+    run(s, 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
+    csv0 = report_bytes(tstore.st, KF_REPORT_CSV);
+    json0 = report_bytes(tstore.st, KF_REPORT_JSON);
+    notices = q1("SELECT count(*) FROM sla_notices");
+    for (int i = 0; i < 3; i++) {
+        memset(&a, 0, sizeof(a));
+        a.incident = 1;
+        a.kind = KF_EV_ASSIGN;
+        a.requested_ms = kf_now_ms();
+        snprintf(a.who, sizeof(a.who), "dispatch-li");
+        snprintf(a.assignee, sizeof(a.assignee), "%s", who[i]);
+        if (i == 0)
+            snprintf(a.text, sizeof(a.text), "nearest to the branch");
+        cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), 0);
+        run(s, 1);
+        cr_assert_eq(kf_store_sla_action(tstore.st, id, &got), 0);
+        cr_assert_eq(got.status, want[i], "assign %d: %s", i, got.result);
+        cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
+        cr_assert_str_eq(inc.assignee, i < 2 ? "wang" : "");
+        cr_assert_eq(inc.state, KF_INC_OPENED, "assigning is not acknowledging");
+        if (i == 1)
+            cr_assert_str_eq(got.result, "refused: already assigned to wang");
+    }
+    cr_assert_eq(q1("SELECT count(*) FROM sla_events WHERE kind = 'assign'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_events WHERE kind = 'assign' AND assignee = 'wang'"
+                    " AND who = 'dispatch-li' AND text = 'nearest to the branch'"),
+                 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices"), notices, "an assignment is not announced");
+    csv1 = report_bytes(tstore.st, KF_REPORT_CSV);
+    json1 = report_bytes(tstore.st, KF_REPORT_JSON);
+    cr_assert_str_eq(csv0, csv1);
+    cr_assert_str_eq(json0, json1);
+    free(csv0);
+    free(json0);
+    free(csv1);
+    free(json1);
+    kf_slasvc_free(s);
+
+    /* The assignments are sealed and replayed like any action; an edited assignee is found. */
+    cr_assert(sla_verified(&sv), "%s", sv.first_problem);
+    cr_assert(sv.replayed, "%s", sv.note);
+    cr_assert_eq(sv.actions_checked, 3);
+    tamper("UPDATE sla_incidents SET assignee = 'zhao' WHERE id = 1");
+    cr_assert_not(sla_verified(&sv));
+    cr_assert_eq(sv.incident_mismatches, 1);
+    cr_assert(strstr(sv.first_problem, "assignee: stored \"zhao\", evidence \"\""), "%s",
+              sv.first_problem);
+    tamper("UPDATE sla_incidents SET assignee = NULL WHERE id = 1");
+    cr_assert(sla_verified(&sv), "%s", sv.first_problem);
+    tamper("UPDATE sla_actions SET assignee = 'zhao' WHERE kind = 'assign' AND assignee = 'wang'"
+           " AND status = 'done'");
+    cr_assert_not(sla_verified(&sv));
+    cr_assert_eq(sv.action_mismatches, 1);
+}
