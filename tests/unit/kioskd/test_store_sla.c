@@ -20,6 +20,7 @@
 #include <kf/time.h>
 
 #include "store/registry.h"
+#include "views/outage.h"
 #include "views/sla.h"
 #include "views/sla_verify.h"
 #include "kioskd/slasvc.h"
@@ -888,4 +889,154 @@ Test(store_sla, assignment_replays_and_changes_no_figure)
            " AND status = 'done'");
     cr_assert_not(sla_verified(&sv));
     cr_assert_eq(sv.action_mismatches, 1);
+}
+
+/* ---- Mass outages (docs/SLA.md 5.4): the queue's view over real incidents ---- */
+
+static void presence_of(const char *dev, int online, int64_t at)
+{
+    struct frame f;
+
+    frame_init(&f, online ? KF_MSG_HELLO : KF_MSG_STATE, online ? 1 : 0, at);
+    snprintf(f.in.hdr.device_id, sizeof(f.in.hdr.device_id), "%s", dev);
+    if (!online)
+        f.in.body_json = "{\"state\":\"offline\"}";
+    commit(&f);
+}
+
+static const char *cell(const struct kf_qtable *t, size_t row, const char *col)
+{
+    int c = kf_store_query_table_col(t, col);
+
+    cr_assert_geq(c, 0, "no column %s", col);
+    return kf_store_query_table_cell(t, row, (size_t)c);
+}
+
+static size_t queue_rows(const struct kf_view_outage_queue *v, int flat, const char *assignee,
+                         int unassigned, struct kf_qtable **ret)
+{
+    struct kf_view_outage_filter f = {flat, assignee, unassigned};
+
+    cr_assert_eq(kf_view_outage_queue_table(v, NULL, &f, ret), 0);
+    return (*ret)->nrows;
+}
+
+Test(store_sla, a_branch_dropping_together_is_one_outage_acted_on_once)
+{
+    const char *devs[] = {"KF-XH-0001", "KF-XH-0002", "KF-XH-0003", "KF-XH-0004"};
+    struct kf_view_outage_queue *v = NULL;
+    struct kf_qreport *rep = NULL;
+    struct kf_sla_action acts[3];
+    struct kf_qtable *t = NULL;
+    struct kf_incident inc;
+    struct kf_slasvc *s;
+    int64_t *kids = NULL, ids[3];
+    size_t n_kids = 0;
+    char err[256] = "", *csv0, *csv1, oid[24];
+
+    /* Z-XH-001 has three terminals, Z-XH-002 one; four in the fleet. */
+    reg("KF-XH-0002", "A-000002", KF_KIND_KIOSK, "Z-XH-001");
+    reg("KF-XH-0003", "A-000003", KF_KIND_ITM, "Z-XH-001");
+    reg("KF-XH-0004", "A-000004", KF_KIND_KIOSK, "Z-XH-002");
+    put_calendar();
+    s = service();
+    for (int i = 0; i < 4; i++)
+        presence_of(devs[i], 1, t0);
+    /* The branch's three drop within a minute; the other zone's one ten minutes later. */
+    presence_of(devs[1], 0, t0 + MIN_MS);
+    presence_of(devs[0], 0, t0 + MIN_MS + 20000);
+    presence_of(devs[2], 0, t0 + 2 * MIN_MS);
+    presence_of(devs[3], 0, t0 + 12 * MIN_MS);
+    run(s, 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_incidents WHERE cause = 'offline'"), 4);
+
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(v->out->n, 1);
+    cr_assert_eq(v->out->v[0].scope, KF_OUTAGE_ZONE);
+    cr_assert_str_eq(v->out->v[0].key, "Z-XH-001");
+    cr_assert_eq(v->out->v[0].n_children, 3);
+    cr_assert_eq(v->out->v[0].n_terminals, 3);
+    snprintf(oid, sizeof(oid), "%s", v->out->v[0].id);
+    cr_assert_eq(strtoll(oid + 1, NULL, 10),
+                 q1("SELECT id FROM sla_incidents WHERE asset_id = 'A-000002'"),
+                 "the id is the earliest drop's incident's");
+    /* Folded: one row for the branch, one for the other zone's terminal. */
+    cr_assert_eq(queue_rows(v, 0, NULL, 0, &t), 2);
+    for (size_t r = 0; r < 2; r++) {
+        if (cell(t, r, "outage") == NULL) {
+            cr_assert_str_eq(cell(t, r, "terminal"), "A-000004");
+            continue;
+        }
+        cr_assert_str_eq(cell(t, r, "outage"), oid);
+        cr_assert_str_eq(cell(t, r, "children"), "3");
+        cr_assert_null(cell(t, r, "id"));
+        cr_assert_str_eq(cell(t, r, "zone"), "Z-XH-001");
+        cr_assert_str_eq(cell(t, r, "state"), "opened");
+        cr_assert_not_null(cell(t, r, "response_left_s"));
+    }
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 1, NULL, 0, &t), 4, "--flat: every incident");
+    kf_store_query_table_free(t);
+    cr_assert_eq(kf_view_outage_report(v, NULL, oid, &rep, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(rep->n, 2);
+    cr_assert_str_eq(cell(rep->tables[0], 0, "scope"), "zone");
+    cr_assert_str_eq(cell(rep->tables[0], 0, "down"), "3");
+    cr_assert_eq(rep->tables[1]->nrows, 3);
+    cr_assert_str_eq(cell(rep->tables[1], 0, "terminal"), "A-000002");
+    kf_store_query_report_free(rep);
+    cr_assert_eq(kf_view_outage_report(v, NULL, "Z999", &rep, err, sizeof(err)), -ENOENT);
+
+    /* ack --outage: one action per child, in one transaction, applied in one run. */
+    cr_assert_eq(kf_view_outage_children(v, oid, &kids, &n_kids), 0);
+    cr_assert_eq(n_kids, 3);
+    kf_view_outage_queue_free(v);
+    memset(acts, 0, sizeof(acts));
+    for (size_t i = 0; i < 3; i++) {
+        acts[i].incident = kids[i];
+        acts[i].kind = KF_EV_ACK;
+        acts[i].requested_ms = kf_now_ms();
+        snprintf(acts[i].who, sizeof(acts[i].who), "wang");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, acts, 3, ids, NULL), 0);
+    run(s, 1);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(kf_store_sla_incident(tstore.st, kids[i], &inc), 0);
+        cr_assert_eq(inc.state, KF_INC_ACKED);
+    }
+    /* assign --outage, then the filters; March's figures do not move. */
+    csv0 = report_bytes(tstore.st, KF_REPORT_CSV);
+    for (size_t i = 0; i < 3; i++) {
+        acts[i].kind = KF_EV_ASSIGN;
+        snprintf(acts[i].assignee, sizeof(acts[i].assignee), "zhao");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, acts, 3, ids, NULL), 0);
+    run(s, 1);
+    free(kids);
+    csv1 = report_bytes(tstore.st, KF_REPORT_CSV);
+    cr_assert_str_eq(csv0, csv1);
+    free(csv0);
+    free(csv1);
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(queue_rows(v, 0, "zhao", 0, &t), 1);
+    cr_assert_str_eq(cell(t, 0, "assignee"), "zhao");
+    cr_assert_str_eq(cell(t, 0, "state"), "acknowledged");
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 0, NULL, 1, &t), 1, "--unassigned");
+    cr_assert_str_eq(cell(t, 0, "terminal"), "A-000004");
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 1, "zhao", 0, &t), 3);
+    cr_assert_str_eq(cell(t, 2, "outage"), oid);
+    kf_store_query_table_free(t);
+    kf_view_outage_queue_free(v);
+
+    /* Two come back: the outage holds them (by drop), two of three no longer down. */
+    presence_of(devs[0], 1, t0 + 30 * MIN_MS);
+    presence_of(devs[1], 1, t0 + 30 * MIN_MS);
+    run(s, 1);
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(v->out->n, 1);
+    cr_assert_str_eq(v->out->v[0].id, oid);
+    cr_assert_eq(v->out->v[0].n_down, 1);
+    kf_view_outage_queue_free(v);
+    kf_slasvc_free(s);
 }
