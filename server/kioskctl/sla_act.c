@@ -261,6 +261,27 @@ static int parse_args(int argc, char **argv, int kind, struct act_args *x)
     return 0;
 }
 
+/* Queue them all or none. Ids typed are at most KF_SLA_ACTIONS_BULK_MAX (parse_args); an
+ * outage can hold more (most of a 2,000-terminal fleet dropping together): its actions go in
+ * bulks of that size inside one transaction, and kioskd applies them a bulk a run. */
+static int queue_all(struct kf_store *st, const struct kf_sla_action *acts, size_t n, int64_t *ids)
+{
+    int r;
+
+    if (n <= KF_SLA_ACTIONS_BULK_MAX)
+        return kf_store_sla_actions_add(st, acts, n, ids, NULL);
+    r = kf_store_begin(st);
+    for (size_t off = 0; r == 0 && off < n; off += KF_SLA_ACTIONS_BULK_MAX) {
+        size_t k = n - off < KF_SLA_ACTIONS_BULK_MAX ? n - off : KF_SLA_ACTIONS_BULK_MAX;
+
+        r = kf_store_sla_actions_add(st, acts + off, k, ids + off, NULL);
+    }
+    if (r == 0)
+        return kf_store_end(st, 1);
+    kf_store_end(st, 0);
+    return r;
+}
+
 static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
 {
     struct act_args x;
@@ -268,7 +289,6 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
     struct kf_sla_cursor cur;
     struct kf_store *st = NULL;
     int64_t *qids = NULL, now = kf_now_ms();
-    size_t bad = 0;
     int r;
 
     memset(&x, 0, sizeof(x));
@@ -296,7 +316,7 @@ static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
     r = 1;
     if (kf_ctl_open_store(c, 1, &st) < 0)
         goto out;
-    if (kf_store_sla_actions_add(st, acts, x.n, qids, &bad) < 0) {
+    if (queue_all(st, acts, x.n, qids) < 0) {
         fprintf(stderr, "kioskctl: %s: %s; nothing was queued\n", argv[0], kf_store_errmsg(st));
         goto out;
     }
