@@ -358,7 +358,8 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     kf_store_free(tstore.st);
     tstore.st = NULL;
     /* back to v11: v13's and v14's tables go too, so that every migration runs */
-    exec("DROP TABLE api_tokens; DROP TABLE users; DROP TABLE report_docs; DROP TABLE "
+    exec("DROP TABLE cmd_devices; DROP TABLE commands;"
+         " DROP TABLE api_tokens; DROP TABLE users; DROP TABLE report_docs; DROP TABLE "
          "rubric_versions; DROP TABLE zone_decisions;"
          " PRAGMA user_version = 11");
     cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0);
