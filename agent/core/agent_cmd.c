@@ -545,6 +545,10 @@ void kf__agent_cmd_message(struct kf_agent *a, const char *topic, const uint8_t 
             a->cmd_refusing = 0;
             kf_info("%s: command %s (%s, seq %" PRIu64 ") accepted", a->cfg.device_id, c.id, c.kind,
                     c.seq);
+            /* A HELLO says what it has accepted (its "cmd" high mark): the server marks the
+             * command received and stops sending it. */
+            if (a->online)
+                kf__agent_send_hello(a);
             cmd_next(a);
             return;
         }

@@ -62,7 +62,8 @@ int kf_store_cmd_refusals(struct kf_store *st, struct kf_qtable **ret);
 /* kioskd: in one transaction, mark expired every queued or sent command past its expiry
  * (*ret_expired), then take at most max commands to send now and mark them sent: the
  * queued ones of online devices, and the sent ones (not yet received) of an online device
- * that came online after they were sent or that were sent resend_ms ago or more. Each comes
+ * whose HELLO since it came back online did not list them, or that were sent resend_ms ago
+ * or more. Each comes
  * back as a struct kf_cmd (the wire's fields; id "C-<row id>") in an owned array *ret
  * (free()), *ret_n of them, in (device, seq) order. */
 int kf_store_cmd_dispatch(struct kf_store *st, int64_t now_ms, int64_t resend_ms, size_t max,

@@ -294,7 +294,12 @@ int kf_store_cmd_refusals(struct kf_store *st, struct kf_qtable **ret)
         NULL, 0, ret);
 }
 
-/* ---- kioskd: dispatch ---- */
+/* ---- kioskd: dispatch ----
+ *
+ * A sent command is sent again only when the device may have missed it: it came back online
+ * after the send and its HELLO since then (which marks what it accepted as received) left
+ * the command unreceived, or resend_ms have passed without a word. An agent says it has
+ * received a command by a HELLO right after accepting it, so a command normally goes once. */
 
 static int cmd_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
@@ -348,8 +353,10 @@ int kf_store_cmd_dispatch(struct kf_store *st, int64_t now_ms, int64_t resend_ms
             st,
             "SELECT c.device_id, c.seq, c.id, c.kind, c.args, c.created_ms, c.expires_ms"
             " FROM commands c JOIN devices d ON d.device_id = c.device_id"
+            " LEFT JOIN cmd_devices h ON h.device_id = c.device_id"
             " WHERE c.status IN ('queued', 'sent') AND d.online = 1 AND (c.status = 'queued'"
-            " OR c.sent_ms < d.state_since_ms OR c.sent_ms <= ?1 - ?2)"
+            " OR (c.sent_ms < d.state_since_ms AND h.updated_ms >= d.state_since_ms)"
+            " OR c.sent_ms <= ?1 - ?2)"
             " ORDER BY c.device_id, c.seq LIMIT ?3",
             &s);
     if (r == 0) {
