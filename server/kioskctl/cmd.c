@@ -204,7 +204,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
     }
     o.req.now_ms = kf_now_ms();
     o.req.expires_ms = o.req.now_ms + life;
-    o.out = kf_store_query_table_new("commands", NULL, cols, "xxxx");
+    o.out = kf_store_query_table_new("queued", NULL, cols, "xxxx");
     if (o.out == NULL)
         return 1;
     rc = kf_ctl_signed_txn(c, key, send_run, &o);

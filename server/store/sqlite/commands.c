@@ -333,8 +333,22 @@ int kf_store_cmd_dispatch(struct kf_store *st, int64_t now_ms, int64_t resend_ms
     sqlite3_stmt *s = NULL;
     void *rows = NULL;
     size_t n = 0;
-    int own = 0, r;
+    int own = 0, r, rc;
 
+    /* Asked for after every commit: with no open command (the common case) it is one read
+     * of a partial index, and no write transaction beside the group commits. */
+    *ret = NULL;
+    *ret_n = 0;
+    *ret_expired = 0;
+    r = kf__store_prep(st, "SELECT 1 FROM commands WHERE status IN ('queued', 'sent') LIMIT 1", &s);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return kf__store_sql_fail(st, rc, "commands due");
     r = kf__store_txn_enter(st, &own);
     if (r < 0)
         return r;
