@@ -121,6 +121,8 @@ static const char *const *const migrations[] = {
     kf__store_schema_billing,    /* v11 (issue 15): contracts, assets in service, bills */
     kf__store_schema_rollups,    /* v12: usage by month and year */
     kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
+    /* v14: the local days each device sent a record on, store/sqlite/device_days.c */
+    kf__store_schema_device_days,
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -872,7 +872,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
-                     "DROP TABLE report_docs; DROP TABLE rubric_versions;"
+                     "DROP TABLE device_days; DROP TABLE report_docs; DROP TABLE rubric_versions;"
                      " DROP TABLE zone_decisions;"
                      " DROP TABLE usage_monthly; DROP TABLE usage_yearly;"
                      " DROP TABLE bill_answers; DROP TABLE bill_disputes;"
@@ -912,7 +912,9 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_gt(n, 0, "no notification during the migration");
     buf[n] = '\0';
     cr_assert_str_eq(buf, "EXTEND_TIMEOUT_USEC=30000000");
-    cr_assert_eq(q1("PRAGMA user_version"), 13);
+    cr_assert_eq(q1("PRAGMA user_version"), 14);
+    /* v14 built device_days from the records: one device, 7 days */
+    cr_assert_eq(q1("SELECT count(*) FROM device_days"), 1);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
     cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);

@@ -343,12 +343,12 @@ Test(usage_rollup, the_commit_keeps_each_rollup_equal_to_what_it_sums)
  * commit keeps them in C (its own calendar arithmetic). Both must give the same rows. */
 Test(usage_rollup, the_migration_builds_what_the_commits_kept)
 {
-    static const char *const tables[] = {"usage_monthly", "usage_yearly"};
+    static const char *const tables[] = {"usage_monthly", "usage_yearly", "device_days"};
     char sql[512];
 
     for (int c = 0; c < 80; c++)
         commit_random(day0 + rnd(480), 1 + rnd(60));
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 3; i++) {
         snprintf(sql, sizeof(sql), "CREATE TABLE kept_%s AS SELECT * FROM %s", tables[i],
                  tables[i]);
         exec(sql);
@@ -357,12 +357,14 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's tables go too, so that both migrations run */
+    /* back to v11: v13's tables go too, so that the three migrations run (v14 builds
+     * device_days from the records) */
     exec("DROP TABLE report_docs; DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
          " PRAGMA user_version = 11");
     cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0);
-    cr_assert_eq(kf_test_store_q1(&tstore, "PRAGMA user_version"), 13);
-    for (size_t i = 0; i < 2; i++) {
+    cr_assert_eq(kf_test_store_q1(&tstore, "PRAGMA user_version"), 14);
+    cr_assert_gt(kf_test_store_q1(&tstore, "SELECT count(*) FROM device_days"), 0);
+    for (size_t i = 0; i < 3; i++) {
         snprintf(sql, sizeof(sql),
                  "SELECT (SELECT count(*) FROM (SELECT * FROM %s EXCEPT SELECT * FROM kept_%s))"
                  " + (SELECT count(*) FROM (SELECT * FROM kept_%s EXCEPT SELECT * FROM %s))",
