@@ -384,19 +384,36 @@ static void registry_lines(struct kf__week_lines *l, const struct kf_week_input 
     }
 }
 
+int kf_week_usage_line(const struct kf_week_usage_in *u, char *buf, size_t cap)
+{
+    const char *f[3] = {u->zone ? u->zone : "", u->asset ? u->asset : "", u->item ? u->item : ""};
+    char b[16];
+    int n;
+
+    for (int i = 0; i < 3; i++) {
+        if (strpbrk(f[i], "\t\r\n") != NULL) {
+            return -EINVAL;
+        }
+    }
+    n = snprintf(buf, cap, "%s\t%s\t%s\t%s\t%lld\t%lld\t%lld", kf_day_format(u->day, b, sizeof(b)),
+                 f[0], f[1], f[2], (long long)u->ok, (long long)u->failed, (long long)u->abandoned);
+    if (n < 0 || (size_t)n >= cap) {
+        return -ENOSPC;
+    }
+    return n;
+}
+
 void kf__week_usage_line(struct kf__week_lines *l, const struct kf_week_usage_in *u)
 {
     struct kf__week_sb sb = {0};
-    char b[16];
+    char line[512];
+    int n = kf_week_usage_line(u, line, sizeof(line));
 
-    kf__week_sb_printf(&sb, "%s\t", kf_day_format(u->day, b, sizeof(b)));
-    kf__week_sb_field(&sb, u->zone);
-    kf__week_sb_printf(&sb, "\t");
-    kf__week_sb_field(&sb, u->asset);
-    kf__week_sb_printf(&sb, "\t");
-    kf__week_sb_field(&sb, u->item);
-    kf__week_sb_printf(&sb, "\t%lld\t%lld\t%lld", (long long)u->ok, (long long)u->failed,
-                       (long long)u->abandoned);
+    if (n < 0) {
+        sb.err = n;
+    } else {
+        kf__week_sb_printf(&sb, "%s", line);
+    }
     kf__week_lines_add(l, &sb);
 }
 
@@ -433,7 +450,7 @@ int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *
         }
         break;
     case KF_WEEK_TEXT_USAGE:
-        head = "kioskfleet/week-usage/v1";
+        head = KF_WEEK_USAGE_HEAD;
         for (size_t i = 0; i < in->n_usage; i++) {
             if (in_weeks(in, in->usage[i].day)) {
                 kf__week_usage_line(&l, &in->usage[i]);
