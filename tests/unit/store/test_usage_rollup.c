@@ -319,6 +319,16 @@ Test(usage_rollup, the_commit_keeps_each_rollup_equal_to_what_it_sums)
     cr_assert_eq(kf_store_audit(tstore.st, &a), 0);
     cr_assert_eq(a.usage_mismatches, 0);
     cr_assert_eq(a.rollup_mismatches, 0); /* the frames are not real ones: the rest is found */
+    /* device_days: the commit's days of every record (health ones too) equal the records' */
+    cr_assert_eq(a.device_day_mismatches, 0);
+    cr_assert_gt(kf_test_store_q1(&tstore, "SELECT count(*) FROM device_days"), 0);
+    exec("DELETE FROM device_days WHERE (day, device_id) ="
+         " (SELECT day, device_id FROM device_days LIMIT 1);"
+         " INSERT INTO device_days VALUES (1, 'KF-NONE')");
+    cr_assert_eq(kf_store_audit(tstore.st, &a), 0);
+    cr_assert_eq(a.device_day_mismatches, 2);
+    cr_assert_eq(kf_store_audit_clean(&a), 0);
+    exec("DELETE FROM device_days WHERE device_id = 'KF-NONE'");
     /* A figure edited in a rollup is found, whichever rollup: a month's row differs from its
      * days and from its year. */
     exec("UPDATE usage_monthly SET ok = ok + 1 WHERE (month, device_id, zone_id, item) ="
