@@ -60,9 +60,15 @@ int kf_store_reports_usage(struct kf_store *st, int32_t from_day, int32_t to_day
 /* The same rows, one call of cb each, in the same order (by day, then zone, asset and item in
  * byte order, as strcmp compares them) without holding them all: read in usage_daily's key
  * order and summed over each day's devices here (SQLite's GROUP BY would sort the period's
- * rows). u is valid during the call only. A negative return of cb ends the read and is
- * returned. */
-typedef int (*kf_reports_usage_cb)(void *ud, const struct kf_reports_usage *u);
+ * rows). The codes are interned: one pointer per distinct code for the whole read (a caller
+ * may key on the pointers), valid until kf_store_reports_usage_each returns, and cut to the
+ * lengths kf_reports_usage holds. A negative return of cb ends the read and is returned. */
+struct kf_reports_usage_ref {
+    int32_t day;
+    const char *zone, *asset, *item;
+    int64_t ok, failed, abandoned;
+};
+typedef int (*kf_reports_usage_cb)(void *ud, const struct kf_reports_usage_ref *u);
 int kf_store_reports_usage_each(struct kf_store *st, int32_t from_day, int32_t to_day,
                                 kf_reports_usage_cb cb, void *ud);
 
