@@ -287,6 +287,7 @@ int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv)
         {"records_repeated", a.records_repeated},
         {"usage_mismatches", a.usage_mismatches},
         {"rollup_mismatches", a.rollup_mismatches},
+        {"device_day_mismatches", a.device_day_mismatches},
         {"sla_runs_sealed", sv.runs},
         {"sla_facts_sealed", sv.facts_sealed},
         {"sla_fact_mismatches", sv.fact_mismatches},
@@ -330,7 +331,8 @@ int kf_ctl_verify(const struct kf_ctl *c, int argc, char **argv)
         if (clean)
             printf("evidence verified: every stored frame's signature checks under its "
                    "device's key, every record matches its frame and is stored once, "
-                   "usage_daily and its rollups equal the sum of the transactions%s\n",
+                   "usage_daily and its rollups equal the sum of the transactions, "
+                   "device_days holds exactly the days of the records%s\n",
                    sv.replayed ? ", and every incident and its history follow from the facts "
                                  "and actions sealed in the signed log"
                                : "");

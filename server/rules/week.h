@@ -223,6 +223,15 @@ enum kf_week_text {
 };
 /* *ret owned (free), NUL-terminated, *ret_len bytes. 0, -EINVAL, -ENOMEM. */
 int kf_week_text(const struct kf_week_input *in, int which, char **ret, size_t *ret_len);
+/* KF_WEEK_TEXT_USAGE's text is its head line, then one line per usage row of the two weeks,
+ * sorted: a caller that has the rows in that order already (the store gives them by day,
+ * zone, asset, item) can digest the text as it reads them instead of holding it, with the
+ * same bytes: each line is kf_week_usage_line's, followed by '\n'. */
+#define KF_WEEK_USAGE_HEAD "kioskfleet/week-usage/v1"
+/* Row u's line (no '\n') into buf[cap]: its length; -EINVAL when a field holds a tab or a
+ * line break, -ENOSPC when it does not fit. day: u->day as kf_day_format writes it (a caller
+ * with many rows of few days formats each day once), or NULL to format it here. */
+int kf_week_usage_line(const struct kf_week_usage_in *u, const char *day, char *buf, size_t cap);
 
 /* Shared with rules/coverage.c. */
 /* A growing text buffer; the first failure sticks. */

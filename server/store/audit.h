@@ -28,6 +28,7 @@ struct kf_audit {
     uint64_t records_repeated;         /* (device, seq) pairs stored more than once */
     uint64_t usage_mismatches;         /* usage_daily rows unequal to the txns' sum (both ways) */
     uint64_t rollup_mismatches;        /* rollup keys unequal to the usage they sum (v12) */
+    uint64_t device_day_mismatches;    /* device_days pairs unequal to the records' (v14) */
     char first_problem[256];           /* the first problem found, "" when clean */
 };
 

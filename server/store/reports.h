@@ -47,7 +47,8 @@ struct kf_reports_zone {
 int kf_store_reports_zones(struct kf_store *st, struct kf_reports_zone **ret, size_t *ret_n);
 
 /* usage_daily over inclusive local days [from_day, to_day], summed over each asset's devices:
- * by day, zone, asset, item. Item codes the catalog does not know are returned as stored. */
+ * by day, zone, asset, item (byte order). Item codes the catalog does not know are returned as
+ * stored. */
 struct kf_reports_usage {
     int32_t day;
     char zone[KF_TERMINAL_ID_MAX + 1], asset[KF_TERMINAL_ID_MAX + 1];
@@ -56,6 +57,20 @@ struct kf_reports_usage {
 };
 int kf_store_reports_usage(struct kf_store *st, int32_t from_day, int32_t to_day,
                            struct kf_reports_usage **ret, size_t *ret_n);
+/* The same rows, one call of cb each, in the same order (by day, then zone, asset and item in
+ * byte order, as strcmp compares them) without holding them all: read in usage_daily's key
+ * order and summed over each day's devices here (SQLite's GROUP BY would sort the period's
+ * rows). The codes are interned: one pointer per distinct code for the whole read (a caller
+ * may key on the pointers), valid until kf_store_reports_usage_each returns, and cut to the
+ * lengths kf_reports_usage holds. A negative return of cb ends the read and is returned. */
+struct kf_reports_usage_ref {
+    int32_t day;
+    const char *zone, *asset, *item;
+    int64_t ok, failed, abandoned;
+};
+typedef int (*kf_reports_usage_cb)(void *ud, const struct kf_reports_usage_ref *u);
+int kf_store_reports_usage_each(struct kf_store *st, int32_t from_day, int32_t to_day,
+                                kf_reports_usage_cb cb, void *ud);
 
 /* The assets kioskd saw online at some instant of [from_ms, to_ms), by id: a presence-online
  * fact in the period, or online when it began (the asset's last presence fact before it,

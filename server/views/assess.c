@@ -85,6 +85,13 @@ static int load_rubric(struct kf_store *st, const struct kf_assess_period *p, st
 }
 
 /* Everything one assessment reads, owned here. */
+/* A zone's usage by item over local days [from, to) (store/plan.h). */
+struct usage_range {
+    int32_t from, to;
+    struct kf_plan_zone_usage *rows; /* by zone, item */
+    size_t n;
+};
+
 struct gather {
     struct kf_plan_zone *zones;
     size_t n_zones;
@@ -96,10 +103,8 @@ struct gather {
     struct kf_window *wins;
     struct kf_zone_decision_row *dec;
     size_t n_dec;
-    struct kf_plan_zone_day *days;
-    size_t n_days;
-    struct kf_plan_zone_item *items;
-    size_t n_items;
+    struct usage_range *ranges; /* the usage of each range of days a zone's span needs */
+    size_t n_ranges;
     struct kf_plan_data_day *data;
     size_t n_data;
     int32_t *data_days;
@@ -116,8 +121,9 @@ static void gather_free(struct gather *g)
     free(g->terms);
     free(g->wins);
     free(g->dec);
-    free(g->days);
-    free(g->items);
+    for (size_t i = 0; i < g->n_ranges; i++)
+        free(g->ranges[i].rows);
+    free(g->ranges);
     free(g->data);
     free(g->data_days);
     kf_holidays_free(g->hol);
@@ -240,33 +246,80 @@ static int gather_plan(struct kf_store *st, const struct kf_assess_period *p, st
     return 0;
 }
 
-/* Transactions, items used and days with data, each over the zone's own span. */
+/* The usage of every zone over [from, to), read once for all the zones whose span needs it
+ * (nearly always one range, the period's: a zone opened or delisted in it adds its own). */
+static int usage_range(struct kf_store *st, struct gather *g, int32_t from, int32_t to,
+                       const struct usage_range **ret)
+{
+    struct usage_range *u;
+    int r;
+
+    for (size_t i = 0; i < g->n_ranges; i++) {
+        if (g->ranges[i].from == from && g->ranges[i].to == to) {
+            *ret = &g->ranges[i];
+            return 0;
+        }
+    }
+    u = realloc(g->ranges, (g->n_ranges + 1) * sizeof(*u));
+    if (u == NULL)
+        return -ENOMEM;
+    g->ranges = u;
+    u = &g->ranges[g->n_ranges];
+    *u = (struct usage_range){from, to, NULL, 0};
+    r = kf_store_plan_zone_usage(st, from, to, &u->rows, &u->n);
+    if (r < 0)
+        return r;
+    g->n_ranges++;
+    *ret = u;
+    return 0;
+}
+
+/* The first of a zone's rows in a range's (by zone, item), or its end. */
+static size_t usage_first(const struct usage_range *u, const char *zone)
+{
+    size_t lo = 0, hi = u->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(u->rows[mid].zone, zone) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Transactions, items used and days with data, each over the zone's own span: the
+ * transactions over [from, to), the catalog items completed at least once over [from, the
+ * period's end) (docs/REPORTS.md 3.11). */
 static int gather_usage(struct kf_store *st, const struct kf_assess_period *p, struct gather *g,
                         char *err, size_t cap)
 {
     int r;
 
-    if ((r = kf_store_plan_usage_days(st, p->from_day, p->to_day, &g->days, &g->n_days)) < 0 ||
-        (r = kf_store_plan_items_used(st, p->from_day, p->to_day, &g->items, &g->n_items)) < 0 ||
-        (r = kf_store_plan_data_days(st, p->from_day, p->to_day, &g->data, &g->n_data)) < 0)
+    if ((r = kf_store_plan_data_days(st, p->from_day, p->to_day, &g->data, &g->n_data)) < 0)
         return fail(st, r, "usage", err, cap);
-    for (size_t i = 0; i < g->n_days; i++) {
-        struct kf_assess_zone_in *in = zone_in(g, g->days[i].zone);
+    for (size_t i = 0; i < g->n_zones; i++) {
+        struct kf_assess_zone_in *in = &g->in[i];
+        const struct usage_range *u;
         int32_t from, to;
 
-        if (in && span_of(p, in, &from, &to) == 0 && g->days[i].day >= from &&
-            g->days[i].day < to) {
-            in->txns_ok += g->days[i].ok;
-            in->txns_failed += g->days[i].failed;
-            in->txns_abandoned += g->days[i].abandoned;
+        if (span_of(p, in, &from, &to) < 0)
+            continue;
+        if ((r = usage_range(st, g, from, to, &u)) < 0)
+            return fail(st, r, "usage", err, cap);
+        for (size_t k = usage_first(u, in->zone); k < u->n && !strcmp(u->rows[k].zone, in->zone);
+             k++) {
+            in->txns_ok += u->rows[k].ok;
+            in->txns_failed += u->rows[k].failed;
+            in->txns_abandoned += u->rows[k].abandoned;
         }
-    }
-    for (size_t i = 0; i < g->n_items; i++) {
-        struct kf_assess_zone_in *in = zone_in(g, g->items[i].zone);
-        int32_t from, to;
-
-        if (in && span_of(p, in, &from, &to) == 0 && g->items[i].last_day >= from)
-            in->items_used++;
+        if ((r = usage_range(st, g, from, p->to_day, &u)) < 0)
+            return fail(st, r, "usage", err, cap);
+        for (size_t k = usage_first(u, in->zone); k < u->n && !strcmp(u->rows[k].zone, in->zone);
+             k++)
+            in->items_used += u->rows[k].in_catalog && u->rows[k].ok > 0;
     }
     /* The days with data: the store's list is by zone, day; each zone gets its slice. */
     g->data_days = calloc(g->n_data + 1, sizeof(*g->data_days));

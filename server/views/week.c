@@ -242,6 +242,9 @@ struct kf__view_week_in {
     char hex[N_DIGESTS][65];
     struct kf_week_digest dg[N_DIGESTS];
     struct kf_week_input in;
+    struct kf__view_week_usage usage;
+    char (*drop)[KF_TERMINAL_ID_MAX + 1]; /* the zones delisted by the week's Monday */
+    size_t n_drop;
 };
 
 static void in_free(struct kf__view_week_in *w)
@@ -258,6 +261,8 @@ static void in_free(struct kf__view_week_in *w)
         kf_report_free(w->rep[k]);
     }
     free(w->wincs);
+    kf__view_week_usage_close(&w->usage);
+    free(w->drop);
     free(w);
 }
 
@@ -422,6 +427,9 @@ static int digests(struct kf_store *st, struct kf__view_week_in *w, char *err, s
             if ((r = kf_store_billing_calendars_digest(st, w->hex[i])) < 0) {
                 kf__view_fail(st, r, "calendars", err, cap);
             }
+        } else if (d[i].text == KF_WEEK_TEXT_USAGE) {
+            /* Digested as the rows were read (views/week_usage.c): the same bytes. */
+            memcpy(w->hex[i], w->usage.hex, sizeof(w->hex[i]));
         } else {
             r = kf_week_text(&w->in, d[i].text, &text, &len);
             r = kf__view_text_digest(r, text, len, w->hex[i]);
@@ -448,28 +456,37 @@ static int dropped(char (*ids)[KF_TERMINAL_ID_MAX + 1], size_t n, const char *zo
 /* A zone delisted (the bureau's decision, zone_decisions) on or before the week's Monday has
  * left the plan: it leaves the week's report, its terminals, usage, availability and
  * incidents with it, in this week and the one compared (docs/REPORTS.md 1.2.1). A zone
- * delisted during the week is still that week's. */
-static int drop_delisted(struct kf_store *st, struct kf__view_week_in *w, int32_t first, char *err,
-                         size_t cap)
+ * delisted during the week is still that week's. The zones, before anything is read (the
+ * usage is left out as it is read). */
+static int delisted(struct kf_store *st, struct kf__view_week_in *w, int32_t first, char *err,
+                    size_t cap)
 {
-    struct kf__view_registry *g = &w->reg;
     struct kf_zone_decision_row *dec = NULL;
-    char(*ids)[KF_TERMINAL_ID_MAX + 1] = NULL;
-    size_t n_dec = 0, n = 0, k;
+    size_t n_dec = 0;
     int r = kf_store_zone_decisions(st, NULL, &dec, &n_dec);
 
     if (r < 0)
         return kf__view_fail(st, r, "zone decisions", err, cap);
-    ids = calloc(n_dec + 1, sizeof(*ids));
-    if (ids == NULL) {
+    w->drop = calloc(n_dec + 1, sizeof(*w->drop));
+    if (w->drop == NULL) {
         free(dec);
         snprintf(err, cap, "out of memory");
         return -ENOMEM;
     }
     for (size_t i = 0; i < n_dec; i++)
         if (dec[i].decision == KF_ZONE_DELIST && dec[i].from_day <= first)
-            snprintf(ids[n++], sizeof(ids[0]), "%s", dec[i].zone_id);
+            snprintf(w->drop[w->n_drop++], sizeof(w->drop[0]), "%s", dec[i].zone_id);
     free(dec);
+    return 0;
+}
+
+/* Leave the delisted zones out of what was read with them. */
+static void drop_delisted(struct kf__view_week_in *w)
+{
+    struct kf__view_registry *g = &w->reg;
+    char(*ids)[KF_TERMINAL_ID_MAX + 1] = w->drop;
+    size_t n = w->n_drop, k;
+
     if (n > 0) {
         for (size_t i = k = 0; i < g->n_zones; i++)
             if (!dropped(ids, n, g->wzones[i].id))
@@ -479,10 +496,6 @@ static int drop_delisted(struct kf_store *st, struct kf__view_week_in *w, int32_
             if (!dropped(ids, n, g->wterms[i].zone))
                 g->wterms[k++] = g->wterms[i];
         g->n_wterms = k;
-        for (size_t i = k = 0; i < g->n_usage; i++)
-            if (!dropped(ids, n, g->wusage[i].zone))
-                g->wusage[k++] = g->wusage[i];
-        g->n_usage = k;
         for (int a = 0; a < 2; a++) {
             for (size_t i = k = 0; i < w->n_avail[a]; i++)
                 if (!dropped(ids, n, w->avail[a][i].zone))
@@ -494,8 +507,6 @@ static int drop_delisted(struct kf_store *st, struct kf__view_week_in *w, int32_
                 w->wincs[k++] = w->wincs[i];
         w->n_wincs = k;
     }
-    free(ids);
-    return 0;
 }
 
 static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int wk,
@@ -526,9 +537,10 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
     }
     as_of = o->as_of_ms != 0 ? o->as_of_ms : cur.tick_ms >= to ? to : cur.tick_ms;
     as_of = as_of > to ? to : as_of < pfrom ? pfrom : as_of;
-    if ((r = kf__view_registry_load(st, &w->reg, err, cap)) < 0 ||
+    if ((r = delisted(st, w, first, err, cap)) < 0 ||
+        (r = kf__view_registry_load(st, &w->reg, err, cap)) < 0 ||
         (r = kf__view_registry_online(st, &w->reg, from, to, err, cap)) < 0 ||
-        (r = kf__view_registry_usage(st, &w->reg, first - 7, first + 6, err, cap)) < 0 ||
+        (r = kf__view_week_usage(st, first, w->drop, w->n_drop, &w->usage, err, cap)) < 0 ||
         (r = availability(st, w, pfrom, from, to, as_of, o->cut_ms, err, cap)) < 0) {
         return r;
     }
@@ -545,8 +557,7 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
         w->wincs[i] = (struct kf_week_incident_in){&w->incs[i], t ? t->zone_id : NULL};
     }
     w->n_wincs = w->n_incs;
-    if ((r = drop_delisted(st, w, first, err, cap)) < 0)
-        return r;
+    drop_delisted(w);
     w->in = (struct kf_week_input){
         .iso_year = y,
         .iso_week = wk,
@@ -564,8 +575,8 @@ static int assemble(struct kf_store *st, struct kf__view_week_in *w, int y, int 
         .n_zones = w->reg.n_zones,
         .terminals = w->reg.wterms,
         .n_terminals = w->reg.n_wterms,
-        .usage = w->reg.wusage,
-        .n_usage = w->reg.n_usage,
+        .usage = w->usage.rows,
+        .n_usage = w->usage.n,
         .avail = {w->avail[0], w->avail[1]},
         .n_avail = {w->n_avail[0], w->n_avail[1]},
         .avail_as_of_ms = as_of,

@@ -44,6 +44,22 @@ int kf__view_registry_usage(struct kf_store *st, struct kf__view_registry *r, in
                             int32_t to_day, char *err, size_t cap);
 void kf__view_registry_close(struct kf__view_registry *r); /* a zeroed one is a no-op */
 
+/* The weekly report's usage (views/week_usage.c): the rows of the week starting on local day
+ * first and of the week before, leaving out the zones drop[0..n_drop), read once. hex: the
+ * usage input's digest (rules/week.h KF_WEEK_TEXT_USAGE's text, byte for byte, digested as
+ * the rows are read); rows: their sums by week (day: the week's Monday), zone, asset and item,
+ * for kf_week_compute, borrowing names. 0 or -errno with err set; closed on failure. */
+struct kf__view_week_usage {
+    char hex[65];
+    struct kf_week_usage_in *rows;
+    size_t n;
+    char **names;
+    size_t n_names;
+};
+int kf__view_week_usage(struct kf_store *st, int32_t first, char (*drop)[KF_TERMINAL_ID_MAX + 1],
+                        size_t n_drop, struct kf__view_week_usage *ret, char *err, size_t cap);
+void kf__view_week_usage_close(struct kf__view_week_usage *u); /* a zeroed one is a no-op */
+
 /* Begin a read transaction for one snapshot unless the caller holds one (then theirs is the
  * snapshot): *ret_own says whether to end it (kf_store_end(st, 0)). */
 int kf__view_snapshot(struct kf_store *st, int *ret_own);

@@ -6,8 +6,8 @@
 # the bureau's decisions (one refused: a zone not proposed), the watchlist, a superseding
 # version only with a reason, and an issued document edited by hand in the database: found.
 #
-# The store is filled as the ingest and kioskctl fill it (assets in service, usage_daily,
-# connection facts): the assessment reads tables, not processes, and a year of traffic
+# The store is filled as the ingest and kioskctl fill it (assets in service, usage_daily with
+# what the commit writes beside it: its rollups, the device and its days; connection facts): the assessment reads tables, not processes, and a year of traffic
 # through a broker would take a year.
 source "$(dirname "$0")/lib.sh"
 
@@ -19,6 +19,21 @@ sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$@"; }
 day() { echo $(($(TZ=Asia/Shanghai date -d "$1" +%s) / 86400)); } # local day, UTC+8: +8h < 1 day
 ms() { echo "$(TZ=Asia/Shanghai date -d "$1" +%s)000"; }
 # at 'YYYY-MM-DD HH:MM:SS' ARGS...: kioskctl with its clock frozen then.
+# After usage_daily is written by hand: what the group commit writes with it (docs/STORE.md):
+# the rollups by month and year, the device of each asset and device_days.
+derived() {
+    sql "DELETE FROM usage_monthly; DELETE FROM usage_yearly;
+         INSERT INTO usage_monthly SELECT CAST(strftime('%Y%m', day * 86400, 'unixepoch') AS INTEGER),
+         device_id, zone_id, item, sum(ok), sum(failed), sum(abandoned), sum(dur_ms_total)
+         FROM usage_daily GROUP BY 1, device_id, zone_id, item;
+         INSERT INTO usage_yearly SELECT month / 100, device_id, zone_id, item, sum(ok),
+         sum(failed), sum(abandoned), sum(dur_ms_total) FROM usage_monthly
+         GROUP BY 1, device_id, zone_id, item;
+         INSERT OR IGNORE INTO devices(device_id, asset_id, created_ms, state_since_ms)
+         SELECT DISTINCT device_id, asset_id, 0, 0 FROM usage_daily
+         WHERE asset_id IN (SELECT asset_id FROM assets);
+         INSERT OR IGNORE INTO device_days SELECT DISTINCT day, device_id FROM usage_daily"
+}
 at() {
     local t=$1
     shift
@@ -51,6 +66,7 @@ for asset in W1 W2; do
          SELECT x, 'Z-WG-001', '$asset', 'D-$asset', i.code, 6, 1 FROM d,
          (SELECT code FROM items ORDER BY code LIMIT 40) i"
 done
+derived
 
 # A rubric with a weight that does not add up: refused, naming the field.
 python3 - "$KF_ROOT/fixtures/rubric/default-2026.json" "$IT_DIR/bad.json" <<'PY'
@@ -118,6 +134,7 @@ grep -q "zone.delist" "$IT_DIR/audit.csv" && grep -q "bureau:zhao" "$IT_DIR/audi
 # a new version with its reason; it verifies.
 sql "INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok)
      VALUES ($(day 2026-03-02), 'Z-WG-002', 'X1', 'D-X1', 'HF-001', 3)"
+derived
 rc=0
 ctl assess verify 2026-H1 --server-pub "$PUB" >"$IT_DIR/v3.out" 2>&1 || rc=$?
 [ $rc = 3 ] && grep -q "differs at byte" "$IT_DIR/v3.out" || fail "a changed input not found: rc $rc $(cat "$IT_DIR/v3.out")"

@@ -251,6 +251,8 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
         r = count1(db, sql_usage, &a.usage_mismatches);
     if (r == 0)
         r = count1(db, sql_rollups, &a.rollup_mismatches);
+    if (r == 0)
+        r = count1(db, kf__store_device_days_check_sql, &a.device_day_mismatches);
     if (r < 0)
         goto out;
     if (a.records_without_evidence && !a.first_problem[0])
@@ -269,6 +271,10 @@ int kf_store_audit(struct kf_store *st, struct kf_audit *ret)
         snprintf(a.first_problem, sizeof(a.first_problem),
                  "a usage rollup differs from the usage it sums in %llu key(s)",
                  (unsigned long long)a.rollup_mismatches);
+    if (a.device_day_mismatches && !a.first_problem[0])
+        snprintf(a.first_problem, sizeof(a.first_problem),
+                 "device_days differs from the days of the records in %llu (day, device) pair(s)",
+                 (unsigned long long)a.device_day_mismatches);
     *ret = a;
 out:
     sqlite3_finalize(env);
@@ -283,7 +289,8 @@ int kf_store_audit_clean(const struct kf_audit *a)
 {
     return a->no_key == 0 && a->undecodable == 0 && a->bad_signatures == 0 &&
            a->record_mismatches == 0 && a->records_without_evidence == 0 &&
-           a->records_repeated == 0 && a->usage_mismatches == 0 && a->rollup_mismatches == 0;
+           a->records_repeated == 0 && a->usage_mismatches == 0 && a->rollup_mismatches == 0 &&
+           a->device_day_mismatches == 0;
 }
 
 int kf_store_frame_get(struct kf_store *st, const char *device_id, uint64_t seq, int64_t by_id,

@@ -386,7 +386,8 @@ static int app_repeats(struct kf_store *st, const struct kf_ingest *in, const ui
 
 static int commit_records(struct kf_store *st, const struct kf_ingest *in,
                           const struct kf__store_dev *dev, int wide, uint64_t health_seq,
-                          int64_t now, struct kf__store_usage *usage, struct kf_commit_out *out)
+                          int64_t now, struct kf__store_usage *usage,
+                          struct kf__store_device_days *days, struct kf_commit_out *out)
 {
     uint64_t first = in->hdr.seq, last, have[KF_COVER_WORDS], rep[KF_COVER_WORDS];
     uint64_t conflict_seq, first_seq[KF_ENV_MAX_RECORDS];
@@ -464,6 +465,10 @@ static int commit_records(struct kf_store *st, const struct kf_ingest *in,
         if (r < 0)
             break;
         out->inserted++;
+        /* Any record stored says the device sent something that day (device_days). */
+        r = kf__store_device_days_add(days, in->hdr.device_id, kf_usage_day(eff));
+        if (r < 0)
+            break;
         /* A repeated application id: kept with its frame, counted nowhere. */
         if (repeat)
             r = kf__store_app_duplicate(st, in, seq, rec->app_id, first_seq[i], env_id);
@@ -515,7 +520,8 @@ static int order_cmp(const void *a, const void *b)
 
 static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
                          const struct order *ord, size_t m, int64_t now,
-                         struct kf__store_usage *usage, struct kf_commit_out *tmp)
+                         struct kf__store_usage *usage, struct kf__store_device_days *days,
+                         struct kf_commit_out *tmp)
 {
     const char *device_id = ord[0].device_id;
     const struct kf_ingest *last_synced = NULL;
@@ -529,6 +535,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
     if (r < 0)
         return r;
     usage->dev_first = usage->n;
+    days->dev_first = days->n;
     /* Last-seen/online once for the group, unless a STATE frame is in it: then the frames'
      * order decides the final online state, and each frame is applied in turn. A replayed
      * quarantined frame (quarantine_id) says nothing about the device now: it adds its
@@ -582,7 +589,7 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         switch (in->quarantine_id != 0 && in->hdr.kind != KF_MSG_RECORDS ? 0 : in->hdr.kind) {
         case KF_MSG_RECORDS:
             r = commit_records(st, in, &dev, overlap || in->quarantine_id != 0, health_seq, now,
-                               usage, &tmp[ord[k].index]);
+                               usage, days, &tmp[ord[k].index]);
             break;
         case KF_MSG_HELLO:
             r = kf__store_hello(st, in);
@@ -632,6 +639,7 @@ int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, 
     struct kf_commit_out *tmp = NULL;
     struct order *ord = NULL;
     struct kf__store_usage usage = {0};
+    struct kf__store_device_days days = {0};
     int64_t now = kf_now_ms();
     int r;
 
@@ -657,12 +665,14 @@ int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, 
 
         while (g + m < n && strcmp(ord[g + m].device_id, ord[g].device_id) == 0)
             m++;
-        r = commit_device(st, items, ord + g, m, now, &usage, tmp);
+        r = commit_device(st, items, ord + g, m, now, &usage, &days, tmp);
         if (r < 0)
             goto out_rollback;
         g += m;
     }
     r = kf__store_usage_flush(st, &usage);
+    if (r == 0)
+        r = kf__store_device_days_flush(st, &days);
     if (r < 0)
         goto out_rollback;
     r = kf_store_end(st, 1);
@@ -671,6 +681,7 @@ int kf_store_ingest_commit(struct kf_store *st, struct kf_ingest *const *items, 
     if (n > 0)
         memcpy(out, tmp, n * sizeof(*tmp));
     free(usage.rows);
+    free(days.rows);
     free(ord);
     free(tmp);
     return 0;
@@ -679,6 +690,7 @@ out_rollback:
     kf__store_exec_one(st, ST_ROLLBACK);
 out_free:
     free(usage.rows);
+    free(days.rows);
     free(ord);
     free(tmp);
     return r;

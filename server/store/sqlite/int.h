@@ -79,6 +79,8 @@ enum kf_multi {
     /* v12: the rollups of those sums (ingest_usage.c) */
     MT_USAGE_MONTHLY,
     MT_USAGE_YEARLY,
+    /* v14: the (day, device) pairs of the commit's records (device_days.c) */
+    MT_DEVICE_DAYS,
     MT_COUNT_
 };
 #define KF_MULTI_SHIFT_MAX 5 /* statements of 1, 2, 4, ..., 32 rows */
@@ -122,6 +124,8 @@ extern const char *const kf__store_schema_reports[];    /* v13: store/sqlite/rep
 extern const char *const kf__store_schema_users[];      /* v14: store/sqlite/users.c */
 extern const char *const kf__store_schema_sla_assign[]; /* v15: store/sqlite/sla.c */
 extern const char *const kf__store_schema_commands[];   /* v16: store/sqlite/commands.c */
+/* v17: store/sqlite/device_days.c */
+extern const char *const kf__store_schema_device_days[];
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
@@ -286,6 +290,26 @@ struct kf__store_usage {
 int kf__store_usage_add(struct kf__store_usage *acc, const char *device_id,
                         const struct kf__store_dev *dev, const struct kf_rec_txn *t, int32_t day);
 int kf__store_usage_flush(struct kf_store *st, struct kf__store_usage *acc);
+
+/* The commit's (day, device) pairs (device_days.c, schema v14): one per local day of a new
+ * record's effective time, whatever its type; device_id is the frame's, valid until the
+ * commit ends. add: the device whose pairs start at dev_first; flush: INSERT OR IGNORE them
+ * all at the commit's end, in its transaction. */
+struct kf__store_device_day {
+    int32_t day;
+    const char *device_id;
+};
+struct kf__store_device_days {
+    size_t n, cap;
+    size_t dev_first;
+    struct kf__store_device_day *rows;
+};
+int kf__store_device_days_add(struct kf__store_device_days *acc, const char *device_id,
+                              int32_t day);
+int kf__store_device_days_flush(struct kf_store *st, struct kf__store_device_days *acc);
+/* kioskctl verify's check: one row, the count of (day, device) pairs on which device_days and
+ * the records differ (audit.c). */
+extern const char kf__store_device_days_check_sql[];
 
 /* Usage rollups (ingest_usage.c, docs/STORE.md "Usage rollups"). A local day's month as
  * YYYYMM and year as YYYY, the first day of month YYYYMM. */

@@ -124,6 +124,8 @@ static const char *const *const migrations[] = {
     kf__store_schema_users,      /* v14 (issue 17): users and API tokens, store/sqlite/users.c */
     kf__store_schema_sla_assign, /* v15 (issue 17): incidents assigned to a technician */
     kf__store_schema_commands, /* v16 (issue 18): commands to terminals, store/sqlite/commands.c */
+    /* v17: the local days each device sent a record on, store/sqlite/device_days.c */
+    kf__store_schema_device_days,
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -70,6 +70,7 @@ static const struct scope_class classes[] = {
     {"usage_daily", NONE, ALL, "zone_id IN " BZ, ALL},
     {"usage_monthly", NONE, ALL, "zone_id IN " BZ, ALL},
     {"usage_yearly", NONE, ALL, "zone_id IN " BZ, ALL},
+    {"device_days", NONE, ALL, "device_id IN " BD, ALL},
     /* The SLA: incidents and their history. */
     {"sla_facts", NONE, ALL, "asset_id IN " BA, ALL},
     {"sla_contracts", NONE, ALL, "bank = %1$s OR bank = '*'", ALL},

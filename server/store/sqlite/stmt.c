@@ -233,6 +233,9 @@ static const struct {
                          " abandoned, dur_ms_total) VALUES ",
                          8, " ON CONFLICT(year, device_id, zone_id, item)" ROLLUP_ADD},
 #undef ROLLUP_ADD
+    /* A pair the table holds is left as it is: a day is had or not. */
+    [MT_DEVICE_DAYS] = {"INSERT INTO device_days(day, device_id) VALUES ", 2,
+                        " ON CONFLICT(day, device_id) DO NOTHING"},
 };
 
 static int multi_prepare(struct kf_store *st, enum kf_multi id, unsigned shift, sqlite3_stmt **ret)

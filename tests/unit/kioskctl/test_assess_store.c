@@ -23,6 +23,7 @@
 
 #include "kf_test_store.h"
 #include "rules/assess.h"
+#include "store/ingest.h"
 #include "store/reports_docs.h"
 #include "store/sla.h"
 #include "views/assess.h"
@@ -78,6 +79,15 @@ static void usage(const char *zone, const char *asset, const char *from, const c
              " SELECT x, '%s', '%s', 'D-%s', i.code, 10 FROM d,"
              " (SELECT code FROM items ORDER BY code LIMIT 2) i",
              day(from), day(to), zone, asset, asset);
+    rw(sql);
+    /* What the commit would have written with them: the rollups, the device's row and its
+     * days (device_days). */
+    cr_assert_eq(kf_store_usage_rebuild(t.st), 0, "%s", kf_store_errmsg(t.st));
+    snprintf(sql, sizeof(sql),
+             "INSERT OR IGNORE INTO devices(device_id, asset_id, created_ms, state_since_ms)"
+             " SELECT 'D-' || asset_id, asset_id, 0, 0 FROM assets WHERE asset_id = '%s';"
+             " INSERT OR IGNORE INTO device_days SELECT DISTINCT day, device_id FROM usage_daily",
+             asset);
     rw(sql);
 }
 

@@ -220,6 +220,77 @@ Test(report_week, figures_from_the_store_and_a_byte_identical_recompute)
     free(b);
 }
 
+/* The usage digest is taken as the rows are read (views/week_usage.c): it must be the digest
+ * of the usage text (rules/week.h) of the rows grouped by SQL, byte for byte, with an asset's
+ * two devices on one day, codes that are prefixes of others and rows of other zones. */
+Test(report_week, the_usage_digest_is_the_texts)
+{
+    struct kf_view_week_opts o = closed_opts();
+    struct kf_week_usage_in rows[64];
+    struct kf_week_input in;
+    char *a = NULL, *text = NULL, err[256] = "", hex[65], b[16];
+    size_t la, lt, n = 0;
+    int32_t first;
+    json_error_t je;
+    json_t *doc;
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    uint8_t h[32];
+
+    usage_row("2026-10-08", "Z-XH-001", "A-1", "D-1b", "HF-001", 2, 1);
+    usage_row("2026-10-08", "Z-XH-001", "A-1", "D-1b", "HF-0011", 1, 0);
+    usage_row("2026-10-08", "Z-XH-001", "A-10", "D-10", "HF-001", 7, 0);
+    usage_row("2026-10-07", "Z-XH-0010", "A-1", "D-1", "SB-003", 1, 1);
+    usage_row("2026-10-12", "Z-XH-001", "A-1", "D-1", "HF-001", 9, 0); /* the week after */
+    cr_assert_eq(kf_view_week_json(ts.st, 2026, 41, &o, &a, &la, err, sizeof(err)), 0, "%s", err);
+    doc = json_loadb(a, la, 0, &je);
+    cr_assert_not_null(doc, "%s", je.text);
+    /* The oracle: SQL's GROUP BY over both weeks, the text built by the rules. */
+    kf_week_first_day(2026, 41, &first);
+    cr_assert_eq(sqlite3_open(ts.path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT day, zone_id, asset_id, item, sum(ok), sum(failed),"
+                                    " sum(abandoned) FROM usage_daily WHERE day BETWEEN ?1 AND ?2"
+                                    " GROUP BY 1, 2, 3, 4",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(q, 1, first - 7);
+    sqlite3_bind_int(q, 2, first + 6);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        cr_assert_lt(n, 64);
+        rows[n] = (struct kf_week_usage_in){sqlite3_column_int(q, 0),
+                                            strdup((const char *)sqlite3_column_text(q, 1)),
+                                            strdup((const char *)sqlite3_column_text(q, 2)),
+                                            strdup((const char *)sqlite3_column_text(q, 3)),
+                                            sqlite3_column_int64(q, 4),
+                                            sqlite3_column_int64(q, 5),
+                                            sqlite3_column_int64(q, 6)};
+        n++;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    cr_assert_eq(n, 7, "rows of both weeks, the two devices of A-1 on %s summed",
+                 kf_day_format(first + 3, b, sizeof(b)));
+    memset(&in, 0, sizeof(in));
+    in.iso_year = 2026;
+    in.iso_week = 41;
+    in.usage = rows;
+    in.n_usage = n;
+    cr_assert_eq(kf_week_text(&in, KF_WEEK_TEXT_USAGE, &text, &lt), 0);
+    crypto_generichash(h, sizeof(h), (const unsigned char *)text, lt, NULL, 0);
+    for (size_t i = 0; i < sizeof(h); i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    cr_assert_str_eq(dig(doc, "usage"), hex, "the text:\n%s", text);
+    for (size_t i = 0; i < n; i++) {
+        free((char *)rows[i].zone);
+        free((char *)rows[i].asset);
+        free((char *)rows[i].item);
+    }
+    free(text);
+    json_decref(doc);
+    free(a);
+}
+
 /* A zone delisted before the week leaves its report (every view and count); one delisted
  * during the week is still that week's. */
 Test(report_week, a_delisted_zone_leaves_the_week)

@@ -626,3 +626,34 @@ Test(coverage, against_the_plan_and_a_delisting)
     cr_assert(strstr(err, "Z-Q") != NULL);
     fixture_close(&f);
 }
+
+/* The usage text's line is written by hand (a million a week for a city): the bytes must be
+ * those of "%s\t%s\t%s\t%s\t%lld\t%lld\t%lld", whatever the numbers; a tab or a line break in
+ * a code is refused; a line that does not fit is refused, not cut. */
+Test(week, the_usage_line_is_the_formats)
+{
+    static const int64_t v[] = {0, 1, 9, 10, 99, 1234567, -1, -10, INT64_MAX, INT64_MIN};
+    const size_t nv = sizeof(v) / sizeof(v[0]);
+    char got[256], want[256], day[16];
+
+    for (size_t i = 0; i < nv; i++) {
+        struct kf_week_usage_in u = {20600 + (int32_t)i, "Z-XH-001", "A-000017",
+                                     "HF-0011",          v[i],       v[(i + 3) % nv],
+                                     v[(i + 7) % nv]};
+        int n = kf_week_usage_line(&u, i % 2 ? NULL : kf_day_format(u.day, day, sizeof(day)), got,
+                                   sizeof(got));
+
+        snprintf(want, sizeof(want), "%s\t%s\t%s\t%s\t%lld\t%lld\t%lld",
+                 kf_day_format(u.day, day, sizeof(day)), u.zone, u.asset, u.item, (long long)u.ok,
+                 (long long)u.failed, (long long)u.abandoned);
+        cr_assert_eq(n, (int)strlen(want));
+        cr_assert_str_eq(got, want);
+    }
+    struct kf_week_usage_in bad = {20600, "Z-XH\t001", "A-1", "HF-001", 1, 0, 0};
+    cr_assert_eq(kf_week_usage_line(&bad, NULL, got, sizeof(got)), -EINVAL);
+    bad.zone = "Z-XH-001";
+    bad.item = NULL; /* an absent code is empty, as the text writes it */
+    cr_assert_eq(kf_week_usage_line(&bad, NULL, got, sizeof(got)), 30);
+    cr_assert(strcmp(got + 10, "\tZ-XH-001\tA-1\t\t1\t0\t0") == 0, "%s", got);
+    cr_assert_eq(kf_week_usage_line(&bad, NULL, got, 40), -ENOSPC);
+}

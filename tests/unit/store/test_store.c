@@ -872,7 +872,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
-                     "DROP TABLE cmd_devices; DROP TABLE commands;"
+                     "DROP TABLE device_days; DROP TABLE cmd_devices; DROP TABLE commands;"
                      " DROP TABLE api_tokens; DROP TABLE users;"
                      " DROP TABLE report_docs; DROP TABLE rubric_versions;"
                      " DROP TABLE zone_decisions;"
@@ -924,6 +924,8 @@ Test(store, migration_asks_the_service_manager_for_time)
         cr_assert_eq(q1("PRAGMA user_version"), info.schema_current,
                      "migrated to this program's schema");
     }
+    /* v17 built device_days from the records: one device, 7 days */
+    cr_assert_eq(q1("SELECT count(*) FROM device_days"), 1);
     cr_assert_eq(q1("SELECT count(*) FROM sqlite_master WHERE name = 'records_txn_day'"), 0);
     cr_assert_eq(q1("SELECT count(*) FROM reject_counts WHERE reason = 'conflict'"), 1);
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_daily WHERE device_id = 'KF-XH-0001'"), 20000);

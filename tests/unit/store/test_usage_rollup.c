@@ -319,6 +319,16 @@ Test(usage_rollup, the_commit_keeps_each_rollup_equal_to_what_it_sums)
     cr_assert_eq(kf_store_audit(tstore.st, &a), 0);
     cr_assert_eq(a.usage_mismatches, 0);
     cr_assert_eq(a.rollup_mismatches, 0); /* the frames are not real ones: the rest is found */
+    /* device_days: the commit's days of every record (health ones too) equal the records' */
+    cr_assert_eq(a.device_day_mismatches, 0);
+    cr_assert_gt(kf_test_store_q1(&tstore, "SELECT count(*) FROM device_days"), 0);
+    exec("DELETE FROM device_days WHERE (day, device_id) ="
+         " (SELECT day, device_id FROM device_days LIMIT 1);"
+         " INSERT INTO device_days VALUES (1, 'KF-NONE')");
+    cr_assert_eq(kf_store_audit(tstore.st, &a), 0);
+    cr_assert_eq(a.device_day_mismatches, 2);
+    cr_assert_eq(kf_store_audit_clean(&a), 0);
+    exec("DELETE FROM device_days WHERE device_id = 'KF-NONE'");
     /* A figure edited in a rollup is found, whichever rollup: a month's row differs from its
      * days and from its year. */
     exec("UPDATE usage_monthly SET ok = ok + 1 WHERE (month, device_id, zone_id, item) ="
@@ -343,12 +353,12 @@ Test(usage_rollup, the_commit_keeps_each_rollup_equal_to_what_it_sums)
  * commit keeps them in C (its own calendar arithmetic). Both must give the same rows. */
 Test(usage_rollup, the_migration_builds_what_the_commits_kept)
 {
-    static const char *const tables[] = {"usage_monthly", "usage_yearly"};
+    static const char *const tables[] = {"usage_monthly", "usage_yearly", "device_days"};
     char sql[512];
 
     for (int c = 0; c < 80; c++)
         commit_random(day0 + rnd(480), 1 + rnd(60));
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 3; i++) {
         snprintf(sql, sizeof(sql), "CREATE TABLE kept_%s AS SELECT * FROM %s", tables[i],
                  tables[i]);
         exec(sql);
@@ -357,8 +367,8 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's to v16's tables and columns go too, so that every
-     * migration runs */
+    /* back to v11: v13's to v16's tables and columns go too, so that every migration runs
+     * (v17 builds device_days from the records) */
     exec("DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE api_tokens; DROP TABLE users; "
          "DROP TABLE report_docs;"
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
@@ -373,7 +383,8 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
         cr_assert_eq(kf_test_store_q1(&tstore, "PRAGMA user_version"), info.schema_current,
                      "migrated to this program's schema");
     }
-    for (size_t i = 0; i < 2; i++) {
+    cr_assert_gt(kf_test_store_q1(&tstore, "SELECT count(*) FROM device_days"), 0);
+    for (size_t i = 0; i < 3; i++) {
         snprintf(sql, sizeof(sql),
                  "SELECT (SELECT count(*) FROM (SELECT * FROM %s EXCEPT SELECT * FROM kept_%s))"
                  " + (SELECT count(*) FROM (SELECT * FROM kept_%s EXCEPT SELECT * FROM %s))",
