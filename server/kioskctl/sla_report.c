@@ -16,84 +16,16 @@
 #include "kioskctl/ctl.h"
 #include "views/names.h"
 #include "views/sla.h"
+#include "views/sla_tables.h"
 
 /* ---- state ------------------------------------------------------------------------------ */
 
-static const char *status_name(const struct kf_view_sla_state *v)
-{
-    switch (v->known ? v->status : 0) {
-    case KF_TERM_UP:
-        return "up";
-    case KF_TERM_DEGRADED:
-        return "degraded";
-    case KF_TERM_DOWN:
-        return "down";
-    case KF_TERM_MAINT:
-        return "maintenance";
-    default:
-        return "unknown";
-    }
-}
-
-/* Since when the terminal has been in its status (as well as the state says). */
-static int64_t status_since(const struct kf_view_sla_state *v)
-{
-    const struct kf_devstate *s = &v->st;
-    int64_t t = 0;
-
-    if (!v->known)
-        return 0;
-    if (!s->online || v->status == KF_TERM_UP)
-        return s->presence_since_ms;
-    if (v->status == KF_TERM_MAINT)
-        return s->maint_since_ms;
-    for (int p = 1; p <= KF_PERIPH_COUNT_; p++)
-        if ((s->unusable & (1u << p)) && s->periph_since_ms[p] > t)
-            t = s->periph_since_ms[p];
-    for (uint32_t i = 0; i < s->n_faults; i++)
-        if (s->faults[i].sev == KF_SEV_CRITICAL && s->faults[i].since_ms > t)
-            t = s->faults[i].since_ms;
-    return t ? t : s->at_ms;
-}
-
-/* "a4_printer,screen": peripherals not usable or with a critical fault (0: device-wide). */
-static void parts(const struct kf_devstate *s, char *buf, size_t cap)
-{
-    uint32_t mask = s->unusable | kf_devstate_crit(s);
-    size_t len = 0;
-
-    buf[0] = '\0';
-    if (mask & 1u)
-        len += (size_t)snprintf(buf, cap, "terminal");
-    for (int p = 1; p <= KF_PERIPH_COUNT_ && len < cap; p++)
-        if (mask & (1u << p))
-            len +=
-                (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "," : "", kf_periph_name(p));
-}
-
-static void faults(const struct kf_devstate *s, char *buf, size_t cap)
-{
-    size_t len = 0;
-
-    buf[0] = '\0';
-    for (uint32_t i = 0; i < s->n_faults && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s(%s)", len ? "," : "", s->faults[i].code,
-                                kf_severity_name(s->faults[i].sev));
-}
-
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {
-        "terminal", "device", "zone",   "zone_name",   "bank",      "bank_name", "kind", "status",
-        "since",    "parts",  "faults", "maintenance", "items_out", "items",     NULL};
-    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
     const char *target = NULL;
-    struct kf_view_sla_state *v = NULL;
     struct kf_view_names *names = NULL;
     struct kf_qreport *rep = NULL;
-    struct kf_qtable *t;
     struct kf_store *st;
-    size_t n = 0;
     char err[256] = "";
     int r;
 
@@ -105,68 +37,11 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
     }
     if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: state: %s\n", err);
-        kf_view_names_free(names);
-        kf_store_free(st);
-        return 1;
-    }
-    t = kf_store_query_table_new("state", "terminals (as kioskd's SLA engine last saw them)", cols,
-                                 "xxxxxxxxtxxxii");
-    for (size_t i = 0; t && i < n; i++) {
-        char since[24], p[160], f[400], io[24], it[24];
-        const char *zone = v[i].term.zone_id[0] ? v[i].term.zone_id : NULL;
-        const char *bank = v[i].term.bank[0] ? v[i].term.bank : NULL;
-        int64_t at = status_since(&v[i]);
-
-        parts(&v[i].st, p, sizeof(p));
-        faults(&v[i].st, f, sizeof(f));
-        const char *cells[] = {v[i].term.asset_id,
-                               v[i].term.device_id[0] ? v[i].term.device_id : NULL,
-                               zone,
-                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
-                               bank,
-                               kf_view_names_get(names, KF_NAMES_BANK, bank),
-                               v[i].term.kind == 2 ? "itm" : "kiosk",
-                               status_name(&v[i]),
-                               at > 0 ? kf_ctl_int(at, since) : NULL,
-                               p[0] ? p : NULL,
-                               f[0] ? f : NULL,
-                               v[i].st.maint && v[i].st.maint_who[0] ? v[i].st.maint_who : NULL,
-                               v[i].known ? kf_ctl_int((int64_t)v[i].items_out, io) : NULL,
-                               kf_ctl_int((int64_t)v[i].items, it)};
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    rep = calloc(1, sizeof(*rep));
-    r = rep ? kf_store_query_report_add(rep, t) : (kf_store_query_table_free(t), -ENOMEM);
-    if (r == 0 && target != NULL && n == 1) {
-        char buf[128][KF_ITEM_CODE_MAX + 1];
-        const char *codes[128];
-        size_t k = v[0].known ? kf_view_sla_items_out(st, &v[0], codes, buf, 128) : 0;
-
-        t = kf_store_query_table_new("items_out", "service items out of service", icols, "xxxx");
-        for (size_t i = 0; t && i < k && i < 128; i++) {
-            const char *fam = kf_view_names_item_family(names, codes[i]);
-            const char *cells[] = {codes[i], kf_view_names_get(names, KF_NAMES_ITEM, codes[i]), fam,
-                                   kf_view_names_get(names, KF_NAMES_FAMILY, fam)};
-
-            if (kf_store_query_table_add_row(t, cells) < 0) {
-                kf_store_query_table_free(t);
-                t = NULL;
-            }
-        }
-        r = kf_store_query_report_add(rep, t);
-    }
-    free(v);
+    r = kf_view_sla_tables_state(st, names, target, &rep, err, sizeof(err));
     kf_view_names_free(names);
     kf_store_free(st);
     if (r < 0) {
-        kf_store_query_report_free(rep);
-        fprintf(stderr, "kioskctl: state: out of memory\n");
+        fprintf(stderr, "kioskctl: state: %s\n", err);
         return 1;
     }
     r = kf_ctl_print_report(c, "state", rep);

@@ -1,0 +1,355 @@
+/* views/sla_tables.c: fleet state and the incident queue as query tables
+ * (views/sla_tables.h). The state table moved here from kioskctl's sla_report.c; the queue
+ * and incident tables are the columns of kioskctl's `incidents` and `incident ID`. */
+#include "views/sla_tables.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kf/time.h>
+
+#include "rules/devstate.h"
+#include "rules/incident.h"
+#include "views/sla.h"
+
+static const char *num(int64_t v, char *buf)
+{
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
+}
+
+static const char *status_name(const struct kf_view_sla_state *v)
+{
+    switch (v->known ? v->status : 0) {
+    case KF_TERM_UP:
+        return "up";
+    case KF_TERM_DEGRADED:
+        return "degraded";
+    case KF_TERM_DOWN:
+        return "down";
+    case KF_TERM_MAINT:
+        return "maintenance";
+    default:
+        return "unknown";
+    }
+}
+
+/* Since when the terminal has been in its status (as well as the state says). */
+static int64_t status_since(const struct kf_view_sla_state *v)
+{
+    const struct kf_devstate *s = &v->st;
+    int64_t t = 0;
+
+    if (!v->known)
+        return 0;
+    if (!s->online || v->status == KF_TERM_UP)
+        return s->presence_since_ms;
+    if (v->status == KF_TERM_MAINT)
+        return s->maint_since_ms;
+    for (int p = 1; p <= KF_PERIPH_COUNT_; p++)
+        if ((s->unusable & (1u << p)) && s->periph_since_ms[p] > t)
+            t = s->periph_since_ms[p];
+    for (uint32_t i = 0; i < s->n_faults; i++)
+        if (s->faults[i].sev == KF_SEV_CRITICAL && s->faults[i].since_ms > t)
+            t = s->faults[i].since_ms;
+    return t ? t : s->at_ms;
+}
+
+/* "a4_printer,screen": peripherals not usable or with a critical fault (0: device-wide). */
+static void parts(const struct kf_devstate *s, char *buf, size_t cap)
+{
+    uint32_t mask = s->unusable | kf_devstate_crit(s);
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (mask & 1u)
+        len += (size_t)snprintf(buf, cap, "terminal");
+    for (int p = 1; p <= KF_PERIPH_COUNT_ && len < cap; p++)
+        if (mask & (1u << p))
+            len +=
+                (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "," : "", kf_periph_name(p));
+}
+
+static void faults(const struct kf_devstate *s, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < s->n_faults && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s(%s)", len ? "," : "", s->faults[i].code,
+                                kf_severity_name(s->faults[i].sev));
+}
+
+static const char *breached(const struct kf_inc_clock *rs, const struct kf_inc_clock *rt)
+{
+    if (rs->breached && rt->breached)
+        return "response,restore";
+    return rs->breached ? "response" : rt->breached ? "restore" : NULL;
+}
+
+/* Service seconds left on a running clock; NULL (no value) once it stopped. */
+static const char *clock_left(const struct kf_inc_clock *c, char *buf)
+{
+    if (!c->running || c->left_s == INT64_MAX)
+        return NULL;
+    return num(c->left_s, buf);
+}
+
+/* An instant as a cell (ms), NULL for none. */
+static const char *ms_cell(int64_t ms, char *buf)
+{
+    return ms == 0 || ms == KF_TIME_NEVER ? NULL : num(ms, buf);
+}
+
+/* The incident's own fields: who, what, when, its clocks. NULL when out of memory. */
+static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
+                                        const struct kf_view_names *names, int64_t now_ms)
+{
+    static const char *const cols[] = {
+        "id",           "terminal",        "device",   "zone",         "zone_name",
+        "bank",         "bank_name",       "cause",    "part",         "severity",
+        "detail",       "attribution",     "state",    "since",        "opened",
+        "acknowledged", "acknowledged_by", "on_site",  "on_site_by",   "on_site_duration_s",
+        "resolved",     "resolved_by",     "closed",   "response_due", "response_left_s",
+        "restore_due",  "restore_left_s",  "breached", "down_spans",   NULL};
+    const struct kf_incident *inc = &v->inc;
+    int64_t measured = inc->on_site_ms;
+    struct kf_qtable *t;
+    char b[14][24];
+    const char *zone = v->term.zone_id[0] ? v->term.zone_id : NULL;
+    const char *bank = v->term.bank[0] ? v->term.bank : NULL;
+
+    if (inc->on_site_since_ms != 0)
+        measured += now_ms - inc->on_site_since_ms;
+    const char *cells[] = {
+        num(inc->id, b[0]),
+        inc->terminal,
+        v->term.device_id[0] ? v->term.device_id : NULL,
+        zone,
+        kf_view_names_get(names, KF_NAMES_ZONE, zone),
+        bank,
+        kf_view_names_get(names, KF_NAMES_BANK, bank),
+        inc->cause,
+        inc->periph ? kf_periph_name(inc->periph) : NULL,
+        inc->sev ? kf_severity_name(inc->sev) : NULL,
+        inc->detail[0] ? inc->detail : NULL,
+        kf_incident_attr_name(inc->attr),
+        kf_incident_state_name(inc->state),
+        ms_cell(inc->spans[0].start_ms, b[1]),
+        ms_cell(inc->opened_at_ms, b[2]),
+        ms_cell(inc->acked_at_ms, b[3]),
+        inc->acked_by[0] ? inc->acked_by : NULL,
+        ms_cell(inc->on_site_at_ms, b[4]),
+        inc->on_site_by[0] ? inc->on_site_by : NULL,
+        num(kf_time_floor_div(measured, 1000), b[5]),
+        ms_cell(inc->resolved_at_ms, b[6]),
+        inc->resolved_by[0] ? inc->resolved_by : NULL,
+        ms_cell(inc->closed_at_ms, b[7]),
+        ms_cell(v->response.due_ms, b[8]),
+        clock_left(&v->response, b[9]),
+        ms_cell(v->restore.due_ms, b[10]),
+        clock_left(&v->restore, b[11]),
+        breached(&v->response, &v->restore),
+        num(inc->n_spans, b[12]),
+    };
+    t = kf_store_query_table_new("incident", "incident", cols,
+                                 "ixxxxxxxxxxxxttt"
+                                 "xtxs"
+                                 "txt"
+                                 "tsts"
+                                 "xi");
+    if (t && kf_store_query_table_add_row(t, cells) < 0) {
+        kf_store_query_table_free(t);
+        t = NULL;
+    }
+    if (t)
+        t->record = 1;
+    return t;
+}
+
+/* The incident's history, one event a row. NULL when out of memory. */
+static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
+{
+    static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
+    struct kf_qtable *h;
+
+    h = kf_store_query_table_new("history", "history", hcols, "txxx");
+    for (size_t i = 0; h && i < v->n_events; i++) {
+        const struct kf_inc_event *ev = &v->events[i].ev;
+        char at[24], what[320];
+
+        if (ev->kind == KF_EV_ATTRIBUTE)
+            snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
+                     kf_incident_attr_name(ev->to), ev->text);
+        else if (ev->kind == KF_EV_BREACH)
+            snprintf(what, sizeof(what), "%s deadline passed", kf_incident_clock_name(ev->clock));
+        else if (ev->flags & KF_EV_F_MEASURED)
+            snprintf(what, sizeof(what), "%s%smaintenance mode at the terminal", ev->text,
+                     ev->text[0] ? "; " : "");
+        else
+            snprintf(what, sizeof(what), "%s", ev->text);
+        const char *cells[] = {ms_cell(ev->at_ms, at), kf_incident_ev_name(ev->kind),
+                               ev->who[0] ? ev->who : NULL, what[0] ? what : NULL};
+        if (kf_store_query_table_add_row(h, cells) < 0) {
+            kf_store_query_table_free(h);
+            h = NULL;
+        }
+    }
+    return h;
+}
+
+int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
+                             const char *target, struct kf_qreport **ret, char *err, size_t cap)
+{
+    static const char *const cols[] = {
+        "terminal", "device", "zone",   "zone_name",   "bank",      "bank_name", "kind", "status",
+        "since",    "parts",  "faults", "maintenance", "items_out", "items",     NULL};
+    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
+    struct kf_view_sla_state *v = NULL;
+    struct kf_qreport *rep = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r;
+
+    r = kf_view_sla_states(st, target, &v, &n, err, cap);
+    if (r < 0)
+        return r;
+    t = kf_store_query_table_new("state", "terminals (as kioskd's SLA engine last saw them)", cols,
+                                 "xxxxxxxxtxxxii");
+    for (size_t i = 0; t && i < n; i++) {
+        char since[24], p[160], f[400], io[24], it[24];
+        const char *zone = v[i].term.zone_id[0] ? v[i].term.zone_id : NULL;
+        const char *bank = v[i].term.bank[0] ? v[i].term.bank : NULL;
+        int64_t at = status_since(&v[i]);
+
+        parts(&v[i].st, p, sizeof(p));
+        faults(&v[i].st, f, sizeof(f));
+        const char *cells[] = {v[i].term.asset_id,
+                               v[i].term.device_id[0] ? v[i].term.device_id : NULL,
+                               zone,
+                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
+                               bank,
+                               kf_view_names_get(names, KF_NAMES_BANK, bank),
+                               v[i].term.kind == 2 ? "itm" : "kiosk",
+                               status_name(&v[i]),
+                               at > 0 ? num(at, since) : NULL,
+                               p[0] ? p : NULL,
+                               f[0] ? f : NULL,
+                               v[i].st.maint && v[i].st.maint_who[0] ? v[i].st.maint_who : NULL,
+                               v[i].known ? num((int64_t)v[i].items_out, io) : NULL,
+                               num((int64_t)v[i].items, it)};
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    rep = calloc(1, sizeof(*rep));
+    r = rep ? kf_store_query_report_add(rep, t) : (kf_store_query_table_free(t), -ENOMEM);
+    if (r == 0 && target != NULL && n == 1) {
+        char buf[128][KF_ITEM_CODE_MAX + 1];
+        const char *codes[128];
+        size_t k = v[0].known ? kf_view_sla_items_out(st, &v[0], codes, buf, 128) : 0;
+
+        t = kf_store_query_table_new("items_out", "service items out of service", icols, "xxxx");
+        for (size_t i = 0; t && i < k && i < 128; i++) {
+            const char *fam = kf_view_names_item_family(names, codes[i]);
+            const char *cells[] = {codes[i], kf_view_names_get(names, KF_NAMES_ITEM, codes[i]), fam,
+                                   kf_view_names_get(names, KF_NAMES_FAMILY, fam)};
+
+            if (kf_store_query_table_add_row(t, cells) < 0) {
+                kf_store_query_table_free(t);
+                t = NULL;
+            }
+        }
+        r = kf_store_query_report_add(rep, t);
+    }
+    free(v);
+    if (r < 0) {
+        kf_store_query_report_free(rep);
+        snprintf(err, cap, "out of memory");
+        return r;
+    }
+    *ret = rep;
+    return 0;
+}
+
+int kf_view_sla_tables_queue(struct kf_store *st, const struct kf_view_names *names, int64_t now_ms,
+                             struct kf_qtable **ret, char *err, size_t cap)
+{
+    static const char *const cols[] = {
+        "id",    "terminal",  "device",          "zone",           "zone_name",
+        "bank",  "bank_name", "cause",           "part",           "attribution",
+        "state", "since",     "response_left_s", "restore_left_s", "breached",
+        NULL};
+    struct kf_view_sla_queue *q = NULL;
+    struct kf_qtable *t;
+    int r;
+
+    r = kf_view_sla_queue(st, now_ms, &q, err, cap);
+    if (r < 0)
+        return r;
+    t = kf_store_query_table_new("incidents", "open incidents, most urgent first", cols,
+                                 "ixxxxxxxxxxtssx");
+    for (size_t i = 0; t && i < q->n; i++) {
+        const struct kf_sla_queue_row *row = &q->rows[i];
+        const struct kf_incident *inc = row->inc;
+        const struct kf_sla_terminal *term = q->terms[i];
+        char id[24], since[24], rl[24], tl[24];
+        const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
+        const char *cells[] = {
+            num(inc->id, id),
+            inc->terminal,
+            term && term->device_id[0] ? term->device_id : NULL,
+            zone,
+            kf_view_names_get(names, KF_NAMES_ZONE, zone),
+            bank,
+            kf_view_names_get(names, KF_NAMES_BANK, bank),
+            inc->cause,
+            inc->periph ? kf_periph_name(inc->periph) : NULL,
+            kf_incident_attr_name(inc->attr),
+            kf_incident_state_name(inc->state),
+            ms_cell(inc->spans[0].start_ms, since),
+            clock_left(&row->response, rl),
+            clock_left(&row->restore, tl),
+            breached(&row->response, &row->restore),
+        };
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    kf_view_sla_queue_free(q);
+    if (!t) {
+        snprintf(err, cap, "out of memory");
+        return -ENOMEM;
+    }
+    *ret = t;
+    return 0;
+}
+
+int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names *names, int64_t id,
+                                int64_t now_ms, struct kf_qreport **ret, char *err, size_t cap)
+{
+    struct kf_view_sla_incident *v = NULL;
+    struct kf_qreport *rep;
+    int r;
+
+    r = kf_view_sla_incident(st, id, now_ms, &v, err, cap);
+    if (r < 0)
+        return r;
+    rep = calloc(1, sizeof(*rep));
+    r = rep ? kf_store_query_report_add(rep, incident_table(v, names, now_ms)) : -ENOMEM;
+    if (r == 0)
+        r = kf_store_query_report_add(rep, history_table(v));
+    kf_view_sla_incident_free(v);
+    if (r < 0) {
+        kf_store_query_report_free(rep);
+        snprintf(err, cap, "out of memory");
+        return r;
+    }
+    *ret = rep;
+    return 0;
+}

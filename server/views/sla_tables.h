@@ -1,0 +1,35 @@
+/* views/sla_tables.h: fleet state and the incident queue as query tables (store/query.h),
+ * the rows kioskctl prints (`state`, `incidents`, `incident ID`) and kiosk-web serves, built
+ * in one place so that the CLI and the API show the same columns with the same types.
+ *
+ * Same threading rule as store.h. Functions return 0 with an owned result, or a negative
+ * errno with a message in err (cap bytes).
+ */
+#ifndef KF_VIEWS_SLA_TABLES_H
+#define KF_VIEWS_SLA_TABLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/query.h"
+#include "store/store.h"
+#include "views/names.h"
+
+/* Table "state": every terminal (target NULL) or one (a device or asset id: -ENOENT when
+ * none) as kioskd's engine last saw it: terminal, device, zone, zone_name, bank, bank_name,
+ * kind, status (up, degraded, down, maintenance, unknown), since, parts, faults,
+ * maintenance, items_out, items. For one terminal, also table "items_out" (item,
+ * item_name, family, family_name). */
+int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
+                             const char *target, struct kf_qreport **ret, char *err, size_t cap);
+/* Table "incidents": the open incidents at now_ms, most urgent first (kf_sla_queue's
+ * order): id, terminal, device, zone, zone_name, bank, bank_name, cause, part,
+ * attribution, state, since, response_left_s, restore_left_s, breached. */
+int kf_view_sla_tables_queue(struct kf_store *st, const struct kf_view_names *names, int64_t now_ms,
+                             struct kf_qtable **ret, char *err, size_t cap);
+/* Tables "incident" (a record: the incident's fields and clocks at now_ms) and "history"
+ * (at, event, who, detail). -ENOENT: no such incident. */
+int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names *names, int64_t id,
+                                int64_t now_ms, struct kf_qreport **ret, char *err, size_t cap);
+
+#endif
