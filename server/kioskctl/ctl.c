@@ -109,7 +109,16 @@ static void usage(FILE *f)
         "                               -o FILE.xlsx|.pdf (the bulletin)|.csv|.json\n"
         "  coverage [--at YYYY-MM-DD] [--targets FILE]\n"
         "                               zones and terminals against the plan's targets\n"
-        "                               (tables: checks, units, banks, families)\n",
+        "                               (tables: checks, units, banks, families)\n"
+        "kiosk-web's users (docs/WEB.md):\n"
+        "  user add NAME --role operator|technician|bank:CODE|bureau [--display TEXT]\n"
+        "           [--password-file FILE | --password-stdin] --by WHO --reason TEXT\n"
+        "           --server-key FILE    (no password given: one is made and printed once)\n"
+        "  user disable|enable|reset NAME, user role NAME --role ROLE   (--by --reason\n"
+        "           --server-key, as add)\n"
+        "  user token add NAME [--label TEXT] [--days N], user token revoke ID\n"
+        "                               API tokens for scripts, printed once\n"
+        "  users, tokens                who may log in, and the tokens (never the secrets)\n",
         f);
 }
 
@@ -146,6 +155,9 @@ static const struct {
     {"contracts", kf_ctl_contracts},           /* kioskctl/contract.c: the stored versions */
     {"asset", kf_ctl_asset},                   /* kioskctl/asset.c: commissioning */
     {"assets", kf_ctl_assets},                 /* kioskctl/asset.c: assets in service */
+    {"user", kf_ctl_user},                     /* kioskctl/user.c: kiosk-web's users */
+    {"users", kf_ctl_users},                   /* kioskctl/user.c */
+    {"tokens", kf_ctl_users},                  /* kioskctl/user.c: API tokens */
     {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */
     {"rubric", kf_ctl_rubric},                 /* kioskctl/assess.c: rubric load */
     {"rubrics", kf_ctl_rubrics},               /* kioskctl/assess.c: the stored versions */

@@ -104,6 +104,10 @@ int kf_ctl_bill_export(const struct kf_ctl *c, int argc, char **argv);
  * coverage (zones and terminals against the plan's targets). */
 int kf_ctl_report(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_coverage(const struct kf_ctl *c, int argc, char **argv);
+/* kioskctl/user.c: kiosk-web's users and API tokens (docs/WEB.md "Users"): user ..., and
+ * users or tokens (the lists). */
+int kf_ctl_user(const struct kf_ctl *c, int argc, char **argv);
+int kf_ctl_users(const struct kf_ctl *c, int argc, char **argv);
 /* Shared by the billing commands (kioskctl/bill.c). The server's secret key from its key
  * file (printing why not). A recorded operation's who and why: both given, non-empty, of
  * bounded length (printing which is wrong). A bill document written where -o says (stdout

@@ -25,8 +25,8 @@ int kf_pw_hash(const char *pw, char out[KF_PW_HASH_MAX]);
 int kf_pw_verify(const char *hash, const char *pw);
 
 /* A new random token: its text (shown once) and the hash to store. */
-void kf_token_new(char text[KF_TOKEN_TEXT_MAX], uint8_t hash[32]);
+void kf_api_token_new(char text[KF_TOKEN_TEXT_MAX], uint8_t hash[32]);
 /* The hash of a token's text; -EINVAL when text does not look like a token. */
-int kf_token_hash(const char *text, uint8_t hash[32]);
+int kf_api_token_hash(const char *text, uint8_t hash[32]);
 
 #endif

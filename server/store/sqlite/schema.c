@@ -121,6 +121,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_billing,    /* v11 (issue 15): contracts, assets in service, bills */
     kf__store_schema_rollups,    /* v12: usage by month and year */
     kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
+    kf__store_schema_users,      /* v14 (issue 17): users and API tokens, store/sqlite/users.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
