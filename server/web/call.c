@@ -260,7 +260,7 @@ static int identify(struct kf_web_call *c)
         return -1;
     }
     if (c->auth == KF_WEB_AUTH_TOKEN) {
-        if (kf_token_hash(c->token, hash) < 0 || kf_store_token_lookup(st, hash, &tok) < 0 ||
+        if (kf_api_token_hash(c->token, hash) < 0 || kf_store_token_lookup(st, hash, &tok) < 0 ||
             tok.revoked || (tok.expires_ms != 0 && tok.expires_ms <= c->now_ms)) {
             kf_web_pool_put(pool, st, 0);
             kf_web_problem(c, 401, "the token is unknown, revoked or expired");

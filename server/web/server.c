@@ -54,14 +54,20 @@ const char *kf_web_server_dummy_hash(const struct kf_web_server *s)
 
 /* ---- Answers ------------------------------------------------------------------------------ */
 
+/* h2o keeps the value's pointer, not a copy: values go into the request's pool. */
 static void add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v)
 {
-    h2o_add_header(&req->pool, &req->res.headers, tok, NULL, v, strlen(v));
+    h2o_iovec_t c = h2o_strdup(&req->pool, v, strlen(v));
+
+    h2o_add_header(&req->pool, &req->res.headers, tok, NULL, c.base, c.len);
 }
 
 static void add_header_str(h2o_req_t *req, const char *name, const char *v)
 {
-    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, v, strlen(v));
+    h2o_iovec_t c = h2o_strdup(&req->pool, v, strlen(v));
+
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, c.base,
+                          c.len);
 }
 
 static const char *reason_of(int status)
@@ -161,8 +167,9 @@ void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c)
         return;
     }
     c->answered = 1;
-    if (!c->out && status != 204 && status != 304 && status < 400 && !c->login_ok &&
-        c->route->fn != kf_web_api_session) {
+    int session_body = status == 200 && (c->login_ok || c->route->fn == kf_web_api_session);
+
+    if (!c->out && status != 204 && status != 304 && status < 400 && !session_body) {
         status = 500;
         kf_web_problem(c, 500, "no answer");
     }
@@ -194,7 +201,7 @@ void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c)
     }
     if (c->disposition[0])
         add_header_str(req, "content-disposition", c->disposition);
-    if (status == 200 && c->route->fn == kf_web_api_session) {
+    if (session_body) {
         json_t *j;
         struct kf_web_session *ss = NULL;
         char sid[KF_WEB_SID_HEX + 1], cookie[200];
@@ -782,6 +789,7 @@ struct kf_web_server *kf_web_server_new(const struct kf_web_config *cfg, uv_loop
     h2o_config_init(&s->h2o);
     s->h2o_inited = 1;
     s->h2o.max_request_entity_size = cfg->body_max;
+    s->h2o.server_name = h2o_iovec_init(H2O_STRLIT("kiosk-web"));
     s->h2o.http1.req_timeout = 10000; /* headers, and an idle keep-alive connection */
     s->h2o.http2.idle_timeout = 10000;
     host = h2o_config_register_host(&s->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
