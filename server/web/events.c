@@ -136,6 +136,7 @@ static void flush(struct kf_web_sse *e)
 
         e->req = NULL;
         e->closed = 1;
+        req->http1_is_persistent = 0; /* stopping: the connection ends with the stream */
         h2o_send(req, &buf, buf.len ? 1 : 0, H2O_SEND_STATE_FINAL);
         if (!e->polling)
             sse_free(e);
@@ -347,7 +348,7 @@ static void poll_after(uv_work_t *w, int status)
         e->started = 1;
         kf__web_metrics_count(s, (unsigned)(events_route() - kf_web_routes), 200,
                               (uint64_t)kf_mono_us() - e->tmpl.started_us);
-        kf_info("events: %s from %s: stream open", e->tmpl.user, e->tmpl.peer);
+        kf_info("events: %s from %s: stream open", c->user, e->tmpl.peer);
         append(e, "retry: 3000\n: kiosk-web events\n\n");
     } else if (cur) {
         diff(e, cur);

@@ -21,8 +21,10 @@ static void unref_async(uv_handle_t *h, void *arg)
 {
     (void)arg;
     /* h2o's cross-thread queue (an async handle of its context) would keep the loop alive
-     * for ever; once stopping, the loop ends when the last connection and call are done. */
-    if (h->type == UV_ASYNC)
+     * for ever, and its timeout timers run to their end (10 s) after the connection they
+     * watched has gone. Once stopping, neither holds the loop: it ends when the last
+     * connection (its socket) and the last call (its work request) are done. */
+    if (h->type == UV_ASYNC || h->type == UV_TIMER)
         uv_unref(h);
 }
 

@@ -642,18 +642,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (c->route->flags & KF_WEB_F_LOGIN) {
         json_t *j = c->body ? json_loadb(c->body, c->body_len, 0, NULL) : NULL;
-        const char *user = json_string_value(json_object_get(j, "user"));
-        char key[96];
+        const char *uj = json_string_value(json_object_get(j, "user"));
+        char user[KF_USER_NAME_MAX + 1], key[96];
         int wait_u, wait_a;
 
-        snprintf(key, sizeof(key), "u:%.80s", user ? user : "");
+        snprintf(user, sizeof(user), "%s", uj ? uj : "");
+        json_decref(j);
+        snprintf(key, sizeof(key), "u:%s", user);
         wait_u = kf__web_limit_check(s, key, c->now_ms);
         snprintf(key, sizeof(key), "a:%s", c->peer);
         wait_a = kf__web_limit_check(s, key, c->now_ms);
-        json_decref(j);
         if (wait_u || wait_a) {
             s->limited++;
-            snprintf(c->user, sizeof(c->user), "%.64s", user ? user : "");
+            snprintf(c->user, sizeof(c->user), "%s", user);
             kf_warn("login refused: too many failures for %s from %s", c->user, c->peer);
             c->retry_after = wait_u > wait_a ? wait_u : wait_a;
             kf_web_problem(c, 429, "too many failed logins: try again in %d s", c->retry_after);
@@ -880,8 +881,14 @@ void kf_web_server_free(struct kf_web_server *s)
 {
     if (!s)
         return;
-    if (s->ctx_inited)
+    if (s->ctx_inited) {
+        /* h2o_context_request_shutdown armed HTTP/2's graceful-shutdown timeout; the loop
+         * ended before it fired (no HTTP/2 is served here), and a linked entry may not be
+         * disposed. */
+        if (h2o_timeout_is_linked(&s->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&s->ctx.http2._graceful_shutdown_timeout);
         h2o_context_dispose(&s->ctx);
+    }
     if (s->h2o_inited)
         h2o_config_dispose(&s->h2o);
     if (s->ssl)
