@@ -359,10 +359,11 @@ void kf_web_api_incident_action(struct kf_web_call *c, struct kf_store *st)
     else
         kf_web_reply_json(c, 202,
                           json_pack("{s:I, s:I, s:s, s:s}", "action", (json_int_t)qid, "incident",
-                                    (json_int_t)a.incident, "kind", kind, "status", "queued"));
+                                    (json_int_t)a.incident, "kind", kinds[k].name, "status",
+                                    "queued"));
     kf_web_pool_writer_put(kf_web_server_pool(c->srv));
     if (r == 0)
-        kf_notice("action %lld: %s incident %lld by %s (%s)", (long long)qid, kind,
+        kf_notice("action %lld: %s incident %lld by %s (%s)", (long long)qid, kinds[k].name,
                   (long long)a.incident, c->user, c->peer);
 }
 

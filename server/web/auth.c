@@ -155,7 +155,7 @@ int kf__web_limit_check(struct kf_web_server *s, const char *key, int64_t now_ms
     struct kf_web_limit *l = limit_find(s, key, 0, now_ms);
     int64_t left;
 
-    if (!l || l->fails < s->cfg.login_fail_max)
+    if (!l || l->fails < (key[0] == 'a' ? s->cfg.addr_fail_max : s->cfg.login_fail_max))
         return 0;
     left = l->window_start_ms + (int64_t)s->cfg.login_window_s * 1000 - now_ms;
     return (int)(left / 1000 + 1);

@@ -39,6 +39,7 @@ static const struct kf_conf_key session_keys[] = {
     KF_CONF_KEY_U32("idle_s", C, idle_s, 60, 86400 * 7, "1800", 0),
     KF_CONF_KEY_U32("absolute_s", C, absolute_s, 300, 86400 * 30, "43200", 0),
     KF_CONF_KEY_U32("login_fail_max", C, login_fail_max, 1, 1000, "5", 0),
+    KF_CONF_KEY_U32("addr_fail_max", C, addr_fail_max, 1, 100000, "30", 0),
     KF_CONF_KEY_U32("login_window_s", C, login_window_s, 10, 86400, "300", 0),
 };
 

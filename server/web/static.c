@@ -52,7 +52,7 @@ static const char *type_of(const char *path)
 /* Is the decoded path made of plain segments only? */
 static int path_ok(const char *p)
 {
-    if (strchr(p, '\\'))
+    if (strchr(p, '\\') || strstr(p, "//"))
         return 0;
     for (const char *seg = p; *seg;) {
         const char *end;

@@ -44,7 +44,8 @@ struct kf_web_config {
     uint32_t sse_max;        /* event streams */
     uint32_t idle_s;         /* a session unused this long ends */
     uint32_t absolute_s;     /* a session ends this long after its login, used or not */
-    uint32_t login_fail_max; /* failed logins per user and per address in login_window_s */
+    uint32_t login_fail_max; /* failed logins per user name in login_window_s */
+    uint32_t addr_fail_max;  /* failed logins per client address in login_window_s */
     uint32_t login_window_s;
     int log_level;
 };

@@ -34,6 +34,7 @@ ctl contract load "$KF_ROOT"/fixtures/contracts/*.json "${WHO[@]}" "${KEY[@]}" >
 ctl asset commission --all --at '2026-08-01 00:00' "${WHO[@]}" "${KEY[@]}" >/dev/null
 ctl bill issue --all --month 2026-09 --by billing "${KEY[@]}" >"$IT_DIR/bills.out"
 grep -q '^ICBC-' "$IT_DIR/bills.out" && grep -q '^PSBC-' "$IT_DIR/bills.out" || fail "bills"
+ctl report week --week 2026-W40 --issue --by it "${KEY[@]}" >/dev/null
 now=$(($(date +%s) * 1000))
 for n in 1 2; do
     it_sql "INSERT INTO sla_incidents(asset_id, cause, state, attr, breached, detail, opened_ms,
@@ -89,7 +90,7 @@ kf_spawn "$IT_DIR/kiosk-web.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web.conf"
 WEB_PID=$KF_LAST_PID
 kf_wait_port "$PORT" 20 || fail "kiosk-web does not listen"
 
-python3 "$(dirname "$0")/web_api.py" --base "http://127.0.0.1:$PORT" --dir "$IT_DIR" \
+/usr/bin/python3 "$(dirname "$0")/web_api.py" --base "http://127.0.0.1:$PORT" --dir "$IT_DIR" \
     --openapi "$KF_ROOT/docs/openapi.yaml" --routes "$IT_DIR/routes.json" --db "$DB" ||
     fail "web_api.py"
 
