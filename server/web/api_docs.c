@@ -10,13 +10,16 @@
 
 #include <kf/err.h>
 #include <kf/log.h>
+#include <kf/time.h>
 
 #include "render/assess.h"
 #include "render/render.h"
 #include "render/week.h"
+#include "rules/coverage.h"
 #include "store/audit_log.h"
 #include "store/billing.h"
 #include "store/reports_docs.h"
+#include "views/coverage.h"
 #include "web/web.h"
 
 static const char *num(int64_t v, char *buf)
@@ -413,4 +416,62 @@ void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st)
     static const struct formats f = {assess_csv, kf_render_assess_xlsx, NULL};
 
     rdoc_one(c, st, "assessment", &f);
+}
+
+/* GET /api/v1/coverage?at=YYYY-MM-DD: zones and terminals against the plan's targets
+ * ([web] coverage_targets), the canonical document kioskctl coverage --format json prints. */
+void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
+{
+    const struct kf_web_config *cfg = kf_web_server_config(c->srv);
+    const char *at = kf_web_param(c, "at");
+    struct kf_coverage_targets targets;
+    struct kf_view_coverage_opts o = {0};
+    struct kf_view_coverage *v = NULL;
+    char err[256] = "", *text = NULL, *copy;
+    int32_t day = kf_local_day(c->now_ms);
+    FILE *f;
+    long n;
+    int r;
+
+    if (at && kf_day_parse(at, &day) < 0) {
+        kf_web_problem(c, 400, "at is a day, YYYY-MM-DD");
+        return;
+    }
+    f = fopen(cfg->coverage_targets, "re");
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)n + 1)) != NULL &&
+        fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    if (!text) {
+        kf_err("coverage: [web] coverage_targets %s cannot be read", cfg->coverage_targets);
+        kf_web_problem(c, 503, "the coverage targets are not installed (logged)");
+        return;
+    }
+    r = kf_coverage_targets_parse(text, cfg->coverage_targets, &targets, err, sizeof(err));
+    free(text);
+    if (r < 0) {
+        kf_err("coverage: %s", err);
+        kf_web_problem(c, 503, "the coverage targets do not parse (logged)");
+        return;
+    }
+    o.at_day = day;
+    o.targets = &targets;
+    r = kf_view_coverage(st, &o, &v, err, sizeof(err));
+    if (r < 0) {
+        kf_web_problem(c, r == -EINVAL ? 400 : 500, "coverage: %s", err);
+        return;
+    }
+    copy = malloc(v->len + 1);
+    if (copy) {
+        memcpy(copy, v->json, v->len);
+        copy[v->len] = '\0';
+        kf_web_reply_raw(c, 200, "application/json; charset=utf-8", copy, v->len);
+    } else {
+        kf_web_problem(c, 500, "out of memory");
+    }
+    kf_view_coverage_free(v);
 }

@@ -19,6 +19,8 @@ static const struct kf_conf_key web_keys[] = {
     KF_CONF_KEY_PATH("server_key", C, server_key, NULL, 0),
     KF_CONF_KEY_PATH("access_log", C, access_log, NULL, 0),
     KF_CONF_KEY_PATH("kioskd_metrics", C, kioskd_metrics, NULL, 0),
+    KF_CONF_KEY_PATH("coverage_targets", C, coverage_targets, "/usr/share/kioskfleet/targets.ini",
+                     0),
 };
 
 static const struct kf_conf_key store_keys[] = {

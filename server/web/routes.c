@@ -49,6 +49,8 @@ const struct kf_web_route kf_web_routes[] = {
      "issued weekly reports"},
     {"GET", "/api/v1/reports/weekly/{week}", O | U, 0, "format", kf_web_api_week,
      "one weekly report: JSON, or format=csv|xlsx|pdf"},
+    {"GET", "/api/v1/coverage", O | U, 0, "at", kf_web_api_coverage,
+     "zones and terminals against the plan's targets"},
     {"GET", "/api/v1/assessments", O | U, KF_WEB_F_LIST, PAGE, kf_web_api_assessments,
      "issued half-year assessments"},
     {"GET", "/api/v1/assessments/{period}", O | U, 0, "format", kf_web_api_assessment,

@@ -35,6 +35,7 @@ struct kf_web_config {
     char server_key[KF_WEB_PATH_MAX];
     char access_log[KF_WEB_PATH_MAX];
     char kioskd_metrics[KF_WEB_PATH_MAX];
+    char coverage_targets[KF_WEB_PATH_MAX];
     uint32_t body_max;       /* bytes of a request body */
     uint32_t request_ms;     /* a request's answer is due within this */
     uint32_t jobs_max;       /* calls waiting for or on the thread pool */
@@ -210,6 +211,7 @@ void kf_web_api_weeks(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_week(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_assessments(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_users(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet_metrics(struct kf_web_call *c, struct kf_store *st);
 void kf_web_static(struct kf_web_call *c, struct kf_store *st);

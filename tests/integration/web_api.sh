@@ -76,6 +76,7 @@ listen = 127.0.0.1:$PORT
 console_dir = $CON
 server_key = $IT_DIR/server.key
 access_log = $IT_DIR/access.log
+coverage_targets = $KF_ROOT/fixtures/targets.ini
 [store]
 path = $DB
 [limits]
