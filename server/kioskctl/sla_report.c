@@ -51,99 +51,6 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
 
 /* ---- sla --month ------------------------------------------------------------------------- */
 
-/* The report's rows (the scope asked for, and the fleet) as a table with names beside the
- * codes. Seconds, counts and basis points as kf_report computed them (docs/SLA.md section 7);
- * the month and the instant it was cut at on every row, for the files. */
-static struct kf_qtable *report_table(const struct kf_report *rep, int scope, int64_t as_of,
-                                      const struct kf_view_names *names)
-{
-    static const char *const cols[] = {"month",
-                                       "as_of",
-                                       "scope",
-                                       "key",
-                                       "bank",
-                                       "bank_name",
-                                       "zone",
-                                       "zone_name",
-                                       "terminals",
-                                       "scheduled_s",
-                                       "excluded_s",
-                                       "downtime_s",
-                                       "uptime_s",
-                                       "availability_bp",
-                                       "items_availability_bp",
-                                       "target_bp",
-                                       "met",
-                                       "incidents",
-                                       "other_incidents",
-                                       "restored",
-                                       "restore_sum_s",
-                                       "mttr_s",
-                                       "mtbf_s",
-                                       "responded",
-                                       "response_sum_s",
-                                       "mean_response_s",
-                                       "response_breaches",
-                                       "restore_breaches",
-                                       "forced",
-                                       NULL};
-    static const char *const scope_names[] = {"", "terminal", "zone", "bank", "fleet"};
-    char title[160], month[16], at[24], when[32];
-    struct kf_qtable *t;
-
-    snprintf(month, sizeof(month), "%04d-%02d", rep->year, rep->month);
-    snprintf(title, sizeof(title), "SLA %s by %s, as of %s (local time)", month, scope_names[scope],
-             kf_ctl_local_time(as_of, when, sizeof(when)));
-    /* The table view leaves out the month, the cut and the sums the means come from. */
-    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSpppbiiISssISsiii");
-    for (size_t i = 0; t && i < rep->n; i++) {
-        const struct kf_report_row *w = &rep->rows[i];
-        char b[22][24];
-        const char *bank = w->bank[0] ? w->bank : NULL, *zone = w->zone[0] ? w->zone : NULL;
-
-        if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
-            continue;
-#define NA(v, k) ((v) == KF_REPORT_NA ? NULL : kf_ctl_int((v), b[k]))
-        const char *cells[] = {
-            month,
-            kf_ctl_int(as_of, at),
-            scope_names[w->scope <= KF_SCOPE_FLEET ? w->scope : 0],
-            w->key,
-            bank,
-            kf_view_names_get(names, KF_NAMES_BANK, bank),
-            zone,
-            kf_view_names_get(names, KF_NAMES_ZONE, zone),
-            kf_ctl_int(w->terminals, b[0]),
-            kf_ctl_int(w->scheduled_s, b[1]),
-            kf_ctl_int(w->excluded_s, b[2]),
-            kf_ctl_int(w->downtime_s, b[3]),
-            kf_ctl_int(w->uptime_s, b[4]),
-            NA(w->availability_bp, 5),
-            NA(w->items_availability_bp, 20),
-            NA(w->target_bp, 6),
-            NA(w->met, 7),
-            kf_ctl_int(w->incidents, b[8]),
-            kf_ctl_int(w->other_incidents, b[9]),
-            kf_ctl_int(w->restored, b[10]),
-            kf_ctl_int(w->restore_sum_s, b[11]),
-            NA(w->mttr_s, 12),
-            NA(w->mtbf_s, 13),
-            kf_ctl_int(w->responded, b[14]),
-            kf_ctl_int(w->response_sum_s, b[15]),
-            NA(w->mean_response_s, 16),
-            kf_ctl_int(w->response_breaches, b[17]),
-            kf_ctl_int(w->restore_breaches, b[18]),
-            kf_ctl_int(w->forced, b[19]),
-        };
-#undef NA
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    return t;
-}
-
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -197,7 +104,7 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
         kf_view_names_free(names);
         return 1;
     }
-    r = kf_ctl_print_table_free(c, "sla", report_table(rep, scope, used, names));
+    r = kf_ctl_print_table_free(c, "sla", kf_view_sla_tables_report(rep, scope, used, names));
     kf_report_free(rep);
     kf_view_names_free(names);
     return r;

@@ -32,4 +32,11 @@ int kf_view_sla_tables_queue(struct kf_store *st, const struct kf_view_names *na
 int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names *names, int64_t id,
                                 int64_t now_ms, struct kf_qreport **ret, char *err, size_t cap);
 
+/* Table "sla": the month's report (views/sla.h kf_view_sla_report) at scope (KF_SCOPE_
+ * TERMINAL, ZONE or BANK) and the fleet's row, with names beside the codes; the month and
+ * as_of on every row (file-only columns), as kioskctl sla prints it. NULL when out of memory. */
+struct kf_report;
+struct kf_qtable *kf_view_sla_tables_report(const struct kf_report *rep, int scope, int64_t as_of,
+                                            const struct kf_view_names *names);
+
 #endif

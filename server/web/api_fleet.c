@@ -16,6 +16,7 @@
 #include "store/reports.h"
 #include "store/sla.h"
 #include "store/users.h"
+#include "views/billing.h"
 #include "views/names.h"
 #include "views/sla.h"
 #include "views/sla_tables.h"
@@ -548,4 +549,37 @@ void kf_web_api_users(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "users");
     else
         kf_web_reply_table(c, t);
+}
+
+/* GET /api/v1/sla?month=YYYY-MM&by=terminal|zone|bank: kioskctl sla's table. On a bank's
+ * connection the report holds its own terminals only, and its "fleet" row is theirs. */
+void kf_web_api_sla(struct kf_web_call *c, struct kf_store *st)
+{
+    const char *month = kf_web_param(c, "month"), *by = kf_web_param(c, "by");
+    struct kf_view_names *names = NULL;
+    struct kf_report *rep = NULL;
+    int year = 0, mon = 0, scope;
+    int64_t used = 0;
+    char err[256] = "";
+    int r;
+
+    scope = !by || strcmp(by, "terminal") == 0 ? KF_SCOPE_TERMINAL
+            : strcmp(by, "zone") == 0          ? KF_SCOPE_ZONE
+            : strcmp(by, "bank") == 0          ? KF_SCOPE_BANK
+                                               : 0;
+    if (!month || kf_view_billing_month(month, &year, &mon) < 0 || scope == 0) {
+        kf_web_problem(c, 400, "month is YYYY-MM; by is terminal, zone or bank");
+        return;
+    }
+    if (load_names(c, st, &names) < 0)
+        return;
+    r = kf_view_sla_report(st, year, mon, 0, &rep, &used, err, sizeof(err));
+    if (r < 0) {
+        kf_view_names_free(names);
+        kf_web_problem(c, r == -ENOENT ? 404 : 500, "sla: %s", err);
+        return;
+    }
+    kf_web_reply_table(c, kf_view_sla_tables_report(rep, scope, used, names));
+    kf_report_free(rep);
+    kf_view_names_free(names);
 }

@@ -37,6 +37,8 @@ const struct kf_web_route kf_web_routes[] = {
      "the zone finder"},
     {"GET", "/api/v1/usage", O | B | U, KF_WEB_F_LIST, "from,to,by," PAGE, kf_web_api_usage,
      "transactions over days, grouped"},
+    {"GET", "/api/v1/sla", O | T | B | U, KF_WEB_F_LIST, "month,by,bank,zone," PAGE, kf_web_api_sla,
+     "the month's availability report"},
     {"GET", "/api/v1/bills", O | B, KF_WEB_F_LIST, "bank,period," PAGE, kf_web_api_bills,
      "issued bills and credit notes"},
     {"GET", "/api/v1/bills/{number}", O | B, 0, "format", kf_web_api_bill,

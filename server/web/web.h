@@ -202,6 +202,7 @@ void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident_action(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_zones(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_public_zones(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_sla(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_usage(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_bill(struct kf_web_call *c, struct kf_store *st);
