@@ -57,6 +57,8 @@ const struct kf_web_route kf_web_routes[] = {
      "issued half-year assessments"},
     {"GET", "/api/v1/assessments/{period}", O | U, 0, "format", kf_web_api_assessment,
      "one assessment: JSON, or format=csv|xlsx"},
+    {"GET", "/api/v1/watchlist", O | U, KF_WEB_F_LIST, "unit,bank,standing," PAGE,
+     kf_web_api_watchlist, "zones that failed the last period or are proposed for delisting"},
     {"GET", "/api/v1/users", O, KF_WEB_F_LIST, PAGE, kf_web_api_users, "users"},
     {"GET", "/api/v1/events", O | T | B, KF_WEB_F_SSE, "cursor", NULL,
      "server-sent events: fleet and incident changes"},

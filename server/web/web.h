@@ -213,6 +213,7 @@ void kf_web_api_week(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_assessments(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_users(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet_metrics(struct kf_web_call *c, struct kf_store *st);
 void kf_web_static(struct kf_web_call *c, struct kf_store *st);
