@@ -91,9 +91,11 @@ kf_spawn "$IT_DIR/kiosk-web.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web.conf"
 WEB_PID=$KF_LAST_PID
 kf_wait_port "$PORT" 20 || fail "kiosk-web does not listen"
 
+t0=$(date +%s.%N)
 /usr/bin/python3 "$(dirname "$0")/web_api.py" --base "http://127.0.0.1:$PORT" --dir "$IT_DIR" \
     --openapi "$KF_ROOT/docs/openapi.yaml" --routes "$IT_DIR/routes.json" --db "$DB" ||
     fail "web_api.py"
+echo "web_api.py: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 
 kill -TERM "$WEB_PID"
 it_wait_for 15 '! kill -0 "$WEB_PID"' || fail "kiosk-web did not stop on SIGTERM"
