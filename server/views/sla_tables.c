@@ -13,6 +13,7 @@
 
 #include "rules/devstate.h"
 #include "rules/incident.h"
+#include "store/sla.h"
 #include "views/qjson.h"
 #include "views/sla.h"
 
@@ -446,4 +447,78 @@ struct kf_qtable *kf_view_sla_tables_report(const struct kf_report *rep, int sco
         }
     }
     return t;
+}
+
+int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *names,
+                               int64_t since_ms, int64_t until_ms, struct kf_qtable **ret,
+                               char *err, size_t cap)
+{
+    static const char *const cols[] = {"id",           "terminal",  "zone",       "zone_name",
+                                       "bank",         "bank_name", "cause",      "part",
+                                       "attribution",  "state",     "since",      "opened",
+                                       "acknowledged", "on_site",   "resolved",   "resolved_by",
+                                       "closed",       "breached",  "down_spans", NULL};
+    struct kf_incident *inc = NULL;
+    struct kf_sla_terminal *terms = NULL;
+    struct kf_qtable *t;
+    size_t n = 0, nt = 0;
+    int r;
+
+    r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, since_ms, until_ms, &inc, &n);
+    if (r == 0)
+        r = kf_store_sla_terminals(st, NULL, &terms, &nt);
+    if (r < 0) {
+        snprintf(err, cap, "%s", kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : "store failed");
+        free(inc);
+        free(terms);
+        return r;
+    }
+    t = kf_store_query_table_new("incidents", "incidents in the period", cols,
+                                 "ixxxxxxxxxttttxxtxi");
+    for (size_t i = n; t && i-- > 0;) { /* newest first */
+        const struct kf_incident *x = &inc[i];
+        const struct kf_sla_terminal *term = NULL;
+        char b[8][24];
+        const char *brk = (x->breached & 6u) == 6u ? "response,restore"
+                          : (x->breached & 2u)     ? "response"
+                          : (x->breached & 4u)     ? "restore"
+                                                   : NULL;
+
+        for (size_t k = 0; k < nt && !term; k++)
+            if (strcmp(terms[k].asset_id, x->terminal) == 0)
+                term = &terms[k];
+        const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
+        const char *cells[] = {num(x->id, b[0]),
+                               x->terminal,
+                               zone,
+                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
+                               bank,
+                               kf_view_names_get(names, KF_NAMES_BANK, bank),
+                               x->cause,
+                               x->periph ? kf_periph_name(x->periph) : NULL,
+                               kf_incident_attr_name(x->attr),
+                               kf_incident_state_name(x->state),
+                               ms_cell(x->spans[0].start_ms, b[1]),
+                               ms_cell(x->opened_at_ms, b[2]),
+                               ms_cell(x->acked_at_ms, b[3]),
+                               ms_cell(x->on_site_at_ms, b[4]),
+                               ms_cell(x->resolved_at_ms, b[5]),
+                               x->resolved_by[0] ? x->resolved_by : NULL,
+                               ms_cell(x->closed_at_ms, b[6]),
+                               brk,
+                               num(x->n_spans, b[7])};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(inc);
+    free(terms);
+    if (!t) {
+        snprintf(err, cap, "out of memory");
+        return -ENOMEM;
+    }
+    *ret = t;
+    return 0;
 }

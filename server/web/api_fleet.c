@@ -238,16 +238,33 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
     kf_web_reply_report(c, rep);
 }
 
-/* GET /api/v1/incidents: the queue, most urgent first. */
+/* GET /api/v1/incidents: the queue, most urgent first; with status=all every incident that
+ * counts in the last `days` days (30 by default, at most 366), closed ones included. */
 void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st)
 {
+    const char *status = kf_web_param(c, "status"), *days = kf_web_param(c, "days");
     struct kf_view_names *names = NULL;
     struct kf_qtable *q = NULL;
+    char err[256] = "", *end = NULL;
+    long d = days ? strtol(days, &end, 10) : 30;
 
+    if ((status && strcmp(status, "open") != 0 && strcmp(status, "all") != 0) ||
+        (days && (*days < '0' || *days > '9' || *end || d < 1 || d > 366))) {
+        kf_web_problem(c, 400, "status is open or all; days is 1..366");
+        return;
+    }
     if (load_names(c, st, &names) < 0)
         return;
-    if (queue_table(c, st, names, &q) == 0)
+    if (status && strcmp(status, "all") == 0) {
+        int r = kf_view_sla_tables_history(st, names, c->now_ms - (int64_t)d * 86400000,
+                                           c->now_ms + 1, &q, err, sizeof(err));
+        if (r < 0)
+            kf_web_problem(c, 500, "incidents: %s", err);
+        else
+            kf_web_reply_table(c, q);
+    } else if (queue_table(c, st, names, &q) == 0) {
         kf_web_reply_table(c, q);
+    }
     kf_view_names_free(names);
 }
 

@@ -257,6 +257,20 @@ def bank_documents(web, icbc, psbc, db):
         check(st == 400, f"bills?format=csv is not a list parameter: {st}")
 
 
+def bank_lists(web, icbc, psbc):
+    """Lists with parameters the generated pass leaves out: still the bank's own rows."""
+    for who, mine in ((icbc, 1), (psbc, 2)):
+        st, h, body = web.req("GET", "/api/v1/incidents?status=all&days=30", None, who.headers())
+        ids = [r["id"] for r in json.loads(body)["items"]] if st == 200 else None
+        check(ids == [mine], f"{who.name}: incidents?status=all gave {st} {ids}")
+        st, h, body = web.req("GET", "/api/v1/sla?month=2026-09&by=bank", None, who.headers())
+        banks = {r["bank"] for r in json.loads(body)["items"]} if st == 200 else None
+        check(banks is not None and banks <= {who.bank, None}, f"{who.name}: sla by bank gave {st} {banks}")
+        st, h, body = web.req("GET", "/api/v1/fleet?bank=" + ("PSBC" if mine == 1 else "ICBC"), None,
+                              who.headers())
+        check(st == 200 and json.loads(body)["total"] == 0, f"{who.name}: filtering by another bank")
+
+
 def bad_input(web, ops_tok, icbc, tech, db, tokens):
     anon = {}
     # Sessions and tokens that are not.
@@ -456,6 +470,7 @@ def main():
     print(f"  {time.time() - t:.1f} s: every_route_every_role", file=sys.stderr)
     t = time.time()
     bank_documents(web, sessions["icbc"], sessions["psbc"], a.db)
+    bank_lists(web, sessions["icbc"], sessions["psbc"])
     print(f"  {time.time() - t:.1f} s: bank_documents", file=sys.stderr)
     t = time.time()
     bad_input(web, tokens["ops"], sessions["icbc"], sessions["tech"], a.db, tokens)
