@@ -88,7 +88,16 @@ void kf__web_metrics_count(struct kf_web_server *s, unsigned route_ix, int statu
 /* The loop's own figures in the Prometheus text format, appended to f. */
 void kf__web_metrics_own(struct kf_web_server *s, FILE *f);
 
-/* web/server.c: the answer of a call (loop). */
+/* web/answer.c: the answer of a call (loop); a header whose value is copied into the
+ * request's pool; forget the request (the answer is on its way, or it is gone). */
 void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c);
+void kf__web_add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v);
+void kf__web_detach(struct kf_web_call *c);
+
+/* A call's hold on its request: h2o frees this with the request's pool, and the call learns
+ * the client has gone. */
+struct kf_web_req_guard {
+    struct kf_web_call *call;
+};
 
 #endif
