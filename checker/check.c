@@ -786,6 +786,10 @@ static int seal_actions(struct ck *c, const struct kf_bundle_entry *e, json_t *s
                  json_string_value(json_object_get(o, "who")) ?: "");
         snprintf(a->ev.text, sizeof(a->ev.text), "%s",
                  json_string_value(json_object_get(o, "text")) ?: "");
+        /* An assignment (docs/SLA.md 5.2) replays as it was taken: it moves no figure, but
+         * the seal's outcome is checked like any other action's. */
+        snprintf(a->ev.assignee, sizeof(a->ev.assignee), "%s",
+                 json_string_value(json_object_get(o, "assignee")) ?: "");
         n++;
     }
     /* Stable: qsort is not, so sort by (after, index) through a tie on the index. */

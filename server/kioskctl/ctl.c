@@ -59,9 +59,14 @@ static void usage(FILE *f)
         "                               journal (columns app_id[,item,outcome]): what is\n"
         "                               missing on either side (exit 3 if anything is)\n"
         "fleet state and SLA (docs/guides/TECHNICIAN.md):\n"
-        "  incidents                    open incidents, least time left on their clocks first\n"
+        "  incidents [--flat] [--assignee NAME | --unassigned]\n"
+        "                               open incidents, least time left on their clocks\n"
+        "                               first; a mass outage on one row (--flat: each)\n"
         "  incident ID                  one incident: clocks, on-site time (tables:\n"
         "                               incident, history)\n"
+        "  outage ID                    a mass outage (Z17, U17, F17) and its incidents\n"
+        "                               (tables: outage, children)\n"
+        "  every action takes ID [ID...] (up to 1000, all queued or none) or --outage ID:\n"
         "  ack ID --by WHO [--note TEXT]\n"
         "  onsite ID --by WHO           technician on site (typed; maintenance mode at the\n"
         "                               terminal records it by itself)\n"
@@ -72,6 +77,8 @@ static void usage(FILE *f)
         "  attribute ID --to company|bank_power|bank_network|bank_consumables|\n"
         "               bank_vandalism|force_majeure --by WHO --reason TEXT\n"
         "  note ID --by WHO --text TEXT actions are applied by kioskd; [--wait S] (15)\n"
+        "  assign ID --to NAME|--clear --by WHO [--note TEXT]\n"
+        "                               the technician who works it (no clock changes)\n"
         "  window add --device ID|--zone ID --from TIME --to TIME --reason TEXT --by WHO\n"
         "  window list [--all]          planned maintenance windows (TIME: 'YYYY-MM-DD HH:MM'\n"
         "                               local, or with Z/+HH:MM, or now)\n"
@@ -142,12 +149,14 @@ static const struct {
     {"reconcile", kf_ctl_reconcile},           /* kioskctl/conflicts.c: against the app's journal */
     {"incidents", kf_ctl_incidents},           /* kioskctl/sla.c: the technicians' queue */
     {"incident", kf_ctl_incidents},            /* kioskctl/sla.c: one incident */
-    {"ack", kf_ctl_action},                    /* kioskctl/sla.c: actions kioskd applies */
-    {"onsite", kf_ctl_action},                 /* kioskctl/sla.c */
-    {"resolve", kf_ctl_action},                /* kioskctl/sla.c */
-    {"close", kf_ctl_action},                  /* kioskctl/sla.c */
-    {"attribute", kf_ctl_action},              /* kioskctl/sla.c */
-    {"note", kf_ctl_action},                   /* kioskctl/sla.c */
+    {"ack", kf_ctl_action},                    /* kioskctl/sla_act.c: actions kioskd applies */
+    {"onsite", kf_ctl_action},                 /* kioskctl/sla_act.c */
+    {"resolve", kf_ctl_action},                /* kioskctl/sla_act.c */
+    {"close", kf_ctl_action},                  /* kioskctl/sla_act.c */
+    {"attribute", kf_ctl_action},              /* kioskctl/sla_act.c */
+    {"note", kf_ctl_action},                   /* kioskctl/sla_act.c */
+    {"assign", kf_ctl_action},                 /* kioskctl/sla_act.c: who works it */
+    {"outage", kf_ctl_outage},                 /* kioskctl/sla.c: one mass outage */
     {"window", kf_ctl_window},                 /* kioskctl/sla.c: planned maintenance windows */
     {"state", kf_ctl_state},                   /* kioskctl/sla_report.c: fleet state */
     {"sla", kf_ctl_sla},                       /* kioskctl/sla_report.c: the monthly report */

@@ -66,11 +66,14 @@ int kf_ctl_conflict(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_app_duplicates(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_reconcile(const struct kf_ctl *c, int argc, char **argv);
 
-/* Fleet state and the SLA (docs/guides/TECHNICIAN.md). kioskctl/sla.c: incidents and incident ID
- * (the queue and one incident), the actions kioskd applies (ack, onsite, resolve, close,
- * attribute, note) and planned windows; kioskctl/sla_report.c: state and the monthly report. */
+/* Fleet state and the SLA (docs/guides/TECHNICIAN.md). kioskctl/sla.c: incidents, incident ID
+ * and outage ID (the queue with mass outages folded, one incident, one outage) and planned
+ * windows; kioskctl/sla_act.c: the actions kioskd applies (ack, onsite, resolve, close,
+ * attribute, note, assign), on one incident, several or an outage's;
+ * kioskctl/sla_report.c: state and the monthly report. */
 int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv);
-/* ack, onsite, resolve, close, attribute and note: which one is argv[0]. */
+int kf_ctl_outage(const struct kf_ctl *c, int argc, char **argv);
+/* ack, onsite, resolve, close, attribute, note and assign: which one is argv[0]. */
 int kf_ctl_action(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_window(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv);
@@ -138,6 +141,8 @@ const char *kf_ctl_local_time(int64_t ms, char *buf, size_t cap);
 const char *kf_ctl_dur(int64_t s, char *buf, size_t cap);
 int kf_ctl_parse_time(const char *s, int64_t *ret);
 const char *kf_ctl_int(int64_t v, char *buf);
+/* A positive integer id (an incident's): 0 or -EINVAL. */
+int kf_ctl_parse_id(const char *s, int64_t *ret);
 
 /* ---- Output (kioskctl/print.c) ---------------------------------------------------------- */
 

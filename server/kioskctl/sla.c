@@ -1,13 +1,10 @@
 /* kioskctl/sla.c: kioskctl's fleet-state and SLA commands (docs/guides/TECHNICIAN.md):
  *
- *   incidents, incident ID, state [--device ID], window list   read the store (views/sla.h)
- *   ack, onsite, resolve, close, attribute, note               queue an action for kioskd
- *   window add                                                 enter a planned window
- *   sla --month YYYY-MM                                        the monthly report
+ *   incidents, incident ID, outage ID, window list   read the store (views/outage.h, sla.h)
+ *   window add                                       enter a planned window
  *
- * Actions are not applied here: kioskd's engine is the only one that decides (slasvc.h).
- * kioskctl writes the action in sla_actions (one transaction), then waits for kioskd's
- * outcome; if kioskd has not run for a while it says the action is queued. */
+ * The actions kioskd applies (ack ... assign) are in kioskctl/sla_act.c; state and the
+ * monthly report in kioskctl/sla_report.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -23,11 +20,9 @@
 
 #include "kioskctl/ctl.h"
 #include "views/names.h"
+#include "views/outage.h"
 #include "views/sla.h"
 #include "store/sla.h"
-
-#define KF__WAIT_DEFAULT_S 15
-#define KF__KIOSKD_QUIET_MS (120LL * 1000) /* no engine run for this long: kioskd is down */
 
 /* ---- Small helpers ----------------------------------------------------------------------- */
 
@@ -120,7 +115,7 @@ int kf_ctl_parse_time(const char *s, int64_t *ret)
     return 0;
 }
 
-static int parse_id(const char *s, int64_t *ret)
+int kf_ctl_parse_id(const char *s, int64_t *ret)
 {
     char *end = NULL;
     long long v;
@@ -190,78 +185,115 @@ int kf_ctl_open_with_names(const struct kf_ctl *c, struct kf_store **ret_st,
     return 0;
 }
 
+/* incidents [--flat] [--assignee NAME | --unassigned]: the queue, mass outages folded. */
 static int cmd_incidents(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {
-        "id",    "terminal",  "device",          "zone",           "zone_name",
-        "bank",  "bank_name", "cause",           "part",           "attribution",
-        "state", "since",     "response_left_s", "restore_left_s", "breached",
-        NULL};
-    struct kf_view_sla_queue *q = NULL;
+    static const struct option longopts[] = {
+        {"flat", no_argument, NULL, 'f'},
+        {"assignee", required_argument, NULL, 'a'},
+        {"unassigned", no_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
+    };
+    struct kf_view_outage_filter f = {0};
+    struct kf_view_outage_queue *v = NULL;
     struct kf_view_names *names = NULL;
-    struct kf_qtable *t;
+    struct kf_qtable *t = NULL;
     struct kf_store *st;
     char err[256] = "";
-    int r;
+    int ch, r;
 
-    (void)argv;
-    if (argc != 1)
-        return usage_err("incidents takes no arguments");
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch == 'f')
+            f.flat = 1;
+        else if (ch == 'a')
+            f.assignee = optarg;
+        else if (ch == 'u')
+            f.unassigned = 1;
+        else
+            return 2;
+    }
+    if (optind != argc || (f.assignee != NULL && f.unassigned))
+        return usage_err("incidents [--flat] [--assignee NAME | --unassigned]");
     if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_sla_queue(st, kf_now_ms(), &q, err, sizeof(err));
+    r = kf_view_outage_queue(st, kf_now_ms(), &v, err, sizeof(err));
     kf_store_free(st);
     if (r < 0) {
         fprintf(stderr, "kioskctl: incidents: %s\n", err);
         kf_view_names_free(names);
         return 1;
     }
-    t = kf_store_query_table_new("incidents", "open incidents, most urgent first", cols,
-                                 "ixxxxxxxxxxtssx");
-    for (size_t i = 0; t && i < q->n; i++) {
-        const struct kf_sla_queue_row *row = &q->rows[i];
-        const struct kf_incident *inc = row->inc;
-        const struct kf_sla_terminal *term = q->terms[i];
-        char id[24], since[24], rl[24], tl[24];
-        const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
-        const char *cells[] = {
-            kf_ctl_int(inc->id, id),
-            inc->terminal,
-            term && term->device_id[0] ? term->device_id : NULL,
-            zone,
-            kf_view_names_get(names, KF_NAMES_ZONE, zone),
-            bank,
-            kf_view_names_get(names, KF_NAMES_BANK, bank),
-            inc->cause,
-            inc->periph ? kf_periph_name(inc->periph) : NULL,
-            kf_incident_attr_name(inc->attr),
-            kf_incident_state_name(inc->state),
-            ms_cell(inc->spans[0].start_ms, since),
-            clock_left(&row->response, rl),
-            clock_left(&row->restore, tl),
-            breached(&row->response, &row->restore),
-        };
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    kf_view_sla_queue_free(q);
+    r = kf_view_outage_queue_table(v, names, &f, &t);
+    kf_view_outage_queue_free(v);
     kf_view_names_free(names);
-    return kf_ctl_print_table_free(c, "incidents", t);
+    return kf_ctl_print_table_free(c, "incidents", r == 0 ? t : NULL);
+}
+
+/* outage ID: one mass outage and its incidents. */
+int kf_ctl_outage(const struct kf_ctl *c, int argc, char **argv)
+{
+    struct kf_view_outage_queue *v = NULL;
+    struct kf_view_names *names = NULL;
+    struct kf_qreport *rep = NULL;
+    struct kf_store *st;
+    char err[256] = "";
+    int r;
+
+    if (argc != 2)
+        return usage_err("outage ID (Z17, U17, F17: kioskctl incidents lists them)");
+    if (kf_ctl_open_with_names(c, &st, &names) < 0)
+        return 1;
+    r = kf_view_outage_queue(st, kf_now_ms(), &v, err, sizeof(err));
+    kf_store_free(st);
+    if (r == 0)
+        r = kf_view_outage_report(v, names, argv[1], &rep, err, sizeof(err));
+    kf_view_outage_queue_free(v);
+    kf_view_names_free(names);
+    if (r < 0) {
+        fprintf(stderr, "kioskctl: outage: %s\n", err);
+        return 1;
+    }
+    r = kf_ctl_print_report(c, "outage", rep);
+    kf_store_query_report_free(rep);
+    return r;
 }
 
 /* The incident's own fields: who, what, when, its clocks. NULL when out of memory. */
 static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
                                         const struct kf_view_names *names)
 {
-    static const char *const cols[] = {
-        "id",           "terminal",        "device",   "zone",         "zone_name",
-        "bank",         "bank_name",       "cause",    "part",         "severity",
-        "detail",       "attribution",     "state",    "since",        "opened",
-        "acknowledged", "acknowledged_by", "on_site",  "on_site_by",   "on_site_duration_s",
-        "resolved",     "resolved_by",     "closed",   "response_due", "response_left_s",
-        "restore_due",  "restore_left_s",  "breached", "down_spans",   NULL};
+    static const char *const cols[] = {"id",
+                                       "terminal",
+                                       "device",
+                                       "zone",
+                                       "zone_name",
+                                       "bank",
+                                       "bank_name",
+                                       "cause",
+                                       "part",
+                                       "severity",
+                                       "detail",
+                                       "attribution",
+                                       "state",
+                                       "since",
+                                       "opened",
+                                       "acknowledged",
+                                       "acknowledged_by",
+                                       "on_site",
+                                       "on_site_by",
+                                       "on_site_duration_s",
+                                       "resolved",
+                                       "resolved_by",
+                                       "closed",
+                                       "response_due",
+                                       "response_left_s",
+                                       "restore_due",
+                                       "restore_left_s",
+                                       "breached",
+                                       "down_spans",
+                                       "assignee",
+                                       NULL};
     const struct kf_incident *inc = &v->inc;
     int64_t measured = inc->on_site_ms;
     struct kf_qtable *t;
@@ -301,13 +333,14 @@ static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
         clock_left(&v->restore, b[11]),
         breached(&v->response, &v->restore),
         kf_ctl_int(inc->n_spans, b[12]),
+        inc->assignee[0] ? inc->assignee : NULL,
     };
     t = kf_store_query_table_new("incident", "incident", cols,
                                  "ixxxxxxxxxxxxttt"
                                  "xtxs"
                                  "txt"
                                  "tsts"
-                                 "xi");
+                                 "xix");
     if (t && kf_store_query_table_add_row(t, cells) < 0) {
         kf_store_query_table_free(t);
         t = NULL;
@@ -331,6 +364,9 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
         if (ev->kind == KF_EV_ATTRIBUTE)
             snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
                      kf_incident_attr_name(ev->to), ev->text);
+        else if (ev->kind == KF_EV_ASSIGN)
+            snprintf(what, sizeof(what), "%s%s%s%s", ev->assignee[0] ? "to " : "cleared",
+                     ev->assignee, ev->text[0] ? ": " : "", ev->text);
         else if (ev->kind == KF_EV_BREACH)
             snprintf(what, sizeof(what), "%s deadline passed", kf_incident_clock_name(ev->clock));
         else if (ev->flags & KF_EV_F_MEASURED)
@@ -358,7 +394,7 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
     int64_t id;
     int r;
 
-    if (argc != 2 || parse_id(argv[1], &id) < 0)
+    if (argc != 2 || kf_ctl_parse_id(argv[1], &id) < 0)
         return usage_err("incident ID");
     if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
@@ -383,173 +419,6 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
     r = kf_ctl_print_report(c, "incident", rep);
     kf_store_query_report_free(rep);
     return r;
-}
-
-/* ---- Actions: queued for kioskd, then its outcome ---------------------------------------- */
-
-static int wait_outcome(struct kf_store *st, int64_t id, int wait_s, struct kf_sla_action *ret)
-{
-    int64_t until = kf_now_ms() + (int64_t)wait_s * 1000;
-    struct timespec ts = {0, 100 * 1000 * 1000};
-
-    for (;;) {
-        int r = kf_store_sla_action(st, id, ret);
-
-        if (r < 0 || ret->status != KF_SLA_ACTION_PENDING || kf_now_ms() >= until)
-            return r;
-        nanosleep(&ts, NULL);
-    }
-}
-
-static int parse_int(const char *s, long lo, long hi, int *ret)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -EINVAL;
-    *ret = (int)v;
-    return 0;
-}
-
-/* What a technician sees once kioskd applied the action. */
-static void print_applied(struct kf_store *st, const struct kf_sla_action *a)
-{
-    struct kf_incident inc;
-    char when[32];
-
-    printf("incident %lld: %s by %s at %s: %s", (long long)a->incident,
-           kf_incident_ev_name(a->kind), a->who, kf_ctl_local_time(a->at_ms, when, sizeof(when)),
-           a->result);
-    if (kf_store_sla_incident(st, a->incident, &inc) == 0)
-        printf("; now %s (%s)", kf_incident_state_name(inc.state), kf_incident_attr_name(inc.attr));
-    printf("\n");
-}
-
-static int cmd_action(const struct kf_ctl *c, int argc, char **argv, int kind)
-{
-    static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},   {"note", required_argument, NULL, 'n'},
-        {"text", required_argument, NULL, 't'}, {"reason", required_argument, NULL, 'r'},
-        {"to", required_argument, NULL, 'o'},   {"wait", required_argument, NULL, 'w'},
-        {"force", no_argument, NULL, 'f'},      {NULL, 0, NULL, 0},
-    };
-    /* Which text option each action takes (0: none). */
-    int text_opt = kind == KF_EV_NOTE        ? 't'
-                   : kind == KF_EV_ATTRIBUTE ? 'r'
-                   : kind == KF_EV_ON_SITE   ? 0
-                                             : 'n';
-    struct kf_sla_action a;
-    struct kf_sla_cursor cur;
-    struct kf_store *st;
-    int wait_s = KF__WAIT_DEFAULT_S, ch, v, r;
-    int64_t qid = 0, now = kf_now_ms();
-    char last[32];
-
-    memset(&a, 0, sizeof(a));
-    a.kind = (uint8_t)kind;
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'b':
-            if (strlen(optarg) > KF_WHO_MAX)
-                return usage_err("--by: at most 31 bytes");
-            snprintf(a.who, sizeof(a.who), "%s", optarg);
-            break;
-        case 'n':
-        case 't':
-        case 'r':
-            if (ch != text_opt)
-                return usage_err("that option does not go with this command");
-            if (strlen(optarg) > KF_TEXT_MAX)
-                return usage_err("the text is at most 255 bytes");
-            snprintf(a.text, sizeof(a.text), "%s", optarg);
-            break;
-        case 'o':
-            if (kind != KF_EV_ATTRIBUTE || kf_incident_attr_parse(optarg, &v) < 0)
-                return usage_err("--to company|bank_power|bank_network|bank_consumables|"
-                                 "bank_vandalism|force_majeure (attribute only)");
-            a.to = (uint8_t)v;
-            break;
-        case 'w':
-            if (parse_int(optarg, 0, 300, &wait_s) < 0)
-                return usage_err("--wait: seconds, 0..300");
-            break;
-        case 'f':
-            if (kind != KF_EV_RESOLVE)
-                return usage_err("--force goes with resolve only");
-            a.flags = KF_EV_F_FORCED;
-            break;
-        default:
-            return 2;
-        }
-    }
-    if (optind + 1 != argc || parse_id(argv[optind], &a.incident) < 0)
-        return usage_err("an incident id is required");
-    if (a.who[0] == '\0')
-        return usage_err("--by WHO is required");
-    if ((kind == KF_EV_RESOLVE || kind == KF_EV_NOTE || kind == KF_EV_ATTRIBUTE) &&
-        a.text[0] == '\0')
-        return usage_err(kind == KF_EV_RESOLVE ? "resolve needs --note"
-                         : kind == KF_EV_NOTE  ? "note needs --text"
-                                               : "attribute needs --reason");
-    if (kind == KF_EV_ATTRIBUTE && a.to == 0)
-        return usage_err("attribute needs --to");
-    a.requested_ms = now;
-    if (kf_ctl_open_store(c, 1, &st) < 0)
-        return 1;
-    r = kf_store_sla_action_add(st, &a, &qid);
-    if (r < 0) {
-        kf_ctl_fail(st, argv[0], r);
-        kf_store_free(st);
-        return 1;
-    }
-    r = kf_store_sla_cursor(st, &cur);
-    if (r == 0 && (cur.updated_ms == 0 || now - cur.updated_ms > KF__KIOSKD_QUIET_MS))
-        wait_s = 0; /* kioskd is not running: say so rather than wait */
-    if (r == 0)
-        r = wait_outcome(st, qid, wait_s, &a);
-    if (r < 0) {
-        kf_ctl_fail(st, argv[0], r);
-        kf_store_free(st);
-        return 1;
-    }
-    if (a.status == KF_SLA_ACTION_DONE) {
-        print_applied(st, &a);
-        r = 0;
-    } else if (a.status == KF_SLA_ACTION_REFUSED) {
-        fprintf(stderr, "kioskctl: incident %lld: %s %s\n", (long long)a.incident,
-                kf_incident_ev_name(a.kind), a.result);
-        r = 1;
-    } else {
-        printf("incident %lld: %s queued as action %lld; kioskd applies it on its next run "
-               "(its SLA engine last ran %s)\n",
-               (long long)a.incident, kf_incident_ev_name(a.kind), (long long)qid,
-               cur.updated_ms ? kf_ctl_local_time(cur.updated_ms, last, sizeof(last)) : "never");
-        r = 0;
-    }
-    kf_store_free(st);
-    return fflush(stdout) == 0 ? r : 1;
-}
-
-/* The actions kioskd applies, by the command's name (argv[0]). */
-int kf_ctl_action(const struct kf_ctl *c, int argc, char **argv)
-{
-    static const struct {
-        const char *cmd;
-        int kind;
-    } actions[] = {
-        {"ack", KF_EV_ACK},     {"onsite", KF_EV_ON_SITE},      {"resolve", KF_EV_RESOLVE},
-        {"close", KF_EV_CLOSE}, {"attribute", KF_EV_ATTRIBUTE}, {"note", KF_EV_NOTE},
-    };
-
-    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-        if (strcmp(argv[0], actions[i].cmd) == 0)
-            return cmd_action(c, argc, argv, actions[i].kind);
-    }
-    return usage_err("ack|onsite|resolve|close|attribute|note INCIDENT_ID ...");
 }
 
 int kf_ctl_incidents(const struct kf_ctl *c, int argc, char **argv)

@@ -20,7 +20,9 @@
 
 #define FACTS_BATCH 2000
 #define FACTS_PER_RUN 20000 /* a backlog is worked off over several runs */
-#define ACTIONS_PER_RUN 200
+/* A bulk action (kioskctl ack ID..., ack --outage) queues up to KF_SLA_ACTIONS_BULK_MAX in one
+ * transaction: one run applies them all, sealed together. */
+#define ACTIONS_PER_RUN KF_SLA_ACTIONS_BULK_MAX
 #define WINDOWS_SINCE_MS KF_USAGE_BEHIND_MS /* the oldest instant a fact can carry */
 
 void kf__slasvc_notices_free(struct kf__notice *n)
@@ -284,6 +286,11 @@ static void refusal(int rc, const struct kf_slasvc *s, const struct kf_sla_actio
                  inc ? kf_incident_state_name(inc->state) : "closed");
         break;
     case -EALREADY:
+        if (a->kind == KF_EV_ASSIGN && inc != NULL) {
+            snprintf(buf, cap, "refused: already %s%s",
+                     inc->assignee[0] ? "assigned to " : "assigned to nobody", inc->assignee);
+            break;
+        }
         snprintf(buf, cap, "refused: already so (%s)",
                  inc ? kf_incident_state_name(inc->state) : "closed");
         break;
@@ -327,6 +334,7 @@ static void apply_action(struct kf_slasvc *s, struct kf_sla_action *a, int64_t n
     ev.flags = a->flags;
     memcpy(ev.who, a->who, sizeof(ev.who));
     memcpy(ev.text, a->text, sizeof(ev.text));
+    memcpy(ev.assignee, a->assignee, sizeof(ev.assignee));
     s->cur_action = a->id;
     rc = kf_sla_act(s->e, &ev);
     s->cur_action = 0;
@@ -427,6 +435,13 @@ static json_t *seal_actions(const struct kf_slasvc *s, const struct kf_sla_actio
             (json_int_t)a->requested_ms, "at_ms", (json_int_t)a->at_ms, "after",
             (json_int_t)s->act_after[i], "after_t", (json_int_t)s->act_after_t[i], "status",
             a->status == KF_SLA_ACTION_DONE ? "done" : "refused");
+        /* Only an assignment carries its assignee: the seals of the other actions keep the
+         * bytes they always had (docs/SLA.md 12). */
+        if (o != NULL && a->kind == KF_EV_ASSIGN &&
+            json_object_set_new(o, "assignee", json_string(a->assignee)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (o == NULL || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
             return NULL;

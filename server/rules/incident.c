@@ -16,9 +16,9 @@ static const char *const state_names[] = {NULL,      "opened",   "acknowledged",
 static const char *const attr_names[] = {NULL,           "company",          "bank_power",
                                          "bank_network", "bank_consumables", "bank_vandalism",
                                          "force_majeure"};
-static const char *const ev_names[] = {NULL,    "open",    "reopen",    "recover",
-                                       "ack",   "on_site", "off_site",  "resolve",
-                                       "close", "note",    "attribute", "breach"};
+static const char *const ev_names[] = {NULL,        "open",     "reopen",  "recover", "ack",
+                                       "on_site",   "off_site", "resolve", "close",   "note",
+                                       "attribute", "breach",   "assign"};
 
 static const char *const clock_names[] = {NULL, "response", "restore"};
 
@@ -274,6 +274,22 @@ static int ev_apply(struct kf_incident *n, const struct kf_inc_event *ev)
         }
         n->attr = ev->to;
         n->n_attr_changes++;
+        return 0;
+    case KF_EV_ASSIGN:
+        /* Work planning: touches no clock, span, state or attribution. A closed incident
+         * has nothing left to do; assigning what it already is changes nothing. */
+        if (!who || ev->at_ms < n->spans[0].start_ms ||
+            strnlen(ev->assignee, sizeof(ev->assignee)) == sizeof(ev->assignee)) {
+            return -EINVAL;
+        }
+        if (n->state == KF_INC_CLOSED) {
+            return -EPERM;
+        }
+        if (strcmp(n->assignee, ev->assignee) == 0) {
+            return -EALREADY;
+        }
+        memcpy(n->assignee, ev->assignee, sizeof(n->assignee));
+        n->n_notes += text ? 1u : 0u;
         return 0;
     case KF_EV_BREACH:
         if (ev->clock != KF_CLOCK_RESPONSE && ev->clock != KF_CLOCK_RESTORE) {

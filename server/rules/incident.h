@@ -69,7 +69,8 @@ enum kf_ev {
     KF_EV_NOTE,      /* who, text */
     KF_EV_ATTRIBUTE, /* who, from, to, text (the reason; required) */
     KF_EV_BREACH,    /* clock; at = the deadline that passed */
-    KF_EV_COUNT_ = KF_EV_BREACH,
+    KF_EV_ASSIGN,    /* who (by whom), assignee ("": cleared), text (optional note); no clock */
+    KF_EV_COUNT_ = KF_EV_ASSIGN,
 };
 
 enum kf_clock {
@@ -95,7 +96,8 @@ struct kf_inc_event {
     char terminal[KF_TERMINAL_ID_MAX + 1]; /* OPEN */
     char cause[KF_CAUSE_MAX + 1];          /* OPEN */
     char who[KF_WHO_MAX + 1];
-    char text[KF_TEXT_MAX + 1]; /* note, reason, or OPEN's detail */
+    char text[KF_TEXT_MAX + 1];    /* note, reason, or OPEN's detail */
+    char assignee[KF_WHO_MAX + 1]; /* ASSIGN: the technician; "" clears the assignment */
 };
 
 /* An incident: the fold of its events. Plain data (fixed sizes, no pointers). */
@@ -120,6 +122,9 @@ struct kf_incident {
     char resolved_by[KF_WHO_MAX + 1]; /* "" when resolved automatically */
     int64_t closed_at_ms;
     char closed_by[KF_WHO_MAX + 1];
+    /* The technician it is assigned to ("": nobody). Work planning only: no clock, state,
+     * attribution or figure depends on it (docs/SLA.md 5.2). */
+    char assignee[KF_WHO_MAX + 1];
     uint32_t n_reopened, n_attr_changes, n_notes;
     uint32_t n_spans;
     struct kf_window
@@ -143,7 +148,8 @@ int kf_incident_history(const struct kf_incident *inc);
 
 /* Names: "opened", "acknowledged", "on_site", "resolved", "closed"; attributions as in
  * enum kf_attr; events "open", "reopen", "recover", "ack", "on_site", "off_site", "resolve",
- * "close", "note", "attribute", "breach"; clocks "response", "restore". NULL if out of range.
+ * "close", "note", "attribute", "breach", "assign"; clocks "response", "restore". NULL if out of
+ * range.
  * *_parse take a name back to its value (s may be NULL): 0 or -EINVAL, *ret written only on
  * success. The store keeps these names as text; they are its only copy of the tables. */
 const char *kf_incident_state_name(int v);

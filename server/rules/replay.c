@@ -392,6 +392,7 @@ int kf_replay_incident_diff(const struct kf_incident *a, const struct kf_inciden
     DIFF_STR(resolved_by)
     DIFF_I64(closed_at_ms)
     DIFF_STR(closed_by)
+    DIFF_STR(assignee)
     DIFF_I64(n_reopened)
     DIFF_I64(n_attr_changes)
     DIFF_I64(n_notes)
@@ -423,6 +424,7 @@ int kf_replay_event_diff(const struct kf_inc_event *a, const struct kf_inc_event
     DIFF_I64(flags)
     DIFF_STR(who)
     DIFF_STR(text)
+    DIFF_STR(assignee)
     if (a->kind == KF_EV_OPEN || a->kind == KF_EV_REOPEN) {
         DIFF_I64(start_ms)
     }

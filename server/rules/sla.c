@@ -606,6 +606,7 @@ unsigned kf_sla_action_needs(int kind)
     case KF_EV_ACK:
     case KF_EV_ON_SITE:
     case KF_EV_CLOSE:
+    case KF_EV_ASSIGN: /* the assignee may be "": the assignment is cleared */
         return KF_SLA_NEEDS_WHO;
     case KF_EV_RESOLVE:
     case KF_EV_NOTE:
@@ -615,6 +616,11 @@ unsigned kf_sla_action_needs(int kind)
     default:
         return 0;
     }
+}
+
+static int is_planning(int kind)
+{
+    return kind == KF_EV_ASSIGN;
 }
 
 int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
@@ -632,6 +638,15 @@ int kf_sla_act(struct kf_sla_engine *e, const struct kf_inc_event *ev)
         return -ENOENT;
     }
     t = kf__sla_term_find(e, inc->terminal);
+    if (is_planning(ev->kind)) {
+        /* Assignment is work planning: it must not even move the terminal's graces and
+         * deadlines forward (a grace decided at the assignment's instant rather than at the
+         * next tick could take a late fact at another instant). So it changes no incident
+         * but its own assignee, and every figure is the same with or without it. */
+        a = *ev;
+        a.flags = 0;
+        return emit(e, inc, &a);
+    }
     if (t != NULL) {
         rc = term_advance(e, t, ev->at_ms, 1); /* a deadline before the action counts */
         if (rc < 0) {

@@ -95,8 +95,10 @@ int kf_sla_fact(struct kf_sla_engine *e, const char *terminal, const struct kf_f
 unsigned kf_sla_action_needs(int kind);
 
 /* A technician's action on ev->incident at ev->at_ms: KF_EV_ACK, KF_EV_ON_SITE (typed in,
- * not measured), KF_EV_RESOLVE, KF_EV_CLOSE, KF_EV_NOTE or KF_EV_ATTRIBUTE (ev->to and a
- * reason in ev->text; ev->from is filled in by the engine): kf_sla_action_needs. Borrows ev.
+ * not measured), KF_EV_RESOLVE, KF_EV_CLOSE, KF_EV_NOTE, KF_EV_ATTRIBUTE (ev->to and a
+ * reason in ev->text; ev->from is filled in by the engine) or KF_EV_ASSIGN (ev->assignee,
+ * "" to clear; work planning only: it changes nothing else in the engine, not even when
+ * graces and deadlines are decided): kf_sla_action_needs. Borrows ev.
  * A RESOLVE while the terminal still reports the incident's condition is refused (-EBUSY)
  * unless ev->flags has KF_EV_F_FORCED; a forced one leaves the downtime running until the
  * condition clears. Returns 0 or what kf_incident_apply returns; -ENOENT (unknown

@@ -56,9 +56,10 @@ struct kf_sla_terminal {
     char device_id[KF_DEVICE_ID_MAX + 1]; /* newest active device of the asset; "" if none */
     char zone_id[KF_TERMINAL_ID_MAX + 1];
     char bank[KF_TERMINAL_ID_MAX + 1];
-    uint8_t kind;         /* enum kf_device_kind: 1 kiosk, 2 ITM */
-    uint8_t has_contract; /* 0: the built-in KF_SLA_DEFAULT_* terms */
-    struct kf_week week;  /* kf_calendar_week_for_terminal of the zone's hours */
+    char unit[KF_TERMINAL_ID_MAX + 1]; /* the zone's county-level unit */
+    uint8_t kind;                      /* enum kf_device_kind: 1 kiosk, 2 ITM */
+    uint8_t has_contract;              /* 0: the built-in KF_SLA_DEFAULT_* terms */
+    struct kf_week week;               /* kf_calendar_week_for_terminal of the zone's hours */
     struct kf_sla_terms terms;
 };
 /* Every asset (asset_id NULL) or one, ordered by asset id. -ENOENT: no such asset;
@@ -155,6 +156,10 @@ int kf_store_sla_incidents(struct kf_store *st, int filter, int64_t since_ms, in
  * bill, as an adjustment, never this one. By id. */
 int kf_store_sla_incidents_at(struct kf_store *st, int64_t cut_ms, int64_t since_ms,
                               int64_t until_ms, struct kf_incident **ret, size_t *ret_n);
+/* The offline incidents an outage can group (rules/outage.h): those not closed, and closed
+ * ones resolved at or after since_ms (a superset of those whose latest drop is). By id. */
+int kf_store_sla_offline_incidents(struct kf_store *st, int64_t since_ms, struct kf_incident **ret,
+                                   size_t *ret_n);
 /* One incident. -ENOENT if none. */
 int kf_store_sla_incident(struct kf_store *st, int64_t id, struct kf_incident *ret);
 /* The highest incident id stored (0: none). */
@@ -200,20 +205,28 @@ enum kf_sla_action_status {
 struct kf_sla_action {
     int64_t id;
     int64_t incident;
-    uint8_t kind; /* enum kf_ev: ACK, ON_SITE, RESOLVE, CLOSE, NOTE, ATTRIBUTE */
+    uint8_t kind; /* enum kf_ev: ACK, ON_SITE, RESOLVE, CLOSE, NOTE, ATTRIBUTE, ASSIGN */
     uint8_t to;   /* ATTRIBUTE: enum kf_attr */
     uint8_t status;
     uint8_t flags; /* RESOLVE: KF_EV_F_FORCED (kioskctl resolve --force) */
     char who[KF_WHO_MAX + 1];
     char text[KF_TEXT_MAX + 1];
-    int64_t requested_ms; /* kioskctl's clock when queued */
-    int64_t applied_ms;   /* kioskd's clock when applied or refused */
-    int64_t at_ms;        /* the instant the action took effect in the engine */
+    char assignee[KF_WHO_MAX + 1]; /* ASSIGN: the technician, "" to clear */
+    int64_t requested_ms;          /* kioskctl's clock when queued */
+    int64_t applied_ms;            /* kioskd's clock when applied or refused */
+    int64_t at_ms;                 /* the instant the action took effect in the engine */
     char result[KF_TEXT_MAX + 1];
 };
 /* Queue an action (kioskctl). Checks the kind, who, text where required and that the
  * incident exists; the lifecycle is decided by kioskd. *ret_id: the action's id. */
 int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id);
+/* Queue n actions at once (kioskctl ack ID ID..., ack --outage): each checked as above, all
+ * in one transaction, all or none. At most KF_SLA_ACTIONS_BULK_MAX (-E2BIG); the same
+ * incident twice is -EINVAL. On an error the message names the first bad incident and
+ * *ret_bad (may be NULL) is its index in a. ret_ids (n entries) receives the ids. */
+#define KF_SLA_ACTIONS_BULK_MAX 1000
+int kf_store_sla_actions_add(struct kf_store *st, const struct kf_sla_action *a, size_t n,
+                             int64_t *ret_ids, size_t *ret_bad);
 /* One action by id (kioskctl waiting for the outcome). -ENOENT if none. */
 int kf_store_sla_action(struct kf_store *st, int64_t id, struct kf_sla_action *ret);
 /* Pending actions in id order, at most max (kioskd). */

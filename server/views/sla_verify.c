@@ -117,6 +117,7 @@ static int seal_action(struct kf_store *st, struct kf_view_sla_verify *v, int64_
     ra->ev.flags = (uint8_t)jint(o, "flags");
     snprintf(ra->ev.who, sizeof(ra->ev.who), "%s", jstr(o, "who"));
     snprintf(ra->ev.text, sizeof(ra->ev.text), "%s", jstr(o, "text"));
+    snprintf(ra->ev.assignee, sizeof(ra->ev.assignee), "%s", jstr(o, "assignee"));
     v->actions_checked++;
     r = kf_store_sla_action(st, jint(o, "id"), &row);
     if (r == -ENOENT) {
@@ -130,11 +131,12 @@ static int seal_action(struct kf_store *st, struct kf_view_sla_verify *v, int64_
     if (row.kind != ra->ev.kind || row.incident != ra->ev.incident || row.flags != ra->ev.flags ||
         row.at_ms != ra->ev.at_ms || strcmp(row.who, ra->ev.who) != 0 ||
         strcmp(row.text, ra->ev.text) != 0 || (kind == KF_EV_ATTRIBUTE && row.to != ra->ev.to) ||
+        strcmp(row.assignee, ra->ev.assignee) != 0 ||
         (row.status == KF_SLA_ACTION_DONE) != !ra->refused) {
         v->action_mismatches++;
         problem(v,
                 "action %lld differs from its seal in log entry %lld (kind, incident, "
-                "instant, who, text, attribution or outcome)",
+                "instant, who, text, attribution, assignee or outcome)",
                 (long long)row.id, (long long)seq);
     }
     return 0;

@@ -107,6 +107,9 @@ it_wait_for 15 'test "$(inc_col "$ID" state)" = resolved' || fail "not resolved"
 ctl attribute "$ID" --to bank_vandalism --by wang --reason "panel broken by a customer" |
     grep -q "now" || fail "attribution not applied"
 [ "$(inc_col "$ID" attr)" = bank_vandalism ] || fail "attribution not stored: $(inc_col "$ID" attr)"
+# Assigned to a technician: sealed with the run, replayed by the bank's checker, no figure moves.
+ctl assign "$ID" --to wang --by li --note "panel on order" | grep -q "assigned to wang" ||
+    fail "assignment not applied"
 # A transaction on ABC's terminal: a signed frame of another bank's device (test 9 swaps it in).
 app $C "{\"t\":\"txn\",\"ts\":$(date +%s%3N),\"item\":\"SB-003\",\"outcome\":\"ok\",\"dur_ms\":1000}" |
     grep -q '"ok":true' || fail "txn refused"

@@ -60,7 +60,9 @@ ctl --format pdf bill draft --bank ICBC --month 2026-09 -o "$IT_DIR/draft.pdf"
 pdftotext "$IT_DIR/draft.pdf" - >"$IT_DIR/draft.txt"
 grep -q '草稿' "$IT_DIR/draft.txt" && grep -q '人民币' "$IT_DIR/draft.txt" || fail "PDF text"
 ctl --format xlsx bill draft --bank ICBC --month 2026-09 -o "$IT_DIR/draft.xlsx"
-unzip -l "$IT_DIR/draft.xlsx" | grep -q 'xl/workbook.xml' || fail "XLSX is not a workbook"
+# Into a file: grep -q stops reading at the match and, with pipefail, unzip's SIGPIPE failed it.
+unzip -l "$IT_DIR/draft.xlsx" >"$IT_DIR/draft.list"
+grep -q 'xl/workbook.xml' "$IT_DIR/draft.list" || fail "XLSX is not a workbook"
 
 # Issue: refused while the month is open (this month closes next month), done after.
 month=$(TZ=Asia/Shanghai date +%Y-%m)

@@ -224,7 +224,17 @@ done
 for t in terminals usage_by_unit usage_by_family health rejections; do
     jrun "summary.$t" --table "$t" summary
 done
+# Assigned through kioskd (docs/KIOSKCTL.md, "Actions"), then the queue filtered by it.
+run "$IT_DIR/assign.out" assign "$INC" --to wang --by li --wait 30
+grep -q "assigned to wang" "$IT_DIR/assign.out" ||
+    bad "(d) assign: exit $rc: $(cat "$IT_DIR/assign.out" "$IT_DIR/assign.out.err")"
+jrun incidents incidents --assignee wang
+[ "$(jq length "$IT_DIR/j.json")" = 1 ] || bad "(d) incidents --assignee wang: $(cat "$IT_DIR/j.json")"
+run "$IT_DIR/un.json" --format json incidents --unassigned
+[ "$(jq length "$IT_DIR/un.json")" = 0 ] || bad "(d) incidents --unassigned: $(cat "$IT_DIR/un.json")"
+jrun incidents incidents --flat
 jrun "incident.incident" --table incident incident "$INC"
+jq -e '.[0].assignee == "wang"' "$IT_DIR/j.json" >/dev/null || bad "(d) incident: no assignee"
 jrun "incident.history" --table history incident "$INC"
 jrun "state.items_out" --table items_out state --device $A
 run "$IT_DIR/all.json" --format json device $A

@@ -106,7 +106,13 @@ grep -q "^POST /kioskfleet/sla HTTP/1.1" "$IT_DIR/hook.requests" || fail "(a) no
 grep -q "sla: incident $ID opened" "$IT_DIR/kioskd.log" || fail "(a) no log line"
 echo "(a) ok: incident $ID opened; announced in the log, on MQTT and to the webhook"
 
-# (b) Acknowledged through kioskctl (an action kioskd applies), twice refused.
+# (b) Acknowledged through kioskctl (an action kioskd applies), twice refused. A bulk with
+# one wrong id queues nothing and names it (docs/KIOSKCTL.md, "Actions").
+n_act=$(sqlite3 "$DB" "SELECT count(*) FROM sla_actions")
+ctl ack "$ID" 999999 --by wang >"$IT_DIR/bulk.out" 2>&1 && fail "(b) a bulk with a bad id was queued"
+grep -q "ack: no incident 999999; nothing was queued" "$IT_DIR/bulk.out" ||
+    fail "(b) bulk: $(cat "$IT_DIR/bulk.out")"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM sla_actions")" = "$n_act" ] || fail "(b) bulk: half queued"
 out=$(ctl ack "$ID" --by wang --note "on my way")
 echo "$out"
 echo "$out" | grep -q "now acknowledged" || fail "(b) ack not applied: $out"

@@ -119,6 +119,7 @@ extern const char *const kf__store_schema_billing[];    /* v11: store/sqlite/bil
 extern const char *const kf__store_schema_rollups[];    /* v12: store/sqlite/ingest_usage.c */
 extern const char *const kf__store_schema_reports[];    /* v13: store/sqlite/reports_docs.c */
 extern const char *const kf__store_schema_users[];      /* v14: store/sqlite/users.c */
+extern const char *const kf__store_schema_sla_assign[]; /* v15: store/sqlite/sla.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */

@@ -122,6 +122,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_rollups,    /* v12: usage by month and year */
     kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
     kf__store_schema_users,      /* v14 (issue 17): users and API tokens, store/sqlite/users.c */
+    kf__store_schema_sla_assign, /* v15 (issue 17): incidents assigned to a technician */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -38,6 +38,16 @@ const char *const kf__store_schema_sla_forced[] = {
     NULL,
 };
 
+/* v15 (issue 17): an incident's assignee, set by the technicians' `assign` action: on the
+ * incident (NULL: nobody), on the event that set it and on the queued action. Work
+ * planning only: nothing a figure is computed from (docs/SLA.md 5.2). */
+const char *const kf__store_schema_sla_assign[] = {
+    "ALTER TABLE sla_incidents ADD COLUMN assignee TEXT",
+    "ALTER TABLE sla_events ADD COLUMN assignee TEXT",
+    "ALTER TABLE sla_actions ADD COLUMN assignee TEXT",
+    NULL,
+};
+
 const char *const kf__store_schema_sla[] = {
     /* The facts history: one row per change of a state the SLA depends on. id is the
      * engine's cursor (commit order); at_ms the instant the fact counts at. */

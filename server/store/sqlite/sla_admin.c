@@ -52,6 +52,7 @@ static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     kf__store_col_copy(t->zone_id, sizeof(t->zone_id), s, 2);
     kf__store_col_copy(t->bank, sizeof(t->bank), s, 3);
     kf__store_col_copy(t->device_id, sizeof(t->device_id), s, 6);
+    kf__store_col_copy(t->unit, sizeof(t->unit), s, 10);
     if (week_of(kf__store_col_text(s, 4),
                 sqlite3_column_type(s, 5) == SQLITE_NULL ? NULL : kf__store_col_text(s, 5), t->kind,
                 &t->week) < 0) {
@@ -81,7 +82,7 @@ int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_
         " (SELECT d.device_id FROM devices d WHERE d.asset_id = a.asset_id AND d.status = 1"
         "  ORDER BY d.created_ms DESC, d.device_id DESC LIMIT 1),"
         " coalesce(cb.response_s, cd.response_s), coalesce(cb.restore_s, cd.restore_s),"
-        " coalesce(cb.target_bp, cd.target_bp)"
+        " coalesce(cb.target_bp, cd.target_bp), z.unit"
         " FROM assets a JOIN zones z ON z.id = a.zone_id"
         " LEFT JOIN sla_contracts cb ON cb.bank = z.bank AND cb.kind = a.kind"
         " LEFT JOIN sla_contracts cd ON cd.bank = '*' AND cd.kind = a.kind"
@@ -453,13 +454,12 @@ int kf_store_sla_items(struct kf_store *st, struct kf_sla_item **ret, size_t *re
 
 static const char *const status_names[] = {"pending", "done", "refused"};
 
-int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id)
+/* Check one action against what the store can tell without the engine (sla.h). */
+static int action_check(struct kf_store *st, sqlite3_stmt *exists, const struct kf_sla_action *a)
 {
     unsigned needs = kf_sla_action_needs(a->kind);
-    sqlite3_stmt *s = NULL;
-    int r, rc;
+    int rc;
 
-    st->errmsg[0] = '\0';
     if (needs == 0) {
         kf__store_seterr(st, "not a technician's action");
         return -EINVAL;
@@ -472,24 +472,24 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
                                                        : "--by");
         return -EINVAL;
     }
-    r = kf__store_prep(st, "SELECT 1 FROM sla_incidents WHERE id = ?1", &s);
-    if (r < 0)
-        return r;
-    sqlite3_bind_int64(s, 1, a->incident);
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    sqlite3_bind_int64(exists, 1, a->incident);
+    rc = sqlite3_step(exists);
+    sqlite3_reset(exists);
+    sqlite3_clear_bindings(exists);
     if (rc == SQLITE_DONE) {
         kf__store_seterr(st, "no incident %lld", (long long)a->incident);
         return -ENOENT;
     }
     if (rc != SQLITE_ROW)
         return kf__store_sql_fail(st, rc, "incident lookup");
-    r = kf__store_prep(st,
-                       "INSERT INTO sla_actions(incident, kind, to_attr, who, text, requested_ms,"
-                       " flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                       &s);
-    if (r < 0)
-        return r;
+    return 0;
+}
+
+static int action_insert(struct kf_store *st, sqlite3_stmt *s, const struct kf_sla_action *a,
+                         int64_t *ret_id)
+{
+    int r;
+
     sqlite3_bind_int64(s, 1, a->incident);
     sqlite3_bind_text(s, 2, kf_incident_ev_name(a->kind), -1, SQLITE_STATIC);
     if (a->kind == KF_EV_ATTRIBUTE)
@@ -498,16 +498,66 @@ int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, 
     sqlite3_bind_text(s, 5, a->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, a->requested_ms);
     sqlite3_bind_int(s, 7, a->kind == KF_EV_RESOLVE ? a->flags & KF_EV_F_FORCED : 0);
+    kf__store_bind_opt_text(s, 8, a->kind == KF_EV_ASSIGN ? a->assignee : NULL);
     r = kf__store_stmt_run(st, s, "queue action");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(kf__store_db(st));
-    sqlite3_finalize(s);
     return r;
+}
+
+int kf_store_sla_actions_add(struct kf_store *st, const struct kf_sla_action *a, size_t n,
+                             int64_t *ret_ids, size_t *ret_bad)
+{
+    sqlite3_stmt *exists = NULL, *ins = NULL;
+    size_t i = 0;
+    int r, own;
+
+    st->errmsg[0] = '\0';
+    if (n == 0 || n > KF_SLA_ACTIONS_BULK_MAX) {
+        kf__store_seterr(st, "%zu actions at once: between 1 and %d", n, KF_SLA_ACTIONS_BULK_MAX);
+        return n == 0 ? -EINVAL : -E2BIG;
+    }
+    /* The same incident twice in one bulk is a mistake (a pasted list), not two actions. */
+    for (i = 1; i < n; i++) {
+        for (size_t k = 0; k < i; k++) {
+            if (a[k].incident == a[i].incident) {
+                kf__store_seterr(st, "incident %lld is given twice", (long long)a[i].incident);
+                if (ret_bad)
+                    *ret_bad = i;
+                return -EINVAL;
+            }
+        }
+    }
+    r = kf__store_txn_enter(st, &own);
+    if (r < 0)
+        return r;
+    r = kf__store_prep(st, "SELECT 1 FROM sla_incidents WHERE id = ?1", &exists);
+    if (r == 0)
+        r = kf__store_prep(
+            st,
+            "INSERT INTO sla_actions(incident, kind, to_attr, who, text,"
+            " requested_ms, flags, assignee) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &ins);
+    for (i = 0; r == 0 && i < n; i++) {
+        r = action_check(st, exists, &a[i]);
+        if (r == 0)
+            r = action_insert(st, ins, &a[i], &ret_ids[i]);
+    }
+    if (r < 0 && i > 0 && ret_bad)
+        *ret_bad = i - 1;
+    sqlite3_finalize(exists);
+    sqlite3_finalize(ins);
+    return kf__store_txn_leave(st, own, r);
+}
+
+int kf_store_sla_action_add(struct kf_store *st, const struct kf_sla_action *a, int64_t *ret_id)
+{
+    return kf_store_sla_actions_add(st, a, 1, ret_id, NULL);
 }
 
 #define ACTION_COLS                                                                                \
     "id, incident, kind, coalesce(to_attr, ''), who, text, requested_ms, status,"                  \
-    " coalesce(applied_ms, 0), coalesce(at_ms, 0), coalesce(result, ''), flags"
+    " coalesce(applied_ms, 0), coalesce(at_ms, 0), coalesce(result, ''), flags, assignee"
 
 static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
 {
@@ -532,6 +582,7 @@ static int action_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     a->at_ms = sqlite3_column_int64(s, 9);
     kf__store_col_copy(a->result, sizeof(a->result), s, 10);
     a->flags = (uint8_t)sqlite3_column_int(s, 11);
+    kf__store_col_copy(a->assignee, sizeof(a->assignee), s, 12);
     return 0;
 }
 

@@ -70,7 +70,8 @@ static int spans_parse(const char *text, struct kf_incident *inc)
 #define INC_COLS                                                                                   \
     "id, asset_id, cause, periph, sev, state, attr, breached, detail, opened_ms, acked_ms,"        \
     " acked_by, on_site_ms, on_site_by, on_site_since_ms, on_site_total_ms, resolved_ms,"          \
-    " resolved_by, closed_ms, closed_by, n_reopened, n_attr_changes, n_notes, spans, forced"
+    " resolved_by, closed_ms, closed_by, n_reopened, n_attr_changes, n_notes, spans, forced,"      \
+    " assignee"
 
 /* Row -> incident (inc arrives zeroed); -EINVAL when a name or the spans do not parse. */
 static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
@@ -112,6 +113,7 @@ static int inc_from_row(sqlite3_stmt *s, struct kf_incident *inc)
     inc->n_attr_changes = (uint32_t)sqlite3_column_int64(s, 21);
     inc->n_notes = (uint32_t)sqlite3_column_int64(s, 22);
     inc->forced = (uint8_t)(sqlite3_column_int(s, 24) != 0);
+    kf__store_col_copy(inc->assignee, sizeof(inc->assignee), s, 25);
     return spans_parse(kf__store_col_text(s, 23), inc);
 }
 
@@ -149,6 +151,23 @@ int kf_store_sla_incidents(struct kf_store *st, int filter, int64_t since_ms, in
     if (filter == KF_SLA_INC_PERIOD)
         sqlite3_bind_int64(s, 2, until_ms);
     return kf__store_rows(st, s, sizeof(**ret), incident_fill, "sla incidents", (void **)ret,
+                          ret_n);
+}
+
+int kf_store_sla_offline_incidents(struct kf_store *st, int64_t since_ms, struct kf_incident **ret,
+                                   size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    r = kf__store_prep(st,
+                       "SELECT " INC_COLS " FROM sla_incidents WHERE cause = 'offline'"
+                       " AND (state <> 'closed' OR resolved_ms >= ?1) ORDER BY id",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, since_ms);
+    return kf__store_rows(st, s, sizeof(**ret), incident_fill, "offline incidents", (void **)ret,
                           ret_n);
 }
 
@@ -258,6 +277,7 @@ static int event_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     kf__store_col_copy(ev->cause, sizeof(ev->cause), s, 12);
     kf__store_col_copy(ev->who, sizeof(ev->who), s, 13);
     kf__store_col_copy(ev->text, sizeof(ev->text), s, 14);
+    kf__store_col_copy(ev->assignee, sizeof(ev->assignee), s, 17);
     return 0;
 }
 
@@ -270,8 +290,8 @@ int kf_store_sla_events(struct kf_store *st, int64_t incident, struct kf_sla_eve
     r = kf__store_prep(
         st,
         "SELECT id, incident, kind, at_ms, start_ms, clock, from_attr, to_attr, flags,"
-        " periph, sev, terminal, cause, who, text, action, recorded_ms FROM sla_events"
-        " WHERE incident = ?1 ORDER BY id",
+        " periph, sev, terminal, cause, who, text, action, recorded_ms, assignee"
+        " FROM sla_events WHERE incident = ?1 ORDER BY id",
         &s);
     if (r < 0)
         return r;
@@ -293,7 +313,7 @@ int kf_store_sla_incidents_at(struct kf_store *st, int64_t cut_ms, int64_t since
         st,
         "SELECT e.id, e.incident, e.kind, e.at_ms, e.start_ms, e.clock, e.from_attr,"
         " e.to_attr, e.flags, e.periph, e.sev, e.terminal, e.cause, e.who, e.text, e.action,"
-        " e.recorded_ms FROM sla_events e JOIN sla_incidents i ON i.id = e.incident"
+        " e.recorded_ms, e.assignee FROM sla_events e JOIN sla_incidents i ON i.id = e.incident"
         " WHERE e.recorded_ms <= ?3 AND i.start_ms < ?2 AND (i.end_ms IS NULL OR"
         " i.end_ms >= ?1 OR i.resolved_ms >= ?1 OR i.acked_ms >= ?1)"
         " ORDER BY e.incident, e.id",
@@ -480,6 +500,7 @@ static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_in
     sqlite3_bind_text(s, 26, spans, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 27, now_ms);
     sqlite3_bind_int(s, 28, inc->forced);
+    kf__store_bind_opt_text(s, 29, inc->assignee);
     r = kf__store_stmt_run(st, s, "sla incident");
     free(spans);
     return r;
@@ -512,6 +533,7 @@ static int put_event(struct kf_store *st, sqlite3_stmt *s, const struct kf_sla_p
     sqlite3_bind_text(s, 14, ev->text, -1, SQLITE_STATIC);
     kf__store_bind_opt_ms(s, 15, pe->action);
     sqlite3_bind_int64(s, 16, now_ms);
+    kf__store_bind_opt_text(s, 17, ev->kind == KF_EV_ASSIGN ? ev->assignee : NULL);
     r = kf__store_stmt_run(st, s, "sla event");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(kf__store_db(st));
@@ -526,7 +548,7 @@ static const char *const persist_sql[PS_COUNT] = {
     /* An upsert, not INSERT OR REPLACE: a replace deletes the row its events refer to. */
     [PS_INC] = "INSERT INTO sla_incidents(" INC_COLS ", start_ms, end_ms, updated_ms)"
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-               " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?26, ?28, ?24, ?25, ?27)"
+               " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?26, ?28, ?29, ?24, ?25, ?27)"
                " ON CONFLICT(id) DO UPDATE SET periph = excluded.periph, sev = excluded.sev,"
                " state = excluded.state, attr = excluded.attr, breached = excluded.breached,"
                " detail = excluded.detail, opened_ms = excluded.opened_ms,"
@@ -537,12 +559,13 @@ static const char *const persist_sql[PS_COUNT] = {
                " resolved_by = excluded.resolved_by, closed_ms = excluded.closed_ms,"
                " closed_by = excluded.closed_by, n_reopened = excluded.n_reopened,"
                " n_attr_changes = excluded.n_attr_changes, n_notes = excluded.n_notes,"
-               " spans = excluded.spans, forced = excluded.forced,"
+               " spans = excluded.spans, forced = excluded.forced, assignee = excluded.assignee,"
                " start_ms = excluded.start_ms, end_ms = excluded.end_ms,"
                " updated_ms = excluded.updated_ms",
     [PS_EVENT] = "INSERT INTO sla_events(incident, kind, at_ms, start_ms, clock, from_attr,"
-                 " to_attr, flags, periph, sev, terminal, cause, who, text, action, recorded_ms)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 " to_attr, flags, periph, sev, terminal, cause, who, text, action, recorded_ms,"
+                 " assignee) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                 " ?15, ?16, ?17)",
     [PS_NOTICE] = "INSERT INTO sla_notices(event_id, kind, payload, created_ms)"
                   " VALUES (?1, ?2, ?3, ?4)",
     [PS_STATE] = "INSERT OR REPLACE INTO sla_terminal_state(asset_id, device_id, at_ms, state)"

@@ -20,6 +20,7 @@
 #include <kf/time.h>
 
 #include "store/registry.h"
+#include "views/outage.h"
 #include "views/sla.h"
 #include "views/sla_verify.h"
 #include "kioskd/slasvc.h"
@@ -764,4 +765,278 @@ Test(store_sla, calendar_directory_is_loaded_strictly_and_stored)
     kf_holidays_free(h);
     unlink(path);
     rmdir(dir);
+}
+
+/* Bulk actions (kioskctl ack ID ID..., ack --outage): one transaction, all or none, the bad
+ * incident named; at most KF_SLA_ACTIONS_BULK_MAX. */
+Test(store_sla, bulk_actions_are_all_or_nothing)
+{
+    static struct kf_sla_action many[KF_SLA_ACTIONS_BULK_MAX + 1];
+    static int64_t ids[KF_SLA_ACTIONS_BULK_MAX + 1];
+    struct kf_inc_event evs[5];
+    struct kf_incident inc[2];
+    struct kf_sla_persist p = {0};
+    size_t n, bad = 99;
+
+    inc[0] = sample_incident(evs, &n);
+    inc[1] = inc[0];
+    inc[1].id = 8;
+    p.incidents = inc;
+    p.n_incidents = 2;
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0), 0, "%s", kf_store_errmsg(tstore.st));
+    for (size_t i = 0; i < 3; i++) {
+        many[i].incident = (int64_t)(7 + i); /* 7, 8, and 9 which does not exist */
+        many[i].kind = KF_EV_ACK;
+        many[i].requested_ms = t0;
+        snprintf(many[i].who, sizeof(many[i].who), "wang");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 3, ids, &bad), -ENOENT);
+    cr_assert_eq(bad, 2);
+    cr_assert_str_eq(kf_store_errmsg(tstore.st), "no incident 9");
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions"), 0, "none of the three is queued");
+    many[2].incident = 7;
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 3, ids, &bad), -EINVAL);
+    cr_assert_eq(bad, 2);
+    cr_assert(strstr(kf_store_errmsg(tstore.st), "incident 7 is given twice"));
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, KF_SLA_ACTIONS_BULK_MAX + 1, ids, &bad),
+                 -E2BIG);
+    many[1].who[0] = '\0';
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 2, ids, &bad), -EINVAL);
+    cr_assert_eq(bad, 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions"), 0);
+    snprintf(many[1].who, sizeof(many[1].who), "wang");
+    many[1].kind = KF_EV_ASSIGN;
+    snprintf(many[1].assignee, sizeof(many[1].assignee), "zhao");
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, many, 2, ids, &bad), 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions WHERE status = 'pending'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_actions WHERE kind = 'assign' AND"
+                    " assignee = 'zhao' AND incident = 8"),
+                 1);
+    cr_assert_eq(ids[1], ids[0] + 1);
+}
+
+/* Assigning (and reassigning, and clearing) through kioskd's service: recorded as events,
+ * replayed from the sealed runs by verify, and the month's report is the same bytes before
+ * and after (docs/SLA.md 5.2). */
+Test(store_sla, assignment_replays_and_changes_no_figure)
+{
+    struct kf_record raise[] = {
+        fault(t0 + MIN_MS, "SCR-TOUCH", KF_SEV_CRITICAL, 1, KF_PERIPH_SCREEN)};
+    const char *who[] = {"wang", "wang", ""};
+    const int want[] = {KF_SLA_ACTION_DONE, KF_SLA_ACTION_REFUSED, KF_SLA_ACTION_DONE};
+    struct kf_view_sla_verify sv;
+    struct kf_sla_action a, got;
+    struct kf_incident inc;
+    struct kf_slasvc *s;
+    char *csv0, *json0, *csv1, *json1;
+    int64_t id = 0, notices;
+
+    put_calendar();
+    s = service();
+    hello(t0);
+    records(1, t0 + MIN_MS, raise, 1);
+    run(s, 0);
+    cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
+    csv0 = report_bytes(tstore.st, KF_REPORT_CSV);
+    json0 = report_bytes(tstore.st, KF_REPORT_JSON);
+    notices = q1("SELECT count(*) FROM sla_notices");
+    for (int i = 0; i < 3; i++) {
+        memset(&a, 0, sizeof(a));
+        a.incident = 1;
+        a.kind = KF_EV_ASSIGN;
+        a.requested_ms = kf_now_ms();
+        snprintf(a.who, sizeof(a.who), "dispatch-li");
+        snprintf(a.assignee, sizeof(a.assignee), "%s", who[i]);
+        if (i == 0)
+            snprintf(a.text, sizeof(a.text), "nearest to the branch");
+        cr_assert_eq(kf_store_sla_action_add(tstore.st, &a, &id), 0);
+        run(s, 1);
+        cr_assert_eq(kf_store_sla_action(tstore.st, id, &got), 0);
+        cr_assert_eq(got.status, want[i], "assign %d: %s", i, got.result);
+        cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
+        cr_assert_str_eq(inc.assignee, i < 2 ? "wang" : "");
+        cr_assert_eq(inc.state, KF_INC_OPENED, "assigning is not acknowledging");
+        if (i == 1)
+            cr_assert_str_eq(got.result, "refused: already assigned to wang");
+    }
+    cr_assert_eq(q1("SELECT count(*) FROM sla_events WHERE kind = 'assign'"), 2);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_events WHERE kind = 'assign' AND assignee = 'wang'"
+                    " AND who = 'dispatch-li' AND text = 'nearest to the branch'"),
+                 1);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_notices"), notices, "an assignment is not announced");
+    csv1 = report_bytes(tstore.st, KF_REPORT_CSV);
+    json1 = report_bytes(tstore.st, KF_REPORT_JSON);
+    cr_assert_str_eq(csv0, csv1);
+    cr_assert_str_eq(json0, json1);
+    free(csv0);
+    free(json0);
+    free(csv1);
+    free(json1);
+    kf_slasvc_free(s);
+
+    /* The assignments are sealed and replayed like any action; an edited assignee is found. */
+    cr_assert(sla_verified(&sv), "%s", sv.first_problem);
+    cr_assert(sv.replayed, "%s", sv.note);
+    cr_assert_eq(sv.actions_checked, 3);
+    tamper("UPDATE sla_incidents SET assignee = 'zhao' WHERE id = 1");
+    cr_assert_not(sla_verified(&sv));
+    cr_assert_eq(sv.incident_mismatches, 1);
+    cr_assert(strstr(sv.first_problem, "assignee: stored \"zhao\", evidence \"\""), "%s",
+              sv.first_problem);
+    tamper("UPDATE sla_incidents SET assignee = NULL WHERE id = 1");
+    cr_assert(sla_verified(&sv), "%s", sv.first_problem);
+    tamper("UPDATE sla_actions SET assignee = 'zhao' WHERE kind = 'assign' AND assignee = 'wang'"
+           " AND status = 'done'");
+    cr_assert_not(sla_verified(&sv));
+    cr_assert_eq(sv.action_mismatches, 1);
+}
+
+/* ---- Mass outages (docs/SLA.md 5.4): the queue's view over real incidents ---- */
+
+static void presence_of(const char *dev, int online, int64_t at)
+{
+    struct frame f;
+
+    frame_init(&f, online ? KF_MSG_HELLO : KF_MSG_STATE, online ? 1 : 0, at);
+    snprintf(f.in.hdr.device_id, sizeof(f.in.hdr.device_id), "%s", dev);
+    if (!online)
+        f.in.body_json = "{\"state\":\"offline\"}";
+    commit(&f);
+}
+
+static const char *cell(const struct kf_qtable *t, size_t row, const char *col)
+{
+    int c = kf_store_query_table_col(t, col);
+
+    cr_assert_geq(c, 0, "no column %s", col);
+    return kf_store_query_table_cell(t, row, (size_t)c);
+}
+
+static size_t queue_rows(const struct kf_view_outage_queue *v, int flat, const char *assignee,
+                         int unassigned, struct kf_qtable **ret)
+{
+    struct kf_view_outage_filter f = {flat, assignee, unassigned};
+
+    cr_assert_eq(kf_view_outage_queue_table(v, NULL, &f, ret), 0);
+    return (*ret)->nrows;
+}
+
+Test(store_sla, a_branch_dropping_together_is_one_outage_acted_on_once)
+{
+    const char *devs[] = {"KF-XH-0001", "KF-XH-0002", "KF-XH-0003", "KF-XH-0004"};
+    struct kf_view_outage_queue *v = NULL;
+    struct kf_qreport *rep = NULL;
+    struct kf_sla_action acts[3];
+    struct kf_qtable *t = NULL;
+    struct kf_incident inc;
+    struct kf_slasvc *s;
+    int64_t *kids = NULL, ids[3];
+    size_t n_kids = 0;
+    char err[256] = "", *csv0, *csv1, oid[24];
+
+    /* Z-XH-001 has three terminals, Z-XH-002 one; four in the fleet. */
+    reg("KF-XH-0002", "A-000002", KF_KIND_KIOSK, "Z-XH-001");
+    reg("KF-XH-0003", "A-000003", KF_KIND_ITM, "Z-XH-001");
+    reg("KF-XH-0004", "A-000004", KF_KIND_KIOSK, "Z-XH-002");
+    put_calendar();
+    s = service();
+    for (int i = 0; i < 4; i++)
+        presence_of(devs[i], 1, t0);
+    /* The branch's three drop within a minute; the other zone's one ten minutes later. */
+    presence_of(devs[1], 0, t0 + MIN_MS);
+    presence_of(devs[0], 0, t0 + MIN_MS + 20000);
+    presence_of(devs[2], 0, t0 + 2 * MIN_MS);
+    presence_of(devs[3], 0, t0 + 12 * MIN_MS);
+    run(s, 0);
+    cr_assert_eq(q1("SELECT count(*) FROM sla_incidents WHERE cause = 'offline'"), 4);
+
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(v->out->n, 1);
+    cr_assert_eq(v->out->v[0].scope, KF_OUTAGE_ZONE);
+    cr_assert_str_eq(v->out->v[0].key, "Z-XH-001");
+    cr_assert_eq(v->out->v[0].n_children, 3);
+    cr_assert_eq(v->out->v[0].n_terminals, 3);
+    snprintf(oid, sizeof(oid), "%s", v->out->v[0].id);
+    cr_assert_eq(strtoll(oid + 1, NULL, 10),
+                 q1("SELECT id FROM sla_incidents WHERE asset_id = 'A-000002'"),
+                 "the id is the earliest drop's incident's");
+    /* Folded: one row for the branch, one for the other zone's terminal. */
+    cr_assert_eq(queue_rows(v, 0, NULL, 0, &t), 2);
+    for (size_t r = 0; r < 2; r++) {
+        if (cell(t, r, "outage") == NULL) {
+            cr_assert_str_eq(cell(t, r, "terminal"), "A-000004");
+            continue;
+        }
+        cr_assert_str_eq(cell(t, r, "outage"), oid);
+        cr_assert_str_eq(cell(t, r, "children"), "3");
+        cr_assert_null(cell(t, r, "id"));
+        cr_assert_str_eq(cell(t, r, "zone"), "Z-XH-001");
+        cr_assert_str_eq(cell(t, r, "state"), "opened");
+        cr_assert_not_null(cell(t, r, "response_left_s"));
+    }
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 1, NULL, 0, &t), 4, "--flat: every incident");
+    kf_store_query_table_free(t);
+    cr_assert_eq(kf_view_outage_report(v, NULL, oid, &rep, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(rep->n, 2);
+    cr_assert_str_eq(cell(rep->tables[0], 0, "scope"), "zone");
+    cr_assert_str_eq(cell(rep->tables[0], 0, "down"), "3");
+    cr_assert_eq(rep->tables[1]->nrows, 3);
+    cr_assert_str_eq(cell(rep->tables[1], 0, "terminal"), "A-000002");
+    kf_store_query_report_free(rep);
+    cr_assert_eq(kf_view_outage_report(v, NULL, "Z999", &rep, err, sizeof(err)), -ENOENT);
+
+    /* ack --outage: one action per child, in one transaction, applied in one run. */
+    cr_assert_eq(kf_view_outage_children(v, oid, &kids, &n_kids), 0);
+    cr_assert_eq(n_kids, 3);
+    kf_view_outage_queue_free(v);
+    memset(acts, 0, sizeof(acts));
+    for (size_t i = 0; i < 3; i++) {
+        acts[i].incident = kids[i];
+        acts[i].kind = KF_EV_ACK;
+        acts[i].requested_ms = kf_now_ms();
+        snprintf(acts[i].who, sizeof(acts[i].who), "wang");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, acts, 3, ids, NULL), 0);
+    run(s, 1);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(kf_store_sla_incident(tstore.st, kids[i], &inc), 0);
+        cr_assert_eq(inc.state, KF_INC_ACKED);
+    }
+    /* assign --outage, then the filters; March's figures do not move. */
+    csv0 = report_bytes(tstore.st, KF_REPORT_CSV);
+    for (size_t i = 0; i < 3; i++) {
+        acts[i].kind = KF_EV_ASSIGN;
+        snprintf(acts[i].assignee, sizeof(acts[i].assignee), "zhao");
+    }
+    cr_assert_eq(kf_store_sla_actions_add(tstore.st, acts, 3, ids, NULL), 0);
+    run(s, 1);
+    free(kids);
+    csv1 = report_bytes(tstore.st, KF_REPORT_CSV);
+    cr_assert_str_eq(csv0, csv1);
+    free(csv0);
+    free(csv1);
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(queue_rows(v, 0, "zhao", 0, &t), 1);
+    cr_assert_str_eq(cell(t, 0, "assignee"), "zhao");
+    cr_assert_str_eq(cell(t, 0, "state"), "acknowledged");
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 0, NULL, 1, &t), 1, "--unassigned");
+    cr_assert_str_eq(cell(t, 0, "terminal"), "A-000004");
+    kf_store_query_table_free(t);
+    cr_assert_eq(queue_rows(v, 1, "zhao", 0, &t), 3);
+    cr_assert_str_eq(cell(t, 2, "outage"), oid);
+    kf_store_query_table_free(t);
+    kf_view_outage_queue_free(v);
+
+    /* Two come back: the outage holds them (by drop), two of three no longer down. */
+    presence_of(devs[0], 1, t0 + 30 * MIN_MS);
+    presence_of(devs[1], 1, t0 + 30 * MIN_MS);
+    run(s, 1);
+    cr_assert_eq(kf_view_outage_queue(tstore.st, kf_now_ms(), &v, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(v->out->n, 1);
+    cr_assert_str_eq(v->out->v[0].id, oid);
+    cr_assert_eq(v->out->v[0].n_down, 1);
+    kf_view_outage_queue_free(v);
+    kf_slasvc_free(s);
 }

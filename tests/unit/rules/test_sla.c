@@ -28,13 +28,14 @@
 
 #include <kf/time.h>
 
+#include "rules/replay.h"
 #include "rules/report.h"
 #include "rules/sla.h"
 #include "kf_test.h"
 
 #define H (3600 * 1000LL)
 #define MIN (60 * 1000LL)
-#define MAX_EV 256
+#define MAX_EV 4096
 #define MAX_STEPS 256
 
 static int64_t lt(const char *day, int hh, int mm, int ss)
@@ -1313,4 +1314,143 @@ Test(sla, grace_edges_and_maintenance_already_on)
     cr_assert_eq(inc->on_site_since_ms, lt(d, 14, 5, 0));
     cr_assert_str_eq(inc->on_site_by, "T-0042");
     kf_sla_free(s->e);
+}
+
+/* Assignment (docs/SLA.md 5.2) is work planning: assigned, reassigned, cleared; never on a
+ * closed incident; kept across a reopening; it touches nothing else of the incident. */
+Test(sla, assignment_rules)
+{
+    struct kf_incident inc, before;
+    struct kf_inc_event ev;
+
+    memset(&inc, 0, sizeof(inc));
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = KF_EV_OPEN;
+    ev.incident = 3;
+    ev.at_ms = ev.start_ms = 1000;
+    snprintf(ev.terminal, sizeof(ev.terminal), "K");
+    snprintf(ev.cause, sizeof(ev.cause), "offline");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    cr_assert_str_eq(inc.assignee, "");
+    before = inc;
+    ev.kind = KF_EV_ASSIGN;
+    ev.at_ms = 2000;
+    snprintf(ev.assignee, sizeof(ev.assignee), "wang");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), -EINVAL, "by whom?");
+    snprintf(ev.who, sizeof(ev.who), "dispatch-li");
+    ev.at_ms = 999;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), -EINVAL, "before the incident began");
+    ev.at_ms = 2000;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    cr_assert_str_eq(inc.assignee, "wang");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), -EALREADY);
+    /* Nothing but the assignee moved: not acknowledged, same state, spans, attribution. */
+    snprintf(before.assignee, sizeof(before.assignee), "wang");
+    cr_assert_eq(memcmp(&inc, &before, sizeof(inc)), 0);
+    snprintf(ev.text, sizeof(ev.text), "nearest to the branch");
+    snprintf(ev.assignee, sizeof(ev.assignee), "zhao");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    cr_assert_str_eq(inc.assignee, "zhao");
+    cr_assert_eq(inc.n_notes, 1, "a note given with it is a note");
+    ev.kind = KF_EV_RECOVER;
+    ev.at_ms = 3000;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    ev.kind = KF_EV_REOPEN;
+    ev.at_ms = ev.start_ms = 4000;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    cr_assert_str_eq(inc.assignee, "zhao", "a reopening keeps the assignee");
+    ev.kind = KF_EV_ASSIGN;
+    ev.assignee[0] = '\0';
+    ev.text[0] = '\0';
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    cr_assert_str_eq(inc.assignee, "", "cleared");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), -EALREADY);
+    ev.kind = KF_EV_RECOVER;
+    ev.at_ms = 5000;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    ev.kind = KF_EV_CLOSE;
+    cr_assert_eq(kf_incident_apply(&inc, &ev), 0);
+    ev.kind = KF_EV_ASSIGN;
+    snprintf(ev.assignee, sizeof(ev.assignee), "wang");
+    cr_assert_eq(kf_incident_apply(&inc, &ev), -EPERM, "closed: nothing left to do");
+    cr_assert_eq(kf_sla_action_needs(KF_EV_ASSIGN), KF_SLA_NEEDS_WHO);
+    cr_assert_str_eq(kf_incident_ev_name(KF_EV_ASSIGN), "assign");
+}
+
+/* September fed again, once as it was and once with every incident not closed (re)assigned
+ * after every input, and cleared now and then: the same events but the assignments, the
+ * same incidents but their assignee and notes, and the month's report byte for byte. */
+Test(sla, assignment_changes_no_figure)
+{
+    static const char *const techs[] = {"wang", "zhao", ""};
+    static struct scen s, r1, r2;
+    static struct kf_incident a[32], b[32];
+    static struct kf_inc_event kept[MAX_EV];
+    size_t na, nb, n_kept = 0, assigned = 0;
+    char *x, *y;
+
+    scen_init(&s);
+    run_september(&s);
+    scen_init(&r1);
+    scen_init(&r2);
+    for (size_t i = 0; i < s.n_steps; i++) {
+        const struct step *st = &s.steps[i];
+        int64_t at = st->is_act ? st->a.at_ms : st->f.at_ms;
+        struct scen *both[2] = {&r1, &r2};
+
+        for (int k = 0; k < 2; k++) {
+            cr_assert_geq(kf_sla_tick(both[k]->e, at), 0);
+            if (st->is_act)
+                cr_assert_eq(kf_sla_act(both[k]->e, &st->a), 0, "step %zu", i);
+            else
+                cr_assert_eq(kf_sla_fact(both[k]->e, st->term, &st->f), 0, "step %zu", i);
+        }
+        for (int64_t id = 1; id < 32; id++) {
+            const struct kf_incident *inc = kf_sla_incident(r2.e, id);
+            struct kf_inc_event ev;
+
+            if (inc == NULL || inc->state == KF_INC_CLOSED)
+                continue;
+            memset(&ev, 0, sizeof(ev));
+            ev.kind = KF_EV_ASSIGN;
+            ev.incident = id;
+            ev.at_ms = at;
+            snprintf(ev.who, sizeof(ev.who), "dispatch");
+            snprintf(ev.assignee, sizeof(ev.assignee), "%s", techs[(i + (size_t)id) % 3]);
+            if (kf_sla_act(r2.e, &ev) == 0)
+                assigned++;
+        }
+    }
+    cr_assert_eq(kf_sla_tick(r1.e, lt("2026-10-01", 3, 0, 0)), 0);
+    cr_assert_eq(kf_sla_tick(r2.e, lt("2026-10-01", 3, 0, 0)), 0);
+    cr_assert_gt(assigned, 20);
+    for (size_t i = 0; i < r2.n_ev; i++)
+        if (r2.ev[i].kind != KF_EV_ASSIGN)
+            kept[n_kept++] = r2.ev[i];
+    cr_assert_eq(r2.n_ev - n_kept, assigned);
+    cr_assert_eq(n_kept, r1.n_ev);
+    for (size_t i = 0; i < n_kept; i++) {
+        char what[160];
+        cr_assert_eq(kf_replay_event_diff(&r1.ev[i], &kept[i], what, sizeof(what)), 0,
+                     "event %zu: %s", i, what);
+    }
+    na = fold(r1.ev, r1.n_ev, a, 32);
+    nb = fold(r2.ev, r2.n_ev, b, 32);
+    cr_assert_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        char what[160];
+        b[i].assignee[0] = '\0';
+        cr_assert_eq(kf_replay_incident_diff(&a[i], &b[i], what, sizeof(what)), 0,
+                     "incident %lld: %s", (long long)a[i].id, what);
+    }
+    for (int fmt = KF_REPORT_CSV; fmt <= KF_REPORT_JSON; fmt++) {
+        x = render(a, na, &r1, 2026, 9, fmt, NULL);
+        y = render(b, nb, &r2, 2026, 9, fmt, NULL);
+        cr_assert_str_eq(x, y);
+        free(x);
+        free(y);
+    }
+    scen_close(&r2);
+    scen_close(&r1);
+    scen_close(&s);
 }

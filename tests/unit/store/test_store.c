@@ -895,6 +895,9 @@ Test(store, migration_asks_the_service_manager_for_time)
                      " CREATE INDEX records_txn_day ON records(day) WHERE type = 1;"
                      " ALTER TABLE sla_actions DROP COLUMN flags;"
                      " ALTER TABLE sla_incidents DROP COLUMN forced;"
+                     " ALTER TABLE sla_incidents DROP COLUMN assignee;"
+                     " ALTER TABLE sla_events DROP COLUMN assignee;"
+                     " ALTER TABLE sla_actions DROP COLUMN assignee;"
                      " PRAGMA user_version = 7",
                      NULL, NULL, NULL),
         SQLITE_OK, "%s", sqlite3_errmsg(w));

@@ -357,10 +357,13 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's and v14's tables go too, so that every migration runs */
-    exec("DROP TABLE api_tokens; DROP TABLE users; DROP TABLE report_docs; DROP TABLE "
-         "rubric_versions; DROP TABLE zone_decisions;"
-         " PRAGMA user_version = 11");
+    /* back to v11: v13's, v14's and v15's tables and columns go too, so that every
+     * migration runs */
+    exec("DROP TABLE api_tokens; DROP TABLE users; DROP TABLE report_docs;"
+         " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
+         " ALTER TABLE sla_incidents DROP COLUMN assignee;"
+         " ALTER TABLE sla_events DROP COLUMN assignee;"
+         " ALTER TABLE sla_actions DROP COLUMN assignee; PRAGMA user_version = 11");
     cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0);
     {
         struct kf_store_info info;
