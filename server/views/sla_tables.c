@@ -1,6 +1,7 @@
 /* views/sla_tables.c: fleet state and the incident queue as query tables
- * (views/sla_tables.h). The state table moved here from kioskctl's sla_report.c; the queue
- * and incident tables are the columns of kioskctl's `incidents` and `incident ID`. */
+ * (views/sla_tables.h). The state table and the month's report moved here from kioskctl's
+ * sla_report.c; the incident's tables are the columns of kioskctl's `incident ID` (the queue
+ * itself is views/outage.h's). */
 #include "views/sla_tables.h"
 
 #include <errno.h>
@@ -110,13 +111,37 @@ static const char *ms_cell(int64_t ms, char *buf)
 static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
                                         const struct kf_view_names *names, int64_t now_ms)
 {
-    static const char *const cols[] = {
-        "id",           "terminal",        "device",   "zone",         "zone_name",
-        "bank",         "bank_name",       "cause",    "part",         "severity",
-        "detail",       "attribution",     "state",    "since",        "opened",
-        "acknowledged", "acknowledged_by", "on_site",  "on_site_by",   "on_site_duration_s",
-        "resolved",     "resolved_by",     "closed",   "response_due", "response_left_s",
-        "restore_due",  "restore_left_s",  "breached", "down_spans",   NULL};
+    static const char *const cols[] = {"id",
+                                       "terminal",
+                                       "device",
+                                       "zone",
+                                       "zone_name",
+                                       "bank",
+                                       "bank_name",
+                                       "cause",
+                                       "part",
+                                       "severity",
+                                       "detail",
+                                       "attribution",
+                                       "state",
+                                       "since",
+                                       "opened",
+                                       "acknowledged",
+                                       "acknowledged_by",
+                                       "on_site",
+                                       "on_site_by",
+                                       "on_site_duration_s",
+                                       "resolved",
+                                       "resolved_by",
+                                       "closed",
+                                       "response_due",
+                                       "response_left_s",
+                                       "restore_due",
+                                       "restore_left_s",
+                                       "breached",
+                                       "down_spans",
+                                       "assignee",
+                                       NULL};
     const struct kf_incident *inc = &v->inc;
     int64_t measured = inc->on_site_ms;
     struct kf_qtable *t;
@@ -156,13 +181,14 @@ static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
         clock_left(&v->restore, b[11]),
         breached(&v->response, &v->restore),
         num(inc->n_spans, b[12]),
+        inc->assignee[0] ? inc->assignee : NULL,
     };
     t = kf_store_query_table_new("incident", "incident", cols,
                                  "ixxxxxxxxxxxxttt"
                                  "xtxs"
                                  "txt"
                                  "tsts"
-                                 "xi");
+                                 "xix");
     if (t && kf_store_query_table_add_row(t, cells) < 0) {
         kf_store_query_table_free(t);
         t = NULL;
@@ -186,6 +212,9 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
         if (ev->kind == KF_EV_ATTRIBUTE)
             snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
                      kf_incident_attr_name(ev->to), ev->text);
+        else if (ev->kind == KF_EV_ASSIGN)
+            snprintf(what, sizeof(what), "%s%s%s%s", ev->assignee[0] ? "to " : "cleared",
+                     ev->assignee, ev->text[0] ? ": " : "", ev->text);
         else if (ev->kind == KF_EV_BREACH)
             snprintf(what, sizeof(what), "%s deadline passed", kf_incident_clock_name(ev->clock));
         else if (ev->flags & KF_EV_F_MEASURED)
@@ -275,60 +304,6 @@ int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *na
         return r;
     }
     *ret = rep;
-    return 0;
-}
-
-int kf_view_sla_tables_queue(struct kf_store *st, const struct kf_view_names *names, int64_t now_ms,
-                             struct kf_qtable **ret, char *err, size_t cap)
-{
-    static const char *const cols[] = {
-        "id",    "terminal",  "device",          "zone",           "zone_name",
-        "bank",  "bank_name", "cause",           "part",           "attribution",
-        "state", "since",     "response_left_s", "restore_left_s", "breached",
-        NULL};
-    struct kf_view_sla_queue *q = NULL;
-    struct kf_qtable *t;
-    int r;
-
-    r = kf_view_sla_queue(st, now_ms, &q, err, cap);
-    if (r < 0)
-        return r;
-    t = kf_store_query_table_new("incidents", "open incidents, most urgent first", cols,
-                                 "ixxxxxxxxxxtssx");
-    for (size_t i = 0; t && i < q->n; i++) {
-        const struct kf_sla_queue_row *row = &q->rows[i];
-        const struct kf_incident *inc = row->inc;
-        const struct kf_sla_terminal *term = q->terms[i];
-        char id[24], since[24], rl[24], tl[24];
-        const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
-        const char *cells[] = {
-            num(inc->id, id),
-            inc->terminal,
-            term && term->device_id[0] ? term->device_id : NULL,
-            zone,
-            kf_view_names_get(names, KF_NAMES_ZONE, zone),
-            bank,
-            kf_view_names_get(names, KF_NAMES_BANK, bank),
-            inc->cause,
-            inc->periph ? kf_periph_name(inc->periph) : NULL,
-            kf_incident_attr_name(inc->attr),
-            kf_incident_state_name(inc->state),
-            ms_cell(inc->spans[0].start_ms, since),
-            clock_left(&row->response, rl),
-            clock_left(&row->restore, tl),
-            breached(&row->response, &row->restore),
-        };
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    kf_view_sla_queue_free(q);
-    if (!t) {
-        snprintf(err, cap, "out of memory");
-        return -ENOMEM;
-    }
-    *ret = t;
     return 0;
 }
 

@@ -1,6 +1,7 @@
-/* views/sla_tables.h: fleet state and the incident queue as query tables (store/query.h),
- * the rows kioskctl prints (`state`, `incidents`, `incident ID`) and kiosk-web serves, built
- * in one place so that the CLI and the API show the same columns with the same types.
+/* views/sla_tables.h: fleet state, one incident, incident history and the month's SLA report
+ * as query tables (store/query.h), the rows kioskctl prints (`state`, `incident ID`, `sla`)
+ * and kiosk-web serves, built in one place so that the CLI and the API show the same columns
+ * with the same types. (The queue is views/outage.h's.)
  *
  * Same threading rule as store.h. Functions return 0 with an owned result, or a negative
  * errno with a message in err (cap bytes).
@@ -22,11 +23,6 @@
  * item_name, family, family_name). */
 int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
                              const char *target, struct kf_qreport **ret, char *err, size_t cap);
-/* Table "incidents": the open incidents at now_ms, most urgent first (kf_sla_queue's
- * order): id, terminal, device, zone, zone_name, bank, bank_name, cause, part,
- * attribution, state, since, response_left_s, restore_left_s, breached. */
-int kf_view_sla_tables_queue(struct kf_store *st, const struct kf_view_names *names, int64_t now_ms,
-                             struct kf_qtable **ret, char *err, size_t cap);
 /* Tables "incident" (a record: the incident's fields and clocks at now_ms) and "history"
  * (at, event, who, detail). -ENOENT: no such incident. */
 int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names *names, int64_t id,

@@ -18,6 +18,7 @@
 #include "store/users.h"
 #include "views/billing.h"
 #include "views/names.h"
+#include "views/outage.h"
 #include "views/sla.h"
 #include "views/sla_tables.h"
 #include "web/web.h"
@@ -130,7 +131,7 @@ out:
     return o;
 }
 
-static int load_names(struct kf_web_call *c, struct kf_store *st, struct kf_view_names **ret)
+int kf__web_load_names(struct kf_web_call *c, struct kf_store *st, struct kf_view_names **ret)
 {
     int r = kf_view_names_load(st, ret);
 
@@ -148,7 +149,7 @@ void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st)
     char err[256] = "";
     int r;
 
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     r = kf_view_sla_tables_state(st, names, NULL, &rep, err, sizeof(err));
     if (r < 0) {
@@ -165,15 +166,13 @@ void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st)
 }
 
 /* The open incidents of the queue, filtered to one terminal when asset is set. */
+/* The queue, every incident on its own row (kioskctl incidents --flat). */
 static int queue_table(struct kf_web_call *c, struct kf_store *st,
                        const struct kf_view_names *names, struct kf_qtable **ret)
 {
-    char err[256] = "";
-    int r = kf_view_sla_tables_queue(st, names, c->now_ms, ret, err, sizeof(err));
+    struct kf_view_outage_filter f = {.flat = 1};
 
-    if (r < 0)
-        kf_web_problem(c, r == -ENOENT ? 404 : 500, "incidents: %s", err);
-    return r;
+    return kf__web_queue_table(c, st, names, &f, ret);
 }
 
 /* GET /api/v1/terminals/{asset}: {"state": {...}, "items_out": [...], "incidents": [...]}.
@@ -186,7 +185,7 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
     char err[256] = "";
     int r, tcol;
 
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     r = kf_view_sla_tables_state(st, names, c->args[0], &rep, err, sizeof(err));
     if (r < 0) {
@@ -238,37 +237,7 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
     kf_web_reply_report(c, rep);
 }
 
-/* GET /api/v1/incidents: the queue, most urgent first; with status=all every incident that
- * counts in the last `days` days (30 by default, at most 366), closed ones included. */
-void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st)
-{
-    const char *status = kf_web_param(c, "status"), *days = kf_web_param(c, "days");
-    struct kf_view_names *names = NULL;
-    struct kf_qtable *q = NULL;
-    char err[256] = "", *end = NULL;
-    long d = days ? strtol(days, &end, 10) : 30;
-
-    if ((status && strcmp(status, "open") != 0 && strcmp(status, "all") != 0) ||
-        (days && (*days < '0' || *days > '9' || *end || d < 1 || d > 366))) {
-        kf_web_problem(c, 400, "status is open or all; days is 1..366");
-        return;
-    }
-    if (load_names(c, st, &names) < 0)
-        return;
-    if (status && strcmp(status, "all") == 0) {
-        int r = kf_view_sla_tables_history(st, names, c->now_ms - (int64_t)d * 86400000,
-                                           c->now_ms + 1, &q, err, sizeof(err));
-        if (r < 0)
-            kf_web_problem(c, 500, "incidents: %s", err);
-        else
-            kf_web_reply_table(c, q);
-    } else if (queue_table(c, st, names, &q) == 0) {
-        kf_web_reply_table(c, q);
-    }
-    kf_view_names_free(names);
-}
-
-static int parse_id(const char *s, int64_t *ret)
+int kf__web_parse_id(const char *s, int64_t *ret)
 {
     char *end;
     long long v;
@@ -291,11 +260,11 @@ void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st)
     int64_t id;
     int r;
 
-    if (parse_id(c->args[0], &id) < 0) {
+    if (kf__web_parse_id(c->args[0], &id) < 0) {
         kf_web_problem(c, 400, "an incident id is a positive integer");
         return;
     }
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     r = kf_view_sla_tables_incident(st, names, id, c->now_ms, &rep, err, sizeof(err));
     kf_view_names_free(names);
@@ -305,84 +274,6 @@ void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st)
         kf_web_problem(c, 500, "incident: %s", err);
     else
         kf_web_reply_report(c, rep);
-}
-
-/* POST /api/v1/incidents/{id}/actions {"kind","text"}: queued on the store's action path
- * exactly as kioskctl's ack, onsite, resolve, close and note (kioskd applies them); the
- * caller's user name is who. 202 {"action": id}. */
-void kf_web_api_incident_action(struct kf_web_call *c, struct kf_store *st)
-{
-    static const struct {
-        const char *name;
-        int kind, needs_text;
-    } kinds[] = {{"ack", KF_EV_ACK, 0},
-                 {"onsite", KF_EV_ON_SITE, 0},
-                 {"resolve", KF_EV_RESOLVE, 1},
-                 {"close", KF_EV_CLOSE, 0},
-                 {"note", KF_EV_NOTE, 1}};
-    struct kf_sla_action a;
-    struct kf_incident inc;
-    struct kf_store *w = NULL;
-    const char *kind = NULL, *text = "";
-    json_error_t je;
-    json_t *j = c->body ? json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &je) : NULL;
-    int64_t qid = 0;
-    int r, k = -1;
-
-    memset(&a, 0, sizeof(a));
-    if (parse_id(c->args[0], &a.incident) < 0) {
-        json_decref(j);
-        kf_web_problem(c, 400, "an incident id is a positive integer");
-        return;
-    }
-    if (!j || json_unpack(j, "{s:s, s?s}", "kind", &kind, "text", &text) < 0) {
-        json_decref(j);
-        kf_web_problem(c, 400,
-                       "the body is {\"kind\": \"ack|onsite|resolve|close|note\", "
-                       "\"text\": TEXT}");
-        return;
-    }
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(kind, kinds[i].name) == 0)
-            k = (int)i;
-    if (k < 0 || strlen(text) > KF_TEXT_MAX || (kinds[k].needs_text && text[0] == '\0') ||
-        (kinds[k].kind == KF_EV_ON_SITE && text[0] != '\0')) {
-        kf_web_problem(c, 400,
-                       "kind is ack, onsite, resolve, close or note; resolve and note "
-                       "need a text (at most %d bytes), onsite takes none",
-                       KF_TEXT_MAX);
-        json_decref(j);
-        return;
-    }
-    a.kind = (uint8_t)kinds[k].kind;
-    snprintf(a.text, sizeof(a.text), "%s", text);
-    json_decref(j);
-    snprintf(a.who, sizeof(a.who), "%.31s", c->user);
-    a.requested_ms = c->now_ms;
-    /* The incident must be one the caller can see (its scoped connection). */
-    r = kf_store_sla_incident(st, a.incident, &inc);
-    if (r < 0) {
-        kf_web_reply_store_err(c, st, r, "incident");
-        return;
-    }
-    r = kf_web_pool_writer_get(kf_web_server_pool(c->srv), &w);
-    if (r < 0) {
-        kf_err("actions: cannot open the store for writing: %s", kf_strerror(r));
-        kf_web_problem(c, 503, "the store cannot be written now");
-        return;
-    }
-    r = kf_store_sla_action_add(w, &a, &qid);
-    if (r < 0)
-        kf_web_reply_store_err(c, w, r, "action");
-    else
-        kf_web_reply_json(c, 202,
-                          json_pack("{s:I, s:I, s:s, s:s}", "action", (json_int_t)qid, "incident",
-                                    (json_int_t)a.incident, "kind", kinds[k].name, "status",
-                                    "queued"));
-    kf_web_pool_writer_put(kf_web_server_pool(c->srv));
-    if (r == 0)
-        kf_notice("action %lld: %s incident %lld by %s (%s)", (long long)qid, kinds[k].name,
-                  (long long)a.incident, c->user, c->peer);
 }
 
 /* ---- Zones -------------------------------------------------------------------------------- */
@@ -437,7 +328,7 @@ void kf_web_api_zones(struct kf_web_call *c, struct kf_store *st)
     struct kf_qtable *t;
     int r;
 
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     t = zones_table(st, names, &r);
     kf_view_names_free(names);
@@ -461,7 +352,7 @@ void kf_web_api_public_zones(struct kf_web_call *c, struct kf_store *st)
     size_t n = 0;
     int r;
 
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     z = zones_table(st, names, &r);
     if (!z) {
@@ -588,7 +479,7 @@ void kf_web_api_sla(struct kf_web_call *c, struct kf_store *st)
         kf_web_problem(c, 400, "month is YYYY-MM; by is terminal, zone or bank");
         return;
     }
-    if (load_names(c, st, &names) < 0)
+    if (kf__web_load_names(c, st, &names) < 0)
         return;
     r = kf_view_sla_report(st, year, mon, 0, &rep, &used, err, sizeof(err));
     if (r < 0) {

@@ -18,6 +18,7 @@
 #include <kf/time.h>
 
 #include "views/names.h"
+#include "views/outage.h"
 #include "views/qjson.h"
 #include "views/sla_tables.h"
 #include "web/server_int.h"
@@ -53,6 +54,7 @@ static void snapshot(struct kf_web_call *c, struct kf_store *st)
     struct kf_view_names *names = NULL;
     struct kf_qreport *rep = NULL;
     struct kf_qtable *q = NULL;
+    struct kf_view_outage_filter flat = {.flat = 1};
     json_t *o = json_object();
     char err[256], key[96], val[160];
     int r;
@@ -61,7 +63,7 @@ static void snapshot(struct kf_web_call *c, struct kf_store *st)
     if (r == 0)
         r = kf_view_sla_tables_state(st, names, NULL, &rep, err, sizeof(err));
     if (r == 0)
-        r = kf_view_sla_tables_queue(st, names, c->now_ms, &q, err, sizeof(err));
+        r = kf__web_queue_table(c, st, names, &flat, &q);
     kf_view_names_free(names);
     if (r < 0 || !o) {
         kf_store_query_report_free(rep);

@@ -200,6 +200,10 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident_action(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_incidents_action(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_outages(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_outage(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_outage_action(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_zones(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_public_zones(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_sla(struct kf_web_call *c, struct kf_store *st);
@@ -217,6 +221,17 @@ void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_users(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet_metrics(struct kf_web_call *c, struct kf_store *st);
 void kf_web_static(struct kf_web_call *c, struct kf_store *st);
+
+/* Shared by the handlers (web/api_fleet.c, web/api_queue.c). The names of the codes (a 500
+ * answered when they cannot be read); a positive id; the queue's table as kioskctl
+ * incidents prints it (views/outage.h; a 500 answered on failure). */
+struct kf_view_names;
+struct kf_view_outage_filter;
+int kf__web_load_names(struct kf_web_call *c, struct kf_store *st, struct kf_view_names **ret);
+int kf__web_parse_id(const char *s, int64_t *ret);
+int kf__web_queue_table(struct kf_web_call *c, struct kf_store *st,
+                        const struct kf_view_names *names, const struct kf_view_outage_filter *f,
+                        struct kf_qtable **ret);
 
 /* ---- The server (web/server.c) ----------------------------------------------------------- */
 

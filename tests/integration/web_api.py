@@ -168,10 +168,12 @@ def other_bank_leak(who, body):
 
 
 # Documents the store holds none of (an assessment needs a rubric and half a year).
-ABSENT = {"/api/v1/assessments/{period}"}
+ABSENT = {"/api/v1/assessments/{period}", "/api/v1/outages/{id}", "/api/v1/outages/{id}/actions"}
 
 
 def body_for(path, who):
+    if path == "/api/v1/incidents/actions":
+        return {"kind": "note", "text": f"web test by {who.name}", "ids": [1]}
     if path.endswith("/actions"):
         return {"kind": "note", "text": f"web test by {who.name}"}
     if path.endswith("/disputes"):
@@ -215,7 +217,8 @@ def every_route_every_role(web, spec, ops, callers, db):
                 check(db_state(db) == before, f"{what}: a call on another bank's object changed the store")
                 continue
             if path in ABSENT and st == 404:
-                continue  # nothing of the kind issued in this store
+                check(db_state(db) == before, f"{what}: a 404 changed the store")
+                continue  # nothing of the kind in this store
             if method == "POST":
                 check(st == 202, f"{what}: allowed action answered {st}: {payload[:200]!r}")
                 check(db_state(db) != before, f"{what}: an accepted action changed nothing")
@@ -255,6 +258,25 @@ def bank_documents(web, icbc, psbc, db):
         check(st == 404 and db_state(db) == before, f"{who.name}: dispute on another bank's bill {st}")
         st, _, body = web.req("GET", "/api/v1/bills?format=csv", None, who.headers())
         check(st == 400, f"bills?format=csv is not a list parameter: {st}")
+
+
+def queue_features(web, tech, db):
+    """Assignment and bulk actions, queued for kioskd (which is not running here)."""
+    before = db_state(db)
+    st, h, body = web.req("POST", "/api/v1/incidents/actions",
+                          {"kind": "assign", "to": "wang", "ids": [1, 2]}, tech.headers(unsafe=True))
+    check(st == 202 and len(json.loads(body)["actions"]) == 2, f"bulk assign: {st} {body[:200]!r}")
+    check(db_state(db)[0] == before[0] + 2, "bulk assign queued two actions")
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = c.execute("SELECT kind, assignee, who FROM sla_actions ORDER BY id DESC LIMIT 2").fetchall()
+    c.close()
+    check(all(r[1] == "wang" and r[2] == "tech" for r in rows), f"assign rows: {rows}")
+    st, h, body = web.req("GET", "/api/v1/incidents?flat=1&unassigned=1", None, tech.headers())
+    check(st == 200, f"flat unassigned: {st}")
+    st, h, body = web.req("GET", "/api/v1/incidents?assignee=wang&unassigned=1", None, tech.headers())
+    check(st == 400, f"assignee with unassigned: {st}")
+    st, h, body = web.req("GET", "/api/v1/outages", None, tech.headers())
+    check(st == 200 and "items" in json.loads(body), f"outages: {st}")
 
 
 def bank_lists(web, icbc, psbc):
@@ -311,6 +333,15 @@ def bad_input(web, ops_tok, icbc, tech, db, tokens):
         if want != 413:
             problem_ok(st, hh, payload, what)
         check(db_state(db) == before, f"{what}: changed the store")
+    for body, what in (({"kind": "ack", "ids": []}, "no ids"), ({"kind": "ack", "ids": [1, 1]}, "an id twice"),
+                       ({"kind": "ack", "ids": [1, "2"]}, "an id as text"),
+                       ({"kind": "ack", "ids": list(range(1, 1002))}, "1001 ids"),
+                       ({"kind": "ack", "ids": [1, 999999]}, "one id unknown"),
+                       ({"kind": "assign"}, "assign without to"), ({"kind": "ack", "to": "x", "ids": [1]}, "ack with to"),
+                       ({"kind": "attribute", "text": "r", "to": "nobody", "ids": [1]}, "attribute to what")):
+        st, hh, payload = web.req("POST", "/api/v1/incidents/actions", json.dumps(body).encode(), T)
+        check(st in (400, 404, 413), f"bulk {what}: {st}")
+        check(db_state(db) == before, f"bulk {what}: changed the store")
     for bad in ("abc", "0", "-1", "99999999999999999999", "1%00", "1;DROP TABLE users"):
         st, hh, payload = web.req("GET", "/api/v1/incidents/" + urllib.parse.quote(bad), None, T)
         check(st in (400, 404), f"incident id {bad!r}: {st}")
@@ -471,6 +502,7 @@ def main():
     t = time.time()
     bank_documents(web, sessions["icbc"], sessions["psbc"], a.db)
     bank_lists(web, sessions["icbc"], sessions["psbc"])
+    queue_features(web, sessions["tech"], a.db)
     print(f"  {time.time() - t:.1f} s: bank_documents", file=sys.stderr)
     t = time.time()
     bad_input(web, tokens["ops"], sessions["icbc"], sessions["tech"], a.db, tokens)
