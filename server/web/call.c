@@ -289,12 +289,12 @@ void kf_web_call_run(struct kf_web_call *c)
     unsigned bit;
     int r;
 
-    if (!params_ok(c))
-        return;
-    if (c->route->flags & KF_WEB_F_STATIC) {
+    if (c->route->flags & KF_WEB_F_STATIC) { /* the console's own query is its business */
         c->route->fn(c, NULL);
         return;
     }
+    if (!params_ok(c))
+        return;
     if (c->route->flags & KF_WEB_F_LOGIN) {
         r = kf_web_pool_get(pool, NULL, &st);
         if (r < 0) {

@@ -406,6 +406,8 @@ def static_files(web):
     st, h, body = web.req("GET", "/")
     check(st == 200 and h["content-type"].startswith("text/html") and b"console" in body, f"/: {st}")
     check(h.get("cache-control") == "no-cache", "index.html is revalidated")
+    st, h, body = web.req("GET", "/?lang=en")
+    check(st == 200 and b"console" in body, f"the console with a query: {st}")
     st, h, body = web.req("GET", "/fleet/A-000001")
     check(st == 200 and b"console" in body, f"a console route answers index.html: {st}")
     st, h, body = web.req("GET", "/assets/app-3f9a1c2b.js")
