@@ -17,6 +17,7 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "views/qcsv.h"
 #include "views/qjson.h"
 
 #define KF__BOM "\xef\xbb\xbf"
@@ -254,40 +255,6 @@ static int to_gbk(iconv_t cd, const char *s, FILE *out, uint32_t *bad_cp)
     return 0;
 }
 
-/* One CSV field as text: quoted when it holds a comma, a quote or a line break; a text
- * that Excel would take for a formula (=, +, -, @, a tab or CR first) is kept as text by a
- * leading apostrophe (docs/KIOSKCTL.md, "CSV"). */
-static void csv_field(FILE *f, const struct kf_qtable *t, size_t r, size_t c)
-{
-    const char *v = kf_store_query_table_cell(t, r, c);
-    char b[64];
-    int guard, quote;
-
-    if (v == NULL)
-        return;
-    if (type_of(t, c) == KF_QT_TIME) {
-        fputs(time_text(v, 0, b, sizeof(b)), f);
-        return;
-    }
-    if (type_of(t, c) != KF_QT_TEXT) {
-        fputs(v, f);
-        return;
-    }
-    guard = v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
-    quote = guard || strpbrk(v, ",\"\r\n") != NULL;
-    if (quote)
-        fputc('"', f);
-    if (guard)
-        fputc('\'', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    if (quote)
-        fputc('"', f);
-}
-
 /* The first text cell of a row: what names the row in an error ("Z-XH-004"). */
 static const char *row_key(const struct kf_qtable *t, size_t r)
 {
@@ -327,7 +294,7 @@ static int render_csv(FILE *out, const struct kf_qtable *t, enum kf_ctl_encoding
             if (row == 0)
                 fputs(t->cols[c], f); /* our own names: no quoting needed */
             else
-                csv_field(f, t, row - 1, c);
+                kf_view_qcsv_field(f, t, row - 1, c);
             if (f != out) { /* GBK: convert the field as a whole, to name it if it fails */
                 r = fclose(f) != 0 ? -ENOMEM : to_gbk(cd, cell, out, &cp);
                 if (r == -EILSEQ)

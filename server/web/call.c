@@ -13,6 +13,7 @@
 #include <kf/log.h>
 #include <kf/passwd.h>
 
+#include "views/qcsv.h"
 #include "views/qjson.h"
 #include "web/web.h"
 
@@ -155,8 +156,36 @@ static int row_passes(const struct kf_web_call *c, const struct kf_qtable *t, si
     return 1;
 }
 
+static int keep_row(const struct kf_qtable *t, size_t r, void *ud)
+{
+    return row_passes(ud, t, r);
+}
+
+/* The table as kioskctl --format csv writes it (UTF-8 with a BOM), as a file to save. */
+static void reply_csv(struct kf_web_call *c, const struct kf_qtable *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f) {
+        kf_web_problem(c, 500, "out of memory");
+        return;
+    }
+    kf_view_qcsv_table(f, t, keep_row, c);
+    if (fclose(f) != 0) {
+        free(buf);
+        kf_web_problem(c, 500, "out of memory");
+        return;
+    }
+    kf_web_reply_raw(c, 200, "text/csv; charset=utf-8", buf, len);
+    snprintf(c->disposition, sizeof(c->disposition), "attachment; filename=\"%s.csv\"",
+             t->name ? t->name : "table");
+}
+
 void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t)
 {
+    const char *fmt;
     long limit, offset;
     json_t *items, *o;
     size_t total = 0, seen = 0;
@@ -167,6 +196,17 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t)
     }
     if (!(c->route->flags & KF_WEB_F_LIST)) {
         kf_web_reply_json(c, 200, kf_view_qjson_table(t));
+        kf_store_query_table_free(t);
+        return;
+    }
+    fmt = kf_web_param(c, "format");
+    if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
+        kf_store_query_table_free(t);
+        kf_web_problem(c, 400, "format is json or csv");
+        return;
+    }
+    if (fmt && strcmp(fmt, "csv") == 0) { /* a download: every row the filters keep */
+        reply_csv(c, t);
         kf_store_query_table_free(t);
         return;
     }

@@ -11,7 +11,7 @@
 #define B KF_WEB_R_BANK
 #define U KF_WEB_R_BUREAU
 #define P KF_WEB_R_PUBLIC
-#define PAGE "limit,offset"
+#define PAGE "limit,offset,format"
 
 const struct kf_web_route kf_web_routes[] = {
     {"GET", "/healthz", P, KF_WEB_F_NOSTORE, NULL, NULL, "liveness"},

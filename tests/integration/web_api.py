@@ -256,8 +256,11 @@ def bank_documents(web, icbc, psbc, db):
         st, h, body = web.req("POST", f"/api/v1/bills/{other}/disputes", {"line": 1, "reason": "x"},
                               who.headers(unsafe=True))
         check(st == 404 and db_state(db) == before, f"{who.name}: dispute on another bank's bill {st}")
-        st, _, body = web.req("GET", "/api/v1/bills?format=csv", None, who.headers())
-        check(st == 400, f"bills?format=csv is not a list parameter: {st}")
+        st, h, body = web.req("GET", "/api/v1/bills?format=csv", None, who.headers())
+        check(st == 200 and body[:3] == b"\xef\xbb\xbf" and h["content-type"].startswith("text/csv")
+              and mine.encode() in body and other.encode() not in body, f"{who.name}: bills as CSV {st}")
+        st, _, body = web.req("GET", "/api/v1/bills?format=xlsx", None, who.headers())
+        check(st == 400, f"bills?format=xlsx: {st}")
 
 
 def queue_features(web, tech, db):
