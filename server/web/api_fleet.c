@@ -175,15 +175,17 @@ static int queue_table(struct kf_web_call *c, struct kf_store *st,
     return kf__web_queue_table(c, st, names, &f, ret);
 }
 
-/* GET /api/v1/terminals/{asset}: {"state": {...}, "items_out": [...], "incidents": [...]}.
- * A terminal outside the caller's scope is not found, as one that does not exist. */
+/* GET /api/v1/terminals/{asset}: {"state": {...}, "items_out": [...], "incidents": [...],
+ * "history": [...]}: its state, the items it cannot serve now, its open incidents and every
+ * incident of the last 90 days (closed ones included), newest first. A terminal outside the
+ * caller's scope is not found, as one that does not exist. */
 void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
 {
     struct kf_view_names *names = NULL;
     struct kf_qreport *rep = NULL;
-    struct kf_qtable *q = NULL, *mine;
-    char err[256] = "";
-    int r, tcol;
+    struct kf_qtable *q = NULL, *h = NULL;
+    char err[256] = "", asset[KF_TERMINAL_ID_MAX + 1];
+    int r;
 
     if (kf__web_load_names(c, st, &names) < 0)
         return;
@@ -197,39 +199,30 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
         return;
     }
     rep->tables[0]->record = 1;
+    snprintf(asset, sizeof(asset), "%s", kf_store_query_table_cell(rep->tables[0], 0, 0));
     if (queue_table(c, st, names, &q) < 0) {
         kf_view_names_free(names);
         kf_store_query_report_free(rep);
         return;
     }
+    r = kf_view_sla_tables_history(st, names, c->now_ms - 90LL * 86400000, c->now_ms + 1, &h, err,
+                                   sizeof(err));
     kf_view_names_free(names);
-    /* Only this terminal's incidents (the queue holds the scope's). */
-    tcol = kf_store_query_table_col(q, "terminal");
-    {
-        const char *cols[32];
-        char types[33];
-        size_t nc = q->ncols < 31 ? q->ncols : 31;
-
-        for (size_t i = 0; i < nc; i++) {
-            cols[i] = q->cols[i];
-            types[i] = type_letter(q->types[i]);
-        }
-        cols[nc] = NULL;
-        types[nc] = '\0';
-        mine = kf_store_query_table_new("incidents", q->title, cols, types);
-        for (size_t row = 0; mine && row < q->nrows; row++) {
-            const char *term = kf_store_query_table_cell(q, row, (size_t)tcol);
-
-            if (term && strcmp(term, kf_store_query_table_cell(rep->tables[0], 0, 0)) == 0 &&
-                kf_store_query_table_add_row(mine, (const char *const *)&q->cells[row * q->ncols]) <
-                    0) {
-                kf_store_query_table_free(mine);
-                mine = NULL;
-            }
-        }
+    if (r < 0) {
+        kf_store_query_table_free(q);
+        kf_store_query_report_free(rep);
+        kf_web_problem(c, 500, "terminal: %s", err);
+        return;
     }
-    kf_store_query_table_free(q);
-    if (kf_store_query_report_add(rep, mine) < 0) {
+    /* The queue and the history hold the scope's: this terminal's rows. */
+    q = kf__web_table_where(q, NULL, "terminal", asset);
+    h = kf__web_table_where(h, "history", "terminal", asset);
+    r = kf_store_query_report_add(rep, q);
+    if (r == 0)
+        r = kf_store_query_report_add(rep, h);
+    else
+        kf_store_query_table_free(h);
+    if (r < 0) {
         kf_store_query_report_free(rep);
         kf_web_problem(c, 500, "out of memory");
         return;

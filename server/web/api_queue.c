@@ -89,7 +89,6 @@ void kf_web_api_outages(struct kf_web_call *c, struct kf_store *st)
     struct kf_view_outage_filter f = {0};
     struct kf_view_names *names = NULL;
     struct kf_qtable *q = NULL, *o = NULL;
-    int col;
 
     if (kf__web_load_names(c, st, &names) < 0)
         return;
@@ -98,27 +97,7 @@ void kf_web_api_outages(struct kf_web_call *c, struct kf_store *st)
         return;
     }
     kf_view_names_free(names);
-    col = kf_store_query_table_col(q, "outage");
-    if (col >= 0) { /* drop the incidents standing alone */
-        size_t keep = 0;
-
-        for (size_t r = 0; r < q->nrows; r++) {
-            if (!kf_store_query_table_cell(q, r, (size_t)col)) {
-                for (size_t k = 0; k < q->ncols; k++)
-                    free(q->cells[r * q->ncols + k]);
-                continue;
-            }
-            memmove(&q->cells[keep * q->ncols], &q->cells[r * q->ncols],
-                    q->ncols * sizeof(*q->cells));
-            keep++;
-        }
-        q->nrows = keep;
-        o = q;
-    } else {
-        kf_store_query_table_free(q);
-    }
-    if (q)
-        free(q->name), q->name = strdup("outages");
+    o = kf__web_table_where(q, "outages", "outage", NULL); /* the folded rows */
     kf_web_reply_table(c, o);
 }
 

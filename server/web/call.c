@@ -243,6 +243,42 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t)
                                 "limit", (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
+struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
+                                      const char *value)
+{
+    static const char letters[] = "xirbtdsp";
+    const char **cols = calloc(t->ncols + 1, sizeof(*cols));
+    char *types = calloc(t->ncols + 1, 1);
+    struct kf_qtable *o = NULL;
+    int k = kf_store_query_table_col(t, col);
+
+    for (size_t i = 0; cols && types && i < t->ncols; i++) {
+        unsigned ty = t->types[i] & KF_QT_TYPE_MASK;
+        char l = letters[ty < 8 ? ty : 0];
+
+        cols[i] = t->cols[i];
+        types[i] = (t->types[i] & KF_QT_FILE_ONLY) ? (char)(l - 'a' + 'A') : l;
+    }
+    if (cols && types)
+        o = kf_store_query_table_new(name ? name : t->name, t->title, cols, types);
+    for (size_t r = 0; o && r < t->nrows; r++) {
+        const char *v = k >= 0 ? kf_store_query_table_cell(t, r, (size_t)k) : NULL;
+
+        if (!(value ? v && strcmp(v, value) == 0 : v != NULL))
+            continue;
+        if (kf_store_query_table_add_row(o, (const char *const *)&t->cells[r * t->ncols]) < 0) {
+            kf_store_query_table_free(o);
+            o = NULL;
+        }
+    }
+    if (o)
+        o->record = t->record;
+    free(cols);
+    free(types);
+    kf_store_query_table_free(t);
+    return o;
+}
+
 void kf_web_reply_report(struct kf_web_call *c, struct kf_qreport *rep)
 {
     json_t *j = rep ? kf_view_qjson_report(rep, 1) : NULL;

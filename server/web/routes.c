@@ -24,7 +24,7 @@ const struct kf_web_route kf_web_routes[] = {
     {"GET", "/api/v1/fleet", O | T | B | U, KF_WEB_F_LIST, "unit,bank,zone,status,kind,q," PAGE,
      kf_web_api_fleet, "terminals with their live state"},
     {"GET", "/api/v1/terminals/{asset}", O | T | B, 0, NULL, kf_web_api_terminal,
-     "one terminal: state, items out, open incidents"},
+     "one terminal: state, items out, open incidents, history"},
     {"GET", "/api/v1/incidents", O | T | B, KF_WEB_F_LIST,
      "status,days,flat,assignee,unassigned,bank,zone,state,cause,terminal,outage,q," PAGE,
      kf_web_api_incidents, "the open incidents, or every incident of the last days"},

@@ -183,6 +183,10 @@ void kf_web_problem(struct kf_web_call *c, int status, const char *fmt, ...)
  * like a column keeps the rows whose cell equals it; q keeps rows with the text in any
  * text cell); otherwise its rows. Takes t; NULL answers 500. */
 void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t);
+/* The rows of t whose column col holds value (value NULL: any value, not none), as a new
+ * table named name (NULL: t's). Takes t; NULL when out of memory. */
+struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
+                                      const char *value);
 /* A report answer: {"<table>": rows, ...}, record tables as one object. Takes rep. */
 void kf_web_reply_report(struct kf_web_call *c, struct kf_qreport *rep);
 /* A store error as a problem: -ENOENT 404, -EINVAL 400, else 500 (logged). */

@@ -263,6 +263,14 @@ def bank_documents(web, icbc, psbc, db):
         check(st == 400, f"bills?format=xlsx: {st}")
 
 
+def terminal_page(web, icbc):
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000001", None, icbc.headers())
+    j = json.loads(body) if st == 200 else {}
+    check(st == 200 and j["state"]["terminal"] == "A-000001" and
+          [r["id"] for r in j["incidents"]] == [1] and [r["id"] for r in j["history"]] == [1],
+          f"terminal page: {st} {body[:300]!r}")
+
+
 def queue_features(web, tech, db):
     """Assignment and bulk actions, queued for kioskd (which is not running here)."""
     before = db_state(db)
@@ -508,6 +516,7 @@ def main():
     bank_documents(web, sessions["icbc"], sessions["psbc"], a.db)
     bank_lists(web, sessions["icbc"], sessions["psbc"])
     queue_features(web, sessions["tech"], a.db)
+    terminal_page(web, sessions["icbc"])
     print(f"  {time.time() - t:.1f} s: bank_documents", file=sys.stderr)
     t = time.time()
     bad_input(web, tokens["ops"], sessions["icbc"], sessions["tech"], a.db, tokens)
