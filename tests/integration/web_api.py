@@ -533,6 +533,10 @@ def main():
     st, h, body = web.req("GET", "/metrics", None, {"Authorization": "Bearer " + tokens["ops"]})
     check(st == 200 and b"kioskweb_requests_total" in body and b"kioskfleet_incidents_open" in body,
           f"/metrics: {st}")
+    check(b"kioskd_receipt_to_commit_seconds_bucket" in body and b"kioskd_rejected_total{" in body
+          and b"kioskweb_kioskd_metrics_readable 1" in body, "/metrics lacks kioskd's figures")
+    st, _, _ = web.req("GET", "/metrics", None, {"Authorization": "Bearer " + tokens["icbc"]})
+    check(st == 403, f"/metrics as a bank: {st}")
     # Logout ends the session; a CSRF-less logout is refused.
     bw = sessions["bureau"]
     st, _, _ = web.req("DELETE", "/api/v1/session", None, {"Cookie": "kf_session=" + bw.cookie})

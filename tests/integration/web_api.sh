@@ -22,9 +22,12 @@ YEAR=$(TZ=Asia/Shanghai date +%Y)
     printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
         "$YEAR" >"$CAL/cn-$YEAR.ini"
 printf '[sla]\ncalendar_dir = %s\n[reports]\nweekly = 0\n' "$CAL" >>"$IT_DIR/kioskd.ini"
+# kioskd's figures for /metrics (kioskd/metrics.c), written each stats interval (1 s here).
+sed -i "s|^stats_file = .*|&\nmetrics_file = $IT_DIR/kioskd.prom|" "$IT_DIR/kioskd.ini"
 it_start_broker
 it_start_kioskd
 it_wait_for 30 'grep -q "ready: subscribed, serving" "$IT_DIR/kioskd.log"' || fail "kioskd not ready"
+it_wait_for 10 '[ -s "$IT_DIR/kioskd.prom" ]' || fail "kioskd wrote no metrics_file"
 kf_stop "$KIOSKD_PID"
 kf_stop "$BROKER_PID"
 
@@ -77,6 +80,7 @@ console_dir = $CON
 server_key = $IT_DIR/server.key
 access_log = $IT_DIR/access.log
 coverage_targets = $KF_ROOT/fixtures/targets.ini
+kioskd_metrics = $IT_DIR/kioskd.prom
 [store]
 path = $DB
 [limits]
