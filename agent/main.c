@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <uv.h>
@@ -35,6 +36,7 @@ struct main_ctx {
     int app_id_reused_logged; /* the first app_id_reused of the run is logged; the rest counted */
     int stopping;
     volatile int stop_requested; /* a signal before the agent exists (enrollment) */
+    int restart; /* the agent asked to be started again (a command): exec after the stop */
 };
 
 static int main_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
@@ -90,6 +92,13 @@ static void main_stop(struct main_ctx *m)
                 " rejected acks",
                 st.outbox.records, st.outbox.acked_seq, st.batches_sent, st.acks, st.acks_stale,
                 st.acks_rejected + st.acks_range);
+    if (m->agent != NULL && kf_agent_stats(m->agent, &st) == 0)
+        kf_info("stopping: commands accepted up to seq %" PRIu64 ", %" PRIu64
+                " reported this run; refused: bad_signature %" PRIu64 ", other_device %" PRIu64
+                ", expired %" PRIu64 ", replayed %" PRIu64 ", malformed %" PRIu64,
+                st.cmd_high, st.cmd_reported, st.cmd_refused[KF_CMD_BAD_SIGNATURE],
+                st.cmd_refused[KF_CMD_OTHER_DEVICE], st.cmd_refused[KF_CMD_EXPIRED],
+                st.cmd_refused[KF_CMD_REPLAYED], st.cmd_refused[KF_CMD_MALFORMED]);
     if (m->app != NULL) {
         kf_appsock_stats(m->app, &as);
         kf_info("stopping: app socket %" PRIu64 " lines, %" PRIu64 " ok (%" PRIu64
@@ -105,6 +114,16 @@ static void main_stop(struct main_ctx *m)
     uv_close((uv_handle_t *)&m->sigusr1, NULL);
     if (m->watchdog_on)
         uv_close((uv_handle_t *)&m->watchdog, NULL);
+}
+
+/* A restart-agent or set-config command: stop as on SIGTERM, then exec ourselves (main). */
+static void main_restart_cb(void *ud)
+{
+    struct main_ctx *m = ud;
+
+    kf_notice("restarting, as a command asked");
+    m->restart = 1;
+    main_stop(m);
 }
 
 static void main_signal_cb(uv_signal_t *s, int signum)
@@ -219,6 +238,8 @@ static int main_serve(struct main_ctx *m, uint8_t sk[64], int rotate)
     memset(&ao, 0, sizeof(ao));
     ao.health_cb = main_health_cb;
     ao.health_ud = m;
+    ao.restart_cb = main_restart_cb;
+    ao.restart_ud = m;
     rc = kf_agent_new(&m->loop, &m->cfg, sk, &ao, &m->agent);
     sodium_memzero(sk, 64); /* the agent keeps its own copy */
     if (rc < 0) {
@@ -365,5 +386,12 @@ int main(int argc, char **argv)
         ret = 1;
     }
     sodium_memzero(&m.cfg, sizeof(m.cfg));
+    if (m.restart && ret == 0 && rc == 0) {
+        /* Everything is closed and durable: the same program, the same arguments, afresh
+         * (the same pid, so a service manager sees no exit). */
+        execv("/proc/self/exe", argv);
+        kf_err("restart: exec /proc/self/exe: %s", strerror(errno));
+        return 1;
+    }
     return ret;
 }

@@ -76,6 +76,7 @@ static void agent_kernel_boot(struct kf_agent *a, const char *boot_id)
         }
     }
     kboot[strcspn(kboot, " \r\n")] = '\0';
+    snprintf(a->kboot, sizeof(a->kboot), "%s", kboot);
     if (kboot[0] == '\0' || kf_outbox_boot(a->ob, kboot, &a->boot_no) < 0) {
         kf_warn("%s: no kernel boot id: records are sent with the clock offset measured "
                 "then, even across a step of the clock",
@@ -125,7 +126,8 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
         (rc = kf_topic_format(a->t_events, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_EVENTS)) < 0 ||
         (rc = kf_topic_format(a->t_state, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_STATE)) < 0 ||
         (rc = kf_topic_format(a->t_ack, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ACK)) < 0 ||
-        (rc = kf_topic_format(a->t_enroll, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ENROLL)) < 0)
+        (rc = kf_topic_format(a->t_enroll, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_ENROLL)) < 0 ||
+        (rc = kf_topic_format(a->t_cmd, KF_TOPIC_MAX, cfg->device_id, KF_TOPIC_CMD)) < 0)
         goto out_free;
 
     if (opts && opts->zctx) {
@@ -150,7 +152,15 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     if (opts) {
         a->clock_base_cb = opts->clock_base_cb;
         a->clock_ud = opts->clock_ud;
+        a->restart_cb = opts->restart_cb;
+        a->restart_ud = opts->restart_ud;
     }
+    /* The settings the server changed (set-config) before the link takes the broker's. */
+    rc = kf__agent_cmd_init(a);
+    if (rc < 0)
+        goto out_outbox;
+    if (a->cfg.health_interval_s != cfg->health_interval_s && !(opts && opts->health_interval_s))
+        a->health_interval_s = a->cfg.health_interval_s;
 
     rc = kf__agent_link_new(a, opts);
     if (rc < 0)
@@ -160,6 +170,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     a->flush_timer.data = a;
     uv_timer_init(loop, &a->health_timer);
     a->health_timer.data = a;
+    kf__agent_cmd_timers(a);
     *ret = a;
     return 0;
 
@@ -185,6 +196,7 @@ int kf_agent_start(struct kf_agent *a)
         uint64_t ms = (uint64_t)a->health_interval_s * 1000;
         uv_timer_start(&a->health_timer, agent_health_timer_cb, ms, ms);
     }
+    kf__agent_cmd_start(a); /* what a previous run left, and a setting on trial */
     return 0;
 }
 
@@ -233,6 +245,8 @@ int kf_agent_submit_app(struct kf_agent *a, const struct kf_record *rec, int ts_
         return rc;
     if (taken == KF_OUTBOX_APP_NEW)
         agent_after_append(a, seq, len);
+    if (rec->type == KF_REC_PERIPH) /* what a probe command re-sends */
+        a->periph[rec->u.periph.periph] = rec->u.periph.state;
     if (ret_seq)
         *ret_seq = seq;
     if (ret_taken)
@@ -324,6 +338,7 @@ int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret)
     a->st.online = a->online;
     a->st.clock_synced = a->clock_synced;
     a->st.clock_offset_ms = a->clock_offset_ms;
+    (void)kf_outbox_cmd_counters(a->ob, &a->st.cmd_high, a->st.cmd_refused);
     *ret = a->st;
     ret->connects = ls.connects;
     ret->lost = ls.lost;
@@ -368,6 +383,7 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     a->close_cb = cb;
     a->close_ud = ud;
     a->close_pending = 3;
+    a->close_pending += kf__agent_cmd_close(a, agent_handle_closed);
     uv_timer_stop(&a->flush_timer);
     uv_timer_stop(&a->health_timer);
     uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);

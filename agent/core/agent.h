@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include <kf/codec.h>
+#include <kf/command.h>
 #include <kf/record.h>
 
 #include "core/config.h"
@@ -26,6 +27,10 @@ struct kf_agent;
 
 /* Fill *ret with a health sample taken at now_ms (type KF_REC_HEALTH). 0 or -errno. */
 typedef int (*kf_agent_health_cb)(void *ud, int64_t now_ms, struct kf_record *ret);
+/* The agent asks its program to stop and start it again (a restart-agent command, or a
+ * set-config applied or rolled back): close the agent as on SIGTERM, then exec the program
+ * anew. The command is durable before this is called. */
+typedef void (*kf_agent_restart_cb)(void *ud);
 
 struct kf_agent_opts {
     const char *uri;              /* NULL: cfg->uri. Borrowed during kf_agent_new. */
@@ -41,6 +46,9 @@ struct kf_agent_opts {
     void *clock_ud;
     const char *kernel_boot_id;
     int outbox_process_durable; /* kf_outbox_limits.process_durable (kiosk-sim) */
+    /* NULL: restart-agent and set-config are refused (kiosk-sim's agents share a process). */
+    kf_agent_restart_cb restart_cb;
+    void *restart_ud;
 };
 
 struct kf_agent_stats {
@@ -62,6 +70,11 @@ struct kf_agent_stats {
     uint64_t health_dropped; /* refused by the outbox this run (-ENOBUFS) */
     uint64_t connects, lost;
     uint64_t rotations; /* key rotations accepted by the server */
+    /* The server's commands (persisted: since the outbox was made): the highest command seq
+     * accepted, and those refused by reason (enum kf_cmd_refusal); this run: reported. */
+    uint64_t cmd_high;
+    uint64_t cmd_refused[KF_CMD_REFUSAL_COUNT_];
+    uint64_t cmd_reported;
 };
 
 /* Open the outbox, create the link (not connected yet). cfg and sk are copied (sk is wiped

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include <kf/codec.h>
+#include <kf/command.h>
 #include <kf/envelope.h>
 #include <kf/ident.h>
 #include <kf/topic.h>
@@ -43,6 +44,27 @@ struct kf_agent {
     char boot_id[17];
     char t_hello[KF_TOPIC_MAX], t_telemetry[KF_TOPIC_MAX], t_events[KF_TOPIC_MAX];
     char t_state[KF_TOPIC_MAX], t_ack[KF_TOPIC_MAX], t_enroll[KF_TOPIC_MAX];
+    char t_cmd[KF_TOPIC_MAX];
+    char kboot[64]; /* the kernel boot id ("" unknown): a reboot command's proof */
+
+    /* The server's commands (agent_cmd.c): one runs at a time, in seq order. */
+    kf_agent_restart_cb restart_cb;
+    void *restart_ud;
+    uint64_t cmd_refusing; /* refused in a row, for the log */
+    uint64_t cmd_seq;      /* the command running now; 0: none */
+    struct kf_cmd cmd;     /* its fields */
+    uv_timer_t cmd_timer;  /* its hook's timeout, or the wait for a reboot */
+    uv_process_t cmd_proc; /* its hook, while cmd_proc_on */
+    uv_pipe_t cmd_pipe;    /* the hook's stdout and stderr, while cmd_pipe_on */
+    int cmd_proc_on, cmd_pipe_on, cmd_timed_out;
+    int64_t cmd_exit; /* the hook's exit status; -signal when killed */
+    char cmd_out[KF_CMD_OUTPUT_MAX + 1];
+    size_t cmd_out_len;
+    uv_timer_t trial_timer; /* a set-config on trial: its deadline */
+    char trial_key[64];
+    uint64_t trial_seq; /* 0: no trial */
+    int64_t trial_deadline_ms;
+    uint8_t periph[KF_PERIPH_COUNT_ + 1]; /* the last state the app gave each (0: none) */
 
     /* key rotation under way */
     int rot_active;
@@ -102,5 +124,25 @@ void kf__agent_send_hello(struct kf_agent *a);
 int kf__agent_link_new(struct kf_agent *a, const struct kf_agent_opts *opts);
 /* Send the pending key rotation request (again). */
 void kf__agent_rotation_send(struct kf_agent *a);
+
+/* ---- the server's commands (agent_cmd.c) ---- */
+
+/* Before the link exists: the settings set-config changed, applied to a->cfg (a trial
+ * noted, to be decided when the session is up or the deadline passes). 0 or -errno. */
+int kf__agent_cmd_init(struct kf_agent *a);
+/* With the agent's other handles: the commands' timers. */
+void kf__agent_cmd_timers(struct kf_agent *a);
+/* With the loop running: the commands a previous run left (the crash rule), then the trial's
+ * timer. */
+void kf__agent_cmd_start(struct kf_agent *a);
+/* A message on the cmd topic. */
+void kf__agent_cmd_message(struct kf_agent *a, const char *topic, const uint8_t *payload,
+                           size_t len);
+/* The HELLO was answered: a set-config on trial reached the server. */
+void kf__agent_cmd_online(struct kf_agent *a);
+/* The HELLO's "cmd" object: {"high":N,"refused":{...}} into buf; its length or -1. */
+int kf__agent_cmd_hello(struct kf_agent *a, char *buf, size_t cap);
+/* Close the handles the commands hold; returns how many close callbacks will come. */
+int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
 
 #endif

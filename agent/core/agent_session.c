@@ -185,6 +185,10 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
     const char *why;
     int rc;
 
+    if (strcmp(topic, a->t_cmd) == 0) {
+        kf__agent_cmd_message(a, topic, payload, len);
+        return;
+    }
     if (strcmp(topic, a->t_ack) != 0 || kf_env_parse(payload, len, &v) < 0) {
         agent_ack_refused(a, "not a frame");
         return;
@@ -261,6 +265,7 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
         a->last_progress_ms = uv_now(a->loop);
         if (a->rot_active)
             kf__agent_rotation_send(a);
+        kf__agent_cmd_online(a); /* a setting on trial reached the server */
         kf__agent_flush(a, 1);
         return;
     }
@@ -290,6 +295,7 @@ int kf__agent_link_new(struct kf_agent *a, const struct kf_agent_opts *opts)
     lo.ca_file = cfg->ca_file;
     lo.will_topic = a->t_state;
     lo.sub_topic = a->t_ack;
+    lo.sub_topic2 = a->t_cmd;
     lo.keepalive_s = cfg->keepalive_s;
     lo.reconnect_min_ms = cfg->reconnect_min_ms;
     lo.reconnect_max_ms = cfg->reconnect_max_ms;

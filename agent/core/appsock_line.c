@@ -33,7 +33,9 @@ int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_ap
     if (!obj)
         return line_refuse(err, "bad_json", -EBADMSG);
     t = json_object_get(obj, "t"); /* NULL for anything but an object */
-    if (json_is_string(t) && strcmp(json_string_value(t), "health") == 0) {
+    /* Health samples are the agent's own probes, command results its own reports. */
+    if (json_is_string(t) && (strcmp(json_string_value(t), "health") == 0 ||
+                              strcmp(json_string_value(t), "cmd_result") == 0)) {
         rc = line_refuse(err, "type_not_allowed", -EBADMSG);
         goto out_decref;
     }

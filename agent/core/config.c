@@ -221,6 +221,15 @@ static const struct kf_conf_key log_keys[] = {
     KF_CONF_KEY_LOG_LEVEL("level", CFG, log_level, "info", 0),
 };
 
+static const struct kf_conf_key commands_keys[] = {
+    /* The hooks are off unless configured: a remote restart or reboot of a terminal is
+     * something its owner opts into, with the command line that does it here. */
+    KF_CONF_KEY_STR("restart_app", CFG, hook_restart_app, "", 0),
+    KF_CONF_KEY_STR("reboot", CFG, hook_reboot, "", 0),
+    KF_CONF_KEY_U32("hook_timeout_s", CFG, hook_timeout_s, 1, 3600, "60", 0),
+    KF_CONF_KEY_U32("config_trial_s", CFG, config_trial_s, 5, 86400, "120", 0),
+};
+
 /* Every section, in the order their checks run; the bases are filled in per load. */
 static const struct kf_conf_section agent_sections[] = {
     {"device", KEYS(device_keys), NULL, device_check},
@@ -231,6 +240,7 @@ static const struct kf_conf_section agent_sections[] = {
     {"probes", KEYS(probes_keys), NULL, NULL},
     {"app", KEYS(app_keys), NULL, NULL},
     {"log", KEYS(log_keys), NULL, NULL},
+    {"commands", KEYS(commands_keys), NULL, NULL},
 };
 
 #define AGENT_NSECTIONS (sizeof(agent_sections) / sizeof(agent_sections[0]))
@@ -291,4 +301,98 @@ const char *kf_agent_config_kind_name(int kind)
         return "itm";
     }
     return NULL;
+}
+
+/* ---- set-config ---- */
+
+/* Settings a server may change from afar. Each can cut the terminal off (a wrong broker, a
+ * keepalive the broker refuses), which the trial (docs/AGENT.md "Commands") undoes; none
+ * names a file, a key or a hook, so a command can never make the agent run or read
+ * something new. */
+static const char *const settable[] = {
+    "mqtt.uri",
+    "mqtt.keepalive_s",
+    "batch.flush_interval_ms",
+    "probes.health_interval_s",
+    "log.level",
+    NULL,
+};
+
+int kf_agent_config_settable(const char *key)
+{
+    for (const char *const *k = settable; *k; k++) {
+        if (strcmp(*k, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The current value of an allowlisted key, as text. */
+static void current_text(const struct kf_agent_config *cfg, const char *key, char *out, size_t cap)
+{
+    static const char *const levels[] = {"err", "warning", "notice", "info", "debug"};
+
+    if (strcmp(key, "mqtt.uri") == 0)
+        snprintf(out, cap, "%s", cfg->uri);
+    else if (strcmp(key, "mqtt.keepalive_s") == 0)
+        snprintf(out, cap, "%" PRIu32, cfg->keepalive_s);
+    else if (strcmp(key, "batch.flush_interval_ms") == 0)
+        snprintf(out, cap, "%" PRIu32, cfg->flush_interval_ms);
+    else if (strcmp(key, "probes.health_interval_s") == 0)
+        snprintf(out, cap, "%" PRIu32, cfg->health_interval_s);
+    else if (strcmp(key, "log.level") == 0 && cfg->log_level >= 3 && cfg->log_level <= 7)
+        snprintf(out, cap, "%s", levels[cfg->log_level - 3]);
+    else
+        snprintf(out, cap, "%s", "");
+}
+
+int kf_agent_config_set(struct kf_agent_config *cfg, const char *key, const char *value,
+                        char *ret_prev, size_t cap_prev, char *err, size_t cap)
+{
+    struct kf_conf_section secs[AGENT_NSECTIONS];
+    struct kf_agent_config *tmp;
+    char section[16];
+    const char *dot = strchr(key, '.');
+    struct kf_conf *c;
+    char buf[256];
+    int rc;
+
+    if (!kf_agent_config_settable(key) || dot == NULL || (size_t)(dot - key) >= sizeof(section)) {
+        snprintf(err, cap, "%s: not a key set-config may change", key);
+        return -EPERM;
+    }
+    memcpy(section, key, (size_t)(dot - key));
+    section[dot - key] = '\0';
+    tmp = malloc(sizeof(*tmp));
+    if (tmp == NULL)
+        return -ENOMEM;
+    *tmp = *cfg;
+    for (size_t i = 0; i < AGENT_NSECTIONS; i++) {
+        secs[i] = agent_sections[i];
+        secs[i].base = tmp;
+    }
+    buf[0] = '\0';
+    rc = kf_conf_new(secs, AGENT_NSECTIONS, buf, sizeof(buf), &c);
+    if (rc == 0) {
+        rc = kf_conf_set_value(c, section, dot + 1, value);
+        kf_conf_free(c);
+    }
+    /* The rule of [mqtt]'s check a new uri can break; and only the schemes Paho takes. */
+    if (rc == 0 && strcmp(key, "mqtt.uri") == 0 &&
+        ((strncmp(value, "tcp://", 6) != 0 && !kf_brokerpw_uri_tls(value)) ||
+         (tmp->ca_file[0] && !kf_brokerpw_uri_tls(value)))) {
+        snprintf(buf, sizeof(buf), "[mqtt] uri: must be ssl://host:port%s",
+                 tmp->ca_file[0] ? " (ca_file is set)" : " or tcp://host:port");
+        rc = -EINVAL;
+    }
+    if (rc == 0) {
+        if (ret_prev != NULL)
+            current_text(cfg, key, ret_prev, cap_prev);
+        *cfg = *tmp;
+    } else if (err != NULL) {
+        snprintf(err, cap, "%s", buf);
+    }
+    sodium_memzero(tmp, sizeof(*tmp));
+    free(tmp);
+    return rc;
 }

@@ -68,7 +68,23 @@ struct kf_agent_config {
     uint64_t app_id_max;       /* and how many at most */
     /* [log] */
     int log_level; /* enum kf_log_level */
+    /* [commands] (docs/AGENT.md "Commands"): the hooks' command lines (split at spaces, run
+     * without a shell; empty: the command is refused), how long a hook may run, and how
+     * long a set-config change has to reach the server before it is rolled back. */
+    char hook_restart_app[KF_CFG_STR_MAX];
+    char hook_reboot[KF_CFG_STR_MAX];
+    uint32_t hook_timeout_s;
+    uint32_t config_trial_s;
 };
+
+/* The keys a set-config command may change, "section.key" (docs/AGENT.md "Commands"). */
+int kf_agent_config_settable(const char *key);
+/* Set one allowlisted key ("section.key") of cfg to value, checked against the bounds the
+ * file's value has (and the rules across keys that involve it). 0; -EPERM (not on the
+ * allowlist), -EINVAL (out of bounds: err says why, cap bytes). Nothing changes on error.
+ * *ret_prev (cap_prev bytes; may be NULL) receives the value it replaces, as text. */
+int kf_agent_config_set(struct kf_agent_config *cfg, const char *key, const char *value,
+                        char *ret_prev, size_t cap_prev, char *err, size_t cap);
 
 /* Fill cfg with every default (required strings empty). 0, or -ENOMEM. Any thread. */
 int kf_agent_config_defaults(struct kf_agent_config *cfg);

@@ -66,7 +66,7 @@ struct kf_agent_link {
     enum link_state state;
     uint32_t attempt; /* consecutive failures, for the backoff */
     uint64_t rng;
-    char *uri, *client_id, *username, *password, *will_topic, *sub_topic, *ca_file;
+    char *uri, *client_id, *username, *password, *will_topic, *sub_topic, *sub_topic2, *ca_file;
     int tls; /* ssl:// or mqtts:// */
     uint32_t keepalive_s, reconnect_min_ms, reconnect_max_ms, reconnect_spread_ms;
     uint32_t connect_timeout_s;
@@ -135,8 +135,16 @@ static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 
 static void on_sub_ok(void *ctx, MQTTAsync_successData *resp)
 {
-    /* MQTT 3.1.1 reports a refused subscription as granted QoS 0x80. */
-    link_push_type(ctx, resp && resp->alt.qos == 0x80 ? EV_SUB_FAILED : EV_SUBSCRIBED);
+    struct kf_agent_link *l = ctx;
+    int refused = 0;
+
+    /* MQTT 3.1.1 reports a refused subscription as granted QoS 0x80; a subscription to two
+     * topics (subscribeMany) reports one granted QoS per topic. */
+    if (resp && l->sub_topic2 == NULL)
+        refused = resp->alt.qos == 0x80;
+    else if (resp && resp->alt.qosList != NULL)
+        refused = resp->alt.qosList[0] == 0x80 || resp->alt.qosList[1] == 0x80;
+    link_push_type(ctx, refused ? EV_SUB_FAILED : EV_SUBSCRIBED);
 }
 
 static void on_sub_fail(void *ctx, MQTTAsync_failureData *resp)
@@ -334,6 +342,14 @@ static void link_subscribe(struct kf_agent_link *l)
     ro.onFailure = on_sub_fail;
     ro.context = l;
     l->state = LS_SUBSCRIBING;
+    if (l->sub_topic2 != NULL) {
+        char *topics[2] = {l->sub_topic, l->sub_topic2};
+        int qos[2] = {1, 1};
+
+        if (MQTTAsync_subscribeMany(l->client, 2, topics, qos, &ro) != MQTTASYNC_SUCCESS)
+            link_push_type(l, EV_SUB_FAILED);
+        return;
+    }
     if (MQTTAsync_subscribe(l->client, l->sub_topic, 1, &ro) != MQTTASYNC_SUCCESS)
         link_push_type(l, EV_SUB_FAILED);
 }
@@ -383,6 +399,7 @@ static void link_handle_close(uv_handle_t *h)
     }
     free(l->will_topic);
     free(l->sub_topic);
+    free(l->sub_topic2);
     free(l->ca_file);
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -548,10 +565,12 @@ int kf_agent_link_new(uv_loop_t *loop, const struct kf_agent_link_opts *opts,
     l->password = dup_opt(opts->password);
     l->will_topic = strdup(opts->will_topic);
     l->sub_topic = strdup(opts->sub_topic);
+    l->sub_topic2 = opts->sub_topic2 && opts->sub_topic2[0] ? strdup(opts->sub_topic2) : NULL;
     l->ca_file = dup_opt(opts->ca_file);
     l->tls = kf_brokerpw_uri_tls(opts->uri);
     if (!l->uri || !l->client_id || !l->will_topic || !l->sub_topic ||
         (opts->username && !l->username) || (opts->password && !l->password) ||
+        (opts->sub_topic2 && opts->sub_topic2[0] && !l->sub_topic2) ||
         (opts->ca_file && !l->ca_file)) {
         rc = -ENOMEM;
         goto out_free;
@@ -590,6 +609,7 @@ out_free:
     free(l->password);
     free(l->will_topic);
     free(l->sub_topic);
+    free(l->sub_topic2);
     free(l->ca_file);
     free(l);
     return rc;

@@ -47,7 +47,8 @@ struct kf_agent_link_opts {
      * (PEM) and its name against the URI's host; NULL or "": the system's trust store. */
     const char *ca_file;
     const char *will_topic;
-    const char *sub_topic; /* subscribed QoS 1 after each connect, before up_cb */
+    const char *sub_topic;  /* subscribed QoS 1 after each connect, before up_cb */
+    const char *sub_topic2; /* NULL or "": none; else subscribed with sub_topic (the cmd topic) */
     uint32_t keepalive_s;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;

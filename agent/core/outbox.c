@@ -86,7 +86,7 @@ static int ob_insert(struct kf_outbox *ob, uint64_t seq, const struct kf_outbox_
 
 static int ob_rec_valid(const struct kf_outbox_rec *rec)
 {
-    return rec->type >= KF_REC_TXN && rec->type <= KF_REC_MAINT && rec->json != NULL &&
+    return rec->type >= KF_REC_TXN && rec->type <= KF_REC_CMD_RESULT && rec->json != NULL &&
            rec->json_len > 0 && rec->json_len <= INT_MAX;
 }
 
@@ -177,13 +177,14 @@ static int ob_app_take(struct kf_outbox *ob, const struct kf_outbox_app *app, ui
     return kf__outbox_exec(ob, KF__OUTBOX_APP_FORGET_MANY);
 }
 
-/* The one write path for appends. Hard limits are checked for the non-health records of the
- * whole batch first (all or nothing); health samples then take only the room those leave.
+/* The one write path for appends (outbox_int.h). Hard limits are checked for the non-health records
+ * of the whole batch first (all or nothing); health samples then take only the room those leave.
  * With app (one record, not a health sample), the id is looked up first in the same
  * transaction: if taken, nothing is written and *ret_taken and *ret_first_seq say by what. */
-static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
-                           const struct kf_outbox_app *app, size_t *ret_appended,
-                           size_t *ret_dropped, uint64_t *ret_first_seq, int *ret_taken)
+int kf__outbox_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
+                            const struct kf_outbox_app *app, kf__outbox_txn_fn also, void *also_ud,
+                            size_t *ret_appended, size_t *ret_dropped, uint64_t *ret_first_seq,
+                            int *ret_taken)
 {
     struct kf__outbox_meta m;
     uint64_t need_recs = 0, need_bytes = 0, held, taken_seq = 0;
@@ -261,6 +262,8 @@ static int ob_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *rec
         appended++;
     }
 
+    if (also != NULL && (r = also(ob, also_ud, m.next_seq - 1)) < 0)
+        goto out_rollback;
     r = ob_meta_store(ob, &m);
     if (r < 0)
         goto out_rollback;
@@ -288,7 +291,7 @@ int kf_outbox_append(struct kf_outbox *ob, int type, int64_t ts_ms, const char *
     uint64_t seq;
     int r;
 
-    r = ob_append_batch(ob, &rec, 1, NULL, &appended, &dropped, &seq, NULL);
+    r = kf__outbox_append_batch(ob, &rec, 1, NULL, NULL, NULL, &appended, &dropped, &seq, NULL);
     if (r < 0)
         return r;
     if (dropped > 0)
@@ -307,7 +310,7 @@ int kf_outbox_append_app(struct kf_outbox *ob, const struct kf_outbox_rec *rec,
 
     if (rec == NULL || app == NULL)
         return -EINVAL;
-    r = ob_append_batch(ob, rec, 1, app, &appended, &dropped, &seq, &taken);
+    r = kf__outbox_append_batch(ob, rec, 1, app, NULL, NULL, &appended, &dropped, &seq, &taken);
     if (r < 0)
         return r;
     if (ret_seq != NULL)
@@ -323,7 +326,7 @@ int kf_outbox_append_many(struct kf_outbox *ob, const struct kf_outbox_rec *recs
     size_t appended, dropped;
     int r;
 
-    r = ob_append_batch(ob, recs, n, NULL, &appended, &dropped, NULL, NULL);
+    r = kf__outbox_append_batch(ob, recs, n, NULL, NULL, NULL, &appended, &dropped, NULL, NULL);
     if (r < 0)
         return r;
     if (ret_appended != NULL)

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kf/command.h>
+
 struct kf_outbox;
 
 struct kf_outbox_limits {
@@ -155,5 +157,71 @@ void kf_outbox_set_clock(struct kf_outbox *ob, uint32_t boot, int64_t base_ms);
 int kf_outbox_clock_put(struct kf_outbox *ob, uint32_t boot, int64_t offset_ms, int64_t base_ms);
 int kf_outbox_clock_get(struct kf_outbox *ob, uint32_t boot, int64_t *ret_offset_ms,
                         int64_t *ret_base_ms);
+
+/* ---- The server's commands (outbox_cmd.c; docs/AGENT.md "Commands") ----
+ *
+ * A command is stored before it is acted on, in the transaction that makes it seen (its seq
+ * becomes the highest accepted), and its cmd_result record is appended in the transaction
+ * that marks it reported: so it is run at most once and reported exactly once, whatever
+ * instant the process dies at. Its state: STORED (accepted, not started), RUNNING (started:
+ * something outside the agent may have happened), REPORTED. */
+enum kf_outbox_cmd_state {
+    KF_OUTBOX_CMD_STORED = 0,
+    KF_OUTBOX_CMD_RUNNING = 1,
+    KF_OUTBOX_CMD_REPORTED = 2,
+};
+
+struct kf_cmd;
+/* Store cmd (its verified body: body, len) as seen. 0; -EALREADY when its seq is at or
+ * below the highest accepted (counted as replayed, in the same transaction); -errno. */
+int kf_outbox_cmd_accept(struct kf_outbox *ob, const struct kf_cmd *cmd, const char *body,
+                         size_t len, int64_t now_ms);
+/* Count one refusal (enum kf_cmd_refusal), persisted. */
+int kf_outbox_cmd_refused(struct kf_outbox *ob, int reason);
+/* The highest command seq accepted and the refusal counters (indexed by enum
+ * kf_cmd_refusal; [KF_CMD_OK] is 0). */
+int kf_outbox_cmd_counters(struct kf_outbox *ob, uint64_t *ret_high,
+                           uint64_t ret_counts[KF_CMD_REFUSAL_COUNT_]);
+/* STORED -> RUNNING, with the kernel boot and the time it started. -EALREADY if it is not
+ * STORED. */
+int kf_outbox_cmd_start(struct kf_outbox *ob, uint64_t seq, const char *boot_id, int64_t now_ms);
+/* One command not yet reported, as kf_outbox_cmd_pending visits it (borrowed strings). */
+struct kf_outbox_cmd {
+    uint64_t seq;
+    const char *body;
+    size_t body_len;
+    int64_t issued_ms;
+    int state;           /* STORED or RUNNING */
+    const char *boot_id; /* RUNNING: the kernel boot it started in ("" unknown) */
+    int64_t started_ms;
+};
+typedef int (*kf_outbox_cmd_cb)(void *ud, const struct kf_outbox_cmd *c);
+/* Visit every command not yet reported, in seq order; cb must not call into the outbox. */
+int kf_outbox_cmd_pending(struct kf_outbox *ob, kf_outbox_cmd_cb cb, void *ud);
+/* Append recs (the command's effects, e.g. a probe's samples, then its cmd_result record
+ * last) and mark command seq REPORTED with the result's seq, in one transaction. Hard limits
+ * as kf_outbox_append_many (-EDQUOT: nothing written, the command stays as it was). -EALREADY
+ * when it was reported already (nothing written). */
+int kf_outbox_cmd_finish(struct kf_outbox *ob, uint64_t seq, const struct kf_outbox_rec *recs,
+                         size_t n);
+
+/* Settings changed by set-config (docs/AGENT.md "Commands"): key ("section.key"), the value
+ * now in force, the one it replaced (NULL: the file's) and, while on trial, the command's seq
+ * and the deadline (0: settled). */
+struct kf_outbox_conf {
+    const char *key, *value, *prev;
+    uint64_t trial_seq;
+    int64_t deadline_ms;
+};
+typedef int (*kf_outbox_conf_cb)(void *ud, const struct kf_outbox_conf *c);
+int kf_outbox_conf_each(struct kf_outbox *ob, kf_outbox_conf_cb cb, void *ud);
+/* Put c (a new value on trial, or settled) and mark command seq RUNNING, in one transaction;
+ * seq 0: only the setting. */
+int kf_outbox_conf_put(struct kf_outbox *ob, const struct kf_outbox_conf *c, uint64_t seq,
+                       const char *boot_id, int64_t now_ms);
+/* End a trial: keep (settle the value) or roll back (restore prev; a NULL prev removes the
+ * row) key, and report command seq with rec, in one transaction. */
+int kf_outbox_conf_end(struct kf_outbox *ob, const char *key, int keep, uint64_t seq,
+                       const struct kf_outbox_rec *rec);
 
 #endif

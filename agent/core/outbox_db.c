@@ -1,7 +1,7 @@
 /* core/outbox_db.c: the outbox's SQLite file: connection settings, schema and its
  * migrations, prepared statements and the helpers outbox.c uses (outbox_int.h).
  *
- * Schema (user_version 3):
+ * Schema (user_version 4; v4's command tables are described at ob_schema_v4):
  *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT, boot, base_ms)
  *   meta(id = 1, next_seq, acked_seq, bytes, health, health_dropped)
  *   clocks(boot INTEGER PRIMARY KEY, boot_id TEXT UNIQUE, offset_ms, base_ms)
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OB_SCHEMA_VERSION 3
+#define OB_SCHEMA_VERSION 4
 #define OB_BUSY_TIMEOUT_MS 5000
 
 #define OB_DEFAULT_MAX_RECORDS 500000u
@@ -65,6 +65,27 @@ static const char *const ob_sql[KF__OUTBOX_STMT_COUNT] = {
         "DELETE FROM app_ids WHERE n <= (SELECT max(n) FROM app_ids) - ?1",
     [KF__OUTBOX_APP_REBASE] = "UPDATE app_ids SET seq = seq + ?1 WHERE seq > ?2",
     [KF__OUTBOX_APP_COUNT] = "SELECT count(*) FROM app_ids",
+    [KF__OUTBOX_CMD_META_GET] = "SELECT high_seq, bad_signature, other_device, expired, replayed,"
+                                " malformed FROM cmd_meta WHERE id = 1",
+    [KF__OUTBOX_CMD_META_PUT] =
+        "UPDATE cmd_meta SET high_seq = ?1, bad_signature = ?2, other_device = ?3,"
+        " expired = ?4, replayed = ?5, malformed = ?6 WHERE id = 1",
+    [KF__OUTBOX_CMD_INSERT] = "INSERT INTO cmds(seq, id, kind, body, issued_ms, expires_ms, state,"
+                              " accepted_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [KF__OUTBOX_CMD_STATE] = "UPDATE cmds SET state = ?2, boot_id = coalesce(?3, boot_id),"
+                             " started_ms = coalesce(?4, started_ms),"
+                             " result_seq = coalesce(?5, result_seq) WHERE seq = ?1 AND state < ?2",
+    [KF__OUTBOX_CMD_PENDING] = "SELECT seq, body, issued_ms, state, boot_id, started_ms FROM cmds"
+                               " WHERE state < 2 ORDER BY seq",
+    /* Reported commands are kept a while for the log, then go: 1000 at most. */
+    [KF__OUTBOX_CMD_PRUNE] = "DELETE FROM cmds WHERE state = 2 AND seq <= ?1 - 1000",
+    [KF__OUTBOX_CONF_GET] = "SELECT key, value, prev, trial_seq, deadline_ms FROM conf"
+                            " ORDER BY key",
+    [KF__OUTBOX_CONF_PUT] = "INSERT INTO conf(key, value, prev, trial_seq, deadline_ms)"
+                            " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
+                            " value = excluded.value, prev = excluded.prev,"
+                            " trial_seq = excluded.trial_seq, deadline_ms = excluded.deadline_ms",
+    [KF__OUTBOX_CONF_DEL] = "DELETE FROM conf WHERE key = ?1",
 };
 
 static const char ob_schema_v1[] =
@@ -107,6 +128,41 @@ static const char ob_schema_v3[] = "CREATE TABLE app_ids("
                                    " taken_ms INTEGER NOT NULL);"
                                    "CREATE INDEX app_ids_taken ON app_ids(taken_ms);"
                                    "PRAGMA user_version = 3;";
+
+/* v3 -> v4: the server's commands (outbox_cmd.c). cmds holds each accepted command from
+ * before it runs until well after its result is reported (state 0 stored, 1 running, 2
+ * reported: result_seq is its cmd_result record); cmd_meta the highest command seq
+ * accepted and the refusal counters; conf the settings a set-config command changed, each
+ * with the value it replaced and, while on trial, the command and the deadline by which the
+ * server must have been reached with it. */
+static const char ob_schema_v4[] = "CREATE TABLE cmds("
+                                   " seq INTEGER PRIMARY KEY,"
+                                   " id TEXT NOT NULL,"
+                                   " kind TEXT NOT NULL,"
+                                   " body TEXT NOT NULL,"
+                                   " issued_ms INTEGER NOT NULL,"
+                                   " expires_ms INTEGER NOT NULL,"
+                                   " state INTEGER NOT NULL,"
+                                   " accepted_ms INTEGER NOT NULL,"
+                                   " boot_id TEXT,"
+                                   " started_ms INTEGER,"
+                                   " result_seq INTEGER);"
+                                   "CREATE TABLE cmd_meta("
+                                   " id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                   " high_seq INTEGER NOT NULL,"
+                                   " bad_signature INTEGER NOT NULL,"
+                                   " other_device INTEGER NOT NULL,"
+                                   " expired INTEGER NOT NULL,"
+                                   " replayed INTEGER NOT NULL,"
+                                   " malformed INTEGER NOT NULL);"
+                                   "INSERT INTO cmd_meta VALUES(1, 0, 0, 0, 0, 0, 0);"
+                                   "CREATE TABLE conf("
+                                   " key TEXT PRIMARY KEY,"
+                                   " value TEXT NOT NULL,"
+                                   " prev TEXT,"
+                                   " trial_seq INTEGER,"
+                                   " deadline_ms INTEGER);"
+                                   "PRAGMA user_version = 4;";
 
 /* Per-connection settings. Constants, nothing formatted in; PRAGMAs cannot take bindings. */
 static const char ob_pragmas[] = "PRAGMA synchronous = FULL;"
@@ -267,6 +323,12 @@ static int ob_migrate(struct kf_outbox *ob)
     }
     if (version == 2) {
         r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v3, NULL, NULL, NULL));
+        if (r < 0)
+            goto out_rollback;
+        version = 3;
+    }
+    if (version == 3) {
+        r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v4, NULL, NULL, NULL));
         if (r < 0)
             goto out_rollback;
     }

@@ -33,6 +33,15 @@ enum kf__outbox_stmt {
     KF__OUTBOX_APP_FORGET_MANY,
     KF__OUTBOX_APP_REBASE,
     KF__OUTBOX_APP_COUNT,
+    KF__OUTBOX_CMD_META_GET,
+    KF__OUTBOX_CMD_META_PUT,
+    KF__OUTBOX_CMD_INSERT,
+    KF__OUTBOX_CMD_STATE,
+    KF__OUTBOX_CMD_PENDING,
+    KF__OUTBOX_CMD_PRUNE,
+    KF__OUTBOX_CONF_GET,
+    KF__OUTBOX_CONF_PUT,
+    KF__OUTBOX_CONF_DEL,
     KF__OUTBOX_STMT_COUNT
 };
 
@@ -68,5 +77,15 @@ int kf__outbox_bind_u64(sqlite3_stmt *s, int idx, uint64_t v);
 int kf__outbox_meta_load(struct kf_outbox *ob, struct kf__outbox_meta *ret);
 /* ROLLBACK if a transaction is open. */
 void kf__outbox_rollback(struct kf_outbox *ob);
+
+/* The one write path for appends (outbox.c): recs appended in one transaction, with app's
+ * id taken when app is not NULL (kf_outbox_append_app), and also (when not NULL) run in the
+ * same transaction after the records are inserted, with the seq the last one got: the
+ * commands' state changes that must commit with their records (outbox_cmd.c). */
+typedef int (*kf__outbox_txn_fn)(struct kf_outbox *ob, void *ud, uint64_t last_seq);
+int kf__outbox_append_batch(struct kf_outbox *ob, const struct kf_outbox_rec *recs, size_t n,
+                            const struct kf_outbox_app *app, kf__outbox_txn_fn also, void *also_ud,
+                            size_t *ret_appended, size_t *ret_dropped, uint64_t *ret_first_seq,
+                            int *ret_taken);
 
 #endif

@@ -326,6 +326,24 @@ static int key_find(const struct kf_conf_section *s, const char *name)
     return -1;
 }
 
+int kf_conf_set_value(struct kf_conf *c, const char *section, const char *key, const char *value)
+{
+    const struct kf_conf_section *s;
+    char why[CONF_WHY_MAX];
+    size_t first;
+    int k, rc;
+
+    s = section_find(c, section, &first);
+    if (!s || (k = key_find(s, key)) < 0) {
+        kf_conf_fail(c, 0, "[%s] %s: no such key", section, key);
+        return -ENOENT;
+    }
+    rc = set_value(&s->keys[k], s->base, "", value, why, sizeof(why));
+    if (rc < 0)
+        kf_conf_fail(c, 0, "[%s] %s: %s", section, key, why);
+    return rc;
+}
+
 int kf_conf_line(const struct kf_conf *c, const char *section, const char *key)
 {
     const struct kf_conf_section *s;

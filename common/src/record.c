@@ -21,11 +21,9 @@
 
 /* ---- names on the wire ---- */
 
-static const char *const rec_type_names[] = {[KF_REC_TXN] = "txn",
-                                             [KF_REC_HEALTH] = "health",
-                                             [KF_REC_PERIPH] = "periph",
-                                             [KF_REC_FAULT] = "fault",
-                                             [KF_REC_MAINT] = "maint"};
+static const char *const rec_type_names[] = {
+    [KF_REC_TXN] = "txn",     [KF_REC_HEALTH] = "health", [KF_REC_PERIPH] = "periph",
+    [KF_REC_FAULT] = "fault", [KF_REC_MAINT] = "maint",   [KF_REC_CMD_RESULT] = "cmd_result"};
 static const char *const outcome_names[] = {
     [KF_OUTCOME_OK] = "ok", [KF_OUTCOME_FAILED] = "failed", [KF_OUTCOME_ABANDONED] = "abandoned"};
 static const char *const periph_names[] = {
@@ -254,6 +252,13 @@ static int record_check(const struct kf_record *r)
          * omit it. */
         return m->tech[0] ? id_ok(m->tech, KF_TECH_ID_MAX, TECH_PUNCT) : !m->on;
     }
+    case KF_REC_CMD_RESULT: {
+        const struct kf_rec_cmd_result *c = &r->u.cmd_result;
+
+        return kf_cmd_id_ok(c->cmd) && c->cmd_seq >= 1 && c->cmd_seq <= INT64_MAX &&
+               kf_cmd_status_name(c->status) && text_ok(c->detail, KF_CMD_DETAIL_MAX) &&
+               text_ok(c->output, KF_CMD_OUTPUT_MAX);
+    }
     default:
         return 0;
     }
@@ -320,6 +325,9 @@ static const struct field fault_fields[] = {{"code", F_STR, 0},   {"sev", F_STR,
                                             {"action", F_STR, 0}, {"dev", F_STR, 1},
                                             {"text", F_STR, 1},   {NULL, 0, 0}};
 static const struct field maint_fields[] = {{"state", F_STR, 0}, {"tech", F_STR, 1}, {NULL, 0, 0}};
+static const struct field cmd_result_fields[] = {{"cmd", F_STR, 0},    {"cmd_seq", F_UINT, 0},
+                                                 {"status", F_STR, 0}, {"detail", F_STR, 1},
+                                                 {"output", F_STR, 1}, {NULL, 0, 0}};
 
 /* ---- why a record was refused ---- */
 
@@ -356,6 +364,12 @@ static const char *str_rule(const char *key)
         return "must be 1..31 of [A-Za-z0-9._:@-]";
     if (strcmp(key, "app_id") == 0)
         return "must be 1..32 of [A-Za-z0-9._:/-]";
+    if (strcmp(key, "cmd") == 0)
+        return "must be 1..24 of [A-Za-z0-9._:-]";
+    if (strcmp(key, "detail") == 0)
+        return "at most 128 bytes of UTF-8 without control characters";
+    if (strcmp(key, "output") == 0)
+        return "at most 256 bytes of UTF-8 without control characters";
     return "not a valid value";
 }
 
@@ -386,6 +400,12 @@ static int record_explain(const struct kf_record *r, struct kf_record_why *why)
         if (!r->u.maint.tech[0])
             return refuse(why, "tech", "required with \"state\":\"on\"");
         return refuse(why, "tech", str_rule("tech"));
+    case KF_REC_CMD_RESULT:
+        if (!kf_cmd_id_ok(r->u.cmd_result.cmd))
+            return refuse(why, "cmd", str_rule("cmd"));
+        if (!text_ok(r->u.cmd_result.detail, KF_CMD_DETAIL_MAX))
+            return refuse(why, "detail", str_rule("detail"));
+        return refuse(why, "output", str_rule("output"));
     }
     return refuse(why, "", "not a valid record");
 }
@@ -608,6 +628,26 @@ int kf__record_build(const struct flat *o, struct kf_record *ret, struct kf_reco
             return refuse(why, "state", "must be on or off");
         break;
     }
+    case KF_REC_CMD_RESULT: {
+        struct kf_rec_cmd_result *c = &r.u.cmd_result;
+
+        if (check_keys(o, cmd_result_fields, why) < 0 ||
+            copy_str(o, "cmd", c->cmd, sizeof(c->cmd), why) < 0 ||
+            copy_str(o, "detail", c->detail, sizeof(c->detail), why) < 0 ||
+            copy_str(o, "output", c->output, sizeof(c->output), why) < 0 ||
+            get_name(o, "status", kf_cmd_status_parse, &e, "must be done, failed or refused", why) <
+                0)
+            return -EBADMSG;
+        c->status = (uint8_t)e;
+        c->cmd_seq = get_u(o, "cmd_seq");
+        if (c->cmd_seq == 0)
+            return refuse(why, "cmd_seq", "out of range 1..2^63-1");
+        /* "detail":"" is not the same as no detail: the canonical form omits an empty one. */
+        if ((get(o, "detail") && !c->detail[0]) || (get(o, "output") && !c->output[0]))
+            return refuse(why, get(o, "detail") && !c->detail[0] ? "detail" : "output",
+                          "must not be empty (omit it)");
+        break;
+    }
     default:
         return refuse(why, "t", "must be txn, periph, fault or maint");
     }
@@ -771,6 +811,23 @@ int kf_record_format(const struct kf_record *rec, char *buf, size_t cap, size_t 
             put_str(&o, rec->u.maint.tech);
         }
         break;
+    case KF_REC_CMD_RESULT: {
+        const struct kf_rec_cmd_result *c = &rec->u.cmd_result;
+
+        put(&o, ",\"cmd\":");
+        put_str(&o, c->cmd);
+        put(&o, ",\"cmd_seq\":%llu,\"status\":\"%s\"", (unsigned long long)c->cmd_seq,
+            kf_cmd_status_name(c->status));
+        if (c->detail[0]) {
+            put(&o, ",\"detail\":");
+            put_str(&o, c->detail);
+        }
+        if (c->output[0]) {
+            put(&o, ",\"output\":");
+            put_str(&o, c->output);
+        }
+        break;
+    }
     }
     if (rec->app_id[0]) {
         put(&o, ",\"app_id\":");

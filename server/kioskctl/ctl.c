@@ -165,6 +165,7 @@ static const struct {
     {"asset", kf_ctl_asset},                   /* kioskctl/asset.c: commissioning */
     {"assets", kf_ctl_assets},                 /* kioskctl/asset.c: assets in service */
     {"user", kf_ctl_user},                     /* kioskctl/user.c: kiosk-web's users */
+    {"cmd", kf_ctl_cmd},                       /* kioskctl/cmd.c: commands to terminals */
     {"users", kf_ctl_users},                   /* kioskctl/user.c */
     {"tokens", kf_ctl_users},                  /* kioskctl/user.c: API tokens */
     {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */

@@ -24,6 +24,7 @@
 #include "kioskd/latency.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
+#include "kioskd/cmdsvc.h"
 #include "kioskd/reportsvc.h"
 #include "kioskd/slasvc.h"
 #include "kioskd/webhook.h"
@@ -46,6 +47,7 @@ struct kf_kioskd {
     struct kf_pipeline *pipe;
     struct kf_slasvc *sla;        /* the SLA engine's service (a job on the writer) */
     struct kf_reportsvc *reports; /* the weekly report issued at its close (a writer job) */
+    struct kf_cmdsvc *cmds;       /* commands to terminals, sealed and published */
     struct kf_webhook *webhook;   /* NULL: no [sla] webhook_url */
     char *sync_argv[10];          /* [broker]: the broker-sync command, pointing into cfg */
 
@@ -146,6 +148,7 @@ static char *stats_json(struct kf_kioskd *kd)
     }
     json_object_set_new(o, "sla", kf_slasvc_stats_json(kd->sla));
     json_object_set_new(o, "reports", kf_reportsvc_stats_json(kd->reports));
+    json_object_set_new(o, "commands", kf_cmdsvc_stats_json(kd->cmds));
     json_object_set_new(o, "cpu_user_s", json_real(tv_s(ru.ru_utime)));
     json_object_set_new(o, "cpu_sys_s", json_real(tv_s(ru.ru_stime)));
     json_object_set_new(o, "uptime_s", json_real((double)(kf_mono_us() - kd->start_us) / 1e6));
@@ -290,6 +293,7 @@ static void on_sla_timer(uv_timer_t *t)
     kf_slasvc_tick(kd->sla);
     kf_pipeline_replays(kd->pipe);  /* quarantined frames asked back, on the same tick */
     kf_reportsvc_tick(kd->reports); /* a look at the clock; a job once a week */
+    kf_cmdsvc_tick(kd->cmds);       /* commands due, expired, to send again */
 }
 
 /* Fed from the loop, so a stuck loop stops the pings and systemd restarts us. */
@@ -407,6 +411,7 @@ static void begin_stop(struct kf_kioskd *kd, const char *why)
         return;
     }
     kd->stopping = 1;
+    kf_cmdsvc_stop(kd->cmds); /* no new dispatch: the link is going */
     kf_notice("%s: stopping (disconnect, finish in-flight work and the last commit)", why);
     kf_notify("STOPPING=1");
     uv_timer_stop(&kd->hb_timer);
@@ -620,6 +625,9 @@ static int init_handles(struct kf_kioskd *kd)
     if (rc == 0) {
         rc = kf_reportsvc_new(&kd->cfg.reports, kd->sk, kd->writer, &kd->reports);
     }
+    if (rc == 0) {
+        rc = kf_cmdsvc_new(&kd->cfg.commands, kd->sk, kd->writer, &kd->link, &kd->loop, &kd->cmds);
+    }
     if (rc != 0) {
         kf_err("writer: %s", kf_strerror(rc));
         return rc;
@@ -711,6 +719,7 @@ void kf_kioskd_free(struct kf_kioskd *kd)
     kf_writer_free(kd->writer); /* the loop has run out: no job is in flight */
     kf_slasvc_free(kd->sla);
     kf_reportsvc_free(kd->reports);
+    kf_cmdsvc_free(kd->cmds);
     kf_store_free(kd->store);
     kf_webhook_free(kd->webhook);
     sodium_memzero(kd->sk, sizeof(kd->sk));

@@ -22,6 +22,13 @@
  * record behind the fact; the bank's checker verifies it). With --keygen, FILE is created
  * first with a new key pair and the public key printed on a line of its own before.
  *
+ *   kf-forge cmd --key FILE --device ID --seq N --id C-N --issued MS --expires MS --out FILE
+ *                [--keygen] KIND [ARG...]
+ *
+ * Writes one COMMAND frame (docs/PROTOCOL.md "COMMAND") for device ID signed by FILE's key:
+ * with the server's key and a stored command's fields, the very bytes kioskd sent (Ed25519
+ * is deterministic): a replay; with another key (--keygen makes one), a forgery.
+ *
  *   kf-forge enroll-account TOKENFILE
  *
  * Prints "USERNAME PASSWORD": the broker account an enrolling terminal derives from its
@@ -36,6 +43,7 @@
 #include <zstd.h>
 
 #include <kf/codec.h>
+#include <kf/command.h>
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/ident.h>
@@ -246,6 +254,75 @@ static int forge_frame(int argc, char **argv)
     return 0;
 }
 
+static int forge_cmd(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"seq", required_argument, NULL, 's'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"issued", required_argument, NULL, 'I'},
+                                         {"expires", required_argument, NULL, 'e'},
+                                         {"out", required_argument, NULL, 'w'},
+                                         {"keygen", no_argument, NULL, 'g'},
+                                         {NULL, 0, NULL, 0}};
+    const char *key_path = NULL, *out = NULL;
+    uint8_t sk[64], pk[32], frame[4096];
+    struct kf_cmd cmd;
+    size_t len;
+    FILE *f;
+    int c, gen = 0;
+
+    memset(&cmd, 0, sizeof(cmd));
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'k')
+            key_path = optarg;
+        else if (c == 'd')
+            snprintf(cmd.device_id, sizeof(cmd.device_id), "%s", optarg);
+        else if (c == 's')
+            cmd.seq = strtoull(optarg, NULL, 10);
+        else if (c == 'i')
+            snprintf(cmd.id, sizeof(cmd.id), "%s", optarg);
+        else if (c == 'I')
+            cmd.issued_ms = strtoll(optarg, NULL, 10);
+        else if (c == 'e')
+            cmd.expires_ms = strtoll(optarg, NULL, 10);
+        else if (c == 'w')
+            out = optarg;
+        else if (c == 'g')
+            gen = 1;
+        else
+            return 2;
+    }
+    if (!key_path || !out || optind >= argc || argc - optind - 1 > KF_CMD_ARGS_MAX) {
+        fprintf(stderr, "usage: kf-forge cmd --key FILE --device ID --seq N --id C-N --issued MS "
+                        "--expires MS --out FILE [--keygen] KIND [ARG...]\n");
+        return 2;
+    }
+    snprintf(cmd.kind, sizeof(cmd.kind), "%s", argv[optind]);
+    for (int i = optind + 1; i < argc; i++)
+        snprintf(cmd.args[cmd.nargs++], sizeof(cmd.args[0]), "%s", argv[i]);
+    if (sodium_init() < 0)
+        return 1;
+    if (gen) {
+        crypto_sign_keypair(pk, sk);
+        if (kf_keyfile_write(key_path, sk) < 0)
+            return 1;
+    } else if (kf_keyfile_read(key_path, sk) < 0) {
+        fprintf(stderr, "kf-forge: cannot read %s\n", key_path);
+        return 1;
+    }
+    if (kf_cmd_seal(&cmd, sk, frame, sizeof(frame), &len) < 0) {
+        fprintf(stderr, "kf-forge: not a command kf_cmd_seal takes\n");
+        return 1;
+    }
+    f = fopen(out, "wb");
+    if (!f || fwrite(frame, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "kf-forge: cannot write %s\n", out);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *key_path = NULL, *dev = NULL, *other = NULL;
@@ -260,6 +337,8 @@ int main(int argc, char **argv)
         return forge_frame(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "ack") == 0)
         return forge_ack(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "cmd") == 0)
+        return forge_cmd(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "enroll-account") == 0)
         return sodium_init() < 0 ? 1 : enroll_account(argv[2]);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

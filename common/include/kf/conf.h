@@ -139,6 +139,13 @@ int kf_conf_load_file(struct kf_conf *c, const char *path);
  * directory, if it has a '/'). */
 int kf_conf_load_string(struct kf_conf *c, const char *text, const char *name);
 
+/* One value, given some other way than the file (a remote setting): parse value by the
+ * row of [section] key into its field of the section's base, with the bounds and types a
+ * file's value has; nothing else of the base changes and no section check runs (the caller
+ * checks its cross-key rules itself). 0, -ENOENT (no such key), -EINVAL with
+ * "[section] key: why" in err. A relative path is taken as it is. */
+int kf_conf_set_value(struct kf_conf *c, const char *section, const char *key, const char *value);
+
 /* The line [section] key was given on; 0 when it was not given (or is not in a table). */
 int kf_conf_line(const struct kf_conf *c, const char *section, const char *key);
 

@@ -56,7 +56,7 @@ enum kf_msg_kind {
     KF_MSG_HELLO = 2,        /* birth message after each connect: body is a JSON object */
     KF_MSG_STATE = 3,        /* "online"/"offline" (the will): body is a JSON object */
     KF_MSG_ACK = 4,          /* server -> device: seq is the committed high-water mark */
-    KF_MSG_COMMAND = 5,      /* server -> device: reserved */
+    KF_MSG_COMMAND = 5,      /* server -> device on "cmd": a signed command (kf/command.h) */
     KF_MSG_IDENT = 6,        /* device -> server on "enroll": enrollment or key rotation (JSON) */
     KF_MSG_IDENT_RESULT = 7, /* server -> device on "ack": the answer to KF_MSG_IDENT (JSON) */
 };

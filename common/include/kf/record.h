@@ -15,6 +15,9 @@
  *    "dev":"receipt_printer","text":"paper jam at cutter"}   (dev and text optional)
  *   {"t":"maint","ts":<ms>,"state":"on","tech":"T-0042"}  (maintenance mode entered or left
  *    at the terminal by a technician; tech required with "on", optional with "off")
+ *   {"t":"cmd_result","ts":<ms>,"cmd":"C-42","cmd_seq":7,"status":"done",
+ *    "detail":"...","output":"..."}  (the agent's report of a server command; detail and
+ *    output optional; never from the application)
  *
  * Any record may end with "app_id":"J-000123": the kiosk application's own id for it (its
  * journal number), unique per terminal. The agent answers a line whose app_id it has taken
@@ -32,6 +35,8 @@
 
 #include <jansson.h>
 
+#include <kf/command.h>
+
 #define KF_ITEM_CODE_MAX 16
 #define KF_FAULT_CODE_MAX 24
 #define KF_FAULT_TEXT_MAX 128
@@ -44,7 +49,8 @@ enum kf_rec_type {
     KF_REC_HEALTH = 2,
     KF_REC_PERIPH = 3,
     KF_REC_FAULT = 4,
-    KF_REC_MAINT = 5, /* maintenance mode at the terminal */
+    KF_REC_MAINT = 5,      /* maintenance mode at the terminal */
+    KF_REC_CMD_RESULT = 6, /* the outcome of a server's command (kf/command.h) */
 };
 
 enum kf_outcome {
@@ -125,6 +131,15 @@ struct kf_rec_maint {
     char tech[KF_TECH_ID_MAX + 1]; /* the technician; "" only with "off" */
 };
 
+/* The outcome of a COMMAND (kf/command.h), reported once by the agent that stored it. */
+struct kf_rec_cmd_result {
+    char cmd[KF_CMD_ID_MAX + 1];        /* the command's id */
+    uint64_t cmd_seq;                   /* its per-device command seq, >= 1 */
+    uint8_t status;                     /* enum kf_cmd_status */
+    char detail[KF_CMD_DETAIL_MAX + 1]; /* UTF-8 without control characters; may be "" */
+    char output[KF_CMD_OUTPUT_MAX + 1]; /* the same rule; a hook's output, may be "" */
+};
+
 struct kf_record {
     uint8_t type; /* enum kf_rec_type */
     int64_t ts_ms;
@@ -135,6 +150,7 @@ struct kf_record {
         struct kf_rec_periph periph;
         struct kf_rec_fault fault;
         struct kf_rec_maint maint;
+        struct kf_rec_cmd_result cmd_result;
     } u;
 };
 

@@ -5,7 +5,7 @@
  *   kf/v1/<device>/events     device -> server  RECORDS frames holding any txn/periph/fault
  *   kf/v1/<device>/state      device -> server  STATE frame, retained; the will says offline
  *   kf/v1/<device>/ack        server -> device  ACK frame, QoS 1
- *   kf/v1/<device>/cmd        server -> device  reserved for commands
+ *   kf/v1/<device>/cmd        server -> device  COMMAND frames (kf/command.h), QoS 1
  *   kf/v1/<device>/enroll     device -> server  enrollment requests and key rotations; an
  *                                               enrolling terminal's <device> is its broker
  *                                               username "_enroll-<token id>"

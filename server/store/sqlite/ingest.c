@@ -323,6 +323,8 @@ static int apply_record(struct kf_store *st, const struct kf_ingest *in,
         return apply_fault(st, in, &src, seq, &rec->u.fault, eff);
     case KF_REC_MAINT:
         return kf__store_sla_maint(st, &src, seq, &rec->u.maint, eff);
+    case KF_REC_CMD_RESULT: /* the command's status: store/sqlite/commands.c */
+        return kf__store_cmd_result(st, in->hdr.device_id, seq, &rec->u.cmd_result, in->recv_ms);
     default:
         kf__store_seterr(st, "commit: %s seq %llu: unknown record type %u", in->hdr.device_id,
                          (unsigned long long)seq, rec->type);

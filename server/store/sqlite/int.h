@@ -4,6 +4,7 @@
 #ifndef KF_STORE_SQLITE_INT_H
 #define KF_STORE_SQLITE_INT_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include <kf/record.h>
@@ -120,6 +121,7 @@ extern const char *const kf__store_schema_rollups[];    /* v12: store/sqlite/ing
 extern const char *const kf__store_schema_reports[];    /* v13: store/sqlite/reports_docs.c */
 extern const char *const kf__store_schema_users[];      /* v14: store/sqlite/users.c */
 extern const char *const kf__store_schema_sla_assign[]; /* v15: store/sqlite/sla.c */
+extern const char *const kf__store_schema_commands[];   /* v16: store/sqlite/commands.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
@@ -157,6 +159,12 @@ int kf__store_sla_fault(struct kf_store *st, const struct kf__store_sla_src *src
 /* Also keeps maint_latest (the record type has no other table). */
 int kf__store_sla_maint(struct kf_store *st, const struct kf__store_sla_src *src, uint64_t seq,
                         const struct kf_rec_maint *m, int64_t eff_ms);
+/* Commands (store/sqlite/commands.c), inside the group commit: what a device's HELLO says
+ * of them (its "cmd" object: the highest command seq it accepted, its refusal counters;
+ * advisory, a body without one changes nothing), and a cmd_result record's outcome. */
+int kf__store_cmd_hello(struct kf_store *st, const char *device_id, json_t *hello, int64_t now_ms);
+int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t seq,
+                         const struct kf_rec_cmd_result *res, int64_t recv_ms);
 /* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
  * marked offline (call before ST_EXPIRE, same cutoff). */
 int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);

@@ -123,6 +123,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_reports,    /* v13 (issue 16): frozen reports, rubrics, zone decisions */
     kf__store_schema_users,      /* v14 (issue 17): users and API tokens, store/sqlite/users.c */
     kf__store_schema_sla_assign, /* v15 (issue 17): incidents assigned to a technician */
+    kf__store_schema_commands, /* v16 (issue 18): commands to terminals, store/sqlite/commands.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

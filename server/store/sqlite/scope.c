@@ -97,6 +97,9 @@ static const struct scope_class classes[] = {
     {"broker_accounts", NONE, NONE, NONE, NONE},
     {"enroll_tokens", NONE, NONE, NONE, NONE},
     {"users", NONE, NONE, NONE, NONE},
+    /* Commands to terminals: the operator's and technicians' tool (issue 18). */
+    {"commands", NONE, ALL, NONE, NONE},
+    {"cmd_devices", NONE, ALL, NONE, NONE},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 

@@ -417,7 +417,8 @@ Test(record, names_round_trip)
     }
     cr_assert_null(kf_periph_name(0));
     cr_assert_null(kf_periph_name(KF_PERIPH_COUNT_ + 1));
-    cr_assert_null(kf_rec_type_name(6));
+    cr_assert_null(kf_rec_type_name(7));
+    cr_assert_str_eq(kf_rec_type_name(KF_REC_CMD_RESULT), "cmd_result");
     cr_assert_str_eq(kf_rec_type_name(KF_REC_MAINT), "maint");
     cr_assert_str_eq(kf_rec_type_name(KF_REC_HEALTH), "health");
     cr_assert_str_eq(kf_severity_name(KF_SEV_MAJOR), "major");

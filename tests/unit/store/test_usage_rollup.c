@@ -357,9 +357,10 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's, v14's and v15's tables and columns go too, so that every
+    /* back to v11: v13's to v16's tables and columns go too, so that every
      * migration runs */
-    exec("DROP TABLE api_tokens; DROP TABLE users; DROP TABLE report_docs;"
+    exec("DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE api_tokens; DROP TABLE users; "
+         "DROP TABLE report_docs;"
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
          " ALTER TABLE sla_incidents DROP COLUMN assignee;"
          " ALTER TABLE sla_events DROP COLUMN assignee;"
