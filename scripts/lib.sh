@@ -9,7 +9,8 @@ KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libsodium-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
     libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq
     clang libclang-rt-14-dev
-    libxlsxwriter-dev libhpdf-dev poppler-utils fonts-noto-cjk faketime)
+    libxlsxwriter-dev libhpdf-dev poppler-utils fonts-noto-cjk faketime
+    libh2o-dev python3-yaml curl)
 
 kf_log() { printf '%s\n' "$*" >&2; }
 

@@ -17,6 +17,8 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "views/qcsv.h"
+#include "views/qjson.h"
 
 #define KF__BOM "\xef\xbb\xbf"
 
@@ -97,16 +99,7 @@ static int right_aligned(int type)
 /* An instant in local time: "2026-11-27 09:31:02", or with rfc3339 "2026-11-27T09:31:02+08:00". */
 static const char *time_text(const char *ms_text, int rfc3339, char *buf, size_t cap)
 {
-    int64_t ms = strtoll(ms_text, NULL, 10), sod;
-    char day[16];
-
-    sod = kf_time_floor_div(ms + KF_CST_OFFSET_MS, 1000) % 86400;
-    if (sod < 0)
-        sod += 86400;
-    kf_day_format(kf_local_day(ms), day, sizeof(day));
-    snprintf(buf, cap, "%s%c%02d:%02d:%02d%s", day, rfc3339 ? 'T' : ' ', (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60), rfc3339 ? "+08:00" : "");
-    return buf;
+    return kf_view_qjson_time(strtoll(ms_text, NULL, 10), rfc3339, buf, cap);
 }
 
 /* A column's header in the table view: a duration or a ratio is shown in its own units
@@ -262,40 +255,6 @@ static int to_gbk(iconv_t cd, const char *s, FILE *out, uint32_t *bad_cp)
     return 0;
 }
 
-/* One CSV field as text: quoted when it holds a comma, a quote or a line break; a text
- * that Excel would take for a formula (=, +, -, @, a tab or CR first) is kept as text by a
- * leading apostrophe (docs/KIOSKCTL.md, "CSV"). */
-static void csv_field(FILE *f, const struct kf_qtable *t, size_t r, size_t c)
-{
-    const char *v = kf_store_query_table_cell(t, r, c);
-    char b[64];
-    int guard, quote;
-
-    if (v == NULL)
-        return;
-    if (type_of(t, c) == KF_QT_TIME) {
-        fputs(time_text(v, 0, b, sizeof(b)), f);
-        return;
-    }
-    if (type_of(t, c) != KF_QT_TEXT) {
-        fputs(v, f);
-        return;
-    }
-    guard = v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
-    quote = guard || strpbrk(v, ",\"\r\n") != NULL;
-    if (quote)
-        fputc('"', f);
-    if (guard)
-        fputc('\'', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    if (quote)
-        fputc('"', f);
-}
-
 /* The first text cell of a row: what names the row in an error ("Z-XH-004"). */
 static const char *row_key(const struct kf_qtable *t, size_t r)
 {
@@ -335,7 +294,7 @@ static int render_csv(FILE *out, const struct kf_qtable *t, enum kf_ctl_encoding
             if (row == 0)
                 fputs(t->cols[c], f); /* our own names: no quoting needed */
             else
-                csv_field(f, t, row - 1, c);
+                kf_view_qcsv_field(f, t, row - 1, c);
             if (f != out) { /* GBK: convert the field as a whole, to name it if it fails */
                 r = fclose(f) != 0 ? -ENOMEM : to_gbk(cd, cell, out, &cp);
                 if (r == -EILSEQ)
@@ -357,49 +316,10 @@ static int render_csv(FILE *out, const struct kf_qtable *t, enum kf_ctl_encoding
 
 /* ---- JSON --------------------------------------------------------------------------------- */
 
-static json_t *json_cell(const struct kf_qtable *t, size_t r, size_t c)
-{
-    const char *v = kf_store_query_table_cell(t, r, c);
-    char b[64];
-
-    if (!v)
-        return json_null();
-    switch (type_of(t, c)) {
-    case KF_QT_INT:
-    case KF_QT_SECONDS:
-    case KF_QT_BP:
-        return json_integer(strtoll(v, NULL, 10));
-    case KF_QT_DECIMAL:
-        return json_real(strtod(v, NULL));
-    case KF_QT_BOOL:
-        return json_boolean(v[0] == '1');
-    case KF_QT_TIME:
-        return json_string(time_text(v, 1, b, sizeof(b)));
-    default:
-        return json_string(v);
-    }
-}
-
-/* An array of row objects; NULL on allocation failure. */
+/* An array of row objects (views/qjson.h, shared with kiosk-web); NULL on allocation failure. */
 static json_t *table_json(const struct kf_qtable *t)
 {
-    json_t *rows = json_array();
-
-    for (size_t r = 0; rows && r < t->nrows; r++) {
-        json_t *o = json_object();
-
-        for (size_t c = 0; o && c < t->ncols; c++) {
-            if (json_object_set_new(o, t->cols[c], json_cell(t, r, c)) < 0) {
-                json_decref(o);
-                o = NULL;
-            }
-        }
-        if (!o || json_array_append_new(rows, o) < 0) {
-            json_decref(rows);
-            return NULL;
-        }
-    }
-    return rows;
+    return kf_view_qjson_table(t);
 }
 
 static int render_json(FILE *out, json_t *j)
@@ -532,18 +452,7 @@ int kf_ctl_print_report(const struct kf_ctl *c, const char *cmd, const struct kf
         return r;
     }
     /* JSON: one object, each table's rows under its name. */
-    root = json_object();
-    for (size_t i = 0; root && i < rep->n; i++) {
-        const struct kf_qtable *t = rep->tables[i];
-        json_t *rows = table_json(t);
-
-        if (rows && json_object_set_new(root, t->name ? t->name : "table", rows) < 0)
-            rows = NULL;
-        if (!rows) {
-            json_decref(root);
-            root = NULL;
-        }
-    }
+    root = kf_view_qjson_report(rep, 0);
     return kf_ctl_emit_json(root) < 0 ? 1 : 0;
 }
 

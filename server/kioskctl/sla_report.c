@@ -16,84 +16,16 @@
 #include "kioskctl/ctl.h"
 #include "views/names.h"
 #include "views/sla.h"
+#include "views/sla_tables.h"
 
 /* ---- state ------------------------------------------------------------------------------ */
 
-static const char *status_name(const struct kf_view_sla_state *v)
-{
-    switch (v->known ? v->status : 0) {
-    case KF_TERM_UP:
-        return "up";
-    case KF_TERM_DEGRADED:
-        return "degraded";
-    case KF_TERM_DOWN:
-        return "down";
-    case KF_TERM_MAINT:
-        return "maintenance";
-    default:
-        return "unknown";
-    }
-}
-
-/* Since when the terminal has been in its status (as well as the state says). */
-static int64_t status_since(const struct kf_view_sla_state *v)
-{
-    const struct kf_devstate *s = &v->st;
-    int64_t t = 0;
-
-    if (!v->known)
-        return 0;
-    if (!s->online || v->status == KF_TERM_UP)
-        return s->presence_since_ms;
-    if (v->status == KF_TERM_MAINT)
-        return s->maint_since_ms;
-    for (int p = 1; p <= KF_PERIPH_COUNT_; p++)
-        if ((s->unusable & (1u << p)) && s->periph_since_ms[p] > t)
-            t = s->periph_since_ms[p];
-    for (uint32_t i = 0; i < s->n_faults; i++)
-        if (s->faults[i].sev == KF_SEV_CRITICAL && s->faults[i].since_ms > t)
-            t = s->faults[i].since_ms;
-    return t ? t : s->at_ms;
-}
-
-/* "a4_printer,screen": peripherals not usable or with a critical fault (0: device-wide). */
-static void parts(const struct kf_devstate *s, char *buf, size_t cap)
-{
-    uint32_t mask = s->unusable | kf_devstate_crit(s);
-    size_t len = 0;
-
-    buf[0] = '\0';
-    if (mask & 1u)
-        len += (size_t)snprintf(buf, cap, "terminal");
-    for (int p = 1; p <= KF_PERIPH_COUNT_ && len < cap; p++)
-        if (mask & (1u << p))
-            len +=
-                (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "," : "", kf_periph_name(p));
-}
-
-static void faults(const struct kf_devstate *s, char *buf, size_t cap)
-{
-    size_t len = 0;
-
-    buf[0] = '\0';
-    for (uint32_t i = 0; i < s->n_faults && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s(%s)", len ? "," : "", s->faults[i].code,
-                                kf_severity_name(s->faults[i].sev));
-}
-
 int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {
-        "terminal", "device", "zone",   "zone_name",   "bank",      "bank_name", "kind", "status",
-        "since",    "parts",  "faults", "maintenance", "items_out", "items",     NULL};
-    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
     const char *target = NULL;
-    struct kf_view_sla_state *v = NULL;
     struct kf_view_names *names = NULL;
     struct kf_qreport *rep = NULL;
-    struct kf_qtable *t;
     struct kf_store *st;
-    size_t n = 0;
     char err[256] = "";
     int r;
 
@@ -105,68 +37,11 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
     }
     if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_sla_states(st, target, &v, &n, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: state: %s\n", err);
-        kf_view_names_free(names);
-        kf_store_free(st);
-        return 1;
-    }
-    t = kf_store_query_table_new("state", "terminals (as kioskd's SLA engine last saw them)", cols,
-                                 "xxxxxxxxtxxxii");
-    for (size_t i = 0; t && i < n; i++) {
-        char since[24], p[160], f[400], io[24], it[24];
-        const char *zone = v[i].term.zone_id[0] ? v[i].term.zone_id : NULL;
-        const char *bank = v[i].term.bank[0] ? v[i].term.bank : NULL;
-        int64_t at = status_since(&v[i]);
-
-        parts(&v[i].st, p, sizeof(p));
-        faults(&v[i].st, f, sizeof(f));
-        const char *cells[] = {v[i].term.asset_id,
-                               v[i].term.device_id[0] ? v[i].term.device_id : NULL,
-                               zone,
-                               kf_view_names_get(names, KF_NAMES_ZONE, zone),
-                               bank,
-                               kf_view_names_get(names, KF_NAMES_BANK, bank),
-                               v[i].term.kind == 2 ? "itm" : "kiosk",
-                               status_name(&v[i]),
-                               at > 0 ? kf_ctl_int(at, since) : NULL,
-                               p[0] ? p : NULL,
-                               f[0] ? f : NULL,
-                               v[i].st.maint && v[i].st.maint_who[0] ? v[i].st.maint_who : NULL,
-                               v[i].known ? kf_ctl_int((int64_t)v[i].items_out, io) : NULL,
-                               kf_ctl_int((int64_t)v[i].items, it)};
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    rep = calloc(1, sizeof(*rep));
-    r = rep ? kf_store_query_report_add(rep, t) : (kf_store_query_table_free(t), -ENOMEM);
-    if (r == 0 && target != NULL && n == 1) {
-        char buf[128][KF_ITEM_CODE_MAX + 1];
-        const char *codes[128];
-        size_t k = v[0].known ? kf_view_sla_items_out(st, &v[0], codes, buf, 128) : 0;
-
-        t = kf_store_query_table_new("items_out", "service items out of service", icols, "xxxx");
-        for (size_t i = 0; t && i < k && i < 128; i++) {
-            const char *fam = kf_view_names_item_family(names, codes[i]);
-            const char *cells[] = {codes[i], kf_view_names_get(names, KF_NAMES_ITEM, codes[i]), fam,
-                                   kf_view_names_get(names, KF_NAMES_FAMILY, fam)};
-
-            if (kf_store_query_table_add_row(t, cells) < 0) {
-                kf_store_query_table_free(t);
-                t = NULL;
-            }
-        }
-        r = kf_store_query_report_add(rep, t);
-    }
-    free(v);
+    r = kf_view_sla_tables_state(st, names, target, &rep, err, sizeof(err));
     kf_view_names_free(names);
     kf_store_free(st);
     if (r < 0) {
-        kf_store_query_report_free(rep);
-        fprintf(stderr, "kioskctl: state: out of memory\n");
+        fprintf(stderr, "kioskctl: state: %s\n", err);
         return 1;
     }
     r = kf_ctl_print_report(c, "state", rep);
@@ -175,99 +50,6 @@ int kf_ctl_state(const struct kf_ctl *c, int argc, char **argv)
 }
 
 /* ---- sla --month ------------------------------------------------------------------------- */
-
-/* The report's rows (the scope asked for, and the fleet) as a table with names beside the
- * codes. Seconds, counts and basis points as kf_report computed them (docs/SLA.md section 7);
- * the month and the instant it was cut at on every row, for the files. */
-static struct kf_qtable *report_table(const struct kf_report *rep, int scope, int64_t as_of,
-                                      const struct kf_view_names *names)
-{
-    static const char *const cols[] = {"month",
-                                       "as_of",
-                                       "scope",
-                                       "key",
-                                       "bank",
-                                       "bank_name",
-                                       "zone",
-                                       "zone_name",
-                                       "terminals",
-                                       "scheduled_s",
-                                       "excluded_s",
-                                       "downtime_s",
-                                       "uptime_s",
-                                       "availability_bp",
-                                       "items_availability_bp",
-                                       "target_bp",
-                                       "met",
-                                       "incidents",
-                                       "other_incidents",
-                                       "restored",
-                                       "restore_sum_s",
-                                       "mttr_s",
-                                       "mtbf_s",
-                                       "responded",
-                                       "response_sum_s",
-                                       "mean_response_s",
-                                       "response_breaches",
-                                       "restore_breaches",
-                                       "forced",
-                                       NULL};
-    static const char *const scope_names[] = {"", "terminal", "zone", "bank", "fleet"};
-    char title[160], month[16], at[24], when[32];
-    struct kf_qtable *t;
-
-    snprintf(month, sizeof(month), "%04d-%02d", rep->year, rep->month);
-    snprintf(title, sizeof(title), "SLA %s by %s, as of %s (local time)", month, scope_names[scope],
-             kf_ctl_local_time(as_of, when, sizeof(when)));
-    /* The table view leaves out the month, the cut and the sums the means come from. */
-    t = kf_store_query_table_new("sla", title, cols, "XTxxxxxxisssSpppbiiISssISsiii");
-    for (size_t i = 0; t && i < rep->n; i++) {
-        const struct kf_report_row *w = &rep->rows[i];
-        char b[22][24];
-        const char *bank = w->bank[0] ? w->bank : NULL, *zone = w->zone[0] ? w->zone : NULL;
-
-        if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
-            continue;
-#define NA(v, k) ((v) == KF_REPORT_NA ? NULL : kf_ctl_int((v), b[k]))
-        const char *cells[] = {
-            month,
-            kf_ctl_int(as_of, at),
-            scope_names[w->scope <= KF_SCOPE_FLEET ? w->scope : 0],
-            w->key,
-            bank,
-            kf_view_names_get(names, KF_NAMES_BANK, bank),
-            zone,
-            kf_view_names_get(names, KF_NAMES_ZONE, zone),
-            kf_ctl_int(w->terminals, b[0]),
-            kf_ctl_int(w->scheduled_s, b[1]),
-            kf_ctl_int(w->excluded_s, b[2]),
-            kf_ctl_int(w->downtime_s, b[3]),
-            kf_ctl_int(w->uptime_s, b[4]),
-            NA(w->availability_bp, 5),
-            NA(w->items_availability_bp, 20),
-            NA(w->target_bp, 6),
-            NA(w->met, 7),
-            kf_ctl_int(w->incidents, b[8]),
-            kf_ctl_int(w->other_incidents, b[9]),
-            kf_ctl_int(w->restored, b[10]),
-            kf_ctl_int(w->restore_sum_s, b[11]),
-            NA(w->mttr_s, 12),
-            NA(w->mtbf_s, 13),
-            kf_ctl_int(w->responded, b[14]),
-            kf_ctl_int(w->response_sum_s, b[15]),
-            NA(w->mean_response_s, 16),
-            kf_ctl_int(w->response_breaches, b[17]),
-            kf_ctl_int(w->restore_breaches, b[18]),
-            kf_ctl_int(w->forced, b[19]),
-        };
-#undef NA
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
-    return t;
-}
 
 int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
 {
@@ -322,7 +104,7 @@ int kf_ctl_sla(const struct kf_ctl *c, int argc, char **argv)
         kf_view_names_free(names);
         return 1;
     }
-    r = kf_ctl_print_table_free(c, "sla", report_table(rep, scope, used, names));
+    r = kf_ctl_print_table_free(c, "sla", kf_view_sla_tables_report(rep, scope, used, names));
     kf_report_free(rep);
     kf_view_names_free(names);
     return r;

@@ -21,6 +21,7 @@ static const struct kf_conf_key server_keys[] = {
     KF_CONF_KEY_INT("stats_interval_s", struct kf_kioskd_config, stats_interval_s, 1, 3600, "10",
                     0),
     KF_CONF_KEY_STR("stats_file", struct kf_kioskd_config, stats_file, NULL, 0),
+    KF_CONF_KEY_STR("metrics_file", struct kf_kioskd_config, metrics_file, NULL, 0),
 };
 
 static const struct kf_conf_key log_keys[] = {

@@ -29,6 +29,7 @@ struct kf_kioskd_config {
     int heartbeat_timeout_s; /* 180, 10..86400 */
     int stats_interval_s;    /* 10, 1..3600 */
     char stats_file[512];    /* optional; empty: none */
+    char metrics_file[512];  /* optional: the stats in the Prometheus text format (metrics.h) */
     /* [log] */
     enum kf_log_level log_level; /* info */
     /* the subsystems' sections */

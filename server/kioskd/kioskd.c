@@ -1,6 +1,7 @@
 /* kioskd.c: wires link, writer, pipeline and the SLA service to one loop; signals, timers,
  * stats, systemd. */
 #include "kioskd/kioskd.h"
+#include "kioskd/metrics.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -53,7 +54,8 @@ struct kf_kioskd {
     uv_signal_t sig[KF__NSIG];
     uv_timer_t stats_timer, hb_timer, wd_timer, stop_timer, sla_timer;
     uv_work_t stats_req;
-    char *stats_json; /* owned by the in-flight stats write */
+    char *stats_json;   /* owned by the in-flight stats write */
+    char *metrics_text; /* the same in the Prometheus text format (metrics_file) */
     int stats_busy;
 
     int link_inited, started, stopping, link_stopped, drained, finishing;
@@ -181,10 +183,14 @@ static int stats_write(const char *path, const char *text)
 static void stats_work(uv_work_t *req)
 {
     struct kf_kioskd *kd = req->data;
-    int rc = stats_write(kd->cfg.stats_file, kd->stats_json);
+    int rc = kd->cfg.stats_file[0] ? stats_write(kd->cfg.stats_file, kd->stats_json) : 0;
 
     if (rc != 0) {
         kf_warn("stats: cannot write %s: %s", kd->cfg.stats_file, kf_strerror(rc));
+    }
+    rc = kd->metrics_text ? stats_write(kd->cfg.metrics_file, kd->metrics_text) : 0;
+    if (rc != 0) {
+        kf_warn("metrics: cannot write %s: %s", kd->cfg.metrics_file, kf_strerror(rc));
     }
 }
 
@@ -197,6 +203,8 @@ static void stats_after(uv_work_t *req, int status)
     (void)status;
     free(kd->stats_json);
     kd->stats_json = NULL;
+    free(kd->metrics_text);
+    kd->metrics_text = NULL;
     kd->stats_busy = 0;
     if (kd->drained) {
         finish(kd);
@@ -236,17 +244,24 @@ static void stats_log(struct kf_kioskd *kd)
 
 static void stats_write_async(struct kf_kioskd *kd)
 {
-    if (kd->cfg.stats_file[0] == '\0' || kd->stats_busy) {
+    if ((kd->cfg.stats_file[0] == '\0' && kd->cfg.metrics_file[0] == '\0') || kd->stats_busy) {
         return;
     }
     kd->stats_json = stats_json(kd);
     if (kd->stats_json == NULL) {
         return;
     }
+    if (kd->cfg.metrics_file[0] != '\0') {
+        const struct kf_pipeline_stats *ps = kf_pipeline_stats(kd->pipe);
+
+        kd->metrics_text = kf_metrics_text(kd->stats_json, &ps->latency, &ps->commit);
+    }
     kd->stats_req.data = kd;
     if (uv_queue_work(&kd->loop, &kd->stats_req, stats_work, stats_after) != 0) {
         free(kd->stats_json);
         kd->stats_json = NULL;
+        free(kd->metrics_text);
+        kd->metrics_text = NULL;
         return;
     }
     kd->stats_busy = 1;

@@ -252,14 +252,15 @@ json_t *kf_slasvc_stats_json(struct kf_slasvc *s)
     if (s->webhook != NULL)
         kf_webhook_counters(s->webhook, &wc);
     return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "runs",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "runs",
         (json_int_t)s->l.runs, "facts", (json_int_t)s->l.facts, "facts_skipped",
         (json_int_t)s->l.facts_skipped, "actions_done", (json_int_t)s->l.actions_done,
         "actions_refused", (json_int_t)s->l.actions_refused, "events", (json_int_t)s->l.events,
         "notices", (json_int_t)s->l.notices, "persist_failures", (json_int_t)s->l.persist_failures,
         "mqtt_sent", (json_int_t)s->mqtt_sent, "mqtt_failed", (json_int_t)s->mqtt_failed,
         "webhook_delivered", (json_int_t)wc.delivered, "webhook_given_up", (json_int_t)wc.given_up,
-        "webhook_dropped", (json_int_t)(wc.dropped + s->webhook_refused));
+        "webhook_dropped", (json_int_t)(wc.dropped + s->webhook_refused), "webhook_queued",
+        (json_int_t)wc.queued);
 }
 
 /* ---- Public ----------------------------------------------------------------------------- */

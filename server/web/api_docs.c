@@ -1,0 +1,528 @@
+/* web/api_docs.c: the issued documents (bills, credit notes, weekly reports, assessments),
+ * the bank's disputes, as kioskctl shows them: the canonical JSON as stored, or CSV (UTF-8
+ * with a BOM), XLSX and PDF rendered by server/render from that same JSON. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kf/err.h>
+#include <kf/log.h>
+#include <kf/time.h>
+
+#include "render/assess.h"
+#include "render/render.h"
+#include "render/week.h"
+#include "rules/assess.h"
+#include "rules/coverage.h"
+#include "store/audit_log.h"
+#include "store/billing.h"
+#include "store/reports_docs.h"
+#include "views/assess.h"
+#include "views/coverage.h"
+#include "web/web.h"
+
+static const char *num(int64_t v, char *buf)
+{
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
+}
+
+/* ---- Rendering into memory ---------------------------------------------------------------- */
+
+typedef int (*to_path_fn)(const char *json, const char *path, char *err, size_t errn);
+
+/* A renderer that writes a file: into a temporary file, read back, removed. */
+static int render_file(to_path_fn fn, const char *json, char **ret, size_t *ret_len, char *err,
+                       size_t cap)
+{
+    char path[] = "/tmp/kiosk-web-XXXXXX";
+    int fd = mkstemp(path), r;
+    FILE *f;
+    long n;
+    char *buf;
+
+    if (fd < 0) {
+        snprintf(err, cap, "temporary file: %s", strerror(errno));
+        return -errno;
+    }
+    close(fd);
+    r = fn(json, path, err, cap);
+    f = r == 0 ? fopen(path, "rb") : NULL;
+    if (r == 0 && !f)
+        r = -errno;
+    if (f && (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0))
+        r = -EIO;
+    else if (f) {
+        buf = malloc((size_t)n + 1);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            r = -EIO;
+        } else {
+            *ret = buf;
+            *ret_len = (size_t)n;
+        }
+    }
+    if (f)
+        fclose(f);
+    unlink(path);
+    return r;
+}
+
+typedef int (*to_stream_fn)(const char *json, FILE *out, char *err, size_t errn);
+
+static int render_stream(to_stream_fn fn, const char *json, char **ret, size_t *ret_len, char *err,
+                         size_t cap)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int r;
+
+    if (!f)
+        return -ENOMEM;
+    r = fn(json, f, err, cap);
+    if (fclose(f) != 0 && r == 0)
+        r = -ENOMEM;
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    *ret = buf;
+    *ret_len = len;
+    return 0;
+}
+
+static int week_csv(const char *json, FILE *out, char *err, size_t errn)
+{
+    return kf_render_week_csv(json, KF_RENDER_WEEK_ALL, out, err, errn);
+}
+
+static int assess_csv(const char *json, FILE *out, char *err, size_t errn)
+{
+    return kf_render_assess_csv(json, KF_RENDER_ASSESS_ALL, out, err, errn);
+}
+
+struct formats {
+    to_stream_fn csv;
+    to_path_fn xlsx, pdf;
+};
+
+/* Answer a document in the format the call asks for (?format=; JSON when none). */
+static void reply_doc(struct kf_web_call *c, const char *name, const char *json, size_t len,
+                      const struct formats *f)
+{
+    const char *fmt = kf_web_param(c, "format");
+    char *out = NULL, err[256] = "";
+    size_t out_len = 0;
+    int r;
+
+    if (!fmt || strcmp(fmt, "json") == 0) {
+        char *copy = malloc(len + 1);
+
+        if (!copy) {
+            kf_web_problem(c, 500, "out of memory");
+            return;
+        }
+        memcpy(copy, json, len);
+        copy[len] = '\0';
+        kf_web_reply_raw(c, 200, "application/json; charset=utf-8", copy, len);
+        return;
+    }
+    if (strcmp(fmt, "csv") == 0 && f->csv)
+        r = render_stream(f->csv, json, &out, &out_len, err, sizeof(err));
+    else if (strcmp(fmt, "xlsx") == 0 && f->xlsx)
+        r = render_file(f->xlsx, json, &out, &out_len, err, sizeof(err));
+    else if (strcmp(fmt, "pdf") == 0 && f->pdf)
+        r = render_file(f->pdf, json, &out, &out_len, err, sizeof(err));
+    else {
+        kf_web_problem(c, 400, "format is json%s%s%s", f->csv ? ", csv" : "",
+                       f->xlsx ? ", xlsx" : "", f->pdf ? " or pdf" : "");
+        return;
+    }
+    if (r < 0) {
+        kf_err("%s %s: render %s: %s", c->method, c->path, fmt, err[0] ? err : kf_strerror(r));
+        kf_web_problem(c, 500, "the %s could not be rendered (logged)", fmt);
+        return;
+    }
+    kf_web_reply_raw(c, 200,
+                     strcmp(fmt, "csv") == 0   ? "text/csv; charset=utf-8"
+                     : strcmp(fmt, "pdf") == 0 ? "application/pdf"
+                                               : "application/vnd.openxmlformats-officedocument."
+                                                 "spreadsheetml.sheet",
+                     out, out_len);
+    snprintf(c->disposition, sizeof(c->disposition), "attachment; filename=\"%s.%s\"", name, fmt);
+}
+
+/* ---- Bills -------------------------------------------------------------------------------- */
+
+/* GET /api/v1/bills: kioskctl bill list's rows; the bank's connection holds its own only. */
+void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
+{
+    static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
+                                       "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
+                                       "gross_fen", "digest", NULL};
+    struct kf_billing_doc *d = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r = kf_store_billing_docs(st, NULL, 0, &d, &n);
+
+    if (r < 0) {
+        kf_web_reply_store_err(c, st, r, "bills");
+        return;
+    }
+    t = kf_store_query_table_new("bills", NULL, cols, "xxxxxitxiiix");
+    for (size_t i = 0; t && i < n; i++) {
+        char line[24], at[24], net[24], tax[24], gross[24];
+        const char *cells[] = {d[i].number,
+                               d[i].type == KF_BILLING_BILL ? "bill" : "credit_note",
+                               d[i].bank,
+                               d[i].period,
+                               d[i].ref[0] ? d[i].ref : NULL,
+                               d[i].ref[0] ? num(d[i].ref_line, line) : NULL,
+                               num(d[i].issued_ms, at),
+                               d[i].issued_by,
+                               num(d[i].net_fen, net),
+                               num(d[i].tax_fen, tax),
+                               num(d[i].gross_fen, gross),
+                               d[i].digest};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(d);
+    kf_web_reply_table(c, t);
+}
+
+static int bill_csv(const char *json, FILE *out, char *err, size_t errn)
+{
+    return kf_render_bill_csv(json, out, err, errn);
+}
+
+/* GET /api/v1/bills/{number}: the signed document's JSON as stored, or rendered. */
+void kf_web_api_bill(struct kf_web_call *c, struct kf_store *st)
+{
+    static const struct formats f = {bill_csv, kf_render_bill_xlsx, kf_render_bill_pdf};
+    struct kf_billing_doc d = {0};
+    int r = kf_store_billing_doc(st, c->args[0], &d);
+
+    if (r < 0) {
+        kf_web_reply_store_err(c, st, r, "bill");
+        return;
+    }
+    reply_doc(c, d.number, d.json, d.json_len, &f);
+    free(d.json);
+}
+
+/* POST /api/v1/bills/{number}/disputes {"line","reason"}: as kioskctl bill dispute, one
+ * transaction with its entry in the signed log (server key); who is the bank's user. */
+void kf_web_api_bill_dispute(struct kf_web_call *c, struct kf_store *st)
+{
+    const uint8_t *sk = kf_web_server_sk(c->srv);
+    struct kf_billing_doc d = {0};
+    struct kf_store *w = NULL;
+    const char *reason = NULL;
+    json_int_t line = 0;
+    json_error_t je;
+    json_t *j = c->body ? json_loadb(c->body, c->body_len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    json_t *root = NULL, *detail;
+    char *text = NULL, by[KF_BILLING_WHO_MAX + 1];
+    int64_t id = 0;
+    size_t nlines;
+    int r;
+
+    if (!j || json_unpack(j, "{s:I, s:s}", "line", &line, "reason", &reason) < 0 || line < 1 ||
+        line > 100000 || reason[0] == '\0' || strlen(reason) > KF_BILLING_REASON_MAX) {
+        json_decref(j);
+        kf_web_problem(c, 400, "the body is {\"line\": N, \"reason\": TEXT (1..%d bytes)}",
+                       KF_BILLING_REASON_MAX);
+        return;
+    }
+    if (!sk) {
+        json_decref(j);
+        kf_web_problem(c, 503, "disputes need [web] server_key, which is not set");
+        return;
+    }
+    /* The bill must be one the caller sees (its scoped connection), and have that line. */
+    r = kf_store_billing_doc(st, c->args[0], &d);
+    if (r < 0) {
+        json_decref(j);
+        kf_web_reply_store_err(c, st, r, "bill");
+        return;
+    }
+    root = json_loadb(d.json, d.json_len, 0, NULL);
+    nlines = json_array_size(json_object_get(root, "lines"));
+    json_decref(root);
+    free(d.json);
+    if (d.type != KF_BILLING_BILL || (size_t)line > nlines) {
+        json_decref(j);
+        kf_web_problem(c, 400, "%s has no line %lld (it has %zu)", c->args[0], (long long)line,
+                       nlines);
+        return;
+    }
+    snprintf(by, sizeof(by), "web:%s", c->user);
+    r = kf_web_pool_writer_get(kf_web_server_pool(c->srv), &w);
+    if (r < 0) {
+        json_decref(j);
+        kf_web_problem(c, 503, "the store cannot be written now");
+        return;
+    }
+    r = kf_store_begin(w);
+    if (r == 0)
+        r = kf_store_billing_dispute_add(w, c->args[0], (int32_t)line, c->now_ms, by, reason, &id);
+    if (r == 0) {
+        detail =
+            json_pack("{s:I, s:I, s:s}", "dispute", (json_int_t)id, "line", line, "reason", reason);
+        text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(detail);
+        r = text ? kf_store_audit_log_append(w, c->now_ms, by, "bill.dispute", c->args[0], text, sk)
+                 : -ENOMEM;
+    }
+    if (r == 0)
+        r = kf_store_end(w, 1);
+    else
+        kf_store_end(w, 0);
+    if (r < 0)
+        kf_web_reply_store_err(c, w, r, "dispute");
+    else
+        kf_web_reply_json(c, 202,
+                          json_pack("{s:I, s:s, s:I}", "dispute", (json_int_t)id, "bill",
+                                    c->args[0], "line", line));
+    kf_web_pool_writer_put(kf_web_server_pool(c->srv));
+    free(text);
+    json_decref(j);
+    if (r == 0)
+        kf_notice("dispute %lld: %s line %lld by %s (%s)", (long long)id, c->args[0],
+                  (long long)line, by, c->peer);
+}
+
+/* GET /api/v1/disputes: kioskctl bill disputes' rows. */
+void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
+{
+    static const char *const cols[] = {"id",     "bill",        "bank",  "line",     "opened",
+                                       "by",     "reason",      "state", "answered", "answered_by",
+                                       "answer", "credit_note", NULL};
+    static const char *const states[] = {"", "open", "accepted", "refused"};
+    struct kf_billing_dispute *d = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r = kf_store_billing_disputes(st, NULL, 0, &d, &n);
+
+    if (r < 0) {
+        kf_web_reply_store_err(c, st, r, "disputes");
+        return;
+    }
+    t = kf_store_query_table_new("disputes", NULL, cols, "ixxitxxxtxxx");
+    for (size_t i = 0; t && i < n; i++) {
+        char id[24], line[24], at[24], ans[24];
+        int open = d[i].state == KF_DISPUTE_OPEN;
+        const char *cells[] = {num(d[i].id, id),
+                               d[i].bill,
+                               d[i].bank,
+                               num(d[i].line, line),
+                               num(d[i].at_ms, at),
+                               d[i].by,
+                               d[i].reason,
+                               states[d[i].state >= 1 && d[i].state <= 3 ? d[i].state : 0],
+                               open ? NULL : num(d[i].answered_ms, ans),
+                               open ? NULL : d[i].answered_by,
+                               open ? NULL : d[i].answer,
+                               d[i].credit_note[0] ? d[i].credit_note : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(d);
+    kf_web_reply_table(c, t);
+}
+
+/* ---- The bureau's documents --------------------------------------------------------------- */
+
+/* The issued versions of kind, as kioskctl report list's rows. */
+static void rdoc_list(struct kf_web_call *c, struct kf_store *st, const char *kind)
+{
+    static const char *const cols[] = {"kind",      "period", "version", "issued",
+                                       "issued_by", "digest", "reason",  NULL};
+    struct kf_rdoc *docs = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r = kf_store_rdoc_list(st, kind, &docs, &n);
+
+    if (r < 0) {
+        kf_web_reply_store_err(c, st, r, kind);
+        return;
+    }
+    t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
+    for (size_t i = 0; t && i < n; i++) {
+        char v[24], at[24];
+        const char *cells[] = {docs[i].kind,
+                               docs[i].period,
+                               num(docs[i].version, v),
+                               num(docs[i].issued_ms, at),
+                               docs[i].issued_by,
+                               docs[i].digest,
+                               docs[i].reason[0] ? docs[i].reason : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(docs);
+    kf_web_reply_table(c, t);
+}
+
+static void rdoc_one(struct kf_web_call *c, struct kf_store *st, const char *kind,
+                     const struct formats *f)
+{
+    struct kf_rdoc d;
+    char name[64];
+    int r;
+
+    memset(&d, 0, sizeof(d));
+    r = kf_store_rdoc_get(st, kind, c->args[0], 0, &d);
+    if (r < 0) {
+        kf_web_reply_store_err(c, st, r, kind);
+        return;
+    }
+    snprintf(name, sizeof(name), "%s-%s-v%d", kind, d.period, (int)d.version);
+    reply_doc(c, name, d.json, d.json_len, f);
+    free(d.json);
+}
+
+void kf_web_api_weeks(struct kf_web_call *c, struct kf_store *st)
+{
+    rdoc_list(c, st, "week");
+}
+
+void kf_web_api_week(struct kf_web_call *c, struct kf_store *st)
+{
+    static const struct formats f = {week_csv, kf_render_week_xlsx, kf_render_week_pdf};
+
+    rdoc_one(c, st, "week", &f);
+}
+
+void kf_web_api_assessments(struct kf_web_call *c, struct kf_store *st)
+{
+    rdoc_list(c, st, "assessment");
+}
+
+void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st)
+{
+    static const struct formats f = {assess_csv, kf_render_assess_xlsx, NULL};
+
+    rdoc_one(c, st, "assessment", &f);
+}
+
+/* GET /api/v1/coverage?at=YYYY-MM-DD: zones and terminals against the plan's targets
+ * ([web] coverage_targets), the canonical document kioskctl coverage --format json prints. */
+void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
+{
+    const struct kf_web_config *cfg = kf_web_server_config(c->srv);
+    const char *at = kf_web_param(c, "at");
+    struct kf_coverage_targets targets;
+    struct kf_view_coverage_opts o = {0};
+    struct kf_view_coverage *v = NULL;
+    char err[256] = "", *text = NULL, *copy;
+    int32_t day = kf_local_day(c->now_ms);
+    FILE *f;
+    long n;
+    int r;
+
+    if (at && kf_day_parse(at, &day) < 0) {
+        kf_web_problem(c, 400, "at is a day, YYYY-MM-DD");
+        return;
+    }
+    f = fopen(cfg->coverage_targets, "re");
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)n + 1)) != NULL &&
+        fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    if (!text) {
+        kf_err("coverage: [web] coverage_targets %s cannot be read", cfg->coverage_targets);
+        kf_web_problem(c, 503, "the coverage targets are not installed (logged)");
+        return;
+    }
+    r = kf_coverage_targets_parse(text, cfg->coverage_targets, &targets, err, sizeof(err));
+    free(text);
+    if (r < 0) {
+        kf_err("coverage: %s", err);
+        kf_web_problem(c, 503, "the coverage targets do not parse (logged)");
+        return;
+    }
+    o.at_day = day;
+    o.targets = &targets;
+    r = kf_view_coverage(st, &o, &v, err, sizeof(err));
+    if (r < 0) {
+        kf_web_problem(c, r == -EINVAL ? 400 : 500, "coverage: %s", err);
+        return;
+    }
+    copy = malloc(v->len + 1);
+    if (copy) {
+        memcpy(copy, v->json, v->len);
+        copy[v->len] = '\0';
+        kf_web_reply_raw(c, 200, "application/json; charset=utf-8", copy, v->len);
+    } else {
+        kf_web_problem(c, 500, "out of memory");
+    }
+    kf_view_coverage_free(v);
+}
+
+/* GET /api/v1/watchlist: the zones that failed the last assessed period and those proposed
+ * for delisting, with kioskctl assess watchlist's columns (the same view,
+ * kf_view_assess_standings). */
+void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st)
+{
+    static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
+                                       "streak",        "last_period", "last_result", "last_total",
+                                       "delisted_from", "problem",     NULL};
+    struct kf_view_standing *v = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    char err[512] = "";
+    int r = kf_view_assess_standings(st, NULL, &v, &n, err, sizeof(err));
+
+    if (r < 0) {
+        kf_web_problem(c, 500, "watchlist: %s", err);
+        return;
+    }
+    t = kf_store_query_table_new("watchlist", NULL, cols, "xxxxixxrdx");
+    for (size_t i = 0; t && i < n; i++) {
+        const struct kf_assess_standing *s = &v[i].s;
+        char streak[24], total[24], day[16];
+        long long x = v[i].last_total_cp;
+
+        if (!v[i].problem[0] && !s->failed_last && s->standing != KF_STANDING_PROPOSED)
+            continue;
+        snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
+        const char *cells[] = {v[i].zone,
+                               v[i].unit,
+                               v[i].bank,
+                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
+                               num(s->streak, streak),
+                               s->last.year ? s->last.name : NULL,
+                               v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
+                               x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
+                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
+                                   ? kf_day_format(s->delisted_day, day, sizeof(day))
+                                   : NULL,
+                               v[i].problem[0] ? v[i].problem : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    free(v);
+    kf_web_reply_table(c, t);
+}
