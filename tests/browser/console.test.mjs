@@ -163,7 +163,7 @@ if (bankKey) {
     await page.waitForSelector('tr[data-terminal]', { timeout: 15000 });
     const banks = await page.$$eval('tr[data-terminal]', (rs) => [...new Set(rs.map((r) => r.dataset.bank))]);
     assert(banks.length === 1 && banks[0] === code, `fleet list shows banks ${banks}`);
-    for (const route of ['/fleet', '/incidents?status=all&flat=1', '/bills', '/zones']) {
+    for (const route of ['/fleet', '/incidents?status=all&flat=1', '/incidents?status=all', '/bills', '/zones']) {
       const rows = await apiAll(page, route);
       const other = rows.flatMap((r) => [r, ...(r.children || [])]).filter((r) => r.bank && r.bank !== code);
       assert(!other.length, `${route} returned ${other.length} rows of other banks`);

@@ -98,12 +98,16 @@ for (const x of terminals) {
 }
 const incBy = Object.fromEntries(incidents.map((i) => [i.id, i]));
 const publicRow = (i) => { const { _history, ...r } = i; return r; };
-const outageRow = () => {
-  const kids = incidents.filter((i) => i.outage === OUTAGE_ID && i.state !== 'closed').map(publicRow);
+// The parent of a mass outage over the rows the caller may see: a bank's folded parent holds
+// only its own terminals (the scoping applies to children too).
+const outageRow = (visible = incidents) => {
+  const kids = visible.filter((i) => i.outage === OUTAGE_ID && i.state !== 'closed').map(publicRow);
   const z = zoneBy[outageZones[0]];
   return {
     id: OUTAGE_ID, kind: 'outage', scope: 'unit', terminal: null, device: null, unit: 'LS', unit_name: unitName.LS,
-    zone: null, zone_name: `${unitName.LS}：${outageZones.length} 个专区同时离线（网点网络）`, bank: z.bank, bank_name: z.bank_name,
+    zone: null, zone_name: `${unitName.LS}：${outageZones.length} 个专区同时离线（网点网络）`,
+    // one bank when all its terminals are that bank's, none when the outage spans banks
+    bank: new Set(kids.map((k) => k.bank)).size === 1 ? z.bank : null, bank_name: new Set(kids.map((k) => k.bank)).size === 1 ? z.bank_name : null,
     cause: 'offline', part: null, attribution: 'company', state: kids.every((k) => k.state !== 'opened') ? 'acknowledged' : 'opened',
     since: iso(outageSince), response_left_s: Math.min(...kids.map((k) => k.response_left_s ?? Infinity)) === Infinity ? null : Math.min(...kids.map((k) => k.response_left_s ?? Infinity)),
     restore_left_s: 7200 - 95 * 60 + 21600, breached: null, assignee: null, children: kids,
@@ -373,7 +377,7 @@ async function api(req, res, u) {
       && (!q.get('bank') || i.bank === q.get('bank')) && (!q.get('zone') || i.zone === q.get('zone')) && (!q.get('assignee') || i.assignee === q.get('assignee')));
     const flat = q.get('flat') === '1';
     const out = [];
-    if (!flat && rows.some((i) => i.outage === OUTAGE_ID)) out.push(outageRow());
+    if (!flat && rows.some((i) => i.outage === OUTAGE_ID)) out.push(outageRow(rows));
     for (const i of rows) if (flat || i.outage !== OUTAGE_ID) out.push(publicRow(i));
     out.sort((a, b) => (a.response_left_s ?? 1e9) - (b.response_left_s ?? 1e9));
     rows = out;
@@ -405,7 +409,7 @@ async function api(req, res, u) {
       resolved: i.resolved ?? null, resolved_by: i.resolved_by ?? null, closed: i.closed ?? null,
       response_due: iso(Date.parse(i.since) + 7200e3), restore_due: iso(Date.parse(i.since) + 28800e3), down_spans: 1, unit: z.unit }, history: i._history });
   }
-  if (p === '/outages') return list(res, [outageRow()], q);
+  if (p === '/outages') return list(res, [outageRow(mineOnly(incidents))], q);
   if (p === '/bills') {
     return list(res, bills.filter((b) => (kind !== 'bank' || b.row.bank === s.bank) && (!q.get('bank') || b.row.bank === q.get('bank')) && (!q.get('month') || b.row.period === q.get('month'))).map((b) => b.row).reverse(), q);
   }

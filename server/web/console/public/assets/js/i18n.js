@@ -46,8 +46,11 @@ const zh = {
   opened: '立案时间', severity: '级别', readonly_bank: '银行用户只能查看工单，处理由运维公司进行。',
   istate_opened: '待确认', istate_acknowledged: '已确认', istate_on_site: '已到场', istate_resolved: '已解决',
   istate_closed: '已关闭', istate_reopened: '重新打开',
+  attr_company: '运维公司', attr_bank_power: '银行供电', attr_bank_network: '银行网络', attr_bank_consumables: '银行耗材',
+  attr_bank_vandalism: '人为损坏', attr_force_majeure: '不可抗力', cause_offline: '离线',
+  br_response: '响应超时', br_restore: '修复超时', 'br_response,restore': '响应、修复超时',
   bills_title: '账单', month: '月份', number: '账单号', type: '类型', period: '所属期',
-  issued: '开具时间', net: '不含税', tax: '税额', gross: '价税合计', download: '下载',
+  issued: '开具时间', net: '不含税', tax: '税额', tax_rate: '税率', gross: '价税合计', download: '下载',
   bill_lines: '账单明细', line_no: '行号', days: '天数', unit_price: '单价', text: '说明',
   gross_capital: '大写', dispute: '对账单行提出异议', dispute_line: '有异议的行', dispute_reason: '理由',
   dispute_submit: '提交异议', dispute_sent: '异议已提交，运维公司将答复', disputes: '我的异议',
@@ -71,7 +74,7 @@ const zh = {
   standing: '状态', streak: '连续不合格', last_period: '最近考核期', last_result: '最近结果', last_total: '最近得分',
   delisted_from: '摘牌日期', sd_ok: '正常', sd_watch: '观察', sd_proposed: '建议摘牌', sd_kept: '保留', sd_delisted: '已摘牌',
   finder_title: '服务专区查询', finder_hint: '查找附近的政银通办服务专区、营业时间和当前可办理的事项。',
-  open_now: '现在营业', hours_weekday: '工作日', hours_weekend: '周末', hours_weekend_closed: '周末休息', in_service: '可用终端', items_available: '可办事项', only_open: '只看现在可办理的',
+  open_now: '现在营业', hours_weekday: '工作日', hours_weekend: '周末', hours_weekend_closed: '周末休息', list_sep: '；', in_service: '可用终端', items_available: '可办事项', only_open: '只看现在可办理的',
   login_needed: '请先登录', forbidden: '无权访问此页面', not_found: '页面不存在', back: '返回',
 };
 
@@ -117,8 +120,11 @@ const en = {
   opened: 'Opened', severity: 'Severity', readonly_bank: 'Banks see incidents read-only; the maintenance company works them.',
   istate_opened: 'opened', istate_acknowledged: 'acknowledged', istate_on_site: 'on site', istate_resolved: 'resolved',
   istate_closed: 'closed', istate_reopened: 'reopened',
+  attr_company: 'company', attr_bank_power: 'bank: power', attr_bank_network: 'bank: network', attr_bank_consumables: 'bank: consumables',
+  attr_bank_vandalism: 'bank: vandalism', attr_force_majeure: 'force majeure', cause_offline: 'offline',
+  br_response: 'response', br_restore: 'restore', 'br_response,restore': 'response, restore',
   bills_title: 'Bills', month: 'Month', number: 'Number', type: 'Type', period: 'Period',
-  issued: 'Issued', net: 'Net', tax: 'Tax', gross: 'Gross', download: 'Download',
+  issued: 'Issued', net: 'Net', tax: 'Tax', tax_rate: 'Tax rate', gross: 'Gross', download: 'Download',
   bill_lines: 'Lines', line_no: 'No.', days: 'Days', unit_price: 'Unit price', text: 'Text',
   gross_capital: 'In words', dispute: 'Dispute a line', dispute_line: 'Line disputed', dispute_reason: 'Reason',
   dispute_submit: 'Send dispute', dispute_sent: 'Dispute sent; the company will answer', disputes: 'My disputes',
@@ -142,7 +148,7 @@ const en = {
   standing: 'Standing', streak: 'Failures in a row', last_period: 'Last period', last_result: 'Last result', last_total: 'Last score',
   delisted_from: 'Delisted from', sd_ok: 'ok', sd_watch: 'watch', sd_proposed: 'proposed for delisting', sd_kept: 'kept', sd_delisted: 'delisted',
   finder_title: 'Find a service zone', finder_hint: 'Find a government-and-bank service zone near you, its hours and what it can do right now.',
-  open_now: 'Open now', hours_weekday: 'Weekdays', hours_weekend: 'Weekends', hours_weekend_closed: 'closed at weekends', in_service: 'Terminals in service', items_available: 'Items available', only_open: 'Only zones serving now',
+  open_now: 'Open now', hours_weekday: 'Weekdays', hours_weekend: 'Weekends', hours_weekend_closed: 'closed at weekends', list_sep: '; ', in_service: 'Terminals in service', items_available: 'Items available', only_open: 'Only zones serving now',
   login_needed: 'Please sign in', forbidden: 'You may not see this page', not_found: 'No such page', back: 'Back',
 };
 

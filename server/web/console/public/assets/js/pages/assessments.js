@@ -65,7 +65,7 @@ export async function render(ctx) {
     const failed = zrows.filter((z) => z.result === 'fail').length;
     const header = [
       h('p', { class: 'muted' }, `${doc.period} (${doc.from} – ${doc.to}) · v${doc.version ?? 1} · `, doc.status === 'draft' ? badge('degraded', t('draft')) : doc.status ?? ''),
-      h('div', { class: 'kpis' }, kpi(t('zones'), f.int(zrows.length)), kpi(t('pass'), f.int(passed)), kpi(t('fail'), f.int(failed)),
+      h('div', { class: 'kpis' }, kpi(t('zones'), f.int(zrows.length)), kpi(t('passed'), f.int(passed)), kpi(t('failed_n'), f.int(failed)),
         kpi(t('pass_rate'), passed + failed ? f.bp(Math.floor((10000 * passed) / (passed + failed))) : '—'),
         kpi(t('watchlist'), f.int(watch?.items?.length ?? watch?.total))),
     ];

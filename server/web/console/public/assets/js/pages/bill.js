@@ -34,7 +34,7 @@ export async function render(ctx) {
         (b.totals?.by_rate || []).length ? table({
           caption: t('tax'), rows: b.totals.by_rate,
           columns: [
-            { key: 'tax_rate_bp', label: t('tax'), num: true, render: (r) => f.bp(r.tax_rate_bp) },
+            { key: 'tax_rate_bp', label: t('tax_rate'), num: true, render: (r) => f.bp(r.tax_rate_bp) },
             { key: 'net_fen', label: t('net'), num: true, render: (r) => f.fen(r.net_fen) },
             { key: 'tax_fen', label: t('tax'), num: true, render: (r) => f.fen(r.tax_fen) },
             { key: 'gross_fen', label: t('gross'), num: true, render: (r) => f.fen(r.gross_fen) },
@@ -52,7 +52,7 @@ export async function render(ctx) {
         { key: 'days', label: t('days'), num: true, render: (r) => (r.days == null ? '—' : `${r.days}/${r.period_days}`) },
         { key: 'unit_fen', label: t('unit_price'), num: true, render: (r) => f.fen(r.unit_fen) },
         { key: 'net_fen', label: t('net'), num: true, render: (r) => f.fen(r.net_fen) },
-        { key: 'tax_rate_bp', label: '%', num: true, render: (r) => f.bp(r.tax_rate_bp) },
+        { key: 'tax_rate_bp', label: t('tax_rate'), num: true, render: (r) => f.bp(r.tax_rate_bp) },
         { key: 'tax_fen', label: t('tax'), num: true, render: (r) => f.fen(r.tax_fen) },
         { key: 'gross_fen', label: t('gross'), num: true, render: (r) => f.fen(r.gross_fen) },
         { key: 'text', label: t('text'), wrap: true },

@@ -47,11 +47,11 @@ export async function render(ctx) {
     const target = units[0]?.zones_target ?? null;
     chart(unitsChart, {
       tooltip: { trigger: 'axis' }, legend: { top: 0 },
-      grid: { left: 40, right: 10, top: 30, bottom: 40 },
+      grid: { left: 40, right: 70, top: 30, bottom: 40 },
       xAxis: { type: 'category', data: units.map((u) => u.name || u.code), axisLabel: { interval: 0 } },
       yAxis: { type: 'value' },
       series: [
-        { name: t('zones_commissioned'), type: 'bar', data: units.map((u) => ({ value: u.zones_commissioned, itemStyle: { color: u.met ? '#2e8b57' : '#d68a00' } })),
+        { name: t('zones_commissioned'), type: 'bar', itemStyle: { color: '#2e8b57' }, data: units.map((u) => ({ value: u.zones_commissioned, itemStyle: { color: u.met ? '#2e8b57' : '#d68a00' } })),
           markLine: target == null ? undefined : { symbol: 'none', data: [{ yAxis: target, name: t('zones_target') }], lineStyle: { color: '#c62828', type: 'dashed' }, label: { formatter: `${t('target')} ${target}` } } },
         { name: t('zones_planned'), type: 'bar', data: units.map((u) => u.zones_planned), itemStyle: { color: '#a9bedf' } },
       ],

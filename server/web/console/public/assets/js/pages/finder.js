@@ -14,7 +14,7 @@ function hoursText(hrs) {
   const parts = [];
   if (hrs.weekday) parts.push(`${t('hours_weekday')} ${hrs.weekday}`);
   parts.push(hrs.weekend ? `${t('hours_weekend')} ${hrs.weekend}` : t('hours_weekend_closed'));
-  return parts.join('；');
+  return parts.join(t('list_sep'));
 }
 
 export async function render(ctx) {

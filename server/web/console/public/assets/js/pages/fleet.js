@@ -114,13 +114,15 @@ export async function render(ctx) {
       z.counts[r.status] = (z.counts[r.status] || 0) + 1;
       if ((WORST[r.status] ?? 1) > (WORST[z.worst] ?? 0)) z.worst = r.status || 'unknown';
     }
-    const shortZone = (name) => name.replace(/政银通办服务专区$/, '').replace(/^中国|银行平顶山/g, '');
+    // Inside its bank's box a zone is named by its branch (支行), the rest is repeated above.
+    const shortZone = (code, name, bank) => zoneBy.get(code)?.branch
+      || name.replace(/政银通办服务专区$/, '').replace(bank || '', '').replace(/^平顶山/, '');
     const data = [...tree].sort().map(([u, U]) => ({
       name: U.name, code: u,
       children: [...U.banks].sort().map(([b, B]) => ({
         name: B.name, code: b,
         children: [...B.zones].sort().map(([zc, Z]) => ({
-          name: shortZone(Z.name), full: Z.name, code: zc, value: Z.n, worst: Z.worst, counts: Z.counts,
+          name: shortZone(zc, Z.name, B.name), full: Z.name, code: zc, value: Z.n, worst: Z.worst, counts: Z.counts,
           itemStyle: { color: STATE_COLORS[Z.worst] || STATE_COLORS.unknown },
         })),
       })),
@@ -139,9 +141,11 @@ export async function render(ctx) {
         width: '100%', height: '100%', top: 0, left: 0, visibleMin: 1,
         label: { show: true, fontSize: 10, overflow: 'truncate' },
         upperLabel: { show: true, height: 18, color: '#fff', fontSize: 11 },
+        // levels[0] is the root (not drawn), then units, banks, zones.
         levels: [
-          { itemStyle: { borderColor: '#17325c', borderWidth: 3, gapWidth: 3 }, upperLabel: { show: true, backgroundColor: '#17325c' } },
-          { itemStyle: { borderColor: '#5d6678', borderWidth: 2, gapWidth: 1 }, upperLabel: { show: true, backgroundColor: '#5d6678' } },
+          { itemStyle: { borderWidth: 0, gapWidth: 4 }, upperLabel: { show: false } },
+          { itemStyle: { borderColor: '#17325c', borderWidth: 3, gapWidth: 2, color: '#17325c' }, upperLabel: { show: true, backgroundColor: '#17325c' } },
+          { itemStyle: { borderColor: '#8a93a3', borderWidth: 2, gapWidth: 1, color: '#8a93a3' }, upperLabel: { show: true, height: 16, fontSize: 10, backgroundColor: '#8a93a3' } },
           { itemStyle: { borderColor: '#fff', borderWidth: 1 } },
         ],
         data,

@@ -2,7 +2,7 @@
 // company, its actions (POST /incidents/{id}/actions). An action is queued for kioskd (202):
 // the page shows it as sent, then watches the incident until kioskd has applied it.
 import { api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, tv } from '../i18n.js';
 import * as f from '../fmt.js';
 import { h, clear, loading, errorBox, table, kv, toast, empty, badge } from '../ui.js';
 import { incBadge } from './common.js';
@@ -39,14 +39,14 @@ export async function render(ctx) {
     const left = (s) => (s == null ? '—' : h('span', { class: s < 0 ? 'neg' : null }, f.dur(s)));
     clear(box,
       h('h1', {}, `${t('inc_detail')} #${i.id ?? arg} `, h('span', { id: 'incident-state', dataset: { state: i.state || '' } }, incBadge(i.state)),
-        i.breached ? [' ', badge('breached', i.breached)] : null),
+        i.breached ? [' ', badge('breached', tv('br_', i.breached))] : null),
       h('div', { class: 'row' },
         h('section', { class: 'card grow' }, kv([
           [t('terminal'), i.terminal ? h('a', { href: `#/terminal/${encodeURIComponent(i.terminal)}` }, `${i.terminal} (${i.device ?? ''})`) : '—'],
           [t('zone'), `${i.zone ?? ''} ${i.zone_name ?? ''}`],
           [t('bank'), i.bank_name || i.bank],
-          [t('cause'), i.cause], [t('part'), i.part], [t('severity'), i.severity],
-          [t('detail'), i.detail], [t('attribution'), i.attribution], [t('assignee'), i.assignee],
+          [t('cause'), tv('cause_', i.cause)], [t('part'), i.part], [t('severity'), i.severity],
+          [t('detail'), i.detail], [t('attribution'), tv('attr_', i.attribution)], [t('assignee'), i.assignee],
         ])),
         h('section', { class: 'card grow' }, kv([
           [t('since'), f.time(i.since)], [t('opened'), f.time(i.opened)],

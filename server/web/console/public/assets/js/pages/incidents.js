@@ -2,7 +2,7 @@
 // filters in the URL, mass outages as one parent row with its children folded, and for the
 // maintenance company bulk acknowledgement of the selected rows (POST /incidents/actions).
 import { api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, tv } from '../i18n.js';
 import * as f from '../fmt.js';
 import { h, clear, loading, empty, errorBox, table, pager, select, toast, badge } from '../ui.js';
 import { setParams } from '../app.js';
@@ -22,9 +22,9 @@ export async function render(ctx) {
   const filters = h('form', { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() });
   const bulk = h('div', { class: 'btns', style: { margin: '6px 0' } });
   const listBox = h('div', {}, loading());
-  main.append(h('h1', {}, t('inc_title')),
-    canAct ? null : h('p', { class: 'muted' }, t('readonly_bank')),
-    filters, bulk, listBox);
+  main.append(h('h1', {}, t('inc_title')));
+  if (!canAct) main.append(h('p', { class: 'muted' }, t('readonly_bank')));
+  main.append(filters, bulk, listBox);
 
   let zs = [];
   try { zs = await zones(); } catch { /* filters by code still work */ }
@@ -88,14 +88,14 @@ export async function render(ctx) {
       : h('a', { href: `#/terminal/${encodeURIComponent(r.terminal)}` }, r.terminal)) },
     { key: 'zone', label: t('zone'), wrap: true, render: (r) => h('span', { title: r.zone || r.unit }, r.zone_name || r.unit_name || r.zone || r.unit) },
     { key: 'bank', label: t('bank'), render: (r) => r.bank_name || r.bank },
-    { key: 'cause', label: t('cause') },
+    { key: 'cause', label: t('cause'), render: (r) => tv('cause_', r.cause) },
     { key: 'part', label: t('part') },
     { key: 'state', label: t('state'), render: (r) => incBadge(r.state) },
     { key: 'since', label: t('since'), render: (r) => f.time(r.since) },
     { key: 'response_left_s', label: t('response_left'), num: true, render: (r) => left(r.response_left_s) },
     { key: 'restore_left_s', label: t('restore_left'), num: true, render: (r) => left(r.restore_left_s) },
-    { key: 'breached', label: t('breached'), render: (r) => (r.breached ? badge('breached', r.breached) : '—') },
-    { key: 'attribution', label: t('attribution') },
+    { key: 'breached', label: t('breached'), render: (r) => (r.breached ? badge('breached', tv('br_', r.breached)) : '—') },
+    { key: 'attribution', label: t('attribution'), render: (r) => tv('attr_', r.attribution) },
     { key: 'assignee', label: t('assignee') },
   ].filter(Boolean);
 
