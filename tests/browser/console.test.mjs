@@ -9,6 +9,8 @@
 //   KF_WEB_SHOTS=DIR                      screenshots and downloads (default ./shots)
 //   KF_CHROMIUM=/usr/bin/chromium         the browser (default)
 //   KF_WEB_TOUR=0                         skip the tour of every page in both languages
+//   KF_WEB_DOC_SHOTS=DIR                  also a small JPEG of the first screen of each page
+//                                         (docs/guides/CONSOLE.md shows those)
 //
 // Prints one line per check and "N passed, N failed"; exits 1 when any check failed.
 import { chromium } from 'playwright-core';
@@ -56,7 +58,12 @@ async function check(name, fn) {
   }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const DOC = process.env.KF_WEB_DOC_SHOTS ? path.resolve(process.env.KF_WEB_DOC_SHOTS) : null;
+if (DOC) fs.mkdirSync(DOC, { recursive: true });
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  if (DOC) await page.screenshot({ path: path.join(DOC, `${name}.jpg`), type: 'jpeg', quality: 70 });
+}
 // Charts animate for about a second; let them finish before a screenshot.
 const settle = (page) => page.waitForTimeout(1300);
 
