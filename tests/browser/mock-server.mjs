@@ -295,7 +295,7 @@ function applyAction(i, kind, text, to, who) {
 const ROLES = { // route -> roles allowed, as the contract's brackets say
   fleet: 'operator technician bank bureau', terminals: 'operator technician bank', incidents: 'operator technician bank',
   outages: 'operator technician', zones: 'operator technician bank bureau', bills: 'operator bank', reports: 'operator bureau',
-  coverage: 'operator bureau', assessments: 'operator bureau', watchlist: 'operator bureau', users: 'operator', events: 'operator technician bank',
+  coverage: 'operator bureau', assessments: 'operator bureau', watchlist: 'operator bureau', users: 'operator', disputes: 'operator bank', events: 'operator technician bank',
   usage: 'operator bank bureau', sla: 'operator technician bank bureau',
 };
 
@@ -346,7 +346,7 @@ async function api(req, res, u) {
   if (p === '/fleet') {
     const qq = (q.get('q') || '').toLowerCase();
     return list(res, mineOnly(terminals).filter((x) => (!q.get('unit') || zoneBy[x.zone].unit === q.get('unit')) && (!q.get('bank') || x.bank === q.get('bank'))
-      && (!q.get('zone') || x.zone === q.get('zone')) && (!q.get('state') || x.status === q.get('state'))
+      && (!q.get('zone') || x.zone === q.get('zone')) && (!(q.get('status') || q.get('state')) || x.status === (q.get('status') || q.get('state')))
       && (!qq || `${x.terminal} ${x.device} ${x.zone_name}`.toLowerCase().includes(qq))), q);
   }
   if ((m = /^\/terminals\/([^/]+)$/.exec(p))) {
@@ -362,6 +362,7 @@ async function api(req, res, u) {
       health: { at: iso(NOW - 60e3), seq: 18230, cpu_pct: 12.5, temp_c: 47.0, mem_total_mb: 3882, mem_avail_mb: 2011, disk_total_mb: 59000, disk_avail_mb: 40100, uptime_s: 352800, net_up: x.status !== 'down' },
       peripherals: PERIPHS.slice(0, x.kind === 'itm' ? 6 : 5).map((pp) => ({ periph: pp, state: x.parts === pp ? 'hw_error' : x.status === 'down' ? 'offline' : 'online', usable: x.parts !== pp && x.status !== 'down', since: x.since })),
       incidents: incs,
+      items_out: x.items_out ? dep.items.slice(0, Math.min(x.items_out, 12)).map((it) => ({ item: it.code, item_name: it.name, family: it.family, family_name: dep.families.find((f) => f.code === it.family).name })) : [],
       timeline: [
         { at: iso(t0 - 86400e3 * 3), kind: 'state', status: 'up', event: 'state', who: null, detail: null },
         { at: iso(t0 - 86400e3 * 2), kind: 'state', status: 'degraded', event: 'state', who: null, detail: 'PRN-JAM(major) a4_printer' },
@@ -411,11 +412,14 @@ async function api(req, res, u) {
   }
   if (p === '/outages') return list(res, [outageRow(mineOnly(incidents))], q);
   if (p === '/bills') {
-    return list(res, bills.filter((b) => (kind !== 'bank' || b.row.bank === s.bank) && (!q.get('bank') || b.row.bank === q.get('bank')) && (!q.get('month') || b.row.period === q.get('month'))).map((b) => b.row).reverse(), q);
+    const period = q.get('period') || q.get('month'); // kiosk-web: period (the column); the draft contract: month
+    return list(res, bills.filter((b) => (kind !== 'bank' || b.row.bank === s.bank) && (!q.get('bank') || b.row.bank === q.get('bank')) && (!period || b.row.period === period)).map((b) => b.row).reverse(), q);
   }
   if ((m = /^\/bills\/([A-Z]+-\d{6})(\.xlsx|\.pdf|\.csv|\/bundle|\/disputes)?$/.exec(p))) {
     const b = bills.find((x) => x.row.number === m[1]);
     if (!b || (kind === 'bank' && b.row.bank !== s.bank)) return problem(res, 404, 'Not Found', 'no such bill');
+    // ?format=xlsx (kiosk-web's route table) or .xlsx (the draft contract): both served.
+    if (!m[2] && q.get('format')) m[2] = `.${q.get('format')}`;
     const file = (type, ext, data) => send(res, 200, data, { 'Content-Type': type, 'Content-Disposition': `attachment; filename="${b.row.number}${ext}"` });
     if (m[2] === '/disputes') {
       if (kind !== 'bank') return problem(res, 403, '无权操作', 'only the bank disputes its bill');
@@ -433,6 +437,7 @@ async function api(req, res, u) {
   }
   if (p === '/reports/weekly') return list(res, WEEKS.map(([w]) => ({ week: w, version: 1, issued: iso(NOW), issued_by: 'kioskd' })), q);
   if ((m = /^\/reports\/weekly\/(\d{4}-W\d{2})(\.xlsx|\.pdf|\.csv)?$/.exec(p))) {
+    if (!m[2] && q.get('format')) m[2] = `.${q.get('format')}`;
     const d = weekDocs[m[1]];
     if (!d) return problem(res, 404, 'Not Found', `week ${m[1]} not issued`);
     if (m[2] === '.pdf') return send(res, 200, Buffer.from('%PDF-1.4\n% mock week\n%%EOF\n'), { 'Content-Type': 'application/pdf' });
@@ -443,9 +448,11 @@ async function api(req, res, u) {
   if (p === '/assessments') return list(res, [{ period: '2026-H1', version: 1, status: 'issued', issued: iso(Date.UTC(2026, 6, 3)) }], q);
   if ((m = /^\/assessments\/(\d{4}-H[12])(\.xlsx)?$/.exec(p))) {
     if (m[1] !== '2026-H1') return problem(res, 404, 'Not Found', 'not issued');
+    if (!m[2] && q.get('format')) m[2] = `.${q.get('format')}`;
     return m[2] ? send(res, 200, Buffer.from('PK\x03\x04mock', 'latin1'), { 'Content-Type': 'application/octet-stream' }) : send(res, 200, assessment);
   }
   if (p === '/watchlist') return list(res, watchlist, q);
+  if (p === '/disputes') return list(res, disputes.filter((d) => (kind !== 'bank' || d.bank === s.bank) && (!q.get('bill') || d.bill === q.get('bill')) && (!q.get('state') || d.state === q.get('state'))), q);
   if (p === '/users') return list(res, Object.values(USERS).map(({ password, ...r }) => r), q);
   return problem(res, 404, 'Not Found', p);
 }

@@ -41,7 +41,7 @@ export async function render(ctx) {
   let watch = null;
   async function load() {
     clear(box, loading());
-    clear(dls, st.period ? h('a', { class: 'btn', href: `api/v1/assessments/${encodeURIComponent(st.period)}.xlsx`, download: `${st.period}.xlsx` }, 'XLSX') : null);
+    clear(dls, st.period ? h('a', { class: 'btn', href: `api/v1/assessments/${encodeURIComponent(st.period)}?format=xlsx`, download: `${st.period}.xlsx` }, 'XLSX') : null);
     try {
       [doc, watch] = await Promise.all([
         st.period ? api.get(`/assessments/${encodeURIComponent(st.period)}`) : Promise.resolve(null),

@@ -14,8 +14,29 @@ export async function render(ctx) {
   try { b = await api.get(`/bills/${encodeURIComponent(arg)}`); } catch (e) { clear(box, errorBox(e)); return; }
   if (!ctx.alive()) return;
   const lines = b.lines || [];
+  // GET /api/v1/disputes?bill=: this bill's disputes and the company's answers.
+  const disputesBox = h('div', {}, loading());
+  async function loadDisputes() {
+    try {
+      const d = await api.get('/disputes', { bill: b.number || arg, limit: 1000 });
+      if (!ctx.alive()) return;
+      clear(disputesBox, d.items?.length ? table({
+        caption: t('disputes'), rows: d.items,
+        columns: [
+          { key: 'id', label: '#', num: true },
+          { key: 'line', label: t('line_no'), num: true },
+          { key: 'opened', label: t('opened'), render: (r) => f.time(r.opened) },
+          { key: 'by', label: t('who') },
+          { key: 'reason', label: t('dispute_reason'), wrap: true },
+          { key: 'state', label: t('state'), render: (r) => badge(r.state === 'accepted' ? 'pass' : r.state === 'refused' ? 'fail' : 'degraded', tv('ds_', r.state)) },
+          { key: 'answer', label: t('answer'), wrap: true },
+          { key: 'credit_note', label: t('bill_credit_note') },
+        ],
+      }) : empty());
+    } catch (e) { clear(disputesBox, errorBox(e)); }
+  }
   const n = encodeURIComponent(b.number || arg);
-  const dl = (ext, label) => h('a', { class: 'btn', href: `api/v1/bills/${n}.${ext}`, download: `${b.number || arg}.${ext}`, dataset: { download: ext } }, label);
+  const dl = (ext, label) => h('a', { class: 'btn', href: `api/v1/bills/${n}?format=${ext}`, download: `${b.number || arg}.${ext}`, dataset: { download: ext } }, label);
   clear(box,
     h('h1', {}, `${t('bill_bill')} ${b.number || arg} `, b.status === 'draft' ? badge('degraded', t('draft')) : null),
     h('div', { class: 'row' },
@@ -29,8 +50,7 @@ export async function render(ctx) {
         [t('gross_capital'), b.gross_capital],
       ])),
       h('section', { class: 'card grow' }, h('h2', { style: { marginTop: 0 } }, t('download')),
-        h('div', { class: 'btns' }, dl('xlsx', 'XLSX'), dl('pdf', 'PDF'), dl('csv', 'CSV'),
-          h('a', { class: 'btn', href: `api/v1/bills/${n}/bundle`, download: `${b.number || arg}.bundle.json` }, 'bundle (kf-bill-check)')),
+        h('div', { class: 'btns' }, dl('xlsx', 'XLSX'), dl('pdf', 'PDF'), dl('csv', 'CSV')),
         (b.totals?.by_rate || []).length ? table({
           caption: t('tax'), rows: b.totals.by_rate,
           columns: [
@@ -58,10 +78,12 @@ export async function render(ctx) {
         { key: 'text', label: t('text'), wrap: true },
       ],
     }) : empty(),
-    session.kind === 'bank' ? disputeForm(b, lines) : null);
+    h('section', { 'aria-labelledby': 'dl-h' }, h('h2', { id: 'dl-h' }, t('disputes')), disputesBox),
+    session.kind === 'bank' ? disputeForm(b, lines, loadDisputes) : null);
+  await loadDisputes();
 }
 
-function disputeForm(b, lines) {
+function disputeForm(b, lines, reload) {
   const line = h('select', { id: 'dispute-line', required: true },
     lines.map((l) => h('option', { value: l.no }, `${l.no} · ${tv('lk_', l.kind)} ${l.asset ?? ''} ${f.fen(l.gross_fen)}`)));
   const reason = h('textarea', { id: 'dispute-reason', required: true, rows: 3 });
@@ -79,6 +101,7 @@ function disputeForm(b, lines) {
           out.append(t('dispute_sent'));
           toast(t('dispute_sent'));
           reason.value = '';
+          reload();
         } catch (ex) { out.append(errorBox(ex)); }
         btn.disabled = false;
       },

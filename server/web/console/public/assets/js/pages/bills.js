@@ -33,7 +33,7 @@ export async function render(ctx) {
     { key: 'tax_fen', label: t('tax'), num: true, render: (r) => f.fen(r.tax_fen) },
     { key: 'gross_fen', label: t('gross'), num: true, render: (r) => f.fen(r.gross_fen) },
     { key: '_dl', label: t('download'), nosort: true, render: (r) => h('span', { class: 'btns' },
-      ['xlsx', 'pdf', 'csv'].map((x) => h('a', { class: 'btn', href: `api/v1/bills/${encodeURIComponent(r.number)}.${x}`, download: `${r.number}.${x}` }, x.toUpperCase()))) },
+      ['xlsx', 'pdf', 'csv'].map((x) => h('a', { class: 'btn', href: `api/v1/bills/${encodeURIComponent(r.number)}?format=${x}`, download: `${r.number}.${x}` }, x.toUpperCase()))) },
   ];
   function draw() {
     if (!page.items?.length) { clear(listBox, empty()); return; }
@@ -44,7 +44,7 @@ export async function render(ctx) {
   async function load() {
     clear(listBox, loading());
     try {
-      page = await api.get('/bills', { bank: st.bank, month: st.month, limit: st.limit, offset: st.offset });
+      page = await api.get('/bills', { bank: st.bank, period: st.month, limit: st.limit, offset: st.offset });
       if (ctx.alive()) draw();
     } catch (e) { clear(listBox, errorBox(e, load)); }
   }

@@ -30,7 +30,8 @@ export async function render(ctx) {
   const units = [...new Map(rows.map((z) => [z.unit, z.unit_name || z.unit])).entries()].sort();
   const banks = [...new Map(rows.map((z) => [z.bank, z.bank_name || z.bank])).entries()].sort();
   const sync = () => setParams({ unit: st.unit, bank: st.bank, q: st.q, open: st.open ? '1' : '', sort: st.sort, dir: st.sort ? st.dir : '' });
-  const serving = (z) => (z.open_now ?? true) && (z.terminals_in_service ?? 0) > 0;
+  const inService = (z) => z.in_service ?? z.terminals_in_service;
+  const serving = (z) => (z.open_now ?? true) && (inService(z) ?? 0) > 0;
   clear(filters,
     select('unit', t('unit'), units, st.unit, (v) => { st.unit = v; sync(); draw(); }),
     select('bank', t('bank'), banks, st.bank, (v) => { st.bank = v; sync(); draw(); }),
@@ -52,8 +53,8 @@ export async function render(ctx) {
         { key: 'address', label: t('address'), wrap: true },
         { key: 'hours', label: t('hours'), wrap: true, render: (z) => hoursText(z.hours), sortValue: (z) => hoursText(z.hours) },
         { key: 'open_now', label: t('open_now'), render: (z) => (z.open_now == null ? '—' : badge(z.open_now ? 'up' : 'unknown', f.bool(z.open_now))) },
-        { key: 'terminals_in_service', label: t('in_service'), num: true, render: (z) => `${f.int(z.terminals_in_service)} / ${f.int(z.terminals)}` },
-        { key: 'items_available', label: t('items_available'), num: true, render: (z) => `${f.int(z.items_available)}${z.items ? ` / ${f.int(z.items)}` : ''}` },
+        { key: 'in_service', label: t('in_service'), num: true, sortValue: inService, render: (z) => `${f.int(inService(z))} / ${f.int(z.terminals)}` },
+        { key: 'items_available', label: t('items_available'), num: true, render: (z) => (z.items_available == null ? '—' : `${f.int(z.items_available)}${z.items ? ` / ${f.int(z.items)}` : ''}`) },
       ],
     }));
   }

@@ -73,7 +73,8 @@ export async function render(ctx) {
   async function loadList() {
     clear(listBox, loading());
     try {
-      page = await api.get('/fleet', { unit: st.unit, bank: st.bank, zone: st.zone, state: st.state, q: st.q, limit: st.limit, offset: st.offset });
+      // The filter is named like the column it filters (status), as kiosk-web's list routes do.
+      page = await api.get('/fleet', { unit: st.unit, bank: st.bank, zone: st.zone, status: st.state, q: st.q, limit: st.limit, offset: st.offset });
       if (!ctx.alive()) return;
       drawList();
     } catch (e) { clear(listBox, errorBox(e, loadList)); }

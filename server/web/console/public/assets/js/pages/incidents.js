@@ -126,7 +126,7 @@ export async function render(ctx) {
     if (!page) clear(listBox, loading());
     try {
       page = await api.get('/incidents', {
-        status: st.status, unit: st.unit, bank: st.bank, zone: st.zone, assignee: st.assignee,
+        status: st.status === 'open' ? undefined : st.status, unit: st.unit, bank: st.bank, zone: st.zone, assignee: st.assignee,
         flat: st.flat ? 1 : undefined, limit: st.limit, offset: st.offset,
       });
       if (!ctx.alive()) return;

@@ -1,6 +1,8 @@
 // One terminal: GET /api/v1/terminals/{asset} -> {terminal, health, peripherals, incidents,
-// timeline}: registry and state, the latest health sample, every peripheral, its incidents
-// and a timeline of state changes and incident events, newest first.
+// timeline} as the contract has it (kiosk-web's first cut answers {state, items_out,
+// incidents}: both are read): registry and state, the latest health sample, every
+// peripheral, the service items it cannot serve, its incidents and a timeline of state
+// changes and incident events, newest first. A table the answer lacks is shown as empty.
 import { api } from '../api.js';
 import { t, tv } from '../i18n.js';
 import * as f from '../fmt.js';
@@ -21,7 +23,8 @@ export async function render(ctx) {
     draw();
   }
   function draw() {
-    const term = one(doc.terminal) || {};
+    const term = { ...one(doc.state), ...one(doc.terminal) };
+    const itemsOut = many(doc.items_out);
     const health = one(doc.health);
     const periph = many(doc.peripherals);
     const incs = many(doc.incidents);
@@ -33,6 +36,7 @@ export async function render(ctx) {
         h('section', { class: 'card grow', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, t('registry')),
           kv([
             [t('kind'), kindText(term.kind)],
+            [t('parts'), term.parts], [t('faults'), term.faults], [t('maintenance'), term.maintenance],
             [t('zone'), `${term.zone ?? '—'} ${term.zone_name ?? ''}`],
             [t('unit'), term.unit_name || term.unit],
             [t('bank'), term.bank_name || term.bank],
@@ -62,6 +66,15 @@ export async function render(ctx) {
             { key: 'state', label: t('state'), render: (r) => badge(r.state, r.state) },
             { key: 'usable', label: t('usable'), render: (r) => f.bool(r.usable) },
             { key: 'since', label: t('since'), render: (r) => f.time(r.since) },
+          ],
+        }) : empty()),
+      h('section', { 'aria-labelledby': 'out-h' }, h('h2', { id: 'out-h' }, `${t('items_out')} (${itemsOut.length || term.items_out || 0})`),
+        itemsOut.length ? table({
+          caption: t('items_out'), rows: itemsOut,
+          columns: [
+            { key: 'item', label: t('code') },
+            { key: 'item_name', label: t('name') },
+            { key: 'family_name', label: t('family'), render: (r) => r.family_name || r.family },
           ],
         }) : empty()),
       h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, t('timeline')),

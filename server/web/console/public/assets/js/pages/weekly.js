@@ -26,7 +26,7 @@ export async function render(ctx) {
   async function load() {
     clear(box, loading());
     const w = encodeURIComponent(week);
-    clear(dls, ['xlsx', 'pdf', 'csv'].map((x) => h('a', { class: 'btn', href: `api/v1/reports/weekly/${w}.${x}`, download: `${week}.${x}` }, x.toUpperCase())));
+    clear(dls, ['xlsx', 'pdf', 'csv'].map((x) => h('a', { class: 'btn', href: `api/v1/reports/weekly/${w}?format=${x}`, download: `${week}.${x}` }, x.toUpperCase())));
     let d;
     try { d = await api.get(`/reports/weekly/${w}`); } catch (e) { clear(box, errorBox(e, load)); return; }
     if (ctx.alive()) draw(d);
