@@ -292,7 +292,8 @@ if (process.env.KF_WEB_TOUR !== '0') {
           await shot(page, `${name}-${lang}`);
         };
         await visit('#/fleet', 'tr[data-terminal]', 'fleet');
-        const term = await page.$eval('tr[data-terminal]', (r) => r.dataset.terminal);
+        // a terminal with something to show (degraded or down) when there is one
+        const term = await page.$$eval('tr[data-terminal]', (rs) => (rs.find((r) => r.dataset.status === 'degraded') || rs.find((r) => r.dataset.status === 'down') || rs[0]).dataset.terminal);
         await visit(`#/terminal/${encodeURIComponent(term)}`, '#per-h', 'terminal');
         await visit('#/incidents', 'tr[data-id]', 'incidents');
         const parent = page.locator('tr.parent button[aria-expanded]');

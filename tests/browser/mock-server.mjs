@@ -347,7 +347,7 @@ async function api(req, res, u) {
     const qq = (q.get('q') || '').toLowerCase();
     return list(res, mineOnly(terminals).filter((x) => (!q.get('unit') || zoneBy[x.zone].unit === q.get('unit')) && (!q.get('bank') || x.bank === q.get('bank'))
       && (!q.get('zone') || x.zone === q.get('zone')) && (!(q.get('status') || q.get('state')) || x.status === (q.get('status') || q.get('state')))
-      && (!qq || `${x.terminal} ${x.device} ${x.zone_name}`.toLowerCase().includes(qq))), q);
+      && (!q.get('kind') || x.kind === q.get('kind')) && (!qq || `${x.terminal} ${x.device} ${x.zone_name}`.toLowerCase().includes(qq))), q);
   }
   if ((m = /^\/terminals\/([^/]+)$/.exec(p))) {
     const x = termBy[decodeURIComponent(m[1])];
@@ -357,7 +357,7 @@ async function api(req, res, u) {
     const t0 = Date.parse(x.since);
     return send(res, 200, {
       terminal: { device_id: x.device, asset: x.terminal, kind: x.kind, zone: x.zone, zone_name: x.zone_name, unit: z.unit, unit_name: z.unit_name,
-        bank: x.bank, bank_name: x.bank_name, branch: z.branch, lease: `${x.bank}-2026/L-${x.terminal}`, status: x.status, online: x.status !== 'down',
+        bank: x.bank, bank_name: x.bank_name, branch: z.branch, lease: `${x.bank}-2026/L-${x.terminal}`, status: x.status, parts: x.parts, faults: x.faults, maintenance: x.maintenance, items_out: x.items_out, items: x.items, online: x.status !== 'down',
         since: x.since, last_seen: iso(NOW - 20e3), acked_seq: 18234, agent: '1.4.0', boot_id: 'b1f3', clock_offset_ms: 120, health_dropped: 0, registered: '2026-03-02T09:00:00+08:00' },
       health: { at: iso(NOW - 60e3), seq: 18230, cpu_pct: 12.5, temp_c: 47.0, mem_total_mb: 3882, mem_avail_mb: 2011, disk_total_mb: 59000, disk_avail_mb: 40100, uptime_s: 352800, net_up: x.status !== 'down' },
       peripherals: PERIPHS.slice(0, x.kind === 'itm' ? 6 : 5).map((pp) => ({ periph: pp, state: x.parts === pp ? 'hw_error' : x.status === 'down' ? 'offline' : 'online', usable: x.parts !== pp && x.status !== 'down', since: x.since })),

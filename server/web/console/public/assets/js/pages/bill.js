@@ -76,7 +76,12 @@ export async function render(ctx) {
         { key: 'tax_fen', label: t('tax'), num: true, render: (r) => f.fen(r.tax_fen) },
         { key: 'gross_fen', label: t('gross'), num: true, render: (r) => f.fen(r.gross_fen) },
         { key: 'text', label: t('text'), wrap: true },
-      ],
+        // A bank disputes from the line it is reading: the form below takes that line.
+        session.kind === 'bank' ? { key: '_d', label: '', nosort: true, render: (r) => h('button', {
+          type: 'button', class: 'btn', 'aria-label': `${t('dispute')} ${r.no}`,
+          onclick: () => { const sel = document.getElementById('dispute-line'); sel.value = String(r.no); document.getElementById('dispute-reason').focus(); },
+        }, t('dispute_short')) } : null,
+      ].filter(Boolean),
     }) : empty(),
     h('section', { 'aria-labelledby': 'dl-h' }, h('h2', { id: 'dl-h' }, t('disputes')), disputesBox),
     session.kind === 'bank' ? disputeForm(b, lines, loadDisputes) : null);

@@ -15,7 +15,7 @@ export async function render(ctx) {
   const { main, params, session } = ctx;
   const st = {
     unit: params.get('unit') || '', bank: params.get('bank') || '', zone: params.get('zone') || '',
-    state: params.get('state') || '', q: params.get('q') || '',
+    state: params.get('state') || '', kind: params.get('kind') || '', q: params.get('q') || '',
     sort: params.get('sort') || '', dir: params.get('dir') || 'asc',
     offset: Number(params.get('offset') || 0), limit: 100,
   };
@@ -39,7 +39,7 @@ export async function render(ctx) {
 
   // Filters: selects apply at once; the search box on Enter or after a pause.
   const apply = () => { st.offset = 0; sync(); loadList(); };
-  const sync = () => setParams({ unit: st.unit, bank: st.bank, zone: st.zone, state: st.state, q: st.q, sort: st.sort, dir: st.sort ? st.dir : '', offset: st.offset || '' });
+  const sync = () => setParams({ unit: st.unit, bank: st.bank, zone: st.zone, state: st.state, kind: st.kind, q: st.q, sort: st.sort, dir: st.sort ? st.dir : '', offset: st.offset || '' });
   let timer = null;
   const q = h('input', { id: 'f-q', type: 'search', value: st.q, placeholder: t('q_placeholder'),
     oninput: (e) => { clearTimeout(timer); timer = setTimeout(() => { st.q = e.target.value.trim(); apply(); }, 300); } });
@@ -50,8 +50,9 @@ export async function render(ctx) {
     session.kind === 'bank' ? null : select('bank', t('bank'), banksOf(zs), st.bank, (v) => { st.bank = v; st.zone = ''; drawFilters(); apply(); }),
     select('zone', t('zone'), zoneOpts(), st.zone, (v) => { st.zone = v; apply(); }),
     select('state', t('state'), STATES.map((s) => [s, tv('st_', s)]), st.state, (v) => { st.state = v; apply(); }),
+    select('kind', t('kind'), ['kiosk', 'itm'].map((k) => [k, kindText(k)]), st.kind, (v) => { st.kind = v; apply(); }),
     h('label', { for: 'f-q' }, t('search'), q),
-    h('button', { type: 'button', class: 'btn', onclick: () => { Object.assign(st, { unit: '', bank: '', zone: '', state: '', q: '' }); q.value = ''; drawFilters(); apply(); } }, t('clear')));
+    h('button', { type: 'button', class: 'btn', onclick: () => { Object.assign(st, { unit: '', bank: '', zone: '', state: '', kind: '', q: '' }); q.value = ''; drawFilters(); apply(); } }, t('clear')));
   drawFilters();
 
   const columns = [
@@ -74,7 +75,7 @@ export async function render(ctx) {
     clear(listBox, loading());
     try {
       // The filter is named like the column it filters (status), as kiosk-web's list routes do.
-      page = await api.get('/fleet', { unit: st.unit, bank: st.bank, zone: st.zone, status: st.state, q: st.q, limit: st.limit, offset: st.offset });
+      page = await api.get('/fleet', { unit: st.unit, bank: st.bank, zone: st.zone, status: st.state, kind: st.kind, q: st.q, limit: st.limit, offset: st.offset });
       if (!ctx.alive()) return;
       drawList();
     } catch (e) { clear(listBox, errorBox(e, loadList)); }
