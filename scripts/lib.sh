@@ -30,6 +30,26 @@ kf_install_deps() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
+
+    # --- the console's browser test (tests/browser, docs/guides/CONSOLE.md) ---------------
+    # Debian's chromium, driven by npm's playwright-core (which downloads no browser), and CJK
+    # fonts so that the screenshots show Chinese. node/npm (the console's build and the test)
+    # come from Debian only when the machine has none: a newer node already there is kept.
+    local web=() q
+    for q in chromium fonts-noto-cjk; do
+        dpkg-query -W -f='${Status}' "$q" 2>/dev/null | grep -q "install ok installed" || web+=("$q")
+    done
+    command -v npm >/dev/null || web+=(nodejs npm)
+    if ((${#web[@]})); then
+        kf_log "installing for the console's browser test: ${web[*]}"
+        if [ "$(id -u)" -ne 0 ]; then
+            kf_log "error: not root; run: sudo apt-get install ${web[*]}"
+            return 1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${web[@]}" >/dev/null
+    fi
+    # --- end of the console's block ---------------------------------------------------------
 }
 
 # kf_build DIR [cmake args...]: configure (once) and build.
