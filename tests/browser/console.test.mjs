@@ -8,7 +8,8 @@
 //                                         ':' names the role; a bank's code comes from the session)
 //   KF_WEB_SHOTS=DIR                      screenshots and downloads (default ./shots)
 //   KF_CHROMIUM=/usr/bin/chromium         the browser (default)
-//   KF_WEB_TOUR=0                         skip the tour of every page in both languages
+//   KF_WEB_TOUR=zh,en                     the tour of every page: in these languages (default
+//                                         both), or 0 to skip it
 //   KF_WEB_DOC_SHOTS=DIR                  also a small JPEG of the first screen of each page
 //                                         (docs/guides/CONSOLE.md shows those)
 //
@@ -278,9 +279,10 @@ await check('the English switch changes the words and is remembered', async () =
 });
 
 // ---- a tour: every page in both languages, for people to look at --------------------------
-if (process.env.KF_WEB_TOUR !== '0') {
+const TOUR = process.env.KF_WEB_TOUR ?? 'zh,en';
+if (TOUR !== '0') {
   const opKey = Object.keys(USERS).find((k) => kindOf(k) === 'operator');
-  for (const lang of ['zh', 'en']) {
+  for (const lang of TOUR.split(',')) {
     await check(`tour of every page (${lang})`, async () => {
       const page = await newPage(lang);
       if (opKey) {

@@ -40,10 +40,11 @@ struct scope_class {
 };
 
 static const struct scope_class classes[] = {
-    /* The plan and the catalog: public (the zone finder shows every zone). */
+    /* The plan and the catalog: public (the zone finder shows every zone); a bank's user works
+     * with its own zones. */
     {"units", ALL, ALL, ALL, ALL},
     {"banks", ALL, ALL, ALL, ALL},
-    {"zones", ALL, ALL, ALL, ALL},
+    {"zones", ALL, ALL, "bank = %1$s", ALL},
     {"families", ALL, ALL, ALL, ALL},
     {"items", ALL, ALL, ALL, ALL},
     {"zone_decisions", ALL, ALL, ALL, ALL}, /* a delisted zone leaves the finder */

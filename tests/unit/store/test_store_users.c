@@ -243,7 +243,8 @@ Test(users, a_bank_reads_its_own_rows_only)
     cr_assert_eq(count(st, "SELECT count(*) FROM sla_incidents i JOIN assets a USING (asset_id)"
                            " WHERE a.zone_id = 'Z-XH-002'"),
                  0);
-    cr_assert_eq(count(st, "SELECT count(*) FROM zones"), 3, "zones are public");
+    cr_assert_eq(count(st, "SELECT count(*) FROM zones"), 2,
+                 "its own zones (the finder shows all)");
     cr_assert_eq(count(st, "SELECT count(*) FROM broker_accounts"), 0);
     cr_assert_eq(count(st, "SELECT count(*) FROM users"), 0);
     kf_store_free(st);

@@ -15,6 +15,8 @@ export async function render(ctx) {
   let weeks;
   try { weeks = (await api.get('/reports/weekly', { limit: 200 })).items || []; } catch (e) { clear(box, errorBox(e)); return; }
   if (!ctx.alive()) return;
+  // kiosk-web lists issued documents by their period (kioskctl report list's columns).
+  weeks = weeks.map((w) => ({ ...w, week: w.week || w.period }));
   weeks.sort((a, b) => String(b.week).localeCompare(String(a.week)));
   if (!weeks.length) { clear(box, empty()); return; }
   let week = params.get('week') || weeks[0].week;
