@@ -12,13 +12,7 @@ it_init 0
 it_provision_device KF-XH-0001 A-000001 Z-XH-003 "$IT_DIR/dev"
 it_provision_device KF-XH-0002 A-000002 Z-XH-003 "$IT_DIR/dev" itm
 it_provision_device KF-XH-0003 A-000003 Z-XH-001 "$IT_DIR/dev"
-CAL=$IT_DIR/calendar
-mkdir -p "$CAL"
-cp "$KF_ROOT"/fixtures/calendar/*.ini "$CAL/"
-YEAR=$(TZ=Asia/Shanghai date +%Y)
-[ -e "$CAL/cn-$YEAR.ini" ] ||
-    printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
-        "$YEAR" >"$CAL/cn-$YEAR.ini"
+it_calendar_dir
 printf '[sla]\ncalendar_dir = %s\n' "$CAL" >>"$IT_DIR/kioskd.ini"
 it_start_broker
 it_start_kioskd

@@ -36,13 +36,7 @@ ITM=KF-XH-0401
 it_provision_device $ITM A-000401 Z-XH-004 "$IT_DIR/dev" itm
 it_provision_device KF-XH-0101 A-000101 Z-XH-001 "$IT_DIR/dev"
 printf '[batch]\nflush_interval_ms = 200\n' >>"$IT_DIR/dev/$ITM.ini"
-CAL=$IT_DIR/calendar
-mkdir -p "$CAL"
-cp "$KF_ROOT"/fixtures/calendar/*.ini "$CAL/"
-YEAR=$(TZ=Asia/Shanghai date +%Y)
-[ -e "$CAL/cn-$YEAR.ini" ] ||
-    printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
-        "$YEAR" >"$CAL/cn-$YEAR.ini"
+it_calendar_dir
 printf '[sla]\ncalendar_dir = %s\ngrace_s = 3\ntick_s = 1\n[reports]\nweekly = 0\n' "$CAL" \
     >>"$IT_DIR/kioskd.ini"
 

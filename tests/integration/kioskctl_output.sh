@@ -19,13 +19,7 @@ DOC=$KF_ROOT/docs/KIOSKCTL.md
 it_init 0
 it_provision_device $A A-000002 Z-XH-004 "$IT_DIR/dev" itm
 printf '[batch]\nflush_interval_ms = 200\nack_timeout_ms = 3000\n' >>"$IT_DIR/dev/$A.ini"
-CAL=$IT_DIR/calendar
-mkdir -p "$CAL"
-cp "$KF_ROOT"/fixtures/calendar/*.ini "$CAL/"
-YEAR=$(TZ=Asia/Shanghai date +%Y)
-[ -e "$CAL/cn-$YEAR.ini" ] ||
-    printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
-        "$YEAR" >"$CAL/cn-$YEAR.ini"
+it_calendar_dir
 printf '[sla]\ncalendar_dir = %s\ngrace_s = 3\ntick_s = 1\n' "$CAL" >>"$IT_DIR/kioskd.ini"
 it_start_broker
 it_start_kioskd

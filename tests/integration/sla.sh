@@ -21,16 +21,8 @@ it_provision_device $B A-000002 Z-XH-004 "$IT_DIR/dev" itm
 for d in $A $B; do
     printf '[batch]\nflush_interval_ms = 200\nack_timeout_ms = 3000\n' >>"$IT_DIR/dev/$d.ini"
 done
-# The shipped holiday files, plus, for a year the repository has no official file for yet, a
-# test-only file with no holidays: the report refuses a month no calendar covers, and this
-# test must not start failing on 1 January.
-CAL=$IT_DIR/calendar
-mkdir -p "$CAL"
-cp "$KF_ROOT"/fixtures/calendar/*.ini "$CAL/"
-YEAR=$(TZ=Asia/Shanghai date +%Y)
-[ -e "$CAL/cn-$YEAR.ini" ] ||
-    printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
-        "$YEAR" >"$CAL/cn-$YEAR.ini"
+# The shipped holiday files and, for a year without one, a test-only file (lib.sh).
+it_calendar_dir
 HOOK_PORT=$(kf_free_port)
 cat >>"$IT_DIR/kioskd.ini" <<INI
 [sla]

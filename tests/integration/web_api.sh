@@ -14,13 +14,7 @@ source "$(dirname "$0")/lib.sh"
 it_init 0
 it_provision_device KF-XH-0001 A-000001 Z-XH-003 "$IT_DIR/dev"
 it_provision_device KF-XH-0002 A-000002 Z-XH-001 "$IT_DIR/dev"
-CAL=$IT_DIR/calendar
-mkdir -p "$CAL"
-cp "$KF_ROOT"/fixtures/calendar/*.ini "$CAL/"
-YEAR=$(TZ=Asia/Shanghai date +%Y)
-[ -e "$CAL/cn-$YEAR.ini" ] ||
-    printf '# test only: no holidays\n[calendar]\nyear = %s\nregion = CN\nsource = test\n' \
-        "$YEAR" >"$CAL/cn-$YEAR.ini"
+it_calendar_dir
 printf '[sla]\ncalendar_dir = %s\n[reports]\nweekly = 0\n' "$CAL" >>"$IT_DIR/kioskd.ini"
 # kioskd's figures for /metrics (kioskd/metrics.c), written each stats interval (1 s here).
 sed -i "s|^stats_file = .*|&\nmetrics_file = $IT_DIR/kioskd.prom|" "$IT_DIR/kioskd.ini"
