@@ -21,6 +21,7 @@
 #include "store/billing.h"
 #include "store/reports_docs.h"
 #include "views/assess.h"
+#include "views/billing.h"
 #include "views/coverage.h"
 #include "web/web.h"
 
@@ -161,11 +162,7 @@ static void reply_doc(struct kf_web_call *c, const char *name, const char *json,
 /* GET /api/v1/bills: kioskctl bill list's rows; the bank's connection holds its own only. */
 void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
-                                       "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
-                                       "gross_fen", "digest", NULL};
     struct kf_billing_doc *d = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_billing_docs(st, NULL, 0, &d, &n);
 
@@ -173,29 +170,8 @@ void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "bills");
         return;
     }
-    t = kf_store_query_table_new("bills", NULL, cols, "xxxxxitxiiix");
-    for (size_t i = 0; t && i < n; i++) {
-        char line[24], at[24], net[24], tax[24], gross[24];
-        const char *cells[] = {d[i].number,
-                               d[i].type == KF_BILLING_BILL ? "bill" : "credit_note",
-                               d[i].bank,
-                               d[i].period,
-                               d[i].ref[0] ? d[i].ref : NULL,
-                               d[i].ref[0] ? num(d[i].ref_line, line) : NULL,
-                               num(d[i].issued_ms, at),
-                               d[i].issued_by,
-                               num(d[i].net_fen, net),
-                               num(d[i].tax_fen, tax),
-                               num(d[i].gross_fen, gross),
-                               d[i].digest};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_billing_docs_table(d, n, "credit_note"));
     free(d);
-    kf_web_reply_table(c, t);
 }
 
 static int bill_csv(const char *json, FILE *out, char *err, size_t errn)
@@ -303,12 +279,7 @@ void kf_web_api_bill_dispute(struct kf_web_call *c, struct kf_store *st)
 /* GET /api/v1/disputes: kioskctl bill disputes' rows. */
 void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"id",     "bill",        "bank",  "line",     "opened",
-                                       "by",     "reason",      "state", "answered", "answered_by",
-                                       "answer", "credit_note", NULL};
-    static const char *const states[] = {"", "open", "accepted", "refused"};
     struct kf_billing_dispute *d = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_billing_disputes(st, NULL, 0, &d, &n);
 
@@ -316,30 +287,8 @@ void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "disputes");
         return;
     }
-    t = kf_store_query_table_new("disputes", NULL, cols, "ixxitxxxtxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char id[24], line[24], at[24], ans[24];
-        int open = d[i].state == KF_DISPUTE_OPEN;
-        const char *cells[] = {num(d[i].id, id),
-                               d[i].bill,
-                               d[i].bank,
-                               num(d[i].line, line),
-                               num(d[i].at_ms, at),
-                               d[i].by,
-                               d[i].reason,
-                               states[d[i].state >= 1 && d[i].state <= 3 ? d[i].state : 0],
-                               open ? NULL : num(d[i].answered_ms, ans),
-                               open ? NULL : d[i].answered_by,
-                               open ? NULL : d[i].answer,
-                               d[i].credit_note[0] ? d[i].credit_note : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_billing_disputes_table(d, n));
     free(d);
-    kf_web_reply_table(c, t);
 }
 
 /* ---- The bureau's documents --------------------------------------------------------------- */
