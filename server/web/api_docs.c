@@ -23,6 +23,7 @@
 #include "views/assess.h"
 #include "views/billing.h"
 #include "views/coverage.h"
+#include "views/rdoc.h"
 #include "web/web.h"
 
 static const char *num(int64_t v, char *buf)
@@ -296,10 +297,7 @@ void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
 /* The issued versions of kind, as kioskctl report list's rows. */
 static void rdoc_list(struct kf_web_call *c, struct kf_store *st, const char *kind)
 {
-    static const char *const cols[] = {"kind",      "period", "version", "issued",
-                                       "issued_by", "digest", "reason",  NULL};
     struct kf_rdoc *docs = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_rdoc_list(st, kind, &docs, &n);
 
@@ -307,24 +305,8 @@ static void rdoc_list(struct kf_web_call *c, struct kf_store *st, const char *ki
         kf_web_reply_store_err(c, st, r, kind);
         return;
     }
-    t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char v[24], at[24];
-        const char *cells[] = {docs[i].kind,
-                               docs[i].period,
-                               num(docs[i].version, v),
-                               num(docs[i].issued_ms, at),
-                               docs[i].issued_by,
-                               docs[i].digest,
-                               docs[i].reason[0] ? docs[i].reason : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_rdoc_list_table(docs, n));
     free(docs);
-    kf_web_reply_table(c, t);
 }
 
 static void rdoc_one(struct kf_web_call *c, struct kf_store *st, const char *kind,
