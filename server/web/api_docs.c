@@ -15,7 +15,6 @@
 #include "render/assess.h"
 #include "render/render.h"
 #include "render/week.h"
-#include "rules/assess.h"
 #include "rules/coverage.h"
 #include "store/audit_log.h"
 #include "store/billing.h"
@@ -25,12 +24,6 @@
 #include "views/coverage.h"
 #include "views/rdoc.h"
 #include "web/web.h"
-
-static const char *num(int64_t v, char *buf)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
 
 /* ---- Rendering into memory ---------------------------------------------------------------- */
 
@@ -414,11 +407,7 @@ void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
  * kf_view_assess_standings). */
 void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
-                                       "streak",        "last_period", "last_result", "last_total",
-                                       "delisted_from", "problem",     NULL};
     struct kf_view_standing *v = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     char err[512] = "";
     int r = kf_view_assess_standings(st, NULL, &v, &n, err, sizeof(err));
@@ -427,33 +416,6 @@ void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st)
         kf_web_problem(c, 500, "watchlist: %s", err);
         return;
     }
-    t = kf_store_query_table_new("watchlist", NULL, cols, "xxxxixxrdx");
-    for (size_t i = 0; t && i < n; i++) {
-        const struct kf_assess_standing *s = &v[i].s;
-        char streak[24], total[24], day[16];
-        long long x = v[i].last_total_cp;
-
-        if (!v[i].problem[0] && !s->failed_last && s->standing != KF_STANDING_PROPOSED)
-            continue;
-        snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
-        const char *cells[] = {v[i].zone,
-                               v[i].unit,
-                               v[i].bank,
-                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
-                               num(s->streak, streak),
-                               s->last.year ? s->last.name : NULL,
-                               v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
-                               x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
-                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
-                                   ? kf_day_format(s->delisted_day, day, sizeof(day))
-                                   : NULL,
-                               v[i].problem[0] ? v[i].problem : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_assess_standings_table(v, n, NULL, 1));
     free(v);
-    kf_web_reply_table(c, t);
 }
