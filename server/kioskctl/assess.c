@@ -674,9 +674,6 @@ static int assess_verify(const struct kf_ctl *c, const char *period, const struc
 
 static int assess_standing(const struct kf_ctl *c, const struct opts *o, int watch_only)
 {
-    static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
-                                       "streak",        "last_period", "last_result", "last_total",
-                                       "delisted_from", "problem",     NULL};
     struct kf_view_standing *v = NULL;
     struct kf_store *st;
     struct kf_qtable *t;
@@ -692,37 +689,7 @@ static int assess_standing(const struct kf_ctl *c, const struct opts *o, int wat
         fprintf(stderr, "kioskctl: standing: %s\n", err);
         return 1;
     }
-    t = kf_store_query_table_new(watch_only ? "watchlist" : "standing", NULL, cols, "xxxxixxrdx");
-    for (size_t i = 0; t && i < n; i++) {
-        const struct kf_assess_standing *s = &v[i].s;
-        char streak[24], total[24], day[16];
-        long long x = v[i].last_total_cp;
-
-        if (o->zone && strcmp(o->zone, v[i].zone) != 0)
-            continue;
-        /* The watchlist: the zones that failed the last period, and those proposed. */
-        if (watch_only && !v[i].problem[0] && !s->failed_last &&
-            s->standing != KF_STANDING_PROPOSED)
-            continue;
-        snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
-        const char *cells[] = {v[i].zone,
-                               v[i].unit,
-                               v[i].bank,
-                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
-                               kf_ctl_int(s->streak, streak),
-                               s->last.year ? s->last.name : NULL,
-                               v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
-                               x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
-                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
-                                   ? kf_day_format(s->delisted_day, day, sizeof(day))
-                                   : NULL,
-                               v[i].problem[0] ? v[i].problem : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    t = kf_view_assess_standings_table(v, n, o->zone, watch_only);
     free(v);
     return kf_ctl_print_table_free(c, watch_only ? "watchlist" : "standing", t);
 }

@@ -26,11 +26,6 @@
 #define BILL_DOC "{\"doc\":\"kioskfleet.bill/1\","
 #define CN_DOC "{\"doc\":\"kioskfleet.credit-note/1\","
 
-static const char *type_name(int type)
-{
-    return type == KF_BILLING_CREDIT_NOTE ? "credit-note" : "bill";
-}
-
 /* ---- list, show --------------------------------------------------------------------------- */
 
 static int bank_opt(int argc, char **argv, const char **bank)
@@ -52,9 +47,6 @@ static int bank_opt(int argc, char **argv, const char **bank)
 
 int kf_ctl_bill_list(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
-                                       "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
-                                       "gross_fen", "digest", NULL};
     struct kf_billing_doc *d = NULL;
     const char *bank = NULL;
     struct kf_qtable *t;
@@ -74,27 +66,7 @@ int kf_ctl_bill_list(const struct kf_ctl *c, int argc, char **argv)
         kf_store_free(st);
         return r;
     }
-    t = kf_store_query_table_new("bills", NULL, cols, "xxxxxitxiiix");
-    for (size_t i = 0; t && i < n; i++) {
-        char line[24], at[24], net[24], tax[24], gross[24];
-        const char *cells[] = {d[i].number,
-                               type_name(d[i].type),
-                               d[i].bank,
-                               d[i].period,
-                               d[i].ref[0] ? d[i].ref : NULL,
-                               d[i].ref[0] ? kf_ctl_int(d[i].ref_line, line) : NULL,
-                               kf_ctl_int(d[i].issued_ms, at),
-                               d[i].issued_by,
-                               kf_ctl_int(d[i].net_fen, net),
-                               kf_ctl_int(d[i].tax_fen, tax),
-                               kf_ctl_int(d[i].gross_fen, gross),
-                               d[i].digest};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    t = kf_view_billing_docs_table(d, n, "credit-note"); /* docs/KIOSKCTL.md's spelling */
     free(d);
     kf_store_free(st);
     return kf_ctl_print_table_free(c, "bills", t);
@@ -543,10 +515,6 @@ int kf_ctl_bill_answer(const struct kf_ctl *c, int argc, char **argv)
 
 int kf_ctl_bill_disputes(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {"id",     "bill",        "bank",  "line",     "opened",
-                                       "by",     "reason",      "state", "answered", "answered_by",
-                                       "answer", "credit_note", NULL};
-    static const char *const states[] = {"", "open", "accepted", "refused"};
     struct kf_billing_dispute *d = NULL;
     const char *bank = NULL;
     struct kf_qtable *t;
@@ -566,28 +534,7 @@ int kf_ctl_bill_disputes(const struct kf_ctl *c, int argc, char **argv)
         kf_store_free(st);
         return r;
     }
-    t = kf_store_query_table_new("disputes", NULL, cols, "ixxitxxxtxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char id[24], line[24], at[24], ans[24];
-        int open = d[i].state == KF_DISPUTE_OPEN;
-        const char *cells[] = {kf_ctl_int(d[i].id, id),
-                               d[i].bill,
-                               d[i].bank,
-                               kf_ctl_int(d[i].line, line),
-                               kf_ctl_int(d[i].at_ms, at),
-                               d[i].by,
-                               d[i].reason,
-                               states[d[i].state],
-                               open ? NULL : kf_ctl_int(d[i].answered_ms, ans),
-                               open ? NULL : d[i].answered_by,
-                               open ? NULL : d[i].answer,
-                               d[i].credit_note[0] ? d[i].credit_note : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    t = kf_view_billing_disputes_table(d, n);
     free(d);
     kf_store_free(st);
     return kf_ctl_print_table_free(c, "disputes", t);

@@ -513,8 +513,6 @@ static int report_verify(const struct kf_ctl *c, int argc, char **argv)
 
 static int report_list(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const char *const cols[] = {"kind",      "period", "version", "issued",
-                                       "issued_by", "digest", "reason",  NULL};
     struct kf_rdoc *docs = NULL;
     struct kf_store *st;
     struct kf_qtable *t;
@@ -532,22 +530,7 @@ static int report_list(const struct kf_ctl *c, int argc, char **argv)
         return r;
     }
     kf_store_free(st);
-    t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char v[24], at[24];
-        const char *cells[] = {docs[i].kind,
-                               docs[i].period,
-                               kf_ctl_int(docs[i].version, v),
-                               kf_ctl_int(docs[i].issued_ms, at),
-                               docs[i].issued_by,
-                               docs[i].digest,
-                               docs[i].reason[0] ? docs[i].reason : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    t = kf_view_rdoc_list_table(docs, n);
     free(docs);
     return kf_ctl_print_table_free(c, "reports", t);
 }

@@ -1,6 +1,7 @@
 /* kioskctl/sla.c: kioskctl's fleet-state and SLA commands (docs/guides/TECHNICIAN.md):
  *
- *   incidents, incident ID, outage ID, window list   read the store (views/outage.h, sla.h)
+ *   incidents, incident ID, outage ID, window list   print what the views build
+ *                                                    (views/outage.h, views/sla_tables.h)
  *   window add                                       enter a planned window
  *
  * The actions kioskd applies (ack ... assign) are in kioskctl/sla_act.c; state and the
@@ -21,7 +22,7 @@
 #include "kioskctl/ctl.h"
 #include "views/names.h"
 #include "views/outage.h"
-#include "views/sla.h"
+#include "views/sla_tables.h"
 #include "store/sla.h"
 
 /* ---- Small helpers ----------------------------------------------------------------------- */
@@ -146,21 +147,6 @@ const char *kf_ctl_int(int64_t v, char *buf)
 
 /* ---- incidents, incident ID --------------------------------------------------------------- */
 
-static const char *breached(const struct kf_inc_clock *rs, const struct kf_inc_clock *rt)
-{
-    if (rs->breached && rt->breached)
-        return "response,restore";
-    return rs->breached ? "response" : rt->breached ? "restore" : NULL;
-}
-
-/* Service seconds left on a running clock; NULL (no value) once it stopped. */
-static const char *clock_left(const struct kf_inc_clock *c, char *buf)
-{
-    if (!c->running || c->left_s == INT64_MAX)
-        return NULL;
-    return kf_ctl_int(c->left_s, buf);
-}
-
 /* An instant as a cell (ms), NULL for none. */
 static const char *ms_cell(int64_t ms, char *buf)
 {
@@ -259,136 +245,11 @@ int kf_ctl_outage(const struct kf_ctl *c, int argc, char **argv)
     return r;
 }
 
-/* The incident's own fields: who, what, when, its clocks. NULL when out of memory. */
-static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
-                                        const struct kf_view_names *names)
-{
-    static const char *const cols[] = {"id",
-                                       "terminal",
-                                       "device",
-                                       "zone",
-                                       "zone_name",
-                                       "bank",
-                                       "bank_name",
-                                       "cause",
-                                       "part",
-                                       "severity",
-                                       "detail",
-                                       "attribution",
-                                       "state",
-                                       "since",
-                                       "opened",
-                                       "acknowledged",
-                                       "acknowledged_by",
-                                       "on_site",
-                                       "on_site_by",
-                                       "on_site_duration_s",
-                                       "resolved",
-                                       "resolved_by",
-                                       "closed",
-                                       "response_due",
-                                       "response_left_s",
-                                       "restore_due",
-                                       "restore_left_s",
-                                       "breached",
-                                       "down_spans",
-                                       "assignee",
-                                       NULL};
-    const struct kf_incident *inc = &v->inc;
-    int64_t measured = inc->on_site_ms;
-    struct kf_qtable *t;
-    char b[14][24];
-    const char *zone = v->term.zone_id[0] ? v->term.zone_id : NULL;
-    const char *bank = v->term.bank[0] ? v->term.bank : NULL;
-
-    if (inc->on_site_since_ms != 0)
-        measured += kf_now_ms() - inc->on_site_since_ms;
-    const char *cells[] = {
-        kf_ctl_int(inc->id, b[0]),
-        inc->terminal,
-        v->term.device_id[0] ? v->term.device_id : NULL,
-        zone,
-        kf_view_names_get(names, KF_NAMES_ZONE, zone),
-        bank,
-        kf_view_names_get(names, KF_NAMES_BANK, bank),
-        inc->cause,
-        inc->periph ? kf_periph_name(inc->periph) : NULL,
-        inc->sev ? kf_severity_name(inc->sev) : NULL,
-        inc->detail[0] ? inc->detail : NULL,
-        kf_incident_attr_name(inc->attr),
-        kf_incident_state_name(inc->state),
-        ms_cell(inc->spans[0].start_ms, b[1]),
-        ms_cell(inc->opened_at_ms, b[2]),
-        ms_cell(inc->acked_at_ms, b[3]),
-        inc->acked_by[0] ? inc->acked_by : NULL,
-        ms_cell(inc->on_site_at_ms, b[4]),
-        inc->on_site_by[0] ? inc->on_site_by : NULL,
-        kf_ctl_int(kf_time_floor_div(measured, 1000), b[5]),
-        ms_cell(inc->resolved_at_ms, b[6]),
-        inc->resolved_by[0] ? inc->resolved_by : NULL,
-        ms_cell(inc->closed_at_ms, b[7]),
-        ms_cell(v->response.due_ms, b[8]),
-        clock_left(&v->response, b[9]),
-        ms_cell(v->restore.due_ms, b[10]),
-        clock_left(&v->restore, b[11]),
-        breached(&v->response, &v->restore),
-        kf_ctl_int(inc->n_spans, b[12]),
-        inc->assignee[0] ? inc->assignee : NULL,
-    };
-    t = kf_store_query_table_new("incident", "incident", cols,
-                                 "ixxxxxxxxxxxxttt"
-                                 "xtxs"
-                                 "txt"
-                                 "tsts"
-                                 "xix");
-    if (t && kf_store_query_table_add_row(t, cells) < 0) {
-        kf_store_query_table_free(t);
-        t = NULL;
-    }
-    if (t)
-        t->record = 1;
-    return t;
-}
-
-/* The incident's history, one event a row. NULL when out of memory. */
-static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
-{
-    static const char *const hcols[] = {"at", "event", "who", "detail", NULL};
-    struct kf_qtable *h;
-
-    h = kf_store_query_table_new("history", "history", hcols, "txxx");
-    for (size_t i = 0; h && i < v->n_events; i++) {
-        const struct kf_inc_event *ev = &v->events[i].ev;
-        char at[24], what[320];
-
-        if (ev->kind == KF_EV_ATTRIBUTE)
-            snprintf(what, sizeof(what), "%s -> %s: %s", kf_incident_attr_name(ev->from),
-                     kf_incident_attr_name(ev->to), ev->text);
-        else if (ev->kind == KF_EV_ASSIGN)
-            snprintf(what, sizeof(what), "%s%s%s%s", ev->assignee[0] ? "to " : "cleared",
-                     ev->assignee, ev->text[0] ? ": " : "", ev->text);
-        else if (ev->kind == KF_EV_BREACH)
-            snprintf(what, sizeof(what), "%s deadline passed", kf_incident_clock_name(ev->clock));
-        else if (ev->flags & KF_EV_F_MEASURED)
-            snprintf(what, sizeof(what), "%s%smaintenance mode at the terminal", ev->text,
-                     ev->text[0] ? "; " : "");
-        else
-            snprintf(what, sizeof(what), "%s", ev->text);
-        const char *cells[] = {ms_cell(ev->at_ms, at), kf_incident_ev_name(ev->kind),
-                               ev->who[0] ? ev->who : NULL, what[0] ? what : NULL};
-        if (kf_store_query_table_add_row(h, cells) < 0) {
-            kf_store_query_table_free(h);
-            h = NULL;
-        }
-    }
-    return h;
-}
-
+/* incident ID: the tables the API serves for it (views/sla_tables.h). */
 static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
 {
-    struct kf_view_sla_incident *v = NULL;
     struct kf_view_names *names = NULL;
-    struct kf_qreport *rep;
+    struct kf_qreport *rep = NULL;
     struct kf_store *st;
     char err[256] = "";
     int64_t id;
@@ -398,22 +259,11 @@ static int cmd_incident(const struct kf_ctl *c, int argc, char **argv)
         return usage_err("incident ID");
     if (kf_ctl_open_with_names(c, &st, &names) < 0)
         return 1;
-    r = kf_view_sla_incident(st, id, kf_now_ms(), &v, err, sizeof(err));
+    r = kf_view_sla_tables_incident(st, names, id, kf_now_ms(), &rep, err, sizeof(err));
     kf_store_free(st);
-    if (r < 0) {
-        fprintf(stderr, "kioskctl: %s\n", err);
-        kf_view_names_free(names);
-        return 1;
-    }
-    rep = calloc(1, sizeof(*rep));
-    r = rep ? kf_store_query_report_add(rep, incident_table(v, names)) : -ENOMEM;
-    if (r == 0)
-        r = kf_store_query_report_add(rep, history_table(v));
-    kf_view_sla_incident_free(v);
     kf_view_names_free(names);
     if (r < 0) {
-        kf_store_query_report_free(rep);
-        fprintf(stderr, "kioskctl: out of memory\n");
+        fprintf(stderr, "kioskctl: %s\n", err);
         return 1;
     }
     r = kf_ctl_print_report(c, "incident", rep);

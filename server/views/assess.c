@@ -19,6 +19,7 @@
 #include "store/reports_docs.h"
 #include "store/sla.h"
 #include "views/billing.h"
+#include "views/cells_int.h"
 #include "views/sla.h"
 
 #define DAY_MS 86400000LL
@@ -755,4 +756,44 @@ out:
     *ret = out;
     *ret_n = n_zones;
     return 0;
+}
+
+struct kf_qtable *kf_view_assess_standings_table(const struct kf_view_standing *v, size_t n,
+                                                 const char *zone, int watchlist)
+{
+    static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
+                                       "streak",        "last_period", "last_result", "last_total",
+                                       "delisted_from", "problem",     NULL};
+    struct kf_qtable *t =
+        kf_store_query_table_new(watchlist ? "watchlist" : "standing", NULL, cols, "xxxxixxrdx");
+
+    for (size_t i = 0; t && i < n; i++) {
+        const struct kf_assess_standing *s = &v[i].s;
+        char streak[24], total[24], day[16];
+        long long x = v[i].last_total_cp;
+
+        if (zone && strcmp(zone, v[i].zone) != 0)
+            continue;
+        if (watchlist && !v[i].problem[0] && !s->failed_last && s->standing != KF_STANDING_PROPOSED)
+            continue;
+        snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
+        const char *cells[] = {v[i].zone,
+                               v[i].unit,
+                               v[i].bank,
+                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
+                               kf__view_cell_int(s->streak, streak),
+                               s->last.year ? s->last.name : NULL,
+                               v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
+                               x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
+                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
+                                   ? kf_day_format(s->delisted_day, day, sizeof(day))
+                                   : NULL,
+                               v[i].problem[0] ? v[i].problem : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    return t;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "rules/assess.h"
+#include "store/query.h"
 #include "store/store.h"
 
 struct kf_view_assess_opts {
@@ -50,5 +51,14 @@ struct kf_view_standing {
 struct kf_zone_decision_row;
 int kf_view_assess_standings(struct kf_store *st, const struct kf_zone_decision_row *extra,
                              struct kf_view_standing **ret, size_t *ret_n, char *err, size_t cap);
+
+/* The standings v[0..n) as the table kioskctl prints (assess standing, assess watchlist) and
+ * kiosk-web serves (GET /api/v1/watchlist): zone, unit, bank, standing ("?" when refused),
+ * streak, last_period, last_result, last_total, delisted_from, problem. Only zone's row when
+ * zone is set (may be NULL); watchlist: the table "watchlist", only the zones that failed the
+ * last period, those proposed for delisting and those refused; else "standing", every zone.
+ * Borrows v; an owned table, or NULL when out of memory. Any thread. */
+struct kf_qtable *kf_view_assess_standings_table(const struct kf_view_standing *v, size_t n,
+                                                 const char *zone, int watchlist);
 
 #endif

@@ -17,6 +17,7 @@
 #include "store/query.h"
 #include "store/sla.h"
 #include "views/billing.h"
+#include "views/cells_int.h"
 #include "views/sla.h"
 
 #define DAY_MS 86400000LL
@@ -625,4 +626,69 @@ int kf_view_billing_adjustment_lines(struct kf_store *st, const char *bill,
     *ret = lines;
     *ret_n = n;
     return 0;
+}
+
+/* ---- The documents and the disputes as tables --------------------------------------------- */
+
+struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n,
+                                             const char *credit_note_type)
+{
+    static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
+                                       "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
+                                       "gross_fen", "digest", NULL};
+    struct kf_qtable *t = kf_store_query_table_new("bills", NULL, cols, "xxxxxitxiiix");
+
+    for (size_t i = 0; t && i < n; i++) {
+        char line[24], at[24], net[24], tax[24], gross[24];
+        const char *cells[] = {d[i].number,
+                               d[i].type == KF_BILLING_CREDIT_NOTE ? credit_note_type : "bill",
+                               d[i].bank,
+                               d[i].period,
+                               d[i].ref[0] ? d[i].ref : NULL,
+                               d[i].ref[0] ? kf__view_cell_int(d[i].ref_line, line) : NULL,
+                               kf__view_cell_int(d[i].issued_ms, at),
+                               d[i].issued_by,
+                               kf__view_cell_int(d[i].net_fen, net),
+                               kf__view_cell_int(d[i].tax_fen, tax),
+                               kf__view_cell_int(d[i].gross_fen, gross),
+                               d[i].digest};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    return t;
+}
+
+struct kf_qtable *kf_view_billing_disputes_table(const struct kf_billing_dispute *d, size_t n)
+{
+    static const char *const cols[] = {"id",     "bill",        "bank",  "line",     "opened",
+                                       "by",     "reason",      "state", "answered", "answered_by",
+                                       "answer", "credit_note", NULL};
+    static const char *const states[] = {"", "open", "accepted", "refused"};
+    struct kf_qtable *t = kf_store_query_table_new("disputes", NULL, cols, "ixxitxxxtxxx");
+
+    for (size_t i = 0; t && i < n; i++) {
+        char id[24], line[24], at[24], ans[24];
+        int open = d[i].state == KF_DISPUTE_OPEN;
+        const char *cells[] = {kf__view_cell_int(d[i].id, id),
+                               d[i].bill,
+                               d[i].bank,
+                               kf__view_cell_int(d[i].line, line),
+                               kf__view_cell_int(d[i].at_ms, at),
+                               d[i].by,
+                               d[i].reason,
+                               states[d[i].state >= 1 && d[i].state <= 3 ? d[i].state : 0],
+                               open ? NULL : kf__view_cell_int(d[i].answered_ms, ans),
+                               open ? NULL : d[i].answered_by,
+                               open ? NULL : d[i].answer,
+                               d[i].credit_note[0] ? d[i].credit_note : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    return t;
 }

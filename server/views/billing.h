@@ -16,6 +16,7 @@
 
 #include "rules/bill.h"
 #include "store/billing.h"
+#include "store/query.h"
 #include "store/store.h"
 
 /* The instant month closes: the store's close day of the next month, 00:00 local. */
@@ -66,5 +67,20 @@ void kf_view_billing_digest(const void *data, size_t len, char hex[65]);
 
 /* Parse "YYYY-MM" into year and month. 0 or -EINVAL. */
 int kf_view_billing_month(const char *s, int *ret_year, int *ret_month);
+
+/* The issued documents and the disputes as the tables kioskctl prints (bill list, bill
+ * disputes) and kiosk-web serves (GET /api/v1/bills, /api/v1/disputes), from the rows the
+ * store gave (store/billing.h), in their order. Borrow the rows; return an owned table, or
+ * NULL when out of memory. Any thread. */
+
+/* Table "bills": number, type, bank, period, ref, ref_line, issued, issued_by, net_fen,
+ * tax_fen, gross_fen, digest. type is "bill", or credit_note_type for a credit note: the two
+ * programs spell it differently, kioskctl "credit-note" (docs/KIOSKCTL.md) and the API
+ * "credit_note" (the console keys its labels on it). */
+struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n,
+                                             const char *credit_note_type);
+/* Table "disputes": id, bill, bank, line, opened, by, reason, state (open, accepted,
+ * refused), answered, answered_by, answer (null while open), credit_note. */
+struct kf_qtable *kf_view_billing_disputes_table(const struct kf_billing_dispute *d, size_t n);
 
 #endif

@@ -12,16 +12,9 @@
 #include <kf/time.h>
 
 #include "store/sla.h"
+#include "views/cells_int.h"
 
-static const char *const queue_cols[] = {"id",
-                                         "terminal",
-                                         "device",
-                                         "zone",
-                                         "zone_name",
-                                         "bank",
-                                         "bank_name",
-                                         "cause",
-                                         "part",
+static const char *const queue_cols[] = {KF__VIEW_INCIDENT_COLS,
                                          "attribution",
                                          "state",
                                          "since",
@@ -32,7 +25,7 @@ static const char *const queue_cols[] = {"id",
                                          "outage",
                                          "children",
                                          NULL};
-static const char queue_types[] = "ixxxxxxxxxxtssxxxi";
+static const char queue_types[] = KF__VIEW_INCIDENT_TYPES "xxtssxxxi";
 
 void kf_view_outage_queue_free(struct kf_view_outage_queue *v)
 {
@@ -156,30 +149,6 @@ int kf_view_outage_queue(struct kf_store *st, int64_t now_ms, struct kf_view_out
 
 /* ---- Rows ----------------------------------------------------------------------------- */
 
-static const char *int_cell(int64_t v, char *buf)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
-
-static const char *ms_cell(int64_t ms, char *buf)
-{
-    return ms == 0 || ms == KF_TIME_NEVER ? NULL : int_cell(ms, buf);
-}
-
-/* Service seconds left on a running clock; NULL once it stopped (or it never falls due). */
-static const char *left_cell(int running, int64_t left_s, char *buf)
-{
-    return running && left_s != INT64_MAX ? int_cell(left_s, buf) : NULL;
-}
-
-static const char *breached_cell(int bits)
-{
-    static const char *const names[] = {NULL, "response", "restore", "response,restore"};
-
-    return names[bits & 3];
-}
-
 static int passes(const struct kf_incident *inc, const struct kf_view_outage_filter *f)
 {
     if (f == NULL)
@@ -196,29 +165,22 @@ static int add_incident(struct kf_qtable *t, const struct kf_incident *inc,
                         const char *outage, const struct kf_view_names *names)
 {
     char id[24], since[24], rl[24], tl[24];
-    const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
-    int bits = row ? (row->response.breached ? 1 : 0) | (row->restore.breached ? 2 : 0) : 0;
+    unsigned bits =
+        row ? (row->response.breached ? 1u : 0u) | (row->restore.breached ? 2u : 0u) : 0;
     const char *cells[] = {
-        int_cell(inc->id, id),
-        inc->terminal,
-        term && term->device_id[0] ? term->device_id : NULL,
-        zone,
-        kf_view_names_get(names, KF_NAMES_ZONE, zone),
-        bank,
-        kf_view_names_get(names, KF_NAMES_BANK, bank),
-        inc->cause,
-        inc->periph ? kf_periph_name(inc->periph) : NULL,
-        kf_incident_attr_name(inc->attr),
+        [KF__VIEW_INCIDENT_NCOLS] = kf_incident_attr_name(inc->attr),
         kf_incident_state_name(inc->state),
-        ms_cell(inc->spans[0].start_ms, since),
-        row ? left_cell(row->response.running, row->response.left_s, rl) : NULL,
-        row ? left_cell(row->restore.running, row->restore.left_s, tl) : NULL,
-        breached_cell(bits),
+        kf__view_cell_ms(inc->spans[0].start_ms, since),
+        row ? kf__view_cell_left(row->response.running, row->response.left_s, rl) : NULL,
+        row ? kf__view_cell_left(row->restore.running, row->restore.left_s, tl) : NULL,
+        kf__view_cell_breached(bits),
         inc->assignee[0] ? inc->assignee : NULL,
         outage,
         NULL,
     };
 
+    kf__view_cell_incident(cells, id, inc, term && term->device_id[0] ? term->device_id : NULL,
+                           term ? term->zone_id : NULL, term ? term->bank : NULL, names);
     return kf_store_query_table_add_row(t, cells);
 }
 
@@ -226,7 +188,9 @@ static int add_incident(struct kf_qtable *t, const struct kf_incident *inc,
 struct agg {
     size_t n;
     int64_t resp, rest; /* the least service seconds left on a running clock */
-    int resp_run, rest_run, bits;
+    int resp_run, rest_run;
+    /* The deadlines missed: 1 response, 2 restore (kf__view_cell_breached). */
+    unsigned bits;
     const char *bank, *attr, *state, *assignee; /* common to all, else NULL */
     int mixed_bank, mixed_attr, mixed_state, mixed_assignee;
 };
@@ -259,7 +223,7 @@ static void agg_add(struct agg *a, const struct kf_sla_queue_row *row,
         a->rest = row->restore.left_s;
         a->rest_run = 1;
     }
-    a->bits |= (row->response.breached ? 1 : 0) | (row->restore.breached ? 2 : 0);
+    a->bits |= (row->response.breached ? 1u : 0u) | (row->restore.breached ? 2u : 0u);
     common(&a->bank, &a->mixed_bank, term ? term->bank : "", first);
     common(&a->attr, &a->mixed_attr, kf_incident_attr_name(inc->attr), first);
     common(&a->state, &a->mixed_state, kf_incident_state_name(inc->state), first);
@@ -290,13 +254,13 @@ static int add_outage(struct kf_qtable *t, const struct kf_outage *o, const stru
         NULL,
         a->attr,
         a->state,
-        ms_cell(o->first_ms, since),
-        left_cell(a->resp_run, a->resp, rl),
-        left_cell(a->rest_run, a->rest, tl),
-        breached_cell(a->bits),
+        kf__view_cell_ms(o->first_ms, since),
+        kf__view_cell_left(a->resp_run, a->resp, rl),
+        kf__view_cell_left(a->rest_run, a->rest, tl),
+        kf__view_cell_breached(a->bits),
         nonempty(a->assignee),
         o->id,
-        int_cell((int64_t)a->n, n),
+        kf__view_cell_int((int64_t)a->n, n),
     };
 
     return kf_store_query_table_add_row(t, cells);
@@ -404,16 +368,16 @@ static struct kf_qtable *outage_table(const struct kf_view_outage_queue *v,
         key_name,
         bank,
         kf_view_names_get(names, KF_NAMES_BANK, bank),
-        int_cell((int64_t)o->n_terminals, b[0]),
-        int_cell((int64_t)o->n_children, b[1]),
-        int_cell((int64_t)o->n_down, b[2]),
-        int_cell((int64_t)o->n_open, b[3]),
-        int_cell((int64_t)o->n_zones, b[4]),
-        ms_cell(o->first_ms, b[5]),
-        ms_cell(o->last_ms, b[6]),
-        left_cell(a.resp_run, a.resp, b[7]),
-        left_cell(a.rest_run, a.rest, b[8]),
-        breached_cell(a.bits),
+        kf__view_cell_int((int64_t)o->n_terminals, b[0]),
+        kf__view_cell_int((int64_t)o->n_children, b[1]),
+        kf__view_cell_int((int64_t)o->n_down, b[2]),
+        kf__view_cell_int((int64_t)o->n_open, b[3]),
+        kf__view_cell_int((int64_t)o->n_zones, b[4]),
+        kf__view_cell_ms(o->first_ms, b[5]),
+        kf__view_cell_ms(o->last_ms, b[6]),
+        kf__view_cell_left(a.resp_run, a.resp, b[7]),
+        kf__view_cell_left(a.rest_run, a.rest, b[8]),
+        kf__view_cell_breached(a.bits),
         nonempty(a.assignee),
     };
     t = kf_store_query_table_new("outage", "outage", cols, "xxxxxxiiiiittssxx");

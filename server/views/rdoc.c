@@ -12,6 +12,7 @@
 
 #include "store/audit_log.h"
 #include "views/billing.h"
+#include "views/cells_int.h"
 
 int kf_view_rdoc_freeze(struct kf_store *st, const uint8_t sk[64], const char *kind,
                         const char *period, const char *json, size_t len, int64_t now_ms,
@@ -156,4 +157,28 @@ int kf_view_rdoc_verify(struct kf_store *st, const uint8_t pk[32], const char *k
     }
     free(d.json);
     return r;
+}
+
+struct kf_qtable *kf_view_rdoc_list_table(const struct kf_rdoc *docs, size_t n)
+{
+    static const char *const cols[] = {"kind",      "period", "version", "issued",
+                                       "issued_by", "digest", "reason",  NULL};
+    struct kf_qtable *t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
+
+    for (size_t i = 0; t && i < n; i++) {
+        char v[24], at[24];
+        const char *cells[] = {docs[i].kind,
+                               docs[i].period,
+                               kf__view_cell_int(docs[i].version, v),
+                               kf__view_cell_int(docs[i].issued_ms, at),
+                               docs[i].issued_by,
+                               docs[i].digest,
+                               docs[i].reason[0] ? docs[i].reason : NULL};
+
+        if (kf_store_query_table_add_row(t, cells) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    return t;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/query.h"
 #include "store/reports_docs.h"
 #include "store/store.h"
 
@@ -34,5 +35,10 @@ int kf_view_rdoc_freeze(struct kf_store *st, const uint8_t sk[64], const char *k
 int kf_view_rdoc_verify(struct kf_store *st, const uint8_t pk[32], const char *kind,
                         const char *period, int32_t version, const char *now_json, size_t now_len,
                         char *err, size_t cap);
+
+/* Table "reports" (kioskctl report list, GET /api/v1/weeks and /api/v1/assessments): the
+ * issued versions docs[0..n) as kf_store_rdoc_list gave them: kind, period, version, issued,
+ * issued_by, digest, reason. Borrows docs; an owned table, or NULL when out of memory. */
+struct kf_qtable *kf_view_rdoc_list_table(const struct kf_rdoc *docs, size_t n);
 
 #endif

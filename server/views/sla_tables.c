@@ -1,7 +1,7 @@
 /* views/sla_tables.c: fleet state and the incident queue as query tables
  * (views/sla_tables.h). The state table and the month's report moved here from kioskctl's
- * sla_report.c; the incident's tables are the columns of kioskctl's `incident ID` (the queue
- * itself is views/outage.h's). */
+ * sla_report.c; the incident's tables are kioskctl's `incident ID` (the queue itself is
+ * views/outage.h's; both begin their rows with views/cells_int.h's incident cells). */
 #include "views/sla_tables.h"
 
 #include <errno.h>
@@ -15,14 +15,9 @@
 #include "rules/devstate.h"
 #include "rules/incident.h"
 #include "store/sla.h"
+#include "views/cells_int.h"
 #include "views/qjson.h"
 #include "views/sla.h"
-
-static const char *num(int64_t v, char *buf)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
 
 static const char *status_name(const struct kf_view_sla_state *v)
 {
@@ -88,38 +83,20 @@ static void faults(const struct kf_devstate *s, char *buf, size_t cap)
 
 static const char *breached(const struct kf_inc_clock *rs, const struct kf_inc_clock *rt)
 {
-    if (rs->breached && rt->breached)
-        return "response,restore";
-    return rs->breached ? "response" : rt->breached ? "restore" : NULL;
+    return kf__view_cell_breached((rs->breached ? 1u : 0u) | (rt->breached ? 2u : 0u));
 }
 
 /* Service seconds left on a running clock; NULL (no value) once it stopped. */
 static const char *clock_left(const struct kf_inc_clock *c, char *buf)
 {
-    if (!c->running || c->left_s == INT64_MAX)
-        return NULL;
-    return num(c->left_s, buf);
-}
-
-/* An instant as a cell (ms), NULL for none. */
-static const char *ms_cell(int64_t ms, char *buf)
-{
-    return ms == 0 || ms == KF_TIME_NEVER ? NULL : num(ms, buf);
+    return kf__view_cell_left(c->running, c->left_s, buf);
 }
 
 /* The incident's own fields: who, what, when, its clocks. NULL when out of memory. */
 static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
                                         const struct kf_view_names *names, int64_t now_ms)
 {
-    static const char *const cols[] = {"id",
-                                       "terminal",
-                                       "device",
-                                       "zone",
-                                       "zone_name",
-                                       "bank",
-                                       "bank_name",
-                                       "cause",
-                                       "part",
+    static const char *const cols[] = {KF__VIEW_INCIDENT_COLS,
                                        "severity",
                                        "detail",
                                        "attribution",
@@ -146,49 +123,41 @@ static struct kf_qtable *incident_table(const struct kf_view_sla_incident *v,
     int64_t measured = inc->on_site_ms;
     struct kf_qtable *t;
     char b[14][24];
-    const char *zone = v->term.zone_id[0] ? v->term.zone_id : NULL;
-    const char *bank = v->term.bank[0] ? v->term.bank : NULL;
 
     if (inc->on_site_since_ms != 0)
         measured += now_ms - inc->on_site_since_ms;
     const char *cells[] = {
-        num(inc->id, b[0]),
-        inc->terminal,
-        v->term.device_id[0] ? v->term.device_id : NULL,
-        zone,
-        kf_view_names_get(names, KF_NAMES_ZONE, zone),
-        bank,
-        kf_view_names_get(names, KF_NAMES_BANK, bank),
-        inc->cause,
-        inc->periph ? kf_periph_name(inc->periph) : NULL,
-        inc->sev ? kf_severity_name(inc->sev) : NULL,
+        [KF__VIEW_INCIDENT_NCOLS] = inc->sev ? kf_severity_name(inc->sev) : NULL,
         inc->detail[0] ? inc->detail : NULL,
         kf_incident_attr_name(inc->attr),
         kf_incident_state_name(inc->state),
-        ms_cell(inc->spans[0].start_ms, b[1]),
-        ms_cell(inc->opened_at_ms, b[2]),
-        ms_cell(inc->acked_at_ms, b[3]),
+        kf__view_cell_ms(inc->spans[0].start_ms, b[1]),
+        kf__view_cell_ms(inc->opened_at_ms, b[2]),
+        kf__view_cell_ms(inc->acked_at_ms, b[3]),
         inc->acked_by[0] ? inc->acked_by : NULL,
-        ms_cell(inc->on_site_at_ms, b[4]),
+        kf__view_cell_ms(inc->on_site_at_ms, b[4]),
         inc->on_site_by[0] ? inc->on_site_by : NULL,
-        num(kf_time_floor_div(measured, 1000), b[5]),
-        ms_cell(inc->resolved_at_ms, b[6]),
+        kf__view_cell_int(kf_time_floor_div(measured, 1000), b[5]),
+        kf__view_cell_ms(inc->resolved_at_ms, b[6]),
         inc->resolved_by[0] ? inc->resolved_by : NULL,
-        ms_cell(inc->closed_at_ms, b[7]),
-        ms_cell(v->response.due_ms, b[8]),
+        kf__view_cell_ms(inc->closed_at_ms, b[7]),
+        kf__view_cell_ms(v->response.due_ms, b[8]),
         clock_left(&v->response, b[9]),
-        ms_cell(v->restore.due_ms, b[10]),
+        kf__view_cell_ms(v->restore.due_ms, b[10]),
         clock_left(&v->restore, b[11]),
         breached(&v->response, &v->restore),
-        num(inc->n_spans, b[12]),
+        kf__view_cell_int(inc->n_spans, b[12]),
         inc->assignee[0] ? inc->assignee : NULL,
     };
+    kf__view_cell_incident(cells, b[0], inc, v->term.device_id[0] ? v->term.device_id : NULL,
+                           v->term.zone_id[0] ? v->term.zone_id : NULL,
+                           v->term.bank[0] ? v->term.bank : NULL, names);
     t = kf_store_query_table_new("incident", "incident", cols,
-                                 "ixxxxxxxxxxxxttt"
-                                 "xtxs"
-                                 "txt"
-                                 "tsts"
-                                 "xix");
+                                 KF__VIEW_INCIDENT_TYPES "xxxxttt"
+                                                         "xtxs"
+                                                         "txt"
+                                                         "tsts"
+                                                         "xix");
     if (t && kf_store_query_table_add_row(t, cells) < 0) {
         kf_store_query_table_free(t);
         t = NULL;
@@ -222,7 +191,7 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
                      ev->text[0] ? "; " : "");
         else
             snprintf(what, sizeof(what), "%s", ev->text);
-        const char *cells[] = {ms_cell(ev->at_ms, at), kf_incident_ev_name(ev->kind),
+        const char *cells[] = {kf__view_cell_ms(ev->at_ms, at), kf_incident_ev_name(ev->kind),
                                ev->who[0] ? ev->who : NULL, what[0] ? what : NULL};
         if (kf_store_query_table_add_row(h, cells) < 0) {
             kf_store_query_table_free(h);
@@ -266,12 +235,12 @@ int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *na
                                kf_view_names_get(names, KF_NAMES_BANK, bank),
                                v[i].term.kind == 2 ? "itm" : "kiosk",
                                status_name(&v[i]),
-                               at > 0 ? num(at, since) : NULL,
+                               at > 0 ? kf__view_cell_int(at, since) : NULL,
                                p[0] ? p : NULL,
                                f[0] ? f : NULL,
                                v[i].st.maint && v[i].st.maint_who[0] ? v[i].st.maint_who : NULL,
-                               v[i].known ? num((int64_t)v[i].items_out, io) : NULL,
-                               num((int64_t)v[i].items, it)};
+                               v[i].known ? kf__view_cell_int((int64_t)v[i].items_out, io) : NULL,
+                               kf__view_cell_int((int64_t)v[i].items, it)};
         if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);
             t = NULL;
@@ -383,37 +352,37 @@ struct kf_qtable *kf_view_sla_tables_report(const struct kf_report *rep, int sco
 
         if (w->scope != scope && w->scope != KF_SCOPE_FLEET)
             continue;
-#define NA(v, k) ((v) == KF_REPORT_NA ? NULL : num((v), b[k]))
+#define NA(v, k) ((v) == KF_REPORT_NA ? NULL : kf__view_cell_int((v), b[k]))
         const char *cells[] = {
             month,
-            num(as_of, at),
+            kf__view_cell_int(as_of, at),
             scope_names[w->scope <= KF_SCOPE_FLEET ? w->scope : 0],
             w->key,
             bank,
             kf_view_names_get(names, KF_NAMES_BANK, bank),
             zone,
             kf_view_names_get(names, KF_NAMES_ZONE, zone),
-            num(w->terminals, b[0]),
-            num(w->scheduled_s, b[1]),
-            num(w->excluded_s, b[2]),
-            num(w->downtime_s, b[3]),
-            num(w->uptime_s, b[4]),
+            kf__view_cell_int(w->terminals, b[0]),
+            kf__view_cell_int(w->scheduled_s, b[1]),
+            kf__view_cell_int(w->excluded_s, b[2]),
+            kf__view_cell_int(w->downtime_s, b[3]),
+            kf__view_cell_int(w->uptime_s, b[4]),
             NA(w->availability_bp, 5),
             NA(w->items_availability_bp, 20),
             NA(w->target_bp, 6),
             NA(w->met, 7),
-            num(w->incidents, b[8]),
-            num(w->other_incidents, b[9]),
-            num(w->restored, b[10]),
-            num(w->restore_sum_s, b[11]),
+            kf__view_cell_int(w->incidents, b[8]),
+            kf__view_cell_int(w->other_incidents, b[9]),
+            kf__view_cell_int(w->restored, b[10]),
+            kf__view_cell_int(w->restore_sum_s, b[11]),
             NA(w->mttr_s, 12),
             NA(w->mtbf_s, 13),
-            num(w->responded, b[14]),
-            num(w->response_sum_s, b[15]),
+            kf__view_cell_int(w->responded, b[14]),
+            kf__view_cell_int(w->response_sum_s, b[15]),
             NA(w->mean_response_s, 16),
-            num(w->response_breaches, b[17]),
-            num(w->restore_breaches, b[18]),
-            num(w->forced, b[19]),
+            kf__view_cell_int(w->response_breaches, b[17]),
+            kf__view_cell_int(w->restore_breaches, b[18]),
+            kf__view_cell_int(w->forced, b[19]),
         };
 #undef NA
         if (kf_store_query_table_add_row(t, cells) < 0) {
@@ -454,16 +423,14 @@ int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *
         const struct kf_incident *x = &inc[i];
         const struct kf_sla_terminal *term = NULL;
         char b[8][24];
-        const char *brk = (x->breached & 6u) == 6u ? "response,restore"
-                          : (x->breached & 2u)     ? "response"
-                          : (x->breached & 4u)     ? "restore"
-                                                   : NULL;
+        /* The stored bits are (1 << clock): the response's 2, the restore's 4. */
+        const char *brk = kf__view_cell_breached((x->breached >> 1) & 3u);
 
         for (size_t k = 0; k < nt && !term; k++)
             if (strcmp(terms[k].asset_id, x->terminal) == 0)
                 term = &terms[k];
         const char *zone = term ? term->zone_id : NULL, *bank = term ? term->bank : NULL;
-        const char *cells[] = {num(x->id, b[0]),
+        const char *cells[] = {kf__view_cell_int(x->id, b[0]),
                                x->terminal,
                                zone,
                                kf_view_names_get(names, KF_NAMES_ZONE, zone),
@@ -473,15 +440,15 @@ int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *
                                x->periph ? kf_periph_name(x->periph) : NULL,
                                kf_incident_attr_name(x->attr),
                                kf_incident_state_name(x->state),
-                               ms_cell(x->spans[0].start_ms, b[1]),
-                               ms_cell(x->opened_at_ms, b[2]),
-                               ms_cell(x->acked_at_ms, b[3]),
-                               ms_cell(x->on_site_at_ms, b[4]),
-                               ms_cell(x->resolved_at_ms, b[5]),
+                               kf__view_cell_ms(x->spans[0].start_ms, b[1]),
+                               kf__view_cell_ms(x->opened_at_ms, b[2]),
+                               kf__view_cell_ms(x->acked_at_ms, b[3]),
+                               kf__view_cell_ms(x->on_site_at_ms, b[4]),
+                               kf__view_cell_ms(x->resolved_at_ms, b[5]),
                                x->resolved_by[0] ? x->resolved_by : NULL,
-                               ms_cell(x->closed_at_ms, b[6]),
+                               kf__view_cell_ms(x->closed_at_ms, b[6]),
                                brk,
-                               num(x->n_spans, b[7])};
+                               kf__view_cell_int(x->n_spans, b[7])};
 
         if (kf_store_query_table_add_row(t, cells) < 0) {
             kf_store_query_table_free(t);

@@ -15,20 +15,15 @@
 #include "render/assess.h"
 #include "render/render.h"
 #include "render/week.h"
-#include "rules/assess.h"
 #include "rules/coverage.h"
 #include "store/audit_log.h"
 #include "store/billing.h"
 #include "store/reports_docs.h"
 #include "views/assess.h"
+#include "views/billing.h"
 #include "views/coverage.h"
+#include "views/rdoc.h"
 #include "web/web.h"
-
-static const char *num(int64_t v, char *buf)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
 
 /* ---- Rendering into memory ---------------------------------------------------------------- */
 
@@ -161,11 +156,7 @@ static void reply_doc(struct kf_web_call *c, const char *name, const char *json,
 /* GET /api/v1/bills: kioskctl bill list's rows; the bank's connection holds its own only. */
 void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
-                                       "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
-                                       "gross_fen", "digest", NULL};
     struct kf_billing_doc *d = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_billing_docs(st, NULL, 0, &d, &n);
 
@@ -173,29 +164,8 @@ void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "bills");
         return;
     }
-    t = kf_store_query_table_new("bills", NULL, cols, "xxxxxitxiiix");
-    for (size_t i = 0; t && i < n; i++) {
-        char line[24], at[24], net[24], tax[24], gross[24];
-        const char *cells[] = {d[i].number,
-                               d[i].type == KF_BILLING_BILL ? "bill" : "credit_note",
-                               d[i].bank,
-                               d[i].period,
-                               d[i].ref[0] ? d[i].ref : NULL,
-                               d[i].ref[0] ? num(d[i].ref_line, line) : NULL,
-                               num(d[i].issued_ms, at),
-                               d[i].issued_by,
-                               num(d[i].net_fen, net),
-                               num(d[i].tax_fen, tax),
-                               num(d[i].gross_fen, gross),
-                               d[i].digest};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_billing_docs_table(d, n, "credit_note"));
     free(d);
-    kf_web_reply_table(c, t);
 }
 
 static int bill_csv(const char *json, FILE *out, char *err, size_t errn)
@@ -303,12 +273,7 @@ void kf_web_api_bill_dispute(struct kf_web_call *c, struct kf_store *st)
 /* GET /api/v1/disputes: kioskctl bill disputes' rows. */
 void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"id",     "bill",        "bank",  "line",     "opened",
-                                       "by",     "reason",      "state", "answered", "answered_by",
-                                       "answer", "credit_note", NULL};
-    static const char *const states[] = {"", "open", "accepted", "refused"};
     struct kf_billing_dispute *d = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_billing_disputes(st, NULL, 0, &d, &n);
 
@@ -316,30 +281,8 @@ void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "disputes");
         return;
     }
-    t = kf_store_query_table_new("disputes", NULL, cols, "ixxitxxxtxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char id[24], line[24], at[24], ans[24];
-        int open = d[i].state == KF_DISPUTE_OPEN;
-        const char *cells[] = {num(d[i].id, id),
-                               d[i].bill,
-                               d[i].bank,
-                               num(d[i].line, line),
-                               num(d[i].at_ms, at),
-                               d[i].by,
-                               d[i].reason,
-                               states[d[i].state >= 1 && d[i].state <= 3 ? d[i].state : 0],
-                               open ? NULL : num(d[i].answered_ms, ans),
-                               open ? NULL : d[i].answered_by,
-                               open ? NULL : d[i].answer,
-                               d[i].credit_note[0] ? d[i].credit_note : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_billing_disputes_table(d, n));
     free(d);
-    kf_web_reply_table(c, t);
 }
 
 /* ---- The bureau's documents --------------------------------------------------------------- */
@@ -347,10 +290,7 @@ void kf_web_api_disputes(struct kf_web_call *c, struct kf_store *st)
 /* The issued versions of kind, as kioskctl report list's rows. */
 static void rdoc_list(struct kf_web_call *c, struct kf_store *st, const char *kind)
 {
-    static const char *const cols[] = {"kind",      "period", "version", "issued",
-                                       "issued_by", "digest", "reason",  NULL};
     struct kf_rdoc *docs = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     int r = kf_store_rdoc_list(st, kind, &docs, &n);
 
@@ -358,24 +298,8 @@ static void rdoc_list(struct kf_web_call *c, struct kf_store *st, const char *ki
         kf_web_reply_store_err(c, st, r, kind);
         return;
     }
-    t = kf_store_query_table_new("reports", NULL, cols, "xxitxxx");
-    for (size_t i = 0; t && i < n; i++) {
-        char v[24], at[24];
-        const char *cells[] = {docs[i].kind,
-                               docs[i].period,
-                               num(docs[i].version, v),
-                               num(docs[i].issued_ms, at),
-                               docs[i].issued_by,
-                               docs[i].digest,
-                               docs[i].reason[0] ? docs[i].reason : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_rdoc_list_table(docs, n));
     free(docs);
-    kf_web_reply_table(c, t);
 }
 
 static void rdoc_one(struct kf_web_call *c, struct kf_store *st, const char *kind,
@@ -483,11 +407,7 @@ void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
  * kf_view_assess_standings). */
 void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st)
 {
-    static const char *const cols[] = {"zone",          "unit",        "bank",        "standing",
-                                       "streak",        "last_period", "last_result", "last_total",
-                                       "delisted_from", "problem",     NULL};
     struct kf_view_standing *v = NULL;
-    struct kf_qtable *t;
     size_t n = 0;
     char err[512] = "";
     int r = kf_view_assess_standings(st, NULL, &v, &n, err, sizeof(err));
@@ -496,33 +416,6 @@ void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st)
         kf_web_problem(c, 500, "watchlist: %s", err);
         return;
     }
-    t = kf_store_query_table_new("watchlist", NULL, cols, "xxxxixxrdx");
-    for (size_t i = 0; t && i < n; i++) {
-        const struct kf_assess_standing *s = &v[i].s;
-        char streak[24], total[24], day[16];
-        long long x = v[i].last_total_cp;
-
-        if (!v[i].problem[0] && !s->failed_last && s->standing != KF_STANDING_PROPOSED)
-            continue;
-        snprintf(total, sizeof(total), "%lld.%02lld", x / 100, x % 100);
-        const char *cells[] = {v[i].zone,
-                               v[i].unit,
-                               v[i].bank,
-                               v[i].problem[0] ? "?" : kf_assess_standing_name(s->standing),
-                               num(s->streak, streak),
-                               s->last.year ? s->last.name : NULL,
-                               v[i].last_result ? kf_assess_result_name(v[i].last_result) : NULL,
-                               x != KF_ASSESS_NA && v[i].last_result ? total : NULL,
-                               s->standing == KF_STANDING_DELISTED && !v[i].problem[0]
-                                   ? kf_day_format(s->delisted_day, day, sizeof(day))
-                                   : NULL,
-                               v[i].problem[0] ? v[i].problem : NULL};
-
-        if (kf_store_query_table_add_row(t, cells) < 0) {
-            kf_store_query_table_free(t);
-            t = NULL;
-        }
-    }
+    kf_web_reply_table(c, kf_view_assess_standings_table(v, n, NULL, 1));
     free(v);
-    kf_web_reply_table(c, t);
 }
