@@ -66,7 +66,7 @@ int kf_ctl_bill_list(const struct kf_ctl *c, int argc, char **argv)
         kf_store_free(st);
         return r;
     }
-    t = kf_view_billing_docs_table(d, n, "credit-note"); /* docs/KIOSKCTL.md's spelling */
+    t = kf_view_billing_docs_table(d, n);
     free(d);
     kf_store_free(st);
     return kf_ctl_print_table_free(c, "bills", t);

@@ -630,8 +630,7 @@ int kf_view_billing_adjustment_lines(struct kf_store *st, const char *bill,
 
 /* ---- The documents and the disputes as tables --------------------------------------------- */
 
-struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n,
-                                             const char *credit_note_type)
+struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n)
 {
     static const char *const cols[] = {"number",    "type",   "bank",      "period",  "ref",
                                        "ref_line",  "issued", "issued_by", "net_fen", "tax_fen",
@@ -641,7 +640,7 @@ struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, siz
     for (size_t i = 0; t && i < n; i++) {
         char line[24], at[24], net[24], tax[24], gross[24];
         const char *cells[] = {d[i].number,
-                               d[i].type == KF_BILLING_CREDIT_NOTE ? credit_note_type : "bill",
+                               d[i].type == KF_BILLING_CREDIT_NOTE ? "credit-note" : "bill",
                                d[i].bank,
                                d[i].period,
                                d[i].ref[0] ? d[i].ref : NULL,

@@ -74,11 +74,9 @@ int kf_view_billing_month(const char *s, int *ret_year, int *ret_month);
  * NULL when out of memory. Any thread. */
 
 /* Table "bills": number, type, bank, period, ref, ref_line, issued, issued_by, net_fen,
- * tax_fen, gross_fen, digest. type is "bill", or credit_note_type for a credit note: the two
- * programs spell it differently, kioskctl "credit-note" (docs/KIOSKCTL.md) and the API
- * "credit_note" (the console keys its labels on it). */
-struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n,
-                                             const char *credit_note_type);
+ * tax_fen, gross_fen, digest. type is "bill" or "credit-note" (docs/KIOSKCTL.md), for
+ * kioskctl and the API alike. */
+struct kf_qtable *kf_view_billing_docs_table(const struct kf_billing_doc *d, size_t n);
 /* Table "disputes": id, bill, bank, line, opened, by, reason, state (open, accepted,
  * refused), answered, answered_by, answer (null while open), credit_note. */
 struct kf_qtable *kf_view_billing_disputes_table(const struct kf_billing_dispute *d, size_t n);

@@ -164,7 +164,7 @@ void kf_web_api_bills(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "bills");
         return;
     }
-    kf_web_reply_table(c, kf_view_billing_docs_table(d, n, "credit_note"));
+    kf_web_reply_table(c, kf_view_billing_docs_table(d, n));
     free(d);
 }
 
