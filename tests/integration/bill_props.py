@@ -384,6 +384,9 @@ def write_facts(d, k, db, forge):
                         " effective_ms, recv_ms, flags, asset_id)"
                         " VALUES (?, ?, ?, 4, ?, ?, ?, 0, ?)",
                         (f["device"], seq, cur.lastrowid, f["at"], f["at"], f["recv"], f["asset"]))
+            # As the commit keeps it: the local day the device sent a record on (device_days).
+            con.execute("INSERT OR IGNORE INTO device_days(day, device_id) VALUES (?, ?)",
+                        ((f["at"] + 28800000) // 86400000, f["device"]))
             con.execute("INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq,"
                         " value, periph, code, sev) VALUES (?, ?, 'fault', ?, ?, ?, ?, ?, ?, ?)",
                         (f["asset"], f["device"], f["at"], f["recv"], seq, f["value"], f["periph"],
