@@ -46,4 +46,11 @@ int kf_store_timeline_facts(struct kf_store *st, const char *asset_id, int64_t f
                             int64_t to_ms, size_t max, struct kf_timeline_fact **ret, size_t *ret_n,
                             int *ret_cut);
 
+/* What asset_id's states were as the period from from_ms began: each series' last fact
+ * before it (presence, maintenance, each peripheral; each fault still raised), oldest first,
+ * at most max (0: KF_STORE_TIMELINE_MAX). A series that never changed before has none: a
+ * terminal that never reported, a peripheral always usable. -ENOENT as above. *ret owned. */
+int kf_store_timeline_before(struct kf_store *st, const char *asset_id, int64_t from_ms, size_t max,
+                             struct kf_timeline_fact **ret, size_t *ret_n);
+
 #endif

@@ -8,9 +8,10 @@
 
 #include "views/timeline.h"
 
-static const char *const cols[] = {"at",  "kind",   "periph", "code",   "value",    "state",
-                                   "sev", "source", "who",    "device", "received", NULL};
-static const char types[] = "txxxxxxxxxT";
+static const char *const cols[] = {"at",      "kind",     "periph", "code", "value",
+                                   "state",   "sev",      "source", "who",  "device",
+                                   "initial", "received", NULL};
+static const char types[] = "txxxxxxxxxbT";
 
 static const char *opt(const char *s)
 {
@@ -33,10 +34,10 @@ static const char *value_word(const struct kf_timeline_fact *f)
     return NULL;
 }
 
-static int add_fact(struct kf_qtable *t, const struct kf_timeline_fact *f)
+static int add_fact(struct kf_qtable *t, const struct kf_timeline_fact *f, int initial)
 {
     char at[24], recv[24];
-    const char *cells[11];
+    const char *cells[12];
 
     snprintf(at, sizeof(at), "%lld", (long long)f->at_ms);
     snprintf(recv, sizeof(recv), "%lld", (long long)f->recv_ms);
@@ -50,24 +51,30 @@ static int add_fact(struct kf_qtable *t, const struct kf_timeline_fact *f)
     cells[7] = opt(f->src);
     cells[8] = opt(f->who);
     cells[9] = opt(f->device_id);
-    cells[10] = recv;
+    cells[10] = initial ? "1" : "0";
+    cells[11] = recv;
     return kf_store_query_table_add_row(t, cells);
 }
 
-struct kf_qtable *kf_view_timeline_table(const struct kf_timeline_fact *facts, size_t n, int cut)
+struct kf_qtable *kf_view_timeline_table(const struct kf_timeline_fact *before, size_t nb,
+                                         const struct kf_timeline_fact *facts, size_t n, int cut)
 {
     struct kf_qtable *t = kf_store_query_table_new("timeline", "states over time", cols, types);
 
+    for (size_t i = 0; t && i < nb; i++)
+        if (add_fact(t, &before[i], 1) < 0)
+            goto fail;
     if (t && cut && n > 0) {
         char at[24];
-        const char *cells[11] = {at, "cut"};
+        const char *cells[12] = {at, "cut"};
 
         snprintf(at, sizeof(at), "%lld", (long long)facts[0].at_ms);
+        cells[10] = "0";
         if (kf_store_query_table_add_row(t, cells) < 0)
             goto fail;
     }
     for (size_t i = 0; t && i < n; i++)
-        if (add_fact(t, &facts[i]) < 0)
+        if (add_fact(t, &facts[i], 0) < 0)
             goto fail;
     return t;
 fail:
@@ -78,17 +85,21 @@ fail:
 int kf_view_timeline(struct kf_store *st, const char *asset_id, int64_t from_ms, int64_t to_ms,
                      size_t max, struct kf_qtable **ret, char *err, size_t cap)
 {
-    struct kf_timeline_fact *f = NULL;
+    struct kf_timeline_fact *b = NULL, *f = NULL;
     struct kf_qtable *t;
-    size_t n = 0;
+    size_t nb = 0, n = 0;
     int cut = 0, r;
 
-    r = kf_store_timeline_facts(st, asset_id, from_ms, to_ms, max, &f, &n, &cut);
+    r = kf_store_timeline_before(st, asset_id, from_ms, max, &b, &nb);
+    if (r == 0)
+        r = kf_store_timeline_facts(st, asset_id, from_ms, to_ms, max, &f, &n, &cut);
     if (r < 0) {
+        free(b);
         snprintf(err, cap, "%s", kf_store_errmsg(st));
         return r;
     }
-    t = kf_view_timeline_table(f, n, cut);
+    t = kf_view_timeline_table(b, nb, f, n, cut);
+    free(b);
     free(f);
     if (!t) {
         snprintf(err, cap, "out of memory");

@@ -272,13 +272,15 @@ def terminal_page(web, icbc):
 
 
 def terminal_timeline(web, icbc, psbc):
-    """The terminal's changes of state (web_api.sh writes eight facts per terminal)."""
+    """The terminal's changes of state (web_api.sh writes eight facts per terminal, the first
+    before the default week: the row saying where presence stood as the week began)."""
     st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline", None, icbc.headers())
     j = json.loads(body) if st == 200 else {}
     rows = j.get("items", [])
     check(st == 200 and j["total"] == 8 and [r["kind"] for r in rows] ==
           ["presence", "periph", "fault", "maint", "periph", "fault", "maint", "presence"] and
-          rows[0]["value"] == "online" and rows[-1]["source"] == "heartbeat" and
+          rows[0]["value"] == "online" and rows[0]["initial"] in (True, 1) and
+          not any(r["initial"] for r in rows[1:]) and rows[-1]["source"] == "heartbeat" and
           rows[1]["state"] == "jammed" and rows[0]["at"] <= rows[-1]["at"],
           f"timeline: {st} {body[:300]!r}")
     st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?days=90&kind=periph", None,

@@ -40,12 +40,13 @@ for n in 1 2; do
         VALUES ('A-00000$n', 'offline', 'opened', 'company', 0, 'test', $((now - 600000)), 0,
         0, 0, 0, $((now - 720000)), '[[$((now - 720000)),null]]', $now)"
     # Its facts, written straight into sla_facts like the incident (an agent's connection
-    # and a heartbeat expiry would cost minutes): online two hours ago, its receipt printer
-    # jammed and back, a visit in maintenance mode, then silent: the incident's drop.
+    # and a heartbeat expiry would cost minutes): online ten days ago (before the timeline's
+    # default week: its initial row), its receipt printer jammed and back, a visit in
+    # maintenance mode, then silent: the incident's drop.
     d=KF-XH-000$n
     it_sql "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, src,
         periph, state, code, sev, who) VALUES
-        ('A-00000$n', '$d', 'presence', $((now - 7200000)), $((now - 7200000)), NULL, 1,
+        ('A-00000$n', '$d', 'presence', $((now - 864000000)), $((now - 864000000)), NULL, 1,
          'connect', NULL, NULL, NULL, NULL, NULL),
         ('A-00000$n', '$d', 'periph', $((now - 5400000)), $((now - 5400000)), 1, 0, NULL,
          'receipt_printer', 'jammed', NULL, NULL, NULL),

@@ -96,3 +96,32 @@ int kf_store_timeline_facts(struct kf_store *st, const char *asset_id, int64_t f
     *ret_cut = cut;
     return 0;
 }
+
+int kf_store_timeline_before(struct kf_store *st, const char *asset_id, int64_t from_ms, size_t max,
+                             struct kf_timeline_fact **ret, size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    if (max == 0 || max > (size_t)INT32_MAX)
+        max = KF_STORE_TIMELINE_MAX;
+    r = asset_known(st, asset_id);
+    if (r < 0)
+        return r;
+    /* A series: presence, maint, one peripheral, one fault code. Its newest fact by instant
+     * (then commit order, as the engine applies them) is its state at from_ms. */
+    r = kf__store_prep(
+        st,
+        "SELECT id, at_ms, recv_ms, kind, value, device_id, src, periph, state, code, sev, who"
+        " FROM (SELECT *, row_number() OVER (PARTITION BY kind, CASE kind WHEN 'periph' THEN"
+        " periph WHEN 'fault' THEN code ELSE '' END ORDER BY at_ms DESC, id DESC) AS rn"
+        " FROM sla_facts WHERE asset_id = ?1 AND at_ms < ?2)"
+        " WHERE rn = 1 AND NOT (kind = 'fault' AND value = 0) ORDER BY at_ms, id LIMIT ?3",
+        &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, from_ms);
+    sqlite3_bind_int64(s, 3, (int64_t)max);
+    return kf__store_rows(st, s, sizeof(**ret), fact_fill, "timeline", (void **)ret, ret_n);
+}

@@ -133,6 +133,34 @@ Test(timeline, unknown_and_out_of_scope_terminals_are_not_found)
     kf_store_free(st);
 }
 
+Test(timeline, where_each_series_stood_as_the_period_began)
+{
+    struct kf_timeline_fact *f = NULL;
+    size_t n = 0;
+
+    /* The fault is open at 2200 (raised at 2000, cleared at 2500). */
+    cr_assert_eq(kf_store_timeline_before(t.st, "A-ICBC", 2200, 0, &f, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(f[0].id, 1);
+    cr_assert_eq(f[1].id, 2);
+    cr_assert_eq(f[2].id, 3);
+    free(f);
+    /* At 4500: online, the printer back (its newest change), in maintenance; the fault
+     * cleared is no state to show. */
+    cr_assert_eq(kf_store_timeline_before(t.st, "A-ICBC", 4500, 0, &f, &n), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(f[0].id, 1);
+    cr_assert_eq(f[1].id, 4);
+    cr_assert_str_eq(f[1].state, "ok");
+    cr_assert_eq(f[2].id, 5);
+    free(f);
+    /* Nothing before the first fact. */
+    cr_assert_eq(kf_store_timeline_before(t.st, "A-ICBC", 1000, 0, &f, &n), 0);
+    cr_assert_eq(n, 0);
+    free(f);
+    cr_assert_eq(kf_store_timeline_before(t.st, "A-NONE", 1000, 0, &f, &n), -ENOENT);
+}
+
 static const char *cell(const struct kf_qtable *q, size_t row, const char *col)
 {
     int c = kf_store_query_table_col(q, col);
@@ -171,9 +199,21 @@ Test(timeline, the_table_in_words)
     cr_assert_eq(kf_view_timeline(t.st, "A-ICBC", 0, 10000, 2, &q, err, sizeof(err)), 0);
     cr_assert_eq(q->nrows, 3);
     cr_assert_str_eq(cell(q, 0, "kind"), "cut");
+    cr_assert_str_eq(cell(q, 0, "initial"), "0");
     cr_assert_str_eq(cell(q, 0, "at"), "5000");
     cr_assert_null(cell(q, 0, "value"));
     cr_assert_str_eq(cell(q, 1, "kind"), "maint");
+    kf_store_query_table_free(q);
+
+    /* From 2200: the three initial rows (before the period), then its five changes. */
+    cr_assert_eq(kf_view_timeline(t.st, "A-ICBC", 2200, 10000, 0, &q, err, sizeof(err)), 0);
+    cr_assert_eq(q->nrows, 8);
+    cr_assert_str_eq(cell(q, 0, "initial"), "1");
+    cr_assert_str_eq(cell(q, 0, "at"), "1000");
+    cr_assert_str_eq(cell(q, 2, "initial"), "1");
+    cr_assert_str_eq(cell(q, 2, "value"), "raised");
+    cr_assert_str_eq(cell(q, 3, "initial"), "0");
+    cr_assert_str_eq(cell(q, 3, "at"), "2500");
     kf_store_query_table_free(q);
 
     cr_assert_eq(kf_view_timeline(t.st, "A-NONE", 0, 10000, 0, &q, err, sizeof(err)), -ENOENT);
