@@ -13,7 +13,7 @@
  *   code      x  fault: its code
  *   value     x  presence online|offline, periph usable|unusable, fault raised|cleared,
  *                maint on|off
- *   state     x  periph: the state the terminal reported (jammed, paper_low, ...)
+ *   state     x  periph: the state the terminal reported (media_jam, paper_low, ...)
  *   sev       x  fault: its severity
  *   source    x  presence: connect, will (the broker's last will), heartbeat (silent past the
  *                timeout, dated last seen)

@@ -281,14 +281,14 @@ def terminal_timeline(web, icbc, psbc):
           ["presence", "periph", "fault", "maint", "periph", "fault", "maint", "presence"] and
           rows[0]["value"] == "online" and rows[0]["initial"] in (True, 1) and
           not any(r["initial"] for r in rows[1:]) and rows[-1]["source"] == "heartbeat" and
-          rows[1]["state"] == "jammed" and rows[0]["at"] <= rows[-1]["at"],
+          rows[1]["state"] == "media_jam" and rows[0]["at"] <= rows[-1]["at"],
           f"timeline: {st} {body[:300]!r}")
     st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?days=90&kind=periph", None,
                           icbc.headers())
     check(st == 200 and json.loads(body)["total"] == 2, f"timeline kind=periph: {st} {body[:200]!r}")
     st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?format=csv", None,
                           icbc.headers())
-    check(st == 200 and body[:3] == b"\xef\xbb\xbf" and b"jammed" in body and b"received" in body,
+    check(st == 200 and body[:3] == b"\xef\xbb\xbf" and b"media_jam" in body and b"received" in body,
           f"timeline CSV: {st} {body[:200]!r}")
     for bad in ("0", "91", "x", "", "7.5"):
         st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?days=" + bad, None,

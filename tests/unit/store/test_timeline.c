@@ -37,11 +37,11 @@ static void setup(void)
        " periph, state, code, sev, who) VALUES"
        " (1, 'A-ICBC', 'd-i', 'presence', 1000, 1001, NULL, 1, 'connect', NULL, NULL, NULL,"
        " NULL, NULL),"
-       " (2, 'A-ICBC', 'd-i', 'periph', 2000, 2001, 5, 0, NULL, 'receipt_printer', 'jammed',"
+       " (2, 'A-ICBC', 'd-i', 'periph', 2000, 2001, 5, 0, NULL, 'receipt_printer', 'media_jam',"
        " NULL, NULL, NULL),"
        " (3, 'A-ICBC', 'd-i', 'fault', 2000, 2001, 6, 1, NULL, 'receipt_printer', NULL,"
        " 'PRN_JAM', 'critical', NULL),"
-       " (4, 'A-ICBC', 'd-i', 'periph', 3000, 3001, 7, 1, NULL, 'receipt_printer', 'ok', NULL,"
+       " (4, 'A-ICBC', 'd-i', 'periph', 3000, 3001, 7, 1, NULL, 'receipt_printer', 'online', NULL,"
        " NULL, NULL),"
        " (5, 'A-ICBC', 'd-i', 'maint', 4000, 4001, 8, 1, NULL, NULL, NULL, NULL, NULL, 'T-07'),"
        " (6, 'A-ICBC', 'd-i', 'maint', 5000, 5001, 9, 0, NULL, NULL, NULL, NULL, NULL, 'T-07'),"
@@ -74,7 +74,7 @@ Test(timeline, facts_of_one_terminal_in_time_order)
         cr_assert_eq(f[i].id, ids[i], "row %zu is fact %lld", i, (long long)f[i].id);
     cr_assert_str_eq(f[1].kind, "periph");
     cr_assert_str_eq(f[1].periph, "receipt_printer");
-    cr_assert_str_eq(f[1].state, "jammed");
+    cr_assert_str_eq(f[1].state, "media_jam");
     cr_assert_eq(f[1].value, 0);
     cr_assert_str_eq(f[2].code, "PRN_JAM");
     cr_assert_str_eq(f[2].sev, "critical");
@@ -151,7 +151,7 @@ Test(timeline, where_each_series_stood_as_the_period_began)
     cr_assert_eq(n, 3);
     cr_assert_eq(f[0].id, 1);
     cr_assert_eq(f[1].id, 4);
-    cr_assert_str_eq(f[1].state, "ok");
+    cr_assert_str_eq(f[1].state, "online");
     cr_assert_eq(f[2].id, 5);
     free(f);
     /* Nothing before the first fact. */
@@ -184,7 +184,7 @@ Test(timeline, the_table_in_words)
     cr_assert_str_eq(cell(q, 0, "source"), "connect");
     cr_assert_null(cell(q, 0, "periph"));
     cr_assert_str_eq(cell(q, 1, "value"), "unusable");
-    cr_assert_str_eq(cell(q, 1, "state"), "jammed");
+    cr_assert_str_eq(cell(q, 1, "state"), "media_jam");
     cr_assert_str_eq(cell(q, 2, "value"), "raised");
     cr_assert_str_eq(cell(q, 3, "value"), "cleared");
     cr_assert_str_eq(cell(q, 4, "value"), "usable");
