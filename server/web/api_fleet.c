@@ -21,6 +21,7 @@
 #include "views/outage.h"
 #include "views/sla.h"
 #include "views/sla_tables.h"
+#include "views/timeline.h"
 #include "web/web.h"
 
 /* ---- Session ------------------------------------------------------------------------------ */
@@ -228,6 +229,32 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
         return;
     }
     kf_web_reply_report(c, rep);
+}
+
+/* GET /api/v1/terminals/{asset}/timeline?days=N: the terminal's changes of state over the
+ * last N days (1..90, default 7), oldest first, at most KF_STORE_TIMELINE_MAX of them (the
+ * newest; a "cut" row first when there were more): views/timeline.h. Another bank's
+ * terminal is not found, as on the terminal's route: the connection's scope hides it. */
+void kf_web_api_terminal_timeline(struct kf_web_call *c, struct kf_store *st)
+{
+    const char *d = kf_web_param(c, "days");
+    struct kf_qtable *t = NULL;
+    char err[256] = "", *end = NULL;
+    long days = d ? strtol(d, &end, 10) : 7;
+    int r;
+
+    if (d && (*d < '0' || *d > '9' || *end || days < 1 || days > 90)) {
+        kf_web_problem(c, 400, "days is 1..90");
+        return;
+    }
+    r = kf_view_timeline(st, c->args[0], c->now_ms - days * 86400000LL, c->now_ms + 1, 0, &t, err,
+                         sizeof(err));
+    if (r == -ENOENT)
+        kf_web_problem(c, 404, "no terminal %s", c->args[0]);
+    else if (r < 0)
+        kf_web_problem(c, 500, "timeline: %s", err);
+    else
+        kf_web_reply_table(c, t);
 }
 
 int kf__web_parse_id(const char *s, int64_t *ret)

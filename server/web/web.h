@@ -201,6 +201,7 @@ void kf_web_api_login(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_session(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_terminal_timeline(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident_action(struct kf_web_call *c, struct kf_store *st);

@@ -271,6 +271,35 @@ def terminal_page(web, icbc):
           f"terminal page: {st} {body[:300]!r}")
 
 
+def terminal_timeline(web, icbc, psbc):
+    """The terminal's changes of state (web_api.sh writes eight facts per terminal, the first
+    before the default week: the row saying where presence stood as the week began)."""
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline", None, icbc.headers())
+    j = json.loads(body) if st == 200 else {}
+    rows = j.get("items", [])
+    check(st == 200 and j["total"] == 8 and [r["kind"] for r in rows] ==
+          ["presence", "periph", "fault", "maint", "periph", "fault", "maint", "presence"] and
+          rows[0]["value"] == "online" and rows[0]["initial"] in (True, 1) and
+          not any(r["initial"] for r in rows[1:]) and rows[-1]["source"] == "heartbeat" and
+          rows[1]["state"] == "media_jam" and rows[0]["at"] <= rows[-1]["at"],
+          f"timeline: {st} {body[:300]!r}")
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?days=90&kind=periph", None,
+                          icbc.headers())
+    check(st == 200 and json.loads(body)["total"] == 2, f"timeline kind=periph: {st} {body[:200]!r}")
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?format=csv", None,
+                          icbc.headers())
+    check(st == 200 and body[:3] == b"\xef\xbb\xbf" and b"media_jam" in body and b"received" in body,
+          f"timeline CSV: {st} {body[:200]!r}")
+    for bad in ("0", "91", "x", "", "7.5"):
+        st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline?days=" + bad, None,
+                              icbc.headers())
+        check(st == 400, f"timeline days={bad!r}: {st}")
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000001/timeline", None, psbc.headers())
+    check(st == 404 and b"KF-XH-0001" not in body, f"another bank's timeline: {st} {body[:200]!r}")
+    st, h, body = web.req("GET", "/api/v1/terminals/A-000009/timeline", None, icbc.headers())
+    check(st == 404, f"no such terminal's timeline: {st}")
+
+
 def queue_features(web, tech, db):
     """Assignment and bulk actions, queued for kioskd (which is not running here)."""
     before = db_state(db)
@@ -517,6 +546,7 @@ def main():
     bank_lists(web, sessions["icbc"], sessions["psbc"])
     queue_features(web, sessions["tech"], a.db)
     terminal_page(web, sessions["icbc"])
+    terminal_timeline(web, sessions["icbc"], sessions["psbc"])
     print(f"  {time.time() - t:.1f} s: bank_documents", file=sys.stderr)
     t = time.time()
     bad_input(web, tokens["ops"], sessions["icbc"], sessions["tech"], a.db, tokens)

@@ -7,7 +7,8 @@
 # calendars stored by one short kioskd run (the SLA views read stored calendars only), the
 # fixtures' contracts, a bill per bank for 2026-09, one open incident per terminal (written
 # straight into sla_incidents: kioskd's engine makes them from a terminal's silence, which
-# would cost this test minutes; the web reads them like any other), and a user per role.
+# would cost this test minutes; the web reads them like any other) with the facts behind it
+# (sla_facts, for the terminal's timeline), and a user per role.
 source "$(dirname "$0")/lib.sh"
 : "${KF_BIN_WEB:=$b/server/kiosk-web}"
 
@@ -38,6 +39,29 @@ for n in 1 2; do
         on_site_total_ms, n_reopened, n_attr_changes, n_notes, start_ms, spans, updated_ms)
         VALUES ('A-00000$n', 'offline', 'opened', 'company', 0, 'test', $((now - 600000)), 0,
         0, 0, 0, $((now - 720000)), '[[$((now - 720000)),null]]', $now)"
+    # Its facts, written straight into sla_facts like the incident (an agent's connection
+    # and a heartbeat expiry would cost minutes): online ten days ago (before the timeline's
+    # default week: its initial row), its receipt printer jammed and back, a visit in
+    # maintenance mode, then silent: the incident's drop.
+    d=KF-XH-000$n
+    it_sql "INSERT INTO sla_facts(asset_id, device_id, kind, at_ms, recv_ms, seq, value, src,
+        periph, state, code, sev, who) VALUES
+        ('A-00000$n', '$d', 'presence', $((now - 864000000)), $((now - 864000000)), NULL, 1,
+         'connect', NULL, NULL, NULL, NULL, NULL),
+        ('A-00000$n', '$d', 'periph', $((now - 5400000)), $((now - 5400000)), 1, 0, NULL,
+         'receipt_printer', 'media_jam', NULL, NULL, NULL),
+        ('A-00000$n', '$d', 'fault', $((now - 5400000)), $((now - 5400000)), 2, 1, NULL,
+         'receipt_printer', NULL, 'PRN_JAM', 'major', NULL),
+        ('A-00000$n', '$d', 'maint', $((now - 4800000)), $((now - 4800000)), 3, 1, NULL, NULL,
+         NULL, NULL, NULL, 'T-07'),
+        ('A-00000$n', '$d', 'periph', $((now - 4200000)), $((now - 4200000)), 4, 1, NULL,
+         'receipt_printer', 'online', NULL, NULL, NULL),
+        ('A-00000$n', '$d', 'fault', $((now - 4200000)), $((now - 4200000)), 5, 0, NULL,
+         'receipt_printer', NULL, 'PRN_JAM', 'major', NULL),
+        ('A-00000$n', '$d', 'maint', $((now - 3900000)), $((now - 3900000)), 6, 0, NULL, NULL,
+         NULL, NULL, NULL, 'T-07'),
+        ('A-00000$n', '$d', 'presence', $((now - 720000)), $((now - 600000)), NULL, 0,
+         'heartbeat', NULL, NULL, NULL, NULL, NULL)"
 done
 
 printf '%s\n' 'pass-word-operator' >"$IT_DIR/pw"
