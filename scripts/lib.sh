@@ -10,7 +10,7 @@ KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq
     clang libclang-rt-14-dev
     libxlsxwriter-dev libhpdf-dev poppler-utils fonts-noto-cjk faketime
-    libh2o-dev python3-yaml curl)
+    libh2o-dev python3-yaml curl nghttp2-client)
 
 kf_log() { printf '%s\n' "$*" >&2; }
 
