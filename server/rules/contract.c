@@ -41,23 +41,6 @@ static int get_rate(const json_t *o, const char *path, const char *key, int32_t 
     return kf__jr_get_i32(o, path, key, 0, KF_MONEY_RATE_MAX, ret, err, errn);
 }
 
-static int get_day(const json_t *o, const char *key, int nullable, int32_t *ret, char *err,
-                   size_t errn)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (!v)
-        return kf__jr_fail(err, errn, "%s: missing", key);
-    if (nullable && json_is_null(v)) {
-        *ret = KF_CONTRACT_OPEN;
-        return 0;
-    }
-    if (!json_is_string(v) || kf_day_parse(json_string_value(v), ret) < 0)
-        return kf__jr_fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
-                           nullable ? " or null" : "");
-    return 0;
-}
-
 static int parse_sla(const json_t *sla, const char *kind, struct kf_contract_sla *ret, char *err,
                      size_t errn)
 {
@@ -210,8 +193,8 @@ static int parse_root(const json_t *root, const char *const *banks, size_t n_ban
         return kf__jr_fail(err, errn, "bank: unknown bank \"%s\"", c->bank);
     if ((r = kf__jr_get_str(root, "", "id", KF_CONTRACT_ID_MAX, 0, c->id, NULL, err, errn)) < 0 ||
         (r = kf__jr_get_i32(root, "", "version", 1, INT32_MAX, &c->version, err, errn)) < 0 ||
-        (r = get_day(root, "effective_from", 0, &c->effective_from, err, errn)) < 0 ||
-        (r = get_day(root, "effective_to", 1, &c->effective_to, err, errn)) < 0)
+        (r = kf__jr_get_day(root, "effective_from", 0, &c->effective_from, err, errn)) < 0 ||
+        (r = kf__jr_get_day(root, "effective_to", 1, &c->effective_to, err, errn)) < 0)
         return r;
     if (c->effective_to <= c->effective_from)
         return kf__jr_fail(err, errn, "effective_to: must be after effective_from");
@@ -253,19 +236,12 @@ static int parse_root(const json_t *root, const char *const *banks, size_t n_ban
 int kf_contract_parse(const char *text, size_t len, const char *const *banks, size_t n_banks,
                       struct kf_contract *ret, char *err, size_t errn)
 {
+    json_t *root = kf__jr_load(text, len, KF_CONTRACT_JSON_MAX, "contract", err, errn);
     struct kf_contract *c;
-    json_error_t je;
-    json_t *root;
     int r;
 
-    if (err && errn > 0)
-        err[0] = '\0';
-    if (!text || len > KF_CONTRACT_JSON_MAX)
-        return kf__jr_fail(err, errn, "a contract is at most %d bytes", KF_CONTRACT_JSON_MAX);
-    /* Duplicate keys refused: two prices for one field would leave the reader to guess. */
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return kf__jr_fail(err, errn, "line %d: %s", je.line, je.text);
+        return -EINVAL;
     c = calloc(1, sizeof(*c));
     if (!c) {
         json_decref(root);
@@ -277,11 +253,6 @@ int kf_contract_parse(const char *text, size_t len, const char *const *banks, si
         *ret = *c;
     free(c);
     return r;
-}
-
-static void day_text(int32_t day, char *buf, size_t n)
-{
-    kf_day_format(day, buf, n);
 }
 
 int kf_contract_set_check(const struct kf_contract *v, size_t n, char *err, size_t errn)
@@ -300,9 +271,9 @@ int kf_contract_set_check(const struct kf_contract *v, size_t n, char *err, size
                 return kf__jr_fail(err, errn, "%s %s version %d: duplicated", x->bank, x->id,
                                    (int)x->version);
             if (x->effective_from < y->effective_to && y->effective_from < x->effective_to) {
-                day_text(x->effective_from > y->effective_from ? x->effective_from
-                                                               : y->effective_from,
-                         a, sizeof(a));
+                kf_day_format(x->effective_from > y->effective_from ? x->effective_from
+                                                                    : y->effective_from,
+                              a, sizeof(a));
                 return kf__jr_fail(
                     err, errn, "%s: %s version %d and %s version %d overlap (both in force on %s)",
                     x->bank, x->id, (int)x->version, y->id, (int)y->version, a);
@@ -353,7 +324,6 @@ static void put_sla(struct kf__jw *w, const char *kind, const struct kf_contract
 int kf_contract_canonical(const struct kf_contract *c, char **ret)
 {
     struct kf__jw w;
-    char d[16];
 
     kf__jw_init(&w);
     kf__jw_obj(&w);
@@ -365,16 +335,8 @@ int kf_contract_canonical(const struct kf_contract *c, char **ret)
     kf__jw_str(&w, c->id);
     kf__jw_key(&w, "version");
     kf__jw_int(&w, c->version);
-    kf__jw_key(&w, "effective_from");
-    day_text(c->effective_from, d, sizeof(d));
-    kf__jw_str(&w, d);
-    kf__jw_key(&w, "effective_to");
-    if (c->effective_to == KF_CONTRACT_OPEN) {
-        kf__jw_null(&w);
-    } else {
-        day_text(c->effective_to, d, sizeof(d));
-        kf__jw_str(&w, d);
-    }
+    kf__jw_day(&w, "effective_from", c->effective_from);
+    kf__jw_day(&w, "effective_to", c->effective_to);
     if (c->has_signed_by) {
         kf__jw_key(&w, "signed_by");
         kf__jw_str(&w, c->signed_by);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <kf/time.h>
+
 int kf__jr_fail(char *err, size_t errn, const char *fmt, ...)
 {
     va_list ap;
@@ -132,4 +134,39 @@ int kf__jr_get_str(const json_t *o, const char *path, const char *key, size_t ma
     }
     memcpy(buf, s, l + 1);
     return 0;
+}
+
+int kf__jr_get_day(const json_t *o, const char *key, int nullable, int32_t *ret, char *err,
+                   size_t errn)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v)
+        return kf__jr_fail(err, errn, "%s: missing", key);
+    if (nullable && json_is_null(v)) {
+        *ret = KF__JR_DAY_OPEN;
+        return 0;
+    }
+    if (!json_is_string(v) || kf_day_parse(json_string_value(v), ret) < 0)
+        return kf__jr_fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
+                           nullable ? " or null" : "");
+    return 0;
+}
+
+json_t *kf__jr_load(const char *text, size_t len, size_t max, const char *what, char *err,
+                    size_t errn)
+{
+    json_error_t je;
+    json_t *root;
+
+    if (err && errn > 0)
+        err[0] = '\0';
+    if (!text || len > max) {
+        kf__jr_fail(err, errn, "a %s is at most %zu bytes", what, max);
+        return NULL;
+    }
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        kf__jr_fail(err, errn, "line %d: %s", je.line, je.text);
+    return root;
 }

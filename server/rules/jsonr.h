@@ -30,4 +30,15 @@ int kf__jr_get_i32(const json_t *o, const char *path, const char *key, int64_t l
 int kf__jr_get_str(const json_t *o, const char *path, const char *key, size_t max, int optional,
                    char *buf, int *ret_has, char *err, size_t errn);
 
+/* A date "YYYY-MM-DD" as local days since 1970; nullable: null is KF__JR_DAY_OPEN (an
+ * open-ended version's effective_to). */
+#define KF__JR_DAY_OPEN INT32_MAX
+int kf__jr_get_day(const json_t *o, const char *key, int nullable, int32_t *ret, char *err,
+                   size_t errn);
+/* A versioned file's text parsed, at most max bytes, duplicate keys refused (two prices for
+ * one field would leave the reader to guess); NULL with the message in err ("a contract is
+ * at most N bytes", "line 3: ..."). */
+json_t *kf__jr_load(const char *text, size_t len, size_t max, const char *what, char *err,
+                    size_t errn);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kf/time.h>
+
 void kf__jw_init(struct kf__jw *w)
 {
     memset(w, 0, sizeof(*w));
@@ -171,4 +173,17 @@ int kf__jw_finish(struct kf__jw *w, char **ret)
     *ret = w->buf;
     w->buf = NULL;
     return 0;
+}
+
+void kf__jw_day(struct kf__jw *w, const char *key, int32_t day)
+{
+    char d[16];
+
+    kf__jw_key(w, key);
+    if (day == INT32_MAX) {
+        kf__jw_null(w);
+        return;
+    }
+    kf_day_format(day, d, sizeof(d));
+    kf__jw_str(w, d);
 }

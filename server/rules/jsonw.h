@@ -31,6 +31,8 @@ void kf__jw_str(struct kf__jw *w, const char *s); /* NULL writes null */
 void kf__jw_int(struct kf__jw *w, int64_t v);
 void kf__jw_null(struct kf__jw *w);
 void kf__jw_bool(struct kf__jw *w, int v);
+/* key: a local day as "YYYY-MM-DD", or null for INT32_MAX (an open end, KF__JR_DAY_OPEN). */
+void kf__jw_day(struct kf__jw *w, const char *key, int32_t day);
 /* The text, NUL-terminated: *ret owned (free). 0 or the first error (the buffer is freed). */
 int kf__jw_finish(struct kf__jw *w, char **ret);
 

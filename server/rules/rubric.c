@@ -106,21 +106,12 @@ static int half_start(int32_t day)
 static int get_day(const json_t *o, const char *key, int nullable, int32_t *ret, char *err,
                    size_t errn)
 {
-    json_t *v = json_object_get(o, key);
+    int r = kf__jr_get_day(o, key, nullable, ret, err, errn);
 
-    if (!v)
-        return kf__jr_fail(err, errn, "%s: missing", key);
-    if (nullable && json_is_null(v)) {
-        *ret = KF_RUBRIC_OPEN;
-        return 0;
-    }
-    if (!json_is_string(v) || kf_day_parse(json_string_value(v), ret) < 0)
-        return kf__jr_fail(err, errn, "%s: must be a date \"YYYY-MM-DD\"%s", key,
-                           nullable ? " or null" : "");
-    if (!half_start(*ret))
+    if (r == 0 && *ret != KF_RUBRIC_OPEN && !half_start(*ret))
         return kf__jr_fail(
             err, errn, "%s: must be the first day of a half-year (YYYY-01-01 or YYYY-07-01)", key);
-    return 0;
+    return r;
 }
 
 static int parse_criterion(const json_t *o, size_t i, int32_t total, struct kf_rubric_criterion *c,
@@ -254,19 +245,12 @@ static int parse_root(const json_t *root, struct kf_rubric *r, char *err, size_t
 
 int kf_rubric_parse(const char *text, size_t len, struct kf_rubric *ret, char *err, size_t errn)
 {
+    json_t *root = kf__jr_load(text, len, KF_RUBRIC_JSON_MAX, "rubric", err, errn);
     struct kf_rubric *r;
-    json_error_t je;
-    json_t *root;
     int rc;
 
-    if (err && errn > 0)
-        err[0] = '\0';
-    if (!text || len > KF_RUBRIC_JSON_MAX)
-        return kf__jr_fail(err, errn, "a rubric is at most %d bytes", KF_RUBRIC_JSON_MAX);
-    /* Duplicate keys refused: two weights for one criterion would leave the reader to guess. */
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return kf__jr_fail(err, errn, "line %d: %s", je.line, je.text);
+        return -EINVAL;
     r = calloc(1, sizeof(*r));
     if (!r) {
         json_decref(root);
@@ -314,19 +298,6 @@ const struct kf_rubric *kf_rubric_for(const struct kf_rubric *set, size_t n, int
     return NULL;
 }
 
-static void put_day(struct kf__jw *w, const char *key, int32_t day)
-{
-    char d[16];
-
-    kf__jw_key(w, key);
-    if (day == KF_RUBRIC_OPEN) {
-        kf__jw_null(w);
-        return;
-    }
-    kf_day_format(day, d, sizeof(d));
-    kf__jw_str(w, d);
-}
-
 int kf_rubric_canonical(const struct kf_rubric *r, char **ret)
 {
     struct kf__jw w;
@@ -339,8 +310,8 @@ int kf_rubric_canonical(const struct kf_rubric *r, char **ret)
     kf__jw_str(&w, r->id);
     kf__jw_key(&w, "version");
     kf__jw_int(&w, r->version);
-    put_day(&w, "effective_from", r->effective_from);
-    put_day(&w, "effective_to", r->effective_to);
+    kf__jw_day(&w, "effective_from", r->effective_from);
+    kf__jw_day(&w, "effective_to", r->effective_to);
     if (r->has_title) {
         kf__jw_key(&w, "title");
         kf__jw_str(&w, r->title);

@@ -90,22 +90,6 @@ const char *const kf__store_schema_billing[] = {
     NULL,
 };
 
-/* Run a bound write and finalize it; a constraint (or a trigger's RAISE) is -EEXIST. */
-static int run_once(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s), r = 0;
-
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = kf__store_sql_fail(st, rc, what);
-    sqlite3_finalize(s);
-    return r;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
 /* ---- Contract versions -------------------------------------------------------------------- */
 
 static int contract_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
@@ -166,18 +150,18 @@ int kf_store_billing_contract_add(struct kf_store *st, const struct kf_contract 
 
     if (r < 0)
         return r;
-    bind_text(s, 1, c->bank);
-    bind_text(s, 2, c->id);
+    kf__store_bind_text(s, 1, c->bank);
+    kf__store_bind_text(s, 2, c->id);
     sqlite3_bind_int(s, 3, c->version);
     sqlite3_bind_int(s, 4, c->effective_from);
     if (c->effective_to != KF_CONTRACT_OPEN)
         sqlite3_bind_int(s, 5, c->effective_to);
-    bind_text(s, 6, text);
-    bind_text(s, 7, digest_hex);
+    kf__store_bind_text(s, 6, text);
+    kf__store_bind_text(s, 7, digest_hex);
     sqlite3_bind_int64(s, 8, now_ms);
-    bind_text(s, 9, by);
-    bind_text(s, 10, reason);
-    return run_once(st, s, "contract version");
+    kf__store_bind_text(s, 9, by);
+    kf__store_bind_text(s, 10, reason);
+    return kf__store_step_done(st, s, "contract version");
 }
 
 /* ---- Assets in service -------------------------------------------------------------------- */
@@ -243,7 +227,7 @@ static int asset_zone(struct kf_store *st, const char *asset_id, char *zone, siz
 
     if (r < 0)
         return r;
-    bind_text(s, 1, asset_id);
+    kf__store_bind_text(s, 1, asset_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         kf__store_col_copy(zone, cap, s, 0);
@@ -271,14 +255,14 @@ static int insert_service(struct kf_store *st, const char *asset_id, const char 
 
     if (r < 0)
         return r;
-    bind_text(s, 1, asset_id);
-    bind_text(s, 2, zone_id);
+    kf__store_bind_text(s, 1, asset_id);
+    kf__store_bind_text(s, 2, zone_id);
     sqlite3_bind_int64(s, 3, from_ms);
     if (to_ms != KF_TIME_NEVER)
         sqlite3_bind_int64(s, 4, to_ms);
-    bind_text(s, 5, by);
-    bind_text(s, 6, reason);
-    r = run_once(st, s, "asset_service");
+    kf__store_bind_text(s, 5, by);
+    kf__store_bind_text(s, 6, reason);
+    r = kf__store_step_done(st, s, "asset_service");
     if (r == 0 && sqlite3_changes(kf__store_db(st)) == 0) {
         kf__store_seterr(st, "no zone %s", zone_id);
         r = -ENOENT;
@@ -306,9 +290,9 @@ int kf_store_billing_commission(struct kf_store *st, const char *asset_id, const
 
         r = kf__store_prep(st, "UPDATE assets SET zone_id = ?2 WHERE asset_id = ?1", &s);
         if (r == 0) {
-            bind_text(s, 1, asset_id);
-            bind_text(s, 2, zone_id);
-            r = run_once(st, s, "asset zone");
+            kf__store_bind_text(s, 1, asset_id);
+            kf__store_bind_text(s, 2, zone_id);
+            r = kf__store_step_done(st, s, "asset zone");
         }
     }
     return kf__store_txn_leave(st, own, r);
@@ -338,11 +322,11 @@ int kf_store_billing_decommission(struct kf_store *st, const char *asset_id, int
                            " AND from_ms < ?2",
                            &s);
     if (r == 0) {
-        bind_text(s, 1, asset_id);
+        kf__store_bind_text(s, 1, asset_id);
         sqlite3_bind_int64(s, 2, at_ms);
-        bind_text(s, 3, by);
-        bind_text(s, 4, reason);
-        r = run_once(st, s, "decommission");
+        kf__store_bind_text(s, 3, by);
+        kf__store_bind_text(s, 4, reason);
+        r = kf__store_step_done(st, s, "decommission");
     }
     if (r == 0 && sqlite3_changes(kf__store_db(st)) == 0) {
         sqlite3_stmt *q = NULL;
@@ -351,7 +335,7 @@ int kf_store_billing_decommission(struct kf_store *st, const char *asset_id, int
         r = kf__store_prep(st, "SELECT 1 FROM asset_service WHERE asset_id = ?1 AND to_ms IS NULL",
                            &q);
         if (r == 0) {
-            bind_text(q, 1, asset_id);
+            kf__store_bind_text(q, 1, asset_id);
             r = sqlite3_step(q) == SQLITE_ROW ? -EINVAL : -EALREADY;
             sqlite3_finalize(q);
             kf__store_seterr(st,
@@ -451,7 +435,7 @@ int kf_store_billing_set_close_day(struct kf_store *st, int day)
     if (r < 0)
         return r;
     sqlite3_bind_int(s, 1, day);
-    return run_once(st, s, "close day");
+    return kf__store_step_done(st, s, "close day");
 }
 
 /* ---- Issued documents --------------------------------------------------------------------- */
@@ -468,7 +452,7 @@ int kf_store_billing_next_seq(struct kf_store *st, const char *bank, int type, i
 
     if (r < 0)
         return r;
-    bind_text(s, 1, bank);
+    kf__store_bind_text(s, 1, bank);
     sqlite3_bind_int(s, 2, type);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -493,23 +477,23 @@ int kf_store_billing_doc_add(struct kf_store *st, const struct kf_billing_doc *d
 
     if (r < 0)
         return r;
-    bind_text(s, 1, d->number);
+    kf__store_bind_text(s, 1, d->number);
     sqlite3_bind_int(s, 2, d->type);
-    bind_text(s, 3, d->bank);
-    bind_text(s, 4, d->period);
+    kf__store_bind_text(s, 3, d->bank);
+    kf__store_bind_text(s, 4, d->period);
     sqlite3_bind_int64(s, 5, d->seq);
     kf__store_bind_opt_text(s, 6, d->ref);
     if (d->ref[0])
         sqlite3_bind_int(s, 7, d->ref_line);
     sqlite3_bind_int64(s, 8, d->issued_ms);
-    bind_text(s, 9, d->issued_by);
+    kf__store_bind_text(s, 9, d->issued_by);
     sqlite3_bind_int64(s, 10, d->net_fen);
     sqlite3_bind_int64(s, 11, d->tax_fen);
     sqlite3_bind_int64(s, 12, d->gross_fen);
     sqlite3_bind_text(s, 13, d->json, (int)d->json_len, SQLITE_STATIC);
-    bind_text(s, 14, d->digest);
+    kf__store_bind_text(s, 14, d->digest);
     sqlite3_bind_blob(s, 15, d->sig, 64, SQLITE_STATIC);
-    r = run_once(st, s, "bill document");
+    r = kf__store_step_done(st, s, "bill document");
     if (r == -EEXIST)
         kf__store_seterr(st, "%s: issued already (or a bill of %s for %s exists)", d->number,
                          d->bank, d->period);
@@ -551,7 +535,7 @@ int kf_store_billing_doc(struct kf_store *st, const char *number, struct kf_bill
 
     if (r < 0)
         return r;
-    bind_text(s, 1, number);
+    kf__store_bind_text(s, 1, number);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         doc_fill(st, s, &d);
@@ -601,15 +585,15 @@ int kf_store_billing_adjustment_add(struct kf_store *st, const struct kf_billing
 
     if (r < 0)
         return r;
-    bind_text(s, 1, a->bill);
-    bind_text(s, 2, a->ref);
-    bind_text(s, 3, a->asset);
+    kf__store_bind_text(s, 1, a->bill);
+    kf__store_bind_text(s, 2, a->ref);
+    kf__store_bind_text(s, 3, a->asset);
     sqlite3_bind_int(s, 4, a->kind);
     sqlite3_bind_int(s, 5, a->tax_rate_bp);
     sqlite3_bind_int64(s, 6, a->net_fen);
     sqlite3_bind_int64(s, 7, a->tax_fen);
     sqlite3_bind_int64(s, 8, a->gross_fen);
-    return run_once(st, s, "bill adjustment");
+    return kf__store_step_done(st, s, "bill adjustment");
 }
 
 static int adj_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
@@ -659,12 +643,12 @@ int kf_store_billing_dispute_add(struct kf_store *st, const char *bill, int32_t 
 
     if (r < 0)
         return r;
-    bind_text(s, 1, bill);
+    kf__store_bind_text(s, 1, bill);
     sqlite3_bind_int(s, 2, line);
     sqlite3_bind_int64(s, 3, at_ms);
-    bind_text(s, 4, by);
-    bind_text(s, 5, reason);
-    r = run_once(st, s, "bill dispute");
+    kf__store_bind_text(s, 4, by);
+    kf__store_bind_text(s, 5, reason);
+    r = kf__store_step_done(st, s, "bill dispute");
     if (r == 0)
         *ret_id = sqlite3_last_insert_rowid(kf__store_db(st));
     return r;
@@ -684,10 +668,10 @@ int kf_store_billing_answer_add(struct kf_store *st, int64_t dispute, int accept
     sqlite3_bind_int64(s, 1, dispute);
     sqlite3_bind_int(s, 2, accept != 0);
     sqlite3_bind_int64(s, 3, at_ms);
-    bind_text(s, 4, by);
-    bind_text(s, 5, reason);
+    kf__store_bind_text(s, 4, by);
+    kf__store_bind_text(s, 5, reason);
     kf__store_bind_opt_text(s, 6, credit_note);
-    r = run_once(st, s, "bill answer");
+    r = kf__store_step_done(st, s, "bill answer");
     if (r == -EEXIST) {
         kf__store_seterr(st, "dispute %lld was answered already", (long long)dispute);
         r = -EALREADY;

@@ -209,6 +209,12 @@ const char *kf__store_col_text(sqlite3_stmt *s, int i);
 void kf__store_col_copy(char *dst, size_t cap, sqlite3_stmt *s, int i);
 void kf__store_bind_opt_text(sqlite3_stmt *s, int i, const char *v);
 void kf__store_bind_opt_ms(sqlite3_stmt *s, int i, int64_t v);
+/* Bind text that outlives the statement (SQLITE_STATIC). */
+void kf__store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Step a bound write (or a one-row read whose row is not wanted) once and finalize it: 0, or
+ * the converted error with "what: <SQLite's message>" (a constraint or a trigger's RAISE is
+ * -EEXIST). Defined in store/sqlite/stmt.c. */
+int kf__store_step_done(struct kf_store *st, sqlite3_stmt *s, const char *what);
 
 /* The connection. Borrowed. */
 sqlite3 *kf__store_db(struct kf_store *st);

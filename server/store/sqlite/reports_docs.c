@@ -48,21 +48,6 @@ const char *const kf__store_schema_reports[] = {
     NULL,
 };
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s), r = 0;
-
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = kf__store_sql_fail(st, rc, what);
-    sqlite3_finalize(s);
-    return r;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
 /* ---- Issued documents --------------------------------------------------------------------- */
 
 int kf_store_rdoc_latest(struct kf_store *st, const char *kind, const char *period, int32_t *ret)
@@ -76,8 +61,8 @@ int kf_store_rdoc_latest(struct kf_store *st, const char *kind, const char *peri
 
     if (r < 0)
         return r;
-    bind_text(s, 1, kind);
-    bind_text(s, 2, period);
+    kf__store_bind_text(s, 1, kind);
+    kf__store_bind_text(s, 2, period);
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         r = kf__store_sql_fail(st, rc, "report version");
@@ -112,16 +97,16 @@ int kf_store_rdoc_add(struct kf_store *st, const struct kf_rdoc *d)
                        &s);
     if (r < 0)
         return r;
-    bind_text(s, 1, d->kind);
-    bind_text(s, 2, d->period);
+    kf__store_bind_text(s, 1, d->kind);
+    kf__store_bind_text(s, 2, d->period);
     sqlite3_bind_int(s, 3, d->version);
     sqlite3_bind_int64(s, 4, d->issued_ms);
-    bind_text(s, 5, d->issued_by);
-    bind_text(s, 6, d->reason);
+    kf__store_bind_text(s, 5, d->issued_by);
+    kf__store_bind_text(s, 6, d->reason);
     sqlite3_bind_text(s, 7, d->json, (int)d->json_len, SQLITE_STATIC);
-    bind_text(s, 8, d->digest);
+    kf__store_bind_text(s, 8, d->digest);
     sqlite3_bind_blob(s, 9, d->sig, 64, SQLITE_STATIC);
-    return step_done(st, s, "report document");
+    return kf__store_step_done(st, s, "report document");
 }
 
 #define RDOC_COLS "kind, period, version, issued_ms, issued_by, reason, digest, sig"
@@ -160,8 +145,8 @@ int kf_store_rdoc_get(struct kf_store *st, const char *kind, const char *period,
 
     if (r < 0)
         return r;
-    bind_text(s, 1, kind);
-    bind_text(s, 2, period);
+    kf__store_bind_text(s, 1, kind);
+    kf__store_bind_text(s, 2, period);
     sqlite3_bind_int(s, 3, version);
     memset(&d, 0, sizeof(d));
     rc = sqlite3_step(s);
@@ -213,14 +198,14 @@ int kf_store_rubric_add(struct kf_store *st, const char *id, int32_t version, co
 
     if (r < 0)
         return r;
-    bind_text(s, 1, id);
+    kf__store_bind_text(s, 1, id);
     sqlite3_bind_int(s, 2, version);
-    bind_text(s, 3, text);
-    bind_text(s, 4, digest_hex);
+    kf__store_bind_text(s, 3, text);
+    kf__store_bind_text(s, 4, digest_hex);
     sqlite3_bind_int64(s, 5, now_ms);
-    bind_text(s, 6, by);
-    bind_text(s, 7, reason);
-    return step_done(st, s, "rubric version");
+    kf__store_bind_text(s, 6, by);
+    kf__store_bind_text(s, 7, reason);
+    return kf__store_step_done(st, s, "rubric version");
 }
 
 static int rubric_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
@@ -282,8 +267,8 @@ int kf_store_zone_decision_add(struct kf_store *st, const struct kf_zone_decisio
 
     if (r < 0)
         return r;
-    bind_text(s, 1, d->zone_id);
-    bind_text(s, 2, d->period);
+    kf__store_bind_text(s, 1, d->zone_id);
+    kf__store_bind_text(s, 2, d->period);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         zone = sqlite3_column_int(s, 0);
@@ -315,14 +300,14 @@ int kf_store_zone_decision_add(struct kf_store *st, const struct kf_zone_decisio
                        &s);
     if (r < 0)
         return r;
-    bind_text(s, 1, d->zone_id);
-    bind_text(s, 2, d->period);
+    kf__store_bind_text(s, 1, d->zone_id);
+    kf__store_bind_text(s, 2, d->period);
     sqlite3_bind_int(s, 3, d->decision);
     sqlite3_bind_int(s, 4, d->decision == KF_ZONE_DELIST ? d->from_day : 0);
     sqlite3_bind_int64(s, 5, d->at_ms);
-    bind_text(s, 6, d->by);
-    bind_text(s, 7, d->reason);
-    r = step_done(st, s, "zone decision");
+    kf__store_bind_text(s, 6, d->by);
+    kf__store_bind_text(s, 7, d->reason);
+    r = kf__store_step_done(st, s, "zone decision");
     if (r == 0 && ret_id)
         *ret_id = sqlite3_last_insert_rowid(kf__store_db(st));
     return r;

@@ -349,3 +349,18 @@ int kf__store_exists(struct kf_store *st, enum kf_stmt id, const char *key)
     kf__store_stmt_done(s);
     return r;
 }
+
+void kf__store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+int kf__store_step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s), r = 0;
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = kf__store_sql_fail(st, rc, what);
+    sqlite3_finalize(s);
+    return r;
+}
