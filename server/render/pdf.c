@@ -5,11 +5,10 @@
  * (libharu lets a page be drawn on until the document is saved).
  */
 #include "render/render.h"
+#include "render/pdf_text.h"
 #include "render/render_int.h"
 
 #include <errno.h>
-#include <hpdf.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +22,12 @@
 #define ROW_H 13.0f
 #define CELL_PAD 2.0f
 #define TABLE_SIZE 8.0f
-#define GBK_CAP 8192
 #define CELL_MAX_BYTES 120
-
-enum align { A_LEFT, A_RIGHT, A_CENTER };
 
 struct column {
     const char *name;
     float width;
-    enum align align;
+    enum kf__pdf_align align;
 };
 
 /* The lines' table: what an accountant ticks off, narrowed to fit portrait A4. The model and
@@ -52,144 +48,26 @@ enum {
     NCOLS
 };
 static const struct column columns[NCOLS] = {
-    {"行号", 24, A_RIGHT},  {"类别", 40, A_LEFT},      {"资产编号", 60, A_LEFT},
-    {"类型", 46, A_LEFT},   {"网点/专区", 48, A_LEFT}, {"所属期", 34, A_CENTER},
-    {"天数", 28, A_CENTER}, {"单价(元)", 44, A_RIGHT}, {"不含税金额(元)", 58, A_RIGHT},
-    {"税率", 24, A_RIGHT},  {"税额(元)", 50, A_RIGHT}, {"价税合计(元)", 58, A_RIGHT}};
+    {"行号", 24, KF__PDF_RIGHT},           {"类别", 40, KF__PDF_LEFT},
+    {"资产编号", 60, KF__PDF_LEFT},        {"类型", 46, KF__PDF_LEFT},
+    {"网点/专区", 48, KF__PDF_LEFT},       {"所属期", 34, KF__PDF_CENTER},
+    {"天数", 28, KF__PDF_CENTER},          {"单价(元)", 44, KF__PDF_RIGHT},
+    {"不含税金额(元)", 58, KF__PDF_RIGHT}, {"税率", 24, KF__PDF_RIGHT},
+    {"税额(元)", 50, KF__PDF_RIGHT},       {"价税合计(元)", 58, KF__PDF_RIGHT}};
 
 struct pdf {
-    HPDF_Doc doc;
-    HPDF_Font font, bold;        /* CJK: SimSun, SimHei (GBK) */
-    HPDF_Font latin, latin_bold; /* ASCII: Helvetica (WinAnsi) */
-    iconv_t cd;
+    struct kf__pdf t; /* the document, its fonts and the page drawn on */
     const struct kf__render_bill *b;
     HPDF_Page *pages;
     size_t n_pages, cap_pages;
-    HPDF_Page page;
     float y;      /* the next baseline, from the bottom */
     int in_table; /* a new page repeats the table's header */
-    HPDF_STATUS error, detail;
-    char gbk[GBK_CAP];
 };
-
-static void on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
-{
-    struct pdf *p = user_data;
-    /* The first error is the cause; later ones follow from it. */
-    if (!p->error) {
-        p->error = error_no;
-        p->detail = detail_no;
-    }
-}
-
-/* UTF-8 to GBK into p->gbk; a character GBK lacks becomes '?', never a failure: a bill
- * is printed with an odd model name rather than not at all. */
-static const char *gbk(struct pdf *p, const char *utf8)
-{
-    char *in = (char *)utf8, *out = p->gbk;
-    size_t inleft = strlen(utf8), outleft = GBK_CAP - 1;
-
-    iconv(p->cd, NULL, NULL, NULL, NULL);
-    while (inleft > 0 && outleft > 2) {
-        if (iconv(p->cd, &in, &inleft, &out, &outleft) != (size_t)-1)
-            break;
-        if (errno == E2BIG)
-            break;
-        /* EILSEQ or a truncated sequence: skip one UTF-8 character. */
-        *out++ = '?';
-        outleft--;
-        do {
-            in++;
-            inleft--;
-        } while (inleft > 0 && ((unsigned char)*in & 0xC0) == 0x80);
-    }
-    *out = '\0';
-    return p->gbk;
-}
-
-/* One run of text in one font: ASCII in Helvetica (so that figures look like figures and
- * copy out of the PDF as ASCII, which they would not through GBK-EUC-H), the rest in the CJK
- * font. Returns its width; draws it when draw is set. */
-static float run(struct pdf *p, int bold, float size, float x, float y, const char *s, size_t n,
-                 int ascii, int draw)
-{
-    char buf[GBK_CAP];
-    const char *g = buf;
-    HPDF_Font f;
-    float w;
-
-    snprintf(buf, sizeof buf, "%.*s", (int)n, s);
-    if (ascii) {
-        f = bold ? p->latin_bold : p->latin;
-    } else {
-        f = bold ? p->bold : p->font;
-        g = gbk(p, buf);
-    }
-    HPDF_Page_SetFontAndSize(p->page, f, size);
-    w = HPDF_Page_TextWidth(p->page, g);
-    if (draw) {
-        HPDF_Page_BeginText(p->page);
-        HPDF_Page_SetFontAndSize(p->page, f, size);
-        HPDF_Page_TextOut(p->page, x, y, g);
-        HPDF_Page_EndText(p->page);
-    }
-    return w;
-}
-
-/* Whether byte i of s is drawn in the Latin font. A space beside a Chinese character is
- * drawn in the CJK font: its width then reads as a space to pdftotext and to a reader
- * copying "第 1 页" out of the document, where a narrow Helvetica space was dropped. */
-static int latin_at(const char *s, size_t i, size_t n)
-{
-    if ((unsigned char)s[i] >= 0x80)
-        return 0;
-    if (s[i] != ' ')
-        return 1;
-    return !((i > 0 && (unsigned char)s[i - 1] >= 0x80) ||
-             (i + 1 < n && (unsigned char)s[i + 1] >= 0x80));
-}
-
-/* The first n bytes of s (UTF-8, whole characters), as runs of Latin and of the rest. */
-static float mixed(struct pdf *p, int bold, float size, float x, float y, const char *s, size_t n,
-                   int draw)
-{
-    float w = 0.0f;
-    size_t i = 0;
-    while (i < n) {
-        int latin = latin_at(s, i, n);
-        size_t j = i;
-        while (j < n && latin_at(s, j, n) == latin)
-            j++;
-        w += run(p, bold, size, x + w, y, s + i, j - i, latin, draw);
-        i = j;
-    }
-    return w;
-}
-
-static float width_of(struct pdf *p, int bold, float size, const char *utf8)
-{
-    return mixed(p, bold, size, 0.0f, 0.0f, utf8, strlen(utf8), 0);
-}
-
-/* Text at x (left), ending at x (right) or centred on x. */
-static void text(struct pdf *p, int bold, float size, float x, float y, enum align a,
-                 const char *utf8)
-{
-    size_t n = strlen(utf8);
-    float w = mixed(p, bold, size, 0.0f, 0.0f, utf8, n, 0);
-    mixed(p, bold, size, a == A_LEFT ? x : a == A_RIGHT ? x - w : x - w / 2, y, utf8, n, 1);
-}
-
-/* The length in bytes of the UTF-8 character at s (jansson gave us valid UTF-8). */
-static size_t u8len(const char *s)
-{
-    unsigned char c = (unsigned char)*s;
-    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
 
 /* Text in a cell [x, x + w): a size smaller when it does not fit, then cut with "…" only
  * when even 6 pt does not fit, so that a long asset id never runs into the next column. */
-static void cell(struct pdf *p, int bold, float x, float w, float y, enum align a, const char *utf8)
+static void cell(struct pdf *p, int bold, float x, float w, float y, enum kf__pdf_align a,
+                 const char *utf8)
 {
     char cut[CELL_MAX_BYTES + 1], fit[CELL_MAX_BYTES + 8];
     float size = TABLE_SIZE, room = w - 2 * CELL_PAD, tw, tx;
@@ -198,12 +76,12 @@ static void cell(struct pdf *p, int bold, float x, float w, float y, enum align 
      * no more than a short one. */
     if (strlen(utf8) > CELL_MAX_BYTES) {
         size_t n = 0;
-        while (n + u8len(utf8 + n) <= CELL_MAX_BYTES)
-            n += u8len(utf8 + n);
+        while (n + kf__pdf_u8len(utf8 + n) <= CELL_MAX_BYTES)
+            n += kf__pdf_u8len(utf8 + n);
         snprintf(cut, sizeof cut, "%.*s", (int)n, utf8);
         utf8 = cut;
     }
-    while ((tw = width_of(p, bold, size, utf8)) > room && size > 6.0f)
+    while ((tw = kf__pdf_width(&p->t, bold, size, utf8)) > room && size > 6.0f)
         size -= 0.5f;
     if (tw > room) {
         size_t n = 0, next;
@@ -211,63 +89,43 @@ static void cell(struct pdf *p, int bold, float x, float w, float y, enum align 
         for (;;) {
             if (!utf8[n])
                 break;
-            next = n + u8len(utf8 + n);
+            next = n + kf__pdf_u8len(utf8 + n);
             snprintf(fit, sizeof fit, "%.*s…", (int)next, utf8);
-            if (width_of(p, bold, size, fit) > room)
+            if (kf__pdf_width(&p->t, bold, size, fit) > room)
                 break;
             n = next;
         }
         snprintf(fit, sizeof fit, "%.*s…", (int)n, utf8);
         utf8 = fit;
-        tw = width_of(p, bold, size, fit);
+        tw = kf__pdf_width(&p->t, bold, size, fit);
     }
-    tx = a == A_LEFT ? x + CELL_PAD : a == A_RIGHT ? x + w - CELL_PAD - tw : x + (w - tw) / 2;
-    mixed(p, bold, size, tx, y, utf8, strlen(utf8), 1);
-}
-
-static void hline(struct pdf *p, float x0, float x1, float y, float width, float gray)
-{
-    HPDF_Page_SetLineWidth(p->page, width);
-    HPDF_Page_SetGrayStroke(p->page, gray);
-    HPDF_Page_MoveTo(p->page, x0, y);
-    HPDF_Page_LineTo(p->page, x1, y);
-    HPDF_Page_Stroke(p->page);
-}
-
-/* Behind everything on a draft's page, so that no copy of it passes for an issued bill. */
-static void watermark(struct pdf *p)
-{
-    const char *mark = "草稿 DRAFT";
-    const float size = 72.0f, c = 0.7071f; /* 45 degrees */
-    float w = width_of(p, 1, size, mark);
-    HPDF_Page_GSave(p->page);
-    HPDF_Page_Concat(p->page, c, c, -c, c, PAGE_W / 2, PAGE_H / 2);
-    HPDF_Page_SetGrayFill(p->page, 0.90f);
-    mixed(p, 1, size, -w / 2, -size / 3, mark, strlen(mark), 1);
-    HPDF_Page_GRestore(p->page);
+    tx = a == KF__PDF_LEFT    ? x + CELL_PAD
+         : a == KF__PDF_RIGHT ? x + w - CELL_PAD - tw
+                              : x + (w - tw) / 2;
+    kf__pdf_mixed(&p->t, bold, size, tx, y, utf8, strlen(utf8), 1);
 }
 
 static void banner(struct pdf *p, float y)
 {
-    HPDF_Page_SetRGBFill(p->page, 0.80f, 0.0f, 0.0f);
-    HPDF_Page_Rectangle(p->page, LEFT, y - 5.0f, RIGHT - LEFT, 18.0f);
-    HPDF_Page_Fill(p->page);
-    HPDF_Page_SetGrayFill(p->page, 1.0f);
-    text(p, 1, 11.0f, PAGE_W / 2, y, A_CENTER,
-         "草稿 DRAFT · 未开具，不作结算依据 · not issued, not for payment");
-    HPDF_Page_SetGrayFill(p->page, 0.0f);
+    HPDF_Page_SetRGBFill(p->t.page, 0.80f, 0.0f, 0.0f);
+    HPDF_Page_Rectangle(p->t.page, LEFT, y - 5.0f, RIGHT - LEFT, 18.0f);
+    HPDF_Page_Fill(p->t.page);
+    HPDF_Page_SetGrayFill(p->t.page, 1.0f);
+    kf__pdf_text(&p->t, 1, 11.0f, PAGE_W / 2, y, KF__PDF_CENTER,
+                 "草稿 DRAFT · 未开具，不作结算依据 · not issued, not for payment");
+    HPDF_Page_SetGrayFill(p->t.page, 0.0f);
 }
 
 static void table_header(struct pdf *p)
 {
     float x = LEFT;
-    HPDF_Page_SetGrayFill(p->page, 0.88f);
-    HPDF_Page_Rectangle(p->page, LEFT, p->y - 4.0f, RIGHT - LEFT, ROW_H + 2.0f);
-    HPDF_Page_Fill(p->page);
-    HPDF_Page_SetGrayFill(p->page, 0.0f);
+    HPDF_Page_SetGrayFill(p->t.page, 0.88f);
+    HPDF_Page_Rectangle(p->t.page, LEFT, p->y - 4.0f, RIGHT - LEFT, ROW_H + 2.0f);
+    HPDF_Page_Fill(p->t.page);
+    HPDF_Page_SetGrayFill(p->t.page, 0.0f);
     for (int c = 0; c < NCOLS; c++) {
-        cell(p, 1, x, columns[c].width, p->y, columns[c].align == A_LEFT ? A_LEFT : A_CENTER,
-             columns[c].name);
+        cell(p, 1, x, columns[c].width, p->y,
+             columns[c].align == KF__PDF_LEFT ? KF__PDF_LEFT : KF__PDF_CENTER, columns[c].name);
         x += columns[c].width;
     }
     p->y -= ROW_H + 2.0f;
@@ -287,15 +145,15 @@ static int new_page(struct pdf *p)
         p->pages = np;
         p->cap_pages = cap;
     }
-    p->page = HPDF_AddPage(p->doc);
-    if (!p->page)
+    p->t.page = HPDF_AddPage(p->t.doc);
+    if (!p->t.page)
         return -EIO;
-    p->pages[p->n_pages++] = p->page;
-    HPDF_Page_SetSize(p->page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
+    p->pages[p->n_pages++] = p->t.page;
+    HPDF_Page_SetSize(p->t.page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
     if (b->draft)
-        watermark(p);
+        kf__pdf_watermark(&p->t, PAGE_W, PAGE_H, 0.90f);
     p->y = PAGE_H - 52.0f;
-    text(p, 1, 16.0f, PAGE_W / 2, p->y, A_CENTER, "租赁及维护服务费账单");
+    kf__pdf_text(&p->t, 1, 16.0f, PAGE_W / 2, p->y, KF__PDF_CENTER, "租赁及维护服务费账单");
     p->y -= 24.0f;
     if (b->draft) {
         banner(p, p->y);
@@ -304,7 +162,7 @@ static int new_page(struct pdf *p)
     if (p->n_pages > 1) {
         snprintf(line, sizeof line, "%s (%s)   所属期 %s   账单编号 %s   (续)", b->bank_name,
                  b->bank_code, b->period, kf__render_number(b));
-        text(p, 0, 9.0f, LEFT, p->y, A_LEFT, line);
+        kf__pdf_text(&p->t, 0, 9.0f, LEFT, p->y, KF__PDF_LEFT, line);
         p->y -= 18.0f;
     }
     if (p->in_table)
@@ -320,8 +178,8 @@ static int ensure(struct pdf *p, float h)
 
 static void pair(struct pdf *p, float x, float y, const char *label, const char *value)
 {
-    text(p, 1, 10.0f, x, y, A_LEFT, label);
-    text(p, 0, 10.0f, x + 56.0f, y, A_LEFT, value);
+    kf__pdf_text(&p->t, 1, 10.0f, x, y, KF__PDF_LEFT, label);
+    kf__pdf_text(&p->t, 0, 10.0f, x + 56.0f, y, KF__PDF_LEFT, value);
 }
 
 static void head_block(struct pdf *p)
@@ -367,8 +225,8 @@ static int wrapped(struct pdf *p, int bold, float size, float x, float w, const 
         if ((rc = ensure(p, size + 2.0f)) != 0)
             return rc;
         while (s[n]) {
-            size_t k = u8len(s + n);
-            float cw = mixed(p, bold, size, 0.0f, 0.0f, s + n, k, 0);
+            size_t k = kf__pdf_u8len(s + n);
+            float cw = kf__pdf_mixed(&p->t, bold, size, 0.0f, 0.0f, s + n, k, 0);
             if (used + cw > w && n > 0)
                 break;
             used += cw;
@@ -380,9 +238,9 @@ static int wrapped(struct pdf *p, int bold, float size, float x, float w, const 
         if (s[n] && space > 0 && s[n] != ' ' && (unsigned char)s[n] < 0x80 &&
             (unsigned char)s[n - 1] < 0x80)
             n = space;
-        HPDF_Page_SetGrayFill(p->page, gray);
-        mixed(p, bold, size, x, p->y, s, n, 1);
-        HPDF_Page_SetGrayFill(p->page, 0.0f);
+        HPDF_Page_SetGrayFill(p->t.page, gray);
+        kf__pdf_mixed(&p->t, bold, size, x, p->y, s, n, 1);
+        HPDF_Page_SetGrayFill(p->t.page, 0.0f);
         s += n;
         while (*s == ' ')
             s++;
@@ -438,7 +296,7 @@ static int line_row(struct pdf *p, const struct kf__render_line *l)
         p->y -= 3.0f;
     }
     /* A hairline under the row (and its explanation), between the baselines. */
-    hline(p, LEFT, RIGHT, p->y + ROW_H - 3.5f, 0.3f, 0.8f);
+    kf__pdf_hline(&p->t, LEFT, RIGHT, p->y + ROW_H - 3.5f, 0.3f, 0.8f);
     return 0;
 }
 
@@ -460,18 +318,18 @@ static int total_row(struct pdf *p, const struct kf__render_sum *s)
     if (rc != 0)
         return rc;
     if (all)
-        hline(p, column_x(C_NET), RIGHT, p->y + ROW_H - 3.0f, 0.8f, 0.0f);
+        kf__pdf_hline(&p->t, column_x(C_NET), RIGHT, p->y + ROW_H - 3.0f, 0.8f, 0.0f);
     else
         kf__render_rate(s->tax_rate_bp, rate, sizeof rate);
     snprintf(label, sizeof label, "%s", all ? "合计" : "小计（按税率）");
-    cell(p, f, column_x(C_UNIT) - 80.0f, 124.0f, p->y, A_RIGHT, label);
+    cell(p, f, column_x(C_UNIT) - 80.0f, 124.0f, p->y, KF__PDF_RIGHT, label);
     if (!all)
-        cell(p, f, column_x(C_RATE), columns[C_RATE].width, p->y, A_RIGHT, rate);
-    cell(p, f, column_x(C_NET), columns[C_NET].width, p->y, A_RIGHT,
+        cell(p, f, column_x(C_RATE), columns[C_RATE].width, p->y, KF__PDF_RIGHT, rate);
+    cell(p, f, column_x(C_NET), columns[C_NET].width, p->y, KF__PDF_RIGHT,
          kf__render_money(s->net_fen, 1, m, sizeof m));
-    cell(p, f, column_x(C_TAX), columns[C_TAX].width, p->y, A_RIGHT,
+    cell(p, f, column_x(C_TAX), columns[C_TAX].width, p->y, KF__PDF_RIGHT,
          kf__render_money(s->tax_fen, 1, m, sizeof m));
-    cell(p, f, column_x(C_GROSS), columns[C_GROSS].width, p->y, A_RIGHT,
+    cell(p, f, column_x(C_GROSS), columns[C_GROSS].width, p->y, KF__PDF_RIGHT,
          kf__render_money(s->gross_fen, 1, m, sizeof m));
     p->y -= ROW_H;
     return 0;
@@ -483,7 +341,7 @@ static int totals(struct pdf *p)
     char m[KF__RENDER_MONEY_CAP], line[256];
     int rc;
     p->in_table = 0;
-    hline(p, LEFT, RIGHT, p->y + ROW_H - 3.0f, 0.8f, 0.0f);
+    kf__pdf_hline(&p->t, LEFT, RIGHT, p->y + ROW_H - 3.0f, 0.8f, 0.0f);
     p->y -= 4.0f;
     for (size_t r = 0; r < b->n_rates; r++)
         if ((rc = total_row(p, &b->rates[r])) != 0)
@@ -495,10 +353,10 @@ static int totals(struct pdf *p)
         return rc;
     snprintf(line, sizeof line, "价税合计（小写）：￥%s",
              kf__render_money(b->total.gross_fen, 1, m, sizeof m));
-    text(p, 1, 11.0f, LEFT, p->y, A_LEFT, line);
+    kf__pdf_text(&p->t, 1, 11.0f, LEFT, p->y, KF__PDF_LEFT, line);
     p->y -= 17.0f;
     snprintf(line, sizeof line, "价税合计（大写）：%s", b->gross_capital);
-    text(p, 1, 11.0f, LEFT, p->y, A_LEFT, line);
+    kf__pdf_text(&p->t, 1, 11.0f, LEFT, p->y, KF__PDF_LEFT, line);
     p->y -= 24.0f;
     return 0;
 }
@@ -512,8 +370,8 @@ static int evidence(struct pdf *p)
     int rc;
     if ((rc = ensure(p, 30.0f)) != 0)
         return rc;
-    hline(p, LEFT, RIGHT, p->y + 10.0f, 0.3f, 0.6f);
-    text(p, 1, 9.0f, LEFT, p->y, A_LEFT, "依据（输入摘要，前 16 位）");
+    kf__pdf_hline(&p->t, LEFT, RIGHT, p->y + 10.0f, 0.3f, 0.6f);
+    kf__pdf_text(&p->t, 1, 9.0f, LEFT, p->y, KF__PDF_LEFT, "依据（输入摘要，前 16 位）");
     p->y -= 13.0f;
     for (size_t i = 0; i < b->n_inputs; i++) {
         snprintf(line, sizeof line, "%s: %.16s%s", b->inputs[i].name, b->inputs[i].digest,
@@ -534,13 +392,13 @@ static void footers(struct pdf *p)
 {
     char line[128];
     for (size_t i = 0; i < p->n_pages; i++) {
-        p->page = p->pages[i];
-        hline(p, LEFT, RIGHT, 44.0f, 0.3f, 0.6f);
+        p->t.page = p->pages[i];
+        kf__pdf_hline(&p->t, LEFT, RIGHT, 44.0f, 0.3f, 0.6f);
         snprintf(line, sizeof line, "第 %zu 页 共 %zu 页", i + 1, p->n_pages);
-        text(p, 0, 9.0f, PAGE_W / 2, 30.0f, A_CENTER, line);
+        kf__pdf_text(&p->t, 0, 9.0f, PAGE_W / 2, 30.0f, KF__PDF_CENTER, line);
         snprintf(line, sizeof line, "%s %s", p->b->bank_code, kf__render_number(p->b));
-        text(p, 0, 8.0f, LEFT, 30.0f, A_LEFT, line);
-        text(p, 0, 8.0f, RIGHT, 30.0f, A_RIGHT, "kioskfleet.bill/1");
+        kf__pdf_text(&p->t, 0, 8.0f, LEFT, 30.0f, KF__PDF_LEFT, line);
+        kf__pdf_text(&p->t, 0, 8.0f, RIGHT, 30.0f, KF__PDF_RIGHT, "kioskfleet.bill/1");
     }
 }
 
@@ -561,66 +419,28 @@ static int layout(struct pdf *p)
     return 0;
 }
 
-static int setup(struct pdf *p)
-{
-    char title[128];
-    p->doc = HPDF_New(on_error, p);
-    if (!p->doc)
-        return -ENOMEM;
-    HPDF_SetCompressionMode(p->doc, HPDF_COMP_ALL);
-    HPDF_UseCNSFonts(p->doc);
-    HPDF_UseCNSEncodings(p->doc);
-    p->font = HPDF_GetFont(p->doc, "SimSun", "GBK-EUC-H");
-    p->bold = HPDF_GetFont(p->doc, "SimHei", "GBK-EUC-H");
-    p->latin = HPDF_GetFont(p->doc, "Helvetica", NULL);
-    p->latin_bold = HPDF_GetFont(p->doc, "Helvetica-Bold", NULL);
-    /* The info dictionary is not in GBK: keep it ASCII. */
-    snprintf(title, sizeof title, "Bill %s %s %s", p->b->bank_code, p->b->period,
-             p->b->draft ? "DRAFT" : p->b->number);
-    HPDF_SetInfoAttr(p->doc, HPDF_INFO_TITLE, title);
-    HPDF_SetInfoAttr(p->doc, HPDF_INFO_CREATOR, "kioskfleet kf_render");
-    if (p->b->draft)
-        HPDF_SetInfoAttr(p->doc, HPDF_INFO_KEYWORDS, "DRAFT");
-    return p->font && p->bold && p->latin && p->latin_bold && !p->error ? 0 : -EIO;
-}
-
 int kf_render_bill_pdf(const char *bill_json, const char *path, char *err, size_t errn)
 {
     struct kf__render_bill b;
     struct pdf *p;
-    char tmp[4096];
+    char title[128];
     int rc = kf__render_parse(bill_json, &b, err, errn);
+
     if (rc != 0)
         return rc;
-    if ((rc = kf__render_tmp_path(path, tmp, sizeof tmp)) != 0) {
-        kf__render_fail(err, errn, rc, "pdf: %s: path too long", path);
-        goto out_bill;
-    }
     p = calloc(1, sizeof *p);
     if (!p) {
         rc = kf__render_fail(err, errn, -ENOMEM, "pdf: out of memory");
         goto out_bill;
     }
     p->b = &b;
-    p->cd = iconv_open("GBK", "UTF-8");
-    if (p->cd == (iconv_t)-1) {
-        rc = kf__render_fail(err, errn, -ENOTSUP, "pdf: iconv has no UTF-8 to GBK");
-        goto out_free;
-    }
-    rc = setup(p);
+    snprintf(title, sizeof title, "Bill %s %s %s", b.bank_code, b.period,
+             b.draft ? "DRAFT" : b.number);
+    rc = kf__pdf_open(&p->t, title, b.draft);
     if (rc == 0)
         rc = layout(p);
-    if (rc == 0 && !p->error && HPDF_SaveToFile(p->doc, tmp) == HPDF_OK && !p->error)
-        rc = kf__render_commit(tmp, path, err, errn);
-    else {
-        unlink(tmp);
-        rc = kf__render_fail(err, errn, rc ? rc : -EIO, "pdf: %s: libharu error 0x%04X (%u)", tmp,
-                             (unsigned)p->error, (unsigned)p->detail);
-    }
-    iconv_close(p->cd);
-out_free:
-    if (p->doc)
-        HPDF_Free(p->doc);
+    rc = kf__pdf_save(&p->t, rc, path, "pdf", err, errn);
+    kf__pdf_close(&p->t);
     free(p->pages);
     free(p);
 out_bill:

@@ -1,19 +1,18 @@
 /* render/week_pdf.c: the weekly bulletin (通报) as a printable A4 PDF (libharu), from the
  * report's document (render/week.h). Chinese in the reader's SimSun and SimHei (libharu's CNS
- * fonts, GBK), ASCII in Helvetica, as the bill's PDF does (render/pdf.c, whose text helpers
- * are static to it: the few used here are written again below). Two charts are drawn with
+ * fonts, GBK), ASCII in Helvetica, with the bill's document and text helpers
+ * (render/pdf_text.h). Two charts are drawn with
  * libharu's paths: completed transactions per county-level unit, this week against the week
  * before, and availability per bank against its target. Every figure shown is the
  * document's integer, formatted (render/week_int.h); the charts' bar heights are the only
  * floating point, and they are drawn, not printed.
  */
+#include "render/pdf_text.h"
 #include "render/render_int.h"
 #include "render/week.h"
 #include "render/week_int.h"
 
 #include <errno.h>
-#include <hpdf.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,184 +23,40 @@
 #define LEFT 48.0f
 #define RIGHT (PAGE_W - 48.0f)
 #define BOTTOM 60.0f
-#define GBK_CAP 4096
-
-enum align { A_LEFT, A_RIGHT, A_CENTER };
 
 struct pdf {
-    HPDF_Doc doc;
-    HPDF_Font font, bold, latin, latin_bold;
-    iconv_t cd;
+    struct kf__pdf t; /* the document, its fonts and the page drawn on */
     const struct kf__rw_doc *d;
     HPDF_Page pages[16];
     size_t n_pages;
-    HPDF_Page page;
     float y;
-    HPDF_STATUS error, detail;
-    char gbk[GBK_CAP];
 };
 
-static void on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
-{
-    struct pdf *p = user_data;
-
-    if (!p->error) {
-        p->error = error_no;
-        p->detail = detail_no;
-    }
-}
-
-/* ---- Text (as render/pdf.c) ---------------------------------------------------------------- */
-
-static const char *gbk(struct pdf *p, const char *utf8)
-{
-    char *in = (char *)utf8, *out = p->gbk;
-    size_t inleft = strlen(utf8), outleft = GBK_CAP - 1;
-
-    iconv(p->cd, NULL, NULL, NULL, NULL);
-    while (inleft > 0 && outleft > 2) {
-        if (iconv(p->cd, &in, &inleft, &out, &outleft) != (size_t)-1) {
-            break;
-        }
-        if (errno == E2BIG) {
-            break;
-        }
-        *out++ = '?';
-        outleft--;
-        do {
-            in++;
-            inleft--;
-        } while (inleft > 0 && ((unsigned char)*in & 0xC0) == 0x80);
-    }
-    *out = '\0';
-    return p->gbk;
-}
-
-static float run(struct pdf *p, int bold, float size, float x, float y, const char *s, size_t n,
-                 int ascii, int draw)
-{
-    char buf[GBK_CAP];
-    const char *g = buf;
-    HPDF_Font f;
-    float w;
-
-    snprintf(buf, sizeof(buf), "%.*s", (int)n, s);
-    if (ascii) {
-        f = bold ? p->latin_bold : p->latin;
-    } else {
-        f = bold ? p->bold : p->font;
-        g = gbk(p, buf);
-    }
-    HPDF_Page_SetFontAndSize(p->page, f, size);
-    w = HPDF_Page_TextWidth(p->page, g);
-    if (draw) {
-        HPDF_Page_BeginText(p->page);
-        HPDF_Page_SetFontAndSize(p->page, f, size);
-        HPDF_Page_TextOut(p->page, x, y, g);
-        HPDF_Page_EndText(p->page);
-    }
-    return w;
-}
-
-/* A space beside a Chinese character is drawn in the CJK font, so that pdftotext and a reader
- * copying the text keep it. */
-static int latin_at(const char *s, size_t i, size_t n)
-{
-    if ((unsigned char)s[i] >= 0x80) {
-        return 0;
-    }
-    if (s[i] != ' ') {
-        return 1;
-    }
-    return !((i > 0 && (unsigned char)s[i - 1] >= 0x80) ||
-             (i + 1 < n && (unsigned char)s[i + 1] >= 0x80));
-}
-
-static float mixed(struct pdf *p, int bold, float size, float x, float y, const char *s, size_t n,
-                   int draw)
-{
-    float w = 0.0f;
-    size_t i = 0;
-
-    while (i < n) {
-        int latin = latin_at(s, i, n);
-        size_t j = i;
-        while (j < n && latin_at(s, j, n) == latin) {
-            j++;
-        }
-        w += run(p, bold, size, x + w, y, s + i, j - i, latin, draw);
-        i = j;
-    }
-    return w;
-}
-
-static float width_of(struct pdf *p, int bold, float size, const char *s)
-{
-    return mixed(p, bold, size, 0.0f, 0.0f, s, strlen(s), 0);
-}
-
-static void text(struct pdf *p, int bold, float size, float x, float y, enum align a, const char *s)
-{
-    float w = width_of(p, bold, size, s);
-
-    mixed(p, bold, size, a == A_LEFT ? x : a == A_RIGHT ? x - w : x - w / 2, y, s, strlen(s), 1);
-}
-
 /* Text shrunk (down to 5.5 pt) to fit width w, drawn aligned in [x, x + w). */
-static void fit(struct pdf *p, int bold, float size, float x, float w, float y, enum align a,
-                const char *s)
+static void fit(struct pdf *p, int bold, float size, float x, float w, float y,
+                enum kf__pdf_align a, const char *s)
 {
     float tw;
 
-    while ((tw = width_of(p, bold, size, s)) > w && size > 5.5f) {
+    while ((tw = kf__pdf_width(&p->t, bold, size, s)) > w && size > 5.5f) {
         size -= 0.5f;
     }
-    mixed(p, bold, size,
-          a == A_LEFT    ? x
-          : a == A_RIGHT ? x + w - tw
-                         : x + (w - tw) / 2,
-          y, s, strlen(s), 1);
-}
-
-static size_t u8len(const char *s)
-{
-    unsigned char c = (unsigned char)*s;
-
-    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
-
-static void hline(struct pdf *p, float x0, float x1, float y, float width, float gray)
-{
-    HPDF_Page_SetLineWidth(p->page, width);
-    HPDF_Page_SetGrayStroke(p->page, gray);
-    HPDF_Page_MoveTo(p->page, x0, y);
-    HPDF_Page_LineTo(p->page, x1, y);
-    HPDF_Page_Stroke(p->page);
+    kf__pdf_mixed(&p->t, bold, size,
+                  a == KF__PDF_LEFT    ? x
+                  : a == KF__PDF_RIGHT ? x + w - tw
+                                       : x + (w - tw) / 2,
+                  y, s, strlen(s), 1);
 }
 
 static void rect(struct pdf *p, float x, float y, float w, float h, float r, float g, float b)
 {
-    HPDF_Page_SetRGBFill(p->page, r, g, b);
-    HPDF_Page_Rectangle(p->page, x, y, w, h);
-    HPDF_Page_Fill(p->page);
-    HPDF_Page_SetGrayFill(p->page, 0.0f);
+    HPDF_Page_SetRGBFill(p->t.page, r, g, b);
+    HPDF_Page_Rectangle(p->t.page, x, y, w, h);
+    HPDF_Page_Fill(p->t.page);
+    HPDF_Page_SetGrayFill(p->t.page, 0.0f);
 }
 
 /* ---- Pages ---------------------------------------------------------------------------------- */
-
-static void watermark(struct pdf *p)
-{
-    const char *mark = "草稿 DRAFT";
-    const float size = 72.0f, c = 0.7071f;
-    float w = width_of(p, 1, size, mark);
-
-    HPDF_Page_GSave(p->page);
-    HPDF_Page_Concat(p->page, c, c, -c, c, PAGE_W / 2, PAGE_H / 2);
-    HPDF_Page_SetGrayFill(p->page, 0.92f);
-    mixed(p, 1, size, -w / 2, -size / 3, mark, strlen(mark), 1);
-    HPDF_Page_GRestore(p->page);
-    HPDF_Page_SetGrayFill(p->page, 0.0f);
-}
 
 static int new_page(struct pdf *p)
 {
@@ -210,21 +65,22 @@ static int new_page(struct pdf *p)
     if (p->n_pages == sizeof(p->pages) / sizeof(p->pages[0])) {
         return -E2BIG;
     }
-    p->page = HPDF_AddPage(p->doc);
-    if (!p->page) {
+    p->t.page = HPDF_AddPage(p->t.doc);
+    if (!p->t.page) {
         return -EIO;
     }
-    p->pages[p->n_pages++] = p->page;
-    HPDF_Page_SetSize(p->page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
+    p->pages[p->n_pages++] = p->t.page;
+    HPDF_Page_SetSize(p->t.page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
     if (p->d->draft) {
-        watermark(p);
+        kf__pdf_watermark(&p->t, PAGE_W, PAGE_H, 0.92f);
+        HPDF_Page_SetGrayFill(p->t.page, 0.0f);
     }
     p->y = PAGE_H - 56.0f;
     if (p->n_pages > 1) {
         snprintf(line, sizeof(line), "政银通办服务专区运行周报 %s（续）",
                  kf__rw_title_week(p->d, w, sizeof(w)));
-        text(p, 0, 9.0f, LEFT, p->y, A_LEFT, line);
-        hline(p, LEFT, RIGHT, p->y - 5.0f, 0.4f, 0.6f);
+        kf__pdf_text(&p->t, 0, 9.0f, LEFT, p->y, KF__PDF_LEFT, line);
+        kf__pdf_hline(&p->t, LEFT, RIGHT, p->y - 5.0f, 0.4f, 0.6f);
         p->y -= 24.0f;
     }
     return 0;
@@ -263,8 +119,8 @@ static int para(struct pdf *p, float size, float indent, const char *s, float gr
             return rc;
         }
         while (s[n]) {
-            size_t k = u8len(s + n);
-            float cw = mixed(p, 0, size, 0.0f, 0.0f, s + n, k, 0);
+            size_t k = kf__pdf_u8len(s + n);
+            float cw = kf__pdf_mixed(&p->t, 0, size, 0.0f, 0.0f, s + n, k, 0);
             if (used + cw > w && n > 0) {
                 break;
             }
@@ -281,15 +137,15 @@ static int para(struct pdf *p, float size, float indent, const char *s, float gr
         /* No closing punctuation at the start of a line (避头): it stays with its line; no
          * opening bracket at its end (避尾): it goes with what it opens. */
         while (s[n] && closing(s + n)) {
-            n += u8len(s + n);
+            n += kf__pdf_u8len(s + n);
         }
         if (s[n] && n > 3 &&
             (strncmp(s + n - 3, "（", 3) == 0 || strncmp(s + n - 3, "“", 3) == 0)) {
             n -= 3;
         }
-        HPDF_Page_SetGrayFill(p->page, gray);
-        mixed(p, 0, size, LEFT + indent, p->y, s, n, 1);
-        HPDF_Page_SetGrayFill(p->page, 0.0f);
+        HPDF_Page_SetGrayFill(p->t.page, gray);
+        kf__pdf_mixed(&p->t, 0, size, LEFT + indent, p->y, s, n, 1);
+        HPDF_Page_SetGrayFill(p->t.page, 0.0f);
         s += n;
         while (*s == ' ') {
             s++;
@@ -308,7 +164,7 @@ static int heading(struct pdf *p, const char *s, float room)
     }
     p->y -= 6.0f;
     rect(p, LEFT, p->y - 3.0f, 3.0f, 14.0f, 0.12f, 0.32f, 0.62f);
-    text(p, 1, 12.0f, LEFT + 8.0f, p->y, A_LEFT, s);
+    kf__pdf_text(&p->t, 1, 12.0f, LEFT + 8.0f, p->y, KF__PDF_LEFT, s);
     p->y -= 20.0f;
     return 0;
 }
@@ -511,7 +367,7 @@ static int64_t nice_step(int64_t max)
 static void legend(struct pdf *p, float x, float y, float r, float g, float b, const char *label)
 {
     rect(p, x, y - 1.0f, 9.0f, 8.0f, r, g, b);
-    text(p, 0, 8.0f, x + 12.0f, y, A_LEFT, label);
+    kf__pdf_text(&p->t, 0, 8.0f, x + 12.0f, y, KF__PDF_LEFT, label);
 }
 
 /* Completed transactions per unit, this week and the week before, side by side. */
@@ -543,8 +399,8 @@ static int chart_units(struct pdf *p)
     legend(p, RIGHT - 90.0f, p->y + 16.0f, 0.72f, 0.76f, 0.82f, "上周");
     for (int64_t t = 0; t <= top; t += step) {
         float y = y0 + h * (float)t / (float)top;
-        hline(p, x0, x1, y, t == 0 ? 0.8f : 0.3f, t == 0 ? 0.0f : 0.8f);
-        text(p, 0, 7.5f, x0 - 4.0f, y - 2.5f, A_RIGHT, grouped(t, b, sizeof(b)));
+        kf__pdf_hline(&p->t, x0, x1, y, t == 0 ? 0.8f : 0.3f, t == 0 ? 0.0f : 0.8f);
+        kf__pdf_text(&p->t, 0, 7.5f, x0 - 4.0f, y - 2.5f, KF__PDF_RIGHT, grouped(t, b, sizeof(b)));
     }
     gw = n > 0 ? (x1 - x0) / (float)n : 0.0f;
     json_array_foreach(units, i, row)
@@ -555,8 +411,9 @@ static int chart_units(struct pdf *p)
 
         rect(p, gx + gw * 0.14f, y0, bw, ha, 0.12f, 0.32f, 0.62f);
         rect(p, gx + gw * 0.14f + bw, y0, bw, hc, 0.72f, 0.76f, 0.82f);
-        fit(p, 0, 7.0f, gx, gw * 0.62f + 4.0f, y0 + ha + 3.0f, A_CENTER, grouped(a, b, sizeof(b)));
-        fit(p, 0, 8.0f, gx + 1.0f, gw - 2.0f, y0 - 12.0f, A_CENTER, kf__rw_str(row, "name"));
+        fit(p, 0, 7.0f, gx, gw * 0.62f + 4.0f, y0 + ha + 3.0f, KF__PDF_CENTER,
+            grouped(a, b, sizeof(b)));
+        fit(p, 0, 8.0f, gx + 1.0f, gw - 2.0f, y0 - 12.0f, KF__PDF_CENTER, kf__rw_str(row, "name"));
     }
     p->y = y0 - 28.0f;
     return 0;
@@ -593,16 +450,17 @@ static int chart_banks(struct pdf *p)
     step = (10000 - lo) / 5;
     y0 = p->y - h;
     legend(p, RIGHT - 150.0f, p->y + 16.0f, 0.16f, 0.55f, 0.36f, "可用率");
-    HPDF_Page_SetRGBStroke(p->page, 0.85f, 0.1f, 0.1f);
-    HPDF_Page_SetLineWidth(p->page, 1.6f);
-    HPDF_Page_MoveTo(p->page, RIGHT - 90.0f, p->y + 19.0f);
-    HPDF_Page_LineTo(p->page, RIGHT - 80.0f, p->y + 19.0f);
-    HPDF_Page_Stroke(p->page);
-    text(p, 0, 8.0f, RIGHT - 77.0f, p->y + 16.0f, A_LEFT, "目标");
+    HPDF_Page_SetRGBStroke(p->t.page, 0.85f, 0.1f, 0.1f);
+    HPDF_Page_SetLineWidth(p->t.page, 1.6f);
+    HPDF_Page_MoveTo(p->t.page, RIGHT - 90.0f, p->y + 19.0f);
+    HPDF_Page_LineTo(p->t.page, RIGHT - 80.0f, p->y + 19.0f);
+    HPDF_Page_Stroke(p->t.page);
+    kf__pdf_text(&p->t, 0, 8.0f, RIGHT - 77.0f, p->y + 16.0f, KF__PDF_LEFT, "目标");
     for (int64_t t = lo; t <= 10000; t += step) {
         float y = y0 + h * (float)(t - lo) / (float)(10000 - lo);
-        hline(p, x0, x1, y, t == lo ? 0.8f : 0.3f, t == lo ? 0.0f : 0.8f);
-        text(p, 0, 7.5f, x0 - 4.0f, y - 2.5f, A_RIGHT, kf__rw_bp(t, b, sizeof(b)));
+        kf__pdf_hline(&p->t, x0, x1, y, t == lo ? 0.8f : 0.3f, t == lo ? 0.0f : 0.8f);
+        kf__pdf_text(&p->t, 0, 7.5f, x0 - 4.0f, y - 2.5f, KF__PDF_RIGHT,
+                     kf__rw_bp(t, b, sizeof(b)));
     }
     gw = n > 0 ? (x1 - x0) / (float)n : 0.0f;
     json_array_foreach(banks, i, row)
@@ -611,23 +469,23 @@ static int chart_banks(struct pdf *p)
         float gx = x0 + gw * (float)i, bw = gw * 0.42f, bx = gx + (gw - bw) / 2;
 
         if (a == KF__RW_NULL) {
-            fit(p, 0, 7.5f, gx, gw, y0 + 4.0f, A_CENTER, "不适用");
+            fit(p, 0, 7.5f, gx, gw, y0 + 4.0f, KF__PDF_CENTER, "不适用");
         } else {
             float ha = h * (float)(a - lo) / (float)(10000 - lo);
             rect(p, bx, y0, bw, ha, 0.16f, 0.55f, 0.36f);
-            fit(p, 0, 7.5f, gx, gw, y0 + ha + 3.0f, A_CENTER, kf__rw_bp(a, b, sizeof(b)));
+            fit(p, 0, 7.5f, gx, gw, y0 + ha + 3.0f, KF__PDF_CENTER, kf__rw_bp(a, b, sizeof(b)));
         }
         if (t != KF__RW_NULL) {
             float ht = h * (float)(t - lo) / (float)(10000 - lo);
-            HPDF_Page_SetRGBStroke(p->page, 0.85f, 0.1f, 0.1f);
-            HPDF_Page_SetLineWidth(p->page, 1.6f);
-            HPDF_Page_MoveTo(p->page, bx - 6.0f, y0 + ht);
-            HPDF_Page_LineTo(p->page, bx + bw + 6.0f, y0 + ht);
-            HPDF_Page_Stroke(p->page);
+            HPDF_Page_SetRGBStroke(p->t.page, 0.85f, 0.1f, 0.1f);
+            HPDF_Page_SetLineWidth(p->t.page, 1.6f);
+            HPDF_Page_MoveTo(p->t.page, bx - 6.0f, y0 + ht);
+            HPDF_Page_LineTo(p->t.page, bx + bw + 6.0f, y0 + ht);
+            HPDF_Page_Stroke(p->t.page);
         }
-        fit(p, 0, 7.5f, gx + 1.0f, gw - 2.0f, y0 - 12.0f, A_CENTER, kf__rw_str(row, "name"));
+        fit(p, 0, 7.5f, gx + 1.0f, gw - 2.0f, y0 - 12.0f, KF__PDF_CENTER, kf__rw_str(row, "name"));
     }
-    HPDF_Page_SetGrayStroke(p->page, 0.0f);
+    HPDF_Page_SetGrayStroke(p->t.page, 0.0f);
     p->y = y0 - 28.0f;
     return 0;
 }
@@ -671,7 +529,7 @@ static void table_row(struct pdf *p, const json_t *row, int bold, const char *na
                             ? grouped(v, b, sizeof(b))
                             : kf__rw_text(p->d, row, &col, b, sizeof(b));
 
-        fit(p, bold, 8.0f, x + 2.0f, tcols[c].w - 4.0f, p->y, c == 0 ? A_LEFT : A_RIGHT,
+        fit(p, bold, 8.0f, x + 2.0f, tcols[c].w - 4.0f, p->y, c == 0 ? KF__PDF_LEFT : KF__PDF_RIGHT,
             s[0] ? s : "—");
         x += tcols[c].w;
     }
@@ -690,7 +548,7 @@ static int table_units(struct pdf *p)
     }
     rect(p, LEFT, p->y - 4.0f, RIGHT - LEFT, 15.0f, 0.88f, 0.90f, 0.94f);
     for (size_t c = 0; c < N_TCOLS; c++) {
-        fit(p, 1, 8.0f, x + 2.0f, tcols[c].w - 4.0f, p->y, c == 0 ? A_LEFT : A_RIGHT,
+        fit(p, 1, 8.0f, x + 2.0f, tcols[c].w - 4.0f, p->y, c == 0 ? KF__PDF_LEFT : KF__PDF_RIGHT,
             tcols[c].head);
         x += tcols[c].w;
     }
@@ -698,9 +556,9 @@ static int table_units(struct pdf *p)
     json_array_foreach(units, i, row)
     {
         table_row(p, row, 0, NULL);
-        hline(p, LEFT, RIGHT, p->y + 9.5f, 0.3f, 0.85f);
+        kf__pdf_hline(&p->t, LEFT, RIGHT, p->y + 9.5f, 0.3f, 0.85f);
     }
-    hline(p, LEFT, RIGHT, p->y + 9.5f, 0.8f, 0.0f);
+    kf__pdf_hline(&p->t, LEFT, RIGHT, p->y + 9.5f, 0.8f, 0.0f);
     table_row(p, p->d->fleet, 1, "全市");
     p->y -= 6.0f;
     return 0;
@@ -759,14 +617,14 @@ static void footers(struct pdf *p)
     char line[160];
 
     for (size_t i = 0; i < p->n_pages; i++) {
-        p->page = p->pages[i];
-        hline(p, LEFT, RIGHT, 44.0f, 0.3f, 0.6f);
+        p->t.page = p->pages[i];
+        kf__pdf_hline(&p->t, LEFT, RIGHT, 44.0f, 0.3f, 0.6f);
         snprintf(line, sizeof(line), "第 %zu 页 共 %zu 页", i + 1, p->n_pages);
-        text(p, 0, 8.5f, PAGE_W / 2, 31.0f, A_CENTER, line);
+        kf__pdf_text(&p->t, 0, 8.5f, PAGE_W / 2, 31.0f, KF__PDF_CENTER, line);
         snprintf(line, sizeof(line), "kioskfleet.week/1 %s%s", p->d->week,
                  p->d->draft ? " DRAFT" : "");
-        text(p, 0, 7.5f, LEFT, 31.0f, A_LEFT, line);
-        text(p, 0, 7.5f, RIGHT, 31.0f, A_RIGHT, "数据：政银通办终端监测平台");
+        kf__pdf_text(&p->t, 0, 7.5f, LEFT, 31.0f, KF__PDF_LEFT, line);
+        kf__pdf_text(&p->t, 0, 7.5f, RIGHT, 31.0f, KF__PDF_RIGHT, "数据：政银通办终端监测平台");
     }
 }
 
@@ -778,21 +636,22 @@ static int layout(struct pdf *p)
     if ((rc = new_page(p)) != 0) {
         return rc;
     }
-    text(p, 1, 18.0f, PAGE_W / 2, p->y, A_CENTER, "政银通办服务专区运行周报");
+    kf__pdf_text(&p->t, 1, 18.0f, PAGE_W / 2, p->y, KF__PDF_CENTER, "政银通办服务专区运行周报");
     p->y -= 22.0f;
     snprintf(line, sizeof(line), "%s · 通报", kf__rw_title_week(p->d, w, sizeof(w)));
-    text(p, 0, 11.0f, PAGE_W / 2, p->y, A_CENTER, line);
+    kf__pdf_text(&p->t, 0, 11.0f, PAGE_W / 2, p->y, KF__PDF_CENTER, line);
     p->y -= 14.0f;
     if (p->d->draft) {
         p->y -= 4.0f;
         rect(p, LEFT, p->y - 5.0f, RIGHT - LEFT, 17.0f, 0.80f, 0.0f, 0.0f);
-        HPDF_Page_SetGrayFill(p->page, 1.0f);
-        text(p, 1, 10.0f, PAGE_W / 2, p->y, A_CENTER,
-             "草稿 DRAFT · 本周尚未结束统计，数字仍会变化 · not closed, figures will change");
-        HPDF_Page_SetGrayFill(p->page, 0.0f);
+        HPDF_Page_SetGrayFill(p->t.page, 1.0f);
+        kf__pdf_text(
+            &p->t, 1, 10.0f, PAGE_W / 2, p->y, KF__PDF_CENTER,
+            "草稿 DRAFT · 本周尚未结束统计，数字仍会变化 · not closed, figures will change");
+        HPDF_Page_SetGrayFill(p->t.page, 0.0f);
         p->y -= 20.0f;
     }
-    hline(p, LEFT, RIGHT, p->y, 0.8f, 0.0f);
+    kf__pdf_hline(&p->t, LEFT, RIGHT, p->y, 0.8f, 0.0f);
     p->y -= 16.0f;
     calendar_line(p->d, line, sizeof(line));
     if ((rc = para(p, 9.0f, 0.0f, line, 0.3f)) != 0 ||
@@ -814,43 +673,15 @@ static int layout(struct pdf *p)
     return rc;
 }
 
-static int setup(struct pdf *p)
-{
-    char title[96];
-
-    p->doc = HPDF_New(on_error, p);
-    if (!p->doc) {
-        return -ENOMEM;
-    }
-    HPDF_SetCompressionMode(p->doc, HPDF_COMP_ALL);
-    HPDF_UseCNSFonts(p->doc);
-    HPDF_UseCNSEncodings(p->doc);
-    p->font = HPDF_GetFont(p->doc, "SimSun", "GBK-EUC-H");
-    p->bold = HPDF_GetFont(p->doc, "SimHei", "GBK-EUC-H");
-    p->latin = HPDF_GetFont(p->doc, "Helvetica", NULL);
-    p->latin_bold = HPDF_GetFont(p->doc, "Helvetica-Bold", NULL);
-    snprintf(title, sizeof(title), "Weekly report %s%s", p->d->week, p->d->draft ? " DRAFT" : "");
-    HPDF_SetInfoAttr(p->doc, HPDF_INFO_TITLE, title);
-    HPDF_SetInfoAttr(p->doc, HPDF_INFO_CREATOR, "kioskfleet kf_render");
-    if (p->d->draft) {
-        HPDF_SetInfoAttr(p->doc, HPDF_INFO_KEYWORDS, "DRAFT");
-    }
-    return p->font && p->bold && p->latin && p->latin_bold && !p->error ? 0 : -EIO;
-}
-
 int kf_render_week_pdf(const char *json, const char *path, char *err, size_t errn)
 {
     struct kf__rw_doc d;
     struct pdf *p;
-    char tmp[4096];
+    char title[96];
     int rc = kf__rw_parse(json, &d, err, errn);
 
     if (rc != 0) {
         return rc;
-    }
-    if ((rc = kf__render_tmp_path(path, tmp, sizeof(tmp))) != 0) {
-        kf__render_fail(err, errn, rc, "week: pdf: %s: path too long", path);
-        goto out_doc;
     }
     p = calloc(1, sizeof(*p));
     if (!p) {
@@ -858,27 +689,13 @@ int kf_render_week_pdf(const char *json, const char *path, char *err, size_t err
         goto out_doc;
     }
     p->d = &d;
-    p->cd = iconv_open("GBK", "UTF-8");
-    if (p->cd == (iconv_t)-1) {
-        rc = kf__render_fail(err, errn, -ENOTSUP, "week: pdf: iconv has no UTF-8 to GBK");
-        goto out_free;
-    }
-    rc = setup(p);
+    snprintf(title, sizeof(title), "Weekly report %s%s", d.week, d.draft ? " DRAFT" : "");
+    rc = kf__pdf_open(&p->t, title, d.draft);
     if (rc == 0) {
         rc = layout(p);
     }
-    if (rc == 0 && !p->error && HPDF_SaveToFile(p->doc, tmp) == HPDF_OK && !p->error) {
-        rc = kf__render_commit(tmp, path, err, errn);
-    } else {
-        unlink(tmp);
-        rc = kf__render_fail(err, errn, rc ? rc : -EIO, "week: pdf: %s: libharu error 0x%04X (%u)",
-                             tmp, (unsigned)p->error, (unsigned)p->detail);
-    }
-    iconv_close(p->cd);
-out_free:
-    if (p->doc) {
-        HPDF_Free(p->doc);
-    }
+    rc = kf__pdf_save(&p->t, rc, path, "week: pdf", err, errn);
+    kf__pdf_close(&p->t);
     free(p);
 out_doc:
     kf__rw_close(&d);
