@@ -248,20 +248,14 @@ int kf_render_assess_xlsx(const char *json, const char *path, char *err, size_t 
     lxw_doc_properties p = {0};
     char tmp[4096], title[160];
     lxw_workbook *wb;
-    lxw_error lerr;
     struct fmts f;
     int rc = kf__ra_parse(json, &d, err, errn);
 
     if (rc != 0) {
         return rc;
     }
-    if ((rc = kf__render_tmp_path(path, tmp, sizeof(tmp))) != 0) {
-        kf__render_fail(err, errn, rc, "assessment: xlsx: %s: path too long", path);
-        goto out_close;
-    }
-    wb = workbook_new(tmp);
+    wb = kf__sheet_open(path, tmp, sizeof(tmp), "assessment: xlsx", &rc, err, errn);
     if (!wb) {
-        rc = kf__render_fail(err, errn, -ENOMEM, "assessment: xlsx: cannot start a workbook");
         goto out_close;
     }
     f = make_fmts(wb);
@@ -276,13 +270,7 @@ int kf_render_assess_xlsx(const char *json, const char *path, char *err, size_t 
     }
     sheet_rubric(wb, &d, &f);
     sheet_basis(wb, &d, &f);
-    lerr = workbook_close(wb);
-    if (lerr != LXW_NO_ERROR) {
-        unlink(tmp);
-        rc = kf__render_fail(err, errn, -EIO, "assessment: xlsx: %s: %s", tmp, lxw_strerror(lerr));
-        goto out_close;
-    }
-    rc = kf__render_commit(tmp, path, err, errn);
+    rc = kf__sheet_commit(wb, tmp, path, "assessment: xlsx", err, errn);
 out_close:
     kf__ra_close(&d);
     return rc;

@@ -1,5 +1,9 @@
 /* render/sheet.c: the table-writing helpers of render/sheet_int.h. */
 #include "render/sheet_int.h"
+#include "render/render_int.h"
+
+#include <errno.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -83,4 +87,32 @@ void kf__sheet_title(lxw_worksheet *ws, const char *text, lxw_format *fmt, const
     worksheet_set_header(ws, head);
     worksheet_set_footer(ws, "&C第 &P 页 共 &N 页");
     worksheet_set_paper(ws, 9); /* A4 */
+}
+
+lxw_workbook *kf__sheet_open(const char *path, char *tmp, size_t cap, const char *what, int *ret,
+                             char *err, size_t errn)
+{
+    lxw_workbook *wb;
+    int rc = kf__render_tmp_path(path, tmp, cap);
+
+    if (rc != 0) {
+        *ret = kf__render_fail(err, errn, rc, "%s: %s: path too long", what, path);
+        return NULL;
+    }
+    wb = workbook_new(tmp);
+    if (!wb)
+        *ret = kf__render_fail(err, errn, -ENOMEM, "%s: cannot start a workbook", what);
+    return wb;
+}
+
+int kf__sheet_commit(lxw_workbook *wb, const char *tmp, const char *path, const char *what,
+                     char *err, size_t errn)
+{
+    lxw_error lerr = workbook_close(wb);
+
+    if (lerr != LXW_NO_ERROR) {
+        unlink(tmp);
+        return kf__render_fail(err, errn, -EIO, "%s: %s: %s", what, tmp, lxw_strerror(lerr));
+    }
+    return kf__render_commit(tmp, path, err, errn);
 }

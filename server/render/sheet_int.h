@@ -31,4 +31,13 @@ char *kf__sheet_fixed(int64_t v, int64_t div, int digits, int plus, const char *
 void kf__sheet_title(lxw_worksheet *ws, const char *text, lxw_format *fmt, const char *doc_name,
                      int draft);
 
+/* A workbook written at a temporary path beside path (tmp, cap bytes): NULL with *ret set and
+ * err saying "<what>: ..." when the path is too long or libxlsxwriter cannot start one. */
+lxw_workbook *kf__sheet_open(const char *path, char *tmp, size_t cap, const char *what, int *ret,
+                             char *err, size_t errn);
+/* Close wb and rename tmp onto path (render_int.h, kf__render_commit); on failure nothing at
+ * path changes. 0 or -errno with err set. */
+int kf__sheet_commit(lxw_workbook *wb, const char *tmp, const char *path, const char *what,
+                     char *err, size_t errn);
+
 #endif

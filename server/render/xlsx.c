@@ -5,6 +5,7 @@
  */
 #include "render/render.h"
 #include "render/render_int.h"
+#include "render/sheet_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -251,18 +252,12 @@ int kf_render_bill_xlsx(const char *bill_json, const char *path, char *err, size
     struct kf__render_bill b;
     char tmp[4096];
     lxw_workbook *wb;
-    lxw_error lerr;
     struct formats f;
     int rc = kf__render_parse(bill_json, &b, err, errn);
     if (rc != 0)
         return rc;
-    if ((rc = kf__render_tmp_path(path, tmp, sizeof tmp)) != 0) {
-        kf__render_fail(err, errn, rc, "xlsx: %s: path too long", path);
-        goto out_close;
-    }
-    wb = workbook_new(tmp);
+    wb = kf__sheet_open(path, tmp, sizeof(tmp), "xlsx", &rc, err, errn);
     if (!wb) {
-        rc = kf__render_fail(err, errn, -ENOMEM, "xlsx: cannot start a workbook");
         goto out_close;
     }
     f = make_formats(wb);
@@ -270,13 +265,7 @@ int kf_render_bill_xlsx(const char *bill_json, const char *path, char *err, size
     sheet_lines(wb, &b, &f);
     sheet_totals(wb, &b, &f);
     sheet_basis(wb, &b, &f);
-    lerr = workbook_close(wb);
-    if (lerr != LXW_NO_ERROR) {
-        unlink(tmp);
-        rc = kf__render_fail(err, errn, -EIO, "xlsx: %s: %s", tmp, lxw_strerror(lerr));
-        goto out_close;
-    }
-    rc = kf__render_commit(tmp, path, err, errn);
+    rc = kf__sheet_commit(wb, tmp, path, "xlsx", err, errn);
 out_close:
     kf__render_close(&b);
     return rc;
