@@ -37,8 +37,11 @@ done
 for d in "${AGENTS[@]}"; do
     it_wait_for 10 "test -S '$FLEET/$d.sock'" || fail "$d: app socket never appeared"
 done
+# The sim generates until it is told to drain (its first SIGTERM, after the fleet is back):
+# a fixed duration ran out before the resume on a loaded machine, and its terminals, gone
+# home, were never online again.
 kf_spawn "$IT_DIR/sim.log" "$KF_BIN_SIM" --fleet "$FLEET/sim.csv" \
-    --catalog "$KF_ROOT/fixtures/deployment.json" --duration 25 --activity 1000 --seed 7 \
+    --catalog "$KF_ROOT/fixtures/deployment.json" --duration 600 --activity 1000 --seed 7 \
     --ledger "$IT_DIR/ledger.csv" --drain-timeout 60 --health-interval 2
 SIM_PID=$KF_LAST_PID
 
@@ -91,6 +94,7 @@ for d in "${AGENTS[@]}"; do
         fail "$d: committed $(committed "$d"), acknowledged ${FED[$d]}"
 done
 
+kill -TERM "$SIM_PID"
 wait "$SIM_PID" || fail "kiosk-sim did not drain its fleet after the freeze (exit $?)"
 awk -F, 'NR > 1 {n[$1]++} END {for (k in n) print k, n[k]}' "$IT_DIR/ledger.csv" |
     sort >"$IT_DIR/want.txt"
