@@ -15,6 +15,7 @@
 #include <kf/topic.h>
 
 #include "store/commands.h"
+#include "store/rollouts.h"
 
 #define CMDSVC_MIN_GAP_MS 1000 /* between two dispatch jobs */
 #define CMD_FRAME_MAX (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_CMD_BODY_MAX + KF_ENV_SIG_BYTES)
@@ -43,7 +44,7 @@ struct dispatch_job {
     struct kf_cmdsvc *c;
     int64_t now_ms;
     int rc;
-    uint32_t expired;
+    uint32_t expired, moves;
     struct sealed *out;
     size_t n;
     char err[256];
@@ -55,6 +56,12 @@ static void dispatch_work(struct kf_writer_job *job, struct kf_store *st)
     struct kf_cmd *cmds = NULL;
     size_t n = 0;
 
+    /* Rollouts first (store/rollouts.h): a wave queued now goes out in this same job. */
+    j->rc = kf_store_rollout_tick(st, j->now_ms, j->c->sk, &j->moves);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "rollouts: %s", kf_store_errmsg(st));
+        return;
+    }
     j->rc = kf_store_cmd_dispatch(st, j->now_ms, (int64_t)j->c->cfg.resend_s * 1000,
                                   (size_t)j->c->cfg.batch_max, &cmds, &n, &j->expired);
     if (j->rc < 0) {
@@ -99,6 +106,9 @@ static void dispatch_after(struct kf_writer_job *job, int status)
         c->expired += j->expired;
         if (j->expired > 0)
             kf_notice("commands: %u expired without an answer", j->expired);
+        if (j->moves > 0)
+            kf_notice("commands: %u rollouts advanced, halted or ended (kioskctl rollout list)",
+                      j->moves);
         for (size_t i = 0; i < j->n; i++) {
             /* QoS 1, not retained: a retained command would reach a device again at each
              * subscription, and the broker would keep it past its expiry. */
