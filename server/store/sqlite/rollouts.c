@@ -620,7 +620,7 @@ int kf_store_rollout_list(struct kf_store *st, const char *status, struct kf_qta
 {
     const struct kf__store_qparam p[] = {{status, 0, status == NULL}};
 
-    return kf__store_query_run(st, "rollouts", NULL, "xxxxiiiiiittxx",
+    return kf__store_query_run(st, "rollouts", NULL, "xxxxiiiiiiittxx",
                                "SELECT 'R-' || r.id AS id, r.kind, r.args, r.status, r.total,"
                                " r.wave, r.waves," RO_COUNTS ", r.canary_n + 0 AS canary,"
                                " r.created_ms AS created, r.updated_ms AS updated, r.by,"
@@ -633,7 +633,7 @@ int kf_store_rollout_show(struct kf_store *st, int64_t id, struct kf_qtable **re
 {
     const struct kf__store_qparam p[] = {{NULL, id, 0}};
     int r = kf__store_query_run(
-        st, "rollout", NULL, "xxxxiiiiiiiiiiittxxxx",
+        st, "rollout", NULL, "xxxxiiiiiiiiiiiittxxxx",
         "SELECT 'R-' || r.id AS id, r.kind, r.args, r.status, r.total, r.wave, r.waves," RO_COUNTS
         ", r.canary_n AS canary_n, r.canary_bp AS canary_bp, r.halt_failures, r.halt_rate_bp,"
         " r.fail_base AS failures_before_resume, r.life_ms / 1000 AS life_s,"
