@@ -82,29 +82,6 @@ static int64_t parse_id(const char *s)
     return end == s || *end != '\0' || v <= 0 ? -1 : (int64_t)v;
 }
 
-/* "N" -> a count; "P%" -> basis points (10% -> 1000, 2.5% -> 250). 0 and one of the two, or
- * -1 when it is neither (a count 0..max, a share 0..100%). */
-static int parse_count_or_share(const char *s, long max, uint32_t *ret_n, uint32_t *ret_bp)
-{
-    char *end;
-    double v = strtod(s, &end);
-
-    if (end == s || v < 0)
-        return -1;
-    if (*end == '%' && end[1] == '\0') {
-        if (v > 100)
-            return -1;
-        *ret_n = 0;
-        *ret_bp = (uint32_t)(v * 100 + 0.5);
-        return 0;
-    }
-    if (*end != '\0' || v != (double)(long)v || v > (double)max)
-        return -1;
-    *ret_n = (uint32_t)v;
-    *ret_bp = 0;
-    return 0;
-}
-
 struct send_op {
     struct kf_cmd_select sel;
     const char *devices[KF_CMD_SELECT_DEVICES_MAX];
@@ -297,7 +274,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
             o->dry_run = 1;
             break;
         case 'c':
-            if (parse_count_or_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 ||
+            if (kf_rollout_parse_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 ||
                 (n == 0 && bp == 0)) {
                 fprintf(stderr,
                         "kioskctl: --canary %s: a count (1..%d) or a share (0.01%%..100%%)\n",
@@ -309,7 +286,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
             o->rollout = 1;
             break;
         case 'f':
-            if (parse_count_or_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 || bp != 0 ||
+            if (kf_rollout_parse_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 || bp != 0 ||
                 strchr(optarg, '%') != NULL) {
                 fprintf(stderr, "kioskctl: --halt-failures %s: a count 0..%d\n", optarg,
                         KF_ROLLOUT_TARGETS_MAX);
@@ -319,7 +296,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
             thresholds++;
             break;
         case 'R':
-            if (parse_count_or_share(optarg, 0, &n, &bp) < 0 || strchr(optarg, '%') == NULL) {
+            if (kf_rollout_parse_share(optarg, 0, &n, &bp) < 0 || strchr(optarg, '%') == NULL) {
                 fprintf(stderr, "kioskctl: --halt-rate %s: a share such as 10%%\n", optarg);
                 goto out;
             }

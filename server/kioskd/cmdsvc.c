@@ -14,6 +14,7 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
+#include "store/cmd_requests.h"
 #include "store/commands.h"
 #include "store/rollouts.h"
 
@@ -44,7 +45,7 @@ struct dispatch_job {
     struct kf_cmdsvc *c;
     int64_t now_ms;
     int rc;
-    uint32_t expired, moves;
+    uint32_t expired, moves, requests;
     struct sealed *out;
     size_t n;
     char err[256];
@@ -56,7 +57,13 @@ static void dispatch_work(struct kf_writer_job *job, struct kf_store *st)
     struct kf_cmd *cmds = NULL;
     size_t n = 0;
 
-    /* Rollouts first (store/rollouts.h): a wave queued now goes out in this same job. */
+    /* kiosk-web's requests, then the rollouts (store/cmd_requests.h, store/rollouts.h):
+     * what they queue goes out in this same job. */
+    j->rc = kf_store_cmd_requests_apply(st, j->now_ms, j->c->sk, &j->requests);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "web requests: %s", kf_store_errmsg(st));
+        return;
+    }
     j->rc = kf_store_rollout_tick(st, j->now_ms, j->c->sk, &j->moves);
     if (j->rc < 0) {
         snprintf(j->err, sizeof(j->err), "rollouts: %s", kf_store_errmsg(st));
@@ -106,6 +113,8 @@ static void dispatch_after(struct kf_writer_job *job, int status)
         c->expired += j->expired;
         if (j->expired > 0)
             kf_notice("commands: %u expired without an answer", j->expired);
+        if (j->requests > 0)
+            kf_notice("commands: %u requests from kiosk-web applied or refused", j->requests);
         if (j->moves > 0)
             kf_notice("commands: %u rollouts advanced, halted or ended (kioskctl rollout list)",
                       j->moves);

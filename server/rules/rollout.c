@@ -2,6 +2,8 @@
 #include "rules/rollout.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 int kf_rollout_plan_check(const struct kf_rollout_plan *p)
 {
@@ -58,5 +60,43 @@ int kf_rollout_should_halt(const struct kf_rollout_plan *p, uint32_t failures, u
     if (p->halt_rate_bp >= 0 && queued > 0 &&
         (uint64_t)failures * 10000 > (uint64_t)p->halt_rate_bp * queued)
         return 1;
+    return 0;
+}
+
+int kf_rollout_parse_share(const char *s, uint32_t max, uint32_t *ret_n, uint32_t *ret_bp)
+{
+    uint64_t whole = 0, frac = 0;
+    size_t i = 0, fd = 0;
+
+    /* By hand, not strtod: the locale's decimal point must not matter, nor rounding. */
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return -EINVAL;
+    for (; s[i] >= '0' && s[i] <= '9'; i++)
+        if ((whole = whole * 10 + (uint64_t)(s[i] - '0')) > 100000000)
+            return -EINVAL;
+    if (s[i] == '.') {
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++)
+            if (fd < 2)
+                frac = frac * 10 + (uint64_t)(s[i] - '0');
+            else
+                return -EINVAL;
+        if (fd == 0)
+            return -EINVAL;
+        if (fd == 1)
+            frac *= 10;
+        if (strcmp(s + i, "%") != 0)
+            return -EINVAL; /* a count has no decimals */
+    }
+    if (strcmp(s + i, "%") == 0) {
+        if (whole * 100 + frac > 10000)
+            return -EINVAL;
+        *ret_n = 0;
+        *ret_bp = (uint32_t)(whole * 100 + frac);
+        return 0;
+    }
+    if (s[i] != '\0' || whole > max)
+        return -EINVAL;
+    *ret_n = (uint32_t)whole;
+    *ret_bp = 0;
     return 0;
 }

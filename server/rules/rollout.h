@@ -43,4 +43,9 @@ uint32_t kf_rollout_waves(const struct kf_rollout_plan *plan);
  * pass the plan's threshold, else 0. */
 int kf_rollout_should_halt(const struct kf_rollout_plan *plan, uint32_t failures, uint32_t queued);
 
+/* "N" (a count 0..max) or "P%" (a share, 0..100 with at most two decimals, into basis
+ * points: "10%" is 1000, "2.5%" is 250). 0 with exactly one of *ret_n, *ret_bp set (the
+ * other 0), or -EINVAL. */
+int kf_rollout_parse_share(const char *s, uint32_t max, uint32_t *ret_n, uint32_t *ret_bp);
+
 #endif

@@ -38,7 +38,8 @@ int kf_store_inv_group(struct kf_store *st, const char *const *by, size_t nby,
                        struct kf_qtable **ret);
 
 /* One device's current inventory (a record table: the fields, peripherals as JSON, changed,
- * seen, and the last refusal if any); -ENOENT when it never reported one. */
+ * seen, and the last refusal if any); device_id may also name an asset (its active device).
+ * -ENOENT when it never reported one. */
 int kf_store_inv_show(struct kf_store *st, const char *device_id, struct kf_qtable **ret);
 
 /* One device's history of changes, newest first (at, inv). */

@@ -315,13 +315,15 @@ int kf_store_inv_show(struct kf_store *st, const char *device_id, struct kf_qtab
         "SELECT device_id AS device, os, os_version, kernel, agent, app, app_version, cpu,"
         " cores, mem_mb, disk_gb, disk_free_gb, periph, nullif(changed_ms, 0) AS changed,"
         " nullif(seen_ms, 0) AS seen, rejected, rejected_ms AS rejected_at"
-        " FROM inventory WHERE device_id = ?1",
+        " FROM inventory WHERE device_id = ?1 OR device_id IN"
+        " (SELECT device_id FROM devices WHERE asset_id = ?1 AND status = 1)",
         p, 1, ret);
 
     if (r == 0) {
         (*ret)->record = 1;
         if ((*ret)->nrows == 0) {
             kf_store_query_table_free(*ret);
+            *ret = NULL; /* callers free what they hold on any error */
             kf__store_seterr(st, "%s: no inventory reported", device_id);
             return -ENOENT;
         }

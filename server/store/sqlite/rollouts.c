@@ -32,6 +32,11 @@ const char *const kf__store_schema_rollouts[] = {
     "ALTER TABLE commands ADD COLUMN rollout INTEGER REFERENCES rollouts(id)",
     "ALTER TABLE commands ADD COLUMN wave INTEGER",
     "CREATE INDEX commands_rollout ON commands(rollout, wave) WHERE rollout IS NOT NULL",
+    /* kiosk-web's requests, applied by kioskd (store/sqlite/cmd_requests.c). */
+    "CREATE TABLE cmd_requests(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, by TEXT NOT NULL,"
+    " role INTEGER NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+    " applied_ms INTEGER, result TEXT)",
+    "CREATE INDEX cmd_requests_pending ON cmd_requests(status) WHERE status = 'pending'",
     NULL,
 };
 
@@ -645,6 +650,7 @@ int kf_store_rollout_show(struct kf_store *st, int64_t id, struct kf_qtable **re
         (*ret)->record = 1;
         if ((*ret)->nrows == 0) {
             kf_store_query_table_free(*ret);
+            *ret = NULL; /* callers free what they hold on any error */
             kf__store_seterr(st, "rollout R-%lld: no such rollout", (long long)id);
             return -ENOENT;
         }

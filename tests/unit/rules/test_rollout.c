@@ -73,3 +73,29 @@ Test(rollout, halts_past_the_threshold)
     cr_assert_eq(kf_rollout_should_halt(&p, 6, 100), 1);
     cr_assert_eq(kf_rollout_should_halt(&p, 5, 100), 0);
 }
+
+Test(rollout, parses_a_count_or_a_share)
+{
+    uint32_t n = 9, bp = 9;
+
+    cr_assert_eq(kf_rollout_parse_share("2", 10, &n, &bp), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(bp, 0);
+    cr_assert_eq(kf_rollout_parse_share("10%", 10, &n, &bp), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(bp, 1000);
+    cr_assert_eq(kf_rollout_parse_share("2.5%", 10, &n, &bp), 0);
+    cr_assert_eq(bp, 250);
+    cr_assert_eq(kf_rollout_parse_share("0.01%", 10, &n, &bp), 0);
+    cr_assert_eq(bp, 1);
+    cr_assert_eq(kf_rollout_parse_share("100%", 10, &n, &bp), 0);
+    cr_assert_eq(bp, 10000);
+    cr_assert_eq(kf_rollout_parse_share("11", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("100.01%", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("1.5", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("0.001%", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("-1", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("5%%", 10, &n, &bp), -EINVAL);
+    cr_assert_eq(kf_rollout_parse_share("1e3", 10000, &n, &bp), -EINVAL);
+}

@@ -16,8 +16,10 @@
 
 #include "kf_test_store.h"
 #include "store/commands.h"
+#include "store/cmd_requests.h"
 #include "store/inventory.h"
 #include "store/rollouts.h"
+#include "store/users.h"
 #include "store/sqlite/int.h"
 
 static struct kf_test_store t;
@@ -503,4 +505,64 @@ Test(commands, inventory_stored_changed_refused_and_grouped)
     cr_assert_eq(q->record, 1);
     kf_store_query_table_free(q);
     cr_assert_eq(kf_store_inv_show(t.st, "D-9", &q), -ENOENT);
+}
+
+/* ---- kiosk-web's requests, applied by kioskd (store/cmd_requests.h) ---- */
+
+static int64_t request(const char *by, uint8_t role, const char *body)
+{
+    int64_t id = 0;
+
+    cr_assert_eq(kf_store_cmd_request_add(t.st, by, role, body, 1000, &id), 0);
+    return id;
+}
+
+Test(commands, web_requests_applied_with_the_key_each_alone)
+{
+    uint32_t n = 0;
+
+    request("ops", KF_ROLE_OPERATOR,
+            "{\"kind\":\"probe\",\"reason\":\"check\",\"targets\":{\"zone\":\"Z-XH-001\"}}");
+    /* Checked again when applied: a technician's reboot is refused, nothing of it stays. */
+    request("tech", KF_ROLE_TECHNICIAN,
+            "{\"kind\":\"reboot\",\"reason\":\"x\",\"targets\":{\"devices\":[\"D-3\"]}}");
+    request("ops", KF_ROLE_OPERATOR,
+            "{\"kind\":\"probe\",\"reason\":\"x\",\"targets\":{\"bank\":\"NOBANK\"}}");
+    request(
+        "ops", KF_ROLE_OPERATOR,
+        "{\"kind\":\"restart-app\",\"reason\":\"build\",\"canary\":\"50%\",\"halt_rate\":\"10%\","
+        "\"targets\":{\"zone\":\"Z-XH-001\"}}");
+    request("ops", KF_ROLE_OPERATOR, "{\"op\":\"halt\",\"rollout\":1,\"reason\":\"enough\"}");
+    request("ops", KF_ROLE_OPERATOR, "{\"op\":\"halt\",\"rollout\":1,\"reason\":\"twice\"}");
+    cr_assert_eq(kf_store_cmd_requests_apply(t.st, 2000, sk, &n), 0, "%s", kf_store_errmsg(t.st));
+    cr_assert_eq(n, 6);
+    cr_assert_eq(Q1("SELECT count(*) FROM cmd_requests WHERE status = 'applied'"), 3);
+    cr_assert_eq(Q1("SELECT count(*) FROM cmd_requests WHERE id IN (2, 3, 6) AND status ="
+                    " 'refused'"),
+                 3);
+    cr_assert_eq(Q1("SELECT json_extract(result, '$.refused') LIKE '%may not issue reboot%'"
+                    " FROM cmd_requests WHERE id = 2"),
+                 1);
+    cr_assert_eq(Q1("SELECT count(*) FROM commands WHERE kind = 'reboot'"), 0);
+    cr_assert_eq(Q1("SELECT count(*) FROM commands WHERE kind = 'probe' AND by = 'ops'"), 2);
+    cr_assert_eq(Q1("SELECT count(*) FROM commands WHERE rollout = 1"), 1); /* 50% of 2 */
+    cr_assert_eq(Q1("SELECT status = 'halted' FROM rollouts WHERE id = 1"), 1);
+    cr_assert_eq(Q1("SELECT count(*) FROM audit_log WHERE actor = 'ops' AND action IN"
+                    " ('command.send', 'rollout.start', 'rollout.halt')"),
+                 5);
+    cr_assert_eq(kf_store_cmd_requests_apply(t.st, 3000, sk, &n), 0);
+    cr_assert_eq(n, 0);
+}
+
+Test(commands, role_rule)
+{
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_OPERATOR, "reboot"), 1);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_TECHNICIAN, "probe"), 1);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_TECHNICIAN, "logs"), 1);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_TECHNICIAN, "maintenance"), 1);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_TECHNICIAN, "reboot"), 0);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_TECHNICIAN, "set-config"), 0);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_BANK, "probe"), 0);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_BUREAU, "probe"), 0);
+    cr_assert_eq(kf_cmd_role_may(KF_ROLE_NONE, "probe"), 0);
 }
