@@ -123,7 +123,7 @@ static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
         kf_store_cmd_targets_free(targets, n);
         if (r < 0)
             return kf_ctl_fail(st, "rollout", r) + (r == -EINVAL);
-        r = kf_store_cmd_page(st, NULL, NULL, rid, 0, KF_ROLLOUT_TARGETS_MAX, &w);
+        r = kf_store_cmd_page(st, NULL, NULL, rid, 0, KF_ROLLOUT_TARGETS_MAX, 0, &w);
         if (r < 0)
             return kf_ctl_fail(st, "rollout", r);
         fprintf(stderr, "rollout R-%lld: %zu terminals, canary wave of %u queued\n", (long long)rid,

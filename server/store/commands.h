@@ -73,10 +73,11 @@ int kf_store_cmd_cancel(struct kf_store *st, int64_t id, int64_t now_ms, const c
 /* kioskctl's tables: cmd list (device and status may be NULL: any) and cmd show. */
 int kf_store_cmd_list(struct kf_store *st, const char *device, const char *status,
                       struct kf_qtable **ret);
-/* The same, paged and also by rollout (0: any), for the API: at most limit rows after the
- * command id after (0: from the start), in id order. */
+/* The same, paged and also by rollout (0: any): at most limit rows after the command id
+ * after (0: from the start) in id order, or with newest_first before it (0: from the newest)
+ * newest first. */
 int kf_store_cmd_page(struct kf_store *st, const char *device, const char *status, int64_t rollout,
-                      int64_t after, uint32_t limit, struct kf_qtable **ret);
+                      int64_t after, uint32_t limit, int newest_first, struct kf_qtable **ret);
 int kf_store_cmd_show(struct kf_store *st, int64_t id, struct kf_qtable **ret);
 /* The refusals each device reports in its HELLO (cmd refused). */
 int kf_store_cmd_refusals(struct kf_store *st, struct kf_qtable **ret);

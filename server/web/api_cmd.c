@@ -35,7 +35,7 @@ static json_t *body_object(struct kf_web_call *c)
 void kf_web_api_commands(struct kf_web_call *c, struct kf_store *st)
 {
     struct kf_qtable *t = NULL;
-    int r = kf_store_cmd_page(st, NULL, NULL, 0, 0, CMD_LIST_MAX, &t);
+    int r = kf_store_cmd_page(st, NULL, NULL, 0, 0, CMD_LIST_MAX, 1, &t);
 
     if (r < 0)
         kf_web_reply_store_err(c, st, r, "commands");

@@ -311,7 +311,7 @@ int kf_store_cmd_list(struct kf_store *st, const char *device, const char *statu
 }
 
 int kf_store_cmd_page(struct kf_store *st, const char *device, const char *status, int64_t rollout,
-                      int64_t after, uint32_t limit, struct kf_qtable **ret)
+                      int64_t after, uint32_t limit, int newest_first, struct kf_qtable **ret)
 {
     const struct kf__store_qparam p[] = {
         {device, 0, device == NULL},
@@ -322,10 +322,16 @@ int kf_store_cmd_page(struct kf_store *st, const char *device, const char *statu
     };
 
     return kf__store_query_run(st, "commands", NULL, CMD_TYPES,
-                               "SELECT " CMD_COLS " FROM commands"
-                               " WHERE (?1 IS NULL OR device_id = ?1)"
-                               " AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR rollout = ?3)"
-                               " AND id > ?4 ORDER BY id LIMIT ?5",
+                               newest_first ? "SELECT " CMD_COLS " FROM commands"
+                                              " WHERE (?1 IS NULL OR device_id = ?1)"
+                                              " AND (?2 IS NULL OR status = ?2)"
+                                              " AND (?3 IS NULL OR rollout = ?3)"
+                                              " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5"
+                                            : "SELECT " CMD_COLS " FROM commands"
+                                              " WHERE (?1 IS NULL OR device_id = ?1)"
+                                              " AND (?2 IS NULL OR status = ?2)"
+                                              " AND (?3 IS NULL OR rollout = ?3)"
+                                              " AND id > ?4 ORDER BY id LIMIT ?5",
                                p, 5, ret);
 }
 
