@@ -21,6 +21,7 @@
 #include "core/appsock.h"
 #include "core/config.h"
 #include "core/enroll.h"
+#include "core/inventory.h"
 #include "core/probes.h"
 
 struct main_ctx {
@@ -42,6 +43,12 @@ struct main_ctx {
 static int main_health_cb(void *ud, int64_t now_ms, struct kf_record *ret)
 {
     struct main_ctx *m = ud;
+    struct kf_inventory host;
+
+    /* The host's inventory with each sample: a HELLO goes when it changed (agent_inv.c). */
+    memset(&host, 0, sizeof(host));
+    kf_inventory_probe("/proc", "/etc", m->cfg.disk_path, &host);
+    (void)kf_agent_inventory_host(m->agent, &host);
     return kf_probes_sample(&m->probes, now_ms, ret);
 }
 
@@ -49,7 +56,12 @@ static int main_submit_cb(void *ud, const struct kf_appsock_req *req, uint64_t *
                           int *ret_taken)
 {
     struct main_ctx *m = ud;
-    int rc = kf_agent_submit_app(m->agent, &req->rec, req->ts_given, ret_seq, ret_taken);
+    int rc;
+
+    if (req->is_inv) /* the application's inventory (docs/AGENT.md "Inventory") */
+        return kf_agent_inventory_app(m->agent, req->inv.app, req->inv.app_version, req->inv.periph,
+                                      req->inv.nperiph);
+    rc = kf_agent_submit_app(m->agent, &req->rec, req->ts_given, ret_seq, ret_taken);
 
     if (rc == 0 && *ret_taken == KF_OUTBOX_APP_REUSED && !m->app_id_reused_logged) {
         /* The application's bug, not the agent's: say it once, count the rest (stop line). */
@@ -256,6 +268,13 @@ static int main_serve(struct main_ctx *m, uint8_t sk[64], int rotate)
         uv_timer_init(&m->loop, &m->watchdog);
         uv_timer_start(&m->watchdog, main_watchdog_cb, 0, wd_usec / 2000);
         m->watchdog_on = 1;
+    }
+    {
+        struct kf_inventory host; /* the first HELLO says it (agent_inv.c) */
+
+        memset(&host, 0, sizeof(host));
+        kf_inventory_probe("/proc", "/etc", m->cfg.disk_path, &host);
+        (void)kf_agent_inventory_host(m->agent, &host);
     }
     rc = kf_agent_start(m->agent);
     if (rc < 0) {

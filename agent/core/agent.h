@@ -18,6 +18,7 @@
 
 #include <kf/codec.h>
 #include <kf/command.h>
+#include <kf/inventory.h>
 #include <kf/record.h>
 
 #include "core/config.h"
@@ -119,6 +120,16 @@ typedef void (*kf_agent_rotated_cb)(void *ud, uint32_t new_epoch, int reason);
 int kf_agent_rotate(struct kf_agent *a, const uint8_t new_sk[64], kf_agent_rotated_cb cb, void *ud);
 
 int kf_agent_stats(struct kf_agent *a, struct kf_agent_stats *ret);
+
+/* The inventory in the HELLO (docs/PROTOCOL.md "HELLO", "inv"): the host's part (os,
+ * kernel, cpu, memory, disk: core/inventory.h) and the application's part (its name and
+ * version, its peripherals: the app socket's inventory line). Each call replaces its part
+ * (borrowed, copied); the agent's own version is added. When the whole differs from what the
+ * last HELLO said, a HELLO is sent again now (when online; the next connect's otherwise).
+ * 0, or -EINVAL (a field out of bounds: nothing changes). */
+int kf_agent_inventory_host(struct kf_agent *a, const struct kf_inventory *host);
+int kf_agent_inventory_app(struct kf_agent *a, const char *app, const char *app_version,
+                           const struct kf_inv_periph *periph, uint32_t nperiph);
 
 /* Stop timers, disconnect, close everything, free the agent, then call cb (may be NULL)
  * from the loop. Nothing held in the outbox is lost: it is there at the next start. */

@@ -195,18 +195,24 @@ void kf__agent_flush(struct kf_agent *a, int force)
 void kf__agent_send_hello(struct kf_agent *a)
 {
     struct kf_outbox_stats os;
-    char body[768], cmd[320];
+    char body[768 + KF_INV_JSON_MAX], cmd[320];
+    const char *inv = kf__agent_inv_hello(a);
+    uint8_t frame[1024 + sizeof(body)];
+    size_t len;
 
     if (kf_outbox_stats(a->ob, &os) < 0)
         return;
     /* The commands it has accepted and refused (docs/PROTOCOL.md "HELLO"). */
     if (kf__agent_cmd_hello(a, cmd, sizeof(cmd)) < 0)
         snprintf(cmd, sizeof(cmd), "null");
+    /* The inventory, when known (agent_inv.c). */
     snprintf(body, sizeof(body),
              "{\"agent\":\"%s\",\"kind\":\"%s\",\"boot_id\":\"%s\",\"outbox\":%" PRIu64
-             ",\"health_dropped\":%" PRIu64 ",\"cmd\":%s}",
+             ",\"health_dropped\":%" PRIu64 ",\"cmd\":%s%s%s}",
              a->agent_name, kf_agent_config_kind_name(a->cfg.kind), a->boot_id, os.records,
-             os.health_dropped, cmd);
-    if (kf__agent_publish_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0, 0) == 0)
+             os.health_dropped, cmd, inv ? ",\"inv\":" : "", inv ? inv : "");
+    if (kf__agent_seal_small(a, KF_MSG_HELLO, os.acked_seq + 1, a->t_hello, body, 0, frame,
+                             sizeof(frame), &len) == 0 &&
+        kf_agent_link_publish(a->link, a->t_hello, frame, len, 1, 0) == 0)
         a->hello_sent_ms = uv_now(a->loop);
 }

@@ -66,6 +66,11 @@ struct kf_agent {
     int64_t trial_deadline_ms;
     uint8_t periph[KF_PERIPH_COUNT_ + 1]; /* the last state the app gave each (0: none) */
 
+    /* The inventory (agent_inv.c): the host's and the app's parts, and the HELLO's "inv" as
+     * last rendered ("" none yet). */
+    struct kf_inventory inv;
+    char inv_json[KF_INV_JSON_MAX];
+
     /* key rotation under way */
     int rot_active;
     uint8_t rot_sk[64];
@@ -142,6 +147,11 @@ void kf__agent_cmd_message(struct kf_agent *a, const char *topic, const uint8_t 
 void kf__agent_cmd_online(struct kf_agent *a);
 /* The HELLO's "cmd" object: {"high":N,"refused":{...}} into buf; its length or -1. */
 int kf__agent_cmd_hello(struct kf_agent *a, char *buf, size_t cap);
+/* ---- the inventory (agent_inv.c) ---- */
+
+/* The HELLO's "inv" object, or NULL when nothing is known yet. */
+const char *kf__agent_inv_hello(const struct kf_agent *a);
+
 /* Close the handles the commands hold; returns how many close callbacks will come. */
 int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
 

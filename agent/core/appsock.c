@@ -115,7 +115,7 @@ static void client_reply(struct appsock_client *c, const char *line)
 
 static void client_error(struct appsock_client *c, const char *reason)
 {
-    struct kf_appsock_err err = {reason, {"", NULL}, 0};
+    struct kf_appsock_err err = {reason, {"", NULL}, 0, ""};
     char line[KF_APPSOCK_REPLY_MAX];
 
     c->s->st.errors++;
@@ -168,8 +168,14 @@ static void client_line(struct appsock_client *c, char *line, size_t len)
         client_error(c, kf_appsock_submit_error(rc));
         return;
     }
+    if (req.is_inv) {
+        s->st.ok++;
+        kf_appsock_reply_ok_inv(reply, sizeof(reply));
+        client_reply(c, reply);
+        return;
+    }
     if (taken == KF_OUTBOX_APP_REUSED) {
-        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, seq};
+        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, seq, ""};
 
         s->st.reused++;
         s->st.errors++;

@@ -6,6 +6,8 @@
  *   {"ok":false,"error":"<reason>"}
  *   {"ok":false,"error":"bad_record","field":"<key>","why":"<rule>"}
  *   {"ok":false,"error":"app_id_reused","seq":N}
+ * An inventory line (docs/AGENT.md "Inventory") is answered {"ok":true} or
+ *   {"ok":false,"error":"bad_inventory","why":"<key>: <rule>"}.
  * with reason one of bad_json, bad_record (with the first failing field, when there is one,
  * and why), type_not_allowed, outbox_full (at its configured limit: keep the record and
  * retry later), disk_full (the file system under the outbox is full: keep the record; it
@@ -27,6 +29,7 @@
 
 #include <uv.h>
 
+#include <kf/inventory.h>
 #include <kf/record.h>
 
 #include "core/outbox.h"
@@ -42,9 +45,14 @@ struct kf_appsock;
 struct kf_appsock_req {
     struct kf_record rec;
     int ts_given;
+    /* 1: an inventory line ({"t":"inventory",...}, docs/AGENT.md): not a record; inv holds
+     * the application's part (app, app_version, periph), rec is unset. */
+    int is_inv;
+    struct kf_inventory inv;
 };
 
-/* Store one validated request (kf_agent_submit_app). Returns 0, *ret_seq and *ret_taken
+/* Store one validated request (kf_agent_submit_app; an inventory line:
+ * kf_agent_inventory_app, answered {"ok":true} on 0). Returns 0, *ret_seq and *ret_taken
  * (enum kf_outbox_app_taken: NEW stored now; REPEAT its app_id was taken by the same record,
  * *ret_seq the first seq; REUSED taken by another record, *ret_seq that one's), or -EDQUOT
  * (the outbox at its limit), -ENOSPC (the disk is full), -errno. Synchronous: the appsock
@@ -73,6 +81,7 @@ struct kf_appsock_err {
     const char *error;
     struct kf_record_why rec;
     uint64_t seq;
+    char inv_why[96]; /* bad_inventory: the key and the rule (kf_inv_parse) */
 };
 
 /* Decode one request line (len bytes, its newline removed; trailing blanks and a CR are
@@ -89,6 +98,8 @@ const char *kf_appsock_submit_error(int rc);
  * bytes; KF_APPSOCK_REPLY_MAX always suffices): always one line of JSON. Returns its length. */
 size_t kf_appsock_reply_error(const struct kf_appsock_err *err, char *buf, size_t cap);
 size_t kf_appsock_reply_ok(uint64_t seq, char *buf, size_t cap);
+/* The reply to an accepted inventory line: {"ok":true}. */
+size_t kf_appsock_reply_ok_inv(char *buf, size_t cap);
 
 /* Listen on path (a stale socket file is unlinked; mode 0660). Returns owned in *ret. */
 int kf_appsock_new(uv_loop_t *loop, const char *path, size_t max_line, kf_appsock_submit_cb submit,

@@ -11,6 +11,8 @@
 
 static int line_refuse(struct kf_appsock_err *err, const char *error, int rc)
 {
+    if (strcmp(error, "bad_inventory") != 0)
+        err->inv_why[0] = '\0';
     err->error = error;
     err->rec.field[0] = '\0';
     err->rec.why = NULL;
@@ -39,6 +41,24 @@ int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_ap
         rc = line_refuse(err, "type_not_allowed", -EBADMSG);
         goto out_decref;
     }
+    if (json_is_string(t) && strcmp(json_string_value(t), "inventory") == 0) {
+        struct kf_inventory inv;
+
+        /* The application's part only: the host's fields are the agent's own probes. */
+        rc = kf_inv_parse(obj, &inv, err->inv_why, sizeof(err->inv_why));
+        if (rc < 0) {
+            rc = line_refuse(err, rc == -ENOMEM ? "internal" : "bad_inventory", rc);
+            goto out_decref;
+        }
+        memset(&ret->inv, 0, sizeof(ret->inv));
+        memcpy(ret->inv.app, inv.app, sizeof(inv.app));
+        memcpy(ret->inv.app_version, inv.app_version, sizeof(inv.app_version));
+        memcpy(ret->inv.periph, inv.periph, sizeof(inv.periph));
+        ret->inv.nperiph = inv.nperiph;
+        ret->is_inv = 1;
+        ret->ts_given = 0;
+        goto out_decref;
+    }
     ts_given = json_object_get(obj, "ts") != NULL;
     if (json_is_object(obj) && !ts_given &&
         json_object_set_new(obj, "ts", json_integer((json_int_t)now_ms)) < 0) {
@@ -50,6 +70,7 @@ int kf_appsock_decode(const char *line, size_t len, int64_t now_ms, struct kf_ap
     if (rc == 0) {
         ret->rec = rec;
         ret->ts_given = ts_given;
+        ret->is_inv = 0;
     }
 out_decref:
     json_decref(obj);
@@ -111,6 +132,10 @@ size_t kf_appsock_reply_error(const struct kf_appsock_err *err, char *buf, size_
         put_raw(buf, cap, &len, "\",\"why\":\"");
         put_escaped(buf, cap, &len, err->rec.why);
     }
+    if (err->error && strcmp(err->error, "bad_inventory") == 0 && err->inv_why[0]) {
+        put_raw(buf, cap, &len, "\",\"why\":\"");
+        put_escaped(buf, cap, &len, err->inv_why);
+    }
     if (err->seq > 0) {
         char seq[32];
 
@@ -125,6 +150,13 @@ size_t kf_appsock_reply_error(const struct kf_appsock_err *err, char *buf, size_
 size_t kf_appsock_reply_ok(uint64_t seq, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "{\"ok\":true,\"seq\":%" PRIu64 "}", seq);
+
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t kf_appsock_reply_ok_inv(char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "{\"ok\":true}");
 
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

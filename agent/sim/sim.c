@@ -343,6 +343,77 @@ static int split_csv(char *line, char **cols, int max)
     return n;
 }
 
+/* ---- a plausible, varied inventory (docs/SIMULATOR.md "Inventory") ----
+ * Drawn from the device id and the seed, so a fleet says the same on every run: most
+ * terminals on the current agent, some a release behind, a few on the next; two builds of
+ * the kiosk application; peripherals by kind, with a firmware or two each. */
+
+static uint32_t sim_hash(uint64_t seed, const char *id, uint32_t salt)
+{
+    uint32_t h = 2166136261u ^ salt ^ (uint32_t)seed ^ (uint32_t)(seed >> 32);
+
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    return h ^ (h >> 15);
+}
+
+static const char *sim_agent_name(uint64_t seed, const char *id)
+{
+    uint32_t p = sim_hash(seed, id, 1) % 100;
+
+    return p < 20 ? "kiosk-sim/1.2.4" : p < 90 ? "kiosk-sim/1.3.0" : "kiosk-sim/1.3.1";
+}
+
+static void sim_inventory(struct kf_agent *agent, uint64_t seed, const char *id, int itm)
+{
+    static const struct kf_inv_periph kiosk[] = {
+        {"screen", "Hikvision DS-D5022 22in touch", "2.1.0"},
+        {"id_card_reader", "Huashi CVR-100U", "3.2"},
+        {"receipt_printer", "EPSON TM-T88VI", "30.11"},
+        {"a4_printer", "HP LaserJet Pro M404", "002.2040A"},
+        {"camera", "Logitech C920", "3.0"},
+        {"scanner", "Honeywell 7580g", "BJ00-1"},
+    };
+    static const struct kf_inv_periph itm_p[] = {
+        {"screen", "GRG 19in touch", "1.8"},
+        {"card_reader", "Sankyo ICT3Q8", "5.10"},
+        {"id_card_reader", "Huashi CVR-100U", "3.2"},
+        {"pin_pad", "GRG EPP-003", "2.4"},
+        {"receipt_printer", "Nantian PR2E", "1.07"},
+        {"camera", "GRG CAM-200", "1.1"},
+        {"cash_in", "GRG CRM9250 acceptor", "7.3.2"},
+        {"cash_out", "GRG CRM9250 dispenser", "7.3.2"},
+    };
+    struct kf_inv_periph p[KF_INV_PERIPH_MAX];
+    const struct kf_inv_periph *set = itm ? itm_p : kiosk;
+    uint32_t n = itm ? 8 : 6, h = sim_hash(seed, id, 2);
+    struct kf_inventory host;
+
+    memset(&host, 0, sizeof(host));
+    snprintf(host.os, sizeof(host.os), "%s", h % 10 < 7 ? "Debian GNU/Linux" : "Kylin");
+    snprintf(host.os_version, sizeof(host.os_version), "%s", h % 10 < 7 ? "12" : "V10");
+    snprintf(host.kernel, sizeof(host.kernel), "%s",
+             h % 10 < 4   ? "6.1.0-18-amd64"
+             : h % 10 < 7 ? "6.1.0-21-amd64"
+                          : "4.19.90-52.22.v2207.ky10.x86_64");
+    snprintf(host.cpu, sizeof(host.cpu), "%s",
+             itm ? "Intel(R) Core(TM) i5-8500T CPU @ 2.10GHz"
+                 : "Intel(R) Celeron(R) J4125 CPU @ 2.00GHz");
+    host.cores = itm ? 6 : 4;
+    host.mem_mb = (h >> 4) % 3 == 0 ? 8 * 1024 - 245 : 4 * 1024 - 190;
+    host.disk_gb = (h >> 6) % 2 ? 238 : 119;
+    host.disk_free_gb = host.disk_gb / 2 + (h >> 8) % 20;
+    (void)kf_agent_inventory_host(agent, &host);
+    memcpy(p, set, n * sizeof(*p));
+    for (uint32_t i = 0; i < n; i++)
+        if ((sim_hash(seed, id, 10 + i) % 4) == 0) /* a quarter on a newer firmware */
+            snprintf(p[i].fw + strlen(p[i].fw), sizeof(p[i].fw) - strlen(p[i].fw), ".1");
+    (void)kf_agent_inventory_app(agent, itm ? "itm-gov" : "gov-kiosk",
+                                 (h >> 10) % 3 == 0 ? "2.4.1" : "2.5.0", p, n);
+}
+
 static int join_path(char *out, size_t cap, const char *dir, const char *rel)
 {
     int n = rel[0] == '/' ? snprintf(out, cap, "%s", rel) : snprintf(out, cap, "%s/%s", dir, rel);
@@ -426,7 +497,7 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
                          kf__sim_zone_find(&s->cat, col[3]), s->start_ms);
         memset(&ao, 0, sizeof(ao));
         ao.uri = a->broker;
-        ao.agent_name = "kiosk-sim/0.1.0";
+        ao.agent_name = sim_agent_name(a->seed, d->id);
         ao.zctx = s->zctx;
         ao.health_cb = sim_health_cb;
         ao.health_ud = d;
@@ -439,6 +510,7 @@ static int sim_load_fleet(struct sim *s, const struct sim_args *a)
             kf_err("%s: agent (outbox %s): %s", d->id, cfg->outbox_path, kf_strerror(rc));
             goto out;
         }
+        sim_inventory(d->agent, a->seed, d->id, strcmp(col[2], "itm") == 0);
         s->ndev++;
     }
     if (s->ndev == 0) {

@@ -14,19 +14,29 @@
 #include <kf/time.h>
 
 #include "kioskctl/ctl.h"
+#include "rules/rollout.h"
 #include "store/commands.h"
+#include "store/rollouts.h"
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: kioskctl --db DB cmd send DEVICE|--zone ZONE|--bank BANK KIND [ARG...]\n"
-            "           --by WHO --reason TEXT --server-key FILE [--expires DURATION]\n"
+            "usage: kioskctl --db DB cmd send DEVICE KIND [ARG...] --by WHO --reason TEXT\n"
+            "           --server-key FILE [--expires DURATION]\n"
+            "       kioskctl --db DB cmd send KIND [ARG...] SELECTOR... --by WHO --reason TEXT\n"
+            "           --server-key FILE [--expires DURATION] [--dry-run]\n"
+            "           [--canary N|P%% [--halt-failures N | --halt-rate P%%]]\n"
             "       kioskctl --db DB cmd list [--device DEVICE] [--status STATUS]\n"
             "       kioskctl --db DB cmd show ID\n"
             "       kioskctl --db DB cmd cancel ID --by WHO --reason TEXT --server-key FILE\n"
             "       kioskctl --db DB cmd refused\n"
+            "SELECTOR (all given must match): --device D (repeatable), --zone Z, --bank B,\n"
+            "      --unit U, --kind kiosk|itm, --agent-version V, --app-version V (V or V.*).\n"
+            "--dry-run lists the targets and changes nothing; --canary makes it a rollout\n"
+            "      (kioskctl rollout): the canary wave first, the rest once it ended.\n"
             "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |\n"
-            "      set-config KEY VALUE. DURATION: 30s, 15m, 1h (the default), 2d; at most 30d.\n"
+            "      set-config KEY VALUE (and logs, update where built). DURATION: 30s, 15m,\n"
+            "      1h (the default), 2d; at most 30d.\n"
             "STATUS: queued sent received done failed refused expired cancelled.\n");
 }
 
@@ -73,31 +83,65 @@ static int64_t parse_id(const char *s)
 }
 
 struct send_op {
-    const char *device, *zone, *bank;
+    struct kf_cmd_select sel;
+    const char *devices[KF_CMD_SELECT_DEVICES_MAX];
     struct kf_cmd_request req;
+    struct kf_rollout_plan plan;
+    int dry_run, rollout;
     struct kf_qtable *out;
 };
+
+static int send_targets(struct kf_store *st, struct send_op *o, char ***targets, size_t *n)
+{
+    int r = kf_store_cmd_targets(st, &o->sel, targets, n);
+
+    if (r < 0)
+        return kf_ctl_fail(st, "targets", r) + (r == -EINVAL);
+    if (*n == 0) {
+        fprintf(stderr, "kioskctl: cmd send: no active device matches the selectors\n");
+        kf_store_cmd_targets_free(*targets, *n);
+        return 2;
+    }
+    return 0;
+}
 
 static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 {
     struct send_op *o = ud;
-    char **targets = NULL, seq[24], id[32];
+    char **targets = NULL, id[32];
     size_t n = 0;
     int r;
 
-    r = kf_store_cmd_targets(st, o->device, o->zone, o->bank, &targets, &n);
-    if (r < 0)
-        return kf_ctl_fail(st, "targets", r);
-    if (n == 0) {
-        fprintf(stderr, "kioskctl: cmd send: no active device %s %s\n",
-                o->device ? "named"
-                : o->zone ? "in zone"
-                          : "of bank",
-                o->device ? o->device
-                : o->zone ? o->zone
-                          : o->bank);
+    if ((r = send_targets(st, o, &targets, &n)) != 0)
+        return r;
+    if (o->rollout) {
+        int64_t rid;
+        struct kf_qtable *w = NULL;
+
+        r = kf_store_rollout_start(st, (const char *const *)targets, n, &o->req, &o->plan, sk,
+                                   &rid);
         kf_store_cmd_targets_free(targets, n);
-        return 2;
+        if (r < 0)
+            return kf_ctl_fail(st, "rollout", r) + (r == -EINVAL);
+        r = kf_store_cmd_page(st, NULL, NULL, rid, 0, KF_ROLLOUT_TARGETS_MAX, 0, &w);
+        if (r < 0)
+            return kf_ctl_fail(st, "rollout", r);
+        fprintf(stderr, "rollout R-%lld: %zu terminals, canary wave of %u queued\n", (long long)rid,
+                n,
+                kf_rollout_canary(
+                    &(struct kf_rollout_plan){(uint32_t)n, o->plan.canary_n, o->plan.canary_bp,
+                                              o->plan.halt_failures, o->plan.halt_rate_bp}));
+        for (size_t i = 0; i < w->nrows; i++) {
+            const char *row[4] = {kf_store_query_table_cell(w, i, 0),
+                                  kf_store_query_table_cell(w, i, 1), o->req.kind, "queued"};
+
+            if (kf_store_query_table_add_row(o->out, row) < 0) {
+                kf_store_query_table_free(w);
+                return 1;
+            }
+        }
+        kf_store_query_table_free(w);
+        return 0;
     }
     for (size_t i = 0; i < n; i++) {
         int64_t cid;
@@ -109,7 +153,6 @@ static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
             return kf_ctl_fail(st, targets[i], r) + (r == -EINVAL);
         }
         snprintf(id, sizeof(id), "C-%lld", (long long)cid);
-        snprintf(seq, sizeof(seq), "%zu", i + 1);
         row[0] = id;
         row[1] = targets[i];
         row[2] = o->req.kind;
@@ -123,11 +166,63 @@ static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
     return 0;
 }
 
+/* --dry-run: the targets and how the waves would cut them; nothing written. */
+static int send_dry(const struct kf_ctl *c, struct send_op *o)
+{
+    static const char *const cols[] = {"n", "device", "wave", NULL};
+    struct kf_store *st;
+    struct kf_qtable *t;
+    char **targets = NULL;
+    size_t n = 0;
+    int r;
+
+    if (kf_ctl_open_store(c, 0, &st) < 0)
+        return 1;
+    r = send_targets(st, o, &targets, &n);
+    kf_store_free(st);
+    if (r != 0)
+        return r;
+    o->plan.total = (uint32_t)n;
+    if (o->rollout && kf_rollout_plan_check(&o->plan) < 0) {
+        fprintf(stderr, "kioskctl: a rollout has 1..%d targets; %zu selected\n",
+                KF_ROLLOUT_TARGETS_MAX, n);
+        kf_store_cmd_targets_free(targets, n);
+        return 2;
+    }
+    t = kf_store_query_table_new("dry_run", NULL, cols, "ixi");
+    for (size_t i = 0; t != NULL && i < n; i++) {
+        char num[24], wave[8];
+        const char *row[3] = {num, targets[i], wave};
+
+        snprintf(num, sizeof(num), "%zu", i + 1);
+        snprintf(wave, sizeof(wave), "%d", o->rollout && i >= kf_rollout_canary(&o->plan) ? 2 : 1);
+        if (kf_store_query_table_add_row(t, row) < 0) {
+            kf_store_query_table_free(t);
+            t = NULL;
+        }
+    }
+    kf_store_cmd_targets_free(targets, n);
+    if (t == NULL)
+        return 1;
+    fprintf(stderr, "dry run: %s to %zu terminals%s; nothing queued\n", o->req.kind, n,
+            o->rollout ? " in waves (wave 1: the canary)" : "");
+    return kf_ctl_print_table_free(c, "cmd send", t);
+}
+
 static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"zone", required_argument, NULL, 'z'},
         {"bank", required_argument, NULL, 'B'},
+        {"device", required_argument, NULL, 'd'},
+        {"unit", required_argument, NULL, 'u'},
+        {"kind", required_argument, NULL, 'K'},
+        {"agent-version", required_argument, NULL, 'A'},
+        {"app-version", required_argument, NULL, 'P'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"canary", required_argument, NULL, 'c'},
+        {"halt-failures", required_argument, NULL, 'f'},
+        {"halt-rate", required_argument, NULL, 'R'},
         {"by", required_argument, NULL, 'b'},
         {"reason", required_argument, NULL, 'r'},
         {"server-key", required_argument, NULL, 'k'},
@@ -135,26 +230,84 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const char *const cols[] = {"id", "device", "kind", "status", NULL};
-    struct send_op o;
+    struct send_op *o;
     const char *key = NULL, *expires = "1h";
     int64_t life;
-    int ch, pos, rc;
+    int ch, pos, rc = 2, selectors = 0, thresholds = 0;
+    uint32_t n, bp;
 
-    memset(&o, 0, sizeof(o));
+    o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return 1;
+    o->plan.halt_failures = -1;
+    o->plan.halt_rate_bp = -1;
+    o->sel.devices = o->devices;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case 'z':
-            o.zone = optarg;
+            o->sel.zone = optarg;
             break;
         case 'B':
-            o.bank = optarg;
+            o->sel.bank = optarg;
+            break;
+        case 'd':
+            if (o->sel.ndevices == KF_CMD_SELECT_DEVICES_MAX) {
+                fprintf(stderr, "kioskctl: at most %d --device\n", KF_CMD_SELECT_DEVICES_MAX);
+                goto out;
+            }
+            o->devices[o->sel.ndevices++] = optarg;
+            break;
+        case 'u':
+            o->sel.unit = optarg;
+            break;
+        case 'K':
+            o->sel.kind = optarg;
+            break;
+        case 'A':
+            o->sel.agent_version = optarg;
+            break;
+        case 'P':
+            o->sel.app_version = optarg;
+            break;
+        case 'n':
+            o->dry_run = 1;
+            break;
+        case 'c':
+            if (kf_rollout_parse_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 ||
+                (n == 0 && bp == 0)) {
+                fprintf(stderr,
+                        "kioskctl: --canary %s: a count (1..%d) or a share (0.01%%..100%%)\n",
+                        optarg, KF_ROLLOUT_TARGETS_MAX);
+                goto out;
+            }
+            o->plan.canary_n = n;
+            o->plan.canary_bp = bp;
+            o->rollout = 1;
+            break;
+        case 'f':
+            if (kf_rollout_parse_share(optarg, KF_ROLLOUT_TARGETS_MAX, &n, &bp) < 0 || bp != 0 ||
+                strchr(optarg, '%') != NULL) {
+                fprintf(stderr, "kioskctl: --halt-failures %s: a count 0..%d\n", optarg,
+                        KF_ROLLOUT_TARGETS_MAX);
+                goto out;
+            }
+            o->plan.halt_failures = (int32_t)n;
+            thresholds++;
+            break;
+        case 'R':
+            if (kf_rollout_parse_share(optarg, 0, &n, &bp) < 0 || strchr(optarg, '%') == NULL) {
+                fprintf(stderr, "kioskctl: --halt-rate %s: a share such as 10%%\n", optarg);
+                goto out;
+            }
+            o->plan.halt_rate_bp = (int32_t)bp;
+            thresholds++;
             break;
         case 'b':
-            o.req.by = optarg;
+            o->req.by = optarg;
             break;
         case 'r':
-            o.req.reason = optarg;
+            o->req.reason = optarg;
             break;
         case 'k':
             key = optarg;
@@ -164,55 +317,77 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
             break;
         default:
             usage();
-            return 2;
+            goto out;
         }
     }
+    selectors = o->sel.ndevices > 0 || o->sel.zone || o->sel.bank || o->sel.unit || o->sel.kind ||
+                o->sel.agent_version || o->sel.app_version;
     pos = optind;
-    if (o.zone == NULL && o.bank == NULL && pos < argc)
-        o.device = argv[pos++];
-    if ((o.device != NULL) + (o.zone != NULL) + (o.bank != NULL) != 1 || pos >= argc ||
-        key == NULL || kf_ctl_who_why(o.req.by, o.req.reason) < 0) {
-        usage();
-        return 2;
+    /* The first form: "cmd send DEVICE KIND": a device named first, no other selector. */
+    if (!selectors && pos + 1 < argc && kf_cmd_kind_check(argv[pos], 0, NULL) == -ENOENT) {
+        o->devices[o->sel.ndevices++] = argv[pos++];
+        selectors = 1;
     }
-    o.req.kind = argv[pos++];
-    o.req.nargs = (uint32_t)(argc - pos);
-    o.req.args = (const char *const *)(argv + pos);
+    if (!selectors || pos >= argc || (key == NULL && !o->dry_run) ||
+        (!o->dry_run && kf_ctl_who_why(o->req.by, o->req.reason) < 0) ||
+        (thresholds > 0 && !o->rollout)) {
+        if (thresholds > 0 && !o->rollout)
+            fprintf(stderr, "kioskctl: --halt-failures and --halt-rate belong to a rollout "
+                            "(--canary)\n");
+        if (!selectors)
+            fprintf(stderr, "kioskctl: cmd send needs a device or a selector\n");
+        usage();
+        goto out;
+    }
+    o->req.kind = argv[pos++];
+    o->req.nargs = (uint32_t)(argc - pos);
+    o->req.args = (const char *const *)(argv + pos);
     if ((life = parse_duration(expires)) < 0) {
         fprintf(stderr,
                 "kioskctl: --expires %s: a duration such as 30s, 15m, 1h or 2d, at most "
                 "30d\n",
                 expires);
-        return 2;
+        goto out;
     }
-    if (o.req.nargs > KF_CMD_ARGS_MAX ||
-        (rc = kf_cmd_kind_check(o.req.kind, o.req.nargs, o.req.args)) < 0) {
-        fprintf(stderr, "kioskctl: cmd send %s: %s\n", o.req.kind,
-                o.req.nargs <= KF_CMD_ARGS_MAX && rc == -ENOENT
+    if (o->req.nargs > KF_CMD_ARGS_MAX ||
+        (rc = kf_cmd_kind_check(o->req.kind, o->req.nargs, o->req.args)) < 0) {
+        fprintf(stderr, "kioskctl: cmd send %s: %s\n", o->req.kind,
+                o->req.nargs <= KF_CMD_ARGS_MAX && rc == -ENOENT
                     ? "not a command kind (probe, maintenance, restart-app, reboot, "
                       "restart-agent, set-config)"
                     : "wrong arguments for this kind");
         usage();
-        return 2;
+        rc = 2;
+        goto out;
     }
-    for (uint32_t i = 0; i < o.req.nargs; i++) {
-        if (!kf_cmd_arg_ok(o.req.args[i])) {
+    rc = 2;
+    for (uint32_t i = 0; i < o->req.nargs; i++) {
+        if (!kf_cmd_arg_ok(o->req.args[i])) {
             fprintf(stderr, "kioskctl: argument \"%s\": at most %d printable ASCII characters\n",
-                    o.req.args[i], KF_CMD_ARG_MAX);
-            return 2;
+                    o->req.args[i], KF_CMD_ARG_MAX);
+            goto out;
         }
     }
-    o.req.now_ms = kf_now_ms();
-    o.req.expires_ms = o.req.now_ms + life;
-    o.out = kf_store_query_table_new("queued", NULL, cols, "xxxx");
-    if (o.out == NULL)
-        return 1;
-    rc = kf_ctl_signed_txn(c, key, send_run, &o);
-    if (rc != 0) {
-        kf_store_query_table_free(o.out);
-        return rc;
+    o->req.now_ms = kf_now_ms();
+    o->req.expires_ms = o->req.now_ms + life;
+    if (o->dry_run) {
+        rc = send_dry(c, o);
+        goto out;
     }
-    return kf_ctl_print_table_free(c, "cmd send", o.out);
+    o->out = kf_store_query_table_new("queued", NULL, cols, "xxxx");
+    if (o->out == NULL) {
+        rc = 1;
+        goto out;
+    }
+    rc = kf_ctl_signed_txn(c, key, send_run, o);
+    if (rc != 0) {
+        kf_store_query_table_free(o->out);
+        goto out;
+    }
+    rc = kf_ctl_print_table_free(c, "cmd send", o->out);
+out:
+    free(o);
+    return rc;
 }
 
 struct cancel_op {

@@ -166,6 +166,8 @@ static const struct {
     {"assets", kf_ctl_assets},                 /* kioskctl/asset.c: assets in service */
     {"user", kf_ctl_user},                     /* kioskctl/user.c: kiosk-web's users */
     {"cmd", kf_ctl_cmd},                       /* kioskctl/cmd.c: commands to terminals */
+    {"rollout", kf_ctl_rollout},               /* kioskctl/rollout.c: commands in waves */
+    {"inventory", kf_ctl_inventory},           /* kioskctl/inventory.c: what terminals are */
     {"users", kf_ctl_users},                   /* kioskctl/user.c */
     {"tokens", kf_ctl_users},                  /* kioskctl/user.c: API tokens */
     {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */

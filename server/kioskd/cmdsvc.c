@@ -14,7 +14,9 @@
 #include <kf/time.h>
 #include <kf/topic.h>
 
+#include "store/cmd_requests.h"
 #include "store/commands.h"
+#include "store/rollouts.h"
 
 #define CMDSVC_MIN_GAP_MS 1000 /* between two dispatch jobs */
 #define CMD_FRAME_MAX (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_CMD_BODY_MAX + KF_ENV_SIG_BYTES)
@@ -43,7 +45,7 @@ struct dispatch_job {
     struct kf_cmdsvc *c;
     int64_t now_ms;
     int rc;
-    uint32_t expired;
+    uint32_t expired, moves, requests;
     struct sealed *out;
     size_t n;
     char err[256];
@@ -55,6 +57,18 @@ static void dispatch_work(struct kf_writer_job *job, struct kf_store *st)
     struct kf_cmd *cmds = NULL;
     size_t n = 0;
 
+    /* kiosk-web's requests, then the rollouts (store/cmd_requests.h, store/rollouts.h):
+     * what they queue goes out in this same job. */
+    j->rc = kf_store_cmd_requests_apply(st, j->now_ms, j->c->sk, &j->requests);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "web requests: %s", kf_store_errmsg(st));
+        return;
+    }
+    j->rc = kf_store_rollout_tick(st, j->now_ms, j->c->sk, &j->moves);
+    if (j->rc < 0) {
+        snprintf(j->err, sizeof(j->err), "rollouts: %s", kf_store_errmsg(st));
+        return;
+    }
     j->rc = kf_store_cmd_dispatch(st, j->now_ms, (int64_t)j->c->cfg.resend_s * 1000,
                                   (size_t)j->c->cfg.batch_max, &cmds, &n, &j->expired);
     if (j->rc < 0) {
@@ -99,6 +113,11 @@ static void dispatch_after(struct kf_writer_job *job, int status)
         c->expired += j->expired;
         if (j->expired > 0)
             kf_notice("commands: %u expired without an answer", j->expired);
+        if (j->requests > 0)
+            kf_notice("commands: %u requests from kiosk-web applied or refused", j->requests);
+        if (j->moves > 0)
+            kf_notice("commands: %u rollouts advanced, halted or ended (kioskctl rollout list)",
+                      j->moves);
         for (size_t i = 0; i < j->n; i++) {
             /* QoS 1, not retained: a retained command would reach a device again at each
              * subscription, and the broker would keep it past its expiry. */

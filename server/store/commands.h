@@ -24,20 +24,38 @@
 #include "store/query.h"
 #include "store/store.h"
 
-/* What a command is to kioskctl: who sends it and why (the signed log's actor and reason). */
+/* What a command is to kioskctl: who sends it and why (the signed log's actor and reason).
+ * rollout/wave: the rollout and wave it belongs to (store/rollouts.h); 0 for a command sent
+ * on its own. */
 struct kf_cmd_request {
     const char *kind;
     const char *const *args;
     uint32_t nargs;
     int64_t now_ms, expires_ms;
     const char *by, *reason;
+    int64_t rollout;
+    uint32_t wave;
 };
 
-/* The active devices of a zone or of a bank's zones (exactly one of zone, bank non-NULL),
- * or the one device named (NULL when it is not an active device). An owned array of owned
- * strings in *ret (kf_store_cmd_targets_free), *ret_n of them. 0 or -errno. */
-int kf_store_cmd_targets(struct kf_store *st, const char *device, const char *zone,
-                         const char *bank, char ***ret, size_t *ret_n);
+/* Which terminals a command goes to (docs/KIOSKCTL.md "cmd send"): the active devices that
+ * match every selector given (NULL or 0 devices: any). devices: any of these ids (at most
+ * KF_CMD_SELECT_DEVICES_MAX); zone, bank, unit (county-level unit code); kind ("kiosk" or
+ * "itm"); agent_version and app_version from the inventory (store/inventory.h): equal, or
+ * the version followed by "." ("1.3" selects 1.3.0 and 1.3.1; a device without an
+ * inventory matches no version selector). */
+#define KF_CMD_SELECT_DEVICES_MAX 256
+struct kf_cmd_select {
+    const char *const *devices;
+    size_t ndevices;
+    const char *zone, *bank, *unit, *kind, *agent_version, *app_version;
+};
+
+/* The devices sel selects, in device id order: an owned array of owned strings in *ret
+ * (kf_store_cmd_targets_free), *ret_n of them (0: none). One statement, every selector a
+ * bound parameter. -EINVAL (with the store's message) when sel selects nothing at all (no
+ * selector given: the whole fleet is never a target by default) or a bound is passed. */
+int kf_store_cmd_targets(struct kf_store *st, const struct kf_cmd_select *sel, char ***ret,
+                         size_t *ret_n);
 void kf_store_cmd_targets_free(char **v, size_t n);
 
 /* Queue req for device_id: the device's next command seq, status queued, and the signed-log
@@ -55,6 +73,11 @@ int kf_store_cmd_cancel(struct kf_store *st, int64_t id, int64_t now_ms, const c
 /* kioskctl's tables: cmd list (device and status may be NULL: any) and cmd show. */
 int kf_store_cmd_list(struct kf_store *st, const char *device, const char *status,
                       struct kf_qtable **ret);
+/* The same, paged and also by rollout (0: any): at most limit rows after the command id
+ * after (0: from the start) in id order, or with newest_first before it (0: from the newest)
+ * newest first. */
+int kf_store_cmd_page(struct kf_store *st, const char *device, const char *status, int64_t rollout,
+                      int64_t after, uint32_t limit, int newest_first, struct kf_qtable **ret);
 int kf_store_cmd_show(struct kf_store *st, int64_t id, struct kf_qtable **ret);
 /* The refusals each device reports in its HELLO (cmd refused). */
 int kf_store_cmd_refusals(struct kf_store *st, struct kf_qtable **ret);

@@ -22,6 +22,7 @@
 #include "views/sla.h"
 #include "views/sla_tables.h"
 #include "views/timeline.h"
+#include "store/inventory.h"
 #include "web/web.h"
 
 /* ---- Session ------------------------------------------------------------------------------ */
@@ -223,6 +224,15 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
         r = kf_store_query_report_add(rep, h);
     else
         kf_store_query_table_free(h);
+    if (r == 0) { /* what it is (store/inventory.h): absent until its agent reported it */
+        struct kf_qtable *inv = NULL;
+        int ri = kf_store_inv_show(st, asset, &inv);
+
+        if (ri == 0)
+            r = kf_store_query_report_add(rep, inv);
+        else if (ri != -ENOENT)
+            r = ri;
+    }
     if (r < 0) {
         kf_store_query_report_free(rep);
         kf_web_problem(c, 500, "out of memory");

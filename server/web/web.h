@@ -201,6 +201,16 @@ void kf_web_api_login(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_session(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st);
+/* web/api_cmd.c: commands, rollouts, inventory (issue 18). */
+void kf_web_api_commands(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_command(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_command_post(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_command_request(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_rollouts(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_rollout(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_rollout_halt(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_rollout_resume(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_inventory(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_terminal_timeline(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st);

@@ -30,10 +30,10 @@ fs.mkdirSync(SHOTS, { recursive: true });
 
 // What each role's menu holds, and so what it must not: written out here, independently of
 // the console's own table, because this is what the test asserts.
-const PAGES = ['fleet', 'incidents', 'bills', 'weekly', 'coverage', 'assessments', 'finder'];
+const PAGES = ['fleet', 'incidents', 'commands', 'bills', 'weekly', 'coverage', 'assessments', 'finder'];
 const SEES = {
-  operator: ['fleet', 'incidents', 'bills', 'weekly', 'coverage', 'assessments', 'finder'],
-  technician: ['fleet', 'incidents', 'finder'],
+  operator: ['fleet', 'incidents', 'commands', 'bills', 'weekly', 'coverage', 'assessments', 'finder'],
+  technician: ['fleet', 'incidents', 'commands', 'finder'],
   bank: ['fleet', 'incidents', 'bills', 'finder'],
   bureau: ['fleet', 'weekly', 'coverage', 'assessments', 'finder'],
 };
@@ -247,6 +247,36 @@ if (techKey) {
   });
 }
 
+// ---- a technician probes a terminal from its page; no reboot button for them --------------
+if (techKey) {
+  await check(`${techKey}: probes a terminal from its page (queued for kioskd), no reboot button`, async () => {
+    const page = await newPage();
+    await login(page, techKey);
+    await page.goto(`${BASE}/#/terminal/A-000401`);
+    await page.waitForSelector('#cmd-reason', { timeout: 15000 });
+    assert(await page.locator('button[data-cmd="probe"]').count() === 1, 'no probe button');
+    assert(await page.locator('button[data-cmd="maintenance-on"]').count() === 1, 'no maintenance button');
+    assert(await page.locator('button[data-cmd="reboot"]').count() === 0, 'a technician sees reboot');
+    await page.waitForSelector('#inv-h');
+    assert(!(await page.textContent('section[aria-labelledby="inv-h"]')).includes('尚未上报'), 'the terminal shows no inventory');
+    // The server refuses a technician's reboot whatever the page shows.
+    const st = await page.evaluate(async () => {
+      const s = await (await fetch('api/v1/session')).json();
+      const r = await fetch('api/v1/commands', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf },
+        body: JSON.stringify({ kind: 'reboot', reason: 'x', targets: { devices: ['KF-XH-0401'] } }) });
+      return r.status;
+    });
+    assert(st === 403, `a technician's reboot answered ${st}`);
+    await page.fill('#cmd-reason', 'browser test: printer?');
+    await page.click('button[data-cmd="probe"]');
+    await page.waitForSelector('#cmd-status:has-text("请求")', { timeout: 10000 });
+    // kioskd applies the request within a second or so; the page lists the command.
+    await page.waitForSelector('tr[data-cmd-id]', { timeout: 30000 });
+    await shot(page, 'terminal-probe-technician-zh');
+    await page.context().close();
+  });
+}
+
 // ---- the bureau opens the weekly report --------------------------------------------------
 const bureauKey = Object.keys(USERS).find((k) => kindOf(k) === 'bureau');
 if (bureauKey) {
@@ -297,6 +327,7 @@ if (TOUR !== '0') {
         // a terminal with something to show (degraded or down) when there is one
         const term = await page.$$eval('tr[data-terminal]', (rs) => (rs.find((r) => r.dataset.status === 'degraded') || rs.find((r) => r.dataset.status === 'down') || rs[0]).dataset.terminal);
         await visit(`#/terminal/${encodeURIComponent(term)}`, '#per-h', 'terminal');
+        await visit('#/commands', 'tr[data-rollout]', 'commands');
         await visit('#/incidents', 'tr[data-id]', 'incidents');
         const parent = page.locator('tr.parent button[aria-expanded]');
         if (await parent.count()) { await parent.first().click(); await shot(page, `incidents-outage-${lang}`); }

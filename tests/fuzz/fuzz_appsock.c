@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_reply(reply, kf_appsock_reply_ok((uint64_t)INT64_MAX, reply, sizeof(reply)));
     /* A record with an app_id may be refused as app_id_reused, with the holder's seq. */
     if (req.rec.app_id[0]) {
-        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, (uint64_t)INT64_MAX};
+        struct kf_appsock_err reused = {"app_id_reused", {"", NULL}, (uint64_t)INT64_MAX, ""};
 
         check_reply(reply, kf_appsock_reply_error(&reused, reply, sizeof(reply)));
     }

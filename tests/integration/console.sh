@@ -74,6 +74,10 @@ kill -KILL "$AGENT_PID"
 it_wait_for 30 'test -n "$(it_sql "SELECT id FROM sla_incidents WHERE asset_id = '"'A-000401'"'
     AND cause = '"'offline'"' AND state = '"'opened'"'")"' || fail "no offline incident opened"
 
+# A rollout for the Commands page: a probe to Z-XH-001's kiosk (offline: it stays queued).
+ctl cmd send probe --zone Z-XH-001 --canary 1 "${WHO[@]}" "${KEY[@]}" >/dev/null 2>&1 ||
+    fail "the rollout"
+
 PORT=$(kf_free_port)
 cat >"$IT_DIR/kiosk-web.conf" <<INI
 [web]
@@ -110,6 +114,9 @@ echo "browser test: $(($(date +%s) - t0)) s (setup before it: $((t0 - T_START)) 
     fail "the acknowledgement is not in the store"
 [ "$(it_sql "SELECT count(*) FROM audit_log WHERE action = 'bill.dispute'")" -ge 1 ] ||
     fail "the dispute is not in the signed log"
+[ "$(it_sql "SELECT count(*) FROM commands WHERE by = 'tech' AND kind = 'probe'")" = 1 ] ||
+    fail "the technician's probe is not in the store: $(it_sql "SELECT * FROM cmd_requests")"
+[ "$(it_sql "SELECT count(*) FROM commands WHERE kind = 'reboot'")" = 0 ] || fail "a reboot was queued"
 ctl audit verify --server-pub "$IT_DIR/server.key.pub" >/dev/null || fail "the signed log"
 
 kill -TERM "$WEB_PID"

@@ -107,6 +107,8 @@ def db_state(db):
             "SELECT count(*) FROM bill_disputes",
             "SELECT count(*) FROM audit_log",
             "SELECT count(*) FROM users",
+            "SELECT count(*) FROM cmd_requests",
+            "SELECT count(*) FROM commands",
             "SELECT count(*) FROM sqlite_master",
             "SELECT group_concat(state) FROM sla_incidents"))
     finally:
@@ -168,7 +170,9 @@ def other_bank_leak(who, body):
 
 
 # Documents the store holds none of (an assessment needs a rubric and half a year).
-ABSENT = {"/api/v1/assessments/{period}", "/api/v1/outages/{id}", "/api/v1/outages/{id}/actions"}
+ABSENT = {"/api/v1/assessments/{period}", "/api/v1/outages/{id}", "/api/v1/outages/{id}/actions",
+          "/api/v1/commands/{id}", "/api/v1/command-requests/{id}", "/api/v1/rollouts/{id}",
+          "/api/v1/rollouts/{id}/halt", "/api/v1/rollouts/{id}/resume"}
 
 
 def body_for(path, who):
@@ -178,6 +182,10 @@ def body_for(path, who):
         return {"kind": "note", "text": f"web test by {who.name}"}
     if path.endswith("/disputes"):
         return {"line": 1, "reason": f"web test by {who.name}"}
+    if path == "/api/v1/commands":
+        return {"kind": "probe", "reason": f"web test by {who.name}", "targets": {"zone": "Z-XH-001"}}
+    if path.startswith("/api/v1/rollouts/"):
+        return {"reason": f"web test by {who.name}"}
     return None
 
 
@@ -317,6 +325,52 @@ def queue_features(web, tech, db):
     check(st == 400, f"assignee with unassigned: {st}")
     st, h, body = web.req("GET", "/api/v1/outages", None, tech.headers())
     check(st == 200 and "items" in json.loads(body), f"outages: {st}")
+
+
+def command_features(web, ops, tech, icbc, db):
+    """Roles on commands (kioskd is not running here: requests stay queued), a dry run, the
+    inventory as each role counts it."""
+    before = db_state(db)
+    st, h, body = web.req("POST", "/api/v1/commands",
+                          {"kind": "reboot", "reason": "x", "targets": {"devices": ["KF-XH-0001"]}},
+                          tech.headers(unsafe=True))
+    check(st == 403, f"a technician's reboot: {st} {body[:200]!r}")
+    problem_ok(st, h, body, "technician reboot")
+    check(db_state(db) == before, "a refused reboot queued something")
+    for bad in ({"kind": "probe", "reason": "x", "targets": {}},
+                {"kind": "probe", "reason": "", "targets": {"zone": "Z-XH-001"}},
+                {"kind": "warp", "reason": "x", "targets": {"zone": "Z-XH-001"}},
+                {"kind": "maintenance", "args": ["sideways"], "reason": "x", "targets": {"zone": "Z"}},
+                {"kind": "probe", "reason": "x", "targets": {"zone": "Z"}, "halt_rate": "5%"},
+                {"kind": "probe", "reason": "x", "targets": {"zone": "Z"}, "canary": "200%"}):
+        st, h, body = web.req("POST", "/api/v1/commands", bad, ops.headers(unsafe=True))
+        check(st == 400, f"bad command {bad}: {st}")
+    check(db_state(db) == before, "a bad command queued something")
+    st, h, body = web.req("POST", "/api/v1/commands",
+                          {"kind": "restart-app", "reason": "x", "dry_run": True, "canary": 1,
+                           "targets": {"zone": "Z-XH-001"}}, ops.headers(unsafe=True))
+    j = json.loads(body) if st == 200 else {}
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    want = [r[0] for r in c.execute("SELECT d.device_id FROM devices d JOIN assets a USING (asset_id)"
+                                    " WHERE a.zone_id = 'Z-XH-001' AND d.status = 1"
+                                    " ORDER BY d.device_id")]
+    c.close()
+    check(st == 200 and j.get("count") == len(want) and j.get("targets") == want and want
+          and j.get("canary") == 1, f"dry run: {st} {body[:200]!r}, want {want}")
+    check(db_state(db) == before, "a dry run queued something")
+    st, h, body = web.req("POST", "/api/v1/commands",
+                          {"kind": "maintenance", "args": ["on", "T-1"], "reason": "on site",
+                           "targets": {"devices": ["KF-XH-0001"]}}, tech.headers(unsafe=True))
+    check(st == 202 and json.loads(body).get("request", 0) > 0, f"a technician's maintenance: {st}")
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    row = c.execute("SELECT by, role, status FROM cmd_requests ORDER BY id DESC LIMIT 1").fetchone()
+    c.close()
+    check(row == ("tech", 2, "pending"), f"the request row: {row}")
+    st, h, body = web.req("GET", "/api/v1/inventory?by=bank", None, icbc.headers())
+    banks = {r["bank"] for r in json.loads(body)["items"]} if st == 200 else None
+    check(banks is not None and banks <= {"ICBC"}, f"a bank's inventory: {st} {banks}")
+    st, h, body = web.req("GET", "/api/v1/inventory?by=nonsense", None, icbc.headers())
+    check(st == 400, f"inventory by an unknown field: {st}")
 
 
 def bank_lists(web, icbc, psbc):
@@ -545,6 +599,7 @@ def main():
     bank_documents(web, sessions["icbc"], sessions["psbc"], a.db)
     bank_lists(web, sessions["icbc"], sessions["psbc"])
     queue_features(web, sessions["tech"], a.db)
+    command_features(web, sessions["ops"], sessions["tech"], sessions["icbc"], a.db)
     terminal_page(web, sessions["icbc"])
     terminal_timeline(web, sessions["icbc"], sessions["psbc"])
     print(f"  {time.time() - t:.1f} s: bank_documents", file=sys.stderr)

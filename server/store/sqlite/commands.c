@@ -53,28 +53,64 @@ void kf_store_cmd_targets_free(char **v, size_t n)
     free(v);
 }
 
-int kf_store_cmd_targets(struct kf_store *st, const char *device, const char *zone,
-                         const char *bank, char ***ret, size_t *ret_n)
+int kf_store_cmd_targets(struct kf_store *st, const struct kf_cmd_select *sel, char ***ret,
+                         size_t *ret_n)
 {
+    /* One statement for every combination: a selector not given is a NULL parameter. The
+     * device ids go as one JSON array (?8), read back by json_each. */
     static const char sql[] =
         "SELECT d.device_id FROM devices d JOIN assets a ON a.asset_id = d.asset_id"
-        " JOIN zones z ON z.id = a.zone_id WHERE d.status = ?1"
-        " AND (?2 IS NULL OR d.device_id = ?2) AND (?3 IS NULL OR z.id = ?3)"
-        " AND (?4 IS NULL OR z.bank = ?4) ORDER BY d.device_id";
+        " JOIN zones z ON z.id = a.zone_id LEFT JOIN inventory i ON i.device_id = d.device_id"
+        " WHERE d.status = ?1"
+        " AND (?2 IS NULL OR z.id = ?2) AND (?3 IS NULL OR z.bank = ?3)"
+        " AND (?4 IS NULL OR z.unit = ?4)"
+        " AND (?5 IS NULL OR a.kind = CASE ?5 WHEN 'kiosk' THEN 1 WHEN 'itm' THEN 2 END)"
+        " AND (?6 IS NULL OR i.agent = ?6 OR substr(i.agent, 1, length(?6) + 1) = ?6 || '.')"
+        " AND (?7 IS NULL OR i.app_version = ?7"
+        " OR substr(i.app_version, 1, length(?7) + 1) = ?7 || '.')"
+        " AND (?8 IS NULL OR d.device_id IN (SELECT value FROM json_each(?8)))"
+        " ORDER BY d.device_id";
     sqlite3_stmt *s = NULL;
-    char **v = NULL;
+    json_t *ids = NULL;
+    char **v = NULL, *ids_text = NULL;
     size_t n = 0, cap = 0;
     int r, rc;
 
-    if ((device != NULL) + (zone != NULL) + (bank != NULL) != 1)
+    if (sel->ndevices == 0 && sel->zone == NULL && sel->bank == NULL && sel->unit == NULL &&
+        sel->kind == NULL && sel->agent_version == NULL && sel->app_version == NULL) {
+        kf__store_seterr(st, "command targets: no selector (a device, zone, bank, unit, kind or"
+                             " version)");
         return -EINVAL;
+    }
+    if (sel->ndevices > KF_CMD_SELECT_DEVICES_MAX ||
+        (sel->kind != NULL && strcmp(sel->kind, "kiosk") != 0 && strcmp(sel->kind, "itm") != 0)) {
+        kf__store_seterr(st, "command targets: at most %d devices; kind is kiosk or itm",
+                         KF_CMD_SELECT_DEVICES_MAX);
+        return -EINVAL;
+    }
+    if (sel->ndevices > 0) {
+        ids = json_array();
+        for (size_t i = 0; ids != NULL && i < sel->ndevices; i++)
+            json_array_append_new(ids, json_string(sel->devices[i]));
+        if (ids == NULL || (ids_text = json_dumps(ids, JSON_COMPACT)) == NULL) {
+            json_decref(ids);
+            return -ENOMEM;
+        }
+        json_decref(ids);
+    }
     r = kf__store_prep(st, sql, &s);
-    if (r < 0)
+    if (r < 0) {
+        free(ids_text);
         return r;
+    }
     sqlite3_bind_int(s, 1, KF_DEVICE_ACTIVE);
-    kf__store_bind_opt_text(s, 2, device);
-    kf__store_bind_opt_text(s, 3, zone);
-    kf__store_bind_opt_text(s, 4, bank);
+    kf__store_bind_opt_text(s, 2, sel->zone);
+    kf__store_bind_opt_text(s, 3, sel->bank);
+    kf__store_bind_opt_text(s, 4, sel->unit);
+    kf__store_bind_opt_text(s, 5, sel->kind);
+    kf__store_bind_opt_text(s, 6, sel->agent_version);
+    kf__store_bind_opt_text(s, 7, sel->app_version);
+    kf__store_bind_opt_text(s, 8, ids_text);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if ((r = kf__store_grow((void **)&v, &cap, n, sizeof(*v))) < 0 ||
             (v[n] = strdup(kf__store_col_text(s, 0))) == NULL) {
@@ -88,11 +124,13 @@ int kf_store_cmd_targets(struct kf_store *st, const char *device, const char *zo
         goto out_free;
     }
     sqlite3_finalize(s);
+    free(ids_text);
     *ret = v;
     *ret_n = n;
     return 0;
 out_free:
     sqlite3_finalize(s);
+    free(ids_text);
     kf_store_cmd_targets_free(v, n);
     return r;
 }
@@ -164,8 +202,9 @@ int kf_store_cmd_queue(struct kf_store *st, const char *device_id, const struct 
         goto out_free;
     r = kf__store_prep(st,
                        "INSERT INTO commands(device_id, seq, kind, args, status, created_ms,"
-                       " expires_ms, by, reason) SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3,"
-                       " 'queued', ?4, ?5, ?6, ?7 FROM commands WHERE device_id = ?1",
+                       " expires_ms, by, reason, rollout, wave) SELECT ?1,"
+                       " coalesce(max(seq), 0) + 1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9"
+                       " FROM commands WHERE device_id = ?1",
                        &s);
     if (r == 0) {
         sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
@@ -175,14 +214,23 @@ int kf_store_cmd_queue(struct kf_store *st, const char *device_id, const struct 
         sqlite3_bind_int64(s, 5, req->expires_ms);
         sqlite3_bind_text(s, 6, req->by, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 7, req->reason, -1, SQLITE_STATIC);
+        if (req->rollout > 0) {
+            sqlite3_bind_int64(s, 8, req->rollout);
+            sqlite3_bind_int64(s, 9, req->wave);
+        }
         r = step_done(st, s, "command");
     }
     id = sqlite3_last_insert_rowid(kf__store_db(st));
     if (r == 0)
         r = audit(st, req->now_ms, req->by, "command.send", id,
-                  json_pack("{s:s, s:s, s:O, s:I, s:s}", "device", device_id, "kind", req->kind,
-                            "args", args, "expires_ms", (json_int_t)req->expires_ms, "reason",
-                            req->reason),
+                  req->rollout > 0
+                      ? json_pack("{s:s, s:s, s:O, s:I, s:s, s:I, s:I}", "device", device_id,
+                                  "kind", req->kind, "args", args, "expires_ms",
+                                  (json_int_t)req->expires_ms, "reason", req->reason, "rollout",
+                                  (json_int_t)req->rollout, "wave", (json_int_t)req->wave)
+                      : json_pack("{s:s, s:s, s:O, s:I, s:s}", "device", device_id, "kind",
+                                  req->kind, "args", args, "expires_ms",
+                                  (json_int_t)req->expires_ms, "reason", req->reason),
                   server_sk);
     r = kf__store_txn_leave(st, own, r);
     if (r == 0)
@@ -243,8 +291,9 @@ int kf_store_cmd_cancel(struct kf_store *st, int64_t id, int64_t now_ms, const c
 #define CMD_COLS                                                                                   \
     "'C-' || id AS id, device_id AS device, seq, kind, args, status, created_ms AS created,"       \
     " expires_ms AS expires, sent_ms AS sent, sends, received_ms AS received, ended_ms AS ended,"  \
-    " detail, by, reason"
-#define CMD_TYPES "xxixxxtttittxxx"
+    " detail, by, reason, CASE WHEN rollout IS NOT NULL THEN 'R-' || rollout END AS rollout,"      \
+    " wave"
+#define CMD_TYPES "xxixxxtttittxxxxi"
 
 int kf_store_cmd_list(struct kf_store *st, const char *device, const char *status,
                       struct kf_qtable **ret)
@@ -259,6 +308,31 @@ int kf_store_cmd_list(struct kf_store *st, const char *device, const char *statu
                                " WHERE (?1 IS NULL OR device_id = ?1)"
                                " AND (?2 IS NULL OR status = ?2) ORDER BY id",
                                p, 2, ret);
+}
+
+int kf_store_cmd_page(struct kf_store *st, const char *device, const char *status, int64_t rollout,
+                      int64_t after, uint32_t limit, int newest_first, struct kf_qtable **ret)
+{
+    const struct kf__store_qparam p[] = {
+        {device, 0, device == NULL},
+        {status, 0, status == NULL},
+        {NULL, rollout, rollout <= 0},
+        {NULL, after, 0},
+        {NULL, limit, 0},
+    };
+
+    return kf__store_query_run(st, "commands", NULL, CMD_TYPES,
+                               newest_first ? "SELECT " CMD_COLS " FROM commands"
+                                              " WHERE (?1 IS NULL OR device_id = ?1)"
+                                              " AND (?2 IS NULL OR status = ?2)"
+                                              " AND (?3 IS NULL OR rollout = ?3)"
+                                              " AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5"
+                                            : "SELECT " CMD_COLS " FROM commands"
+                                              " WHERE (?1 IS NULL OR device_id = ?1)"
+                                              " AND (?2 IS NULL OR status = ?2)"
+                                              " AND (?3 IS NULL OR rollout = ?3)"
+                                              " AND id > ?4 ORDER BY id LIMIT ?5",
+                               p, 5, ret);
 }
 
 int kf_store_cmd_show(struct kf_store *st, int64_t id, struct kf_qtable **ret)

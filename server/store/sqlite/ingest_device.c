@@ -58,6 +58,8 @@ int kf__store_hello(struct kf_store *st, const struct kf_ingest *in)
     r = kf__store_stmt_run(st, s, "hello");
     if (r == 0) /* the commands it has received (store/sqlite/commands.c) */
         r = kf__store_cmd_hello(st, in->hdr.device_id, root, in->recv_ms);
+    if (r == 0) /* what it is (store/sqlite/inventory.c) */
+        r = kf__store_inv_hello(st, in->hdr.device_id, root, in->recv_ms);
 out_decref:
     json_decref(root);
     return r;

@@ -126,6 +126,8 @@ extern const char *const kf__store_schema_sla_assign[]; /* v15: store/sqlite/sla
 extern const char *const kf__store_schema_commands[];   /* v16: store/sqlite/commands.c */
 /* v17: store/sqlite/device_days.c */
 extern const char *const kf__store_schema_device_days[];
+extern const char *const kf__store_schema_inventory[]; /* v18: store/sqlite/inventory.c */
+extern const char *const kf__store_schema_rollouts[];  /* v19: store/sqlite/rollouts.c */
 
 /* records.flags bits the store adds to the usage flags (rules/usage.h: KF_USAGE_F_*). */
 #define KF_STORE_REC_F_APP_REPEAT 0x100u /* repeats an app_id: kept, counted nowhere */
@@ -167,6 +169,9 @@ int kf__store_sla_maint(struct kf_store *st, const struct kf__store_sla_src *src
  * of them (its "cmd" object: the highest command seq it accepted, its refusal counters;
  * advisory, a body without one changes nothing), and a cmd_result record's outcome. */
 int kf__store_cmd_hello(struct kf_store *st, const char *device_id, json_t *hello, int64_t now_ms);
+/* The HELLO's "inv" (store/sqlite/inventory.c), in the same commit: 0 also when the
+ * inventory is refused (noted on the row); -errno only for the store's own failures. */
+int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hello, int64_t now_ms);
 int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t seq,
                          const struct kf_rec_cmd_result *res, int64_t recv_ms);
 /* Heartbeat expiry: an offline fact dated at the last sight of every device about to be

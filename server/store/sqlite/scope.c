@@ -102,6 +102,12 @@ static const struct scope_class classes[] = {
     /* Commands to terminals: the operator's and technicians' tool (issue 18). */
     {"commands", NONE, ALL, NONE, NONE},
     {"cmd_devices", NONE, ALL, NONE, NONE},
+    {"rollouts", NONE, ALL, NONE, NONE},
+    {"cmd_requests", NONE, ALL, NONE, NONE},
+    /* What each terminal is (issue 18): a bank its own terminals'; the bureau every
+     * terminal's, as it sees every device (versions and models, no keys or secrets). */
+    {"inventory", NONE, ALL, "device_id IN " BD, ALL},
+    {"inventory_changes", NONE, ALL, "device_id IN " BD, ALL},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 

@@ -8,8 +8,8 @@ import { h, clear, errorBox, disposeCharts } from './ui.js';
 // Which pages each role has. The server enforces every one of these (a hidden link is a
 // convenience, never a control); this only keeps menus to what a role can use.
 export const MENUS = {
-  operator: ['fleet', 'incidents', 'bills', 'weekly', 'coverage', 'assessments', 'finder'],
-  technician: ['fleet', 'incidents', 'finder'],
+  operator: ['fleet', 'incidents', 'commands', 'bills', 'weekly', 'coverage', 'assessments', 'finder'],
+  technician: ['fleet', 'incidents', 'commands', 'finder'],
   bank: ['fleet', 'incidents', 'bills', 'finder'],
   bureau: ['fleet', 'weekly', 'coverage', 'assessments', 'finder'],
 };
@@ -24,6 +24,7 @@ const pages = {
   terminal: () => import('./pages/terminal.js'),
   incidents: () => import('./pages/incidents.js'),
   incident: () => import('./pages/incident.js'),
+  commands: () => import('./pages/commands.js'),
   bills: () => import('./pages/bills.js'),
   bill: () => import('./pages/bill.js'),
   weekly: () => import('./pages/weekly.js'),

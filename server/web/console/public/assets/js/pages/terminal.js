@@ -9,12 +9,15 @@ import { t, tv } from '../i18n.js';
 import * as f from '../fmt.js';
 import { h, clear, loading, empty, errorBox, table, kv, badge, chart } from '../ui.js';
 import { stateBadge, incBadge, kindText } from './common.js';
+import { actionsPanel, invBlock, cmdTable } from './cmdui.js';
 
 const one = (x) => (Array.isArray(x) ? x[x.length - 1] ?? null : x ?? null);
 const many = (x) => (Array.isArray(x) ? x : x ? [x] : []);
 
 export async function render(ctx) {
-  const { main, arg } = ctx;
+  const { main, arg, session } = ctx;
+  const canCmd = ['operator', 'technician'].includes(session?.kind);
+  let cmds = [];
   const box = h('div', {}, loading());
   main.append(h('p', {}, h('a', { href: '#/fleet' }, `← ${t('nav_fleet')}`)), box);
   let doc, facts, days = 7;
@@ -25,6 +28,8 @@ export async function render(ctx) {
         api.get(`/terminals/${encodeURIComponent(arg)}`),
         getAll(tlPath, { days }, 3000),
       ]);
+      const dev = one(doc.state)?.device_id || one(doc.state)?.device || one(doc.inventory)?.device;
+      cmds = canCmd && dev ? (await api.get('/commands', { device: dev, limit: 20 })).items : [];
     } catch (e) { clear(box, errorBox(e, load)); return; }
     if (!ctx.alive()) return;
     draw();
@@ -66,6 +71,11 @@ export async function render(ctx) {
             [t('uptime'), f.dur(health.uptime_s)],
             [t('net_up'), f.bool(health.net_up)],
           ]) : empty())),
+      h('div', { class: 'row' }, invBlock(one(doc.inventory)),
+        canCmd ? h('div', { class: 'grow' },
+          actionsPanel(session, term.device_id || term.device || one(doc.inventory)?.device, () => setTimeout(load, 1500)),
+          h('section', { 'aria-labelledby': 'cmds-h' }, h('h2', { id: 'cmds-h' }, t('cmd_recent')),
+            cmds.length ? cmdTable(cmds, t('cmd_recent'), false) : empty())) : null),
       h('section', { 'aria-labelledby': 'tl-h' },
         h('div', { class: 'tl-head' },
           h('h2', { id: 'tl-h' }, t('timeline')),
