@@ -25,8 +25,10 @@ static void usage(void)
             "       kioskctl --db DB cmd show ID\n"
             "       kioskctl --db DB cmd cancel ID --by WHO --reason TEXT --server-key FILE\n"
             "       kioskctl --db DB cmd refused\n"
+            "       kioskctl --db DB cmd logs ID [-o FILE]\n"
             "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |\n"
-            "      set-config KEY VALUE. DURATION: 30s, 15m, 1h (the default), 2d; at most 30d.\n"
+            "      set-config KEY VALUE | logs UNIT[,UNIT...] SPAN_S. DURATION: 30s, 15m, 1h (the "
+            "default), 2d; at most 30d.\n"
             "STATUS: queued sent received done failed refused expired cancelled.\n");
 }
 
@@ -323,6 +325,8 @@ int kf_ctl_cmd(const struct kf_ctl *c, int argc, char **argv)
     if (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "show") == 0 ||
         strcmp(argv[1], "refused") == 0)
         return cmd_read(c, argc - 1, argv + 1, argv[1]);
+    if (strcmp(argv[1], "logs") == 0)
+        return kf_ctl_cmd_logs(c, argc - 1, argv + 1); /* kioskctl/cmd_logs.c */
     usage();
     return 2;
 }

@@ -102,6 +102,8 @@ static const struct scope_class classes[] = {
     /* Commands to terminals: the operator's and technicians' tool (issue 18). */
     {"commands", NONE, ALL, NONE, NONE},
     {"cmd_devices", NONE, ALL, NONE, NONE},
+    {"blobs", NONE, ALL, NONE, NONE},
+    {"blob_chunks", NONE, ALL, NONE, NONE},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 
