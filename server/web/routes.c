@@ -72,6 +72,8 @@ const struct kf_web_route kf_web_routes[] = {
     {"GET", "/api/v1/watchlist", O | U, KF_WEB_F_LIST, "unit,bank,standing," PAGE,
      kf_web_api_watchlist, "zones that failed the last period or are proposed for delisting"},
     {"GET", "/api/v1/users", O, KF_WEB_F_LIST, PAGE, kf_web_api_users, "users"},
+    {"GET", "/api/v1/commands/{id}/logs", O | T, 0, NULL, kf_web_api_command_logs,
+     "the text a logs command collected"},
     {"GET", "/api/v1/events", O | T | B, KF_WEB_F_SSE, "cursor", NULL,
      "server-sent events: fleet and incident changes"},
 };

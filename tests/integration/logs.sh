@@ -145,4 +145,31 @@ sleep 1
 [ "$(results)" = 5 ] || fail "$(results) cmd_result records for 5 commands"
 echo "5. ok: a collection interrupted by SIGKILL is reported failed once, not run again"
 kf_stop "$AGENT"
+
+# 6. The same text from kiosk-web, for a technician; a bank's user is refused.
+: "${KF_BIN_WEB:=$b/server/kiosk-web}"
+W=(--by it --reason "logs test" --server-key "$IT_DIR/server.key")
+printf '%s\n' 'pass-word-logs' >"$IT_DIR/pw" && chmod 600 "$IT_DIR/pw"
+ctl user add tech --role technician --display tech --password-file "$IT_DIR/pw" "${W[@]}" >/dev/null
+ctl user add icbc --role bank:ICBC --display icbc --password-file "$IT_DIR/pw" "${W[@]}" >/dev/null
+TT=$(ctl user token add tech --label it "${W[@]}" | grep -o "kft_[A-Za-z0-9_-]*")
+TB=$(ctl user token add icbc --label it "${W[@]}" | grep -o "kft_[A-Za-z0-9_-]*")
+PORT=$(kf_free_port)
+mkdir -p "$IT_DIR/console"
+printf '[web]\nlisten = 127.0.0.1:%s\nconsole_dir = %s\n[store]\npath = %s\n' "$PORT" \
+    "$IT_DIR/console" "$DB" >"$IT_DIR/kiosk-web.conf"
+kf_spawn "$IT_DIR/kiosk-web.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web.conf"
+WEB=$KF_LAST_PID
+kf_wait_port "$PORT" 20 || fail "kiosk-web does not listen"
+U=http://127.0.0.1:$PORT/api/v1/commands
+st=$(curl -s -o "$IT_DIR/web.1" -w '%{http_code}' -H "Authorization: Bearer $TT" "$U/C-1/logs")
+[ "$st" = 200 ] && cmp -s "$IT_DIR/web.1" "$IT_DIR/collected.1" || fail "GET C-1/logs as tech: $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TB" "$U/C-1/logs")
+[ "$st" = 403 ] || fail "GET C-1/logs as a bank: $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TT" "$U/C-2/logs")
+[ "$st" = 409 ] || fail "GET C-2/logs (refused, no bundle): $st"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TT" "$U/C-99/logs")
+[ "$st" = 404 ] || fail "GET C-99/logs: $st"
+kf_stop "$WEB"
+echo "6. ok: kiosk-web serves the same text to a technician, refuses a bank"
 echo "PASS"
