@@ -128,8 +128,8 @@ static void logs_done(struct kf_agent *a)
         rc = logs_report(a, c, KF_CMD_FAILED, detail, NULL, NULL);
         goto out;
     }
-    /* zstd on the loop: at most log_max_bytes (8 MiB by the config's bound; ~20 ms at level
-     * 3 on this class of machine), once per command. */
+    /* zstd on the loop: at most log_max_bytes (8 MiB by the config's bound), once per
+     * command. */
     zcap = ZSTD_compressBound(a->logs_len);
     z = malloc(zcap);
     if (z == NULL) {
