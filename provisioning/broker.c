@@ -44,6 +44,7 @@ static const char acl_head[] =
     "topic read kf/v1/+/events\n"
     "topic read kf/v1/+/state\n"
     "topic read kf/v1/+/enroll\n"
+    "topic read kf/v1/+/blob\n"
     "topic write kf/v1/+/ack\n"
     "topic write kf/v1/+/cmd\n"
     "topic read $SYS/#\n"
@@ -129,7 +130,8 @@ struct sync_text {
 /* The account's ACL section: what its role may publish and receive, on its own topics. */
 static int acl_add(struct text *t, const struct kf_broker_account *a)
 {
-    static const char *const device_w[] = {"hello", "telemetry", "events", "state", "enroll"};
+    static const char *const device_w[] = {"hello", "telemetry", "events",
+                                           "state", "enroll",    "blob"};
     static const char *const device_r[] = {"ack", "cmd"};
     static const char *const enroll_w[] = {"enroll"};
     static const char *const enroll_r[] = {"ack"};
@@ -139,7 +141,7 @@ static int acl_add(struct text *t, const struct kf_broker_account *a)
     int r;
 
     if (strcmp(a->role, "device") == 0) {
-        w = device_w, nw = 5, rd = device_r, nr = 2;
+        w = device_w, nw = 6, rd = device_r, nr = 2;
     } else if (strcmp(a->role, "enroll") == 0) {
         w = enroll_w, nw = 1, rd = enroll_r, nr = 1;
     } else {

@@ -171,6 +171,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     uv_timer_init(loop, &a->health_timer);
     a->health_timer.data = a;
     kf__agent_cmd_timers(a);
+    kf__agent_logs_timers(a);
     *ret = a;
     return 0;
 
@@ -384,6 +385,7 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     a->close_ud = ud;
     a->close_pending = 3;
     a->close_pending += kf__agent_cmd_close(a, agent_handle_closed);
+    a->close_pending += kf__agent_logs_close(a, agent_handle_closed);
     uv_timer_stop(&a->flush_timer);
     uv_timer_stop(&a->health_timer);
     uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);

@@ -76,6 +76,8 @@ struct kf_agent_stats {
     uint64_t cmd_high;
     uint64_t cmd_refused[KF_CMD_REFUSAL_COUNT_];
     uint64_t cmd_reported;
+    uint64_t blob_chunks_sent; /* BLOB frames published (logs bundles) */
+    uint64_t blob_resends;     /* times a bundle was sent again from what the server held */
 };
 
 /* Open the outbox, create the link (not connected yet). cfg and sk are copied (sk is wiped

@@ -104,6 +104,11 @@ out_fail:
 
 static void cmd_next(struct kf_agent *a);
 
+void kf__agent_cmd_next(struct kf_agent *a)
+{
+    cmd_next(a);
+}
+
 /* ---- hooks (restart-app, reboot): fork/exec by libuv, no shell, bounded ---- */
 
 static void cmd_hook_closed(uv_handle_t *h)
@@ -426,8 +431,13 @@ static const struct {
     const char *kind;
     int (*run)(struct kf_agent *a, const struct kf_cmd *c);
 } kinds[] = {
-    {"probe", run_probe},   {"maintenance", run_maintenance},     {"restart-app", run_restart_app},
-    {"reboot", run_reboot}, {"restart-agent", run_restart_agent}, {"set-config", run_set_config},
+    {"probe", run_probe},
+    {"maintenance", run_maintenance},
+    {"restart-app", run_restart_app},
+    {"reboot", run_reboot},
+    {"restart-agent", run_restart_agent},
+    {"set-config", run_set_config},
+    {"logs", kf__agent_logs_run},
 };
 
 static int cmd_run(struct kf_agent *a, const struct kf_cmd *c)

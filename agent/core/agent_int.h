@@ -70,6 +70,21 @@ struct kf_agent {
      * last rendered ("" none yet). */
     struct kf_inventory inv;
     char inv_json[KF_INV_JSON_MAX];
+    /* The logs command (agent_logs.c): its collector while it runs, and the bundles'
+     * transfer to the server (one bundle at a time, a window of chunks in flight). */
+    uv_process_t logs_proc;
+    uv_pipe_t logs_pipe;
+    uv_timer_t logs_timer; /* the collector's timeout, then the output's drain */
+    int logs_proc_on, logs_pipe_on, logs_running, logs_timed_out, logs_exited;
+    int64_t logs_exit;
+    uint8_t *logs_buf; /* cfg.log_max_bytes, while collecting */
+    size_t logs_len;
+    int logs_truncated;
+    uint32_t logs_span_s;
+    uv_timer_t blob_timer; /* no progress within this time: send again from what is held */
+    uint64_t blob_seq;     /* the bundle being sent (its command's seq); 0: none */
+    uint32_t blob_next, blob_have, blob_nchunks;
+    char t_blob[KF_TOPIC_MAX];
 
     /* key rotation under way */
     int rot_active;
@@ -154,5 +169,20 @@ const char *kf__agent_inv_hello(const struct kf_agent *a);
 
 /* Close the handles the commands hold; returns how many close callbacks will come. */
 int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
+/* Run (or settle) the stored commands, one at a time (after one that ran on its own ended). */
+void kf__agent_cmd_next(struct kf_agent *a);
+
+/* ---- the logs command and bundles (agent_logs.c) ---- */
+
+/* Run a logs command (checked by kf_cmd_kind_check). 0 or -errno (tried again). */
+int kf__agent_logs_run(struct kf_agent *a, const struct kf_cmd *c);
+/* With the agent's other handles: the logs' timers. */
+void kf__agent_logs_timers(struct kf_agent *a);
+/* The session is answered: send held bundles from what the server said it holds. */
+void kf__agent_blob_online(struct kf_agent *a);
+/* A BLOB_ACK whose MAC verified. */
+void kf__agent_blob_ack(struct kf_agent *a, const struct kf_env_view *v);
+/* Close the handles; returns how many close callbacks will come. */
+int kf__agent_logs_close(struct kf_agent *a, uv_close_cb cb);
 
 #endif

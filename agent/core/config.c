@@ -228,6 +228,12 @@ static const struct kf_conf_key commands_keys[] = {
     KF_CONF_KEY_STR("reboot", CFG, hook_reboot, "", 0),
     KF_CONF_KEY_U32("hook_timeout_s", CFG, hook_timeout_s, 1, 3600, "60", 0),
     KF_CONF_KEY_U32("config_trial_s", CFG, config_trial_s, 5, 86400, "120", 0),
+    /* Logs: none unless allowlisted here. %u is one word: "-u UNIT" for each unit asked
+     * for; %s in a word: the start of the span, seconds since the epoch. */
+    KF_CONF_KEY_STR("log_units", CFG, log_units, "", 0),
+    KF_CONF_KEY_STR("log_collector", CFG, log_collector,
+                    "journalctl %u --since=@%s -o short-iso --no-pager", 0),
+    KF_CONF_KEY_U32("log_max_bytes", CFG, log_max_bytes, 4096, 8388608, "1048576", 0),
 };
 
 /* Every section, in the order their checks run; the bases are filled in per load. */

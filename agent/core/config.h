@@ -75,6 +75,11 @@ struct kf_agent_config {
     char hook_reboot[KF_CFG_STR_MAX];
     uint32_t hook_timeout_s;
     uint32_t config_trial_s;
+    /* The logs command (agent_logs.c): the units it may collect (separated by spaces or
+     * commas; empty: none), the collector's command line, and the cap on what it keeps. */
+    char log_units[KF_CFG_STR_MAX];
+    char log_collector[KF_CFG_STR_MAX];
+    uint32_t log_max_bytes;
 };
 
 /* The keys a set-config command may change, "section.key" (docs/AGENT.md "Commands"). */

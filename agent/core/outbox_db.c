@@ -1,7 +1,8 @@
 /* core/outbox_db.c: the outbox's SQLite file: connection settings, schema and its
  * migrations, prepared statements and the helpers outbox.c uses (outbox_int.h).
  *
- * Schema (user_version 4; v4's command tables are described at ob_schema_v4):
+ * Schema (user_version 5; v4's command tables are described at ob_schema_v4, v5's bundles
+ * at ob_schema_v5):
  *   records(seq INTEGER PRIMARY KEY, type, ts_ms, len, json TEXT, boot, base_ms)
  *   meta(id = 1, next_seq, acked_seq, bytes, health, health_dropped)
  *   clocks(boot INTEGER PRIMARY KEY, boot_id TEXT UNIQUE, offset_ms, base_ms)
@@ -23,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OB_SCHEMA_VERSION 4
+#define OB_SCHEMA_VERSION 5
 #define OB_BUSY_TIMEOUT_MS 5000
 
 #define OB_DEFAULT_MAX_RECORDS 500000u
@@ -163,6 +164,19 @@ static const char ob_schema_v4[] = "CREATE TABLE cmds("
                                    " trial_seq INTEGER,"
                                    " deadline_ms INTEGER);"
                                    "PRAGMA user_version = 4;";
+
+/* v4 -> v5: bundles a command made (outbox_blob.c: the logs a `logs` command collected),
+ * compressed, kept until the server holds them all (have = chunks the server acknowledged
+ * holding from index 0). */
+static const char ob_schema_v5[] = "CREATE TABLE blobs("
+                                   " cmd_seq INTEGER PRIMARY KEY,"
+                                   " sha BLOB NOT NULL,"
+                                   " total INTEGER NOT NULL,"
+                                   " nchunks INTEGER NOT NULL,"
+                                   " have INTEGER NOT NULL DEFAULT 0,"
+                                   " data BLOB NOT NULL,"
+                                   " made_ms INTEGER NOT NULL);"
+                                   "PRAGMA user_version = 5;";
 
 /* Per-connection settings. Constants, nothing formatted in; PRAGMAs cannot take bindings. */
 static const char ob_pragmas[] = "PRAGMA synchronous = FULL;"
@@ -329,6 +343,12 @@ static int ob_migrate(struct kf_outbox *ob)
     }
     if (version == 3) {
         r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v4, NULL, NULL, NULL));
+        if (r < 0)
+            goto out_rollback;
+        version = 4;
+    }
+    if (version == 4) {
+        r = kf__outbox_err(sqlite3_exec(ob->db, ob_schema_v5, NULL, NULL, NULL));
         if (r < 0)
             goto out_rollback;
     }

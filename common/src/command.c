@@ -35,6 +35,7 @@ static const struct {
     {"reboot", 0, 0},        /* the agent's [commands] reboot hook */
     {"restart-agent", 0, 0}, /* the agent starts itself again */
     {"set-config", 2, 2},    /* KEY VALUE, "section.key" from the agent's allowlist */
+    {"logs", 2, 2},          /* UNIT[,UNIT...] SPAN_S: the journal, sent as a bundle */
 };
 
 const char *kf_cmd_refusal_name(int reason)

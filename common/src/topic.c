@@ -10,7 +10,7 @@ static const char *const kf_topic_suffix[] = {
     [KF_TOPIC_HELLO] = "hello",   [KF_TOPIC_TELEMETRY] = "telemetry",
     [KF_TOPIC_EVENTS] = "events", [KF_TOPIC_STATE] = "state",
     [KF_TOPIC_ACK] = "ack",       [KF_TOPIC_CMD] = "cmd",
-    [KF_TOPIC_ENROLL] = "enroll",
+    [KF_TOPIC_ENROLL] = "enroll", [KF_TOPIC_BLOB] = "blob",
 };
 #define KF_TOPIC_KINDS (sizeof(kf_topic_suffix) / sizeof(kf_topic_suffix[0]))
 

@@ -30,13 +30,22 @@ static void usage(void)
             "       kioskctl --db DB cmd show ID\n"
             "       kioskctl --db DB cmd cancel ID --by WHO --reason TEXT --server-key FILE\n"
             "       kioskctl --db DB cmd refused\n"
-            "SELECTOR (all given must match): --device D (repeatable), --zone Z, --bank B,\n"
-            "      --unit U, --kind kiosk|itm, --agent-version V, --app-version V (V or V.*).\n"
-            "--dry-run lists the targets and changes nothing; --canary makes it a rollout\n"
-            "      (kioskctl rollout): the canary wave first, the rest once it ended.\n"
-            "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |\n"
-            "      set-config KEY VALUE (and logs, update where built). DURATION: 30s, 15m,\n"
-            "      1h (the default), 2d; at most 30d.\n"
+            "       kioskctl --db DB cmd logs ID [-o FILE]
+"
+            "SELECTOR (all given must match): --device D (repeatable), --zone Z, --bank B,
+"
+            "      --unit U, --kind kiosk|itm, --agent-version V, --app-version V (V or V.*).
+"
+            "--dry-run lists the targets and changes nothing; --canary makes it a rollout
+"
+            "      (kioskctl rollout): the canary wave first, the rest once it ended.
+"
+            "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |
+"
+            "      set-config KEY VALUE | logs UNIT[,UNIT...] SPAN_S. DURATION: 30s, 15m,
+"
+            "      1h (the default), 2d; at most 30d.
+"
             "STATUS: queued sent received done failed refused expired cancelled.\n");
 }
 
@@ -498,6 +507,8 @@ int kf_ctl_cmd(const struct kf_ctl *c, int argc, char **argv)
     if (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "show") == 0 ||
         strcmp(argv[1], "refused") == 0)
         return cmd_read(c, argc - 1, argv + 1, argv[1]);
+    if (strcmp(argv[1], "logs") == 0)
+        return kf_ctl_cmd_logs(c, argc - 1, argv + 1); /* kioskctl/cmd_logs.c */
     usage();
     return 2;
 }

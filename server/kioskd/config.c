@@ -45,6 +45,7 @@ static size_t sections(struct kf_kioskd_config *cfg, struct kf_conf_section *s)
     kf_slasvc_config_section(&cfg->sla, &s[n++]);
     kf_reportsvc_config_section(&cfg->reports, &s[n++]);
     kf_cmdsvc_config_section(&cfg->commands, &s[n++]);
+    kf_blobsvc_config_section(&cfg->blobs, &s[n++]);
     return n;
 }
 

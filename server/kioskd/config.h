@@ -15,6 +15,7 @@
 #include <kf/log.h>
 
 #include "kioskd/brokersync.h"
+#include "kioskd/blobsvc.h"
 #include "kioskd/cmdsvc.h"
 #include "kioskd/link.h"
 #include "kioskd/pipeline.h"
@@ -39,6 +40,7 @@ struct kf_kioskd_config {
     struct kf_slasvc_config sla;
     struct kf_reportsvc_config reports;
     struct kf_cmdsvc_config commands;
+    struct kf_blobsvc_config blobs;
 };
 
 /* Fill cfg with every default (required strings empty). 0, or -EINVAL for a table bug. */

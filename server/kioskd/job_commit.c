@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kf/blob.h>
 #include <kf/envelope.h>
 #include <kf/err.h>
 #include <kf/log.h>
@@ -26,7 +27,7 @@
 #include "store/quarantine.h"
 #include "store/store.h"
 
-#define ACK_CAP (KF_ENV_FIXED_BYTES + KF_DEVICE_ID_MAX + KF_ENV_SIG_BYTES)
+#define ACK_CAP KF_BLOB_ACK_FRAME_MAX /* an ACK, or a BLOB_ACK (8 bytes of body more) */
 
 struct devseq {
     const char *dev;
@@ -56,7 +57,7 @@ struct kf__commit_job {
     struct kf_commit_out *out; /* commit_batch_max */
     struct devseq *order;      /* commit_batch_max */
     int64_t start_mono_us, done_mono_us;
-    struct ack *acks; /* commit_batch_max */
+    struct ack *acks; /* 2 * commit_batch_max: an ACK per device, a BLOB_ACK per chunk */
     size_t nacks, ack_errors;
     uint64_t ack_keys_derived; /* by this job */
     /* isolation after a frame-specific failure: frames quarantined, or dropped */
@@ -73,6 +74,36 @@ static int cmp_dev(const void *a, const void *b)
     const struct devseq *x = a, *y = b;
 
     return strcmp(x->dev, y->dev);
+}
+
+/* Work thread: a BLOB_ACK for each BLOB frame committed (kf/blob.h): what the server holds of
+ * its bundle now. */
+static void seal_blob_acks(struct kf__commit_job *j)
+{
+    for (size_t x = 0; x < j->n; x++) {
+        const struct kf_verified *v = j->items[x];
+        const struct kf_commit_out *o = &j->out[x];
+        struct kf_blob_ack ba;
+        uint8_t key[KF_ACK_KEY_BYTES];
+        struct ack *a = &j->acks[j->nacks];
+        int r;
+
+        if (v->ing.hdr.kind != KF_MSG_BLOB || v->ing.quarantine_id != 0 || o->quarantined)
+            continue;
+        r = kf_ackkeys_get(j->ackkeys, v->pk, key);
+        j->ack_keys_derived += r == 1;
+        ba.cmd_seq = v->ing.hdr.seq;
+        ba.have = o->blob_have;
+        ba.state = o->blob_state;
+        if (r < 0 ||
+            kf_topic_format(a->topic, sizeof(a->topic), v->ing.hdr.device_id, KF_TOPIC_ACK) != 0 ||
+            kf_blob_ack_seal(v->ing.hdr.device_id, v->ing.hdr.key_epoch, &ba, kf_now_ms(), key,
+                             a->buf, sizeof(a->buf), &a->len) != 0) {
+            j->ack_errors++;
+            continue;
+        }
+        j->nacks++;
+    }
 }
 
 /* Work thread: one ACK per device touched by RECORDS or HELLO, with its highest HWM and the
@@ -130,6 +161,7 @@ static void seal_acks(struct kf__commit_job *j)
         }
         j->nacks++;
     }
+    seal_blob_acks(j);
 }
 
 /* Errors that say something about a frame rather than about the database. */
@@ -409,7 +441,7 @@ int kf__pipeline_commit_new(struct kf_pipeline *p)
     j->ing = calloc(cap, sizeof(*j->ing));
     j->out = calloc(cap, sizeof(*j->out));
     j->order = calloc(cap, sizeof(*j->order));
-    j->acks = calloc(cap, sizeof(*j->acks));
+    j->acks = calloc(2 * cap, sizeof(*j->acks));
     j->drop = calloc(cap, sizeof(*j->drop));
     if (j->items == NULL || j->ing == NULL || j->out == NULL || j->order == NULL ||
         j->acks == NULL || j->drop == NULL) {

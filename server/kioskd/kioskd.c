@@ -618,6 +618,7 @@ static int init_handles(struct kf_kioskd *kd)
         kd->sync_argv[n] = NULL;
         po.broker_sync_argv = kd->sync_argv;
     }
+    kf_blobsvc_apply(&kd->cfg.blobs, kd->store); /* before the writer's first job */
     rc = kf_writer_new(&kd->loop, kd->store, &kd->writer);
     if (rc == 0) {
         rc = kf_slasvc_register(kd->sla, kd->writer);

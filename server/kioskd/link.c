@@ -25,7 +25,7 @@ enum {
 /* Device -> server topics, exactly what the broker's ACL lets the server read. Not
  * "kf/v1/+/+": that would bring our own acks back to us. */
 static char *const link_topics[] = {"kf/v1/+/hello", "kf/v1/+/telemetry", "kf/v1/+/events",
-                                    "kf/v1/+/state", "kf/v1/+/enroll"};
+                                    "kf/v1/+/state", "kf/v1/+/enroll",    "kf/v1/+/blob"};
 #define KF__LINK_NTOPICS ((int)(sizeof(link_topics) / sizeof(link_topics[0])))
 
 /* Paho thread: record events and wake the loop. */
@@ -289,7 +289,7 @@ static void link_on_async(uv_async_t *a)
         l->subscribed_once = 1;
         l->retry_ms = KF__LINK_RETRY_MIN_MS;
         uv_timer_stop(&l->timer);
-        kf_info("mqtt: subscribed to kf/v1/+/{hello,telemetry,events,state,enroll}");
+        kf_info("mqtt: subscribed to kf/v1/+/{hello,telemetry,events,state,enroll,blob}");
         if (l->cbs.up_cb != NULL) {
             l->cbs.up_cb(l, first, l->ud);
         }

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include <kf/blob.h>
 #include <kf/envelope.h>
 #include <kf/ident.h>
 #include <kf/topic.h>
@@ -50,6 +51,8 @@ static int kind_matches(enum kf_topic_kind tk, uint8_t kind)
         return kind == KF_MSG_STATE;
     case KF_TOPIC_ENROLL:
         return kind == KF_MSG_IDENT;
+    case KF_TOPIC_BLOB:
+        return kind == KF_MSG_BLOB;
     default:
         return 0;
     }
@@ -329,6 +332,20 @@ static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scr
         reason = KF_REJECT_BAD_SIGNATURE;
         goto out_reject;
     }
+    if (view.hdr.kind == KF_MSG_BLOB) {
+        /* A chunk of a bundle: binary, never decompressed here (the bundle is compressed as
+         * a whole and only ever decompressed by its reader, bounded). */
+        v = calloc(1, sizeof(*v));
+        if (v == NULL) {
+            return -ENOMEM;
+        }
+        if (kf_blob_parse(&view, &v->ing.blob) != 0) {
+            free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+        goto out_ok;
+    }
     rc = unpack(z, &view, scratch, &blen, &reason);
     if (rc == -EPROTO) {
         goto out_reject;
@@ -343,6 +360,7 @@ static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scr
     if (rc != 0) {
         return rc;
     }
+out_ok:
     v->ing.hdr = view.hdr;
     memcpy(v->pk, key->pk, sizeof(v->pk));
     memcpy(v->ing.asset_id, dev->asset_id, sizeof(v->ing.asset_id));

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kf/blob.h>
 #include <kf/envelope.h>
 #include <kf/record.h>
 
@@ -24,8 +25,9 @@ struct kf_ingest {
     int64_t recv_ms; /* server wall clock at receipt */
     uint32_t nrec;   /* RECORDS: decoded records, seq = hdr.seq + i */
     struct kf_record *recs;
-    const char *body_json; /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
-    int64_t quarantine_id; /* a quarantined frame replayed (store/quarantine.h); 0: received */
+    const char *body_json;     /* HELLO/STATE: the decompressed JSON body (NUL-terminated) */
+    struct kf_blob_chunk blob; /* BLOB: the chunk (data borrows from raw) */
+    int64_t quarantine_id;     /* a quarantined frame replayed (store/quarantine.h); 0: received */
 };
 
 /* Per-frame outcome of a commit. */
@@ -42,6 +44,10 @@ struct kf_commit_out {
      * (a database restored from backup). [gap_first, gap_last] is recorded in seq_gaps and the
      * high-water mark moves past it so the device can go on; 0/0 when there was no gap. */
     uint64_t gap_first, gap_last;
+    /* BLOB only: chunks of its bundle held from index 0 after commit, and its state (enum
+     * kf_blob_state), for the BLOB_ACK. */
+    uint32_t blob_have;
+    uint8_t blob_state;
 };
 
 /* Group commit: one BEGIN IMMEDIATE ... COMMIT for n frames. Inserts records idempotently

@@ -198,6 +198,7 @@ void kf_web_call_free(struct kf_web_call *c);
 /* ---- Handlers (web/api_*.c, web/static.c) ------------------------------------------------ */
 
 void kf_web_api_login(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_command_logs(struct kf_web_call *c, struct kf_store *st); /* web/api_logs.c */
 void kf_web_api_session(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st);

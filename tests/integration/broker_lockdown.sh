@@ -65,7 +65,7 @@ received0=$(kstat received)
 echo "control: A's frame on its own topic committed (kioskd received $received0)"
 
 # (a) A on B's topics: every device-to-server kind, and B's server-to-device topics.
-for kind in telemetry events hello state enroll ack cmd; do
+for kind in telemetry events hello state enroll blob ack cmd; do
     it_pub $A "$IT_DIR/dev/$A.password" -q 1 -t "kf/v1/$B/$kind" \
         -f "$IT_DIR/frames-$A/copied.bin" 2>"$IT_DIR/pub.err" || true
     grep -q "Not authorized" "$IT_DIR/pub.err" ||
@@ -75,7 +75,7 @@ settle
 [ "$(kstat received)" = "$received0" ] || fail "(a) kioskd received $(($(kstat received) - received0)) refused frames"
 [ "$(rejected_total)" = 0 ] || { ctl rejects; fail "(a) kioskd rejected something: it saw a refused frame"; }
 [ "$(committed $B)" = 0 ] || fail "(a) a frame for B committed"
-echo "(a) ok: A's publishes on B's 7 topics refused by the broker (MQTT 5 reason: Not authorized); kioskd received none"
+echo "(a) ok: A's publishes on B's 8 topics refused by the broker (MQTT 5 reason: Not authorized); kioskd received none"
 
 # (b) A subscribes to B's acks while B gets one.
 kf_spawn "$IT_DIR/sub-a.log" stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" --cafile "$CA" -V 5 \
@@ -187,7 +187,7 @@ echo "(g) ok: a RECORDS frame on an enroll topic reached kioskd and was refused 
 read -r EU EPW < <("$KF_BIN_FORGE" enroll-account "$IT_DIR/enroll.token") || fail "(h) no account"
 printf '%s\n' "$EPW" >"$IT_DIR/enroll.password"
 sleep 1 # the broker re-reads its files on the SIGHUP
-for kind in hello telemetry events state; do
+for kind in hello telemetry events state blob; do
     it_pub "$EU" "$IT_DIR/enroll.password" -q 1 -t "kf/v1/$EU/$kind" -m x 2>"$IT_DIR/pub.err" || true
     grep -q "Not authorized" "$IT_DIR/pub.err" ||
         fail "(h) the broker let $EU publish on $kind: $(cat "$IT_DIR/pub.err")"

@@ -172,7 +172,8 @@ def other_bank_leak(who, body):
 # Documents the store holds none of (an assessment needs a rubric and half a year).
 ABSENT = {"/api/v1/assessments/{period}", "/api/v1/outages/{id}", "/api/v1/outages/{id}/actions",
           "/api/v1/commands/{id}", "/api/v1/command-requests/{id}", "/api/v1/rollouts/{id}",
-          "/api/v1/rollouts/{id}/halt", "/api/v1/rollouts/{id}/resume"}
+          "/api/v1/rollouts/{id}/halt", "/api/v1/rollouts/{id}/resume",
+          "/api/v1/commands/{id}/logs"}
 
 
 def body_for(path, who):

@@ -59,6 +59,8 @@ enum kf_msg_kind {
     KF_MSG_COMMAND = 5,      /* server -> device on "cmd": a signed command (kf/command.h) */
     KF_MSG_IDENT = 6,        /* device -> server on "enroll": enrollment or key rotation (JSON) */
     KF_MSG_IDENT_RESULT = 7, /* server -> device on "ack": the answer to KF_MSG_IDENT (JSON) */
+    KF_MSG_BLOB = 8,         /* device -> server on "blob": one chunk of a bundle (kf/blob.h) */
+    KF_MSG_BLOB_ACK = 9,     /* server -> device on "ack": the chunks held (kf/blob.h), MAC */
 };
 
 #define KF_ENV_F_ZSTD 0x01u         /* body is one zstd frame */

@@ -9,6 +9,7 @@
  *   kf/v1/<device>/enroll     device -> server  enrollment requests and key rotations; an
  *                                               enrolling terminal's <device> is its broker
  *                                               username "_enroll-<token id>"
+ *   kf/v1/<device>/blob       device -> server  BLOB frames: chunks of a bundle (kf/blob.h)
  */
 #ifndef KF_TOPIC_H
 #define KF_TOPIC_H
@@ -25,6 +26,7 @@ enum kf_topic_kind {
     KF_TOPIC_ACK,
     KF_TOPIC_CMD,
     KF_TOPIC_ENROLL,
+    KF_TOPIC_BLOB,
 };
 
 /* Write "kf/v1/<device>/<suffix>" into buf. 0, -EINVAL (bad id or kind), -EMSGSIZE. */

@@ -533,8 +533,11 @@ int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t se
     int r;
 
     /* The first report of a command counts (a device reports once; result_seq keeps it). */
+    /* A logs command the device reports done is done only once its bundle is here, whole
+     * and matching (store/sqlite/blobs.c): until then it stays received. */
     r = kf__store_prep(st,
-                       "UPDATE commands SET status = ?4, ended_ms = ?5, result_seq = ?3,"
+                       "UPDATE commands SET status = CASE WHEN kind = 'logs' AND ?4 = 'done'"
+                       " THEN 'received' ELSE ?4 END, ended_ms = ?5, result_seq = ?3,"
                        " detail = ?6, output = ?7, received_ms = coalesce(received_ms, ?5)"
                        " WHERE device_id = ?1 AND seq = ?2 AND 'C-' || id = ?8"
                        " AND result_seq IS NULL",
@@ -550,5 +553,8 @@ int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t se
     kf__store_bind_opt_text(s, 6, res->detail);
     kf__store_bind_opt_text(s, 7, res->output);
     sqlite3_bind_text(s, 8, id, -1, SQLITE_STATIC);
-    return step_done(st, s, "command result");
+    r = step_done(st, s, "command result");
+    if (r == 0 && sqlite3_changes(st->db) == 1)
+        r = kf__store_blob_settle(st, device_id, res->cmd_seq, recv_ms);
+    return r;
 }

@@ -597,6 +597,9 @@ static int commit_device(struct kf_store *st, struct kf_ingest *const *items,
         case KF_MSG_STATE:
             r = kf__store_state(st, in, &dev);
             break;
+        case KF_MSG_BLOB: /* a chunk of a bundle: store/sqlite/blobs.c */
+            r = kf__store_blob_chunk(st, in, now, &tmp[ord[k].index]);
+            break;
         default:
             r = 0; /* ACK/COMMAND never come from devices (only last_seen is noted), and a
                     * replayed HELLO or STATE is history: nothing to apply */

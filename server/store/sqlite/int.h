@@ -97,6 +97,9 @@ struct kf_store {
     /* Decoding stored frames (store/sqlite/conflict.c), made on first use: */
     struct kf_zctx *zctx;
     char *body; /* KF_BODY_MAX_BYTES + 1 */
+    /* Bundles (store/sqlite/blobs.c, kf_store_blob_limits): 0 = the defaults. */
+    uint64_t blob_max_total;
+    int64_t blob_keep_ms;
 };
 
 /* The writer lock of the store at path (store/sqlite/lock.c): an open file description lock
@@ -174,6 +177,16 @@ int kf__store_cmd_hello(struct kf_store *st, const char *device_id, json_t *hell
 int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hello, int64_t now_ms);
 int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t seq,
                          const struct kf_rec_cmd_result *res, int64_t recv_ms);
+/* Bundles (store/sqlite/blobs.c), inside the group commit: a BLOB frame's chunk stored
+ * (idempotent), its bundle verified when whole (out's blob_have/blob_state for the
+ * BLOB_ACK); and a logs command settled (done only when its bundle is whole and matches the
+ * SHA-256 its cmd_result named; failed when the bundle was refused). */
+struct kf_commit_out;
+int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_t now_ms,
+                         struct kf_commit_out *out);
+int kf__store_blob_settle(struct kf_store *st, const char *device_id, uint64_t cmd_seq,
+                          int64_t now_ms);
+extern const char *const kf__store_schema_blobs[]; /* v18: store/sqlite/blobs.c */
 /* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
  * marked offline (call before ST_EXPIRE, same cutoff). */
 int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);

@@ -128,6 +128,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_device_days,
     kf__store_schema_inventory, /* v18 (issue 18): terminals' inventory, store/sqlite/inventory.c */
     kf__store_schema_rollouts,  /* v19 (issue 18): rollouts in waves, store/sqlite/rollouts.c */
+    kf__store_schema_blobs,     /* v20 (issue 18): logs bundles, store/sqlite/blobs.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

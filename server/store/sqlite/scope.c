@@ -108,6 +108,8 @@ static const struct scope_class classes[] = {
      * terminal's, as it sees every device (versions and models, no keys or secrets). */
     {"inventory", NONE, ALL, "device_id IN " BD, ALL},
     {"inventory_changes", NONE, ALL, "device_id IN " BD, ALL},
+    {"blobs", NONE, ALL, NONE, NONE},
+    {"blob_chunks", NONE, ALL, NONE, NONE},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 

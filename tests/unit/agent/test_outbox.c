@@ -940,7 +940,7 @@ Test(outbox, an_older_outbox_upgrades_and_takes_ids)
     cr_assert_eq(sqlite3_open(ob_path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(st, 0), 4);
+    cr_assert_eq(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
     ob = open_ob(NULL);

@@ -16,10 +16,11 @@ Test(topic, format_every_kind)
                                    "kf/v1/KF-XH-0001/state",
                                    "kf/v1/KF-XH-0001/ack",
                                    "kf/v1/KF-XH-0001/cmd",
-                                   "kf/v1/KF-XH-0001/enroll"};
+                                   "kf/v1/KF-XH-0001/enroll",
+                                   "kf/v1/KF-XH-0001/blob"};
     char buf[KF_TOPIC_MAX];
 
-    for (int k = KF_TOPIC_HELLO; k <= KF_TOPIC_ENROLL; k++) {
+    for (int k = KF_TOPIC_HELLO; k <= KF_TOPIC_BLOB; k++) {
         char dev[KF_DEVICE_ID_MAX + 1];
         enum kf_topic_kind kind;
 
@@ -38,7 +39,7 @@ Test(topic, format_refuses_bad_input)
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "bad/id", KF_TOPIC_ACK), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "", KF_TOPIC_ACK), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)0), -EINVAL);
-    cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)8), -EINVAL);
+    cr_assert_eq(kf_topic_format(buf, sizeof(buf), "KF-1", (enum kf_topic_kind)9), -EINVAL);
     cr_assert_eq(kf_topic_format(buf, 10, "KF-1", KF_TOPIC_ACK), -EMSGSIZE);
     cr_assert_eq(kf_topic_format(buf, 14, "KF-1", KF_TOPIC_ACK), -EMSGSIZE);
     cr_assert_eq(kf_topic_format(buf, 15, "KF-1", KF_TOPIC_ACK), 0);
