@@ -30,22 +30,14 @@ static void usage(void)
             "       kioskctl --db DB cmd show ID\n"
             "       kioskctl --db DB cmd cancel ID --by WHO --reason TEXT --server-key FILE\n"
             "       kioskctl --db DB cmd refused\n"
-            "       kioskctl --db DB cmd logs ID [-o FILE]
-"
-            "SELECTOR (all given must match): --device D (repeatable), --zone Z, --bank B,
-"
-            "      --unit U, --kind kiosk|itm, --agent-version V, --app-version V (V or V.*).
-"
-            "--dry-run lists the targets and changes nothing; --canary makes it a rollout
-"
-            "      (kioskctl rollout): the canary wave first, the rest once it ended.
-"
-            "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |
-"
-            "      set-config KEY VALUE | logs UNIT[,UNIT...] SPAN_S. DURATION: 30s, 15m,
-"
-            "      1h (the default), 2d; at most 30d.
-"
+            "       kioskctl --db DB cmd logs ID [-o FILE]\n"
+            "SELECTOR (all given must match): --device D (repeatable), --zone Z, --bank B,\n"
+            "      --unit U, --kind kiosk|itm, --agent-version V, --app-version V (V or V.*).\n"
+            "--dry-run lists the targets and changes nothing; --canary makes it a rollout\n"
+            "      (kioskctl rollout): the canary wave first, the rest once it ended.\n"
+            "KIND: probe | maintenance on|off [TECH] | restart-app | reboot | restart-agent |\n"
+            "      set-config KEY VALUE | logs UNIT[,UNIT...] SPAN_S. DURATION: 30s, 15m,\n"
+            "      1h (the default), 2d; at most 30d.\n"
             "STATUS: queued sent received done failed refused expired cancelled.\n");
 }
 
