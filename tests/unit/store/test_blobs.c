@@ -54,8 +54,13 @@ TestSuite(blobs, .init = setup, .fini = teardown);
 static int64_t queue(const char *kind)
 {
     const char *args[] = {"kiosk-app.service", "3600"};
-    struct kf_cmd_request q = {
-        kind, args, strcmp(kind, "logs") == 0 ? 2 : 0, NOW, NOW + 3600000, "T-0042", "test"};
+    struct kf_cmd_request q = {.kind = kind,
+                               .args = args,
+                               .nargs = strcmp(kind, "logs") == 0 ? 2 : 0,
+                               .now_ms = NOW,
+                               .expires_ms = NOW + 3600000,
+                               .by = "T-0042",
+                               .reason = "test"};
     int64_t id = 0;
 
     cr_assert_eq(kf_store_cmd_queue(t.st, "D-1", &q, sk, &id), 0, "%s", kf_store_errmsg(t.st));
