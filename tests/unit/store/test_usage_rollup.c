@@ -370,7 +370,8 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     /* back to v11: v13's to v19's tables and columns go too, so that every migration runs
      * (v17 builds device_days from the records) */
     exec("DROP TABLE inventory_changes; DROP TABLE inventory;"
-         " DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE rollouts;"
+         " DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE rollouts; DROP TABLE "
+         "cmd_requests;"
          " DROP TABLE api_tokens; DROP TABLE users; "
          "DROP TABLE report_docs;"
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
