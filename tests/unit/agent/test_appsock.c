@@ -24,6 +24,8 @@ struct fixture {
     struct kf_appsock *app;
 };
 
+static struct kf_inventory last_inv;
+
 /* What the agent does (kf_agent_submit_app), on the outbox alone. */
 static int submit_cb(void *ud, const struct kf_appsock_req *req, uint64_t *ret_seq, int *ret_taken)
 {
@@ -32,7 +34,13 @@ static int submit_cb(void *ud, const struct kf_appsock_req *req, uint64_t *ret_s
     char json[KF_RECORD_JSON_MAX + 1];
     struct kf_outbox_app app;
     size_t len;
-    int rc = kf_record_format(rec, json, sizeof(json), &len);
+    int rc;
+
+    if (req->is_inv) { /* the agent keeps it in memory (kf_agent_inventory_app) */
+        last_inv = req->inv;
+        return 0;
+    }
+    rc = kf_record_format(rec, json, sizeof(json), &len);
     if (rc < 0)
         return rc;
     if (rec->app_id[0] == '\0') {
@@ -164,6 +172,40 @@ Test(appsock, bad_lines_get_errors_and_the_socket_keeps_serving)
             "{\"t\":\"fault\",\"code\":\"PRN-JAM\",\"sev\":\"major\",\"action\":\"raise\"}\n",
             reply, sizeof(reply));
     cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}");
+    close(fd);
+    teardown(&f);
+}
+
+/* The application's inventory: not a record (no seq, nothing in the outbox), refused with
+ * the key and the rule when out of bounds. */
+Test(appsock, inventory_lines)
+{
+    struct fixture f;
+    struct kf_outbox_stats os;
+    char reply[256];
+
+    setup(&f, 100);
+    int fd = client_connect();
+    request(&f, fd,
+            "{\"t\":\"inventory\",\"app\":\"gov-kiosk\",\"app_version\":\"2.5.0\",\"os\":\"x\","
+            "\"periph\":[{\"name\":\"receipt_printer\",\"model\":\"EPSON TM-T88VI\"}]}\n",
+            reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true}");
+    cr_assert_str_eq(last_inv.app_version, "2.5.0");
+    cr_assert_str_eq(last_inv.os, "", "host keys are the agent's, not the app's");
+    cr_assert_eq(last_inv.nperiph, 1);
+    cr_assert_str_eq(last_inv.periph[0].model, "EPSON TM-T88VI");
+    request(&f, fd, "{\"t\":\"inventory\",\"periph\":[{\"model\":\"x\"}]}\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_inventory\",\"why\":"
+                            "\"periph[0].name: missing\"}");
+    request(&f, fd, "{\"t\":\"inventory\",\"app_version\":7}\n", reply, sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":false,\"error\":\"bad_inventory\",\"why\":"
+                            "\"app_version: not a string\"}");
+    cr_assert_eq(kf_outbox_stats(f.ob, &os), 0);
+    cr_assert_eq(os.records, 0);
+    request(&f, fd, "{\"t\":\"txn\",\"item\":\"HF-001\",\"outcome\":\"ok\",\"dur_ms\":1}\n", reply,
+            sizeof(reply));
+    cr_assert_str_eq(reply, "{\"ok\":true,\"seq\":1}", "the socket keeps serving");
     close(fd);
     teardown(&f);
 }

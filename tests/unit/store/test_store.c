@@ -875,7 +875,7 @@ Test(store, migration_asks_the_service_manager_for_time)
                      "DROP TABLE blob_chunks; DROP TABLE blobs;"
                      " DROP TABLE inventory_changes; DROP TABLE inventory;"
                      " DROP TABLE device_days; DROP TABLE cmd_devices; DROP TABLE commands;"
-                     " DROP TABLE rollouts;"
+                     " DROP TABLE rollouts; DROP TABLE cmd_requests;"
                      " DROP TABLE api_tokens; DROP TABLE users;"
                      " DROP TABLE report_docs; DROP TABLE rubric_versions;"
                      " DROP TABLE zone_decisions;"

@@ -372,6 +372,7 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     exec("DROP TABLE blob_chunks; DROP TABLE blobs;"
          " DROP TABLE inventory_changes; DROP TABLE inventory;"
          " DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE rollouts;"
+         " DROP TABLE cmd_requests;"
          " DROP TABLE api_tokens; DROP TABLE users; "
          "DROP TABLE report_docs;"
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
