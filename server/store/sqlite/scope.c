@@ -104,6 +104,9 @@ static const struct scope_class classes[] = {
     {"cmd_devices", NONE, ALL, NONE, NONE},
     {"blobs", NONE, ALL, NONE, NONE},
     {"blob_chunks", NONE, ALL, NONE, NONE},
+    /* Software artifacts: the operator's. */
+    {"artifacts", NONE, NONE, NONE, NONE},
+    {"artifact_chunks", NONE, NONE, NONE, NONE},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 
