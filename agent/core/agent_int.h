@@ -81,8 +81,10 @@ struct kf_agent {
     size_t logs_len;
     int logs_truncated;
     uint32_t logs_span_s;
-    uv_timer_t blob_timer; /* no progress within this time: send again from what is held */
-    uint64_t blob_seq;     /* the bundle being sent (its command's seq); 0: none */
+    void *logs_zwork;          /* the compression on the pool, while it runs */
+    uv_close_cb logs_close_cb; /* kf_agent_close's, when it waits for that work */
+    uv_timer_t blob_timer;     /* no progress within this time: send again from what is held */
+    uint64_t blob_seq;         /* the bundle being sent (its command's seq); 0: none */
     uint32_t blob_next, blob_have, blob_nchunks;
     char t_blob[KF_TOPIC_MAX];
 

@@ -100,15 +100,106 @@ static void logs_closed(uv_handle_t *h)
 
 static void blob_kick(struct kf_agent *a);
 
-/* The collector is over (exited and its output read, or killed): compress, hash, keep,
- * report. */
-static void logs_done(struct kf_agent *a)
+/* After the collector: the command's outcome (0), or -errno (it stays running: the next run
+ * reports it interrupted). Either way the next command may run. */
+static void logs_settled(struct kf_agent *a, int rc)
 {
+    free(a->logs_buf);
+    a->logs_buf = NULL;
+    if (rc < 0)
+        return;
+    a->cmd_seq = 0;
+    kf__agent_cmd_next(a);
+    blob_kick(a);
+}
+
+/* Compressing and hashing run on libuv's pool (the loop never blocks): the text is up to
+ * log_max_bytes (8 MiB by the config's bound). The work touches only this struct. */
+struct zwork {
+    uv_work_t req;
+    struct kf_agent *a;
+    const uint8_t *text; /* a->logs_buf, not touched by the loop meanwhile */
+    size_t len;
+    uint8_t *z;
+    size_t zlen;
+    uint8_t sha256[32];
+    int rc;
+};
+
+static void zwork_cb(uv_work_t *req)
+{
+    struct zwork *w = req->data;
+    size_t zcap = ZSTD_compressBound(w->len);
+
+    w->z = malloc(zcap);
+    if (w->z == NULL) {
+        w->rc = -ENOMEM;
+        return;
+    }
+    w->zlen = ZSTD_compress(w->z, zcap, w->text, w->len, LOGS_ZSTD_LEVEL);
+    if (ZSTD_isError(w->zlen) || w->zlen == 0 || w->zlen > KF_BLOB_MAX_BYTES) {
+        w->rc = -EMSGSIZE;
+        return;
+    }
+    crypto_hash_sha256(w->sha256, w->z, w->zlen);
+}
+
+static void zwork_after(uv_work_t *req, int status)
+{
+    struct zwork *w = req->data;
+    struct kf_agent *a = w->a;
     struct kf_cmd *c = &a->cmd;
     struct kf_outbox_blob b;
     char detail[KF_CMD_DETAIL_MAX + 1], output[KF_CMD_OUTPUT_MAX + 1], hex[65];
-    uint8_t *z = NULL;
-    size_t zcap, zlen;
+    int rc;
+
+    a->logs_zwork = NULL;
+    if (a->closing) {
+        /* The agent is closing and counted this work among what it waits for: the command
+         * stays running (reported interrupted by the next run). The close callback reads
+         * only the handle's data, which is the agent. */
+        free(w->z);
+        free(w);
+        free(a->logs_buf);
+        a->logs_buf = NULL;
+        a->logs_close_cb((uv_handle_t *)&a->logs_timer);
+        return;
+    }
+    if (status != 0 || w->rc < 0) {
+        rc = logs_report(a, c, KF_CMD_FAILED,
+                         w->rc == -ENOMEM ? "out of memory compressing the logs"
+                                          : "the logs cannot be compressed",
+                         NULL, NULL);
+        goto out;
+    }
+    memset(&b, 0, sizeof(b));
+    b.cmd_seq = c->seq;
+    memcpy(b.sha256, w->sha256, sizeof(b.sha256));
+    b.total = w->zlen;
+    b.nchunks = kf_blob_nchunks(w->zlen);
+    b.data = w->z;
+    sodium_bin2hex(hex, sizeof(hex), b.sha256, sizeof(b.sha256));
+    snprintf(detail, sizeof(detail),
+             "%zu bytes of logs over %" PRIu32 " s%s%s, zstd %zu bytes in %" PRIu32 " chunk(s)",
+             a->logs_len, a->logs_span_s, a->logs_truncated ? " (truncated)" : "",
+             a->logs_timed_out ? " (collector killed)" : "", w->zlen, b.nchunks);
+    snprintf(output, sizeof(output),
+             "sha256=%s bytes=%zu raw=%zu chunks=%" PRIu32 " truncated=%d exit=%" PRId64, hex,
+             w->zlen, a->logs_len, b.nchunks, a->logs_truncated, a->logs_exit);
+    rc = logs_report(a, c, KF_CMD_DONE, detail, output, &b);
+out:
+    free(w->z);
+    free(w);
+    logs_settled(a, rc);
+}
+
+/* The collector is over (exited and its output read, or killed): compress and hash on the
+ * pool, then keep and report (zwork_after). */
+static void logs_done(struct kf_agent *a)
+{
+    struct kf_cmd *c = &a->cmd;
+    char detail[KF_CMD_DETAIL_MAX + 1];
+    struct zwork *w;
     int rc;
 
     uv_timer_stop(&a->logs_timer);
@@ -125,46 +216,26 @@ static void logs_done(struct kf_agent *a)
             snprintf(detail, sizeof(detail), "the collector %s %" PRId64 " and printed nothing",
                      a->logs_exit < 0 ? "was killed by signal" : "exited with",
                      a->logs_exit < 0 ? -a->logs_exit : a->logs_exit);
-        rc = logs_report(a, c, KF_CMD_FAILED, detail, NULL, NULL);
-        goto out;
+        logs_settled(a, logs_report(a, c, KF_CMD_FAILED, detail, NULL, NULL));
+        return;
     }
-    /* zstd on the loop: at most log_max_bytes (8 MiB by the config's bound), once per
-     * command. */
-    zcap = ZSTD_compressBound(a->logs_len);
-    z = malloc(zcap);
-    if (z == NULL) {
-        rc = logs_report(a, c, KF_CMD_FAILED, "out of memory compressing the logs", NULL, NULL);
-        goto out;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        logs_settled(a, -ENOMEM);
+        return;
     }
-    zlen = ZSTD_compress(z, zcap, a->logs_buf, a->logs_len, LOGS_ZSTD_LEVEL);
-    if (ZSTD_isError(zlen) || zlen == 0 || zlen > KF_BLOB_MAX_BYTES) {
-        rc = logs_report(a, c, KF_CMD_FAILED, "the logs cannot be compressed", NULL, NULL);
-        goto out;
+    w->a = a;
+    w->text = a->logs_buf;
+    w->len = a->logs_len;
+    w->req.data = w;
+    rc = uv_queue_work(a->loop, &w->req, zwork_cb, zwork_after);
+    if (rc < 0) {
+        free(w);
+        logs_settled(a,
+                     logs_report(a, c, KF_CMD_FAILED, "the logs cannot be compressed", NULL, NULL));
+        return;
     }
-    memset(&b, 0, sizeof(b));
-    b.cmd_seq = c->seq;
-    crypto_hash_sha256(b.sha256, z, zlen);
-    b.total = zlen;
-    b.nchunks = kf_blob_nchunks(zlen);
-    b.data = z;
-    sodium_bin2hex(hex, sizeof(hex), b.sha256, sizeof(b.sha256));
-    snprintf(detail, sizeof(detail),
-             "%zu bytes of logs over %" PRIu32 " s%s%s, zstd %zu bytes in %" PRIu32 " chunk(s)",
-             a->logs_len, a->logs_span_s, a->logs_truncated ? " (truncated)" : "",
-             a->logs_timed_out ? " (collector killed)" : "", zlen, b.nchunks);
-    snprintf(output, sizeof(output),
-             "sha256=%s bytes=%zu raw=%zu chunks=%" PRIu32 " truncated=%d exit=%" PRId64, hex, zlen,
-             a->logs_len, b.nchunks, a->logs_truncated, a->logs_exit);
-    rc = logs_report(a, c, KF_CMD_DONE, detail, output, &b);
-out:
-    free(z);
-    free(a->logs_buf);
-    a->logs_buf = NULL;
-    if (rc < 0)
-        return; /* the command stays running: the next run reports it interrupted */
-    a->cmd_seq = 0;
-    kf__agent_cmd_next(a);
-    blob_kick(a);
+    a->logs_zwork = w;
 }
 
 static void logs_timer_cb(uv_timer_t *t)
@@ -548,6 +619,12 @@ int kf__agent_logs_close(struct kf_agent *a, uv_close_cb cb)
         uv_close((uv_handle_t *)&a->logs_proc, cb);
         a->logs_proc_on = 0;
         n++;
+    }
+    if (a->logs_zwork != NULL) {
+        /* Compressing on the pool: its after callback frees the text and counts as one
+         * close (zwork_after). */
+        a->logs_close_cb = cb;
+        return n + 1;
     }
     free(a->logs_buf);
     a->logs_buf = NULL;

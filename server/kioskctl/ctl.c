@@ -168,6 +168,7 @@ static const struct {
     {"cmd", kf_ctl_cmd},                       /* kioskctl/cmd.c: commands to terminals */
     {"rollout", kf_ctl_rollout},               /* kioskctl/rollout.c: commands in waves */
     {"inventory", kf_ctl_inventory},           /* kioskctl/inventory.c: what terminals are */
+    {"artifact", kf_ctl_artifact},             /* kioskctl/artifact.c: software artifacts */
     {"users", kf_ctl_users},                   /* kioskctl/user.c */
     {"tokens", kf_ctl_users},                  /* kioskctl/user.c: API tokens */
     {"bill", kf_ctl_bill},                     /* kioskctl/bill.c: bills and credit notes */
@@ -281,7 +282,10 @@ int kf_ctl_main(int argc, char **argv)
             goto out_usage;
         }
     }
-    if (c.db == NULL || n == 0)
+    /* The release machine's artifact commands (keygen, sign) touch no database. */
+    if (n == 0 ||
+        (c.db == NULL && !(n >= 2 && strcmp(rest[0], "artifact") == 0 &&
+                           (strcmp(rest[1], "sign") == 0 || strcmp(rest[1], "keygen") == 0))))
         goto out_usage;
     if (enc_given && c.fmt != KF_FMT_CSV) {
         fprintf(stderr, "kioskctl: --encoding is for --format csv\n");
@@ -300,7 +304,7 @@ int kf_ctl_main(int argc, char **argv)
         fprintf(stderr, "kioskctl: --format xlsx|pdf is for bill draft, bill show and report\n");
         goto out_free;
     }
-    if (access(c.db, F_OK) < 0) {
+    if (c.db != NULL && access(c.db, F_OK) < 0) {
         fprintf(stderr, "kioskctl: database %s: %s\n", c.db, strerror(errno));
         r = 1;
         goto out_free;

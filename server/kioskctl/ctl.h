@@ -118,6 +118,7 @@ int kf_ctl_rollout(const struct kf_ctl *c, int argc, char **argv);
 /* kioskctl/inventory.c: the terminals' inventory: inventory [--by] [--where], inventory show. */
 int kf_ctl_inventory(const struct kf_ctl *c, int argc, char **argv);
 int kf_ctl_cmd_logs(const struct kf_ctl *c, int argc, char **argv); /* kioskctl/cmd_logs.c */
+int kf_ctl_artifact(const struct kf_ctl *c, int argc, char **argv); /* kioskctl/artifact.c */
 /* Shared by the billing commands (kioskctl/bill.c). The server's secret key from its key
  * file (printing why not). A recorded operation's who and why: both given, non-empty, of
  * bounded length (printing which is wrong). A bill document written where -o says (stdout

@@ -129,6 +129,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_inventory, /* v18 (issue 18): terminals' inventory, store/sqlite/inventory.c */
     kf__store_schema_rollouts,  /* v19 (issue 18): rollouts in waves, store/sqlite/rollouts.c */
     kf__store_schema_blobs,     /* v20 (issue 18): logs bundles, store/sqlite/blobs.c */
+    kf__store_schema_artifacts, /* v21 (issue 18): software artifacts, store/sqlite/artifacts.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

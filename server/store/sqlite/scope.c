@@ -110,6 +110,9 @@ static const struct scope_class classes[] = {
     {"inventory_changes", NONE, ALL, "device_id IN " BD, ALL},
     {"blobs", NONE, ALL, NONE, NONE},
     {"blob_chunks", NONE, ALL, NONE, NONE},
+    /* Software artifacts: the operator's. */
+    {"artifacts", NONE, NONE, NONE, NONE},
+    {"artifact_chunks", NONE, NONE, NONE, NONE},
     {"api_tokens", NONE, NONE, NONE, NONE},
 };
 

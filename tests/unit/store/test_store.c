@@ -872,7 +872,8 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
-                     "DROP TABLE blob_chunks; DROP TABLE blobs;"
+                     "DROP TABLE artifact_chunks; DROP TABLE artifacts;"
+                     " DROP TABLE blob_chunks; DROP TABLE blobs;"
                      " DROP TABLE inventory_changes; DROP TABLE inventory;"
                      " DROP TABLE device_days; DROP TABLE cmd_devices; DROP TABLE commands;"
                      " DROP TABLE rollouts; DROP TABLE cmd_requests;"

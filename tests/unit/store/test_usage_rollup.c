@@ -367,9 +367,10 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's to v20's tables and columns go too, so that every migration runs
+    /* back to v11: v13's to v21's tables and columns go too, so that every migration runs
      * (v17 builds device_days from the records) */
-    exec("DROP TABLE blob_chunks; DROP TABLE blobs;"
+    exec("DROP TABLE artifact_chunks; DROP TABLE artifacts;"
+         " DROP TABLE blob_chunks; DROP TABLE blobs;"
          " DROP TABLE inventory_changes; DROP TABLE inventory;"
          " DROP TABLE cmd_devices; DROP TABLE commands; DROP TABLE rollouts;"
          " DROP TABLE cmd_requests;"
