@@ -126,7 +126,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_commands, /* v16 (issue 18): commands to terminals, store/sqlite/commands.c */
     /* v17: the local days each device sent a record on, store/sqlite/device_days.c */
     kf__store_schema_device_days,
-    kf__store_schema_blobs, /* v18 (issue 18): logs bundles, store/sqlite/blobs.c */
+    kf__store_schema_blobs,     /* v18 (issue 18): logs bundles, store/sqlite/blobs.c */
     kf__store_schema_artifacts, /* v19 (issue 18): software artifacts, store/sqlite/artifacts.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -872,7 +872,8 @@ Test(store, migration_asks_the_service_manager_for_time)
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     cr_assert_eq(
         sqlite3_exec(w,
-                     "DROP TABLE artifact_chunks; DROP TABLE artifacts; DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE device_days; DROP TABLE "
+                     "DROP TABLE artifact_chunks; DROP TABLE artifacts; DROP TABLE blob_chunks; "
+                     "DROP TABLE blobs; DROP TABLE device_days; DROP TABLE "
                      "cmd_devices; DROP TABLE commands;"
                      " DROP TABLE api_tokens; DROP TABLE users;"
                      " DROP TABLE report_docs; DROP TABLE rubric_versions;"

@@ -369,7 +369,8 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     tstore.st = NULL;
     /* back to v11: v13's to v16's tables and columns go too, so that every migration runs
      * (v17 builds device_days from the records) */
-    exec("DROP TABLE artifact_chunks; DROP TABLE artifacts; DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE cmd_devices; DROP TABLE commands; "
+    exec("DROP TABLE artifact_chunks; DROP TABLE artifacts; DROP TABLE blob_chunks; DROP TABLE "
+         "blobs; DROP TABLE cmd_devices; DROP TABLE commands; "
          "DROP TABLE api_tokens; DROP TABLE users; "
          "DROP TABLE report_docs;"
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
