@@ -107,10 +107,12 @@ static void main_stop(struct main_ctx *m)
     if (m->agent != NULL && kf_agent_stats(m->agent, &st) == 0)
         kf_info("stopping: commands accepted up to seq %" PRIu64 ", %" PRIu64
                 " reported this run; refused: bad_signature %" PRIu64 ", other_device %" PRIu64
-                ", expired %" PRIu64 ", replayed %" PRIu64 ", malformed %" PRIu64,
+                ", expired %" PRIu64 ", replayed %" PRIu64 ", malformed %" PRIu64
+                "; logs chunks sent %" PRIu64 " (%" PRIu64 " resends)",
                 st.cmd_high, st.cmd_reported, st.cmd_refused[KF_CMD_BAD_SIGNATURE],
                 st.cmd_refused[KF_CMD_OTHER_DEVICE], st.cmd_refused[KF_CMD_EXPIRED],
-                st.cmd_refused[KF_CMD_REPLAYED], st.cmd_refused[KF_CMD_MALFORMED]);
+                st.cmd_refused[KF_CMD_REPLAYED], st.cmd_refused[KF_CMD_MALFORMED],
+                st.blob_chunks_sent, st.blob_resends);
     if (m->app != NULL) {
         kf_appsock_stats(m->app, &as);
         kf_info("stopping: app socket %" PRIu64 " lines, %" PRIu64 " ok (%" PRIu64

@@ -130,8 +130,7 @@ static int art_keygen(int argc, char **argv)
         fprintf(stderr, "kioskctl: artifact keygen: %s: %s\n", out, kf_strerror(r));
         return 1;
     }
-    printf("release key %s (keep it off the server); its public key %s:\n%s\n",
-           out, pubpath, hex);
+    printf("release key %s (keep it off the server); its public key %s:\n%s\n", out, pubpath, hex);
     return 0;
 usage:
     usage();

@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KF_MANIFEST_NAME_MAX 64                    /* a Debian package name */
-#define KF_MANIFEST_VERSION_MAX 64                 /* a Debian version */
-#define KF_MANIFEST_FILE_MAX 1024                  /* a signed manifest, bytes */
+#define KF_MANIFEST_NAME_MAX 64                     /* a Debian package name */
+#define KF_MANIFEST_VERSION_MAX 64                  /* a Debian version */
+#define KF_MANIFEST_FILE_MAX 1024                   /* a signed manifest, bytes */
 #define KF_ARTIFACT_MAX_BYTES (64u * 1024u * 1024u) /* an artifact */
 #define KF_MANIFEST_SIGN_CONTEXT "kioskfleet/manifest/v1"
 

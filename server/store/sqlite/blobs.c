@@ -189,7 +189,6 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
     sqlite3_stmt *s = NULL;
     uint8_t sha[32];
     uint32_t have = 0, nchunks = 0;
-    uint64_t total = 0;
     int r, rc, state = -1, same = 0;
 
     r = kf__store_prep(st,
@@ -206,7 +205,6 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
                memcmp(sqlite3_column_blob(s, 0), c->sha256, 32) == 0 &&
                (uint64_t)sqlite3_column_int64(s, 1) == c->total &&
                (uint32_t)sqlite3_column_int64(s, 2) == c->nchunks;
-        total = (uint64_t)sqlite3_column_int64(s, 1);
         nchunks = (uint32_t)sqlite3_column_int64(s, 2);
         have = (uint32_t)sqlite3_column_int64(s, 3);
         state = sqlite3_column_int(s, 4);
@@ -219,10 +217,8 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
         if (r < 0)
             return r;
         same = 1;
-        total = c->total;
         nchunks = c->nchunks;
     }
-    (void)total;
     /* Whole, refused, or a chunk that declares another bundle under the same command (a
      * device bug: the first declaration stands): answered with what is held, nothing
      * stored. */
