@@ -164,7 +164,8 @@ static int get_text(const json_t *o, const char *key, const char *where, char *d
         return refuse(why, cap, "%s%s: not a string", where, key);
     if (json_string_length(v) > max)
         return refuse(why, cap, "%s%s: longer than %zu bytes", where, key, max);
-    if (!kf_inv_text_ok(json_string_value(v), max))
+    if (!kf_inv_text_ok(json_string_value(v), max) ||
+        strlen(json_string_value(v)) != json_string_length(v)) /* "\u0000" inside */
         return refuse(why, cap, "%s%s: a control character or a NUL", where, key);
     memcpy(dst, json_string_value(v), json_string_length(v) + 1);
     return 0;

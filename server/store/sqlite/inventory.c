@@ -83,7 +83,7 @@ int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hell
 {
     json_t *obj = json_object_get(hello, "inv"), *pj;
     struct kf_inventory *inv;
-    char why[96] = "", *text = NULL, *ptext = NULL, ident[KF_INV_JSON_MAX], json[KF_INV_JSON_MAX];
+    char why[96] = "", *ptext = NULL, ident[KF_INV_JSON_MAX], json[KF_INV_JSON_MAX];
     sqlite3_stmt *s = NULL;
     int changed = 1, r, rc;
 
@@ -189,7 +189,6 @@ int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hell
         r = step_done(st, s, "inventory history");
     }
 out_free:
-    free(text);
     free(ptext);
     free(inv);
     return r;

@@ -59,6 +59,16 @@ Test(inventory, refuses_with_the_key)
     snprintf(big, sizeof(big), "{\"os\":\"%070d\"}", 0);
     cr_assert_str_eq(refused(big), "os: longer than 64 bytes");
     cr_assert_str_eq(refused("{\"kernel\":\"a\\nb\"}"), "kernel: a control character or a NUL");
+    {
+        /* A NUL inside a string (jansson lets one in only when asked: JSON_ALLOW_NUL). */
+        struct kf_inventory inv;
+        char why[96] = "";
+        json_t *o = json_pack("{s:o}", "kernel", json_stringn("a\0b", 3));
+
+        cr_assert_eq(kf_inv_parse(o, &inv, why, sizeof(why)), -EBADMSG);
+        cr_assert_str_eq(why, "kernel: a control character or a NUL");
+        json_decref(o);
+    }
     cr_assert_str_eq(refused("{\"mem_mb\":-1}"), "mem_mb: not an integer 0..1099511627776");
     cr_assert_str_eq(refused("{\"periph\":{}}"), "periph: not an array");
     cr_assert_str_eq(refused("{\"periph\":[{\"model\":\"x\"}]}"), "periph[0].name: missing");

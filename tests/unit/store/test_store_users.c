@@ -14,6 +14,7 @@
 
 #include "kf_test_store.h"
 #include "store/sqlite/int.h" /* the connection itself: what any query on it sees */
+#include "store/inventory.h"
 #include "store/users.h"
 
 static struct kf_test_store t;
@@ -193,6 +194,10 @@ static void seed(void)
        "INSERT INTO bill_docs VALUES ('ICBC-1', 1, 'ICBC', '2026-10', 1, NULL, NULL, 0, 'x', 0,"
        " 0, 0, '{}', 'd', zeroblob(64)), ('CCB-1', 1, 'CCB', '2026-10', 1, NULL, NULL, 0, 'x',"
        " 0, 0, 0, '{}', 'd', zeroblob(64));"
+       "INSERT INTO inventory(device_id, agent, changed_ms, seen_ms) VALUES"
+       " ('d-icbc', '1.3.0', 1, 1), ('d-ccb', '1.3.1', 1, 1);"
+       "INSERT INTO inventory_changes(device_id, at_ms, inv) VALUES ('d-icbc', 1, '{}'),"
+       " ('d-ccb', 1, '{}');"
        "INSERT INTO broker_accounts VALUES ('d-icbc', 'v', 'device', 'd-icbc', NULL, 0);"
        "INSERT INTO users VALUES ('ops', 'operator', 'ops', '', 0, 0, 0);");
 }
@@ -225,8 +230,8 @@ static struct kf_store *open_as(const char *role)
 Test(users, a_bank_reads_its_own_rows_only)
 {
     static const char *const own[] = {
-        "assets",        "devices",    "device_keys", "records", "usage_daily",
-        "sla_incidents", "sla_events", "bill_docs",   "txns",
+        "assets",     "devices",   "device_keys", "records",   "usage_daily",       "sla_incidents",
+        "sla_events", "bill_docs", "txns",        "inventory", "inventory_changes",
     };
     struct kf_store *st;
 
@@ -247,7 +252,32 @@ Test(users, a_bank_reads_its_own_rows_only)
                  "its own zones (the finder shows all)");
     cr_assert_eq(count(st, "SELECT count(*) FROM broker_accounts"), 0);
     cr_assert_eq(count(st, "SELECT count(*) FROM users"), 0);
+    cr_assert_eq(count(st, "SELECT count(*) FROM rollouts"), 0);
+    cr_assert_eq(count(st, "SELECT count(*) FROM cmd_requests"), 0);
     kf_store_free(st);
+}
+
+/* The inventory's grouping, run on each role's connection: a bank counts its own terminal. */
+Test(users, the_inventory_counts_the_roles_share)
+{
+    static const char *const roles[] = {"bank:ICBC", "bureau", "technician", "public", "operator"};
+    static const char *const want[] = {"1", "2", "2", NULL, "2"};
+    const char *by[] = {"unit"};
+
+    seed();
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        struct kf_store *st = open_as(roles[i]);
+        struct kf_qtable *tb = NULL;
+
+        cr_assert_eq(kf_store_inv_group(st, by, 1, NULL, NULL, 0, &tb), 0, "%s: %s", roles[i],
+                     kf_store_errmsg(st));
+        if (want[i] == NULL)
+            cr_assert_eq(tb->nrows, 0, "%s", roles[i]);
+        else
+            cr_assert_str_eq(kf_store_query_table_cell(tb, 0, 1), want[i], "%s", roles[i]);
+        kf_store_query_table_free(tb);
+        kf_store_free(st);
+    }
 }
 
 Test(users, each_role_its_share)
