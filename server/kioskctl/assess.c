@@ -126,28 +126,13 @@ static int rubric_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 
 static int rubric_load(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},
-        {"reason", required_argument, NULL, 'r'},
-        {"server-key", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
     struct rubric_op o = {0};
     const char *key = NULL;
     char err[512], *canon = NULL;
-    int ch, rc;
+    int rc;
 
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (ch == 'b')
-            o.by = optarg;
-        else if (ch == 'r')
-            o.reason = optarg;
-        else if (ch == 'k')
-            key = optarg;
-        else
-            return usage();
-    }
+    if (kf_ctl_signed_opts(argc, argv, &o.by, &o.reason, &key) < 0)
+        return usage();
     if (optind + 1 != argc || key == NULL || kf_ctl_who_why(o.by, o.reason) < 0)
         return usage();
     o.path = argv[optind];

@@ -76,6 +76,31 @@ int kf_ctl_who_why(const char *by, const char *reason)
     return 0;
 }
 
+int kf_ctl_signed_opts(int argc, char **argv, const char **by, const char **reason,
+                       const char **key)
+{
+    static const struct option longopts[] = {
+        {"by", required_argument, NULL, 'b'},
+        {"reason", required_argument, NULL, 'r'},
+        {"server-key", required_argument, NULL, 'k'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch == 'b')
+            *by = optarg;
+        else if (ch == 'r')
+            *reason = optarg;
+        else if (ch == 'k')
+            *key = optarg;
+        else
+            return -1;
+    }
+    return 0;
+}
+
 int kf_ctl_write_doc(const struct kf_ctl *c, const char *json, size_t len)
 {
     char err[256] = "";

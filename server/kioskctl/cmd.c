@@ -408,27 +408,12 @@ static int cancel_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 
 static int cmd_cancel(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},
-        {"reason", required_argument, NULL, 'r'},
-        {"server-key", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
     struct cancel_op o = {0, NULL, NULL};
     const char *key = NULL;
-    int ch, rc;
+    int rc;
 
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (ch == 'b')
-            o.by = optarg;
-        else if (ch == 'r')
-            o.reason = optarg;
-        else if (ch == 'k')
-            key = optarg;
-        else
-            goto usage;
-    }
+    if (kf_ctl_signed_opts(argc, argv, &o.by, &o.reason, &key) < 0)
+        goto usage;
     if (optind != argc - 1 || key == NULL || kf_ctl_who_why(o.by, o.reason) < 0 ||
         (o.id = parse_id(argv[optind])) < 0)
         goto usage;

@@ -175,29 +175,14 @@ static int load_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 
 static int contract_load(const struct kf_ctl *c, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},
-        {"reason", required_argument, NULL, 'r'},
-        {"server-key", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
     const char *by = NULL, *reason = NULL, *key = NULL;
     struct loaded *v = NULL;
     struct load_op l;
     size_t n;
-    int ch, rc;
+    int rc;
 
-    optind = 0;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (ch == 'b')
-            by = optarg;
-        else if (ch == 'r')
-            reason = optarg;
-        else if (ch == 'k')
-            key = optarg;
-        else
-            goto usage;
-    }
+    if (kf_ctl_signed_opts(argc, argv, &by, &reason, &key) < 0)
+        goto usage;
     if (optind >= argc || key == NULL || kf_ctl_who_why(by, reason) < 0)
         goto usage;
     n = (size_t)(argc - optind);

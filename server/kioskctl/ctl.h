@@ -134,6 +134,11 @@ int kf_ctl_server_key(const char *path, uint8_t sk[64]);
 typedef int (*kf_ctl_signed_fn)(struct kf_store *st, const uint8_t sk[64], void *ud);
 int kf_ctl_signed_txn(const struct kf_ctl *c, const char *key_path, kf_ctl_signed_fn fn, void *ud);
 int kf_ctl_who_why(const char *by, const char *reason);
+/* A signed change's options and nothing else: --by WHO --reason TEXT --server-key FILE, parsed
+ * from argv (getopt_long, optind reset) into *by, *reason, *key (left as they were when
+ * absent). 0 with optind at the first operand, or -1 for any other option. */
+int kf_ctl_signed_opts(int argc, char **argv, const char **by, const char **reason,
+                       const char **key);
 int kf_ctl_write_doc(const struct kf_ctl *c, const char *json, size_t len);
 struct kf_billing_doc;
 int kf_ctl_store_doc(struct kf_store *st, struct kf_billing_doc *d, const char *action,

@@ -28,14 +28,6 @@ const char *const kf__store_schema_artifacts[] = {
     NULL,
 };
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, what);
-}
-
 static const char *kinds_text(unsigned k)
 {
     return k == (KF_MANIFEST_KIOSK | KF_MANIFEST_ITM) ? "kiosk,itm"
@@ -88,7 +80,7 @@ static int add(struct kf_store *st, const struct kf_manifest *m, const char *man
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, i);
         sqlite3_bind_blob(s, 3, data + off, (int)n, SQLITE_STATIC);
-        r = step_done(st, s, "artifact chunk");
+        r = kf__store_step_done(st, s, "artifact chunk");
         if (r < 0)
             return r;
     }

@@ -48,14 +48,6 @@ static int64_t keep_ms(const struct kf_store *st)
                             : (int64_t)KF_STORE_BLOB_KEEP_DAYS_DEFAULT * 86400 * 1000;
 }
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, what);
-}
-
 /* Run sql bound with (device, cmd_seq) and nothing else. */
 static int exec_dev_seq(struct kf_store *st, const char *sql, const char *dev, uint64_t seq)
 {
@@ -66,7 +58,7 @@ static int exec_dev_seq(struct kf_store *st, const char *sql, const char *dev, u
         return r;
     sqlite3_bind_text(s, 1, dev, -1, SQLITE_STATIC);
     kf__store_bind_u64(s, 2, seq);
-    return step_done(st, s, "bundle");
+    return kf__store_step_done(st, s, "bundle");
 }
 
 /* The SHA-256 of the chunks held of (dev, seq), in order, into out; their bytes in *ret_n. */
@@ -119,7 +111,7 @@ static int prune(struct kf_store *st, int64_t now_ms)
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, now_ms - keep_ms(st));
-    r = step_done(st, s, "bundle retention");
+    r = kf__store_step_done(st, s, "bundle retention");
     if (r < 0)
         return r;
     r = kf__store_prep(
@@ -127,7 +119,7 @@ static int prune(struct kf_store *st, int64_t now_ms)
     if (r < 0)
         return r;
     sqlite3_bind_int64(s, 1, now_ms - keep_ms(st));
-    return step_done(st, s, "bundle retention");
+    return kf__store_step_done(st, s, "bundle retention");
 }
 
 /* A new bundle: refused (a row that says why, so that its chunks are answered alike) when it
@@ -175,7 +167,7 @@ static int blob_new(struct kf_store *st, const char *dev, const struct kf_blob_c
     sqlite3_bind_int64(s, 7, now_ms);
     kf__store_bind_opt_ms(s, 8, why ? now_ms : 0);
     kf__store_bind_opt_text(s, 9, why);
-    r = step_done(st, s, "bundle new");
+    r = kf__store_step_done(st, s, "bundle new");
     if (r == 0)
         *ret_state = why ? KF_BLOB_REFUSED : KF_BLOB_PARTIAL;
     return r;
@@ -242,7 +234,7 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
     kf__store_bind_u64(s, 2, c->cmd_seq);
     sqlite3_bind_int64(s, 3, c->index);
     sqlite3_bind_blob(s, 4, c->data, (int)c->len, SQLITE_STATIC);
-    r = step_done(st, s, "bundle chunk");
+    r = kf__store_step_done(st, s, "bundle chunk");
     if (r < 0)
         return r;
     /* How many from index 0 without a gap: chunks may come in any order. */
@@ -286,7 +278,7 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
                             state == KF_BLOB_REFUSED
                                 ? "the bundle's chunks do not hash to the SHA-256 they declare"
                                 : NULL);
-    r = step_done(st, s, "bundle state");
+    r = kf__store_step_done(st, s, "bundle state");
     if (r == 0 && state == KF_BLOB_REFUSED)
         r = exec_dev_seq(st, "DELETE FROM blob_chunks WHERE device_id = ?1 AND cmd_seq = ?2", dev,
                          c->cmd_seq);
@@ -354,7 +346,7 @@ int kf__store_blob_settle(struct kf_store *st, const char *device_id, uint64_t c
                       SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, now_ms);
     sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
-    return step_done(st, s, "bundle settle");
+    return kf__store_step_done(st, s, "bundle settle");
 }
 
 int kf_store_blob_info(struct kf_store *st, int64_t id, struct kf_store_blob *ret)

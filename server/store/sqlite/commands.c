@@ -36,14 +36,6 @@ const char *const kf__store_schema_commands[] = {
     NULL,
 };
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, what);
-}
-
 /* ---- targets ---- */
 
 void kf_store_cmd_targets_free(char **v, size_t n)
@@ -218,7 +210,7 @@ int kf_store_cmd_queue(struct kf_store *st, const char *device_id, const struct 
             sqlite3_bind_int64(s, 8, req->rollout);
             sqlite3_bind_int64(s, 9, req->wave);
         }
-        r = step_done(st, s, "command");
+        r = kf__store_step_done(st, s, "command");
     }
     id = sqlite3_last_insert_rowid(kf__store_db(st));
     if (r == 0)
@@ -278,7 +270,7 @@ int kf_store_cmd_cancel(struct kf_store *st, int64_t id, int64_t now_ms, const c
     if (r == 0) {
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, now_ms);
-        r = step_done(st, s, "command");
+        r = kf__store_step_done(st, s, "command");
     }
     if (r == 0)
         r = audit(st, now_ms, by, "command.cancel", id,
@@ -432,7 +424,7 @@ int kf_store_cmd_dispatch(struct kf_store *st, int64_t now_ms, int64_t resend_ms
                        &s);
     if (r == 0) {
         sqlite3_bind_int64(s, 1, now_ms);
-        r = step_done(st, s, "command expiry");
+        r = kf__store_step_done(st, s, "command expiry");
     }
     if (r == 0)
         *ret_expired = (uint32_t)sqlite3_changes(kf__store_db(st));
@@ -464,7 +456,7 @@ int kf_store_cmd_dispatch(struct kf_store *st, int64_t now_ms, int64_t resend_ms
             sqlite3_bind_text(s, 1, c->device_id, -1, SQLITE_STATIC);
             kf__store_bind_u64(s, 2, c->seq);
             sqlite3_bind_int64(s, 3, now_ms);
-            r = step_done(st, s, "command sent");
+            r = kf__store_step_done(st, s, "command sent");
         }
     }
     r = kf__store_txn_leave(st, own, r);
@@ -507,7 +499,7 @@ int kf__store_cmd_hello(struct kf_store *st, const char *device_id, json_t *hell
         sqlite3_bind_int64(s, 2, json_integer_value(high));
         sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 4, now_ms);
-        r = step_done(st, s, "command hello");
+        r = kf__store_step_done(st, s, "command hello");
     }
     free(text);
     /* What the device has accepted, it has received. */
@@ -520,7 +512,7 @@ int kf__store_cmd_hello(struct kf_store *st, const char *device_id, json_t *hell
         sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, json_integer_value(high));
         sqlite3_bind_int64(s, 3, now_ms);
-        r = step_done(st, s, "command hello");
+        r = kf__store_step_done(st, s, "command hello");
     }
     return r;
 }
@@ -553,7 +545,7 @@ int kf__store_cmd_result(struct kf_store *st, const char *device_id, uint64_t se
     kf__store_bind_opt_text(s, 6, res->detail);
     kf__store_bind_opt_text(s, 7, res->output);
     sqlite3_bind_text(s, 8, id, -1, SQLITE_STATIC);
-    r = step_done(st, s, "command result");
+    r = kf__store_step_done(st, s, "command result");
     if (r == 0 && sqlite3_changes(st->db) == 1)
         r = kf__store_blob_settle(st, device_id, res->cmd_seq, recv_ms);
     return r;

@@ -39,14 +39,6 @@ const char *const kf__store_schema_inventory[] = {
     NULL,
 };
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, what);
-}
-
 /* ---- the ingest ---- */
 
 static int inv_refused(struct kf_store *st, const char *device_id, const char *why, int64_t now_ms)
@@ -66,7 +58,7 @@ static int inv_refused(struct kf_store *st, const char *device_id, const char *w
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, why, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, now_ms);
-    return step_done(st, s, "inventory");
+    return kf__store_step_done(st, s, "inventory");
 }
 
 static json_t *periph_json(const struct kf_inventory *inv)
@@ -165,7 +157,7 @@ int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hell
     sqlite3_bind_int64(s, 16, now_ms);
     sqlite3_bind_int64(s, 17, now_ms);
     sqlite3_bind_int(s, 18, changed);
-    r = step_done(st, s, "inventory");
+    r = kf__store_step_done(st, s, "inventory");
     if (r < 0 || !changed)
         goto out_free;
     /* The history: this object, and no more than the last KF_STORE_INV_HISTORY. */
@@ -176,7 +168,7 @@ int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hell
     sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now_ms);
     sqlite3_bind_text(s, 3, json, -1, SQLITE_STATIC);
-    r = step_done(st, s, "inventory change");
+    r = kf__store_step_done(st, s, "inventory change");
     if (r == 0)
         r = kf__store_prep(st,
                            "DELETE FROM inventory_changes WHERE device_id = ?1 AND id <="
@@ -186,7 +178,7 @@ int kf__store_inv_hello(struct kf_store *st, const char *device_id, json_t *hell
     if (r == 0) {
         sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 2, KF_STORE_INV_HISTORY);
-        r = step_done(st, s, "inventory history");
+        r = kf__store_step_done(st, s, "inventory history");
     }
 out_free:
     free(ptext);

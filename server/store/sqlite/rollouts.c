@@ -61,14 +61,6 @@ static void ro_free(struct ro *r)
     free(r->targets);
 }
 
-static int step_done(struct kf_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = sqlite3_step(s);
-
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : kf__store_sql_fail(st, rc, what);
-}
-
 static int ro_load(struct kf_store *st, int64_t id, struct ro *ret)
 {
     sqlite3_stmt *s = NULL;
@@ -250,7 +242,7 @@ static int ro_set(struct kf_store *st, int64_t id, const char *status, uint32_t 
         sqlite3_bind_int64(s, 4, fail_base);
     sqlite3_bind_int64(s, 5, now_ms);
     kf__store_bind_opt_text(s, 6, note);
-    return step_done(st, s, "rollout");
+    return kf__store_step_done(st, s, "rollout");
 }
 
 /* Cancel the commands of the rollout not yet sent; *ret_n of them. */
@@ -268,7 +260,7 @@ static int ro_cancel_queued(struct kf_store *st, int64_t id, int64_t now_ms, con
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, now_ms);
     sqlite3_bind_text(s, 3, detail, -1, SQLITE_STATIC);
-    r = step_done(st, s, "rollout cancel");
+    r = kf__store_step_done(st, s, "rollout cancel");
     if (r == 0)
         *ret_n = (uint32_t)sqlite3_changes(kf__store_db(st));
     return r;
@@ -333,7 +325,7 @@ int kf_store_rollout_start(struct kf_store *st, const char *const *targets, size
         sqlite3_bind_text(s, 11, req->by, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 12, req->reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 13, req->now_ms);
-        r = step_done(st, s, "rollout");
+        r = kf__store_step_done(st, s, "rollout");
     }
     if (r == 0) {
         int64_t id = sqlite3_last_insert_rowid(kf__store_db(st));
@@ -472,7 +464,7 @@ int kf_store_rollout_resume(struct kf_store *st, int64_t id, int64_t now_ms, con
                            &s);
     if (r == 0 && n > 0) {
         sqlite3_bind_int64(s, 1, id);
-        r = step_done(st, s, "rollout resume");
+        r = kf__store_step_done(st, s, "rollout resume");
     }
     if (r == 0)
         r = ro_queue(st, &ro, ro.wave, (const char *const *)devs, n, now_ms, by, reason, server_sk);
