@@ -81,14 +81,16 @@ int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_qu
         return -ENOMEM;
     kf_sla_config_defaults(&cfg);
     r = kf_view_sla_holidays(st, &q->hol, err, cap);
-    if (r == 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
-        fail(st, r, "terminals", err, cap);
-    if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
-        fail(st, r, "windows", err, cap);
     /* Not closed: since = the far future keeps closed ones out. */
     if (r == 0 &&
         (r = kf_store_sla_incidents(st, KF_SLA_INC_LIVE, INT64_MAX, 0, &incs, &n_incs)) < 0)
         fail(st, r, "incidents", err, cap);
+    /* The terminals' hours, contracts and windows matter only to open incidents' clocks (and
+     * their places to the outages they form): with none open, nothing is read. */
+    if (r == 0 && n_incs > 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
+        fail(st, r, "terminals", err, cap);
+    if (r == 0 && n_incs > 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
+        fail(st, r, "windows", err, cap);
     if (r == 0 && (r = kf_sla_new(&cfg, q->hol, NULL, NULL, &q->e)) < 0)
         snprintf(err, cap, "engine: %s", kf_strerror(r));
     for (size_t i = 0; r == 0 && i < q->n_all; i++) {
@@ -182,9 +184,18 @@ int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_s
     size_t n_all = 0, n_rows = 0, n_items = 0, n = 0;
     int r;
 
-    if ((r = kf_store_sla_terminals(st, NULL, &all, &n_all)) < 0 ||
-        (r = kf_store_sla_states(st, &rows, &n_rows)) < 0 ||
-        (r = kf_store_sla_items(st, &items, &n_items)) < 0) {
+    /* One asset: its own rows only. Every terminal, or a device id: among them all. */
+    r = target != NULL ? kf_store_sla_terminals(st, target, &all, &n_all) : -ENOENT;
+    if (r == 0) {
+        r = kf_store_sla_state_of(st, target, &rows, &n_rows);
+    } else if (r == -ENOENT) {
+        r = kf_store_sla_terminals(st, NULL, &all, &n_all);
+        if (r == 0)
+            r = kf_store_sla_states(st, &rows, &n_rows);
+    }
+    if (r == 0)
+        r = kf_store_sla_items(st, &items, &n_items);
+    if (r < 0) {
         fail(st, r, "state", err, cap);
         goto out;
     }

@@ -409,7 +409,7 @@ int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *
     int r;
 
     r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, since_ms, until_ms, &inc, &n);
-    if (r == 0)
+    if (r == 0 && n > 0) /* their zones and banks */
         r = kf_store_sla_terminals(st, NULL, &terms, &nt);
     if (r < 0) {
         snprintf(err, cap, "%s", kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : "store failed");

@@ -230,7 +230,7 @@ int kf_store_sla_first_online(struct kf_store *st, struct kf_sla_first_online **
                            " UNION ALL SELECT d.asset_id, (SELECT min(r.effective_ms) FROM"
                            " records r WHERE r.envelope_id = (SELECT e.id FROM envelopes e"
                            " WHERE e.device_id = d.device_id ORDER BY e.seq_first LIMIT 1))"
-                           " FROM devices d) WHERE t IS NOT NULL GROUP BY asset_id"
+                           " FROM devices d) GROUP BY asset_id HAVING min(t) IS NOT NULL"
                            " ORDER BY asset_id",
                            &s);
 
@@ -453,6 +453,20 @@ int kf_store_sla_states(struct kf_store *st, struct kf_sla_state_row **ret, size
     if (r < 0)
         return r;
     return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla states", (void **)ret, ret_n);
+}
+
+int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_sla_state_row **ret,
+                          size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    r = kf__store_prep(
+        st, "SELECT asset_id, device_id, state FROM sla_terminal_state WHERE asset_id = ?1", &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_TRANSIENT);
+    return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla state", (void **)ret, ret_n);
 }
 
 /* ---- Persisting one engine run ------------------------------------------------------------ */
