@@ -244,6 +244,40 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t)
                                 "limit", (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
+int kf__web_page_params(const struct kf_web_call *c, long *limit, long *offset)
+{
+    if (uint_param(kf_web_param(c, "limit"), LIMIT_MAX, LIMIT_DEFAULT, limit) < 0 ||
+        uint_param(kf_web_param(c, "offset"), 1L << 30, 0, offset) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+void kf__web_reply_page(struct kf_web_call *c, struct kf_qtable *t, size_t total, long limit,
+                        long offset)
+{
+    json_t *items = t ? json_array() : NULL, *o;
+
+    for (size_t r = 0; items && r < t->nrows; r++) {
+        o = kf_view_qjson_rows(t, r, 1);
+        if (!o || json_array_append(items, json_array_get(o, 0)) < 0) {
+            json_decref(o);
+            json_decref(items);
+            items = NULL;
+            break;
+        }
+        json_decref(o);
+    }
+    kf_store_query_table_free(t);
+    if (!items) {
+        kf_web_problem(c, 500, "out of memory");
+        return;
+    }
+    c->list_total = total;
+    kf_web_reply_json(c, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total,
+                                "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
 struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
                                       const char *value)
 {

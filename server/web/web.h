@@ -191,6 +191,13 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t);
  * table named name (NULL: t's). Takes t; NULL when out of memory. */
 struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
                                       const char *value);
+/* A list route's limit and offset as kf_web_reply_table reads them; -EINVAL when malformed
+ * (kf_web_reply_table then answers the 400). */
+int kf__web_page_params(const struct kf_web_call *c, long *limit, long *offset);
+/* A page already cut (t holds its rows, after the filters): what kf_web_reply_table would
+ * answer for the whole table, given the rows the filters kept (total). Takes t. */
+void kf__web_reply_page(struct kf_web_call *c, struct kf_qtable *t, size_t total, long limit,
+                        long offset);
 /* A report answer: {"<table>": rows, ...}, record tables as one object. Takes rep. */
 void kf_web_reply_report(struct kf_web_call *c, struct kf_qreport *rep);
 /* A store error as a problem: -ENOENT 404, -EINVAL 400, else 500 (logged). */
