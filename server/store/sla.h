@@ -193,6 +193,13 @@ struct kf_sla_state_row {
     struct kf_devstate st;
 };
 int kf_store_sla_states(struct kf_store *st, struct kf_sla_state_row **ret, size_t *ret_n);
+/* The same for the assets of ids (n of them, in ascending order, each once): their rows
+ * only (at most n), read from the range [ids[0], ids[n - 1]]. */
+int kf_store_sla_states_in(struct kf_store *st, const char *const *ids, size_t n,
+                           struct kf_sla_state_row **ret, size_t *ret_n);
+/* The same for one asset: 0 or 1 row. */
+int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_sla_state_row **ret,
+                          size_t *ret_n);
 
 /* ---- Technicians' actions ---------------------------------------------------------------- */
 

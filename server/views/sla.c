@@ -81,14 +81,16 @@ int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_qu
         return -ENOMEM;
     kf_sla_config_defaults(&cfg);
     r = kf_view_sla_holidays(st, &q->hol, err, cap);
-    if (r == 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
-        fail(st, r, "terminals", err, cap);
-    if (r == 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
-        fail(st, r, "windows", err, cap);
     /* Not closed: since = the far future keeps closed ones out. */
     if (r == 0 &&
         (r = kf_store_sla_incidents(st, KF_SLA_INC_LIVE, INT64_MAX, 0, &incs, &n_incs)) < 0)
         fail(st, r, "incidents", err, cap);
+    /* The terminals' hours, contracts and windows matter only to open incidents' clocks (and
+     * their places to the outages they form): with none open, nothing is read. */
+    if (r == 0 && n_incs > 0 && (r = kf_store_sla_terminals(st, NULL, &q->all, &q->n_all)) < 0)
+        fail(st, r, "terminals", err, cap);
+    if (r == 0 && n_incs > 0 && (r = kf_store_sla_windows(st, 0, &wins, &n_wins)) < 0)
+        fail(st, r, "windows", err, cap);
     if (r == 0 && (r = kf_sla_new(&cfg, q->hol, NULL, NULL, &q->e)) < 0)
         snprintf(err, cap, "engine: %s", kf_strerror(r));
     for (size_t i = 0; r == 0 && i < q->n_all; i++) {
@@ -171,31 +173,14 @@ int kf_view_sla_incident(struct kf_store *st, int64_t id, int64_t now_ms,
     return 0;
 }
 
-int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_sla_state **ret,
-                       size_t *ret_n, char *err, size_t cap)
+/* The view of each terminal of all (target NULL) or of the one target names, from the state
+ * rows (both lists ordered by asset id). out has room for n_all. Returns how many. */
+static size_t states_merge(struct kf_view_sla_state *out, const struct kf_sla_terminal *all,
+                           size_t n_all, const struct kf_sla_state_row *rows, size_t n_rows,
+                           const uint32_t *needs, size_t n_items, const char *target)
 {
-    struct kf_sla_terminal *all = NULL;
-    struct kf_sla_state_row *rows = NULL;
-    struct kf_sla_item *items = NULL;
-    struct kf_view_sla_state *out = NULL;
-    uint32_t *needs = NULL;
-    size_t n_all = 0, n_rows = 0, n_items = 0, n = 0;
-    int r;
+    size_t n = 0;
 
-    if ((r = kf_store_sla_terminals(st, NULL, &all, &n_all)) < 0 ||
-        (r = kf_store_sla_states(st, &rows, &n_rows)) < 0 ||
-        (r = kf_store_sla_items(st, &items, &n_items)) < 0) {
-        fail(st, r, "state", err, cap);
-        goto out;
-    }
-    out = calloc(n_all + 1, sizeof(*out));
-    needs = calloc(n_items + 1, sizeof(*needs));
-    if (out == NULL || needs == NULL) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < n_items; i++)
-        needs[i] = items[i].needs;
     for (size_t i = 0, k = 0; i < n_all; i++) {
         struct kf_view_sla_state *v = &out[n];
         struct kf_seg seg;
@@ -220,6 +205,59 @@ int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_s
         }
         n++;
     }
+    return n;
+}
+
+/* The catalog's needs, one per item. */
+static int needs_of(struct kf_store *st, uint32_t **ret, size_t *ret_n)
+{
+    struct kf_sla_item *items = NULL;
+    size_t n = 0;
+    int r = kf_store_sla_items(st, &items, &n);
+
+    if (r < 0)
+        return r;
+    *ret = calloc(n + 1, sizeof(**ret));
+    for (size_t i = 0; *ret && i < n; i++)
+        (*ret)[i] = items[i].needs;
+    free(items);
+    if (*ret == NULL)
+        return -ENOMEM;
+    *ret_n = n;
+    return 0;
+}
+
+int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_sla_state **ret,
+                       size_t *ret_n, char *err, size_t cap)
+{
+    struct kf_sla_terminal *all = NULL;
+    struct kf_sla_state_row *rows = NULL;
+    struct kf_view_sla_state *out = NULL;
+    uint32_t *needs = NULL;
+    size_t n_all = 0, n_rows = 0, n_items = 0, n = 0;
+    int r;
+
+    /* One asset: its own rows only. Every terminal, or a device id: among them all. */
+    r = target != NULL ? kf_store_sla_terminals(st, target, &all, &n_all) : -ENOENT;
+    if (r == 0) {
+        r = kf_store_sla_state_of(st, target, &rows, &n_rows);
+    } else if (r == -ENOENT) {
+        r = kf_store_sla_terminals(st, NULL, &all, &n_all);
+        if (r == 0)
+            r = kf_store_sla_states(st, &rows, &n_rows);
+    }
+    if (r == 0)
+        r = needs_of(st, &needs, &n_items);
+    if (r < 0) {
+        fail(st, r, "state", err, cap);
+        goto out;
+    }
+    out = calloc(n_all + 1, sizeof(*out));
+    if (out == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    n = states_merge(out, all, n_all, rows, n_rows, needs, n_items, target);
     if (target != NULL && n == 0) {
         snprintf(err, cap, "no device or asset %s", target);
         r = -ENOENT;
@@ -227,7 +265,60 @@ int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_s
 out:
     free(all);
     free(rows);
-    free(items);
+    free(needs);
+    if (r < 0) {
+        free(out);
+        return r;
+    }
+    *ret = out;
+    *ret_n = n;
+    return 0;
+}
+
+int kf_view_sla_states_page(struct kf_store *st, struct kf_view_sla_page *pg,
+                            struct kf_view_sla_state **ret, size_t *ret_n, char *err, size_t cap)
+{
+    struct kf_sla_terminal *all = NULL;
+    struct kf_sla_state_row *rows = NULL;
+    struct kf_view_sla_state *out = NULL;
+    const char **ids = NULL;
+    uint32_t *needs = NULL;
+    size_t n_all = 0, n_rows = 0, n_items = 0, n_sel = 0, n = 0;
+    int r;
+
+    pg->total = 0;
+    r = kf_store_sla_terminals(st, NULL, &all, &n_all);
+    if (r == 0)
+        r = needs_of(st, &needs, &n_items);
+    if (r < 0) {
+        fail(st, r, "state", err, cap);
+        goto out;
+    }
+    /* The terminals kept, the page's moved to the front (still in asset order). */
+    for (size_t i = 0; i < n_all; i++) {
+        if (pg->keep && !pg->keep(&all[i], pg->ud))
+            continue;
+        if (pg->total++ >= pg->offset && n_sel < pg->limit)
+            all[n_sel++] = all[i];
+    }
+    ids = calloc(n_sel + 1, sizeof(*ids));
+    out = calloc(n_sel + 1, sizeof(*out));
+    if (ids == NULL || out == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n_sel; i++)
+        ids[i] = all[i].asset_id;
+    r = kf_store_sla_states_in(st, ids, n_sel, &rows, &n_rows);
+    if (r < 0) {
+        fail(st, r, "state", err, cap);
+        goto out;
+    }
+    n = states_merge(out, all, n_sel, rows, n_rows, needs, n_items, NULL);
+out:
+    free(all);
+    free(rows);
+    free(ids);
     free(needs);
     if (r < 0) {
         free(out);

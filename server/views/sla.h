@@ -65,6 +65,18 @@ struct kf_view_sla_state {
 /* Every terminal (target NULL) or one (a device id or an asset id). -ENOENT: none such. */
 int kf_view_sla_states(struct kf_store *st, const char *target, struct kf_view_sla_state **ret,
                        size_t *ret_n, char *err, size_t cap);
+/* A page of the terminals: keep (NULL: all) is asked about each terminal's own fields
+ * (asset, device, zone, bank, unit, kind: nothing of its state), and of those it keeps, in
+ * asset order, [offset, offset + limit) are read with their state; total is set to how many
+ * it kept. Only the page's states are read and parsed. */
+struct kf_view_sla_page {
+    int (*keep)(const struct kf_sla_terminal *t, void *ud);
+    void *ud;
+    size_t offset, limit;
+    size_t total; /* out */
+};
+int kf_view_sla_states_page(struct kf_store *st, struct kf_view_sla_page *pg,
+                            struct kf_view_sla_state **ret, size_t *ret_n, char *err, size_t cap);
 /* The codes of the items out of service in v (at most cap written; returns how many). */
 size_t kf_view_sla_items_out(struct kf_store *st, const struct kf_view_sla_state *v,
                              const char **codes_out, char (*buf)[KF_ITEM_CODE_MAX + 1], size_t cap);

@@ -201,22 +201,15 @@ static struct kf_qtable *history_table(const struct kf_view_sla_incident *v)
     return h;
 }
 
-int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
-                             const char *target, struct kf_qreport **ret, char *err, size_t cap)
+/* Table "state" of the views v (n of them). NULL when out of memory. */
+static struct kf_qtable *state_table(const struct kf_view_sla_state *v, size_t n,
+                                     const struct kf_view_names *names)
 {
     static const char *const cols[] = {
         "terminal", "device", "zone",   "zone_name",   "bank",      "bank_name", "kind", "status",
         "since",    "parts",  "faults", "maintenance", "items_out", "items",     NULL};
-    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
-    struct kf_view_sla_state *v = NULL;
-    struct kf_qreport *rep = NULL;
     struct kf_qtable *t;
-    size_t n = 0;
-    int r;
 
-    r = kf_view_sla_states(st, target, &v, &n, err, cap);
-    if (r < 0)
-        return r;
     t = kf_store_query_table_new("state", "terminals (as kioskd's SLA engine last saw them)", cols,
                                  "xxxxxxxxtxxxii");
     for (size_t i = 0; t && i < n; i++) {
@@ -246,6 +239,23 @@ int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *na
             t = NULL;
         }
     }
+    return t;
+}
+
+int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
+                             const char *target, struct kf_qreport **ret, char *err, size_t cap)
+{
+    static const char *const icols[] = {"item", "item_name", "family", "family_name", NULL};
+    struct kf_view_sla_state *v = NULL;
+    struct kf_qreport *rep = NULL;
+    struct kf_qtable *t;
+    size_t n = 0;
+    int r;
+
+    r = kf_view_sla_states(st, target, &v, &n, err, cap);
+    if (r < 0)
+        return r;
+    t = state_table(v, n, names);
     rep = calloc(1, sizeof(*rep));
     r = rep ? kf_store_query_report_add(rep, t) : (kf_store_query_table_free(t), -ENOMEM);
     if (r == 0 && target != NULL && n == 1) {
@@ -273,6 +283,25 @@ int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *na
         return r;
     }
     *ret = rep;
+    return 0;
+}
+
+int kf_view_sla_tables_state_page(struct kf_store *st, const struct kf_view_names *names,
+                                  struct kf_view_sla_page *pg, struct kf_qtable **ret, char *err,
+                                  size_t cap)
+{
+    struct kf_view_sla_state *v = NULL;
+    size_t n = 0;
+    int r = kf_view_sla_states_page(st, pg, &v, &n, err, cap);
+
+    if (r < 0)
+        return r;
+    *ret = state_table(v, n, names);
+    free(v);
+    if (*ret == NULL) {
+        snprintf(err, cap, "out of memory");
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -409,7 +438,7 @@ int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *
     int r;
 
     r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, since_ms, until_ms, &inc, &n);
-    if (r == 0)
+    if (r == 0 && n > 0) /* their zones and banks */
         r = kf_store_sla_terminals(st, NULL, &terms, &nt);
     if (r < 0) {
         snprintf(err, cap, "%s", kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : "store failed");

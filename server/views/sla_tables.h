@@ -23,6 +23,13 @@
  * item_name, family, family_name). */
 int kf_view_sla_tables_state(struct kf_store *st, const struct kf_view_names *names,
                              const char *target, struct kf_qreport **ret, char *err, size_t cap);
+/* Table "state" of one page of the terminals (views/sla.h struct kf_view_sla_page: which
+ * terminals, which of them; pg->total set): the rows of kf_view_sla_tables_state's for
+ * those terminals, reading only their states. */
+struct kf_view_sla_page;
+int kf_view_sla_tables_state_page(struct kf_store *st, const struct kf_view_names *names,
+                                  struct kf_view_sla_page *pg, struct kf_qtable **ret, char *err,
+                                  size_t cap);
 /* Tables "incident" (a record: the incident's fields and clocks at now_ms) and "history"
  * (at, event, who, detail). -ENOENT: no such incident. */
 int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names *names, int64_t id,

@@ -142,17 +142,75 @@ int kf__web_load_names(struct kf_web_call *c, struct kf_store *st, struct kf_vie
     return r;
 }
 
-/* GET /api/v1/fleet: kioskctl state's rows, with each zone's unit. */
+/* Does terminal t pass the call's filters on its own fields (the fleet table's unit, bank,
+ * zone and kind cells, as kf_web_reply_table compares them)? */
+static int fleet_keep(const struct kf_sla_terminal *t, void *ud)
+{
+    const struct kf_web_call *c = ud;
+
+    for (size_t i = 0; i < c->nparams; i++) {
+        const char *n = c->params[i].name, *v = c->params[i].value, *cell;
+
+        if (strcmp(n, "zone") == 0)
+            cell = t->zone_id[0] ? t->zone_id : NULL;
+        else if (strcmp(n, "bank") == 0)
+            cell = t->bank[0] ? t->bank : NULL;
+        else if (strcmp(n, "unit") == 0)
+            cell = t->unit;
+        else if (strcmp(n, "kind") == 0)
+            cell = t->kind == 2 ? "itm" : "kiosk";
+        else
+            continue;
+        if (!cell || strcmp(cell, v) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Can the page be cut before the states are read? Not when a filter needs the state
+ * (status), the text search (q) reads every cell, the whole table is asked for (csv), or a
+ * filter is empty (a cell's "" and NULL are told apart only in the table). */
+static int fleet_pageable(const struct kf_web_call *c)
+{
+    for (size_t i = 0; i < c->nparams; i++) {
+        const char *n = c->params[i].name;
+
+        if (strcmp(n, "status") == 0 || strcmp(n, "q") == 0 || strcmp(n, "format") == 0)
+            return 0;
+        if (c->params[i].value[0] == '\0')
+            return 0;
+    }
+    return 1;
+}
+
+/* GET /api/v1/fleet: kioskctl state's rows, with each zone's unit. A page is read as a page:
+ * the terminals filtered and counted on their own fields, and only the page's states read
+ * (views/sla.h kf_view_sla_states_page); otherwise the whole table, filtered and paged. */
 void kf_web_api_fleet(struct kf_web_call *c, struct kf_store *st)
 {
     struct kf_view_names *names = NULL;
     struct kf_qreport *rep = NULL;
     struct kf_qtable *t;
     char err[256] = "";
+    long limit, offset;
     int r;
 
     if (kf__web_load_names(c, st, &names) < 0)
         return;
+    if (fleet_pageable(c) && kf__web_page_params(c, &limit, &offset) == 0) {
+        struct kf_view_sla_page pg = {fleet_keep, c, (size_t)offset, (size_t)limit, 0};
+
+        r = kf_view_sla_tables_state_page(st, names, &pg, &t, err, sizeof(err));
+        if (r < 0) {
+            kf_view_names_free(names);
+            kf_web_problem(c, 500, "fleet: %s", err);
+            return;
+        }
+        t = with_unit(st, names, t, kf_store_query_table_col(t, "zone_name") - 1);
+        kf_view_names_free(names);
+        kf__web_reply_page(c, t, pg.total, limit, offset);
+        return;
+    }
     r = kf_view_sla_tables_state(st, names, NULL, &rep, err, sizeof(err));
     if (r < 0) {
         kf_view_names_free(names);

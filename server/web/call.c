@@ -15,6 +15,7 @@
 
 #include "views/qcsv.h"
 #include "views/qjson.h"
+#include "web/cache.h"
 #include "web/web.h"
 
 #define LIMIT_DEFAULT 100
@@ -243,6 +244,40 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t)
                                 "limit", (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
+int kf__web_page_params(const struct kf_web_call *c, long *limit, long *offset)
+{
+    if (uint_param(kf_web_param(c, "limit"), LIMIT_MAX, LIMIT_DEFAULT, limit) < 0 ||
+        uint_param(kf_web_param(c, "offset"), 1L << 30, 0, offset) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+void kf__web_reply_page(struct kf_web_call *c, struct kf_qtable *t, size_t total, long limit,
+                        long offset)
+{
+    json_t *items = t ? json_array() : NULL, *o;
+
+    for (size_t r = 0; items && r < t->nrows; r++) {
+        o = kf_view_qjson_rows(t, r, 1);
+        if (!o || json_array_append(items, json_array_get(o, 0)) < 0) {
+            json_decref(o);
+            json_decref(items);
+            items = NULL;
+            break;
+        }
+        json_decref(o);
+    }
+    kf_store_query_table_free(t);
+    if (!items) {
+        kf_web_problem(c, 500, "out of memory");
+        return;
+    }
+    c->list_total = total;
+    kf_web_reply_json(c, 200,
+                      json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total,
+                                "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
 struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
                                       const char *value)
 {
@@ -358,11 +393,31 @@ static int identify(struct kf_web_call *c)
     return 0;
 }
 
-void kf_web_call_run(struct kf_web_call *c)
+/* Does the route allow the caller's role? Answered (401, 403) when not. */
+static int role_ok(struct kf_web_call *c)
+{
+    unsigned bit = kf_web_role_bit(&c->scope);
+
+    if (c->route->roles & (bit | KF_WEB_R_PUBLIC))
+        return 1;
+    if (bit == KF_WEB_R_PUBLIC)
+        kf_web_problem(c, 401, "log in first (POST /api/v1/session) or send a token");
+    else
+        kf_web_problem(c, 403, "the role %s may not %s %s",
+                       bit == KF_WEB_R_OPERATOR     ? "operator"
+                       : bit == KF_WEB_R_TECHNICIAN ? "technician"
+                       : bit == KF_WEB_R_BANK       ? "bank"
+                                                    : "bureau",
+                       c->method, c->route->pattern);
+    return 0;
+}
+
+static void run_scoped(struct kf_web_call *c);
+
+static void call_run(struct kf_web_call *c)
 {
     struct kf_web_pool *pool = kf_web_server_pool(c->srv);
     struct kf_store *st = NULL;
-    unsigned bit;
     int r;
 
     if (c->route->flags & KF_WEB_F_STATIC) { /* the console's own query is its business */
@@ -381,21 +436,17 @@ void kf_web_call_run(struct kf_web_call *c)
         kf_web_pool_put(pool, st, 0);
         return;
     }
-    if (identify(c) < 0)
+    if (identify(c) < 0 || !role_ok(c))
         return;
-    bit = kf_web_role_bit(&c->scope);
-    if (!(c->route->roles & (bit | KF_WEB_R_PUBLIC))) {
-        if (bit == KF_WEB_R_PUBLIC)
-            kf_web_problem(c, 401, "log in first (POST /api/v1/session) or send a token");
-        else
-            kf_web_problem(c, 403, "the role %s may not %s %s",
-                           bit == KF_WEB_R_OPERATOR     ? "operator"
-                           : bit == KF_WEB_R_TECHNICIAN ? "technician"
-                           : bit == KF_WEB_R_BANK       ? "bank"
-                                                        : "bureau",
-                           c->method, c->route->pattern);
-        return;
-    }
+    run_scoped(c);
+}
+
+static void run_scoped(struct kf_web_call *c)
+{
+    struct kf_web_pool *pool = kf_web_server_pool(c->srv);
+    struct kf_store *st = NULL;
+    int r;
+
     /* Every read runs on a connection scoped to the caller: a bank's user's query cannot
      * see another bank's rows whatever the handler asks. */
     r = kf_web_pool_get(pool, &c->scope, &st);
@@ -407,6 +458,29 @@ void kf_web_call_run(struct kf_web_call *c)
     }
     c->route->fn(c, st);
     kf_web_pool_put(pool, st, c->status >= 500);
+}
+
+void kf_web_call_run(struct kf_web_call *c)
+{
+    struct kf_web_cache *cache = kf_web_server_cache(c->srv);
+    struct kf_web_cache_entry *ticket = NULL;
+
+    if (cache && (c->route->flags & KF_WEB_F_CACHE) &&
+        (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0)) {
+        /* A live view: after the identity check (the key is the caller's scope), before a
+         * connection is taken. */
+        if (!params_ok(c) || identify(c) < 0 || !role_ok(c))
+            return;
+        if (kf_web_cache_begin(cache, c, &ticket) == 1)
+            return;
+        run_scoped(c);
+        kf_web_cache_done(cache, c, ticket);
+        return;
+    }
+    call_run(c);
+    /* An action kiosk-web performed: no answer computed before it is served after it. */
+    if ((c->route->flags & KF_WEB_F_WRITE) && !(c->route->flags & KF_WEB_F_LOGIN))
+        kf_web_cache_invalidate(cache);
 }
 
 void kf_web_call_free(struct kf_web_call *c)

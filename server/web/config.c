@@ -35,6 +35,9 @@ static const struct kf_conf_key limits_keys[] = {
     KF_CONF_KEY_U32("pw_max", C, pw_max, 1, 16, "2", 0),
     KF_CONF_KEY_U32("sessions_max", C, sessions_max, 1, 1000000, "10000", 0),
     KF_CONF_KEY_U32("sse_max", C, sse_max, 0, 10000, "64", 0),
+    KF_CONF_KEY_U32("answer_max_age_ms", C, answer_max_age_ms, 0, 60000, "1000", 0),
+    KF_CONF_KEY_U32("answer_cache_entries", C, answer_cache_entries, 1, 100000, "512", 0),
+    KF_CONF_KEY_U32("answer_cache_kb", C, answer_cache_kb, 1, 4194304, "65536", 0),
 };
 
 static const struct kf_conf_key session_keys[] = {

@@ -11,6 +11,7 @@
 #include <kf/time.h>
 
 #include "views/sla.h"
+#include "web/cache.h"
 #include "web/server_int.h"
 
 #define KIOSKD_FILE_MAX (1u << 20)
@@ -88,6 +89,34 @@ void kf__web_metrics_own(struct kf_web_server *s, FILE *f)
             "# TYPE kioskweb_jobs gauge\nkioskweb_jobs %u\n",
             kf__web_sessions_live(s, kf_now_ms()), s->nsse, (unsigned long long)s->logins_failed,
             (unsigned long long)s->logins_ok, (unsigned long long)s->limited, s->jobs);
+    if (s->cache) {
+        struct kf_web_cache_stats k;
+
+        kf_web_cache_stats(s->cache, &k);
+        fprintf(f,
+                "# HELP kioskweb_answer_cache_hits_total Live-view answers served from the "
+                "answer cache.\n# TYPE kioskweb_answer_cache_hits_total counter\n"
+                "kioskweb_answer_cache_hits_total %llu\n"
+                "# HELP kioskweb_answer_cache_waits_total Live-view answers shared with a call "
+                "computing the same answer.\n# TYPE kioskweb_answer_cache_waits_total counter\n"
+                "kioskweb_answer_cache_waits_total %llu\n"
+                "# HELP kioskweb_answer_cache_misses_total Live-view answers computed.\n"
+                "# TYPE kioskweb_answer_cache_misses_total counter\n"
+                "kioskweb_answer_cache_misses_total %llu\n"
+                "# HELP kioskweb_answer_cache_evictions_total Answers dropped for the bounds.\n"
+                "# TYPE kioskweb_answer_cache_evictions_total counter\n"
+                "kioskweb_answer_cache_evictions_total %llu\n"
+                "# HELP kioskweb_answer_cache_invalidations_total Times an action emptied "
+                "the cache.\n# TYPE kioskweb_answer_cache_invalidations_total counter\n"
+                "kioskweb_answer_cache_invalidations_total %llu\n"
+                "# HELP kioskweb_answer_cache_entries Answers kept or being computed.\n"
+                "# TYPE kioskweb_answer_cache_entries gauge\nkioskweb_answer_cache_entries %u\n"
+                "# HELP kioskweb_answer_cache_bytes Bytes of the answers kept.\n"
+                "# TYPE kioskweb_answer_cache_bytes gauge\nkioskweb_answer_cache_bytes %zu\n",
+                (unsigned long long)k.hits, (unsigned long long)k.waits,
+                (unsigned long long)k.misses, (unsigned long long)k.evictions,
+                (unsigned long long)k.invalidations, k.entries, k.bytes);
+    }
 }
 
 /* GET /metrics, the part read on the pool: the fleet's figures and kioskd's file. The loop

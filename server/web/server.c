@@ -17,6 +17,7 @@
 #include <kf/time.h>
 
 #include "views/qjson.h"
+#include "web/cache.h"
 #include "web/server_int.h"
 
 /* The console's files: every path that is not the API's. */
@@ -31,6 +32,11 @@ const struct kf_web_config *kf_web_server_config(const struct kf_web_server *s)
 struct kf_web_pool *kf_web_server_pool(struct kf_web_server *s)
 {
     return s->pool;
+}
+
+struct kf_web_cache *kf_web_server_cache(struct kf_web_server *s)
+{
+    return s->cache;
 }
 
 const uint8_t *kf_web_server_sk(const struct kf_web_server *s)
@@ -530,6 +536,9 @@ struct kf_web_server *kf_web_server_new(const struct kf_web_config *cfg, uv_loop
         goto fail;
     }
     r = kf_web_pool_new(cfg->store, cfg->pool_max, &s->pool);
+    if (r == 0)
+        r = kf_web_cache_new(cfg->answer_max_age_ms, cfg->answer_cache_entries,
+                             (size_t)cfg->answer_cache_kb << 10, &s->cache);
     if (r < 0) {
         snprintf(err, cap, "out of memory");
         goto fail;
@@ -673,6 +682,7 @@ void kf_web_server_free(struct kf_web_server *s)
     if (s->ssl)
         SSL_CTX_free(s->ssl);
     kf_web_pool_free(s->pool);
+    kf_web_cache_free(s->cache);
     if (s->sk)
         sodium_free(s->sk);
     if (s->access_log)

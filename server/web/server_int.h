@@ -44,7 +44,8 @@ struct kf_web_server {
     uv_timer_t tick; /* once a second: event streams */
     int started, stopping, ctx_inited, h2o_inited;
     struct kf_web_pool *pool;
-    uint8_t *sk; /* sodium_malloc'd, or NULL */
+    struct kf_web_cache *cache; /* web/cache.h; NULL when off */
+    uint8_t *sk;                /* sodium_malloc'd, or NULL */
     char dummy_hash[KF_PW_HASH_MAX];
     FILE *access_log;
     /* Sessions and login limits (web/auth.c). */

@@ -36,17 +36,20 @@ struct kf_web_config {
     char access_log[KF_WEB_PATH_MAX];
     char kioskd_metrics[KF_WEB_PATH_MAX];
     char coverage_targets[KF_WEB_PATH_MAX];
-    uint32_t body_max;       /* bytes of a request body */
-    uint32_t request_ms;     /* a request's answer is due within this */
-    uint32_t jobs_max;       /* calls waiting for or on the thread pool */
-    uint32_t pool_max;       /* read-only connections kept open */
-    uint32_t pw_max;         /* password checks at once (64 MiB each) */
-    uint32_t sessions_max;   /* sessions in memory */
-    uint32_t sse_max;        /* event streams */
-    uint32_t idle_s;         /* a session unused this long ends */
-    uint32_t absolute_s;     /* a session ends this long after its login, used or not */
-    uint32_t login_fail_max; /* failed logins per user name in login_window_s */
-    uint32_t addr_fail_max;  /* failed logins per client address in login_window_s */
+    uint32_t body_max;             /* bytes of a request body */
+    uint32_t request_ms;           /* a request's answer is due within this */
+    uint32_t jobs_max;             /* calls waiting for or on the thread pool */
+    uint32_t pool_max;             /* read-only connections kept open */
+    uint32_t pw_max;               /* password checks at once (64 MiB each) */
+    uint32_t sessions_max;         /* sessions in memory */
+    uint32_t sse_max;              /* event streams */
+    uint32_t answer_max_age_ms;    /* a kept answer of a live view is served this long; 0 off */
+    uint32_t answer_cache_entries; /* answers kept at most */
+    uint32_t answer_cache_kb;      /* KiB of answers kept at most */
+    uint32_t idle_s;               /* a session unused this long ends */
+    uint32_t absolute_s;           /* a session ends this long after its login, used or not */
+    uint32_t login_fail_max;       /* failed logins per user name in login_window_s */
+    uint32_t addr_fail_max;        /* failed logins per client address in login_window_s */
     uint32_t login_window_s;
     int log_level;
 };
@@ -72,6 +75,7 @@ int kf_web_config_load_string(const char *text, const char *name, struct kf_web_
 #define KF_WEB_F_WRITE 0x08u   /* changes something: unsafe method, CSRF under a cookie */
 #define KF_WEB_F_STATIC 0x10u  /* the console's files */
 #define KF_WEB_F_SSE 0x20u     /* an event stream */
+#define KF_WEB_F_CACHE 0x40u   /* a live view: its GET answers are kept (web/cache.h) */
 
 struct kf_web_call;
 struct kf_web_server;
@@ -187,6 +191,13 @@ void kf_web_reply_table(struct kf_web_call *c, struct kf_qtable *t);
  * table named name (NULL: t's). Takes t; NULL when out of memory. */
 struct kf_qtable *kf__web_table_where(struct kf_qtable *t, const char *name, const char *col,
                                       const char *value);
+/* A list route's limit and offset as kf_web_reply_table reads them; -EINVAL when malformed
+ * (kf_web_reply_table then answers the 400). */
+int kf__web_page_params(const struct kf_web_call *c, long *limit, long *offset);
+/* A page already cut (t holds its rows, after the filters): what kf_web_reply_table would
+ * answer for the whole table, given the rows the filters kept (total). Takes t. */
+void kf__web_reply_page(struct kf_web_call *c, struct kf_qtable *t, size_t total, long limit,
+                        long offset);
 /* A report answer: {"<table>": rows, ...}, record tables as one object. Takes rep. */
 void kf_web_reply_report(struct kf_web_call *c, struct kf_qreport *rep);
 /* A store error as a problem: -ENOENT 404, -EINVAL 400, else 500 (logged). */
@@ -259,6 +270,8 @@ void kf_web_server_stop(struct kf_web_server *s);
 void kf_web_server_free(struct kf_web_server *s);
 /* Borrowed by calls (read on pool threads; set before the loop runs, never changed). */
 const struct kf_web_config *kf_web_server_config(const struct kf_web_server *s);
+/* The answer cache (web/cache.h), NULL when off. Any thread. */
+struct kf_web_cache *kf_web_server_cache(struct kf_web_server *s);
 struct kf_web_pool *kf_web_server_pool(struct kf_web_server *s);
 const uint8_t *kf_web_server_sk(const struct kf_web_server *s); /* NULL without a key */
 const char *kf_web_server_dummy_hash(const struct kf_web_server *s);

@@ -524,6 +524,120 @@ def etag_304(web, who):
     check(st3 == 200, f"a stale ETag: {st3}")
 
 
+def metric(web, ops_tok, name):
+    st, h, body = web.req("GET", "/metrics", None, {"Authorization": "Bearer " + ops_tok})
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def answer_cache(cweb, ops_tok, icbc_tok, db, max_age_s, max_entries, max_bytes):
+    """The answer cache (docs/WEB.md), on a second kiosk-web with a long max age and small
+    bounds: never across scopes, shared inside one; stale at most max age; emptied by an
+    action; one computation for calls that arrive together; bounds held."""
+    s = {}
+    for user, role, bank in (("icbc", "bank", "ICBC"), ("psbc", "bank", "PSBC"),
+                             ("tech", "technician", None), ("bureau", "bureau", None)):
+        st, got = login(cweb, user)
+        check(st == 200, f"cache: login {user}: {st}")
+        s[user] = Who(user, role, bank, cookie=got[0], csrf=got[1]["csrf"])
+    icbc_t = Who("icbc-token", "bank", "ICBC", token=icbc_tok)
+    ops = Who("ops-token", "operator", token=ops_tok)
+
+    def get(who, path):
+        st, h, body = cweb.req("GET", path, None, who.headers())
+        return st, body
+
+    def m(name):
+        return metric(cweb, ops_tok, "kioskweb_answer_cache_" + name) or 0
+
+    # Scopes. The same path asked by every scope, twice over: each bank sees only its own
+    # rows, whoever of the other scopes asked first; one bank's user and its token share.
+    path = "/api/v1/fleet?limit=100"
+    miss0, hit0 = m("misses_total"), m("hits_total")
+    for _ in range(2):
+        for who, total in ((s["icbc"], 1), (s["psbc"], 1), (s["tech"], 2), (ops, 2),
+                           (s["bureau"], 2), (icbc_t, 1)):
+            st, body = get(who, path)
+            leak = other_bank_leak(who, body)
+            check(st == 200 and json.loads(body)["total"] == total and leak is None,
+                  f"cache: {who.name} fleet: {st} leak {leak} {body[:120]!r}")
+    check(m("misses_total") - miss0 == 5, f"cache: 5 scopes, misses {m('misses_total') - miss0}")
+    check(m("hits_total") - hit0 == 7, f"cache: hits inside the scopes {m('hits_total') - hit0}")
+    st, body = get(Who("anonymous", None), path)
+    check(st == 401, f"cache: anonymous fleet after the cached ones: {st}")
+    # A terminal the other bank had answered (and cached) is still not found for this one.
+    st, _ = get(s["icbc"], "/api/v1/terminals/A-000001")
+    check(st == 200, f"cache: ICBC's terminal: {st}")
+    st, body = get(s["psbc"], "/api/v1/terminals/A-000001")
+    check(st == 404 and b"KF-XH-0001" not in body and b"ICBC" not in body,
+          f"cache: PSBC asks ICBC's: {st} {body[:200]!r}")
+    st, body = get(ops, "/api/v1/terminals/A-000002")
+    st2, body2 = get(s["icbc"], "/api/v1/terminals/A-000002")
+    check(st == 200 and st2 == 404 and b"PSBC" not in body2, f"cache: ICBC asks PSBC's: {st2}")
+
+    # Max age: a change made behind kiosk-web's back shows once the kept answer is older.
+    zpath = "/api/v1/zones?q=Z-XH-001&limit=1"  # one zone: an answer within the bounds
+    c = sqlite3.connect(db, timeout=10)
+    (name,) = c.execute("SELECT name FROM zones WHERE id = 'Z-XH-001'").fetchone()
+    st, first = get(s["bureau"], zpath)
+    t0 = time.monotonic()
+    check(st == 200 and b"Z-XH-001" in first and len(first) < max_bytes, f"cache: {zpath}: {first[:200]!r}")
+    c.execute("UPDATE zones SET name = ? WHERE id = 'Z-XH-001'", (name + " cache-test",))
+    c.commit()
+    st, second = get(s["bureau"], zpath)
+    check(second == first or time.monotonic() - t0 >= max_age_s,
+          "cache: an answer changed before its max age (expected the kept one)")
+    time.sleep(max_age_s + 0.3)
+    st, third = get(s["bureau"], zpath)
+    check(st == 200 and "cache-test" in third.decode(), "cache: no change after the max age")
+
+    # An action through kiosk-web empties the cache: the next answer is computed afresh.
+    c.execute("UPDATE zones SET name = ? WHERE id = 'Z-XH-001'", (name,))
+    c.commit()
+    t0 = time.monotonic()
+    inv0 = m("invalidations_total")
+    st, h, body = cweb.req("POST", "/api/v1/incidents/actions",
+                           {"kind": "note", "text": "cache test", "ids": [1]},
+                           s["tech"].headers(unsafe=True))
+    check(st == 202, f"cache: the action: {st} {body[:120]!r}")
+    st, fourth = get(s["bureau"], zpath)
+    check(m("invalidations_total") == inv0 + 1, "cache: the action did not empty the cache")
+    check(time.monotonic() - t0 < max_age_s, "cache: too slow to tell the action's effect")
+    check(st == 200 and "cache-test" not in fourth.decode(),
+          "cache: an answer from before the action was served after it")
+    c.close()
+
+    # One computation for calls that arrive together.
+    import threading
+    spath = "/api/v1/sla?month=2026-09&by=terminal"
+    miss0 = m("misses_total")
+    bodies = []
+
+    def one():
+        bodies.append(get(ops, spath))
+    th = [threading.Thread(target=one) for _ in range(8)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    check(len(bodies) == 8 and all(b == bodies[0] for b in bodies) and bodies[0][0] == 200,
+          "cache: the calls that came together got different answers")
+    check(m("misses_total") - miss0 == 1, f"cache: {m('misses_total') - miss0} computations for one key")
+
+    # Bounds: many keys; the entries and bytes never pass the limits.
+    for k in range(1, 3 * max_entries):
+        for p in (f"/api/v1/zones?limit={k}", f"/api/v1/fleet?limit={k}"):
+            st, _ = get(ops, p)
+            check(st == 200, f"cache: {p}: {st}")
+        e, b = m("entries"), m("bytes")
+        check(e <= max_entries and b <= max_bytes, f"cache: bounds passed: {e} entries, {b} bytes")
+    st, big = get(ops, "/api/v1/fleet?format=csv")
+    check(st == 200 and m("bytes") <= max_bytes, "cache: a large answer")
+    check(m("evictions_total") >= 2 * max_entries, f"cache: evictions {m('evictions_total')}")
+
+
 def events(web, icbc, bureau, db):
     st, h, body = web.req("GET", "/api/v1/events", None, bureau.headers())
     check(st == 403, f"events as bureau: {st}")
@@ -564,6 +678,7 @@ def main():
     ap.add_argument("--openapi", required=True)
     ap.add_argument("--routes", required=True)
     ap.add_argument("--db", required=True)
+    ap.add_argument("--cache-base", help="a second kiosk-web: max age 3 s, 6 entries, 4 KiB")
     a = ap.parse_args()
     spec = yaml.safe_load(open(a.openapi, encoding="utf-8"))
     routes = json.load(open(a.routes))
@@ -593,6 +708,10 @@ def main():
     st, h, body = web.req("GET", "/api/v1/session", None, sessions["icbc"].headers())
     check(st == 200 and json.loads(body)["csrf"] == sessions["icbc"].csrf, "GET session gives the CSRF token")
 
+    if a.cache_base:
+        t = time.time()
+        answer_cache(Web(a.cache_base), tokens["ops"], tokens["icbc"], a.db, 3.0, 6, 4096)
+        print(f"  {time.time() - t:.1f} s: answer_cache", file=sys.stderr)
     t = time.time()
     every_route_every_role(web, spec, ops, callers, a.db)
     print(f"  {time.time() - t:.1f} s: every_route_every_role", file=sys.stderr)

@@ -113,10 +113,20 @@ kf_spawn "$IT_DIR/kiosk-web.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web.conf"
 WEB_PID=$KF_LAST_PID
 kf_wait_port "$PORT" 20 || fail "kiosk-web does not listen"
 
+# A second kiosk-web for the answer cache's own checks: a long max age and small bounds
+# (web_api.py answer_cache). The first keeps the default cache, under every other check.
+CPORT=$(kf_free_port)
+sed -e "s/^listen = .*/listen = 127.0.0.1:$CPORT/" -e "/^access_log/d" \
+    -e "s/^body_max = 4096/&\nanswer_max_age_ms = 3000\nanswer_cache_entries = 6\nanswer_cache_kb = 4/" \
+    "$IT_DIR/kiosk-web.conf" >"$IT_DIR/kiosk-web-cache.conf"
+kf_spawn "$IT_DIR/kiosk-web-cache.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web-cache.conf"
+CWEB_PID=$KF_LAST_PID
+kf_wait_port "$CPORT" 20 || fail "the second kiosk-web does not listen"
+
 t0=$(date +%s.%N)
 /usr/bin/python3 "$(dirname "$0")/web_api.py" --base "http://127.0.0.1:$PORT" --dir "$IT_DIR" \
-    --openapi "$KF_ROOT/docs/openapi.yaml" --routes "$IT_DIR/routes.json" --db "$DB" ||
-    fail "web_api.py"
+    --openapi "$KF_ROOT/docs/openapi.yaml" --routes "$IT_DIR/routes.json" --db "$DB" \
+    --cache-base "http://127.0.0.1:$CPORT" || fail "web_api.py"
 echo "web_api.py: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 
 kill -TERM "$WEB_PID"
@@ -124,6 +134,10 @@ it_wait_for 15 '! kill -0 "$WEB_PID"' || fail "kiosk-web did not stop on SIGTERM
 wait "$WEB_PID" && rc=0 || rc=$?
 [ "$rc" = 0 ] || fail "kiosk-web exited $rc"
 grep -q 'stopped' "$IT_DIR/kiosk-web.log" || fail "no clean stop"
+kill -TERM "$CWEB_PID"
+it_wait_for 15 '! kill -0 "$CWEB_PID"' || fail "the second kiosk-web did not stop on SIGTERM"
+wait "$CWEB_PID" || fail "the second kiosk-web exited non-zero"
+! grep -q 'Sanitizer\|runtime error' "$IT_DIR/kiosk-web-cache.log" || fail "sanitizer report (cache)"
 ! grep -q 'Sanitizer\|runtime error' "$IT_DIR/kiosk-web.log" || fail "sanitizer report"
 [ "$(wc -l <"$IT_DIR/access.log")" -gt 50 ] || fail "access log"
 echo "web_api: ok"

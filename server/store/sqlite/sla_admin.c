@@ -41,11 +41,21 @@ static int week_of(const char *hours_json, const char *itm_hours, int kind, stru
     return r;
 }
 
+/* A zone's week for one kind of terminal, parsed once per call: the hours are the zone's, and
+ * a fleet has many terminals to a zone. Direct-mapped on the zone id and the kind. */
+#define WEEK_MEMO 512
+struct week_memo {
+    char zone_id[KF_TERMINAL_ID_MAX + 1]; /* "" empty */
+    uint8_t itm;
+    struct kf_week week;
+};
+
 /* A terminal with its hours and its contract (the bank's, else the default one, else the
  * built-in terms). */
-static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, struct kf_sla_terminal *t,
+                         struct week_memo *memo)
 {
-    struct kf_sla_terminal *t = row;
+    struct week_memo *m = NULL;
 
     kf__store_col_copy(t->asset_id, sizeof(t->asset_id), s, 0);
     t->kind = (uint8_t)sqlite3_column_int(s, 1);
@@ -53,6 +63,18 @@ static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
     kf__store_col_copy(t->bank, sizeof(t->bank), s, 3);
     kf__store_col_copy(t->device_id, sizeof(t->device_id), s, 6);
     kf__store_col_copy(t->unit, sizeof(t->unit), s, 10);
+    if (memo) {
+        uint64_t h = 1469598103934665603u ^ (t->kind == 2);
+
+        for (const char *c = t->zone_id; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211u;
+        m = &memo[h % WEEK_MEMO];
+        if (m->zone_id[0] && m->itm == (t->kind == 2) && strcmp(m->zone_id, t->zone_id) == 0) {
+            t->week = m->week;
+            m = NULL; /* found */
+            goto terms;
+        }
+    }
     if (week_of(kf__store_col_text(s, 4),
                 sqlite3_column_type(s, 5) == SQLITE_NULL ? NULL : kf__store_col_text(s, 5), t->kind,
                 &t->week) < 0) {
@@ -60,6 +82,12 @@ static int terminal_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
                          t->zone_id);
         return -EINVAL;
     }
+    if (m) {
+        snprintf(m->zone_id, sizeof(m->zone_id), "%s", t->zone_id);
+        m->itm = t->kind == 2;
+        m->week = t->week;
+    }
+terms:
     t->has_contract = sqlite3_column_type(s, 7) != SQLITE_NULL;
     t->terms.response_s = t->has_contract ? sqlite3_column_int64(s, 7) : KF_SLA_DEFAULT_RESPONSE_S;
     t->terms.restore_s = t->has_contract ? sqlite3_column_int64(s, 8) : KF_SLA_DEFAULT_RESTORE_S;
@@ -71,9 +99,10 @@ int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_
                            size_t *ret_n)
 {
     struct kf_sla_terminal *rows = NULL;
-    size_t n = 0;
+    struct week_memo *memo = NULL;
+    size_t n = 0, cap = 0;
     sqlite3_stmt *s = NULL;
-    int r;
+    int r, rc;
 
     st->errmsg[0] = '\0';
     r = kf__store_prep(
@@ -92,10 +121,28 @@ int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_
         return r;
     if (asset_id)
         sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_STATIC);
-    r = kf__store_rows(st, s, sizeof(*rows), terminal_fill, "sla terminals", (void **)&rows, &n);
-    if (r < 0)
+    else
+        memo = calloc(WEEK_MEMO, sizeof(*memo)); /* none: each row parses its own */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        r = kf__store_grow((void **)&rows, &cap, n, sizeof(*rows));
+        if (r < 0)
+            break;
+        memset(&rows[n], 0, sizeof(rows[n]));
+        r = terminal_fill(st, s, &rows[n], memo);
+        if (r < 0)
+            break;
+        n++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "sla terminals");
+    sqlite3_finalize(s);
+    free(memo);
+    if (r < 0) {
+        free(rows);
         return r;
+    }
     if (asset_id && n == 0) {
+        free(rows);
         kf__store_seterr(st, "no asset %s", asset_id);
         return -ENOENT;
     }

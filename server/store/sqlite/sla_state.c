@@ -230,7 +230,7 @@ int kf_store_sla_first_online(struct kf_store *st, struct kf_sla_first_online **
                            " UNION ALL SELECT d.asset_id, (SELECT min(r.effective_ms) FROM"
                            " records r WHERE r.envelope_id = (SELECT e.id FROM envelopes e"
                            " WHERE e.device_id = d.device_id ORDER BY e.seq_first LIMIT 1))"
-                           " FROM devices d) WHERE t IS NOT NULL GROUP BY asset_id"
+                           " FROM devices d) GROUP BY asset_id HAVING min(t) IS NOT NULL"
                            " ORDER BY asset_id",
                            &s);
 
@@ -453,6 +453,73 @@ int kf_store_sla_states(struct kf_store *st, struct kf_sla_state_row **ret, size
     if (r < 0)
         return r;
     return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla states", (void **)ret, ret_n);
+}
+
+static int id_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+int kf_store_sla_states_in(struct kf_store *st, const char *const *ids, size_t n,
+                           struct kf_sla_state_row **ret, size_t *ret_n)
+{
+    struct kf_sla_state_row *rows = NULL;
+    sqlite3_stmt *s = NULL;
+    size_t k = 0;
+    int r, rc;
+
+    *ret = NULL;
+    *ret_n = 0;
+    if (n == 0)
+        return 0;
+    rows = calloc(n, sizeof(*rows));
+    if (rows == NULL)
+        return -ENOMEM;
+    r = kf__store_prep(st,
+                       "SELECT asset_id, device_id, state FROM sla_terminal_state"
+                       " WHERE asset_id BETWEEN ?1 AND ?2 ORDER BY asset_id",
+                       &s);
+    if (r < 0) {
+        free(rows);
+        return r;
+    }
+    sqlite3_bind_text(s, 1, ids[0], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, ids[n - 1], -1, SQLITE_TRANSIENT);
+    /* Only the rows asked for are parsed: the others in the range are stepped over. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = kf__store_col_text(s, 0);
+
+        if (k == n || !bsearch(id, ids, n, sizeof(*ids), id_cmp))
+            continue;
+        r = state_fill(st, s, &rows[k]);
+        if (r < 0)
+            break;
+        k++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = kf__store_sql_fail(st, rc, "sla states");
+    sqlite3_finalize(s);
+    if (r < 0) {
+        free(rows);
+        return r;
+    }
+    *ret = rows;
+    *ret_n = k;
+    return 0;
+}
+
+int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_sla_state_row **ret,
+                          size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    r = kf__store_prep(
+        st, "SELECT asset_id, device_id, state FROM sla_terminal_state WHERE asset_id = ?1", &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, asset_id, -1, SQLITE_TRANSIENT);
+    return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla state", (void **)ret, ret_n);
 }
 
 /* ---- Persisting one engine run ------------------------------------------------------------ */

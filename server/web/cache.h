@@ -1,0 +1,44 @@
+/* web/cache.h: kiosk-web's answer cache (docs/WEB.md "The answer cache"): the GET answers of
+ * the live views, kept for [limits] answer_max_age_ms, keyed by the caller's scope (role and
+ * bank, never the user), method, path and query; one computation per key at a time (the
+ * callers that arrive meanwhile wait for it and share its answer); bounded in entries and
+ * bytes (the least recently used go first); emptied by every action kiosk-web performs.
+ * Any thread. */
+#ifndef KF_WEB_CACHE_H
+#define KF_WEB_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "web/web.h"
+
+struct kf_web_cache;
+struct kf_web_cache_entry;
+
+struct kf_web_cache_stats {
+    uint64_t hits;   /* answered from a kept answer */
+    uint64_t waits;  /* answered from a computation another call had started */
+    uint64_t misses; /* computed */
+    uint64_t evictions, invalidations;
+    uint32_t entries; /* kept or being computed */
+    size_t bytes;     /* of the kept answers */
+};
+
+/* *ret NULL (the cache off) when any bound is 0. 0 or -ENOMEM. */
+int kf_web_cache_new(uint32_t max_age_ms, uint32_t max_entries, size_t max_bytes,
+                     struct kf_web_cache **ret);
+void kf_web_cache_free(struct kf_web_cache *k); /* no call may hold an entry */
+
+/* Before computing c's answer (c->scope known): 1 when c has been answered (a kept answer
+ * younger than the max age, or the one another call was computing: it waits for it); 0:
+ * compute it, then kf_web_cache_done(k, c, *ticket) whatever happened (*ticket may be NULL:
+ * nothing to do). */
+int kf_web_cache_begin(struct kf_web_cache *k, struct kf_web_call *c,
+                       struct kf_web_cache_entry **ticket);
+void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
+                       struct kf_web_cache_entry *ticket);
+/* Forget every answer (after an action): nothing computed before it is served after. */
+void kf_web_cache_invalidate(struct kf_web_cache *k);
+void kf_web_cache_stats(struct kf_web_cache *k, struct kf_web_cache_stats *ret);
+
+#endif
