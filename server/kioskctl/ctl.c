@@ -125,7 +125,18 @@ static void usage(FILE *f)
         "           --server-key, as add)\n"
         "  user token add NAME [--label TEXT] [--days N], user token revoke ID\n"
         "                               API tokens for scripts, printed once\n"
-        "  users, tokens                who may log in, and the tokens (never the secrets)\n",
+        "  users, tokens                who may log in, and the tokens (never the secrets)\n"
+        "the terminals from afar (docs/KIOSKCTL.md \"Commands to terminals\"):\n"
+        "  cmd send KIND [ARG...] SELECTOR... --by WHO --reason TEXT --server-key FILE\n"
+        "           [--expires DURATION] [--dry-run] [--canary N|P%] [--halt-failures N]\n"
+        "                               probe, maintenance, restart-app, reboot, restart-agent,\n"
+        "                               set-config, logs; to --device D, --zone, --bank, --unit,\n"
+        "                               --kind, --agent-version, --app-version\n"
+        "  cmd list|show|cancel|refused, cmd logs ID [-o FILE]\n"
+        "  rollout list|show|halt|resume|cancel   commands in waves, halted on failures\n"
+        "  inventory [--by FIELD,...] [--where FIELD=VALUE], inventory show DEVICE\n"
+        "                               what the terminals run (agent, app, OS, peripherals)\n"
+        "  artifact keygen|sign|add|list   release-signed software packages\n",
         f);
 }
 
