@@ -192,7 +192,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
         fprintf(stderr, "kioskctl: cmd send %s: %s\n", o.req.kind,
                 o.req.nargs <= KF_CMD_ARGS_MAX && rc == -ENOENT
                     ? "not a command kind (probe, maintenance, restart-app, reboot, "
-                      "restart-agent, set-config)"
+                      "restart-agent, set-config, logs, update)"
                     : "wrong arguments for this kind");
         usage();
         return 2;
