@@ -107,8 +107,10 @@ static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 
         r = kf_store_cmd_queue(st, targets[i], &o->req, sk, &cid);
         if (r < 0) {
-            kf_store_cmd_targets_free(targets, n);
-            return kf_ctl_fail(st, targets[i], r) + (r == -EINVAL);
+            int rc = kf_ctl_fail(st, targets[i], r) + (r == -EINVAL || r == -EPERM);
+
+            kf_store_cmd_targets_free(targets, n); /* after: the message names targets[i] */
+            return rc;
         }
         snprintf(id, sizeof(id), "C-%lld", (long long)cid);
         snprintf(seq, sizeof(seq), "%zu", i + 1);
