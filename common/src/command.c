@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include <kf/command.h>
+#include <kf/manifest.h>
 #include <kf/topic.h>
 
 static const char *const refusal_names[KF_CMD_REFUSAL_COUNT_] = {
@@ -36,6 +37,8 @@ static const struct {
     {"restart-agent", 0, 0}, /* the agent starts itself again */
     {"set-config", 2, 2},    /* KEY VALUE, "section.key" from the agent's allowlist */
     {"logs", 2, 2},          /* UNIT[,UNIT...] SPAN_S: the journal, sent as a bundle */
+    {"update", 2, 3},        /* NAME VERSION [MANIFEST_SHA256]: a stored artifact (the store
+                              * adds the third, the agent needs it) */
 };
 
 const char *kf_cmd_refusal_name(int reason)
@@ -105,6 +108,19 @@ int kf_cmd_arg_ok(const char *s)
     return 1;
 }
 
+int kf_cmd_sha_hex_ok(const char *s)
+{
+    size_t n = s ? strnlen(s, 65) : 0;
+
+    if (n != 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
 int kf_cmd_kind_check(const char *kind, uint32_t nargs, const char *const *args)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -114,6 +130,10 @@ int kf_cmd_kind_check(const char *kind, uint32_t nargs, const char *const *args)
             return -EINVAL;
         if (strcmp(kind, "maintenance") == 0 && strcmp(args[0], "on") != 0 &&
             strcmp(args[0], "off") != 0)
+            return -EINVAL;
+        if (strcmp(kind, "update") == 0 &&
+            (!kf_manifest_name_ok(args[0]) || !kf_manifest_version_ok(args[1]) ||
+             (nargs == 3 && !kf_cmd_sha_hex_ok(args[2]))))
             return -EINVAL;
         return 0;
     }

@@ -59,7 +59,7 @@ int kf_device_id_valid(const char *s)
 /* Rules shared by parse and seal; everything else about a header is its layout. */
 static int header_valid(const struct kf_env_header *h)
 {
-    if (h->kind < KF_MSG_RECORDS || h->kind > KF_MSG_BLOB_ACK)
+    if (h->kind < KF_MSG_RECORDS || h->kind > KF_MSG_PART)
         return 0;
     if (h->flags & ~KF_ENV_F_KNOWN)
         return 0;

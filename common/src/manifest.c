@@ -10,7 +10,7 @@
 #include <kf/keyfile.h>
 #include <kf/manifest.h>
 
-static int name_ok(const char *s)
+int kf_manifest_name_ok(const char *s)
 {
     size_t n = strnlen(s, KF_MANIFEST_NAME_MAX + 1);
 
@@ -25,7 +25,7 @@ static int name_ok(const char *s)
     return 1;
 }
 
-static int version_ok(const char *s)
+int kf_manifest_version_ok(const char *s)
 {
     size_t n = strnlen(s, KF_MANIFEST_VERSION_MAX + 1);
 
@@ -42,9 +42,9 @@ static int version_ok(const char *s)
 
 int kf_manifest_valid(const struct kf_manifest *m)
 {
-    return m != NULL && name_ok(m->name) && version_ok(m->version) && m->kinds != 0 &&
-           (m->kinds & ~(KF_MANIFEST_KIOSK | KF_MANIFEST_ITM)) == 0 && m->size >= 1 &&
-           m->size <= KF_ARTIFACT_MAX_BYTES;
+    return m != NULL && kf_manifest_name_ok(m->name) && kf_manifest_version_ok(m->version) &&
+           m->kinds != 0 && (m->kinds & ~(KF_MANIFEST_KIOSK | KF_MANIFEST_ITM)) == 0 &&
+           m->size >= 1 && m->size <= KF_ARTIFACT_MAX_BYTES;
 }
 
 int kf_manifest_for_kind(const struct kf_manifest *m, const char *kind)

@@ -150,8 +150,10 @@ static int send_run(struct kf_store *st, const uint8_t sk[64], void *ud)
 
         r = kf_store_cmd_queue(st, targets[i], &o->req, sk, &cid);
         if (r < 0) {
-            kf_store_cmd_targets_free(targets, n);
-            return kf_ctl_fail(st, targets[i], r) + (r == -EINVAL);
+            int rc = kf_ctl_fail(st, targets[i], r) + (r == -EINVAL || r == -EPERM);
+
+            kf_store_cmd_targets_free(targets, n); /* after: the message names targets[i] */
+            return rc;
         }
         snprintf(id, sizeof(id), "C-%lld", (long long)cid);
         row[0] = id;
@@ -355,7 +357,7 @@ static int cmd_send(const struct kf_ctl *c, int argc, char **argv)
         fprintf(stderr, "kioskctl: cmd send %s: %s\n", o->req.kind,
                 o->req.nargs <= KF_CMD_ARGS_MAX && rc == -ENOENT
                     ? "not a command kind (probe, maintenance, restart-app, reboot, "
-                      "restart-agent, set-config)"
+                      "restart-agent, set-config, logs, update)"
                     : "wrong arguments for this kind");
         usage();
         rc = 2;

@@ -132,6 +132,8 @@ static char *stats_json(struct kf_kioskd *kd)
     json_object_set_new(o, "quarantined", json_integer((json_int_t)s->quarantined));
     json_object_set_new(o, "quarantine_replays", json_integer((json_int_t)s->quarantine_replays));
     json_object_set_new(o, "ident_answers", json_integer((json_int_t)s->ident_answers));
+    json_object_set_new(o, "parts_sent", json_integer((json_int_t)s->parts_sent));
+    json_object_set_new(o, "fetch_dropped", json_integer((json_int_t)s->fetch_dropped));
     json_object_set_new(o, "inbox_depth", json_integer((json_int_t)lc.held));
     json_object_set_new(o, "inbox_bytes", json_integer((json_int_t)lc.held_bytes));
     json_object_set_new(o, "inbox_dropped", json_integer((json_int_t)lc.dropped_full));

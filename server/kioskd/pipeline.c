@@ -139,6 +139,15 @@ static void vjob_after(uv_work_t *req, int status)
             *p->idq_tail = v;
             p->idq_tail = &v->next;
             p->nidq++;
+        } else if (v->ing.hdr.kind == KF_MSG_FETCH) {
+            if (p->nfq >= KF__FETCH_QUEUE_MAX) {
+                p->stats.fetch_dropped++; /* the terminal asks again after its timeout */
+                kf__pipeline_release(p, &v, 1);
+                continue;
+            }
+            *p->fq_tail = v;
+            p->fq_tail = &v->next;
+            p->nfq++;
         } else {
             *p->cq_tail = v;
             p->cq_tail = &v->next;
@@ -272,8 +281,9 @@ void kf_pipeline_feed(struct kf_pipeline *p)
 static void check_drained(struct kf_pipeline *p)
 {
     if (p->draining && p->drained_cb != NULL && p->npend == 0 && p->vjobs == 0 && p->ncq == 0 &&
-        p->nidq == 0 && !p->commit_busy && !p->commit_retry && !p->ident_busy && !p->replay_busy &&
-        !p->reload_busy && !p->expire_busy && !kf_rejects_pending(&p->rejects)) {
+        p->nidq == 0 && p->nfq == 0 && !p->fetch_busy && !p->commit_busy && !p->commit_retry &&
+        !p->ident_busy && !p->replay_busy && !p->reload_busy && !p->expire_busy &&
+        !kf_rejects_pending(&p->rejects)) {
         void (*cb)(void *ud) = p->drained_cb;
         p->drained_cb = NULL;
         cb(p->drained_ud);
@@ -299,6 +309,7 @@ void kf__pipeline_next(struct kf_pipeline *p)
     kf__pipeline_reload_start(p);
     kf__pipeline_expire_start(p);
     kf__pipeline_ident_start(p);
+    kf__pipeline_fetch_start(p);
     kf__pipeline_commit_start(p);
     kf__pipeline_rejects_start(p);
     check_drained(p);
@@ -355,6 +366,7 @@ int kf_pipeline_new(uv_loop_t *loop, struct kf_link *link, struct kf_writer *w,
     p->pend_tail = &p->pend;
     p->cq_tail = &p->cq;
     p->idq_tail = &p->idq;
+    p->fq_tail = &p->fq;
     p->retry_ms = KF__RETRY_MIN_MS;
     p->last_reload_us = kf_mono_us();
     p->rejects_tried_us = kf_mono_us();
@@ -465,6 +477,7 @@ static void on_closed_all(void *arg)
     }
     release_list(p, p->cq);
     release_list(p, p->idq);
+    release_list(p, p->fq);
     kf__pipeline_commit_free(p);
     kf_link_release(p->link, n, bytes);
     kf_store_registry_unref(p->reg);

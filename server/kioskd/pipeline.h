@@ -51,6 +51,8 @@ struct kf_pipeline_stats {
     uint64_t seq_gaps;                /* HELLOs acknowledged past the store (see seq_gaps table) */
     uint64_t dropped_nomem;           /* frames dropped for lack of memory (not acked: resent) */
     uint64_t ident_answers;           /* enrollment/rotation requests answered (accepted or not) */
+    uint64_t parts_sent;              /* PARTs published, answering FETCHes (job_fetch.c) */
+    uint64_t fetch_dropped;           /* FETCHes dropped: too many waiting (asked again) */
     uint64_t quarantined;             /* frames the store refused, kept in quarantine and acked */
     uint64_t quarantine_replays;      /* quarantined frames handed back to the pipeline */
     uint64_t sig_cpu_ns, sig_samples; /* signature checks timed (verify.h), and their CPU */

@@ -23,6 +23,8 @@
 
 #define KF__REPLAYS_MAX 256u         /* quarantined frames handed back at a time */
 #define KF__PARKED_MAX 4096u         /* unknown devices' frames held for a reload */
+#define KF__FETCH_QUEUE_MAX 256u     /* FETCH requests waiting; past it one is dropped */
+#define KF__FETCH_BATCH 8u           /* FETCH requests answered per job */
 #define KF__RETRY_MIN_MS 100u        /* a failed commit's first backoff */
 #define KF__RETRY_MAX_MS 5000u       /* and its longest */
 #define KF__STOP_MAX_FAILURES 10u    /* while stopping, give a failing batch up after this */
@@ -59,6 +61,9 @@ struct kf_pipeline {
     size_t ncq;
     struct kf_verified *idq, **idq_tail; /* identity requests, waiting for their job */
     size_t nidq;
+    struct kf_verified *fq, **fq_tail; /* FETCH requests, waiting for their job (job_fetch.c) */
+    size_t nfq;
+    int fetch_busy;
 
     /* the commit job (job_commit.c) */
     struct kf__commit_job *commit;
@@ -107,6 +112,8 @@ int kf__pipeline_commit_new(struct kf_pipeline *p);
 void kf__pipeline_commit_free(struct kf_pipeline *p);
 /* job_commit.c: submit the group commit of the commit queue (or the batch to retry). */
 void kf__pipeline_commit_start(struct kf_pipeline *p);
+/* job_fetch.c: answer the FETCH requests waiting (fq) with PARTs. */
+void kf__pipeline_fetch_start(struct kf_pipeline *p);
 /* job_ident.c: submit the identity requests waiting (idq). */
 void kf__pipeline_ident_start(struct kf_pipeline *p);
 /* job_replay.c: write the notes of refused replays, and take the replays asked for when

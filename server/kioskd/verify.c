@@ -52,7 +52,7 @@ static int kind_matches(enum kf_topic_kind tk, uint8_t kind)
     case KF_TOPIC_ENROLL:
         return kind == KF_MSG_IDENT;
     case KF_TOPIC_BLOB:
-        return kind == KF_MSG_BLOB;
+        return kind == KF_MSG_BLOB || kind == KF_MSG_FETCH;
     default:
         return 0;
     }
@@ -340,6 +340,19 @@ static int verify(const struct kf_registry *reg, struct kf_zctx *z, uint8_t *scr
             return -ENOMEM;
         }
         if (kf_blob_parse(&view, &v->ing.blob) != 0) {
+            free(v);
+            reason = KF_REJECT_MALFORMED;
+            goto out_reject;
+        }
+        goto out_ok;
+    }
+    if (view.hdr.kind == KF_MSG_FETCH) {
+        /* A request for chunks of an artifact (job_fetch.c): answered, never stored. */
+        v = calloc(1, sizeof(*v));
+        if (v == NULL) {
+            return -ENOMEM;
+        }
+        if (kf_fetch_parse(&view, &v->fetch) != 0) {
             free(v);
             reason = KF_REJECT_MALFORMED;
             goto out_reject;

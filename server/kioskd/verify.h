@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <kf/codec.h>
+#include <kf/fetch.h>
 #include <kf/ident.h>
 
 #include "kioskd/link.h"
@@ -24,7 +25,8 @@ struct kf_verified {
     struct kf_ingest ing;
     struct kf_ident_req *ident; /* owned; set for an identity request (topic "enroll") */
     int64_t recv_mono_us;
-    uint8_t pk[32]; /* the device key it was verified with (not for identity requests) */
+    uint8_t pk[32];        /* the device key it was verified with (not for identity requests) */
+    struct kf_fetch fetch; /* a FETCH (ing.hdr.kind KF_MSG_FETCH): what it asks for */
 };
 void kf_verify_free(struct kf_verified *v); /* frees frame too when set; NULL is a no-op */
 

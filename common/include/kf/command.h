@@ -77,6 +77,8 @@ int kf_cmd_arg_ok(const char *s);
  * refuse a bad command before it is queued: 0 (known, arguments fit), -ENOENT (unknown
  * kind: an agent reports such a command "refused"), -EINVAL (wrong arguments). */
 int kf_cmd_kind_check(const char *kind, uint32_t nargs, const char *const *args);
+/* 1 if s is a SHA-256 as 64 lowercase hex digits (the `update` command's third argument). */
+int kf_cmd_sha_hex_ok(const char *s);
 
 /* The canonical body of cmd: a malloc'd NUL-terminated string in *ret (owned). -EINVAL
  * for a command whose fields break the rules above, -ENOMEM. */

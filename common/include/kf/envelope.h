@@ -61,6 +61,8 @@ enum kf_msg_kind {
     KF_MSG_IDENT_RESULT = 7, /* server -> device on "ack": the answer to KF_MSG_IDENT (JSON) */
     KF_MSG_BLOB = 8,         /* device -> server on "blob": one chunk of a bundle (kf/blob.h) */
     KF_MSG_BLOB_ACK = 9,     /* server -> device on "ack": the chunks held (kf/blob.h), MAC */
+    KF_MSG_FETCH = 10,       /* device -> server on "blob": chunks of an artifact wanted */
+    KF_MSG_PART = 11,        /* server -> device on "ack": one chunk of it (kf/fetch.h), MAC */
 };
 
 #define KF_ENV_F_ZSTD 0x01u         /* body is one zstd frame */

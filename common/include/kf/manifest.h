@@ -38,6 +38,9 @@ struct kf_manifest {
     uint8_t sha256[32];
 };
 
+/* 1 if s is a package name, a version, by the rules above (the `update` command's args). */
+int kf_manifest_name_ok(const char *s);
+int kf_manifest_version_ok(const char *s);
 /* 1 if the fields are within the rules above. */
 int kf_manifest_valid(const struct kf_manifest *m);
 /* 1 if m is for terminals of kind ("kiosk" or "itm"). */

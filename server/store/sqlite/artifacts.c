@@ -6,13 +6,17 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <kf/blob.h>
+#include <kf/command.h>
+#include <kf/fetch.h>
 #include <kf/keyfile.h>
 
 #include "store/artifacts.h"
 #include "store/audit_log.h"
+#include "store/registry.h"
 #include "store/sqlite/int.h"
 
 /* v21 (issue 18). artifacts: one row per package version, its manifest as signed (the
@@ -152,4 +156,202 @@ int kf_store_artifact_list(struct kf_store *st, struct kf_qtable **ret)
     }
     *ret = t;
     return 0;
+}
+
+/* ---- the update command: what it names, and its bytes served in PARTs ---- */
+
+static const char *device_kind(int k)
+{
+    return k == KF_KIND_KIOSK ? "kiosk" : k == KF_KIND_ITM ? "itm" : "";
+}
+
+int kf_store_artifact_for_device(struct kf_store *st, const char *device_id, const char *name,
+                                 const char *version, char ret_hex[65])
+{
+    sqlite3_stmt *s = NULL;
+    char kinds[16] = "", manifest[KF_MANIFEST_FILE_MAX + 1] = "";
+    uint8_t sha[32];
+    int r, rc, kind = 0;
+
+    r = kf__store_prep(st,
+                       "SELECT a.kind FROM devices d JOIN assets a ON a.asset_id = d.asset_id"
+                       " WHERE d.device_id = ?1",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kind = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "device kind");
+    if (rc == SQLITE_DONE) {
+        kf__store_seterr(st, "update: no device %s", device_id);
+        return -ENOENT;
+    }
+    r = kf__store_prep(st, "SELECT kinds, manifest FROM artifacts WHERE name = ?1 AND version = ?2",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, version, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        kf__store_col_copy(kinds, sizeof(kinds), s, 0);
+        kf__store_col_copy(manifest, sizeof(manifest), s, 1);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "artifact");
+    if (rc == SQLITE_DONE) {
+        kf__store_seterr(st, "update: no artifact %s %s is stored (kioskctl artifact list)", name,
+                         version);
+        return -ENOENT;
+    }
+    if (strstr(kinds, device_kind(kind)) == NULL || device_kind(kind)[0] == '\0') {
+        kf__store_seterr(st, "update: %s %s is for %s terminals; %s is a%s %s", name, version,
+                         kinds, device_id, kind == KF_KIND_ITM ? "n" : "", device_kind(kind));
+        return -EPERM;
+    }
+    crypto_hash_sha256(sha, (const uint8_t *)manifest, strlen(manifest));
+    kf_hex_encode(sha, 32, ret_hex, 65);
+    return 0;
+}
+
+/* The artifact an open update command of device (seq cmd_seq) names, if the signed manifest
+ * stored for it hashes to manifest_sha: its id, and the manifest's text in manifest. */
+static int update_artifact(struct kf_store *st, const char *device_id, uint64_t cmd_seq,
+                           const uint8_t manifest_sha[32], int64_t *ret_id,
+                           char manifest[KF_MANIFEST_FILE_MAX + 1], uint64_t *ret_size,
+                           uint8_t ret_sha[32])
+{
+    sqlite3_stmt *s = NULL;
+    char args[KF_CMD_ARGS_MAX * (KF_CMD_ARG_MAX + 8)] = "", hex[65];
+    const char *name, *version, *want;
+    uint8_t sha[32];
+    json_t *a;
+    int r, rc;
+
+    if (cmd_seq == 0 || cmd_seq > (uint64_t)INT64_MAX)
+        return -ENOENT;
+    r = kf__store_prep(st,
+                       "SELECT args FROM commands WHERE device_id = ?1 AND seq = ?2 AND"
+                       " kind = 'update' AND status IN ('queued', 'sent', 'received')",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)cmd_seq);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        kf__store_col_copy(args, sizeof(args), s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "update command");
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    a = json_loads(args, 0, NULL);
+    name = json_string_value(json_array_get(a, 0));
+    version = json_string_value(json_array_get(a, 1));
+    want = json_string_value(json_array_get(a, 2));
+    kf_hex_encode(manifest_sha, 32, hex, sizeof(hex));
+    if (name == NULL || version == NULL || want == NULL || strcmp(want, hex) != 0) {
+        json_decref(a);
+        return -ENOENT;
+    }
+    r = kf__store_prep(st,
+                       "SELECT id, manifest, size, sha FROM artifacts WHERE name = ?1 AND"
+                       " version = ?2",
+                       &s);
+    if (r < 0) {
+        json_decref(a);
+        return r;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, version, -1, SQLITE_TRANSIENT);
+    json_decref(a);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 3) == 32) {
+        *ret_id = sqlite3_column_int64(s, 0);
+        kf__store_col_copy(manifest, KF_MANIFEST_FILE_MAX + 1, s, 1);
+        *ret_size = (uint64_t)sqlite3_column_int64(s, 2);
+        memcpy(ret_sha, sqlite3_column_blob(s, 3), 32);
+    } else if (rc == SQLITE_ROW) {
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "artifact");
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    crypto_hash_sha256(sha, (const uint8_t *)manifest, strlen(manifest));
+    return memcmp(sha, manifest_sha, 32) == 0 ? 0 : -ENOENT;
+}
+
+int kf_store_artifact_chunk(struct kf_store *st, const char *device_id, uint64_t cmd_seq,
+                            const uint8_t manifest_sha[32], uint8_t part, uint32_t index,
+                            struct kf_store_part *ret)
+{
+    char manifest[KF_MANIFEST_FILE_MAX + 1];
+    sqlite3_stmt *s = NULL;
+    uint64_t size;
+    uint8_t file_sha[32];
+    int64_t id;
+    size_t want;
+    int r, rc;
+
+    memset(ret, 0, sizeof(*ret));
+    r = update_artifact(st, device_id, cmd_seq, manifest_sha, &id, manifest, &size, file_sha);
+    if (r < 0)
+        return r;
+    if (part == KF_PART_MANIFEST) {
+        ret->total = strlen(manifest);
+        ret->nchunks = kf_part_nchunks(part, ret->total);
+        if (index >= ret->nchunks)
+            return -ERANGE;
+        memcpy(ret->sha256, manifest_sha, 32);
+        ret->len = (size_t)ret->total;
+        ret->data = malloc(ret->len);
+        if (ret->data == NULL)
+            return -ENOMEM;
+        memcpy(ret->data, manifest, ret->len);
+        return 0;
+    }
+    if (part != KF_PART_FILE)
+        return -ENOENT;
+    ret->total = size;
+    ret->nchunks = kf_part_nchunks(part, size);
+    memcpy(ret->sha256, file_sha, 32);
+    if (index >= ret->nchunks)
+        return -ERANGE;
+    want = kf_part_chunk_len(part, size, index);
+    r = kf__store_prep(st, "SELECT data FROM artifact_chunks WHERE artifact_id = ?1 AND idx = ?2",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, index);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(s, 0) == want) {
+        ret->data = malloc(want);
+        if (ret->data != NULL)
+            memcpy(ret->data, sqlite3_column_blob(s, 0), want);
+        ret->len = want;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kf__store_sql_fail(st, rc, "artifact chunk");
+    if (rc == SQLITE_DONE || ret->len != want) {
+        kf__store_seterr(st, "artifact %lld: chunk %u missing or of the wrong length",
+                         (long long)id, index);
+        return -EIO;
+    }
+    return ret->data != NULL ? 0 : -ENOMEM;
+}
+
+void kf_store_part_free(struct kf_store_part *p)
+{
+    free(p->data);
+    p->data = NULL;
 }

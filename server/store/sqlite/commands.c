@@ -13,6 +13,7 @@
 #include <kf/command.h>
 #include <kf/record.h>
 
+#include "store/artifacts.h"
 #include "store/audit_log.h"
 #include "store/commands.h"
 #include "store/identity.h"
@@ -174,6 +175,9 @@ static int audit(struct kf_store *st, int64_t at_ms, const char *by, const char 
 int kf_store_cmd_queue(struct kf_store *st, const char *device_id, const struct kf_cmd_request *req,
                        const uint8_t server_sk[64], int64_t *ret_id)
 {
+    struct kf_cmd_request upd;
+    const char *uargs[3];
+    char hex[65];
     sqlite3_stmt *s = NULL;
     json_t *args;
     char *args_text = NULL;
@@ -182,6 +186,25 @@ int kf_store_cmd_queue(struct kf_store *st, const char *device_id, const struct 
 
     if ((r = request_ok(st, req)) < 0)
         return r;
+    if (strcmp(req->kind, "update") == 0) {
+        /* The artifact must be stored and for this device's kind; the agent gets the SHA-256
+         * of its signed manifest with the name, to fetch it by (docs/PROTOCOL.md "FETCH"). */
+        r = kf_store_artifact_for_device(st, device_id, req->args[0], req->args[1], hex);
+        if (r < 0)
+            return r;
+        if (req->nargs == 3 && strcmp(req->args[2], hex) != 0) {
+            kf__store_seterr(st, "update: %s is not the SHA-256 of %s %s's stored manifest (%s)",
+                             req->args[2], req->args[0], req->args[1], hex);
+            return -EINVAL;
+        }
+        uargs[0] = req->args[0];
+        uargs[1] = req->args[1];
+        uargs[2] = hex;
+        upd = *req;
+        upd.args = uargs;
+        upd.nargs = 3;
+        req = &upd;
+    }
     args = json_array();
     for (uint32_t i = 0; args != NULL && i < req->nargs; i++)
         json_array_append_new(args, json_string(req->args[i]));

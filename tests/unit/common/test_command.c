@@ -233,6 +233,21 @@ Test(command, kinds_and_their_arguments)
     cr_assert_eq(kf_cmd_kind_check("maintenance", 1, sw), -EINVAL);
     cr_assert_eq(kf_cmd_kind_check("set-config", 2, kv), 0);
     cr_assert_eq(kf_cmd_kind_check("collect-logs", 0, NULL), -ENOENT);
+    {
+        const char *u2[] = {"kf-testapp", "1.1"}, *badname[] = {"KF App", "1.1"};
+        const char *badver[] = {"kf-testapp", "v1"};
+        const char *u3[] = {"kf-testapp", "1.1",
+                            "b3b78990443ccf6ff00970e2420eea69e59e32807c242980b73ea07d76193a87"};
+        const char *upper[] = {"kf-testapp", "1.1",
+                               "B3B78990443CCF6FF00970E2420EEA69E59E32807C242980B73EA07D76193A87"};
+
+        cr_assert_eq(kf_cmd_kind_check("update", 2, u2), 0);
+        cr_assert_eq(kf_cmd_kind_check("update", 3, u3), 0);
+        cr_assert_eq(kf_cmd_kind_check("update", 1, u2), -EINVAL);
+        cr_assert_eq(kf_cmd_kind_check("update", 2, badname), -EINVAL);
+        cr_assert_eq(kf_cmd_kind_check("update", 2, badver), -EINVAL);
+        cr_assert_eq(kf_cmd_kind_check("update", 3, upper), -EINVAL);
+    }
 }
 
 Test(command, cmd_result_records_round_trip)
