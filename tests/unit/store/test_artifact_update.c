@@ -69,7 +69,7 @@ TestSuite(artupd, .init = setup, .fini = teardown);
 
 static int queue(const char *dev, const char *const *args, uint32_t n, int64_t *id)
 {
-    struct kf_cmd_request q = {"update", args, n, NOW, NOW + 3600000, "T-0042", "test"};
+    struct kf_cmd_request q = {"update", args, n, NOW, NOW + 3600000, "T-0042", "test", 0, 0};
 
     return kf_store_cmd_queue(t.st, dev, &q, sk, id);
 }
