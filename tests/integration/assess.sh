@@ -37,8 +37,7 @@ derived() {
 at() {
     local t=$1
     shift
-    TZ=Asia/Shanghai ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-        faketime -f "$t" "$KF_BIN_KIOSKCTL" --db "$DB" "$@"
+    TZ=Asia/Shanghai it_faketime "$t" "$KF_BIN_KIOSKCTL" --db "$DB" "$@"
 }
 
 # The 2026 calendar, as kioskd stores each file it loads.

@@ -131,8 +131,7 @@ echo "evidence: incident $ID (fault, attributed to the bank), $OFF (offline)"
 # Issued after the close: only the issuer's clock is moved (faketime), to the 6th of next
 # month at noon, past any close day. ASan must accept faketime's preload.
 NEXT=$(date -d "$MONTH-01 +1 month" +%Y-%m)
-ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-    faketime "$NEXT-06 12:00:00" "$KF_BIN_KIOSKCTL" --db "$DB" bill issue --bank ICBC \
+it_faketime "@$NEXT-06 12:00:00" "$KF_BIN_KIOSKCTL" --db "$DB" bill issue --bank ICBC \
     --month "$MONTH" --by finance "${KEY[@]}" >"$IT_DIR/issue.out" 2>&1 ||
     fail "issue: $(cat "$IT_DIR/issue.out")"
 NUMBER=$(ctl --format csv bill list --bank ICBC | grep -o 'ICBC-[0-9]*' | head -1)
