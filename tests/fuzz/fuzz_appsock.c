@@ -1,13 +1,15 @@
 /* fuzz_appsock: one line on the agent's app socket (docs/AGENT.md, "The app socket"), as
  * kf_appsock_decode takes it from the kiosk application, and the reply it gets. Beyond
  * not crashing: every reply is one line of JSON within KF_APPSOCK_REPLY_MAX, and every
- * record accepted formats canonically and parses back to itself. */
+ * record accepted formats canonically and parses back to itself; so does every inventory
+ * line accepted. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include <kf/inventory.h>
 #include <kf/record.h>
 
 #include "core/appsock.h"
@@ -27,6 +29,29 @@ static void check_reply(const char *reply, size_t len)
     json_decref(obj);
 }
 
+/* An accepted inventory line: answered {"ok":true}, and its application part renders
+ * canonically and parses back to itself (the agent puts it into its HELLO as "inv"). */
+static void check_inventory(const struct kf_inventory *inv, char *reply)
+{
+    char buf[KF_INV_JSON_MAX], buf2[KF_INV_JSON_MAX], why[96];
+    struct kf_inventory back;
+    json_t *obj;
+    int len, len2;
+
+    check_reply(reply, kf_appsock_reply_ok_inv(reply, KF_APPSOCK_REPLY_MAX));
+    len = kf_inv_render(inv, buf, sizeof(buf));
+    if (len < 0)
+        abort();
+    obj = json_loadb(buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
+    memset(&back, 0, sizeof(back));
+    if (!obj || kf_inv_parse(obj, &back, why, sizeof(why)) < 0)
+        abort();
+    json_decref(obj);
+    len2 = kf_inv_render(&back, buf2, sizeof(buf2));
+    if (len2 != len || memcmp(buf, buf2, (size_t)len) != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char reply[KF_APPSOCK_REPLY_MAX], json[KF_RECORD_JSON_MAX + 1], again[KF_RECORD_JSON_MAX + 1];
@@ -43,6 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (rc < 0) {
         check_reply(reply, kf_appsock_reply_error(&err, reply, sizeof(reply)));
+        return 0;
+    }
+    if (req.is_inv) {
+        check_inventory(&req.inv, reply);
         return 0;
     }
     /* The largest seq there is (PROTOCOL.md section 8). */
