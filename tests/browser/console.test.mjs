@@ -49,13 +49,15 @@ let passed = 0;
 let failed = 0;
 const jsErrors = [];
 async function check(name, fn) {
+  const t0 = Date.now();
+  const secs = () => `(${((Date.now() - t0) / 1000).toFixed(1)} s)`;
   try {
     await fn();
     passed += 1;
-    console.log(`ok   ${name}`);
+    console.log(`ok   ${name} ${secs()}`);
   } catch (e) {
     failed += 1;
-    console.log(`FAIL ${name}: ${String(e.message || e).split('\n')[0]}`);
+    console.log(`FAIL ${name} ${secs()}: ${String(e.message || e).split('\n')[0]}`);
   }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
@@ -65,8 +67,9 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   if (DOC) await page.screenshot({ path: path.join(DOC, `${name}.jpg`), type: 'jpeg', quality: 70 });
 }
-// Charts animate for about a second; let them finish before a screenshot.
-const settle = (page) => page.waitForTimeout(1300);
+// The browser asks for reduced motion (newPage), so charts are drawn without their second of
+// animation; two frames and a moment let the canvas paint before a screenshot.
+const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 150)))));
 
 const browser = await chromium.launch({
   executablePath: EXEC, headless: true,
@@ -77,7 +80,7 @@ const browser = await chromium.launch({
 async function newPage(lang = 'zh') {
   const ctx = await browser.newContext({
     locale: lang === 'en' ? 'en-US' : 'zh-CN', timezoneId: 'UTC', // UTC: times must still show in Asia/Shanghai
-    viewport: { width: 1440, height: 900 }, acceptDownloads: true, ignoreHTTPSErrors: true,
+    viewport: { width: 1440, height: 900 }, acceptDownloads: true, ignoreHTTPSErrors: true, reducedMotion: 'reduce',
   });
   await ctx.addInitScript((l) => { if (!sessionStorage.getItem('kf.test')) { localStorage.setItem('kf.lang', l); sessionStorage.setItem('kf.test', '1'); } }, lang);
   const page = await ctx.newPage();

@@ -124,7 +124,12 @@ export function chart(container, option, label) {
   if (label) container.setAttribute('aria-label', label);
   if (!window.echarts) { container.append(empty('ECharts not loaded')); return null; }
   const c = window.echarts.init(container, null, { renderer: 'canvas' });
-  c.setOption({ textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily }, ...option });
+  // A user who asked the system for less motion gets charts drawn at once, not animated in.
+  const still = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  c.setOption({
+    textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
+    ...(still ? { animation: false } : {}), ...option,
+  });
   charts.add(c);
   return c;
 }
