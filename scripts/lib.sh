@@ -59,7 +59,9 @@ kf_build() {
     if [ ! -f "$dir/build.ninja" ]; then
         cmake -S "$KF_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
     fi
-    cmake --build "$dir" -j"$(nproc)"
+    # KF_BUILD_TARGETS="a b": only those targets (and what they need), not the whole tree.
+    # shellcheck disable=SC2086
+    cmake --build "$dir" -j"$(nproc)" ${KF_BUILD_TARGETS:+--target $KF_BUILD_TARGETS}
 }
 
 # A free TCP port on loopback (bind to port 0 and read what the kernel gave).
