@@ -727,6 +727,7 @@ void kf__agent_cmd_start(struct kf_agent *a)
         int64_t left = a->trial_deadline_ms - kf_now_ms();
         uv_timer_start(&a->trial_timer, trial_timer_cb, left > 0 ? (uint64_t)left : 0, 0);
     }
+    kf__agent_update_sweep(a);
     cmd_next(a);
 }
 

@@ -223,6 +223,9 @@ void kf__agent_update_part(struct kf_agent *a, const struct kf_env_view *v);
 void kf__agent_update_online(struct kf_agent *a);
 /* The application sent an inventory line (it reports in). */
 void kf__agent_update_app(struct kf_agent *a);
+/* Before the stored commands run: remove the files of update commands already reported (a
+ * crash between the report and the removal leaves them). */
+void kf__agent_update_sweep(struct kf_agent *a);
 /* Look at the health check again. */
 void kf__agent_update_poke(struct kf_agent *a);
 /* Close the handles; returns how many close callbacks will come. */

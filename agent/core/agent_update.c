@@ -28,6 +28,7 @@
 #include "core/update_dl.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -865,6 +866,53 @@ int kf__agent_update_run(struct kf_agent *a, const struct kf_cmd *c)
 }
 
 /* ---- lifecycle ---- */
+
+struct sweep {
+    uint64_t seq[64]; /* commands not yet reported (those past 64 keep their files) */
+    size_t n;
+    int full;
+};
+
+static int sweep_cb(void *ud, const struct kf_outbox_cmd *c)
+{
+    struct sweep *w = ud;
+
+    if (w->n == sizeof(w->seq) / sizeof(w->seq[0])) {
+        w->full = 1;
+        return 1;
+    }
+    w->seq[w->n++] = c->seq;
+    return 0;
+}
+
+void kf__agent_update_sweep(struct kf_agent *a)
+{
+    struct sweep w;
+    struct dirent *e;
+    DIR *d;
+
+    memset(&w, 0, sizeof(w));
+    if (kf_outbox_cmd_pending(a->ob, sweep_cb, &w) < 0 || w.full ||
+        (d = opendir(a->upd_dir)) == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long seq;
+        char ext[16], path[KF_CFG_PATH_MAX + 300];
+        size_t i;
+        int n;
+
+        if (sscanf(e->d_name, "update-%llu.%15s", &seq, ext) != 2)
+            continue;
+        for (i = 0; i < w.n && w.seq[i] != seq; i++)
+            ;
+        if (i < w.n)
+            continue;
+        n = snprintf(path, sizeof(path), "%s/%s", a->upd_dir, e->d_name);
+        if (n > 0 && (size_t)n < sizeof(path) && unlink(path) == 0)
+            kf_info("%s: removed %s (its update command was reported)", a->cfg.device_id, path);
+    }
+    closedir(d);
+}
 
 void kf__agent_update_timers(struct kf_agent *a)
 {
