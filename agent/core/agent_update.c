@@ -23,9 +23,10 @@
  *            died before its transaction (agent_cmd.c kf__agent_cmd_report: exactly once).
  * A healthy package becomes the kept one (renamed, then DIR/installed-NAME replaced: the
  * commit point) before it is reported done. The files of a command are removed once it is
- * reported. */
+ * reported. The files themselves: update_state.h. */
 #include "core/agent_int.h"
 #include "core/update_dl.h"
+#include "core/update_state.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -73,161 +74,22 @@ static void say(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- files ---- */
+/* ---- files (update_state.h) ---- */
 
-/* DIR/installed-NAME (ver NULL: the pointer naming the kept version) or
- * DIR/installed-NAME_VER.deb (the kept package). */
-static int kept_path(const struct kf_agent *a, const char *name, const char *ver, char *out,
-                     size_t cap)
+/* Write the step reached, with the fields the agent holds for it. */
+static int step_put(struct kf_agent *a, int kind, int status, const char *detail)
 {
-    int n = ver == NULL ? snprintf(out, cap, "%s/installed-%s", a->upd_dir, name)
-                        : snprintf(out, cap, "%s/installed-%s_%s.deb", a->upd_dir, name, ver);
+    struct kf_upd_step st;
 
-    return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
-}
-
-static int step_path(const struct kf_agent *a, uint64_t seq, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/update-%" PRIu64 ".step", a->upd_dir, seq);
-
-    return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
-}
-
-/* The hook's standard output and error go to DIR/update-N.log, not to a pipe: a hook that
- * outlives the agent (killed, or restarted by its own package's install) must not die of
- * SIGPIPE halfway through dpkg. Its first bytes of this run go into the result. */
-static int log_path(const struct kf_agent *a, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/update-%" PRIu64 ".log", a->upd_dir, a->cmd_seq);
-
-    return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
-}
-
-/* The kernel's start time of process pid (/proc/PID/stat, field 22), or 0 when it is gone. */
-static uint64_t proc_start(int pid)
-{
-    char path[64], buf[1024], *p;
-    unsigned long long v = 0;
-    FILE *f;
-    size_t n;
-
-    if (pid <= 0)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    if ((f = fopen(path, "rb")) == NULL)
-        return 0;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-    if (p == NULL)
-        return 0;
-    for (int field = 2; field < 22 && p != NULL; field++) /* to the space before field 22 */
-        p = strchr(p + 1, ' ');
-    if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
-        return 0;
-    if (strstr(buf, ") Z ") != NULL)
-        return 0; /* a zombie has done its work */
-    return (uint64_t)v;
-}
-
-/* The step file: "NAME DEADLINE_MS SINCE_MS STATUS PID PID_START\nDETAIL\n", replaced
- * atomically and synced (it is what a new run trusts). PID and PID_START (the kernel's start
- * time of that process, so a pid used again is not taken for it): the install hook, once
- * started. */
-static int step_put(struct kf_agent *a, const char *name, int status, const char *detail)
-{
-    char path[KF_CFG_PATH_MAX + 64], text[64 + KF_CMD_DETAIL_MAX + 2];
-    int n, rc;
-
-    rc = step_path(a, a->cmd_seq, path, sizeof(path));
-    if (rc < 0)
-        return rc;
-    n = snprintf(text, sizeof(text), "%s %" PRId64 " %" PRId64 " %d %d %" PRIu64 "\n%s\n", name,
-                 a->upd_deadline_ms, a->upd_since_ms, status, a->upd_pid, a->upd_pid_start, detail);
-    if (n < 0 || (size_t)n >= sizeof(text))
-        return -EINVAL;
-    return kf_file_write_atomic(path, text, (size_t)n, 0600, (gid_t)-1, 0);
-}
-
-/* The step a previous run wrote for command seq: its enum upd_step (UPD_IDLE: none) and
- * fields (a->upd_deadline_ms, a->upd_since_ms, *status, detail). */
-static int step_get(struct kf_agent *a, uint64_t seq, int *status, char *detail, size_t cap)
-{
-    static const char *const names[] = {"install", "health", "rollback", "report"};
-    static const int steps[] = {UPD_INSTALL, UPD_HEALTH, UPD_ROLLBACK, UPD_REPORT};
-    char path[KF_CFG_PATH_MAX + 64], text[64 + KF_CMD_DETAIL_MAX + 2], name[16];
-    long long deadline, since;
-    unsigned long long pstart = 0;
-    int pid = 0;
-    FILE *f;
-    size_t n;
-    char *nl;
-
-    detail[0] = '\0';
-    *status = 0;
-    if (step_path(a, seq, path, sizeof(path)) < 0 || (f = fopen(path, "rb")) == NULL)
-        return UPD_IDLE;
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    if (sscanf(text, "%15s %lld %lld %d %d %llu", name, &deadline, &since, status, &pid, &pstart) !=
-        6)
-        return UPD_IDLE; /* a file never written whole is not there (atomic replace) */
-    a->upd_pid = pid;
-    a->upd_pid_start = pstart;
-    if ((nl = strchr(text, '\n')) != NULL) {
-        snprintf(detail, cap, "%s", nl + 1);
-        detail[strcspn(detail, "\n")] = '\0';
-    }
-    a->upd_deadline_ms = deadline;
-    a->upd_since_ms = since;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(name, names[i]) == 0)
-            return steps[i];
-    }
-    return UPD_IDLE;
-}
-
-/* The version kept for package name (DIR/installed-NAME), into ver: 0, or -ENOENT. */
-static int kept_version(const struct kf_agent *a, const char *name, char *ver, size_t cap)
-{
-    char path[KF_CFG_PATH_MAX + 160];
-    FILE *f;
-    size_t n;
-
-    if (kept_path(a, name, NULL, path, sizeof(path)) < 0 || (f = fopen(path, "rb")) == NULL)
-        return -ENOENT;
-    n = fread(ver, 1, cap - 1, f);
-    fclose(f);
-    ver[n] = '\0';
-    ver[strcspn(ver, "\n")] = '\0';
-    return kf_manifest_version_ok(ver) ? 0 : -ENOENT;
-}
-
-/* The healthy package becomes the one kept for its name: renamed (a no-op when a previous
- * run did it), then the name's pointer replaced (the commit point), then the one it replaced
- * removed. */
-static int kept_promote(struct kf_agent *a)
-{
-    char deb[KF_CFG_PATH_MAX + 64], kept[KF_CFG_PATH_MAX + 160], ptr[KF_CFG_PATH_MAX + 160];
-    char old[KF_MANIFEST_VERSION_MAX + 2], text[KF_MANIFEST_VERSION_MAX + 2];
-    int have_old, n, rc;
-
-    have_old =
-        kept_version(a, a->upd_m.name, old, sizeof(old)) == 0 && strcmp(old, a->upd_m.version) != 0;
-    n = snprintf(deb, sizeof(deb), "%s/update-%" PRIu64 ".deb", a->upd_dir, a->cmd_seq);
-    if (n < 0 || (size_t)n >= sizeof(deb) ||
-        kept_path(a, a->upd_m.name, a->upd_m.version, kept, sizeof(kept)) < 0 ||
-        kept_path(a, a->upd_m.name, NULL, ptr, sizeof(ptr)) < 0)
-        return -ENAMETOOLONG;
-    if (rename(deb, kept) != 0 && (errno != ENOENT || access(kept, R_OK) != 0))
-        return -errno;
-    n = snprintf(text, sizeof(text), "%s\n", a->upd_m.version);
-    rc = kf_file_write_atomic(ptr, text, (size_t)n, 0600, (gid_t)-1, 0);
-    if (rc == 0 && have_old && kept_path(a, a->upd_m.name, old, kept, sizeof(kept)) == 0)
-        unlink(kept);
-    return rc;
+    memset(&st, 0, sizeof(st));
+    st.kind = kind;
+    st.deadline_ms = a->upd_deadline_ms;
+    st.since_ms = a->upd_since_ms;
+    st.status = status;
+    st.pid = a->upd_pid;
+    st.pid_start = a->upd_pid_start;
+    say(st.detail, sizeof(st.detail), "%s", detail);
+    return kf_upd_step_put(a->upd_dir, a->cmd_seq, &st);
 }
 
 /* ---- reporting ---- */
@@ -238,8 +100,6 @@ static void upd_timer_cb(uv_timer_t *t);
  * command may run. A report the outbox refused is tried again (UPD_REPORT). */
 static void upd_finish(struct kf_agent *a, int status, const char *detail, const char *output)
 {
-    char path[KF_CFG_PATH_MAX + 64];
-
     if (a->upd_step != UPD_REPORT) {
         a->upd_status = status;
         say(a->upd_detail, sizeof(a->upd_detail), "%s", detail);
@@ -247,7 +107,7 @@ static void upd_finish(struct kf_agent *a, int status, const char *detail, const
         /* Only once something may have happened outside the agent does a new run need to
          * know the outcome: before that, the command is run again from its files. */
         if (a->upd_installing)
-            (void)step_put(a, "report", status, a->upd_detail);
+            (void)step_put(a, KF_UPD_STEP_REPORT, status, a->upd_detail);
     }
     a->upd_step = UPD_REPORT;
     uv_timer_stop(&a->upd_timer);
@@ -259,10 +119,7 @@ static void upd_finish(struct kf_agent *a, int status, const char *detail, const
     kf_upd_dl_close(a->upd_dl);
     a->upd_dl = NULL;
     kf_upd_dl_remove(a->upd_dir, a->cmd_seq);
-    if (step_path(a, a->cmd_seq, path, sizeof(path)) == 0)
-        unlink(path);
-    if (log_path(a, path, sizeof(path)) == 0)
-        unlink(path);
+    kf_upd_step_remove(a->upd_dir, a->cmd_seq);
     a->upd_step = UPD_IDLE;
     a->upd_installing = 0;
     a->cmd_seq = 0;
@@ -315,7 +172,7 @@ static int upd_spawn(struct kf_agent *a, const char *path)
         return UV_EINVAL;
     argv[n++] = pkg;
     argv[n] = NULL;
-    if (log_path(a, log, sizeof(log)) < 0)
+    if (kf_upd_log_path(a->upd_dir, a->cmd_seq, log, sizeof(log)) < 0)
         return UV_ENAMETOOLONG;
     fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -358,7 +215,8 @@ static void upd_hook_output(struct kf_agent *a)
     ssize_t n = -1;
     int fd;
 
-    if (log_path(a, log, sizeof(log)) == 0 && (fd = open(log, O_RDONLY | O_CLOEXEC)) >= 0) {
+    if (kf_upd_log_path(a->upd_dir, a->cmd_seq, log, sizeof(log)) == 0 &&
+        (fd = open(log, O_RDONLY | O_CLOEXEC)) >= 0) {
         n = pread(fd, a->upd_hook_out, KF_CMD_OUTPUT_MAX, a->upd_log_at);
         close(fd);
     }
@@ -387,9 +245,9 @@ static void upd_health_start(struct kf_agent *a, const char *note)
         a->upd_deadline_ms = now + (int64_t)a->cfg.update_health_s * 1000;
         a->upd_pid = 0;
         a->upd_pid_start = 0;
-        if (step_put(a, "health", 0, note) < 0)
+        if (step_put(a, KF_UPD_STEP_HEALTH, 0, note) < 0)
             kf_warn("%s: command %s (update): cannot record its health check; a restart now "
-                    "would report it interrupted",
+                    "would start it again",
                     a->cfg.device_id, a->cmd.id);
     }
     a->upd_step = UPD_HEALTH;
@@ -429,8 +287,8 @@ static void upd_rollback(struct kf_agent *a, const char *why)
     int rc;
 
     uv_timer_stop(&a->upd_timer);
-    if (kept_version(a, a->upd_m.name, ver, sizeof(ver)) < 0 ||
-        kept_path(a, a->upd_m.name, ver, path, sizeof(a->upd_rb_path)) < 0 ||
+    if (kf_upd_kept_version(a->upd_dir, a->upd_m.name, ver, sizeof(ver)) < 0 ||
+        kf_upd_kept_path(a->upd_dir, a->upd_m.name, ver, path, sizeof(a->upd_rb_path)) < 0 ||
         access(path, R_OK) != 0) {
         say(detail, sizeof(detail), "%s; no previous package of %s kept: not rolled back", why,
             a->upd_m.name);
@@ -438,7 +296,7 @@ static void upd_rollback(struct kf_agent *a, const char *why)
         return;
     }
     say(a->upd_why, sizeof(a->upd_why), "%s", why);
-    rc = step_put(a, "rollback", 0, why);
+    rc = step_put(a, KF_UPD_STEP_ROLLBACK, 0, why);
     if (rc < 0) {
         say(detail, sizeof(detail), "%s; not rolled back: cannot record it (%s)", why,
             kf_strerror(rc));
@@ -473,7 +331,7 @@ static void upd_hook_done(struct kf_agent *a)
         return;
     }
     /* UPD_ROLLBACK */
-    if (kept_version(a, a->upd_m.name, ver, sizeof(ver)) < 0)
+    if (kf_upd_kept_version(a->upd_dir, a->upd_m.name, ver, sizeof(ver)) < 0)
         snprintf(ver, sizeof(ver), "?");
     if (ok)
         say(detail, sizeof(detail), "%s; rolled back to %s", a->upd_why, ver);
@@ -497,7 +355,7 @@ static void upd_install(struct kf_agent *a)
     a->upd_pid_start = 0;
     a->upd_deadline_ms = kf_now_ms() + (int64_t)a->cfg.install_timeout_s * 1000;
     if (rc == 0 || rc == -EALREADY)
-        rc = step_put(a, "install", 0, "");
+        rc = step_put(a, KF_UPD_STEP_INSTALL, 0, "");
     if (rc < 0) {
         say(detail, sizeof(detail), "not installed: cannot record the install (%s)",
             kf_strerror(rc));
@@ -518,8 +376,8 @@ static void upd_install(struct kf_agent *a)
     /* Which process it is, for a new run that finds it still running (best effort: without
      * it, a new run does not wait for the hook). */
     a->upd_pid = a->upd_proc.pid;
-    a->upd_pid_start = proc_start(a->upd_pid);
-    (void)step_put(a, "install", 0, "");
+    a->upd_pid_start = kf_upd_proc_start(a->upd_pid);
+    (void)step_put(a, KF_UPD_STEP_INSTALL, 0, "");
 }
 
 /* A previous run's install hook, still running: wait for it to end (its exit status is
@@ -528,7 +386,7 @@ static void upd_wait(struct kf_agent *a)
 {
     char detail[KF_CMD_DETAIL_MAX + 1];
 
-    if (a->upd_pid_start != 0 && proc_start(a->upd_pid) == a->upd_pid_start) {
+    if (a->upd_pid_start != 0 && kf_upd_proc_start(a->upd_pid) == a->upd_pid_start) {
         if (kf_now_ms() < a->upd_deadline_ms) {
             uv_timer_start(&a->upd_timer, upd_timer_cb, 200, 0);
             return;
@@ -765,7 +623,7 @@ void kf__agent_update_poke(struct kf_agent *a)
     if (app && a->upd_app_ms < a->upd_since_ms)
         return;
     uv_timer_stop(&a->upd_timer);
-    if (kept_promote(a) < 0)
+    if (kf_upd_kept_promote(a->upd_dir, a->cmd_seq, a->upd_m.name, a->upd_m.version) < 0)
         kf_warn("%s: command %s (update): %s %s cannot be kept for a later rollback",
                 a->cfg.device_id, a->cmd.id, a->upd_m.name, a->upd_m.version);
     say(detail, sizeof(detail), "%.64s %.40s installed: %s", a->upd_m.name, a->upd_m.version,
@@ -790,12 +648,23 @@ void kf__agent_update_online(struct kf_agent *a)
 int kf__agent_update_run(struct kf_agent *a, const struct kf_cmd *c)
 {
     static const uint8_t zero[32];
-    char detail[KF_CMD_DETAIL_MAX + 1], ver[KF_MANIFEST_VERSION_MAX + 2];
+    static const int steps[] = {
+        [KF_UPD_STEP_NONE] = UPD_IDLE,     [KF_UPD_STEP_INSTALL] = UPD_INSTALL,
+        [KF_UPD_STEP_HEALTH] = UPD_HEALTH, [KF_UPD_STEP_ROLLBACK] = UPD_ROLLBACK,
+        [KF_UPD_STEP_REPORT] = UPD_REPORT,
+    };
+    struct kf_upd_step st;
+    char ver[KF_MANIFEST_VERSION_MAX + 2];
     uint8_t sha[32];
     uint32_t have, of;
-    int step, status, rc;
+    int step, rc;
 
-    step = step_get(a, c->seq, &status, detail, sizeof(detail));
+    (void)kf_upd_step_get(a->upd_dir, c->seq, &st);
+    step = steps[st.kind];
+    a->upd_deadline_ms = st.deadline_ms;
+    a->upd_since_ms = st.since_ms;
+    a->upd_pid = st.pid;
+    a->upd_pid_start = st.pid_start;
     if (step == UPD_IDLE) {
         const char *no = a->restart_cb == NULL ? "this program cannot install software"
                          : sodium_memcmp(a->cfg.release_pk, zero, 32) == 0
@@ -852,14 +721,14 @@ int kf__agent_update_run(struct kf_agent *a, const struct kf_cmd *c)
         upd_health_start(a, NULL);
         break;
     case UPD_ROLLBACK:
-        if (kept_version(a, a->upd_m.name, ver, sizeof(ver)) < 0)
+        if (kf_upd_kept_version(a->upd_dir, a->upd_m.name, ver, sizeof(ver)) < 0)
             snprintf(ver, sizeof(ver), "?");
-        say(a->upd_why, sizeof(a->upd_why), "%s; rollback to %s interrupted: not run again", detail,
-            ver);
+        say(a->upd_why, sizeof(a->upd_why), "%s; rollback to %s interrupted: not run again",
+            st.detail, ver);
         upd_finish(a, KF_CMD_FAILED, a->upd_why, NULL);
         break;
     default: /* UPD_REPORT */
-        upd_finish(a, status == KF_CMD_DONE ? KF_CMD_DONE : KF_CMD_FAILED, detail, NULL);
+        upd_finish(a, st.status == KF_CMD_DONE ? KF_CMD_DONE : KF_CMD_FAILED, st.detail, NULL);
         break;
     }
     return 0;
@@ -896,12 +765,12 @@ void kf__agent_update_sweep(struct kf_agent *a)
         (d = opendir(a->upd_dir)) == NULL)
         return;
     while ((e = readdir(d)) != NULL) {
-        unsigned long long seq;
-        char ext[16], path[KF_CFG_PATH_MAX + 300];
+        char path[KF_CFG_PATH_MAX + 300];
+        uint64_t seq;
         size_t i;
         int n;
 
-        if (sscanf(e->d_name, "update-%llu.%15s", &seq, ext) != 2)
+        if (kf_upd_file_seq(e->d_name, &seq) < 0)
             continue;
         for (i = 0; i < w.n && w.seq[i] != seq; i++)
             ;
