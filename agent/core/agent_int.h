@@ -103,9 +103,11 @@ struct kf_agent {
     int upd_pid;                              /* the install hook's pid (0: unknown) */
     uint64_t upd_pid_start;                   /* and its start time (/proc/PID/stat) */
     uint32_t upd_want_end;                    /* the window asked for ends before this chunk */
-    int upd_checks;     /* whole downloads that did not match their manifest */
-    int upd_installing; /* past the download: the outcome is kept on file */
-    int upd_rb_pending; /* the rollback's hook waits for the install's handles */
+    int upd_checks;        /* whole downloads that did not match their manifest */
+    int upd_installing;    /* past the download: the outcome is kept on file */
+    int upd_rb_pending;    /* the rollback's hook waits for the install's handles */
+    int upd_restarting;    /* the agent's package installed: restarting into it */
+    int upd_restart_after; /* the agent's package rolled back: restart once reported */
     char upd_rb_path[KF_CFG_PATH_MAX + 160];
     char upd_why[KF_CMD_DETAIL_MAX + 1]; /* why it is rolled back */
     int64_t upd_since_ms;    /* health: the application reports in after this (wall clock) */

@@ -92,9 +92,23 @@ static int step_put(struct kf_agent *a, int kind, int status, const char *detail
     return kf_upd_step_put(a->upd_dir, a->cmd_seq, &st);
 }
 
-/* ---- reporting ---- */
+/* 1 if the update is of this agent's own package ([update] agent_package). */
+static int upd_is_agent(const struct kf_agent *a)
+{
+    return strcmp(a->upd_m.name, a->cfg.agent_package) == 0;
+}
 
 static void upd_timer_cb(uv_timer_t *t);
+
+/* The agent's program starts again (restart_cb), once the hook's handle is closed: the
+ * agent is freed by the close, and the handle's own close callback must not come after. */
+static void upd_restart(struct kf_agent *a)
+{
+    a->upd_restarting = 1;
+    uv_timer_start(&a->upd_timer, upd_timer_cb, 10, 0);
+}
+
+/* ---- reporting ---- */
 
 /* The result, reported (kf__agent_cmd_report); then the command's files go and the next
  * command may run. A report the outbox refused is tried again (UPD_REPORT). */
@@ -123,6 +137,12 @@ static void upd_finish(struct kf_agent *a, int status, const char *detail, const
     a->upd_step = UPD_IDLE;
     a->upd_installing = 0;
     a->cmd_seq = 0;
+    if (a->upd_restart_after) {
+        a->upd_restart_after = 0;
+        kf_notice("%s: restarting into the agent package rolled back to", a->cfg.device_id);
+        upd_restart(a);
+        return;
+    }
     kf__agent_cmd_next(a);
 }
 
@@ -322,6 +342,16 @@ static void upd_hook_done(struct kf_agent *a)
     upd_hook_output(a);
     upd_hook_said(a, said, sizeof(said));
     if (a->upd_step == UPD_INSTALL) {
+        if (ok && upd_is_agent(a) && a->restart_cb != NULL) {
+            /* The agent's own package: its health check is the new program's, so start it
+             * (the step on file says where it goes on from). */
+            a->upd_restarting = 1;
+            upd_health_start(a, "installed");
+            kf_notice("%s: command %s (update): restarting into %s %s for its health check",
+                      a->cfg.device_id, a->cmd.id, a->upd_m.name, a->upd_m.version);
+            upd_restart(a);
+            return;
+        }
         if (ok) {
             upd_health_start(a, "installed");
             return;
@@ -333,6 +363,8 @@ static void upd_hook_done(struct kf_agent *a)
     /* UPD_ROLLBACK */
     if (kf_upd_kept_version(a->upd_dir, a->upd_m.name, ver, sizeof(ver)) < 0)
         snprintf(ver, sizeof(ver), "?");
+    /* The agent's own package rolled back: the program running is the one that failed. */
+    a->upd_restart_after = ok && upd_is_agent(a) && a->restart_cb != NULL;
     if (ok)
         say(detail, sizeof(detail), "%s; rolled back to %s", a->upd_why, ver);
     else
@@ -580,6 +612,13 @@ static void upd_timer_cb(uv_timer_t *t)
 
     if (a->closing)
         return;
+    if (a->upd_restarting) {
+        if (a->upd_proc_on)
+            uv_timer_start(&a->upd_timer, upd_timer_cb, 10, 0);
+        else
+            a->restart_cb(a->restart_ud);
+        return;
+    }
     switch (a->upd_step) {
     case UPD_FETCH:
         a->st.update_stalls++;
@@ -617,9 +656,9 @@ void kf__agent_update_poke(struct kf_agent *a)
     char detail[KF_CMD_DETAIL_MAX + 1];
     int app;
 
-    if (a->upd_step != UPD_HEALTH || !a->online)
-        return;
-    app = strcmp(a->upd_m.name, a->cfg.agent_package) != 0;
+    if (a->upd_step != UPD_HEALTH || !a->online || a->upd_restarting)
+        return; /* restarting: the new program decides */
+    app = !upd_is_agent(a);
     if (app && a->upd_app_ms < a->upd_since_ms)
         return;
     uv_timer_stop(&a->upd_timer);

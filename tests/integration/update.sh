@@ -6,7 +6,8 @@
 # in on the app socket) and reports done; a version whose application never reports in is
 # rolled back to the previous package and reported failed; an agent killed with SIGKILL
 # mid-download resumes where its files say and installs once; one killed while the install
-# hook runs never runs it again and finishes the health check in the new process.
+# hook runs never runs it again and finishes the health check in the new process; the
+# agent's own package is health-checked by the program it installed.
 source "$(dirname "$0")/lib.sh"
 
 it_init 0
@@ -41,6 +42,16 @@ package 1 100
 package 2 4096
 package 3 100 broken
 package 4 100
+# The agent's own package ([update] agent_package): its health check is the new program's.
+d=$IT_DIR/pkg-agent
+mkdir -p "$d/DEBIAN" "$d/opt/kf-testagent"
+printf 'Package: kf-testagent\nVersion: 1.0\nArchitecture: all\nMaintainer: it <it@example.invalid>\nDescription: update test\n' >"$d/DEBIAN/control"
+echo agent >"$d/opt/kf-testagent/version"
+dpkg-deb -Znone --root-owner-group --build "$d" "$IT_DIR/agent-1.0.deb" >/dev/null
+"$K" artifact sign --release-key "$REL/release.key" --name kf-testagent --version 1.0 \
+    --kinds kiosk "$IT_DIR/agent-1.0.deb" -o "$REL/agent-1.0.manifest" 2>/dev/null || fail "sign agent"
+ctl artifact add "$IT_DIR/agent-1.0.deb" "$REL/agent-1.0.manifest" --release-pub "$REL/release.key.pub" \
+    --by ops:it --reason "update test" --server-key "$IT_DIR/server.key" >/dev/null || fail "add agent"
 
 # The install hook: dpkg on the private root, then "restart the application" (postinst's
 # job on a terminal; a maintainer script would run chrooted here, so the hook does it).
@@ -91,6 +102,7 @@ stop_app() { if [ -f "$IT_DIR/app.pid" ]; then kill "$(cat "$IT_DIR/app.pid")" 2
 it_ini_set "$INI" update release_public_key "$(cat "$REL/release.key.pub")"
 it_ini_set "$INI" update install_hook "/bin/sh $IT_DIR/hook.sh $IT_DIR"
 it_ini_set "$INI" update health_s 5
+it_ini_set "$INI" update agent_package kf-testagent
 printf '[sla]\ntick_s = 1\n' >>"$IT_DIR/kioskd.ini" # commands go out at kioskd's tick
 it_start_broker
 it_start_kioskd
@@ -202,6 +214,23 @@ grep -q "not run again: the health check decides" "$IT_DIR/agent.log" || fail "n
 [ "$(results)" = 4 ] || fail "$(results) cmd_result records for 4 commands"
 ls "$DATA" | grep -q "^update-" && fail "download files left: $(ls "$DATA")"
 echo "4. ok: C-$ID agent killed while the hook ran: installed once, done, $(results) results for 4 commands"
+
+# 5. The agent's own package: installed, then the agent starts its program again (same pid,
+# as a service manager sees it) and the new program finishes the health check from the step
+# on file: done once it reaches the server.
+starts() { grep -c "^<[0-9]>kiosk-agent: device $D: connecting" "$IT_DIR/agent.log"; }
+S0=$(starts)
+send $D update kf-testagent 1.0 >/dev/null || fail "send update kf-testagent"
+ID=$(last_id)
+wait_status "$ID" done 30
+grep -q "restarting into kf-testagent 1.0 for its health check" "$IT_DIR/agent.log" || fail "no restart for the agent's package"
+[ "$(starts)" = $((S0 + 1)) ] || fail "the agent's program started $(($(starts) - S0)) times, want once"
+kill -0 "$AGENT" || fail "the agent's pid is gone"
+detail "$ID" | grep -q "kf-testagent 1.0 installed: the agent reached the server" || fail "C-$ID: $(detail "$ID")"
+[ "$(dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Version}' kf-testagent)" = 1.0 ] || fail "kf-testagent not installed"
+[ "$(runs)" = 6 ] || fail "the hook ran $(runs) times, want 6"
+[ "$(results)" = 5 ] || fail "$(results) cmd_result records for 5 commands"
+echo "5. ok: C-$ID the agent's own package: restarted into it, done by the new program"
 kf_stop "$AGENT"
 stop_app
 echo "PASS"
