@@ -409,7 +409,21 @@ int main(int argc, char **argv)
     sodium_memzero(&m.cfg, sizeof(m.cfg));
     if (m.restart && ret == 0 && rc == 0) {
         /* Everything is closed and durable: the same program, the same arguments, afresh
-         * (the same pid, so a service manager sees no exit). */
+         * (the same pid, so a service manager sees no exit). The program as installed now:
+         * an update of the agent's package replaced the file, and /proc/self/exe still
+         * names the old one (" (deleted)"). */
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        static const char deleted[] = " (deleted)";
+
+        if (n > 0) {
+            exe[n] = '\0';
+            if ((size_t)n > sizeof(deleted) - 1 &&
+                strcmp(exe + n - (ssize_t)(sizeof(deleted) - 1), deleted) == 0)
+                exe[(size_t)n - (sizeof(deleted) - 1)] = '\0';
+            if (access(exe, X_OK) == 0)
+                execv(exe, argv);
+        }
         execv("/proc/self/exe", argv);
         kf_err("restart: exec /proc/self/exe: %s", strerror(errno));
         return 1;

@@ -172,6 +172,7 @@ int kf_agent_new(uv_loop_t *loop, const struct kf_agent_config *cfg, const uint8
     a->health_timer.data = a;
     kf__agent_cmd_timers(a);
     kf__agent_logs_timers(a);
+    kf__agent_update_timers(a);
     *ret = a;
     return 0;
 
@@ -386,6 +387,7 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     a->close_pending = 3;
     a->close_pending += kf__agent_cmd_close(a, agent_handle_closed);
     a->close_pending += kf__agent_logs_close(a, agent_handle_closed);
+    a->close_pending += kf__agent_update_close(a, agent_handle_closed);
     uv_timer_stop(&a->flush_timer);
     uv_timer_stop(&a->health_timer);
     uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);

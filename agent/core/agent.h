@@ -78,6 +78,9 @@ struct kf_agent_stats {
     uint64_t cmd_reported;
     uint64_t blob_chunks_sent; /* BLOB frames published (logs bundles) */
     uint64_t blob_resends;     /* times a bundle was sent again from what the server held */
+    uint64_t update_fetches;   /* FETCH frames published (update commands) */
+    uint64_t update_chunks;    /* PART chunks kept */
+    uint64_t update_stalls;    /* times a download asked again after no progress */
 };
 
 /* Open the outbox, create the link (not connected yet). cfg and sk are copied (sk is wiped

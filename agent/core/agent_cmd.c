@@ -54,9 +54,9 @@ static void cmd_retry_cb(uv_timer_t *t);
 /* Report command seq (id) with status, after the records extra (its effects), in one
  * transaction with its state (outbox.h kf_outbox_cmd_finish). 0 or -errno (logged; the
  * command stays as it was and is tried again). */
-static int cmd_report(struct kf_agent *a, uint64_t seq, const char *id, const char *kind,
-                      int status, const char *detail, const char *output,
-                      const struct kf_record *extra, size_t nextra)
+int kf__agent_cmd_report(struct kf_agent *a, uint64_t seq, const char *id, const char *kind,
+                         int status, const char *detail, const char *output,
+                         const struct kf_record *extra, size_t nextra)
 {
     struct kf_outbox_rec recs[CMD_RECS_MAX];
     static char arena[CMD_RECS_MAX][KF_RECORD_JSON_MAX + 1]; /* loop thread only */
@@ -147,8 +147,8 @@ static void cmd_hook_done(struct kf_agent *a)
         uv_timer_start(&a->cmd_timer, cmd_retry_cb, (uint64_t)a->cfg.hook_timeout_s * 1000, 0);
         return;
     }
-    if (cmd_report(a, a->cmd.seq, a->cmd.id, a->cmd.kind, ok ? KF_CMD_DONE : KF_CMD_FAILED, detail,
-                   a->cmd_out, NULL, 0) < 0) {
+    if (kf__agent_cmd_report(a, a->cmd.seq, a->cmd.id, a->cmd.kind,
+                             ok ? KF_CMD_DONE : KF_CMD_FAILED, detail, a->cmd_out, NULL, 0) < 0) {
         uv_timer_start(&a->cmd_timer, cmd_retry_cb, CMD_RETRY_MS, 0);
         a->cmd_exit = -2000; /* the report is what is left to do */
         return;
@@ -220,8 +220,8 @@ static void cmd_retry_cb(uv_timer_t *t)
         snprintf(detail, sizeof(detail),
                  "the reboot hook exited 0 but the terminal did not reboot within %" PRIu32 " s",
                  a->cfg.hook_timeout_s);
-        if (cmd_report(a, a->cmd.seq, a->cmd.id, a->cmd.kind, KF_CMD_FAILED, detail, a->cmd_out,
-                       NULL, 0) < 0) {
+        if (kf__agent_cmd_report(a, a->cmd.seq, a->cmd.id, a->cmd.kind, KF_CMD_FAILED, detail,
+                                 a->cmd_out, NULL, 0) < 0) {
             uv_timer_start(&a->cmd_timer, cmd_retry_cb, CMD_RETRY_MS, 0);
             return;
         }
@@ -247,7 +247,8 @@ static int cmd_hook(struct kf_agent *a, const struct kf_cmd *c, const char *line
     if (line[0] == '\0') {
         snprintf(detail, sizeof(detail), "no [commands] %s hook is configured on this terminal",
                  key);
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED, detail, NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED, detail, NULL, NULL,
+                                    0);
     }
     /* The command line is split at blanks and run without a shell (no quoting, no
      * expansion): what the file says is what runs. */
@@ -295,7 +296,8 @@ static int cmd_hook(struct kf_agent *a, const struct kf_cmd *c, const char *line
         snprintf(detail, sizeof(detail), "the hook %s cannot run: %s", n ? argv[0] : "(empty)",
                  uv_strerror(rc));
         a->cmd_seq = 0;
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED, detail, NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED, detail, NULL, NULL,
+                                    0);
     }
     a->cmd_proc_on = 1;
     kf_notice("%s: command %s (%s): running %s", a->cfg.device_id, c->id, c->kind, line);
@@ -335,7 +337,7 @@ static int run_probe(struct kf_agent *a, const struct kf_cmd *c)
     snprintf(detail, sizeof(detail),
              "%s and %zu peripheral state(s) as the application last gave them",
              health ? "a health sample" : "no health probe", np);
-    return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, detail, NULL, recs, n);
+    return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, detail, NULL, recs, n);
 }
 
 static int run_maintenance(struct kf_agent *a, const struct kf_cmd *c)
@@ -352,10 +354,12 @@ static int run_maintenance(struct kf_agent *a, const struct kf_cmd *c)
     if (strlen(tech) < sizeof(m.u.maint.tech))
         memcpy(m.u.maint.tech, tech, strlen(tech) + 1);
     if (kf_record_format(&m, json, sizeof(json), &len) < 0)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
-                          "not a technician id (1..31 of [A-Za-z0-9._:@-])", NULL, NULL, 0);
-    return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE,
-                      m.u.maint.on ? "maintenance mode on" : "maintenance mode off", NULL, &m, 1);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
+                                    "not a technician id (1..31 of [A-Za-z0-9._:@-])", NULL, NULL,
+                                    0);
+    return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE,
+                                m.u.maint.on ? "maintenance mode on" : "maintenance mode off", NULL,
+                                &m, 1);
 }
 
 static int run_restart_app(struct kf_agent *a, const struct kf_cmd *c)
@@ -373,8 +377,8 @@ static int run_restart_agent(struct kf_agent *a, const struct kf_cmd *c)
     int rc;
 
     if (a->restart_cb == NULL)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
-                          "this program cannot restart its agent", NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
+                                    "this program cannot restart its agent", NULL, NULL, 0);
     rc = kf_outbox_cmd_start(a->ob, c->seq, a->kboot, kf_now_ms());
     if (rc < 0)
         return rc;
@@ -393,12 +397,12 @@ static int run_set_config(struct kf_agent *a, const struct kf_cmd *c)
     int rc;
 
     if (a->restart_cb == NULL)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
-                          "this program cannot restart its agent to apply a setting", NULL, NULL,
-                          0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
+                                    "this program cannot restart its agent to apply a setting",
+                                    NULL, NULL, 0);
     if (a->trial_seq != 0)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
-                          "another set-config is on trial", NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
+                                    "another set-config is on trial", NULL, NULL, 0);
     tmp = malloc(sizeof(*tmp));
     if (tmp == NULL)
         return -ENOMEM;
@@ -407,7 +411,7 @@ static int run_set_config(struct kf_agent *a, const struct kf_cmd *c)
     rc = kf_agent_config_set(tmp, c->args[0], c->args[1], prev, sizeof(prev), err, sizeof(err));
     free(tmp);
     if (rc < 0)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED, err, NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED, err, NULL, NULL, 0);
     /* On trial: the new value and the one it replaces, durable with the command's state; the
      * next run applies it, and keeps it only once the server answers (kf__agent_cmd_online). */
     oc.key = c->args[0];
@@ -438,6 +442,7 @@ static const struct {
     {"restart-agent", run_restart_agent},
     {"set-config", run_set_config},
     {"logs", kf__agent_logs_run},
+    {"update", kf__agent_update_run},
 };
 
 static int cmd_run(struct kf_agent *a, const struct kf_cmd *c)
@@ -448,31 +453,32 @@ static int cmd_run(struct kf_agent *a, const struct kf_cmd *c)
     for (uint32_t i = 0; i < c->nargs; i++)
         args[i] = c->args[i];
     if (cmd_now(a) > c->expires_ms)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED, "expired before it could run",
-                          NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED,
+                                    "expired before it could run", NULL, NULL, 0);
     rc = kf_cmd_kind_check(c->kind, c->nargs, args);
     for (size_t i = 0; rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (strcmp(kinds[i].kind, c->kind) == 0)
             return kinds[i].run(a, c);
     }
-    return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
-                      rc == -EINVAL ? "wrong arguments for this kind"
-                                    : "a kind this agent does not run",
-                      NULL, NULL, 0);
+    return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_REFUSED,
+                                rc == -EINVAL ? "wrong arguments for this kind"
+                                              : "a kind this agent does not run",
+                                NULL, NULL, 0);
 }
 
 /* A command found running by a new run of the agent: the crash rule (top of the file). */
 static int cmd_interrupted(struct kf_agent *a, const struct kf_cmd *c, const char *boot_id)
 {
     if (strcmp(c->kind, "restart-agent") == 0)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, "the agent restarted", NULL, NULL,
-                          0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, "the agent restarted",
+                                    NULL, NULL, 0);
     if (strcmp(c->kind, "reboot") == 0 && boot_id[0] != '\0' && a->kboot[0] != '\0' &&
         strcmp(boot_id, a->kboot) != 0)
-        return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, "the terminal rebooted", NULL,
-                          NULL, 0);
-    return cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED,
-                      "interrupted: the agent stopped while it ran; not run again", NULL, NULL, 0);
+        return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_DONE, "the terminal rebooted",
+                                    NULL, NULL, 0);
+    return kf__agent_cmd_report(a, c->seq, c->id, c->kind, KF_CMD_FAILED,
+                                "interrupted: the agent stopped while it ran; not run again", NULL,
+                                NULL, 0);
 }
 
 struct pick {
@@ -524,8 +530,10 @@ static void cmd_next(struct kf_agent *a)
             /* Verified before it was stored: only a damaged file gets here. */
             snprintf(c.id, sizeof(c.id), "C-0");
             snprintf(c.kind, sizeof(c.kind), "unknown");
-            rc = cmd_report(a, c.seq, c.id, c.kind, KF_CMD_FAILED, "stored command unreadable",
-                            NULL, NULL, 0);
+            rc = kf__agent_cmd_report(a, c.seq, c.id, c.kind, KF_CMD_FAILED,
+                                      "stored command unreadable", NULL, NULL, 0);
+        } else if (p.state == KF_OUTBOX_CMD_RUNNING && strcmp(c.kind, "update") == 0) {
+            rc = kf__agent_update_run(a, &c); /* goes on from its step (agent_update.c) */
         } else if (p.state == KF_OUTBOX_CMD_RUNNING) {
             rc = cmd_interrupted(a, &c, p.boot_id);
         } else {
@@ -719,6 +727,7 @@ void kf__agent_cmd_start(struct kf_agent *a)
         int64_t left = a->trial_deadline_ms - kf_now_ms();
         uv_timer_start(&a->trial_timer, trial_timer_cb, left > 0 ? (uint64_t)left : 0, 0);
     }
+    kf__agent_update_sweep(a);
     cmd_next(a);
 }
 

@@ -15,6 +15,7 @@
 #include <kf/command.h>
 #include <kf/envelope.h>
 #include <kf/ident.h>
+#include <kf/manifest.h>
 #include <kf/topic.h>
 
 #include "core/agent.h"
@@ -87,6 +88,36 @@ struct kf_agent {
     uint64_t blob_seq;         /* the bundle being sent (its command's seq); 0: none */
     uint32_t blob_next, blob_have, blob_nchunks;
     char t_blob[KF_TOPIC_MAX];
+    /* The update command (agent_update.c): its download, its hook (install or rollback),
+     * its health check; the step is also on file (DIR/update-N.step) once it acts. */
+    int upd_step;                  /* agent_update.c's enum upd_step; 0: no update running */
+    char upd_dir[KF_CFG_PATH_MAX]; /* the outbox's directory: downloads and kept packages */
+    struct kf_upd_dl *upd_dl;      /* the download, while the update runs */
+    struct kf_manifest upd_m;      /* its manifest, once verified */
+    uv_timer_t upd_timer; /* fetch stall, the hook's time and drain, health deadline, retry */
+    uv_process_t upd_proc;
+    int upd_proc_on, upd_hook_running, upd_timed_out, upd_exited;
+    int64_t upd_exit;
+    char upd_hook_out[KF_CMD_OUTPUT_MAX + 1]; /* its first output (DIR/update-N.log) */
+    int64_t upd_log_at;                       /* where this run's output starts in the log */
+    int upd_pid;                              /* the install hook's pid (0: unknown) */
+    uint64_t upd_pid_start;                   /* and its start time (/proc/PID/stat) */
+    uint32_t upd_want_end;                    /* the window asked for ends before this chunk */
+    int upd_checks;        /* whole downloads that did not match their manifest */
+    int upd_installing;    /* past the download: the outcome is kept on file */
+    int upd_rb_pending;    /* the rollback's hook waits for the install's handles */
+    int upd_restarting;    /* the agent's package installed: restarting into it */
+    int upd_restart_after; /* the agent's package rolled back: restart once reported */
+    char upd_rb_path[KF_CFG_PATH_MAX + 160];
+    char upd_why[KF_CMD_DETAIL_MAX + 1]; /* why it is rolled back */
+    int64_t upd_since_ms;    /* health: the application reports in after this (wall clock) */
+    int64_t upd_deadline_ms; /* health: by this (wall clock) */
+    int64_t upd_app_ms;      /* the application's last inventory line (wall clock; 0: none) */
+    int upd_status;          /* the result being reported */
+    char upd_detail[KF_CMD_DETAIL_MAX + 1];
+    char upd_out[KF_CMD_OUTPUT_MAX + 1];
+    void *upd_work;           /* the package's check on the pool, while it runs */
+    uv_close_cb upd_close_cb; /* kf_agent_close's, when it waits for that work */
 
     /* key rotation under way */
     int rot_active;
@@ -173,6 +204,34 @@ const char *kf__agent_inv_hello(const struct kf_agent *a);
 int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
 /* Run (or settle) the stored commands, one at a time (after one that ran on its own ended). */
 void kf__agent_cmd_next(struct kf_agent *a);
+/* Report command seq (id, kind) with status, detail and a hook's output (may be NULL), after
+ * the records extra (nextra, its effects), in one transaction with its state. 0 (also when it
+ * was reported before), or -errno (logged; the caller tries again). */
+int kf__agent_cmd_report(struct kf_agent *a, uint64_t seq, const char *id, const char *kind,
+                         int status, const char *detail, const char *output,
+                         const struct kf_record *extra, size_t nextra);
+
+/* ---- the update command (agent_update.c) ---- */
+
+struct kf_upd_dl;
+/* Run an update command, or go on with one a previous run started (its step on file). 0 or
+ * -errno (tried again). */
+int kf__agent_update_run(struct kf_agent *a, const struct kf_cmd *c);
+/* With the agent's other handles: the update's timer and directory. */
+void kf__agent_update_timers(struct kf_agent *a);
+/* A PART whose MAC verified. */
+void kf__agent_update_part(struct kf_agent *a, const struct kf_env_view *v);
+/* The session is answered: ask again for what the download lacks; a health check may pass. */
+void kf__agent_update_online(struct kf_agent *a);
+/* The application sent an inventory line (it reports in). */
+void kf__agent_update_app(struct kf_agent *a);
+/* Before the stored commands run: remove the files of update commands already reported (a
+ * crash between the report and the removal leaves them). */
+void kf__agent_update_sweep(struct kf_agent *a);
+/* Look at the health check again. */
+void kf__agent_update_poke(struct kf_agent *a);
+/* Close the handles; returns how many close callbacks will come. */
+int kf__agent_update_close(struct kf_agent *a, uv_close_cb cb);
 
 /* ---- the logs command and bundles (agent_logs.c) ---- */
 

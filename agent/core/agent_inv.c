@@ -49,6 +49,7 @@ int kf_agent_inventory_app(struct kf_agent *a, const char *app, const char *app_
                            const struct kf_inv_periph *periph, uint32_t nperiph)
 {
     struct kf_inventory next = a->inv;
+    int rc;
 
     if (nperiph > KF_INV_PERIPH_MAX || !kf_inv_text_ok(app, KF_INV_NAME_MAX) ||
         !kf_inv_text_ok(app_version, KF_INV_NAME_MAX))
@@ -58,7 +59,10 @@ int kf_agent_inventory_app(struct kf_agent *a, const char *app, const char *app_
     if (nperiph > 0)
         memcpy(next.periph, periph, nperiph * sizeof(*periph));
     next.nperiph = nperiph;
-    return inv_update(a, &next);
+    rc = inv_update(a, &next);
+    if (rc == 0)
+        kf__agent_update_app(a); /* the application reports in: an update's health check */
+    return rc;
 }
 
 const char *kf__agent_inv_hello(const struct kf_agent *a)

@@ -152,7 +152,7 @@ static const char *agent_authentic(const struct kf_agent *a, const struct kf_env
                    ? NULL
                    : "a key rotation answer whose signature does not verify under [device] "
                      "server_public_key: is it this server's key (its server.key.pub)?";
-    if (v->hdr.kind != KF_MSG_ACK && v->hdr.kind != KF_MSG_BLOB_ACK)
+    if (v->hdr.kind != KF_MSG_ACK && v->hdr.kind != KF_MSG_BLOB_ACK && v->hdr.kind != KF_MSG_PART)
         return "not an ACK";
     if (v->hdr.key_epoch == a->cfg.key_epoch)
         key = a->ack_key;
@@ -214,6 +214,10 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
         kf__agent_blob_ack(a, &v);
         return;
     }
+    if (v.hdr.kind == KF_MSG_PART) {
+        kf__agent_update_part(a, &v);
+        return;
+    }
     rc = kf_outbox_ack(a->ob, v.hdr.seq);
     if (rc == -ERANGE && !a->online && a->hello_sent_ms != 0) {
         /* The HELLO's answer names seqs this outbox never gave out: it was recreated under
@@ -272,6 +276,7 @@ static void agent_message_cb(void *ud, const char *topic, const uint8_t *payload
         kf__agent_cmd_online(a); /* a setting on trial reached the server */
         kf__agent_flush(a, 1);
         kf__agent_blob_online(a);
+        kf__agent_update_online(a); /* a download asks again; a health check may pass */
         return;
     }
     uint32_t done = 0;

@@ -13,6 +13,7 @@
 #include <kf/brokerpw.h>
 #include <kf/conf.h>
 #include <kf/keyfile.h>
+#include <kf/manifest.h>
 
 #define CFG struct kf_agent_config
 #define KEYS(t) (t), sizeof(t) / sizeof((t)[0])
@@ -236,6 +237,27 @@ static const struct kf_conf_key commands_keys[] = {
     KF_CONF_KEY_U32("log_max_bytes", CFG, log_max_bytes, 4096, 8388608, "1048576", 0),
 };
 
+static int parse_package_name(const char *value, void *field, size_t size, char *err, size_t cap)
+{
+    if (!kf_manifest_name_ok(value)) {
+        snprintf(err, cap,
+                 "not a Debian package name (2..64 of [a-z0-9.+-], a letter or digit first)");
+        return -EINVAL;
+    }
+    snprintf(field, size, "%s", value); /* fits: 64 < KF_CFG_STR_MAX */
+    return 0;
+}
+
+static const struct kf_conf_key update_keys[] = {
+    /* No key, no updates: a terminal installs only what the release key signed. */
+    KF_CONF_KEY_CUSTOM("release_public_key", CFG, release_pk, parse_public_key, NULL, 0),
+    /* The package's path is added as the last word; empty: updates are refused. */
+    KF_CONF_KEY_STR("install_hook", CFG, install_hook, "/usr/bin/dpkg -i", 0),
+    KF_CONF_KEY_U32("install_timeout_s", CFG, install_timeout_s, 10, 3600, "600", 0),
+    KF_CONF_KEY_U32("health_s", CFG, update_health_s, 5, 3600, "120", 0),
+    KF_CONF_KEY_CUSTOM("agent_package", CFG, agent_package, parse_package_name, "kiosk-agent", 0),
+};
+
 /* Every section, in the order their checks run; the bases are filled in per load. */
 static const struct kf_conf_section agent_sections[] = {
     {"device", KEYS(device_keys), NULL, device_check},
@@ -247,6 +269,7 @@ static const struct kf_conf_section agent_sections[] = {
     {"app", KEYS(app_keys), NULL, NULL},
     {"log", KEYS(log_keys), NULL, NULL},
     {"commands", KEYS(commands_keys), NULL, NULL},
+    {"update", KEYS(update_keys), NULL, NULL},
 };
 
 #define AGENT_NSECTIONS (sizeof(agent_sections) / sizeof(agent_sections[0]))

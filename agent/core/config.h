@@ -80,6 +80,16 @@ struct kf_agent_config {
     char log_units[KF_CFG_STR_MAX];
     char log_collector[KF_CFG_STR_MAX];
     uint32_t log_max_bytes;
+    /* [update] (docs/AGENT.md "Updates", agent_update.c): the release public key pinned
+     * (all zero: none, and update commands are refused), the install hook's command line
+     * (split at blanks, run without a shell, the package's path added as its last word), how
+     * long it may run, how long the health check after it may take, and the package name
+     * that is this agent itself (any other is the kiosk application's). */
+    uint8_t release_pk[32];
+    char install_hook[KF_CFG_STR_MAX];
+    uint32_t install_timeout_s;
+    uint32_t update_health_s;
+    char agent_package[KF_CFG_STR_MAX];
 };
 
 /* The keys a set-config command may change, "section.key" (docs/AGENT.md "Commands"). */

@@ -220,6 +220,14 @@ void kf_upd_dl_progress(const struct kf_upd_dl *d, uint32_t *have, uint32_t *of)
     *of = d->have_manifest ? d->nchunks : 0;
 }
 
+int kf_upd_dl_manifest(const struct kf_upd_dl *d, struct kf_manifest *ret)
+{
+    if (!d->have_manifest)
+        return -EAGAIN;
+    *ret = d->m;
+    return 0;
+}
+
 int kf_upd_dl_check(struct kf_upd_dl *d, struct kf_manifest *ret, const char **ret_path)
 {
     crypto_hash_sha256_state st;

@@ -47,6 +47,8 @@ int kf_upd_dl_want(const struct kf_upd_dl *d, struct kf_fetch *ret);
 int kf_upd_dl_take(struct kf_upd_dl *d, const struct kf_part *p);
 /* Progress: chunks held, of how many (0 until the manifest is here). */
 void kf_upd_dl_progress(const struct kf_upd_dl *d, uint32_t *have, uint32_t *of);
+/* The manifest, once it is here and verified: 0 with *ret, or -EAGAIN. */
+int kf_upd_dl_manifest(const struct kf_upd_dl *d, struct kf_manifest *ret);
 /* Once kf_upd_dl_want says 1: the package's size and SHA-256 against the manifest's. 0 with
  * *ret (the manifest) and *ret_path (the package, borrowed from d); -EBADMSG when it does
  * not match (the package file is removed: a new download starts from 0). */

@@ -4,7 +4,7 @@
 # SHA-256 added; kioskd answers a FETCH signed by the device with PARTs MAC'd under its ACK
 # key, the manifest and the package byte for byte, a window at a time; a FETCH for another
 # manifest, or once the command is cancelled, is answered "unknown"; a forged FETCH (another
-# key) is refused. The terminal's side is kf-fetchtool until the agent does it.
+# key) is refused. The terminal's side is played by kf-fetchtool here (the agent's: update.sh).
 source "$(dirname "$0")/lib.sh"
 
 it_init 0

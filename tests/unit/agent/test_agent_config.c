@@ -234,3 +234,52 @@ Test(agent_config, broker_credentials, .fini = cleanup)
         -EINVAL);
     cr_assert(strstr(err, "unknown key [mqtt] password"), "%s", err);
 }
+
+Test(agent_config, update_keys_defaults_and_bounds, .fini = cleanup)
+{
+    static const uint8_t zero[32];
+    struct kf_agent_config c;
+    char err[256];
+
+    /* Defaults: no release key (update commands refused), dpkg -i, bounded times. */
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL), &c, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(memcmp(c.release_pk, zero, 32), 0);
+    cr_assert_str_eq(c.install_hook, "/usr/bin/dpkg -i");
+    cr_assert_eq(c.install_timeout_s, 600);
+    cr_assert_eq(c.update_health_s, 120);
+    cr_assert_str_eq(c.agent_package, "kiosk-agent");
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[update]\nrelease_public_key = " KEY_HEX
+                                                        "\nhealth_s = 5\ninstall_timeout_s = 3600\n"
+                                                        "agent_package = kf-agent\n"),
+                                      &c, err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(c.release_pk[1], 0x11);
+    cr_assert_eq(c.update_health_s, 5);
+    cr_assert_eq(c.install_timeout_s, 3600);
+    cr_assert_str_eq(c.agent_package, "kf-agent");
+    unlink(path);
+    /* Out of bounds, each naming its line. */
+    cr_assert_eq(
+        kf_agent_config_load(write_ini(MINIMAL "[update]\nhealth_s = 4\n"), &c, err, sizeof(err)),
+        -EINVAL);
+    cr_assert(strstr(err, ":10:") && strstr(err, "out of range"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[update]\ninstall_timeout_s = 3601\n"), &c,
+                                      err, sizeof(err)),
+                 -EINVAL);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[update]\nrelease_public_key = 0011\n"),
+                                      &c, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "64 hex digits"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[update]\nagent_package = Kiosk Agent\n"),
+                                      &c, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert(strstr(err, "Debian package name"), "%s", err);
+    unlink(path);
+    cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL "[update]\nhook = /bin/true\n"), &c, err,
+                                      sizeof(err)),
+                 -EINVAL);
+}
