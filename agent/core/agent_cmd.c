@@ -119,6 +119,8 @@ static void cmd_hook_closed(uv_handle_t *h)
         a->cmd_proc_on = 0;
     else
         a->cmd_pipe_on = 0;
+    if (a->closing && a->cmd_close_cb) /* counted by kf__agent_cmd_close: may free a */
+        a->cmd_close_cb(h);
 }
 
 static void cmd_hook_done(struct kf_agent *a)
@@ -742,14 +744,21 @@ int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb)
     /* A hook still running is left to finish on its own (a restart of the application
      * should not be cut short by the agent's own restart); its command is marked running,
      * and the next run reports it interrupted. */
-    if (a->cmd_pipe_on && !uv_is_closing((uv_handle_t *)&a->cmd_pipe)) {
-        uv_close((uv_handle_t *)&a->cmd_pipe, cb);
-        a->cmd_pipe_on = 0;
+    /* A handle already closing (its hook just ended) closes on cmd_hook_closed, which runs
+     * after this turn and hands on to cb: counted too, so the agent is not freed before. */
+    a->cmd_close_cb = cb;
+    if (a->cmd_pipe_on) {
+        if (!uv_is_closing((uv_handle_t *)&a->cmd_pipe)) {
+            uv_close((uv_handle_t *)&a->cmd_pipe, cb);
+            a->cmd_pipe_on = 0;
+        }
         n++;
     }
-    if (a->cmd_proc_on && !uv_is_closing((uv_handle_t *)&a->cmd_proc)) {
-        uv_close((uv_handle_t *)&a->cmd_proc, cb);
-        a->cmd_proc_on = 0;
+    if (a->cmd_proc_on) {
+        if (!uv_is_closing((uv_handle_t *)&a->cmd_proc)) {
+            uv_close((uv_handle_t *)&a->cmd_proc, cb);
+            a->cmd_proc_on = 0;
+        }
         n++;
     }
     return n;

@@ -58,6 +58,9 @@ struct kf_agent {
     uv_process_t cmd_proc; /* its hook, while cmd_proc_on */
     uv_pipe_t cmd_pipe;    /* the hook's stdout and stderr, while cmd_pipe_on */
     int cmd_proc_on, cmd_pipe_on, cmd_timed_out;
+    /* kf_agent_close's callback, once closing: a hook handle already closing on its own
+     * callback when the agent closes is counted, and that callback calls this one. */
+    uv_close_cb cmd_close_cb;
     int64_t cmd_exit; /* the hook's exit status; -signal when killed */
     char cmd_out[KF_CMD_OUTPUT_MAX + 1];
     size_t cmd_out_len;
@@ -117,7 +120,7 @@ struct kf_agent {
     char upd_detail[KF_CMD_DETAIL_MAX + 1];
     char upd_out[KF_CMD_OUTPUT_MAX + 1];
     void *upd_work;           /* the package's check on the pool, while it runs */
-    uv_close_cb upd_close_cb; /* kf_agent_close's, when it waits for that work */
+    uv_close_cb upd_close_cb; /* kf_agent_close's, once closing (the pool work, the hook) */
 
     /* key rotation under way */
     int rot_active;

@@ -153,6 +153,8 @@ static void upd_closed(uv_handle_t *h)
     struct kf_agent *a = h->data;
 
     a->upd_proc_on = 0;
+    if (a->closing && a->upd_close_cb) /* counted by kf__agent_update_close: may free a */
+        a->upd_close_cb(h);
 }
 
 static void upd_hook_done(struct kf_agent *a);
@@ -846,15 +848,19 @@ int kf__agent_update_close(struct kf_agent *a, uv_close_cb cb)
     uv_close((uv_handle_t *)&a->upd_timer, cb);
     /* A hook still running is left to finish on its own (dpkg cut short leaves a package
      * half-installed); its step is on file and the next run goes on from it. */
-    if (a->upd_proc_on && !uv_is_closing((uv_handle_t *)&a->upd_proc)) {
-        uv_close((uv_handle_t *)&a->upd_proc, cb);
-        a->upd_proc_on = 0;
+    /* One already closing (its hook just exited) closes on upd_closed, which hands on to
+     * cb: counted too. */
+    a->upd_close_cb = cb;
+    if (a->upd_proc_on) {
+        if (!uv_is_closing((uv_handle_t *)&a->upd_proc)) {
+            uv_close((uv_handle_t *)&a->upd_proc, cb);
+            a->upd_proc_on = 0;
+        }
         n++;
     }
     if (a->upd_work != NULL) {
         /* The check on the pool holds the download: its after callback closes it and counts
          * as one close (upd_work_after). */
-        a->upd_close_cb = cb;
         return n + 1;
     }
     kf_upd_dl_close(a->upd_dl);
