@@ -11,6 +11,7 @@
 #include <kf/err.h>
 #include <kf/log.h>
 
+#include "store/artifacts.h"
 #include "store/cmd_requests.h"
 #include "store/inventory.h"
 #include "store/rollouts.h"
@@ -334,6 +335,18 @@ void kf_web_api_inventory(struct kf_web_call *c, struct kf_store *st)
         kf_web_problem(c, 400, "%s", kf_store_errmsg(st));
     else if (r < 0)
         kf_web_reply_store_err(c, st, r, "inventory");
+    else
+        kf_web_reply_table(c, t);
+}
+
+/* GET /api/v1/artifacts: kioskctl artifact list (the operator's: what an update may send). */
+void kf_web_api_artifacts(struct kf_web_call *c, struct kf_store *st)
+{
+    struct kf_qtable *t = NULL;
+    int r = kf_store_artifact_list(st, &t);
+
+    if (r < 0)
+        kf_web_reply_store_err(c, st, r, "artifacts");
     else
         kf_web_reply_table(c, t);
 }

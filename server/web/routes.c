@@ -93,6 +93,8 @@ const struct kf_web_route kf_web_routes[] = {
      kf_web_api_inventory, "terminals counted by inventory fields"},
     {"GET", "/api/v1/commands/{id}/logs", O | T, 0, NULL, kf_web_api_command_logs,
      "the text a logs command collected"},
+    {"GET", "/api/v1/artifacts", O, KF_WEB_F_LIST, PAGE, kf_web_api_artifacts,
+     "software artifacts an update command may send"},
     {"GET", "/api/v1/events", O | T | B, KF_WEB_F_SSE, "cursor", NULL,
      "server-sent events: fleet and incident changes"},
 };

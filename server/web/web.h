@@ -223,6 +223,7 @@ void kf_web_api_rollout(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_rollout_halt(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_rollout_resume(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_inventory(struct kf_web_call *c, struct kf_store *st);
+void kf_web_api_artifacts(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_terminal_timeline(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_incident(struct kf_web_call *c, struct kf_store *st);

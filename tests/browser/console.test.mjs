@@ -223,6 +223,7 @@ if (bankKey) {
 
 // ---- a technician acknowledges an incident and sees it change ---------------------------
 const techKey = Object.keys(USERS).find((k) => kindOf(k) === 'technician');
+const opKey0 = Object.keys(USERS).find((k) => kindOf(k) === 'operator');
 if (techKey) {
   await check(`${techKey}: acknowledges an incident and sees it change`, async () => {
     const page = await newPage();
@@ -276,6 +277,43 @@ if (techKey) {
     // kioskd applies the request within a second or so; the page lists the command.
     await page.waitForSelector('tr[data-cmd-id]', { timeout: 30000 });
     await shot(page, 'terminal-probe-technician-zh');
+    await page.context().close();
+  });
+}
+
+// ---- a group: the technician's dry run on the Commands page; the operator's kinds ---------
+if (techKey) {
+  await check(`${techKey}: dry-runs a probe to a zone from the Commands page (nothing queued), no operator kinds`, async () => {
+    const page = await newPage();
+    await login(page, techKey);
+    await page.goto(`${BASE}/#/commands`);
+    await page.waitForSelector('#g-kind', { timeout: 15000 });
+    const kinds = await page.$$eval('#g-kind option', (os) => os.map((o) => o.value));
+    assert(!kinds.includes('reboot') && !kinds.includes('update'), `a technician may pick ${kinds}`);
+    const before = await page.evaluate(async () => (await (await fetch('api/v1/commands?limit=1000')).json()).total);
+    await page.fill('#g-zone', 'Z-XH-004');
+    await page.fill('#g-reason', 'browser test: which terminals?');
+    await page.click('#g-dry');
+    await page.waitForSelector('#g-out p[data-count]', { timeout: 10000 });
+    const n = await page.getAttribute('#g-out p[data-count]', 'data-count');
+    assert(n === '1', `the dry run of Z-XH-004 found ${n} terminals, not 1`);
+    assert((await page.textContent('#g-out')).includes('KF-XH-0401'), 'the dry run does not list KF-XH-0401');
+    const after = await page.evaluate(async () => (await (await fetch('api/v1/commands?limit=1000')).json()).total);
+    assert(after === before, `a dry run queued commands (${before} then ${after})`);
+    await shot(page, 'commands-dry-run-technician-zh');
+    await page.context().close();
+  });
+}
+if (opKey0) {
+  await check(`${opKey0}: the Commands page offers update with the stored packages, and the artifacts route is the operator's`, async () => {
+    const page = await newPage();
+    await login(page, opKey0);
+    await page.goto(`${BASE}/#/commands`);
+    await page.waitForSelector('#g-kind', { timeout: 15000 });
+    await page.selectOption('#g-kind', 'update');
+    await page.waitForSelector('#g-artifact option', { state: 'attached', timeout: 15000 });
+    const r = await page.evaluate(async () => (await fetch('api/v1/artifacts')).status);
+    assert(r === 200, `GET /api/v1/artifacts answered the operator ${r}`);
     await page.context().close();
   });
 }

@@ -1,11 +1,12 @@
 // The Commands page: the newest commands with their status, the rollouts with their waves
-// (halt and resume: the operator's), and the terminals counted by an inventory field.
-// GET /api/v1/commands, /rollouts, /rollouts/{id}, /inventory; POST .../halt|resume.
+// (halt and resume: the operator's), the terminals counted by an inventory field, and a form
+// sending a command to a group (cmdui.js groupForm). GET /api/v1/commands, /rollouts,
+// /rollouts/{id}, /inventory, /artifacts; POST /commands, .../halt|resume.
 import { api } from '../api.js';
 import { t } from '../i18n.js';
 import * as f from '../fmt.js';
 import { h, clear, loading, errorBox, table, toast, empty } from '../ui.js';
-import { cmdTable, roBadge } from './cmdui.js';
+import { cmdTable, roBadge, groupForm } from './cmdui.js';
 import { setParams } from '../app.js';
 
 const FIELDS = ['agent', 'app_version', 'os', 'kernel', 'kind', 'unit', 'bank', 'periph', 'cpu', 'mem_gb'];
@@ -13,7 +14,8 @@ const FIELDS = ['agent', 'app_version', 'os', 'kernel', 'kind', 'unit', 'bank', 
 export async function render(ctx) {
   const { main, session, params } = ctx;
   const box = h('div', {}, loading());
-  main.append(h('h1', {}, t('nav_commands')), box);
+  // The group form is drawn once, above the lists that reload (what was typed stays).
+  main.append(h('h1', {}, t('nav_commands')), groupForm(session, () => setTimeout(load, 1500)), box);
   let by = FIELDS.includes(params.get('by')) ? params.get('by') : 'agent';
   let open = null; // the rollout whose waves are shown
   async function load() {
