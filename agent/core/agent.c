@@ -372,6 +372,17 @@ static void agent_link_closed(void *ud)
     agent_closed_one(ud);
 }
 
+int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb)
+{
+    if (!*on)
+        return 0;
+    if (!uv_is_closing(h)) {
+        uv_close(h, cb);
+        *on = 0;
+    }
+    return 1;
+}
+
 void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
 {
     if (a->closing)

@@ -747,19 +747,7 @@ int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb)
     /* A handle already closing (its hook just ended) closes on cmd_hook_closed, which runs
      * after this turn and hands on to cb: counted too, so the agent is not freed before. */
     a->cmd_close_cb = cb;
-    if (a->cmd_pipe_on) {
-        if (!uv_is_closing((uv_handle_t *)&a->cmd_pipe)) {
-            uv_close((uv_handle_t *)&a->cmd_pipe, cb);
-            a->cmd_pipe_on = 0;
-        }
-        n++;
-    }
-    if (a->cmd_proc_on) {
-        if (!uv_is_closing((uv_handle_t *)&a->cmd_proc)) {
-            uv_close((uv_handle_t *)&a->cmd_proc, cb);
-            a->cmd_proc_on = 0;
-        }
-        n++;
-    }
+    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_pipe, &a->cmd_pipe_on, cb);
+    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_proc, &a->cmd_proc_on, cb);
     return n;
 }

@@ -86,7 +86,7 @@ struct kf_agent {
     int logs_truncated;
     uint32_t logs_span_s;
     void *logs_zwork;          /* the compression on the pool, while it runs */
-    uv_close_cb logs_close_cb; /* kf_agent_close's, when it waits for that work */
+    uv_close_cb logs_close_cb; /* kf_agent_close's, once closing (the pool work, the collector) */
     uv_timer_t blob_timer;     /* no progress within this time: send again from what is held */
     uint64_t blob_seq;         /* the bundle being sent (its command's seq); 0: none */
     uint32_t blob_next, blob_have, blob_nchunks;
@@ -203,6 +203,10 @@ int kf__agent_cmd_hello(struct kf_agent *a, char *buf, size_t cap);
 /* The HELLO's "inv" object, or NULL when nothing is known yet. */
 const char *kf__agent_inv_hello(const struct kf_agent *a);
 
+/* Close a hook's handle h (open while *on) for kf_agent_close: with cb, *on cleared, when it
+ * is not closing yet; one already closing on its own callback, which hands on to the
+ * agent's close callback once the agent is closing. Returns 1 (counted) when *on, else 0. */
+int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb);
 /* Close the handles the commands hold; returns how many close callbacks will come. */
 int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
 /* Run (or settle) the stored commands, one at a time (after one that ran on its own ended). */

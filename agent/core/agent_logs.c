@@ -96,6 +96,8 @@ static void logs_closed(uv_handle_t *h)
         a->logs_proc_on = 0;
     else
         a->logs_pipe_on = 0;
+    if (a->closing && a->logs_close_cb) /* counted by kf__agent_logs_close: may free a */
+        a->logs_close_cb(h);
 }
 
 static void blob_kick(struct kf_agent *a);
@@ -610,20 +612,14 @@ int kf__agent_logs_close(struct kf_agent *a, uv_close_cb cb)
     uv_close((uv_handle_t *)&a->blob_timer, cb);
     /* A collector still running is left to finish alone; its command is marked running and
      * the next run reports it interrupted (nothing is collected twice). */
-    if (a->logs_pipe_on && !uv_is_closing((uv_handle_t *)&a->logs_pipe)) {
-        uv_close((uv_handle_t *)&a->logs_pipe, cb);
-        a->logs_pipe_on = 0;
-        n++;
-    }
-    if (a->logs_proc_on && !uv_is_closing((uv_handle_t *)&a->logs_proc)) {
-        uv_close((uv_handle_t *)&a->logs_proc, cb);
-        a->logs_proc_on = 0;
-        n++;
-    }
+    /* One already closing (the collector just ended) closes on logs_closed, which hands on
+     * to cb: counted too. */
+    a->logs_close_cb = cb;
+    n += kf__agent_close_hook((uv_handle_t *)&a->logs_pipe, &a->logs_pipe_on, cb);
+    n += kf__agent_close_hook((uv_handle_t *)&a->logs_proc, &a->logs_proc_on, cb);
     if (a->logs_zwork != NULL) {
         /* Compressing on the pool: its after callback frees the text and counts as one
          * close (zwork_after). */
-        a->logs_close_cb = cb;
         return n + 1;
     }
     free(a->logs_buf);

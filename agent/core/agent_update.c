@@ -851,13 +851,7 @@ int kf__agent_update_close(struct kf_agent *a, uv_close_cb cb)
     /* One already closing (its hook just exited) closes on upd_closed, which hands on to
      * cb: counted too. */
     a->upd_close_cb = cb;
-    if (a->upd_proc_on) {
-        if (!uv_is_closing((uv_handle_t *)&a->upd_proc)) {
-            uv_close((uv_handle_t *)&a->upd_proc, cb);
-            a->upd_proc_on = 0;
-        }
-        n++;
-    }
+    n += kf__agent_close_hook((uv_handle_t *)&a->upd_proc, &a->upd_proc_on, cb);
     if (a->upd_work != NULL) {
         /* The check on the pool holds the download: its after callback closes it and counts
          * as one close (upd_work_after). */
