@@ -23,6 +23,7 @@
 #include "core/enroll.h"
 #include "core/inventory.h"
 #include "core/probes.h"
+#include "core/update_state.h"
 
 struct main_ctx {
     uv_loop_t loop;
@@ -226,11 +227,15 @@ static int main_identity(struct main_ctx *m, int check)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kiosk-agent -c FILE [--check] [--rotate-key]\n"
-               "  -c, --config FILE  agent INI (docs/AGENT.md)\n"
-               "      --check        validate the config and key file, then exit\n"
-               "      --rotate-key   rotate the device key once connected (identity_dir;\n"
-               "                     SIGUSR1 does the same on a running agent)\n");
+    fprintf(f, "usage: kiosk-agent -c FILE [--check] [--rotate-key] [--verify-package DEB]\n"
+               "  -c, --config FILE     agent INI (docs/AGENT.md)\n"
+               "      --check           validate the config and key file, then exit\n"
+               "      --rotate-key      rotate the device key once connected (identity_dir;\n"
+               "                        SIGUSR1 does the same on a running agent)\n"
+               "      --verify-package DEB  check DEB against the signed manifest beside it\n"
+               "                        (DEB without .deb, plus .manifest) under [update]\n"
+               "                        release_public_key and [device] kind, then exit: 0\n"
+               "                        verified, 1 not (docs/AGENT.md \"Updates\")\n");
 }
 
 /* The agent proper: probes, agent, app socket, watchdog, then the loop until a signal.
@@ -331,17 +336,38 @@ static int main_agent(struct main_ctx *m, const char *config, int check, int rot
     return main_serve(m, sk, rotate);
 }
 
+/* --verify-package DEB: the root-run installer's check (tools/kiosk-agent-install) of a
+ * package the agent fetched, against the signed manifest beside it. 0 verified, 1 not. */
+static int main_verify_package(const struct kf_agent_config *cfg, const char *pkg)
+{
+    static const uint8_t zero[32];
+    const char *kind = kf_agent_config_kind_name(cfg->kind);
+    struct kf_manifest man;
+    char why[4400];
+
+    if (sodium_memcmp(cfg->release_pk, zero, 32) == 0) {
+        kf_err("%s: not verified: no [update] release_public_key is set", pkg);
+        return 1;
+    }
+    if (kind == NULL ||
+        kf_upd_verify_package(pkg, cfg->release_pk, kind, &man, why, sizeof(why)) < 0) {
+        kf_err("not verified: %s", kind == NULL ? "no [device] kind" : why);
+        return 1;
+    }
+    printf("verified: %s %s, %" PRIu64 " bytes, signed by the release key, for %s terminals\n",
+           man.name, man.version, man.size, kind);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'C'},
-        {"rotate-key", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'C'},
+        {"rotate-key", no_argument, NULL, 'R'},   {"verify-package", required_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     static struct main_ctx m; /* large (config paths); not on the stack */
-    const char *config = NULL;
+    const char *config = NULL, *verify = NULL;
     int check = 0, rotate = 0, opt, rc, ret;
     char err[512];
 
@@ -356,6 +382,9 @@ int main(int argc, char **argv)
             break;
         case 'R':
             rotate = 1;
+            break;
+        case 'V':
+            verify = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -378,6 +407,8 @@ int main(int argc, char **argv)
         kf_err("sodium_init failed");
         return 1;
     }
+    if (verify != NULL)
+        return main_verify_package(&m.cfg, verify);
     kf_mqtt_global_init();
     signal(SIGPIPE, SIG_IGN);
     rc = uv_loop_init(&m.loop);

@@ -252,7 +252,8 @@ static const struct kf_conf_key update_keys[] = {
     /* No key, no updates: a terminal installs only what the release key signed. */
     KF_CONF_KEY_CUSTOM("release_public_key", CFG, release_pk, parse_public_key, NULL, 0),
     /* The package's path is added as the last word; empty: updates are refused. */
-    KF_CONF_KEY_STR("install_hook", CFG, install_hook, "/usr/bin/dpkg -i", 0),
+    KF_CONF_KEY_STR("install_hook", CFG, install_hook,
+                    "/usr/lib/kioskfleet/kiosk-agent-install-request", 0),
     KF_CONF_KEY_U32("install_timeout_s", CFG, install_timeout_s, 10, 3600, "600", 0),
     KF_CONF_KEY_U32("health_s", CFG, update_health_s, 5, 3600, "120", 0),
     KF_CONF_KEY_CUSTOM("agent_package", CFG, agent_package, parse_package_name, "kiosk-agent", 0),

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <kf/keyfile.h>
 #include <kf/manifest.h>
 
@@ -146,27 +148,107 @@ int kf_upd_kept_version(const char *dir, const char *name, char *ver, size_t cap
     return 0;
 }
 
+/* A package path's signed manifest beside it: "X.deb" -> "X.manifest". */
+static int manifest_of(const char *pkg, char *out, size_t cap)
+{
+    size_t len = strlen(pkg);
+    int n;
+
+    if (len < 5 || strcmp(pkg + len - 4, ".deb") != 0)
+        return -EINVAL;
+    n = snprintf(out, cap, "%.*s.manifest", (int)(len - 4), pkg);
+    return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
+}
+
 int kf_upd_kept_promote(const char *dir, uint64_t seq, const char *name, const char *version)
 {
     char deb[4096], kept[4096], ptr[4096], old[KF_MANIFEST_VERSION_MAX + 2];
-    char text[KF_MANIFEST_VERSION_MAX + 2];
+    char man[4096], kept_man[4096], text[KF_MANIFEST_VERSION_MAX + 2];
     int have_old, n, rc;
 
     have_old = kf_upd_kept_version(dir, name, old, sizeof(old)) == 0 && strcmp(old, version) != 0;
     if ((rc = path_of(deb, sizeof(deb), dir, seq, "deb")) < 0 ||
+        (rc = path_of(man, sizeof(man), dir, seq, "manifest")) < 0 ||
         (rc = kf_upd_kept_path(dir, name, version, kept, sizeof(kept))) < 0 ||
+        (rc = manifest_of(kept, kept_man, sizeof(kept_man))) < 0 ||
         (rc = kf_upd_kept_path(dir, name, NULL, ptr, sizeof(ptr))) < 0)
         return rc;
+    /* The signed manifest goes with the package: the installer checks it again as root
+     * (tools/kiosk-agent-install) before a rollback reinstalls the kept package. */
+    if (rename(man, kept_man) != 0 && errno != ENOENT)
+        return -errno;
     if (rename(deb, kept) != 0) {
         rc = -errno;
         if (rc != -ENOENT || access(kept, R_OK) != 0)
             return rc;
     }
-    /* The pointer's atomic replace syncs the directory: the rename above is durable too. */
+    /* The pointer's atomic replace syncs the directory: the renames above are durable too. */
     n = snprintf(text, sizeof(text), "%s\n", version);
     rc = kf_file_write_atomic(ptr, text, (size_t)n, 0600, (gid_t)-1, 0);
-    if (rc == 0 && have_old && kf_upd_kept_path(dir, name, old, kept, sizeof(kept)) == 0)
+    if (rc == 0 && have_old && kf_upd_kept_path(dir, name, old, kept, sizeof(kept)) == 0) {
         unlink(kept);
+        if (manifest_of(kept, kept_man, sizeof(kept_man)) == 0)
+            unlink(kept_man);
+    }
+    return rc;
+}
+
+int kf_upd_verify_package(const char *pkg, const uint8_t release_pk[32], const char *kind,
+                          struct kf_manifest *ret, char *why, size_t cap)
+{
+    char man[4096], text[KF_MANIFEST_FILE_MAX + 1];
+    crypto_hash_sha256_state h;
+    unsigned char buf[65536], sum[32];
+    uint64_t total = 0;
+    size_t n;
+    FILE *f;
+    int rc;
+
+    if ((rc = manifest_of(pkg, man, sizeof(man))) < 0) {
+        snprintf(why, cap, "%s: not a .deb path", pkg);
+        return rc;
+    }
+    if ((f = fopen(man, "rb")) == NULL) {
+        rc = -errno;
+        snprintf(why, cap, "%s: %s (the signed manifest must sit beside the package)", man,
+                 strerror(errno));
+        return rc;
+    }
+    n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    if (n == 0 || n > KF_MANIFEST_FILE_MAX) {
+        snprintf(why, cap, "%s: empty or longer than %d bytes", man, KF_MANIFEST_FILE_MAX);
+        return -EBADMSG;
+    }
+    rc = kf_manifest_open(text, n, release_pk, ret);
+    if (rc < 0) {
+        snprintf(why, cap, "%s: %s", man,
+                 rc == -EKEYREJECTED ? "its signature does not verify under the release key"
+                                     : "not a signed manifest");
+        return rc;
+    }
+    if (!kf_manifest_for_kind(ret, kind)) {
+        snprintf(why, cap, "%s %s is not for %s terminals", ret->name, ret->version, kind);
+        return -EMEDIUMTYPE;
+    }
+    if ((f = fopen(pkg, "rb")) == NULL) {
+        rc = -errno;
+        snprintf(why, cap, "%s: %s", pkg, strerror(errno));
+        return rc;
+    }
+    crypto_hash_sha256_init(&h);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && total <= ret->size) {
+        crypto_hash_sha256_update(&h, buf, n);
+        total += n;
+    }
+    rc = ferror(f) ? -EIO : 0;
+    fclose(f);
+    crypto_hash_sha256_final(&h, sum);
+    if (rc == 0 && (total != ret->size || sodium_memcmp(sum, ret->sha256, 32) != 0))
+        rc = -EBADMSG;
+    if (rc < 0)
+        snprintf(why, cap, "%s: %s", pkg,
+                 rc == -EIO ? "read error" : "its size or SHA-256 is not the manifest's");
     return rc;
 }
 

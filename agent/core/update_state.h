@@ -10,7 +10,8 @@
  *                       a hook that outlives the agent must not die of SIGPIPE).
  * Per package name (the last version installed through the agent and found healthy):
  *   DIR/installed-NAME             its version, one line: the commit point of a promotion;
- *   DIR/installed-NAME_VERSION.deb the package, reinstalled by a rollback.
+ *   DIR/installed-NAME_VERSION.deb the package, reinstalled by a rollback;
+ *   DIR/installed-NAME_VERSION.manifest its signed manifest (checked again by the installer).
  * Names and versions are checked by kf/manifest.h's rules before they make a path.
  * Single thread; no globals. Functions return 0 or a negative errno.
  */
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include <kf/command.h>
+#include <kf/manifest.h>
 
 enum kf_upd_step_kind {
     KF_UPD_STEP_NONE = 0, /* no file (or not a whole one): nothing happened outside yet */
@@ -61,6 +63,13 @@ int kf_upd_kept_version(const char *dir, const char *name, char *ver, size_t cap
  * (a no-op when a previous run did it), the pointer replaced, the one it replaced removed.
  * -ENOENT when neither the download nor the kept file is there. */
 int kf_upd_kept_promote(const char *dir, uint64_t seq, const char *name, const char *version);
+
+/* Check the package file pkg ("X.deb") against the signed manifest beside it ("X.manifest"):
+ * it verifies under release_pk, lists kind ("kiosk" or "itm"), and pkg has its size and
+ * SHA-256. 0 and *ret; or a negative errno with why (cap bytes) saying what failed. What the
+ * root-run installer asks (`kiosk-agent --verify-package`) before dpkg sees the file. */
+int kf_upd_verify_package(const char *pkg, const uint8_t release_pk[32], const char *kind,
+                          struct kf_manifest *ret, char *why, size_t cap);
 
 /* The kernel's start time of process pid (/proc/PID/stat, field 22), or 0 when it is gone
  * (or a zombie: it has done its work). */

@@ -7,7 +7,8 @@
 # rolled back to the previous package and reported failed; an agent killed with SIGKILL
 # mid-download resumes where its files say and installs once; one killed while the install
 # hook runs never runs it again and finishes the health check in the new process; the
-# agent's own package is health-checked by the program it installed.
+# agent's own package is health-checked by the program it installed; the root-run installer
+# of a real terminal checks every package again before dpkg sees it.
 source "$(dirname "$0")/lib.sh"
 
 it_init 0
@@ -233,4 +234,45 @@ detail "$ID" | grep -q "kf-testagent 1.0 installed: the agent reached the server
 echo "5. ok: C-$ID the agent's own package: restarted into it, done by the new program"
 kf_stop "$AGENT"
 stop_app
+
+# 6. The root-run installer (agent/hooks/kiosk-agent-install, docs/AGENT.md "Installing as
+# root") does not take the agent's word: only the agent's own package files, each checked
+# again against its signed manifest, the release key and the terminal's kind, before dpkg.
+[ -f "$DATA/installed-kf-testapp_4.manifest" ] || fail "the kept package's manifest is not kept: $(ls "$DATA")"
+[ ! -e "$DATA/installed-kf-testapp_2.manifest" ] || fail "the replaced package's manifest is left"
+inst() { # PKG: the installer's exit status
+    local rc=0
+    KF_AGENT_BIN=$KF_BIN_AGENT KF_AGENT_INI=$INI KF_AGENT_DIR=$DATA \
+        KF_DPKG="dpkg --root=$ROOT --force-not-root --force-bad-path" \
+        sh "$KF_ROOT/agent/hooks/kiosk-agent-install" "$1" >>"$IT_DIR/installer.log" 2>&1 || rc=$?
+    echo $rc
+}
+"$KF_BIN_AGENT" -c "$INI" --verify-package "$DATA/installed-kf-testapp_4.deb" | grep -q "^verified: kf-testapp 4, " ||
+    fail "--verify-package refused the kept package"
+# A valid package (1) under the manifest of another (4): refused, dpkg not run.
+cp "$IT_DIR/app-1.deb" "$DATA/update-901.deb"
+cp "$DATA/installed-kf-testapp_4.manifest" "$DATA/update-901.manifest"
+[ "$(inst "$DATA/update-901.deb")" = 1 ] || fail "a package under another's manifest was not refused"
+grep -q "size or SHA-256 is not the manifest's" "$IT_DIR/installer.log" || fail "no reason: $(tail -3 "$IT_DIR/installer.log")"
+# Signed by another release key: refused.
+"$K" artifact keygen --out "$IT_DIR/other.key" >/dev/null
+"$K" artifact sign --release-key "$IT_DIR/other.key" --name kf-testapp --version 1 --kinds kiosk \
+    "$IT_DIR/app-1.deb" -o "$DATA/update-901.manifest" 2>/dev/null || fail "sign with another key"
+[ "$(inst "$DATA/update-901.deb")" = 1 ] || fail "a manifest of another key was not refused"
+grep -q "does not verify under the release key" "$IT_DIR/installer.log" || fail "no reason: $(tail -3 "$IT_DIR/installer.log")"
+# Signed by the release key but for ITMs only: refused on a kiosk.
+"$K" artifact sign --release-key "$REL/release.key" --name kf-testapp --version 1 --kinds itm \
+    "$IT_DIR/app-1.deb" -o "$DATA/update-901.manifest" 2>/dev/null || fail "sign for itm"
+[ "$(inst "$DATA/update-901.deb")" = 1 ] || fail "an ITM package was not refused on a kiosk"
+grep -q "is not for kiosk terminals" "$IT_DIR/installer.log" || fail "no reason: $(tail -3 "$IT_DIR/installer.log")"
+# Not one of the agent's files: refused before anything is read.
+[ "$(inst "$IT_DIR/app-1.deb")" = 2 ] || fail "a path outside the agent's directory was not refused"
+[ "$(inst "$DATA/../app-1.deb")" = 2 ] || fail "a path with .. was not refused"
+ln -s "$IT_DIR/app-1.deb" "$DATA/update-902.deb"
+[ "$(inst "$DATA/update-902.deb")" = 2 ] || fail "a symbolic link was not refused"
+[ "$(installed)" = 4 ] || fail "a refused package reached dpkg: the root holds '$(installed)'"
+# The release key's own package, properly signed: installed (a rollback's reinstall of 4).
+[ "$(inst "$DATA/installed-kf-testapp_4.deb")" = 0 ] || fail "the kept package was refused: $(tail -3 "$IT_DIR/installer.log")"
+[ "$(installed)" = 4 ] || fail "the root holds '$(installed)' after reinstalling 4"
+echo "6. ok: the root installer refused a swapped package, another key, another kind, and 3 foreign paths; installed the signed one"
 echo "PASS"

@@ -241,10 +241,11 @@ Test(agent_config, update_keys_defaults_and_bounds, .fini = cleanup)
     struct kf_agent_config c;
     char err[256];
 
-    /* Defaults: no release key (update commands refused), dpkg -i, bounded times. */
+    /* Defaults: no release key (update commands refused), the root installer's request
+     * (agent/hooks), bounded times. */
     cr_assert_eq(kf_agent_config_load(write_ini(MINIMAL), &c, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(memcmp(c.release_pk, zero, 32), 0);
-    cr_assert_str_eq(c.install_hook, "/usr/bin/dpkg -i");
+    cr_assert_str_eq(c.install_hook, "/usr/lib/kioskfleet/kiosk-agent-install-request");
     cr_assert_eq(c.install_timeout_s, 600);
     cr_assert_eq(c.update_health_s, 120);
     cr_assert_str_eq(c.agent_package, "kiosk-agent");
