@@ -265,8 +265,8 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
         kf_store_query_report_free(rep);
         return;
     }
-    r = kf_view_sla_tables_history(st, names, c->now_ms - 90LL * 86400000, c->now_ms + 1, &h, err,
-                                   sizeof(err));
+    r = kf_view_sla_tables_history(st, names, asset, c->now_ms - 90LL * 86400000, c->now_ms + 1, &h,
+                                   err, sizeof(err));
     kf_view_names_free(names);
     if (r < 0) {
         kf_store_query_table_free(q);
