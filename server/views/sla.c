@@ -75,6 +75,7 @@ int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_qu
     struct kf_window w[KF_SLA_WINDOWS_MAX];
     struct kf_sla_config cfg;
     size_t n_wins = 0, n_incs = 0;
+    unsigned char *set = NULL;
     int r;
 
     if (q == NULL)
@@ -93,14 +94,24 @@ int kf_view_sla_queue(struct kf_store *st, int64_t now_ms, struct kf_view_sla_qu
         fail(st, r, "windows", err, cap);
     if (r == 0 && (r = kf_sla_new(&cfg, q->hol, NULL, NULL, &q->e)) < 0)
         snprintf(err, cap, "engine: %s", kf_strerror(r));
-    for (size_t i = 0; r == 0 && i < q->n_all; i++) {
-        size_t n = kf_store_sla_windows_for(wins, n_wins, &q->all[i], w, KF_SLA_WINDOWS_MAX);
+    /* The engine needs the hours, terms and windows of the terminals with an open incident
+     * only: their clocks are the queue's. Each set once. */
+    if (r == 0 && q->n_all > 0 && (set = calloc(q->n_all, 1)) == NULL)
+        r = -ENOMEM;
+    for (size_t k = 0; r == 0 && k < n_incs; k++) {
+        const struct kf_sla_terminal *t = term_of(q->all, q->n_all, incs[k].terminal);
+        size_t i = t ? (size_t)(t - q->all) : 0, n;
 
-        r = kf_sla_terminal_set(q->e, q->all[i].asset_id, &q->all[i].week, &q->all[i].terms);
+        if (!t || set[i])
+            continue;
+        set[i] = 1;
+        n = kf_store_sla_windows_for(wins, n_wins, t, w, KF_SLA_WINDOWS_MAX);
+        r = kf_sla_terminal_set(q->e, t->asset_id, &t->week, &t->terms);
         if (r == 0)
-            r = kf_sla_windows_set(q->e, q->all[i].asset_id, w,
+            r = kf_sla_windows_set(q->e, t->asset_id, w,
                                    n < KF_SLA_WINDOWS_MAX ? n : KF_SLA_WINDOWS_MAX);
     }
+    free(set);
     for (size_t i = 0; r == 0 && i < n_incs; i++)
         r = kf_sla_restore_incident(q->e, &incs[i]);
     if (r == 0)

@@ -423,8 +423,8 @@ struct kf_qtable *kf_view_sla_tables_report(const struct kf_report *rep, int sco
 }
 
 int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *names,
-                               int64_t since_ms, int64_t until_ms, struct kf_qtable **ret,
-                               char *err, size_t cap)
+                               const char *terminal, int64_t since_ms, int64_t until_ms,
+                               struct kf_qtable **ret, char *err, size_t cap)
 {
     static const char *const cols[] = {"id",           "terminal",  "zone",       "zone_name",
                                        "bank",         "bank_name", "cause",      "part",
@@ -438,8 +438,18 @@ int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *
     int r;
 
     r = kf_store_sla_incidents(st, KF_SLA_INC_PERIOD, since_ms, until_ms, &inc, &n);
-    if (r == 0 && n > 0) /* their zones and banks */
+    if (r == 0 && terminal) { /* its incidents only, and its own zone and bank */
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(inc[i].terminal, terminal) == 0)
+                inc[k++] = inc[i];
+        n = k;
+        if (n > 0 && (r = kf_store_sla_terminals(st, terminal, &terms, &nt)) == -ENOENT)
+            r = 0;                /* gone: no zone, no bank, as in the list of every terminal */
+    } else if (r == 0 && n > 0) { /* their zones and banks */
         r = kf_store_sla_terminals(st, NULL, &terms, &nt);
+    }
     if (r < 0) {
         snprintf(err, cap, "%s", kf_store_errmsg(st)[0] ? kf_store_errmsg(st) : "store failed");
         free(inc);

@@ -40,8 +40,8 @@ int kf_view_sla_tables_incident(struct kf_store *st, const struct kf_view_names 
  * zone, zone_name, bank, bank_name, cause, part, attribution, state, since, opened,
  * acknowledged, on_site, resolved, resolved_by, closed, breached, down_spans. */
 int kf_view_sla_tables_history(struct kf_store *st, const struct kf_view_names *names,
-                               int64_t since_ms, int64_t until_ms, struct kf_qtable **ret,
-                               char *err, size_t cap);
+                               const char *terminal, int64_t since_ms, int64_t until_ms,
+                               struct kf_qtable **ret, char *err, size_t cap);
 /* Table "sla": the month's report (views/sla.h kf_view_sla_report) at scope (KF_SCOPE_
  * TERMINAL, ZONE or BANK) and the fleet's row, with names beside the codes; the month and
  * as_of on every row (file-only columns), as kioskctl sla prints it. NULL when out of memory. */

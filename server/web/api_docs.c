@@ -344,6 +344,49 @@ void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st)
     rdoc_one(c, st, "assessment", &f);
 }
 
+/* The coverage targets' text (owned; < 1 MiB), or NULL. */
+static char *targets_read(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *text = NULL;
+    long n;
+
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)n + 1)) != NULL &&
+        fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    return text;
+}
+
+/* Coverage at a day reads the reporting window ending on it, and the targets file: its
+ * digest (FNV-1a) is what the answer reads outside the store. No at: today, never settled. */
+int kf_web_period_coverage(const struct kf_web_call *c, struct kf_web_period *ret)
+{
+    const char *at = kf_web_param(c, "at");
+    uint64_t h = 1469598103934665603u;
+    char *text;
+    int32_t day;
+
+    if (!at || kf_day_parse(at, &day) < 0)
+        return -1;
+    text = targets_read(kf_web_server_config(c->srv)->coverage_targets);
+    if (!text)
+        return -1;
+    for (const char *p = text; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211u;
+    }
+    free(text);
+    ret->from_day = day - (KF_COVERAGE_WINDOW_DAYS - 1);
+    ret->to_day = day;
+    ret->extra = h;
+    return 0;
+}
+
 /* GET /api/v1/coverage?at=YYYY-MM-DD: zones and terminals against the plan's targets
  * ([web] coverage_targets), the canonical document kioskctl coverage --format json prints. */
 void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
@@ -355,23 +398,13 @@ void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st)
     struct kf_view_coverage *v = NULL;
     char err[256] = "", *text = NULL, *copy;
     int32_t day = kf_local_day(c->now_ms);
-    FILE *f;
-    long n;
     int r;
 
     if (at && kf_day_parse(at, &day) < 0) {
         kf_web_problem(c, 400, "at is a day, YYYY-MM-DD");
         return;
     }
-    f = fopen(cfg->coverage_targets, "re");
-    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
-        fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)n + 1)) != NULL &&
-        fread(text, 1, (size_t)n, f) != (size_t)n) {
-        free(text);
-        text = NULL;
-    }
-    if (f)
-        fclose(f);
+    text = targets_read(cfg->coverage_targets);
     if (!text) {
         kf_err("coverage: [web] coverage_targets %s cannot be read", cfg->coverage_targets);
         kf_web_problem(c, 503, "the coverage targets are not installed (logged)");

@@ -265,8 +265,8 @@ void kf_web_api_terminal(struct kf_web_call *c, struct kf_store *st)
         kf_store_query_report_free(rep);
         return;
     }
-    r = kf_view_sla_tables_history(st, names, c->now_ms - 90LL * 86400000, c->now_ms + 1, &h, err,
-                                   sizeof(err));
+    r = kf_view_sla_tables_history(st, names, asset, c->now_ms - 90LL * 86400000, c->now_ms + 1, &h,
+                                   err, sizeof(err));
     kf_view_names_free(names);
     if (r < 0) {
         kf_store_query_table_free(q);
@@ -508,6 +508,20 @@ static const char *hours_text(const struct kf_week *w, char *buf, size_t cap)
 
 /* ---- Usage, users ------------------------------------------------------------------------- */
 
+/* Usage reads the days from .. to. */
+int kf_web_period_usage(const struct kf_web_call *c, struct kf_web_period *ret)
+{
+    const char *from = kf_web_param(c, "from"), *to = kf_web_param(c, "to");
+    int32_t fd, td;
+
+    if (!from || !to || kf_day_parse(from, &fd) < 0 || kf_day_parse(to, &td) < 0 || td < fd)
+        return -1;
+    ret->from_day = fd;
+    ret->to_day = td;
+    ret->extra = 0;
+    return 0;
+}
+
 /* GET /api/v1/usage?from=&to=&by=: kioskctl usage's table. */
 void kf_web_api_usage(struct kf_web_call *c, struct kf_store *st)
 {
@@ -545,6 +559,26 @@ void kf_web_api_users(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "users");
     else
         kf_web_reply_table(c, t);
+}
+
+/* The SLA report reads its month's days. */
+int kf_web_period_sla(const struct kf_web_call *c, struct kf_web_period *ret)
+{
+    const char *month = kf_web_param(c, "month");
+    int year = 0, mon = 0;
+    char first[16], next[16];
+    int32_t fd, nd;
+
+    if (!month || kf_view_billing_month(month, &year, &mon) < 0)
+        return -1;
+    snprintf(first, sizeof(first), "%04d-%02d-01", year, mon);
+    snprintf(next, sizeof(next), "%04d-%02d-01", mon == 12 ? year + 1 : year, mon % 12 + 1);
+    if (kf_day_parse(first, &fd) < 0 || kf_day_parse(next, &nd) < 0)
+        return -1;
+    ret->from_day = fd;
+    ret->to_day = nd - 1;
+    ret->extra = 0;
+    return 0;
 }
 
 /* GET /api/v1/sla?month=YYYY-MM&by=terminal|zone|bank: kioskctl sla's table. On a bank's

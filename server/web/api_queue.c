@@ -71,7 +71,7 @@ void kf_web_api_incidents(struct kf_web_call *c, struct kf_store *st)
     if (kf__web_load_names(c, st, &names) < 0)
         return;
     if (status && strcmp(status, "all") == 0) {
-        int r = kf_view_sla_tables_history(st, names, c->now_ms - (int64_t)d * 86400000,
+        int r = kf_view_sla_tables_history(st, names, NULL, c->now_ms - (int64_t)d * 86400000,
                                            c->now_ms + 1, &q, err, sizeof(err));
         if (r < 0)
             kf_web_problem(c, 500, "incidents: %s", err);

@@ -22,7 +22,10 @@ struct kf_web_cache_entry {
     uint64_t hash;
     char *key;
     size_t key_len;
-    uint64_t at_ns; /* when its computation started (monotonic) */
+    uint64_t at_ns; /* when its computation started or its period was found current */
+    int has_period; /* an answer over a settled period: kept past the max age while its
+                       period and stamp hold (kf_web_cache_recheck) */
+    struct kf_web_period period;
     /* The answer, once ready. */
     int status;
     char *out;
@@ -254,6 +257,14 @@ int kf_web_cache_begin(struct kf_web_cache *k, struct kf_web_call *c,
             break;
         }
     if (found && found->ready && now - found->at_ns >= k->max_age_ns) {
+        if (found->has_period) {
+            /* The caller reads the period's stamp and calls kf_web_cache_recheck. */
+            found->refs++;
+            pthread_mutex_unlock(&k->mu);
+            free(key);
+            *ticket = found;
+            return 2;
+        }
         unlink_entry(k, found); /* too old: computed again below */
         found = NULL;
     }
@@ -313,6 +324,8 @@ void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
     e->ctype = c->ctype;
     snprintf(e->disposition, sizeof(e->disposition), "%s", c->disposition);
     e->list_total = c->list_total;
+    e->has_period = c->period_ok;
+    e->period = c->period;
     e->ready = 1;
     if (e->linked) {
         k->bytes += e->out_len;
@@ -326,6 +339,31 @@ void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
     if (--e->refs == 0 && !e->linked)
         entry_free(e);
     pthread_mutex_unlock(&k->mu);
+}
+
+int kf_web_cache_recheck(struct kf_web_cache *k, struct kf_web_call *c,
+                         struct kf_web_cache_entry *e, const struct kf_web_period *now_period)
+{
+    int same = now_period && e->period.from_day == now_period->from_day &&
+               e->period.to_day == now_period->to_day && e->period.extra == now_period->extra &&
+               e->period.stamp == now_period->stamp;
+
+    pthread_mutex_lock(&k->mu);
+    if (same) {
+        /* Still the answer a computation would give now: served for another max age. */
+        e->at_ns = now_ns();
+        k->st.hits++;
+        k->st.rechecks++;
+        if (e->linked)
+            move_front(k, e);
+    } else if (e->linked) {
+        unlink_entry(k, e);
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (same)
+        copy_answer(c, e);
+    release(k, e);
+    return same;
 }
 
 void kf_web_cache_invalidate(struct kf_web_cache *k)

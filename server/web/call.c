@@ -15,6 +15,7 @@
 
 #include "views/qcsv.h"
 #include "views/qjson.h"
+#include "store/period.h"
 #include "web/cache.h"
 #include "web/web.h"
 
@@ -412,7 +413,7 @@ static int role_ok(struct kf_web_call *c)
     return 0;
 }
 
-static void run_scoped(struct kf_web_call *c);
+static void run_scoped(struct kf_web_call *c, int cached);
 
 static void call_run(struct kf_web_call *c)
 {
@@ -438,10 +439,25 @@ static void call_run(struct kf_web_call *c)
     }
     if (identify(c) < 0 || !role_ok(c))
         return;
-    run_scoped(c);
+    run_scoped(c, 0);
 }
 
-static void run_scoped(struct kf_web_call *c)
+/* The settled period c's answer covers and its stamp now (store/period.h), on st. 0, or -1:
+ * none (a live answer, a period not settled, or the stamp cannot be read). */
+static int period_read(const struct kf_web_call *c, struct kf_store *st, struct kf_web_period *ret)
+{
+    kf_web_period_fn period = kf_web_route_period(c->route);
+    struct kf_web_period p = {0};
+
+    if (!period || period(c, &p) < 0)
+        return -1;
+    if (kf_store_period_stamp(st, p.from_day, p.to_day, &p.stamp) < 0)
+        return -1;
+    *ret = p;
+    return 0;
+}
+
+static void run_scoped(struct kf_web_call *c, int cached)
 {
     struct kf_web_pool *pool = kf_web_server_pool(c->srv);
     struct kf_store *st = NULL;
@@ -456,8 +472,29 @@ static void run_scoped(struct kf_web_call *c)
         kf_web_problem(c, 503, "the store cannot be opened");
         return;
     }
+    /* The stamp before the answer: a change between them makes the stamp older than the
+     * answer, never newer, so an answer kept for its stamp is never staler than the stamp. */
+    if (cached)
+        c->period_ok = period_read(c, st, &c->period) == 0;
     c->route->fn(c, st);
     kf_web_pool_put(pool, st, c->status >= 500);
+}
+
+/* After kf_web_cache_begin returned 2 (ticket): 1 when c was answered from the kept answer,
+ * its period's stamp unchanged. */
+static int period_recheck(struct kf_web_call *c, struct kf_web_cache *cache,
+                          struct kf_web_cache_entry *ticket)
+{
+    struct kf_web_pool *pool = kf_web_server_pool(c->srv);
+    struct kf_web_period p;
+    struct kf_store *st = NULL;
+    int ok = 0;
+
+    if (kf_web_pool_get(pool, &c->scope, &st) == 0) {
+        ok = period_read(c, st, &p) == 0;
+        kf_web_pool_put(pool, st, 0);
+    }
+    return kf_web_cache_recheck(cache, c, ticket, ok ? &p : NULL);
 }
 
 void kf_web_call_run(struct kf_web_call *c)
@@ -471,9 +508,20 @@ void kf_web_call_run(struct kf_web_call *c)
          * connection is taken. */
         if (!params_ok(c) || identify(c) < 0 || !role_ok(c))
             return;
-        if (kf_web_cache_begin(cache, c, &ticket) == 1)
-            return;
-        run_scoped(c);
+        for (int tries = 0;; tries++) {
+            int r = kf_web_cache_begin(cache, c, &ticket);
+
+            if (r == 1)
+                return;
+            if (r == 0)
+                break;
+            if (period_recheck(c, cache, ticket) == 1)
+                return;
+            ticket = NULL; /* dropped: begin again (another call may be computing it) */
+            if (tries == 2)
+                break; /* kept answers keep going stale under us: compute, uncached */
+        }
+        run_scoped(c, 1);
         kf_web_cache_done(cache, c, ticket);
         return;
     }

@@ -97,6 +97,10 @@ void kf__web_metrics_own(struct kf_web_server *s, FILE *f)
                 "# HELP kioskweb_answer_cache_hits_total Live-view answers served from the "
                 "answer cache.\n# TYPE kioskweb_answer_cache_hits_total counter\n"
                 "kioskweb_answer_cache_hits_total %llu\n"
+                "# HELP kioskweb_answer_cache_rechecks_total Of those, answers over a settled "
+                "period served again after finding its stamp unchanged.\n"
+                "# TYPE kioskweb_answer_cache_rechecks_total counter\n"
+                "kioskweb_answer_cache_rechecks_total %llu\n"
                 "# HELP kioskweb_answer_cache_waits_total Live-view answers shared with a call "
                 "computing the same answer.\n# TYPE kioskweb_answer_cache_waits_total counter\n"
                 "kioskweb_answer_cache_waits_total %llu\n"
@@ -113,9 +117,10 @@ void kf__web_metrics_own(struct kf_web_server *s, FILE *f)
                 "# TYPE kioskweb_answer_cache_entries gauge\nkioskweb_answer_cache_entries %u\n"
                 "# HELP kioskweb_answer_cache_bytes Bytes of the answers kept.\n"
                 "# TYPE kioskweb_answer_cache_bytes gauge\nkioskweb_answer_cache_bytes %zu\n",
-                (unsigned long long)k.hits, (unsigned long long)k.waits,
-                (unsigned long long)k.misses, (unsigned long long)k.evictions,
-                (unsigned long long)k.invalidations, k.entries, k.bytes);
+                (unsigned long long)k.hits, (unsigned long long)k.rechecks,
+                (unsigned long long)k.waits, (unsigned long long)k.misses,
+                (unsigned long long)k.evictions, (unsigned long long)k.invalidations, k.entries,
+                k.bytes);
     }
 }
 

@@ -100,6 +100,28 @@ const struct kf_web_route kf_web_routes[] = {
 };
 const size_t kf_web_nroutes = sizeof(kf_web_routes) / sizeof(kf_web_routes[0]);
 
+/* The live views whose answers cover a settled period of days (docs/WEB.md "Answers over
+ * settled periods"), by handler: the answer cache keeps them while the store's stamp of
+ * those days holds. */
+static const struct {
+    kf_web_handler_fn fn;
+    kf_web_period_fn period;
+} periods[] = {
+    {kf_web_api_usage, kf_web_period_usage},
+    {kf_web_api_sla, kf_web_period_sla},
+    {kf_web_api_coverage, kf_web_period_coverage},
+};
+
+kf_web_period_fn kf_web_route_period(const struct kf_web_route *r)
+{
+    if (!(r->flags & KF_WEB_F_CACHE))
+        return NULL;
+    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+        if (periods[i].fn == r->fn)
+            return periods[i].period;
+    return NULL;
+}
+
 /* Does path match pattern? {} values into args. */
 static int match(const char *pattern, const char *path, char args[2][256])
 {

@@ -81,6 +81,19 @@ struct kf_web_call;
 struct kf_web_server;
 typedef void (*kf_web_handler_fn)(struct kf_web_call *call, struct kf_store *st);
 
+/* An answer over a settled period (docs/WEB.md "The answer cache"): the local days it
+ * covers, what it reads outside the store (a digest, 0 for nothing) and the store's stamp of
+ * those days (store/period.h). The answer cache keeps such an answer past its max age for as
+ * long as all of it is unchanged. */
+struct kf_web_period {
+    int32_t from_day, to_day;
+    uint64_t extra;
+    int64_t stamp;
+};
+/* The days (and extra) of c's answer, from c's parameters; pool thread. 0, or -1: the call
+ * asks for no settled period (bad or missing parameters: the handler answers them). */
+typedef int (*kf_web_period_fn)(const struct kf_web_call *call, struct kf_web_period *ret);
+
 #define KF_WEB_FILTERS_MAX 8
 
 struct kf_web_route {
@@ -100,6 +113,8 @@ extern const size_t kf_web_nroutes;
  * cap bytes). NULL with *ret_path_known set when the path matches another method's. */
 const struct kf_web_route *kf_web_route_find(const char *method, const char *path,
                                              char args[2][256], int *ret_path_known);
+/* The settled period of a KF_WEB_F_CACHE route's answers; NULL: its answers are live. */
+kf_web_period_fn kf_web_route_period(const struct kf_web_route *r);
 /* The role bit of a scope (KF_WEB_R_PUBLIC for no user). */
 unsigned kf_web_role_bit(const struct kf_scope *s);
 /* The route table as JSON (kiosk-web --routes): what the OpenAPI test compares. */
@@ -164,6 +179,9 @@ struct kf_web_call {
     int login_failed;     /* a failed login, to count */
     char display[KF_USER_DISPLAY_MAX + 1];
     int retry_after; /* seconds, for 429 and 503 */
+    int period_ok;   /* period holds the answer's settled period and its stamp, read before
+                        the handler ran (web/call.c) */
+    struct kf_web_period period;
     /* The loop's own. */
     uv_work_t work;
     uv_timer_t timer;
@@ -246,6 +264,10 @@ void kf_web_api_assessments(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_assessment(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_coverage(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_watchlist(struct kf_web_call *c, struct kf_store *st);
+/* The settled periods of the answers over one (kf_web_period_fn). */
+int kf_web_period_usage(const struct kf_web_call *c, struct kf_web_period *ret);
+int kf_web_period_sla(const struct kf_web_call *c, struct kf_web_period *ret);
+int kf_web_period_coverage(const struct kf_web_call *c, struct kf_web_period *ret);
 void kf_web_api_users(struct kf_web_call *c, struct kf_store *st);
 void kf_web_api_fleet_metrics(struct kf_web_call *c, struct kf_store *st);
 void kf_web_static(struct kf_web_call *c, struct kf_store *st);

@@ -29,6 +29,30 @@ void kf_test_store_close(struct kf_test_store *t)
     t->dir[0] = '\0';
 }
 
+void kf_test_store_drop_period_stamps(sqlite3 *db)
+{
+    char names[64][64], sql[96];
+    size_t n = 0;
+    sqlite3_stmt *s;
+
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                    " AND name LIKE 'period\\_%' ESCAPE '\\'",
+                                    -1, &s, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        cr_assert_lt(n, sizeof(names) / sizeof(names[0]));
+        snprintf(names[n++], sizeof(names[0]), "%s", (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    cr_assert_gt(n, 0, "no period trigger: the schema has changed");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(sql, sizeof(sql), "DROP TRIGGER %s", names[i]);
+        cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    }
+    cr_assert_eq(sqlite3_exec(db, "DROP TABLE period_stamps", NULL, NULL, NULL), SQLITE_OK);
+}
+
 int64_t kf_test_store_q1(const struct kf_test_store *t, const char *sql)
 {
     sqlite3_stmt *s;

@@ -30,6 +30,10 @@ struct kf_test_store {
 void kf_test_store_open(struct kf_test_store *t, const char *prefix, const char *fixtures);
 /* Close both connections and remove the directory. Idempotent. */
 void kf_test_store_close(struct kf_test_store *t);
+/* Undo schema v22 on db (a connection of the suite's own): the period stamps' triggers and
+ * table (store/sqlite/period.c), for a suite that takes a store back to an older schema to
+ * watch it migrate. */
+void kf_test_store_drop_period_stamps(sqlite3 *db);
 /* One integer from sql on the read-only connection; -1 when there is no row. */
 int64_t kf_test_store_q1(const struct kf_test_store *t, const char *sql);
 

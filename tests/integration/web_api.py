@@ -9,6 +9,7 @@ table (kiosk-web --routes) must name the same routes, roles and parameters.
 Standard library and Debian's python3-yaml only.
 """
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -532,7 +533,7 @@ def metric(web, ops_tok, name):
     return None
 
 
-def answer_cache(cweb, ops_tok, icbc_tok, db, max_age_s, max_entries, max_bytes):
+def answer_cache(cweb, web_nocache, ops_tok, icbc_tok, db, max_age_s, max_entries, max_bytes):
     """The answer cache (docs/WEB.md), on a second kiosk-web with a long max age and small
     bounds: never across scopes, shared inside one; stale at most max age; emptied by an
     action; one computation for calls that arrive together; bounds held."""
@@ -626,6 +627,75 @@ def answer_cache(cweb, ops_tok, icbc_tok, db, max_age_s, max_entries, max_bytes)
           "cache: the calls that came together got different answers")
     check(m("misses_total") - miss0 == 1, f"cache: {m('misses_total') - miss0} computations for one key")
 
+    # Answers over a settled period (docs/WEB.md "Answers over settled periods"): kept past
+    # the max age while the store's stamp of their days holds, found current by one read of
+    # the stamp; computed again once anything they read changes, not when another month's
+    # rows do.
+    upath = "/api/v1/usage?from=2026-09-01&to=2026-09-30&by=zone&limit=1"  # within 4 KiB
+    st, u0 = web_nocache.req("GET", upath, None, ops.headers())[::2]
+    check(st == 200, f"period: {upath}: {st}")
+    zone = json.loads(u0)["items"][0]["zone"]
+    c = sqlite3.connect(db, timeout=10)
+    dev, asset = c.execute("SELECT d.device_id, a.asset_id FROM devices d"
+                           " JOIN assets a USING (asset_id) ORDER BY 1 LIMIT 1").fetchone()
+    (item,) = c.execute("SELECT code FROM items ORDER BY code LIMIT 1").fetchone()
+
+    def usage_add(d, ok):
+        """What kioskd's commit writes for ok transactions on day d: the day's row and its
+        month's (a whole month is read from usage_monthly)."""
+        day = (datetime.date.fromisoformat(d) - datetime.date(1970, 1, 1)).days
+        c.execute("INSERT INTO usage_daily(day, zone_id, asset_id, device_id, item, ok)"
+                  " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ok = ok + excluded.ok",
+                  (day, zone, asset, dev, item, ok))
+        c.execute("INSERT INTO usage_monthly(month, device_id, zone_id, item, ok)"
+                  " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ok = ok + excluded.ok",
+                  (int(d[:4] + d[5:7]), dev, zone, item, ok))
+        c.commit()
+
+    st, u1 = get(ops, upath)
+    check(st == 200 and zone.encode() in u1, f"period: {upath}: {st} {u1[:200]!r}")
+    rc0, miss0 = m("rechecks_total"), m("misses_total")
+    time.sleep(max_age_s + 0.3)
+    st, u2 = get(ops, upath)
+    check(st == 200 and u2 == u1 and m("rechecks_total") == rc0 + 1
+          and m("misses_total") == miss0, "period: not kept past the max age, nothing changed")
+    usage_add("2026-11-03", 7)  # another month
+    time.sleep(max_age_s + 0.3)
+    t0 = time.monotonic()
+    st, u3 = get(ops, upath)
+    check(st == 200 and u3 == u1 and m("rechecks_total") == rc0 + 2
+          and m("misses_total") == miss0, "period: November's usage dropped September's answer")
+    usage_add("2026-09-14", 7)
+    st, u4 = get(ops, upath)
+    check(u4 == u1 or time.monotonic() - t0 >= max_age_s, "period: changed before its max age")
+    time.sleep(max_age_s + 0.3)
+    st, u5 = get(ops, upath)
+    check(st == 200 and u5 != u1 and m("misses_total") == miss0 + 1,
+          f"period: September's usage changed and the kept answer was served: {u5[:300]!r}")
+    # The same answer as a call with the cache off would compute: the one kiosk-web without.
+    st, h, fresh = web_nocache.req("GET", upath, None, ops.headers())
+    check(st == 200 and fresh == u5, "period: the recomputed answer differs from a fresh one")
+    # A registry change counts for every period: the SLA of September is computed again.
+    spath_b = f"/api/v1/sla?month=2026-09&by=zone&zone={zone}"
+    st, s1 = get(ops, spath_b)
+    miss1 = m("misses_total")
+    time.sleep(max_age_s + 0.3)
+    st, s2 = get(ops, spath_b)
+    check(st == 200 and s2 == s1 and m("misses_total") == miss1, "period: SLA not kept")
+    c.execute("UPDATE zones SET name = name || ' x' WHERE id = ?", (zone,))
+    c.commit()
+    time.sleep(max_age_s + 0.3)
+    st, s3 = get(ops, spath_b)
+    check(st == 200 and m("misses_total") == miss1 + 1, "period: a zone's change did not count")
+    c.execute("UPDATE zones SET name = substr(name, 1, length(name) - 2) WHERE id = ?", (zone,))
+    usage_add("2026-09-14", -7)
+    usage_add("2026-11-03", -7)
+    for t in ("usage_daily", "usage_monthly"):
+        c.execute(f"DELETE FROM {t} WHERE ok = 0 AND failed = 0 AND abandoned = 0"
+                  " AND device_id = ? AND item = ?", (dev, item))
+    c.commit()
+    c.close()
+
     # Bounds: many keys; the entries and bytes never pass the limits.
     for k in range(1, 3 * max_entries):
         for p in (f"/api/v1/zones?limit={k}", f"/api/v1/fleet?limit={k}"):
@@ -710,7 +780,7 @@ def main():
 
     if a.cache_base:
         t = time.time()
-        answer_cache(Web(a.cache_base), tokens["ops"], tokens["icbc"], a.db, 3.0, 6, 4096)
+        answer_cache(Web(a.cache_base), web, tokens["ops"], tokens["icbc"], a.db, 3.0, 6, 4096)
         print(f"  {time.time() - t:.1f} s: answer_cache", file=sys.stderr)
     t = time.time()
     every_route_every_role(web, spec, ops, callers, a.db)

@@ -130,6 +130,7 @@ static const char *const *const migrations[] = {
     kf__store_schema_rollouts,  /* v19 (issue 18): rollouts in waves, store/sqlite/rollouts.c */
     kf__store_schema_blobs,     /* v20 (issue 18): logs bundles, store/sqlite/blobs.c */
     kf__store_schema_artifacts, /* v21 (issue 18): software artifacts, store/sqlite/artifacts.c */
+    kf__store_schema_period,    /* v22 (issue 17): period stamps, store/sqlite/period.c */
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -72,6 +72,9 @@ static const struct scope_class classes[] = {
     {"usage_monthly", NONE, ALL, "zone_id IN " BZ, ALL},
     {"usage_yearly", NONE, ALL, "zone_id IN " BZ, ALL},
     {"device_days", NONE, ALL, "device_id IN " BD, ALL},
+    /* Counters of changes by month (store/period.h), no row of anyone's: what tells
+     * kiosk-web's cache that a period's answer still holds. The public reads no period. */
+    {"period_stamps", NONE, ALL, ALL, ALL},
     /* The SLA: incidents and their history. */
     {"sla_facts", NONE, ALL, "asset_id IN " BA, ALL},
     {"sla_contracts", NONE, ALL, "bank = %1$s OR bank = '*'", ALL},

@@ -95,6 +95,16 @@ terms:
     return 0;
 }
 
+#define TERMINALS_SQL                                                                              \
+    "SELECT a.asset_id, a.kind, a.zone_id, z.bank, z.hours, z.itm_hours,"                          \
+    " (SELECT d.device_id FROM devices d WHERE d.asset_id = a.asset_id AND d.status = 1"           \
+    "  ORDER BY d.created_ms DESC, d.device_id DESC LIMIT 1),"                                     \
+    " coalesce(cb.response_s, cd.response_s), coalesce(cb.restore_s, cd.restore_s),"               \
+    " coalesce(cb.target_bp, cd.target_bp), z.unit"                                                \
+    " FROM assets a JOIN zones z ON z.id = a.zone_id"                                              \
+    " LEFT JOIN sla_contracts cb ON cb.bank = z.bank AND cb.kind = a.kind"                         \
+    " LEFT JOIN sla_contracts cd ON cd.bank = '*' AND cd.kind = a.kind"
+
 int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_sla_terminal **ret,
                            size_t *ret_n)
 {
@@ -105,18 +115,11 @@ int kf_store_sla_terminals(struct kf_store *st, const char *asset_id, struct kf_
     int r, rc;
 
     st->errmsg[0] = '\0';
-    r = kf__store_prep(
-        st,
-        "SELECT a.asset_id, a.kind, a.zone_id, z.bank, z.hours, z.itm_hours,"
-        " (SELECT d.device_id FROM devices d WHERE d.asset_id = a.asset_id AND d.status = 1"
-        "  ORDER BY d.created_ms DESC, d.device_id DESC LIMIT 1),"
-        " coalesce(cb.response_s, cd.response_s), coalesce(cb.restore_s, cd.restore_s),"
-        " coalesce(cb.target_bp, cd.target_bp), z.unit"
-        " FROM assets a JOIN zones z ON z.id = a.zone_id"
-        " LEFT JOIN sla_contracts cb ON cb.bank = z.bank AND cb.kind = a.kind"
-        " LEFT JOIN sla_contracts cd ON cd.bank = '*' AND cd.kind = a.kind"
-        " WHERE ?1 IS NULL OR a.asset_id = ?1 ORDER BY a.asset_id",
-        &s);
+    /* One asset: by its key (an OR with "?1 IS NULL" would scan every asset). */
+    r = kf__store_prep(st,
+                       asset_id ? TERMINALS_SQL " WHERE a.asset_id = ?1"
+                                : TERMINALS_SQL " ORDER BY a.asset_id",
+                       &s);
     if (r < 0)
         return r;
     if (asset_id)

@@ -21,7 +21,9 @@
 
 #include "store/registry.h"
 #include "views/outage.h"
+#include "views/names.h"
 #include "views/sla.h"
+#include "views/sla_tables.h"
 #include "views/sla_verify.h"
 #include "kioskd/slasvc.h"
 #include "kioskd/writer.h"
@@ -700,6 +702,40 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     cr_assert_eq(q->rows[0].inc->id, 1);
     cr_assert_str_eq(q->terms[0]->zone_id, "Z-XH-001");
     kf_view_sla_queue_free(q);
+
+    /* The history of one terminal (a terminal's page) is the fleet's history's rows of it,
+     * cell for cell; a terminal without incidents has none. */
+    {
+        struct kf_view_names *names = NULL;
+        struct kf_qtable *all = NULL, *one = NULL, *none = NULL;
+
+        cr_assert_eq(kf_view_names_load(tstore.st, &names), 0);
+        cr_assert_eq(kf_view_sla_tables_history(tstore.st, names, NULL, 0, INT64_MAX, &all, err,
+                                                sizeof(err)),
+                     0, "%s", err);
+        cr_assert_eq(kf_view_sla_tables_history(tstore.st, names, "A-000001", 0, INT64_MAX, &one,
+                                                err, sizeof(err)),
+                     0, "%s", err);
+        cr_assert_eq(kf_view_sla_tables_history(tstore.st, names, "A-000002", 0, INT64_MAX, &none,
+                                                err, sizeof(err)),
+                     0, "%s", err);
+        cr_assert_eq(all->nrows, 1);
+        cr_assert_eq(one->nrows, 1);
+        cr_assert_eq(none->nrows, 0);
+        cr_assert_eq(one->ncols, all->ncols);
+        for (size_t k = 0; k < all->ncols; k++) {
+            const char *a1 = kf_store_query_table_cell(all, 0, k);
+            const char *b1 = kf_store_query_table_cell(one, 0, k);
+
+            cr_assert((a1 == NULL) == (b1 == NULL) && (!a1 || strcmp(a1, b1) == 0),
+                      "column %zu: %s / %s", k, a1 ? a1 : "NULL", b1 ? b1 : "NULL");
+        }
+        cr_assert_str_eq(kf_store_query_table_cell(one, 0, 2), "Z-XH-001");
+        kf_store_query_table_free(all);
+        kf_store_query_table_free(one);
+        kf_store_query_table_free(none);
+        kf_view_names_free(names);
+    }
 
     /* March's report, twice, and from a second (read-only) connection: the same bytes. */
     x = report_bytes(tstore.st, KF_REPORT_CSV);

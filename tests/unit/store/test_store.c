@@ -870,6 +870,7 @@ Test(store, migration_asks_the_service_manager_for_time)
     /* Back to schema 7: without v14's, v13's, v12's, v11's, v10's and v9's tables and v9's column,
      * with the day index v8 drops, and enough txns to take a while. */
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
+    kf_test_store_drop_period_stamps(w);
     cr_assert_eq(
         sqlite3_exec(w,
                      "DROP TABLE artifact_chunks; DROP TABLE artifacts;"
@@ -936,6 +937,10 @@ Test(store, migration_asks_the_service_manager_for_time)
     /* v12's rollups, built from the usage v8 rebuilt: days 20000 .. 20006 are in October 2024. */
     cr_assert_eq(q1("SELECT sum(ok) FROM usage_monthly WHERE month = 202410"), 20000);
     cr_assert_eq(q1("SELECT count(*) FROM usage_yearly"), 1);
+    /* v22's period stamps: a row per month of 2000 .. 2099 and one before them; the usage v8
+     * rebuilt was written before v22's triggers, so no month has moved yet. */
+    cr_assert_eq(q1("SELECT count(*) FROM period_stamps"), 1201);
+    cr_assert_eq(q1("SELECT sum(gen) + sum(onward) FROM period_stamps"), 0);
 }
 
 /* ---- quarantine (store/quarantine.h) ---- */
