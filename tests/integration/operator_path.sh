@@ -21,7 +21,7 @@
 #    User=; mosquitto is Debian's unit: mosquitto -c R/etc/mosquitto/mosquitto.conf).
 # Then: the transaction the README feeds to the agent's socket shows in kioskctl, every
 # installed unit passes `systemd-analyze verify` with no complaint and scores 2.0 or better
-# on `systemd-analyze security --offline=true`, and every path the example configs tell
+# on `systemd-analyze security --offline=true` (but kiosk-agent-install@, dpkg as root), and every path the example configs tell
 # kioskd and the agent to write lies inside what their units make writable.
 # Everything it starts is stopped by pid.
 source "$(dirname "$0")/lib.sh"
@@ -39,6 +39,7 @@ chmod o+x "$IT_DIR" # the broker drops to the user mosquitto and reads R/etc/kio
 ROOTS='etc/kioskfleet|etc/mosquitto|var/lib/kioskfleet|var/lib/kiosk-agent|var/lib/mosquitto'
 ROOTS+='|var/log/mosquitto|run/kioskd|run/kiosk-agent|run/mosquitto|usr/share/kioskfleet'
 ROOTS+='|usr/share/doc/kioskfleet|usr/lib/systemd/system|usr/lib/sysusers.d|usr/bin/kiosk'
+ROOTS+='|usr/lib/kioskfleet'
 op_map() { # files...: rewrite in place
     sed -E -i -e "s#(^|[^A-Za-z0-9_./])/($ROOTS)#\\1$R/\\2#g" -e 's#broker\.example#localhost#g' \
         -e "s#^listener 8883\$#listener $PORT 127.0.0.1#" -e "s#:8883\\b#:$PORT#g" "$@"
@@ -349,6 +350,13 @@ for f in "$R"/usr/lib/systemd/system/*.service; do
     score=$(systemd-analyze security --offline=true "$f" 2>&1 |
         sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
     [ -n "$score" ] || fail "no exposure level for $(basename "$f")"
+    # The one exception, by design: kiosk-agent-install@ runs dpkg, which installs into the
+    # whole system as root; what bounds it is the package's check against the release key
+    # before dpkg runs (docs/AGENT.md "Installing as root"), not a sandbox.
+    if [ "$(basename "$f")" = kiosk-agent-install@.service ]; then
+        echo "security: $(basename "$f") $score (dpkg as root by design: not held to 2.0)"
+        continue
+    fi
     awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' ||
         fail "$(basename "$f"): exposure $score, above 2.0"
     echo "security: $(basename "$f") $score"

@@ -151,12 +151,15 @@ echo "1. ok: C-$ID update to 1 done in $(((t1 - t0) / 1000000)) ms, installed on
 # resumes from what its files say, and installs once.
 N=$((($(stat -c %s "$IT_DIR/app-2.deb") + 32767) / 32768))
 P0=$(parts)
-send $D update kf-testapp 2 >/dev/null || fail "send update 2"
-ID=$(last_id)
-HAVE=$DATA/update-$(seq_of "$ID").have
-python3 - "$HAVE" "$AGENT" "$N" <<'PY' || fail "the download was not caught between 8 and $((N - 8)) chunks"
+# The watcher runs before the command is sent (the whole download can take less than a
+# python start on a loaded machine): the command's seq is the device's next.
+SEQ=$(($(it_sql "SELECT coalesce(max(seq), 0) FROM commands WHERE device_id = '$D'") + 1))
+HAVE=$DATA/update-$SEQ.have
+rm -f "$IT_DIR/watch.ready"
+python3 - "$HAVE" "$AGENT" "$N" "$IT_DIR/watch.ready" >"$IT_DIR/watch.out" <<'PY' &
 import os, signal, sys, time
 have, pid, n_all = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+open(sys.argv[4], "w").close()
 end = time.monotonic() + 30
 while time.monotonic() < end:
     try:
@@ -172,6 +175,12 @@ while time.monotonic() < end:
     time.sleep(0.001)
 sys.exit(1)
 PY
+WATCH=$!
+it_wait_for 10 'test -f "$IT_DIR/watch.ready"' || fail "the watcher did not start"
+send $D update kf-testapp 2 >/dev/null || fail "send update 2"
+ID=$(last_id)
+[ "$(seq_of "$ID")" = "$SEQ" ] || fail "C-$ID has seq $(seq_of "$ID"), not $SEQ"
+wait "$WATCH" || fail "the download was not caught between 8 and $((N - 8)) chunks"
 wait "$AGENT" 2>/dev/null || true
 H=$(cat "$HAVE")
 [ "$(runs)" = 1 ] || fail "the hook ran before the download was whole"
