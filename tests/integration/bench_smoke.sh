@@ -12,6 +12,7 @@ DEVICES=20 PER_DEVICE=20 RECORDS=4
 KF_BENCH_BUILD=$BUILD KF_BENCH_RESULTS=$IT_DIR/results \
     bash "$KF_ROOT/bench/run-ingest" --devices $DEVICES --per-device $PER_DEVICE \
     --records $RECORDS --runs 1 --no-agent --latency-rate 500 --latency-seconds 1 \
+    --floor-ops 1000 --floor-runs 3 \
     >"$IT_DIR/run-ingest.log" 2>&1 || fail "run-ingest failed (rc=$?)"
 OUT=$(ls "$IT_DIR"/results/*.json)
 FRAMES=$((DEVICES * PER_DEVICE))
