@@ -13,7 +13,9 @@
  *   sla_events          every incident event in order (struct kf_inc_event): the history;
  *   sla_notices         the announcements made (opened, reopened, resolved, breach), with
  *                       the JSON published, so a restart never announces twice;
- *   sla_terminal_state  each terminal's struct kf_devstate as the engine last saw it;
+ *   sla_terminal_state  each terminal's struct kf_devstate as the engine last saw it, and
+ *                       (v23) what its status is decided from (kf_seg: online, maint,
+ *                       unusable, crit) as columns, written with it;
  *   sla_cursor          the engine's cursor over sla_facts and the instant it last ticked;
  *   sla_actions         technicians' actions queued by kioskctl for kioskd to apply.
  *

@@ -635,8 +635,8 @@ static const char *const persist_sql[PS_COUNT] = {
                  " ?15, ?16, ?17)",
     [PS_NOTICE] = "INSERT INTO sla_notices(event_id, kind, payload, created_ms)"
                   " VALUES (?1, ?2, ?3, ?4)",
-    [PS_STATE] = "INSERT OR REPLACE INTO sla_terminal_state(asset_id, device_id, at_ms, state)"
-                 " VALUES (?1, ?2, ?3, ?4)",
+    [PS_STATE] = "INSERT OR REPLACE INTO sla_terminal_state(asset_id, device_id, at_ms, state,"
+                 " online, maint, unusable, crit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [PS_CURSOR] = "UPDATE sla_cursor SET fact_id = ?1, tick_ms = ?2, updated_ms = ?3"
                   " WHERE one = 1",
     [PS_ACTION] = "UPDATE sla_actions SET status = ?2, result = ?3, applied_ms = ?4, at_ms = ?5"
@@ -666,13 +666,21 @@ static int persist_body(struct kf_store *st, sqlite3_stmt **s, const struct kf_s
     for (size_t i = 0; r == 0 && i < p->n_states; i++) {
         const struct kf_sla_state_row *sr = &p->states[i];
         char *json = kf_store_sla_devstate_to_json(&sr->st);
+        struct kf_seg seg;
 
         if (!json)
             return -ENOMEM;
+        /* The columns are the state's segment, from the same struct as the JSON: what
+         * kf_view_sla_states would derive from the JSON, readable without parsing it. */
+        kf_devstate_seg(&sr->st, &seg);
         sqlite3_bind_text(s[PS_STATE], 1, sr->asset_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s[PS_STATE], 2, sr->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s[PS_STATE], 3, sr->st.at_ms);
         sqlite3_bind_text(s[PS_STATE], 4, json, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s[PS_STATE], 5, seg.online != 0);
+        sqlite3_bind_int(s[PS_STATE], 6, seg.maint != 0);
+        sqlite3_bind_int64(s[PS_STATE], 7, seg.unusable);
+        sqlite3_bind_int64(s[PS_STATE], 8, seg.crit);
         r = kf__store_stmt_run(st, s[PS_STATE], "sla state");
         free(json);
     }
