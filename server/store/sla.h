@@ -203,6 +203,18 @@ int kf_store_sla_states_in(struct kf_store *st, const char *const *ids, size_t n
 int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_sla_state_row **ret,
                           size_t *ret_n);
 
+/* Each zone's terminals (assets, as kf_store_sla_terminals lists them) and how many of them
+ * are in service: a state row that is online, not in maintenance and whose crit column has
+ * no bit of down_mask (kf_devstate_down_mask of the catalog's needs: up or degraded). Read
+ * from sla_terminal_state's columns (schema v23), no state parsed. Zones without a terminal
+ * are absent; rows in zone id order (byte order). */
+struct kf_sla_zone_count {
+    char zone_id[KF_TERMINAL_ID_MAX + 1];
+    int64_t terminals, in_service;
+};
+int kf_store_sla_zone_counts(struct kf_store *st, uint32_t down_mask,
+                             struct kf_sla_zone_count **ret, size_t *ret_n);
+
 /* ---- Technicians' actions ---------------------------------------------------------------- */
 
 enum kf_sla_action_status {

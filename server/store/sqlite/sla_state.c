@@ -522,6 +522,39 @@ int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_s
     return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla state", (void **)ret, ret_n);
 }
 
+static int zone_count_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_zone_count *zc = row;
+
+    (void)st;
+    kf__store_col_copy(zc->zone_id, sizeof(zc->zone_id), s, 0);
+    zc->terminals = sqlite3_column_int64(s, 1);
+    zc->in_service = sqlite3_column_int64(s, 2);
+    return 0;
+}
+
+int kf_store_sla_zone_counts(struct kf_store *st, uint32_t down_mask,
+                             struct kf_sla_zone_count **ret, size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    /* The assets and zones of kf_store_sla_terminals (its join), each with its state row if
+     * the engine wrote one: a terminal without one is not in service (status unknown). */
+    r = kf__store_prep(st,
+                       "SELECT a.zone_id, count(*), coalesce(sum(s.online != 0 AND s.maint = 0"
+                       " AND (s.crit & ?1) = 0), 0)"
+                       " FROM assets a JOIN zones z ON z.id = a.zone_id"
+                       " LEFT JOIN sla_terminal_state s ON s.asset_id = a.asset_id"
+                       " GROUP BY a.zone_id ORDER BY a.zone_id",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, down_mask);
+    return kf__store_rows(st, s, sizeof(**ret), zone_count_fill, "sla zone counts", (void **)ret,
+                          ret_n);
+}
+
 /* ---- Persisting one engine run ------------------------------------------------------------ */
 
 static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_incident *inc,
