@@ -168,17 +168,22 @@ int kf_devstate_seg_item_ok(const struct kf_seg *s, uint32_t needs)
     return s->online && !s->maint && (s->unusable & needs) == 0 && (s->crit & (needs | 1u)) == 0;
 }
 
-enum kf_term_status kf_devstate_seg_status(const struct kf_seg *s, const uint32_t *needs,
-                                           size_t n_items)
+uint32_t kf_devstate_down_mask(const uint32_t *needs, size_t n_items)
 {
     uint32_t every = n_items ? ~0u : 0u; /* the peripherals every item needs */
 
     for (size_t i = 0; i < n_items; i++) {
         every &= needs[i];
     }
+    return 1u | every;
+}
+
+enum kf_term_status kf_devstate_seg_status(const struct kf_seg *s, const uint32_t *needs,
+                                           size_t n_items)
+{
     /* A critical fault on the screen (or any part every item needs) stops every item: the
      * terminal is down, not degraded (docs/SLA.md 3.2). */
-    if (!s->online || (s->crit & (1u | every))) {
+    if (!s->online || (s->crit & kf_devstate_down_mask(needs, n_items))) {
         return KF_TERM_DOWN;
     }
     if (s->maint) {

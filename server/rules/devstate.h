@@ -107,6 +107,12 @@ int kf_devstate_seg_item_ok(const struct kf_seg *s, uint32_t needs);
 /* The whole terminal, for the items it offers (needs[i] per item). */
 enum kf_term_status kf_devstate_seg_status(const struct kf_seg *s, const uint32_t *needs,
                                            size_t n_items);
+/* The critical faults that take the whole terminal down (bit 0, device-wide, and the
+ * peripherals every item needs), as kf_devstate_seg_status decides: a terminal is in service
+ * (up or degraded) exactly when it is online, not in maintenance and (crit & this) == 0. So
+ * a reader that has only a state's online, maint and crit (sla_terminal_state's columns) can
+ * count the terminals in service without the items. */
+uint32_t kf_devstate_down_mask(const uint32_t *needs, size_t n_items);
 
 /* Segments covering [from_ms, to_ms): start from *initial (the state before the first fact),
  * apply facts (time order) and cut where the state changes; consecutive equal states are

@@ -13,7 +13,9 @@
  *   sla_events          every incident event in order (struct kf_inc_event): the history;
  *   sla_notices         the announcements made (opened, reopened, resolved, breach), with
  *                       the JSON published, so a restart never announces twice;
- *   sla_terminal_state  each terminal's struct kf_devstate as the engine last saw it;
+ *   sla_terminal_state  each terminal's struct kf_devstate as the engine last saw it, and
+ *                       (v23) what its status is decided from (kf_seg: online, maint,
+ *                       unusable, crit) as columns, written with it;
  *   sla_cursor          the engine's cursor over sla_facts and the instant it last ticked;
  *   sla_actions         technicians' actions queued by kioskctl for kioskd to apply.
  *
@@ -200,6 +202,18 @@ int kf_store_sla_states_in(struct kf_store *st, const char *const *ids, size_t n
 /* The same for one asset: 0 or 1 row. */
 int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_sla_state_row **ret,
                           size_t *ret_n);
+
+/* Each zone's terminals (assets, as kf_store_sla_terminals lists them) and how many of them
+ * are in service: a state row that is online, not in maintenance and whose crit column has
+ * no bit of down_mask (kf_devstate_down_mask of the catalog's needs: up or degraded). Read
+ * from sla_terminal_state's columns (schema v23), no state parsed. Zones without a terminal
+ * are absent; rows in zone id order (byte order). */
+struct kf_sla_zone_count {
+    char zone_id[KF_TERMINAL_ID_MAX + 1];
+    int64_t terminals, in_service;
+};
+int kf_store_sla_zone_counts(struct kf_store *st, uint32_t down_mask,
+                             struct kf_sla_zone_count **ret, size_t *ret_n);
 
 /* ---- Technicians' actions ---------------------------------------------------------------- */
 

@@ -286,6 +286,22 @@ out:
     return 0;
 }
 
+int kf_view_sla_zone_counts(struct kf_store *st, struct kf_sla_zone_count **ret, size_t *ret_n,
+                            char *err, size_t cap)
+{
+    uint32_t *needs = NULL;
+    size_t n_items = 0;
+    int r = needs_of(st, &needs, &n_items);
+
+    if (r == 0) {
+        r = kf_store_sla_zone_counts(st, kf_devstate_down_mask(needs, n_items), ret, ret_n);
+        free(needs);
+    }
+    if (r < 0)
+        fail(st, r, "zone counts", err, cap);
+    return r;
+}
+
 int kf_view_sla_states_page(struct kf_store *st, struct kf_view_sla_page *pg,
                             struct kf_view_sla_state **ret, size_t *ret_n, char *err, size_t cap)
 {

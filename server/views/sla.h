@@ -77,6 +77,11 @@ struct kf_view_sla_page {
 };
 int kf_view_sla_states_page(struct kf_store *st, struct kf_view_sla_page *pg,
                             struct kf_view_sla_state **ret, size_t *ret_n, char *err, size_t cap);
+/* Each zone's terminals and how many are in service now (up or degraded: the count
+ * kf_view_sla_states' statuses give), from the state's columns (kf_store_sla_zone_counts)
+ * with the catalog's needs: no state parsed. Rows by zone id; *ret owned (free). */
+int kf_view_sla_zone_counts(struct kf_store *st, struct kf_sla_zone_count **ret, size_t *ret_n,
+                            char *err, size_t cap);
 /* The codes of the items out of service in v (at most cap written; returns how many). */
 size_t kf_view_sla_items_out(struct kf_store *st, const struct kf_view_sla_state *v,
                              const char **codes_out, char (*buf)[KF_ITEM_CODE_MAX + 1], size_t cap);

@@ -426,15 +426,21 @@ void kf_web_api_zones(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_table(c, t);
 }
 
+static int zone_count_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct kf_sla_zone_count *)elem)->zone_id);
+}
+
 /* GET /api/v1/public/zones: the zone finder. Each zone with its hours, and how many of its
- * terminals are in service now (up or degraded, as kioskd's engine last saw them). */
+ * terminals are in service now (up or degraded, as kioskd's engine last saw them), counted
+ * by zone in SQL from the state's columns (views/sla.h kf_view_sla_zone_counts). */
 void kf_web_api_public_zones(struct kf_web_call *c, struct kf_store *st)
 {
     static const char *const cols[] = {"zone",      "name",       "branch",    "unit",
                                        "unit_name", "bank",       "bank_name", "hours",
                                        "terminals", "in_service", NULL};
     struct kf_view_names *names = NULL;
-    struct kf_view_sla_state *v = NULL;
+    struct kf_sla_zone_count *v = NULL;
     struct kf_qtable *z, *t;
     char err[256];
     size_t n = 0;
@@ -448,23 +454,18 @@ void kf_web_api_public_zones(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_store_err(c, st, r, "zones");
         return;
     }
-    r = kf_view_sla_states(st, NULL, &v, &n, err, sizeof(err));
+    r = kf_view_sla_zone_counts(st, &v, &n, err, sizeof(err));
     if (r < 0)
-        n = 0; /* no state yet: counts of zero */
+        n = 0; /* not readable: counts of zero */
     t = kf_store_query_table_new("zones", "zones", cols, "xxxxxxxxii");
     for (size_t i = 0; t && i < z->nrows; i++) {
         const char *zone = kf_store_query_table_cell(z, i, 0);
-        long total = 0, up = 0;
+        const struct kf_sla_zone_count *k =
+            n && zone ? bsearch(zone, v, n, sizeof(*v), zone_count_cmp) : NULL;
         char tb[24], ub[24];
 
-        for (size_t k = 0; k < n; k++) {
-            if (strcmp(v[k].term.zone_id, zone) != 0)
-                continue;
-            total++;
-            up += v[k].known && (v[k].status == KF_TERM_UP || v[k].status == KF_TERM_DEGRADED);
-        }
-        snprintf(tb, sizeof(tb), "%ld", total);
-        snprintf(ub, sizeof(ub), "%ld", up);
+        snprintf(tb, sizeof(tb), "%lld", k ? (long long)k->terminals : 0LL);
+        snprintf(ub, sizeof(ub), "%lld", k ? (long long)k->in_service : 0LL);
         const char *cells[] = {zone,
                                kf_store_query_table_cell(z, i, 1),
                                kf_store_query_table_cell(z, i, 2),

@@ -186,9 +186,10 @@ int kf__store_blob_chunk(struct kf_store *st, const struct kf_ingest *in, int64_
                          struct kf_commit_out *out);
 int kf__store_blob_settle(struct kf_store *st, const char *device_id, uint64_t cmd_seq,
                           int64_t now_ms);
-extern const char *const kf__store_schema_blobs[];     /* v18: store/sqlite/blobs.c */
-extern const char *const kf__store_schema_artifacts[]; /* v19: store/sqlite/artifacts.c */
-extern const char *const kf__store_schema_period[];    /* v22: store/sqlite/period.c */
+extern const char *const kf__store_schema_blobs[];       /* v18: store/sqlite/blobs.c */
+extern const char *const kf__store_schema_artifacts[];   /* v19: store/sqlite/artifacts.c */
+extern const char *const kf__store_schema_period[];      /* v22: store/sqlite/period.c */
+extern const char *const kf__store_schema_sla_columns[]; /* v23: store/sqlite/sla.c */
 /* Heartbeat expiry: an offline fact dated at the last sight of every device about to be
  * marked offline (call before ST_EXPIRE, same cutoff). */
 int kf__store_sla_expire(struct kf_store *st, int64_t cutoff_ms, int64_t now_ms);

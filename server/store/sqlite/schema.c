@@ -131,6 +131,8 @@ static const char *const *const migrations[] = {
     kf__store_schema_blobs,     /* v20 (issue 18): logs bundles, store/sqlite/blobs.c */
     kf__store_schema_artifacts, /* v21 (issue 18): software artifacts, store/sqlite/artifacts.c */
     kf__store_schema_period,    /* v22 (issue 17): period stamps, store/sqlite/period.c */
+    /* v23 (issue 17): a terminal's state as columns too, for the zone finder */
+    kf__store_schema_sla_columns,
 };
 #define KF_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

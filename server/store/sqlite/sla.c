@@ -48,6 +48,29 @@ const char *const kf__store_schema_sla_assign[] = {
     NULL,
 };
 
+/* v23: what a terminal's status is decided from (struct kf_seg of its state: online,
+ * maintenance, unusable and critical-fault peripherals) as columns beside the state's JSON,
+ * written with it by the engine's persist (sla_state.c), so the zone finder counts each
+ * zone's terminals in service with a GROUP BY instead of parsing every state. The rows
+ * already there are filled from their JSON here; crit is the OR of 1 << periph over the
+ * open critical faults (sev 4, KF_SEV_CRITICAL; periph 0: device-wide, bit 0), summed over
+ * distinct bits. A row whose JSON does not parse (no reader takes it) keeps zeros. */
+_Static_assert(KF_SEV_CRITICAL == 4, "the v23 back-fill names critical as 4");
+const char *const kf__store_schema_sla_columns[] = {
+    "ALTER TABLE sla_terminal_state ADD COLUMN online INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sla_terminal_state ADD COLUMN maint INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sla_terminal_state ADD COLUMN unusable INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sla_terminal_state ADD COLUMN crit INTEGER NOT NULL DEFAULT 0",
+    "UPDATE sla_terminal_state SET"
+    " online = coalesce(json_extract(state, '$.online') != 0, 0),"
+    " maint = coalesce(json_extract(state, '$.maint') != 0, 0),"
+    " unusable = coalesce(json_extract(state, '$.unusable'), 0),"
+    " crit = coalesce((SELECT sum(DISTINCT 1 << json_extract(f.value, '$.periph'))"
+    " FROM json_each(state, '$.faults') f WHERE json_extract(f.value, '$.sev') = 4), 0)"
+    " WHERE json_valid(state)",
+    NULL,
+};
+
 const char *const kf__store_schema_sla[] = {
     /* The facts history: one row per change of a state the SLA depends on. id is the
      * engine's cursor (commit order); at_ms the instant the fact counts at. */

@@ -522,6 +522,39 @@ int kf_store_sla_state_of(struct kf_store *st, const char *asset_id, struct kf_s
     return kf__store_rows(st, s, sizeof(**ret), state_fill, "sla state", (void **)ret, ret_n);
 }
 
+static int zone_count_fill(struct kf_store *st, sqlite3_stmt *s, void *row)
+{
+    struct kf_sla_zone_count *zc = row;
+
+    (void)st;
+    kf__store_col_copy(zc->zone_id, sizeof(zc->zone_id), s, 0);
+    zc->terminals = sqlite3_column_int64(s, 1);
+    zc->in_service = sqlite3_column_int64(s, 2);
+    return 0;
+}
+
+int kf_store_sla_zone_counts(struct kf_store *st, uint32_t down_mask,
+                             struct kf_sla_zone_count **ret, size_t *ret_n)
+{
+    sqlite3_stmt *s = NULL;
+    int r;
+
+    /* The assets and zones of kf_store_sla_terminals (its join), each with its state row if
+     * the engine wrote one: a terminal without one is not in service (status unknown). */
+    r = kf__store_prep(st,
+                       "SELECT a.zone_id, count(*), coalesce(sum(s.online != 0 AND s.maint = 0"
+                       " AND (s.crit & ?1) = 0), 0)"
+                       " FROM assets a JOIN zones z ON z.id = a.zone_id"
+                       " LEFT JOIN sla_terminal_state s ON s.asset_id = a.asset_id"
+                       " GROUP BY a.zone_id ORDER BY a.zone_id",
+                       &s);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(s, 1, down_mask);
+    return kf__store_rows(st, s, sizeof(**ret), zone_count_fill, "sla zone counts", (void **)ret,
+                          ret_n);
+}
+
 /* ---- Persisting one engine run ------------------------------------------------------------ */
 
 static int put_incident(struct kf_store *st, sqlite3_stmt *s, const struct kf_incident *inc,
@@ -635,8 +668,8 @@ static const char *const persist_sql[PS_COUNT] = {
                  " ?15, ?16, ?17)",
     [PS_NOTICE] = "INSERT INTO sla_notices(event_id, kind, payload, created_ms)"
                   " VALUES (?1, ?2, ?3, ?4)",
-    [PS_STATE] = "INSERT OR REPLACE INTO sla_terminal_state(asset_id, device_id, at_ms, state)"
-                 " VALUES (?1, ?2, ?3, ?4)",
+    [PS_STATE] = "INSERT OR REPLACE INTO sla_terminal_state(asset_id, device_id, at_ms, state,"
+                 " online, maint, unusable, crit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [PS_CURSOR] = "UPDATE sla_cursor SET fact_id = ?1, tick_ms = ?2, updated_ms = ?3"
                   " WHERE one = 1",
     [PS_ACTION] = "UPDATE sla_actions SET status = ?2, result = ?3, applied_ms = ?4, at_ms = ?5"
@@ -666,13 +699,21 @@ static int persist_body(struct kf_store *st, sqlite3_stmt **s, const struct kf_s
     for (size_t i = 0; r == 0 && i < p->n_states; i++) {
         const struct kf_sla_state_row *sr = &p->states[i];
         char *json = kf_store_sla_devstate_to_json(&sr->st);
+        struct kf_seg seg;
 
         if (!json)
             return -ENOMEM;
+        /* The columns are the state's segment, from the same struct as the JSON: what
+         * kf_view_sla_states would derive from the JSON, readable without parsing it. */
+        kf_devstate_seg(&sr->st, &seg);
         sqlite3_bind_text(s[PS_STATE], 1, sr->asset_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s[PS_STATE], 2, sr->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s[PS_STATE], 3, sr->st.at_ms);
         sqlite3_bind_text(s[PS_STATE], 4, json, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s[PS_STATE], 5, seg.online != 0);
+        sqlite3_bind_int(s[PS_STATE], 6, seg.maint != 0);
+        sqlite3_bind_int64(s[PS_STATE], 7, seg.unusable);
+        sqlite3_bind_int64(s[PS_STATE], 8, seg.crit);
         r = kf__store_stmt_run(st, s[PS_STATE], "sla state");
         free(json);
     }

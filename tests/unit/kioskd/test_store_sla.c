@@ -382,6 +382,52 @@ static struct kf_incident sample_incident(struct kf_inc_event *evs, size_t *ret_
     return inc;
 }
 
+/* Every sla_terminal_state row's columns (v23) are the segment of its JSON state, and the
+ * zone finder's counts from them equal the counts of kf_view_sla_states' statuses (up or
+ * degraded), zone by zone, terminals without a state included. Returns how many rows. */
+static size_t assert_state_columns_follow_json(void)
+{
+    struct kf_sla_state_row *rows = NULL;
+    struct kf_view_sla_state *v = NULL;
+    struct kf_sla_zone_count *zc = NULL;
+    size_t n = 0, nv = 0, nz = 0, seen = 0;
+    char err[256] = "", sql[320];
+
+    cr_assert_eq(kf_store_sla_states(tstore.st, &rows, &n), 0, "%s", kf_store_errmsg(tstore.st));
+    for (size_t i = 0; i < n; i++) {
+        struct kf_seg seg;
+
+        kf_devstate_seg(&rows[i].st, &seg);
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM sla_terminal_state WHERE asset_id = '%s' AND online = %d"
+                 " AND maint = %d AND unusable = %lld AND crit = %lld",
+                 rows[i].asset_id, seg.online != 0, seg.maint != 0, (long long)seg.unusable,
+                 (long long)seg.crit);
+        cr_assert_eq(q1(sql), 1, "%s: the columns are not its JSON's (%s)", rows[i].asset_id, sql);
+    }
+    free(rows);
+    cr_assert_eq(kf_view_sla_states(tstore.st, NULL, &v, &nv, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(kf_view_sla_zone_counts(tstore.st, &zc, &nz, err, sizeof(err)), 0, "%s", err);
+    for (size_t z = 0; z < nz; z++) {
+        int64_t total = 0, up = 0;
+
+        for (size_t k = 0; k < nv; k++) {
+            if (strcmp(v[k].term.zone_id, zc[z].zone_id) != 0)
+                continue;
+            total++;
+            up += v[k].known && (v[k].status == KF_TERM_UP || v[k].status == KF_TERM_DEGRADED);
+        }
+        cr_assert_eq(zc[z].terminals, total, "%s", zc[z].zone_id);
+        cr_assert_eq(zc[z].in_service, up, "%s", zc[z].zone_id);
+        cr_assert(z == 0 || strcmp(zc[z - 1].zone_id, zc[z].zone_id) < 0, "by zone id");
+        seen += (size_t)total;
+    }
+    cr_assert_eq(seen, nv, "every terminal is in one zone's count");
+    free(v);
+    free(zc);
+    return n;
+}
+
 Test(store_sla, incidents_events_and_states_round_trip)
 {
     struct kf_inc_event evs[5];
@@ -462,6 +508,101 @@ Test(store_sla, incidents_events_and_states_round_trip)
                  0);
     cr_assert_eq(n_all, 0);
     free(all);
+}
+
+/* The engine's persist writes a state's status inputs as columns beside its JSON (schema
+ * v23), and a replaced state replaces them: each kind of status, with the small fixtures'
+ * catalog (every item needs the screen and the ID card reader). */
+static struct kf_sla_state_row state_row(const char *asset, int online, int maint,
+                                         uint32_t unusable, int crit_periph, int major_periph)
+{
+    struct kf_sla_state_row r;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.asset_id, sizeof(r.asset_id), "%s", asset);
+    snprintf(r.device_id, sizeof(r.device_id), "KF-%s", asset);
+    kf_devstate_init(&r.st);
+    r.st.at_ms = t0;
+    r.st.online = (uint8_t)online;
+    r.st.maint = (uint8_t)maint;
+    r.st.unusable = unusable;
+    if (crit_periph >= 0) {
+        struct kf_open_fault *f = &r.st.faults[r.st.n_faults++];
+
+        snprintf(f->code, sizeof(f->code), "C-%d", crit_periph);
+        f->periph = (uint8_t)crit_periph;
+        f->sev = KF_SEV_CRITICAL;
+        f->since_ms = t0;
+    }
+    if (major_periph >= 0) {
+        struct kf_open_fault *f = &r.st.faults[r.st.n_faults++];
+
+        snprintf(f->code, sizeof(f->code), "M-%d", major_periph);
+        f->periph = (uint8_t)major_periph;
+        f->sev = KF_SEV_MAJOR;
+        f->since_ms = t0;
+    }
+    return r;
+}
+
+Test(store_sla, state_columns_follow_the_json_through_the_engines_writes)
+{
+    struct kf_sla_state_row rows[7];
+    struct kf_sla_zone_count *zc = NULL;
+    struct kf_sla_persist p = {0};
+    char err[256] = "";
+    size_t nz = 0;
+
+    reg("KF-XH-0002", "A-000002", KF_KIND_KIOSK, "Z-XH-001");
+    reg("KF-XH-0003", "A-000003", KF_KIND_KIOSK, "Z-XH-001");
+    reg("KF-XH-0004", "A-000004", KF_KIND_KIOSK, "Z-XH-002");
+    reg("KF-XH-0005", "A-000005", KF_KIND_KIOSK, "Z-XH-002");
+    reg("KF-WG-0006", "A-000006", KF_KIND_KIOSK, "Z-WG-001");
+    reg("KF-WG-0007", "A-000007", KF_KIND_KIOSK, "Z-WG-001");
+    reg("KF-WG-0008", "A-000008", KF_KIND_KIOSK, "Z-WG-001"); /* no state: unknown */
+    rows[0] = state_row("A-000001", 1, 0, 0, -1, -1);         /* up */
+    rows[1] = state_row("A-000002", 1, 0, 1u << KF_PERIPH_A4_PRINTER, -1,
+                        KF_PERIPH_RECEIPT_PRINTER);                         /* degraded */
+    rows[2] = state_row("A-000003", 1, 0, 0, KF_PERIPH_A4_PRINTER, -1);     /* degraded */
+    rows[3] = state_row("A-000004", 1, 0, 0, KF_PERIPH_ID_CARD_READER, -1); /* down */
+    rows[4] = state_row("A-000005", 1, 1, 0, -1, KF_PERIPH_SCREEN);         /* maintenance */
+    rows[5] = state_row("A-000006", 0, 0, 0, -1, -1);                       /* offline */
+    rows[6] = state_row("A-000007", 1, 0, 0, 0, -1); /* a device-wide critical fault */
+    p.fact_id = 1;
+    p.tick_ms = t0;
+    p.states = rows;
+    p.n_states = 7;
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0), 0, "%s", kf_store_errmsg(tstore.st));
+    cr_assert_eq(assert_state_columns_follow_json(), 7);
+    cr_assert_eq(q1("SELECT crit FROM sla_terminal_state WHERE asset_id = 'A-000007'"), 1);
+    cr_assert_eq(q1("SELECT unusable FROM sla_terminal_state WHERE asset_id = 'A-000002'"),
+                 1 << KF_PERIPH_A4_PRINTER);
+    cr_assert_eq(kf_view_sla_zone_counts(tstore.st, &zc, &nz, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(nz, 3);
+    cr_assert_str_eq(zc[0].zone_id, "Z-WG-001");
+    cr_assert_eq(zc[0].terminals, 3);
+    cr_assert_eq(zc[0].in_service, 0);
+    cr_assert_str_eq(zc[1].zone_id, "Z-XH-001");
+    cr_assert_eq(zc[1].terminals, 3);
+    cr_assert_eq(zc[1].in_service, 3);
+    cr_assert_str_eq(zc[2].zone_id, "Z-XH-002");
+    cr_assert_eq(zc[2].terminals, 2);
+    cr_assert_eq(zc[2].in_service, 0);
+    free(zc);
+
+    /* The next run replaces three states: the columns follow. */
+    rows[0] = state_row("A-000001", 0, 0, 0, -1, -1);
+    rows[1] = state_row("A-000005", 1, 0, 0, -1, KF_PERIPH_SCREEN);
+    rows[2] = state_row("A-000007", 1, 0, 0, -1, 0);
+    p.fact_id = 2;
+    p.n_states = 3;
+    cr_assert_eq(kf_store_sla_persist(tstore.st, &p, t0 + 1), 0, "%s", kf_store_errmsg(tstore.st));
+    cr_assert_eq(assert_state_columns_follow_json(), 7);
+    cr_assert_eq(kf_view_sla_zone_counts(tstore.st, &zc, &nz, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(zc[0].in_service, 1, "A-000007's fault is no longer critical");
+    cr_assert_eq(zc[1].in_service, 2, "A-000001 went offline");
+    cr_assert_eq(zc[2].in_service, 1, "A-000005 left maintenance");
+    free(zc);
 }
 
 Test(store_sla, actions_are_checked_queued_and_answered)
@@ -626,6 +767,9 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     cr_assert_str_eq(inc.cause, "SCR-TOUCH");
     cr_assert_eq(inc.spans[0].start_ms, t0 + MIN_MS);
     cr_assert_eq(q1("SELECT count(*) FROM sla_notices WHERE kind = 'opened'"), 1);
+    cr_assert_eq(assert_state_columns_follow_json(), 1, "the engine wrote the state");
+    cr_assert_eq(q1("SELECT online = 1 AND crit = 2 FROM sla_terminal_state"), 1,
+                 "online, a critical fault on the screen (bit 1)");
 
     /* A technician acknowledges from kioskctl: queued, applied by the service's next run. */
     memset(&a, 0, sizeof(a));
@@ -652,6 +796,9 @@ Test(store_sla, service_runs_the_engine_from_the_store)
     run(s, 1);
     cr_assert_eq(kf_store_sla_incident(tstore.st, 1, &inc), 0);
     cr_assert_eq(inc.state, KF_INC_RESOLVED);
+    assert_state_columns_follow_json();
+    cr_assert_eq(q1("SELECT online = 1 AND maint = 0 AND crit = 0 FROM sla_terminal_state"), 1,
+                 "the fault cleared and maintenance left: the columns follow");
     cr_assert_str_eq(inc.on_site_by, "T-0042");
     cr_assert_neq(inc.on_site_at_ms, 0);
     cr_assert_eq(inc.on_site_since_ms, 0);

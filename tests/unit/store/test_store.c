@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "store/query.h"
 #include "store/quarantine.h"
+#include "store/sla.h"
 
 #define DAY_MS (86400LL * 1000)
 
@@ -871,6 +872,44 @@ Test(store, migration_asks_the_service_manager_for_time)
      * with the day index v8 drops, and enough txns to take a while. */
     cr_assert_eq(sqlite3_open(tstore.path, &w), SQLITE_OK);
     kf_test_store_drop_period_stamps(w);
+    /* Terminal states as the engine wrote them before v23 (JSON only), for its back-fill: one
+     * with two critical faults on the screen, a device-wide one and a major one; one offline
+     * in maintenance; one that does not parse (left at zeros, the migration goes on). */
+    {
+        struct kf_devstate d;
+        char *j1, *j2, sql[1400];
+
+        kf_devstate_init(&d);
+        d.at_ms = 1;
+        d.online = 1;
+        d.unusable = (1u << KF_PERIPH_A4_PRINTER) | (1u << KF_PERIPH_CAMERA);
+        d.n_faults = 4;
+        for (int i = 0; i < 4; i++) {
+            snprintf(d.faults[i].code, sizeof(d.faults[i].code), "F-%d", i);
+            d.faults[i].sev = i == 3 ? KF_SEV_MAJOR : KF_SEV_CRITICAL;
+            d.faults[i].periph = i == 2 ? 0 : i == 3 ? KF_PERIPH_PIN_PAD : KF_PERIPH_SCREEN;
+        }
+        j1 = kf_store_sla_devstate_to_json(&d);
+        kf_devstate_init(&d);
+        d.maint = 1;
+        snprintf(d.maint_who, sizeof(d.maint_who), "T-1");
+        j2 = kf_store_sla_devstate_to_json(&d);
+        cr_assert(j1 && j2);
+        snprintf(sql, sizeof(sql),
+                 "ALTER TABLE sla_terminal_state DROP COLUMN online;"
+                 " ALTER TABLE sla_terminal_state DROP COLUMN maint;"
+                 " ALTER TABLE sla_terminal_state DROP COLUMN unusable;"
+                 " ALTER TABLE sla_terminal_state DROP COLUMN crit;"
+                 " INSERT INTO assets(asset_id, kind, zone_id, created_ms) VALUES"
+                 " ('A-000002', 1, 'Z-XH-001', 0), ('A-000003', 1, 'Z-XH-001', 0);"
+                 " INSERT INTO sla_terminal_state(asset_id, device_id, at_ms, state) VALUES"
+                 " ('A-000001', 'KF-XH-0001', 1, '%s'), ('A-000002', 'X', 0, '%s'),"
+                 " ('A-000003', 'X', 0, 'not json')",
+                 j1, j2);
+        free(j1);
+        free(j2);
+        cr_assert_eq(sqlite3_exec(w, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(w));
+    }
     cr_assert_eq(
         sqlite3_exec(w,
                      "DROP TABLE artifact_chunks; DROP TABLE artifacts;"
@@ -941,6 +980,23 @@ Test(store, migration_asks_the_service_manager_for_time)
      * rebuilt was written before v22's triggers, so no month has moved yet. */
     cr_assert_eq(q1("SELECT count(*) FROM period_stamps"), 1201);
     cr_assert_eq(q1("SELECT sum(gen) + sum(onward) FROM period_stamps"), 0);
+    /* v23 filled the state's columns from its JSON: crit the OR of the critical faults'
+     * peripherals (bit 0 device-wide, the screen's bit once), not the major one's. */
+    {
+        char sql[200];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT online = 1 AND maint = 0 AND unusable = %u AND crit = 3"
+                 " FROM sla_terminal_state WHERE asset_id = 'A-000001'",
+                 (1u << KF_PERIPH_A4_PRINTER) | (1u << KF_PERIPH_CAMERA));
+        cr_assert_eq(q1(sql), 1);
+    }
+    cr_assert_eq(q1("SELECT online = 0 AND maint = 1 AND unusable = 0 AND crit = 0"
+                    " FROM sla_terminal_state WHERE asset_id = 'A-000002'"),
+                 1);
+    cr_assert_eq(q1("SELECT online + maint + unusable + crit FROM sla_terminal_state"
+                    " WHERE asset_id = 'A-000003'"),
+                 0, "a state that does not parse keeps zeros");
 }
 
 /* ---- quarantine (store/quarantine.h) ---- */
