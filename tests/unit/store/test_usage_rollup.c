@@ -367,7 +367,7 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
     }
     kf_store_free(tstore.st);
     tstore.st = NULL;
-    /* back to v11: v13's to v22's tables and columns go too, so that every migration runs
+    /* back to v11: v13's to v23's tables and columns go too, so that every migration runs
      * (v17 builds device_days from the records) */
     {
         sqlite3 *w;
@@ -386,7 +386,11 @@ Test(usage_rollup, the_migration_builds_what_the_commits_kept)
          " DROP TABLE rubric_versions; DROP TABLE zone_decisions;"
          " ALTER TABLE sla_incidents DROP COLUMN assignee;"
          " ALTER TABLE sla_events DROP COLUMN assignee;"
-         " ALTER TABLE sla_actions DROP COLUMN assignee; PRAGMA user_version = 11");
+         " ALTER TABLE sla_actions DROP COLUMN assignee;"
+         " ALTER TABLE sla_terminal_state DROP COLUMN online;"
+         " ALTER TABLE sla_terminal_state DROP COLUMN maint;"
+         " ALTER TABLE sla_terminal_state DROP COLUMN unusable;"
+         " ALTER TABLE sla_terminal_state DROP COLUMN crit; PRAGMA user_version = 11");
     cr_assert_eq(kf_store_open(tstore.path, 0, &tstore.st), 0);
     {
         struct kf_store_info info;
