@@ -372,6 +372,23 @@ static void agent_link_closed(void *ud)
     agent_closed_one(ud);
 }
 
+int kf__agent_split_words(char *words, char **argv, int max)
+{
+    char *p = words;
+    int n = 0;
+
+    while (*p != '\0' && n < max) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (*p == '\0')
+            break;
+        argv[n++] = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+    }
+    return n;
+}
+
 int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb)
 {
     if (!*on)

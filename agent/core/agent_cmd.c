@@ -241,7 +241,7 @@ static void cmd_retry_cb(uv_timer_t *t)
 static int cmd_hook(struct kf_agent *a, const struct kf_cmd *c, const char *line, const char *key)
 {
     char words[KF_CFG_STR_MAX], detail[KF_CMD_DETAIL_MAX + 1];
-    char *argv[CMD_ARGV_MAX + 1], *p = words;
+    char *argv[CMD_ARGV_MAX + 1];
     uv_process_options_t o;
     uv_stdio_container_t io[3];
     int n = 0, rc;
@@ -255,15 +255,7 @@ static int cmd_hook(struct kf_agent *a, const struct kf_cmd *c, const char *line
     /* The command line is split at blanks and run without a shell (no quoting, no
      * expansion): what the file says is what runs. */
     snprintf(words, sizeof(words), "%s", line);
-    while (*p != '\0' && n < CMD_ARGV_MAX) {
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        if (*p == '\0')
-            break;
-        argv[n++] = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t')
-            p++;
-    }
+    n = kf__agent_split_words(words, argv, CMD_ARGV_MAX);
     argv[n] = NULL;
     /* Running, durably, before anything happens outside the agent. */
     rc = kf_outbox_cmd_start(a->ob, c->seq, a->kboot, kf_now_ms());

@@ -207,6 +207,9 @@ const char *kf__agent_inv_hello(const struct kf_agent *a);
  * is not closing yet; one already closing on its own callback, which hands on to the
  * agent's close callback once the agent is closing. Returns 1 (counted) when *on, else 0. */
 int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb);
+/* Split a hook's command line in place at blanks (no shell: no quoting, no expansion; what
+ * the file says is what runs) into at most max words in argv. Returns how many. */
+int kf__agent_split_words(char *words, char **argv, int max);
 /* Close the handles the commands hold; returns how many close callbacks will come. */
 int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
 /* Run (or settle) the stored commands, one at a time (after one that ran on its own ended). */

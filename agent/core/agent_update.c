@@ -173,7 +173,7 @@ static void upd_exit_cb(uv_process_t *p, int64_t status, int signo)
 static int upd_spawn(struct kf_agent *a, const char *path)
 {
     static char words[KF_CFG_STR_MAX], pkg[KF_CFG_PATH_MAX + 160]; /* loop thread only */
-    char *argv[UPD_ARGV_MAX + 1], *p = words, log[KF_CFG_PATH_MAX + 64];
+    char *argv[UPD_ARGV_MAX + 1], log[KF_CFG_PATH_MAX + 64];
     uv_process_options_t o;
     uv_stdio_container_t io[3];
     off_t at;
@@ -181,15 +181,7 @@ static int upd_spawn(struct kf_agent *a, const char *path)
 
     snprintf(words, sizeof(words), "%s", a->cfg.install_hook);
     snprintf(pkg, sizeof(pkg), "%s", path);
-    while (*p != '\0' && n < UPD_ARGV_MAX - 1) {
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        if (*p == '\0')
-            break;
-        argv[n++] = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t')
-            p++;
-    }
+    n = kf__agent_split_words(words, argv, UPD_ARGV_MAX - 1);
     if (n == 0)
         return UV_EINVAL;
     argv[n++] = pkg;

@@ -53,6 +53,18 @@ void kf_test_store_drop_period_stamps(sqlite3 *db)
     cr_assert_eq(sqlite3_exec(db, "DROP TABLE period_stamps", NULL, NULL, NULL), SQLITE_OK);
 }
 
+void kf_test_store_exec(const struct kf_test_store *t, const char *sql)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+
+    cr_assert_eq(sqlite3_open(t->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        cr_assert_fail("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
 int64_t kf_test_store_q1(const struct kf_test_store *t, const char *sql)
 {
     sqlite3_stmt *s;

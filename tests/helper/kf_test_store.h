@@ -34,6 +34,9 @@ void kf_test_store_close(struct kf_test_store *t);
  * table (store/sqlite/period.c), for a suite that takes a store back to an older schema to
  * watch it migrate. */
 void kf_test_store_drop_period_stamps(sqlite3 *db);
+/* Run sql (statements) on a connection of its own to t->path, as another writer would;
+ * fails the test with SQLite's message otherwise. */
+void kf_test_store_exec(const struct kf_test_store *t, const char *sql);
 /* One integer from sql on the read-only connection; -1 when there is no row. */
 int64_t kf_test_store_q1(const struct kf_test_store *t, const char *sql);
 

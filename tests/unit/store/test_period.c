@@ -23,14 +23,7 @@ static struct kf_test_store tstore;
 
 static void exec(const char *sql)
 {
-    sqlite3 *db;
-    char *msg = NULL;
-
-    cr_assert_eq(sqlite3_open(tstore.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        cr_assert_fail("%s: %s", sql, msg);
-    sqlite3_close(db);
+    kf_test_store_exec(&tstore, sql);
 }
 
 static int32_t day(const char *s)

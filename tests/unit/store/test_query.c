@@ -24,14 +24,7 @@ static int32_t day;
 
 static void exec(const char *sql)
 {
-    sqlite3 *db;
-    char *msg = NULL;
-
-    cr_assert_eq(sqlite3_open(tstore.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        cr_assert_fail("%s: %s", sql, msg);
-    sqlite3_close(db);
+    kf_test_store_exec(&tstore, sql);
 }
 
 /* Two terminals in Z-XH-001; on one day: 3 transactions of HF-001, 2 of SB-003 (in the small

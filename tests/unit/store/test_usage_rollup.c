@@ -39,14 +39,7 @@ static int32_t day0; /* 2026-11-20: the first day of the data */
 
 static void exec(const char *sql)
 {
-    sqlite3 *db;
-    char *msg = NULL;
-
-    cr_assert_eq(sqlite3_open(tstore.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        cr_assert_fail("%s: %s", sql, msg);
-    sqlite3_close(db);
+    kf_test_store_exec(&tstore, sql);
 }
 
 static void setup(void)
