@@ -6,7 +6,7 @@ KF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the project needs to build, test and run the demo.
 KF_PACKAGES=(build-essential cmake ninja-build pkg-config git
     libpaho-mqtt-dev libssl-dev libuv1-dev libsqlite3-dev sqlite3 libzstd-dev zstd
-    libsodium-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
+    libsodium-dev zlib1g-dev libjansson-dev libinih-dev libcriterion-dev libcurl4-openssl-dev
     libmosquitto-dev mosquitto mosquitto-clients clang-format procps netcat-openbsd python3 jq
     clang libclang-rt-14-dev
     libxlsxwriter-dev libhpdf-dev poppler-utils fonts-noto-cjk faketime

@@ -4,8 +4,8 @@
  * its first caller misses and starts computing; callers of the same key that arrive while
  * it computes wait on the cache's condition variable and take its answer (single flight).
  * Entries are shared by reference: the list holds one (linked), each thread holding the
- * entry another; the last to let go frees it. Copying an answer out happens outside the
- * mutex, the entry held: a ready entry's answer never changes. */
+ * entry another; the last to let go frees it. A ready entry's answer never changes: its
+ * bytes are a body (web/body.h) that every call answered from it shares by reference. */
 #include "web/cache.h"
 
 #include <errno.h>
@@ -28,8 +28,7 @@ struct kf_web_cache_entry {
     struct kf_web_period period;
     /* The answer, once ready. */
     int status;
-    char *out;
-    size_t out_len;
+    struct kf_web_body *body; /* NULL: none (a 204, or out of memory) */
     const char *ctype;
     char disposition[200];
     size_t list_total;
@@ -78,8 +77,14 @@ int kf_web_cache_new(uint32_t max_age_ms, uint32_t max_entries, size_t max_bytes
 static void entry_free(struct kf_web_cache_entry *e)
 {
     free(e->key);
-    free(e->out);
+    kf_web_body_unref(e->body);
     free(e);
+}
+
+/* What a ready entry counts against answer_cache_kb: both representations. */
+static size_t entry_bytes(const struct kf_web_cache_entry *e)
+{
+    return e->body ? e->body->len + e->body->gz_len : 0;
 }
 
 /* Take e off the list (mu held); freed if no thread holds it. */
@@ -99,7 +104,7 @@ static void unlink_entry(struct kf_web_cache *k, struct kf_web_cache_entry *e)
     e->linked = 0;
     k->entries--;
     if (e->ready)
-        k->bytes -= e->out_len;
+        k->bytes -= entry_bytes(e);
     if (e->refs == 0)
         entry_free(e);
 }
@@ -209,20 +214,14 @@ static char *key_of(const struct kf_web_call *c, size_t *ret_len)
     return buf;
 }
 
-/* Copy e's answer into c (e held, mu not held). */
+/* Give c e's answer: its body shared, not copied (e held, mu not held). */
 static void copy_answer(struct kf_web_call *c, const struct kf_web_cache_entry *e)
 {
-    char *o = e->out_len ? malloc(e->out_len) : NULL;
-
-    if (e->out_len && !o) {
-        kf_web_problem(c, 500, "out of memory");
-        return;
-    }
-    if (o)
-        memcpy(o, e->out, e->out_len);
     free(c->out);
-    c->out = o;
-    c->out_len = e->out_len;
+    c->out = NULL;
+    c->out_len = 0;
+    kf_web_body_unref(c->kept);
+    c->kept = e->body ? kf_web_body_ref(e->body) : NULL;
     c->status = e->status;
     c->ctype = e->ctype;
     snprintf(c->disposition, sizeof(c->disposition), "%s", e->disposition);
@@ -306,21 +305,24 @@ int kf_web_cache_begin(struct kf_web_cache *k, struct kf_web_call *c,
     return 0;
 }
 
-void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
-                       struct kf_web_cache_entry *e)
+void kf_web_cache_done(struct kf_web_cache *k, struct kf_web_call *c, struct kf_web_cache_entry *e)
 {
-    char *o = c->out_len ? malloc(c->out_len) : NULL;
+    struct kf_web_body *b = NULL;
 
-    if (!e) {
-        free(o);
+    if (!e)
         return;
+    if (c->out) { /* the call's bytes become the shared body: c answers from it too */
+        b = kf_web_body_new(c->out, c->out_len, c->ctype);
+        c->out = NULL;
+        c->out_len = 0;
+        if (!b)
+            kf_web_problem(c, 500, "out of memory");
+        else
+            c->kept = kf_web_body_ref(b);
     }
-    if (o)
-        memcpy(o, c->out, c->out_len);
     pthread_mutex_lock(&k->mu);
-    e->status = (c->out_len && !o) ? 500 : c->status;
-    e->out = o;
-    e->out_len = o ? c->out_len : 0;
+    e->status = c->status;
+    e->body = b;
     e->ctype = c->ctype;
     snprintf(e->disposition, sizeof(e->disposition), "%s", c->disposition);
     e->list_total = c->list_total;
@@ -328,7 +330,7 @@ void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
     e->period = c->period;
     e->ready = 1;
     if (e->linked) {
-        k->bytes += e->out_len;
+        k->bytes += entry_bytes(e);
         /* Only a 200 is kept: an error is given to the callers waiting now, never later. */
         if (e->status != 200)
             unlink_entry(k, e);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "web/body.h"
 #include "web/web.h"
 
 struct kf_web_cache;
@@ -37,8 +38,10 @@ void kf_web_cache_free(struct kf_web_cache *k); /* no call may hold an entry */
  * period's stamp now and call kf_web_cache_recheck(k, c, *ticket, ...). */
 int kf_web_cache_begin(struct kf_web_cache *k, struct kf_web_call *c,
                        struct kf_web_cache_entry **ticket);
-/* Keeps c's answer; with c->period_ok, as an answer over that settled period. */
-void kf_web_cache_done(struct kf_web_cache *k, const struct kf_web_call *c,
+/* Keeps c's answer; with c->period_ok, as an answer over that settled period. With a
+ * ticket, c's bytes (c->out) become the kept body (web/body.h) and c answers from it:
+ * c->kept, c->out NULL. */
+void kf_web_cache_done(struct kf_web_cache *k, struct kf_web_call *c,
                        struct kf_web_cache_entry *ticket);
 /* After begin returned 2: now_period is the answer's period and stamp read now (NULL: they
  * cannot be, or the period is no longer settled). 1: unchanged, c is answered with the kept

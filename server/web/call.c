@@ -32,6 +32,8 @@ const char *kf_web_param(const struct kf_web_call *c, const char *name)
 
 void kf_web_reply_raw(struct kf_web_call *c, int status, const char *ctype, char *buf, size_t len)
 {
+    kf_web_body_unref(c->kept);
+    c->kept = NULL;
     free(c->out);
     c->status = status;
     c->ctype = ctype;
@@ -545,5 +547,6 @@ void kf_web_call_free(struct kf_web_call *c)
     }
     sodium_memzero(c->token, sizeof(c->token));
     free(c->out);
+    kf_web_body_unref(c->kept);
     free(c);
 }

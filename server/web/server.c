@@ -113,10 +113,8 @@ static void on_call_timeout(uv_timer_t *t)
     if (c->answered || !c->req)
         return;
     kf_warn("%s %s: no answer after %u ms: 504", c->method, c->path, c->srv->cfg.request_ms);
-    free(c->out);
-    c->out = NULL;
-    kf_web_problem(c, 504, "the answer took longer than %u ms", c->srv->cfg.request_ms);
-    kf__web_answer(c->srv, c);
+    /* The work is still running on its thread and owns the call's answer fields. */
+    kf__web_answer_late(c->srv, c);
 }
 
 static void guard_dispose(void *p)

@@ -92,6 +92,8 @@ void kf__web_metrics_own(struct kf_web_server *s, FILE *f);
 /* web/answer.c: the answer of a call (loop); a header whose value is copied into the
  * request's pool; forget the request (the answer is on its way, or it is gone). */
 void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c);
+/* A 504 for a call whose work is still running: reads nothing the work writes. */
+void kf__web_answer_late(struct kf_web_server *s, struct kf_web_call *c);
 void kf__web_add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v);
 void kf__web_detach(struct kf_web_call *c);
 

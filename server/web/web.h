@@ -77,6 +77,7 @@ int kf_web_config_load_string(const char *text, const char *name, struct kf_web_
 #define KF_WEB_F_SSE 0x20u     /* an event stream */
 #define KF_WEB_F_CACHE 0x40u   /* a live view: its GET answers are kept (web/cache.h) */
 
+struct kf_web_body;
 struct kf_web_call;
 struct kf_web_server;
 typedef void (*kf_web_handler_fn)(struct kf_web_call *call, struct kf_store *st);
@@ -170,6 +171,7 @@ struct kf_web_call {
     int status;
     char *out; /* owned */
     size_t out_len;
+    struct kf_web_body *kept; /* instead of out: a kept answer's bytes, shared (web/body.h) */
     const char *ctype;
     char disposition[200];
     int cache_immutable;  /* static files: a content-hashed name */
