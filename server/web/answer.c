@@ -133,6 +133,7 @@ static void common_headers(struct kf_web_server *s, const struct kf_web_call *c,
                        "default-src 'self'; img-src 'self' data:; style-src 'self' "
                        "'unsafe-inline'; object-src 'none'; frame-ancestors 'none'; base-uri "
                        "'self'; form-action 'self'");
+        add_header_str(req, "vary", "Accept-Encoding");
     } else {
         kf__web_add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
         /* Accept-Encoding: a kept answer is sent gzip-encoded to the callers that accept it. */

@@ -24,11 +24,17 @@ struct kf_web_body {
 };
 
 /* A body of len bytes, taking bytes (freed with the body, or at once on failure); gzip made
- * when ctype is text (JSON, CSV, HTML, plain) and len >= KF_WEB_GZIP_MIN and it saves an
- * eighth or more. One reference, the caller's. NULL when out of memory. */
+ * when ctype is text (JSON, CSV, HTML, JavaScript, CSS, SVG; NULL: none) and len >=
+ * KF_WEB_GZIP_MIN and it saves an eighth or more. One reference, the caller's. NULL when out of
+ * memory. */
 struct kf_web_body *kf_web_body_new(char *bytes, size_t len, const char *ctype);
 struct kf_web_body *kf_web_body_ref(struct kf_web_body *b);
 void kf_web_body_unref(struct kf_web_body *b); /* NULL: nothing */
+
+/* The console's files as bodies, kept while unchanged on disk (web/static.c). */
+struct kf_web_files;
+int kf_web_files_new(struct kf_web_files **ret); /* 0 or -ENOMEM */
+void kf_web_files_free(struct kf_web_files *fs);
 
 /* Does an Accept-Encoding value (NULL: none sent) accept gzip? RFC 9110 12.5.3: "gzip",
  * "x-gzip" or "*" with a q-value above 0; "identity" is always acceptable. */

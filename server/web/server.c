@@ -39,6 +39,11 @@ struct kf_web_cache *kf_web_server_cache(struct kf_web_server *s)
     return s->cache;
 }
 
+struct kf_web_files *kf_web_server_files(struct kf_web_server *s)
+{
+    return s->files;
+}
+
 const uint8_t *kf_web_server_sk(const struct kf_web_server *s)
 {
     return s->sk;
@@ -537,6 +542,8 @@ struct kf_web_server *kf_web_server_new(const struct kf_web_config *cfg, uv_loop
     if (r == 0)
         r = kf_web_cache_new(cfg->answer_max_age_ms, cfg->answer_cache_entries,
                              (size_t)cfg->answer_cache_kb << 10, &s->cache);
+    if (r == 0)
+        r = kf_web_files_new(&s->files);
     if (r < 0) {
         snprintf(err, cap, "out of memory");
         goto fail;
@@ -681,6 +688,7 @@ void kf_web_server_free(struct kf_web_server *s)
         SSL_CTX_free(s->ssl);
     kf_web_pool_free(s->pool);
     kf_web_cache_free(s->cache);
+    kf_web_files_free(s->files);
     if (s->sk)
         sodium_free(s->sk);
     if (s->access_log)

@@ -45,6 +45,7 @@ struct kf_web_server {
     int started, stopping, ctx_inited, h2o_inited;
     struct kf_web_pool *pool;
     struct kf_web_cache *cache; /* web/cache.h; NULL when off */
+    struct kf_web_files *files; /* the console's files kept (web/body.h, web/static.c) */
     uint8_t *sk;                /* sodium_malloc'd, or NULL */
     char dummy_hash[KF_PW_HASH_MAX];
     FILE *access_log;

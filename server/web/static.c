@@ -2,20 +2,141 @@
  * taken only when, decoded, it has no "." or ".." segment, no backslash and no NUL (the
  * decoder refuses %00), and when the file it names, symbolic links resolved, is still inside
  * the console's directory. A path without an extension that names no file is one of the
- * console's own routes: index.html answers it. */
+ * console's own routes: index.html answers it.
+ *
+ * A file read is kept as a body (web/body.h: its ETag and gzip copy made once) for as long
+ * as the file on disk is the same one: same device, inode, size and modification time,
+ * checked by an fstat on every call; a file replaced or rewritten is read again. At most
+ * FILES_MAX files and FILES_BYTES bytes are kept; past that a file is read and sent as it
+ * is, uncompressed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "web/body.h"
 #include "web/web.h"
 
 #define FILE_MAX (32u << 20)
+#define FILES_MAX 256
+#define FILES_BYTES ((size_t)64 << 20)
+
+struct kept_file {
+    char *path; /* the real path */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    struct kf_web_body *body;
+};
+
+struct kf_web_files {
+    pthread_mutex_t mu;
+    struct kept_file f[FILES_MAX];
+    size_t n, bytes;
+};
+
+int kf_web_files_new(struct kf_web_files **ret)
+{
+    struct kf_web_files *fs = calloc(1, sizeof(*fs));
+
+    *ret = fs;
+    if (!fs)
+        return -ENOMEM;
+    pthread_mutex_init(&fs->mu, NULL);
+    return 0;
+}
+
+void kf_web_files_free(struct kf_web_files *fs)
+{
+    if (!fs)
+        return;
+    for (size_t i = 0; i < fs->n; i++) {
+        free(fs->f[i].path);
+        kf_web_body_unref(fs->f[i].body);
+    }
+    pthread_mutex_destroy(&fs->mu);
+    free(fs);
+}
+
+static int same_file(const struct kept_file *k, const struct stat *st)
+{
+    return k->dev == st->st_dev && k->ino == st->st_ino && k->size == st->st_size &&
+           k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static size_t body_bytes(const struct kf_web_body *b)
+{
+    return b->len + b->gz_len;
+}
+
+/* The kept body of the file at real path as st describes it (a reference), or NULL. */
+static struct kf_web_body *files_find(struct kf_web_files *fs, const char *real,
+                                      const struct stat *st)
+{
+    struct kf_web_body *b = NULL;
+
+    pthread_mutex_lock(&fs->mu);
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].path, real) == 0) {
+            if (same_file(&fs->f[i], st))
+                b = kf_web_body_ref(fs->f[i].body);
+            break;
+        }
+    pthread_mutex_unlock(&fs->mu);
+    return b;
+}
+
+/* Would a body of about len bytes (and its gzip copy) fit beside those kept? */
+static int files_room(struct kf_web_files *fs, size_t len)
+{
+    int ok;
+
+    pthread_mutex_lock(&fs->mu);
+    ok = fs->n < FILES_MAX && fs->bytes + len + len / 2 <= FILES_BYTES;
+    pthread_mutex_unlock(&fs->mu);
+    return ok;
+}
+
+/* Keep b for the file (replacing what was kept for its path); over the bounds, not kept. */
+static void files_keep(struct kf_web_files *fs, const char *real, const struct stat *st,
+                       struct kf_web_body *b)
+{
+    struct kept_file *k = NULL;
+    char *path;
+
+    pthread_mutex_lock(&fs->mu);
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].path, real) == 0) {
+            k = &fs->f[i];
+            fs->bytes -= body_bytes(k->body);
+            kf_web_body_unref(k->body);
+            k->body = NULL;
+            break;
+        }
+    if (!k && fs->n < FILES_MAX && (path = strdup(real))) {
+        k = &fs->f[fs->n++];
+        k->path = path;
+    }
+    if (k && fs->bytes + body_bytes(b) <= FILES_BYTES) {
+        k->dev = st->st_dev;
+        k->ino = st->st_ino;
+        k->size = st->st_size;
+        k->mtime = st->st_mtim;
+        k->body = kf_web_body_ref(b);
+        fs->bytes += body_bytes(b);
+    } else if (k) { /* no room: forget the path's entry (the last one takes its place) */
+        free(k->path);
+        *k = fs->f[--fs->n];
+    }
+    pthread_mutex_unlock(&fs->mu);
+}
 
 static const struct {
     const char *ext, *type;
@@ -69,10 +190,10 @@ static int path_ok(const char *p)
     return 1;
 }
 
-/* Read the regular file at rel inside root (real path root_real): 0, -ENOENT, -EACCES (it
- * leads outside), -EFBIG. */
-static int read_inside(const char *root, const char *root_real, const char *rel, char **ret,
-                       size_t *ret_len)
+/* The regular file at rel inside root (real path root_real) as a body (a reference; type
+ * decides its gzip copy): 0, -ENOENT, -EACCES (it leads outside), -EFBIG, -ENOMEM. */
+static int read_inside(struct kf_web_files *fs, const char *root, const char *root_real,
+                       const char *rel, const char *type, struct kf_web_body **ret)
 {
     char full[KF_WEB_PATH_MAX * 2], real[PATH_MAX];
     size_t rl = strlen(root_real);
@@ -80,7 +201,7 @@ static int read_inside(const char *root, const char *root_real, const char *rel,
     ssize_t got;
     size_t off = 0;
     char *buf;
-    int fd;
+    int fd, keep;
 
     if ((size_t)snprintf(full, sizeof(full), "%s/%s", root, rel) >= sizeof(full))
         return -ENOENT;
@@ -99,6 +220,10 @@ static int read_inside(const char *root, const char *root_real, const char *rel,
         close(fd);
         return -EFBIG;
     }
+    if ((*ret = files_find(fs, real, &stb))) {
+        close(fd);
+        return 0;
+    }
     buf = malloc((size_t)stb.st_size + 1);
     if (!buf) {
         close(fd);
@@ -107,8 +232,15 @@ static int read_inside(const char *root, const char *root_real, const char *rel,
     while (off < (size_t)stb.st_size && (got = read(fd, buf + off, (size_t)stb.st_size - off)) > 0)
         off += (size_t)got;
     close(fd);
-    *ret = buf;
-    *ret_len = off;
+    /* Kept: compressed once. Not kept (no room): sent as read, not compressed per call. A
+     * file changed while read is kept as read under the fstat before: the next call's fstat
+     * differs and reads it again. */
+    keep = files_room(fs, off);
+    *ret = kf_web_body_new(buf, off, keep ? type : NULL);
+    if (!*ret)
+        return -ENOMEM;
+    if (keep)
+        files_keep(fs, real, &stb, *ret);
     return 0;
 }
 
@@ -134,9 +266,9 @@ void kf_web_static(struct kf_web_call *c, struct kf_store *st)
 {
     const struct kf_web_config *cfg = kf_web_server_config(c->srv);
     char root_real[PATH_MAX], rel[KF_WEB_PATH_MAX];
+    struct kf_web_files *fs = kf_web_server_files(c->srv);
+    struct kf_web_body *b = NULL;
     const char *type;
-    char *buf = NULL;
-    size_t len = 0;
     int r;
 
     (void)st;
@@ -152,18 +284,23 @@ void kf_web_static(struct kf_web_call *c, struct kf_store *st)
     if (rel[0] == '\0' || rel[strlen(rel) - 1] == '/')
         snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "index.html");
     type = type_of(rel);
-    r = read_inside(cfg->console_dir, root_real, rel, &buf, &len);
+    r = read_inside(fs, cfg->console_dir, root_real, rel, type, &b);
     if (r == -ENOENT && !type_of(c->path)) {
         /* the console's own route (/fleet, /incidents/12): its page */
         snprintf(rel, sizeof(rel), "index.html");
         type = type_of(rel);
-        r = read_inside(cfg->console_dir, root_real, rel, &buf, &len);
+        r = read_inside(fs, cfg->console_dir, root_real, rel, type, &b);
     }
     if (r < 0) {
-        kf_web_problem(c, r == -EFBIG ? 500 : 404, "no such file");
+        kf_web_problem(c,
+                       r == -EFBIG    ? 500
+                       : r == -ENOMEM ? 503
+                                      : 404,
+                       r == -ENOMEM ? "out of memory" : "no such file");
         return;
     }
     c->cache_revalidate = strcmp(type, "text/html; charset=utf-8") == 0;
     c->cache_immutable = !c->cache_revalidate && hashed_name(rel);
-    kf_web_reply_raw(c, 200, type, buf, len);
+    kf_web_reply_raw(c, 200, type, NULL, 0);
+    c->kept = b; /* sent by reference, gzip-encoded to whoever accepts it (web/answer.c) */
 }

@@ -297,6 +297,7 @@ void kf_web_server_free(struct kf_web_server *s);
 const struct kf_web_config *kf_web_server_config(const struct kf_web_server *s);
 /* The answer cache (web/cache.h), NULL when off. Any thread. */
 struct kf_web_cache *kf_web_server_cache(struct kf_web_server *s);
+struct kf_web_files *kf_web_server_files(struct kf_web_server *s);
 struct kf_web_pool *kf_web_server_pool(struct kf_web_server *s);
 const uint8_t *kf_web_server_sk(const struct kf_web_server *s); /* NULL without a key */
 const char *kf_web_server_dummy_hash(const struct kf_web_server *s);

@@ -499,7 +499,7 @@ def sql_metacharacters(web, spec, ops, ops_tok, icbc, db):
     check(db_state(db) == before, "SQL metacharacters changed the store")
 
 
-def static_files(web):
+def static_files(web, console_dir):
     st, h, body = web.req("GET", "/")
     check(st == 200 and h["content-type"].startswith("text/html") and b"console" in body, f"/: {st}")
     check(h.get("cache-control") == "no-cache", "index.html is revalidated")
@@ -516,6 +516,33 @@ def static_files(web):
               "/assets/../../outside/secret.txt"):
         st, h, body = web.req("GET", p)
         check(st in (400, 404) and b"secret" not in body, f"static {p}: {st} {body[:60]!r}")
+    # A file is kept while it is the same on disk, sent gzip-encoded to whoever accepts it;
+    # replaced (a new inode, as an upgrade does) or rewritten in place, the new bytes are sent.
+    path = os.path.join(console_dir, "assets", "big-0123abcd.js")
+    gz = {"Accept-Encoding": "gzip, deflate, br"}
+    for n, how in ((1, "new"), (2, "replaced"), (3, "rewritten")):
+        text = "".join(f"console.log('line {i} of version {n}');\n" for i in range(300 * n)).encode()
+        if how == "rewritten":
+            with open(path, "r+b") as f:
+                f.write(text)
+        else:
+            with open(path + ".tmp", "wb") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+        for _ in range(2):
+            st, h, plain = web.req("GET", "/assets/big-0123abcd.js")
+            st2, h2, packed = web.req("GET", "/assets/big-0123abcd.js", None, gz)
+            check(st == 200 and plain == text and "content-encoding" not in h,
+                  f"static {how}: {st} {len(plain)} of {len(text)}")
+            check(st2 == 200 and h2.get("content-encoding") == "gzip" and len(packed) < len(text) // 4
+                  and gzip.decompress(packed) == text, f"static {how}, gzip: {st2} {h2}")
+            check("Accept-Encoding" in h2.get("vary", "") and h2["etag"] == h["etag"][:-1] + '-gz"'
+                  and "immutable" in h2.get("cache-control", ""), f"static {how}: headers {h2}")
+        st, h3, body = web.req("GET", "/assets/big-0123abcd.js", None, dict(gz, **{"If-None-Match": h2["etag"]}))
+        check(st == 304 and body == b"", f"static {how}: If-None-Match: {st}")
+    os.unlink(path)
+    st, h, body = web.req("GET", "/assets/big-0123abcd.js")
+    check(st == 404, f"static: a removed file is still served: {st}")
 
 
 def etag_304(web, who):
@@ -843,7 +870,7 @@ def main():
     t = time.time()
     sql_metacharacters(web, spec, ops, tokens["ops"], sessions["icbc"], a.db)
     print(f"  {time.time() - t:.1f} s: sql_metacharacters", file=sys.stderr)
-    static_files(web)
+    static_files(web, os.path.join(a.dir, "console"))
     etag_304(web, sessions["bureau"])
     t = time.time()
     events(web, sessions["icbc"], sessions["bureau"], a.db)
