@@ -116,15 +116,18 @@ void kf__web_detach(struct kf_web_call *c)
     c->req = NULL;
 }
 
-/* The headers every answer carries, by what it is (loop). */
-static void common_headers(struct kf_web_server *s, const struct kf_web_call *c, h2o_req_t *req)
+/* The headers every answer carries, by what it is (loop). A console file's own caching
+ * only on its 200 (a 304 keeps it): an error or a late 504 is never kept by a browser, and
+ * the late one reads nothing its still-running work writes (cache_immutable, _revalidate). */
+static void common_headers(struct kf_web_server *s, const struct kf_web_call *c, h2o_req_t *req,
+                           int status)
 {
     add_header_str(req, "x-content-type-options", "nosniff");
     add_header_str(req, "referrer-policy", "no-referrer");
     add_header_str(req, "x-frame-options", "DENY");
     if (s->ssl)
         add_header_str(req, "strict-transport-security", "max-age=31536000");
-    if (c->route->flags & KF_WEB_F_STATIC) {
+    if ((c->route->flags & KF_WEB_F_STATIC) && status == 200) {
         kf__web_add_header(req, H2O_TOKEN_CACHE_CONTROL,
                            c->cache_immutable    ? "public, max-age=31536000, immutable"
                            : c->cache_revalidate ? "no-cache"
@@ -227,7 +230,7 @@ void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c)
     req->res.reason = reason_of(status);
     if (s->stopping)
         req->http1_is_persistent = 0;
-    common_headers(s, c, req);
+    common_headers(s, c, req, status);
     if (c->retry_after > 0) {
         snprintf(buf, sizeof(buf), "%d", c->retry_after);
         add_header_str(req, "retry-after", buf);
@@ -316,7 +319,9 @@ void kf__web_answer(struct kf_web_server *s, struct kf_web_call *c)
         return;
     }
     access_log(s, c, c->user, status, c->out_len, us);
-    req->res.content_length = c->out ? c->out_len : 0;
+    /* A 304 says no Content-Length (RFC 9110 8.6: it would have to be the 200's). */
+    if (status != 304)
+        req->res.content_length = c->out ? c->out_len : 0;
     h2o_send_inline(req, c->out ? c->out : "", c->out ? c->out_len : 0);
 }
 
@@ -334,15 +339,18 @@ void kf__web_answer_late(struct kf_web_server *s, struct kf_web_call *c)
     req->res.reason = reason_of(504);
     if (s->stopping)
         req->http1_is_persistent = 0;
-    common_headers(s, c, req);
+    common_headers(s, c, req, 504);
     n = snprintf(body, sizeof(body),
                  "{\"type\":\"about:blank\",\"title\":\"Gateway Timeout\",\"status\":504,"
                  "\"detail\":\"the answer took longer than %u ms\"}",
                  s->cfg.request_ms);
     kf__web_add_header(req, H2O_TOKEN_CONTENT_TYPE, "application/problem+json");
     kf__web_metrics_count(s, c->route_ix, 504, us);
-    /* A token's user is set by the work still running: only a session's is the loop's. */
-    access_log(s, c, c->auth == KF_WEB_AUTH_SESSION ? c->user : "-", 504, (size_t)n, us);
+    /* A token's user, or a login's, is set by the work still running: only a session's
+     * user outside a login is the loop's. */
+    access_log(
+        s, c, c->auth == KF_WEB_AUTH_SESSION && !(c->route->flags & KF_WEB_F_LOGIN) ? c->user : "-",
+        504, (size_t)n, us);
     kf__web_detach(c);
     req->res.content_length = (size_t)n;
     h2o_send_inline(req, body, (size_t)n);

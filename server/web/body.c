@@ -14,7 +14,9 @@ static int is_text(const char *ctype)
 {
     return ctype && (strncmp(ctype, "application/json", 16) == 0 ||
                      strncmp(ctype, "application/problem+json", 24) == 0 ||
-                     strncmp(ctype, "image/svg+xml", 13) == 0 || strncmp(ctype, "text/", 5) == 0);
+                     strncmp(ctype, "image/svg+xml", 13) == 0 ||
+                     strncmp(ctype, "application/manifest+json", 25) == 0 ||
+                     strncmp(ctype, "text/", 5) == 0);
 }
 
 /* bytes gzip-encoded into *ret (owned), when that saves at least an eighth. 0 or -1. */

@@ -315,6 +315,8 @@ void kf_web_cache_done(struct kf_web_cache *k, struct kf_web_call *c, struct kf_
         b = kf_web_body_new(c->out, c->out_len, c->ctype);
         c->out = NULL;
         c->out_len = 0;
+        kf_web_body_unref(c->kept); /* none: a handler answers with out */
+        c->kept = NULL;
         if (!b)
             kf_web_problem(c, 500, "out of memory");
         else

@@ -7,8 +7,8 @@
  * A file read is kept as a body (web/body.h: its ETag and gzip copy made once) for as long
  * as the file on disk is the same one: same device, inode, size and modification time,
  * checked by an fstat on every call; a file replaced or rewritten is read again. At most
- * FILES_MAX files and FILES_BYTES bytes are kept; past that a file is read and sent as it
- * is, uncompressed. */
+ * FILES_MAX files and FILES_BYTES bytes are kept, the least recently served forgotten
+ * first; a file over FILE_KEPT_MAX is read and sent as it is on every call, uncompressed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #define FILE_MAX (32u << 20)
 #define FILES_MAX 256
 #define FILES_BYTES ((size_t)64 << 20)
+#define FILE_KEPT_MAX (FILES_BYTES / 4) /* a larger file is sent as read, not kept */
 
 struct kept_file {
     char *path; /* the real path */
@@ -33,6 +34,7 @@ struct kept_file {
     ino_t ino;
     off_t size;
     struct timespec mtime;
+    uint64_t used; /* the table's tick when last served: the least recently used goes first */
     struct kf_web_body *body;
 };
 
@@ -40,6 +42,7 @@ struct kf_web_files {
     pthread_mutex_t mu;
     struct kept_file f[FILES_MAX];
     size_t n, bytes;
+    uint64_t tick;
 };
 
 int kf_web_files_new(struct kf_web_files **ret)
@@ -53,14 +56,26 @@ int kf_web_files_new(struct kf_web_files **ret)
     return 0;
 }
 
+static size_t body_bytes(const struct kf_web_body *b)
+{
+    return b->len + b->gz_len;
+}
+
+/* Forget entry i (mu held): the last one takes its place. */
+static void files_drop(struct kf_web_files *fs, size_t i)
+{
+    fs->bytes -= body_bytes(fs->f[i].body);
+    kf_web_body_unref(fs->f[i].body);
+    free(fs->f[i].path);
+    fs->f[i] = fs->f[--fs->n];
+}
+
 void kf_web_files_free(struct kf_web_files *fs)
 {
     if (!fs)
         return;
-    for (size_t i = 0; i < fs->n; i++) {
-        free(fs->f[i].path);
-        kf_web_body_unref(fs->f[i].body);
-    }
+    while (fs->n)
+        files_drop(fs, fs->n - 1);
     pthread_mutex_destroy(&fs->mu);
     free(fs);
 }
@@ -71,12 +86,8 @@ static int same_file(const struct kept_file *k, const struct stat *st)
            k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-static size_t body_bytes(const struct kf_web_body *b)
-{
-    return b->len + b->gz_len;
-}
-
-/* The kept body of the file at real path as st describes it (a reference), or NULL. */
+/* The kept body of the file at real path as st describes it (a reference), or NULL; a body
+ * kept for what the path was before is forgotten. */
 static struct kf_web_body *files_find(struct kf_web_files *fs, const char *real,
                                       const struct stat *st)
 {
@@ -85,56 +96,50 @@ static struct kf_web_body *files_find(struct kf_web_files *fs, const char *real,
     pthread_mutex_lock(&fs->mu);
     for (size_t i = 0; i < fs->n; i++)
         if (strcmp(fs->f[i].path, real) == 0) {
-            if (same_file(&fs->f[i], st))
+            if (same_file(&fs->f[i], st)) {
+                fs->f[i].used = ++fs->tick;
                 b = kf_web_body_ref(fs->f[i].body);
+            } else {
+                files_drop(fs, i);
+            }
             break;
         }
     pthread_mutex_unlock(&fs->mu);
     return b;
 }
 
-/* Would a body of about len bytes (and its gzip copy) fit beside those kept? */
-static int files_room(struct kf_web_files *fs, size_t len)
-{
-    int ok;
-
-    pthread_mutex_lock(&fs->mu);
-    ok = fs->n < FILES_MAX && fs->bytes + len + len / 2 <= FILES_BYTES;
-    pthread_mutex_unlock(&fs->mu);
-    return ok;
-}
-
-/* Keep b for the file (replacing what was kept for its path); over the bounds, not kept. */
+/* Keep b for the file at real path, making room by forgetting the least recently used. */
 static void files_keep(struct kf_web_files *fs, const char *real, const struct stat *st,
                        struct kf_web_body *b)
 {
-    struct kept_file *k = NULL;
-    char *path;
+    char *path = strdup(real);
+    struct kept_file *k;
 
+    if (!path)
+        return;
     pthread_mutex_lock(&fs->mu);
     for (size_t i = 0; i < fs->n; i++)
-        if (strcmp(fs->f[i].path, real) == 0) {
-            k = &fs->f[i];
-            fs->bytes -= body_bytes(k->body);
-            kf_web_body_unref(k->body);
-            k->body = NULL;
+        if (strcmp(fs->f[i].path, real) == 0) { /* another call kept it meanwhile */
+            files_drop(fs, i);
             break;
         }
-    if (!k && fs->n < FILES_MAX && (path = strdup(real))) {
-        k = &fs->f[fs->n++];
-        k->path = path;
+    while (fs->n && (fs->n == FILES_MAX || fs->bytes + body_bytes(b) > FILES_BYTES)) {
+        size_t lru = 0;
+
+        for (size_t i = 1; i < fs->n; i++)
+            if (fs->f[i].used < fs->f[lru].used)
+                lru = i;
+        files_drop(fs, lru);
     }
-    if (k && fs->bytes + body_bytes(b) <= FILES_BYTES) {
-        k->dev = st->st_dev;
-        k->ino = st->st_ino;
-        k->size = st->st_size;
-        k->mtime = st->st_mtim;
-        k->body = kf_web_body_ref(b);
-        fs->bytes += body_bytes(b);
-    } else if (k) { /* no room: forget the path's entry (the last one takes its place) */
-        free(k->path);
-        *k = fs->f[--fs->n];
-    }
+    k = &fs->f[fs->n++];
+    k->path = path;
+    k->dev = st->st_dev;
+    k->ino = st->st_ino;
+    k->size = st->st_size;
+    k->mtime = st->st_mtim;
+    k->used = ++fs->tick;
+    k->body = kf_web_body_ref(b);
+    fs->bytes += body_bytes(b);
     pthread_mutex_unlock(&fs->mu);
 }
 
@@ -191,7 +196,8 @@ static int path_ok(const char *p)
 }
 
 /* The regular file at rel inside root (real path root_real) as a body (a reference; type
- * decides its gzip copy): 0, -ENOENT, -EACCES (it leads outside), -EFBIG, -ENOMEM. */
+ * decides its gzip copy): 0, -ENOENT, -EACCES (it leads outside), -EFBIG, -ENOMEM, -EIO
+ * (not read whole). */
 static int read_inside(struct kf_web_files *fs, const char *root, const char *root_real,
                        const char *rel, const char *type, struct kf_web_body **ret)
 {
@@ -232,10 +238,13 @@ static int read_inside(struct kf_web_files *fs, const char *root, const char *ro
     while (off < (size_t)stb.st_size && (got = read(fd, buf + off, (size_t)stb.st_size - off)) > 0)
         off += (size_t)got;
     close(fd);
-    /* Kept: compressed once. Not kept (no room): sent as read, not compressed per call. A
-     * file changed while read is kept as read under the fstat before: the next call's fstat
-     * differs and reads it again. */
-    keep = files_room(fs, off);
+    if (off != (size_t)stb.st_size) { /* a read error, or the file shrank while read */
+        free(buf);
+        return -EIO;
+    }
+    /* Kept: compressed once. Too large to keep: sent as read, not compressed per call. A
+     * file rewritten while read is kept under the fstat before: the next call's differs. */
+    keep = off <= FILE_KEPT_MAX;
     *ret = kf_web_body_new(buf, off, keep ? type : NULL);
     if (!*ret)
         return -ENOMEM;
@@ -293,10 +302,13 @@ void kf_web_static(struct kf_web_call *c, struct kf_store *st)
     }
     if (r < 0) {
         kf_web_problem(c,
-                       r == -EFBIG    ? 500
-                       : r == -ENOMEM ? 503
-                                      : 404,
-                       r == -ENOMEM ? "out of memory" : "no such file");
+                       r == -ENOENT || r == -EACCES ? 404
+                       : r == -ENOMEM               ? 503
+                                                    : 500,
+                       "%s",
+                       r == -ENOMEM ? "out of memory"
+                       : r == -EIO  ? "the file could not be read whole"
+                                    : "no such file");
         return;
     }
     c->cache_revalidate = strcmp(type, "text/html; charset=utf-8") == 0;

@@ -507,7 +507,8 @@ def static_files(web, console_dir):
     check(st == 200 and b"console" in body, f"the console with a query: {st}")
     st, h, body = web.req("GET", "/fleet/A-000001")
     check(st == 200 and b"console" in body, f"a console route answers index.html: {st}")
-    st, h, body = web.req("GET", "/assets/app-3f9a1c2b.js")
+    st, h_js, body = web.req("GET", "/assets/app-3f9a1c2b.js")
+    h = h_js
     check(st == 200 and h["content-type"].startswith("text/javascript"), f"js: {st} {h.get('content-type')}")
     check("immutable" in h.get("cache-control", ""), "hashed asset is immutable")
     for p in ("/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/assets/%2e%2e/%2e%2e/outside/secret.txt",
@@ -542,7 +543,11 @@ def static_files(web, console_dir):
         check(st == 304 and body == b"", f"static {how}: If-None-Match: {st}")
     os.unlink(path)
     st, h, body = web.req("GET", "/assets/big-0123abcd.js")
-    check(st == 404, f"static: a removed file is still served: {st}")
+    check(st == 404 and h.get("cache-control") == "no-store",
+          f"static: a removed file is still served, or its 404 may be kept: {st} {h}")
+    st, h, body = web.req("GET", "/assets/app-3f9a1c2b.js", None, {"If-None-Match": '"x", ' + h_js["etag"]})
+    check(st == 304 and body == b"" and "content-length" not in h and "immutable" in h.get("cache-control", ""),
+          f"static: 304: {st} {h}")
 
 
 def etag_304(web, who):

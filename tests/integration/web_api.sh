@@ -140,4 +140,29 @@ wait "$CWEB_PID" || fail "the second kiosk-web exited non-zero"
 ! grep -q 'Sanitizer\|runtime error' "$IT_DIR/kiosk-web-cache.log" || fail "sanitizer report (cache)"
 ! grep -q 'Sanitizer\|runtime error' "$IT_DIR/kiosk-web.log" || fail "sanitizer report"
 [ "$(wc -l <"$IT_DIR/access.log")" -gt 50 ] || fail "access log"
+
+# A call past request_ms (100 ms, the least): a login, whose password check (Argon2id, 64
+# MiB) takes longer. The client gets a 504 problem that no cache keeps, while the check goes
+# on on its pool thread; kiosk-web keeps serving, and stops cleanly after (the sanitizers
+# watch the late answer and the work finishing after it).
+LPORT=$(kf_free_port)
+sed -e "s/^listen = .*/listen = 127.0.0.1:$LPORT/" -e "/^access_log/d" \
+    -e "s/^body_max = 4096/&\nrequest_ms = 100/" "$IT_DIR/kiosk-web.conf" >"$IT_DIR/kiosk-web-late.conf"
+printf '[log]\nlevel = info\n' >>"$IT_DIR/kiosk-web-late.conf"
+kf_spawn "$IT_DIR/kiosk-web-late.log" "$KF_BIN_WEB" -c "$IT_DIR/kiosk-web-late.conf"
+LWEB_PID=$KF_LAST_PID
+kf_wait_port "$LPORT" 20 || fail "the third kiosk-web does not listen"
+late=$(curl -s -D "$IT_DIR/late.h" -H 'Content-Type: application/json' \
+    -d "{\"user\":\"ops\",\"password\":\"$(cat "$IT_DIR/pw")\"}" "http://127.0.0.1:$LPORT/api/v1/session")
+grep -q '^HTTP/1.1 504' "$IT_DIR/late.h" && grep -qi '^cache-control: no-store' "$IT_DIR/late.h" &&
+    [ "$(jq -r .status <<<"$late")" = 504 ] || fail "a late login: $(head -1 "$IT_DIR/late.h") $late"
+! grep -qi '^set-cookie' "$IT_DIR/late.h" || fail "a late login set a session"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/healthz")" = 200 ] ||
+    fail "kiosk-web after a late answer"
+it_wait_for 15 'grep -q "login: ops from" "$IT_DIR/kiosk-web-late.log"' ||
+    fail "the late login's work did not end"
+kill -TERM "$LWEB_PID"
+it_wait_for 15 '! kill -0 "$LWEB_PID"' || fail "the third kiosk-web did not stop on SIGTERM"
+wait "$LWEB_PID" || fail "the third kiosk-web exited non-zero"
+! grep -q 'Sanitizer\|runtime error' "$IT_DIR/kiosk-web-late.log" || fail "sanitizer report (late)"
 echo "web_api: ok"
