@@ -336,7 +336,7 @@ static int main_agent(struct main_ctx *m, const char *config, int check, int rot
     return main_serve(m, sk, rotate);
 }
 
-/* --verify-package DEB: the root-run installer's check (tools/kiosk-agent-install) of a
+/* --verify-package DEB: the root-run installer's check (agent/hooks/kiosk-agent-install) of a
  * package the agent fetched, against the signed manifest beside it. 0 verified, 1 not. */
 static int main_verify_package(const struct kf_agent_config *cfg, const char *pkg)
 {

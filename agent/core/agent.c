@@ -362,7 +362,7 @@ static void agent_closed_one(struct kf_agent *a)
         cb(ud);
 }
 
-static void agent_handle_closed(uv_handle_t *h)
+void kf__agent_handle_closed(uv_handle_t *h)
 {
     agent_closed_one(h->data);
 }
@@ -389,12 +389,12 @@ int kf__agent_split_words(char *words, char **argv, int max)
     return n;
 }
 
-int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb)
+int kf__agent_close_hook(uv_handle_t *h, int *on)
 {
     if (!*on)
         return 0;
     if (!uv_is_closing(h)) {
-        uv_close(h, cb);
+        uv_close(h, kf__agent_handle_closed);
         *on = 0;
     }
     return 1;
@@ -413,12 +413,12 @@ void kf_agent_close(struct kf_agent *a, void (*cb)(void *ud), void *ud)
     a->close_cb = cb;
     a->close_ud = ud;
     a->close_pending = 3;
-    a->close_pending += kf__agent_cmd_close(a, agent_handle_closed);
-    a->close_pending += kf__agent_logs_close(a, agent_handle_closed);
-    a->close_pending += kf__agent_update_close(a, agent_handle_closed);
+    a->close_pending += kf__agent_cmd_close(a);
+    a->close_pending += kf__agent_logs_close(a);
+    a->close_pending += kf__agent_update_close(a);
     uv_timer_stop(&a->flush_timer);
     uv_timer_stop(&a->health_timer);
-    uv_close((uv_handle_t *)&a->flush_timer, agent_handle_closed);
-    uv_close((uv_handle_t *)&a->health_timer, agent_handle_closed);
+    uv_close((uv_handle_t *)&a->flush_timer, kf__agent_handle_closed);
+    uv_close((uv_handle_t *)&a->health_timer, kf__agent_handle_closed);
     kf_agent_link_close(a->link, AGENT_CLOSE_TIMEOUT_MS, agent_link_closed, a);
 }

@@ -119,8 +119,8 @@ static void cmd_hook_closed(uv_handle_t *h)
         a->cmd_proc_on = 0;
     else
         a->cmd_pipe_on = 0;
-    if (a->closing && a->cmd_close_cb) /* counted by kf__agent_cmd_close: may free a */
-        a->cmd_close_cb(h);
+    if (a->closing) /* counted by kf__agent_cmd_close: may free a */
+        kf__agent_handle_closed(h);
 }
 
 static void cmd_hook_done(struct kf_agent *a)
@@ -725,21 +725,21 @@ void kf__agent_cmd_start(struct kf_agent *a)
     cmd_next(a);
 }
 
-int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb)
+int kf__agent_cmd_close(struct kf_agent *a)
 {
     int n = 2;
 
     uv_timer_stop(&a->cmd_timer);
     uv_timer_stop(&a->trial_timer);
-    uv_close((uv_handle_t *)&a->cmd_timer, cb);
-    uv_close((uv_handle_t *)&a->trial_timer, cb);
+    uv_close((uv_handle_t *)&a->cmd_timer, kf__agent_handle_closed);
+    uv_close((uv_handle_t *)&a->trial_timer, kf__agent_handle_closed);
     /* A hook still running is left to finish on its own (a restart of the application
      * should not be cut short by the agent's own restart); its command is marked running,
      * and the next run reports it interrupted. */
     /* A handle already closing (its hook just ended) closes on cmd_hook_closed, which runs
-     * after this turn and hands on to cb: counted too, so the agent is not freed before. */
-    a->cmd_close_cb = cb;
-    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_pipe, &a->cmd_pipe_on, cb);
-    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_proc, &a->cmd_proc_on, cb);
+     * after this turn and hands on to kf__agent_handle_closed: counted too, so the agent is not
+     * freed before. */
+    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_pipe, &a->cmd_pipe_on);
+    n += kf__agent_close_hook((uv_handle_t *)&a->cmd_proc, &a->cmd_proc_on);
     return n;
 }

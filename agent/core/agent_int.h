@@ -58,9 +58,6 @@ struct kf_agent {
     uv_process_t cmd_proc; /* its hook, while cmd_proc_on */
     uv_pipe_t cmd_pipe;    /* the hook's stdout and stderr, while cmd_pipe_on */
     int cmd_proc_on, cmd_pipe_on, cmd_timed_out;
-    /* kf_agent_close's callback, once closing: a hook handle already closing on its own
-     * callback when the agent closes is counted, and that callback calls this one. */
-    uv_close_cb cmd_close_cb;
     int64_t cmd_exit; /* the hook's exit status; -signal when killed */
     char cmd_out[KF_CMD_OUTPUT_MAX + 1];
     size_t cmd_out_len;
@@ -85,10 +82,9 @@ struct kf_agent {
     size_t logs_len;
     int logs_truncated;
     uint32_t logs_span_s;
-    void *logs_zwork;          /* the compression on the pool, while it runs */
-    uv_close_cb logs_close_cb; /* kf_agent_close's, once closing (the pool work, the collector) */
-    uv_timer_t blob_timer;     /* no progress within this time: send again from what is held */
-    uint64_t blob_seq;         /* the bundle being sent (its command's seq); 0: none */
+    void *logs_zwork;      /* the compression on the pool, while it runs */
+    uv_timer_t blob_timer; /* no progress within this time: send again from what is held */
+    uint64_t blob_seq;     /* the bundle being sent (its command's seq); 0: none */
     uint32_t blob_next, blob_have, blob_nchunks;
     char t_blob[KF_TOPIC_MAX];
     /* The update command (agent_update.c): its download, its hook (install or rollback),
@@ -119,8 +115,7 @@ struct kf_agent {
     int upd_status;          /* the result being reported */
     char upd_detail[KF_CMD_DETAIL_MAX + 1];
     char upd_out[KF_CMD_OUTPUT_MAX + 1];
-    void *upd_work;           /* the package's check on the pool, while it runs */
-    uv_close_cb upd_close_cb; /* kf_agent_close's, once closing (the pool work, the hook) */
+    void *upd_work; /* the package's check on the pool, while it runs */
 
     /* key rotation under way */
     int rot_active;
@@ -203,15 +198,20 @@ int kf__agent_cmd_hello(struct kf_agent *a, char *buf, size_t cap);
 /* The HELLO's "inv" object, or NULL when nothing is known yet. */
 const char *kf__agent_inv_hello(const struct kf_agent *a);
 
-/* Close a hook's handle h (open while *on) for kf_agent_close: with cb, *on cleared, when it
- * is not closing yet; one already closing on its own callback, which hands on to the
- * agent's close callback once the agent is closing. Returns 1 (counted) when *on, else 0. */
-int kf__agent_close_hook(uv_handle_t *h, int *on, uv_close_cb cb);
+/* One of the handles (or pool works) kf_agent_close counted has closed; h->data is the
+ * agent. The last one frees the agent. A module's own close callback, or a pool work's after
+ * callback, calls this once the agent is closing (a->closing). */
+void kf__agent_handle_closed(uv_handle_t *h);
+/* Close a hook's handle h (open while *on) for kf_agent_close: with kf__agent_handle_closed,
+ * *on cleared, when it is not closing yet; one already closing on its own callback, which
+ * hands on to kf__agent_handle_closed once the agent is closing. Returns 1 (counted) when
+ * *on, else 0. */
+int kf__agent_close_hook(uv_handle_t *h, int *on);
 /* Split a hook's command line in place at blanks (no shell: no quoting, no expansion; what
  * the file says is what runs) into at most max words in argv. Returns how many. */
 int kf__agent_split_words(char *words, char **argv, int max);
 /* Close the handles the commands hold; returns how many close callbacks will come. */
-int kf__agent_cmd_close(struct kf_agent *a, uv_close_cb cb);
+int kf__agent_cmd_close(struct kf_agent *a);
 /* Run (or settle) the stored commands, one at a time (after one that ran on its own ended). */
 void kf__agent_cmd_next(struct kf_agent *a);
 /* Report command seq (id, kind) with status, detail and a hook's output (may be NULL), after
@@ -241,7 +241,7 @@ void kf__agent_update_sweep(struct kf_agent *a);
 /* Look at the health check again. */
 void kf__agent_update_poke(struct kf_agent *a);
 /* Close the handles; returns how many close callbacks will come. */
-int kf__agent_update_close(struct kf_agent *a, uv_close_cb cb);
+int kf__agent_update_close(struct kf_agent *a);
 
 /* ---- the logs command and bundles (agent_logs.c) ---- */
 
@@ -254,6 +254,6 @@ void kf__agent_blob_online(struct kf_agent *a);
 /* A BLOB_ACK whose MAC verified. */
 void kf__agent_blob_ack(struct kf_agent *a, const struct kf_env_view *v);
 /* Close the handles; returns how many close callbacks will come. */
-int kf__agent_logs_close(struct kf_agent *a, uv_close_cb cb);
+int kf__agent_logs_close(struct kf_agent *a);
 
 #endif

@@ -96,8 +96,8 @@ static void logs_closed(uv_handle_t *h)
         a->logs_proc_on = 0;
     else
         a->logs_pipe_on = 0;
-    if (a->closing && a->logs_close_cb) /* counted by kf__agent_logs_close: may free a */
-        a->logs_close_cb(h);
+    if (a->closing) /* counted by kf__agent_logs_close: may free a */
+        kf__agent_handle_closed(h);
 }
 
 static void blob_kick(struct kf_agent *a);
@@ -164,7 +164,7 @@ static void zwork_after(uv_work_t *req, int status)
         free(w);
         free(a->logs_buf);
         a->logs_buf = NULL;
-        a->logs_close_cb((uv_handle_t *)&a->logs_timer);
+        kf__agent_handle_closed((uv_handle_t *)&a->logs_timer);
         return;
     }
     if (status != 0 || w->rc < 0) {
@@ -602,21 +602,20 @@ void kf__agent_logs_timers(struct kf_agent *a)
     (void)kf_topic_format(a->t_blob, sizeof(a->t_blob), a->cfg.device_id, KF_TOPIC_BLOB);
 }
 
-int kf__agent_logs_close(struct kf_agent *a, uv_close_cb cb)
+int kf__agent_logs_close(struct kf_agent *a)
 {
     int n = 2;
 
     uv_timer_stop(&a->logs_timer);
     uv_timer_stop(&a->blob_timer);
-    uv_close((uv_handle_t *)&a->logs_timer, cb);
-    uv_close((uv_handle_t *)&a->blob_timer, cb);
+    uv_close((uv_handle_t *)&a->logs_timer, kf__agent_handle_closed);
+    uv_close((uv_handle_t *)&a->blob_timer, kf__agent_handle_closed);
     /* A collector still running is left to finish alone; its command is marked running and
      * the next run reports it interrupted (nothing is collected twice). */
     /* One already closing (the collector just ended) closes on logs_closed, which hands on
-     * to cb: counted too. */
-    a->logs_close_cb = cb;
-    n += kf__agent_close_hook((uv_handle_t *)&a->logs_pipe, &a->logs_pipe_on, cb);
-    n += kf__agent_close_hook((uv_handle_t *)&a->logs_proc, &a->logs_proc_on, cb);
+     * to kf__agent_handle_closed: counted too. */
+    n += kf__agent_close_hook((uv_handle_t *)&a->logs_pipe, &a->logs_pipe_on);
+    n += kf__agent_close_hook((uv_handle_t *)&a->logs_proc, &a->logs_proc_on);
     if (a->logs_zwork != NULL) {
         /* Compressing on the pool: its after callback frees the text and counts as one
          * close (zwork_after). */

@@ -153,8 +153,8 @@ static void upd_closed(uv_handle_t *h)
     struct kf_agent *a = h->data;
 
     a->upd_proc_on = 0;
-    if (a->closing && a->upd_close_cb) /* counted by kf__agent_update_close: may free a */
-        a->upd_close_cb(h);
+    if (a->closing) /* counted by kf__agent_update_close: may free a */
+        kf__agent_handle_closed(h);
 }
 
 static void upd_hook_done(struct kf_agent *a);
@@ -480,7 +480,7 @@ static void upd_work_after(uv_work_t *req, int status)
     if (a->closing) { /* counted among what the close waits for (kf__agent_update_close) */
         kf_upd_dl_close(a->upd_dl);
         a->upd_dl = NULL;
-        a->upd_close_cb((uv_handle_t *)&a->upd_timer);
+        kf__agent_handle_closed((uv_handle_t *)&a->upd_timer);
         return;
     }
     if (rc == 0) {
@@ -832,18 +832,17 @@ void kf__agent_update_timers(struct kf_agent *a)
         a->upd_dir[slash - a->upd_dir] = '\0';
 }
 
-int kf__agent_update_close(struct kf_agent *a, uv_close_cb cb)
+int kf__agent_update_close(struct kf_agent *a)
 {
     int n = 1;
 
     uv_timer_stop(&a->upd_timer);
-    uv_close((uv_handle_t *)&a->upd_timer, cb);
+    uv_close((uv_handle_t *)&a->upd_timer, kf__agent_handle_closed);
     /* A hook still running is left to finish on its own (dpkg cut short leaves a package
      * half-installed); its step is on file and the next run goes on from it. */
     /* One already closing (its hook just exited) closes on upd_closed, which hands on to
-     * cb: counted too. */
-    a->upd_close_cb = cb;
-    n += kf__agent_close_hook((uv_handle_t *)&a->upd_proc, &a->upd_proc_on, cb);
+     * kf__agent_handle_closed: counted too. */
+    n += kf__agent_close_hook((uv_handle_t *)&a->upd_proc, &a->upd_proc_on);
     if (a->upd_work != NULL) {
         /* The check on the pool holds the download: its after callback closes it and counts
          * as one close (upd_work_after). */

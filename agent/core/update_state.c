@@ -174,7 +174,7 @@ int kf_upd_kept_promote(const char *dir, uint64_t seq, const char *name, const c
         (rc = kf_upd_kept_path(dir, name, NULL, ptr, sizeof(ptr))) < 0)
         return rc;
     /* The signed manifest goes with the package: the installer checks it again as root
-     * (tools/kiosk-agent-install) before a rollback reinstalls the kept package. */
+     * (agent/hooks/kiosk-agent-install) before a rollback reinstalls the kept package. */
     if (rename(man, kept_man) != 0 && errno != ENOENT)
         return -errno;
     if (rename(deb, kept) != 0) {

@@ -23,6 +23,7 @@
 #include "views/billing.h"
 #include "views/coverage.h"
 #include "views/rdoc.h"
+#include "web/cache.h"
 #include "web/web.h"
 
 /* ---- Rendering into memory ---------------------------------------------------------------- */
@@ -367,7 +368,6 @@ static char *targets_read(const char *path)
 int kf_web_period_coverage(const struct kf_web_call *c, struct kf_web_period *ret)
 {
     const char *at = kf_web_param(c, "at");
-    uint64_t h = 1469598103934665603u;
     char *text;
     int32_t day;
 
@@ -376,14 +376,10 @@ int kf_web_period_coverage(const struct kf_web_call *c, struct kf_web_period *re
     text = targets_read(kf_web_server_config(c->srv)->coverage_targets);
     if (!text)
         return -1;
-    for (const char *p = text; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 1099511628211u;
-    }
+    ret->extra = kf_web_hash(text, strlen(text));
     free(text);
     ret->from_day = day - (KF_COVERAGE_WINDOW_DAYS - 1);
     ret->to_day = day;
-    ret->extra = h;
     return 0;
 }
 

@@ -562,22 +562,18 @@ void kf_web_api_users(struct kf_web_call *c, struct kf_store *st)
         kf_web_reply_table(c, t);
 }
 
-/* The SLA report reads its month's days. */
+/* The SLA report reads its month's days: the month kf_view_sla_report computes over. */
 int kf_web_period_sla(const struct kf_web_call *c, struct kf_web_period *ret)
 {
     const char *month = kf_web_param(c, "month");
     int year = 0, mon = 0;
-    char first[16], next[16];
-    int32_t fd, nd;
+    int64_t from, to;
 
-    if (!month || kf_view_billing_month(month, &year, &mon) < 0)
+    if (!month || kf_view_billing_month(month, &year, &mon) < 0 ||
+        kf_calendar_month_range(year, mon, &from, &to) < 0)
         return -1;
-    snprintf(first, sizeof(first), "%04d-%02d-01", year, mon);
-    snprintf(next, sizeof(next), "%04d-%02d-01", mon == 12 ? year + 1 : year, mon % 12 + 1);
-    if (kf_day_parse(first, &fd) < 0 || kf_day_parse(next, &nd) < 0)
-        return -1;
-    ret->from_day = fd;
-    ret->to_day = nd - 1;
+    ret->from_day = kf_local_day(from);
+    ret->to_day = kf_local_day(to) - 1;
     ret->extra = 0;
     return 0;
 }

@@ -153,8 +153,7 @@ void kf_web_cache_free(struct kf_web_cache *k)
     free(k);
 }
 
-/* FNV-1a. */
-static uint64_t hash_of(const char *s, size_t len)
+uint64_t kf_web_hash(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603u;
 
@@ -247,7 +246,7 @@ int kf_web_cache_begin(struct kf_web_cache *k, struct kf_web_call *c,
     *ticket = NULL;
     if (!key)
         return 0; /* out of memory: compute, uncached */
-    h = hash_of(key, key_len);
+    h = kf_web_hash(key, key_len);
     pthread_mutex_lock(&k->mu);
     now = now_ns();
     for (e = k->head; e; e = e->next)

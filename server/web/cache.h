@@ -52,5 +52,7 @@ int kf_web_cache_recheck(struct kf_web_cache *k, struct kf_web_call *c,
 /* Forget every answer (after an action): nothing computed before it is served after. */
 void kf_web_cache_invalidate(struct kf_web_cache *k);
 void kf_web_cache_stats(struct kf_web_cache *k, struct kf_web_cache_stats *ret);
+/* FNV-1a of len bytes: the cache's keys, and what a period's answer reads outside the store. */
+uint64_t kf_web_hash(const char *s, size_t len);
 
 #endif

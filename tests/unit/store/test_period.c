@@ -178,7 +178,10 @@ Test(period, registry_counts_for_every_month_and_frames_for_none)
 
     exec("UPDATE devices SET last_seen_ms = last_seen_ms + 1, acked_seq = acked_seq + 1");
     cr_assert_eq(month("2025-09"), sep, "what every frame updates is no period's input");
-    exec("UPDATE sla_terminal_state SET at_ms = at_ms + 1");
+    exec("INSERT INTO sla_terminal_state(asset_id, device_id, at_ms, state)"
+         " VALUES ('A-1', 'KF-XH-0001', 1, '{}')");
+    exec("UPDATE sla_terminal_state SET at_ms = at_ms + 1, state = '{\"online\":true}'");
+    cr_assert_eq(month("2025-09"), sep, "the engine's state of now is no period's input");
     exec("UPDATE zones SET name = name || ' (renamed)' WHERE id = 'Z-XH-001'");
     cr_assert_neq(month("2025-07"), jul);
     cr_assert_neq(month("2025-09"), sep);
