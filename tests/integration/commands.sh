@@ -40,22 +40,15 @@ start_agent() {
 }
 online() { [ "$(it_sql "SELECT online FROM devices WHERE device_id = 'KF-WG-000$1'")" = 1 ]; }
 hello() { [ "$(it_sql "SELECT agent IS NOT NULL FROM devices WHERE device_id = 'KF-WG-000$1'")" = 1 ]; }
-send() { ctl cmd send "$@" --by T-0042 --reason "integration test" --server-key "$IT_DIR/server.key"; }
-status() { it_sql "SELECT status FROM commands WHERE id = $1"; }
-last_id() { it_sql "SELECT max(id) FROM commands"; }
 results() { it_sql "SELECT count(*) FROM records WHERE device_id = 'KF-WG-000$1' AND type = 6"; }
-wait_status() { # ID STATUS SECONDS
-    it_wait_for "$3" "test \"\$(status $1)\" = $2" ||
-        fail "command C-$1 is $(status "$1"), want $2 ($(ctl cmd show "$1" --format csv | tail -1))"
-}
 
 for i in 1 2 3; do start_agent $i; done
 for i in 1 2 3; do it_wait_for 20 "online $i && hello $i" || fail "agent $i never came online"; done
 
 # 1. A probe to the zone: three commands, three done, one result each.
-send --zone $Z probe >"$IT_DIR/send.out"
+it_cmd_send --zone $Z probe >"$IT_DIR/send.out"
 [ "$(grep -c 'queued' "$IT_DIR/send.out")" = 3 ] || fail "a zone of 3: $(cat "$IT_DIR/send.out")"
-for id in 1 2 3; do wait_status $id done 20; done
+for id in 1 2 3; do it_cmd_wait $id done 20; done
 for i in 1 2 3; do [ "$(results $i)" = 1 ] || fail "agent $i: $(results $i) results, want 1"; done
 [ "$(it_sql "SELECT count(*) FROM audit_log WHERE action = 'command.send'")" = 3 ] ||
     fail "every command in the signed log"
@@ -63,12 +56,12 @@ for i in 1 2 3; do [ "$(results $i)" = 1 ] || fail "agent $i: $(results $i) resu
 # 2. Agent 3 goes offline; a command that expires while it is away, and one that waits.
 kf_stop "${PID[3]}"
 it_wait_for 10 '! online 3' || fail "agent 3 still online"
-send KF-WG-0003 maintenance on T-0042 --expires 2s >/dev/null
-EXPIRING=$(last_id)
-send KF-WG-0003 probe >/dev/null
-WAITING=$(last_id)
-wait_status "$EXPIRING" expired 10
-[ "$(status "$WAITING")" = queued ] || fail "C-$WAITING went to an offline terminal"
+it_cmd_send KF-WG-0003 maintenance on T-0042 --expires 2s >/dev/null
+EXPIRING=$(it_cmd_last)
+it_cmd_send KF-WG-0003 probe >/dev/null
+WAITING=$(it_cmd_last)
+it_cmd_wait "$EXPIRING" expired 10
+[ "$(it_cmd_status "$WAITING")" = queued ] || fail "C-$WAITING went to an offline terminal"
 
 # 3. Frames only the server's account may publish: kioskd steps aside (its session is kept).
 kf_stop "$KIOSKD_PID"
@@ -92,43 +85,43 @@ kioskd_ready 2
 
 # 4. The offline terminal returns: the waiting command is done, the expired one never sent.
 start_agent 3
-wait_status "$WAITING" done 20
-[ "$(status "$EXPIRING")" = expired ] || fail "C-$EXPIRING is $(status "$EXPIRING")"
+it_cmd_wait "$WAITING" done 20
+[ "$(it_cmd_status "$EXPIRING")" = expired ] || fail "C-$EXPIRING is $(it_cmd_status "$EXPIRING")"
 [ "$(results 3)" = 2 ] || fail "agent 3: $(results 3) results, want 2 (probe, probe)"
 [ "$(it_sql "SELECT count(*) FROM records WHERE device_id = 'KF-WG-0003' AND type = 5")" = 0 ] ||
     fail "the expired maintenance command ran"
 
 # 5. SIGKILL while a command's hook runs: reported once, interrupted, never run again.
-send KF-WG-0001 restart-app >/dev/null
-HUNG=$(last_id)
+it_cmd_send KF-WG-0001 restart-app >/dev/null
+HUNG=$(it_cmd_last)
 it_wait_for 20 'test -s "$IT_DIR/hook.runs"' || fail "the restart_app hook never ran"
-wait_status "$HUNG" received 5
+it_cmd_wait "$HUNG" received 5
 kill -KILL "${PID[1]}"
 wait "${PID[1]}" 2>/dev/null || true
 kill -TERM "$(head -1 "$IT_DIR/hook.runs")" 2>/dev/null || true # the orphaned hook
 start_agent 1
-wait_status "$HUNG" failed 20
+it_cmd_wait "$HUNG" failed 20
 ctl cmd show "$HUNG" --format csv | grep -q interrupted || fail "C-$HUNG: not reported interrupted"
 [ "$(wc -l <"$IT_DIR/hook.runs")" = 1 ] || fail "the interrupted hook ran again"
-send KF-WG-0001 restart-app >/dev/null
-OK=$(last_id)
-wait_status "$OK" done 20
+it_cmd_send KF-WG-0001 restart-app >/dev/null
+OK=$(it_cmd_last)
+it_cmd_wait "$OK" done 20
 ctl cmd show "$OK" --format csv | grep -q "app restarted" || fail "C-$OK: the hook's output is missing"
 [ "$(results 1)" = 3 ] || fail "agent 1: $(results 1) results, want 3"
 
 # 6. Maintenance from afar, restart-agent, set-config kept and rolled back.
-send KF-WG-0002 maintenance on T-0042 >/dev/null
-wait_status "$(last_id)" done 20
+it_cmd_send KF-WG-0002 maintenance on T-0042 >/dev/null
+it_cmd_wait "$(it_cmd_last)" done 20
 [ "$(it_sql "SELECT count(*) FROM records WHERE device_id = 'KF-WG-0002' AND type = 5")" = 1 ] ||
     fail "no maint record from the maintenance command"
-send KF-WG-0003 restart-agent >/dev/null
-wait_status "$(last_id)" done 20
-send KF-WG-0002 set-config batch.flush_interval_ms 500 >/dev/null
-wait_status "$(last_id)" done 30
+it_cmd_send KF-WG-0003 restart-agent >/dev/null
+it_cmd_wait "$(it_cmd_last)" done 20
+it_cmd_send KF-WG-0002 set-config batch.flush_interval_ms 500 >/dev/null
+it_cmd_wait "$(it_cmd_last)" done 30
 DEAD=$(kf_free_port)
-send KF-WG-0002 set-config mqtt.uri "ssl://127.0.0.1:$DEAD" >/dev/null
-CUT=$(last_id)
-wait_status "$CUT" failed 40
+it_cmd_send KF-WG-0002 set-config mqtt.uri "ssl://127.0.0.1:$DEAD" >/dev/null
+CUT=$(it_cmd_last)
+it_cmd_wait "$CUT" failed 40
 ctl cmd show "$CUT" --format csv | grep -q "rolled back" || fail "C-$CUT: not rolled back"
 grep -q "mqtt.uri = ssl://127.0.0.1:$DEAD (set by the server, on trial" "$IT_DIR/agent2.log" ||
     fail "agent 2 never tried the new uri"

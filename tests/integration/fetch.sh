@@ -26,14 +26,13 @@ dpkg-deb -Znone --root-owner-group --build "$d" "$IT_DIR/app.deb" >/dev/null
     "$IT_DIR/app.deb" -o "$REL/app.manifest" 2>/dev/null || fail "sign"
 ctl artifact add "$IT_DIR/app.deb" "$REL/app.manifest" --release-pub "$REL/release.key.pub" \
     --by ops:it --reason "fetch test" --server-key "$IT_DIR/server.key" >/dev/null || fail "add"
-send() { ctl cmd send "$@" --by T-0042 --reason "integration test" --server-key "$IT_DIR/server.key"; }
 
 # Queued only for what is stored, for the device's kind.
-send $D update kf-testapp 9.9 >/dev/null 2>"$IT_DIR/err" && fail "queued an update to an artifact not stored"
+it_cmd_send $D update kf-testapp 9.9 >/dev/null 2>"$IT_DIR/err" && fail "queued an update to an artifact not stored"
 grep -q "no artifact kf-testapp 9.9" "$IT_DIR/err" || fail "9.9: $(cat "$IT_DIR/err")"
-send KF-UPD-0002 update kf-testapp 1.1 >/dev/null 2>"$IT_DIR/err" && fail "queued a kiosk package to an ITM"
+it_cmd_send KF-UPD-0002 update kf-testapp 1.1 >/dev/null 2>"$IT_DIR/err" && fail "queued a kiosk package to an ITM"
 grep -q "is for kiosk terminals" "$IT_DIR/err" || fail "itm: $(cat "$IT_DIR/err")"
-send $D update kf-testapp 1.1 >/dev/null || fail "send update"
+it_cmd_send $D update kf-testapp 1.1 >/dev/null || fail "send update"
 # The signed manifest as stored (the file's text without its newline) is what is served.
 it_sql "SELECT manifest FROM artifacts" | tr -d '\n' >"$IT_DIR/stored.manifest"
 cmp -s "$IT_DIR/stored.manifest" <(tr -d '\n' <"$REL/app.manifest") || fail "stored manifest differs"

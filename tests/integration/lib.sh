@@ -207,6 +207,20 @@ it_ini_set() {
 
 it_sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$@"; }
 
+# ---- commands to terminals (commands.sh, logs.sh, update.sh, fetch.sh) ----
+# it_cmd_send ARGS...: kioskctl cmd send as technician T-0042, signed with the test's key.
+it_cmd_send() { ctl cmd send "$@" --by T-0042 --reason "integration test" --server-key "$IT_DIR/server.key"; }
+it_cmd_status() { it_sql "SELECT status FROM commands WHERE id = $1"; } # ID
+it_cmd_last() { it_sql "SELECT max(id) FROM commands"; }
+it_cmd_wait() { # ID STATUS SECONDS: until command ID has STATUS, or fail with its row
+    it_wait_for "$3" "test \"\$(it_cmd_status $1)\" = $2" ||
+        fail "command C-$1 is $(it_cmd_status "$1"), want $2 ($(ctl cmd show "$1" --format csv | tail -1))"
+}
+# it_ini_get FILE SECTION KEY: a value of an INI file ("key = value").
+it_ini_get() {
+    awk -F' *= *' -v sec="[$2]" -v key="$3" '$0 == sec {s=1; next} /^\[/ {s=0} s && $1 == key {print $2}' "$1"
+}
+
 # it_ms 'YYYY-MM-DD HH:MM[:SS]': a local (Asia/Shanghai) time as UTC milliseconds.
 it_ms() { echo "$(TZ=Asia/Shanghai date -d "$1" +%s)000"; }
 

@@ -34,20 +34,13 @@ kioskd_ready() {
         fail "kioskd never subscribed"
 }
 kioskd_ready 1
-OUTBOX=$(awk -F' *= *' '/^\[outbox\]/{s=1;next} /^\[/{s=0} s && $1=="path"{print $2}' "$INI")
+OUTBOX=$(it_ini_get "$INI" outbox path)
 start_agent() {
     rm -f "$IT_DIR/dev/$D.sock"
     kf_spawn "$IT_DIR/agent.log" "$KF_BIN_AGENT" -c "$INI"
     AGENT=$KF_LAST_PID
 }
-send() { ctl cmd send "$@" --by T-0042 --reason "integration test" --server-key "$IT_DIR/server.key"; }
-status() { it_sql "SELECT status FROM commands WHERE id = $1"; }
-last_id() { it_sql "SELECT max(id) FROM commands"; }
 results() { it_sql "SELECT count(*) FROM records WHERE device_id = '$D' AND type = 6"; }
-wait_status() { # ID STATUS SECONDS
-    it_wait_for "$3" "test \"\$(status $1)\" = $2" ||
-        fail "command C-$1 is $(status "$1"), want $2 ($(ctl cmd show "$1" --format csv | tail -1))"
-}
 runs() { wc -l <"$IT_DIR/runs" 2>/dev/null || echo 0; }
 held() { sqlite3 -cmd '.timeout 5000' "$OUTBOX" "SELECT count(*) FROM blobs"; }
 chunks() { it_sql "SELECT count(*) FROM blob_chunks c JOIN commands m ON m.device_id = c.device_id AND m.seq = c.cmd_seq WHERE m.id = $1"; }
@@ -64,9 +57,9 @@ it_wait_for 20 '[ "$(it_sql "SELECT online FROM devices WHERE device_id = '"'$D'
 
 # 1. Logs of one unit over an hour: collected once, sent in chunks, done when whole.
 t0=$(date +%s%N)
-send $D logs kiosk-app.service 3600 >/dev/null
-ID=$(last_id)
-wait_status "$ID" done 30
+it_cmd_send $D logs kiosk-app.service 3600 >/dev/null
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" done 30
 t1=$(date +%s%N)
 same_text "$ID" 1
 grep -q -- "-u kiosk-app.service --since=@[0-9]*$" "$IT_DIR/runs" || fail "collector args: $(cat "$IT_DIR/runs")"
@@ -78,9 +71,9 @@ ctl cmd show "$ID" --format csv | grep -q "sha256=" || fail "C-$ID: the result n
 echo "1. ok: C-$ID done, $N chunks, $(( (t1 - t0) / 1000000 )) ms from send to done"
 
 # 2. A unit outside the allowlist, and kioskctl on a command with no bundle.
-send $D logs sshd.service 60 >/dev/null
-wait_status "$(last_id)" refused 20
-ctl cmd logs "$(last_id)" >/dev/null 2>&1 && fail "cmd logs on a refused command succeeded"
+it_cmd_send $D logs sshd.service 60 >/dev/null
+it_cmd_wait "$(it_cmd_last)" refused 20
+ctl cmd logs "$(it_cmd_last)" >/dev/null 2>&1 && fail "cmd logs on a refused command succeeded"
 [ "$(runs)" = 1 ] || fail "the collector ran for a refused command"
 echo "2. ok: a unit outside log_units refused, nothing collected"
 
@@ -88,9 +81,9 @@ echo "2. ok: a unit outside log_units refused, nothing collected"
 # first chunks wait in the broker; the agent dies holding the bundle; kioskd then commits
 # those chunks; the new agent sends from what its outbox says and the server holds.
 echo 2 >"$IT_DIR/delay"
-send $D logs kiosk-app.service,kiosk-agent.service 600 >/dev/null
-ID=$(last_id)
-wait_status "$ID" received 20
+it_cmd_send $D logs kiosk-app.service,kiosk-agent.service 600 >/dev/null
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" received 20
 kill -STOP "$KIOSKD_PID"
 it_wait_for 20 'grep -q "command C-'"$ID"' (logs): done" "$IT_DIR/agent.log"' || { kill -CONT "$KIOSKD_PID"; fail "no bundle made"; }
 sleep 0.5
@@ -101,9 +94,9 @@ it_wait_for 20 'test "$(have "$ID")" -gt 0' || fail "kioskd committed no chunk s
 h=$(have "$ID")
 N=$(nchunks "$ID")
 [ "$h" -lt "$N" ] || fail "the bundle was whole before the agent came back ($h of $N)"
-[ "$(status "$ID")" = received ] || fail "C-$ID is $(status "$ID") with $h of $N chunks"
+[ "$(it_cmd_status "$ID")" = received ] || fail "C-$ID is $(it_cmd_status "$ID") with $h of $N chunks"
 start_agent
-wait_status "$ID" done 40
+it_cmd_wait "$ID" done 40
 same_text "$ID" 2
 [ "$(chunks "$ID")" = "$N" ] || fail "C-$ID: $(chunks "$ID") chunks of $N"
 [ "$(runs)" = 2 ] || fail "the collector ran $(runs) times, want 2"
@@ -112,16 +105,16 @@ echo "3. ok: agent killed with $h of $N chunks held by the server; the bundle ca
 
 # 4. SIGKILL of kioskd mid-transfer: chunks in the broker and in kioskd's inbox are lost with
 # it; the agent's stall timer sends again from what the server holds.
-send $D logs kiosk-agent.service 60 >/dev/null
-ID=$(last_id)
-wait_status "$ID" received 20
+it_cmd_send $D logs kiosk-agent.service 60 >/dev/null
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" received 20
 kill -STOP "$KIOSKD_PID"
 it_wait_for 20 'grep -q "command C-'"$ID"' (logs): done" "$IT_DIR/agent.log"' || { kill -CONT "$KIOSKD_PID"; fail "no bundle made"; }
 sleep 0.5
 kill -KILL "$KIOSKD_PID"
 wait "$KIOSKD_PID" 2>/dev/null || true
 kioskd_ready 2
-wait_status "$ID" done 40
+it_cmd_wait "$ID" done 40
 same_text "$ID" 3
 [ "$(chunks "$ID")" = "$(nchunks "$ID")" ] || fail "C-$ID: chunks stored $(chunks "$ID") of $(nchunks "$ID")"
 [ "$(runs)" = 3 ] || fail "the collector ran $(runs) times, want 3"
@@ -131,14 +124,14 @@ echo "4. ok: kioskd killed mid-transfer; the bundle came whole, once"
 
 # 5. A collector killed by the agent's SIGKILL while it runs: reported failed, never rerun.
 echo 10 >"$IT_DIR/delay"
-send $D logs kiosk-app.service 60 >/dev/null
-ID=$(last_id)
+it_cmd_send $D logs kiosk-app.service 60 >/dev/null
+ID=$(it_cmd_last)
 it_wait_for 20 'test "$(runs)" = 4' || fail "the collector did not start"
 kill -KILL "$AGENT"
 wait "$AGENT" 2>/dev/null || true
 echo 0 >"$IT_DIR/delay"
 start_agent
-wait_status "$ID" failed 30
+it_cmd_wait "$ID" failed 30
 ctl cmd show "$ID" --format csv | grep -q interrupted || fail "C-$ID: not reported interrupted"
 sleep 1
 [ "$(runs)" = 4 ] || fail "the interrupted collection ran again"

@@ -108,23 +108,16 @@ printf '[sla]\ntick_s = 1\n' >>"$IT_DIR/kioskd.ini" # commands go out at kioskd'
 it_start_broker
 it_start_kioskd
 it_wait_for 20 'grep -q "ready: subscribed" "$IT_DIR/kioskd.log"' || fail "kioskd not ready"
-OUTBOX=$(awk -F' *= *' '/^\[outbox\]/{s=1;next} /^\[/{s=0} s && $1=="path"{print $2}' "$INI")
+OUTBOX=$(it_ini_get "$INI" outbox path)
 DATA=$(dirname "$OUTBOX")
 start_agent() {
     rm -f "$SOCK"
     kf_spawn "$IT_DIR/agent.log" "$KF_BIN_AGENT" -c "$INI"
     AGENT=$KF_LAST_PID
 }
-send() { ctl cmd send "$@" --by T-0042 --reason "integration test" --server-key "$IT_DIR/server.key"; }
-status() { it_sql "SELECT status FROM commands WHERE id = $1"; }
-last_id() { it_sql "SELECT max(id) FROM commands"; }
 seq_of() { it_sql "SELECT seq FROM commands WHERE id = $1"; }
 results() { it_sql "SELECT count(*) FROM records WHERE device_id = '$D' AND type = 6"; }
 detail() { ctl cmd show "$1" --format csv | tail -1; }
-wait_status() { # ID STATUS SECONDS
-    it_wait_for "$3" "test \"\$(status $1)\" = $2" ||
-        fail "command C-$1 is $(status "$1"), want $2 ($(detail "$1"))"
-}
 installed() { dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Version}' kf-testapp 2>/dev/null; }
 runs() { wc -l <"$IT_DIR/hook.runs" 2>/dev/null || echo 0; }
 parts() { sed -n 's/.*"parts_sent":\([0-9]*\).*/\1/p' "$IT_DIR/kioskd.stats.json"; }
@@ -135,9 +128,9 @@ it_wait_for 20 '[ "$(it_sql "SELECT online FROM devices WHERE device_id = '"'$D'
 
 # 1. A first install: fetched, checked, installed once, healthy, done; the package is kept.
 t0=$(date +%s%N)
-send $D update kf-testapp 1 >/dev/null || fail "send update 1"
-ID=$(last_id)
-wait_status "$ID" done 30
+it_cmd_send $D update kf-testapp 1 >/dev/null || fail "send update 1"
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" done 30
 t1=$(date +%s%N)
 [ "$(installed)" = 1 ] || fail "the dpkg root holds '$(installed)', want 1"
 [ "$(runs)" = 1 ] || fail "the hook ran $(runs) times, want 1"
@@ -147,7 +140,8 @@ detail "$ID" | grep -q "kf-testapp 1 installed: the application reported in" || 
 ls "$DATA" | grep -q "^update-" && fail "download files left: $(ls "$DATA")"
 echo "1. ok: C-$ID update to 1 done in $(((t1 - t0) / 1000000)) ms, installed once"
 
-# 2. SIGKILL mid-download (4 MB: 129 chunks, the .have file moves every 8): the new agent
+# 2. SIGKILL mid-download (4 MB: 129 chunks, the .have file moves every 8; killed at 24 or
+# more, past the 16-chunk window, so that starting over shows in the PARTs): the new agent
 # resumes from what its files say, and installs once.
 N=$((($(stat -c %s "$IT_DIR/app-2.deb") + 32767) / 32768))
 P0=$(parts)
@@ -166,7 +160,7 @@ while time.monotonic() < end:
         n = int(open(have).read() or 0)
     except (OSError, ValueError):
         n = 0
-    if 8 <= n <= n_all - 8:
+    if 24 <= n <= n_all - 8:
         os.kill(pid, signal.SIGKILL)
         print("killed at", n, "chunks")
         sys.exit(0)
@@ -177,29 +171,30 @@ sys.exit(1)
 PY
 WATCH=$!
 it_wait_for 10 'test -f "$IT_DIR/watch.ready"' || fail "the watcher did not start"
-send $D update kf-testapp 2 >/dev/null || fail "send update 2"
-ID=$(last_id)
+it_cmd_send $D update kf-testapp 2 >/dev/null || fail "send update 2"
+ID=$(it_cmd_last)
 [ "$(seq_of "$ID")" = "$SEQ" ] || fail "C-$ID has seq $(seq_of "$ID"), not $SEQ"
-wait "$WATCH" || fail "the download was not caught between 8 and $((N - 8)) chunks"
+wait "$WATCH" || fail "the download was not caught between 24 and $((N - 8)) chunks"
 wait "$AGENT" 2>/dev/null || true
 H=$(cat "$HAVE")
 [ "$(runs)" = 1 ] || fail "the hook ran before the download was whole"
 start_agent
-wait_status "$ID" done 40
+it_cmd_wait "$ID" done 40
 grep -q "resuming at chunk $H of $N" "$IT_DIR/agent.log" || fail "no resume at chunk $H: $(grep "update" "$IT_DIR/agent.log" | tail -5)"
 [ "$(installed)" = 2 ] || fail "the dpkg root holds '$(installed)', want 2"
 [ "$(runs)" = 2 ] || fail "the hook ran $(runs) times, want 2"
 it_wait_for 5 'test "$(parts)" -gt "$P0"' || true
 SENT=$(($(parts) - P0))
 # The manifest and N chunks, plus at most the window past the synced mark asked again (and
-# one in flight): never the whole package twice.
+# one in flight): never the whole package twice. Killed at 24 chunks or more, an agent that
+# started over would have cost at least 1 + 24 + N: over this bound.
 [ "$SENT" -le $((1 + N + 16)) ] || fail "kioskd sent $SENT PARTs for a $N-chunk package: not resumed"
 echo "2. ok: C-$ID killed with $H of $N chunks on disk, resumed, installed once ($SENT PARTs sent)"
 
 # 3. A version whose application never reports in: rolled back to 2, reported failed.
-send $D update kf-testapp 3 >/dev/null || fail "send update 3"
-ID=$(last_id)
-wait_status "$ID" failed 40
+it_cmd_send $D update kf-testapp 3 >/dev/null || fail "send update 3"
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" failed 40
 [ "$(installed)" = 2 ] || fail "the dpkg root holds '$(installed)' after the rollback, want 2"
 [ "$(runs)" = 4 ] || fail "the hook ran $(runs) times, want 4 (install 3, reinstall 2)"
 tail -1 "$IT_DIR/hook.runs" | grep -q "installed-kf-testapp_2.deb$" || fail "not reinstalled from the kept package"
@@ -210,14 +205,14 @@ echo "3. ok: C-$ID update to 3 unhealthy, rolled back to 2, failed: $(detail "$I
 # 4. SIGKILL while the install hook runs: the new agent never runs it again; the health
 # check, from the step on file, passes once the application reports in.
 echo 2 >"$IT_DIR/hook.delay"
-send $D update kf-testapp 4 >/dev/null || fail "send update 4"
-ID=$(last_id)
+it_cmd_send $D update kf-testapp 4 >/dev/null || fail "send update 4"
+ID=$(it_cmd_last)
 it_wait_for 20 'test "$(runs)" = 5' || fail "the install hook did not start"
 kill -KILL "$AGENT"
 wait "$AGENT" 2>/dev/null || true
 rm -f "$IT_DIR/hook.delay"
 start_agent
-wait_status "$ID" done 30
+it_cmd_wait "$ID" done 30
 [ "$(installed)" = 4 ] || fail "the dpkg root holds '$(installed)', want 4"
 [ "$(runs)" = 5 ] || fail "the hook ran $(runs) times, want 5: run again after the kill"
 grep -q "not run again: the health check decides" "$IT_DIR/agent.log" || fail "not resumed from its step"
@@ -230,9 +225,9 @@ echo "4. ok: C-$ID agent killed while the hook ran: installed once, done, $(resu
 # on file: done once it reaches the server.
 starts() { grep -c "^<[0-9]>kiosk-agent: device $D: connecting" "$IT_DIR/agent.log"; }
 S0=$(starts)
-send $D update kf-testagent 1.0 >/dev/null || fail "send update kf-testagent"
-ID=$(last_id)
-wait_status "$ID" done 30
+it_cmd_send $D update kf-testagent 1.0 >/dev/null || fail "send update kf-testagent"
+ID=$(it_cmd_last)
+it_cmd_wait "$ID" done 30
 grep -q "restarting into kf-testagent 1.0 for its health check" "$IT_DIR/agent.log" || fail "no restart for the agent's package"
 [ "$(starts)" = $((S0 + 1)) ] || fail "the agent's program started $(($(starts) - S0)) times, want once"
 kill -0 "$AGENT" || fail "the agent's pid is gone"
